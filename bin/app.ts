@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { synthReferenceApp } from '../lib/synth';
+
+synthReferenceApp();

@@ -1,0 +1,93 @@
+import {
+  Arn,
+  Stack,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_secretsmanager as secretsmanager,
+  aws_ssm as ssm,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+/** Something that runs application code: it can be granted permissions and network access (a `Fleet`). */
+export type EndpointConsumer = iam.IGrantable & ec2.IConnectable;
+
+/** A data-tier resource whose endpoints application fleets consume (database, cache, shard map). */
+export interface IEndpointProvider {
+  /**
+   * Lets `consumer` use the resource: read its published endpoint parameters (and secret) and reach
+   * it over the network.
+   */
+  grantConsumer(consumer: EndpointConsumer): void;
+}
+
+/** Properties of {@link PublishedEndpoints}. */
+export interface PublishedEndpointsProps {
+  /**
+   * SSM parameter path the values are published under, e.g. `/shop/database`. Application code reads
+   * them with `GetParametersByPath` at start-up; it is a contract, so it is not generated.
+   */
+  readonly parameterPrefix: string;
+  /** Parameter name (relative to the prefix) → value; values may be tokens. */
+  readonly values: Record<string, string>;
+  /** Human description, used in each parameter's description. */
+  readonly description: string;
+  /**
+   * Secret (credentials or auth token) consumers may read.
+   * @default - none
+   */
+  readonly secret?: secretsmanager.ISecret;
+  /**
+   * The resource's connections and the port consumers may reach.
+   * @default - no network access is granted
+   */
+  readonly network?: { readonly connections: ec2.IConnectable; readonly port: ec2.Port };
+}
+
+const PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
+const KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+/**
+ * The shared mechanism by which data tiers publish their endpoints to the application: one SSM String
+ * parameter per value under a fixed prefix, and one call, {@link grantConsumer}, that gives a fleet
+ * exactly what it needs: `ssm:GetParameter(s)` on each parameter and `GetParametersByPath` on the prefix
+ * (no wildcards), read access to the secret, and network access to the resource's port.
+ */
+export class PublishedEndpoints extends Construct implements IEndpointProvider {
+  /** The parameters, by key. */
+  public readonly parameters: Record<string, ssm.StringParameter> = {};
+  /** The prefix the parameters live under. */
+  public readonly parameterPrefix: string;
+  private readonly props: PublishedEndpointsProps;
+
+  constructor(scope: Construct, id: string, props: PublishedEndpointsProps) {
+    super(scope, id);
+    if (!PREFIX.test(props.parameterPrefix)) {
+      throw new Error(`PublishedEndpoints: parameterPrefix must look like /app/tier (got: ${JSON.stringify(props.parameterPrefix)})`);
+    }
+    this.parameterPrefix = props.parameterPrefix;
+    this.props = props;
+    for (const [key, value] of Object.entries(props.values)) {
+      if (!KEY.test(key)) throw new Error(`PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
+      this.parameters[key] = new ssm.StringParameter(this, key.replace(/[^A-Za-z0-9]/g, '-'), {
+        parameterName: `${props.parameterPrefix}/${key}`,
+        stringValue: value,
+        description: `${props.description}: ${key}`,
+        tier: ssm.ParameterTier.STANDARD,
+      });
+    }
+  }
+
+  /** Grants `consumer` read access to every parameter and the secret, and network access to the port. */
+  public grantConsumer(consumer: EndpointConsumer): void {
+    for (const p of Object.values(this.parameters)) p.grantRead(consumer);
+    iam.Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['ssm:GetParametersByPath'],
+      resourceArns: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName: this.parameterPrefix.slice(1) }, Stack.of(this))],
+    });
+    this.props.secret?.grantRead(consumer);
+    if (this.props.network) {
+      this.props.network.connections.connections.allowFrom(consumer, this.props.network.port, 'from an application fleet');
+    }
+  }
+}

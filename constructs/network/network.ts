@@ -1,0 +1,81 @@
+import { Annotations, RemovalPolicy, Token, aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { NETWORK_DEFAULTS } from './defaults';
+
+/** Properties of a {@link Network}. */
+export interface NetworkProps {
+  /**
+   * The availability zones, given explicitly so synth never asks AWS (no lookups). Use at least three for
+   * production: every tier spreads over them.
+   */
+  readonly availabilityZones: string[];
+  /** The VPC's IPv4 CIDR block, e.g. `10.0.0.0/16`. */
+  readonly cidr: string;
+  /**
+   * NAT gateways. One per AZ keeps egress alive when an AZ fails; fewer saves cost.
+   * @default - one per availability zone
+   */
+  readonly natGateways?: number;
+  /**
+   * How long VPC flow logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly flowLogRetention?: logs.RetentionDays;
+}
+
+/**
+ * A three-tier VPC over explicit availability zones: public subnets (load balancers, NAT), private
+ * subnets with egress (fleets), isolated subnets (databases, caches). S3 and DynamoDB gateway endpoints,
+ * flow logs of all traffic to CloudWatch Logs, and a default security group with no rules.
+ */
+export class Network extends Construct {
+  /** The VPC. */
+  public readonly vpc: ec2.Vpc;
+  /** The log group that receives the VPC flow logs. */
+  public readonly flowLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkProps) {
+    super(scope, id);
+    const azs = props.availabilityZones;
+    if (azs.length < 1 || azs.some((az) => Token.isUnresolved(az))) {
+      throw new Error(`Network: availabilityZones must list concrete zone names (got: ${JSON.stringify(azs)})`);
+    }
+    const natGateways = props.natGateways ?? azs.length;
+    if (!Number.isInteger(natGateways) || natGateways < 0 || natGateways > azs.length) {
+      throw new Error(`Network: natGateways must be a whole number from 0 to the number of availability zones (${azs.length}) (got: ${natGateways})`);
+    }
+    if (azs.length < 3) {
+      Annotations.of(this).addWarningV2('scale-to-millions:network-fewer-than-3-azs', `Network spans ${azs.length} availability zone(s); production tiers need 3 to survive the loss of one.`);
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(props.cidr),
+      availabilityZones: azs,
+      natGateways,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    // Without a NAT gateway the "private with egress" subnets would have no route out.
+    if (natGateways === 0) {
+      Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
+    }
+
+    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: props.flowLogRetention ?? NETWORK_DEFAULTS.flowLogRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+      maxAggregationInterval: ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
+    });
+  }
+}

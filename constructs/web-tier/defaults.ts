@@ -1,0 +1,23 @@
+import { Duration } from 'aws-cdk-lib';
+
+/** Default values of the `WebTier` construct and its services. */
+export const WEB_TIER_DEFAULTS = {
+  /** Port the application listens on. */
+  port: 8080,
+  /** Health check path. */
+  healthCheckPath: '/health',
+  /** Target average CPU utilisation of a fleet (%). */
+  targetCpuPercent: 50,
+  /** Target ALB requests per instance per minute. */
+  targetRequestsPerInstance: 1000,
+  /** Time the load balancer lets in-flight requests finish before deregistering a target. */
+  deregistrationDelay: Duration.seconds(30),
+  /** Load balancer idle timeout. */
+  idleTimeout: Duration.seconds(60),
+  /** Health check cadence: a target is healthy after 2 passes 10 s apart, unhealthy after 3 failures. */
+  healthCheckInterval: Duration.seconds(10),
+  healthyThresholdCount: 2,
+  unhealthyThresholdCount: 3,
+  /** Days ALB access logs are kept. */
+  accessLogRetentionDays: 90,
+} as const;

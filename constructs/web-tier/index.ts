@@ -1,0 +1,3 @@
+export * from './web-tier';
+export * from './defaults';
+export * from './user-data';

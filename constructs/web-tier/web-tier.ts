@@ -1,0 +1,363 @@
+import {
+  Annotations,
+  Duration,
+  RemovalPolicy,
+  Token,
+  Validations,
+  aws_autoscaling as autoscaling,
+  aws_certificatemanager as acm,
+  aws_cloudwatch as cloudwatch,
+  aws_ec2 as ec2,
+  aws_elasticloadbalancingv2 as elbv2,
+  aws_route53 as route53,
+  aws_s3 as s3,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { Fleet, checkCapacity } from '../fleet';
+import { WEB_TIER_DEFAULTS } from './defaults';
+import { defaultServerUserData } from './user-data';
+
+/** A scheduled capacity change. */
+export interface ScheduledCapacity {
+  /** Name, unique within the service (part of the construct id). */
+  readonly name: string;
+  /** When, e.g. `autoscaling.Schedule.cron({ hour: '8', minute: '0', weekDay: 'MON-FRI' })` (UTC). */
+  readonly schedule: autoscaling.Schedule;
+  /** New minimum. @default - unchanged */
+  readonly minCapacity?: number;
+  /** New maximum. @default - unchanged */
+  readonly maxCapacity?: number;
+}
+
+/** One service (functional partition) of the web tier: its own fleet, target group and routing rule. */
+export interface WebServiceProps {
+  /** Service name, `[a-z][a-z0-9-]*`; it is part of construct ids, so renaming replaces the fleet. */
+  readonly name: string;
+  /**
+   * Path patterns routed to this service. A service with no path and no host patterns is the default
+   * one (exactly one per tier).
+   * @default - none
+   */
+  readonly pathPatterns?: string[];
+  /** Host patterns routed to this service. @default - none */
+  readonly hostPatterns?: string[];
+  /** Listener rule priority, unique. @default - 10 × (position + 1) */
+  readonly priority?: number;
+  /** Instance type. */
+  readonly instanceType: ec2.InstanceType;
+  /** Fewest instances (at least 1 for a web service). */
+  readonly minCapacity: number;
+  /** Most instances. */
+  readonly maxCapacity: number;
+  /** Target average CPU %. @default 50 */
+  readonly targetCpuPercent?: number;
+  /** Target requests per instance per minute. @default 1000 */
+  readonly targetRequestsPerInstance?: number;
+  /** Application port. @default 8080 */
+  readonly port?: number;
+  /** Health check path. @default /health */
+  readonly healthCheckPath?: string;
+  /** Time to drain in-flight requests. @default Duration.seconds(30) */
+  readonly deregistrationDelay?: Duration;
+  /** Ramp-up time of a new target (30-900 s). @default - no slow start */
+  readonly slowStart?: Duration;
+  /** User data. @default - a tiny HTTP server answering the health path (see `defaultServerUserData`) */
+  readonly userData?: ec2.UserData;
+  /** Scheduled capacity changes. @default - none */
+  readonly scheduledScaling?: ScheduledCapacity[];
+  /** Step scaling on CPU for spikes: add `addInstances` at or above `cpuAbove` %. @default - none */
+  readonly stepScaling?: { readonly cpuAbove: number; readonly addInstances: number };
+  /** Warm pool. @default - none */
+  readonly warmPool?: autoscaling.WarmPoolOptions;
+  /** Enable sticky sessions (the tier is stateless: keep it off). @default - off */
+  readonly stickiness?: Duration;
+}
+
+/** A service the tier created. */
+export interface WebService {
+  /** The service's name. */
+  readonly name: string;
+  /** Its fleet. */
+  readonly fleet: Fleet;
+  /** Its target group. */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** True for the default service. */
+  readonly isDefault: boolean;
+}
+
+/** Properties of a {@link WebTier}. */
+export interface WebTierProps {
+  /** The VPC: the load balancer goes in its public subnets, the fleets in its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The services; exactly one has no path and host patterns and takes the rest. */
+  readonly services: WebServiceProps[];
+  /**
+   * HTTPS certificate for the listener.
+   * @default - one is created when `domain` is given; otherwise HTTP only, with a warning
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * Domain for which a DNS-validated certificate is created (the name and `*.name`) when no
+   * `certificate` is given.
+   * @default - no certificate is created
+   */
+  readonly domain?: { readonly domainName: string; readonly hostedZone: route53.IHostedZone };
+  /** Load balancer deletion protection. @default true */
+  readonly deletionProtection?: boolean;
+  /** Idle timeout. @default Duration.seconds(60) */
+  readonly idleTimeout?: Duration;
+  /**
+   * Bucket for access logs (SSE-S3; ALB access logs do not support KMS keys).
+   * @default - a new encrypted, TLS-only, private bucket keeping logs 90 days
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * The web tier: an internet-facing Application Load Balancer in front of one Auto Scaling fleet per
+ * service (functional partitioning). HTTPS with HTTP redirected, invalid headers dropped, desync
+ * mitigation, access logs; per service a target group with least-outstanding-requests routing and no
+ * stickiness (servers are stateless clones), and target tracking on CPU and on requests per target.
+ */
+export class WebTier extends Construct implements ec2.IConnectable {
+  /** The load balancer. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The listener that serves traffic (HTTPS when a certificate exists, else HTTP). */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The HTTP listener that redirects to HTTPS (undefined when HTTP-only). */
+  public readonly redirectListener?: elbv2.ApplicationListener;
+  /** The certificate served, if any. */
+  public readonly certificate?: acm.ICertificate;
+  /** The access logs bucket. */
+  public readonly accessLogsBucket: s3.IBucket;
+  /** Services by name, in the order given. */
+  public readonly services: Record<string, WebService>;
+  /** The load balancer's connections. */
+  public readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: WebTierProps) {
+    super(scope, id);
+    validateServices(props.services);
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      deletionProtection: props.deletionProtection ?? true,
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
+      http2Enabled: true,
+      idleTimeout: props.idleTimeout ?? WEB_TIER_DEFAULTS.idleTimeout,
+    });
+    this.connections = this.loadBalancer.connections;
+
+    this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket();
+    this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');
+
+    this.certificate = props.certificate ?? (props.domain
+      ? new acm.Certificate(this, 'Certificate', {
+        domainName: props.domain.domainName,
+        subjectAlternativeNames: [`*.${props.domain.domainName}`],
+        validation: acm.CertificateValidation.fromDns(props.domain.hostedZone),
+      })
+      : undefined);
+
+    if (this.certificate) {
+      this.listener = this.loadBalancer.addListener('Https', {
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        port: 443,
+        certificates: [this.certificate],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        open: true,
+      });
+      this.redirectListener = this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 }) as elbv2.ApplicationListener;
+    } else {
+      Annotations.of(this).addWarningV2('scale-to-millions:web-tier-http-only', 'WebTier has no certificate: the load balancer serves plain HTTP. Give a certificate or a domain for HTTPS.');
+      this.listener = this.loadBalancer.addListener('Http', { protocol: elbv2.ApplicationProtocol.HTTP, port: 80, open: true });
+    }
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'An internet-facing load balancer must accept 80/443 from the internet; the edge restricts who may reach content (origin header) and the fleets accept traffic only from this load balancer.',
+    });
+
+    this.services = {};
+    props.services.forEach((svc, i) => {
+      this.services[svc.name] = this.addService(svc, i);
+    });
+  }
+
+  /** Requests per target per minute of one service. */
+  public metricRequestCountPerTarget(service: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service(service).targetGroup.metrics.requestCountPerTarget({ period: Duration.minutes(1), ...opts });
+  }
+
+  /** Target response time of one service (p99 by default). */
+  public metricTargetResponseTime(service: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service(service).targetGroup.metrics.targetResponseTime({ statistic: 'p99', period: Duration.minutes(1), ...opts });
+  }
+
+  /** 5xx responses from the targets of one service, or of the whole tier when `service` is omitted. */
+  public metricHttp5xx(service?: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (service === undefined) {
+      return this.loadBalancer.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: Duration.minutes(1), ...opts });
+    }
+    return this.service(service).targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: Duration.minutes(1), ...opts });
+  }
+
+  /** 5xx responses generated by the load balancer itself (no healthy target, timeouts). */
+  public metricElb5xx(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: Duration.minutes(1), ...opts });
+  }
+
+  /** Unhealthy hosts (maximum) of one service. */
+  public metricUnhealthyHosts(service: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service(service).targetGroup.metrics.unhealthyHostCount({ statistic: 'Maximum', period: Duration.minutes(1), ...opts });
+  }
+
+  /** Healthy hosts (minimum) of one service. */
+  public metricHealthyHosts(service: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service(service).targetGroup.metrics.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1), ...opts });
+  }
+
+  /** Requests to the whole load balancer. */
+  public metricRequestCount(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.requestCount({ period: Duration.minutes(1), ...opts });
+  }
+
+  /** Calls `fn` for every service's fleet, e.g. to grant each one access to the database endpoints. */
+  public forEachFleet(fn: (fleet: Fleet, service: WebService) => void): void {
+    for (const s of Object.values(this.services)) fn(s.fleet, s);
+  }
+
+  private service(name: string): WebService {
+    const s = this.services[name];
+    if (!s) throw new Error(`WebTier: no service named "${name}" (have: ${Object.keys(this.services).join(', ')})`);
+    return s;
+  }
+
+  private addService(svc: WebServiceProps, index: number): WebService {
+    const scope = new Construct(this, `Service-${svc.name}`);
+    const port = svc.port ?? WEB_TIER_DEFAULTS.port;
+    const healthCheckPath = svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath;
+    const fleet = new Fleet(scope, 'Fleet', {
+      vpc: this.loadBalancer.vpc!,
+      instanceType: svc.instanceType,
+      minCapacity: svc.minCapacity,
+      maxCapacity: svc.maxCapacity,
+      userData: svc.userData ?? defaultServerUserData({ serviceName: svc.name, port, healthCheckPath }),
+      elbHealthChecks: true,
+      ...(svc.warmPool ? { warmPool: svc.warmPool } : {}),
+    });
+    const isDefault = !svc.pathPatterns?.length && !svc.hostPatterns?.length;
+    const targetGroup = new elbv2.ApplicationTargetGroup(scope, 'TargetGroup', {
+      vpc: this.loadBalancer.vpc,
+      port,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.INSTANCE,
+      loadBalancingAlgorithmType: elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
+      deregistrationDelay: svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay,
+      ...(svc.slowStart ? { slowStart: svc.slowStart } : {}),
+      ...(svc.stickiness ? { stickinessCookieDuration: svc.stickiness } : {}),
+      healthCheck: {
+        path: healthCheckPath,
+        healthyHttpCodes: '200',
+        interval: WEB_TIER_DEFAULTS.healthCheckInterval,
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: WEB_TIER_DEFAULTS.healthyThresholdCount,
+        unhealthyThresholdCount: WEB_TIER_DEFAULTS.unhealthyThresholdCount,
+      },
+    });
+    fleet.autoScalingGroup.attachToApplicationTargetGroup(targetGroup);
+
+    if (isDefault) {
+      this.listener.addTargetGroups('Default', { targetGroups: [targetGroup] });
+    } else {
+      const conditions: elbv2.ListenerCondition[] = [];
+      if (svc.pathPatterns?.length) conditions.push(elbv2.ListenerCondition.pathPatterns(svc.pathPatterns));
+      if (svc.hostPatterns?.length) conditions.push(elbv2.ListenerCondition.hostHeaders(svc.hostPatterns));
+      new elbv2.ApplicationListenerRule(scope, 'Rule', {
+        listener: this.listener,
+        priority: svc.priority ?? (index + 1) * 10,
+        conditions,
+        action: elbv2.ListenerAction.forward([targetGroup]),
+      });
+    }
+
+    const asg = fleet.autoScalingGroup;
+    asg.scaleOnCpuUtilization('CpuTracking', { targetUtilizationPercent: svc.targetCpuPercent ?? WEB_TIER_DEFAULTS.targetCpuPercent });
+    asg.scaleOnRequestCount('RequestTracking', { targetRequestsPerMinute: svc.targetRequestsPerInstance ?? WEB_TIER_DEFAULTS.targetRequestsPerInstance });
+    for (const s of svc.scheduledScaling ?? []) {
+      asg.scaleOnSchedule(`Schedule-${s.name}`, {
+        schedule: s.schedule,
+        ...(s.minCapacity !== undefined ? { minCapacity: s.minCapacity } : {}),
+        ...(s.maxCapacity !== undefined ? { maxCapacity: s.maxCapacity } : {}),
+        timeZone: 'Etc/UTC',
+      });
+    }
+    if (svc.stepScaling) {
+      asg.scaleOnMetric('CpuStepScaling', {
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/EC2',
+          metricName: 'CPUUtilization',
+          dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+          statistic: 'Average',
+          period: Duration.minutes(1),
+        }),
+        scalingSteps: [
+          { upper: svc.stepScaling.cpuAbove, change: 0 },
+          { lower: svc.stepScaling.cpuAbove, change: svc.stepScaling.addInstances },
+        ],
+        adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        evaluationPeriods: 2,
+      });
+    }
+    return { name: svc.name, fleet, targetGroup, isDefault };
+  }
+
+  private createAccessLogsBucket(): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{
+        expiration: Duration.days(WEB_TIER_DEFAULTS.accessLogRetentionDays),
+        noncurrentVersionExpiration: Duration.days(7),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      }],
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is itself the access-log destination of the load balancer; logging it to another bucket would recurse without adding evidence.',
+    });
+    return bucket;
+  }
+}
+
+function validateServices(services: WebServiceProps[]): void {
+  if (services.length === 0) throw new Error('WebTier: services must list at least one service (got: [])');
+  const names = new Set<string>();
+  const priorities = new Set<number>();
+  let defaults = 0;
+  services.forEach((s, i) => {
+    if (!SERVICE_NAME.test(s.name)) throw new Error(`WebTier: services[${i}].name must be lowercase letters, digits and dashes (got: ${JSON.stringify(s.name)})`);
+    if (names.has(s.name)) throw new Error(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
+    names.add(s.name);
+    checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`);
+    if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw new Error(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
+    const isDefault = !s.pathPatterns?.length && !s.hostPatterns?.length;
+    if (isDefault) defaults++;
+    else {
+      const p = s.priority ?? (i + 1) * 10;
+      if (priorities.has(p)) throw new Error(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
+      priorities.add(p);
+    }
+    const slow = s.slowStart?.toSeconds();
+    if (slow !== undefined && (slow < 30 || slow > 900)) throw new Error(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
+  });
+  if (defaults !== 1) throw new Error(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
+}

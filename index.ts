@@ -1,0 +1,6 @@
+// Public entry of the scale-to-millions package.
+export * from './constructs';
+export * from './lib/config';
+export { buildApp, stackNames, type BuildAppOptions, type BuiltApp, type RegionStacks } from './lib/app';
+export * from './lib/stacks';
+export * as testing from './lib/testing';

@@ -1,0 +1,69 @@
+import { Validations, type App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { resolveConfig, type AppConfig, type AppConfigInput } from './config';
+import { AppStack, DataStack, EdgeStack, NetworkStack } from './stacks';
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /**
+   * Run the cdk-nag AwsSolutions checks at synth (findings fail the synth unless acknowledged).
+   * @default true
+   */
+  readonly nagChecks?: boolean;
+}
+
+/** The stacks of one region. */
+export interface RegionStacks {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
+  readonly app: AppStack;
+}
+
+/** What {@link buildApp} created. */
+export interface BuiltApp {
+  /** The validated config the app was built from. */
+  readonly config: AppConfig;
+  /** Stacks per region, primary region first. */
+  readonly regions: Record<string, RegionStacks>;
+  /** The edge stack (us-east-1). */
+  readonly edge: EdgeStack;
+}
+
+/** Stack names: `<name>-<tier>-<region>`, and `<name>-edge`. They are part of the deploy contract. */
+export const stackNames = {
+  network: (name: string, region: string) => `${name}-network-${region}`,
+  data: (name: string, region: string) => `${name}-data-${region}`,
+  app: (name: string, region: string) => `${name}-app-${region}`,
+  edge: (name: string) => `${name}-edge`,
+};
+
+/**
+ * Creates the whole reference app in `app`: for every region a network, data and app stack, and the edge
+ * stack in us-east-1, wired by stack dependencies (network → data → app → edge; the primary region's data
+ * stack first). Validates `config` first: nothing is created when it is invalid.
+ */
+export function buildApp(app: App, config: AppConfigInput | AppConfig, options: BuildAppOptions = {}): BuiltApp {
+  const resolved = resolveConfig(config);
+  const regions: Record<string, RegionStacks> = {};
+  let primaryData: DataStack | undefined;
+  for (const regionConfig of resolved.regions) {
+    const { region } = regionConfig;
+    const common = { config: resolved, regionConfig };
+    const network = new NetworkStack(app, stackNames.network(resolved.name, region), common);
+    const data = new DataStack(app, stackNames.data(resolved.name, region), { ...common, vpc: network.vpc });
+    if (primaryData) data.addStackDependency(primaryData, 'the primary region\'s data stack holds the writers and global resources');
+    else primaryData = data;
+    const appStack = new AppStack(app, stackNames.app(resolved.name, region), {
+      ...common,
+      vpc: network.vpc,
+      endpointProviders: data.endpointProviders,
+    });
+    appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
+    regions[region] = { network, data, app: appStack };
+  }
+  const edge = new EdgeStack(app, stackNames.edge(resolved.name), { config: resolved });
+  for (const r of Object.values(regions)) edge.addStackDependency(r.app, 'CloudFront routes to the regional load balancers');
+
+  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { config: resolved, regions, edge };
+}

@@ -1,0 +1,6 @@
+export * from './types';
+export * from './check';
+export * from './presets';
+export * from './regions';
+export { resolveConfig } from './validate';
+export { loadConfigFile, DEFAULT_CONFIG_PATH } from './load';

@@ -1,0 +1,270 @@
+import { at, Checker, type Obj } from './check';
+import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
+import { PRESETS } from './presets';
+import { defaultZones, isKnownRegion } from './regions';
+import {
+  STAGES,
+  type AppConfig,
+  type DomainInput,
+  type RegionConfig,
+  type ScheduledScalingInput,
+  type ServiceConfig,
+  type Stage,
+  type StepScalingInput,
+  type WarmPoolInput,
+} from './types';
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+/** EC2 instance type: family (letters, generation digit, attributes) dot size, e.g. `m7g.large`, `c7gn.16xlarge`. */
+export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal(-[0-9]+xl)?)$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
+const HOST = /^[a-z0-9*?.-]+$/;
+const CRON = /^(\S+\s+){4}\S+$/;
+
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'tags'] as const;
+const SERVICE_KEYS = [
+  'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
+  'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
+  'scheduledScaling', 'stepScaling', 'warmPool',
+] as const;
+
+/**
+ * Validates a raw config (parsed JSON or a typed `AppConfigInput`) and fills in the stage defaults.
+ * Throws a `ConfigError` listing every problem as `path: what is wrong (got: value)`; nothing is created
+ * before this returns.
+ */
+export function resolveConfig(raw: unknown, source?: string): AppConfig {
+  if (typeof raw === 'object' && raw !== null && RESOLVED.has(raw)) return raw as AppConfig;
+  const c = new Checker();
+  const root = c.object('', raw, ROOT_KEYS, true);
+  if (!root) {
+    c.throwIfAny(source);
+    throw new Error('unreachable');
+  }
+  const name = c.string('name', root.name, { required: true, pattern: NAME, what: 'lowercase letters, digits and dashes, starting with a letter' });
+  if (name !== undefined && name.length > 24) c.fail('name', 'must be at most 24 characters', name);
+  const stage = (c.string('stage', root.stage, { oneOf: STAGES }) ?? 'startup') as Stage;
+  const preset = PRESETS[stage];
+  const account = c.string('account', root.account, { pattern: /^\d{12}$/, what: 'a 12-digit AWS account id' });
+
+  const network = c.object('network', root.network, ['natGateways', 'flowLogRetentionDays']) ?? {};
+  const defaultNat = c.number('network.natGateways', network.natGateways, { integer: true, min: 0, max: 6 });
+  const flowLogRetentionDays = c.number('network.flowLogRetentionDays', network.flowLogRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 90;
+
+  const regions = resolveRegions(c, root.regions, stage, defaultNat);
+  const primaryRegion = c.string('primaryRegion', root.primaryRegion) ?? regions[0]?.region;
+  if (root.primaryRegion !== undefined && primaryRegion !== undefined && !regions.some((r) => r.region === primaryRegion)) {
+    c.fail('primaryRegion', `must be one of the configured regions (${regions.map((r) => r.region).join(', ')})`, primaryRegion);
+  }
+  const domain = resolveDomain(c, root.domain);
+
+  const web = c.object('web', root.web, ['deletionProtection', 'idleTimeoutSeconds']) ?? {};
+  const deletionProtection = c.boolean('web.deletionProtection', web.deletionProtection) ?? preset.web.deletionProtection;
+  const idleTimeoutSeconds = c.number('web.idleTimeoutSeconds', web.idleTimeoutSeconds, { integer: true, min: 1, max: 4000 }) ?? 60;
+
+  const services = resolveServices(c, root.services, stage);
+  const tags = c.stringMap('tags', root.tags) ?? {};
+
+  c.throwIfAny(source);
+  const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
+  const resolved: AppConfig = {
+    name: name!,
+    stage,
+    ...(account ? { account } : {}),
+    primaryRegion: primaryRegion!,
+    regions: ordered,
+    ...(domain ? { domain } : {}),
+    network: { flowLogRetentionDays },
+    web: { deletionProtection, idleTimeoutSeconds },
+    services,
+    tags,
+  };
+  RESOLVED.add(resolved);
+  return resolved;
+}
+
+/** Configs this module produced: resolving one again returns it as is. */
+const RESOLVED = new WeakSet<object>();
+
+function resolveRegions(c: Checker, raw: unknown, stage: Stage, defaultNat: number | undefined): RegionConfig[] {
+  const preset = PRESETS[stage];
+  const list = c.array('regions', raw, { required: true, min: 1 }) ?? [];
+  const out: RegionConfig[] = [];
+  const cidrs: Array<{ path: string; cidr: Cidr; text: string }> = [];
+  const seen = new Map<string, string>();
+  list.forEach((item, i) => {
+    const p = at('regions', i);
+    const o = c.object(p, item, ['region', 'availabilityZones', 'vpcCidr', 'natGateways'], true);
+    if (!o) return;
+    const region = c.string(at(p, 'region'), o.region, { required: true });
+    if (region !== undefined && !isKnownRegion(region)) c.fail(at(p, 'region'), 'unknown AWS region', region);
+    if (region !== undefined) {
+      if (seen.has(region)) c.fail(at(p, 'region'), `duplicate region (also at ${seen.get(region)})`, region);
+      seen.set(region, p);
+    }
+    const azs = resolveZones(c, p, o, region, preset.azs, preset.minAzs, stage);
+    const cidrText = c.string(at(p, 'vpcCidr'), o.vpcCidr, { required: true });
+    if (cidrText !== undefined) {
+      const cidr = parseCidr(cidrText);
+      if (!cidr) c.fail(at(p, 'vpcCidr'), 'must be an IPv4 CIDR block like 10.0.0.0/16 with no host bits set', cidrText);
+      else if (cidr.prefix < 16 || cidr.prefix > 22) c.fail(at(p, 'vpcCidr'), 'prefix must be between /16 and /22', cidrText);
+      else {
+        for (const other of cidrs) {
+          if (cidrsOverlap(cidr, other.cidr)) c.fail(at(p, 'vpcCidr'), `overlaps ${other.path}.vpcCidr (${other.text})`, cidrText);
+        }
+        cidrs.push({ path: p, cidr, text: cidrText });
+      }
+    }
+    const nat = c.number(at(p, 'natGateways'), o.natGateways, { integer: true, min: 0, max: 6 }) ?? defaultNat ?? Math.min(preset.natGateways, azs.length || preset.natGateways);
+    if (azs.length > 0 && nat > azs.length) c.fail(at(p, 'natGateways'), `must not exceed the number of availability zones (${azs.length})`, nat);
+    if (region !== undefined && cidrText !== undefined) out.push({ region, availabilityZones: azs, vpcCidr: cidrText, natGateways: nat });
+  });
+  return out;
+}
+
+function resolveZones(c: Checker, p: string, o: Obj, region: string | undefined, want: number, min: number, stage: Stage): string[] {
+  const zp = at(p, 'availabilityZones');
+  if (o.availabilityZones === undefined) {
+    if (region === undefined || !isKnownRegion(region)) return [];
+    const zones = defaultZones(region, want);
+    if (zones.length < min) c.fail(zp, `region ${region} has only ${zones.length} zones known here; list them explicitly (the ${stage} stage needs ${min})`, undefined);
+    return zones;
+  }
+  const list = c.array(zp, o.availabilityZones, { min: 1, max: 6 });
+  if (!list) return [];
+  const zones: string[] = [];
+  list.forEach((z, j) => {
+    const s = c.string(at(zp, j), z, { required: true, pattern: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, what: 'an availability zone name like eu-west-1a' });
+    if (s === undefined) return;
+    if (region !== undefined && (!s.startsWith(region) || s.length !== region.length + 1)) c.fail(at(zp, j), `is not an availability zone of ${region}`, s);
+    else if (zones.includes(s)) c.fail(at(zp, j), 'duplicate availability zone', s);
+    else zones.push(s);
+  });
+  if (zones.length > 0 && zones.length < min) c.fail(zp, `the ${stage} stage needs at least ${min} availability zones`, list);
+  return zones;
+}
+
+function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
+  const o = c.object('domain', raw, ['name', 'hostedZoneId', 'hostedZoneName']);
+  if (!o) return undefined;
+  const name = c.string('domain.name', o.name, { required: true, pattern: DOMAIN, what: 'a lowercase DNS name like shop.example.com' });
+  const hostedZoneId = c.string('domain.hostedZoneId', o.hostedZoneId, { required: true, pattern: ZONE_ID, what: 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ' });
+  const zoneText = c.string('domain.hostedZoneName', o.hostedZoneName, { required: true });
+  const hostedZoneName = zoneText?.replace(/\.$/, '');
+  if (hostedZoneName !== undefined && !DOMAIN.test(hostedZoneName)) c.fail('domain.hostedZoneName', 'must be a lowercase DNS name like example.com', zoneText);
+  if (name !== undefined && hostedZoneName !== undefined && name !== hostedZoneName && !name.endsWith(`.${hostedZoneName}`)) {
+    c.fail('domain.name', `must be inside the hosted zone ${hostedZoneName}`, name);
+  }
+  if (name === undefined || hostedZoneId === undefined || hostedZoneName === undefined) return undefined;
+  return { name, hostedZoneId, hostedZoneName };
+}
+
+function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[] {
+  const preset = PRESETS[stage].web;
+  const list = c.array('services', raw, { min: 1, max: 20 }) ?? (raw === undefined ? [{ name: 'web' }] : []);
+  const out: ServiceConfig[] = [];
+  const names = new Map<string, string>();
+  const priorities = new Map<number, string>();
+  const routes = new Map<string, string>();
+  let defaults = 0;
+  list.forEach((item, i) => {
+    const p = at('services', i);
+    const o = c.object(p, item, SERVICE_KEYS, true);
+    if (!o) return;
+    const name = c.string(at(p, 'name'), o.name, { required: true, pattern: NAME, what: 'lowercase letters, digits and dashes, starting with a letter' });
+    if (name !== undefined) {
+      if (name.length > 20) c.fail(at(p, 'name'), 'must be at most 20 characters', name);
+      if (names.has(name)) c.fail(at(p, 'name'), `duplicate service name (also at ${names.get(name)})`, name);
+      names.set(name, p);
+    }
+    const pathPatterns = stringList(c, at(p, 'pathPatterns'), o.pathPatterns, ROUTE_PATH, 'a path pattern starting with /');
+    const hostPatterns = stringList(c, at(p, 'hostPatterns'), o.hostPatterns, HOST, 'a host pattern like api.example.com');
+    if (pathPatterns.length + hostPatterns.length > 5) c.fail(p, 'at most 5 path and host patterns per service (an ALB rule limit)', pathPatterns.length + hostPatterns.length);
+    const isDefault = pathPatterns.length === 0 && hostPatterns.length === 0;
+    if (isDefault) defaults++;
+    for (const pattern of [...pathPatterns.map((x) => `path ${x}`), ...hostPatterns.map((x) => `host ${x}`)]) {
+      if (routes.has(pattern)) c.fail(p, `duplicate route ${pattern} (also at ${routes.get(pattern)})`, pattern);
+      routes.set(pattern, p);
+    }
+    const priority = c.number(at(p, 'priority'), o.priority, { integer: true, min: 1, max: 50000 }) ?? (i + 1) * 10;
+    if (!isDefault) {
+      if (priorities.has(priority)) c.fail(at(p, 'priority'), `duplicate listener rule priority (also at ${priorities.get(priority)})`, priority);
+      priorities.set(priority, p);
+    }
+    const instanceType = c.string(at(p, 'instanceType'), o.instanceType, { pattern: INSTANCE_TYPE, what: 'an EC2 instance type like m7g.large' }) ?? preset.instanceType;
+    const minCapacity = c.number(at(p, 'minCapacity'), o.minCapacity, { integer: true, min: 1, max: 1000 }) ?? preset.minCapacity;
+    const maxCapacity = c.number(at(p, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 }) ?? Math.max(preset.maxCapacity, minCapacity);
+    if (minCapacity > maxCapacity) c.fail(at(p, 'minCapacity'), `must not exceed maxCapacity (${maxCapacity})`, minCapacity);
+    const targetCpuPercent = c.number(at(p, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? 50;
+    const targetRequestsPerInstance = c.number(at(p, 'targetRequestsPerInstance'), o.targetRequestsPerInstance, { integer: true, min: 1 }) ?? 1000;
+    const port = c.number(at(p, 'port'), o.port, { integer: true, min: 1, max: 65535 }) ?? 8080;
+    const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: /^\/[\x21-\x7e]{0,1023}$/, what: 'a path starting with /' }) ?? '/health';
+    const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: 3600 }) ?? 30;
+    const slowStartSeconds = c.number(at(p, 'slowStartSeconds'), o.slowStartSeconds, { integer: true, min: 0, max: 900 }) ?? 0;
+    if (slowStartSeconds > 0 && slowStartSeconds < 30) c.fail(at(p, 'slowStartSeconds'), 'must be 0 (off) or between 30 and 900', slowStartSeconds);
+    const scheduledScaling = resolveSchedules(c, at(p, 'scheduledScaling'), o.scheduledScaling);
+    const stepScaling = resolveStep(c, at(p, 'stepScaling'), o.stepScaling);
+    const warmPool = resolveWarmPool(c, at(p, 'warmPool'), o.warmPool, maxCapacity);
+    if (name === undefined) return;
+    out.push({
+      name, isDefault, pathPatterns, hostPatterns, priority, instanceType, minCapacity, maxCapacity, targetCpuPercent,
+      targetRequestsPerInstance, port, healthCheckPath, deregistrationDelaySeconds, slowStartSeconds, scheduledScaling,
+      ...(stepScaling ? { stepScaling } : {}), ...(warmPool ? { warmPool } : {}),
+    });
+  });
+  if (list.length > 0 && defaults !== 1) {
+    c.fail('services', `exactly one service must have no pathPatterns and no hostPatterns (the default service); found ${defaults}`, out.filter((s) => s.isDefault).map((s) => s.name));
+  }
+  return out;
+}
+
+function stringList(c: Checker, path: string, raw: unknown, pattern: RegExp, what: string): string[] {
+  const list = c.array(path, raw, { min: 1 });
+  if (!list) return [];
+  const out: string[] = [];
+  list.forEach((v, i) => {
+    const s = c.string(at(path, i), v, { required: true, pattern, what });
+    if (s !== undefined) out.push(s);
+  });
+  return out;
+}
+
+function resolveSchedules(c: Checker, path: string, raw: unknown): ScheduledScalingInput[] {
+  const list = c.array(path, raw) ?? [];
+  const out: ScheduledScalingInput[] = [];
+  const names = new Set<string>();
+  list.forEach((v, i) => {
+    const p = at(path, i);
+    const o = c.object(p, v, ['name', 'schedule', 'minCapacity', 'maxCapacity'], true);
+    if (!o) return;
+    const name = c.string(at(p, 'name'), o.name, { required: true, pattern: /^[A-Za-z0-9-]+$/, what: 'letters, digits and dashes' });
+    if (name !== undefined && names.has(name)) c.fail(at(p, 'name'), 'duplicate schedule name', name);
+    if (name !== undefined) names.add(name);
+    const schedule = c.string(at(p, 'schedule'), o.schedule, { required: true, pattern: CRON, what: 'a five-field cron expression like "0 8 * * MON-FRI"' });
+    const minCapacity = c.number(at(p, 'minCapacity'), o.minCapacity, { integer: true, min: 0 });
+    const maxCapacity = c.number(at(p, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1 });
+    if (minCapacity === undefined && maxCapacity === undefined) c.fail(p, 'must set minCapacity or maxCapacity', o);
+    if (minCapacity !== undefined && maxCapacity !== undefined && minCapacity > maxCapacity) c.fail(at(p, 'minCapacity'), `must not exceed maxCapacity (${maxCapacity})`, minCapacity);
+    if (name && schedule) out.push({ name, schedule, ...(minCapacity !== undefined ? { minCapacity } : {}), ...(maxCapacity !== undefined ? { maxCapacity } : {}) });
+  });
+  return out;
+}
+
+function resolveStep(c: Checker, path: string, raw: unknown): StepScalingInput | undefined {
+  const o = c.object(path, raw, ['cpuAbove', 'addInstances']);
+  if (!o) return undefined;
+  const cpuAbove = c.number(at(path, 'cpuAbove'), o.cpuAbove, { required: true, min: 1, max: 100 });
+  const addInstances = c.number(at(path, 'addInstances'), o.addInstances, { required: true, integer: true, min: 1 });
+  return cpuAbove !== undefined && addInstances !== undefined ? { cpuAbove, addInstances } : undefined;
+}
+
+function resolveWarmPool(c: Checker, path: string, raw: unknown, maxCapacity: number): WarmPoolInput | undefined {
+  const o = c.object(path, raw, ['minSize', 'reuseOnScaleIn']);
+  if (!o) return undefined;
+  const minSize = c.number(at(path, 'minSize'), o.minSize, { integer: true, min: 0 }) ?? 0;
+  if (minSize > maxCapacity) c.fail(at(path, 'minSize'), `must not exceed the service's maxCapacity (${maxCapacity})`, minSize);
+  const reuseOnScaleIn = c.boolean(at(path, 'reuseOnScaleIn'), o.reuseOnScaleIn) ?? false;
+  return { minSize, reuseOnScaleIn };
+}

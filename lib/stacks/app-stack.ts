@@ -1,0 +1,74 @@
+import { aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { IEndpointProvider } from '../../constructs/common';
+import { WebTier } from '../../constructs/web-tier';
+import type { ServiceConfig } from '../config';
+import { RegionalStack, type RegionalStackProps } from './regional-stack';
+import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
+import { Duration } from 'aws-cdk-lib';
+
+/** Properties of an {@link AppStack}. */
+export interface AppStackProps extends RegionalStackProps {
+  /** The region's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Data-tier endpoints every fleet of the region is granted. */
+  readonly endpointProviders: IEndpointProvider[];
+}
+
+/**
+ * `<name>-app-<region>`: the stateless tiers (web tier and its fleets; later workers, DNS records,
+ * dashboards). It can be destroyed and redeployed without losing data.
+ */
+export class AppStack extends RegionalStack {
+  /** The web tier. */
+  public readonly webTier: WebTier;
+  /** The hosted zone, when a domain is configured. */
+  public readonly hostedZone?: route53.IHostedZone;
+
+  constructor(scope: Construct, id: string, props: AppStackProps) {
+    super(scope, id, { ...props, tier: 'app' });
+    const { config } = this;
+    if (config.domain) {
+      this.hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+        hostedZoneId: config.domain.hostedZoneId,
+        zoneName: config.domain.hostedZoneName,
+      });
+    }
+    this.webTier = new WebTier(this, 'Web', {
+      vpc: props.vpc,
+      deletionProtection: config.web.deletionProtection,
+      idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
+      ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
+      services: config.services.map(serviceProps),
+    });
+    this.webTier.forEachFleet((fleet) => {
+      for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
+    });
+  }
+}
+
+function serviceProps(s: ServiceConfig) {
+  return {
+    name: s.name,
+    ...(s.pathPatterns.length ? { pathPatterns: s.pathPatterns } : {}),
+    ...(s.hostPatterns.length ? { hostPatterns: s.hostPatterns } : {}),
+    priority: s.priority,
+    instanceType: new ec2.InstanceType(s.instanceType),
+    minCapacity: s.minCapacity,
+    maxCapacity: s.maxCapacity,
+    targetCpuPercent: s.targetCpuPercent,
+    targetRequestsPerInstance: s.targetRequestsPerInstance,
+    port: s.port,
+    healthCheckPath: s.healthCheckPath,
+    deregistrationDelay: Duration.seconds(s.deregistrationDelaySeconds),
+    ...(s.slowStartSeconds > 0 ? { slowStart: Duration.seconds(s.slowStartSeconds) } : {}),
+    scheduledScaling: s.scheduledScaling.map((x) => ({
+      name: x.name,
+      schedule: Schedule.expression(x.schedule),
+      ...(x.minCapacity !== undefined ? { minCapacity: x.minCapacity } : {}),
+      ...(x.maxCapacity !== undefined ? { maxCapacity: x.maxCapacity } : {}),
+    })),
+    ...(s.stepScaling ? { stepScaling: s.stepScaling } : {}),
+    ...(s.warmPool ? { warmPool: { minSize: s.warmPool.minSize ?? 0, reuseOnScaleIn: s.warmPool.reuseOnScaleIn ?? false } } : {}),
+  };
+}

@@ -1,0 +1,29 @@
+import { aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Network } from '../../constructs/network';
+import { RegionalStack, type RegionalStackProps } from './regional-stack';
+
+/** `<name>-network-<region>`: the VPC every other stack of the region uses. */
+export class NetworkStack extends RegionalStack {
+  /** The network. */
+  public readonly network: Network;
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    super(scope, id, { ...props, tier: 'network' });
+    this.network = new Network(this, 'Network', {
+      availabilityZones: this.regionConfig.availabilityZones,
+      cidr: this.regionConfig.vpcCidr,
+      natGateways: this.regionConfig.natGateways,
+      flowLogRetention: retentionDays(this.config.network.flowLogRetentionDays),
+    });
+    this.vpc = this.network.vpc;
+  }
+}
+
+/** The CloudWatch Logs retention that keeps logs at least `days`. */
+export function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0).sort((a, b) => a - b);
+  return (allowed.find((d) => d >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
+}

@@ -1,0 +1,65 @@
+import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { AppConfig, RegionConfig } from '../config';
+
+/** The tiers a stack belongs to (its `tier` tag). */
+export type StackTier = 'network' | 'data' | 'app' | 'edge';
+
+/** Properties every stack of the reference app takes. */
+export interface ReferenceStackProps extends StackProps {
+  /** The validated config. */
+  readonly config: AppConfig;
+  /** The region this stack is deployed to. */
+  readonly region: string;
+  /** The stack's tier (tagged on every resource). */
+  readonly tier: StackTier;
+}
+
+/**
+ * Base of the reference app's stacks: explicit environment, the config's availability zones answered from
+ * the config (never from AWS, even when an account is given), and the `app`, `stage` and `tier` tags.
+ */
+export class ReferenceStack extends Stack {
+  /** The validated config. */
+  public readonly config: AppConfig;
+
+  constructor(scope: Construct, id: string, props: ReferenceStackProps) {
+    const { config, region, tier, ...stackProps } = props;
+    super(scope, id, {
+      ...stackProps,
+      env: { region: region, ...(config.account ? { account: config.account } : {}) },
+      description: stackProps.description ?? `scale-to-millions ${config.name}: ${tier} tier in ${region} (${config.stage} stage)`,
+    });
+    this.config = config;
+    const zones = config.regions.find((r) => r.region === region)?.availabilityZones;
+    if (config.account && zones) {
+      // With an explicit account, Stack.availabilityZones becomes a context lookup; answer it from the config.
+      this.node.setContext(`availability-zones:account=${config.account}:region=${region}`, zones);
+    }
+    const tags: Record<string, string> = { ...config.tags, app: config.name, stage: config.stage, tier };
+    for (const [k, v] of Object.entries(tags)) Tags.of(this).add(k, v);
+  }
+
+  /** The SSM parameter prefix for this app's values in this region: `/<name>`. */
+  public get parameterPrefix(): string {
+    return `/${this.config.name}`;
+  }
+}
+
+/** Properties of a stack that serves one configured region. */
+export interface RegionalStackProps extends Omit<ReferenceStackProps, 'tier' | 'region'> {
+  /** The region this stack serves. */
+  readonly regionConfig: RegionConfig;
+}
+
+/** A stack that serves one of the configured regions. */
+export class RegionalStack extends ReferenceStack {
+  /** This stack's region config. */
+  public readonly regionConfig: RegionConfig;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps & { readonly tier: StackTier }) {
+    const { regionConfig, ...rest } = props;
+    super(scope, id, { ...rest, region: regionConfig.region });
+    this.regionConfig = regionConfig;
+  }
+}

@@ -1,0 +1,86 @@
+import { Stage, Stack, type App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+/** Options of {@link stableTemplate}. */
+export interface StableTemplateOptions {
+  /**
+   * Also mask the CDK metadata and bootstrap-version boilerplate.
+   * @default true
+   */
+  readonly stripBoilerplate?: boolean;
+}
+
+const HASH = /[0-9a-f]{64}/g;
+const ASSET_TOKEN = '[ASSET-HASH]';
+
+/**
+ * The template of `stack` as plain JSON that stays the same across machines and aws-cdk-lib patch
+ * releases of the same minor: asset hashes (64-hex S3 keys, image tags) are replaced by `[ASSET-HASH]`,
+ * and the `BootstrapVersion` parameter and rule and `CDKMetadata` are removed. Use it in snapshot tests:
+ * `expect(stableTemplate(stack)).toMatchSnapshot()`.
+ */
+export function stableTemplate(stack: Stack, options: StableTemplateOptions = {}): Record<string, unknown> {
+  const json = Template.fromStack(stack, { skipCyclicalDependenciesCheck: true }).toJSON() as Record<string, unknown>;
+  return maskTemplate(json, options);
+}
+
+/** {@link stableTemplate} for a template already synthesized (e.g. read from `cdk.out`). */
+export function maskTemplate(template: Record<string, unknown>, options: StableTemplateOptions = {}): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(template).replace(HASH, ASSET_TOKEN)) as Record<string, unknown>;
+  if (options.stripBoilerplate ?? true) {
+    const params = copy.Parameters as Record<string, unknown> | undefined;
+    if (params) {
+      delete params.BootstrapVersion;
+      if (Object.keys(params).length === 0) delete copy.Parameters;
+    }
+    const rules = copy.Rules as Record<string, unknown> | undefined;
+    if (rules) {
+      delete rules.CheckBootstrapVersion;
+      if (Object.keys(rules).length === 0) delete copy.Rules;
+    }
+    const resources = copy.Resources as Record<string, unknown> | undefined;
+    if (resources) delete resources.CDKMetadata;
+    const conditions = copy.Conditions as Record<string, unknown> | undefined;
+    if (conditions) {
+      delete conditions.CDKMetadataAvailable;
+      if (Object.keys(conditions).length === 0) delete copy.Conditions;
+    }
+  }
+  return copy;
+}
+
+/** Stable templates of every stack in `app` (or a stage), keyed by stack name. */
+export function stableTemplates(app: App | Stage, options: StableTemplateOptions = {}): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const child of app.node.findAll()) {
+    if (Stack.isStack(child)) out[child.stackName] = stableTemplate(child, options);
+  }
+  return out;
+}
+
+/**
+ * The logical IDs of the resources of `stack` whose type is in `types` (default: the stateful types
+ * a refactor must never replace). Assert them in a test so a renamed construct fails loudly.
+ */
+export function statefulLogicalIds(stack: Stack, types: readonly string[] = STATEFUL_TYPES): Record<string, string> {
+  const resources = Template.fromStack(stack, { skipCyclicalDependenciesCheck: true }).toJSON().Resources as Record<string, { Type: string }>;
+  const out: Record<string, string> = {};
+  for (const [id, r] of Object.entries(resources ?? {})) {
+    if (types.includes(r.Type)) out[id] = r.Type;
+  }
+  return out;
+}
+
+/** Resource types that hold data: replacing one loses it. */
+export const STATEFUL_TYPES: readonly string[] = [
+  'AWS::RDS::DBCluster',
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::GlobalCluster',
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::ElastiCache::GlobalReplicationGroup',
+  'AWS::SQS::Queue',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::SecretsManager::Secret',
+  'AWS::Logs::LogGroup',
+];

@@ -1,0 +1,56 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Network } from '../../constructs/network';
+import { buildApp, type BuildAppOptions, type BuiltApp } from '../../lib/app';
+import { loadConfigFile, type AppConfigInput } from '../../lib/config';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  return (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+}
+
+/** A new App with the cdk.json feature flags. */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), ...context } });
+}
+
+/** A stack in us-east-1 with the cdk.json feature flags, for construct tests. */
+export function testStack(id = 'TestStack', region = 'us-east-1'): Stack {
+  return new Stack(testApp(), id, { env: { region } });
+}
+
+/** A stack with a three-AZ `Network`, for constructs that need a VPC. */
+export function stackWithVpc(id = 'TestStack', region = 'us-east-1') {
+  const stack = testStack(id, region);
+  const network = new Network(stack, 'Network', {
+    availabilityZones: [`${region}a`, `${region}b`, `${region}c`],
+    cidr: '10.0.0.0/16',
+  });
+  return { stack, vpc: network.vpc, network };
+}
+
+/** Path of an example config under config/. */
+export function configPath(name: string): string {
+  return join(ROOT, 'config', `${name}.json`);
+}
+
+/** Builds the reference app from an example config (by name) or a config object. */
+export function buildTestApp(config: string | AppConfigInput, options: BuildAppOptions = { nagChecks: false }): BuiltApp & { app: App } {
+  const app = testApp();
+  const resolved = typeof config === 'string' ? loadConfigFile(configPath(config)) : config;
+  return { app, ...buildApp(app, resolved, options) };
+}
+
+/** A small valid config for tests; override any field. */
+export function minimalConfig(overrides: Partial<AppConfigInput> = {}): AppConfigInput {
+  return {
+    name: 'test',
+    stage: 'growth',
+    regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }],
+    services: [{ name: 'web' }],
+    ...overrides,
+  };
+}
