@@ -4,3 +4,4 @@ export * from './lib/config';
 export { buildApp, stackNames, type BuildAppOptions, type BuiltApp, type RegionStacks } from './lib/app';
 export * from './lib/stacks';
 export * as testing from './lib/testing';
+export { OutputKeys, pascal } from './lib/outputs';

@@ -1,8 +1,9 @@
-import { aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
+import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WebTier } from '../../constructs/web-tier';
 import type { ServiceConfig } from '../config';
+import { OutputKeys } from '../outputs';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib';
@@ -43,6 +44,14 @@ export class AppStack extends RegionalStack {
     });
     this.webTier.forEachFleet((fleet) => {
       for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
+    });
+
+    const lb = this.webTier.loadBalancer;
+    new CfnOutput(this, OutputKeys.loadBalancerFullName, { value: lb.loadBalancerFullName, description: 'ALB full name (CloudWatch LoadBalancer dimension)' });
+    new CfnOutput(this, OutputKeys.loadBalancerDnsName, { value: lb.loadBalancerDnsName, description: 'ALB DNS name' });
+    this.webTier.forEachFleet((fleet, service) => {
+      new CfnOutput(this, OutputKeys.targetGroupFullName(service.name), { value: service.targetGroup.targetGroupFullName, description: `Target group full name of service ${service.name}` });
+      new CfnOutput(this, OutputKeys.fleetName(service.name), { value: fleet.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of service ${service.name}` });
     });
   }
 }
