@@ -38,9 +38,9 @@ export function formatValue(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-/** `path: message (got: value)`. */
+/** `path: message (got: value)`; a problem with the whole document (empty path) reads `(root): ...`. */
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.path}: ${i.message} (got: ${formatValue(i.got)})`;
+  return `${i.path || '(root)'}: ${i.message} (got: ${formatValue(i.got)})`;
 }
 
 /** Joins a path and a key: `a` + `b` = `a.b`, `a` + 0 = `a[0]`. */

@@ -182,7 +182,8 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
     const pathPatterns = stringList(c, at(p, 'pathPatterns'), o.pathPatterns, ROUTE_PATH, 'a path pattern starting with /');
     const hostPatterns = stringList(c, at(p, 'hostPatterns'), o.hostPatterns, HOST, 'a host pattern like api.example.com');
     if (pathPatterns.length + hostPatterns.length > 5) c.fail(p, 'at most 5 path and host patterns per service (an ALB rule limit)', pathPatterns.length + hostPatterns.length);
-    const isDefault = pathPatterns.length === 0 && hostPatterns.length === 0;
+    // Decided on what was written, so a service whose patterns are all malformed is not also counted as a default.
+    const isDefault = o.pathPatterns === undefined && o.hostPatterns === undefined;
     if (isDefault) defaults++;
     for (const pattern of [...pathPatterns.map((x) => `path ${x}`), ...hostPatterns.map((x) => `host ${x}`)]) {
       if (routes.has(pattern)) c.fail(p, `duplicate route ${pattern} (also at ${routes.get(pattern)})`, pattern);
