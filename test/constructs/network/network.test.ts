@@ -1,0 +1,179 @@
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { aws_logs as logs, type App, type Stack } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Network } from '../../../constructs/network';
+import { testStack } from '../../helpers/app';
+
+const AZS = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
+
+describe('Network with defaults', () => {
+  let template: Template;
+  let network: Network;
+  let stack: Stack;
+
+  beforeAll(() => {
+    // GIVEN a stack in eu-west-1
+    stack = testStack('NetworkStack', 'eu-west-1');
+    // WHEN a network spans three explicit zones
+    network = new Network(stack, 'Network', { availabilityZones: AZS, cidr: '10.1.0.0/16' });
+    template = Template.fromStack(stack);
+  });
+
+  it('creates a VPC with the given CIDR and DNS support', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.1.0.0/16', EnableDnsHostnames: true, EnableDnsSupport: true });
+  });
+
+  it('uses exactly the three explicit zones', () => {
+    expect(network.vpc.availabilityZones).toEqual(AZS);
+    const zones = Object.values(template.findResources('AWS::EC2::Subnet')).map((r) => r.Properties.AvailabilityZone as string);
+    expect([...new Set(zones)].sort()).toEqual(AZS);
+  });
+
+  it('creates a public, a private-with-egress and an isolated subnet in every zone', () => {
+    template.resourceCountIs('AWS::EC2::Subnet', 9);
+    for (const az of AZS) {
+      for (const type of ['Public', 'Private', 'Isolated']) {
+        template.hasResourceProperties('AWS::EC2::Subnet', {
+          AvailabilityZone: az,
+          Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: type }]),
+        });
+      }
+    }
+    expect(network.vpc.publicSubnets).toHaveLength(3);
+    expect(network.vpc.privateSubnets).toHaveLength(3);
+    expect(network.vpc.isolatedSubnets).toHaveLength(3);
+  });
+
+  it('never gives instances in public subnets a public IP on launch', () => {
+    template.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false, Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Public' }]) });
+    expect(Object.values(template.findResources('AWS::EC2::Subnet', { Properties: { MapPublicIpOnLaunch: true } }))).toEqual([]);
+  });
+
+  it('puts one NAT gateway in every zone, each private subnet routing through its own', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 3);
+    template.resourceCountIs('AWS::EC2::EIP', 3);
+    const natRoutes = Object.values(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }));
+    expect(new Set(natRoutes.map((r) => JSON.stringify(r.Properties.NatGatewayId))).size).toBe(3);
+  });
+
+  it('gives the isolated subnets no route out', () => {
+    const isolatedTables = Object.entries(template.findResources('AWS::EC2::RouteTable'))
+      .filter(([id]) => id.includes('Isolated'))
+      .map(([id]) => id);
+    expect(isolatedTables).toHaveLength(3);
+    const routes = Object.values(template.findResources('AWS::EC2::Route')).filter((r) => isolatedTables.includes(r.Properties.RouteTableId.Ref));
+    expect(routes).toEqual([]);
+  });
+
+  it('adds S3 and DynamoDB gateway endpoints', () => {
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+    for (const service of ['s3', 'dynamodb']) {
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Gateway',
+        ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, `.${service}`]] },
+      });
+    }
+    // every private and isolated subnet reaches S3 and DynamoDB without the NAT gateway
+    for (const ep of Object.values(template.findResources('AWS::EC2::VPCEndpoint'))) {
+      const tables = (ep.Properties.RouteTableIds as Array<{ Ref: string }>).map((r) => r.Ref);
+      expect(tables.filter((t) => /Private|Isolated/.test(t))).toHaveLength(6);
+    }
+  });
+
+  it('logs ALL traffic to a log group kept 90 days, retained on delete', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+      LogGroupName: { Ref: Match.stringLikeRegexp('^NetworkFlowLogs') },
+      MaxAggregationInterval: 60,
+    });
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 90 },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(network.flowLogGroup).toBeDefined();
+  });
+
+  it('restricts the default security group with the custom resource', () => {
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+    template.hasResourceProperties('Custom::VpcRestrictDefaultSG', { DefaultSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NetworkVpc'), 'DefaultSecurityGroup'] } });
+  });
+
+  it('performs no context lookups', () => {
+    const missing = (stack.node.root as App).synth().manifest.missing ?? [];
+    expect(missing).toEqual([]);
+  });
+
+  it('warns about nothing with three zones and NAT per zone', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+});
+
+describe('Network with fewer NAT gateways and custom retention', () => {
+  let template: Template;
+  let annotations: Annotations;
+
+  beforeAll(() => {
+    const stack = testStack('SmallNetwork', 'eu-west-1');
+    new Network(stack, 'Network', { availabilityZones: AZS, cidr: '10.2.0.0/16', natGateways: 1, flowLogRetention: logs.RetentionDays.ONE_YEAR });
+    template = Template.fromStack(stack);
+    annotations = Annotations.fromStack(stack);
+  });
+
+  it('creates a single NAT gateway shared by every private subnet', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    const natRoutes = Object.values(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }));
+    expect(natRoutes).toHaveLength(3);
+    expect(new Set(natRoutes.map((r) => JSON.stringify(r.Properties.NatGatewayId))).size).toBe(1);
+  });
+
+  it('keeps flow logs for the configured retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('adds no warning', () => {
+    annotations.hasNoWarning('*', Match.anyValue());
+  });
+});
+
+describe('Network warnings', () => {
+  it('warns with an id when it spans fewer than 3 zones', () => {
+    const stack = testStack('TwoAzs', 'us-east-1');
+    new Network(stack, 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b'], cidr: '10.0.0.0/16' });
+    Annotations.fromStack(stack).hasWarning('/TwoAzs/Network', Match.stringLikeRegexp('spans 2 availability zone\\(s\\).*\\[ack: scale-to-millions:network-fewer-than-3-azs\\]'));
+  });
+
+  it('warns with an id when there is no NAT gateway', () => {
+    const stack = testStack('NoNat', 'us-east-1');
+    new Network(stack, 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'], cidr: '10.0.0.0/16', natGateways: 0 });
+    Annotations.fromStack(stack).hasWarning('/NoNat/Network', Match.stringLikeRegexp('no NAT gateway.*\\[ack: scale-to-millions:network-no-nat\\]'));
+    Template.fromStack(stack).resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+});
+
+describe('Network bad props', () => {
+  it('fails when no availability zones are given', () => {
+    expect(() => new Network(testStack(), 'Network', { availabilityZones: [], cidr: '10.0.0.0/16' }))
+      .toThrow('Network: availabilityZones must list concrete zone names (got: [])');
+  });
+
+  it('fails when the availability zones are tokens (a lookup)', () => {
+    const stack = testStack();
+    expect(() => new Network(stack, 'Network', { availabilityZones: stack.availabilityZones, cidr: '10.0.0.0/16' }))
+      .toThrow(/Network: availabilityZones must list concrete zone names \(got: \[.*Token/);
+  });
+
+  it('fails when there are more NAT gateways than zones', () => {
+    expect(() => new Network(testStack(), 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'], cidr: '10.0.0.0/16', natGateways: 4 }))
+      .toThrow('Network: natGateways must be a whole number from 0 to the number of availability zones (3) (got: 4)');
+  });
+
+  it('fails when the NAT gateway count is negative or fractional', () => {
+    const azs = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+    expect(() => new Network(testStack(), 'Network', { availabilityZones: azs, cidr: '10.0.0.0/16', natGateways: -1 })).toThrow(/natGateways .* \(got: -1\)/);
+    expect(() => new Network(testStack(), 'Network', { availabilityZones: azs, cidr: '10.0.0.0/16', natGateways: 1.5 })).toThrow(/natGateways .* \(got: 1\.5\)/);
+  });
+});
