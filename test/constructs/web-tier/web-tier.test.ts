@@ -1,0 +1,543 @@
+import { Duration, Stack, aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_route53 as route53, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WebTier, type WebServiceProps } from '../../../constructs/web-tier';
+import { stackWithVpc } from '../../helpers/app';
+
+const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' };
+
+/** The two services of the main fixture: a default Graviton service and a routed x86 one with every option. */
+function services(): WebServiceProps[] {
+  return [
+    { name: 'web', instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 3, maxCapacity: 30, healthCheckPath: '/healthz' },
+    {
+      name: 'api',
+      pathPatterns: ['/api/*'],
+      hostPatterns: ['api.example.com'],
+      priority: 7,
+      instanceType: new ec2.InstanceType('c7i.large'),
+      minCapacity: 2,
+      maxCapacity: 10,
+      targetCpuPercent: 60,
+      targetRequestsPerInstance: 1500,
+      port: 9000,
+      deregistrationDelay: Duration.seconds(15),
+      slowStart: Duration.seconds(60),
+      scheduledScaling: [{ name: 'morning', schedule: autoscaling.Schedule.expression('0 7 * * MON-FRI'), minCapacity: 6 }],
+      stepScaling: { cpuAbove: 85, addInstances: 3 },
+      warmPool: { minSize: 2, reuseOnScaleIn: true },
+    },
+  ];
+}
+
+/** The only resource of `type` whose logical ID contains `part`. */
+function resourceOf(template: Template, type: string, part: string): { id: string; props: Record<string, unknown>; resource: Record<string, unknown> } {
+  const matches = Object.entries(template.findResources(type)).filter(([id]) => id.includes(part));
+  expect(matches.map(([id]) => id)).toHaveLength(1);
+  const [id, resource] = matches[0];
+  return { id, props: resource.Properties as Record<string, unknown>, resource };
+}
+
+describe('WebTier with a domain and two services', () => {
+  let stack: Stack;
+  let tier: WebTier;
+  let template: Template;
+
+  beforeAll(() => {
+    // GIVEN a VPC and a hosted zone given by attributes
+    const fixture = stackWithVpc();
+    stack = fixture.stack;
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', ZONE);
+    // WHEN a web tier is created for the domain
+    tier = new WebTier(stack, 'Web', { vpc: fixture.vpc, domain: { domainName: 'shop.example.com', hostedZone }, services: services() });
+    template = Template.fromStack(stack);
+  });
+
+  describe('load balancer', () => {
+    it('is an internet-facing ALB in the public subnets', () => {
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        Type: 'application',
+        Scheme: 'internet-facing',
+        Subnets: [{ Ref: Match.stringLikeRegexp('PublicSubnet1') }, { Ref: Match.stringLikeRegexp('PublicSubnet2') }, { Ref: Match.stringLikeRegexp('PublicSubnet3') }],
+      });
+    });
+
+    it('drops invalid header fields, mitigates desync, and is deletion protected by default', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        LoadBalancerAttributes: Match.arrayWith([
+          { Key: 'deletion_protection.enabled', Value: 'true' },
+          { Key: 'idle_timeout.timeout_seconds', Value: '60' },
+          { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+          { Key: 'routing.http.desync_mitigation_mode', Value: 'defensive' },
+        ]),
+      });
+    });
+
+    it('writes access logs to its bucket', () => {
+      const bucket = resourceOf(template, 'AWS::S3::Bucket', 'WebAccessLogs');
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        LoadBalancerAttributes: Match.arrayWith([
+          { Key: 'access_logs.s3.enabled', Value: 'true' },
+          { Key: 'access_logs.s3.bucket', Value: { Ref: bucket.id } },
+          { Key: 'access_logs.s3.prefix', Value: 'alb' },
+        ]),
+      });
+    });
+
+    it('keeps access logs in an encrypted, private, versioned bucket that is retained', () => {
+      const { props, resource } = resourceOf(template, 'AWS::S3::Bucket', 'WebAccessLogs');
+      expect(props).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90, Status: 'Enabled' })] },
+      });
+      expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    });
+
+    it('denies non-TLS access to the access logs bucket', () => {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          })]),
+        },
+      });
+    });
+
+    it('exposes its connections (the ALB security group) open on 80 and 443 only', () => {
+      expect(tier.connections).toBe(tier.loadBalancer.connections);
+      const sg = resourceOf(template, 'AWS::EC2::SecurityGroup', 'WebLoadBalancerSecurityGroup');
+      expect((sg.props.SecurityGroupIngress as Array<{ FromPort: number }>).map((r) => r.FromPort).sort()).toEqual([443, 80]);
+    });
+  });
+
+  describe('listeners and certificate', () => {
+    it('creates a DNS-validated certificate for the domain and its subdomains in the zone given by attributes', () => {
+      template.resourceCountIs('AWS::CertificateManager::Certificate', 1);
+      template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+        DomainName: 'shop.example.com',
+        SubjectAlternativeNames: ['*.shop.example.com'],
+        ValidationMethod: 'DNS',
+        DomainValidationOptions: [{ DomainName: 'shop.example.com', HostedZoneId: ZONE.hostedZoneId }],
+      });
+      expect(tier.certificate).toBeDefined();
+    });
+
+    it('serves HTTPS on 443 with the recommended TLS policy and the certificate', () => {
+      const cert = resourceOf(template, 'AWS::CertificateManager::Certificate', 'WebCertificate');
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Port: 443,
+        Protocol: 'HTTPS',
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+        Certificates: [{ CertificateArn: { Ref: cert.id } }],
+      });
+    });
+
+    it('redirects HTTP to HTTPS permanently', () => {
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Port: 80,
+        Protocol: 'HTTP',
+        DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }],
+      });
+      expect(tier.redirectListener).toBeDefined();
+    });
+
+    it('sends unmatched requests to the default service', () => {
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServicewebTargetGroup');
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Port: 443,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: tg.id } }],
+      });
+      expect(tier.services.web.isDefault).toBe(true);
+      expect(tier.services.api.isDefault).toBe(false);
+    });
+
+    it('routes the other service by path and host with its priority', () => {
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      const https = resourceOf(template, 'AWS::ElasticLoadBalancingV2::Listener', 'Https');
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 1);
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        ListenerArn: { Ref: https.id },
+        Priority: 7,
+        Conditions: [
+          { Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } },
+          { Field: 'host-header', HostHeaderConfig: { Values: ['api.example.com'] } },
+        ],
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: tg.id } }],
+      });
+    });
+  });
+
+  describe('per service', () => {
+    it('creates one fleet, one target group and one launch template per service', () => {
+      template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 2);
+      template.resourceCountIs('AWS::EC2::LaunchTemplate', 2);
+      expect(Object.keys(tier.services)).toEqual(['web', 'api']);
+      const asg = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      expect(asg.props.TargetGroupARNs).toEqual([{ Ref: tg.id }]);
+    });
+
+    it('target groups use least outstanding requests, no stickiness, the drain delay and slow start', () => {
+      const api = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      expect(api.props).toMatchObject({ Port: 9000, Protocol: 'HTTP', TargetType: 'instance', HealthCheckPath: '/health', Matcher: { HttpCode: '200' } });
+      expect(api.props.TargetGroupAttributes).toEqual(expect.arrayContaining([
+        { Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' },
+        { Key: 'stickiness.enabled', Value: 'false' },
+        { Key: 'deregistration_delay.timeout_seconds', Value: '15' },
+        { Key: 'slow_start.duration_seconds', Value: '60' },
+      ]));
+      const web = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServicewebTargetGroup');
+      expect(web.props).toMatchObject({ Port: 8080, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 10, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3 });
+      expect(web.props.TargetGroupAttributes).toEqual(expect.arrayContaining([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]));
+      expect(JSON.stringify(web.props.TargetGroupAttributes)).not.toContain('slow_start');
+    });
+
+    it('lets only the load balancer reach the fleet, on the service port', () => {
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        IpProtocol: 'tcp',
+        FromPort: 9000,
+        ToPort: 9000,
+        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ServiceapiFleetSecurityGroup'), 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('WebLoadBalancerSecurityGroup'), 'GroupId'] },
+      });
+      const fleetSg = resourceOf(template, 'AWS::EC2::SecurityGroup', 'ServiceapiFleetSecurityGroup');
+      expect(fleetSg.props.SecurityGroupIngress).toBeUndefined();
+    });
+  });
+
+  describe('launch template', () => {
+    it('requires IMDSv2 with a hop limit of 1, has no public IP and detailed monitoring', () => {
+      for (const svc of ['web', 'api']) {
+        const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`);
+        expect(props.LaunchTemplateData).toMatchObject({
+          MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+          NetworkInterfaces: [{ AssociatePublicIpAddress: false, DeviceIndex: 0 }],
+          Monitoring: { Enabled: true },
+        });
+      }
+    });
+
+    it('has an encrypted gp3 root volume', () => {
+      const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', 'ServicewebFleet');
+      expect((props.LaunchTemplateData as Record<string, unknown>).BlockDeviceMappings).toEqual([
+        { DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, Encrypted: true, VolumeSize: 20, VolumeType: 'gp3' } },
+      ]);
+    });
+
+    it('uses the instance type and Amazon Linux 2023 from the public SSM parameter, arm64 for Graviton', () => {
+      const params = template.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
+      const amiParam = (svc: string) => {
+        const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`);
+        const data = props.LaunchTemplateData as { ImageId: { Ref: string }; InstanceType: string };
+        return { instanceType: data.InstanceType, ...params[data.ImageId.Ref] };
+      };
+      expect(amiParam('web')).toEqual({
+        instanceType: 'm7g.large',
+        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+        Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
+      });
+      expect(amiParam('api')).toEqual({
+        instanceType: 'c7i.large',
+        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+        Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64',
+      });
+    });
+
+    it('runs user data serving the health path on the service port', () => {
+      const userData = (svc: string) => {
+        const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`);
+        return (props.LaunchTemplateData as { UserData: { 'Fn::Base64': string } }).UserData['Fn::Base64'];
+      };
+      expect(userData('web')).toContain('HEALTH = "/healthz"');
+      expect(userData('web')).toContain('PORT = 8080');
+      expect(userData('api')).toContain('PORT = 9000');
+      expect(userData('api')).toContain('systemctl enable --now s2m-server.service');
+    });
+
+    it('gives instances a role with AmazonSSMManagedInstanceCore and nothing else', () => {
+      template.resourceCountIs('AWS::IAM::Role', 4); // two fleets + the VPC's flow log and default-SG custom resource roles
+      const { props } = resourceOf(template, 'AWS::IAM::Role', 'ServiceapiFleetInstanceRole');
+      expect(props.AssumeRolePolicyDocument).toEqual({
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }],
+        Version: '2012-10-17',
+      });
+      expect(props.ManagedPolicyArns).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }]);
+      expect(props.Policies).toBeUndefined();
+      const inline = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('FleetInstanceRole'));
+      expect(inline).toEqual([]);
+    });
+  });
+
+  describe('auto scaling group', () => {
+    it('uses ELB health checks with a grace period, the default warmup, and never sets DesiredCapacity', () => {
+      for (const svc of ['web', 'api']) {
+        const { props } = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', `Service${svc}Fleet`);
+        expect(props).toMatchObject({ HealthCheckType: 'ELB', HealthCheckGracePeriod: 180, DefaultInstanceWarmup: 120 });
+        expect(props.DesiredCapacity).toBeUndefined();
+      }
+      const api = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      expect(api.props).toMatchObject({ MinSize: '2', MaxSize: '10' });
+    });
+
+    it('collects group metrics, balances AZs and runs in the private subnets', () => {
+      const { props } = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet');
+      expect(props).toMatchObject({
+        MetricsCollection: [{ Granularity: '1Minute' }],
+        AvailabilityZoneDistribution: { CapacityDistributionStrategy: 'balanced-best-effort' },
+      });
+      expect(JSON.stringify(props.VPCZoneIdentifier)).toMatch(/PrivateSubnet1.*PrivateSubnet2.*PrivateSubnet3/);
+    });
+
+    it('rolls a new launch template out in batches, keeping capacity in service', () => {
+      const web = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet');
+      expect(web.resource.UpdatePolicy).toMatchObject({
+        AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: 3, PauseTime: 'PT5M', SuspendProcesses: expect.arrayContaining(['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance']) },
+      });
+      const launchTemplate = resourceOf(template, 'AWS::EC2::LaunchTemplate', 'ServicewebFleet');
+      expect(web.props.LaunchTemplate).toEqual({ LaunchTemplateId: { Ref: launchTemplate.id }, Version: { 'Fn::GetAtt': [launchTemplate.id, 'LatestVersionNumber'] } });
+    });
+
+    it('tracks CPU and ALB requests per target with the configured targets', () => {
+      const asg = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: asg.id },
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' }, TargetValue: 60 },
+      });
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: asg.id },
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingConfiguration: {
+          PredefinedMetricSpecification: {
+            PredefinedMetricType: 'ALBRequestCountPerTarget',
+            ResourceLabel: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [tg.id, 'TargetGroupFullName'] }])] },
+          },
+          TargetValue: 1500,
+        },
+      });
+      const web = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet');
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: web.id },
+        TargetTrackingConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' }, TargetValue: 50 },
+      });
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: web.id },
+        TargetTrackingConfiguration: { PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }), TargetValue: 1000 },
+      });
+    });
+
+    it('adds the scheduled action in UTC', () => {
+      const asg = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      template.resourceCountIs('AWS::AutoScaling::ScheduledAction', 1);
+      template.hasResourceProperties('AWS::AutoScaling::ScheduledAction', {
+        AutoScalingGroupName: { Ref: asg.id },
+        Recurrence: '0 7 * * MON-FRI',
+        MinSize: 6,
+        TimeZone: 'Etc/UTC',
+      });
+    });
+
+    it('adds step scaling on average CPU above the threshold', () => {
+      const asg = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      const policy = resourceOf(template, 'AWS::AutoScaling::ScalingPolicy', 'CpuStepScaling');
+      expect(policy.props).toMatchObject({
+        AutoScalingGroupName: { Ref: asg.id },
+        PolicyType: 'StepScaling',
+        AdjustmentType: 'ChangeInCapacity',
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 3 }],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/EC2',
+        MetricName: 'CPUUtilization',
+        Dimensions: [{ Name: 'AutoScalingGroupName', Value: { Ref: asg.id } }],
+        Statistic: 'Average',
+        Period: 60,
+        Threshold: 85,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 2,
+        AlarmActions: [{ Ref: policy.id }],
+      });
+    });
+
+    it('adds a warm pool only where configured', () => {
+      const asg = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      template.resourceCountIs('AWS::AutoScaling::WarmPool', 1);
+      template.hasResourceProperties('AWS::AutoScaling::WarmPool', { AutoScalingGroupName: { Ref: asg.id }, MinSize: 2, InstanceReusePolicy: { ReuseOnScaleIn: true } });
+    });
+  });
+
+  describe('metric helpers', () => {
+    const dims = (m: { dimensions?: Record<string, unknown> }) => Object.keys(stack.resolve(m.dimensions ?? {}) as object).sort();
+
+    it('requests per target of a service: per target group, per minute', () => {
+      const m = tier.metricRequestCountPerTarget('api');
+      expect([m.namespace, m.metricName, m.statistic, m.period.toSeconds()]).toEqual(['AWS/ApplicationELB', 'RequestCountPerTarget', 'Sum', 60]);
+      expect(dims(m)).toEqual(['LoadBalancer', 'TargetGroup']);
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      expect(stack.resolve(m.dimensions).TargetGroup).toEqual({ 'Fn::GetAtt': [tg.id, 'TargetGroupFullName'] });
+    });
+
+    it('target response time p99, 5xx, unhealthy and healthy hosts per service', () => {
+      const rt = tier.metricTargetResponseTime('web');
+      expect([rt.namespace, rt.metricName, rt.statistic]).toEqual(['AWS/ApplicationELB', 'TargetResponseTime', 'p99']);
+      expect(dims(rt)).toEqual(['LoadBalancer', 'TargetGroup']);
+      const e5 = tier.metricHttp5xx('web');
+      expect([e5.metricName, e5.statistic]).toEqual(['HTTPCode_Target_5XX_Count', 'Sum']);
+      expect(dims(e5)).toEqual(['LoadBalancer', 'TargetGroup']);
+      const unhealthy = tier.metricUnhealthyHosts('api');
+      expect([unhealthy.metricName, unhealthy.statistic]).toEqual(['UnHealthyHostCount', 'Maximum']);
+      const healthy = tier.metricHealthyHosts('api');
+      expect([healthy.metricName, healthy.statistic]).toEqual(['HealthyHostCount', 'Minimum']);
+    });
+
+    it('tier-wide requests, target 5xx and ELB 5xx per load balancer', () => {
+      for (const [m, name] of [
+        [tier.metricRequestCount(), 'RequestCount'],
+        [tier.metricHttp5xx(), 'HTTPCode_Target_5XX_Count'],
+        [tier.metricElb5xx(), 'HTTPCode_ELB_5XX_Count'],
+      ] as const) {
+        expect([m.namespace, m.metricName, m.statistic, m.period.toSeconds()]).toEqual(['AWS/ApplicationELB', name, 'Sum', 60]);
+        expect(dims(m)).toEqual(['LoadBalancer']);
+      }
+    });
+
+    it('takes metric options', () => {
+      expect(tier.metricTargetResponseTime('web', { statistic: 'p50', period: Duration.minutes(5) })).toMatchObject({ statistic: 'p50' });
+      expect(tier.metricTargetResponseTime('web', { period: Duration.minutes(5) }).period.toMinutes()).toBe(5);
+    });
+
+    it('fails when the service does not exist', () => {
+      expect(() => tier.metricRequestCountPerTarget('nope')).toThrow('WebTier: no service named "nope" (have: web, api)');
+    });
+  });
+
+  it('calls forEachFleet once per service with its fleet', () => {
+    const seen: string[] = [];
+    tier.forEachFleet((fleet, svc) => {
+      expect(fleet).toBe(svc.fleet);
+      seen.push(svc.name);
+    });
+    expect(seen).toEqual(['web', 'api']);
+  });
+
+  it('adds no warning', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+});
+
+describe('WebTier without a certificate (HTTP only), deletion protection off, own bucket', () => {
+  let stack: Stack;
+  let tier: WebTier;
+  let template: Template;
+
+  beforeAll(() => {
+    const fixture = stackWithVpc();
+    stack = fixture.stack;
+    const bucket = s3.Bucket.fromBucketName(stack, 'Logs', 'my-alb-logs');
+    tier = new WebTier(stack, 'Web', {
+      vpc: fixture.vpc,
+      deletionProtection: false,
+      idleTimeout: Duration.seconds(120),
+      accessLogsBucket: bucket,
+      services: [{ name: 'web', instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2 }],
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('serves plain HTTP on port 80 to the single service, with no redirect and no certificate', () => {
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP', DefaultActions: [Match.objectLike({ Type: 'forward' })] });
+    template.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+    expect(tier.redirectListener).toBeUndefined();
+    expect(tier.certificate).toBeUndefined();
+  });
+
+  it('warns with an id users can acknowledge', () => {
+    Annotations.fromStack(stack).hasWarning('/TestStack/Web', Match.stringLikeRegexp('no certificate.*\\[ack: scale-to-millions:web-tier-http-only\\]'));
+  });
+
+  it('turns deletion protection off and uses the idle timeout', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'deletion_protection.enabled', Value: 'false' },
+        { Key: 'idle_timeout.timeout_seconds', Value: '120' },
+      ]),
+    });
+  });
+
+  it('logs to the given bucket and creates none', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'access_logs.s3.bucket', Value: 'my-alb-logs' }]),
+    });
+    expect(tier.accessLogsBucket.bucketName).toBe('my-alb-logs');
+  });
+
+  it('uses the x86_64 image for a non-Graviton type and adds no scheduled, step or warm pool resources', () => {
+    const params = Object.values(template.toJSON().Parameters as Record<string, { Default?: string }>).map((p) => p.Default);
+    expect(params).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64');
+    expect(params.filter((p) => p?.includes('arm64'))).toEqual([]);
+    template.resourceCountIs('AWS::AutoScaling::ScheduledAction', 0);
+    template.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 2);
+  });
+});
+
+describe('WebTier bad props', () => {
+  const t3 = new ec2.InstanceType('t3.small');
+  const build = (svcs: WebServiceProps[]) => () => {
+    const { stack, vpc } = stackWithVpc();
+    new WebTier(stack, 'Web', { vpc, services: svcs });
+  };
+
+  it('fails when there are no services', () => {
+    expect(build([])).toThrow('WebTier: services must list at least one service (got: [])');
+  });
+
+  it('fails when a service name is not lowercase', () => {
+    expect(build([{ name: 'Web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }])).toThrow('WebTier: services[0].name must be lowercase letters, digits and dashes (got: "Web")');
+  });
+
+  it('fails when two services have the same name', () => {
+    expect(build([
+      { name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 },
+      { name: 'web', pathPatterns: ['/a/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2 },
+    ])).toThrow('WebTier: services[1].name is a duplicate (got: "web")');
+  });
+
+  it('fails when two rules have the same priority', () => {
+    expect(build([
+      { name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 },
+      { name: 'a', pathPatterns: ['/a/*'], priority: 5, instanceType: t3, minCapacity: 1, maxCapacity: 2 },
+      { name: 'b', pathPatterns: ['/b/*'], priority: 5, instanceType: t3, minCapacity: 1, maxCapacity: 2 },
+    ])).toThrow('WebTier: services[2].priority is a duplicate (got: 5)');
+  });
+
+  it('fails when minCapacity exceeds maxCapacity or is 0', () => {
+    expect(build([{ name: 'web', instanceType: t3, minCapacity: 5, maxCapacity: 2 }])).toThrow('WebTier: services[0] (web): minCapacity (5) must not exceed maxCapacity (2)');
+    expect(build([{ name: 'web', instanceType: t3, minCapacity: 0, maxCapacity: 2 }])).toThrow('WebTier: services[0].minCapacity must be at least 1 for a web service (got: 0)');
+  });
+
+  it('fails when slow start is outside 30-900 seconds', () => {
+    expect(build([{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2, slowStart: Duration.seconds(10) }])).toThrow('WebTier: services[0].slowStart must be 30-900 seconds (got: 10)');
+  });
+
+  it('fails when there is no default service or more than one', () => {
+    expect(build([{ name: 'api', pathPatterns: ['/api/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2 }]))
+      .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 0)');
+    expect(build([{ name: 'a', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'b', instanceType: t3, minCapacity: 1, maxCapacity: 2 }]))
+      .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 2)');
+  });
+});
