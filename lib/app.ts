@@ -51,6 +51,8 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
     const common = { config: resolved, regionConfig };
     const network = new NetworkStack(app, stackNames.network(resolved.name, region), common);
     const data = new DataStack(app, stackNames.data(resolved.name, region), { ...common, vpc: network.vpc });
+    // Explicit: until a tier references the VPC, nothing else would order the data stack after the network.
+    data.addStackDependency(network, 'stateful resources live in the region\'s VPC');
     if (primaryData) data.addStackDependency(primaryData, 'the primary region\'s data stack holds the writers and global resources');
     else primaryData = data;
     const appStack = new AppStack(app, stackNames.app(resolved.name, region), {

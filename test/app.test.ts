@@ -1,0 +1,181 @@
+import { Stack, Token, type App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stackNames, type BuiltApp } from '../lib/app';
+import { OutputKeys } from '../lib/outputs';
+import { buildTestApp, minimalConfig } from './helpers/app';
+
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
+
+describe('reference app from the default config (millions.json)', () => {
+  let built: BuiltApp & { app: App };
+  let assembly: CloudAssembly;
+  const stacks = () => built.app.node.children.filter((c): c is Stack => Stack.isStack(c));
+  const byName = (name: string) => stacks().find((s) => s.stackName === name)!;
+
+  beforeAll(() => {
+    // GIVEN the default config WHEN the app is built and synthesized once
+    built = buildTestApp('millions');
+    assembly = built.app.synth();
+  });
+
+  it('creates network, data and app stacks for each region, primary first, and the edge stack', () => {
+    expect(Object.keys(built.regions)).toEqual(REGIONS);
+    expect(stacks().map((s) => s.stackName)).toEqual([
+      ...REGIONS.flatMap((r) => [`shop-network-${r}`, `shop-data-${r}`, `shop-app-${r}`]),
+      'shop-edge',
+    ]);
+    expect(stackNames.app('shop', 'eu-west-1')).toBe('shop-app-eu-west-1');
+  });
+
+  it('gives every stack an explicit region and no account (none configured)', () => {
+    for (const r of REGIONS) {
+      for (const tier of ['network', 'data', 'app'] as const) {
+        const stack = built.regions[r][tier];
+        expect(stack.region).toBe(r);
+        expect(Token.isUnresolved(stack.account)).toBe(true);
+      }
+    }
+    expect(built.edge.region).toBe('us-east-1');
+    expect(assembly.getStackByName('shop-edge').environment).toMatchObject({ region: 'us-east-1', account: 'unknown-account' });
+  });
+
+  it('builds each region\'s VPC over the configured zones and CIDR', () => {
+    const t = Template.fromStack(built.regions['eu-west-1'].network);
+    t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.1.0.0/16' });
+    const zones = Object.values(t.findResources('AWS::EC2::Subnet')).map((s) => s.Properties.AvailabilityZone as string);
+    expect([...new Set(zones)].sort()).toEqual(['eu-west-1a', 'eu-west-1b', 'eu-west-1c']);
+    t.resourceCountIs('AWS::EC2::NatGateway', 3);
+  });
+
+  it('turns termination protection on for data stacks only', () => {
+    for (const s of stacks()) {
+      expect([s.stackName, s.terminationProtection]).toEqual([s.stackName, s.stackName.includes('-data-')]);
+    }
+    expect(assembly.getStackByName('shop-data-eu-west-1').terminationProtection).toBe(true);
+  });
+
+  it('tags resources with app, stage, tier and the configured tags', () => {
+    const expectTags = (stack: Stack, type: string, tier: string) => Template.fromStack(stack).hasResourceProperties(type, {
+      Tags: Match.arrayWith([
+        { Key: 'app', Value: 'shop' },
+        { Key: 'cost-center', Value: 'platform' },
+        { Key: 'stage', Value: 'millions' },
+        { Key: 'tier', Value: tier },
+      ]),
+    });
+    expectTags(built.regions['us-east-1'].network, 'AWS::EC2::VPC', 'network');
+    expectTags(built.regions['ap-southeast-1'].app, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'app');
+  });
+
+  it('propagates the tags to the instances the fleets launch', () => {
+    Template.fromStack(built.regions['us-east-1'].app).hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      Tags: Match.arrayWith([{ Key: 'tier', PropagateAtLaunch: true, Value: 'app' }]),
+    });
+  });
+
+  it('orders deployment network → data → app → edge, the primary region\'s data stack first', () => {
+    const deps = (name: string) => assembly.getStackByName(name).dependencies.map((d) => d.id).filter((id) => !id.endsWith('.assets')).sort();
+    expect(deps('shop-network-us-east-1')).toEqual([]);
+    expect(deps('shop-data-us-east-1')).toEqual(['shop-network-us-east-1']);
+    expect(deps('shop-data-eu-west-1')).toEqual(['shop-data-us-east-1', 'shop-network-eu-west-1']);
+    expect(deps('shop-data-ap-southeast-1')).toEqual(['shop-data-us-east-1', 'shop-network-ap-southeast-1']);
+    for (const r of REGIONS) expect(deps(`shop-app-${r}`)).toEqual([`shop-data-${r}`, `shop-network-${r}`]);
+    expect(deps('shop-edge')).toEqual(REGIONS.map((r) => `shop-app-${r}`).sort());
+  });
+
+  it('uses no cross-region reference', () => {
+    for (const s of stacks()) {
+      const t = JSON.stringify(Template.fromStack(s).toJSON());
+      expect(t).not.toContain('ExportsReader');
+      expect(t).not.toContain('Fn::ImportValue');
+    }
+  });
+
+  it('publishes the outputs the CLI reads, under their OutputKeys', () => {
+    for (const r of REGIONS) {
+      const outputs = Template.fromStack(built.regions[r].app).toJSON().Outputs as Record<string, unknown>;
+      expect(Object.keys(outputs).sort()).toEqual([
+        OutputKeys.fleetName('api'),
+        OutputKeys.fleetName('web'),
+        OutputKeys.loadBalancerDnsName,
+        OutputKeys.loadBalancerFullName,
+        OutputKeys.targetGroupFullName('api'),
+        OutputKeys.targetGroupFullName('web'),
+      ].sort());
+    }
+  });
+
+  it('output values point at the right resources', () => {
+    const t = Template.fromStack(built.regions['us-east-1'].app);
+    const outputs = t.toJSON().Outputs as Record<string, { Value: Record<string, unknown> }>;
+    const idOf = (type: string, part: string) => Object.keys(t.findResources(type)).find((id) => id.includes(part))!;
+    expect(outputs.LoadBalancerFullName.Value).toEqual({ 'Fn::GetAtt': [idOf('AWS::ElasticLoadBalancingV2::LoadBalancer', 'WebLoadBalancer'), 'LoadBalancerFullName'] });
+    expect(outputs.LoadBalancerDnsName.Value).toEqual({ 'Fn::GetAtt': [idOf('AWS::ElasticLoadBalancingV2::LoadBalancer', 'WebLoadBalancer'), 'DNSName'] });
+    expect(outputs.TargetGroupFullNameApi.Value).toEqual({ 'Fn::GetAtt': [idOf('AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup'), 'TargetGroupFullName'] });
+    expect(outputs.FleetNameWeb.Value).toEqual({ Ref: idOf('AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet') });
+  });
+
+  it('serves HTTPS with the domain\'s certificate and routes /api/* to the api service', () => {
+    const t = Template.fromStack(built.regions['eu-west-1'].app);
+    t.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', DomainValidationOptions: [{ DomainName: 'shop.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }] });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 10, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }] });
+    t.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { Recurrence: '0 7 * * MON-FRI', MinSize: 6 });
+  });
+
+  it('needs no context lookup', () => {
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+  });
+});
+
+describe('reference app with an account', () => {
+  let built: BuiltApp & { app: App };
+  let assembly: CloudAssembly;
+
+  beforeAll(() => {
+    // GIVEN a config with an account, two regions and explicit zones
+    built = buildTestApp(minimalConfig({
+      account: '123456789012',
+      regions: [
+        { region: 'eu-west-1', availabilityZones: ['eu-west-1b', 'eu-west-1c', 'eu-west-1a'], vpcCidr: '10.0.0.0/16' },
+        { region: 'us-west-2', availabilityZones: ['us-west-2a', 'us-west-2b', 'us-west-2d'], vpcCidr: '10.1.0.0/16' },
+      ],
+      primaryRegion: 'us-west-2',
+    }));
+    assembly = built.app.synth();
+  });
+
+  it('puts the account and region in every stack\'s environment', () => {
+    for (const s of assembly.stacks) expect(s.environment.account).toBe('123456789012');
+    expect(assembly.getStackByName('test-app-eu-west-1').environment.region).toBe('eu-west-1');
+  });
+
+  it('answers the availability-zones lookup from the config', () => {
+    expect(built.regions['eu-west-1'].network.availabilityZones).toEqual(['eu-west-1b', 'eu-west-1c', 'eu-west-1a']);
+    expect(built.regions['us-west-2'].app.availabilityZones).toEqual(['us-west-2a', 'us-west-2b', 'us-west-2d']);
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+  });
+
+  it('orders regions primary first and makes the other data stacks wait for it', () => {
+    expect(Object.keys(built.regions)).toEqual(['us-west-2', 'eu-west-1']);
+    const deps = assembly.getStackByName('test-data-eu-west-1').dependencies.map((d) => d.id);
+    expect(deps).toContain('test-data-us-west-2');
+  });
+
+  it('serves plain HTTP when no domain is configured', () => {
+    Template.fromStack(built.regions['eu-west-1'].app).hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+  });
+});
+
+describe('buildApp with an invalid config', () => {
+  it('fails before creating any stack', () => {
+    // GIVEN an invalid typed config WHEN building THEN the config error is thrown and the app stays empty
+    let app: App | undefined;
+    expect(() => {
+      const built = buildTestApp(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/8' }] }));
+      app = built.app;
+    }).toThrow('regions[0].vpcCidr: prefix must be between /16 and /22 (got: "10.0.0.0/8")');
+    expect(app).toBeUndefined();
+  });
+});
