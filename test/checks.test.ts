@@ -1,0 +1,149 @@
+import { App, RemovalPolicy, Stack, Validations, aws_s3 as s3 } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../lib/app';
+import { loadConfigFile } from '../lib/config';
+import { cdkJsonContext, configPath } from './helpers/app';
+
+// This file asserts the findings of AWS's offline template validator, so it turns it on (test/helpers/setup.ts
+// turns it off for every other file). aws-cdk-lib 2.276 reads the variable when the app synthesizes.
+process.env.CDK_VALIDATION = 'true';
+
+interface Violation {
+  readonly ruleName: string;
+  readonly severity: string;
+  readonly description: string;
+  readonly violatingConstructs: Array<{ readonly constructPath: string }>;
+}
+interface PluginReport {
+  readonly pluginName: string;
+  readonly conclusion: string;
+  readonly violations: Violation[];
+}
+
+/** What one synthesis with every check on produced. */
+interface CheckedSynth {
+  readonly app: App;
+  /** The error synth threw (validation errors fail synth), if any. */
+  readonly error?: Error;
+  readonly reports: PluginReport[];
+}
+
+const dirs: string[] = [];
+
+/** Synthesizes `build`'s app as `cdk synth` does (cdk.json flags, validator on) into a temp dir and reads the report. */
+function checkedSynth(build: (app: App) => void): CheckedSynth {
+  const outdir = mkdtempSync(join(tmpdir(), 's2m-checks-'));
+  dirs.push(outdir);
+  const app = new App({ outdir, context: cdkJsonContext() });
+  build(app);
+  let error: Error | undefined;
+  try {
+    app.synth();
+  } catch (e) {
+    error = e as Error;
+  }
+  let reports: PluginReport[] = [];
+  try {
+    reports = (JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: PluginReport[] }).pluginReports;
+  } catch {
+    // no report: synth failed before validation; `error` says why
+  }
+  return { app, reports, ...(error ? { error } : {}) };
+}
+
+/** `rule @ path` lines of one plugin's violations, for readable failures. */
+function findings(result: CheckedSynth, plugin: string): string[] {
+  return result.reports
+    .filter((r) => r.pluginName === plugin)
+    .flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} @ ${c.constructPath}: ${v.description}`)));
+}
+
+/** Every acknowledgement in the tree: where, which rule, why. */
+function acknowledgements(app: App): Array<{ path: string; id: string; reason: string }> {
+  return app.node.findAll().flatMap((c) => c.node.metadata
+    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))));
+}
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe.each([
+  { config: 'millions', expectedWarnings: [] as string[] },
+  {
+    config: 'startup',
+    // the startup stage deliberately runs two zones and no domain; the constructs say so with acknowledgeable ids
+    expectedWarnings: [
+      'warning Annotation::scale-to-millions:network-fewer-than-3-azs @ shop-network-us-east-1/Network',
+      'warning Annotation::scale-to-millions:web-tier-http-only @ shop-app-us-east-1/Web',
+    ],
+  },
+])('checks at synth: config/$config.json', ({ config, expectedWarnings }) => {
+  let result: CheckedSynth;
+
+  beforeAll(() => {
+    // GIVEN the example config WHEN the whole app synthesizes with the validator and cdk-nag on
+    result = checkedSynth((app) => buildApp(app, loadConfigFile(configPath(config)), { nagChecks: true }));
+  });
+
+  it('synthesizes without a validation error', () => {
+    expect(result.error?.message).toBeUndefined();
+    expect(result.reports.every((r) => r.conclusion === 'success')).toBe(true);
+  });
+
+  it('has zero errors and zero warnings from AWS\'s template validator', () => {
+    expect(result.reports.length).toBeGreaterThan(0); // the validator ran and wrote its report
+    expect(findings(result, 'CloudFormation Validate')).toEqual([]);
+  });
+
+  it('has zero unacknowledged cdk-nag AwsSolutions findings', () => {
+    expect(findings(result, 'AwsSolutions')).toEqual([]);
+  });
+
+  it('has no construct warnings other than the expected ones', () => {
+    const annotations = result.reports.filter((r) => r.pluginName !== 'CloudFormation Validate' && r.pluginName !== 'AwsSolutions');
+    const lines = annotations.flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} @ ${c.constructPath}`)));
+    expect(lines.sort()).toEqual([...expectedWarnings].sort());
+  });
+
+  it('gives every acknowledgement a reason a reviewer can judge', () => {
+    const acks = acknowledgements(result.app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect(ack.reason.trim().split(/\s+/).length, `${ack.id} @ ${ack.path}: "${ack.reason}"`).toBeGreaterThanOrEqual(8);
+      expect(ack.reason, `${ack.id} @ ${ack.path}`).not.toMatch(/^(todo|tbd|n\/a|ok|false positive|not needed|ignore)\b/i);
+    }
+  });
+
+  it('acknowledges cdk-nag rules on the narrowest construct, never on a whole stack or the app', () => {
+    const nagAcks = acknowledgements(result.app).filter((a) => /AwsSolutions-/.test(a.id));
+    expect(nagAcks.length).toBeGreaterThan(0);
+    for (const ack of nagAcks) expect(ack.path.split('/').length, `${ack.id} @ ${ack.path}`).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('checks at synth: the checks catch a finding (control)', () => {
+  let result: CheckedSynth;
+
+  beforeAll(() => {
+    // GIVEN a bucket that breaks AwsSolutions-S1 (acknowledged) and S10 (not acknowledged)
+    result = checkedSynth((app) => {
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      const stack = new Stack(app, 'Control', { env: { region: 'us-east-1' } });
+      const bucket = new s3.Bucket(stack, 'Bucket', { removalPolicy: RemovalPolicy.RETAIN, encryption: s3.BucketEncryption.S3_MANAGED });
+      Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'The control bucket proves acknowledgements are honoured by the nag pack.' });
+    });
+  });
+
+  it('fails synth on the unacknowledged finding and reports it, but not the acknowledged one', () => {
+    expect(result.error?.message).toMatch(/AwsSolutions-S10/);
+    const nag = findings(result, 'AwsSolutions');
+    expect(nag.some((f) => f.includes('AwsSolutions-S10 @ Control/Bucket/Resource'))).toBe(true);
+    expect(nag.filter((f) => f.includes('AwsSolutions-S1 '))).toEqual([]);
+  });
+});
