@@ -1,0 +1,36 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { statefulLogicalIds } from '../../lib/testing';
+import type { BuiltApp } from '../../lib/app';
+import { buildTestApp } from '../helpers/app';
+
+/**
+ * The logical IDs of every stateful resource of the reference app (config/millions.json), per stack. A change
+ * here means a deploy would REPLACE the resource and lose its data: never update this list to make the test
+ * pass after a refactor; keep the construct ids stable instead. New tiers add their resources here.
+ */
+const EXPECTED: Record<string, Record<string, string>> = {};
+for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
+  EXPECTED[`shop-network-${region}`] = { NetworkFlowLogs2BEC3212: 'AWS::Logs::LogGroup' };
+  EXPECTED[`shop-data-${region}`] = {};
+  EXPECTED[`shop-app-${region}`] = { WebAccessLogs024BC47D: 'AWS::S3::Bucket' };
+}
+EXPECTED['shop-edge'] = {};
+
+describe('stateful logical IDs of the reference app', () => {
+  let built: BuiltApp;
+
+  beforeAll(() => {
+    // GIVEN the default config WHEN the app is built
+    built = buildTestApp('millions');
+  });
+
+  it('keeps the logical ID of every stateful resource in every stack', () => {
+    // THEN the stateful resources are exactly the expected ones, under the expected logical IDs
+    const actual: Record<string, Record<string, string>> = {};
+    for (const r of Object.values(built.regions)) {
+      for (const stack of [r.network, r.data, r.app]) actual[stack.stackName] = statefulLogicalIds(stack);
+    }
+    actual[built.edge.stackName] = statefulLogicalIds(built.edge);
+    expect(actual).toEqual(EXPECTED);
+  });
+});

@@ -1,0 +1,75 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { maskTemplate, stableTemplate, stableTemplates, statefulLogicalIds } from '../../lib/testing';
+import { stackWithVpc } from '../helpers/app';
+
+const HASH = 'f178182c7c3aac6ad18bdaae53a2d38f72b2cf690d17b9efa635c7ce37f77d71';
+
+describe('maskTemplate', () => {
+  const raw = {
+    Parameters: { BootstrapVersion: { Type: 'AWS::SSM::Parameter::Value<String>' } },
+    Rules: { CheckBootstrapVersion: { Assertions: [] } },
+    Conditions: { CDKMetadataAvailable: { 'Fn::Or': [] } },
+    Resources: {
+      CDKMetadata: { Type: 'AWS::CDK::Metadata' },
+      Fn: { Type: 'AWS::Lambda::Function', Properties: { Code: { S3Key: `${HASH}.zip`, S3Bucket: `cdk-hnb659fds-assets-${HASH.slice(0, 12)}` } } },
+    },
+  };
+
+  it('masks a 64-hex asset hash and removes the bootstrap and metadata boilerplate', () => {
+    // WHEN a raw template is masked THEN only the stable parts remain
+    expect(maskTemplate(raw)).toEqual({
+      Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Code: { S3Key: '[ASSET-HASH].zip', S3Bucket: `cdk-hnb659fds-assets-${HASH.slice(0, 12)}` } } } },
+    });
+  });
+
+  it('keeps other parameters, rules and conditions', () => {
+    const masked = maskTemplate({
+      ...raw,
+      Parameters: { ...raw.Parameters, Ami: { Type: 'String' } },
+      Rules: { ...raw.Rules, Mine: {} },
+      Conditions: { ...raw.Conditions, IsProd: {} },
+    });
+    expect(masked).toMatchObject({ Parameters: { Ami: { Type: 'String' } }, Rules: { Mine: {} }, Conditions: { IsProd: {} } });
+    expect(masked.Parameters).not.toHaveProperty('BootstrapVersion');
+  });
+
+  it('keeps the boilerplate when asked to, and never changes its input', () => {
+    const before = JSON.stringify(raw);
+    const masked = maskTemplate(raw, { stripBoilerplate: false });
+    expect(masked).toMatchObject({ Parameters: { BootstrapVersion: {} }, Resources: { CDKMetadata: {} } });
+    expect(JSON.stringify(masked)).not.toContain(HASH);
+    expect(JSON.stringify(raw)).toBe(before);
+  });
+});
+
+describe('stableTemplate on a synthesized stack with an asset', () => {
+  let stack: Stack;
+
+  beforeAll(() => {
+    // GIVEN a stack whose default-SG custom resource ships a Lambda asset
+    stack = stackWithVpc().stack;
+  });
+
+  it('masks the asset hash and drops BootstrapVersion', () => {
+    const template = stableTemplate(stack);
+    const text = JSON.stringify(template);
+    expect(text).toContain('[ASSET-HASH]');
+    expect(text).not.toMatch(/[0-9a-f]{64}/);
+    expect(template.Parameters ?? {}).not.toHaveProperty('BootstrapVersion');
+    expect(template.Rules).toBeUndefined();
+  });
+
+  it('returns every stack of an app by name', () => {
+    const app = new App();
+    new Stack(app, 'A', { stackName: 'first' });
+    new Stack(app, 'B');
+    expect(Object.keys(stableTemplates(app))).toEqual(['first', 'B']);
+  });
+
+  it('lists stateful resources by logical ID', () => {
+    const ids = statefulLogicalIds(stack);
+    expect(Object.values(ids)).toEqual(['AWS::Logs::LogGroup']);
+    expect(statefulLogicalIds(stack, ['AWS::EC2::VPC'])).toEqual({ NetworkVpc7FB7348F: 'AWS::EC2::VPC' });
+  });
+});
