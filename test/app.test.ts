@@ -12,7 +12,6 @@ describe('reference app from the default config (millions.json)', () => {
   let built: BuiltApp & { app: App };
   let assembly: CloudAssembly;
   const stacks = () => built.app.node.children.filter((c): c is Stack => Stack.isStack(c));
-  const byName = (name: string) => stacks().find((s) => s.stackName === name)!;
 
   beforeAll(() => {
     // GIVEN the default config WHEN the app is built and synthesized once
