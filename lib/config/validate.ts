@@ -1,3 +1,4 @@
+import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
@@ -166,6 +167,7 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
   const list = c.array('services', raw, { min: 1, max: 20 }) ?? (raw === undefined ? [{ name: 'web' }] : []);
   const out: ServiceConfig[] = [];
   const names = new Map<string, string>();
+  const keys = new Map<string, { name: string; path: string }>();
   const priorities = new Map<number, string>();
   const routes = new Map<string, string>();
   let defaults = 0;
@@ -178,6 +180,10 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
       if (name.length > 20) c.fail(at(p, 'name'), 'must be at most 20 characters', name);
       if (names.has(name)) c.fail(at(p, 'name'), `duplicate service name (also at ${names.get(name)})`, name);
       names.set(name, p);
+      // Output keys and construct ids use the PascalCase form (`api-1` and `api1` are both `Api1`).
+      const key = pascal(name);
+      if (keys.has(key) && keys.get(key)!.name !== name) c.fail(at(p, 'name'), `collides with "${keys.get(key)!.name}" (also at ${keys.get(key)!.path}): both become ${key} in output keys`, name);
+      keys.set(key, { name, path: p });
     }
     const pathPatterns = stringList(c, at(p, 'pathPatterns'), o.pathPatterns, ROUTE_PATH, 'a path pattern starting with /');
     const hostPatterns = stringList(c, at(p, 'hostPatterns'), o.hostPatterns, HOST, 'a host pattern like api.example.com');

@@ -189,6 +189,11 @@ describe('resolveConfig: bad input', () => {
     expect(problems(raw)).toEqual(['services[1].name: duplicate service name (also at services[0]) (got: "web")']);
   });
 
+  it('fails when two service names become the same output key', () => {
+    const raw = base({ services: [{ name: 'web' }, { name: 'api-1', pathPatterns: ['/a/*'] }, { name: 'api1', pathPatterns: ['/b/*'] }] });
+    expect(problems(raw)).toEqual(['services[2].name: collides with "api-1" (also at services[1]): both become Api1 in output keys (got: "api1")']);
+  });
+
   it('fails when two services claim the same route', () => {
     const raw = base({
       services: [
