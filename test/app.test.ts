@@ -141,6 +141,7 @@ describe('reference app with an account', () => {
         { region: 'us-west-2', availabilityZones: ['us-west-2a', 'us-west-2b', 'us-west-2d'], vpcCidr: '10.1.0.0/16' },
       ],
       primaryRegion: 'us-west-2',
+      network: { flowLogRetentionDays: 100 },
     }));
     assembly = built.app.synth();
   });
@@ -160,6 +161,10 @@ describe('reference app with an account', () => {
     expect(Object.keys(built.regions)).toEqual(['us-west-2', 'eu-west-1']);
     const deps = assembly.getStackByName('test-data-eu-west-1').dependencies.map((d) => d.id);
     expect(deps).toContain('test-data-us-west-2');
+  });
+
+  it('keeps flow logs at least the configured days (the next CloudWatch Logs retention up)', () => {
+    Template.fromStack(built.regions['eu-west-1'].network).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 120 });
   });
 
   it('serves plain HTTP when no domain is configured', () => {
