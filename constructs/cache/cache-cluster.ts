@@ -520,6 +520,12 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       });
     }
     if (secondary) {
+      if (authMode === 'auth-token') {
+        Validations.of(this.replicationGroup).acknowledge({
+          id: 'AwsSolutions-AEC6',
+          reason: 'A Global Datastore secondary inherits the primary\'s AUTH token (the primary sets it from Secrets Manager); CloudFormation rejects AuthToken on a secondary.',
+        });
+      }
       Validations.of(this.replicationGroup).acknowledge({
         id: 'AwsSolutions-AEC3',
         reason: 'A Global Datastore secondary inherits encryption at rest and TLS in transit from the primary (which sets both); CloudFormation rejects the properties on a secondary.',
