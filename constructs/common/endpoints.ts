@@ -87,7 +87,14 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
     });
     this.props.secret?.grantRead(consumer);
     if (this.props.network) {
-      this.props.network.connections.connections.allowFrom(consumer, this.props.network.port, 'from an application fleet');
+      // Added as a "remote" rule so that, across stacks, the ingress rule lands in the consumer's stack
+      // (which already depends on this one) instead of making this stack depend on the consumer's.
+      const { connections, port } = this.props.network;
+      const sources = consumer.connections.securityGroups;
+      if (sources.length === 0) connections.connections.allowFrom(consumer, port, 'from an application fleet');
+      for (const target of connections.connections.securityGroups) {
+        for (const source of sources) target.addIngressRule(source, port, 'from an application fleet', true);
+      }
     }
   }
 }

@@ -15,9 +15,14 @@ export interface DefaultServerOptions {
  * answers the health path with 200 and every other path with the service name and instance id, run
  * by systemd. It makes the reference app deployable end to end; replace it with your application.
  *
- * A real application keeps the web tier stateless: sessions live in the cache tier (read the cache
- * endpoints from the SSM parameters granted to the fleet, e.g. `<prefix>/cache/endpoint`), never on
- * the instance, so any instance can serve any request and scale-in loses nothing.
+ * A real application keeps the web tier stateless: sessions live in the cache tier, never on the
+ * instance, so any instance can serve any request and scale-in loses nothing. The fleet is granted the
+ * cache's SSM parameters under `<prefix>/cache/` (`GetParametersByPath`; the reference app's prefix is
+ * `/<name>`): `endpoint` (cluster-mode configuration endpoint), `port`, `tls` (`required`: connect with
+ * TLS), `auth-mode` (`rbac` or `auth-token`), `username` (RBAC only) and `secret-arn` (a Secrets
+ * Manager secret whose JSON holds `password`). Use a cluster-aware client, e.g. a Redis/Valkey session
+ * store with `cluster: true, tls: true`, keys with a TTL, and hash tags (`{session}:<id>`) only where
+ * several keys must share a shard.
  */
 export function defaultServerUserData(opts: DefaultServerOptions): ec2.UserData {
   const userData = ec2.UserData.forLinux();

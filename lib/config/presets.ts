@@ -13,6 +13,8 @@ export interface StagePreset {
   readonly natGateways: number;
   /** Web fleet defaults. */
   readonly web: { readonly instanceType: string; readonly minCapacity: number; readonly maxCapacity: number; readonly deletionProtection: boolean };
+  /** Cache tier defaults (node type, shards × replicas per shard, snapshot days, autoscaling on/off). */
+  readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -22,23 +24,27 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 2,
     natGateways: 1,
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
+    cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
   },
   growth: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
+    cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
   },
   millions: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
+    cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
   },
   global: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
+    cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
   },
 };

@@ -1,3 +1,7 @@
+import type { CacheConfig, CacheInput } from './sections/cache';
+
+export type { CacheAutoScalingInput, CacheConfig, CacheGlobalDatastoreInput, CacheInput } from './sections/cache';
+
 /**
  * The shape of a scale-to-millions config file (`config/*.json`) and of the typed API that takes the
  * same shape in code. `*Input` types are what users write (most fields optional); the resolved types,
@@ -132,6 +136,8 @@ export interface AppConfigInput {
   readonly web?: WebInput;
   /** Services behind the load balancer. @default - one service named `web` taking every path */
   readonly services?: ServiceInput[];
+  /** The cache tier (ElastiCache Valkey/Redis OSS in every region). @default - stage preset */
+  readonly cache?: CacheInput;
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
 }
@@ -179,5 +185,6 @@ export interface AppConfig {
   readonly network: { readonly flowLogRetentionDays: number };
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
+  readonly cache: CacheConfig;
   readonly tags: Record<string, string>;
 }

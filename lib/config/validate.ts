@@ -3,6 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
 import { defaultZones, isKnownRegion } from './regions';
+import { resolveCache } from './sections/cache';
 import {
   STAGES,
   type AppConfig,
@@ -24,7 +25,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -66,6 +67,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const idleTimeoutSeconds = c.number('web.idleTimeoutSeconds', web.idleTimeoutSeconds, { integer: true, min: 1, max: 4000 }) ?? 60;
 
   const services = resolveServices(c, root.services, stage);
+  const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
   const tags = c.stringMap('tags', root.tags) ?? {};
 
   c.throwIfAny(source);
@@ -80,6 +82,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     network: { flowLogRetentionDays },
     web: { deletionProtection, idleTimeoutSeconds },
     services,
+    cache,
     tags,
   };
   RESOLVED.add(resolved);

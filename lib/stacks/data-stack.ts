@@ -1,6 +1,10 @@
-import type { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, aws_ec2 as ec2, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import type { IEndpointProvider } from '../../constructs/common';
+import { cacheReplacementSettings } from '../config/sections/cache';
+import { OutputKeys } from '../outputs';
+import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 
 /** Properties of a {@link DataStack}. */
@@ -16,8 +20,62 @@ export interface DataStackProps extends RegionalStackProps {
 export class DataStack extends RegionalStack {
   /** Endpoint providers the region's fleets consume (database, cache, ...). */
   public readonly endpointProviders: IEndpointProvider[] = [];
+  /** The region's cache (construct id `Cache`: part of the logical IDs, never rename it). */
+  public readonly cache: CacheCluster;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
+    this.cache = this.createCache(props.vpc);
+    this.endpointProviders.push(this.cache);
+  }
+
+  private createCache(vpc: ec2.IVpc): CacheCluster {
+    const { config, regionConfig } = this;
+    const c = config.cache;
+    const isPrimary = regionConfig.region === config.primaryRegion;
+    const g = c.globalDatastore;
+    let globalDatastore: CacheGlobalDatastoreOptions | undefined;
+    if (g) globalDatastore = isPrimary ? { role: 'primary', idSuffix: g.idSuffix } : { role: 'secondary', globalReplicationGroupId: g.globalReplicationGroupId };
+    const cache = new CacheCluster(this, 'Cache', {
+      vpc,
+      engine: c.engine,
+      engineVersion: c.engineVersion,
+      nodeType: c.nodeType,
+      shards: c.shards,
+      replicasPerShard: c.replicasPerShard,
+      port: c.port,
+      subnets: c.subnets,
+      authMode: c.authMode,
+      snapshotRetentionDays: c.snapshotRetentionDays,
+      maintenanceWindow: c.maintenanceWindow,
+      snapshotWindow: c.snapshotWindow,
+      logRetention: retentionDays(c.logRetentionDays),
+      removalPolicy: c.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
+      ...(c.autoScaling ? {
+        autoScaling: {
+          shards: { min: c.autoScaling.minShards, max: c.autoScaling.maxShards },
+          replicasPerShard: { min: c.autoScaling.minReplicasPerShard, max: c.autoScaling.maxReplicasPerShard },
+          targetCpuPercent: c.autoScaling.targetCpuPercent,
+          targetMemoryPercent: c.autoScaling.targetMemoryPercent,
+        },
+      } : {}),
+      ...(globalDatastore ? { globalDatastore } : {}),
+      // Secondaries inherit the primary's AUTH token: the primary replicates its secret to their regions
+      // under a fixed name, and they read that replica.
+      ...(g && isPrimary ? { authSecretReplication: { secretName: g.authSecretName, replicaRegions: config.regions.map((r) => r.region).filter((r) => r !== regionConfig.region) } } : {}),
+      ...(g && !isPrimary ? { authSecret: secretsmanager.Secret.fromSecretNameV2(this, 'CacheAuthSecret', g.authSecretName) } : {}),
+      endpointParameterPrefix: `${this.parameterPrefix}/cache`,
+    });
+    new CfnOutput(this, OutputKeys.cacheReplicationGroupId, { value: cache.replicationGroupId, description: 'ElastiCache replication group id' });
+
+    const current = cacheReplacementSettings(c);
+    if (!c.immutable) {
+      Annotations.of(cache).addWarningV2('scale-to-millions:cache-immutable-missing',
+        `cache.immutable is not set, so nothing guards against a change that replaces the cache with an empty one. Record the settings it was created with: "immutable": ${JSON.stringify(current)}`);
+    } else if (c.acceptReplacement && replacementChanges(c.immutable, current).length > 0) {
+      Annotations.of(cache).addWarningV2('scale-to-millions:cache-replacement-accepted',
+        'cache.acceptReplacement is true and a replacement-sensitive setting changed: this deploy creates a new, EMPTY cache. Record the new settings in cache.immutable afterwards.');
+    }
+    return cache;
   }
 }

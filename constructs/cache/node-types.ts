@@ -1,0 +1,58 @@
+/**
+ * ElastiCache node types: parsing and the families each feature supports (kept here, not looked up,
+ * because synth runs offline). Sources: the ElastiCache user guide's "Supported node types", "Global
+ * datastore prerequisites" and "Auto Scaling prerequisites".
+ */
+
+/** Node families ElastiCache offers for Valkey and Redis OSS. */
+export const NODE_FAMILIES: readonly string[] = [
+  't2', 't3', 't4g', 'm4', 'm5', 'm6g', 'm7g', 'r4', 'r5', 'r6g', 'r6gd', 'r7g', 'c7gn',
+];
+
+/** Families a Global Datastore accepts (size large and above). */
+export const GLOBAL_DATASTORE_FAMILIES: readonly string[] = ['m5', 'm6g', 'm7g', 'r5', 'r6g', 'r6gd', 'r7g', 'c7gn'];
+
+/** Families ElastiCache Auto Scaling accepts. */
+export const AUTO_SCALING_FAMILIES: readonly string[] = ['m5', 'm6g', 'm7g', 'r5', 'r6g', 'r6gd', 'r7g', 'c7gn'];
+
+/** Sizes ElastiCache Auto Scaling accepts. */
+export const AUTO_SCALING_SIZES: readonly string[] = ['large', 'xlarge', '2xlarge'];
+
+const NODE_TYPE = /^cache\.([a-z][a-z0-9]*)\.(micro|small|medium|large|xlarge|(\d+)xlarge)$/;
+
+/** A parsed node type such as `cache.r7g.large`. */
+export interface NodeType {
+  readonly family: string;
+  readonly size: string;
+  /** Relative size: micro 0, small 1, medium 2, large 3, xlarge 4, Nxlarge 4 + N. */
+  readonly rank: number;
+}
+
+/** Parses `cache.<family>.<size>`; undefined when it is not a known Valkey/Redis node type. */
+export function parseNodeType(nodeType: string): NodeType | undefined {
+  const m = NODE_TYPE.exec(nodeType);
+  if (!m || !NODE_FAMILIES.includes(m[1])) return undefined;
+  const size = m[2];
+  const rank = ({ micro: 0, small: 1, medium: 2, large: 3, xlarge: 4 } as Record<string, number>)[size] ?? 4 + Number(m[3]);
+  return { family: m[1], size, rank };
+}
+
+/** Why a node type cannot run a Global Datastore, or undefined when it can. */
+export function globalDatastoreNodeTypeProblem(nodeType: string): string | undefined {
+  const t = parseNodeType(nodeType);
+  if (!t) return `unknown node type ${nodeType}`;
+  if (!GLOBAL_DATASTORE_FAMILIES.includes(t.family) || t.rank < 3) {
+    return `Global Datastore needs a ${GLOBAL_DATASTORE_FAMILIES.join('/')} node of size large or larger (no t-class)`;
+  }
+  return undefined;
+}
+
+/** Why a node type cannot use ElastiCache Auto Scaling, or undefined when it can. */
+export function autoScalingNodeTypeProblem(nodeType: string): string | undefined {
+  const t = parseNodeType(nodeType);
+  if (!t) return `unknown node type ${nodeType}`;
+  if (!AUTO_SCALING_FAMILIES.includes(t.family) || !AUTO_SCALING_SIZES.includes(t.size)) {
+    return `ElastiCache Auto Scaling needs a ${AUTO_SCALING_FAMILIES.join('/')} node of size ${AUTO_SCALING_SIZES.join(', ')}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,378 @@
+import { RemovalPolicy, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CacheCluster, type CacheClusterProps } from '../../../constructs/cache';
+import { stackWithVpc } from '../../helpers/app';
+
+function build(props: Partial<CacheClusterProps> = {}) {
+  const { stack, vpc } = stackWithVpc();
+  const cache = new CacheCluster(stack, 'Cache', { vpc, ...props });
+  return { stack, vpc, cache };
+}
+
+function rgProps(stack: Stack): Record<string, unknown> {
+  const rgs = Template.fromStack(stack).findResources('AWS::ElastiCache::ReplicationGroup');
+  return Object.values(rgs)[0].Properties as Record<string, unknown>;
+}
+
+describe('CacheCluster with defaults', () => {
+  let stack: Stack;
+  let cache: CacheCluster;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, cache } = build({ endpointParameterPrefix: '/shop/cache' }));
+    template = Template.fromStack(stack);
+  });
+
+  it('creates a Valkey 8.x replication group in cluster mode with 2 shards × 1 replica', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      Engine: 'valkey',
+      EngineVersion: Match.stringLikeRegexp('^8\\.'),
+      ClusterMode: 'enabled',
+      NumNodeGroups: 2,
+      ReplicasPerNodeGroup: 1,
+      CacheNodeType: 'cache.r7g.large',
+      Port: 6379,
+    });
+  });
+
+  it('always enables Multi-AZ with automatic failover', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { MultiAZEnabled: true, AutomaticFailoverEnabled: true });
+  });
+
+  it('requires TLS in transit and encrypts at rest with a rotating customer managed key', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const keyId = Object.keys(keys)[0];
+    expect(keys[keyId].Properties.EnableKeyRotation).toBe(true);
+    expect(keys[keyId].DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      TransitEncryptionEnabled: true,
+      TransitEncryptionMode: 'required',
+      AtRestEncryptionEnabled: true,
+      KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('authenticates with an RBAC user group: default user disabled, app user with a Secrets Manager password', () => {
+    template.hasResourceProperties('AWS::ElastiCache::User', { UserName: 'default', AccessString: 'off -@all', Engine: 'valkey' });
+    template.hasResourceProperties('AWS::ElastiCache::User', {
+      UserName: 'app',
+      AccessString: 'on ~* +@all -@dangerous',
+      AuthenticationMode: { Type: 'password', Passwords: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager')])] }] },
+    });
+    template.resourceCountIs('AWS::ElastiCache::UserGroup', 1);
+    const groupId = Object.keys(template.findResources('AWS::ElastiCache::UserGroup'))[0];
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { UserGroupIds: [{ Ref: groupId }] });
+    expect(rgProps(stack).AuthToken).toBeUndefined();
+  });
+
+  it('generates the app password: 32 letters and digits, username in the secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { SecretStringTemplate: '{"username":"app"}', GenerateStringKey: 'password', ExcludePunctuation: true, PasswordLength: 32 },
+    });
+  });
+
+  it('places the subnet group in the isolated subnets', () => {
+    template.hasResourceProperties('AWS::ElastiCache::SubnetGroup', {
+      SubnetIds: [
+        { Ref: Match.stringLikeRegexp('IsolatedSubnet1') },
+        { Ref: Match.stringLikeRegexp('IsolatedSubnet2') },
+        { Ref: Match.stringLikeRegexp('IsolatedSubnet3') },
+      ],
+    });
+    const sg = Object.keys(template.findResources('AWS::ElastiCache::SubnetGroup'))[0];
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { CacheSubnetGroupName: { Ref: sg } });
+  });
+
+  it('uses its own security group with no open egress, exposed as connections on port 6379', () => {
+    expect(cache.connections.defaultPort?.toString()).toBe('6379');
+    const sgId = Object.keys(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Cache') } }))[0];
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { SecurityGroupIds: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }] });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Cache'),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
+    });
+  });
+
+  it('uses a cluster-mode parameter group of the engine family', () => {
+    const pg = Object.keys(template.findResources('AWS::ElastiCache::ParameterGroup'))[0];
+    template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { CacheParameterGroupFamily: 'valkey8', Properties: { 'cluster-enabled': 'yes' } });
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { CacheParameterGroupName: { Ref: pg } });
+  });
+
+  it('keeps snapshots 7 days in non-overlapping windows', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      SnapshotRetentionLimit: 7,
+      SnapshotWindow: '03:00-04:00',
+      PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+    });
+  });
+
+  it('delivers slow and engine logs as JSON to retained log groups with retention', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      LogDeliveryConfigurations: [
+        Match.objectLike({ LogType: 'slow-log', DestinationType: 'cloudwatch-logs', LogFormat: 'json', DestinationDetails: { CloudWatchLogsDetails: { LogGroup: { Ref: Match.stringLikeRegexp('SlowLog') } } } }),
+        Match.objectLike({ LogType: 'engine-log', DestinationType: 'cloudwatch-logs', LogFormat: 'json', DestinationDetails: { CloudWatchLogsDetails: { LogGroup: { Ref: Match.stringLikeRegexp('EngineLog') } } } }),
+      ],
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 } })).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('takes a final snapshot on deletion or replacement, and reshards online', () => {
+    template.hasResource('AWS::ElastiCache::ReplicationGroup', {
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+      UpdatePolicy: { UseOnlineResharding: true },
+    });
+  });
+
+  it('publishes the configuration endpoint, port, TLS, auth mode, username and secret ARN under the prefix', () => {
+    const rg = Object.keys(template.findResources('AWS::ElastiCache::ReplicationGroup'))[0];
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/endpoint', Value: { 'Fn::GetAtt': [rg, 'ConfigurationEndPoint.Address'] } });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/port', Value: '6379' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/tls', Value: 'required' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/auth-mode', Value: 'rbac' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/username', Value: 'app' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/cache/secret-arn', Value: { Ref: Match.stringLikeRegexp('AuthSecret') } });
+  });
+
+  it('creates no autoscaling and no Global Datastore unless asked', () => {
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    template.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 0);
+  });
+
+  it('lists the provisioned nodes for metrics', () => {
+    const ids = stack.resolve(cache.nodeIds());
+    expect(ids).toHaveLength(4);
+    expect(JSON.stringify(ids[0])).toContain('-0001-001');
+    expect(JSON.stringify(stack.resolve(cache.nodeIds(true)))).toContain('-0002-002');
+  });
+});
+
+describe('CacheCluster grantConsumer', () => {
+  let template: Template;
+  let stack: Stack;
+  beforeAll(() => {
+    const built = build({ endpointParameterPrefix: '/shop/cache' });
+    stack = built.stack;
+    const sg = new ec2.SecurityGroup(stack, 'FleetSg', { vpc: built.vpc });
+    const role = new iam.Role(stack, 'FleetRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    const consumer = { connections: new ec2.Connections({ securityGroups: [sg] }), grantPrincipal: role };
+    built.cache.grantConsumer(consumer);
+    template = Template.fromStack(stack);
+  });
+
+  it('opens the cache port to the consumer only', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp', FromPort: 6379, ToPort: 6379,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('FleetSg'), 'GroupId'] },
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('CacheSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  it('lets the consumer read the secret and the endpoint parameters', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('secretsmanager:GetSecretValue');
+    expect(policies).toContain('ssm:GetParametersByPath');
+    expect(policies).toContain('ssm:GetParameter');
+  });
+});
+
+describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and autoscaling', () => {
+  let template: Template;
+  let stack: Stack;
+  beforeAll(() => {
+    ({ stack } = build({
+      engine: 'redis',
+      authMode: 'auth-token',
+      subnets: 'private',
+      removalPolicy: RemovalPolicy.RETAIN,
+      shards: 3,
+      replicasPerShard: 2,
+      port: 6380,
+      snapshotRetentionDays: 15,
+      autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 75 },
+    }));
+    template = Template.fromStack(stack);
+  });
+
+  it('runs Redis OSS 7 with the redis7 cluster parameter group', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { Engine: 'redis', EngineVersion: '7.1', NumNodeGroups: 3, ReplicasPerNodeGroup: 2, Port: 6380, SnapshotRetentionLimit: 15 });
+    template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { CacheParameterGroupFamily: 'redis7' });
+  });
+
+  it('uses an AUTH token from Secrets Manager and no user group', () => {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      AuthToken: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager'), Match.stringLikeRegexp(':SecretString:password')])] },
+    });
+    template.resourceCountIs('AWS::ElastiCache::UserGroup', 0);
+    expect(rgProps(stack).UserGroupIds).toBeUndefined();
+  });
+
+  it('places the subnet group in the private subnets', () => {
+    template.hasResourceProperties('AWS::ElastiCache::SubnetGroup', { SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('PrivateSubnet1') }]) });
+  });
+
+  it('retains the replication group on deletion and replacement', () => {
+    template.hasResource('AWS::ElastiCache::ReplicationGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('registers shard and replica scalable targets with the configured bounds (service-linked role)', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'elasticache', ScalableDimension: 'elasticache:replication-group:NodeGroups', MinCapacity: 2, MaxCapacity: 10,
+      ResourceId: { 'Fn::Join': ['', ['replication-group/', { Ref: Match.anyValue() }]] },
+      RoleARN: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'elasticache', ScalableDimension: 'elasticache:replication-group:Replicas', MinCapacity: 1, MaxCapacity: 4,
+    });
+  });
+
+  it('tracks primary CPU and memory for shards and replica CPU for replicas', () => {
+    const policy = (metric: string, value: number) => template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: value, PredefinedMetricSpecification: { PredefinedMetricType: metric } }),
+    });
+    policy('ElastiCachePrimaryEngineCPUUtilization', 55);
+    policy('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', 75);
+    policy('ElastiCacheReplicaEngineCPUUtilization', 55);
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 3);
+  });
+});
+
+describe('CacheCluster in a Global Datastore', () => {
+  let primary: Template;
+  let secondary: Template;
+  let secondaryStack: Stack;
+  beforeAll(() => {
+    const p = build({ nodeType: 'cache.r7g.large', authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, authSecretReplication: { secretName: 'shop/cache/auth-token', replicaRegions: ['eu-west-1'] } });
+    primary = Template.fromStack(p.stack);
+    const s = stackWithVpc('Secondary', 'eu-west-1');
+    new CacheCluster(s.stack, 'Cache', { vpc: s.vpc, authMode: 'auth-token', globalDatastore: { role: 'secondary', globalReplicationGroupId: 'ldgnf-shop-cache' } });
+    secondaryStack = s.stack;
+    secondary = Template.fromStack(s.stack);
+  });
+
+  it('creates the Global Datastore around the primary replication group', () => {
+    const rg = Object.keys(primary.findResources('AWS::ElastiCache::ReplicationGroup'))[0];
+    primary.hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', {
+      GlobalReplicationGroupIdSuffix: 'shop-cache',
+      AutomaticFailoverEnabled: true,
+      Members: [{ ReplicationGroupId: { Ref: rg }, ReplicationGroupRegion: 'us-east-1', Role: 'PRIMARY' }],
+    });
+  });
+
+  it('replicates the AUTH token secret to the secondary regions under a fixed name', () => {
+    primary.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'shop/cache/auth-token', ReplicaRegions: [{ Region: 'eu-west-1' }] });
+  });
+
+  it('joins a secondary by id and leaves the inherited settings out', () => {
+    secondary.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { GlobalReplicationGroupId: 'ldgnf-shop-cache', MultiAZEnabled: true, ReplicasPerNodeGroup: 1 });
+    const props = rgProps(secondaryStack);
+    for (const k of ['Engine', 'EngineVersion', 'CacheNodeType', 'NumNodeGroups', 'AuthToken', 'CacheParameterGroupName', 'AtRestEncryptionEnabled', 'TransitEncryptionEnabled']) {
+      expect(props[k], k).toBeUndefined();
+    }
+    secondary.resourceCountIs('AWS::ElastiCache::ParameterGroup', 0);
+    secondary.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 0);
+  });
+});
+
+describe('CacheCluster metrics', () => {
+  let stack: Stack;
+  let cache: CacheCluster;
+  beforeAll(() => {
+    ({ stack, cache } = build());
+  });
+
+  const expr = (m: cloudwatch.IMetric) => m as cloudwatch.MathExpression;
+
+  it('engine CPU is the maximum over every node', () => {
+    const m = expr(cache.metricEngineCpu());
+    expect(m.expression).toBe('MAX([n0,n1,n2,n3])');
+    const first = m.usingMetrics.n0 as cloudwatch.Metric;
+    expect(first.metricName).toBe('EngineCPUUtilization');
+    expect(first.namespace).toBe('AWS/ElastiCache');
+  });
+
+  it('memory usage %, evictions, connections and replication lag', () => {
+    expect((expr(cache.metricMemoryUsagePercent()).usingMetrics.n0 as cloudwatch.Metric).metricName).toBe('DatabaseMemoryUsagePercentage');
+    expect(expr(cache.metricEvictions()).expression).toBe('SUM([n0,n1,n2,n3])');
+    expect((expr(cache.metricCurrentConnections()).usingMetrics.n0 as cloudwatch.Metric).metricName).toBe('CurrConnections');
+    const lag = expr(cache.metricReplicationLag());
+    expect(Object.keys(lag.usingMetrics)).toHaveLength(2);
+    expect(JSON.stringify(stack.resolve((lag.usingMetrics.n0 as cloudwatch.Metric).dimensions))).toContain('-0001-002');
+  });
+
+  it('cache hit rate is hits / (hits + misses) in percent', () => {
+    const m = expr(cache.metricCacheHitRate());
+    expect(m.expression).toBe('100 * SUM([h0,h1,h2,h3]) / (SUM([h0,h1,h2,h3]) + SUM([m0,m1,m2,m3]))');
+    expect((m.usingMetrics.h0 as cloudwatch.Metric).metricName).toBe('CacheHits');
+    expect((m.usingMetrics.m0 as cloudwatch.Metric).metricName).toBe('CacheMisses');
+  });
+
+  it('falls back to a SEARCH expression when there are more nodes than an alarm can take', () => {
+    const big = build({ shards: 6, replicasPerShard: 1 }).cache;
+    expect(expr(big.metricEngineCpu()).expression).toMatch(/^MAX\(SEARCH\('\{AWS\/ElastiCache,CacheClusterId\} MetricName="EngineCPUUtilization"/);
+  });
+});
+
+describe('CacheCluster input validation', () => {
+  it('fails when replicasPerShard is more than 5', () => {
+    expect(() => build({ replicasPerShard: 6 })).toThrow(/replicasPerShard must be 0-5 \(got: 6\)/);
+  });
+
+  it('fails when Multi-AZ would have no replica', () => {
+    expect(() => build({ replicasPerShard: 0 })).toThrow(/Multi-AZ .* needs a replica .*\(got: 0\)/);
+  });
+
+  it('fails when shards are out of range', () => {
+    expect(() => build({ shards: 0 })).toThrow(/shards must be a whole number from 1 to 500 \(got: 0\)/);
+    expect(() => build({ shards: 501 })).toThrow(/got: 501/);
+    expect(() => build({ shards: 200, replicasPerShard: 2 })).toThrow(/at most 500 nodes \(got: 600\)/);
+  });
+
+  it('fails on an unknown node type', () => {
+    expect(() => build({ nodeType: 'cache.x9.huge' })).toThrow(/nodeType must be a Valkey\/Redis node type .*got: "cache.x9.huge"/);
+  });
+
+  it('fails when a t-class node would join a Global Datastore', () => {
+    expect(() => build({ nodeType: 'cache.t4g.medium', authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } }))
+      .toThrow(/cannot join a Global Datastore: .*no t-class.*got: cache.t4g.medium/);
+  });
+
+  it('fails when RBAC or autoscaling is combined with a Global Datastore', () => {
+    expect(() => build({ globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } })).toThrow(/globalDatastore needs authMode auth-token.*got: rbac/);
+    expect(() => build({ authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, autoScaling: { shards: { min: 2, max: 4 } } }))
+      .toThrow(/autoScaling is not supported on Global Datastore members/);
+  });
+
+  it('fails when a node type cannot autoscale', () => {
+    expect(() => build({ nodeType: 'cache.t4g.small', autoScaling: { shards: { min: 2, max: 4 } } })).toThrow(/nodeType cannot autoscale: .*got: cache.t4g.small/);
+  });
+
+  it('fails when autoscaling bounds exclude the provisioned size', () => {
+    expect(() => build({ autoScaling: { shards: { min: 3, max: 6 } } })).toThrow(/autoScaling.shards bounds 3-6 must include the provisioned 2/);
+    expect(() => build({ autoScaling: { replicasPerShard: { min: 1, max: 6 } } })).toThrow(/autoScaling.replicasPerShard.max must be a whole number ≤ 5 \(got: 6\)/);
+  });
+
+  it('fails when the windows overlap or are malformed', () => {
+    expect(() => build({ maintenanceWindow: 'sun:03:30-sun:04:30' })).toThrow(/snapshotWindow must not overlap the maintenance window sun:03:30-sun:04:30 \(got: "03:00-04:00"\)/);
+    expect(() => build({ maintenanceWindow: 'mon:23:30-tue:00:30', snapshotWindow: '00:00-01:00' })).toThrow(/must not overlap/);
+    expect(() => build({ snapshotWindow: '03:00-03:30' })).toThrow(/snapshotWindow must be at least 60 minutes long/);
+    expect(() => build({ maintenanceWindow: 'sunday 5am' })).toThrow(/maintenanceWindow must look like ddd:hh24:mi-ddd:hh24:mi .*got: "sunday 5am"/);
+  });
+
+  it('fails on an unsupported removal policy or engine version', () => {
+    expect(() => build({ removalPolicy: RemovalPolicy.DESTROY })).toThrow(/removalPolicy must be SNAPSHOT or RETAIN \(got: destroy\)/);
+    expect(() => build({ engine: 'valkey', engineVersion: '7.0' })).toThrow(/valkey must be 7.2 or later \(got: 7.0\)/);
+  });
+
+  it('fails when a replacement-only setting changed without acceptance', () => {
+    const previous = { engine: 'valkey', engineVersion: '8.1', port: 6379, subnets: 'isolated', authMode: 'rbac', globalDatastore: false } as const;
+    expect(() => build({ port: 6380, replacementGuard: { previous } })).toThrow(/port 6379 → 6380: .*a new, EMPTY cache.*acceptReplacement/);
+    expect(() => build({ port: 6380, replacementGuard: { previous, acceptReplacement: true } })).not.toThrow();
+    expect(() => build({ engineVersion: '8.0', replacementGuard: { previous, acceptReplacement: true } })).toThrow(/engineVersion cannot go down from 8.1.*got: 8.0/);
+    expect(() => build({ engineVersion: '8.2', replacementGuard: { previous } })).not.toThrow();
+  });
+});

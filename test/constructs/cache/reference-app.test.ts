@@ -1,0 +1,149 @@
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutputKeys } from '../../../lib/outputs';
+import { statefulLogicalIds } from '../../../lib/testing';
+import { buildTestApp, minimalConfig } from '../../helpers/app';
+
+type Built = ReturnType<typeof buildTestApp>;
+
+/** The cache's stateful resources in every data stack. Changing any of these ids replaces data: never update them casually. */
+const CACHE_STATEFUL_IDS = {
+  Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup',
+  CacheKeyCDF9DE27: 'AWS::KMS::Key',
+  CacheAuthSecretB5146BA1: 'AWS::SecretsManager::Secret',
+  CacheDefaultUserSecret1DA60DDC: 'AWS::SecretsManager::Secret',
+  CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
+  CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
+};
+
+function cacheIds(ids: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(ids).filter(([k]) => k.startsWith('Cache')));
+}
+
+describe('reference app (millions config): the cache of every region', () => {
+  let built: Built;
+  beforeAll(() => {
+    built = buildTestApp('millions');
+  });
+
+  it('has one replication group per data stack with a stable logical ID', () => {
+    expect(Object.keys(built.regions)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
+    for (const r of Object.values(built.regions)) {
+      expect(statefulLogicalIds(r.data, ['AWS::ElastiCache::ReplicationGroup'])).toEqual({ Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup' });
+      expect(cacheIds(statefulLogicalIds(r.data))).toEqual(CACHE_STATEFUL_IDS);
+    }
+  });
+
+  it('is an encrypted, Multi-AZ, sharded Valkey group of 2 shards × 1 replica that keeps a final snapshot', () => {
+    for (const r of Object.values(built.regions)) {
+      const t = Template.fromStack(r.data);
+      t.hasResource('AWS::ElastiCache::ReplicationGroup', {
+        DeletionPolicy: 'Snapshot',
+        Properties: Match.objectLike({
+          Engine: 'valkey', NumNodeGroups: 2, ReplicasPerNodeGroup: 1, MultiAZEnabled: true, AutomaticFailoverEnabled: true,
+          AtRestEncryptionEnabled: true, TransitEncryptionEnabled: true, TransitEncryptionMode: 'required', SnapshotRetentionLimit: 14,
+        }),
+      });
+    }
+  });
+
+  it('autoscales shards 2-8 and replicas 1-3', () => {
+    const t = Template.fromStack(built.regions['eu-west-1'].data);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'elasticache:replication-group:NodeGroups', MinCapacity: 2, MaxCapacity: 8 });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { ScalableDimension: 'elasticache:replication-group:Replicas', MinCapacity: 1, MaxCapacity: 3 });
+  });
+
+  it('outputs the replication group id for the CLI', () => {
+    for (const r of Object.values(built.regions)) {
+      Template.fromStack(r.data).hasOutput(OutputKeys.cacheReplicationGroupId, { Value: { Ref: 'Cache18F6EE16' } });
+    }
+  });
+
+  it('publishes the endpoints under /shop/cache, the names the web user data documents', () => {
+    const t = Template.fromStack(built.regions['us-east-1'].data);
+    for (const name of ['endpoint', 'port', 'tls', 'auth-mode', 'username', 'secret-arn']) {
+      t.hasResourceProperties('AWS::SSM::Parameter', { Name: `/shop/cache/${name}` });
+    }
+    expect(built.regions['us-east-1'].data.endpointProviders).toContain(built.regions['us-east-1'].data.cache);
+  });
+
+  it('grants every web fleet the cache port, from the app stack (no dependency cycle)', () => {
+    const app = Template.fromStack(built.regions['us-east-1'].app);
+    const rules = app.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379, ToPort: 6379 } });
+    expect(Object.keys(rules)).toHaveLength(2);
+    const data = Template.fromStack(built.regions['us-east-1'].data);
+    expect(Object.keys(data.findResources('AWS::EC2::SecurityGroupIngress'))).toHaveLength(0);
+    const policies = JSON.stringify(app.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('secretsmanager:GetSecretValue');
+    expect(policies).toContain('parameter/shop/cache');
+  });
+
+  it('warns about nothing: cache.immutable is recorded in the config', () => {
+    const warnings = Annotations.fromStack(built.regions['us-east-1'].data).findWarning('*', Match.stringLikeRegexp('cache'));
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('reference app with a Global Datastore across two regions', () => {
+  let built: Built;
+  beforeAll(() => {
+    built = buildTestApp(minimalConfig({
+      regions: [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16' }, { region: 'eu-west-1', vpcCidr: '10.1.0.0/16' }],
+      cache: { globalDatastore: { enabled: true } },
+    }));
+  });
+
+  it('creates the Global Datastore in the primary region with a stable logical ID', () => {
+    const primary = built.regions['us-east-1'].data;
+    expect(statefulLogicalIds(primary, ['AWS::ElastiCache::GlobalReplicationGroup'])).toEqual({ CacheGlobalDatastore3E2B49BB: 'AWS::ElastiCache::GlobalReplicationGroup' });
+    Template.fromStack(primary).hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', { GlobalReplicationGroupIdSuffix: 'test-cache' });
+    Template.fromStack(primary).hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'test/cache/auth-token', ReplicaRegions: [{ Region: 'eu-west-1' }] });
+  });
+
+  it('joins the secondary by the derived id, keeping the same replication group logical ID', () => {
+    const secondary = built.regions['eu-west-1'].data;
+    expect(statefulLogicalIds(secondary, ['AWS::ElastiCache::ReplicationGroup'])).toEqual({ Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup' });
+    Template.fromStack(secondary).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { GlobalReplicationGroupId: 'ldgnf-test-cache' });
+    expect(built.regions['eu-west-1'].data.dependencies).toContain(built.regions['us-east-1'].data);
+  });
+
+  it('warns that cache.immutable is missing, with the block to record', () => {
+    const warnings = Annotations.fromStack(built.regions['us-east-1'].data).findWarning('*', Match.stringLikeRegexp('cache.immutable is not set'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('\\"authMode\\":\\"auth-token\\"');
+  });
+});
+
+interface Violation { ruleName: string; violatingConstructs: Array<{ constructPath: string }> }
+interface Report { pluginReports: Array<{ pluginName: string; violations: Violation[] }> }
+
+describe('reference app (startup config) checks at synth', () => {
+  const previous = process.env.CDK_VALIDATION;
+  let report: Report | undefined;
+  let thrown: unknown;
+  beforeAll(() => {
+    process.env.CDK_VALIDATION = 'true';
+    const built = buildTestApp('startup', { nagChecks: true });
+    try {
+      built.app.synth();
+    } catch (e) {
+      thrown = e;
+    }
+    const file = join(built.app.outdir, 'validation-report.json');
+    if (existsSync(file)) report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = previous;
+  });
+
+  it('has zero template-validator and cdk-nag findings in the data stack (the cache tier)', () => {
+    // Other tiers' findings (e.g. the still-empty edge stack) are theirs; any finding in the data stack fails.
+    const findings = (report?.pluginReports ?? []).flatMap((p) => p.violations.flatMap((v) =>
+      v.violatingConstructs.map((c) => `${p.pluginName} ${v.ruleName} ${c.constructPath}`)));
+    expect(findings.filter((f) => / shop-data-|\/Cache/.test(f))).toEqual([]);
+    if (!report) expect(thrown).toBeUndefined();
+  });
+});
