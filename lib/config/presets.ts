@@ -1,3 +1,4 @@
+import type { WorkersConfig } from './sections/queues';
 import type { Stage } from './types';
 
 /**
@@ -13,6 +14,8 @@ export interface StagePreset {
   readonly natGateways: number;
   /** Web fleet defaults. */
   readonly web: { readonly instanceType: string; readonly minCapacity: number; readonly maxCapacity: number; readonly deletionProtection: boolean };
+  /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
+  readonly queues: { readonly workers: WorkersConfig };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -22,23 +25,27 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 2,
     natGateways: 1,
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
+    queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
   },
   growth: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
   },
   millions: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
   },
   global: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
   },
 };

@@ -4,6 +4,10 @@
  * returned by `resolveConfig`, have every default from the stage preset filled in.
  */
 
+import type { QueueConfig, QueueInput } from './sections/queues';
+
+export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sections/queues';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -132,6 +136,8 @@ export interface AppConfigInput {
   readonly web?: WebInput;
   /** Services behind the load balancer. @default - one service named `web` taking every path */
   readonly services?: ServiceInput[];
+  /** Queues of slow work, each with a dead-letter queue and a worker fleet, in every region. @default - none */
+  readonly queues?: QueueInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
 }
@@ -179,5 +185,6 @@ export interface AppConfig {
   readonly network: { readonly flowLogRetentionDays: number };
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
+  readonly queues: QueueConfig[];
   readonly tags: Record<string, string>;
 }

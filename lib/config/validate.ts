@@ -1,6 +1,7 @@
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
+import { resolveQueues } from './sections/queues';
 import { defaultZones, isKnownRegion } from './regions';
 import {
   STAGES,
@@ -23,7 +24,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'queues', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -65,6 +66,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const idleTimeoutSeconds = c.number('web.idleTimeoutSeconds', web.idleTimeoutSeconds, { integer: true, min: 1, max: 4000 }) ?? 60;
 
   const services = resolveServices(c, root.services, stage);
+  const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const tags = c.stringMap('tags', root.tags) ?? {};
 
   c.throwIfAny(source);
@@ -79,6 +81,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     network: { flowLogRetentionDays },
     web: { deletionProtection, idleTimeoutSeconds },
     services,
+    queues,
     tags,
   };
   RESOLVED.add(resolved);
