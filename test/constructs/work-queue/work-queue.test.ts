@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, aws_iam as iam, aws_kms as kms, aws_sqs as sqs } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sqs as sqs } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkQueue, WorkQueueEncryption } from '../../../constructs/work-queue';
@@ -148,7 +148,7 @@ describe('WorkQueue FIFO with KMS, explicit values and a published endpoint', ()
     // producers and consumers in the same stack
     const producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
     const consumer = new iam.Role(stack, 'Consumer', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    wq.grantConsumer(producer);
+    wq.grantConsumer({ grantPrincipal: producer, connections: new ec2.Connections() });
     wq.grantConsumeMessages(consumer);
     t = Template.fromStack(stack);
   });

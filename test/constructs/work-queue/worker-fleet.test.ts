@@ -173,7 +173,7 @@ describe('WorkerFleet and producers in another stack than the queue (data / app 
     new WorkerFleet(appStack, 'Workers', { workQueue: wq, vpc, instanceType: T4G_SMALL, maxCapacity: 4 });
     new WorkerFleet(appStack, 'SecureWorkers', { workQueue: kmsQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 4 });
     const producer = new iam.Role(appStack, 'Producer', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    wq.grantConsumer(producer);
+    wq.grantConsumer({ grantPrincipal: producer, connections: new ec2.Connections() });
     kmsQueue.grantSendMessages(producer);
   });
 
