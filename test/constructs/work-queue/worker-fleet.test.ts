@@ -1,8 +1,12 @@
 import { App, Duration, Stack, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network } from '../../../constructs/network';
-import { WorkQueue, WorkQueueEncryption, WorkerFleet } from '../../../constructs/work-queue';
+import { WorkQueue, WorkQueueEncryption, WorkerFleet, defaultWorkerUserData } from '../../../constructs/work-queue';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
 
 const T4G_SMALL = new ec2.InstanceType('t4g.small');
@@ -217,5 +221,75 @@ describe('WorkerFleet bad input', () => {
   it('fails when max workers is 0', () => {
     const { stack, vpc, workQueue } = base();
     expect(() => new WorkerFleet(stack, 'W', { workQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 0 })).toThrow(/maxCapacity must be a whole number ≥ 1 \(got: 0\)/);
+  });
+});
+
+describe('defaultWorkerUserData', () => {
+  const rendered = defaultWorkerUserData({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', region: 'eu-west-1', processingSeconds: 3 }).render();
+
+  it('is valid bash, and so is the worker script it writes', () => {
+    expect(spawnSync('bash', ['-n'], { input: rendered }).status).toBe(0);
+    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1].split('\nSH\n')[0];
+    const check = spawnSync('bash', ['-n'], { input: script });
+    expect(check.stderr.toString()).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('protects before working, hands the message back when it cannot, and unprotects only after an empty poll', () => {
+    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1];
+    const receive = script.indexOf('receive-message');
+    const protectOn = script.indexOf('protect on');
+    const work = script.indexOf('sleep "$PROCESSING_SECONDS"');
+    const del = script.indexOf('delete-message');
+    expect(receive).toBeGreaterThan(0);
+    expect(protectOn).toBeGreaterThan(receive);
+    expect(work).toBeGreaterThan(protectOn);
+    expect(del).toBeGreaterThan(work);
+    expect(script.indexOf('protect off')).toBeLessThan(protectOn);
+    expect(script).toMatch(/protect on; then busy=yes; else\n\s+aws sqs change-message-visibility .* --visibility-timeout 0/);
+    expect(rendered).toContain('QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/111111111111/jobs');
+    expect(rendered).toContain('systemctl enable --now s2m-worker.service');
+  });
+
+  it('runs: busy → protect, work, delete; idle → unprotect; terminating → hand back (fake aws and curl)', () => {
+    // GIVEN fake `curl` (instance metadata) and `aws` commands that log their calls
+    const dir = mkdtempSync(join(tmpdir(), 'worker-'));
+    writeFileSync(join(dir, 'worker.env'), `QUEUE_URL=https://q\nAWS_REGION=eu-west-1\nPROCESSING_SECONDS=0\n`);
+    writeFileSync(join(dir, 'curl'), [
+      '#!/bin/bash',
+      'case "$*" in *api/token*) echo tok;; *instance-id*) echo i-123;; *groupName*) echo grp;; *) exit 22;; esac',
+    ].join('\n'));
+    // receives: m1, m2, (empty), m3 with protection refused, then stop the loop
+    writeFileSync(join(dir, 'aws'), [
+      '#!/bin/bash',
+      `echo "$*" >> ${dir}/calls`,
+      `n=$(grep -c receive-message ${dir}/calls)`,
+      'case "$*" in',
+      '  *receive-message*) case $n in 1) echo h1;; 2) echo h2;; 3) echo None;; 4) echo h3;; *) kill $PPID; exit 1;; esac;;',
+      `  *--protected-from-scale-in*) [ "$(grep -c -- '--protected-from-scale-in' ${dir}/calls)" -le 1 ] || exit 254;;`,
+      'esac',
+    ].join('\n'));
+    chmodSync(join(dir, 'curl'), 0o755);
+    chmodSync(join(dir, 'aws'), 0o755);
+    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1].split('\nSH\n')[0]
+      .replace('. /etc/s2m/worker.env', `. ${dir}/worker.env`)
+      .replace(/sleep 20/g, 'sleep 0');
+    // WHEN the worker loop runs
+    spawnSync('bash', ['-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 20_000 });
+    // THEN the calls are, in order:
+    const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ') + (l.includes('--no-protected') ? ' off' : l.includes('--protected') ? ' on' : ''));
+    expect(calls).toEqual([
+      'sqs receive-message',
+      'autoscaling set-instance-protection on', // busy: protect before the job
+      'sqs delete-message', // job 1 done
+      'sqs receive-message',
+      'sqs delete-message', // still protected: no extra call for job 2
+      'sqs receive-message', // empty poll
+      'autoscaling set-instance-protection off', // idle: scale-in may take this worker now
+      'sqs receive-message',
+      'autoscaling set-instance-protection on', // refused (instance terminating)...
+      'sqs change-message-visibility', // ...so the message goes straight back
+      'sqs receive-message',
+    ]);
   });
 });
