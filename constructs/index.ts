@@ -3,3 +3,4 @@ export * from './network';
 export * from './fleet';
 export * from './web-tier';
 export * from './cache';
+export * from './work-queue';

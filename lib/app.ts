@@ -59,6 +59,7 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       ...common,
       vpc: network.vpc,
       endpointProviders: data.endpointProviders,
+      workQueues: data.workQueues,
     });
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
     regions[region] = { network, data, app: appStack };

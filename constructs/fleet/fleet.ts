@@ -66,6 +66,12 @@ export interface FleetProps {
    */
   readonly newInstancesProtectedFromScaleIn?: boolean;
   /**
+   * Expose the instance's tags in the instance metadata (IMDSv2), e.g. `aws:autoscaling:groupName`, so
+   * software on the instance can find its group (workers that protect themselves from scale-in).
+   * @default false
+   */
+  readonly instanceMetadataTags?: boolean;
+  /**
    * A warm pool of stopped, pre-initialised instances.
    * @default - no warm pool
    */
@@ -128,6 +134,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
+      ...(props.instanceMetadataTags ? { instanceMetadataTags: true } : {}),
       associatePublicIpAddress: false,
       detailedMonitoring: true,
       blockDevices: [{

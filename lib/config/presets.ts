@@ -1,3 +1,4 @@
+import type { WorkersConfig } from './sections/queues';
 import type { Stage } from './types';
 
 /**
@@ -15,6 +16,8 @@ export interface StagePreset {
   readonly web: { readonly instanceType: string; readonly minCapacity: number; readonly maxCapacity: number; readonly deletionProtection: boolean };
   /** Cache tier defaults (node type, shards × replicas per shard, snapshot days, autoscaling on/off). */
   readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
+  /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
+  readonly queues: { readonly workers: WorkersConfig };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -25,6 +28,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     natGateways: 1,
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
     cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
+    queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
   },
   growth: {
     azs: 3,
@@ -32,6 +36,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
   },
   millions: {
     azs: 3,
@@ -39,6 +44,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
   },
   global: {
     azs: 3,
@@ -46,5 +52,6 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     natGateways: 3,
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
+    queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
   },
 };

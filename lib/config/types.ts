@@ -8,6 +8,10 @@ export type { CacheAutoScalingInput, CacheConfig, CacheGlobalDatastoreInput, Cac
  * returned by `resolveConfig`, have every default from the stage preset filled in.
  */
 
+import type { QueueConfig, QueueInput } from './sections/queues';
+
+export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sections/queues';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -138,6 +142,8 @@ export interface AppConfigInput {
   readonly services?: ServiceInput[];
   /** The cache tier (ElastiCache Valkey/Redis OSS in every region). @default - stage preset */
   readonly cache?: CacheInput;
+  /** Queues of slow work, each with a dead-letter queue and a worker fleet, in every region. @default - none */
+  readonly queues?: QueueInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
 }
@@ -186,5 +192,6 @@ export interface AppConfig {
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly cache: CacheConfig;
+  readonly queues: QueueConfig[];
   readonly tags: Record<string, string>;
 }

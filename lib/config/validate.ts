@@ -2,6 +2,7 @@ import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
+import { resolveQueues } from './sections/queues';
 import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
 import {
@@ -25,7 +26,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'queues', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -68,6 +69,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
 
   const services = resolveServices(c, root.services, stage);
   const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
+  const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const tags = c.stringMap('tags', root.tags) ?? {};
 
   c.throwIfAny(source);
@@ -83,6 +85,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     web: { deletionProtection, idleTimeoutSeconds },
     services,
     cache,
+    queues,
     tags,
   };
   RESOLVED.add(resolved);

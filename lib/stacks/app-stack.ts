@@ -2,8 +2,9 @@ import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WebTier } from '../../constructs/web-tier';
-import type { ServiceConfig } from '../config';
-import { OutputKeys } from '../outputs';
+import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
+import type { QueueConfig, ServiceConfig } from '../config';
+import { OutputKeys, pascal } from '../outputs';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib';
@@ -14,6 +15,11 @@ export interface AppStackProps extends RegionalStackProps {
   readonly vpc: ec2.IVpc;
   /** Data-tier endpoints every fleet of the region is granted. */
   readonly endpointProviders: IEndpointProvider[];
+  /**
+   * The region's work queues (in the data stack) by name, one per config `queues` entry.
+   * @default - none; required when the config has queues
+   */
+  readonly workQueues?: Record<string, IWorkQueue>;
 }
 
 /**
@@ -25,6 +31,8 @@ export class AppStack extends RegionalStack {
   public readonly webTier: WebTier;
   /** The hosted zone, when a domain is configured. */
   public readonly hostedZone?: route53.IHostedZone;
+  /** Worker fleets by queue name. */
+  public readonly workerFleets: Record<string, WorkerFleet> = {};
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -53,6 +61,26 @@ export class AppStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.targetGroupFullName(service.name), { value: service.targetGroup.targetGroupFullName, description: `Target group full name of service ${service.name}` });
       new CfnOutput(this, OutputKeys.fleetName(service.name), { value: fleet.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of service ${service.name}` });
     });
+
+    for (const q of config.queues) this.addWorkers(q, props);
+  }
+
+  /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */
+  private addWorkers(q: QueueConfig, props: AppStackProps): void {
+    const workQueue = props.workQueues?.[q.name];
+    if (!workQueue) throw new Error(`AppStack: the config has queue "${q.name}" but workQueues has no such queue (got: ${JSON.stringify(Object.keys(props.workQueues ?? {}))})`);
+    const workers = new WorkerFleet(this, `Workers${pascal(q.name)}`, {
+      workQueue,
+      vpc: props.vpc,
+      instanceType: new ec2.InstanceType(q.workers.instanceType),
+      minCapacity: q.workers.minCapacity,
+      maxCapacity: q.workers.maxCapacity,
+    });
+    this.workerFleets[q.name] = workers;
+    for (const provider of props.endpointProviders) {
+      if (!(provider instanceof WorkQueue)) provider.grantConsumer(workers.fleet);
+    }
+    new CfnOutput(this, OutputKeys.workerFleetName(q.name), { value: workers.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of the workers of queue ${q.name}` });
   }
 }
 

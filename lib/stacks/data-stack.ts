@@ -1,9 +1,11 @@
-import { Annotations, CfnOutput, RemovalPolicy, aws_ec2 as ec2, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import type { IEndpointProvider } from '../../constructs/common';
+import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
+import type { QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
-import { OutputKeys } from '../outputs';
+import { OutputKeys, pascal } from '../outputs';
 import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 
@@ -23,10 +25,14 @@ export class DataStack extends RegionalStack {
   /** The region's cache (construct id `Cache`: part of the logical IDs, never rename it). */
   public readonly cache: CacheCluster;
 
+  /** Work queues (config `queues`) by name; their worker fleets live in the app stack. */
+  public readonly workQueues: Record<string, WorkQueue> = {};
+
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
     this.cache = this.createCache(props.vpc);
     this.endpointProviders.push(this.cache);
+    for (const q of this.config.queues) this.addWorkQueue(q);
   }
 
   private createCache(vpc: ec2.IVpc): CacheCluster {
@@ -77,5 +83,26 @@ export class DataStack extends RegionalStack {
         'cache.acceptReplacement is true and a replacement-sensitive setting changed: this deploy creates a new, EMPTY cache. Record the new settings in cache.immutable afterwards.');
     }
     return cache;
+  }
+
+  /** A queue and its dead-letter queue; the construct id is part of their logical IDs: never rename it. */
+  private addWorkQueue(q: QueueConfig): void {
+    const workQueue = new WorkQueue(this, `Queue${pascal(q.name)}`, {
+      fifo: q.fifo,
+      contentBasedDeduplication: q.contentBasedDeduplication,
+      maxReceiveCount: q.maxReceiveCount,
+      retentionPeriod: Duration.days(q.retentionDays),
+      averageProcessingTime: Duration.seconds(q.averageProcessingSeconds),
+      ...(q.maxProcessingSeconds !== undefined ? { maxProcessingTime: Duration.seconds(q.maxProcessingSeconds) } : {}),
+      acceptableLatency: Duration.seconds(q.acceptableLatencySeconds),
+      visibilityTimeout: Duration.seconds(q.visibilityTimeoutSeconds),
+      encryption: q.encryption === 'kms' ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED,
+      parameterPrefix: `${this.parameterPrefix}/queues/${q.name}`,
+    });
+    this.workQueues[q.name] = workQueue;
+    // Producers: every web fleet of the region may read the queue's URL and send to it.
+    this.endpointProviders.push(workQueue);
+    new CfnOutput(this, OutputKeys.queueName(q.name), { value: workQueue.queue.queueName, description: `SQS queue of ${q.name}` });
+    new CfnOutput(this, OutputKeys.deadLetterQueueName(q.name), { value: workQueue.deadLetterQueue.queueName, description: `SQS dead-letter queue of ${q.name}` });
   }
 }

@@ -11,7 +11,18 @@ import { buildTestApp } from '../helpers/app';
 const EXPECTED: Record<string, Record<string, string>> = {};
 for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
   EXPECTED[`shop-network-${region}`] = { NetworkFlowLogs2BEC3212: 'AWS::Logs::LogGroup' };
-  EXPECTED[`shop-data-${region}`] = {};
+  EXPECTED[`shop-data-${region}`] = {
+    // cache tier
+    Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup',
+    CacheAuthSecretB5146BA1: 'AWS::SecretsManager::Secret',
+    CacheDefaultUserSecret1DA60DDC: 'AWS::SecretsManager::Secret',
+    CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
+    CacheKeyCDF9DE27: 'AWS::KMS::Key',
+    CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
+    // work-queue tier
+    QueueJobs9D704ECA: 'AWS::SQS::Queue',
+    QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',
+  };
   EXPECTED[`shop-app-${region}`] = { WebAccessLogs024BC47D: 'AWS::S3::Bucket' };
 }
 EXPECTED['shop-edge'] = {};

@@ -1,0 +1,4 @@
+export * from './work-queue';
+export * from './worker-fleet';
+export * from './defaults';
+export * from './user-data';

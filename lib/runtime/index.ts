@@ -1,0 +1,58 @@
+/**
+ * Application-side sharding runtime: the shard-map format and validator, key hashing, routing,
+ * resharding plans and the SSM loader. See `docs/sharding.md`.
+ *
+ * Importing this module does not load the AWS SDK; `ShardMapLoader` imports it on first use.
+ *
+ * @module
+ */
+
+export {
+  MAX_SHARDS,
+  SHARD_MAP_VERSION,
+  ShardMapValidationError,
+  formatIssue,
+  formatReceived,
+  parseShardMap,
+  parseShardMapJson,
+  serializeShardMap,
+  shardMapEpoch,
+  validateShardMap,
+  type HashShardMap,
+  type RangeBoundary,
+  type RangeShardMap,
+  type ShardEntry,
+  type ShardMap,
+  type ShardMapIssue,
+  type ShardMapParseOptions,
+  type ShardStrategy,
+} from './shard-map';
+export {
+  MAX_BUCKETS,
+  bucketOf,
+  hash64,
+  jumpConsistentHash,
+  jumpConsistentHashBigInt,
+  xxHash64,
+  type ShardKey,
+} from './hash';
+export { ShardRouter, readEndpoint, writeEndpoint } from './shard-router';
+export {
+  ReshardingError,
+  planResharding,
+  type HashMove,
+  type HashReshardingPlan,
+  type RangeMove,
+  type RangeReshardingPlan,
+  type ReshardingPlan,
+} from './resharding';
+export {
+  ShardMapLoadError,
+  ShardMapLoader,
+  ShardMapNotLoadedError,
+  StaleShardMapError,
+  systemClock,
+  type ShardMapLoaderClock,
+  type ShardMapLoaderOptions,
+  type ShardMapLoaderStatus,
+} from './shard-map-loader';
