@@ -256,9 +256,9 @@ describe('resolveConfig: bad input', () => {
 
   it('fails on an unknown key, with a "did you mean" hint', () => {
     const raw = base({ servces: [] });
-    expect(problems(raw)).toEqual([
-      'servces: unknown key (did you mean "services"?); allowed: name, stage, account, regions, primaryRegion, domain, network, web, services, tags (got: [])',
-    ]);
+    const found = problems(raw);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^servces: unknown key \(did you mean "services"\?\); allowed: name, stage, account, regions, .*services.* \(got: \[\]\)$/);
   });
 
   it('fails on an unknown nested key, with a hint, and without one when nothing is close', () => {
