@@ -1,0 +1,20 @@
+/** The real AWS clients, clock and streams for `s2m`; created on call, never at module load. */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CliDeps } from './cli';
+
+/**
+ * The production dependencies of `main`: SDK clients per region (`maxAttempts: 1`, because the CLI
+ * retries throttling itself with backoff and jitter and counts every call), the system clock and the
+ * process streams.
+ */
+export function defaultCliDeps(): CliDeps {
+  return {
+    cloudFormation: (region) => new CloudFormationClient({ region, maxAttempts: 1 }),
+    cloudWatch: (region) => new CloudWatchClient({ region, maxAttempts: 1 }),
+    clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
+}
