@@ -167,7 +167,7 @@ function planInput(flags: PlanFlags, base: Record<string, unknown> | undefined):
   };
 }
 
-const n1 = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+const n1 = (v: number): string => String(Math.round(v * 10) / 10);
 
 /** The human-readable plan. */
 export function renderPlan(input: PlanInput, plan: CapacityPlan, planned: PlannedConfig, out?: string): string {

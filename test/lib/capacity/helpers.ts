@@ -175,3 +175,37 @@ export function accessDenied(): CloudFormationServiceException {
 export function noCredentials(): Error {
   return Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError', tryNextLink: false });
 }
+
+/**
+ * Metric values (period 60 s):
+ * - web: 10 in service, CPU 40% (target 50), 500 req/min per target (target 1000) → needs 8 of 30: 73.3%.
+ * - api: 20 in service, CPU 45%, 2250 req/min per target (target 1500) → needs 30 of 40: 25% (warn).
+ * - database readers: 2 readers at 60% (target 70) → 1.71 of 5: 65.7%; writer 56% of 70% → 0.8 of 1: 20% (warn).
+ * - cache: memory 60% of 80%, engine CPU 20% of 80% → 1.5 of 2 shards: 25% (warn).
+ * - queue: 180 sent/min = 3/s × 2 s = 6 busy, backlog 120 → 4; needs 6 of 10 (GroupMaxSize): 40%.
+ */
+export function shopValues(q: QueryInfo): number | number[] | undefined {
+  const asg = q.dims.AutoScalingGroupName ?? '';
+  const tg = q.dims.TargetGroup ?? '';
+  const api = asg.includes('ApiFleet') || tg.startsWith('targetgroup/api');
+  const workers = asg.includes('JobsWorkers');
+  switch (q.metric) {
+    case 'AWS/AutoScaling/GroupInServiceInstances': return workers ? 6 : api ? 20 : 10;
+    case 'AWS/AutoScaling/GroupMaxSize': return workers ? 10 : api ? 40 : 30;
+    case 'AWS/EC2/CPUUtilization': return api ? 45 : 40;
+    case 'AWS/ApplicationELB/RequestCountPerTarget': return api ? 2250 : 500;
+    case 'AWS/ApplicationELB/RequestCount': return api ? 45_000 : 5000;
+    case 'AWS/RDS/CPUUtilization': return q.dims.Role === 'READER' ? 60 : 56;
+    case 'AWS/RDS/DatabaseConnections': return 420;
+    case 'expr/DatabaseMemoryUsagePercentage': return 60;
+    case 'expr/EngineCPUUtilization': return 20;
+    case 'expr/Evictions': return 0;
+    case 'expr/CacheHitRate': return 95;
+    case 'expr/GetTypeCmds': return 600_000;
+    case 'AWS/SQS/ApproximateNumberOfMessagesVisible': return q.dims.QueueName.includes('dlq') ? 0 : 120;
+    case 'AWS/SQS/ApproximateAgeOfOldestMessage': return 30;
+    case 'AWS/SQS/NumberOfMessagesSent': return 180;
+    default: return undefined;
+  }
+}
+
