@@ -68,7 +68,7 @@ export async function fetchMetrics(client: CloudWatchClient, specs: readonly Met
     byId.set(Id, s.key);
     return { ...s.query, Id, ReturnData: true };
   });
-  const points = new Map<string, Array<[number, number]>>();
+  const points = new Map<string, { t: number[]; v: number[] }>();
   const batches = chunk(queries, MAX_QUERIES_PER_CALL);
   let done = 0;
   for (const batch of batches) {
@@ -91,11 +91,16 @@ export async function fetchMetrics(client: CloudWatchClient, specs: readonly Met
       for (const r of out.MetricDataResults ?? []) {
         const key = r.Id ? byId.get(r.Id) : undefined;
         if (!key) continue;
-        let list = points.get(key);
-        if (!list) points.set(key, (list = []));
+        let acc = points.get(key);
+        if (!acc) points.set(key, (acc = { t: [], v: [] }));
         const ts = r.Timestamps ?? [];
         const vs = r.Values ?? [];
-        for (let i = 0; i < Math.min(ts.length, vs.length); i++) list.push([new Date(ts[i]).getTime(), vs[i]]);
+        const n = Math.min(ts.length, vs.length);
+        for (let i = 0; i < n; i++) {
+          const x = ts[i];
+          acc.t.push(x instanceof Date ? x.getTime() : new Date(x).getTime());
+          acc.v.push(vs[i]);
+        }
       }
       nextToken = out.NextToken || undefined;
     } while (nextToken);
@@ -103,15 +108,19 @@ export async function fetchMetrics(client: CloudWatchClient, specs: readonly Met
   }
   const result = new Map<string, Series>();
   for (const s of specs) {
-    const list = points.get(s.key);
-    if (!list || list.length === 0) {
-      result.set(s.key, NO_DATA);
-      continue;
-    }
-    list.sort((a, b) => a[0] - b[0]);
-    result.set(s.key, { timestamps: list.map((p) => p[0]), values: list.map((p) => p[1]) });
+    const acc = points.get(s.key);
+    result.set(s.key, !acc || acc.t.length === 0 ? NO_DATA : sorted(acc.t, acc.v));
   }
   return result;
+}
+
+/** The points in time order (pages normally arrive in order: then nothing is copied). */
+function sorted(t: number[], v: number[]): Series {
+  let ordered = true;
+  for (let i = 1; i < t.length && ordered; i++) ordered = t[i - 1] <= t[i];
+  if (ordered) return { timestamps: t, values: v };
+  const idx = t.map((_, i) => i).sort((a, b) => t[a] - t[b]);
+  return { timestamps: idx.map((i) => t[i]), values: idx.map((i) => v[i]) };
 }
 
 /** The newest value, or `null` (no data). */
