@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile, type Stage } from '../config';
 import { capacityView } from './config-view';
-import { parseDuration } from './duration';
+import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { PLAN_DEFAULTS, planCapacity, planToConfig, type CapacityPlan, type PlanInput, type PlannedConfig } from './plan';
 import { renderReport, table } from './render';
@@ -112,7 +112,7 @@ function progressLine(stderr: Writer): { update: (msg: string) => void; clear: (
 async function reportCommand(flags: ReportFlags, deps: CliDeps): Promise<number> {
   const sinceSeconds = parseDuration(flags.since);
   if (sinceSeconds === undefined) throw new CliError(`--since must be a duration like 90m, 3h or 2d (got: ${flags.since})`, ExitCode.usage);
-  if (sinceSeconds > 15 * 86_400) throw new CliError(`--since must be at most 15d, CloudWatch keeps 1-minute data 15 days (got: ${flags.since})`, ExitCode.usage);
+  if (sinceSeconds > MAX_SINCE_SECONDS) throw new CliError(`--since must be at most 455d, CloudWatch keeps hourly data 455 days (got: ${flags.since})`, ExitCode.usage);
   const config = capacityView(loadConfigFile(flags.config));
   for (const r of flags.region ?? []) {
     if (!isKnownRegion(r)) throw new CliError(`unknown AWS region ${r}`, ExitCode.region);
@@ -238,7 +238,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
   cmd.command('report')
     .description('per region and tier: load, utilization against the scaling target, headroom, the bottleneck and recommendations')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('-s, --since <duration>', 'window back from now: 90m, 3h, 2d (at most 15d)', '3h')
+    .option('-s, --since <duration>', 'window back from now: 90m, 3h, 2d, 8w (at most 455d)', '3h')
     .option('--region <regions>', 'only these regions (comma-separated)', listArg)
     .option('--json', 'print the report as JSON (stable schema, docs/capacity.md)')
     .action((flags: ReportFlags) => run(() => reportCommand(flags, deps)));
@@ -286,7 +286,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   try {
     const cmd = program(deps, (w) => (work = w));
     if (argv.length === 0) {
-      cmd.outputHelp();
+      cmd.outputHelp({ error: true });
       return ExitCode.usage;
     }
     await cmd.parseAsync([...argv], { from: 'user' });

@@ -21,12 +21,17 @@ export interface MetricWindow {
   readonly periodSeconds: number;
 }
 
+/** The longest window: CloudWatch keeps hourly data 455 days. */
+export const MAX_SINCE_SECONDS = 455 * 86_400;
+
 /**
  * The window ending at `now` (rounded down to the minute) spanning `sinceSeconds`, with the smallest
- * period (a multiple of 60 s) that keeps every query at or under {@link MAX_POINTS_PER_QUERY} points.
+ * period that keeps every query at or under {@link MAX_POINTS_PER_QUERY} points and that CloudWatch still
+ * has data for: a multiple of 60 s up to 15 days back, of 300 s up to 63 days, of 3600 s beyond.
  */
 export function metricWindow(now: Date, sinceSeconds: number): MetricWindow {
-  const periodSeconds = Math.max(60, Math.ceil(sinceSeconds / MAX_POINTS_PER_QUERY / 60) * 60);
+  const step = sinceSeconds <= 15 * 86_400 ? 60 : sinceSeconds <= 63 * 86_400 ? 300 : 3600;
+  const periodSeconds = Math.max(step, Math.ceil(sinceSeconds / MAX_POINTS_PER_QUERY / step) * step);
   const endMs = Math.floor(now.getTime() / 60_000) * 60_000;
   return { start: new Date(endMs - sinceSeconds * 1000), end: new Date(endMs), periodSeconds };
 }

@@ -97,6 +97,9 @@ describe('durations, window and backoff', () => {
     expect(metricWindow(now, 3 * 3600)).toEqual({ start: new Date('2026-11-25T09:00:00Z'), end: new Date('2026-11-25T12:00:00Z'), periodSeconds: 60 });
     expect(metricWindow(now, 86_400).periodSeconds).toBe(480);
     expect(metricWindow(now, 15 * 86_400).periodSeconds).toBe(6480);
+    // older than 15 days: multiples of 300 s; older than 63 days: of 3600 s
+    expect(metricWindow(now, 30 * 86_400).periodSeconds).toBe(13_200);
+    expect(metricWindow(now, 90 * 86_400).periodSeconds).toBe(39_600);
   });
 
   it('backs off exponentially with full jitter, capped', () => {
