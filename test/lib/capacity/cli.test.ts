@@ -94,7 +94,7 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     const none = capture(aws);
     expect(await main([], none.deps)).toBe(ExitCode.usage);
     expect(none.err()).toMatch(/Usage: s2m/);
-    expect(none.out()).toBe("");
+    expect(none.out()).toBe('');
 
     const missing = capture(aws);
     expect(await main(['report', '--config', '/nonexistent/x.json'], missing.deps)).toBe(ExitCode.config);
