@@ -52,7 +52,7 @@ export interface FetchMetricsOptions {
   readonly retry: RetryOptions;
   /** Called after each batch: `(done, total)`. @default - nothing */
   readonly onBatch?: (done: number, total: number) => void;
-  /** Counts API calls (for the report's `apiCalls`). @default - not counted */
+  /** Called before every API call, retries included (for the report's `apiCalls`). @default - not counted */
   readonly onCall?: () => void;
 }
 
@@ -75,15 +75,17 @@ export async function fetchMetrics(client: CloudWatchClient, specs: readonly Met
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      options.onCall?.();
       const out = await withRetry(
-        () => client.send(new GetMetricDataCommand({
-          MetricDataQueries: batch,
-          StartTime: options.window.start,
-          EndTime: options.window.end,
-          ScanBy: 'TimestampAscending',
-          ...(token ? { NextToken: token } : {}),
-        })),
+        () => {
+          options.onCall?.();
+          return client.send(new GetMetricDataCommand({
+            MetricDataQueries: batch,
+            StartTime: options.window.start,
+            EndTime: options.window.end,
+            ScanBy: 'TimestampAscending',
+            ...(token ? { NextToken: token } : {}),
+          }));
+        },
         options.retry,
       ).catch((e: unknown) => {
         throw classifyAwsError(e, { region: options.region, action: 'cloudwatch:GetMetricData' });

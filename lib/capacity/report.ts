@@ -101,7 +101,7 @@ export interface RegionReport {
   readonly apiCalls: ApiCalls;
 }
 
-/** AWS API calls made. */
+/** AWS API calls made, retries included. */
 export interface ApiCalls {
   readonly describeStacks: number;
   readonly getMetricData: number;
@@ -183,9 +183,11 @@ async function reportRegion(config: CapacityConfig, region: string, window: Metr
   const dataStack = cliStackNames.data(config.name, region);
   deps.progress?.(`${region}: reading stacks ${appStack}, ${dataStack}`);
   const cfn = deps.cloudFormation(region);
+  let stackCalls = 0;
+  const countStackCall = (): void => void stackCalls++;
   const [app, data] = await Promise.all([
-    readStackOutputs(cfn, region, appStack, retry('DescribeStacks')),
-    readStackOutputs(cfn, region, dataStack, retry('DescribeStacks')),
+    readStackOutputs(cfn, region, appStack, retry('DescribeStacks'), countStackCall),
+    readStackOutputs(cfn, region, dataStack, retry('DescribeStacks'), countStackCall),
   ]);
   const targets = discoverTargets(config, app, data, appStack, dataStack);
   const specs = buildQueries(targets, window.periodSeconds);
@@ -209,7 +211,7 @@ async function reportRegion(config: CapacityConfig, region: string, window: Metr
       tiers,
       bottleneck: worst ? toBottleneck(worst.t) : null,
       warnings: targets.warnings,
-      apiCalls: { describeStacks: 2, getMetricData: calls, metricQueries: specs.length },
+      apiCalls: { describeStacks: stackCalls, getMetricData: calls, metricQueries: specs.length },
     },
     recommendations,
   };
@@ -359,6 +361,7 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     const dlqDepth = latest(dlq);
     if (dlqDepth !== null && dlqDepth > 0) notes.push(`${fmt(dlqDepth)} messages in the dead-letter queue`);
     if (!q.workerFleetName) notes.push('no worker fleet output: workers not read');
+    if (workersAtPeak === 0 && backlogAtPeak !== null && backlogAtPeak > 0) notes.push('no worker in service while messages wait');
     const tier = tierReport(region, 'queue', qv.name, { metric: 'messagesSent', unit: 'msg/s', current: r2(latest(sent)), peak: r2(peak(sent)) }, [
       { metric: 'backlogPerWorker', value: bu === null ? null : r2(bu * targetBacklog), target: round(targetBacklog), ratio: bu === null ? null : round(bu, 3), unit: 'msg' },
       util('oldestMessageAge', peak(oldest), qv.acceptableLatencySeconds, 's'),

@@ -17,12 +17,16 @@ export const cliStackNames = {
 export type StackOutputs = Readonly<Record<string, string>>;
 
 /**
- * Reads one stack's outputs with a single DescribeStacks call (retried on throttling). A missing stack,
+ * Reads one stack's outputs with a single DescribeStacks call (retried on throttling; `onCall` is called
+ * before every attempt). A missing stack,
  * access denied or missing credentials become a `CliError` with one clear line.
  */
-export async function readStackOutputs(client: CloudFormationClient, region: string, stackName: string, retry: RetryOptions): Promise<StackOutputs> {
+export async function readStackOutputs(client: CloudFormationClient, region: string, stackName: string, retry: RetryOptions, onCall?: () => void): Promise<StackOutputs> {
   try {
-    const out = await withRetry(() => client.send(new DescribeStacksCommand({ StackName: stackName })), retry);
+    const out = await withRetry(() => {
+      onCall?.();
+      return client.send(new DescribeStacksCommand({ StackName: stackName }));
+    }, retry);
     const stack = out.Stacks?.[0];
     if (!stack) throw Object.assign(new Error(`Stack with id ${stackName} does not exist`), { name: 'ValidationError' });
     const outputs: Record<string, string> = {};

@@ -168,7 +168,9 @@ describe('report over every tier (mocked CloudFormation and CloudWatch)', () => 
     expect(aws.cw['us-east-1']).toHaveReceivedCommandTimes(GetMetricDataCommand, 4);
     // full jitter with random 0.5: 125, 250, 500 ms for GetMetricData; 125 ms for the throttled DescribeStacks
     expect([...aws.sleeps].sort((a, b) => a - b)).toEqual([125, 125, 250, 500]);
-    expect(report.regions[0].region).toBe('us-east-1');
+    // retries are counted: 1 + 1 DescribeStacks retry, 1 + 3 GetMetricData attempts
+    expect(report.apiCalls).toEqual({ describeStacks: 3, getMetricData: 4, metricQueries: 10 });
+    expect(tier(report, 'us-east-1', 'web').headroomPercent).toBe(73.3);
   });
 
   it('fails with exit code "throttled" after the last attempt', async () => {
