@@ -3,7 +3,7 @@ import { GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/c
 import { describe, expect, it } from 'vitest';
 import type { CapacityConfig } from '../../../lib/capacity/config-view';
 import { CliError, ExitCode } from '../../../lib/capacity/errors';
-import { runReport, type CapacityReport, type TierReport } from '../../../lib/capacity/report';
+import { evaluateRegion, runReport, type CapacityReport, type TierReport } from '../../../lib/capacity/report';
 import { stackNames } from '../../../lib/app';
 import { cliStackNames } from '../../../lib/capacity/stacks';
 import { accessDenied, metricResponder, mockAws, noCredentials, shopValues, stackMissing, throttling, webOnlyOutputs } from './helpers';
@@ -248,5 +248,24 @@ describe('report over every tier (mocked CloudFormation and CloudWatch)', () => 
     expect(cliStackNames.app('shop', 'eu-west-1')).toBe(stackNames.app('shop', 'eu-west-1'));
     expect(cliStackNames.data('shop', 'eu-west-1')).toBe(stackNames.data('shop', 'eu-west-1'));
     expect(cliStackNames.edge('shop')).toBe(stackNames.edge('shop'));
+  });
+});
+
+describe('evaluateRegion (pure)', () => {
+  const series = (v: number) => ({ timestamps: [1, 2, 3], values: [v * 0.5, v, v * 0.75] });
+  const database = (readers: number, maxReaders: number) => ({ readers, maxReaders, shards: 1, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
+  const targets = (readers: number, maxReaders: number) => ({ web: [], databases: [{ clusterId: 'db', shard: '', database: database(readers, maxReaders) }], queues: [], warnings: [] });
+
+  it('recommends adding readers while they fit in one cluster, at the peak of the window', () => {
+    // 4 readers peaking at 63% CPU (target 70) need 3.6 of 5: 28% headroom
+    const { tiers, recommendations } = evaluateRegion('eu-west-1', targets(4, 5), new Map([['db/db/readerCpu', series(63)], ['db/db/writerCpu', series(10)]]), 60);
+    expect(tiers[0]).toMatchObject({ resource: 'db readers', headroomPercent: 28, status: 'warn', capacity: { needed: 3.6, max: 5 } });
+    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.maxReaders', from: 5, to: 6 })]);
+  });
+
+  it('recommends a shard when reads need more readers than Aurora allows', () => {
+    // 12 readers at 70% need 12 of 14; restoring 30% headroom needs 18 > 15
+    const { recommendations } = evaluateRegion('eu-west-1', targets(12, 14), new Map([['db/db/readerCpu', series(70)], ['db/db/writerCpu', series(10)]]), 60);
+    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-shard', field: 'database.shards', from: 1, to: 2 })]);
   });
 });
