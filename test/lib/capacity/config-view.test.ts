@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { capacityView } from '../../../lib/capacity/config-view';
+import { classifyAwsError, ExitCode, isRetryable, isThrottling } from '../../../lib/capacity/errors';
+import { loadConfigFile, type AppConfig } from '../../../lib/config';
+import { MILLIONS } from './helpers';
+
+describe('capacityView', () => {
+  it('reads the web tier of the resolved config', () => {
+    const view = capacityView(loadConfigFile(MILLIONS));
+    expect(view.name).toBe('shop');
+    expect(view.regions).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
+    expect(view.services).toEqual([
+      { name: 'web', minCapacity: 3, maxCapacity: 30, targetCpuPercent: 50, targetRequestsPerInstance: 1000 },
+      { name: 'api', minCapacity: 3, maxCapacity: 40, targetCpuPercent: 50, targetRequestsPerInstance: 1500 },
+    ]);
+    expect(view.database).toBeUndefined();
+    expect(view.cache).toBeUndefined();
+    expect(view.queues).toEqual([]);
+  });
+
+  it('reads the database, cache and queue sections defensively once the tiers add them', () => {
+    const base = loadConfigFile(MILLIONS);
+    const config = {
+      ...base,
+      database: { readers: [{ instanceClass: 'db.r7g.large' }, { instanceClass: 'db.r7g.large' }], maxReaders: 6, shards: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], targetReaderCpuPercent: 'high' },
+      cache: { shards: 4, replicasPerShard: 1, nodeType: 'cache.r7g.xlarge' },
+      queues: [{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, workers: { maxCapacity: 12 } }, { nameless: true }],
+    } as unknown as AppConfig;
+    const view = capacityView(config);
+    expect(view.database).toEqual({ readers: 2, maxReaders: 6, shards: 3, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
+    expect(view.cache).toEqual({ shards: 4, replicasPerShard: 1, nodeType: 'cache.r7g.xlarge', memoryTargetPercent: 80, engineCpuTargetPercent: 80 });
+    expect(view.queues).toEqual([{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, maxWorkers: 12 }]);
+  });
+});
+
+describe('AWS error classification', () => {
+  const ctx = { region: 'eu-west-1', action: 'cloudwatch:GetMetricData' };
+  const err = (name: string, status = 400, message = 'x') => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+
+  it('maps each failure to its exit code', () => {
+    expect(classifyAwsError(err('ExpiredToken'), ctx).exitCode).toBe(ExitCode.credentials);
+    expect(classifyAwsError(err('UnrecognizedClientException'), ctx).exitCode).toBe(ExitCode.credentials);
+    expect(classifyAwsError(err('AccessDeniedException'), ctx).exitCode).toBe(ExitCode.accessDenied);
+    expect(classifyAwsError(Object.assign(new Error('getaddrinfo ENOTFOUND monitoring.xx-east-9.amazonaws.com'), { code: 'ENOTFOUND' }), ctx).exitCode).toBe(ExitCode.region);
+    expect(classifyAwsError(err('InvalidParameterValue', 400, 'The parameter Period must be a multiple of 60'), ctx)).toMatchObject({
+      exitCode: ExitCode.aws,
+      message: 'AWS error (cloudwatch:GetMetricData in eu-west-1): InvalidParameterValue: The parameter Period must be a multiple of 60',
+    });
+  });
+
+  it('retries throttling and transient failures only', () => {
+    for (const name of ['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']) expect(isThrottling(err(name))).toBe(true);
+    expect(isThrottling(err('Whatever', 429))).toBe(true);
+    expect(isThrottling(err('ServiceUnavailable', 503))).toBe(true);
+    expect(isRetryable(err('InternalFailure', 500))).toBe(true);
+    expect(isRetryable(err('ValidationError'))).toBe(false);
+    expect(isRetryable(err('AccessDenied', 403))).toBe(false);
+  });
+});
