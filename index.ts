@@ -5,3 +5,4 @@ export { buildApp, stackNames, type BuildAppOptions, type BuiltApp, type RegionS
 export * from './lib/stacks';
 export * as testing from './lib/testing';
 export { OutputKeys, pascal } from './lib/outputs';
+export * as capacity from './lib/capacity';
