@@ -13,6 +13,8 @@ export interface StagePreset {
   readonly natGateways: number;
   /** Web fleet defaults. */
   readonly web: { readonly instanceType: string; readonly minCapacity: number; readonly maxCapacity: number; readonly deletionProtection: boolean };
+  /** Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off (multi-region). */
+  readonly database: { readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -22,23 +24,27 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 2,
     natGateways: 1,
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
+    database: { instanceType: 't4g.medium', readers: 1, autoScaling: false, globalDatabase: false },
   },
   growth: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
   },
   millions: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
   },
   global: {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
+    database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true },
   },
 };

@@ -4,6 +4,10 @@
  * returned by `resolveConfig`, have every default from the stage preset filled in.
  */
 
+import type { DatabaseConfig, DatabaseInput } from './sections/database';
+
+export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -134,6 +138,8 @@ export interface AppConfigInput {
   readonly services?: ServiceInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
+  /** The Aurora data tier of every region. @default - stage preset */
+  readonly database?: DatabaseInput;
 }
 
 /** A region with its defaults resolved. */
@@ -180,4 +186,5 @@ export interface AppConfig {
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly tags: Record<string, string>;
+  readonly database: DatabaseConfig;
 }
