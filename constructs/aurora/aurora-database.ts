@@ -350,6 +350,13 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     for (const group of Object.values(this.logGroups)) this.cluster.node.addDependency(group);
     const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
 
+    for (const id of ['Writer', ...readers.map((_, i) => `Reader${i + 1}`)]) {
+      Validations.of(this.cluster.node.findChild(id)).acknowledge({
+        id: 'CloudFormation-Validate::W3010',
+        reason: 'Instances are pinned to explicit zones on purpose: the writer and readers are spread over the configured AZs (from config, never looked up) so one zone outage leaves a promotable reader.',
+      });
+    }
+
     // Readers roll one at a time: each waits for the previous one (CDK's ROLLING only covers legacy instances).
     for (let n = 2; n <= readerCount; n++) {
       this.cluster.node.findChild(`Reader${n}`).node.addDependency(this.cluster.node.findChild(`Reader${n - 1}`));
@@ -363,6 +370,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', global.secretName);
     } else {
       this.secret = this.cluster.secret!;
+      // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
+      (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.cluster.addRotationSingleUser({ automaticallyAfter: props.rotationInterval ?? d.rotationInterval });
     }
     if (global?.role === 'primary') {
@@ -436,7 +445,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       ],
     });
 
-    this.acknowledge(props, global);
+    this.acknowledge(global);
   }
 
   /**
@@ -544,23 +553,17 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return role;
   }
 
-  private acknowledge(props: AuroraDatabaseProps, global: AuroraGlobalDatabaseProps | undefined): void {
-    Validations.of(this.cluster).acknowledge({
-      id: 'AwsSolutions-RDS11',
-      reason: 'The engine\'s default port is kept so standard clients and drivers work unchanged; the cluster sits in isolated subnets and its security group admits only the proxy and granted fleets, so a non-standard port would add no protection.',
-    });
+  private acknowledge(global: AuroraGlobalDatabaseProps | undefined): void {
     if (this.engineKind === 'mysql') {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS11',
+        reason: 'The engine\'s default port is kept so standard MySQL clients and drivers work unchanged; the cluster sits in isolated subnets and its security group admits only the proxy and granted fleets, so a non-standard port would add no protection.',
+      });
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS14',
         reason: global
           ? 'Backtrack is not supported on Aurora Global Database clusters; point-in-time restore from the automated backups covers recovery.'
           : 'Point-in-time restore from the automated backups covers recovery; backtrack cannot be enabled on existing clusters and rewinds the whole cluster, which the runbook does not rely on.',
-      });
-    }
-    if (this.isSecondary && this.proxy) {
-      Validations.of(this.proxy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:' + props.globalDatabase!.secretName + '-??????]',
-        reason: 'The secondary region holds a replica of the primary\'s secret whose ARN suffix is only known after replication; the wildcard is the six-character suffix of that one secret name.',
       });
     }
   }
