@@ -449,9 +449,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   }
 
   /**
-   * Lets `consumer` (a fleet) use the database: read the published endpoint parameters and the secret,
-   * reach the cluster and the proxy on the database port, and, with IAM authentication, connect as the
-   * admin user through IAM.
+   * Lets `consumer` (a fleet) use the database: read the published endpoint parameters and the secret, and
+   * reach the cluster and the proxy on the database port. For IAM database authentication add
+   * {@link grantConnect}.
    */
   public grantConsumer(consumer: EndpointConsumer): void {
     this.published.grantConsumer(consumer);
@@ -608,6 +608,11 @@ function validateProps(props: AuroraDatabaseProps, readers: number): void {
   }
   const g = props.globalDatabase;
   if (g) {
+    for (const [name, cls] of [['writerInstance', props.writerInstance], ['readerInstance', props.readerInstance]] as const) {
+      if (cls !== undefined && cls !== 'serverless' && cls.toString().startsWith('t')) {
+        fail(`${name} ${cls.toString()} cannot be used in a global database (burstable classes are not supported; use r-class or serverless)`);
+      }
+    }
     if (!IDENTIFIER.test(g.globalClusterIdentifier) || g.globalClusterIdentifier.length > 63) fail(`globalDatabase.globalClusterIdentifier must be lowercase letters, digits and single dashes (got: ${JSON.stringify(g.globalClusterIdentifier)})`);
     if (g.role === 'secondary' && g.replicaRegions?.length) fail('globalDatabase.replicaRegions is only for the primary');
     if (g.role === 'primary' && g.writeForwarding) fail('globalDatabase.writeForwarding is only for a secondary');

@@ -351,6 +351,9 @@ describe('AuroraDatabase bad input', () => {
   it('fails when a primary asks for write forwarding', () => {
     expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', writeForwarding: true } })).toThrow(/writeForwarding is only for a secondary/);
   });
+  it('fails when a global database uses a burstable class', () => {
+    expect(make({ writerInstance: new ec2.InstanceType('t4g.medium'), globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's' } })).toThrow(/writerInstance t4g\.medium cannot be used in a global database/);
+  });
   it('knows current PostgreSQL and MySQL 3 versions', () => {
     expect(auroraEngineVersions('postgres')).toEqual(expect.arrayContaining(['16.6', '17.4']));
     expect(auroraEngineVersions('mysql')).toEqual(expect.arrayContaining(['3.08.0']));

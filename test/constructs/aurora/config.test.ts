@@ -63,6 +63,9 @@ describe('config: database section', () => {
   it('fails when a global database has one region', () => {
     expect(() => resolve({ globalDatabase: { enabled: true } })).toThrow(/database\.globalDatabase\.enabled: a global database needs at least 2 regions \(configured: 1\) \(got: true\)/);
   });
+  it('fails when a global database uses burstable classes', () => {
+    expect(() => resolve({ instanceType: 't4g.medium', globalDatabase: { enabled: true } }, { regions: TWO_REGIONS })).toThrow(/database\.instanceType: burstable \(t\) classes cannot be used in a global database.* \(got: "t4g\.medium"\)/);
+  });
   it('fails when write forwarding is asked without a global database', () => {
     expect(() => resolve({ globalDatabase: { writeForwarding: true } })).toThrow(/database\.globalDatabase\.writeForwarding: needs globalDatabase\.enabled \(got: true\)/);
   });
