@@ -270,7 +270,7 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
     const stacks = [
       make('Primary', 'us-east-1', { globalDatabase: { role: 'primary', ...global, replicaRegions: ['eu-west-1'] } }),
       make('Secondary', 'eu-west-1', { globalDatabase: { role: 'secondary', ...global } }),
-      make('SecondaryFwd', 'ap-southeast-1', { globalDatabase: { role: 'secondary', ...global, writeForwarding: true } }),
+      make('SecondaryFwd', 'ap-southeast-1', { proxyIamAuth: true, globalDatabase: { role: 'secondary', ...global, writeForwarding: true } }),
     ];
     [primary, secondary, secondaryForwarding] = stacks.map((s) => Template.fromStack(s));
   });
@@ -313,6 +313,13 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
 
   it('turns on write forwarding on a secondary when asked', () => {
     secondaryForwarding.hasResourceProperties('AWS::RDS::DBCluster', { GlobalClusterIdentifier: 'shop-global', EnableGlobalWriteForwarding: true });
+    // the proxy leaves connections to write forwarding
+    secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
+  });
+
+  it('requires IAM authentication at the proxy when asked', () => {
+    secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, Auth: [Match.objectLike({ IAMAuth: 'REQUIRED' })] });
+    secondary.hasResourceProperties('AWS::RDS::DBProxy', { Auth: [Match.objectLike({ IAMAuth: 'DISABLED' })] });
   });
 });
 
