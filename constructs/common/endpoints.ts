@@ -37,10 +37,19 @@ export interface PublishedEndpointsProps {
    */
   readonly secret?: secretsmanager.ISecret;
   /**
-   * The resource's connections and the port consumers may reach.
+   * The resource's connections and the port consumers may reach; several when consumers reach more than
+   * one entry point (a database cluster and its proxy).
    * @default - no network access is granted
    */
-  readonly network?: { readonly connections: ec2.IConnectable; readonly port: ec2.Port };
+  readonly network?: EndpointNetworkAccess | EndpointNetworkAccess[];
+}
+
+/** Connections a consumer is allowed to reach, and on which port. */
+export interface EndpointNetworkAccess {
+  /** The resource's connections. */
+  readonly connections: ec2.IConnectable;
+  /** The port consumers may reach. */
+  readonly port: ec2.Port;
 }
 
 const PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
@@ -85,15 +94,36 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
       actions: ['ssm:GetParametersByPath'],
       resourceArns: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName: this.parameterPrefix.slice(1) }, Stack.of(this))],
     });
-    this.props.secret?.grantRead(consumer);
-    if (this.props.network) {
-      // Added as a "remote" rule so that, across stacks, the ingress rule lands in the consumer's stack
-      // (which already depends on this one) instead of making this stack depend on the consumer's.
-      const { connections, port } = this.props.network;
-      const sources = consumer.connections.securityGroups;
-      if (sources.length === 0) connections.connections.allowFrom(consumer, port, 'from an application fleet');
-      for (const target of connections.connections.securityGroups) {
-        for (const source of sources) target.addIngressRule(source, port, 'from an application fleet', true);
+    const secret = this.props.secret;
+    if (secret) {
+      // Principal-side grants only: `secret.grantRead` also writes the consumer's role into the KMS key
+      // policy, a reference from the data stack to the app stack that would make the stacks cyclic.
+      iam.Grant.addToPrincipal({
+        grantee: consumer,
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+      });
+      if (secret.encryptionKey) {
+        iam.Grant.addToPrincipal({
+          grantee: consumer,
+          actions: ['kms:Decrypt'],
+          resourceArns: [secret.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        });
+      }
+    }
+    const network = this.props.network;
+    for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) {
+      // The ingress rule is a "remote" rule so it lands in the consumer's stack, which already depends on
+      // the provider's (the other way round the stacks would reference each other). Egress is only added
+      // when the consumer does not already allow all outbound traffic.
+      const consumerGroups = consumer.connections.securityGroups;
+      if (consumerGroups.length > 0 && consumerGroups.every((sg) => sg.allowAllOutbound)) {
+        for (const sg of access.connections.connections.securityGroups) {
+          for (const peer of consumerGroups) sg.addIngressRule(peer, access.port, 'from an application fleet', true);
+        }
+      } else {
+        consumer.connections.allowTo(access.connections, access.port, 'from an application fleet');
       }
     }
   }

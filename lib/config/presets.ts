@@ -18,6 +18,8 @@ export interface StagePreset {
   readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
   /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
   readonly queues: { readonly workers: WorkersConfig };
+  /** Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off (multi-region). */
+  readonly database: { readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -29,6 +31,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
     cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
+    database: { instanceType: 't4g.medium', readers: 1, autoScaling: false, globalDatabase: false },
   },
   growth: {
     azs: 3,
@@ -37,6 +40,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
   },
   millions: {
     azs: 3,
@@ -45,6 +49,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
   },
   global: {
     azs: 3,
@@ -53,5 +58,6 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
+    database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true },
   },
 };

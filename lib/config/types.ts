@@ -11,6 +11,9 @@ export type { CacheAutoScalingInput, CacheConfig, CacheGlobalDatastoreInput, Cac
 import type { QueueConfig, QueueInput } from './sections/queues';
 
 export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sections/queues';
+import type { DatabaseConfig, DatabaseInput } from './sections/database';
+
+export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
 
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
@@ -146,6 +149,8 @@ export interface AppConfigInput {
   readonly queues?: QueueInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
+  /** The Aurora data tier of every region. @default - stage preset */
+  readonly database?: DatabaseInput;
 }
 
 /** A region with its defaults resolved. */
@@ -194,4 +199,5 @@ export interface AppConfig {
   readonly cache: CacheConfig;
   readonly queues: QueueConfig[];
   readonly tags: Record<string, string>;
+  readonly database: DatabaseConfig;
 }

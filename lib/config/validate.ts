@@ -5,6 +5,7 @@ import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
 import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
+import { resolveDatabase } from './sections/database';
 import {
   STAGES,
   type AppConfig,
@@ -26,7 +27,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'queues', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -71,6 +72,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const tags = c.stringMap('tags', root.tags) ?? {};
+  const database = resolveDatabase(c, root.database, stage, regions.length);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -87,6 +89,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     cache,
     queues,
     tags,
+    database,
   };
   RESOLVED.add(resolved);
   return resolved;

@@ -108,6 +108,15 @@ function avalanche(h: number, l: number): number {
 }
 
 /**
+ * `String.prototype.charCodeAt`, called as `charCodeAt.call(s, i)` in the hot path instead of
+ * `s.charCodeAt(i)`. Keys arrive in several internal string representations (flat, concatenated,
+ * sliced, one- or two-byte), each with its own V8 map; with `s.charCodeAt` every call site's
+ * property-load cache turns megamorphic and V8 stops inlining the builtin, halving throughput.
+ * Calling the function directly needs no receiver-map feedback, so it always inlines.
+ */
+const charCodeAt = String.prototype.charCodeAt;
+
+/**
  * OR of all char codes of the last string given to {@link xxh64Ascii}: `>= 0x80` means it was not
  * pure ASCII and its result must be discarded.
  */
@@ -159,16 +168,16 @@ function xxh64Ascii(s: string): number {
     const limit = len - 32;
     do {
       // lane v1: v1 = rotl(v1 + input * P2, 31) * P1
-      c0 = s.charCodeAt(p);
-      c1 = s.charCodeAt(p + 1);
-      c2 = s.charCodeAt(p + 2);
-      c3 = s.charCodeAt(p + 3);
+      c0 = charCodeAt.call(s, p);
+      c1 = charCodeAt.call(s, p + 1);
+      c2 = charCodeAt.call(s, p + 2);
+      c3 = charCodeAt.call(s, p + 3);
       iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
-      c0 = s.charCodeAt(p + 4);
-      c1 = s.charCodeAt(p + 5);
-      c2 = s.charCodeAt(p + 6);
-      c3 = s.charCodeAt(p + 7);
+      c0 = charCodeAt.call(s, p + 4);
+      c1 = charCodeAt.call(s, p + 5);
+      c2 = charCodeAt.call(s, p + 6);
+      c3 = charCodeAt.call(s, p + 7);
       iH = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
       // tH = hi32((iH:iL) * P2)
@@ -197,16 +206,16 @@ function xxh64Ascii(s: string): number {
         0;
       v1l = Math.imul(rL, P1L);
       // lane v2: v2 = rotl(v2 + input * P2, 31) * P1
-      c0 = s.charCodeAt(p + 8);
-      c1 = s.charCodeAt(p + 9);
-      c2 = s.charCodeAt(p + 10);
-      c3 = s.charCodeAt(p + 11);
+      c0 = charCodeAt.call(s, p + 8);
+      c1 = charCodeAt.call(s, p + 9);
+      c2 = charCodeAt.call(s, p + 10);
+      c3 = charCodeAt.call(s, p + 11);
       iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
-      c0 = s.charCodeAt(p + 12);
-      c1 = s.charCodeAt(p + 13);
-      c2 = s.charCodeAt(p + 14);
-      c3 = s.charCodeAt(p + 15);
+      c0 = charCodeAt.call(s, p + 12);
+      c1 = charCodeAt.call(s, p + 13);
+      c2 = charCodeAt.call(s, p + 14);
+      c3 = charCodeAt.call(s, p + 15);
       iH = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
       // tH = hi32((iH:iL) * P2)
@@ -235,16 +244,16 @@ function xxh64Ascii(s: string): number {
         0;
       v2l = Math.imul(rL, P1L);
       // lane v3: v3 = rotl(v3 + input * P2, 31) * P1
-      c0 = s.charCodeAt(p + 16);
-      c1 = s.charCodeAt(p + 17);
-      c2 = s.charCodeAt(p + 18);
-      c3 = s.charCodeAt(p + 19);
+      c0 = charCodeAt.call(s, p + 16);
+      c1 = charCodeAt.call(s, p + 17);
+      c2 = charCodeAt.call(s, p + 18);
+      c3 = charCodeAt.call(s, p + 19);
       iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
-      c0 = s.charCodeAt(p + 20);
-      c1 = s.charCodeAt(p + 21);
-      c2 = s.charCodeAt(p + 22);
-      c3 = s.charCodeAt(p + 23);
+      c0 = charCodeAt.call(s, p + 20);
+      c1 = charCodeAt.call(s, p + 21);
+      c2 = charCodeAt.call(s, p + 22);
+      c3 = charCodeAt.call(s, p + 23);
       iH = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
       // tH = hi32((iH:iL) * P2)
@@ -273,16 +282,16 @@ function xxh64Ascii(s: string): number {
         0;
       v3l = Math.imul(rL, P1L);
       // lane v4: v4 = rotl(v4 + input * P2, 31) * P1
-      c0 = s.charCodeAt(p + 24);
-      c1 = s.charCodeAt(p + 25);
-      c2 = s.charCodeAt(p + 26);
-      c3 = s.charCodeAt(p + 27);
+      c0 = charCodeAt.call(s, p + 24);
+      c1 = charCodeAt.call(s, p + 25);
+      c2 = charCodeAt.call(s, p + 26);
+      c3 = charCodeAt.call(s, p + 27);
       iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
-      c0 = s.charCodeAt(p + 28);
-      c1 = s.charCodeAt(p + 29);
-      c2 = s.charCodeAt(p + 30);
-      c3 = s.charCodeAt(p + 31);
+      c0 = charCodeAt.call(s, p + 28);
+      c1 = charCodeAt.call(s, p + 29);
+      c2 = charCodeAt.call(s, p + 30);
+      c3 = charCodeAt.call(s, p + 31);
       iH = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
       na |= c0 | c1 | c2 | c3;
       // tH = hi32((iH:iL) * P2)
@@ -491,16 +500,16 @@ function xxh64Ascii(s: string): number {
   h = (h + ((tL >>> 0) < (len >>> 0) ? 1 : 0)) | 0;
   l = tL;
   while (p + 8 <= len) {
-c0 = s.charCodeAt(p);
-c1 = s.charCodeAt(p + 1);
-c2 = s.charCodeAt(p + 2);
-c3 = s.charCodeAt(p + 3);
+c0 = charCodeAt.call(s, p);
+c1 = charCodeAt.call(s, p + 1);
+c2 = charCodeAt.call(s, p + 2);
+c3 = charCodeAt.call(s, p + 3);
 iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
 na |= c0 | c1 | c2 | c3;
-c0 = s.charCodeAt(p + 4);
-c1 = s.charCodeAt(p + 5);
-c2 = s.charCodeAt(p + 6);
-c3 = s.charCodeAt(p + 7);
+c0 = charCodeAt.call(s, p + 4);
+c1 = charCodeAt.call(s, p + 5);
+c2 = charCodeAt.call(s, p + 6);
+c3 = charCodeAt.call(s, p + 7);
 iH = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
 na |= c0 | c1 | c2 | c3;
     // h ^= round(0, input) = rotl(input * P2, 31) * P1
@@ -548,10 +557,10 @@ tH =
   }
   if (p + 4 <= len) {
     // h ^= u32 * P1
-c0 = s.charCodeAt(p);
-c1 = s.charCodeAt(p + 1);
-c2 = s.charCodeAt(p + 2);
-c3 = s.charCodeAt(p + 3);
+c0 = charCodeAt.call(s, p);
+c1 = charCodeAt.call(s, p + 1);
+c2 = charCodeAt.call(s, p + 2);
+c3 = charCodeAt.call(s, p + 3);
 iL = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
 na |= c0 | c1 | c2 | c3;
     iH = 0;
@@ -586,7 +595,7 @@ tH =
   }
   while (p < len) {
     // h ^= byte * P5; h = rotl(h, 11) * P1
-    iL = s.charCodeAt(p);
+    iL = charCodeAt.call(s, p);
     na |= iL;
     iH = 0;
 // tH = hi32((iH:iL) * P5)
@@ -1045,15 +1054,31 @@ export const MAX_BUCKETS = 0x7fffffff;
 // Jump hash LCG multiplier 2862933555777941757 = 0x27BB2EE6_87B0B0FD.
 const JH = 0x27bb2ee6 | 0;
 const JL = 0x87b0b0fd | 0;
+const JL0 = JL & 0xffff;
+const JL1 = JL >>> 16;
 
 /** Unchecked jump consistent hash on a (hi, lo) key. */
 function jump(kh: number, kl: number, numBuckets: number): number {
   let b = -1;
   let j = 0;
+  let a0: number;
+  let a1: number;
+  let p00: number;
+  let p01: number;
+  let p10: number;
   while (j < numBuckets) {
     b = j;
     // key = key * 2862933555777941757 + 1 (mod 2^64)
-    kh = mulHi(kh, kl, JH, JL);
+    // kh = mulHi(kh, kl, JH, JL), expanded (hot loop)
+    a0 = kl & 0xffff;
+    a1 = kl >>> 16;
+    p00 = Math.imul(a0, JL0);
+    p01 = Math.imul(a0, JL1);
+    p10 = Math.imul(a1, JL0);
+    kh =
+      (Math.imul(a1, JL1) + (p01 >>> 16) + (p10 >>> 16) + (((p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff)) >>> 16) +
+        Math.imul(kl, JH) + Math.imul(kh, JL)) |
+      0;
     kl = (Math.imul(kl, JL) + 1) | 0;
     if (kl === 0) kh = (kh + 1) | 0;
     // j = (b + 1) * (2^31 / ((key >>> 33) + 1)), truncated like the reference's int64 cast.

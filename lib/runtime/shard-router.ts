@@ -55,6 +55,7 @@ export class ShardRouter {
   private readonly bounds: readonly (number | string)[];
   private readonly boundType: 'number' | 'string' | undefined;
   private readonly byId: ReadonlyMap<string, number>;
+  private readonly isHash: boolean;
 
   private constructor(map: ShardMap) {
     this.map = map;
@@ -63,7 +64,8 @@ export class ShardRouter {
     this.bounds = map.strategy === 'range' ? map.boundaries : [];
     this.boundType = this.bounds.length === 0 ? undefined : typeof this.bounds[0] === 'number' ? 'number' : 'string';
     this.byId = new Map(map.shards.map((s, i) => [s.id, i]));
-    if (map.strategy === 'hash') primeHashPaths(); // once per process, a few ms: see its docs
+    this.isHash = map.strategy === 'hash';
+    if (this.isHash) primeHashPaths(); // once per process, a few ms: see its docs
   }
 
   /** The map's strategy. */
@@ -95,7 +97,7 @@ export class ShardRouter {
    * @throws TypeError if the key has the wrong type for this map
    */
   public bucketFor(key: ShardKey): number {
-    if (this.map.strategy === 'hash') return bucketOfUnchecked(key, this.count);
+    if (this.isHash) return bucketOfUnchecked(key, this.count);
     return this.rangeIndex(key, 'key');
   }
 

@@ -1,9 +1,10 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_rds as rds, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { AuroraDatabase, type AuroraInstanceClass } from '../../constructs/aurora';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
-import type { QueueConfig } from '../config';
+import type { AppConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
 import { OutputKeys, pascal } from '../outputs';
 import { retentionDays } from './network-stack';
@@ -22,6 +23,9 @@ export interface DataStackProps extends RegionalStackProps {
 export class DataStack extends RegionalStack {
   /** Endpoint providers the region's fleets consume (database, cache, ...). */
   public readonly endpointProviders: IEndpointProvider[] = [];
+  /** The region's Aurora cluster (the primary or a secondary of the global database). */
+  public readonly database: AuroraDatabase;
+
   /** The region's cache (construct id `Cache`: part of the logical IDs, never rename it). */
   public readonly cache: CacheCluster;
 
@@ -30,6 +34,9 @@ export class DataStack extends RegionalStack {
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
+    this.database = new AuroraDatabase(this, 'Database', auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix));
+    this.endpointProviders.push(this.database);
+    new CfnOutput(this, OutputKeys.databaseClusterId(), { value: this.database.clusterIdentifier, description: 'Aurora cluster identifier (CloudWatch DBClusterIdentifier)' });
     this.cache = this.createCache(props.vpc);
     this.endpointProviders.push(this.cache);
     for (const q of this.config.queues) this.addWorkQueue(q);
@@ -105,4 +112,59 @@ export class DataStack extends RegionalStack {
     new CfnOutput(this, OutputKeys.queueName(q.name), { value: workQueue.queue.queueName, description: `SQS queue of ${q.name}` });
     new CfnOutput(this, OutputKeys.deadLetterQueueName(q.name), { value: workQueue.deadLetterQueue.queueName, description: `SQS dead-letter queue of ${q.name}` });
   }
+}
+
+/** Deterministic names shared by every region (no cross-region references): cluster, global cluster, secret. */
+export const databaseNames = {
+  cluster: (name: string) => `${name}-db`,
+  globalCluster: (name: string) => `${name}-global`,
+  secret: (name: string) => `${name}/database/credentials`,
+};
+
+function auroraProps(config: AppConfig, region: string, availabilityZones: string[], vpc: ec2.IVpc, prefix: string) {
+  const db = config.database;
+  const cls = (t: string): AuroraInstanceClass => (t === 'serverless' ? 'serverless' : new ec2.InstanceType(t));
+  const isPrimary = region === config.primaryRegion;
+  return {
+    vpc,
+    availabilityZones,
+    engine: db.engine,
+    engineVersion: db.engineVersion,
+    writerInstance: cls(db.instanceType),
+    readerInstance: cls(db.readerInstanceType),
+    readers: db.readers,
+    serverlessV2MinCapacity: db.serverlessMinCapacity,
+    serverlessV2MaxCapacity: db.serverlessMaxCapacity,
+    ...(db.autoScaling ? {
+      readerAutoScaling: {
+        minReaders: db.autoScaling.minReaders,
+        maxReaders: db.autoScaling.maxReaders,
+        targetCpuPercent: db.autoScaling.targetCpuPercent,
+        ...(db.autoScaling.targetConnections !== undefined ? { targetConnections: db.autoScaling.targetConnections } : {}),
+        scaleInCooldown: Duration.seconds(db.autoScaling.scaleInCooldownSeconds),
+        scaleOutCooldown: Duration.seconds(db.autoScaling.scaleOutCooldownSeconds),
+      },
+    } : {}),
+    proxy: db.proxy.enabled,
+    proxyIamAuth: db.proxy.iamAuth,
+    iamAuthentication: db.iamAuthentication,
+    backupRetention: Duration.days(db.backupRetentionDays),
+    deletionProtection: db.deletionProtection,
+    databaseInsightsMode: db.databaseInsights === 'advanced' ? rds.DatabaseInsightsMode.ADVANCED : rds.DatabaseInsightsMode.STANDARD,
+    monitoringInterval: Duration.seconds(db.monitoringIntervalSeconds),
+    logRetention: retentionDays(db.logRetentionDays),
+    clusterIdentifier: databaseNames.cluster(config.name),
+    databaseName: db.databaseName,
+    parameterPrefix: `${prefix}/database`,
+    ...(db.globalDatabase.enabled ? {
+      globalDatabase: {
+        role: isPrimary ? 'primary' as const : 'secondary' as const,
+        globalClusterIdentifier: databaseNames.globalCluster(config.name),
+        secretName: databaseNames.secret(config.name),
+        ...(isPrimary
+          ? { replicaRegions: config.regions.map((r) => r.region).filter((r) => r !== region) }
+          : { writeForwarding: db.globalDatabase.writeForwarding }),
+      },
+    } : {}),
+  };
 }

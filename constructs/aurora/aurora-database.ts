@@ -1,0 +1,620 @@
+import {
+  Duration,
+  Names,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Token,
+  Validations,
+  aws_applicationautoscaling as appscaling,
+  aws_cloudwatch as cloudwatch,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_logs as logs,
+  aws_rds as rds,
+  aws_secretsmanager as secretsmanager,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS } from './defaults';
+import { auroraEngine, type AuroraEngineKind } from './engine';
+
+/** An instance class: a provisioned instance type or Aurora Serverless v2. */
+export type AuroraInstanceClass = ec2.InstanceType | 'serverless';
+
+/** Reader autoscaling through Application Auto Scaling (`rds:cluster:ReadReplicaCount`). */
+export interface AuroraReaderAutoScaling {
+  /**
+   * Fewest readers (0-15). Readers below this count that CloudFormation did not create are added by
+   * Application Auto Scaling.
+   * @default - the `readers` count
+   */
+  readonly minReaders?: number;
+  /** Most readers (1-15, at least `readers`). */
+  readonly maxReaders: number;
+  /**
+   * Target average reader CPU % (`RDSReaderAverageCPUUtilization`).
+   * @default 60
+   */
+  readonly targetCpuPercent?: number;
+  /**
+   * Target average connections per reader (`RDSReaderAverageDatabaseConnections`).
+   * @default - no connections policy
+   */
+  readonly targetConnections?: number;
+  /** Time between scale-in activities. @default Duration.minutes(10) */
+  readonly scaleInCooldown?: Duration;
+  /** Time between scale-out activities. @default Duration.minutes(5) */
+  readonly scaleOutCooldown?: Duration;
+}
+
+/** This cluster's role in an Aurora Global Database. */
+export interface AuroraGlobalDatabaseProps {
+  /**
+   * `primary`: this cluster holds the writer and creates the global cluster from itself. `secondary`:
+   * this cluster joins the (already created) global cluster as a read-only secondary.
+   */
+  readonly role: 'primary' | 'secondary';
+  /**
+   * The global cluster identifier, identical in every region (derived from configuration, never a
+   * cross-region reference), e.g. `shop-global`.
+   */
+  readonly globalClusterIdentifier: string;
+  /**
+   * Name of the credentials secret, identical in every region: the primary creates it and replicates it
+   * to `replicaRegions`; a secondary reads its regional replica by this name.
+   */
+  readonly secretName: string;
+  /**
+   * Regions the primary replicates the credentials secret to (the secondaries' regions).
+   * @default - none
+   */
+  readonly replicaRegions?: string[];
+  /**
+   * A secondary forwards writes to the primary (`EnableGlobalWriteForwarding`).
+   * @default false
+   */
+  readonly writeForwarding?: boolean;
+}
+
+/** Properties of an {@link AuroraDatabase}. */
+export interface AuroraDatabaseProps {
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets for the cluster and the proxy; the database is never public.
+   * @default - the isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Availability zones the writer and readers are placed in, round-robin (the writer in the first).
+   * @default - the VPC's availability zones
+   */
+  readonly availabilityZones?: string[];
+  /** Aurora PostgreSQL or Aurora MySQL 3. @default 'postgres' */
+  readonly engine?: AuroraEngineKind;
+  /**
+   * Engine version (`16.6`, `17.4`, `3.08.0`...), set on the cluster only (instances follow it).
+   * @default '16.6' for PostgreSQL, '3.08.0' for MySQL
+   */
+  readonly engineVersion?: string;
+  /** The writer's class. @default r7g.large */
+  readonly writerInstance?: AuroraInstanceClass;
+  /** Readers CloudFormation creates (0-15), in the AZs after the writer's. @default 2 */
+  readonly readers?: number;
+  /** The readers' class. @default - the writer's */
+  readonly readerInstance?: AuroraInstanceClass;
+  /** Serverless v2 minimum ACU (0 or 0.5-256). @default 0.5 */
+  readonly serverlessV2MinCapacity?: number;
+  /** Serverless v2 maximum ACU (1-256). @default 16 */
+  readonly serverlessV2MaxCapacity?: number;
+  /** Reader autoscaling. @default - none: the reader count is fixed */
+  readonly readerAutoScaling?: AuroraReaderAutoScaling;
+  /** Put an RDS Proxy (TLS required) with a read-only endpoint in front. @default true */
+  readonly proxy?: boolean;
+  /** Clients authenticate to the proxy with IAM. @default false */
+  readonly proxyIamAuth?: boolean;
+  /** IAM database authentication on the cluster. @default true */
+  readonly iamAuthentication?: boolean;
+  /** Automated backup retention (1-35 days). @default Duration.days(7) */
+  readonly backupRetention?: Duration;
+  /** Deletion protection. @default true */
+  readonly deletionProtection?: boolean;
+  /** What happens to the cluster and its instances when removed from the stack. @default RemovalPolicy.SNAPSHOT */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Database Insights mode; `ADVANCED` keeps Performance Insights for 15 months.
+   * @default rds.DatabaseInsightsMode.STANDARD (Performance Insights, 7 days)
+   */
+  readonly databaseInsightsMode?: rds.DatabaseInsightsMode;
+  /** Enhanced monitoring interval; `Duration.seconds(0)` turns it off. @default Duration.seconds(60) */
+  readonly monitoringInterval?: Duration;
+  /** Retention of the exported database logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Customer key for storage, Performance Insights and the credentials secret.
+   * @default - a new key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Cluster identifier (instances are `<id>-writer`, `<id>-reader-<n>`). It is a physical name: changing
+   * it replaces the cluster.
+   * @default - derived from the construct path
+   */
+  readonly clusterIdentifier?: string;
+  /** Database created in the cluster (not on a global secondary). @default 'app' */
+  readonly databaseName?: string;
+  /** Extra cluster parameters, over the construct's defaults (TLS enforcement always wins). @default - none */
+  readonly clusterParameters?: Record<string, string>;
+  /** Instance parameters. @default - none */
+  readonly instanceParameters?: Record<string, string>;
+  /**
+   * SSM parameter path the endpoints are published under, e.g. `/shop/database`.
+   * @default - `/<cluster identifier>`
+   */
+  readonly parameterPrefix?: string;
+  /** Membership in an Aurora Global Database. @default - a standalone cluster */
+  readonly globalDatabase?: AuroraGlobalDatabaseProps;
+  /** Days between credential rotations (primary or standalone). @default Duration.days(30) */
+  readonly rotationInterval?: Duration;
+}
+
+/** The read/write split as a typed contract: where writes go, where reads go, and how to log in. */
+export interface AuroraEndpoints {
+  /** Cluster (writer) endpoint hostname. */
+  readonly writer: string;
+  /** Cluster reader endpoint hostname (load-balances over the readers). */
+  readonly reader: string;
+  /** Proxy read/write endpoint hostname (undefined without a proxy). */
+  readonly proxy?: string;
+  /** Proxy read-only endpoint hostname (undefined without a proxy). */
+  readonly proxyReadOnly?: string;
+  /** Database port. */
+  readonly port: string;
+  /** Credentials secret (`username`, `password`). */
+  readonly secret: secretsmanager.ISecret;
+  /** Database name. */
+  readonly databaseName: string;
+}
+
+const IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const USERNAME = 'dbadmin';
+/** Application Auto Scaling's service-linked role for Aurora replicas. */
+const AUTOSCALING_ROLE = 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster';
+
+/**
+ * An Aurora cluster for the read-heavy tier of a web product: one writer and N readers spread over the
+ * AZs with explicit promotion tiers (provisioned or Serverless v2, mixable), reader autoscaling, an RDS
+ * Proxy with a read-only endpoint, KMS encryption, credentials in Secrets Manager with rotation, 7-day
+ * backups, deletion protection and SNAPSHOT removal, Database Insights, enhanced monitoring, log exports
+ * with retention, and parameter groups enforcing TLS. Optionally the primary or a secondary of an Aurora
+ * Global Database.
+ *
+ * Readers are created one after another after the writer, so an instance-class change rolls them one at
+ * a time; see docs/aurora.md for changing the writer's class without an outage.
+ */
+export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.IConnectable {
+  /** The cluster. */
+  public readonly cluster: rds.DatabaseCluster;
+  /** The cluster identifier (a known string, not a token, unless given as one). */
+  public readonly clusterIdentifier: string;
+  /** The customer key (storage, Performance Insights, the primary's secret). */
+  public readonly encryptionKey: kms.IKey;
+  /** The credentials secret (the regional replica on a global secondary). */
+  public readonly secret: secretsmanager.ISecret;
+  /** The proxy, unless disabled. */
+  public readonly proxy?: rds.DatabaseProxy;
+  /** The proxy's read-only endpoint (readers), unless the proxy is disabled. */
+  public readonly proxyReadOnlyEndpoint?: rds.DatabaseProxyEndpoint;
+  /** The global cluster (primary only). */
+  public readonly globalCluster?: rds.CfnGlobalCluster;
+  /** The reader scalable target, when autoscaling is on. */
+  public readonly readerScalableTarget?: appscaling.CfnScalableTarget;
+  /** The cluster parameter group. */
+  public readonly clusterParameterGroup: rds.ParameterGroup;
+  /** The instance parameter group. */
+  public readonly instanceParameterGroup: rds.ParameterGroup;
+  /** Log groups of the exported logs, by log type. */
+  public readonly logGroups: Record<string, logs.LogGroup> = {};
+  /** The read/write split. */
+  public readonly endpoints: AuroraEndpoints;
+  /** The published endpoints (SSM parameters) consumers read. */
+  public readonly published: PublishedEndpoints;
+  /**
+   * Network access: the cluster's and the proxy's security groups. `allowFrom`/`allowDefaultPortFrom`
+   * open both the cluster port and the proxy.
+   */
+  public readonly connections: ec2.Connections;
+  /** The engine. */
+  public readonly engineKind: AuroraEngineKind;
+  private readonly port: number;
+  private readonly isSecondary: boolean;
+
+  constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
+    super(scope, id);
+    const d = AURORA_DEFAULTS;
+    this.engineKind = props.engine ?? 'postgres';
+    const engineKind = this.engineKind;
+    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion));
+    const readerCount = props.readers ?? d.readers;
+    validateProps(props, readerCount);
+    const global = props.globalDatabase;
+    this.isSecondary = global?.role === 'secondary';
+    this.port = engineKind === 'postgres' ? 5432 : 3306;
+
+    this.clusterIdentifier = props.clusterIdentifier ?? defaultIdentifier(this);
+    const azs = props.availabilityZones ?? props.vpc.availabilityZones;
+    if (azs.length === 0) throw new Error('AuroraDatabase: availabilityZones must not be empty');
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `Aurora cluster ${this.clusterIdentifier}: storage, Performance Insights, credentials`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Parameter groups: the family comes from the engine; the version lives on the cluster only.
+    const enforced = CLUSTER_PARAMETERS[engineKind];
+    this.clusterParameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
+      engine,
+      description: `Cluster parameters of ${this.clusterIdentifier}`,
+      parameters: { ...enforced.defaults, ...props.clusterParameters, ...enforced.enforced },
+    });
+    this.instanceParameterGroup = new rds.ParameterGroup(this, 'InstanceParameters', {
+      engine,
+      description: `Instance parameters of ${this.clusterIdentifier}`,
+      parameters: { ...props.instanceParameters },
+    });
+
+    const logTypes = [...LOG_EXPORTS[engineKind]];
+    for (const type of logTypes) {
+      // Created before the cluster so the retention applies; RDS would otherwise create them unbounded.
+      this.logGroups[type] = new logs.LogGroup(this, `Log${type[0].toUpperCase()}${type.slice(1)}`, {
+        logGroupName: `/aws/rds/cluster/${this.clusterIdentifier}/${type}`,
+        retention: props.logRetention ?? d.logRetention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+
+    const monitoringInterval = props.monitoringInterval ?? d.monitoringInterval;
+    const monitoringRole = monitoringInterval.toSeconds() > 0 ? this.createMonitoringRole() : undefined;
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Aurora cluster ${this.clusterIdentifier}`,
+      allowAllOutbound: false,
+    });
+
+    const insights = props.databaseInsightsMode ?? rds.DatabaseInsightsMode.STANDARD;
+    const instanceClass = (c: AuroraInstanceClass | undefined) => c ?? props.writerInstance ?? new ec2.InstanceType(d.instanceType);
+    const writerClass = instanceClass(props.writerInstance);
+    const readerClass = props.readerInstance ?? writerClass;
+    const piRetention = insights === rds.DatabaseInsightsMode.ADVANCED ? rds.PerformanceInsightRetention.MONTHS_15 : rds.PerformanceInsightRetention.DEFAULT;
+    const instanceOptions = (n: string) => ({
+      instanceIdentifier: `${this.clusterIdentifier}-${n}`,
+      enablePerformanceInsights: true,
+      performanceInsightEncryptionKey: this.encryptionKey,
+      performanceInsightRetention: piRetention,
+      parameterGroup: this.instanceParameterGroup,
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: !global,
+    });
+    const writer = makeInstance('Writer', writerClass, { ...instanceOptions('writer'), availabilityZone: azs[0] }, 0);
+    const readers = Array.from({ length: readerCount }, (_, i) => {
+      const n = i + 1;
+      // The first reader is the preferred failover target (tier 1, sized like the writer); the rest tier 2.
+      return makeInstance(`Reader${n}`, readerClass, { ...instanceOptions(`reader-${n}`), availabilityZone: azs[n % azs.length] }, n === 1 ? 1 : 2);
+    });
+
+    // A secondary of a global database has no master user of its own: it inherits the primary's. Credentials
+    // are set to a placeholder below and removed from the template.
+    let credentials: rds.Credentials;
+    if (global?.role === 'secondary') {
+      credentials = rds.Credentials.fromPassword(USERNAME, SecretValue.unsafePlainText('inherited-from-the-global-primary'));
+    } else {
+      credentials = rds.Credentials.fromGeneratedSecret(USERNAME, {
+        encryptionKey: this.encryptionKey,
+        excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+        ...(global ? { secretName: global.secretName, replicaRegions: (global.replicaRegions ?? []).map((region) => ({ region })) } : {}),
+      });
+    }
+
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine,
+      credentials,
+      clusterIdentifier: this.clusterIdentifier,
+      writer,
+      readers,
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [securityGroup],
+      serverlessV2MinCapacity: props.serverlessV2MinCapacity ?? d.serverlessMinCapacity,
+      serverlessV2MaxCapacity: props.serverlessV2MaxCapacity ?? d.serverlessMaxCapacity,
+      parameterGroup: this.clusterParameterGroup,
+      storageEncrypted: true,
+      storageEncryptionKey: this.encryptionKey,
+      backup: { retention: props.backupRetention ?? d.backupRetention },
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+      iamAuthentication: props.iamAuthentication ?? true,
+      cloudwatchLogsExports: logTypes,
+      ...(monitoringRole ? { monitoringInterval, monitoringRole } : {}),
+      enablePerformanceInsights: true,
+      performanceInsightEncryptionKey: this.encryptionKey,
+      databaseInsightsMode: insights,
+      performanceInsightRetention: piRetention,
+      copyTagsToSnapshot: true,
+      instanceUpdateBehaviour: rds.InstanceUpdateBehaviour.ROLLING,
+      ...(this.isSecondary ? {} : { defaultDatabaseName: props.databaseName ?? d.databaseName }),
+    });
+    for (const group of Object.values(this.logGroups)) this.cluster.node.addDependency(group);
+    const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
+
+    for (const id of ['Writer', ...readers.map((_, i) => `Reader${i + 1}`)]) {
+      Validations.of(this.cluster.node.findChild(id)).acknowledge({
+        id: 'CloudFormation-Validate::W3010',
+        reason: 'Instances are pinned to explicit zones on purpose: the writer and readers are spread over the configured AZs (from config, never looked up) so one zone outage leaves a promotable reader.',
+      });
+    }
+
+    // Readers roll one at a time: each waits for the previous one (CDK's ROLLING only covers legacy instances).
+    for (let n = 2; n <= readerCount; n++) {
+      this.cluster.node.findChild(`Reader${n}`).node.addDependency(this.cluster.node.findChild(`Reader${n - 1}`));
+    }
+
+    if (global?.role === 'secondary') {
+      cfnCluster.addPropertyDeletionOverride('MasterUsername');
+      cfnCluster.addPropertyDeletionOverride('MasterUserPassword');
+      cfnCluster.globalClusterIdentifier = global.globalClusterIdentifier;
+      if (global.writeForwarding) cfnCluster.enableGlobalWriteForwarding = true;
+      this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', global.secretName);
+    } else {
+      this.secret = this.cluster.secret!;
+      // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
+      (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.cluster.addRotationSingleUser({ automaticallyAfter: props.rotationInterval ?? d.rotationInterval });
+    }
+    if (global?.role === 'primary') {
+      this.globalCluster = new rds.CfnGlobalCluster(this, 'GlobalCluster', {
+        globalClusterIdentifier: global.globalClusterIdentifier,
+        sourceDbClusterIdentifier: this.cluster.clusterIdentifier,
+        deletionProtection: props.deletionProtection ?? true,
+      });
+      this.globalCluster.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      // The global cluster is created once the primary is available with its instances.
+      this.globalCluster.node.addDependency(this.cluster);
+    }
+
+    if (props.readerAutoScaling) this.readerScalableTarget = this.addReaderAutoScaling(props.readerAutoScaling, readerCount);
+
+    const connections = [securityGroup];
+    if (props.proxy ?? true) {
+      const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+        vpc: props.vpc,
+        description: `RDS Proxy of ${this.clusterIdentifier}`,
+        allowAllOutbound: false,
+      });
+      this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+        proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
+        secrets: [this.secret],
+        vpc: props.vpc,
+        vpcSubnets,
+        securityGroups: [proxySecurityGroup],
+        requireTLS: true,
+        iamAuth: props.proxyIamAuth ?? false,
+        // Leave room for write forwarding's own connections on a global secondary.
+        maxConnectionsPercent: global?.writeForwarding ? 70 : 90,
+      });
+      proxySecurityGroup.connections.allowTo(securityGroup, ec2.Port.tcp(this.port), 'proxy to the cluster');
+      this.proxyReadOnlyEndpoint = new rds.DatabaseProxyEndpoint(this, 'ProxyReadOnly', {
+        dbProxy: this.proxy,
+        vpc: props.vpc,
+        vpcSubnets,
+        securityGroups: [proxySecurityGroup],
+        targetRole: rds.ProxyEndpointTargetRole.READ_ONLY,
+      });
+      connections.push(proxySecurityGroup);
+    }
+    this.connections = new ec2.Connections({ securityGroups: connections, defaultPort: ec2.Port.tcp(this.port) });
+
+    const databaseName = props.databaseName ?? d.databaseName;
+    this.endpoints = {
+      writer: this.cluster.clusterEndpoint.hostname,
+      reader: this.cluster.clusterReadEndpoint.hostname,
+      ...(this.proxy ? { proxy: this.proxy.endpoint, proxyReadOnly: this.proxyReadOnlyEndpoint!.endpoint } : {}),
+      port: String(this.port),
+      secret: this.secret,
+      databaseName,
+    };
+    this.published = new PublishedEndpoints(this, 'Endpoints', {
+      parameterPrefix: props.parameterPrefix ?? `/${this.clusterIdentifier}`,
+      description: `Aurora cluster ${this.clusterIdentifier}`,
+      values: {
+        writer: this.endpoints.writer,
+        reader: this.endpoints.reader,
+        ...(this.endpoints.proxy ? { proxy: this.endpoints.proxy, 'proxy-read-only': this.endpoints.proxyReadOnly! } : {}),
+        port: this.endpoints.port,
+        'secret-arn': this.secret.secretArn,
+        'database-name': databaseName,
+        engine: engineKind,
+      },
+      secret: this.secret,
+      network: [
+        { connections: securityGroup, port: ec2.Port.tcp(this.port) },
+        ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port) }] : []),
+      ],
+    });
+
+    this.acknowledge(global);
+  }
+
+  /**
+   * Lets `consumer` (a fleet) use the database: read the published endpoint parameters and the secret, and
+   * reach the cluster and the proxy on the database port. For IAM database authentication add
+   * {@link grantConnect}.
+   */
+  public grantConsumer(consumer: EndpointConsumer): void {
+    this.published.grantConsumer(consumer);
+  }
+
+  /** `rds-db:connect` for `grantee` as `dbUser` through the proxy (when it requires IAM) or the cluster. */
+  public grantConnect(grantee: iam.IGrantable, dbUser: string = USERNAME): iam.Grant {
+    return this.proxy ? this.proxy.grantConnect(grantee, dbUser) : this.cluster.grantConnect(grantee, dbUser);
+  }
+
+  /** Average CPU % of the cluster's instances. */
+  public metricCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricCPUUtilization({ statistic: 'Average', ...opts });
+  }
+
+  /** Connections to the cluster's instances (sum). */
+  public metricDatabaseConnections(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricDatabaseConnections({ statistic: 'Sum', ...opts });
+  }
+
+  /** Freeable memory (bytes, minimum over the instances). */
+  public metricFreeableMemory(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricFreeableMemory({ statistic: 'Minimum', ...opts });
+  }
+
+  /** Commit latency (ms, average). */
+  public metricCommitLatency(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metric('CommitLatency', { statistic: 'Average', ...opts });
+  }
+
+  /** `AuroraReplicaLag` of the readers (ms, maximum): how stale a read on a reader can be. */
+  public metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName: 'AuroraReplicaLag',
+      dimensionsMap: { DBClusterIdentifier: this.clusterIdentifier, Role: 'READER' },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...opts,
+    });
+  }
+
+  /** `AuroraGlobalDBReplicationLag` (ms, maximum) of this secondary behind the primary region. */
+  public metricGlobalReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metric('AuroraGlobalDBReplicationLag', { statistic: 'Maximum', period: Duration.minutes(1), ...opts });
+  }
+
+  private addReaderAutoScaling(a: AuroraReaderAutoScaling, readers: number): appscaling.CfnScalableTarget {
+    const min = a.minReaders ?? readers;
+    const target = new appscaling.CfnScalableTarget(this, 'ReaderScaling', {
+      serviceNamespace: 'rds',
+      scalableDimension: 'rds:cluster:ReadReplicaCount',
+      resourceId: `cluster:${this.clusterIdentifier}`,
+      minCapacity: min,
+      maxCapacity: a.maxReaders,
+      roleArn: Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: AUTOSCALING_ROLE }),
+    });
+    // Registering needs an available cluster with its CloudFormation instances.
+    target.node.addDependency(this.cluster);
+    const cooldowns = {
+      scaleInCooldown: (a.scaleInCooldown ?? AURORA_DEFAULTS.autoScaling.scaleInCooldown).toSeconds(),
+      scaleOutCooldown: (a.scaleOutCooldown ?? AURORA_DEFAULTS.autoScaling.scaleOutCooldown).toSeconds(),
+    };
+    new appscaling.CfnScalingPolicy(this, 'ReaderCpuScaling', {
+      policyName: `${this.clusterIdentifier}-reader-cpu`,
+      policyType: 'TargetTrackingScaling',
+      scalingTargetId: target.ref,
+      targetTrackingScalingPolicyConfiguration: {
+        targetValue: a.targetCpuPercent ?? AURORA_DEFAULTS.autoScaling.targetCpuPercent,
+        predefinedMetricSpecification: { predefinedMetricType: 'RDSReaderAverageCPUUtilization' },
+        ...cooldowns,
+      },
+    });
+    if (a.targetConnections !== undefined) {
+      new appscaling.CfnScalingPolicy(this, 'ReaderConnectionsScaling', {
+        policyName: `${this.clusterIdentifier}-reader-connections`,
+        policyType: 'TargetTrackingScaling',
+        scalingTargetId: target.ref,
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: a.targetConnections,
+          predefinedMetricSpecification: { predefinedMetricType: 'RDSReaderAverageDatabaseConnections' },
+          ...cooldowns,
+        },
+      });
+    }
+    return target;
+  }
+
+  private createMonitoringRole(): iam.Role {
+    const role = new iam.Role(this, 'MonitoringRole', {
+      assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+      description: 'RDS enhanced monitoring',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+      reason: 'AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy for enhanced monitoring; it only writes the RDSOSMetrics log group.',
+    });
+    return role;
+  }
+
+  private acknowledge(global: AuroraGlobalDatabaseProps | undefined): void {
+    if (this.engineKind === 'mysql') {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS11',
+        reason: 'The engine\'s default port is kept so standard MySQL clients and drivers work unchanged; the cluster sits in isolated subnets and its security group admits only the proxy and granted fleets, so a non-standard port would add no protection.',
+      });
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS14',
+        reason: global
+          ? 'Backtrack is not supported on Aurora Global Database clusters; point-in-time restore from the automated backups covers recovery.'
+          : 'Point-in-time restore from the automated backups covers recovery; backtrack cannot be enabled on existing clusters and rewinds the whole cluster, which the runbook does not rely on.',
+      });
+    }
+  }
+}
+
+function makeInstance(id: string, cls: AuroraInstanceClass, opts: rds.ClusterInstanceOptions & { availabilityZone: string }, tier: number): rds.IClusterInstance {
+  if (cls === 'serverless') return rds.ClusterInstance.serverlessV2(id, { ...opts, scaleWithWriter: tier <= 1 });
+  return rds.ClusterInstance.provisioned(id, { ...opts, instanceType: cls, ...(tier > 0 ? { promotionTier: tier } : {}) });
+}
+
+function defaultIdentifier(scope: Construct): string {
+  const raw = Names.uniqueResourceName(scope, { maxLength: 40, separator: '-' }).toLowerCase();
+  const clean = raw.replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^[^a-z]+/, '').replace(/-$/, '');
+  return clean || 'aurora';
+}
+
+function validateProps(props: AuroraDatabaseProps, readers: number): void {
+  const fail = (msg: string) => { throw new Error(`AuroraDatabase: ${msg}`); };
+  if (!Number.isInteger(readers) || readers < 0 || readers > AURORA_DEFAULTS.maxReaders) fail(`readers must be a whole number from 0 to 15 (got: ${readers})`);
+  const min = props.serverlessV2MinCapacity ?? AURORA_DEFAULTS.serverlessMinCapacity;
+  const max = props.serverlessV2MaxCapacity ?? AURORA_DEFAULTS.serverlessMaxCapacity;
+  if (!Token.isUnresolved(min) && (min < 0 || min > 256 || (min > 0 && min < 0.5) || min % 0.5 !== 0)) fail(`serverlessV2MinCapacity must be 0 or 0.5-256 in steps of 0.5 (got: ${min})`);
+  if (!Token.isUnresolved(max) && (max < 1 || max > 256 || max % 0.5 !== 0)) fail(`serverlessV2MaxCapacity must be 1-256 in steps of 0.5 (got: ${max})`);
+  if (min > max) fail(`serverlessV2MinCapacity (${min}) must not exceed serverlessV2MaxCapacity (${max})`);
+  const a = props.readerAutoScaling;
+  if (a) {
+    const minReaders = a.minReaders ?? readers;
+    if (!Number.isInteger(a.maxReaders) || a.maxReaders < 1 || a.maxReaders > 15) fail(`readerAutoScaling.maxReaders must be a whole number from 1 to 15 (got: ${a.maxReaders})`);
+    if (!Number.isInteger(minReaders) || minReaders < 0 || minReaders > 15) fail(`readerAutoScaling.minReaders must be a whole number from 0 to 15 (got: ${minReaders})`);
+    if (minReaders > a.maxReaders) fail(`readerAutoScaling.minReaders (${minReaders}) must not exceed maxReaders (${a.maxReaders})`);
+    if (readers > a.maxReaders) fail(`readerAutoScaling.maxReaders (${a.maxReaders}) must be at least readers (${readers})`);
+    const cpu = a.targetCpuPercent ?? AURORA_DEFAULTS.autoScaling.targetCpuPercent;
+    if (cpu < 10 || cpu > 90) fail(`readerAutoScaling.targetCpuPercent must be 10-90 (got: ${cpu})`);
+    if (a.targetConnections !== undefined && (!Number.isInteger(a.targetConnections) || a.targetConnections < 1)) fail(`readerAutoScaling.targetConnections must be a positive whole number (got: ${a.targetConnections})`);
+  }
+  const retention = props.backupRetention?.toDays();
+  if (retention !== undefined && (retention < 1 || retention > 35)) fail(`backupRetention must be 1-35 days (got: ${retention})`);
+  const interval = props.monitoringInterval?.toSeconds();
+  if (interval !== undefined && ![0, 1, 5, 10, 15, 30, 60].includes(interval)) fail(`monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds (got: ${interval})`);
+  if (props.clusterIdentifier !== undefined && !Token.isUnresolved(props.clusterIdentifier) && (!IDENTIFIER.test(props.clusterIdentifier) || props.clusterIdentifier.length > 52)) {
+    fail(`clusterIdentifier must be lowercase letters, digits and single dashes, starting with a letter, at most 52 characters (got: ${JSON.stringify(props.clusterIdentifier)})`);
+  }
+  const g = props.globalDatabase;
+  if (g) {
+    for (const [name, cls] of [['writerInstance', props.writerInstance], ['readerInstance', props.readerInstance]] as const) {
+      if (cls !== undefined && cls !== 'serverless' && cls.toString().startsWith('t')) {
+        fail(`${name} ${cls.toString()} cannot be used in a global database (burstable classes are not supported; use r-class or serverless)`);
+      }
+    }
+    if (!IDENTIFIER.test(g.globalClusterIdentifier) || g.globalClusterIdentifier.length > 63) fail(`globalDatabase.globalClusterIdentifier must be lowercase letters, digits and single dashes (got: ${JSON.stringify(g.globalClusterIdentifier)})`);
+    if (g.role === 'secondary' && g.replicaRegions?.length) fail('globalDatabase.replicaRegions is only for the primary');
+    if (g.role === 'primary' && g.writeForwarding) fail('globalDatabase.writeForwarding is only for a secondary');
+  }
+}

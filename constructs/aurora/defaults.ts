@@ -1,0 +1,51 @@
+import { Duration, aws_logs as logs } from 'aws-cdk-lib';
+
+/** Default values of the `AuroraDatabase` construct. */
+export const AURORA_DEFAULTS = {
+  /** Engine when none is given. */
+  engine: 'postgres',
+  /** Aurora PostgreSQL version when none is given. */
+  postgresVersion: '16.6',
+  /** Aurora MySQL version when MySQL is chosen without a version. */
+  mysqlVersion: '3.08.0',
+  /** Writer (and reader) instance type. */
+  instanceType: 'r7g.large',
+  /** Readers created by CloudFormation. */
+  readers: 2,
+  /** Aurora's limit of replicas per cluster. */
+  maxReaders: 15,
+  /** Serverless v2 capacity bounds (ACU). */
+  serverlessMinCapacity: 0.5,
+  serverlessMaxCapacity: 16,
+  /** Automated backups. */
+  backupRetention: Duration.days(7),
+  /** Enhanced monitoring interval. */
+  monitoringInterval: Duration.seconds(60),
+  /** Retention of the exported database logs. */
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  /** Database created in the cluster. */
+  databaseName: 'app',
+  /** Reader autoscaling targets and cooldowns. */
+  autoScaling: {
+    targetCpuPercent: 60,
+    scaleInCooldown: Duration.minutes(10),
+    scaleOutCooldown: Duration.minutes(5),
+  },
+  /** Days between credential rotations. */
+  rotationInterval: Duration.days(30),
+} as const;
+
+/** Log types exported to CloudWatch Logs per engine. */
+export const LOG_EXPORTS = {
+  postgres: ['postgresql'],
+  mysql: ['error', 'slowquery', 'audit'],
+} as const;
+
+/**
+ * Cluster parameters the construct enforces (TLS only, slow-statement logging); user parameters are
+ * merged over them except the TLS ones, which are applied last.
+ */
+export const CLUSTER_PARAMETERS = {
+  postgres: { enforced: { 'rds.force_ssl': '1' }, defaults: { log_min_duration_statement: '1000', log_lock_waits: '1' } },
+  mysql: { enforced: { require_secure_transport: 'ON' }, defaults: { slow_query_log: '1', long_query_time: '1', server_audit_logging: '1', server_audit_events: 'CONNECT,QUERY_DDL' } },
+} as const;

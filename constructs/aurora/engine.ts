@@ -1,0 +1,42 @@
+import { aws_rds as rds } from 'aws-cdk-lib';
+
+/** The Aurora engines {@link AuroraDatabase} supports: Aurora PostgreSQL and Aurora MySQL 3. */
+export type AuroraEngineKind = 'postgres' | 'mysql';
+
+const MYSQL_PREFIX = '8.0.mysql_aurora.';
+
+/**
+ * Engine versions aws-cdk-lib knows for `kind`, in its order (oldest first): `16.6`, `17.4`... for
+ * PostgreSQL (limitless versions excluded), `3.08.0`... for MySQL (Aurora MySQL 3 only).
+ */
+export function auroraEngineVersions(kind: AuroraEngineKind): readonly string[] {
+  if (kind === 'postgres') {
+    return Object.values(rds.AuroraPostgresEngineVersion)
+      .filter((v): v is rds.AuroraPostgresEngineVersion => v instanceof rds.AuroraPostgresEngineVersion)
+      .map((v) => v.auroraPostgresFullVersion)
+      .filter((v) => !v.includes('limitless'));
+  }
+  return Object.values(rds.AuroraMysqlEngineVersion)
+    .filter((v): v is rds.AuroraMysqlEngineVersion => v instanceof rds.AuroraMysqlEngineVersion)
+    .map((v) => v.auroraMysqlFullVersion)
+    .filter((v) => v.startsWith(MYSQL_PREFIX))
+    .map((v) => v.slice(MYSQL_PREFIX.length));
+}
+
+/**
+ * The cluster engine for `kind` at `version` (`16.6`, `3.08.0`). Throws, naming the version and the
+ * known versions of the same major, when aws-cdk-lib does not know it.
+ */
+export function auroraEngine(kind: AuroraEngineKind, version: string): rds.IClusterEngine {
+  const known = auroraEngineVersions(kind);
+  if (!known.includes(version)) {
+    const major = version.split('.')[0];
+    const near = known.filter((v) => v.split('.')[0] === major).slice(-6);
+    throw new Error(`AuroraDatabase: engineVersion ${JSON.stringify(version)} is not an Aurora ${kind === 'postgres' ? 'PostgreSQL' : 'MySQL 3'} version (known: ${(near.length ? near : known.slice(-6)).join(', ')})`);
+  }
+  if (kind === 'postgres') {
+    const [maj] = version.split('.');
+    return rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.of(version, maj) });
+  }
+  return rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.of(`${MYSQL_PREFIX}${version}`, '8.0') });
+}

@@ -1,0 +1,3 @@
+export * from './aurora-database';
+export * from './defaults';
+export * from './engine';

@@ -1,0 +1,207 @@
+import { auroraEngineVersions, type AuroraEngineKind } from '../../../constructs/aurora/engine';
+import { at, type Checker } from '../check';
+import { PRESETS } from '../presets';
+import type { Stage } from '../types';
+
+/** Aurora engines the database tier supports. */
+export type DatabaseEngine = AuroraEngineKind;
+
+/** The reader autoscaling block of the `database` section. */
+export interface DatabaseAutoScalingInput {
+  /** Readers Application Auto Scaling keeps at least (0-15). @default - the `readers` count */
+  readonly minReaders?: number;
+  /** Readers Application Auto Scaling may grow to (1-15). @default 15 (capped by Aurora's 15 replicas) */
+  readonly maxReaders?: number;
+  /** Target average reader CPU % (10-90). @default 60 */
+  readonly targetCpuPercent?: number;
+  /** Target average connections per reader. @default - no connections policy */
+  readonly targetConnections?: number;
+  /** Seconds between scale-in activities. @default 600 */
+  readonly scaleInCooldownSeconds?: number;
+  /** Seconds between scale-out activities. @default 300 */
+  readonly scaleOutCooldownSeconds?: number;
+}
+
+/** The RDS Proxy block of the `database` section. */
+export interface DatabaseProxyInput {
+  /** Put an RDS Proxy (TLS required) and a read-only proxy endpoint in front of the cluster. @default true */
+  readonly enabled?: boolean;
+  /** Clients authenticate to the proxy with IAM instead of the password. @default false */
+  readonly iamAuth?: boolean;
+}
+
+/** The Aurora Global Database block of the `database` section. */
+export interface DatabaseGlobalInput {
+  /** One global cluster across every configured region (the primary region writes). @default - stage preset */
+  readonly enabled?: boolean;
+  /** Secondary clusters forward writes to the primary. @default false */
+  readonly writeForwarding?: boolean;
+}
+
+/** What a user writes under `database`: the Aurora cluster of every region. */
+export interface DatabaseInput {
+  /** `postgres` (Aurora PostgreSQL) or `mysql` (Aurora MySQL 3). @default 'postgres' */
+  readonly engine?: DatabaseEngine;
+  /** Engine version: `16.6`, `17.4`... for PostgreSQL; `3.08.0`... for MySQL. @default 16.6 / 3.08.0 */
+  readonly engineVersion?: string;
+  /** Writer instance type (`r7g.large`) or `serverless` (Serverless v2). @default - stage preset */
+  readonly instanceType?: string;
+  /** Reader instance type or `serverless`. @default - `instanceType` */
+  readonly readerInstanceType?: string;
+  /** Readers created by CloudFormation (0-15), spread over the AZs. @default - stage preset */
+  readonly readers?: number;
+  /** Serverless v2 minimum ACU (0 or 0.5-256). @default 0.5 */
+  readonly serverlessMinCapacity?: number;
+  /** Serverless v2 maximum ACU (1-256). @default 16 */
+  readonly serverlessMaxCapacity?: number;
+  /** Reader autoscaling; `false` turns it off. @default - stage preset */
+  readonly autoScaling?: DatabaseAutoScalingInput | false;
+  /** RDS Proxy. @default - on */
+  readonly proxy?: DatabaseProxyInput;
+  /** IAM database authentication on the cluster. @default true */
+  readonly iamAuthentication?: boolean;
+  /** Days of automated backups (1-35). @default 7 */
+  readonly backupRetentionDays?: number;
+  /** Deletion protection on the cluster. @default true */
+  readonly deletionProtection?: boolean;
+  /** `standard` or `advanced` Database Insights (advanced keeps Performance Insights 15 months). @default 'standard' */
+  readonly databaseInsights?: 'standard' | 'advanced';
+  /** Enhanced monitoring interval in seconds (0 = off, 1, 5, 10, 15, 30, 60). @default 60 */
+  readonly monitoringIntervalSeconds?: number;
+  /** Days to keep the exported database logs. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Name of the database created in the cluster. @default 'app' */
+  readonly databaseName?: string;
+  /** Aurora Global Database across the configured regions. */
+  readonly globalDatabase?: DatabaseGlobalInput;
+}
+
+/** The `database` section with its defaults resolved. */
+export interface DatabaseConfig {
+  readonly engine: DatabaseEngine;
+  readonly engineVersion: string;
+  /** `serverless` or an instance type. */
+  readonly instanceType: string;
+  readonly readerInstanceType: string;
+  readonly readers: number;
+  readonly serverlessMinCapacity: number;
+  readonly serverlessMaxCapacity: number;
+  readonly autoScaling?: Required<Omit<DatabaseAutoScalingInput, 'targetConnections'>> & { readonly targetConnections?: number };
+  readonly proxy: { readonly enabled: boolean; readonly iamAuth: boolean };
+  readonly iamAuthentication: boolean;
+  readonly backupRetentionDays: number;
+  readonly deletionProtection: boolean;
+  readonly databaseInsights: 'standard' | 'advanced';
+  readonly monitoringIntervalSeconds: number;
+  readonly logRetentionDays: number;
+  readonly databaseName: string;
+  readonly globalDatabase: { readonly enabled: boolean; readonly writeForwarding: boolean };
+}
+
+/** Keys allowed under `database`. */
+export const DATABASE_KEYS = [
+  'engine', 'engineVersion', 'instanceType', 'readerInstanceType', 'readers', 'serverlessMinCapacity', 'serverlessMaxCapacity',
+  'autoScaling', 'proxy', 'iamAuthentication', 'backupRetentionDays', 'deletionProtection', 'databaseInsights',
+  'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'globalDatabase',
+] as const;
+
+/** Default engine version per engine. */
+export const DEFAULT_ENGINE_VERSION: Readonly<Record<DatabaseEngine, string>> = { postgres: '16.6', mysql: '3.08.0' };
+
+/** Aurora instance types: the `db.` prefix is implied (`r7g.large`, `t4g.medium`, `x2g.xlarge`). */
+const DB_INSTANCE_TYPE = /^(r|t|x|m|c)[0-9][a-z0-9-]*\.(micro|small|medium|large|xlarge|[0-9]+xlarge)$/;
+const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+
+/**
+ * Validates the `database` section against the stage preset. `regionCount` is the number of configured
+ * regions (a global database needs at least two). Engine versions are checked against those aws-cdk-lib knows.
+ */
+export function resolveDatabase(
+  c: Checker,
+  raw: unknown,
+  stage: Stage,
+  regionCount: number,
+): DatabaseConfig {
+  const p = 'database';
+  const preset = PRESETS[stage].database;
+  const o = c.object(p, raw, DATABASE_KEYS) ?? {};
+  const engine = (c.string(at(p, 'engine'), o.engine, { oneOf: ['postgres', 'mysql'] }) ?? 'postgres') as DatabaseEngine;
+  const engineVersion = c.string(at(p, 'engineVersion'), o.engineVersion) ?? DEFAULT_ENGINE_VERSION[engine];
+  const known = auroraEngineVersions(engine);
+  if (o.engineVersion !== undefined && typeof o.engineVersion === 'string' && !known.includes(engineVersion)) {
+    const major = engineVersion.split('.')[0];
+    const near = known.filter((v) => v.split('.')[0] === major).slice(-6);
+    c.fail(at(p, 'engineVersion'), `is not an Aurora ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL'} version${near.length ? ` (known ${major}.x: ${near.join(', ')})` : ` (examples: ${known.slice(-4).join(', ')})`}`, engineVersion);
+  }
+
+  const instanceType = instanceClass(c, at(p, 'instanceType'), o.instanceType) ?? preset.instanceType;
+  const readerInstanceType = instanceClass(c, at(p, 'readerInstanceType'), o.readerInstanceType) ?? instanceType;
+  const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: 15 }) ?? preset.readers;
+
+  const serverlessMinCapacity = c.number(at(p, 'serverlessMinCapacity'), o.serverlessMinCapacity, { min: 0, max: 256 }) ?? 0.5;
+  if (serverlessMinCapacity > 0 && serverlessMinCapacity < 0.5) c.fail(at(p, 'serverlessMinCapacity'), 'must be 0 or between 0.5 and 256', serverlessMinCapacity);
+  if (serverlessMinCapacity % 0.5 !== 0) c.fail(at(p, 'serverlessMinCapacity'), 'must be a multiple of 0.5 ACU', serverlessMinCapacity);
+  const serverlessMaxCapacity = c.number(at(p, 'serverlessMaxCapacity'), o.serverlessMaxCapacity, { min: 1, max: 256 }) ?? Math.max(16, serverlessMinCapacity);
+  if (serverlessMaxCapacity % 0.5 !== 0) c.fail(at(p, 'serverlessMaxCapacity'), 'must be a multiple of 0.5 ACU', serverlessMaxCapacity);
+  if (serverlessMinCapacity > serverlessMaxCapacity) c.fail(at(p, 'serverlessMinCapacity'), `must not exceed serverlessMaxCapacity (${serverlessMaxCapacity})`, serverlessMinCapacity);
+
+  const autoScaling = resolveAutoScaling(c, at(p, 'autoScaling'), o.autoScaling, preset.autoScaling, readers);
+
+  const proxyRaw = c.object(at(p, 'proxy'), o.proxy, ['enabled', 'iamAuth']) ?? {};
+  const proxy = {
+    enabled: c.boolean(at(p, 'proxy.enabled'), proxyRaw.enabled) ?? true,
+    iamAuth: c.boolean(at(p, 'proxy.iamAuth'), proxyRaw.iamAuth) ?? false,
+  };
+  const iamAuthentication = c.boolean(at(p, 'iamAuthentication'), o.iamAuthentication) ?? true;
+  const backupRetentionDays = c.number(at(p, 'backupRetentionDays'), o.backupRetentionDays, { integer: true, min: 1, max: 35 }) ?? 7;
+  const deletionProtection = c.boolean(at(p, 'deletionProtection'), o.deletionProtection) ?? true;
+  const databaseInsights = (c.string(at(p, 'databaseInsights'), o.databaseInsights, { oneOf: ['standard', 'advanced'] }) ?? 'standard') as 'standard' | 'advanced';
+  const monitoringIntervalSeconds = c.number(at(p, 'monitoringIntervalSeconds'), o.monitoringIntervalSeconds, { integer: true }) ?? 60;
+  if (!MONITORING_INTERVALS.includes(monitoringIntervalSeconds)) c.fail(at(p, 'monitoringIntervalSeconds'), `must be one of ${MONITORING_INTERVALS.join(', ')}`, monitoringIntervalSeconds);
+  const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
+  const databaseName = c.string(at(p, 'databaseName'), o.databaseName, { pattern: DB_NAME, what: 'a database name: a letter, then letters, digits or _ (at most 63)' }) ?? 'app';
+
+  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding']) ?? {};
+  const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
+  const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? false;
+  if (globalEnabled && regionCount < 2) c.fail(at(p, 'globalDatabase.enabled'), `a global database needs at least 2 regions (configured: ${regionCount})`, globalEnabled);
+  if (globalEnabled) {
+    for (const [key, cls] of [['instanceType', instanceType], ['readerInstanceType', readerInstanceType]] as const) {
+      if (cls.startsWith('t')) c.fail(at(p, key), 'burstable (t) classes cannot be used in a global database; use an r-class type or "serverless"', cls);
+    }
+  }
+  if (writeForwarding && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
+  if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
+
+  return {
+    engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
+    ...(autoScaling ? { autoScaling } : {}),
+    proxy, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
+    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding },
+  };
+}
+
+function instanceClass(c: Checker, path: string, raw: unknown): string | undefined {
+  const s = c.string(path, raw);
+  if (s === undefined || s === 'serverless') return s;
+  const bare = s.startsWith('db.') ? s.slice(3) : s;
+  if (!DB_INSTANCE_TYPE.test(bare)) return c.fail(path, 'must be an Aurora instance type like r7g.large or "serverless"', s);
+  return bare;
+}
+
+function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number): DatabaseConfig['autoScaling'] {
+  if (raw === false) return undefined;
+  if (raw === undefined && !presetOn) return undefined;
+  const o = c.object(path, raw ?? {}, ['minReaders', 'maxReaders', 'targetCpuPercent', 'targetConnections', 'scaleInCooldownSeconds', 'scaleOutCooldownSeconds']);
+  if (!o) return undefined;
+  const minReaders = c.number(at(path, 'minReaders'), o.minReaders, { integer: true, min: 0, max: 15 }) ?? readers;
+  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: 15 }) ?? 15;
+  if (minReaders > maxReaders) c.fail(at(path, 'minReaders'), `must not exceed maxReaders (${maxReaders})`, minReaders);
+  if (readers > maxReaders) c.fail(at(path, 'maxReaders'), `must be at least database.readers (${readers})`, maxReaders);
+  const targetCpuPercent = c.number(at(path, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? 60;
+  const targetConnections = c.number(at(path, 'targetConnections'), o.targetConnections, { integer: true, min: 1 });
+  const scaleInCooldownSeconds = c.number(at(path, 'scaleInCooldownSeconds'), o.scaleInCooldownSeconds, { integer: true, min: 0, max: 86400 }) ?? 600;
+  const scaleOutCooldownSeconds = c.number(at(path, 'scaleOutCooldownSeconds'), o.scaleOutCooldownSeconds, { integer: true, min: 0, max: 86400 }) ?? 300;
+  return { minReaders, maxReaders, targetCpuPercent, scaleInCooldownSeconds, scaleOutCooldownSeconds, ...(targetConnections !== undefined ? { targetConnections } : {}) };
+}

@@ -1,0 +1,368 @@
+import { App, Duration, Stack, aws_ec2 as ec2, aws_iam as iam, aws_rds as rds } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AuroraDatabase, auroraEngineVersions, type AuroraDatabaseProps } from '../../../constructs/aurora';
+import { Network } from '../../../constructs/network';
+import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
+
+/** A consumer like a fleet: a role and a security group that allows all outbound traffic. */
+function consumerIn(stack: Stack, vpc: ec2.IVpc) {
+  const role = new iam.Role(stack, 'ConsumerRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+  const sg = new ec2.SecurityGroup(stack, 'ConsumerSg', { vpc, allowAllOutbound: true });
+  return { role, sg, consumer: { grantPrincipal: role, connections: new ec2.Connections({ securityGroups: [sg] }) } };
+}
+
+function resourcesOf(t: Template, type: string): Record<string, { Properties: Record<string, unknown>; DependsOn?: string[]; DeletionPolicy?: string }> {
+  return t.findResources(type) as Record<string, { Properties: Record<string, unknown>; DependsOn?: string[]; DeletionPolicy?: string }>;
+}
+
+describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autoscaling)', () => {
+  let t: Template;
+  let db: AuroraDatabase;
+  let stack: Stack;
+  beforeAll(() => {
+    // GIVEN a VPC over three AZs and a fleet-like consumer
+    const s = stackWithVpc();
+    stack = s.stack;
+    const { consumer } = consumerIn(stack, s.vpc);
+    // WHEN
+    db = new AuroraDatabase(stack, 'Database', {
+      vpc: s.vpc,
+      clusterIdentifier: 'shop-db',
+      parameterPrefix: '/shop/database',
+      readerAutoScaling: { maxReaders: 6, targetConnections: 500 },
+    });
+    db.grantConsumer(consumer);
+    t = Template.fromStack(stack);
+  });
+
+  it('sets engine and version on the cluster only', () => {
+    t.hasResourceProperties('AWS::RDS::DBCluster', { Engine: 'aurora-postgresql', EngineVersion: '16.6', DBClusterIdentifier: 'shop-db', DatabaseName: 'app' });
+    for (const inst of Object.values(resourcesOf(t, 'AWS::RDS::DBInstance'))) {
+      expect(inst.Properties.EngineVersion).toBeUndefined();
+      expect(inst.Properties.Engine).toBe('aurora-postgresql');
+    }
+  });
+
+  it('creates one writer and two readers over the AZs with explicit promotion tiers and identifiers', () => {
+    const instances = Object.values(resourcesOf(t, 'AWS::RDS::DBInstance')).map((r) => r.Properties);
+    expect(instances.map((p) => [p.DBInstanceIdentifier, p.AvailabilityZone, p.PromotionTier, p.DBInstanceClass])).toEqual([
+      ['shop-db-writer', 'us-east-1a', 0, 'db.r7g.large'],
+      ['shop-db-reader-1', 'us-east-1b', 1, 'db.r7g.large'],
+      ['shop-db-reader-2', 'us-east-1c', 2, 'db.r7g.large'],
+    ]);
+    expect(instances.every((p) => p.PubliclyAccessible === false)).toBe(true);
+  });
+
+  it('rolls readers one at a time after the writer', () => {
+    const byId = Object.fromEntries(Object.entries(resourcesOf(t, 'AWS::RDS::DBInstance')).map(([id, r]) => [r.Properties.DBInstanceIdentifier, { id, deps: r.DependsOn ?? [] }]));
+    expect(byId['shop-db-reader-1'].deps).toContain(byId['shop-db-writer'].id);
+    expect(byId['shop-db-reader-2'].deps).toContain(byId['shop-db-reader-1'].id);
+  });
+
+  it('registers a reader scalable target with the service-linked role and two target tracking policies', () => {
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'rds',
+      ScalableDimension: 'rds:cluster:ReadReplicaCount',
+      ResourceId: 'cluster:shop-db',
+      MinCapacity: 2,
+      MaxCapacity: 6,
+      RoleARN: { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster']] },
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      PolicyName: 'shop-db-reader-cpu',
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 60,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'RDSReaderAverageCPUUtilization' },
+        ScaleInCooldown: 600,
+        ScaleOutCooldown: 300,
+      },
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyName: 'shop-db-reader-connections',
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 500,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'RDSReaderAverageDatabaseConnections' },
+      },
+    });
+  });
+
+  it('registers the scalable target only after the cluster and its instances', () => {
+    const [target] = Object.values(resourcesOf(t, 'AWS::ApplicationAutoScaling::ScalableTarget'));
+    const instanceIds = Object.keys(resourcesOf(t, 'AWS::RDS::DBInstance'));
+    expect(target.DependsOn).toEqual(expect.arrayContaining(instanceIds));
+  });
+
+  it('puts a TLS-only proxy and a read-only proxy endpoint in front', () => {
+    t.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'POSTGRESQL', RequireTLS: true, Auth: [Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'DISABLED' })] });
+    t.hasResourceProperties('AWS::RDS::DBProxyEndpoint', { TargetRole: 'READ_ONLY', DBProxyName: { Ref: Match.stringLikeRegexp('DatabaseProxy') } });
+  });
+
+  it('keeps credentials in a KMS-encrypted, retained secret with rotation', () => {
+    t.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({ KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] } }),
+      DeletionPolicy: 'Retain',
+    });
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+  });
+
+  it('encrypts storage and Performance Insights with a rotating customer key', () => {
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    t.hasResourceProperties('AWS::RDS::DBCluster', {
+      StorageEncrypted: true,
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+      PerformanceInsightsEnabled: true,
+      PerformanceInsightsKmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+      PerformanceInsightsRetentionPeriod: 7,
+      DatabaseInsightsMode: 'standard',
+    });
+  });
+
+  it('keeps 7 days of backups, deletion protection and a SNAPSHOT deletion policy', () => {
+    t.hasResource('AWS::RDS::DBCluster', {
+      Properties: Match.objectLike({ BackupRetentionPeriod: 7, DeletionProtection: true, EnableIAMDatabaseAuthentication: true, CopyTagsToSnapshot: true }),
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+    });
+  });
+
+  it('exports logs to a log group with retention created before the cluster', () => {
+    t.hasResourceProperties('AWS::RDS::DBCluster', { EnableCloudwatchLogsExports: ['postgresql'] });
+    t.hasResource('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/rds/cluster/shop-db/postgresql', RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
+    const [cluster] = Object.values(resourcesOf(t, 'AWS::RDS::DBCluster'));
+    expect(cluster.DependsOn?.some((d) => d.startsWith('DatabaseLogPostgresql'))).toBe(true);
+  });
+
+  it('turns on enhanced monitoring every 60 seconds with a dedicated role', () => {
+    t.hasResourceProperties('AWS::RDS::DBInstance', { MonitoringInterval: 60, MonitoringRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseMonitoringRole'), 'Arn'] } });
+  });
+
+  it('uses cluster and instance parameter groups that enforce TLS', () => {
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Family: 'aurora-postgresql16', Parameters: Match.objectLike({ 'rds.force_ssl': '1' }) });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBParameterGroupName: { Ref: Match.stringLikeRegexp('DatabaseInstanceParameters') } });
+    t.resourceCountIs('AWS::RDS::DBParameterGroup', 1);
+  });
+
+  it('publishes the endpoints as SSM parameters under the prefix', () => {
+    const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
+    expect(names).toEqual([
+      '/shop/database/database-name', '/shop/database/engine', '/shop/database/port', '/shop/database/proxy',
+      '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/secret-arn', '/shop/database/writer',
+    ]);
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/port', Value: '5432' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/writer', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'Endpoint.Address'] } });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/reader', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'ReadEndpoint.Address'] } });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/proxy-read-only', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxyReadOnly'), 'Endpoint'] } });
+  });
+
+  it('grants a consumer the parameters, the secret and its key, and the port of the cluster and the proxy', () => {
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['ssm:GetParameter']) }),
+          Match.objectLike({ Action: 'ssm:GetParametersByPath', Resource: { 'Fn::Join': ['', Match.arrayWith([':parameter/shop/database'])] } }),
+          Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: Match.stringLikeRegexp('DatabaseClusterSecret') } }),
+          Match.objectLike({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] }, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } }),
+        ]),
+      },
+    });
+    for (const target of ['DatabaseSecurityGroup', 'DatabaseProxySecurityGroup']) {
+      t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432,
+        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${target}`), 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ConsumerSg'), 'GroupId'] },
+      });
+    }
+  });
+
+  it('exposes the typed endpoints contract', () => {
+    expect(db.endpoints.port).toBe('5432');
+    expect(db.endpoints.databaseName).toBe('app');
+    expect(db.endpoints.proxy).toBeDefined();
+    expect(db.endpoints.proxyReadOnly).toBeDefined();
+    expect(db.endpoints.secret).toBe(db.secret);
+  });
+
+  it('offers metric helpers on the cluster dimension', () => {
+    const dims = (m: { dimensions?: Record<string, unknown> }) => stack.resolve(m.dimensions);
+    expect(db.metricCpuUtilization().metricName).toBe('CPUUtilization');
+    expect(db.metricDatabaseConnections().metricName).toBe('DatabaseConnections');
+    expect(db.metricFreeableMemory().metricName).toBe('FreeableMemory');
+    expect(db.metricCommitLatency().metricName).toBe('CommitLatency');
+    expect(db.metricReplicaLag().metricName).toBe('AuroraReplicaLag');
+    expect(dims(db.metricReplicaLag())).toEqual({ DBClusterIdentifier: 'shop-db', Role: 'READER' });
+    expect(db.metricGlobalReplicationLag().metricName).toBe('AuroraGlobalDBReplicationLag');
+    expect(dims(db.metricGlobalReplicationLag())).toEqual({ DBClusterIdentifier: { Ref: expect.stringMatching(/^DatabaseCluster/) } });
+  });
+
+  it('adds no warnings', () => {
+    const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Database/*', Match.anyValue());
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('AuroraDatabase (MySQL, Serverless v2 readers, no proxy, no autoscaling)', () => {
+  let t: Template;
+  let db: AuroraDatabase;
+  beforeAll(() => {
+    const { stack, vpc } = stackWithVpc();
+    db = new AuroraDatabase(stack, 'Database', {
+      vpc,
+      engine: 'mysql',
+      engineVersion: '3.08.0',
+      writerInstance: new ec2.InstanceType('r7g.xlarge'),
+      readerInstance: 'serverless',
+      readers: 3,
+      serverlessV2MinCapacity: 2,
+      serverlessV2MaxCapacity: 32,
+      proxy: false,
+      iamAuthentication: false,
+      databaseInsightsMode: rds.DatabaseInsightsMode.ADVANCED,
+      monitoringInterval: Duration.seconds(15),
+      backupRetention: Duration.days(14),
+    });
+    t = Template.fromStack(stack);
+  });
+
+  it('runs Aurora MySQL 3 with a mixed writer and Serverless v2 readers', () => {
+    t.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-mysql',
+      EngineVersion: '8.0.mysql_aurora.3.08.0',
+      ServerlessV2ScalingConfiguration: { MinCapacity: 2, MaxCapacity: 32 },
+      EnableCloudwatchLogsExports: ['error', 'slowquery', 'audit'],
+      EnableIAMDatabaseAuthentication: false,
+      BackupRetentionPeriod: 14,
+      DatabaseInsightsMode: 'advanced',
+      PerformanceInsightsRetentionPeriod: 465,
+    });
+    const classes = Object.values(resourcesOf(t, 'AWS::RDS::DBInstance')).map((r) => [r.Properties.DBInstanceClass, r.Properties.PromotionTier, r.Properties.MonitoringInterval]);
+    expect(classes).toEqual([['db.r7g.xlarge', 0, 15], ['db.serverless', 1, 15], ['db.serverless', 2, 15], ['db.serverless', 2, 15]]);
+  });
+
+  it('enforces TLS through the MySQL cluster parameter group', () => {
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Family: 'aurora-mysql8.0', Parameters: Match.objectLike({ require_secure_transport: 'ON' }) });
+  });
+
+  it('creates no proxy and no scalable target, and publishes no proxy endpoints', () => {
+    t.resourceCountIs('AWS::RDS::DBProxy', 0);
+    t.resourceCountIs('AWS::RDS::DBProxyEndpoint', 0);
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    expect(db.endpoints.proxy).toBeUndefined();
+    expect(db.endpoints.port).toBe('3306');
+  });
+});
+
+describe('AuroraDatabase (Global Database: primary and secondary)', () => {
+  let primary: Template;
+  let secondary: Template;
+  let secondaryForwarding: Template;
+  beforeAll(() => {
+    const app = new App({ context: cdkJsonContext() });
+    const make = (id: string, region: string, props: Partial<AuroraDatabaseProps>) => {
+      const stack = new Stack(app, id, { env: { region } });
+      const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
+      new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', ...props });
+      return stack;
+    };
+    const global = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials' };
+    const stacks = [
+      make('Primary', 'us-east-1', { globalDatabase: { role: 'primary', ...global, replicaRegions: ['eu-west-1'] } }),
+      make('Secondary', 'eu-west-1', { globalDatabase: { role: 'secondary', ...global } }),
+      make('SecondaryFwd', 'ap-southeast-1', { proxyIamAuth: true, globalDatabase: { role: 'secondary', ...global, writeForwarding: true } }),
+    ];
+    [primary, secondary, secondaryForwarding] = stacks.map((s) => Template.fromStack(s));
+  });
+
+  it('creates the global cluster from the primary cluster, retained and protected', () => {
+    primary.hasResource('AWS::RDS::GlobalCluster', {
+      Properties: Match.objectLike({ GlobalClusterIdentifier: 'shop-global', SourceDBClusterIdentifier: { Ref: Match.stringLikeRegexp('^DatabaseCluster') }, DeletionProtection: true }),
+      DeletionPolicy: 'Retain',
+    });
+    const cluster = Object.values(resourcesOf(primary, 'AWS::RDS::DBCluster'))[0];
+    expect(cluster.Properties.GlobalClusterIdentifier).toBeUndefined();
+  });
+
+  it('replicates the named credentials secret to the secondary regions', () => {
+    primary.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'shop/database/credentials', ReplicaRegions: [{ Region: 'eu-west-1' }] });
+  });
+
+  it('joins the secondary to the global cluster by identifier, with its own key and no master user', () => {
+    secondary.resourceCountIs('AWS::RDS::GlobalCluster', 0);
+    secondary.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    secondary.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    const cluster = Object.values(resourcesOf(secondary, 'AWS::RDS::DBCluster'))[0].Properties;
+    expect(cluster.GlobalClusterIdentifier).toBe('shop-global');
+    expect(cluster.MasterUsername).toBeUndefined();
+    expect(cluster.MasterUserPassword).toBeUndefined();
+    expect(cluster.DatabaseName).toBeUndefined();
+    expect(cluster.EnableGlobalWriteForwarding).toBeUndefined();
+    expect(cluster.EngineVersion).toBe('16.6');
+    expect(cluster.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseKey/), 'Arn'] });
+    secondary.resourceCountIs('AWS::KMS::Key', 1);
+  });
+
+  it('serves local reads through the secondary\'s own readers and proxy read-only endpoint, using the replicated secret', () => {
+    secondary.resourceCountIs('AWS::RDS::DBInstance', 3);
+    secondary.hasResourceProperties('AWS::RDS::DBProxyEndpoint', { TargetRole: 'READ_ONLY' });
+    secondary.hasResourceProperties('AWS::RDS::DBProxy', {
+      Auth: [Match.objectLike({ SecretArn: { 'Fn::Join': ['', ['arn:aws:secretsmanager:eu-west-1:', { Ref: 'AWS::AccountId' }, ':secret:shop/database/credentials']] } })],
+    });
+  });
+
+  it('turns on write forwarding on a secondary when asked', () => {
+    secondaryForwarding.hasResourceProperties('AWS::RDS::DBCluster', { GlobalClusterIdentifier: 'shop-global', EnableGlobalWriteForwarding: true });
+    // the proxy leaves connections to write forwarding
+    secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
+  });
+
+  it('requires IAM authentication at the proxy when asked', () => {
+    secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, Auth: [Match.objectLike({ IAMAuth: 'REQUIRED' })] });
+    secondary.hasResourceProperties('AWS::RDS::DBProxy', { Auth: [Match.objectLike({ IAMAuth: 'DISABLED' })] });
+  });
+});
+
+describe('AuroraDatabase bad input', () => {
+  const make = (props: Partial<AuroraDatabaseProps>) => () => {
+    const { stack, vpc } = stackWithVpc();
+    new AuroraDatabase(stack, 'Database', { vpc, ...props });
+  };
+
+  it('fails when readers > 15', () => {
+    expect(make({ readers: 16 })).toThrow(/AuroraDatabase: readers must be a whole number from 0 to 15 \(got: 16\)/);
+  });
+  it('fails when min readers > max readers', () => {
+    expect(make({ readers: 1, readerAutoScaling: { minReaders: 5, maxReaders: 3 } })).toThrow(/readerAutoScaling.minReaders \(5\) must not exceed maxReaders \(3\)/);
+  });
+  it('fails when max readers is below the CloudFormation readers', () => {
+    expect(make({ readers: 4, readerAutoScaling: { minReaders: 1, maxReaders: 3 } })).toThrow(/readerAutoScaling.maxReaders \(3\) must be at least readers \(4\)/);
+  });
+  it('fails when Serverless min ACU > max ACU', () => {
+    expect(make({ serverlessV2MinCapacity: 32, serverlessV2MaxCapacity: 16 })).toThrow(/serverlessV2MinCapacity \(32\) must not exceed serverlessV2MaxCapacity \(16\)/);
+  });
+  it('fails when an ACU bound is out of range', () => {
+    expect(make({ serverlessV2MinCapacity: 0.25 })).toThrow(/serverlessV2MinCapacity must be 0 or 0.5-256 in steps of 0.5 \(got: 0.25\)/);
+    expect(make({ serverlessV2MaxCapacity: 300 })).toThrow(/serverlessV2MaxCapacity must be 1-256 in steps of 0.5 \(got: 300\)/);
+  });
+  it('fails when the engine has no such version', () => {
+    expect(make({ engineVersion: '16.99' })).toThrow(/engineVersion "16.99" is not an Aurora PostgreSQL version \(known: .*16\.6/);
+    expect(make({ engine: 'mysql', engineVersion: '16.6' })).toThrow(/engineVersion "16.6" is not an Aurora MySQL 3 version/);
+  });
+  it('fails when the cluster identifier is not a valid name', () => {
+    expect(make({ clusterIdentifier: 'Shop_DB' })).toThrow(/clusterIdentifier must be lowercase .* \(got: "Shop_DB"\)/);
+  });
+  it('fails when the monitoring interval is not one RDS offers', () => {
+    expect(make({ monitoringInterval: Duration.seconds(20) })).toThrow(/monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds \(got: 20\)/);
+  });
+  it('fails when a primary asks for write forwarding', () => {
+    expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', writeForwarding: true } })).toThrow(/writeForwarding is only for a secondary/);
+  });
+  it('fails when a global database uses a burstable class', () => {
+    expect(make({ writerInstance: new ec2.InstanceType('t4g.medium'), globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's' } })).toThrow(/writerInstance t4g\.medium cannot be used in a global database/);
+  });
+  it('knows current PostgreSQL and MySQL 3 versions', () => {
+    expect(auroraEngineVersions('postgres')).toEqual(expect.arrayContaining(['16.6', '17.4']));
+    expect(auroraEngineVersions('mysql')).toEqual(expect.arrayContaining(['3.08.0']));
+  });
+});
