@@ -4,6 +4,8 @@
  * returned by `resolveConfig`, have every default from the stage preset filled in.
  */
 
+import type { EdgeConfig, EdgeInput } from './sections/edge';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -134,6 +136,8 @@ export interface AppConfigInput {
   readonly services?: ServiceInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
+  /** The edge: CloudFront, WAF, static assets. @default - on when a domain is configured */
+  readonly edge?: EdgeInput;
 }
 
 /** A region with its defaults resolved. */
@@ -180,4 +184,5 @@ export interface AppConfig {
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly tags: Record<string, string>;
+  readonly edge: EdgeConfig;
 }

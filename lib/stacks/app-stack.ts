@@ -2,6 +2,9 @@ import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WebTier } from '../../constructs/web-tier';
+import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
+import { originSecretNamePrefix } from './edge-stack';
+import { retentionDays } from './network-stack';
 import type { ServiceConfig } from '../config';
 import { OutputKeys } from '../outputs';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
@@ -25,6 +28,8 @@ export class AppStack extends RegionalStack {
   public readonly webTier: WebTier;
   /** The hosted zone, when a domain is configured. */
   public readonly hostedZone?: route53.IHostedZone;
+  /** The regional web ACL on the load balancer (`edge.regionalWaf`). */
+  public readonly regionalWebAcl?: RegionalWebAcl;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -41,7 +46,22 @@ export class AppStack extends RegionalStack {
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
       services: config.services.map(serviceProps),
+      ...(config.edge.enabled && config.domain ? {
+        originVerifyHeader: {
+          name: config.edge.originHeaderName,
+          values: OriginVerifySecret.references(originSecretNamePrefix(config), config.edge.originSecretGeneration).accepted,
+        },
+      } : {}),
     });
+    if (config.edge.regionalWaf) {
+      this.regionalWebAcl = new RegionalWebAcl(this, 'RegionalWaf', {
+        loadBalancerArn: this.webTier.loadBalancer.loadBalancerArn,
+        rateLimitPer5Min: config.edge.rateLimitPer5Min,
+        logGroupName: `aws-waf-logs-${config.name}-${this.regionConfig.region}`,
+        logRetention: retentionDays(config.edge.logRetentionDays),
+        metricPrefix: `${config.name}-regional`,
+      });
+    }
     this.webTier.forEachFleet((fleet) => {
       for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
     });
