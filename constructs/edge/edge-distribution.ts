@@ -314,22 +314,37 @@ export class EdgeDistribution extends Construct {
 
   /** Percentage of viewer requests answered with 5xx (average per minute). */
   public metric5xxErrorRate(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.distribution.metric5xxErrorRate({ period: Duration.minutes(1), statistic: 'Average', ...opts });
+    return this.metric('5xxErrorRate', { statistic: 'Average', ...opts });
   }
 
-  /** Time (ms) from CloudFront's first byte sent to the origin to its last byte received (average per minute). */
+  /** Time (ms) from CloudFront's first byte sent to the origin to its last byte received (average per minute; additional metrics). */
   public metricOriginLatency(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.distribution.metricOriginLatency({ period: Duration.minutes(1), statistic: 'Average', ...opts });
+    return this.metric('OriginLatency', { statistic: 'Average', ...opts });
   }
 
   /** Viewer requests (sum per minute). */
   public metricRequests(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.distribution.metricRequests({ period: Duration.minutes(1), statistic: 'Sum', ...opts });
+    return this.metric('Requests', { statistic: 'Sum', ...opts });
   }
 
-  /** Cache hit rate (%), per minute. */
+  /** Cache hit rate (%), per minute (additional metrics). */
   public metricCacheHitRate(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.distribution.metricCacheHitRate({ period: Duration.minutes(1), statistic: 'Average', ...opts });
+    return this.metric('CacheHitRate', { statistic: 'Average', ...opts });
+  }
+
+  /**
+   * A CloudFront metric of this distribution. CloudFront publishes them in us-east-1 with the dimensions
+   * `DistributionId` and `Region=Global`; the aws-cdk-lib helpers omit `Region`, which yields an alarm that
+   * never receives data (aws/aws-cdk#19245), so the dimensions are set here.
+   */
+  public metric(metricName: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/CloudFront',
+      metricName,
+      dimensionsMap: { DistributionId: this.distribution.distributionId, Region: 'Global' },
+      period: Duration.minutes(1),
+      ...opts,
+    });
   }
 
   /** Lets `grantee` publish static assets (write to the bucket) and invalidate the distribution. */
