@@ -1,4 +1,4 @@
-import { RemovalPolicy, SecretValue, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EDGE_DEFAULTS } from './defaults';
 
@@ -62,7 +62,8 @@ export class OriginVerifySecret extends Construct {
     checkProps(secretNamePrefix, generation);
     const ref = (slot: number) => {
       const g = slotGeneration(slot, generation);
-      return SecretValue.secretsManager(slotName(secretNamePrefix, slot), { jsonField: `g${g}` }).unsafeUnwrap();
+      // A plain string, not a SecretValue token: the same inputs give the same string in every stack.
+      return `{{resolve:secretsmanager:${slotName(secretNamePrefix, slot)}:SecretString:g${g}::}}`;
     };
     const currentSlot = generation % 2;
     return { current: ref(currentSlot), accepted: [ref(currentSlot), ref(1 - currentSlot)] };

@@ -1,4 +1,5 @@
-import { Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+/* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
+import { CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ describe('EdgeDistribution with defaults', () => {
         VersioningConfiguration: { Status: 'Enabled' },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-        LoggingConfiguration: { DestinationBucketName: { Ref: stack.getLogicalId(edge.logsBucket.node.defaultChild as any) }, LogFilePrefix: 's3-assets/' },
+        LoggingConfiguration: { DestinationBucketName: { Ref: stack.getLogicalId(edge.logsBucket.node.defaultChild as CfnElement) }, LogFilePrefix: 's3-assets/' },
         LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-old-versions', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })] },
       }),
     });
@@ -70,7 +71,7 @@ describe('EdgeDistribution with defaults', () => {
     expect(s3Origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [oac[0], 'Id'] });
     expect(s3Origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     t.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as any) },
+      Bucket: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as CfnElement) },
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
           Action: 's3:GetObject',
@@ -102,7 +103,7 @@ describe('EdgeDistribution with defaults', () => {
     expect(config.DefaultCacheBehavior).toMatchObject({
       TargetOriginId: httpOriginId,
       CachePolicyId: CACHING_DISABLED,
-      OriginRequestPolicyId: { Ref: stack.getLogicalId(edge.originRequestPolicy.node.defaultChild as any) },
+      OriginRequestPolicyId: { Ref: stack.getLogicalId(edge.originRequestPolicy.node.defaultChild as CfnElement) },
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
       Compress: true,
@@ -117,7 +118,7 @@ describe('EdgeDistribution with defaults', () => {
   });
 
   it('puts the security response-headers policy on every behaviour', () => {
-    const policy = { Ref: stack.getLogicalId(edge.responseHeadersPolicy.node.defaultChild as any) };
+    const policy = { Ref: stack.getLogicalId(edge.responseHeadersPolicy.node.defaultChild as CfnElement) };
     expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual(policy);
     for (const b of config.CacheBehaviors) expect(b.ResponseHeadersPolicyId).toEqual(policy);
     t.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
@@ -138,7 +139,7 @@ describe('EdgeDistribution with defaults', () => {
     expect(config.IPV6Enabled).toBe(true);
     expect(config.Aliases).toEqual(['shop.example.com', 'www.shop.example.com']);
     expect(config.ViewerCertificate).toEqual({
-      AcmCertificateArn: { Ref: stack.getLogicalId(edge.certificate.node.defaultChild as any) },
+      AcmCertificateArn: { Ref: stack.getLogicalId(edge.certificate.node.defaultChild as CfnElement) },
       MinimumProtocolVersion: 'TLSv1.2_2021',
       SslSupportMethod: 'sni-only',
     });
@@ -155,7 +156,7 @@ describe('EdgeDistribution with defaults', () => {
   });
 
   it('logs to an ACL-enabled, encrypted, expiring log bucket', () => {
-    expect(config.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [stack.getLogicalId(edge.logsBucket.node.defaultChild as any), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
+    expect(config.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [stack.getLogicalId(edge.logsBucket.node.defaultChild as CfnElement), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
     t.hasResourceProperties('AWS::S3::Bucket', {
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
@@ -186,7 +187,7 @@ describe('EdgeDistribution with defaults', () => {
     t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { LogGroupName: 'aws-waf-logs-Edge', RetentionInDays: 90 } });
     t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [stack.getLogicalId(edge.webAcl.webAcl), 'Arn'] },
-      LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:', { Ref: stack.getLogicalId(edge.webAcl.logGroup.node.defaultChild as any) }])] }],
+      LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:', { Ref: stack.getLogicalId(edge.webAcl.logGroup.node.defaultChild as CfnElement) }])] }],
       RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }],
     });
   });
@@ -198,7 +199,7 @@ describe('EdgeDistribution with defaults', () => {
           Name: name,
           Type: type,
           HostedZoneId: 'Z0123456789ABCDEFGHIJ',
-          AliasTarget: { DNSName: { 'Fn::GetAtt': [stack.getLogicalId(edge.distribution.node.defaultChild as any), 'DomainName'] }, HostedZoneId: Match.anyValue() },
+          AliasTarget: { DNSName: { 'Fn::GetAtt': [stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement), 'DomainName'] }, HostedZoneId: Match.anyValue() },
         });
       }
     }
@@ -210,7 +211,7 @@ describe('EdgeDistribution with defaults', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/CloudFront', MetricName: '5xxErrorRate', Threshold: 5, EvaluationPeriods: 5, DatapointsToAlarm: 3,
       ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
-      Dimensions: [{ Name: 'DistributionId', Value: { Ref: stack.getLogicalId(edge.distribution.node.defaultChild as any) } }, { Name: 'Region', Value: 'Global' }],
+      Dimensions: [{ Name: 'DistributionId', Value: { Ref: stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement) } }, { Name: 'Region', Value: 'Global' }],
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/CloudFront', MetricName: 'OriginLatency', Threshold: 2000, Statistic: 'Average' });
     expect(edge.alarms.errorRate5xx).toBeDefined();
@@ -260,7 +261,7 @@ describe('EdgeDistribution with custom props', () => {
   });
 
   it('caches dynamic paths with the configured short TTLs, keyed on the forwarded cookies and query strings', () => {
-    expect(config.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(edge.dynamicCachePolicy.node.defaultChild as any) });
+    expect(config.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(edge.dynamicCachePolicy.node.defaultChild as CfnElement) });
     t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
       CachePolicyConfig: Match.objectLike({
         MinTTL: 0, DefaultTTL: 5, MaxTTL: 60,
@@ -286,7 +287,7 @@ describe('EdgeDistribution with custom props', () => {
 
   it('uploads the assets folder at deploy and invalidates the static paths', () => {
     t.hasResourceProperties('Custom::CDKBucketDeployment', {
-      DestinationBucketName: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as any) },
+      DestinationBucketName: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as CfnElement) },
       DistributionPaths: ['/img/*'],
       Prune: false,
     });
