@@ -21,14 +21,18 @@ export function checkRateLimit(limit: number, who: string): void {
  * The rules of a product web ACL: a per-IP rate-based block rule (5-minute window) first, then the AWS
  * managed IP-reputation, common and known-bad-inputs groups.
  */
-export function webAclRules(metricPrefix: string, rateLimitPer5Min: number): wafv2.CfnWebACL.RuleProperty[] {
+export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string): wafv2.CfnWebACL.RuleProperty[] {
   const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
   return [
     {
       name: 'RateLimitPerIp',
       priority: 0,
       action: { block: {} },
-      statement: { rateBasedStatement: { limit: rateLimitPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+      statement: {
+        rateBasedStatement: forwardedIpHeader
+          ? { limit: rateLimitPer5Min, aggregateKeyType: 'FORWARDED_IP', forwardedIpConfig: { headerName: forwardedIpHeader, fallbackBehavior: 'MATCH' }, evaluationWindowSec: 300 }
+          : { limit: rateLimitPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+      },
       visibilityConfig: visibility('RateLimitPerIp'),
     },
     ...MANAGED_RULE_GROUPS.map((name, i) => ({
@@ -54,8 +58,15 @@ export interface ProductWebAclProps {
   readonly logGroupName: string;
   /** Days WAF logs are kept. @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
-  /** Prefix of the CloudWatch metric names. @default - the construct's path-derived id */
+  /** Prefix of the CloudWatch metric names. @default - the construct's id */
   readonly metricPrefix?: string;
+  /**
+   * Count the rate limit per client IP taken from this header (e.g. `X-Forwarded-For` behind CloudFront,
+   * where every request's source IP is a CloudFront edge). A client can forge the header's first address, so
+   * this is defence in depth; the edge web ACL, which sees the real source IP, is the rate limiter.
+   * @default - the request's source IP
+   */
+  readonly forwardedIpHeader?: string;
 }
 
 /**
@@ -84,7 +95,7 @@ export class ProductWebAcl extends Construct {
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
       scope: props.scope,
       defaultAction: { allow: {} },
-      rules: webAclRules(metricPrefix, props.rateLimitPer5Min),
+      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader),
       visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: metricPrefix },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {

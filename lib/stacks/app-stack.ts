@@ -60,6 +60,8 @@ export class AppStack extends RegionalStack {
         logGroupName: `aws-waf-logs-${config.name}-${this.regionConfig.region}`,
         logRetention: retentionDays(config.edge.logRetentionDays),
         metricPrefix: `${config.name}-regional`,
+        // Behind CloudFront every source IP is an edge location's: count per viewer IP instead.
+        ...(config.edge.enabled && config.domain ? { forwardedIpHeader: 'X-Forwarded-For' } : {}),
       });
     }
     this.webTier.forEachFleet((fleet) => {

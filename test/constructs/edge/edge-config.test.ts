@@ -1,10 +1,9 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type AppConfigInput } from '../../../lib/config';
 import { minimalConfig } from '../../helpers/app';
 
 const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
-const withEdge = (edge: unknown, extra: Partial<AppConfigInput> = {}) => resolveConfig(minimalConfig({ domain: DOMAIN, edge: edge as any, ...extra }));
+const withEdge = (edge: unknown, extra: Partial<AppConfigInput> = {}) => resolveConfig(minimalConfig({ domain: DOMAIN, edge: edge as AppConfigInput['edge'], ...extra }));
 
 describe('edge config section', () => {
   it('is on with its defaults when a domain exists', () => {

@@ -124,7 +124,14 @@ describe('reference app edge with a primary region other than us-east-1 and a re
 
   it('puts a regional web ACL with logging on the load balancer', () => {
     const t = Template.fromStack(built.regions['eu-west-1'].app);
-    t.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'REGIONAL', Rules: Match.arrayWith([Match.objectLike({ Name: 'RateLimitPerIp' })]) });
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([Match.objectLike({
+        Name: 'RateLimitPerIp',
+        // Behind CloudFront the source IP is an edge location's: count per viewer IP.
+        Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'FORWARDED_IP', ForwardedIPConfig: { HeaderName: 'X-Forwarded-For', FallbackBehavior: 'MATCH' } }) },
+      })]),
+    });
     t.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { ResourceArn: { Ref: Match.stringLikeRegexp('LoadBalancer') } });
     t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-eu-west-1' });
   });
