@@ -1,5 +1,6 @@
 import {
   Arn,
+  CfnElement,
   ArnFormat,
   Duration,
   RemovalPolicy,
@@ -276,7 +277,7 @@ export class EdgeDistribution extends Construct {
         prune: false,
         memoryLimit: 512,
       });
-      acknowledgeDeployment(stack);
+      acknowledgeDeployment(stack, this.assetsBucket);
     }
 
     const zone = props.hostedZone;
@@ -441,12 +442,22 @@ function retention(days: number): logs.RetentionDays {
   return (allowed.find((d) => d >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
 }
 
-/** The BucketDeployment's singleton provider is stack-level: acknowledge its findings there, with reasons. */
-function acknowledgeDeployment(stack: Stack): void {
-  const handler = stack.node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
-  if (!handler) return;
-  const v = Validations.of(handler);
-  v.acknowledge({ id: 'AwsSolutions-IAM4', reason: 'The CDK BucketDeployment handler uses AWSLambdaBasicExecutionRole only to write its own logs.' });
-  v.acknowledge({ id: 'AwsSolutions-IAM5', reason: 'The CDK BucketDeployment handler copies every object of the asset to the bucket prefix (object wildcards by design).' });
-  v.acknowledge({ id: 'AwsSolutions-L1', reason: 'The runtime of the CDK BucketDeployment handler is chosen by aws-cdk-lib.' });
+/**
+ * The BucketDeployment's handler is a stack-level singleton (`Custom::CDKBucketDeployment<uuid><memory>`):
+ * acknowledge its findings on it, one by one (cdk-nag v3 has no prefix acknowledgement), with reasons.
+ */
+function acknowledgeDeployment(stack: Stack, bucket: s3.Bucket): void {
+  const bucketId = stack.resolve(stack.getLogicalId(bucket.node.defaultChild as CfnElement)) as string;
+  const copy = 'The CDK BucketDeployment handler copies the asset from the bootstrap assets bucket into the assets bucket: object-level wildcards by design, scoped to those two buckets.';
+  const findings: Array<[string, string]> = [
+    ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The CDK BucketDeployment handler uses AWSLambdaBasicExecutionRole only to write its own logs.'],
+    ...['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'].map((a): [string, string] => [`AwsSolutions-IAM5[Action::${a}]`, copy]),
+    [`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, copy],
+    [`AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${stack.region}/*]`, copy],
+    ['AwsSolutions-IAM5[Resource::*]', 'Granted by aws-cdk-lib to the BucketDeployment handler (CloudFront invalidation of this distribution, which IAM cannot scope by resource here).'],
+    ['AwsSolutions-L1', 'The runtime of the CDK BucketDeployment handler is chosen by aws-cdk-lib.'],
+  ];
+  for (const handler of stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))) {
+    for (const [id, reason] of findings) Validations.of(handler).acknowledge({ id, reason });
+  }
 }

@@ -3,7 +3,10 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app';
-import { loadConfigFile } from '../../../lib/config';
+import { loadConfigFile, type AppConfig, type AppConfigInput } from '../../../lib/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OutputKeys } from '../../../lib/outputs';
 import { statefulLogicalIds } from '../../../lib/testing';
 import { buildTestApp, cdkJsonContext, configPath, minimalConfig } from '../../helpers/app';
@@ -157,18 +160,30 @@ describe('reference app edge (startup config: no domain)', () => {
 });
 
 describe('reference app edge: template validator and cdk-nag', () => {
+  const zeroFindings = (config: AppConfigInput | AppConfig) => {
+    const previous = process.env.CDK_VALIDATION;
+    process.env.CDK_VALIDATION = 'true';
+    try {
+      // As `cdk synth` does: version reporting adds CDKMetadata, so a stack with nothing else is not an empty template.
+      const app = new App({ context: cdkJsonContext(), analyticsReporting: true });
+      buildApp(app, config, { nagChecks: true });
+      expect(() => app.synth()).not.toThrow();
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  };
+
   for (const name of ['millions', 'startup']) {
-    it(`has zero findings for ${name}.json`, () => {
-      const previous = process.env.CDK_VALIDATION;
-      process.env.CDK_VALIDATION = 'true';
-      try {
-        // As `cdk synth` does: version reporting adds CDKMetadata, so a stack with nothing else is not an empty template.
-        const app = new App({ context: cdkJsonContext(), analyticsReporting: true });
-        buildApp(app, loadConfigFile(configPath(name)), { nagChecks: true });
-        expect(() => app.synth()).not.toThrow();
-      } finally {
-        process.env.CDK_VALIDATION = previous;
-      }
-    });
+    it(`has zero findings for ${name}.json`, () => zeroFindings(loadConfigFile(configPath(name))));
   }
+
+  it('has zero findings with the opt-ins (assets upload, regional WAF)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'edge-assets-'));
+    writeFileSync(join(folder, 'app.css'), 'body{}');
+    zeroFindings(minimalConfig({
+      name: 'shop',
+      domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+      edge: { assetsFolder: folder, regionalWaf: true },
+    }));
+  });
 });
