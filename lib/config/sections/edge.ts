@@ -1,3 +1,4 @@
+import { CLOUDFRONT_ERROR_CODES, EDGE_DEFAULTS, WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from '../../../constructs/edge/defaults';
 import { at, type Checker } from '../check';
 import { PRESETS } from '../presets';
 import type { DomainInput, ServiceConfig, Stage } from '../types';
@@ -7,10 +8,9 @@ export const PRICE_CLASSES = ['PriceClass_100', 'PriceClass_200', 'PriceClass_Al
 /** A CloudFront price class. */
 export type PriceClassName = (typeof PRICE_CLASSES)[number];
 
-/** The smallest rate limit AWS WAF accepts for a rate-based rule (requests per window). */
-const WAF_MIN_RATE = 10;
-const WAF_MAX_RATE = 2_000_000_000;
-const ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+const WAF_MIN_RATE = WAF_MIN_RATE_LIMIT;
+const WAF_MAX_RATE = WAF_MAX_RATE_LIMIT;
+const ERROR_CODES = CLOUDFRONT_ERROR_CODES;
 const PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
 const NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
@@ -118,7 +118,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   }
   const enabled = explicit ?? rawDomain !== undefined;
 
-  const staticPaths = list(c, 'edge.staticPaths', o.staticPaths, PATH, 'a path pattern like /static/*') ?? ['/static/*', '/assets/*'];
+  const staticPaths = list(c, 'edge.staticPaths', o.staticPaths, PATH, 'a path pattern like /static/*') ?? [...EDGE_DEFAULTS.staticPaths];
   staticPaths.forEach((p, i) => {
     if (p === '/*' || p === '/') c.fail(at('edge.staticPaths', i), 'must not be the whole site (dynamic paths are the default behaviour)', p);
   });
@@ -129,10 +129,9 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   if (rateLimitPer5Min !== undefined && rateLimitPer5Min < WAF_MIN_RATE) {
     rateLimitPer5Min = c.fail('edge.rateLimitPer5Min', `must be at least ${WAF_MIN_RATE} (the lowest limit AWS WAF accepts for a rate-based rule)`, rateLimitPer5Min);
   }
-  const originHeaderName = c.string('edge.originHeaderName', o.originHeaderName, { pattern: HEADER, what: 'an HTTP header name of at most 40 characters' }) ?? 'X-Origin-Verify';
+  const originHeaderName = c.string('edge.originHeaderName', o.originHeaderName, { pattern: HEADER, what: 'an HTTP header name of at most 40 characters' }) ?? EDGE_DEFAULTS.originVerifyHeaderName;
   if (/^(x-amz-|x-edge-|host$|via$|authorization$)/i.test(originHeaderName)) c.fail('edge.originHeaderName', 'must not be a header CloudFront reserves or rewrites', originHeaderName);
-  const forwardedHeaders = list(c, 'edge.forwardedHeaders', o.forwardedHeaders, HEADER, 'an HTTP header name', 0) ??
-    ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'];
+  const forwardedHeaders = list(c, 'edge.forwardedHeaders', o.forwardedHeaders, HEADER, 'an HTTP header name', 0) ?? [...EDGE_DEFAULTS.forwardedHeaders];
   forwardedHeaders.forEach((h, i) => {
     if (/^(authorization|accept-encoding)$/i.test(h)) c.fail(at('edge.forwardedHeaders', i), 'CloudFront cannot forward this header through an origin request policy', h);
     if (h.toLowerCase() === originHeaderName.toLowerCase()) c.fail(at('edge.forwardedHeaders', i), 'must not be the origin-verify header (edge.originHeaderName)', h);
@@ -150,9 +149,9 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   const certRegion = certificateArn?.match(CERT_ARN)?.[1];
   if (certRegion !== undefined && certRegion !== 'us-east-1') c.fail('edge.certificateArn', `must be a certificate in us-east-1 (CloudFront reads certificates only there), not ${certRegion}`, certificateArn);
   const originSecretGeneration = c.number('edge.originSecretGeneration', o.originSecretGeneration, { integer: true, min: 1 }) ?? 1;
-  const logRetentionDays = c.number('edge.logRetentionDays', o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 90;
-  const alarmErrorRatePercent = c.number('edge.alarmErrorRatePercent', o.alarmErrorRatePercent, { min: 0.1, max: 100 }) ?? 5;
-  const alarmOriginLatencyMs = c.number('edge.alarmOriginLatencyMs', o.alarmOriginLatencyMs, { integer: true, min: 1, max: 180000 }) ?? 2000;
+  const logRetentionDays = c.number('edge.logRetentionDays', o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? EDGE_DEFAULTS.logRetentionDays;
+  const alarmErrorRatePercent = c.number('edge.alarmErrorRatePercent', o.alarmErrorRatePercent, { min: 0.1, max: 100 }) ?? EDGE_DEFAULTS.errorRateAlarmPercent;
+  const alarmOriginLatencyMs = c.number('edge.alarmOriginLatencyMs', o.alarmOriginLatencyMs, { integer: true, min: 1, max: 180000 }) ?? EDGE_DEFAULTS.originLatencyAlarm.toMilliseconds();
 
   if (enabled && domain) {
     // The load balancers' rules carry the origin header (2 values during rotation): an ALB rule holds 5 condition values.
@@ -163,7 +162,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
     });
   }
   return {
-    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? 2000, forwardedHeaders, forwardedCookies, forwardedQueryStrings,
+    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min, forwardedHeaders, forwardedCookies, forwardedQueryStrings,
     dynamicDefaultTtlSeconds, dynamicMaxTtlSeconds, ...(assetsFolder !== undefined ? { assetsFolder } : {}), regionalWaf, errorResponses,
     ...(certificateArn !== undefined ? { certificateArn } : {}), originHeaderName, originSecretGeneration, logRetentionDays,
     alarmErrorRatePercent, alarmOriginLatencyMs,
@@ -200,7 +199,7 @@ function allNoneList(c: Checker, path: string, raw: unknown): 'all' | 'none' | s
 
 function resolveErrorResponses(c: Checker, raw: unknown): EdgeErrorResponseConfig[] {
   const arr = c.array('edge.errorResponses', raw);
-  if (!arr) return [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttlSeconds: 10 }));
+  if (!arr) return [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttlSeconds: EDGE_DEFAULTS.errorCachingTtl.toSeconds() }));
   const out: EdgeErrorResponseConfig[] = [];
   const seen = new Set<number>();
   arr.forEach((v, i) => {
