@@ -5,3 +5,4 @@ export * from './web-tier';
 export * from './cache';
 export * from './work-queue';
 export * from './aurora';
+export * from './edge';

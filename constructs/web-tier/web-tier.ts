@@ -85,6 +85,35 @@ export interface WebService {
   readonly isDefault: boolean;
 }
 
+/**
+ * Makes the load balancer answer only requests that carry a secret header (the one CloudFront adds as a
+ * custom origin header): the listener's default action becomes a fixed 403, every service's rule also
+ * requires the header, and the default service gets a rule of its own.
+ */
+export interface OriginVerifyHeaderOptions {
+  /** Header name, e.g. `X-Origin-Verify`. */
+  readonly name: string;
+  /**
+   * Accepted values (1-2: the current and the previous during a rotation); tokens such as
+   * `{{resolve:secretsmanager:...}}` dynamic references are fine. ALB header matching is case-insensitive.
+   */
+  readonly values: string[];
+  /**
+   * Priority of the rule for the default service (lowest precedence).
+   * @default 50000
+   */
+  readonly defaultServicePriority?: number;
+  /**
+   * Priority of the rule that forwards GET/HEAD of the default service's exact health check path without the
+   * header, so Route 53 health checks (which cannot send custom headers) keep working; it reveals only the
+   * health response. Set `exemptHealthCheckPath: false` to drop it.
+   * @default 1
+   */
+  readonly healthCheckExemptionPriority?: number;
+  /** Keep the health check path reachable without the header. @default true */
+  readonly exemptHealthCheckPath?: boolean;
+}
+
 /** Properties of a {@link WebTier}. */
 export interface WebTierProps {
   /** The VPC: the load balancer goes in its public subnets, the fleets in its private subnets. */
@@ -111,6 +140,11 @@ export interface WebTierProps {
    * @default - a new encrypted, TLS-only, private bucket keeping logs 90 days
    */
   readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * Require a secret header on every request (the load balancer answers only to CloudFront).
+   * @default - no header required: the load balancer serves anyone who reaches it
+   */
+  readonly originVerifyHeader?: OriginVerifyHeaderOptions;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -136,10 +170,14 @@ export class WebTier extends Construct implements ec2.IConnectable {
   public readonly services: Record<string, WebService>;
   /** The load balancer's connections. */
   public readonly connections: ec2.Connections;
+  /** The rule exempting the health check path from the origin header, when there is one. */
+  public readonly healthCheckExemptionRule?: elbv2.ApplicationListenerRule;
+  private readonly originVerify?: OriginVerifyHeaderOptions;
 
   constructor(scope: Construct, id: string, props: WebTierProps) {
     super(scope, id);
-    validateServices(props.services);
+    validateServices(props.services, props.originVerifyHeader);
+    this.originVerify = props.originVerifyHeader;
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -182,10 +220,33 @@ export class WebTier extends Construct implements ec2.IConnectable {
       reason: 'An internet-facing load balancer must accept 80/443 from the internet; the edge restricts who may reach content (origin header) and the fleets accept traffic only from this load balancer.',
     });
 
+    if (this.originVerify) {
+      if (!this.certificate) {
+        Annotations.of(this).addWarningV2('scale-to-millions:web-tier-origin-header-over-http', 'WebTier requires an origin header but serves plain HTTP: the header value crosses the internet in clear text.');
+      }
+      this.listener.addAction('Default', {
+        action: elbv2.ListenerAction.fixedResponse(403, { contentType: 'text/plain', messageBody: 'Forbidden' }),
+      });
+    }
+
     this.services = {};
     props.services.forEach((svc, i) => {
       this.services[svc.name] = this.addService(svc, i);
     });
+
+    const defaultService = Object.values(this.services).find((s) => s.isDefault)!;
+    if (this.originVerify && (this.originVerify.exemptHealthCheckPath ?? true)) {
+      const svc = props.services.find((s) => s.name === defaultService.name)!;
+      this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(this, 'HealthCheckExemption', {
+        listener: this.listener,
+        priority: this.originVerify.healthCheckExemptionPriority ?? 1,
+        conditions: [
+          elbv2.ListenerCondition.pathPatterns([svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath]),
+          elbv2.ListenerCondition.httpRequestMethods(['GET', 'HEAD']),
+        ],
+        action: elbv2.ListenerAction.forward([defaultService.targetGroup]),
+      });
+    }
   }
 
   /** Requests per target per minute of one service. */
@@ -271,15 +332,16 @@ export class WebTier extends Construct implements ec2.IConnectable {
     });
     fleet.autoScalingGroup.attachToApplicationTargetGroup(targetGroup);
 
-    if (isDefault) {
+    if (isDefault && !this.originVerify) {
       this.listener.addTargetGroups('Default', { targetGroups: [targetGroup] });
     } else {
       const conditions: elbv2.ListenerCondition[] = [];
       if (svc.pathPatterns?.length) conditions.push(elbv2.ListenerCondition.pathPatterns(svc.pathPatterns));
       if (svc.hostPatterns?.length) conditions.push(elbv2.ListenerCondition.hostHeaders(svc.hostPatterns));
+      if (this.originVerify) conditions.push(elbv2.ListenerCondition.httpHeader(this.originVerify.name, this.originVerify.values));
       new elbv2.ApplicationListenerRule(scope, 'Rule', {
         listener: this.listener,
-        priority: svc.priority ?? (index + 1) * 10,
+        priority: isDefault ? (this.originVerify?.defaultServicePriority ?? DEFAULT_SERVICE_PRIORITY) : (svc.priority ?? (index + 1) * 10),
         conditions,
         action: elbv2.ListenerAction.forward([targetGroup]),
       });
@@ -338,7 +400,39 @@ export class WebTier extends Construct implements ec2.IConnectable {
   }
 }
 
-function validateServices(services: WebServiceProps[]): void {
+/** Priority of the default service's rule when an origin header is required (ALB's lowest precedence). */
+const DEFAULT_SERVICE_PRIORITY = 50000;
+/** ALB limit: condition values per rule. */
+const MAX_CONDITION_VALUES = 5;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
+
+function validateOriginVerify(o: OriginVerifyHeaderOptions, services: WebServiceProps[]): void {
+  if (!Token.isUnresolved(o.name) && !HEADER_NAME.test(o.name)) {
+    throw new Error(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
+  }
+  if (o.values.length < 1 || o.values.length > 2) throw new Error(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
+  const reserved = new Map<number, string>();
+  reserved.set(o.defaultServicePriority ?? DEFAULT_SERVICE_PRIORITY, 'originVerifyHeader.defaultServicePriority');
+  if (o.exemptHealthCheckPath ?? true) {
+    const p = o.healthCheckExemptionPriority ?? 1;
+    if (reserved.has(p)) throw new Error(`WebTier: originVerifyHeader.healthCheckExemptionPriority equals defaultServicePriority (got: ${p})`);
+    reserved.set(p, 'originVerifyHeader.healthCheckExemptionPriority');
+  }
+  for (const [p, what] of reserved) {
+    if (!Number.isInteger(p) || p < 1 || p > 50000) throw new Error(`WebTier: ${what} must be 1-50000 (got: ${p})`);
+  }
+  services.forEach((s, i) => {
+    if (!s.pathPatterns?.length && !s.hostPatterns?.length) return;
+    const p = s.priority ?? (i + 1) * 10;
+    if (reserved.has(p)) throw new Error(`WebTier: services[${i}].priority is taken by ${reserved.get(p)} (got: ${p})`);
+    const n = (s.pathPatterns?.length ?? 0) + (s.hostPatterns?.length ?? 0) + o.values.length;
+    if (n > MAX_CONDITION_VALUES) {
+      throw new Error(`WebTier: services[${i}] (${s.name}) has ${n} condition values with the origin header; an ALB rule allows ${MAX_CONDITION_VALUES}: use at most ${MAX_CONDITION_VALUES - o.values.length} path and host patterns (got: ${n})`);
+    }
+  });
+}
+
+function validateServices(services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
   if (services.length === 0) throw new Error('WebTier: services must list at least one service (got: [])');
   const names = new Set<string>();
   const priorities = new Set<number>();
@@ -360,4 +454,5 @@ function validateServices(services: WebServiceProps[]): void {
     if (slow !== undefined && (slow < 30 || slow > 900)) throw new Error(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
   });
   if (defaults !== 1) throw new Error(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
+  if (originVerify) validateOriginVerify(originVerify, services);
 }

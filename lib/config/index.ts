@@ -4,3 +4,4 @@ export * from './presets';
 export * from './regions';
 export { resolveConfig } from './validate';
 export { loadConfigFile, DEFAULT_CONFIG_PATH } from './load';
+export * from './sections/edge';

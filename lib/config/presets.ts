@@ -1,4 +1,5 @@
 import type { WorkersConfig } from './sections/queues';
+import type { PriceClassName } from './sections/edge';
 import type { Stage } from './types';
 
 /**
@@ -20,6 +21,8 @@ export interface StagePreset {
   readonly queues: { readonly workers: WorkersConfig };
   /** Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off (multi-region). */
   readonly database: { readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean };
+  /** Edge defaults. */
+  readonly edge: { readonly priceClass: PriceClassName };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -32,6 +35,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
     database: { instanceType: 't4g.medium', readers: 1, autoScaling: false, globalDatabase: false },
+    edge: { priceClass: 'PriceClass_100' },
   },
   growth: {
     azs: 3,
@@ -41,6 +45,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
     database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
+    edge: { priceClass: 'PriceClass_100' },
   },
   millions: {
     azs: 3,
@@ -50,6 +55,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
     database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
+    edge: { priceClass: 'PriceClass_200' },
   },
   global: {
     azs: 3,
@@ -59,5 +65,6 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
     database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true },
+    edge: { priceClass: 'PriceClass_All' },
   },
 };

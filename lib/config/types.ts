@@ -14,6 +14,7 @@ export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sec
 import type { DatabaseConfig, DatabaseInput } from './sections/database';
 
 export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
+import type { EdgeConfig, EdgeInput } from './sections/edge';
 
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
@@ -151,6 +152,8 @@ export interface AppConfigInput {
   readonly tags?: Record<string, string>;
   /** The Aurora data tier of every region. @default - stage preset */
   readonly database?: DatabaseInput;
+  /** The edge: CloudFront, WAF, static assets. @default - on when a domain is configured */
+  readonly edge?: EdgeInput;
 }
 
 /** A region with its defaults resolved. */
@@ -200,4 +203,5 @@ export interface AppConfig {
   readonly queues: QueueConfig[];
   readonly tags: Record<string, string>;
   readonly database: DatabaseConfig;
+  readonly edge: EdgeConfig;
 }

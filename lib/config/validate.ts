@@ -3,6 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
+import { resolveEdge } from './sections/edge';
 import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
@@ -27,7 +28,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -73,6 +74,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const tags = c.stringMap('tags', root.tags) ?? {};
   const database = resolveDatabase(c, root.database, stage, regions.length);
+  const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -90,6 +92,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     queues,
     tags,
     database,
+    edge,
   };
   RESOLVED.add(resolved);
   return resolved;

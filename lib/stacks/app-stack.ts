@@ -2,9 +2,12 @@ import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WebTier } from '../../constructs/web-tier';
+import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
 import type { QueueConfig, ServiceConfig } from '../config';
 import { OutputKeys, pascal } from '../outputs';
+import { originSecretNamePrefix } from './edge-stack';
+import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib';
@@ -33,6 +36,8 @@ export class AppStack extends RegionalStack {
   public readonly hostedZone?: route53.IHostedZone;
   /** Worker fleets by queue name. */
   public readonly workerFleets: Record<string, WorkerFleet> = {};
+  /** The regional web ACL on the load balancer (`edge.regionalWaf`). */
+  public readonly regionalWebAcl?: RegionalWebAcl;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -49,7 +54,24 @@ export class AppStack extends RegionalStack {
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
       services: config.services.map(serviceProps),
+      ...(config.edge.enabled && config.domain ? {
+        originVerifyHeader: {
+          name: config.edge.originHeaderName,
+          values: OriginVerifySecret.references(originSecretNamePrefix(config), config.edge.originSecretGeneration).accepted,
+        },
+      } : {}),
     });
+    if (config.edge.regionalWaf) {
+      this.regionalWebAcl = new RegionalWebAcl(this, 'RegionalWaf', {
+        loadBalancerArn: this.webTier.loadBalancer.loadBalancerArn,
+        rateLimitPer5Min: config.edge.rateLimitPer5Min,
+        logGroupName: `aws-waf-logs-${config.name}-${this.regionConfig.region}`,
+        logRetention: retentionDays(config.edge.logRetentionDays),
+        metricPrefix: `${config.name}-regional`,
+        // Behind CloudFront every source IP is an edge location's: count per viewer IP instead.
+        ...(config.edge.enabled && config.domain ? { forwardedIpHeader: 'X-Forwarded-For' } : {}),
+      });
+    }
     this.webTier.forEachFleet((fleet) => {
       for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
     });

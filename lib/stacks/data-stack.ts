@@ -8,6 +8,9 @@ import type { AppConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
 import { OutputKeys, pascal } from '../outputs';
 import { retentionDays } from './network-stack';
+import { OriginVerifySecret } from '../../constructs/edge';
+import { EDGE_REGION } from '../config';
+import { originSecretNamePrefix } from './edge-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 
 /** Properties of a {@link DataStack}. */
@@ -32,6 +35,13 @@ export class DataStack extends RegionalStack {
   /** Work queues (config `queues`) by name; their worker fleets live in the app stack. */
   public readonly workQueues: Record<string, WorkQueue> = {};
 
+  /**
+   * The origin-verify secrets (primary region only, when the edge is on), replicated to every region and
+   * us-east-1. They live here, not in the edge stack, because every app stack resolves them before the edge
+   * stack deploys.
+   */
+  public readonly originVerifySecret?: OriginVerifySecret;
+
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
     this.database = new AuroraDatabase(this, 'Database', auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix));
@@ -40,6 +50,15 @@ export class DataStack extends RegionalStack {
     this.cache = this.createCache(props.vpc);
     this.endpointProviders.push(this.cache);
     for (const q of this.config.queues) this.addWorkQueue(q);
+    const { config } = this;
+    if (config.edge.enabled && config.domain && this.regionConfig.region === config.primaryRegion) {
+      const replicas = [...new Set([...config.regions.map((r) => r.region), EDGE_REGION])].filter((r) => r !== this.regionConfig.region);
+      this.originVerifySecret = new OriginVerifySecret(this, 'OriginVerify', {
+        secretNamePrefix: originSecretNamePrefix(config),
+        generation: config.edge.originSecretGeneration,
+        replicaRegions: replicas,
+      });
+    }
   }
 
   private createCache(vpc: ec2.IVpc): CacheCluster {

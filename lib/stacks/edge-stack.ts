@@ -1,13 +1,68 @@
+import { Annotations, CfnOutput, Duration, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { EDGE_REGION } from '../config';
+import { EdgeDistribution, OriginVerifySecret } from '../../constructs/edge';
+import { EDGE_REGION, type AppConfig } from '../config';
+import { OutputKeys } from '../outputs';
 import { ReferenceStack, type ReferenceStackProps } from './regional-stack';
 
 /**
+ * Name prefix of the origin-verify secrets (`<name>/edge/origin-verify-0|1`): created in the primary
+ * region's data stack, replicated to every region and us-east-1, and resolved by name in each of them.
+ */
+export function originSecretNamePrefix(config: AppConfig): string {
+  return `${config.name}/edge/origin-verify`;
+}
+
+/**
  * `<name>-edge` in us-east-1: CloudFront, its certificate, the WAF web ACL, the static-assets bucket and
- * the apex/www records (CloudFront's certificate and web ACL must live in us-east-1).
+ * the apex/www records (CloudFront's certificate and web ACL must live in us-east-1). Without a domain
+ * (or with `edge.enabled` false) it holds nothing, with a warning: CloudFront cannot reach an origin name
+ * the product does not own.
  */
 export class EdgeStack extends ReferenceStack {
+  /** The edge, when enabled. */
+  public readonly edge?: EdgeDistribution;
+
   constructor(scope: Construct, id: string, props: Omit<ReferenceStackProps, 'tier' | 'region'>) {
     super(scope, id, { ...props, region: EDGE_REGION, tier: 'edge' });
+    const { config } = this;
+    const e = config.edge;
+    if (!e.enabled || !config.domain) {
+      Annotations.of(this).addWarningV2('scale-to-millions:edge-disabled', config.domain
+        ? 'edge.enabled is false: no CloudFront distribution; the load balancers serve viewers directly.'
+        : 'No domain configured: no CloudFront distribution (the edge needs an origin name under your domain); the load balancers serve viewers directly over HTTP.');
+      return;
+    }
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: config.domain.hostedZoneId,
+      zoneName: config.domain.hostedZoneName,
+    });
+    this.edge = new EdgeDistribution(this, 'Edge', {
+      domainName: config.domain.name,
+      hostedZone,
+      ...(e.certificateArn ? { certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', e.certificateArn) } : {}),
+      originVerifyHeader: { name: e.originHeaderName, value: OriginVerifySecret.references(originSecretNamePrefix(config), e.originSecretGeneration).current },
+      staticPaths: e.staticPaths,
+      priceClass: e.priceClass as cloudfront.PriceClass,
+      rateLimitPer5Min: e.rateLimitPer5Min,
+      forwardedHeaders: e.forwardedHeaders,
+      forwardedCookies: e.forwardedCookies,
+      forwardedQueryStrings: e.forwardedQueryStrings,
+      dynamicDefaultTtl: Duration.seconds(e.dynamicDefaultTtlSeconds),
+      dynamicMaxTtl: Duration.seconds(e.dynamicMaxTtlSeconds),
+      ...(e.assetsFolder !== undefined ? { assetsFolder: e.assetsFolder } : {}),
+      errorResponses: e.errorResponses.map((r) => ({
+        httpStatus: r.httpStatus,
+        ttl: Duration.seconds(r.ttlSeconds),
+        ...(r.responseHttpStatus !== undefined ? { responseHttpStatus: r.responseHttpStatus } : {}),
+        ...(r.responsePagePath !== undefined ? { responsePagePath: r.responsePagePath } : {}),
+      })),
+      logRetentionDays: e.logRetentionDays,
+      wafLogGroupName: `aws-waf-logs-${config.name}-edge`,
+      errorRateAlarmPercent: e.alarmErrorRatePercent,
+      originLatencyAlarm: Duration.millis(e.alarmOriginLatencyMs),
+    });
+    new CfnOutput(this, OutputKeys.distributionId, { value: this.edge.distribution.distributionId, description: 'CloudFront distribution id (CloudWatch DistributionId, us-east-1)' });
+    new CfnOutput(this, OutputKeys.distributionDomainName, { value: this.edge.distribution.distributionDomainName, description: 'CloudFront domain name' });
   }
 }

@@ -1,0 +1,4 @@
+export * from './defaults';
+export * from './origin-verify';
+export * from './web-acl';
+export * from './edge-distribution';

@@ -1,0 +1,121 @@
+import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { EDGE_DEFAULTS } from './defaults';
+
+/**
+ * The one origin name CloudFront uses for the regional load balancers: `origin.<domain>`. The geo-DNS
+ * tier owns its latency records (one per region); both sides derive the name from the domain with this
+ * function, so adding a region changes no edge resource.
+ */
+export function originDomainName(domainName: string): string {
+  if (!Token.isUnresolved(domainName) && !/^[a-z0-9.-]+$/.test(domainName)) {
+    throw new Error(`originDomainName: domainName must be a lowercase DNS name (got: ${JSON.stringify(domainName)})`);
+  }
+  return `origin.${domainName}`;
+}
+
+/** The dynamic references to the origin-verify values, derived from the secret name and the generation alone. */
+export interface OriginVerifyReferences {
+  /** The value CloudFront sends (`{{resolve:secretsmanager:...}}`), the current generation's. */
+  readonly current: string;
+  /** The values the load balancers accept: the current and the previous generation's (zero-downtime rotation). */
+  readonly accepted: string[];
+}
+
+/** Properties of an {@link OriginVerifySecret}. */
+export interface OriginVerifySecretProps {
+  /**
+   * Name prefix of the two slot secrets, e.g. `shop/edge/origin-verify` (→ `…-0`, `…-1`). It is a
+   * contract: CloudFront and every load balancer resolve the secrets by this name in their own region.
+   */
+  readonly secretNamePrefix: string;
+  /**
+   * Rotation generation, at least 1. Raising it by one generates a new value in the slot that held the
+   * previous-but-one generation; load balancers accept both slots, CloudFront sends the newest.
+   * @default 1
+   */
+  readonly generation?: number;
+  /**
+   * Regions the secrets are replicated to (every region with a load balancer, and us-east-1 for CloudFront),
+   * excluding the stack's own region.
+   * @default - no replicas
+   */
+  readonly replicaRegions?: string[];
+}
+
+const NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,500}$/;
+
+/**
+ * The shared secret CloudFront sends in a custom origin header and the load balancers require. It is
+ * kept in two Secrets Manager "slots" replicated to every region, each a generated alphanumeric value under
+ * a JSON key naming its generation (`g<n>`). Consumers read it with CloudFormation dynamic references by
+ * name (no cross-region references); bumping `generation` changes the key, so every consumer's template
+ * changes and CloudFormation re-resolves it on the next deploy:
+ * data (new value) → app stacks (accept new and old) → edge (send new): no request is refused mid-rotation.
+ */
+export class OriginVerifySecret extends Construct {
+  /**
+   * The dynamic references for a secret name prefix and generation. Pure: stacks in other regions call it
+   * to get the same strings the secret's own stack would.
+   */
+  public static references(secretNamePrefix: string, generation = 1): OriginVerifyReferences {
+    checkProps(secretNamePrefix, generation);
+    const ref = (slot: number) => {
+      const g = slotGeneration(slot, generation);
+      // A plain string, not a SecretValue token: the same inputs give the same string in every stack.
+      return `{{resolve:secretsmanager:${slotName(secretNamePrefix, slot)}:SecretString:g${g}::}}`;
+    };
+    const currentSlot = generation % 2;
+    return { current: ref(currentSlot), accepted: [ref(currentSlot), ref(1 - currentSlot)] };
+  }
+
+  /** The two slot secrets (index = slot). */
+  public readonly secrets: secretsmanager.Secret[];
+  /** The references consumers use. */
+  public readonly references: OriginVerifyReferences;
+
+  constructor(scope: Construct, id: string, props: OriginVerifySecretProps) {
+    super(scope, id);
+    const generation = props.generation ?? 1;
+    checkProps(props.secretNamePrefix, generation);
+    this.references = OriginVerifySecret.references(props.secretNamePrefix, generation);
+    this.secrets = [0, 1].map((slot) => {
+      const secret = new secretsmanager.Secret(this, `Slot${slot}`, {
+        secretName: slotName(props.secretNamePrefix, slot),
+        description: `Origin-verify header value (slot ${slot}): CloudFront sends it, the load balancers require it`,
+        generateSecretString: {
+          secretStringTemplate: '{}',
+          generateStringKey: `g${slotGeneration(slot, generation)}`,
+          excludePunctuation: true,
+          includeSpace: false,
+          passwordLength: EDGE_DEFAULTS.secretLength,
+        },
+        replicaRegions: (props.replicaRegions ?? []).map((region) => ({ region })),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Rotated by raising edge.originSecretGeneration and redeploying: CloudFront and every load balancer hold the value as a resolved dynamic reference, so a Lambda rotation would leave them stale; the two-slot scheme makes the redeploy rotation zero-downtime.',
+      });
+      return secret;
+    });
+  }
+}
+
+function slotName(prefix: string, slot: number): string {
+  return `${prefix}-${slot}`;
+}
+
+/** The generation slot `slot` holds when the current generation is `n`: n for the current slot, n-1 for the other. */
+function slotGeneration(slot: number, n: number): number {
+  return slot === n % 2 ? n : n - 1;
+}
+
+function checkProps(prefix: string, generation: number): void {
+  if (!Token.isUnresolved(prefix) && !NAME_PREFIX.test(prefix)) {
+    throw new Error(`OriginVerifySecret: secretNamePrefix must be 1-500 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(prefix)})`);
+  }
+  if (!Number.isInteger(generation) || generation < 1) {
+    throw new Error(`OriginVerifySecret: generation must be a whole number of at least 1 (got: ${generation})`);
+  }
+}

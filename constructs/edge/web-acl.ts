@@ -1,0 +1,136 @@
+import { Arn, ArnFormat, RemovalPolicy, Stack, Token, aws_logs as logs, aws_wafv2 as wafv2 } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from './defaults';
+
+/** The AWS managed rule groups every web ACL of the product runs, in priority order after the rate rule. */
+export const MANAGED_RULE_GROUPS: readonly string[] = [
+  'AWSManagedRulesAmazonIpReputationList',
+  'AWSManagedRulesCommonRuleSet',
+  'AWSManagedRulesKnownBadInputsRuleSet',
+];
+
+/** Throws a clear error when `limit` is outside what AWS WAF accepts for a rate-based rule. */
+export function checkRateLimit(limit: number, who: string): void {
+  if (Token.isUnresolved(limit)) return;
+  if (!Number.isInteger(limit) || limit < WAF_MIN_RATE_LIMIT || limit > WAF_MAX_RATE_LIMIT) {
+    throw new Error(`${who}: rateLimitPer5Min must be a whole number from ${WAF_MIN_RATE_LIMIT} to ${WAF_MAX_RATE_LIMIT} (AWS WAF's rate-based rule limits) (got: ${limit})`);
+  }
+}
+
+/**
+ * The rules of a product web ACL: a per-IP rate-based block rule (5-minute window) first, then the AWS
+ * managed IP-reputation, common and known-bad-inputs groups.
+ */
+export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string): wafv2.CfnWebACL.RuleProperty[] {
+  const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
+  return [
+    {
+      name: 'RateLimitPerIp',
+      priority: 0,
+      action: { block: {} },
+      statement: {
+        rateBasedStatement: forwardedIpHeader
+          ? { limit: rateLimitPer5Min, aggregateKeyType: 'FORWARDED_IP', forwardedIpConfig: { headerName: forwardedIpHeader, fallbackBehavior: 'MATCH' }, evaluationWindowSec: 300 }
+          : { limit: rateLimitPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+      },
+      visibilityConfig: visibility('RateLimitPerIp'),
+    },
+    ...MANAGED_RULE_GROUPS.map((name, i) => ({
+      name,
+      priority: i + 1,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      visibilityConfig: visibility(name),
+    })),
+  ];
+}
+
+/** Properties of a {@link ProductWebAcl}. */
+export interface ProductWebAclProps {
+  /** `CLOUDFRONT` (the stack must be in us-east-1) or `REGIONAL` (load balancers). */
+  readonly scope: 'CLOUDFRONT' | 'REGIONAL';
+  /** Per-IP requests per 5 minutes before blocking (10 to 2,000,000,000). */
+  readonly rateLimitPer5Min: number;
+  /**
+   * Name of the WAF log group; AWS WAF requires the `aws-waf-logs-` prefix, so this physical name is
+   * required rather than generated.
+   */
+  readonly logGroupName: string;
+  /** Days WAF logs are kept. @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** Prefix of the CloudWatch metric names. @default - the construct's id */
+  readonly metricPrefix?: string;
+  /**
+   * Count the rate limit per client IP taken from this header (e.g. `X-Forwarded-For` behind CloudFront,
+   * where every request's source IP is a CloudFront edge). A client can forge the header's first address, so
+   * this is defence in depth; the edge web ACL, which sees the real source IP, is the rate limiter.
+   * @default - the request's source IP
+   */
+  readonly forwardedIpHeader?: string;
+}
+
+/**
+ * A WAF web ACL (default allow) with the product's rules ({@link webAclRules}), logging to a CloudWatch
+ * Logs group with the `authorization` and `cookie` headers redacted.
+ */
+export class ProductWebAcl extends Construct {
+  /** The web ACL. */
+  public readonly webAcl: wafv2.CfnWebACL;
+  /** The WAF log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The logging configuration. */
+  public readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
+
+  constructor(scope: Construct, id: string, props: ProductWebAclProps) {
+    super(scope, id);
+    checkRateLimit(props.rateLimitPer5Min, 'ProductWebAcl');
+    if (!Token.isUnresolved(props.logGroupName) && !/^aws-waf-logs-[A-Za-z0-9_\-./#]{1,499}$/.test(props.logGroupName)) {
+      throw new Error(`ProductWebAcl: logGroupName must start with "aws-waf-logs-" (AWS WAF requires it) (got: ${JSON.stringify(props.logGroupName)})`);
+    }
+    const region = Stack.of(this).region;
+    if (props.scope === 'CLOUDFRONT' && !Token.isUnresolved(region) && region !== 'us-east-1') {
+      throw new Error(`ProductWebAcl: a CLOUDFRONT web ACL must be created in us-east-1 (got: ${region})`);
+    }
+    const metricPrefix = props.metricPrefix ?? this.node.id;
+    this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
+      scope: props.scope,
+      defaultAction: { allow: {} },
+      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader),
+      visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: metricPrefix },
+    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: props.logGroupName,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.loggingConfiguration = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+      resourceArn: this.webAcl.attrArn,
+      // WAF wants the log group ARN without the `:*` suffix that LogGroup.logGroupArn carries.
+      logDestinationConfigs: [Arn.format({ service: 'logs', resource: 'log-group', resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this))],
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
+    });
+  }
+}
+
+/** Properties of a {@link RegionalWebAcl}. */
+export interface RegionalWebAclProps extends Omit<ProductWebAclProps, 'scope'> {
+  /** ARN of the load balancer to protect. */
+  readonly loadBalancerArn: string;
+}
+
+/**
+ * A regional web ACL on a load balancer: defence in depth behind CloudFront's web ACL (for instance when
+ * the origin header leaks). Opt-in: with the origin header, every request it sees already passed the edge ACL.
+ */
+export class RegionalWebAcl extends ProductWebAcl {
+  /** The association with the load balancer. */
+  public readonly association: wafv2.CfnWebACLAssociation;
+
+  constructor(scope: Construct, id: string, props: RegionalWebAclProps) {
+    super(scope, id, { ...props, scope: 'REGIONAL' });
+    this.association = new wafv2.CfnWebACLAssociation(this, 'Association', {
+      resourceArn: props.loadBalancerArn,
+      webAclArn: this.webAcl.attrArn,
+    });
+  }
+}

@@ -1,0 +1,344 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
+import { CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EdgeDistribution, originDomainName, type EdgeDistributionProps } from '../../../constructs/edge';
+import { testStack } from '../../helpers/app';
+
+/** Managed policy ids (stable AWS values). */
+const CACHING_OPTIMIZED = '658327ea-f89d-4fab-a63d-7e88639e58f6';
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+
+function edgeStack(props: Partial<EdgeDistributionProps> = {}, region = 'us-east-1') {
+  const stack = testStack('Edge', region);
+  const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
+  const edge = new EdgeDistribution(stack, 'Edge', {
+    domainName: 'shop.example.com',
+    hostedZone,
+    originVerifyHeader: { name: 'X-Origin-Verify', value: '{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}' },
+    ...props,
+  });
+  return { stack, edge, hostedZone };
+}
+
+function distributionConfig(t: Template): Record<string, any> {
+  const d = Object.values(t.findResources('AWS::CloudFront::Distribution'));
+  expect(d).toHaveLength(1);
+  return (d[0] as any).Properties.DistributionConfig;
+}
+
+describe('EdgeDistribution with defaults', () => {
+  let t: Template;
+  let config: Record<string, any>;
+  let edge: EdgeDistribution;
+  let stack: Stack;
+  beforeAll(() => {
+    ({ stack, edge } = edgeStack());
+    t = Template.fromStack(stack);
+    config = distributionConfig(t);
+  });
+
+  it('derives the origin name origin.<domain>', () => {
+    expect(originDomainName('shop.example.com')).toBe('origin.shop.example.com');
+    expect(edge.originDomainName).toBe('origin.shop.example.com');
+  });
+
+  it('creates a private, SSE-S3, versioned, TLS-only assets bucket with access logs and lifecycle rules, retained', () => {
+    t.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: { DestinationBucketName: { Ref: stack.getLogicalId(edge.logsBucket.node.defaultChild as CfnElement) }, LogFilePrefix: 's3-assets/' },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-old-versions', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })] },
+      }),
+    });
+  });
+
+  it('serves the bucket through Origin Access Control and lets only this distribution read it', () => {
+    t.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
+    });
+    const s3Origin = config.Origins.find((o: any) => o.S3OriginConfig);
+    const oac = Object.keys(t.findResources('AWS::CloudFront::OriginAccessControl'));
+    expect(oac).toHaveLength(1);
+    expect(s3Origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [oac[0], 'Id'] });
+    expect(s3Origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as CfnElement) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 's3:GetObject',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudfront.amazonaws.com' },
+          Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
+        })]),
+      },
+    });
+  });
+
+  it('reaches the load balancers through origin.<domain> over HTTPS (TLS 1.2) with the origin-verify header', () => {
+    const http = config.Origins.find((o: any) => o.CustomOriginConfig);
+    expect(http.DomainName).toBe('origin.shop.example.com');
+    expect(http.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] });
+    expect(http.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Origin-Verify', HeaderValue: '{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}' }]);
+  });
+
+  it('routes static paths to S3 with the caching-optimized policy and compression', () => {
+    const s3OriginId = config.Origins.find((o: any) => o.S3OriginConfig).Id;
+    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/assets/*']);
+    for (const b of config.CacheBehaviors) {
+      expect(b).toMatchObject({ TargetOriginId: s3OriginId, CachePolicyId: CACHING_OPTIMIZED, Compress: true, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD', 'OPTIONS'] });
+    }
+  });
+
+  it('sends everything else to the load balancers with caching disabled and the origin request policy', () => {
+    const httpOriginId = config.Origins.find((o: any) => o.CustomOriginConfig).Id;
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      TargetOriginId: httpOriginId,
+      CachePolicyId: CACHING_DISABLED,
+      OriginRequestPolicyId: { Ref: stack.getLogicalId(edge.originRequestPolicy.node.defaultChild as CfnElement) },
+      ViewerProtocolPolicy: 'redirect-to-https',
+      AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      Compress: true,
+    });
+    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'] },
+        CookiesConfig: { CookieBehavior: 'all' },
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+      }),
+    });
+  });
+
+  it('puts the security response-headers policy on every behaviour', () => {
+    const policy = { Ref: stack.getLogicalId(edge.responseHeadersPolicy.node.defaultChild as CfnElement) };
+    expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual(policy);
+    for (const b of config.CacheBehaviors) expect(b.ResponseHeadersPolicyId).toEqual(policy);
+    t.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: {
+          StrictTransportSecurity: { AccessControlMaxAgeSec: 31536000, IncludeSubdomains: true, Preload: false, Override: true },
+          ContentTypeOptions: { Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
+          XSSProtection: { Protection: true, ModeBlock: true, Override: true },
+        },
+      }),
+    });
+  });
+
+  it('serves viewers over HTTP/2 and HTTP/3, IPv6, TLS 1.2 2021 with SNI, for the domain and www', () => {
+    expect(config.HttpVersion).toBe('http2and3');
+    expect(config.IPV6Enabled).toBe(true);
+    expect(config.Aliases).toEqual(['shop.example.com', 'www.shop.example.com']);
+    expect(config.ViewerCertificate).toEqual({
+      AcmCertificateArn: { Ref: stack.getLogicalId(edge.certificate.node.defaultChild as CfnElement) },
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+      SslSupportMethod: 'sni-only',
+    });
+  });
+
+  it('issues the certificate in this us-east-1 stack for the domain and www, DNS-validated in the zone', () => {
+    expect(stack.region).toBe('us-east-1');
+    t.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: 'shop.example.com',
+      SubjectAlternativeNames: ['www.shop.example.com'],
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: Match.arrayWith([{ DomainName: 'shop.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }]),
+    });
+  });
+
+  it('logs to an ACL-enabled, encrypted, expiring log bucket', () => {
+    expect(config.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [stack.getLogicalId(edge.logsBucket.node.defaultChild as CfnElement), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 90 })] },
+    });
+  });
+
+  it('uses price class 100 and caches origin 5xx for 10 seconds', () => {
+    expect(config.PriceClass).toBe('PriceClass_100');
+    expect(config.CustomErrorResponses).toEqual([500, 502, 503, 504].map((c) => ({ ErrorCode: c, ErrorCachingMinTTL: 10 })));
+  });
+
+  it('attaches a CLOUDFRONT web ACL with a per-IP rate rule and the AWS managed groups', () => {
+    expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(edge.webAcl.webAcl), 'Arn'] });
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({ Name: 'RateLimitPerIp', Priority: 0, Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } }),
+        Match.objectLike({ Priority: 1, OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } }),
+        Match.objectLike({ Priority: 2, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
+        Match.objectLike({ Priority: 3, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
+      ],
+    });
+  });
+
+  it('logs WAF requests to an aws-waf-logs- log group, redacting credentials', () => {
+    t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { LogGroupName: 'aws-waf-logs-Edge', RetentionInDays: 90 } });
+    t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      ResourceArn: { 'Fn::GetAtt': [stack.getLogicalId(edge.webAcl.webAcl), 'Arn'] },
+      LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:', { Ref: stack.getLogicalId(edge.webAcl.logGroup.node.defaultChild as CfnElement) }])] }],
+      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }],
+    });
+  });
+
+  it('aliases A and AAAA records of the domain and www to the distribution', () => {
+    for (const name of ['shop.example.com.', 'www.shop.example.com.']) {
+      for (const type of ['A', 'AAAA']) {
+        t.hasResourceProperties('AWS::Route53::RecordSet', {
+          Name: name,
+          Type: type,
+          HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+          AliasTarget: { DNSName: { 'Fn::GetAtt': [stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement), 'DomainName'] }, HostedZoneId: Match.anyValue() },
+        });
+      }
+    }
+    t.resourceCountIs('AWS::Route53::RecordSet', 4);
+  });
+
+  it('alarms on the 5xx error rate and the origin latency (additional metrics on)', () => {
+    t.hasResourceProperties('AWS::CloudFront::MonitoringSubscription', { MonitoringSubscription: { RealtimeMetricsSubscriptionConfig: { RealtimeMetricsSubscriptionStatus: 'Enabled' } } });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/CloudFront', MetricName: '5xxErrorRate', Threshold: 5, EvaluationPeriods: 5, DatapointsToAlarm: 3,
+      ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'DistributionId', Value: { Ref: stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement) } }, { Name: 'Region', Value: 'Global' }],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/CloudFront', MetricName: 'OriginLatency', Threshold: 2000, Statistic: 'Average' });
+    expect(edge.alarms.errorRate5xx).toBeDefined();
+    expect(edge.alarms.originLatency).toBeDefined();
+  });
+
+  it('uploads nothing without an assets folder', () => {
+    t.resourceCountIs('Custom::CDKBucketDeployment', 0);
+    expect(edge.assetsDeployment).toBeUndefined();
+  });
+});
+
+describe('EdgeDistribution with custom props', () => {
+  let t: Template;
+  let config: Record<string, any>;
+  let stack: Stack;
+  let edge: EdgeDistribution;
+  beforeAll(() => {
+    const folder = mkdtempSync(join(tmpdir(), 'edge-assets-'));
+    writeFileSync(join(folder, 'app.css'), 'body{}');
+    const s = testStack('EdgeCustom', 'us-east-1');
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
+    edge = new EdgeDistribution(s, 'Edge', {
+      domainName: 'example.com',
+      hostedZone,
+      certificate: acm.Certificate.fromCertificateArn(s, 'Cert', 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123'),
+      staticPaths: ['/img/*'],
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
+      rateLimitPer5Min: 10,
+      forwardedHeaders: [],
+      forwardedCookies: ['session'],
+      forwardedQueryStrings: 'none',
+      dynamicDefaultTtl: Duration.seconds(5),
+      dynamicMaxTtl: Duration.seconds(60),
+      assetsFolder: folder,
+      errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/img/503.html', ttl: Duration.seconds(30) }],
+    });
+    stack = s;
+    t = Template.fromStack(stack);
+    config = distributionConfig(t);
+  });
+
+  it('uses the given us-east-1 certificate and creates none', () => {
+    t.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    expect(config.ViewerCertificate.AcmCertificateArn).toBe('arn:aws:acm:us-east-1:123456789012:certificate/abc-123');
+    expect(config.Aliases).toEqual(['example.com', 'www.example.com']);
+  });
+
+  it('caches dynamic paths with the configured short TTLs, keyed on the forwarded cookies and query strings', () => {
+    expect(config.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(edge.dynamicCachePolicy.node.defaultChild as CfnElement) });
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        MinTTL: 0, DefaultTTL: 5, MaxTTL: 60,
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          EnableAcceptEncodingGzip: true,
+          EnableAcceptEncodingBrotli: true,
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] }, QueryStringsConfig: { QueryStringBehavior: 'none' } }),
+    });
+  });
+
+  it('applies the price class, static paths, rate limit and error responses', () => {
+    expect(config.PriceClass).toBe('PriceClass_All');
+    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/img/*']);
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 503, ResponseCode: 503, ResponsePagePath: '/img/503.html', ErrorCachingMinTTL: 30 }]);
+    t.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: Match.objectLike({ Limit: 10 }) } })]) });
+  });
+
+  it('uploads the assets folder at deploy and invalidates the static paths', () => {
+    t.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DestinationBucketName: { Ref: stack.getLogicalId(edge.assetsBucket.node.defaultChild as CfnElement) },
+      DistributionPaths: ['/img/*'],
+      Prune: false,
+    });
+  });
+
+  it('sends no origin header when none is given', () => {
+    expect(config.Origins.find((o: any) => o.CustomOriginConfig).OriginCustomHeaders).toBeUndefined();
+  });
+});
+
+describe('EdgeDistribution bad input', () => {
+  const zone = (s: Stack, zoneName = 'example.com') => route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName });
+  const make = (props: Partial<EdgeDistributionProps>, region = 'us-east-1') => () => {
+    const s = testStack('Bad', region);
+    new EdgeDistribution(s, 'Edge', { domainName: 'shop.example.com', hostedZone: zone(s), ...props });
+  };
+
+  it('fails when the stack is not in us-east-1', () => {
+    expect(make({}, 'eu-west-1')).toThrow(/must be in a us-east-1 stack.*got: eu-west-1/);
+  });
+  it('fails when the domain is outside its zone', () => {
+    expect(make({ domainName: 'shop.other.org' })).toThrow(/inside the hosted zone example.com \(got: shop.other.org\)/);
+  });
+  it('fails when the certificate is in another region', () => {
+    expect(() => {
+      const s = testStack('BadCert');
+      new EdgeDistribution(s, 'Edge', {
+        domainName: 'shop.example.com', hostedZone: zone(s),
+        certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc'),
+      });
+    }).toThrow(/certificate must be in us-east-1.*got: arn:aws:acm:eu-west-1/);
+  });
+  it('fails when the rate limit is below what WAF accepts', () => {
+    expect(make({ rateLimitPer5Min: 9 })).toThrow(/rateLimitPer5Min must be a whole number from 10 to 2000000000.*\(got: 9\)/);
+  });
+  it('fails when a static path is the whole site', () => {
+    expect(make({ staticPaths: ['/*'] })).toThrow(/staticPaths entries.*got: "\/\*"/);
+  });
+  it('fails when Authorization is forwarded through the origin request policy', () => {
+    expect(make({ forwardedHeaders: ['Authorization'] })).toThrow(/forwardedHeaders cannot contain Authorization/);
+  });
+  it('fails when the origin header is also a forwarded viewer header', () => {
+    expect(make({ forwardedHeaders: ['x-origin-verify'], originVerifyHeader: { name: 'X-Origin-Verify', value: 'v' } })).toThrow(/origin-verify header \(got: x-origin-verify\)/);
+  });
+  it('fails when the default TTL exceeds the max TTL', () => {
+    expect(make({ dynamicDefaultTtl: Duration.seconds(60), dynamicMaxTtl: Duration.seconds(5) })).toThrow(/dynamicDefaultTtl \(60 s\) must not exceed dynamicMaxTtl \(5 s\)/);
+  });
+  it('fails when an error response status is not one CloudFront customizes', () => {
+    expect(make({ errorResponses: [{ httpStatus: 418, ttl: Duration.seconds(1) }] })).toThrow(/httpStatus must be one of .*\(got: 418\)/);
+  });
+  it('fails when the assets folder does not exist', () => {
+    expect(make({ assetsFolder: '/nonexistent/folder' })).toThrow(/assetsFolder must be an existing folder \(got: "\/nonexistent\/folder"\)/);
+  });
+});

@@ -1,0 +1,189 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../lib/app';
+import { loadConfigFile, type AppConfig, type AppConfigInput } from '../../../lib/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OutputKeys } from '../../../lib/outputs';
+import { statefulLogicalIds } from '../../../lib/testing';
+import { buildTestApp, cdkJsonContext, configPath, minimalConfig } from '../../helpers/app';
+
+const G1 = '{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}';
+const G0 = '{{resolve:secretsmanager:shop/edge/origin-verify-0:SecretString:g0::}}';
+
+describe('reference app edge (millions config)', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  let edge: Template;
+  beforeAll(() => {
+    built = buildTestApp('millions');
+    edge = Template.fromStack(built.edge);
+  });
+
+  it('synthesizes one distribution in us-east-1 with the S3 and load-balancer origins', () => {
+    expect(built.edge.region).toBe('us-east-1');
+    edge.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    edge.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['shop.example.com', 'www.shop.example.com'],
+        PriceClass: 'PriceClass_200',
+        Origins: [
+          Match.objectLike({ DomainName: 'origin.shop.example.com', OriginCustomHeaders: [{ HeaderName: 'X-Origin-Verify', HeaderValue: G1 }] }),
+          Match.objectLike({ S3OriginConfig: { OriginAccessIdentity: '' } }),
+        ],
+        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
+        WebACLId: Match.anyValue(),
+      }),
+    });
+    edge.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', SubjectAlternativeNames: ['www.shop.example.com'] });
+    edge.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'CLOUDFRONT' });
+    edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', Match.anyValue());
+    edge.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-edge' });
+    edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({ CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] } }),
+    });
+  });
+
+  it('outputs the distribution id and domain name', () => {
+    edge.hasOutput(OutputKeys.distributionId, { Value: { Ref: Match.stringLikeRegexp('^Edge') } });
+    edge.hasOutput(OutputKeys.distributionDomainName, { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Edge'), 'DomainName'] } });
+  });
+
+  it('keeps the stateful logical ids of the edge stack', () => {
+    expect(statefulLogicalIds(built.edge)).toEqual({
+      EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
+      EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
+      EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+    });
+  });
+
+  it('keeps the origin-verify secrets in the primary data stack, replicated to the other regions', () => {
+    const data = built.regions['us-east-1'].data;
+    expect(statefulLogicalIds(data, ['AWS::SecretsManager::Secret'])).toEqual({
+      OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
+      OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
+    });
+    Template.fromStack(data).hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'shop/edge/origin-verify-1',
+      ReplicaRegions: [{ Region: 'eu-west-1' }, { Region: 'ap-southeast-1' }],
+    });
+    for (const region of ['eu-west-1', 'ap-southeast-1']) {
+      Template.fromStack(built.regions[region].data).resourceCountIs('AWS::SecretsManager::Secret', 0);
+    }
+  });
+
+  it('makes every region\'s load balancer answer only requests carrying the header', () => {
+    for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
+      const t = Template.fromStack(built.regions[region].app);
+      t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', DefaultActions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) })] });
+      const rules = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')) as any[];
+      expect(rules.map((r) => r.Properties.Priority).sort((a: number, b: number) => a - b)).toEqual([1, 10, 50000]);
+      for (const r of rules) {
+        if (r.Properties.Priority === 1) {
+          expect(r.Properties.Conditions).toContainEqual({ Field: 'path-pattern', PathPatternConfig: { Values: ['/health'] } });
+        } else {
+          expect(r.Properties.Conditions).toContainEqual({ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [G1, G0] } });
+        }
+      }
+    }
+  });
+
+  it('deploys the edge after every app stack', () => {
+    const deps = built.edge.dependencies.map((s) => s.stackName).sort();
+    expect(deps).toEqual(['shop-app-ap-southeast-1', 'shop-app-eu-west-1', 'shop-app-us-east-1']);
+  });
+});
+
+describe('reference app edge with a primary region other than us-east-1 and a regional WAF', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  beforeAll(() => {
+    built = buildTestApp(minimalConfig({
+      name: 'shop',
+      domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+      edge: { regionalWaf: true, originSecretGeneration: 2 },
+    }));
+  });
+
+  it('replicates the secrets to us-east-1 for CloudFront', () => {
+    Template.fromStack(built.regions['eu-west-1'].data).hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'shop/edge/origin-verify-0',
+      ReplicaRegions: [{ Region: 'us-east-1' }],
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'g2' }),
+    });
+  });
+
+  it('sends generation 2 from CloudFront and accepts generations 2 and 1 at the load balancer', () => {
+    const g2 = '{{resolve:secretsmanager:shop/edge/origin-verify-0:SecretString:g2::}}';
+    const g1 = '{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}';
+    Template.fromStack(built.edge).hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ Origins: Match.arrayWith([Match.objectLike({ OriginCustomHeaders: [{ HeaderName: 'X-Origin-Verify', HeaderValue: g2 }] })]) }),
+    });
+    Template.fromStack(built.regions['eu-west-1'].app).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [g2, g1] } }],
+    });
+  });
+
+  it('puts a regional web ACL with logging on the load balancer', () => {
+    const t = Template.fromStack(built.regions['eu-west-1'].app);
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([Match.objectLike({
+        Name: 'RateLimitPerIp',
+        // Behind CloudFront the source IP is an edge location's: count per viewer IP.
+        Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'FORWARDED_IP', ForwardedIPConfig: { HeaderName: 'X-Forwarded-For', FallbackBehavior: 'MATCH' } }) },
+      })]),
+    });
+    t.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { ResourceArn: { Ref: Match.stringLikeRegexp('LoadBalancer') } });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-eu-west-1' });
+  });
+});
+
+describe('reference app edge (startup config: no domain)', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  beforeAll(() => {
+    built = buildTestApp('startup');
+  });
+
+  it('leaves the edge stack empty, with a warning', () => {
+    const t = Template.fromStack(built.edge);
+    expect(Object.values(t.toJSON().Resources ?? {}).filter((r: any) => r.Type !== 'AWS::CDK::Metadata')).toEqual([]);
+    Annotations.fromStack(built.edge).hasWarning('/shop-edge', Match.stringLikeRegexp('No domain configured'));
+  });
+
+  it('keeps the load balancer forwarding (no origin header without the edge)', () => {
+    const t = Template.fromStack(built.regions['us-east-1'].app);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { DefaultActions: [Match.objectLike({ Type: 'forward' })] });
+    Template.fromStack(built.regions['us-east-1'].data).resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+});
+
+describe('reference app edge: template validator and cdk-nag', () => {
+  const zeroFindings = (config: AppConfigInput | AppConfig) => {
+    const previous = process.env.CDK_VALIDATION;
+    process.env.CDK_VALIDATION = 'true';
+    try {
+      // As `cdk synth` does: version reporting adds CDKMetadata, so a stack with nothing else is not an empty template.
+      const app = new App({ context: cdkJsonContext(), analyticsReporting: true });
+      buildApp(app, config, { nagChecks: true });
+      expect(() => app.synth()).not.toThrow();
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  };
+
+  for (const name of ['millions', 'startup']) {
+    it(`has zero findings for ${name}.json`, () => zeroFindings(loadConfigFile(configPath(name))));
+  }
+
+  it('has zero findings with the opt-ins (assets upload, regional WAF)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'edge-assets-'));
+    writeFileSync(join(folder, 'app.css'), 'body{}');
+    zeroFindings(minimalConfig({
+      name: 'shop',
+      domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+      edge: { assetsFolder: folder, regionalWaf: true },
+    }));
+  });
+});

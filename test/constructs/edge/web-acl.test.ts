@@ -1,0 +1,57 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ProductWebAcl, RegionalWebAcl, webAclRules } from '../../../constructs/edge';
+import { testStack } from '../../helpers/app';
+
+describe('RegionalWebAcl', () => {
+  let t: Template;
+  beforeAll(() => {
+    const stack = testStack('Regional', 'eu-west-1');
+    new RegionalWebAcl(stack, 'Waf', {
+      loadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/abc',
+      rateLimitPer5Min: 500,
+      logGroupName: 'aws-waf-logs-shop-eu-west-1',
+    });
+    t = Template.fromStack(stack);
+  });
+
+  it('creates a REGIONAL web ACL counting the source IP, associated with the load balancer', () => {
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([Match.objectLike({ Name: 'RateLimitPerIp', Statement: { RateBasedStatement: { Limit: 500, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } })]),
+    });
+    t.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/abc',
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Waf'), 'Arn'] },
+    });
+  });
+
+  it('logs to its aws-waf-logs- group', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-eu-west-1' });
+    t.resourceCountIs('AWS::WAFv2::LoggingConfiguration', 1);
+  });
+});
+
+describe('web ACL rules', () => {
+  it('puts the rate rule first and the three managed groups after it', () => {
+    expect(webAclRules('m', 100).map((r) => [r.name, r.priority])).toEqual([
+      ['RateLimitPerIp', 0],
+      ['AWSManagedRulesAmazonIpReputationList', 1],
+      ['AWSManagedRulesCommonRuleSet', 2],
+      ['AWSManagedRulesKnownBadInputsRuleSet', 3],
+    ]);
+  });
+
+  it('fails when the rate limit is below what WAF accepts', () => {
+    expect(() => new ProductWebAcl(testStack(), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 5, logGroupName: 'aws-waf-logs-x' }))
+      .toThrow(/ProductWebAcl: rateLimitPer5Min must be a whole number from 10 to 2000000000 .*\(got: 5\)/);
+  });
+  it('fails when the log group name lacks the aws-waf-logs- prefix', () => {
+    expect(() => new ProductWebAcl(testStack(), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 100, logGroupName: 'waf-logs' }))
+      .toThrow(/logGroupName must start with "aws-waf-logs-" .*\(got: "waf-logs"\)/);
+  });
+  it('fails when a CLOUDFRONT web ACL is outside us-east-1', () => {
+    expect(() => new ProductWebAcl(testStack('X', 'eu-west-1'), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 100, logGroupName: 'aws-waf-logs-x' }))
+      .toThrow(/must be created in us-east-1 \(got: eu-west-1\)/);
+  });
+});
