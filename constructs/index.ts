@@ -2,3 +2,4 @@ export * from './common';
 export * from './network';
 export * from './fleet';
 export * from './web-tier';
+export * from './geo-dns';

@@ -4,3 +4,5 @@ export * from './presets';
 export * from './regions';
 export { resolveConfig } from './validate';
 export { loadConfigFile, DEFAULT_CONFIG_PATH } from './load';
+export * from './sections/dns';
+export * from './stage-checks';

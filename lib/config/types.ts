@@ -4,6 +4,8 @@
  * returned by `resolveConfig`, have every default from the stage preset filled in.
  */
 
+import type { DnsConfig, DnsInput } from './sections/dns';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -134,6 +136,8 @@ export interface AppConfigInput {
   readonly services?: ServiceInput[];
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
+  /** Multi-region DNS: routing, health checks, names (needs `domain`). @default - latency routing to every region */
+  readonly dns?: DnsInput;
 }
 
 /** A region with its defaults resolved. */
@@ -180,4 +184,6 @@ export interface AppConfig {
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly tags: Record<string, string>;
+  /** Multi-region DNS (records are created only when `domain` is set). */
+  readonly dns: DnsConfig;
 }

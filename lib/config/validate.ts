@@ -2,6 +2,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { PRESETS } from './presets';
 import { defaultZones, isKnownRegion } from './regions';
+import { resolveDns } from './sections/dns';
 import {
   STAGES,
   type AppConfig,
@@ -23,7 +24,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'tags', 'dns'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -66,6 +67,12 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
 
   const services = resolveServices(c, root.services, stage);
   const tags = c.stringMap('tags', root.tags) ?? {};
+  const dns = resolveDns(c, root.dns, stage, {
+    regions: regions.map((r) => r.region),
+    primaryRegion,
+    hasDomain: domain !== undefined || root.domain !== undefined,
+    defaultHealthPath: services.find((s) => s.isDefault)?.healthCheckPath ?? '/health',
+  });
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -80,6 +87,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     web: { deletionProtection, idleTimeoutSeconds },
     services,
     tags,
+    dns,
   };
   RESOLVED.add(resolved);
   return resolved;

@@ -252,7 +252,7 @@ describe('resolveConfig: bad input', () => {
   it('fails on an unknown key, with a "did you mean" hint', () => {
     const raw = base({ servces: [] });
     expect(problems(raw)).toEqual([
-      'servces: unknown key (did you mean "services"?); allowed: name, stage, account, regions, primaryRegion, domain, network, web, services, tags (got: [])',
+      'servces: unknown key (did you mean "services"?); allowed: name, stage, account, regions, primaryRegion, domain, network, web, services, tags, dns (got: [])',
     ]);
   });
 
