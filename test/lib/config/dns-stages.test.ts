@@ -4,10 +4,12 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
 import {
-  PRESETS, STAGES, STAGE_CHECKS, checkAzs, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
+  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
   stageFindings, stageWarningId, type StageCheck,
 } from '../../../lib/config';
 import { buildTestApp, configPath, minimalConfig } from '../../helpers/app';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
 
@@ -23,6 +25,25 @@ describe('stage presets: regions and DNS', () => {
       { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
       { routing: 'latency', failureThreshold: 3, requestInterval: 10 },
     ]);
+  });
+});
+
+describe('stage table', () => {
+  it('has a row per preset field and a column per stage', () => {
+    const table = renderStageTable();
+    expect(table.split('\n')[0]).toBe('| | startup | growth | millions | global |');
+    expect(table).toContain('| regions (fewer gets a `stage-regions` warning) | 1 | 1 | 1 | 2 |');
+    expect(table).toContain('| health check interval (s) | 30 | 30 | 30 | 10 |');
+    expect(table).toContain('| ALB deletion protection | off | on | on | on |');
+  });
+
+  it('shows a new tier\'s block by its path until it gets a label', () => {
+    const withCache = Object.fromEntries(STAGES.map((s) => [s, { ...PRESETS[s], cache: { shards: s === 'startup' ? 1 : 3 } }])) as unknown as typeof PRESETS;
+    expect(renderStageTable(withCache)).toContain('| `cache.shards` | 1 | 3 | 3 | 3 |');
+  });
+
+  it('is what docs/stages.md shows (regenerate with `npx tsx scripts/stages.ts`)', () => {
+    expect(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'stages.md'), 'utf8')).toContain(renderStageTable());
   });
 });
 
