@@ -7,7 +7,7 @@ const R = (Type: string, Properties: Record<string, unknown> = {}) => ({ Type, P
 
 /** A full-featured app as templates: two regions with every tier, and an edge stack. */
 function fullStacks(regions = ['us-east-1', 'eu-west-1'], recordProps: (r: string) => Record<string, unknown> = (r) => ({ Region: r })): StackTemplate[] {
-  const stacks: StackTemplate[] = regions.flatMap((r, i) => [
+  const stacks: StackTemplate[] = regions.flatMap((r, i): StackTemplate[] => [
     { name: `shop-network-${r}`, region: r, template: { Resources: { Vpc: R('AWS::EC2::VPC'), S1: R('AWS::EC2::Subnet'), S2: R('AWS::EC2::Subnet'), Nat: R('AWS::EC2::NatGateway') } } },
     {
       name: `shop-data-${r}`, region: r, template: {
