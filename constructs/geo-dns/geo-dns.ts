@@ -1,6 +1,7 @@
 import {
   Duration,
   Stack,
+  Tags,
   Token,
   aws_cloudwatch as cloudwatch,
   aws_elasticloadbalancingv2 as elbv2,
@@ -78,6 +79,13 @@ export interface GeoDnsProps {
    * @default - the records use the endpoint check alone
    */
   readonly drainAlarms?: cloudwatch.IAlarm[];
+  /**
+   * Take the region out of DNS while it stays deployed (maintenance, a bad release): the endpoint health
+   * check is inverted, so Route 53 sees the region as unhealthy and routes around it. Deploying the
+   * change touches only this region's stack, and leaves no drift as a manual inversion would.
+   * @default false
+   */
+  readonly drained?: boolean;
 }
 
 /**
@@ -123,7 +131,9 @@ export class GeoDns extends Construct {
       ...(protocol === HealthCheckProtocol.HTTPS ? { enableSNI: true } : {}),
       ...(hc.regions ? { regions: hc.regions } : {}),
       measureLatency: true,
+      inverted: props.drained ?? false,
     });
+    Tags.of(this.endpointHealthCheck).add('Name', `${this.region} load balancer${props.drained ? ' (drained)' : ''}`);
 
     (props.drainAlarms ?? []).forEach((alarm, i) => {
       this.alarmHealthChecks.push(new route53.HealthCheck(this, `AlarmHealthCheck${i + 1}`, {

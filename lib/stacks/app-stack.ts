@@ -99,6 +99,7 @@ export class AppStack extends RegionalStack {
         requestInterval: Duration.seconds(dns.healthCheck.requestInterval),
         ...(dns.healthCheck.regions ? { regions: dns.healthCheck.regions } : {}),
       },
+      drained: dns.drainedRegions.includes(region),
     });
   }
 }

@@ -52,6 +52,11 @@ export interface DnsInput {
   readonly apiSubdomain?: string;
   /** Label of CloudFront's dynamic origin name (`origin.<domain>`); the edge uses the same. @default "origin" */
   readonly originSubdomain?: string;
+  /**
+   * Regions taken out of DNS while staying deployed (their health checks are inverted); deploy only their
+   * app stacks. At least one region must stay in. @default - none
+   */
+  readonly drainedRegions?: string[];
 }
 
 /** The resolved `dns` section. */
@@ -72,6 +77,8 @@ export interface DnsConfig {
   };
   readonly apiSubdomain: string;
   readonly originSubdomain: string;
+  /** Regions routed around (health check inverted). */
+  readonly drainedRegions: string[];
 }
 
 /** What the `dns` section is validated against. */
@@ -92,7 +99,7 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Validates the `dns` section and fills in its defaults (from the stage preset and the other sections). */
 export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsContext): DnsConfig {
   const preset = PRESETS[stage].dns;
-  const o = c.object('dns', raw, ['routing', 'geolocation', 'failover', 'healthCheck', 'apiSubdomain', 'originSubdomain']) ?? {};
+  const o = c.object('dns', raw, ['routing', 'geolocation', 'failover', 'healthCheck', 'apiSubdomain', 'originSubdomain', 'drainedRegions']) ?? {};
   if (raw !== undefined && !ctx.hasDomain) c.fail('dns', 'needs a domain (the records go in its hosted zone); add `domain` or remove `dns`', raw);
   const routing = (c.string('dns.routing', o.routing, { oneOf: ROUTINGS }) ?? preset.routing) as DnsRoutingInput;
   const isRegion = (path: string, v: unknown): string | undefined => {
@@ -165,6 +172,16 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
   const originSubdomain = label('originSubdomain', GEO_DNS_DEFAULTS.originSubdomain);
   if (apiSubdomain === originSubdomain) c.fail('dns.apiSubdomain', 'must differ from originSubdomain', apiSubdomain);
 
+  const drainedRegions: string[] = [];
+  (c.array('dns.drainedRegions', o.drainedRegions) ?? []).forEach((v, i) => {
+    const r = isRegion(at('dns.drainedRegions', i), v);
+    if (r !== undefined && drainedRegions.includes(r)) c.fail(at('dns.drainedRegions', i), 'duplicate region', r);
+    else if (r !== undefined) drainedRegions.push(r);
+  });
+  if (ctx.regions.length > 0 && ctx.regions.every((r) => drainedRegions.includes(r))) {
+    c.fail('dns.drainedRegions', 'must leave at least one region in service (with every region unhealthy, Route 53 answers as if all were healthy)', o.drainedRegions);
+  }
+
   return {
     routing,
     ...(geolocation ? { geolocation } : {}),
@@ -172,5 +189,6 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
     healthCheck: { path, ...(port !== undefined ? { port } : {}), failureThreshold, requestInterval, ...(regions ? { regions } : {}) },
     apiSubdomain,
     originSubdomain,
+    drainedRegions,
   };
 }

@@ -63,8 +63,10 @@ describe('GeoDns with latency routing (the default)', () => {
         RequestInterval: 30,
         EnableSNI: true,
         MeasureLatency: true,
+        Inverted: false,
         Regions: Match.absent(),
       },
+      HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 load balancer' }],
     });
   });
 
@@ -212,6 +214,18 @@ describe('GeoDns with drain alarms and custom health check settings', () => {
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.shop.example.com.', HealthCheckId: { Ref: calculated } });
     expect(dns.alarmHealthChecks).toHaveLength(1);
     expect(dns.healthCheck).not.toBe(dns.endpointHealthCheck);
+  });
+});
+
+describe('GeoDns for a drained region', () => {
+  it('inverts the endpoint health check so Route 53 routes around the region, and says so in its name', () => {
+    // GIVEN a region taken out of service WHEN GeoDns is added THEN its check reads unhealthy
+    const template = Template.fromStack(Stack.of(geoDns({ drained: true })));
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: { Type: 'HTTPS', Inverted: true },
+      HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 load balancer (drained)' }],
+    });
+    template.resourceCountIs('AWS::Route53::RecordSet', 2);
   });
 });
 

@@ -31,6 +31,7 @@ describe('dns config: defaults', () => {
       healthCheck: { path: '/health', failureThreshold: 3, requestInterval: 30 },
       apiSubdomain: 'api',
       originSubdomain: 'origin',
+      drainedRegions: [],
     });
   });
 
@@ -52,6 +53,7 @@ describe('dns config: defaults', () => {
       healthCheck: { path: '/ping', port: 8443, failureThreshold: 5, requestInterval: 10, regions: ['us-east-1', 'eu-west-1', 'sa-east-1'] },
       apiSubdomain: 'www-api',
       originSubdomain: 'backend',
+      drainedRegions: [],
     });
   });
 });
@@ -112,6 +114,25 @@ describe('dns config: failover', () => {
   });
 });
 
+describe('dns config: drained regions', () => {
+  it('accepts configured regions to route around', () => {
+    expect(resolveConfig(base({ dns: { drainedRegions: ['eu-west-1'] } })).dns.drainedRegions).toEqual(['eu-west-1']);
+  });
+
+  it('fails when a drained region is not configured or repeated', () => {
+    expect(problems(base({ dns: { drainedRegions: ['eu-west-1', 'us-west-2', 'eu-west-1'] } }))).toEqual([
+      'dns.drainedRegions[1]: must be one of the configured regions (us-east-1, eu-west-1, ap-southeast-1) (got: "us-west-2")',
+      'dns.drainedRegions[2]: duplicate region (got: "eu-west-1")',
+    ]);
+  });
+
+  it('fails when every region would be drained', () => {
+    expect(problems(base({ regions: [REGIONS[0]], dns: { drainedRegions: ['us-east-1'] } }))).toEqual([
+      'dns.drainedRegions: must leave at least one region in service (with every region unhealthy, Route 53 answers as if all were healthy) (got: ["us-east-1"])',
+    ]);
+  });
+});
+
 describe('dns config: bad input', () => {
   it('fails when dns is given without a domain', () => {
     expect(problems(base({ domain: undefined, dns: { routing: 'latency' } }))).toEqual([
@@ -121,7 +142,7 @@ describe('dns config: bad input', () => {
 
   it('fails on an unknown routing or key', () => {
     expect(problems(base({ dns: { routing: 'weighted', ttl: 60 } }))).toEqual([
-      'dns.ttl: unknown key; allowed: routing, geolocation, failover, healthCheck, apiSubdomain, originSubdomain (got: 60)',
+      'dns.ttl: unknown key; allowed: routing, geolocation, failover, healthCheck, apiSubdomain, originSubdomain, drainedRegions (got: 60)',
       'dns.routing: must be one of latency, geolocation, failover (got: "weighted")',
     ]);
   });
