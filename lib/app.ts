@@ -1,6 +1,6 @@
-import { Validations, type App } from 'aws-cdk-lib';
+import { Annotations, Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { resolveConfig, type AppConfig, type AppConfigInput } from './config';
+import { resolveConfig, stageFindings, type AppConfig, type AppConfigInput } from './config';
 import { AppStack, DataStack, EdgeStack, NetworkStack } from './stacks';
 
 /** Options of {@link buildApp}. */
@@ -66,6 +66,12 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
   }
   const edge = new EdgeStack(app, stackNames.edge(resolved.name), { config: resolved });
   for (const r of Object.values(regions)) edge.addStackDependency(r.app, 'CloudFront routes to the regional load balancers');
+
+  // A stage's minimums are advice, not errors: each finding is a warning with an id users can acknowledge.
+  for (const f of stageFindings(resolved)) {
+    const stack = f.tier === 'edge' ? edge : regions[f.region ?? resolved.primaryRegion][f.tier ?? 'app'];
+    Annotations.of(stack).addWarningV2(f.id, f.message);
+  }
 
   if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { config: resolved, regions, edge };

@@ -21,7 +21,7 @@ import {
 import { Construct } from 'constructs';
 import { existsSync, statSync } from 'node:fs';
 import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defaults';
-import { originDomainName } from './origin-verify';
+import { originDomainName } from '../geo-dns/names';
 import { ProductWebAcl, checkRateLimit } from './web-acl';
 
 /** What part of the viewer's cookies or query strings reaches the origin on dynamic paths. */

@@ -2,18 +2,6 @@ import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager
 import { Construct } from 'constructs';
 import { EDGE_DEFAULTS } from './defaults';
 
-/**
- * The one origin name CloudFront uses for the regional load balancers: `origin.<domain>`. The geo-DNS
- * tier owns its latency records (one per region); both sides derive the name from the domain with this
- * function, so adding a region changes no edge resource.
- */
-export function originDomainName(domainName: string): string {
-  if (!Token.isUnresolved(domainName) && !/^[a-z0-9.-]+$/.test(domainName)) {
-    throw new Error(`originDomainName: domainName must be a lowercase DNS name (got: ${JSON.stringify(domainName)})`);
-  }
-  return `origin.${domainName}`;
-}
-
 /** The dynamic references to the origin-verify values, derived from the secret name and the generation alone. */
 export interface OriginVerifyReferences {
   /** The value CloudFront sends (`{{resolve:secretsmanager:...}}`), the current generation's. */

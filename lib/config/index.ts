@@ -5,3 +5,6 @@ export * from './regions';
 export { resolveConfig } from './validate';
 export { loadConfigFile, DEFAULT_CONFIG_PATH } from './load';
 export * from './sections/edge';
+export * from './sections/dns';
+export * from './stage-checks';
+export * from './stage-table';

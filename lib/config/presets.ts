@@ -13,6 +13,17 @@ export interface StagePreset {
   readonly minAzs: number;
   /** NAT gateways per region. */
   readonly natGateways: number;
+  /** Fewest regions the stage is meant to run in (fewer gets the `stage-regions` warning). */
+  readonly minRegions: number;
+  /** Multi-region DNS defaults (used when a domain is configured). */
+  readonly dns: {
+    /** Routing policy between regions. */
+    readonly routing: 'latency' | 'geolocation' | 'failover';
+    /** Consecutive failed health checks before Route 53 drains a region. */
+    readonly failureThreshold: number;
+    /** Seconds between checks of one Route 53 checker (10 = fast failover, billed extra). */
+    readonly requestInterval: 10 | 30;
+  };
   /** Web fleet defaults. */
   readonly web: { readonly instanceType: string; readonly minCapacity: number; readonly maxCapacity: number; readonly deletionProtection: boolean };
   /** Cache tier defaults (node type, shards × replicas per shard, snapshot days, autoscaling on/off). */
@@ -31,6 +42,8 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 2,
     minAzs: 2,
     natGateways: 1,
+    minRegions: 1,
+    dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
     cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
@@ -41,6 +54,8 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    minRegions: 1,
+    dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
@@ -51,6 +66,8 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    minRegions: 1,
+    dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
@@ -61,6 +78,8 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    minRegions: 2,
+    dns: { routing: 'latency', failureThreshold: 3, requestInterval: 10 },
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },

@@ -15,6 +15,7 @@ import type { DatabaseConfig, DatabaseInput } from './sections/database';
 
 export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
 import type { EdgeConfig, EdgeInput } from './sections/edge';
+import type { DnsConfig, DnsInput } from './sections/dns';
 
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
@@ -154,6 +155,8 @@ export interface AppConfigInput {
   readonly database?: DatabaseInput;
   /** The edge: CloudFront, WAF, static assets. @default - on when a domain is configured */
   readonly edge?: EdgeInput;
+  /** Multi-region DNS: routing, health checks, names (needs `domain`). @default - latency routing to every region */
+  readonly dns?: DnsInput;
 }
 
 /** A region with its defaults resolved. */
@@ -204,4 +207,6 @@ export interface AppConfig {
   readonly tags: Record<string, string>;
   readonly database: DatabaseConfig;
   readonly edge: EdgeConfig;
+  /** Multi-region DNS (records are created only when `domain` is set). */
+  readonly dns: DnsConfig;
 }

@@ -7,6 +7,7 @@ import { resolveEdge } from './sections/edge';
 import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
+import { resolveDns } from './sections/dns';
 import {
   STAGES,
   type AppConfig,
@@ -28,7 +29,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'dns', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -75,6 +76,12 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const tags = c.stringMap('tags', root.tags) ?? {};
   const database = resolveDatabase(c, root.database, stage, regions.length);
   const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
+  const dns = resolveDns(c, root.dns, stage, {
+    regions: regions.map((r) => r.region),
+    primaryRegion,
+    hasDomain: domain !== undefined || root.domain !== undefined,
+    defaultHealthPath: services.find((s) => s.isDefault)?.healthCheckPath ?? '/health',
+  });
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -93,6 +100,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     tags,
     database,
     edge,
+    dns,
   };
   RESOLVED.add(resolved);
   return resolved;

@@ -1,6 +1,7 @@
 import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
+import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
 import { WebTier } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
@@ -38,6 +39,8 @@ export class AppStack extends RegionalStack {
   public readonly workerFleets: Record<string, WorkerFleet> = {};
   /** The regional web ACL on the load balancer (`edge.regionalWaf`). */
   public readonly regionalWebAcl?: RegionalWebAcl;
+  /** This region's DNS records and health checks (when a domain is configured and the routing serves this region). */
+  public readonly dns?: GeoDns;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -76,6 +79,8 @@ export class AppStack extends RegionalStack {
       for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
     });
 
+    if (this.hostedZone) this.dns = this.createDns(this.hostedZone);
+
     const lb = this.webTier.loadBalancer;
     new CfnOutput(this, OutputKeys.loadBalancerFullName, { value: lb.loadBalancerFullName, description: 'ALB full name (CloudWatch LoadBalancer dimension)' });
     new CfnOutput(this, OutputKeys.loadBalancerDnsName, { value: lb.loadBalancerDnsName, description: 'ALB DNS name' });
@@ -103,6 +108,49 @@ export class AppStack extends RegionalStack {
       if (!(provider instanceof WorkQueue)) provider.grantConsumer(workers.fleet);
     }
     new CfnOutput(this, OutputKeys.workerFleetName(q.name), { value: workers.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of the workers of queue ${q.name}` });
+  }
+
+  /**
+   * The region's records for `origin.<domain>` and `api.<domain>`. Everything here derives from this
+   * region's config alone, so adding or removing a region leaves the other regions' templates unchanged.
+   */
+  private createDns(zone: route53.IHostedZone): GeoDns | undefined {
+    const { config, region } = this;
+    const { dns } = config;
+    const domain = config.domain!.name;
+    let routing: Partial<Pick<GeoDnsProps, 'routing' | 'geoLocations' | 'failover'>>;
+    if (dns.routing === 'geolocation') {
+      const geo = dns.geolocation!;
+      const locations = [
+        ...Object.entries(geo.continents).filter(([, r]) => r === region).map(([code]) => route53.GeoLocation.continent(code as route53.Continent)),
+        ...Object.entries(geo.countries).filter(([, r]) => r === region).map(([code]) => route53.GeoLocation.country(code)),
+        ...(geo.default === region ? [route53.GeoLocation.default()] : []),
+      ];
+      if (locations.length === 0) return undefined;
+      routing = { routing: DnsRouting.GEOLOCATION, geoLocations: locations };
+    } else if (dns.routing === 'failover') {
+      const role = dns.failover!.primary === region ? route53.Failover.PRIMARY : dns.failover!.secondary === region ? route53.Failover.SECONDARY : undefined;
+      if (!role) return undefined;
+      routing = { routing: DnsRouting.FAILOVER, failover: role };
+    } else {
+      routing = { routing: DnsRouting.LATENCY };
+    }
+    return new GeoDns(this, 'Dns', {
+      zone,
+      domainName: domain,
+      loadBalancer: this.webTier.loadBalancer,
+      ...routing,
+      recordNames: [originDomainName(domain, dns.originSubdomain), apiDomainName(domain, dns.apiSubdomain)],
+      healthCheck: {
+        path: dns.healthCheck.path,
+        protocol: this.webTier.certificate ? HealthCheckProtocol.HTTPS : HealthCheckProtocol.HTTP,
+        ...(dns.healthCheck.port !== undefined ? { port: dns.healthCheck.port } : {}),
+        failureThreshold: dns.healthCheck.failureThreshold,
+        requestInterval: Duration.seconds(dns.healthCheck.requestInterval),
+        ...(dns.healthCheck.regions ? { regions: dns.healthCheck.regions } : {}),
+      },
+      drained: dns.drainedRegions.includes(region),
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { EdgeDistribution, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION, type AppConfig } from '../config';
 import { OutputKeys } from '../outputs';
+import { originDomainName } from '../../constructs/geo-dns';
 import { ReferenceStack, type ReferenceStackProps } from './regional-stack';
 
 /**
@@ -40,6 +41,7 @@ export class EdgeStack extends ReferenceStack {
     this.edge = new EdgeDistribution(this, 'Edge', {
       domainName: config.domain.name,
       hostedZone,
+      originDomainName: originDomainName(config.domain.name, config.dns.originSubdomain),
       ...(e.certificateArn ? { certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', e.certificateArn) } : {}),
       originVerifyHeader: { name: e.originHeaderName, value: OriginVerifySecret.references(originSecretNamePrefix(config), e.originSecretGeneration).current },
       staticPaths: e.staticPaths,

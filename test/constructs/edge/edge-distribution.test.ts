@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EdgeDistribution, originDomainName, type EdgeDistributionProps } from '../../../constructs/edge';
+import { EdgeDistribution, type EdgeDistributionProps } from '../../../constructs/edge';
+import { originDomainName } from '../../../constructs/geo-dns';
 import { testStack } from '../../helpers/app';
 
 /** Managed policy ids (stable AWS values). */

@@ -1,7 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OriginVerifySecret, originDomainName } from '../../../constructs/edge';
+import { OriginVerifySecret } from '../../../constructs/edge';
+import { originDomainName } from '../../../constructs/geo-dns';
 import { testStack } from '../../helpers/app';
 
 describe('OriginVerifySecret', () => {

@@ -1,0 +1,3 @@
+export * from './geo-dns';
+export * from './defaults';
+export * from './names';

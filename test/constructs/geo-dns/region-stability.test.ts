@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AppConfigInput } from '../../../lib/config';
+import { stableTemplates } from '../../../lib/testing';
+import { buildTestApp, configPath } from '../../helpers/app';
+
+/** The default config (three regions, latency routing), optionally with extra regions. */
+function millions(extraRegions: AppConfigInput['regions'] = [], dns?: AppConfigInput['dns']): AppConfigInput {
+  const raw = JSON.parse(readFileSync(configPath('millions'), 'utf8')) as AppConfigInput;
+  return { ...raw, regions: [...raw.regions, ...extraRegions], ...(dns ? { dns } : {}) };
+}
+
+describe('adding a region touches only that region\'s stacks', () => {
+  let three: Record<string, Record<string, unknown>>;
+  let four: Record<string, Record<string, unknown>>;
+  let drained: Record<string, Record<string, unknown>>;
+
+  beforeAll(() => {
+    // GIVEN the default three-region config WHEN a fourth region is added
+    three = stableTemplates(buildTestApp(millions()).app);
+    four = stableTemplates(buildTestApp(millions([{ region: 'sa-east-1', vpcCidr: '10.3.0.0/16' }])).app);
+    // AND, separately, when one region is drained
+    drained = stableTemplates(buildTestApp(millions([], { drainedRegions: ['eu-west-1'] })).app);
+  });
+
+  it('adds exactly the new region\'s network, data and app stacks', () => {
+    const added = Object.keys(four).filter((n) => !(n in three));
+    expect(added.sort()).toEqual(['shop-app-sa-east-1', 'shop-data-sa-east-1', 'shop-network-sa-east-1']);
+    expect(Object.keys(three).filter((n) => !(n in four))).toEqual([]);
+  });
+
+  it('leaves every stack of the other regions and the edge stack unchanged', () => {
+    const common = Object.keys(three);
+    expect(common).toHaveLength(10);
+    for (const name of common) expect(four[name], name).toEqual(three[name]);
+  });
+
+  it('gives the new region its own health check and latency records', () => {
+    const resources = Object.values(four['shop-app-sa-east-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>);
+    const records = resources.filter((r) => r.Type === 'AWS::Route53::RecordSet').map((r) => `${r.Properties.Name} ${r.Properties.SetIdentifier} ${r.Properties.Region}`);
+    expect(records.sort()).toEqual(['api.shop.example.com. sa-east-1 sa-east-1', 'origin.shop.example.com. sa-east-1 sa-east-1']);
+    expect(resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck')).toHaveLength(1);
+  });
+
+  it('drains a region by changing only that region\'s app stack (its health check inverted)', () => {
+    const changed = Object.keys(three).filter((n) => JSON.stringify(three[n]) !== JSON.stringify(drained[n]));
+    expect(changed).toEqual(['shop-app-eu-west-1']);
+    const checks = Object.values(drained['shop-app-eu-west-1'].Resources as Record<string, { Type: string; Properties: { HealthCheckConfig: { Inverted: boolean } } }>)
+      .filter((r) => r.Type === 'AWS::Route53::HealthCheck');
+    expect(checks.map((c) => c.Properties.HealthCheckConfig.Inverted)).toEqual([true]);
+  });
+});

@@ -1,0 +1,172 @@
+import { Annotations as CoreAnnotations, type App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BuiltApp } from '../../../lib/app';
+import {
+  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
+  stageFindings, stageWarningId, type StageCheck,
+} from '../../../lib/config';
+import { buildTestApp, configPath, minimalConfig } from '../../helpers/app';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
+
+describe('stage presets: regions and DNS', () => {
+  it('asks for 2 regions in the global stage and 1 before', () => {
+    expect(STAGES.map((s) => PRESETS[s].minRegions)).toEqual([1, 1, 1, 2]);
+  });
+
+  it('routes by latency, threshold 3, checking every 30 s (10 s in global)', () => {
+    expect(STAGES.map((s) => PRESETS[s].dns)).toEqual([
+      { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
+      { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
+      { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
+      { routing: 'latency', failureThreshold: 3, requestInterval: 10 },
+    ]);
+  });
+});
+
+describe('stage table', () => {
+  it('has a row per preset field and a column per stage', () => {
+    const table = renderStageTable();
+    expect(table.split('\n')[0]).toBe('| | startup | growth | millions | global |');
+    expect(table).toContain('| regions (fewer gets a `stage-regions` warning) | 1 | 1 | 1 | 2 |');
+    expect(table).toContain('| health check interval (s) | 30 | 30 | 30 | 10 |');
+    expect(table).toContain('| ALB deletion protection | off | on | on | on |');
+  });
+
+  it('shows a new tier\'s block by its path until it gets a label', () => {
+    const withCache = Object.fromEntries(STAGES.map((s) => [s, { ...PRESETS[s], cache: { shards: s === 'startup' ? 1 : 3 } }])) as unknown as typeof PRESETS;
+    expect(renderStageTable(withCache)).toContain('| `cache.shards` | 1 | 3 | 3 | 3 |');
+  });
+
+  it('is what docs/stages.md shows (regenerate with `npx tsx scripts/stages.ts`)', () => {
+    expect(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'stages.md'), 'utf8')).toContain(renderStageTable());
+  });
+});
+
+describe('stage checks (pure)', () => {
+  it('finds too few regions for the global stage', () => {
+    const cfg = resolveConfig(minimalConfig({ stage: 'global', domain: DOMAIN }));
+    expect(checkRegions(cfg, PRESETS.global)).toEqual([{
+      id: 'scale-to-millions:stage-regions',
+      message: 'The global stage runs in at least 2 regions (got: 1); one region cannot take over when another fails. Add a region, or pick a smaller stage.',
+    }]);
+  });
+
+  it('finds a region spread over fewer zones than its stage wants (below the preset, above the hard floor)', () => {
+    // GIVEN a preset that accepts 2 zones but wants 3
+    const cfg = resolveConfig(minimalConfig({ stage: 'startup', regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }] }));
+    const findings = checkAzs(cfg, { ...PRESETS.millions, minAzs: 2 });
+    expect(findings).toEqual([expect.objectContaining({ id: 'scale-to-millions:stage-azs', region: 'eu-west-1', tier: 'network' })]);
+    expect(findings[0].message).toMatch(/spreads each region over 3 availability zones; eu-west-1 has 2 \(got: eu-west-1a, eu-west-1b\)/);
+  });
+
+  it('finds fewer NAT gateways than zones where the stage has one per zone', () => {
+    const cfg = resolveConfig(minimalConfig({ stage: 'millions', network: { natGateways: 1 } }));
+    expect(checkNat(cfg, PRESETS.millions)).toEqual([expect.objectContaining({ id: stageWarningId('nat'), region: 'eu-west-1', tier: 'network' })]);
+    // AND the startup stage (one NAT by design) is not flagged
+    expect(checkNat(resolveConfig(minimalConfig({ stage: 'startup' })), PRESETS.startup)).toEqual([]);
+  });
+
+  it('finds several regions with no domain to route between them', () => {
+    const cfg = resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }] }));
+    expect(checkMultiRegionDns(cfg, PRESETS.growth).map((f) => f.id)).toEqual(['scale-to-millions:stage-dns']);
+    expect(checkMultiRegionDns(resolveConfig(minimalConfig()), PRESETS.growth)).toEqual([]);
+  });
+
+  it('runs every registered check and takes extra ones in one line', () => {
+    const cfg = resolveConfig(minimalConfig({ stage: 'global' }));
+    const noDlq: StageCheck = () => [{ id: stageWarningId('dlq'), message: 'queue without a dead-letter queue', tier: 'data' }];
+    expect(stageFindings(cfg).map((f) => f.id)).toEqual(['scale-to-millions:stage-regions']);
+    expect(stageFindings(cfg, [...STAGE_CHECKS, noDlq]).map((f) => f.id)).toEqual(['scale-to-millions:stage-regions', 'scale-to-millions:stage-dlq']);
+  });
+
+  it('finds nothing in the example configs', () => {
+    for (const name of ['startup', 'growth', 'millions', 'global']) expect([name, stageFindings(loadConfigFile(configPath(name)))]).toEqual([name, []]);
+  });
+});
+
+describe('stage warnings in the built app', () => {
+  let built: BuiltApp & { app: App };
+
+  beforeAll(() => {
+    // GIVEN a global-stage config with one region and one NAT gateway
+    built = buildTestApp(minimalConfig({ stage: 'global', domain: DOMAIN, network: { natGateways: 1 } }));
+  });
+
+  it('warns on the primary region\'s app stack with an acknowledgeable id', () => {
+    Annotations.fromStack(built.regions['eu-west-1'].app).hasWarning('*', Match.stringLikeRegexp('global stage runs in at least 2 regions.*\\[ack: scale-to-millions:stage-regions\\]'));
+  });
+
+  it('warns on the region\'s network stack about NAT gateways', () => {
+    Annotations.fromStack(built.regions['eu-west-1'].network).hasWarning('*', Match.stringLikeRegexp('\\[ack: scale-to-millions:stage-nat\\]'));
+  });
+
+  it('drops the warning once acknowledged', () => {
+    const stack = built.regions['eu-west-1'].app;
+    CoreAnnotations.of(stack).acknowledgeWarning('scale-to-millions:stage-regions', 'one region until the second one is approved');
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('stage-regions'));
+  });
+});
+
+describe.each([
+  { config: 'startup', regions: ['us-east-1'], records: 0 },
+  { config: 'growth', regions: ['us-east-1'], records: 2 },
+  { config: 'millions', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1'], records: 2 },
+  { config: 'global', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'], records: -1 },
+])('example config $config.json', ({ config, regions, records }) => {
+  let built: BuiltApp & { app: App };
+  let assembly: CloudAssembly;
+
+  beforeAll(() => {
+    // GIVEN the example config WHEN the reference app is built and synthesized once
+    built = buildTestApp(config);
+    assembly = built.app.synth();
+  });
+
+  it('synthesizes every stack of every region, with no stage warning', () => {
+    expect(Object.keys(built.regions)).toEqual(regions);
+    expect(assembly.stacks).toHaveLength(regions.length * 3 + 1);
+    const warnings = assembly.stacks.flatMap((s) => s.messages).filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
+    expect(warnings.filter((w) => w.includes('scale-to-millions:stage-'))).toEqual([]);
+  });
+
+  it('routes origin and api names to each region with a health check (when a domain is set)', () => {
+    for (const r of regions) {
+      const t = Template.fromStack(built.regions[r].app);
+      const recs = Object.values(t.findResources('AWS::Route53::RecordSet')).map((x) => x.Properties as Record<string, unknown>);
+      if (records === 0) {
+        expect(recs).toEqual([]);
+        continue;
+      }
+      if (records > 0) expect(recs).toHaveLength(records);
+      expect(new Set(recs.map((x) => x.Name))).toEqual(new Set(['origin.shop.example.com.', 'api.shop.example.com.']));
+      for (const rec of recs) expect(rec.HealthCheckId).toBeDefined();
+      t.resourceCountIs('AWS::Route53::HealthCheck', 1);
+    }
+  });
+
+  if (config === 'global') {
+    it('maps continents to regions with geolocation records and one default', () => {
+      const geo = regions.flatMap((r) => Object.values(Template.fromStack(built.regions[r].app).findResources('AWS::Route53::RecordSet'))
+        .filter((x) => x.Properties.Name === 'origin.shop.example.com.')
+        .map((x) => `${x.Properties.SetIdentifier} ${JSON.stringify(x.Properties.GeoLocation)}`));
+      expect(geo.sort()).toEqual([
+        'ap-southeast-1-AS {"ContinentCode":"AS"}',
+        'ap-southeast-1-OC {"ContinentCode":"OC"}',
+        'eu-west-1-AF {"ContinentCode":"AF"}',
+        'eu-west-1-EU {"ContinentCode":"EU"}',
+        'sa-east-1-SA {"ContinentCode":"SA"}',
+        'us-east-1-MX {"CountryCode":"MX"}',
+        'us-east-1-NA {"ContinentCode":"NA"}',
+        'us-east-1-default {"CountryCode":"*"}',
+      ]);
+      Template.fromStack(built.regions['sa-east-1'].app).hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: { Type: 'HTTPS', RequestInterval: 10, Regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'] },
+      });
+    });
+  }
+});
