@@ -95,14 +95,15 @@ describe('reference app from the default config (millions.json)', () => {
   it('publishes the outputs the CLI reads, under their OutputKeys', () => {
     for (const r of REGIONS) {
       const outputs = Template.fromStack(built.regions[r].app).toJSON().Outputs as Record<string, unknown>;
-      expect(Object.keys(outputs).sort()).toEqual([
+      // the web tier's keys (other tiers add theirs and test them)
+      expect(Object.keys(outputs)).toEqual(expect.arrayContaining([
         OutputKeys.fleetName('api'),
         OutputKeys.fleetName('web'),
         OutputKeys.loadBalancerDnsName,
         OutputKeys.loadBalancerFullName,
         OutputKeys.targetGroupFullName('api'),
         OutputKeys.targetGroupFullName('web'),
-      ].sort());
+      ]));
     }
   });
 
@@ -119,7 +120,7 @@ describe('reference app from the default config (millions.json)', () => {
   it('serves HTTPS with the domain\'s certificate and routes /api/* to the api service', () => {
     const t = Template.fromStack(built.regions['eu-west-1'].app);
     t.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', DomainValidationOptions: [{ DomainName: 'shop.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }] });
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 10, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }] });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 10, Conditions: Match.arrayWith([{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }]) });
     t.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { Recurrence: '0 7 * * MON-FRI', MinSize: 6 });
   });
 

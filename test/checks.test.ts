@@ -77,8 +77,9 @@ describe.each([
   { config: 'millions', expectedWarnings: [] as string[] },
   {
     config: 'startup',
-    // the startup stage deliberately runs two zones and no domain; the constructs say so with acknowledgeable ids
+    // the startup stage deliberately runs two zones, no domain and no CDN; the constructs say so with acknowledgeable ids
     expectedWarnings: [
+      'warning Annotation::scale-to-millions:edge-disabled @ shop-edge',
       'warning Annotation::scale-to-millions:network-fewer-than-3-azs @ shop-network-us-east-1/Network',
       'warning Annotation::scale-to-millions:web-tier-http-only @ shop-app-us-east-1/Web',
     ],

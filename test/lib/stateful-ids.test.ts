@@ -8,24 +8,44 @@ import { buildTestApp } from '../helpers/app';
  * here means a deploy would REPLACE the resource and lose its data: never update this list to make the test
  * pass after a refactor; keep the construct ids stable instead. New tiers add their resources here.
  */
+const DATA_EVERY_REGION: Record<string, string> = {
+  // aurora tier
+  DatabaseKey5E5D9547: 'AWS::KMS::Key',
+  DatabaseLogPostgresql074561DA: 'AWS::Logs::LogGroup',
+  DatabaseCluster5B53A178: 'AWS::RDS::DBCluster',
+  DatabaseClusterWriterD43085C6: 'AWS::RDS::DBInstance',
+  DatabaseClusterReader1D8B76102: 'AWS::RDS::DBInstance',
+  DatabaseClusterReader26C65DE14: 'AWS::RDS::DBInstance',
+  // cache tier
+  Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup',
+  CacheAuthSecretB5146BA1: 'AWS::SecretsManager::Secret',
+  CacheDefaultUserSecret1DA60DDC: 'AWS::SecretsManager::Secret',
+  CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
+  CacheKeyCDF9DE27: 'AWS::KMS::Key',
+  CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
+  // work-queue tier
+  QueueJobs9D704ECA: 'AWS::SQS::Queue',
+  QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',
+};
+
 const EXPECTED: Record<string, Record<string, string>> = {};
 for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
   EXPECTED[`shop-network-${region}`] = { NetworkFlowLogs2BEC3212: 'AWS::Logs::LogGroup' };
-  EXPECTED[`shop-data-${region}`] = {
-    // cache tier
-    Cache18F6EE16: 'AWS::ElastiCache::ReplicationGroup',
-    CacheAuthSecretB5146BA1: 'AWS::SecretsManager::Secret',
-    CacheDefaultUserSecret1DA60DDC: 'AWS::SecretsManager::Secret',
-    CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
-    CacheKeyCDF9DE27: 'AWS::KMS::Key',
-    CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
-    // work-queue tier
-    QueueJobs9D704ECA: 'AWS::SQS::Queue',
-    QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',
-  };
+  EXPECTED[`shop-data-${region}`] = { ...DATA_EVERY_REGION };
   EXPECTED[`shop-app-${region}`] = { WebAccessLogs024BC47D: 'AWS::S3::Bucket' };
 }
-EXPECTED['shop-edge'] = {};
+// the primary region holds the Global Database, the master secret and the edge's origin-verify secrets
+Object.assign(EXPECTED['shop-data-us-east-1'], {
+  DatabaseGlobalCluster4A226354: 'AWS::RDS::GlobalCluster',
+  shopdatauseast1DatabaseClusterSecret2791E40F3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
+  OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
+  OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
+});
+EXPECTED['shop-edge'] = {
+  EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
+  EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
+  EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+};
 
 describe('stateful logical IDs of the reference app', () => {
   let built: BuiltApp;

@@ -69,12 +69,13 @@ describe('reference app (millions config): the cache of every region', () => {
     expect(built.regions['us-east-1'].data.endpointProviders).toContain(built.regions['us-east-1'].data.cache);
   });
 
-  it('grants every web fleet the cache port, from the app stack (no dependency cycle)', () => {
+  it('grants every web and worker fleet the cache port, from the app stack (no dependency cycle)', () => {
     const app = Template.fromStack(built.regions['us-east-1'].app);
     const rules = app.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379, ToPort: 6379 } });
-    expect(Object.keys(rules)).toHaveLength(2);
+    // one rule per consuming fleet: each web service's and each queue's worker fleet
+    expect(Object.keys(rules)).toHaveLength(built.config.services.length + built.config.queues.length);
     const data = Template.fromStack(built.regions['us-east-1'].data);
-    expect(Object.keys(data.findResources('AWS::EC2::SecurityGroupIngress'))).toHaveLength(0);
+    expect(Object.keys(data.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379 } }))).toHaveLength(0);
     const policies = JSON.stringify(app.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('secretsmanager:GetSecretValue');
     expect(policies).toContain('parameter/shop/cache');
