@@ -60,6 +60,7 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       vpc: network.vpc,
       endpointProviders: data.endpointProviders,
       workQueues: data.workQueues,
+      cache: data.cache,
     });
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
     regions[region] = { network, data, app: appStack };

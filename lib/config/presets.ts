@@ -1,3 +1,5 @@
+import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
+import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
 import type { WorkersConfig } from './sections/queues';
 import type { Stage } from './types';
 
@@ -18,6 +20,24 @@ export interface StagePreset {
   readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
   /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
   readonly queues: { readonly workers: WorkersConfig };
+  /** Alarm thresholds (Warning/Critical per signal; see docs/monitoring.md). */
+  readonly monitoring: { readonly thresholds: MonitoringThresholds };
+}
+
+/**
+ * Thresholds of the `millions` stage (the construct's defaults) with `web`/`fleets` overrides: small
+ * fleets (startup) are at 75 % with one instance short of their maximum, so they warn later.
+ */
+function monitoringPreset(over: { p99LatencyMs?: [number, number]; inServicePercentOfMax?: [number, number] } = {}): { thresholds: MonitoringThresholds } {
+  const t = MONITORING_DEFAULTS.thresholds;
+  const pair = (p: [number, number] | undefined, base: { warning: number; critical: number }) => (p ? { warning: p[0], critical: p[1] } : base);
+  return {
+    thresholds: {
+      ...t,
+      web: { ...t.web, p99LatencyMs: pair(over.p99LatencyMs, t.web.p99LatencyMs) },
+      fleets: { inServicePercentOfMax: pair(over.inServicePercentOfMax, t.fleets.inServicePercentOfMax) },
+    },
+  };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -29,6 +49,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
     cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
+    monitoring: monitoringPreset({ p99LatencyMs: [1000, 3000], inServicePercentOfMax: [75, 100] }),
   },
   growth: {
     azs: 3,
@@ -37,6 +58,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
+    monitoring: monitoringPreset({ p99LatencyMs: [800, 2000] }),
   },
   millions: {
     azs: 3,
@@ -45,6 +67,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
+    monitoring: monitoringPreset(),
   },
   global: {
     azs: 3,
@@ -53,5 +76,6 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
+    monitoring: monitoringPreset({ p99LatencyMs: [400, 1200] }),
   },
 };

@@ -5,6 +5,7 @@ import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
 import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
+import { resolveMonitoring } from './sections/monitoring';
 import {
   STAGES,
   type AppConfig,
@@ -26,7 +27,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'queues', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'cache', 'queues', 'monitoring', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -70,6 +71,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const services = resolveServices(c, root.services, stage);
   const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
+  const monitoring = resolveMonitoring(c, root.monitoring, stage);
   const tags = c.stringMap('tags', root.tags) ?? {};
 
   c.throwIfAny(source);
@@ -86,6 +88,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     services,
     cache,
     queues,
+    monitoring,
     tags,
   };
   RESOLVED.add(resolved);
