@@ -4,3 +4,4 @@ export * from './fleet';
 export * from './web-tier';
 export * from './cache';
 export * from './work-queue';
+export * from './monitoring';

@@ -217,13 +217,13 @@ export class RegionMonitoring extends Construct {
         unit: 'ms',
         scale: 1 / 1000,
       });
-      this.addAlarm(`WebNoHealthyHosts${key}`, 'web', AlarmSeverity.CRITICAL, web.metricHealthyHosts(s.name), {
+      this.addAlarm(`WebNoHealthyHosts${key}Critical`, 'web', AlarmSeverity.CRITICAL, web.metricHealthyHosts(s.name), {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         description: `Service ${s.name} has no healthy target: every request to it fails.`,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
-      this.addAlarm(`WebUnhealthyHosts${key}`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
+      this.addAlarm(`WebUnhealthyHosts${key}Warning`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         description: `Service ${s.name} has unhealthy targets; the fleet should replace them.`,
