@@ -30,8 +30,8 @@ export interface IDatabaseMetrics {
   /** `AuroraReplicaLag` in milliseconds (the most lagging reader). */
   metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /**
-   * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database.
-   * Absent (or returning `undefined`) where there is none.
+   * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database. Read only
+   * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
    */
   metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
 }
@@ -101,6 +101,12 @@ export interface RegionMonitoringProps {
   readonly cache?: ICacheMetrics;
   /** The region's database. @default - no database widgets or alarms */
   readonly database?: IDatabaseMetrics;
+  /**
+   * The database is a secondary of an Aurora Global Database: watch its replication lag behind the
+   * primary region (`metricGlobalReplicationLag`).
+   * @default false
+   */
+  readonly watchGlobalReplicationLag?: boolean;
   /** Work queues and their worker fleets. @default - none */
   readonly queues?: MonitoredQueue[];
   /**
@@ -157,7 +163,7 @@ export class RegionMonitoring extends Construct {
     });
     const rows: cloudwatch.IWidget[][] = [];
     rows.push(...this.web(props.webTier));
-    if (props.database) rows.push(...this.database(props.database));
+    if (props.database) rows.push(...this.database(props.database, props.watchGlobalReplicationLag ?? false));
     if (props.cache) rows.push(...this.cache(props.cache));
     for (const q of props.queues ?? []) rows.push(...this.queue(q));
 
@@ -260,7 +266,7 @@ export class RegionMonitoring extends Construct {
     });
   }
 
-  private database(db: IDatabaseMetrics): cloudwatch.IWidget[][] {
+  private database(db: IDatabaseMetrics, watchGlobal: boolean): cloudwatch.IWidget[][] {
     const t = this.thresholds.database;
     this.addAlarmPair('DatabaseCpu', 'database', db.metricCpuUtilization(), t.cpuPercent, { what: 'database CPU', unit: '%' });
     this.addAlarmPair('DatabaseReplicaLag', 'database', db.metricReplicaLag(), t.replicaLagMs, { what: 'Aurora replica lag of the readers', unit: 'ms' });
@@ -268,7 +274,7 @@ export class RegionMonitoring extends Construct {
     this.addAlarmPair('DatabaseFreeableMemory', 'database', db.metricFreeableMemory(), t.freeableMemoryMiB, {
       what: 'database freeable memory', unit: 'MiB', scale: 1024 * 1024, lowerIsWorse: true,
     });
-    const global = db.metricGlobalReplicationLag?.();
+    const global = watchGlobal ? db.metricGlobalReplicationLag?.() : undefined;
     if (global) this.addAlarmPair('DatabaseGlobalReplicationLag', 'database', global, t.globalReplicationLagMs, { what: 'Global Database replication lag of this region', unit: 'ms' });
     return [
       [text('Database', 'Aurora CPU, connections, replica lag, commit latency and freeable memory.')],

@@ -35,6 +35,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly cache?: ICacheMetrics;
   /** The region's database (in the data stack), for the dashboard and alarms. @default - no database monitoring */
   readonly database?: IDatabaseMetrics;
+  /** The database is a Global Database secondary: alarm on its replication lag. @default false */
+  readonly databaseIsGlobalSecondary?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ export class AppStack extends RegionalStack {
         webTier: this.webTier,
         alarmTopic: this.alarmTopic,
         ...(props.cache ? { cache: props.cache } : {}),
-        ...(props.database ? { database: props.database } : {}),
+        ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
         thresholds: config.monitoring.thresholds,
         dashboardName: `${config.name}-${this.regionConfig.region}`,

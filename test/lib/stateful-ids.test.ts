@@ -23,7 +23,11 @@ for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
     QueueJobs9D704ECA: 'AWS::SQS::Queue',
     QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',
   };
-  EXPECTED[`shop-app-${region}`] = { WebAccessLogs024BC47D: 'AWS::S3::Bucket' };
+  EXPECTED[`shop-app-${region}`] = {
+    WebAccessLogs024BC47D: 'AWS::S3::Bucket',
+    // monitoring: the alarm topic's key (encrypts notifications in flight only; DESTROY with the stack)
+    AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
+  };
 }
 EXPECTED['shop-edge'] = {};
 

@@ -74,6 +74,7 @@ describe('RegionMonitoring of a region with every tier', () => {
     const r = region({
       cache: fakeCache(),
       database: fakeDatabase(),
+      watchGlobalReplicationLag: true,
       thresholds: { web: { p99LatencyMs: { warning: 400, critical: 1200 } }, database: { freeableMemoryMiB: { warning: 2048, critical: 512 } } },
       dashboardName: 'shop-eu-west-1',
     });
@@ -174,6 +175,16 @@ describe('RegionMonitoring of a region with every tier', () => {
     expect(ids).not.toContain('WebLatencyWebCritical'); // p99 is an extended statistic
     expect(ids).not.toContain('Web5xxRateCritical'); // metric math
     expect(ids.every((id) => id.endsWith('Critical'))).toBe(true);
+  });
+});
+
+describe('RegionMonitoring of a primary-region database', () => {
+  it('does not watch the Global Database lag unless asked (the primary has none)', () => {
+    const r = region({ database: fakeDatabase(true), queues: [] });
+    const m = r.create();
+    expect(m.alarms.filter((a) => a.tier === 'database').map((a) => a.alarm.node.id)).not.toContain('DatabaseGlobalReplicationLagWarning');
+    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
+    expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('AuroraGlobalDBReplicationLag');
   });
 });
 
