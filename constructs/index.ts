@@ -7,3 +7,4 @@ export * from './work-queue';
 export * from './aurora';
 export * from './edge';
 export * from './geo-dns';
+export * from './monitoring';

@@ -60,6 +60,9 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       vpc: network.vpc,
       endpointProviders: data.endpointProviders,
       workQueues: data.workQueues,
+      cache: data.cache,
+      database: data.database,
+      databaseIsGlobalSecondary: resolved.database.globalDatabase.enabled && region !== resolved.primaryRegion,
     });
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
     regions[region] = { network, data, app: appStack };

@@ -1,3 +1,5 @@
+import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
+import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
 import type { WorkersConfig } from './sections/queues';
 import type { PriceClassName } from './sections/edge';
 import type { Stage } from './types';
@@ -34,6 +36,24 @@ export interface StagePreset {
   readonly database: { readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean };
   /** Edge defaults. */
   readonly edge: { readonly priceClass: PriceClassName };
+  /** Alarm thresholds (Warning/Critical per signal; see docs/monitoring.md). */
+  readonly monitoring: { readonly thresholds: MonitoringThresholds };
+}
+
+/**
+ * Thresholds of the `millions` stage (the construct's defaults) with `web`/`fleets` overrides: small
+ * fleets (startup) are at 75 % with one instance short of their maximum, so they warn later.
+ */
+function monitoringPreset(over: { p99LatencyMs?: [number, number]; inServicePercentOfMax?: [number, number] } = {}): { thresholds: MonitoringThresholds } {
+  const t = MONITORING_DEFAULTS.thresholds;
+  const pair = (p: [number, number] | undefined, base: { warning: number; critical: number }) => (p ? { warning: p[0], critical: p[1] } : base);
+  return {
+    thresholds: {
+      ...t,
+      web: { ...t.web, p99LatencyMs: pair(over.p99LatencyMs, t.web.p99LatencyMs) },
+      fleets: { inServicePercentOfMax: pair(over.inServicePercentOfMax, t.fleets.inServicePercentOfMax) },
+    },
+  };
 }
 
 /** Stage presets, documented in the README's stage table. */
@@ -49,6 +69,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
     database: { instanceType: 't4g.medium', readers: 1, autoScaling: false, globalDatabase: false },
     edge: { priceClass: 'PriceClass_100' },
+    monitoring: monitoringPreset({ p99LatencyMs: [1000, 3000], inServicePercentOfMax: [75, 100] }),
   },
   growth: {
     azs: 3,
@@ -61,6 +82,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
     database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
     edge: { priceClass: 'PriceClass_100' },
+    monitoring: monitoringPreset({ p99LatencyMs: [800, 2000] }),
   },
   millions: {
     azs: 3,
@@ -73,6 +95,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
     database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
     edge: { priceClass: 'PriceClass_200' },
+    monitoring: monitoringPreset(),
   },
   global: {
     azs: 3,
@@ -85,5 +108,6 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
     database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true },
     edge: { priceClass: 'PriceClass_All' },
+    monitoring: monitoringPreset({ p99LatencyMs: [400, 1200] }),
   },
 };

@@ -17,6 +17,10 @@ export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, Database
 import type { EdgeConfig, EdgeInput } from './sections/edge';
 import type { DnsConfig, DnsInput } from './sections/dns';
 
+import type { MonitoringConfig, MonitoringInput } from './sections/monitoring';
+
+export type { MonitoringConfig, MonitoringInput, MonitoringThresholdsConfigInput, SeverityThresholdsInput } from './sections/monitoring';
+
 /** Stages of growth; each sets the defaults of every tier (see `presets.ts` and the README table). */
 export type Stage = 'startup' | 'growth' | 'millions' | 'global';
 
@@ -149,6 +153,8 @@ export interface AppConfigInput {
   readonly cache?: CacheInput;
   /** Queues of slow work, each with a dead-letter queue and a worker fleet, in every region. @default - none */
   readonly queues?: QueueInput[];
+  /** Dashboards, Warning/Critical alarms, the alarm topic and the health alarm of every region. @default - enabled, stage preset thresholds, no emails */
+  readonly monitoring?: MonitoringInput;
   /** Extra tags on every resource. @default - none */
   readonly tags?: Record<string, string>;
   /** The Aurora data tier of every region. @default - stage preset */
@@ -204,6 +210,7 @@ export interface AppConfig {
   readonly services: ServiceConfig[];
   readonly cache: CacheConfig;
   readonly queues: QueueConfig[];
+  readonly monitoring: MonitoringConfig;
   readonly tags: Record<string, string>;
   readonly database: DatabaseConfig;
   readonly edge: EdgeConfig;

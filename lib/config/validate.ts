@@ -8,6 +8,7 @@ import { defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
 import { resolveDns } from './sections/dns';
+import { resolveMonitoring } from './sections/monitoring';
 import {
   STAGES,
   type AppConfig,
@@ -29,7 +30,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&=!,;%]*$/;
 const HOST = /^[a-z0-9*?.-]+$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
-const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'dns', 'tags'] as const;
+const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'domain', 'network', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'dns', 'monitoring', 'tags'] as const;
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
@@ -73,6 +74,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const services = resolveServices(c, root.services, stage);
   const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
+  const monitoring = resolveMonitoring(c, root.monitoring, stage);
   const tags = c.stringMap('tags', root.tags) ?? {};
   const database = resolveDatabase(c, root.database, stage, regions.length);
   const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
@@ -97,6 +99,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     services,
     cache,
     queues,
+    monitoring,
     tags,
     database,
     edge,

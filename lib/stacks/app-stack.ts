@@ -1,7 +1,18 @@
-import { CfnOutput, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  RemovalPolicy,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_route53 as route53,
+  aws_sns as sns,
+  aws_sns_subscriptions as subscriptions,
+} from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
+import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics } from '../../constructs/monitoring';
 import { WebTier } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
@@ -24,6 +35,12 @@ export interface AppStackProps extends RegionalStackProps {
    * @default - none; required when the config has queues
    */
   readonly workQueues?: Record<string, IWorkQueue>;
+  /** The region's cache (in the data stack), for the dashboard and alarms. @default - no cache monitoring */
+  readonly cache?: ICacheMetrics;
+  /** The region's database (in the data stack), for the dashboard and alarms. @default - no database monitoring */
+  readonly database?: IDatabaseMetrics;
+  /** The database is a Global Database secondary: alarm on its replication lag. @default false */
+  readonly databaseIsGlobalSecondary?: boolean;
 }
 
 /**
@@ -41,6 +58,10 @@ export class AppStack extends RegionalStack {
   public readonly regionalWebAcl?: RegionalWebAcl;
   /** This region's DNS records and health checks (when a domain is configured and the routing serves this region). */
   public readonly dns?: GeoDns;
+  /** The region's alarm topic (undefined when `monitoring.enabled` is false). */
+  public readonly alarmTopic?: sns.Topic;
+  /** The region's dashboard, alarms and health alarm (undefined when `monitoring.enabled` is false). */
+  public readonly monitoring?: RegionMonitoring;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -90,6 +111,61 @@ export class AppStack extends RegionalStack {
     });
 
     for (const q of config.queues) this.addWorkers(q, props);
+
+    if (config.monitoring.enabled) {
+      this.alarmTopic = this.createAlarmTopic();
+      this.monitoring = new RegionMonitoring(this, 'Monitoring', {
+        webTier: this.webTier,
+        alarmTopic: this.alarmTopic,
+        ...(props.cache ? { cache: props.cache } : {}),
+        ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
+        queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
+        thresholds: config.monitoring.thresholds,
+        dashboardName: `${config.name}-${this.regionConfig.region}`,
+      });
+      new CfnOutput(this, OutputKeys.dashboardName, { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the region' });
+      new CfnOutput(this, OutputKeys.alarmTopicArn, { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm of the region notifies' });
+      new CfnOutput(this, OutputKeys.regionHealthAlarmName, { value: this.monitoring.regionHealthAlarm.alarmName, description: 'Composite alarm: in ALARM when any Critical alarm of the region is' });
+    }
+  }
+
+  /**
+   * The region's alarm topic: encrypted with a customer managed key (CloudWatch cannot publish to a topic
+   * under the AWS managed `aws/sns` key, whose policy cannot be changed), TLS only, published to by this
+   * account's CloudWatch alarms, with the configured email subscriptions.
+   */
+  private createAlarmTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: `Encrypts the alarm topic of ${this.config.name} in ${this.regionConfig.region}`,
+      enableKeyRotation: true,
+      // Only in-flight notifications are encrypted with it: nothing outlives the stack, which must stay disposable.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
+      principals: [cloudwatchPrincipal],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }));
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${this.config.name} alarms (${this.regionConfig.region})`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsOfThisAccount',
+      principals: [cloudwatchPrincipal],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
+    }));
+    for (const email of this.config.monitoring.alarmEmails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    if (this.config.monitoring.alarmEmails.length === 0) {
+      Annotations.of(topic).addWarningV2('scale-to-millions:monitoring-no-alarm-emails',
+        'monitoring.alarmEmails is empty: alarms notify a topic nobody is subscribed to. Add addresses, or subscribe a pager to the AlarmTopicArn output.');
+    }
+    return topic;
   }
 
   /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */

@@ -32,7 +32,11 @@ const EXPECTED: Record<string, Record<string, string>> = {};
 for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
   EXPECTED[`shop-network-${region}`] = { NetworkFlowLogs2BEC3212: 'AWS::Logs::LogGroup' };
   EXPECTED[`shop-data-${region}`] = { ...DATA_EVERY_REGION };
-  EXPECTED[`shop-app-${region}`] = { WebAccessLogs024BC47D: 'AWS::S3::Bucket' };
+  EXPECTED[`shop-app-${region}`] = {
+    WebAccessLogs024BC47D: 'AWS::S3::Bucket',
+    // monitoring: the alarm topic's key (encrypts notifications in flight only; DESTROY with the stack)
+    AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
+  };
 }
 // the primary region holds the Global Database, the master secret and the edge's origin-verify secrets
 Object.assign(EXPECTED['shop-data-us-east-1'], {

@@ -1,0 +1,3 @@
+export * from './defaults';
+export * from './thresholds';
+export * from './region-monitoring';

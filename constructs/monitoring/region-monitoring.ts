@@ -1,0 +1,489 @@
+import {
+  Annotations,
+  Token,
+  aws_autoscaling as autoscaling,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cwActions,
+  aws_elasticloadbalancingv2 as elbv2,
+  aws_sns as sns,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { WebTier } from '../web-tier';
+import type { IWorkQueue } from '../work-queue';
+import { MONITORING_DEFAULTS } from './defaults';
+import { mergeThresholds, thresholdProblems, type MonitoringThresholds, type MonitoringThresholdsInput, type SeverityThresholds } from './thresholds';
+
+/**
+ * What {@link RegionMonitoring} needs from a database: the metric helpers of a database construct (an
+ * Aurora cluster, or one shard of it). Structural, so any construct with these methods fits; every
+ * helper returns a metric in the unit named here.
+ */
+export interface IDatabaseMetrics {
+  /** `CPUUtilization` in % (the writer, or the busiest instance). */
+  metricCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `DatabaseConnections`: open client connections. */
+  metricDatabaseConnections(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `FreeableMemory` in bytes (the instance with the least). */
+  metricFreeableMemory(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `CommitLatency` in milliseconds. */
+  metricCommitLatency(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `AuroraReplicaLag` in milliseconds (the most lagging reader). */
+  metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /**
+   * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database. Read only
+   * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
+   */
+  metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
+}
+
+/** What {@link RegionMonitoring} needs from a cache: the metric helpers of `CacheCluster`. */
+export interface ICacheMetrics {
+  /** Engine CPU % of the busiest node. */
+  metricEngineCpu(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Memory used for data, % of the fullest node. */
+  metricMemoryUsagePercent(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Evicted keys, all nodes. */
+  metricEvictions(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Client connections, all nodes. */
+  metricCurrentConnections(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Cache hit rate %. */
+  metricCacheHitRate(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Replication lag in seconds of the most lagging replica. */
+  metricReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+}
+
+/** A fleet to watch: anything with an Auto Scaling group (`Fleet`, `WorkerFleet`). */
+export interface IMonitoredFleet {
+  /** The fleet's Auto Scaling group (group metrics must be enabled, as `Fleet` does). */
+  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+}
+
+/** A work queue to watch, with the fleet that drains it. */
+export interface MonitoredQueue {
+  /** Name shown on the dashboard and in alarm ids (`[A-Za-z0-9-]`, unique). */
+  readonly name: string;
+  /** The queue and its dead-letter queue. */
+  readonly workQueue: IWorkQueue;
+  /** The workers. @default - no worker widgets or alarms */
+  readonly workers?: IMonitoredFleet;
+}
+
+/** Alarm severity. */
+export enum AlarmSeverity {
+  /** Someone should look during working hours. */
+  WARNING = 'Warning',
+  /** Users are (or are about to be) affected; part of the region's health composite alarm. */
+  CRITICAL = 'Critical',
+}
+
+/** One alarm {@link RegionMonitoring} created. */
+export interface MonitoringAlarm {
+  /** The alarm. */
+  readonly alarm: cloudwatch.Alarm;
+  /** Its severity. */
+  readonly severity: AlarmSeverity;
+  /** The tier it watches: `web`, `fleets`, `database`, `cache` or `queues`. */
+  readonly tier: string;
+  /**
+   * True when the alarm watches one metric with a plain statistic (no metric math, no percentile), the
+   * only kind a Route 53 `CLOUDWATCH_METRIC` health check accepts.
+   */
+  readonly route53Compatible: boolean;
+}
+
+/** Properties of a {@link RegionMonitoring}. */
+export interface RegionMonitoringProps {
+  /** The region's web tier: load balancer, services and their fleets. */
+  readonly webTier: WebTier;
+  /** Every alarm (and the composite alarm) notifies this topic; it is not created here. */
+  readonly alarmTopic: sns.ITopic;
+  /** The region's cache. @default - no cache widgets or alarms */
+  readonly cache?: ICacheMetrics;
+  /** The region's database. @default - no database widgets or alarms */
+  readonly database?: IDatabaseMetrics;
+  /**
+   * The database is a secondary of an Aurora Global Database: watch its replication lag behind the
+   * primary region (`metricGlobalReplicationLag`).
+   * @default false
+   */
+  readonly watchGlobalReplicationLag?: boolean;
+  /** Work queues and their worker fleets. @default - none */
+  readonly queues?: MonitoredQueue[];
+  /**
+   * Thresholds, merged field by field over the defaults.
+   * @default - `MONITORING_DEFAULTS.thresholds`
+   */
+  readonly thresholds?: MonitoringThresholdsInput;
+  /**
+   * Dashboard name (letters, digits, `-` and `_`, at most 255).
+   * @default - a name generated by CloudFormation
+   */
+  readonly dashboardName?: string;
+  /**
+   * Send a notification when an alarm returns to OK, too.
+   * @default true
+   */
+  readonly notifyOnOk?: boolean;
+}
+
+const STANDARD_STATISTICS = new Set(['Average', 'Minimum', 'Maximum', 'Sum', 'SampleCount']);
+const NAME = /^[A-Za-z0-9-]+$/;
+
+/**
+ * The monitoring of one region: one CloudWatch dashboard with the golden signals of every tier, Warning and
+ * Critical alarms with the given thresholds, all notifying `alarmTopic`, and one composite alarm,
+ * {@link regionHealthAlarm}, in ALARM when any Critical alarm is.
+ *
+ * Route 53 `CLOUDWATCH_METRIC` health checks accept only single-metric alarms with a plain statistic, not
+ * composite alarms: for DNS failover use {@link route53HealthAlarms} (one health check each, combined by a
+ * `CALCULATED` health check); the composite alarm is the one to page on and to show.
+ */
+export class RegionMonitoring extends Construct {
+  /** The region's dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** The composite alarm: in ALARM when any Critical alarm is. */
+  public readonly regionHealthAlarm: cloudwatch.IAlarm;
+  /** Every alarm created, with its severity and tier. */
+  public readonly alarms: MonitoringAlarm[] = [];
+  /** The thresholds in force (defaults merged with the given ones). */
+  public readonly thresholds: MonitoringThresholds;
+  private readonly topic: sns.ITopic;
+  private readonly notifyOnOk: boolean;
+
+  constructor(scope: Construct, id: string, props: RegionMonitoringProps) {
+    super(scope, id);
+    this.thresholds = mergeThresholds(MONITORING_DEFAULTS.thresholds, props.thresholds);
+    validate(props, this.thresholds);
+    this.topic = props.alarmTopic;
+    this.notifyOnOk = props.notifyOnOk ?? true;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
+      defaultInterval: MONITORING_DEFAULTS.dashboardRange,
+    });
+    const rows: cloudwatch.IWidget[][] = [];
+    rows.push(...this.web(props.webTier));
+    if (props.database) rows.push(...this.database(props.database, props.watchGlobalReplicationLag ?? false));
+    if (props.cache) rows.push(...this.cache(props.cache));
+    for (const q of props.queues ?? []) rows.push(...this.queue(q));
+
+    const critical = this.criticalAlarms;
+    const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
+      alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      alarmDescription: `Critical: the region is unhealthy, one of its ${critical.length} Critical alarms is in ALARM. See the dashboard for which tier.`,
+    });
+    this.addActions(composite);
+    this.regionHealthAlarm = composite;
+
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Region health and Critical alarms', alarms: [composite, ...critical], width: 24, height: 4 }),
+    );
+    for (const row of rows) this.dashboard.addWidgets(...row);
+  }
+
+  /** Critical alarms (the operands of the composite alarm). */
+  public get criticalAlarms(): cloudwatch.Alarm[] {
+    return this.alarms.filter((a) => a.severity === AlarmSeverity.CRITICAL).map((a) => a.alarm);
+  }
+
+  /** Warning alarms. */
+  public get warningAlarms(): cloudwatch.Alarm[] {
+    return this.alarms.filter((a) => a.severity === AlarmSeverity.WARNING).map((a) => a.alarm);
+  }
+
+  /** Critical alarms a Route 53 `CLOUDWATCH_METRIC` health check accepts (single metric, plain statistic). */
+  public get route53HealthAlarms(): cloudwatch.IAlarm[] {
+    return this.alarms.filter((a) => a.severity === AlarmSeverity.CRITICAL && a.route53Compatible).map((a) => a.alarm);
+  }
+
+  private web(web: WebTier): cloudwatch.IWidget[][] {
+    const t = this.thresholds;
+    const services = Object.values(web.services);
+    const lb = web.loadBalancer.metrics;
+    const minute = { period: MONITORING_DEFAULTS.period };
+    const errorRate = new cloudwatch.MathExpression({
+      expression: `IF(r >= ${MONITORING_DEFAULTS.errorRateMinRequests}, 100 * (FILL(t, 0) + FILL(e, 0)) / r, 0)`,
+      usingMetrics: {
+        r: web.metricRequestCount({ statistic: 'Sum' }),
+        t: web.metricHttp5xx(undefined, { statistic: 'Sum' }),
+        e: web.metricElb5xx({ statistic: 'Sum' }),
+      },
+      label: '5xx % of requests',
+      period: MONITORING_DEFAULTS.period,
+    });
+    this.addAlarmPair('Web5xxRate', 'web', errorRate, t.web.errorRatePercent, {
+      what: '5xx responses (targets and load balancer) as % of requests',
+      unit: '%',
+    });
+
+    for (const s of services) {
+      const key = pascalId(s.name);
+      this.addAlarmPair(`WebLatency${key}`, 'web', web.metricTargetResponseTime(s.name, { statistic: 'p99' }), t.web.p99LatencyMs, {
+        what: `p99 response time of service ${s.name}`,
+        unit: 'ms',
+        scale: 1 / 1000,
+      });
+      this.addAlarm(`WebNoHealthyHosts${key}Critical`, 'web', AlarmSeverity.CRITICAL, web.metricHealthyHosts(s.name), {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        description: `Service ${s.name} has no healthy target: every request to it fails.`,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      this.addAlarm(`WebUnhealthyHosts${key}Warning`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: `Service ${s.name} has unhealthy targets; the fleet should replace them.`,
+      });
+      this.fleetAlarms(`Fleet${key}`, `web service ${s.name}`, s.fleet);
+    }
+
+    const per = (fn: (name: string) => cloudwatch.IMetric, label: string) => services.map((s) => withLabel(fn(s.name), `${s.name} ${label}`));
+    return [
+      [text('Web tier', 'Load balancer requests, latency, errors and hosts; fleets in service against their maximum.')],
+      [
+        graph('Requests per minute', [withLabel(web.metricRequestCount({ statistic: 'Sum' }), 'load balancer'), ...per((n) => web.metricRequestCountPerTarget(n), 'per target')]),
+        graph('Latency p50 / p99 (s)', [...per((n) => web.metricTargetResponseTime(n, { statistic: 'p50' }), 'p50'), ...per((n) => web.metricTargetResponseTime(n, { statistic: 'p99' }), 'p99')],
+          [{ value: t.web.p99LatencyMs.warning / 1000, label: 'p99 warning' }, { value: t.web.p99LatencyMs.critical / 1000, label: 'p99 critical', color: RED }]),
+        graph('HTTP 4xx / 5xx', [
+          withLabel(lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { ...minute, statistic: 'Sum' }), 'target 4xx'),
+          withLabel(lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { ...minute, statistic: 'Sum' }), 'target 5xx'),
+          withLabel(lb.httpCodeElb(elbv2.HttpCodeElb.ELB_4XX_COUNT, { ...minute, statistic: 'Sum' }), 'ELB 4xx'),
+          withLabel(web.metricElb5xx({ statistic: 'Sum' }), 'ELB 5xx'),
+        ], undefined, [errorRate]),
+      ],
+      [
+        graph('Healthy / unhealthy hosts', [...per((n) => web.metricHealthyHosts(n), 'healthy'), ...per((n) => web.metricUnhealthyHosts(n), 'unhealthy')]),
+        graph('Fleets: in service vs max', services.flatMap((s) => fleetSize(s.fleet.autoScalingGroup, s.name))),
+        graph('Fleets: in service % of max', services.map((s, i) => withLabel(inServicePercent(s.fleet.autoScalingGroup, `_${i}`), s.name)), this.percentLines(t.fleets.inServicePercentOfMax)),
+      ],
+    ];
+  }
+
+  private fleetAlarms(id: string, what: string, fleet: IMonitoredFleet): void {
+    this.addAlarmPair(id, 'fleets', inServicePercent(fleet.autoScalingGroup), this.thresholds.fleets.inServicePercentOfMax, {
+      what: `in-service instances of ${what} as % of its maximum size (raise maxCapacity before it is reached)`,
+      unit: '%',
+    });
+  }
+
+  private database(db: IDatabaseMetrics, watchGlobal: boolean): cloudwatch.IWidget[][] {
+    const t = this.thresholds.database;
+    this.addAlarmPair('DatabaseCpu', 'database', db.metricCpuUtilization(), t.cpuPercent, { what: 'database CPU', unit: '%' });
+    this.addAlarmPair('DatabaseReplicaLag', 'database', db.metricReplicaLag(), t.replicaLagMs, { what: 'Aurora replica lag of the readers', unit: 'ms' });
+    this.addAlarmPair('DatabaseCommitLatency', 'database', db.metricCommitLatency(), t.commitLatencyMs, { what: 'database commit latency', unit: 'ms' });
+    this.addAlarmPair('DatabaseFreeableMemory', 'database', db.metricFreeableMemory(), t.freeableMemoryMiB, {
+      what: 'database freeable memory', unit: 'MiB', scale: 1024 * 1024, lowerIsWorse: true,
+    });
+    const global = watchGlobal ? db.metricGlobalReplicationLag?.() : undefined;
+    if (global) this.addAlarmPair('DatabaseGlobalReplicationLag', 'database', global, t.globalReplicationLagMs, { what: 'Global Database replication lag of this region', unit: 'ms' });
+    return [
+      [text('Database', 'Aurora CPU, connections, replica lag, commit latency and freeable memory.')],
+      [
+        graph('CPU %', [db.metricCpuUtilization()], this.percentLines(t.cpuPercent)),
+        graph('Connections', [db.metricDatabaseConnections()]),
+        graph('Replica lag (ms)', [withLabel(db.metricReplicaLag(), 'Aurora replica lag'), ...(global ? [withLabel(global, 'Global Database lag')] : [])], this.percentLines(t.replicaLagMs)),
+      ],
+      [
+        graph('Commit latency (ms)', [db.metricCommitLatency()], this.percentLines(t.commitLatencyMs)),
+        graph('Freeable memory (bytes)', [db.metricFreeableMemory()], [
+          { value: t.freeableMemoryMiB.warning * 1024 * 1024, label: 'warning' },
+          { value: t.freeableMemoryMiB.critical * 1024 * 1024, label: 'critical', color: RED },
+        ]),
+      ],
+    ];
+  }
+
+  private cache(cache: ICacheMetrics): cloudwatch.IWidget[][] {
+    const t = this.thresholds.cache;
+    this.addAlarmPair('CacheCpu', 'cache', cache.metricEngineCpu(), t.cpuPercent, { what: 'cache engine CPU of the busiest node', unit: '%' });
+    this.addAlarmPair('CacheMemory', 'cache', cache.metricMemoryUsagePercent(), t.memoryPercent, { what: 'cache memory used by data on the fullest node', unit: '%' });
+    this.addAlarmPair('CacheEvictions', 'cache', cache.metricEvictions(), t.evictionsPerMinute, { what: 'keys evicted per minute (the cache is full)', unit: '/min' });
+    return [
+      [text('Cache', 'ElastiCache engine CPU, memory, hit rate, evictions and connections.')],
+      [
+        graph('Engine CPU % (busiest node)', [cache.metricEngineCpu()], this.percentLines(t.cpuPercent)),
+        graph('Memory used % (fullest node)', [cache.metricMemoryUsagePercent()], this.percentLines(t.memoryPercent)),
+        graph('Hit rate %', [cache.metricCacheHitRate()]),
+      ],
+      [
+        graph('Evictions per minute', [cache.metricEvictions()], this.percentLines(t.evictionsPerMinute)),
+        graph('Connections', [cache.metricCurrentConnections()]),
+        graph('Replication lag (s)', [cache.metricReplicationLag()]),
+      ],
+    ];
+  }
+
+  private queue(q: MonitoredQueue): cloudwatch.IWidget[][] {
+    const t = this.thresholds.queues;
+    const key = pascalId(q.name);
+    const latency = q.workQueue.acceptableLatency.toSeconds();
+    const minute = { period: MONITORING_DEFAULTS.period, statistic: 'Maximum' };
+    const age = q.workQueue.queue.metricApproximateAgeOfOldestMessage(minute);
+    const dlq = q.workQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible(minute);
+    const ageSeconds: SeverityThresholds = {
+      warning: (latency * t.oldestMessageAgePercentOfLatency.warning) / 100,
+      critical: (latency * t.oldestMessageAgePercentOfLatency.critical) / 100,
+    };
+    this.addAlarmPair(`QueueAge${key}`, 'queues', age, ageSeconds, {
+      what: `age of the oldest message of queue ${q.name} (acceptable latency ${latency} s)`,
+      unit: 's',
+    });
+    this.addAlarmPair(`QueueDeadLetters${key}`, 'queues', dlq, t.deadLetterMessages, {
+      what: `messages in the dead-letter queue of ${q.name}: jobs that failed every retry`,
+      unit: 'messages',
+    });
+    if (q.workers) this.fleetAlarms(`Workers${key}`, `the workers of queue ${q.name}`, q.workers);
+
+    const workers = q.workers?.autoScalingGroup;
+    const width = workers ? 6 : 8;
+    return [
+      [text(`Queue ${q.name}`, `Backlog, oldest message against the acceptable latency (${latency} s), dead letters and workers.`)],
+      [
+        graph('Backlog and in flight', [
+          withLabel(q.workQueue.metricBacklog(), 'visible (backlog)'),
+          withLabel(q.workQueue.queue.metricApproximateNumberOfMessagesNotVisible(minute), 'in flight'),
+          ...(workers ? [withLabel(backlogPerInstance(q.workQueue, workers), 'backlog per worker')] : []),
+        ], [{ value: q.workQueue.targetBacklogPerInstance, label: 'target backlog per worker' }], undefined, width),
+        graph('Oldest message age (s)', [age], [
+          { value: latency, label: 'acceptable latency' },
+          { value: ageSeconds.critical, label: 'critical', color: RED },
+        ], undefined, width),
+        graph('Dead-letter queue depth', [dlq], this.percentLines(t.deadLetterMessages), undefined, width),
+        ...(workers ? [graph('Workers: in service vs max', fleetSize(workers, 'workers'), undefined, undefined, width)] : []),
+      ],
+    ];
+  }
+
+  /** A Warning and a Critical alarm on one metric; `scale` converts the configured unit to the metric's. */
+  private addAlarmPair(id: string, tier: string, metric: cloudwatch.IMetric, thresholds: SeverityThresholds,
+    o: { what: string; unit: string; scale?: number; lowerIsWorse?: boolean }): void {
+    for (const severity of [AlarmSeverity.WARNING, AlarmSeverity.CRITICAL]) {
+      const configured = severity === AlarmSeverity.WARNING ? thresholds.warning : thresholds.critical;
+      const comparison = o.lowerIsWorse
+        ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+        : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+      this.addAlarm(`${id}${severity}`, tier, severity, metric, {
+        threshold: configured * (o.scale ?? 1),
+        comparisonOperator: comparison,
+        description: `${o.what} ${o.lowerIsWorse ? 'below' : 'at or above'} ${configured} ${o.unit}.`,
+      });
+    }
+  }
+
+  private addAlarm(id: string, tier: string, severity: AlarmSeverity, metric: cloudwatch.IMetric,
+    o: { threshold: number; comparisonOperator: cloudwatch.ComparisonOperator; description: string; treatMissingData?: cloudwatch.TreatMissingData }): void {
+    if (metric instanceof cloudwatch.MathExpression && metric.expression.includes('SEARCH(')) {
+      // CloudWatch cannot alarm on SEARCH expressions (the cache uses them above 10 nodes).
+      Annotations.of(this).addWarningV2('scale-to-millions:monitoring-alarm-skipped',
+        `RegionMonitoring: no ${severity} alarm ${id}: its metric is a SEARCH expression, which CloudWatch alarms do not accept; it stays on the dashboard.`);
+      return;
+    }
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: o.threshold,
+      comparisonOperator: o.comparisonOperator,
+      evaluationPeriods: MONITORING_DEFAULTS.evaluationPeriods,
+      datapointsToAlarm: MONITORING_DEFAULTS.datapointsToAlarm,
+      treatMissingData: o.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${severity} (${tier}): ${o.description}`,
+    });
+    this.addActions(alarm);
+    this.alarms.push({ alarm, severity, tier, route53Compatible: isRoute53Compatible(metric) });
+  }
+
+  private addActions(alarm: cloudwatch.AlarmBase): void {
+    const action = new cwActions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    if (this.notifyOnOk) alarm.addOkAction(action);
+  }
+
+  private percentLines(t: SeverityThresholds): cloudwatch.HorizontalAnnotation[] {
+    return [{ value: t.warning, label: 'warning' }, { value: t.critical, label: 'critical', color: RED }];
+  }
+}
+
+const RED = '#d62728';
+
+function validate(props: RegionMonitoringProps, thresholds: MonitoringThresholds): void {
+  const problems = thresholdProblems(thresholds);
+  if (problems.length > 0) throw new Error(`RegionMonitoring: invalid thresholds: ${problems.join('; ')}`);
+  const names = new Set<string>();
+  for (const [i, q] of (props.queues ?? []).entries()) {
+    if (!NAME.test(q.name)) throw new Error(`RegionMonitoring: queues[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(q.name)})`);
+    if (names.has(pascalId(q.name))) throw new Error(`RegionMonitoring: queues[${i}].name is a duplicate (got: ${JSON.stringify(q.name)})`);
+    names.add(pascalId(q.name));
+  }
+  if (props.dashboardName !== undefined && !Token.isUnresolved(props.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName)) {
+    throw new Error(`RegionMonitoring: dashboardName must be 1-255 letters, digits, dashes and underscores (got: ${JSON.stringify(props.dashboardName)})`);
+  }
+}
+
+function isRoute53Compatible(metric: cloudwatch.IMetric): boolean {
+  return metric instanceof cloudwatch.Metric && STANDARD_STATISTICS.has(metric.statistic);
+}
+
+/** `api-v2` → `ApiV2`. */
+function pascalId(name: string): string {
+  return name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
+}
+
+function groupMetric(asg: autoscaling.IAutoScalingGroup, metricName: string, statistic: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/AutoScaling',
+    metricName,
+    dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+    statistic,
+    period: MONITORING_DEFAULTS.period,
+  });
+}
+
+/** In-service instances as % of the group's maximum size (both group metrics). */
+function inServicePercent(asg: autoscaling.IAutoScalingGroup, suffix = ''): cloudwatch.MathExpression {
+  const s = `s${suffix}`;
+  const m = `m${suffix}`;
+  return new cloudwatch.MathExpression({
+    expression: `100 * ${s} / IF(${m} > 0, ${m}, 1)`,
+    usingMetrics: { [s]: groupMetric(asg, 'GroupInServiceInstances', 'Average'), [m]: groupMetric(asg, 'GroupMaxSize', 'Maximum') },
+    label: 'In service % of max',
+    period: MONITORING_DEFAULTS.period,
+  });
+}
+
+function fleetSize(asg: autoscaling.IAutoScalingGroup, name: string): cloudwatch.IMetric[] {
+  return [
+    withLabel(groupMetric(asg, 'GroupInServiceInstances', 'Average'), `${name} in service`),
+    withLabel(groupMetric(asg, 'GroupDesiredCapacity', 'Maximum'), `${name} desired`),
+    withLabel(groupMetric(asg, 'GroupMaxSize', 'Maximum'), `${name} max`),
+  ];
+}
+
+/** Backlog per in-service worker, as the worker fleet's target tracking sees it. */
+function backlogPerInstance(q: IWorkQueue, asg: autoscaling.IAutoScalingGroup): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'b / IF(s > 0, s, 1)',
+    usingMetrics: { b: q.metricBacklog(), s: groupMetric(asg, 'GroupInServiceInstances', 'Average') },
+    label: 'Backlog per worker',
+    period: MONITORING_DEFAULTS.period,
+  });
+}
+
+function withLabel(metric: cloudwatch.IMetric, label: string): cloudwatch.IMetric {
+  if (metric instanceof cloudwatch.Metric) return metric.with({ label });
+  if (metric instanceof cloudwatch.MathExpression) return metric.with({ label });
+  return metric;
+}
+
+function text(title: string, body: string): cloudwatch.TextWidget {
+  return new cloudwatch.TextWidget({ markdown: `## ${title}\n${body}`, width: 24, height: 2 });
+}
+
+function graph(title: string, left: cloudwatch.IMetric[], leftAnnotations?: cloudwatch.HorizontalAnnotation[], right?: cloudwatch.IMetric[], width = 8): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title,
+    left,
+    ...(right ? { right } : {}),
+    ...(leftAnnotations ? { leftAnnotations } : {}),
+    width,
+    height: 6,
+  });
+}

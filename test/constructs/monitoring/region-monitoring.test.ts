@@ -1,0 +1,240 @@
+import { Annotations as AssertAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_sns as sns } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type RegionMonitoringProps } from '../../../constructs/monitoring';
+import { WebTier } from '../../../constructs/web-tier';
+import { WorkQueue, WorkerFleet } from '../../../constructs/work-queue';
+import { stackWithVpc } from '../../helpers/app';
+
+const T4G = new ec2.InstanceType('t4g.small');
+
+/** A database as the Aurora construct will expose it: plain metrics in the documented units. */
+function fakeDatabase(global = true): IDatabaseMetrics {
+  const m = (metricName: string, statistic = 'Average') => (opts?: cloudwatch.MetricOptions) =>
+    new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBClusterIdentifier: 'db-1' }, statistic, period: Duration.minutes(1), ...opts });
+  return {
+    metricCpuUtilization: m('CPUUtilization', 'Maximum'),
+    metricDatabaseConnections: m('DatabaseConnections', 'Sum'),
+    metricFreeableMemory: m('FreeableMemory', 'Minimum'),
+    metricCommitLatency: m('CommitLatency'),
+    metricReplicaLag: m('AuroraReplicaLag', 'Maximum'),
+    ...(global ? { metricGlobalReplicationLag: m('AuroraGlobalDBReplicationLag', 'Maximum') } : {}),
+  };
+}
+
+/** A cache: `search` makes every metric a SEARCH expression, as CacheCluster does above 10 nodes. */
+function fakeCache(search = false): ICacheMetrics {
+  const m = (metricName: string, statistic = 'Average') => (opts?: cloudwatch.MetricOptions): cloudwatch.IMetric => search
+    ? new cloudwatch.MathExpression({ expression: `MAX(SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="${metricName}"', '${statistic}', 60))`, usingMetrics: {}, period: Duration.minutes(1) })
+    : new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: 'c-0001-001' }, statistic, period: Duration.minutes(1), ...opts });
+  return {
+    metricEngineCpu: m('EngineCPUUtilization'),
+    metricMemoryUsagePercent: m('DatabaseMemoryUsagePercentage'),
+    metricEvictions: m('Evictions', 'Sum'),
+    metricCurrentConnections: m('CurrConnections'),
+    metricCacheHitRate: m('CacheHitRate'),
+    metricReplicationLag: m('ReplicationLag', 'Maximum'),
+  };
+}
+
+function region(extra: Partial<RegionMonitoringProps> = {}, id = 'TestStack') {
+  const { stack, vpc } = stackWithVpc(id);
+  const webTier = new WebTier(stack, 'Web', {
+    vpc,
+    deletionProtection: false,
+    services: [
+      { name: 'web', instanceType: T4G, minCapacity: 2, maxCapacity: 6 },
+      { name: 'api-v2', pathPatterns: ['/api/*'], instanceType: T4G, minCapacity: 2, maxCapacity: 8 },
+    ],
+  });
+  const jobs = new WorkQueue(stack, 'Jobs', { averageProcessingTime: Duration.seconds(2), acceptableLatency: Duration.seconds(120) });
+  const workers = new WorkerFleet(stack, 'Workers', { workQueue: jobs, vpc, instanceType: T4G, maxCapacity: 4 });
+  const topic = new sns.Topic(stack, 'Alarms');
+  const props: RegionMonitoringProps = { webTier, alarmTopic: topic, queues: [{ name: 'jobs', workQueue: jobs, workers }], ...extra };
+  return { stack, webTier, topic, props, create: () => new RegionMonitoring(stack, 'Monitoring', props) };
+}
+
+/** The dashboard body with every token replaced by `<token>`, parsed. */
+function dashboardWidgets(stack: Stack, dashboard: cloudwatch.Dashboard): Array<{ type: string; properties: Record<string, unknown> }> {
+  const body = stack.resolve((dashboard.node.defaultChild as cloudwatch.CfnDashboard).dashboardBody) as unknown;
+  const text = typeof body === 'string' ? body : ((body as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]).map((p) => (typeof p === 'string' ? p : '<token>')).join('');
+  return (JSON.parse(text) as { widgets: Array<{ type: string; properties: Record<string, unknown> }> }).widgets;
+}
+
+type AlarmResource = { Properties: Record<string, unknown> };
+
+describe('RegionMonitoring of a region with every tier', () => {
+  let stack: Stack;
+  let monitoring: RegionMonitoring;
+  let t: Template;
+  let alarms: Record<string, AlarmResource>;
+  let topicId: string;
+  beforeAll(() => {
+    // GIVEN a web tier with two services, a queue with workers, a cache and a database with a global lag
+    const r = region({
+      cache: fakeCache(),
+      database: fakeDatabase(),
+      watchGlobalReplicationLag: true,
+      thresholds: { web: { p99LatencyMs: { warning: 400, critical: 1200 } }, database: { freeableMemoryMiB: { warning: 2048, critical: 512 } } },
+      dashboardName: 'shop-eu-west-1',
+    });
+    stack = r.stack;
+    // WHEN the region is monitored
+    monitoring = r.create();
+    t = Template.fromStack(stack);
+    alarms = t.findResources('AWS::CloudWatch::Alarm') as Record<string, AlarmResource>;
+    topicId = stack.getLogicalId(r.topic.node.defaultChild as never);
+  });
+
+  it('creates one dashboard with the given name', () => {
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop-eu-west-1' });
+  });
+
+  it('shows the golden signals of every tier on the dashboard', () => {
+    const widgets = dashboardWidgets(stack, monitoring.dashboard);
+    const body = JSON.stringify(widgets);
+    const titles = widgets.map((w) => w.properties.title).filter(Boolean);
+    expect(titles).toEqual(expect.arrayContaining([
+      'Region health and Critical alarms', 'Requests per minute', 'Latency p50 / p99 (s)', 'HTTP 4xx / 5xx', 'Healthy / unhealthy hosts',
+      'Fleets: in service vs max', 'CPU %', 'Connections', 'Replica lag (ms)', 'Commit latency (ms)', 'Freeable memory (bytes)',
+      'Engine CPU % (busiest node)', 'Memory used % (fullest node)', 'Hit rate %', 'Evictions per minute',
+      'Backlog and in flight', 'Oldest message age (s)', 'Dead-letter queue depth', 'Workers: in service vs max',
+    ]));
+    for (const metric of [
+      'RequestCount', 'RequestCountPerTarget', 'TargetResponseTime', 'HTTPCode_Target_4XX_Count', 'HTTPCode_Target_5XX_Count', 'HTTPCode_ELB_4XX_Count',
+      'HTTPCode_ELB_5XX_Count', 'HealthyHostCount', 'UnHealthyHostCount', 'GroupInServiceInstances', 'GroupMaxSize', 'GroupDesiredCapacity',
+      'CPUUtilization', 'DatabaseConnections', 'AuroraReplicaLag', 'AuroraGlobalDBReplicationLag', 'CommitLatency', 'FreeableMemory',
+      'EngineCPUUtilization', 'DatabaseMemoryUsagePercentage', 'CacheHitRate', 'Evictions', 'CurrConnections',
+      'ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateAgeOfOldestMessage',
+    ]) expect(body, metric).toContain(`"${metric}"`);
+    expect(body).toContain('"stat":"p50"');
+    expect(body).toContain('"stat":"p99"');
+  });
+
+  it('creates a Warning and a Critical alarm per signal with the configured thresholds', () => {
+    const threshold = (prefix: string) => {
+      const found = Object.entries(alarms).filter(([id]) => id.startsWith(`Monitoring${prefix}`));
+      expect(found, prefix).toHaveLength(1);
+      return found[0][1].Properties;
+    };
+    // p99 in ms in the config, seconds in CloudWatch
+    expect(threshold('WebLatencyWebWarning')).toMatchObject({ Threshold: 0.4, ComparisonOperator: 'GreaterThanOrEqualToThreshold', ExtendedStatistic: 'p99' });
+    expect(threshold('WebLatencyApiV2Critical')).toMatchObject({ Threshold: 1.2 });
+    // freeable memory: lower is worse, MiB → bytes
+    expect(threshold('DatabaseFreeableMemoryWarning')).toMatchObject({ Threshold: 2048 * 1024 * 1024, ComparisonOperator: 'LessThanThreshold' });
+    expect(threshold('DatabaseFreeableMemoryCritical')).toMatchObject({ Threshold: 512 * 1024 * 1024 });
+    // defaults elsewhere
+    expect(threshold('DatabaseCpuCritical')).toMatchObject({ Threshold: 90, MetricName: 'CPUUtilization' });
+    expect(threshold('DatabaseGlobalReplicationLagWarning')).toMatchObject({ Threshold: 2000 });
+    expect(threshold('CacheMemoryWarning')).toMatchObject({ Threshold: 75 });
+    expect(threshold('CacheEvictionsCritical')).toMatchObject({ Threshold: 1000 });
+    // queue age: % of the acceptable latency (120 s): 100 % and 300 %
+    expect(threshold('QueueAgeJobsWarning')).toMatchObject({ Threshold: 120, MetricName: 'ApproximateAgeOfOldestMessage' });
+    expect(threshold('QueueAgeJobsCritical')).toMatchObject({ Threshold: 360 });
+    expect(threshold('QueueDeadLettersJobsWarning')).toMatchObject({ Threshold: 1 });
+    expect(threshold('WorkersJobsCritical')).toMatchObject({ Threshold: 95 });
+    expect(threshold('FleetApiV2Warning')).toMatchObject({ Threshold: 80 });
+    expect(threshold('Web5xxRateCritical')).toMatchObject({ Threshold: 5 });
+    expect(threshold('WebNoHealthyHostsWebCritical')).toMatchObject({ Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+  });
+
+  it('evaluates the 5xx rate only above a minimum of requests, and fleets against their maximum size', () => {
+    const rate = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringWeb5xxRateWarning'))![1].Properties;
+    expect(JSON.stringify(rate.Metrics)).toContain('IF(r >= 50, 100 * (FILL(t, 0) + FILL(e, 0)) / r, 0)');
+    const fleet = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringFleetWebWarning'))![1].Properties;
+    expect(JSON.stringify(fleet.Metrics)).toContain('100 * s / IF(m > 0, m, 1)');
+    expect(JSON.stringify(fleet.Metrics)).toContain('GroupMaxSize');
+  });
+
+  it('has every alarm notify the region topic on ALARM and on OK', () => {
+    const mine = Object.entries(alarms).filter(([id]) => id.startsWith('Monitoring'));
+    expect(mine.length).toBe(monitoring.alarms.length);
+    for (const [id, a] of mine) {
+      expect(a.Properties.AlarmActions, id).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions, id).toEqual([{ Ref: topicId }]);
+    }
+    t.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [{ Ref: topicId }] });
+  });
+
+  it('has one composite alarm whose rule is the OR of exactly the Critical alarms', () => {
+    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
+    const composite = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'))[0] as AlarmResource;
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    const referenced = [...rule.matchAll(/"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]/g)].map((m) => m[1]).sort();
+    const critical = monitoring.criticalAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never)).sort();
+    expect(referenced).toEqual(critical);
+    expect(critical.length).toBeGreaterThan(10);
+    expect(rule).toContain(' OR ');
+    expect(monitoring.warningAlarms.every((a) => !referenced.includes(stack.getLogicalId(a.node.defaultChild as never)))).toBe(true);
+  });
+
+  it('lists as Route 53 health alarms only Critical alarms on one metric with a plain statistic', () => {
+    const ids = monitoring.route53HealthAlarms.map((a) => (a as cloudwatch.Alarm).node.id);
+    expect(ids).toEqual(expect.arrayContaining(['WebNoHealthyHostsWebCritical', 'QueueAgeJobsCritical', 'DatabaseCpuCritical']));
+    expect(ids).not.toContain('WebLatencyWebCritical'); // p99 is an extended statistic
+    expect(ids).not.toContain('Web5xxRateCritical'); // metric math
+    expect(ids.every((id) => id.endsWith('Critical'))).toBe(true);
+  });
+});
+
+describe('RegionMonitoring of a primary-region database', () => {
+  it('does not watch the Global Database lag unless asked (the primary has none)', () => {
+    const r = region({ database: fakeDatabase(true), queues: [] });
+    const m = r.create();
+    expect(m.alarms.filter((a) => a.tier === 'database').map((a) => a.alarm.node.id)).not.toContain('DatabaseGlobalReplicationLagWarning');
+    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
+    expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('AuroraGlobalDBReplicationLag');
+  });
+});
+
+describe('RegionMonitoring of a web tier alone', () => {
+  it('creates web and fleet alarms only, and no database, cache or queue widgets', () => {
+    // GIVEN only a web tier WHEN it is monitored
+    const r = region({ queues: [] });
+    const m = r.create();
+    // THEN
+    expect(new Set(m.alarms.map((a) => a.tier))).toEqual(new Set(['web', 'fleets']));
+    const body = JSON.stringify(dashboardWidgets(r.stack, m.dashboard));
+    expect(body).not.toContain('AWS/RDS');
+    expect(body).not.toContain('AWS/ElastiCache');
+    expect(body).not.toContain('AWS/SQS');
+    Template.fromStack(r.stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: Match.absent() });
+  });
+});
+
+describe('RegionMonitoring with a cache above 10 nodes', () => {
+  it('keeps SEARCH metrics on the dashboard but creates no alarm on them, with a warning', () => {
+    // GIVEN a cache whose metrics are SEARCH expressions WHEN the region is monitored
+    const r = region({ cache: fakeCache(true), queues: [] });
+    const m = r.create();
+    // THEN
+    expect(m.alarms.filter((a) => a.tier === 'cache')).toEqual([]);
+    expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).toContain('SEARCH(');
+    AssertAnnotations.fromStack(r.stack).hasWarning('/TestStack/Monitoring', Match.stringLikeRegexp('SEARCH expression'));
+  });
+});
+
+describe('RegionMonitoring props', () => {
+  it('fails when a warning threshold is not below its critical one', () => {
+    const r = region({ thresholds: { web: { p99LatencyMs: { warning: 2000, critical: 1000 } } } });
+    expect(() => r.create()).toThrow(/web\.p99LatencyMs: higher is worse, so warning must be below critical \(got: warning 2000, critical 1000\)/);
+  });
+
+  it('fails when freeable memory warning is not above critical (lower is worse)', () => {
+    const r = region({ database: fakeDatabase(false), thresholds: { database: { freeableMemoryMiB: { warning: 100, critical: 500 } } } });
+    expect(() => r.create()).toThrow(/database\.freeableMemoryMiB: lower is worse, so warning must be above critical \(got: warning 100, critical 500\)/);
+  });
+
+  it('fails when a percentage is above 100 or a threshold is negative', () => {
+    expect(() => region({ thresholds: { cache: { cpuPercent: { warning: 90, critical: 120 } } } }).create()).toThrow(/cache\.cpuPercent\.critical: must be at most 100 \(got: 120\)/);
+    expect(() => region({ thresholds: { queues: { deadLetterMessages: { warning: -1, critical: 10 } } } }).create()).toThrow(/queues\.deadLetterMessages\.warning: must be a number ≥ 0 \(got: -1\)/);
+  });
+
+  it('fails when two queues share a name or the dashboard name is invalid', () => {
+    const r = region({}, 'Dup');
+    const q = r.props.queues![0];
+    expect(() => new RegionMonitoring(r.stack, 'M1', { ...r.props, queues: [q, { ...q }] })).toThrow(/queues\[1\]\.name is a duplicate \(got: "jobs"\)/);
+    expect(() => new RegionMonitoring(r.stack, 'M2', { ...r.props, dashboardName: 'my dashboard' })).toThrow(/dashboardName .* \(got: "my dashboard"\)/);
+  });
+});
