@@ -61,7 +61,7 @@ describe('reference app edge (millions config)', () => {
 
   it('keeps the origin-verify secrets in the primary data stack, replicated to the other regions', () => {
     const data = built.regions['us-east-1'].data;
-    expect(statefulLogicalIds(data, ['AWS::SecretsManager::Secret'])).toEqual({
+    expect(Object.fromEntries(Object.entries(statefulLogicalIds(data, ['AWS::SecretsManager::Secret'])).filter(([id]) => id.startsWith('OriginVerify')))).toEqual({
       OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
       OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
     });
@@ -70,7 +70,7 @@ describe('reference app edge (millions config)', () => {
       ReplicaRegions: [{ Region: 'eu-west-1' }, { Region: 'ap-southeast-1' }],
     });
     for (const region of ['eu-west-1', 'ap-southeast-1']) {
-      Template.fromStack(built.regions[region].data).resourceCountIs('AWS::SecretsManager::Secret', 0);
+      expect(Object.keys(Template.fromStack(built.regions[region].data).findResources('AWS::SecretsManager::Secret')).filter((id) => id.startsWith('OriginVerify'))).toEqual([]);
     }
   });
 
@@ -155,7 +155,7 @@ describe('reference app edge (startup config: no domain)', () => {
   it('keeps the load balancer forwarding (no origin header without the edge)', () => {
     const t = Template.fromStack(built.regions['us-east-1'].app);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { DefaultActions: [Match.objectLike({ Type: 'forward' })] });
-    Template.fromStack(built.regions['us-east-1'].data).resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(Object.keys(Template.fromStack(built.regions['us-east-1'].data).findResources('AWS::SecretsManager::Secret')).filter((id) => id.startsWith('OriginVerify'))).toEqual([]);
   });
 });
 
