@@ -98,7 +98,7 @@ function count(v: unknown, fallback: number): number {
 
 /**
  * Builds the CLI's view of a resolved config. `database`, `cache` and `queues` are optional and read
- * field by field: `database.readers`, `database.maxReaders`, `database.shards` (a count or a list),
+ * field by field: `database.readers`, `database.autoScaling.maxReaders` (else `database.maxReaders`), `database.shards` (a count or a list),
  * `database.targetReaderCpuPercent`, `database.writerCpuLimitPercent`; `cache.shards`,
  * `cache.replicasPerShard`, `cache.nodeType`, `cache.memoryTargetPercent`, `cache.engineCpuTargetPercent`;
  * `queues[].name`, `queues[].acceptableLatencySeconds`, `queues[].averageProcessingSeconds`, `queues[].maxWorkers`.
@@ -116,9 +116,11 @@ export function capacityView(config: AppConfig): CapacityConfig {
   const database: DatabaseView | undefined = db
     ? {
       readers: count(db.readers, VIEW_DEFAULTS.readers),
-      maxReaders: num(db.maxReaders, VIEW_DEFAULTS.maxReaders),
+      // The resolved config keeps reader bounds under database.autoScaling; without autoscaling the
+      // configured readers are the maximum.
+      maxReaders: num(obj(db.autoScaling)?.maxReaders, num(db.maxReaders, db.autoScaling === undefined && typeof db.readers === 'number' ? db.readers : VIEW_DEFAULTS.maxReaders)),
       shards: Math.max(1, count(db.shards, VIEW_DEFAULTS.shards)),
-      targetReaderCpuPercent: num(db.targetReaderCpuPercent, VIEW_DEFAULTS.targetReaderCpuPercent),
+      targetReaderCpuPercent: num(obj(db.autoScaling)?.targetCpuPercent, num(db.targetReaderCpuPercent, VIEW_DEFAULTS.targetReaderCpuPercent)),
       writerCpuLimitPercent: num(db.writerCpuLimitPercent, VIEW_DEFAULTS.writerCpuLimitPercent),
     }
     : undefined;
@@ -128,8 +130,8 @@ export function capacityView(config: AppConfig): CapacityConfig {
       shards: Math.max(1, num(c.shards, VIEW_DEFAULTS.cacheShards)),
       replicasPerShard: num(c.replicasPerShard, VIEW_DEFAULTS.replicasPerShard),
       nodeType: typeof c.nodeType === 'string' ? c.nodeType : VIEW_DEFAULTS.nodeType,
-      memoryTargetPercent: num(c.memoryTargetPercent, VIEW_DEFAULTS.memoryTargetPercent),
-      engineCpuTargetPercent: num(c.engineCpuTargetPercent, VIEW_DEFAULTS.engineCpuTargetPercent),
+      memoryTargetPercent: num(obj(c.autoScaling)?.targetMemoryPercent, num(c.memoryTargetPercent, VIEW_DEFAULTS.memoryTargetPercent)),
+      engineCpuTargetPercent: num(obj(c.autoScaling)?.targetCpuPercent, num(c.engineCpuTargetPercent, VIEW_DEFAULTS.engineCpuTargetPercent)),
     }
     : undefined;
   const queues: QueueView[] = [];

@@ -178,7 +178,11 @@ function planHash(oldMap: ShardMap, newMap: ShardMap): HashReshardingPlan {
       `hash map, ${n} -> ${m} shards: ${percent(total)} of keys move (${m > n ? `${m - n} shard${m - n === 1 ? '' : 's'} added` : `${n - m} shard${n - m === 1 ? '' : 's'} removed`}; the minimum possible)`,
     );
     if (m > n) {
-      summary.push(`each of the ${n} existing shards sends ${percent((m - n) / m)} of its keys: ${percent(1 / m)} to each of ${common.addedShards.join(', ')}`);
+      summary.push(
+        m - n === 1
+          ? `each of the ${n} existing shards sends ${percent(1 / m)} of its keys to ${common.addedShards[0]}`
+          : `each of the ${n} existing shards sends ${percent((m - n) / m)} of its keys: ${percent(1 / m)} to each of ${common.addedShards.join(', ')}`,
+      );
     } else {
       summary.push(`${common.removedShards.join(', ')} send all their keys: ${percent(1 / m)} of each to every remaining shard`);
     }

@@ -49,7 +49,10 @@ describe('planResharding (hash)', () => {
     expect(plan.removedShards).toEqual([]);
     expect(plan.fromShardCount).toBe(4);
     expect(plan.toShardCount).toBe(5);
-    expect(plan.summary[0]).toBe('hash map, 4 -> 5 shards: 20.00% of keys move (1 shard added; the minimum possible)');
+    expect(plan.summary).toEqual([
+      'hash map, 4 -> 5 shards: 20.00% of keys move (1 shard added; the minimum possible)',
+      'each of the 4 existing shards sends 20.00% of its keys to s4',
+    ]);
   });
 
   it('adding several shards: (M-N)/M moves, spread evenly over the new shards', () => {
@@ -58,6 +61,7 @@ describe('planResharding (hash)', () => {
     expect(plan.totalFractionMoved).toBeCloseTo(2 / 6, 12);
     expect(plan.moves.reduce((sum, m) => sum + m.fraction, 0)).toBeCloseTo(plan.totalFractionMoved, 12);
     expect(new Set(plan.moves.map((m) => m.to))).toEqual(new Set(['s4', 's5']));
+    expect(plan.summary[1]).toBe('each of the 4 existing shards sends 33.33% of its keys: 16.67% to each of s4, s5');
   });
 
   it('matches the movement measured on real keys', () => {

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { capacityView } from '../../../lib/capacity/config-view';
+import { loadConfigFile } from '../../../lib/config';
+import { configPath } from '../../helpers/app';
+
+describe('capacityView of the resolved example configs', () => {
+  it('reads reader bounds, cache targets and worker maxima from the resolved config (millions.json)', () => {
+    // GIVEN the default config WHEN the CLI builds its view
+    const view = capacityView(loadConfigFile(configPath('millions')));
+    // THEN the database autoscaling bounds and targets come from database.autoScaling
+    expect(view.database).toMatchObject({ readers: 2, maxReaders: 8, targetReaderCpuPercent: 60, shards: 1 });
+    // AND the cache shards and autoscaling targets from cache
+    expect(view.cache).toMatchObject({ shards: 2, replicasPerShard: 1, nodeType: 'cache.r7g.large' });
+    // AND the queue's worker maximum from queues[].workers.maxCapacity
+    expect(view.queues).toEqual([expect.objectContaining({ name: 'jobs', acceptableLatencySeconds: 120, averageProcessingSeconds: 2, maxWorkers: 40 })]);
+  });
+
+  it('takes the configured readers as the maximum when reader autoscaling is off (startup.json)', () => {
+    const view = capacityView(loadConfigFile(configPath('startup')));
+    expect(view.database).toMatchObject({ readers: 1, maxReaders: 1 });
+  });
+});
