@@ -115,11 +115,12 @@ describe('diagram model from a built app', () => {
   let model: ArchitectureModel;
 
   beforeAll(() => {
-    // GIVEN a two-region app with a domain, and a database cluster added to the primary data stack
+    // GIVEN a two-region growth-stage app with a domain (every tier on, no global database)
     const built = buildTestApp(minimalConfig({
       regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }],
       domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
     }));
+    // AND one more database cluster added by hand to the primary data stack
     new CfnResource(built.regions['eu-west-1'].data, 'Db', { type: 'AWS::RDS::DBCluster', properties: { Engine: 'aurora-postgresql' } });
     model = modelFromApp(built.app);
   });
@@ -128,13 +129,15 @@ describe('diagram model from a built app', () => {
     expect(model.regions.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1']);
     expect(model.regions.map((r) => [r.loadBalancers, r.webFleets, r.healthChecks, r.natGateways])).toEqual([[1, ['web'], 1, 3], [1, ['web'], 1, 3]]);
     expect(model.routing).toBe('latency');
-    expect(model.dnsNames).toEqual(['api.shop.example.com', 'origin.shop.example.com']);
+    // the regional names (geo DNS) and the apex + www (edge)
+    expect(model.dnsNames).toEqual(['api.shop.example.com', 'origin.shop.example.com', 'shop.example.com', 'www.shop.example.com']);
   });
 
   it('shows a tier as soon as its resources synthesize', () => {
-    expect(model.regions[0].database).toEqual({ clusters: 1, instances: 0, global: false });
-    expect(model.regions[1].database).toBeUndefined();
-    expect(model.edge).toEqual({ stack: 'test-edge', distributions: 0, webAcls: 0, buckets: 0 });
+    // the preset's cluster (writer + 2 readers) plus the hand-added one, counted from the templates
+    expect(model.regions[0].database).toEqual({ clusters: 2, instances: 3, global: false });
+    expect(model.regions[1].database).toEqual({ clusters: 1, instances: 3, global: false });
+    expect(model.edge).toEqual({ stack: 'test-edge', distributions: 1, webAcls: 1, buckets: 2 });
   });
 });
 

@@ -13,9 +13,10 @@ describe('capacityView', () => {
       { name: 'web', minCapacity: 3, maxCapacity: 30, targetCpuPercent: 50, targetRequestsPerInstance: 1000 },
       { name: 'api', minCapacity: 3, maxCapacity: 40, targetCpuPercent: 50, targetRequestsPerInstance: 1500 },
     ]);
-    expect(view.database).toBeUndefined();
-    expect(view.cache).toBeUndefined();
-    expect(view.queues).toEqual([]);
+    // the tiers of the resolved config are read too (details: config-view-resolved.test.ts)
+    expect(view.database).toBeDefined();
+    expect(view.cache).toBeDefined();
+    expect(view.queues.map((q) => q.name)).toEqual(['jobs']);
   });
 
   it('reads the database, cache and queue sections defensively once the tiers add them', () => {
