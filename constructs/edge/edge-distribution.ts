@@ -21,6 +21,7 @@ import {
 import { Construct } from 'constructs';
 import { existsSync, statSync } from 'node:fs';
 import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defaults';
+import { createLogBucket } from '../common/log-bucket';
 import { originDomainName } from '../geo-dns/names';
 import { ProductWebAcl, checkRateLimit } from './web-acl';
 
@@ -355,26 +356,8 @@ export class EdgeDistribution extends Construct {
   }
 
   private createLogsBucket(retentionDays: number): s3.Bucket {
-    const bucket = new s3.Bucket(this, 'Logs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // CloudFront standard logging writes with an ACL grant to the awslogsdelivery account: ACLs must be on.
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{
-        id: 'expire-logs',
-        expiration: Duration.days(retentionDays),
-        noncurrentVersionExpiration: Duration.days(7),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is itself the access-log destination (CloudFront and the assets bucket); logging it to another bucket would recurse without adding evidence.',
-    });
-    return bucket;
+    // CloudFront standard logging writes with an ACL grant to the awslogsdelivery account: ACLs must be on.
+    return createLogBucket(this, 'Logs', { retentionDays, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, writers: 'CloudFront and the assets bucket' });
   }
 }
 

@@ -1,7 +1,6 @@
 import {
   Annotations,
   Duration,
-  RemovalPolicy,
   Token,
   Validations,
   aws_autoscaling as autoscaling,
@@ -13,6 +12,7 @@ import {
   aws_s3 as s3,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { createLogBucket } from '../common/log-bucket';
 import { Fleet, checkCapacity } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
 import { defaultServerUserData } from './user-data';
@@ -379,24 +379,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
   }
 
   private createAccessLogsBucket(): s3.Bucket {
-    const bucket = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{
-        expiration: Duration.days(WEB_TIER_DEFAULTS.accessLogRetentionDays),
-        noncurrentVersionExpiration: Duration.days(7),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is itself the access-log destination of the load balancer; logging it to another bucket would recurse without adding evidence.',
-    });
-    return bucket;
+    return createLogBucket(this, 'AccessLogs', { retentionDays: WEB_TIER_DEFAULTS.accessLogRetentionDays, writers: 'the load balancer' });
   }
 }
 
