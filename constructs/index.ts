@@ -6,3 +6,4 @@ export * from './cache';
 export * from './work-queue';
 export * from './aurora';
 export * from './edge';
+export * from './sharding';
