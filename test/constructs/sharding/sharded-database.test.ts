@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AuroraDatabase } from '../../../constructs/aurora';
 import { ShardedDatabase, type ShardedDatabaseProps, type ShardProps } from '../../../constructs/sharding';
 import { stackWithVpc } from '../../helpers/app';
+import { resolveShardMap } from './resolve-shard-map';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -12,22 +13,6 @@ function consumerIn(stack: Stack, vpc: ec2.IVpc) {
   const role = new iam.Role(stack, 'ConsumerRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
   const sg = new ec2.SecurityGroup(stack, 'ConsumerSg', { vpc, allowAllOutbound: true });
   return { grantPrincipal: role, connections: new ec2.Connections({ securityGroups: [sg] }) };
-}
-
-/**
- * The shard-map JSON with every CloudFormation reference replaced by a placeholder, parsed, and the
- * references by placeholder: the structure can be asserted without deploying.
- */
-export function resolveShardMap(stack: Stack, json: string): { doc: Record<string, unknown>; refs: Record<string, unknown> } {
-  const resolved = stack.resolve(json) as string | { 'Fn::Join': [string, unknown[]] };
-  if (typeof resolved === 'string') return { doc: JSON.parse(resolved) as Record<string, unknown>, refs: {} };
-  const refs: Record<string, unknown> = {};
-  const text = resolved['Fn::Join'][1].map((part, i) => {
-    if (typeof part === 'string') return part;
-    refs[`@ref${i}`] = part;
-    return `@ref${i}`;
-  }).join('');
-  return { doc: JSON.parse(text) as Record<string, unknown>, refs };
 }
 
 /** Builds a stack with a sharded database over `shards`, and a consumer granted it. */
