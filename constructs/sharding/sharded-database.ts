@@ -139,6 +139,9 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
 
     const prefix = defaults.parameterPrefix ?? this.shards[0].database.published.parameterPrefix;
     const parameterName = props.shardMapParameterName ?? `${prefix}/${SHARDING_DEFAULTS.shardMapParameter}`;
+    if (!/^(\/[A-Za-z0-9_.-]+){2,}$/.test(parameterName)) {
+      throw new Error(`ShardedDatabase: shardMapParameterName must be a parameter path like /app/database/shard-map (got: ${JSON.stringify(parameterName)})`);
+    }
     const slash = parameterName.lastIndexOf('/');
     this.published = new PublishedEndpoints(this, 'ShardMap', {
       parameterPrefix: parameterName.slice(0, slash),

@@ -26,7 +26,7 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       const data = built.regions[region].data;
       const t = Template.fromStack(data);
       t.resourceCountIs('AWS::RDS::DBCluster', 3);
-      for (const id of ['market-db', 'market-db-s1', 'market-db-s2']) t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: id });
+      for (const id of ['shop-db', 'shop-db-s1', 'shop-db-s2']) t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: id });
       expect(Object.keys(resources(data))).toContain('DatabaseCluster5B53A178');
       expect(data.shardedDatabase!.shards.map((s) => s.id)).toEqual(['s0', 's1', 's2']);
       expect(data.shardedDatabase!.shards[0].database).toBe(data.database);
@@ -35,23 +35,23 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
 
   it('applies the per-shard overrides (s2: r7g.xlarge, 3 readers)', () => {
     const t = Template.fromStack(built.regions['us-east-1'].data);
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'market-db-s2-writer', DBInstanceClass: 'db.r7g.xlarge' });
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'market-db-s2-reader-3', DBInstanceClass: 'db.r7g.xlarge' });
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'market-db-s1-writer', DBInstanceClass: 'db.r7g.large' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s2-writer', DBInstanceClass: 'db.r7g.xlarge' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s2-reader-3', DBInstanceClass: 'db.r7g.xlarge' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s1-writer', DBInstanceClass: 'db.r7g.large' });
   });
 
   it('makes each shard its own global database, created in the primary region and joined by name elsewhere', () => {
     const primary = Template.fromStack(built.regions['us-east-1'].data);
-    for (const id of ['market-global', 'market-global-s1', 'market-global-s2']) primary.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: id });
+    for (const id of ['shop-global', 'shop-global-s1', 'shop-global-s2']) primary.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: id });
     const secondary = Template.fromStack(built.regions['eu-west-1'].data);
     secondary.resourceCountIs('AWS::RDS::GlobalCluster', 0);
-    secondary.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: 'market-db-s2', GlobalClusterIdentifier: 'market-global-s2' });
+    secondary.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: 'shop-db-s2', GlobalClusterIdentifier: 'shop-global-s2' });
   });
 
   it('publishes the shard map of the region\'s clusters in every region', () => {
     for (const region of REGIONS) {
       const data = built.regions[region].data;
-      Template.fromStack(data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/market/database/shard-map', Type: 'String' });
+      Template.fromStack(data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/shard-map', Type: 'String' });
       const { doc, refs } = resolveShardMap(data, data.shardedDatabase!.shardMapJson);
       expect(doc).toMatchObject({ version: 1, epoch: 1, strategy: 'hash' });
       const shards = doc.shards as Array<Record<string, string>>;
@@ -66,9 +66,9 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
   it('outputs one cluster identifier per shard (DatabaseClusterId<Shard>) and no unsuffixed one', () => {
     for (const region of REGIONS) {
       const t = Template.fromStack(built.regions[region].data);
-      t.hasOutput(OutputKeys.databaseClusterId('s0'), { Value: 'market-db' });
-      t.hasOutput('DatabaseClusterIdS1', { Value: 'market-db-s1' });
-      t.hasOutput('DatabaseClusterIdS2', { Value: 'market-db-s2' });
+      t.hasOutput(OutputKeys.databaseClusterId('s0'), { Value: 'shop-db' });
+      t.hasOutput('DatabaseClusterIdS1', { Value: 'shop-db-s1' });
+      t.hasOutput('DatabaseClusterIdS2', { Value: 'shop-db-s2' });
       expect(Object.keys(t.findOutputs(OutputKeys.databaseClusterId()))).toEqual([]);
     }
   });
@@ -80,7 +80,7 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       const json = JSON.stringify(policy);
       // The parameter's name reaches the app stack as a reference to the data stack's shard-map parameter.
       expect(json).toContain(`"OutputName":"PublishOutputRef${built.regions['eu-west-1'].data.getLogicalId(built.regions['eu-west-1'].data.shardedDatabase!.shardMapParameter.node.defaultChild as never)}`);
-      for (const secret of ['market/database/credentials-??????', 'market/database/credentials-s1-??????', 'market/database/credentials-s2-??????']) expect(json).toContain(`:secret:${secret}`);
+      for (const secret of ['shop/database/credentials-??????', 'shop/database/credentials-s1-??????', 'shop/database/credentials-s2-??????']) expect(json).toContain(`:secret:${secret}`);
     }
     const rules = Object.values(app.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
     const fromWeb = rules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebServicewebFleet'));

@@ -276,6 +276,9 @@ describe('ShardedDatabase validation', () => {
   it('fails when a hash shard is left out of the map before a listed one', () => {
     expect(attempt([{ id: 's0' }, { id: 's1', inShardMap: false }, { id: 's2' }])).toThrow(/shards\[2\] \(s2\) is in the hash shard map but comes after shards\[1\] \(s1\)/);
   });
+  it('fails when the shard-map parameter name is not a path', () => {
+    expect(attempt([{ id: 's0' }], { shardMapParameterName: 'shard-map' })).toThrow(/shardMapParameterName must be a parameter path .*\(got: "shard-map"\)/);
+  });
   it('fails when overrides give two shards the same cluster identifier', () => {
     expect(attempt([{ id: 's0' }, { id: 's1', overrides: { clusterIdentifier: 'shop-db-s0' } }])).toThrow(/shards s0 and s1 have the same cluster identifier \(got: "shop-db-s0"\)/);
   });
