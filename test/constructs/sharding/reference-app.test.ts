@@ -7,12 +7,47 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from '../../../lib/app';
 import { loadConfigFile, type DatabaseInput } from '../../../lib/config';
 import { OutputKeys } from '../../../lib/outputs';
+import { STATEFUL_TYPES, statefulLogicalIds } from '../../../lib/testing';
 import { buildTestApp, cdkJsonContext, configPath, minimalConfig } from '../../helpers/app';
 import { resolveShardMap } from './resolve-shard-map';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 const resources = (stack: Stack) => Template.fromStack(stack).toJSON().Resources as Resources;
 const REGIONS = ['us-east-1', 'eu-west-1'];
+
+/**
+ * The logical IDs of the shards' stateful resources in config/sharded.json. A change here means a deploy would
+ * REPLACE a shard and lose its data: never update this list after a refactor; keep the construct ids stable.
+ */
+const SHARD_IDS = {
+  DatabaseShardsShardS1Key13B971C6: 'AWS::KMS::Key',
+  DatabaseShardsShardS1LogPostgresqlA2735152: 'AWS::Logs::LogGroup',
+  DatabaseShardsShardS1Cluster8B9C4BF7: 'AWS::RDS::DBCluster',
+  DatabaseShardsShardS1ClusterWriterE6CD8BF5: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS1ClusterReader1EC20DE00: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS1ClusterReader2873A7FCE: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS1ReaderScaling8AD95407: 'AWS::ApplicationAutoScaling::ScalableTarget',
+  DatabaseShardsShardS1Proxy3368A65D: 'AWS::RDS::DBProxy',
+  DatabaseShardsShardS1ProxyReadOnlyED80190E: 'AWS::RDS::DBProxyEndpoint',
+  DatabaseShardsShardS2KeyA5283FA5: 'AWS::KMS::Key',
+  DatabaseShardsShardS2LogPostgresql482A8701: 'AWS::Logs::LogGroup',
+  DatabaseShardsShardS2Cluster7DC68D56: 'AWS::RDS::DBCluster',
+  DatabaseShardsShardS2ClusterWriter32FFD006: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS2ClusterReader1AB1D4629: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS2ClusterReader243096BC4: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS2ClusterReader39BCC26E5: 'AWS::RDS::DBInstance',
+  DatabaseShardsShardS2ReaderScaling7CE8C6A1: 'AWS::ApplicationAutoScaling::ScalableTarget',
+  DatabaseShardsShardS2Proxy1A21DB0B: 'AWS::RDS::DBProxy',
+  DatabaseShardsShardS2ProxyReadOnlyDE5BF71D: 'AWS::RDS::DBProxyEndpoint',
+};
+const STATE_TYPES = [...STATEFUL_TYPES, 'AWS::RDS::DBProxy', 'AWS::RDS::DBProxyEndpoint', 'AWS::ApplicationAutoScaling::ScalableTarget'];
+const PRIMARY_SHARD_IDS = {
+  ...SHARD_IDS,
+  shopdatauseast1DatabaseShardsShardS1ClusterSecret46F605313fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
+  DatabaseShardsShardS1GlobalClusterD72D3DE5: 'AWS::RDS::GlobalCluster',
+  shopdatauseast1DatabaseShardsShardS2ClusterSecretA8C3CB893fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
+  DatabaseShardsShardS2GlobalCluster7A41B152: 'AWS::RDS::GlobalCluster',
+};
 
 describe('reference app with config/sharded.json (2 regions, global database, 3 hash shards)', () => {
   let built: BuiltApp & { app: App };
@@ -31,6 +66,12 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       expect(data.shardedDatabase!.shards.map((s) => s.id)).toEqual(['s0', 's1', 's2']);
       expect(data.shardedDatabase!.shards[0].database).toBe(data.database);
     }
+  });
+
+  it('keeps the exact logical IDs of the shards\' stateful resources in every region', () => {
+    const shardIds = (region: string) => Object.fromEntries(Object.entries(statefulLogicalIds(built.regions[region].data, STATE_TYPES)).filter(([id]) => /DatabaseShards/.test(id)));
+    expect(shardIds('us-east-1')).toEqual(PRIMARY_SHARD_IDS);
+    expect(shardIds('eu-west-1')).toEqual(SHARD_IDS);
   });
 
   it('applies the per-shard overrides (s2: r7g.xlarge, 3 readers)', () => {
