@@ -8,3 +8,4 @@ export * from './aurora';
 export * from './edge';
 export * from './geo-dns';
 export * from './monitoring';
+export * from './sharding';

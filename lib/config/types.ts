@@ -14,6 +14,7 @@ export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sec
 import type { DatabaseConfig, DatabaseInput } from './sections/database';
 
 export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
+export type { DatabaseShardConfig, DatabaseShardInput, DatabaseShardingConfig, DatabaseShardingInput } from './sections/sharding';
 import type { EdgeConfig, EdgeInput } from './sections/edge';
 import type { DnsConfig, DnsInput } from './sections/dns';
 

@@ -1,10 +1,11 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_rds as rds, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AuroraDatabase, type AuroraInstanceClass } from '../../constructs/aurora';
+import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, type AuroraReaderAutoScaling } from '../../constructs/aurora';
+import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import type { IEndpointProvider } from '../../constructs/common';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
-import type { AppConfig, QueueConfig } from '../config';
+import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
 import { OutputKeys, pascal } from '../outputs';
 import { retentionDays } from './network-stack';
@@ -29,6 +30,12 @@ export class DataStack extends RegionalStack {
   /** The region's Aurora cluster (the primary or a secondary of the global database). */
   public readonly database: AuroraDatabase;
 
+  /**
+   * The region's shards when `database.shards` is 2 or more (construct id `DatabaseShards`); shard 0 is
+   * {@link database}.
+   */
+  public readonly shardedDatabase?: ShardedDatabase;
+
   /** The region's cache (construct id `Cache`: part of the logical IDs, never rename it). */
   public readonly cache: CacheCluster;
 
@@ -44,9 +51,17 @@ export class DataStack extends RegionalStack {
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
-    this.database = new AuroraDatabase(this, 'Database', auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix));
-    this.endpointProviders.push(this.database);
-    new CfnOutput(this, OutputKeys.databaseClusterId(), { value: this.database.clusterIdentifier, description: 'Aurora cluster identifier (CloudWatch DBClusterIdentifier)' });
+    const dbProps = auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix);
+    const shards = this.config.database.shards;
+    // Shard 0 is always the construct `Database`: sharding an existing app keeps its cluster and logical IDs.
+    this.database = new AuroraDatabase(this, 'Database', { ...dbProps, ...shardOverrides(this.config.database, shards[0]) });
+    if (shards.length > 1) {
+      this.shardedDatabase = this.createShards(dbProps, shards);
+      this.endpointProviders.push(this.shardedDatabase);
+    } else {
+      this.endpointProviders.push(this.database);
+      new CfnOutput(this, OutputKeys.databaseClusterId(), { value: this.database.clusterIdentifier, description: 'Aurora cluster identifier (CloudWatch DBClusterIdentifier)' });
+    }
     this.cache = this.createCache(props.vpc);
     this.endpointProviders.push(this.cache);
     for (const q of this.config.queues) this.addWorkQueue(q);
@@ -59,6 +74,26 @@ export class DataStack extends RegionalStack {
         replicaRegions: replicas,
       });
     }
+  }
+
+  /** Shards 1..N-1 next to `Database` (shard 0), the region's shard map, and one cluster-id output per shard. */
+  private createShards(dbProps: AuroraDatabaseProps, shards: DatabaseShardConfig[]): ShardedDatabase {
+    const db = this.config.database;
+    const sharded = new ShardedDatabase(this, 'DatabaseShards', {
+      shardDefaults: dbProps,
+      shards: shards.map((s, i) => ({
+        id: s.id,
+        inShardMap: s.inShardMap,
+        ...(i === 0 ? { database: this.database } : { overrides: shardOverrides(db, s) }),
+      })),
+      strategy: db.shardStrategy,
+      ...(db.shardBoundaries ? { boundaries: db.shardBoundaries } : {}),
+      epoch: db.shardMapEpoch,
+    });
+    for (const shard of sharded.shards) {
+      new CfnOutput(this, OutputKeys.databaseClusterId(shard.id), { value: shard.database.clusterIdentifier, description: `Aurora cluster identifier of shard ${shard.id} (CloudWatch DBClusterIdentifier)` });
+    }
+    return sharded;
   }
 
   private createCache(vpc: ec2.IVpc): CacheCluster {
@@ -140,7 +175,30 @@ export const databaseNames = {
   secret: (name: string) => `${name}/database/credentials`,
 };
 
-function auroraProps(config: AppConfig, region: string, availabilityZones: string[], vpc: ec2.IVpc, prefix: string) {
+/** A shard's settings over the `database` section's (only those that differ, so shard 0 of an unsharded app is unchanged). */
+function shardOverrides(db: DatabaseConfig, s: DatabaseShardConfig): ShardOverrides {
+  const cls = (t: string): AuroraInstanceClass => (t === 'serverless' ? 'serverless' : new ec2.InstanceType(t));
+  return {
+    ...(s.instanceType !== db.instanceType ? { writerInstance: cls(s.instanceType) } : {}),
+    ...(s.readerInstanceType !== db.readerInstanceType ? { readerInstance: cls(s.readerInstanceType) } : {}),
+    ...(s.readers !== db.readers ? { readers: s.readers } : {}),
+    ...(s.autoScaling !== db.autoScaling ? { readerAutoScaling: readerAutoScaling(s.autoScaling) } : {}),
+  };
+}
+
+function readerAutoScaling(a: DatabaseConfig['autoScaling']): AuroraReaderAutoScaling | undefined {
+  if (!a) return undefined;
+  return {
+    minReaders: a.minReaders,
+    maxReaders: a.maxReaders,
+    targetCpuPercent: a.targetCpuPercent,
+    ...(a.targetConnections !== undefined ? { targetConnections: a.targetConnections } : {}),
+    scaleInCooldown: Duration.seconds(a.scaleInCooldownSeconds),
+    scaleOutCooldown: Duration.seconds(a.scaleOutCooldownSeconds),
+  };
+}
+
+function auroraProps(config: AppConfig, region: string, availabilityZones: string[], vpc: ec2.IVpc, prefix: string): AuroraDatabaseProps {
   const db = config.database;
   const cls = (t: string): AuroraInstanceClass => (t === 'serverless' ? 'serverless' : new ec2.InstanceType(t));
   const isPrimary = region === config.primaryRegion;

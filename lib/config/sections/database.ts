@@ -2,6 +2,7 @@ import { auroraEngineVersions, type AuroraEngineKind } from '../../../constructs
 import { at, type Checker } from '../check';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
+import { SHARDING_KEYS, resolveSharding, type DatabaseShardingConfig, type DatabaseShardingInput } from './sharding';
 
 /** Aurora engines the database tier supports. */
 export type DatabaseEngine = AuroraEngineKind;
@@ -39,7 +40,7 @@ export interface DatabaseGlobalInput {
 }
 
 /** What a user writes under `database`: the Aurora cluster of every region. */
-export interface DatabaseInput {
+export interface DatabaseInput extends DatabaseShardingInput {
   /** `postgres` (Aurora PostgreSQL) or `mysql` (Aurora MySQL 3). @default 'postgres' */
   readonly engine?: DatabaseEngine;
   /** Engine version: `16.6`, `17.4`... for PostgreSQL; `3.08.0`... for MySQL. @default 16.6 / 3.08.0 */
@@ -77,7 +78,7 @@ export interface DatabaseInput {
 }
 
 /** The `database` section with its defaults resolved. */
-export interface DatabaseConfig {
+export interface DatabaseConfig extends DatabaseShardingConfig {
   readonly engine: DatabaseEngine;
   readonly engineVersion: string;
   /** `serverless` or an instance type. */
@@ -102,7 +103,7 @@ export interface DatabaseConfig {
 export const DATABASE_KEYS = [
   'engine', 'engineVersion', 'instanceType', 'readerInstanceType', 'readers', 'serverlessMinCapacity', 'serverlessMaxCapacity',
   'autoScaling', 'proxy', 'iamAuthentication', 'backupRetentionDays', 'deletionProtection', 'databaseInsights',
-  'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'globalDatabase',
+  'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'globalDatabase', ...SHARDING_KEYS,
 ] as const;
 
 /** Default engine version per engine. */
@@ -173,12 +174,16 @@ export function resolveDatabase(
   }
   if (writeForwarding && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
   if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
+  const sharding = resolveSharding(c, p, o, {
+    instanceType, readerInstanceType, readers, ...(autoScaling ? { autoScaling } : {}), globalDatabase: globalEnabled, instanceClass,
+    autoScalingOf: (ch, path, rawScaling, shardReaders) => resolveAutoScaling(ch, path, rawScaling, true, shardReaders),
+  });
 
   return {
     engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
     ...(autoScaling ? { autoScaling } : {}),
     proxy, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
-    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding },
+    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding }, ...sharding,
   };
 }
 
