@@ -4,7 +4,7 @@
  *
  * ```ts
  * const loader = new ShardMapLoader({
- *   parameterName: '/myapp/prod/shard-map',
+ *   parameterName: '/myapp/database/shard-map',
  *   onChange: (router, previous) => log.info(`shard map epoch ${previous?.epoch} -> ${router.epoch}`),
  *   onError: (err) => log.warn(err.message),
  * });
