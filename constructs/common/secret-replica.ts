@@ -1,5 +1,5 @@
-import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, custom_resources as cr } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, aws_logs as logs, custom_resources as cr } from 'aws-cdk-lib';
+import { Construct, type IConstruct } from 'constructs';
 
 /** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
 export interface SecretReplicaPrimaryKey {
@@ -119,7 +119,10 @@ export class SecretReplica extends Construct {
       logging: cr.Logging.withDataHidden(),
     };
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
+    const provider = providerOf(stack);
     this.resource = new cr.AwsCustomResource(this, 'Request', {
+      role: provider.role,
+      logGroup: provider.logGroup,
       resourceType: 'Custom::SecretReplica',
       onCreate: replicate,
       onUpdate: replicate,
@@ -139,11 +142,46 @@ export class SecretReplica extends Construct {
     });
     if (props.primaryKey && !props.primaryKey.keyArn) {
       Validations.of(this.resource).acknowledge({
-        id: 'AwsSolutions-IAM5',
+        id: `AwsSolutions-IAM5[Resource::${nagArn(statements[1].resources[0], this)}]`,
         reason: 'The primary secret\'s customer key lives in another region\'s stack (no cross-region references), so its id is not known here: kms:Decrypt is allowed on the primary region\'s keys only through Secrets Manager (kms:ViaService) and only for this secret (kms:EncryptionContext:SecretARN).',
       });
     }
   }
+}
+
+/**
+ * The execution role and log group of the stack's AwsCustomResource Lambda (a singleton per stack, like the
+ * function): logs go to a log group with a retention, written through an inline policy scoped to it, instead
+ * of the AWS managed AWSLambdaBasicExecutionRole (which allows every log group of the account).
+ */
+function providerOf(stack: Stack): { role: iam.Role; logGroup: logs.LogGroup } {
+  const id = 'SecretReplicaProvider';
+  const existing = stack.node.tryFindChild(id) as Construct | undefined;
+  if (existing) return { role: existing.node.findChild('Role') as iam.Role, logGroup: existing.node.findChild('Logs') as logs.LogGroup };
+  const scope = new Construct(stack, id);
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: 'Runs the SecretReplica requests (Secrets Manager replication) of this stack',
+  });
+  logGroup.grantWrite(role);
+  return { role, logGroup };
+}
+
+/** An ARN as cdk-nag prints it in a finding id (references as `<LogicalId>`, pseudo parameters as `<AWS::X>`). */
+function nagArn(arn: string, scope: IConstruct): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, unknown>;
+    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
+    if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (Array.isArray(o['Fn::Join'])) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    return JSON.stringify(v);
+  };
+  return render(Stack.of(scope).resolve(arn));
 }
 
 /** Cross-region by design: the request runs in the primary region, the replica lands in this one. */
