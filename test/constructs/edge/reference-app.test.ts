@@ -223,3 +223,31 @@ describe('reference app edge: template validator and cdk-nag', () => {
     }));
   });
 });
+
+describe('reference app edge with us-east-1 as a secondary region', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  beforeAll(() => {
+    // GIVEN eu-west-1 as the primary region and us-east-1 (the edge region) as a second region
+    built = buildTestApp(minimalConfig({
+      name: 'shop',
+      regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }],
+      domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+    }));
+  });
+
+  it('pulls the us-east-1 replica from the us-east-1 data stack (before its app stack and the edge), kept on delete', () => {
+    const t = Template.fromStack(built.regions['us-east-1'].data);
+    const requests = Object.entries(t.findResources('Custom::SecretReplica')).filter(([id]) => id.startsWith('OriginVerifyReplica')) as [string, any][];
+    expect(requests.map(([, r]) => JSON.parse(r.Properties.Create).parameters.SecretId).sort()).toEqual(['shop/edge/origin-verify-0', 'shop/edge/origin-verify-1']);
+    for (const [, r] of requests) {
+      expect(JSON.parse(r.Properties.Create)).toMatchObject({ region: 'eu-west-1', parameters: { AddReplicaRegions: [{ Region: 'us-east-1' }] } });
+      // CloudFront needs this replica even if us-east-1 stops hosting a region.
+      expect(r.Properties.Delete).toBeUndefined();
+    }
+    expect(built.edge.dependencies).toContain(built.regions['us-east-1'].app);
+  });
+
+  it('makes no replica request in the edge stack', () => {
+    Template.fromStack(built.edge).resourceCountIs('Custom::SecretReplica', 0);
+  });
+});
