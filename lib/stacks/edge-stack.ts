@@ -86,7 +86,7 @@ export class EdgeStack extends ReferenceStack {
         removalPolicy: RemovalPolicy.RETAIN,
       });
       // CloudFront resolves the header value when the distribution is created or updated.
-      this.edge.node.addDependency(this.originVerifyReplica);
+      this.edge.distribution.node.addDependency(this.originVerifyReplica);
     }
     new CfnOutput(this, OutputKeys.distributionId, { value: this.edge.distribution.distributionId, description: 'CloudFront distribution id (CloudWatch DistributionId, us-east-1)' });
     new CfnOutput(this, OutputKeys.distributionDomainName, { value: this.edge.distribution.distributionDomainName, description: 'CloudFront domain name' });
