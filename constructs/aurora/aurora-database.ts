@@ -16,7 +16,7 @@ import {
   aws_secretsmanager as secretsmanager,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS } from './defaults';
 import { auroraEngine, type AuroraEngineKind } from './engine';
 
@@ -62,15 +62,23 @@ export interface AuroraGlobalDatabaseProps {
    */
   readonly globalClusterIdentifier: string;
   /**
-   * Name of the credentials secret, identical in every region: the primary creates it and replicates it
-   * to `replicaRegions`; a secondary reads its regional replica by this name.
+   * Name of the credentials secret, identical in every region: the primary creates it; a secondary reads
+   * its regional replica by this name (pulled with `primaryRegion`, or pushed with the primary's `replicaRegions`).
    */
   readonly secretName: string;
   /**
-   * Regions the primary replicates the credentials secret to (the secondaries' regions).
+   * Regions the primary pushes the credentials secret to. Prefer `primaryRegion` on each secondary: a list
+   * here puts every secondary region in the primary's template, so adding a region changes the primary.
    * @default - none
    */
   readonly replicaRegions?: string[];
+  /**
+   * Secondary only: the primary's region. The secondary then pulls its own replica of the credentials
+   * secret (a {@link SecretReplica} in this stack, allowed to decrypt with the primary's customer key through
+   * Secrets Manager only), and the proxy waits for it. Deleting the secondary removes its replica.
+   * @default - no request: the replica must already exist (e.g. pushed by the primary's `replicaRegions`)
+   */
+  readonly primaryRegion?: string;
   /**
    * A secondary forwards writes to the primary (`EnableGlobalWriteForwarding`).
    * @default false
@@ -203,6 +211,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly encryptionKey: kms.IKey;
   /** The credentials secret (the regional replica on a global secondary). */
   public readonly secret: secretsmanager.ISecret;
+  /** The request pulling the credentials secret's replica (a global secondary given `primaryRegion`). */
+  public readonly secretReplica?: SecretReplica;
   /** The proxy, unless disabled. */
   public readonly proxy?: rds.DatabaseProxy;
   /** The proxy's read-only endpoint (readers), unless the proxy is disabled. */
@@ -368,6 +378,13 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       cfnCluster.globalClusterIdentifier = global.globalClusterIdentifier;
       if (global.writeForwarding) cfnCluster.enableGlobalWriteForwarding = true;
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', global.secretName);
+      if (global.primaryRegion) {
+        this.secretReplica = new SecretReplica(this, 'SecretReplica', {
+          secretName: global.secretName,
+          primaryRegion: global.primaryRegion,
+          primaryKey: {},
+        });
+      }
     } else {
       this.secret = this.cluster.secret!;
       // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
@@ -405,6 +422,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         // Leave room for write forwarding's own connections on a global secondary.
         maxConnectionsPercent: global?.writeForwarding ? 70 : 90,
       });
+      // The proxy reads the secret when it is created: the regional replica must exist by then.
+      if (this.secretReplica) this.proxy.node.addDependency(this.secretReplica);
       proxySecurityGroup.connections.allowTo(securityGroup, ec2.Port.tcp(this.port), 'proxy to the cluster');
       this.proxyReadOnlyEndpoint = new rds.DatabaseProxyEndpoint(this, 'ProxyReadOnly', {
         dbProxy: this.proxy,
@@ -615,6 +634,7 @@ function validateProps(props: AuroraDatabaseProps, readers: number): void {
     }
     if (!IDENTIFIER.test(g.globalClusterIdentifier) || g.globalClusterIdentifier.length > 63) fail(`globalDatabase.globalClusterIdentifier must be lowercase letters, digits and single dashes (got: ${JSON.stringify(g.globalClusterIdentifier)})`);
     if (g.role === 'secondary' && g.replicaRegions?.length) fail('globalDatabase.replicaRegions is only for the primary');
+    if (g.role === 'primary' && g.primaryRegion !== undefined) fail(`globalDatabase.primaryRegion is only for a secondary (got: ${g.primaryRegion})`);
     if (g.role === 'primary' && g.writeForwarding) fail('globalDatabase.writeForwarding is only for a secondary');
   }
 }

@@ -114,11 +114,13 @@ export interface CacheClusterProps {
    */
   readonly authSecret?: secretsmanager.ISecret;
   /**
-   * Name and replica regions for the generated AUTH token secret, so the secondaries of a Global Datastore
-   * (which inherit the primary's token) can read it by name in their own region.
+   * Name (and optionally regions to push replicas to) for the generated AUTH token secret, so the
+   * secondaries of a Global Datastore (which inherit the primary's token) can read it by name in their own
+   * region. Prefer a `SecretReplica` (constructs/common) in each secondary's own stack over `replicaRegions`:
+   * a list here puts every secondary region in the primary's template.
    * @default - a generated name, no replicas
    */
-  readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions: string[] };
+  readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions?: string[] };
   /** KMS key for encryption at rest. @default - a new customer managed key with rotation, retained */
   readonly encryptionKey?: kms.IKey;
   /** Days automatic snapshots are kept (0-35). @default 7 */
@@ -421,10 +423,10 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     return `SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="${metricName}" "${this.replicationGroupId}"', '${statistic}', ${period.toSeconds()})`;
   }
 
-  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions: string[] }): secretsmanager.Secret {
+  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, id, {
       description: `Credentials of ${this.node.path}`,
-      ...(replication ? { secretName: replication.secretName, replicaRegions: replication.replicaRegions.map((region) => ({ region })) } : {}),
+      ...(replication ? { secretName: replication.secretName, replicaRegions: (replication.replicaRegions ?? []).map((region) => ({ region })) } : {}),
       generateSecretString: {
         secretStringTemplate: JSON.stringify(username ? { username } : {}),
         generateStringKey: 'password',

@@ -1,2 +1,3 @@
 export * from './endpoints';
 export * from './log-bucket';
+export * from './secret-replica';

@@ -1,5 +1,6 @@
 import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { SecretReplica } from '../common';
 import { EDGE_DEFAULTS } from './defaults';
 
 /** The dynamic references to the origin-verify values, derived from the secret name and the generation alone. */
@@ -24,8 +25,9 @@ export interface OriginVerifySecretProps {
    */
   readonly generation?: number;
   /**
-   * Regions the secrets are replicated to (every region with a load balancer, and us-east-1 for CloudFront),
-   * excluding the stack's own region.
+   * Regions the secrets are pushed to, excluding the stack's own region. Prefer an
+   * {@link OriginVerifyReplica} in each consuming region's own stack: a list here puts every region in this
+   * stack's template, so adding a region changes it.
    * @default - no replicas
    */
   readonly replicaRegions?: string[];
@@ -55,6 +57,12 @@ export class OriginVerifySecret extends Construct {
     };
     const currentSlot = generation % 2;
     return { current: ref(currentSlot), accepted: [ref(currentSlot), ref(1 - currentSlot)] };
+  }
+
+  /** The names of the two slot secrets (index = slot) for a name prefix. */
+  public static slotNames(secretNamePrefix: string): string[] {
+    checkProps(secretNamePrefix, 1);
+    return [0, 1].map((slot) => slotName(secretNamePrefix, slot));
   }
 
   /** The two slot secrets (index = slot). */
@@ -87,6 +95,38 @@ export class OriginVerifySecret extends Construct {
       });
       return secret;
     });
+  }
+}
+
+/** Properties of an {@link OriginVerifyReplica}. */
+export interface OriginVerifyReplicaProps {
+  /** Name prefix of the slot secrets, as given to the {@link OriginVerifySecret}. */
+  readonly secretNamePrefix: string;
+  /** Region of the {@link OriginVerifySecret} (the primary region). */
+  readonly primaryRegion: string;
+  /**
+   * Whether deleting this construct removes the replicas (see {@link SecretReplicaProps.removalPolicy}).
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Pulls this stack's region's replicas of both origin-verify slot secrets from the primary region (one
+ * {@link SecretReplica} per slot). Consumers in the stack (listener rules, the distribution) must be deployed
+ * after it: in a later stack, or with `node.addDependency`.
+ */
+export class OriginVerifyReplica extends Construct {
+  /** The requests, index = slot. */
+  public readonly replicas: SecretReplica[];
+
+  constructor(scope: Construct, id: string, props: OriginVerifyReplicaProps) {
+    super(scope, id);
+    this.replicas = OriginVerifySecret.slotNames(props.secretNamePrefix).map((secretName, slot) => new SecretReplica(this, `Slot${slot}`, {
+      secretName,
+      primaryRegion: props.primaryRegion,
+      ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}),
+    }));
   }
 }
 

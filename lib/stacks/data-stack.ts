@@ -3,13 +3,13 @@ import type { Construct } from 'constructs';
 import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, type AuroraReaderAutoScaling } from '../../constructs/aurora';
 import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
-import type { IEndpointProvider } from '../../constructs/common';
+import { SecretReplica, type IEndpointProvider } from '../../constructs/common';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
 import { OutputKeys, pascal } from '../outputs';
 import { retentionDays } from './network-stack';
-import { OriginVerifySecret } from '../../constructs/edge';
+import { OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION } from '../config';
 import { originSecretNamePrefix } from './edge-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
@@ -43,11 +43,20 @@ export class DataStack extends RegionalStack {
   public readonly workQueues: Record<string, WorkQueue> = {};
 
   /**
-   * The origin-verify secrets (primary region only, when the edge is on), replicated to every region and
-   * us-east-1. They live here, not in the edge stack, because every app stack resolves them before the edge
-   * stack deploys.
+   * The origin-verify secrets (primary region only, when the edge is on). They live here, not in the edge
+   * stack, because every app stack resolves them before the edge stack deploys. The primary's template
+   * lists no replica region: each other region pulls its own replica ({@link originVerifyReplica}).
    */
   public readonly originVerifySecret?: OriginVerifySecret;
+
+  /**
+   * This region's replicas of the origin-verify secrets (every region but the primary, when the edge is
+   * on), pulled from the primary region before the region's app stack resolves them.
+   */
+  public readonly originVerifyReplica?: OriginVerifyReplica;
+
+  /** This region's replica of the cache AUTH secret (Global Datastore secondaries). */
+  public readonly cacheAuthSecretReplica?: SecretReplica;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
@@ -63,16 +72,36 @@ export class DataStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.databaseClusterId(), { value: this.database.clusterIdentifier, description: 'Aurora cluster identifier (CloudWatch DBClusterIdentifier)' });
     }
     this.cache = this.createCache(props.vpc);
+    const datastore = this.config.cache.globalDatastore;
+    if (datastore && this.regionConfig.region !== this.config.primaryRegion) {
+      // A Global Datastore secondary reads the primary's AUTH token by name in its own region (the cache
+      // secret uses aws/secretsmanager: no KMS permission needed).
+      this.cacheAuthSecretReplica = new SecretReplica(this, 'CacheAuthSecretReplica', {
+        secretName: datastore.authSecretName,
+        primaryRegion: this.config.primaryRegion,
+      });
+      // RBAC users and the published endpoints resolve the replica by name: create them after it.
+      this.cache.node.addDependency(this.cacheAuthSecretReplica);
+    }
     this.endpointProviders.push(this.cache);
     for (const q of this.config.queues) this.addWorkQueue(q);
     const { config } = this;
-    if (config.edge.enabled && config.domain && this.regionConfig.region === config.primaryRegion) {
-      const replicas = [...new Set([...config.regions.map((r) => r.region), EDGE_REGION])].filter((r) => r !== this.regionConfig.region);
-      this.originVerifySecret = new OriginVerifySecret(this, 'OriginVerify', {
-        secretNamePrefix: originSecretNamePrefix(config),
-        generation: config.edge.originSecretGeneration,
-        replicaRegions: replicas,
-      });
+    if (config.edge.enabled && config.domain) {
+      const { region } = this.regionConfig;
+      if (region === config.primaryRegion) {
+        this.originVerifySecret = new OriginVerifySecret(this, 'OriginVerify', {
+          secretNamePrefix: originSecretNamePrefix(config),
+          generation: config.edge.originSecretGeneration,
+        });
+      } else {
+        this.originVerifyReplica = new OriginVerifyReplica(this, 'OriginVerifyReplica', {
+          secretNamePrefix: originSecretNamePrefix(config),
+          primaryRegion: config.primaryRegion,
+          // CloudFront needs the us-east-1 replica whether or not us-east-1 hosts a region: removing this
+          // region must not remove it (see originVerifyReplicaInEdgeStack).
+          ...(region === EDGE_REGION ? { removalPolicy: RemovalPolicy.RETAIN } : {}),
+        });
+      }
     }
   }
 
@@ -127,9 +156,9 @@ export class DataStack extends RegionalStack {
         },
       } : {}),
       ...(globalDatastore ? { globalDatastore } : {}),
-      // Secondaries inherit the primary's AUTH token: the primary replicates its secret to their regions
-      // under a fixed name, and they read that replica.
-      ...(g && isPrimary ? { authSecretReplication: { secretName: g.authSecretName, replicaRegions: config.regions.map((r) => r.region).filter((r) => r !== regionConfig.region) } } : {}),
+      // Secondaries inherit the primary's AUTH token: the primary creates its secret under a fixed name and
+      // each secondary pulls its own replica of it (below), so the primary's template lists no region.
+      ...(g && isPrimary ? { authSecretReplication: { secretName: g.authSecretName } } : {}),
       ...(g && !isPrimary ? { authSecret: secretsmanager.Secret.fromSecretNameV2(this, 'CacheAuthSecret', g.authSecretName) } : {}),
       endpointParameterPrefix: `${this.parameterPrefix}/cache`,
     });
@@ -238,9 +267,9 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
         role: isPrimary ? 'primary' as const : 'secondary' as const,
         globalClusterIdentifier: databaseNames.globalCluster(config.name),
         secretName: databaseNames.secret(config.name),
-        ...(isPrimary
-          ? { replicaRegions: config.regions.map((r) => r.region).filter((r) => r !== region) }
-          : { writeForwarding: db.globalDatabase.writeForwarding }),
+        // Each secondary pulls its own replica of the credentials secret from the primary region, so the
+        // primary's template never lists the other regions.
+        ...(isPrimary ? {} : { writeForwarding: db.globalDatabase.writeForwarding, primaryRegion: config.primaryRegion }),
       },
     } : {}),
   };

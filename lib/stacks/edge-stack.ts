@@ -1,6 +1,6 @@
-import { Annotations, CfnOutput, Duration, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { EdgeDistribution, OriginVerifySecret } from '../../constructs/edge';
+import { EdgeDistribution, OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION, type AppConfig } from '../config';
 import { OutputKeys } from '../outputs';
 import { originDomainName } from '../../constructs/geo-dns';
@@ -8,10 +8,21 @@ import { ReferenceStack, type ReferenceStackProps } from './regional-stack';
 
 /**
  * Name prefix of the origin-verify secrets (`<name>/edge/origin-verify-0|1`): created in the primary
- * region's data stack, replicated to every region and us-east-1, and resolved by name in each of them.
+ * region's data stack; every other region's data stack pulls its own replica, and us-east-1's replica (for
+ * CloudFront) is pulled by the us-east-1 data stack or, when us-east-1 hosts no region, by the edge stack.
+ * Each consumer resolves them by name in its own region.
  */
 export function originSecretNamePrefix(config: AppConfig): string {
   return `${config.name}/edge/origin-verify`;
+}
+
+/**
+ * Whether the edge stack pulls the us-east-1 replica of the origin-verify secrets: only when us-east-1 is
+ * neither the primary region (which holds the secrets) nor a configured region (whose data stack pulls it).
+ * The edge stack never changes when other regions are added or removed.
+ */
+export function originVerifyReplicaInEdgeStack(config: AppConfig): boolean {
+  return config.primaryRegion !== EDGE_REGION && !config.regions.some((r) => r.region === EDGE_REGION);
 }
 
 /**
@@ -23,6 +34,8 @@ export function originSecretNamePrefix(config: AppConfig): string {
 export class EdgeStack extends ReferenceStack {
   /** The edge, when enabled. */
   public readonly edge?: EdgeDistribution;
+  /** The us-east-1 replica of the origin-verify secrets, when no data stack in us-east-1 pulls it. */
+  public readonly originVerifyReplica?: OriginVerifyReplica;
 
   constructor(scope: Construct, id: string, props: Omit<ReferenceStackProps, 'tier' | 'region'>) {
     super(scope, id, { ...props, region: EDGE_REGION, tier: 'edge' });
@@ -64,6 +77,17 @@ export class EdgeStack extends ReferenceStack {
       errorRateAlarmPercent: e.alarmErrorRatePercent,
       originLatencyAlarm: Duration.millis(e.alarmOriginLatencyMs),
     });
+    if (originVerifyReplicaInEdgeStack(config)) {
+      this.originVerifyReplica = new OriginVerifyReplica(this, 'OriginVerifyReplica', {
+        secretNamePrefix: originSecretNamePrefix(config),
+        primaryRegion: config.primaryRegion,
+        // Kept if this request ever moves to a us-east-1 data stack (us-east-1 added as a region): the
+        // distribution must never lose the value it sends.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // CloudFront resolves the header value when the distribution is created or updated.
+      this.edge.distribution.node.addDependency(this.originVerifyReplica);
+    }
     new CfnOutput(this, OutputKeys.distributionId, { value: this.edge.distribution.distributionId, description: 'CloudFront distribution id (CloudWatch DistributionId, us-east-1)' });
     new CfnOutput(this, OutputKeys.distributionDomainName, { value: this.edge.distribution.distributionDomainName, description: 'CloudFront domain name' });
   }

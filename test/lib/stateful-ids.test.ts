@@ -45,6 +45,11 @@ Object.assign(EXPECTED['shop-data-us-east-1'], {
   OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
   OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
 });
+// every other region pulls its secret replicas (SecretReplica): the requests' provider logs (operational, 90 days,
+// DESTROY with the stack: they hold no data the app needs)
+for (const region of ['eu-west-1', 'ap-southeast-1']) {
+  Object.assign(EXPECTED[`shop-data-${region}`], { SecretReplicaProviderLogs02E1AAA9: 'AWS::Logs::LogGroup' });
+}
 EXPECTED['shop-edge'] = {
   EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
   EdgeLogsA4EA23EB: 'AWS::S3::Bucket',

@@ -268,8 +268,8 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
     };
     const global = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials' };
     const stacks = [
-      make('Primary', 'us-east-1', { globalDatabase: { role: 'primary', ...global, replicaRegions: ['eu-west-1'] } }),
-      make('Secondary', 'eu-west-1', { globalDatabase: { role: 'secondary', ...global } }),
+      make('Primary', 'us-east-1', { globalDatabase: { role: 'primary', ...global } }),
+      make('Secondary', 'eu-west-1', { globalDatabase: { role: 'secondary', ...global, primaryRegion: 'us-east-1' } }),
       make('SecondaryFwd', 'ap-southeast-1', { proxyIamAuth: true, globalDatabase: { role: 'secondary', ...global, writeForwarding: true } }),
     ];
     [primary, secondary, secondaryForwarding] = stacks.map((s) => Template.fromStack(s));
@@ -284,8 +284,50 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
     expect(cluster.Properties.GlobalClusterIdentifier).toBeUndefined();
   });
 
-  it('replicates the named credentials secret to the secondary regions', () => {
-    primary.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'shop/database/credentials', ReplicaRegions: [{ Region: 'eu-west-1' }] });
+  it('creates the named credentials secret on the primary, listing no replica region (secondaries pull theirs)', () => {
+    primary.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'shop/database/credentials', ReplicaRegions: Match.absent() });
+    primary.resourceCountIs('Custom::SecretReplica', 0);
+  });
+
+  it('has a secondary given primaryRegion pull its replica from the primary region, decrypting through Secrets Manager only', () => {
+    const requests = Object.values(resourcesOf(secondary, 'Custom::SecretReplica'));
+    expect(requests).toHaveLength(1);
+    expect(JSON.parse(requests[0].Properties.Create as string)).toEqual({
+      service: 'SecretsManager',
+      action: 'replicateSecretToRegions',
+      region: 'us-east-1',
+      parameters: { SecretId: 'shop/database/credentials', AddReplicaRegions: [{ Region: 'eu-west-1' }], ForceOverwriteReplicaSecret: true },
+      physicalResourceId: { id: 'shop/database/credentials@eu-west-1' },
+      logApiResponseData: false,
+    });
+    const secretArn = { 'Fn::Join': ['', ['arn:aws:secretsmanager:us-east-1:', { Ref: 'AWS::AccountId' }, ':secret:shop/database/credentials-??????']] };
+    secondary.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          { Action: ['secretsmanager:RemoveRegionsFromReplication', 'secretsmanager:ReplicateSecretToRegions'], Effect: 'Allow', Resource: secretArn },
+          {
+            Action: 'kms:Decrypt',
+            Effect: 'Allow',
+            Resource: { 'Fn::Join': ['', ['arn:aws:kms:us-east-1:', { Ref: 'AWS::AccountId' }, ':key/*']] },
+            Condition: {
+              StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.us-east-1.', { Ref: 'AWS::URLSuffix' }]] } },
+              StringLike: { 'kms:EncryptionContext:SecretARN': secretArn },
+            },
+          },
+        ],
+        Version: '2012-10-17',
+      },
+    });
+  });
+
+  it('creates the secondary\'s proxy only after its replica exists', () => {
+    const [requestId] = Object.keys(resourcesOf(secondary, 'Custom::SecretReplica'));
+    const proxy = Object.values(resourcesOf(secondary, 'AWS::RDS::DBProxy'))[0] as { DependsOn?: string[] };
+    expect(proxy.DependsOn).toContain(requestId);
+  });
+
+  it('makes no replica request on a secondary without primaryRegion', () => {
+    secondaryForwarding.resourceCountIs('Custom::SecretReplica', 0);
   });
 
   it('joins the secondary to the global cluster by identifier, with its own key and no master user', () => {
@@ -357,6 +399,9 @@ describe('AuroraDatabase bad input', () => {
   });
   it('fails when a primary asks for write forwarding', () => {
     expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', writeForwarding: true } })).toThrow(/writeForwarding is only for a secondary/);
+  });
+  it('fails when a primary is given primaryRegion (only a secondary pulls a replica)', () => {
+    expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', primaryRegion: 'us-east-1' } })).toThrow(/globalDatabase\.primaryRegion is only for a secondary \(got: us-east-1\)/);
   });
   it('fails when a global database uses a burstable class', () => {
     expect(make({ writerInstance: new ec2.InstanceType('t4g.medium'), globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's' } })).toThrow(/writerInstance t4g\.medium cannot be used in a global database/);

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,7 @@ describe('reference app (millions config): Aurora global database in every regio
     Template.fromStack(built.regions['us-east-1'].data).hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: 'shop-global' });
     Template.fromStack(built.regions['us-east-1'].data).hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'shop/database/credentials',
-      ReplicaRegions: [{ Region: 'eu-west-1' }, { Region: 'ap-southeast-1' }],
+      ReplicaRegions: Match.absent(),
     });
     for (const region of ['eu-west-1', 'ap-southeast-1']) {
       const t = Template.fromStack(built.regions[region].data);
@@ -72,12 +72,32 @@ describe('reference app (millions config): Aurora global database in every regio
     }
   });
 
+  it('has each secondary data stack pull its own replica of the credentials secret, before its proxy', () => {
+    Template.fromStack(built.regions['us-east-1'].data).resourceCountIs('Custom::SecretReplica', 0);
+    for (const region of ['eu-west-1', 'ap-southeast-1']) {
+      const t = Template.fromStack(built.regions[region].data);
+      const requests = Object.entries(t.findResources('Custom::SecretReplica'))
+        .filter(([, r]) => (JSON.parse((r as { Properties: { Create: string } }).Properties.Create) as { parameters: { SecretId: string } }).parameters.SecretId === 'shop/database/credentials');
+      expect(requests).toHaveLength(1);
+      const [id, request] = requests[0] as [string, { Properties: { Create: string; Delete: string } }];
+      expect(JSON.parse(request.Properties.Create)).toMatchObject({ action: 'replicateSecretToRegions', region: 'us-east-1', parameters: { AddReplicaRegions: [{ Region: region }] } });
+      // Removing the region from the config deletes its data stack, which removes its replica (and only it).
+      expect(JSON.parse(request.Properties.Delete)).toMatchObject({ action: 'removeRegionsFromReplication', region: 'us-east-1', parameters: { SecretId: 'shop/database/credentials', RemoveReplicaRegions: [region] } });
+      const proxy = Object.values(t.findResources('AWS::RDS::DBProxy'))[0] as { DependsOn?: string[] };
+      expect(proxy.DependsOn).toContain(id);
+    }
+  });
+
   it('deploys the primary data stack before the secondaries, without cross-region references', () => {
     const primary = built.regions['us-east-1'].data;
     for (const region of ['eu-west-1', 'ap-southeast-1']) {
       expect(built.regions[region].data.dependencies).toContain(primary);
-      const json = JSON.stringify(Template.fromStack(built.regions[region].data).toJSON());
-      expect(json).not.toMatch(/us-east-1/);
+      // The only mention of the primary region is where each secondary asks it for its secret replicas (a
+      // name from the config, not a cross-region reference).
+      const resources = Template.fromStack(built.regions[region].data).toJSON().Resources as Record<string, { Type: string; Properties: { PolicyDocument?: unknown } }>;
+      const other = Object.values(resources).filter((r) => r.Type !== 'Custom::SecretReplica' && !(r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('ReplicateSecretToRegions')));
+      expect(JSON.stringify(other)).not.toMatch(/us-east-1/);
+      expect(JSON.stringify(resources)).not.toMatch(/Fn::ImportValue|GetStackOutput[^}]*us-east-1/);
     }
   });
 

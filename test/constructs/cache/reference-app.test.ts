@@ -100,7 +100,22 @@ describe('reference app with a Global Datastore across two regions', () => {
     const primary = built.regions['us-east-1'].data;
     expect(statefulLogicalIds(primary, ['AWS::ElastiCache::GlobalReplicationGroup'])).toEqual({ CacheGlobalDatastore3E2B49BB: 'AWS::ElastiCache::GlobalReplicationGroup' });
     Template.fromStack(primary).hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', { GlobalReplicationGroupIdSuffix: 'test-cache' });
-    Template.fromStack(primary).hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'test/cache/auth-token', ReplicaRegions: [{ Region: 'eu-west-1' }] });
+    Template.fromStack(primary).hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'test/cache/auth-token', ReplicaRegions: Match.absent() });
+  });
+
+  it('has the secondary pull its replica of the AUTH secret from the primary region, before its cache resources', () => {
+    const t = Template.fromStack(built.regions['eu-west-1'].data);
+    const requests = Object.entries(t.findResources('Custom::SecretReplica')).filter(([id]) => id.startsWith('CacheAuthSecretReplica'));
+    expect(requests).toHaveLength(1);
+    const [id, request] = requests[0] as [string, { Properties: { Create: string; Delete: string } }];
+    expect(JSON.parse(request.Properties.Create)).toMatchObject({
+      action: 'replicateSecretToRegions',
+      region: 'us-east-1',
+      parameters: { SecretId: 'test/cache/auth-token', AddReplicaRegions: [{ Region: 'eu-west-1' }], ForceOverwriteReplicaSecret: true },
+    });
+    expect(JSON.parse(request.Properties.Delete)).toMatchObject({ action: 'removeRegionsFromReplication', parameters: { SecretId: 'test/cache/auth-token', RemoveReplicaRegions: ['eu-west-1'] } });
+    const group = Object.values(t.findResources('AWS::ElastiCache::ReplicationGroup'))[0] as { DependsOn?: string[] };
+    expect(group.DependsOn).toContain(id);
   });
 
   it('joins the secondary by the derived id, keeping the same replication group logical ID', () => {

@@ -59,19 +59,39 @@ describe('reference app edge (millions config)', () => {
     });
   });
 
-  it('keeps the origin-verify secrets in the primary data stack, replicated to the other regions', () => {
+  it('keeps the origin-verify secrets in the primary data stack, listing no other region', () => {
     const data = built.regions['us-east-1'].data;
     expect(Object.fromEntries(Object.entries(statefulLogicalIds(data, ['AWS::SecretsManager::Secret'])).filter(([id]) => id.startsWith('OriginVerify')))).toEqual({
       OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
       OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
     });
-    Template.fromStack(data).hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'shop/edge/origin-verify-1',
-      ReplicaRegions: [{ Region: 'eu-west-1' }, { Region: 'ap-southeast-1' }],
-    });
+    for (const slot of [0, 1]) {
+      Template.fromStack(data).hasResourceProperties('AWS::SecretsManager::Secret', { Name: `shop/edge/origin-verify-${slot}`, ReplicaRegions: Match.absent() });
+    }
+    // The primary region (us-east-1, also the edge region) holds the secrets: no replica request there.
+    Template.fromStack(data).resourceCountIs('Custom::SecretReplica', 0);
     for (const region of ['eu-west-1', 'ap-southeast-1']) {
       expect(Object.keys(Template.fromStack(built.regions[region].data).findResources('AWS::SecretsManager::Secret')).filter((id) => id.startsWith('OriginVerify'))).toEqual([]);
     }
+  });
+
+  it('has every other region\'s data stack pull its own replica of both slots from the primary region', () => {
+    for (const region of ['eu-west-1', 'ap-southeast-1']) {
+      const t = Template.fromStack(built.regions[region].data);
+      const requests = Object.values(t.findResources('Custom::SecretReplica')).map((r: any) => JSON.parse(r.Properties.Create));
+      const origin = requests.filter((c: any) => String(c.parameters.SecretId).startsWith('shop/edge/origin-verify'));
+      expect(origin).toEqual([0, 1].map((slot) => ({
+        service: 'SecretsManager',
+        action: 'replicateSecretToRegions',
+        region: 'us-east-1',
+        parameters: { SecretId: `shop/edge/origin-verify-${slot}`, AddReplicaRegions: [{ Region: region }], ForceOverwriteReplicaSecret: true },
+        physicalResourceId: { id: `shop/edge/origin-verify-${slot}@${region}` },
+        logApiResponseData: false,
+      })));
+      // The region's app stack (listener rules resolving the replica) deploys after its data stack.
+      expect(built.regions[region].app.dependencies).toContain(built.regions[region].data);
+    }
+    Template.fromStack(built.edge).resourceCountIs('Custom::SecretReplica', 0);
   });
 
   it('makes every region\'s load balancer answer only requests carrying the header', () => {
@@ -106,12 +126,28 @@ describe('reference app edge with a primary region other than us-east-1 and a re
     }));
   });
 
-  it('replicates the secrets to us-east-1 for CloudFront', () => {
+  it('creates the secrets in the primary region without replica regions', () => {
     Template.fromStack(built.regions['eu-west-1'].data).hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'shop/edge/origin-verify-0',
-      ReplicaRegions: [{ Region: 'us-east-1' }],
+      ReplicaRegions: Match.absent(),
       GenerateSecretString: Match.objectLike({ GenerateStringKey: 'g2' }),
     });
+    Template.fromStack(built.regions['eu-west-1'].data).resourceCountIs('Custom::SecretReplica', 0);
+  });
+
+  it('pulls the us-east-1 replica for CloudFront from the edge stack (us-east-1 hosts no region), kept on delete, before the distribution', () => {
+    const t = Template.fromStack(built.edge);
+    const requests = t.findResources('Custom::SecretReplica');
+    expect(Object.keys(requests)).toHaveLength(2);
+    for (const [id, r] of Object.entries(requests) as [string, any][]) {
+      const create = JSON.parse(r.Properties.Create);
+      expect(create).toMatchObject({ action: 'replicateSecretToRegions', region: 'eu-west-1', parameters: { AddReplicaRegions: [{ Region: 'us-east-1' }] } });
+      expect(create.parameters.SecretId).toMatch(/^shop\/edge\/origin-verify-[01]$/);
+      // RETAIN: the distribution must never lose the value it sends, even if this request moves elsewhere.
+      expect(r.Properties.Delete).toBeUndefined();
+      const distribution = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0] as any;
+      expect(distribution.DependsOn).toContain(id);
+    }
   });
 
   it('sends generation 2 from CloudFront and accepts generations 2 and 1 at the load balancer', () => {
@@ -185,5 +221,33 @@ describe('reference app edge: template validator and cdk-nag', () => {
       domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
       edge: { assetsFolder: folder, regionalWaf: true },
     }));
+  });
+});
+
+describe('reference app edge with us-east-1 as a secondary region', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  beforeAll(() => {
+    // GIVEN eu-west-1 as the primary region and us-east-1 (the edge region) as a second region
+    built = buildTestApp(minimalConfig({
+      name: 'shop',
+      regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }],
+      domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+    }));
+  });
+
+  it('pulls the us-east-1 replica from the us-east-1 data stack (before its app stack and the edge), kept on delete', () => {
+    const t = Template.fromStack(built.regions['us-east-1'].data);
+    const requests = Object.entries(t.findResources('Custom::SecretReplica')).filter(([id]) => id.startsWith('OriginVerifyReplica')) as [string, any][];
+    expect(requests.map(([, r]) => JSON.parse(r.Properties.Create).parameters.SecretId).sort()).toEqual(['shop/edge/origin-verify-0', 'shop/edge/origin-verify-1']);
+    for (const [, r] of requests) {
+      expect(JSON.parse(r.Properties.Create)).toMatchObject({ region: 'eu-west-1', parameters: { AddReplicaRegions: [{ Region: 'us-east-1' }] } });
+      // CloudFront needs this replica even if us-east-1 stops hosting a region.
+      expect(r.Properties.Delete).toBeUndefined();
+    }
+    expect(built.edge.dependencies).toContain(built.regions['us-east-1'].app);
+  });
+
+  it('makes no replica request in the edge stack', () => {
+    Template.fromStack(built.edge).resourceCountIs('Custom::SecretReplica', 0);
   });
 });

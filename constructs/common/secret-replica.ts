@@ -1,0 +1,204 @@
+import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, aws_logs as logs, custom_resources as cr } from 'aws-cdk-lib';
+import { Construct, type IConstruct } from 'constructs';
+
+/** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
+export interface SecretReplicaPrimaryKey {
+  /**
+   * ARN of the customer managed key in the primary region. When it is not known in this stack (it lives in
+   * another region's stack), leave it out: the request may then decrypt with any key of the primary region,
+   * but only through Secrets Manager there and only for this secret (`kms:ViaService` and the `SecretARN`
+   * encryption context).
+   * @default - any key of the primary region, narrowed by the conditions above
+   */
+  readonly keyArn?: string;
+}
+
+/** Properties of a {@link SecretReplica}. */
+export interface SecretReplicaProps {
+  /** Name of the primary secret (without the random suffix), identical in every region, e.g. `shop/database/credentials`. */
+  readonly secretName: string;
+  /** Region of the primary secret. Must differ from this stack's region. */
+  readonly primaryRegion: string;
+  /**
+   * Region the replica is created in.
+   * @default - this stack's region
+   */
+  readonly replicaRegion?: string;
+  /**
+   * Key the replica is encrypted with (in the replica region); the request is granted `kms:Encrypt` and
+   * `kms:GenerateDataKey` on it.
+   * @default - the `aws/secretsmanager` key of the replica region
+   */
+  readonly replicaKey?: kms.IKey;
+  /**
+   * The primary secret is encrypted with a customer managed key: the request is granted `kms:Decrypt` on it
+   * (replicating requires it).
+   * @default - the primary secret uses `aws/secretsmanager`: no KMS permission
+   */
+  readonly primaryKey?: SecretReplicaPrimaryKey;
+  /**
+   * `DESTROY` removes the region from the secret's replication when this resource is deleted (the region
+   * is removed from the config); `RETAIN` leaves the replica in place, for a replica something outside
+   * this stack's lifetime also depends on.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/**
+ * Pulls a replica of a Secrets Manager secret into a region, from that region's own stack: a custom resource
+ * asks Secrets Manager in the primary region to replicate the secret to this region
+ * (`ReplicateSecretToRegions`) and, on delete, to stop (`RemoveRegionsFromReplication`).
+ *
+ * Why not the secret's `ReplicaRegions`: that property lists every region in the primary's template, so
+ * adding or removing a region would change the primary region's stateful stack. With a `SecretReplica`
+ * per region, adding a region adds only that region's stacks, and removing it removes only its replica.
+ * Resources in this stack that read the replica must depend on this construct (`node.addDependency`).
+ */
+export class SecretReplica extends Construct {
+  /** The custom resource making the request. */
+  public readonly resource: cr.AwsCustomResource;
+  /** The region the replica is created in. */
+  public readonly replicaRegion: string;
+  /** The ARN pattern of the primary secret (`arn:…:secret:<name>-??????`) the request is allowed to act on. */
+  public readonly primarySecretArnPattern: string;
+
+  constructor(scope: Construct, id: string, props: SecretReplicaProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.replicaRegion = props.replicaRegion ?? stack.region;
+    validate(props, this.replicaRegion);
+
+    this.primarySecretArnPattern = stack.formatArn({
+      service: 'secretsmanager',
+      region: props.primaryRegion,
+      resource: 'secret',
+      resourceName: `${props.secretName}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:ReplicateSecretToRegions', 'secretsmanager:RemoveRegionsFromReplication'],
+        resources: [this.primarySecretArnPattern],
+      }),
+    ];
+    if (props.primaryKey) {
+      statements.push(new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [props.primaryKey.keyArn ?? stack.formatArn({ service: 'kms', region: props.primaryRegion, resource: 'key', resourceName: '*' })],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${props.primaryRegion}.${stack.urlSuffix}` },
+          StringLike: { 'kms:EncryptionContext:SecretARN': this.primarySecretArnPattern },
+        },
+      }));
+    }
+    if (props.replicaKey) {
+      statements.push(new iam.PolicyStatement({
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.replicaKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.replicaRegion}.${stack.urlSuffix}` } },
+      }));
+    }
+
+    const replicate: cr.AwsSdkCall = {
+      service: 'SecretsManager',
+      action: 'replicateSecretToRegions',
+      region: props.primaryRegion,
+      parameters: {
+        SecretId: props.secretName,
+        AddReplicaRegions: [{ Region: this.replicaRegion, ...(props.replicaKey ? { KmsKeyId: props.replicaKey.keyArn } : {}) }],
+        // A secret of the same name left in the region (e.g. by an earlier deployment) becomes the replica.
+        ForceOverwriteReplicaSecret: true,
+      },
+      // One request per secret and region: a change of either replaces it (and removes the old replica).
+      physicalResourceId: cr.PhysicalResourceId.of(`${props.secretName}@${this.replicaRegion}`),
+      // The response lists the replication status; the replica's value is never in it, but keep it out of the logs anyway.
+      logging: cr.Logging.withDataHidden(),
+    };
+    const retain = props.removalPolicy === RemovalPolicy.RETAIN;
+    const provider = providerOf(stack);
+    this.resource = new cr.AwsCustomResource(this, 'Request', {
+      role: provider.role,
+      logGroup: provider.logGroup,
+      resourceType: 'Custom::SecretReplica',
+      onCreate: replicate,
+      onUpdate: replicate,
+      ...(retain ? {} : {
+        onDelete: {
+          service: 'SecretsManager',
+          action: 'removeRegionsFromReplication',
+          region: props.primaryRegion,
+          parameters: { SecretId: props.secretName, RemoveReplicaRegions: [this.replicaRegion] },
+          // Already gone (the primary secret deleted, or the region no longer a replica): nothing to remove.
+          ignoreErrorCodesMatching: 'ResourceNotFoundException|InvalidParameterException',
+          logging: cr.Logging.withDataHidden(),
+        },
+      }),
+      policy: cr.AwsCustomResourcePolicy.fromStatements(statements),
+      installLatestAwsSdk: false,
+    });
+    if (props.primaryKey && !props.primaryKey.keyArn) {
+      Validations.of(this.resource).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagArn(statements[1].resources[0], this)}]`,
+        reason: 'The primary secret\'s customer key lives in another region\'s stack (no cross-region references), so its id is not known here: kms:Decrypt is allowed on the primary region\'s keys only through Secrets Manager (kms:ViaService) and only for this secret (kms:EncryptionContext:SecretARN).',
+      });
+    }
+  }
+}
+
+/**
+ * The execution role and log group of the stack's AwsCustomResource Lambda (a singleton per stack, like the
+ * function): logs go to a log group with a retention, written through an inline policy scoped to it, instead
+ * of the AWS managed AWSLambdaBasicExecutionRole (which allows every log group of the account).
+ */
+function providerOf(stack: Stack): { role: iam.Role; logGroup: logs.LogGroup } {
+  const id = 'SecretReplicaProvider';
+  const existing = stack.node.tryFindChild(id) as Construct | undefined;
+  if (existing) return { role: existing.node.findChild('Role') as iam.Role, logGroup: existing.node.findChild('Logs') as logs.LogGroup };
+  const scope = new Construct(stack, id);
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: 'Runs the SecretReplica requests (Secrets Manager replication) of this stack',
+  });
+  logGroup.grantWrite(role);
+  return { role, logGroup };
+}
+
+/** An ARN as cdk-nag prints it in a finding id (references as `<LogicalId>`, pseudo parameters as `<AWS::X>`). */
+function nagArn(arn: string, scope: IConstruct): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, unknown>;
+    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
+    if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (Array.isArray(o['Fn::Join'])) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    return JSON.stringify(v);
+  };
+  return render(Stack.of(scope).resolve(arn));
+}
+
+/** Cross-region by design: the request runs in the primary region, the replica lands in this one. */
+function validate(props: SecretReplicaProps, replicaRegion: string): void {
+  if (!Token.isUnresolved(props.secretName) && !SECRET_NAME.test(props.secretName)) {
+    throw new Error(`SecretReplica: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
+  }
+  if (!Token.isUnresolved(props.primaryRegion) && !REGION.test(props.primaryRegion)) {
+    throw new Error(`SecretReplica: primaryRegion must be a region name such as us-east-1 (got: ${JSON.stringify(props.primaryRegion)})`);
+  }
+  if (Token.isUnresolved(replicaRegion)) {
+    throw new Error('SecretReplica: the replica region must be known at synth: give replicaRegion or deploy the stack to an explicit region');
+  }
+  if (!REGION.test(replicaRegion)) {
+    throw new Error(`SecretReplica: replicaRegion must be a region name such as eu-west-1 (got: ${JSON.stringify(replicaRegion)})`);
+  }
+  if (replicaRegion === props.primaryRegion) {
+    throw new Error(`SecretReplica: replicaRegion must differ from primaryRegion (got: ${replicaRegion} for both)`);
+  }
+}
