@@ -1,5 +1,6 @@
 import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, aws_logs as logs, custom_resources as cr } from 'aws-cdk-lib';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
+import { nagArn } from './nag';
 
 /** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
 export interface SecretReplicaPrimaryKey {
@@ -166,22 +167,6 @@ function providerOf(stack: Stack): { role: iam.Role; logGroup: logs.LogGroup } {
   });
   logGroup.grantWrite(role);
   return { role, logGroup };
-}
-
-/** An ARN as cdk-nag prints it in a finding id (references as `<LogicalId>`, pseudo parameters as `<AWS::X>`). */
-function nagArn(arn: string, scope: IConstruct): string {
-  const render = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    const o = v as Record<string, unknown>;
-    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
-    if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if (Array.isArray(o['Fn::Join'])) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(render).join(sep);
-    }
-    return JSON.stringify(v);
-  };
-  return render(Stack.of(scope).resolve(arn));
 }
 
 /** Cross-region by design: the request runs in the primary region, the replica lands in this one. */

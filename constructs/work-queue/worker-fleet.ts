@@ -1,7 +1,6 @@
 import {
   Aws,
   Duration,
-  Stack,
   Token,
   Validations,
   aws_autoscaling as autoscaling,
@@ -10,11 +9,12 @@ import {
   aws_ec2 as ec2,
   aws_iam as iam,
 } from 'aws-cdk-lib';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { Fleet, checkCapacity } from '../fleet';
 import { WORK_QUEUE_DEFAULTS } from './defaults';
 import { defaultWorkerUserData } from './user-data';
 import type { IWorkQueue } from './work-queue';
+import { nagArn } from '../common/nag';
 
 /** Properties of a {@link WorkerFleet}. */
 export interface WorkerFleetProps {
@@ -241,21 +241,3 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
 /** Backlog per in-service instance, with the division guarded for a group at 0. */
 const BACKLOG_PER_INSTANCE = 'm1 / IF(m2 > 0, m2, 1)';
 
-/**
- * An ARN as cdk-nag prints it in a finding id: references become `<LogicalId>` / `<AWS::Region>`, so an
- * acknowledgement can name exactly one finding instead of every IAM5 finding of the construct.
- */
-function nagArn(arn: string, scope: IConstruct): string {
-  const render = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    const o = v as Record<string, unknown>;
-    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
-    if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if (Array.isArray(o['Fn::Join'])) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(render).join(sep);
-    }
-    return JSON.stringify(v);
-  };
-  return render(Stack.of(scope).resolve(arn));
-}
