@@ -1,5 +1,5 @@
 import { PRESETS, type StagePreset } from './presets';
-import type { AppConfig } from './types';
+import { STAGES, type AppConfig } from './types';
 
 /**
  * Something a config does that its stage says it should not, though it still synthesizes (e.g. one
@@ -57,11 +57,20 @@ export const checkMultiRegionDns: StageCheck = (config) => config.regions.length
   message: `The config runs ${config.regions.length} regions but has no domain (got: undefined): no latency records, health checks or failover route users between them. Add \`domain\`.`,
 }];
 
+/** From the growth stage on, every database cluster has a reader: the failover target and the read capacity. */
+export const checkDatabaseReplicas: StageCheck = (config) => STAGES.indexOf(config.stage) < STAGES.indexOf('growth') ? [] : config.database.shards
+  .filter((shard) => (shard.readers ?? config.database.readers) < 1)
+  .map((shard) => ({
+    id: stageWarningId('database-replicas'),
+    message: `The ${config.stage} stage keeps at least one Aurora reader per cluster; ${config.database.shards.length > 1 ? `shard ${shard.id}` : 'the database'} has none (got: 0), so a writer failure means a new instance is created (minutes) instead of a reader promoted (about 30 s). Set database.readers ≥ 1.`,
+    tier: 'data' as const,
+  }));
+
 /**
  * Every stage check. A tier adds its own in one line (e.g. a `millions` config with no read replica or a
  * queue without a dead-letter queue): a {@link StageCheck} returning findings with `stageWarningId('…')`.
  */
-export const STAGE_CHECKS: readonly StageCheck[] = [checkRegions, checkAzs, checkNat, checkMultiRegionDns];
+export const STAGE_CHECKS: readonly StageCheck[] = [checkRegions, checkAzs, checkNat, checkMultiRegionDns, checkDatabaseReplicas];
 
 /** The findings of `checks` (default: all) for a resolved config. */
 export function stageFindings(config: AppConfig, checks: readonly StageCheck[] = STAGE_CHECKS, preset: StagePreset = PRESETS[config.stage]): StageFinding[] {

@@ -4,7 +4,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
 import {
-  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
+  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkDatabaseReplicas, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
   stageFindings, stageWarningId, type StageCheck,
 } from '../../../lib/config';
 import { buildTestApp, configPath, minimalConfig } from '../../helpers/app';
@@ -75,6 +75,18 @@ describe('stage checks (pure)', () => {
     const cfg = resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }] }));
     expect(checkMultiRegionDns(cfg, PRESETS.growth).map((f) => f.id)).toEqual(['scale-to-millions:stage-dns']);
     expect(checkMultiRegionDns(resolveConfig(minimalConfig()), PRESETS.growth)).toEqual([]);
+  });
+
+  it('finds a database cluster with no reader from the growth stage on, per shard', () => {
+    // GIVEN a millions config whose database has no reader
+    const cfg = resolveConfig(minimalConfig({ stage: 'millions', database: { readers: 0 } }));
+    // THEN the data stack is warned, with the acknowledgeable id
+    expect(checkDatabaseReplicas(cfg, PRESETS.millions)).toEqual([expect.objectContaining({ id: stageWarningId('database-replicas'), tier: 'data', message: expect.stringMatching(/the database has none \(got: 0\)/) })]);
+    // AND a shard without readers is named
+    const sharded = resolveConfig(minimalConfig({ stage: 'millions', database: { shards: [{ id: 's0' }, { id: 's1', readers: 0 }] } }));
+    expect(checkDatabaseReplicas(sharded, PRESETS.millions).map((f) => f.message)).toEqual([expect.stringMatching(/shard s1 has none/)]);
+    // AND the startup stage, whose preset accepts it, is not warned
+    expect(checkDatabaseReplicas(resolveConfig(minimalConfig({ stage: 'startup', database: { readers: 0 } })), PRESETS.startup)).toEqual([]);
   });
 
   it('runs every registered check and takes extra ones in one line', () => {
