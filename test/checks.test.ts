@@ -73,8 +73,12 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+// Every example config is checked here, once: the tier test files assert their own resources, not the findings.
 describe.each([
   { config: 'millions', expectedWarnings: [] as string[] },
+  { config: 'growth', expectedWarnings: [] as string[] },
+  { config: 'global', expectedWarnings: [] as string[] },
+  { config: 'sharded', expectedWarnings: [] as string[] },
   {
     config: 'startup',
     // the startup stage deliberately runs two zones, no domain and no CDN; the constructs say so with acknowledgeable ids

@@ -1,6 +1,5 @@
-import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type AppConfigInput, type QueueInput } from '../../../lib/config';
 import { PRESETS } from '../../../lib/config/presets';
 import { statefulLogicalIds } from '../../../lib/testing';
@@ -90,21 +89,6 @@ describe('reference app (startup config): a sleeping worker fleet', () => {
   });
 });
 
-describe('reference app (startup config) passes the template validator and cdk-nag', () => {
-  const previous = process.env.CDK_VALIDATION;
-  afterAll(() => {
-    if (previous === undefined) delete process.env.CDK_VALIDATION;
-    else process.env.CDK_VALIDATION = previous;
-  });
-
-  it('has zero validator and cdk-nag findings', () => {
-    process.env.CDK_VALIDATION = 'true';
-    const built = buildTestApp('startup', { nagChecks: true });
-    // The foundation's edge stack is still empty (another tier fills it); only that is excused here.
-    Validations.of(built.edge).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'edge stack not built yet in this branch' });
-    expect(() => built.app.synth()).not.toThrow();
-  });
-});
 
 describe('config section queues', () => {
   const withQueues = (queues: unknown[], extra: Partial<AppConfigInput> = {}) => minimalConfig({ queues: queues as QueueInput[], ...extra });
