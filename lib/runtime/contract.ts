@@ -1,0 +1,147 @@
+/**
+ * The application contract: the names under which the stacks publish what an application needs, and the
+ * environment file every instance gets. The constructs that publish (data tier, fleets) and the runtime SDK
+ * that reads both import this one module, so the two sides cannot drift. It imports nothing: it is safe to
+ * load on an application server and in a CDK app alike.
+ *
+ * Layout under the app's prefix (`/<name>` in the reference app), one SSM String parameter per value:
+ *
+ * ```
+ * /<name>/database/writer | reader | proxy | proxy-read-only | port | database-name | engine | secret-arn | ...
+ * /<name>/database/shard-map                (sharded apps: the shard map JSON)
+ * /<name>/database/shards/<id>/...          (each further shard: the same keys as database/)
+ * /<name>/cache/endpoint | port | tls | auth-mode | username | secret-arn
+ * /<name>/queues/<queue>/url | arn | name | dlq-url | ...
+ * ```
+ *
+ * @module
+ */
+
+/** Path segments under the app prefix, one per tier. */
+export const TIER_PATHS = {
+  database: 'database',
+  cache: 'cache',
+  queues: 'queues',
+  sessions: 'sessions',
+} as const;
+
+/** Keys under `<prefix>/database` (and under each `<prefix>/database/shards/<id>`). */
+export const DATABASE_KEYS = {
+  /** Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint. */
+  writer: 'writer',
+  /** Reader endpoint host (load-balanced over the readers). */
+  reader: 'reader',
+  /** RDS Proxy read/write endpoint host, when there is a proxy. */
+  proxy: 'proxy',
+  /** RDS Proxy read-only endpoint host, when there is a proxy. */
+  proxyReadOnly: 'proxy-read-only',
+  /** Port, as a decimal string. */
+  port: 'port',
+  /** Name of the application database. */
+  databaseName: 'database-name',
+  /** `postgres` or `mysql`. */
+  engine: 'engine',
+  /** ARN of the master (administrator) credentials secret. Fleets are NOT granted it; migrations are. */
+  secretArn: 'secret-arn',
+  /**
+   * How fleets authenticate: `iam` (each fleet connects as its own database user, {@link ENV_VARS.databaseUser},
+   * with an IAM authentication token; no password exists) or `password` (a secret named by the fleet's own
+   * configuration, e.g. local development).
+   */
+  authentication: 'authentication',
+  /** `primary` (holds the writer) or `secondary` (an Aurora Global Database secondary, read-only locally). */
+  role: 'role',
+  /**
+   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding): writes go to
+   * {@link DATABASE_KEYS.writer} of this region; `off` otherwise.
+   */
+  writeForwarding: 'write-forwarding',
+  /** Shard map JSON (sharded apps only; see `shard-map.ts`). */
+  shardMap: 'shard-map',
+  /** Prefix of further shards: `<prefix>/database/shards/<id>/<key>`. */
+  shards: 'shards',
+} as const;
+
+/** Keys under `<prefix>/cache`. */
+export const CACHE_KEYS = {
+  /** Configuration endpoint (cluster mode) host. */
+  endpoint: 'endpoint',
+  /** Port, as a decimal string. */
+  port: 'port',
+  /** `required` when clients must use TLS. */
+  tls: 'tls',
+  /** `rbac` or `auth-token`. */
+  authMode: 'auth-mode',
+  /** RBAC user name (RBAC only). */
+  username: 'username',
+  /** ARN of the secret whose JSON holds `password` (and `username` with RBAC). */
+  secretArn: 'secret-arn',
+} as const;
+
+/** Keys under `<prefix>/queues/<queue>`. */
+export const QUEUE_KEYS = {
+  url: 'url',
+  arn: 'arn',
+  name: 'name',
+  /** URL of the queue's dead-letter queue. */
+  deadLetterUrl: 'dead-letter-url',
+} as const;
+
+/** Keys under `<prefix>/sessions`. */
+export const SESSION_KEYS = {
+  /**
+   * ARN of the secret (in this region: a replica of the primary region's) whose value seals session tokens, so a
+   * session issued in one region is valid in every region.
+   */
+  secretArn: 'secret-arn',
+} as const;
+
+/** The environment file on every instance, written by the fleet's user data; `KEY=value` lines, no secret ever. */
+export const ENV_FILE = '/etc/scale-to-millions/env';
+
+/** Variables of {@link ENV_FILE}. */
+export const ENV_VARS = {
+  /** The app name (`config.name`). */
+  app: 'S2M_APP',
+  /** The instance's region. */
+  region: 'S2M_REGION',
+  /** The region holding the writers. */
+  primaryRegion: 'S2M_PRIMARY_REGION',
+  /** `web` (a web service) or `worker` (a queue's worker fleet). */
+  role: 'S2M_ROLE',
+  /** The web service's name, or the queue's name for a worker fleet. */
+  service: 'S2M_SERVICE',
+  /** The SSM parameter prefix of the app, e.g. `/shop`. */
+  parameterPrefix: 'S2M_PARAMETER_PREFIX',
+  /** The port a web service listens on. */
+  port: 'S2M_PORT',
+  /** The shallow health path the load balancer checks (the process is up). */
+  healthPath: 'S2M_HEALTH_PATH',
+  /** The deep health path Route 53 checks (writer, a reader and the cache answer within a budget). */
+  deepHealthPath: 'S2M_DEEP_HEALTH_PATH',
+  /** The application version the fleet was deployed with (artifact version, image tag or AMI id). */
+  version: 'S2M_APP_VERSION',
+  /** The fleet's own database user (IAM authentication); not a secret. */
+  databaseUser: 'S2M_DATABASE_USER',
+} as const;
+
+/** Default health paths. */
+export const HEALTH_PATHS = {
+  shallow: '/health',
+  deep: '/health/deep',
+} as const;
+
+/** `<prefix>/<tier>`. */
+export function tierPrefix(prefix: string, tier: keyof typeof TIER_PATHS): string {
+  return `${prefix}/${TIER_PATHS[tier]}`;
+}
+
+/** `<prefix>/queues/<queue>`. */
+export function queuePrefix(prefix: string, queue: string): string {
+  return `${prefix}/${TIER_PATHS.queues}/${queue}`;
+}
+
+/** `<prefix>/database/shards/<id>`. */
+export function shardPrefix(prefix: string, shardId: string): string {
+  return `${prefix}/${TIER_PATHS.database}/${DATABASE_KEYS.shards}/${shardId}`;
+}

@@ -1,0 +1,398 @@
+/**
+ * Real servers for the integration tests, on loopback only: PostgreSQL 15 (a primary, a streaming hot-standby
+ * replica of it, and a second primary for a second shard), Redis 7 (a standalone server and a three-master
+ * cluster) and moto_server (SSM, Secrets Manager, SQS, ...). Each server runs as its own user when we are root,
+ * on a free 127.0.0.1 port, in a fresh temporary directory, and is stopped by its own pid.
+ *
+ * A server that cannot start is an error with a clear message (the test run fails); nothing is skipped.
+ * The binaries come from Debian's packages (`postgresql`, `redis-server`, installed by `.ci/run`) and moto from
+ * the machine image's Python (`python3 -c 'import moto'`).
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Host every server binds to. */
+export const HOST = '127.0.0.1';
+
+/** A PostgreSQL server. */
+export interface PgServer {
+  readonly host: string;
+  readonly port: number;
+  /** Data directory (owned by the `postgres` user when running as root). */
+  readonly dataDir: string;
+  /** Server pid (from `postmaster.pid`). */
+  readonly pid: number;
+}
+
+/** What the tests receive (through vitest's `provide`/`inject`, as JSON). */
+export interface TestServices {
+  readonly postgres: {
+    /** Application login with a password (scram-sha-256), superuser so tests can inspect everything. */
+    readonly user: string;
+    readonly password: string;
+    readonly database: string;
+    readonly primary: PgServer;
+    /** A streaming hot standby of `primary` (pg_basebackup -R). */
+    readonly replica: PgServer;
+    /** An independent primary (a second shard). */
+    readonly shard2: PgServer;
+    readonly binDir: string;
+  };
+  readonly redis: {
+    /** Standalone server; ACL user {@link TestServices.redis.user} with {@link TestServices.redis.password}. */
+    readonly standalone: { readonly host: string; readonly port: number; readonly pid: number };
+    /** Three masters in cluster mode, same ACL user. */
+    readonly cluster: { readonly host: string; readonly port: number; readonly pid: number }[];
+    readonly user: string;
+    readonly password: string;
+  };
+  readonly moto: {
+    /** `http://127.0.0.1:<port>`: set as `AWS_ENDPOINT_URL`. */
+    readonly endpoint: string;
+    readonly pid: number;
+    readonly region: string;
+  };
+  /** Root temporary directory of this run. */
+  readonly root: string;
+}
+
+const PG_CANDIDATES = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `host:port` accepts a TCP connection; rejects after `timeoutMs` (bounded loop). */
+export async function waitForPort(port: number, what: string, timeoutMs = 30_000, host = HOST): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = new Socket();
+      s.setTimeout(500);
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('timeout', () => { s.destroy(); resolve(false); });
+      s.once('error', () => { s.destroy(); resolve(false); });
+      s.connect(port, host);
+    });
+    if (ok) return;
+    await sleep(Math.min(50 * 2 ** attempt, 500));
+  }
+  throw new Error(`${what} did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs a command (as `user` through runuser when we are root) without blocking the event loop, so servers start
+ * in parallel. Rejects with the command's output on failure or after `timeoutMs`.
+ */
+async function run(cmd: string, args: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
+  const [file, argv] = isRoot && options.user ? ['runuser', ['-u', options.user, '--', cmd, ...args]] : [cmd, args];
+  try {
+    const { stdout } = await execFileAsync(file, argv, { cwd: '/', encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env } });
+    return stdout;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: e });
+  }
+}
+
+/** Synchronous variant for the teardown and the test helpers. */
+function runAs(user: string, cmd: string, args: string[]): string {
+  const [file, argv] = isRoot ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+  try {
+    return execFileSync(file, argv, { cwd: '/', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: e });
+  }
+}
+
+function chownTo(user: string, path: string): void {
+  if (!isRoot) return;
+  const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+  chownSync(path, uid, gid);
+}
+
+function pgBinDir(): string {
+  const dir = PG_CANDIDATES.find((d) => existsSync(join(d, 'pg_ctl')));
+  if (!dir) {
+    throw new Error(`PostgreSQL server binaries not found in ${PG_CANDIDATES.join(', ')}: install Debian's postgresql package (apt-get install -y postgresql), as .ci/run does`);
+  }
+  return dir;
+}
+
+function readPid(pidFile: string): number {
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${pidFile}`);
+  return pid;
+}
+
+const PG_USER = 's2m';
+const PG_PASSWORD = 's2m-test-password';
+const PG_DATABASE = 'app';
+
+/** Cleanups of what has started so far, run in reverse order by {@link stopServices} or on a failed start. */
+type Cleanup = () => void | Promise<void>;
+
+async function startPostgres(bin: string, dataDir: string, port: number, what: string, cleanups: Cleanup[]): Promise<PgServer> {
+  const log = join(dataDir, '..', `${what}.log`);
+  writeFileSync(log, '');
+  chownTo('postgres', log);
+  cleanups.push(() => stopPostgres(bin, dataDir));
+  await run(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', log, '-o', `-p ${port} -k ${dataDir}`, '-w', '-t', '60', 'start'], { user: 'postgres' });
+  await waitForPort(port, `PostgreSQL ${what}`);
+  return { host: HOST, port, dataDir, pid: readPid(join(dataDir, 'postmaster.pid')) };
+}
+
+async function psqlAt(bin: string, port: number, database: string, sql: string): Promise<string> {
+  return (await run(join(bin, 'psql'), ['-h', HOST, '-p', String(port), '-U', PG_USER, '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { env: { PGPASSWORD: PG_PASSWORD } })).trim();
+}
+
+async function startPostgresSet(root: string, cleanups: Cleanup[]): Promise<TestServices['postgres']> {
+  const bin = pgBinDir();
+  const pgRoot = join(root, 'pg');
+  mkdirSync(pgRoot);
+  chownTo('postgres', pgRoot);
+  const pwFile = join(pgRoot, 'pw');
+  writeFileSync(pwFile, `${PG_PASSWORD}\n`);
+  chownTo('postgres', pwFile);
+
+  const initPrimary = async (name: string): Promise<string> => {
+    const dir = join(pgRoot, name);
+    await run(join(bin, 'initdb'), ['-D', dir, '-U', PG_USER, '--pwfile', pwFile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale', 'C'], { user: 'postgres' });
+    writeFileSync(join(dir, 'postgresql.auto.conf'), [
+      `listen_addresses = '${HOST}'`,
+      'wal_level = replica',
+      'max_wal_senders = 5',
+      'hot_standby = on',
+      'hot_standby_feedback = on',
+      'fsync = off',
+      'full_page_writes = off',
+      'max_connections = 200',
+      // Tests inject settings (e.g. recovery_min_apply_delay on the standby) through this file and a reload.
+      "include_if_exists = 'test-overrides.conf'",
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'pg_hba.conf'), [
+      'local all all scram-sha-256',
+      `host all all ${HOST}/32 scram-sha-256`,
+      `host replication all ${HOST}/32 scram-sha-256`,
+      '',
+    ].join('\n'));
+    chownTo('postgres', join(dir, 'postgresql.auto.conf'));
+    chownTo('postgres', join(dir, 'pg_hba.conf'));
+    return dir;
+  };
+
+  const [primaryDir, shard2Dir] = await Promise.all([initPrimary('primary'), initPrimary('shard2')]);
+  const [primary, shard2] = await Promise.all([
+    startPostgres(bin, primaryDir, await freePort(), 'primary', cleanups),
+    startPostgres(bin, shard2Dir, await freePort(), 'shard2', cleanups),
+  ]);
+  // The application database on both primaries (the standby gets it from the base backup below).
+  await Promise.all([primary, shard2].map((s) => psqlAt(bin, s.port, 'postgres', `CREATE DATABASE ${PG_DATABASE}`)));
+
+  const replicaDir = join(pgRoot, 'replica');
+  // -c fast: do not wait for a spread checkpoint (minutes with the default settings).
+  await run(join(bin, 'pg_basebackup'), ['-h', HOST, '-p', String(primary.port), '-U', PG_USER, '-D', replicaDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'], { user: 'postgres', env: { PGPASSWORD: PG_PASSWORD } });
+  // pg_basebackup -R writes primary_conninfo without the password: point it at a passfile (0600, owned by postgres).
+  const passFile = join(pgRoot, '.pgpass');
+  writeFileSync(passFile, `${HOST}:${primary.port}:*:${PG_USER}:${PG_PASSWORD}\n`, { mode: 0o600 });
+  chownTo('postgres', passFile);
+  writeFileSync(join(replicaDir, 'postgresql.auto.conf'),
+    `${readFileSync(join(replicaDir, 'postgresql.auto.conf'), 'utf8')}\nprimary_conninfo = 'host=${HOST} port=${primary.port} user=${PG_USER} passfile=${passFile} application_name=replica'\n`);
+  chownTo('postgres', join(replicaDir, 'postgresql.auto.conf'));
+  const replica = await startPostgres(bin, replicaDir, await freePort(), 'replica', cleanups);
+
+  // The standby must be streaming before tests rely on it (bounded wait).
+  const deadline = Date.now() + 30_000;
+  while ((await psqlAt(bin, primary.port, 'postgres', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) !== '1') {
+    if (Date.now() > deadline) throw new Error('the PostgreSQL replica did not start streaming from the primary within 30 s');
+    await sleep(100);
+  }
+  return { user: PG_USER, password: PG_PASSWORD, database: PG_DATABASE, primary, replica, shard2, binDir: bin };
+}
+
+function stopPostgres(bin: string, dataDir: string): void {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = readPid(pidFile);
+  try {
+    runAs('postgres', join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']);
+  } catch {
+    killPid(pid, 'SIGKILL');
+  }
+}
+
+function killPid(pid: number | undefined, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (!pid) return;
+  try { process.kill(pid, signal); } catch { /* already gone */ }
+}
+
+async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
+  killPid(pid);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    await sleep(50);
+  }
+  killPid(pid, 'SIGKILL');
+}
+
+const REDIS_USER = 'app';
+const REDIS_PASSWORD = 's2m-test-redis-password';
+
+function redisBinary(name: string): string {
+  const path = `/usr/bin/${name}`;
+  if (!existsSync(path)) throw new Error(`${path} not found: install Debian's redis-server package (apt-get install -y redis-server), as .ci/run does`);
+  return path;
+}
+
+function spawnAs(user: string, cmd: string, args: string[], logFile: string): ChildProcess {
+  const [file, argv] = isRoot ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+  const out = openSync(logFile, 'a');
+  return spawn(file, argv, { stdio: ['ignore', out, out] });
+}
+
+async function startRedis(dir: string, port: number, cluster: boolean, cleanups: Cleanup[]): Promise<{ host: string; port: number; pid: number }> {
+  mkdirSync(dir, { recursive: true });
+  chownTo('redis', dir);
+  const conf = join(dir, 'redis.conf');
+  const pidFile = join(dir, 'redis.pid');
+  writeFileSync(conf, [
+    `bind ${HOST}`,
+    `port ${port}`,
+    'protected-mode yes',
+    `dir ${dir}`,
+    'save ""',
+    'appendonly no',
+    `pidfile ${pidFile}`,
+    'daemonize no',
+    // The default user may do nothing; the application authenticates as an ACL user (as with RBAC on ElastiCache).
+    'user default off',
+    `user ${REDIS_USER} on >${REDIS_PASSWORD} ~* &* +@all`,
+    ...(cluster ? ['cluster-enabled yes', `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 2000', `masterauth ${REDIS_PASSWORD}`, `masteruser ${REDIS_USER}`] : []),
+    '',
+  ].join('\n'));
+  chownTo('redis', conf);
+  const child = spawnAs('redis', redisBinary('redis-server'), [conf], join(dir, 'redis.log'));
+  // Until the pidfile exists the wrapper's pid stands in (killing runuser's child is what stops the server).
+  let pid = child.pid!;
+  cleanups.push(() => stopPid(existsSync(pidFile) ? readPid(pidFile) : pid));
+  await waitForPort(port, `redis-server on port ${port}`);
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(pidFile) && Date.now() < deadline) await sleep(20);
+  if (existsSync(pidFile)) pid = readPid(pidFile);
+  return { host: HOST, port, pid };
+}
+
+async function redisCli(port: number, args: string[]): Promise<string> {
+  return run(redisBinary('redis-cli'), ['-h', HOST, '-p', String(port), '--user', REDIS_USER, '--pass', REDIS_PASSWORD, '--no-auth-warning', ...args], { timeoutMs: 60_000 });
+}
+
+async function startRedisSet(root: string, cleanups: Cleanup[]): Promise<TestServices['redis']> {
+  const redisRoot = join(root, 'redis');
+  mkdirSync(redisRoot);
+  chownTo('redis', redisRoot);
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [standalone, ...cluster] = await Promise.all(ports.map((port, i) =>
+    startRedis(join(redisRoot, i === 0 ? 'standalone' : `cluster-${i}`), port, i > 0, cleanups)));
+  await redisCli(cluster[0].port, ['--cluster', 'create', ...cluster.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const infos = await Promise.all(cluster.map((n) => redisCli(n.port, ['cluster', 'info'])));
+    if (infos.every((i) => /cluster_state:ok/.test(i))) break;
+    if (Date.now() > deadline) throw new Error('the Redis cluster did not reach cluster_state:ok within 30 s');
+    await sleep(100);
+  }
+  return { standalone, cluster, user: REDIS_USER, password: REDIS_PASSWORD };
+}
+
+async function startMoto(root: string, cleanups: Cleanup[]): Promise<TestServices['moto']> {
+  try {
+    await run('python3', ['-c', 'import moto, moto.server']);
+  } catch {
+    throw new Error('moto is not installed for python3 (python3 -c "import moto" failed): the machine image provides moto 5.2 with its server extras; there is no PyPI access to install it');
+  }
+  const port = await freePort();
+  const out = openSync(join(root, 'moto.log'), 'a');
+  const child = spawn('python3', ['-m', 'moto.server', '-H', HOST, '-p', String(port)], { stdio: ['ignore', out, out] });
+  cleanups.push(() => stopPid(child.pid!));
+  await waitForPort(port, 'moto_server', 60_000);
+  return { endpoint: `http://${HOST}:${port}`, pid: child.pid!, region: 'us-east-1' };
+}
+
+const CLEANUPS = new WeakMap<object, Cleanup[]>();
+
+/** Starts every server (in parallel); on any failure stops what already started and rethrows. */
+export async function startServices(): Promise<TestServices> {
+  const root = mkdtempSync(join(tmpdir(), 's2m-it-'));
+  chmodSync(root, 0o755);
+  const cleanups: Cleanup[] = [() => rmSync(root, { recursive: true, force: true })];
+  try {
+    const [postgres, redis, moto] = await Promise.all([startPostgresSet(root, cleanups), startRedisSet(root, cleanups), startMoto(root, cleanups)]);
+    const services: TestServices = { postgres, redis, moto, root };
+    CLEANUPS.set(services, cleanups);
+    return services;
+  } catch (e) {
+    await runCleanups(cleanups);
+    throw e;
+  }
+}
+
+async function runCleanups(cleanups: Cleanup[]): Promise<void> {
+  for (const c of cleanups.reverse()) {
+    try { await c(); } catch { /* keep stopping the rest */ }
+  }
+}
+
+/** Stops every server of {@link startServices} by its pid and removes the temporary directory. */
+export async function stopServices(services: TestServices): Promise<void> {
+  await runCleanups(CLEANUPS.get(services) ?? []);
+}
+
+/**
+ * Sets `recovery_min_apply_delay` on the standby (0 turns it off) and reloads it: commits reach the replica
+ * but are applied only after the delay, which is how the tests inject replica lag.
+ */
+export function setReplicaApplyDelay(services: TestServices, delayMs: number): void {
+  const { replica, binDir } = services.postgres;
+  const file = join(replica.dataDir, 'test-overrides.conf');
+  writeFileSync(file, `recovery_min_apply_delay = '${Math.max(0, Math.round(delayMs))}ms'\n`);
+  chownTo('postgres', file);
+  runAs('postgres', join(binDir, 'pg_ctl'), ['-D', replica.dataDir, 'reload']);
+}
+
+/** Stops the standby (reads must fall back to the writer) ... */
+export function stopReplica(services: TestServices): void {
+  runAs('postgres', join(services.postgres.binDir, 'pg_ctl'), ['-D', services.postgres.replica.dataDir, '-m', 'fast', '-w', '-t', '30', 'stop']);
+}
+
+/** ... and starts it again on the same port (its stop at teardown is already registered). */
+export async function startReplica(services: TestServices): Promise<void> {
+  const { replica, binDir } = services.postgres;
+  const log = join(replica.dataDir, '..', 'replica.log');
+  runAs('postgres', join(binDir, 'pg_ctl'), ['-D', replica.dataDir, '-l', log, '-o', `-p ${replica.port} -k ${replica.dataDir}`, '-w', '-t', '60', 'start']);
+  await waitForPort(replica.port, 'PostgreSQL replica');
+}
