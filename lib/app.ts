@@ -1,12 +1,12 @@
 import { Annotations, Validations, type App } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveConfig, stageFindings, type AppConfig, type AppConfigInput } from './config';
 import { AppStack, DataStack, EdgeStack, NetworkStack } from './stacks';
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
   /**
-   * Run the cdk-nag AwsSolutions checks at synth (findings fail the synth unless acknowledged).
+   * Run the cdk-nag AwsSolutions checks at synth (findings fail the synth unless acknowledged). cdk-nag is an
+   * optional peer dependency: install it (`npm i -D cdk-nag@3`) or pass `false`.
    * @default true
    */
   readonly nagChecks?: boolean;
@@ -76,6 +76,19 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
     Annotations.of(stack).addWarningV2(f.id, f.message);
   }
 
-  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new (loadCdkNag().AwsSolutionsChecks)(app));
   return { config: resolved, regions, edge };
+}
+
+/**
+ * cdk-nag, loaded only when `buildApp` runs its checks: importing a construct never loads it, and a user who
+ * turns the checks off needs no copy of it.
+ */
+function loadCdkNag(): typeof import('cdk-nag') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('cdk-nag') as typeof import('cdk-nag');
+  } catch (e) {
+    throw new Error('buildApp: nagChecks is on (the default) but cdk-nag is not installed: `npm install --save-dev cdk-nag@3`, or pass { nagChecks: false }', { cause: e });
+  }
 }

@@ -1,5 +1,35 @@
-import { Stage, Stack, type App } from 'aws-cdk-lib';
+import { App, Stage, Stack, type AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
+
+/** Options of {@link createTestApp}. */
+export interface TestAppOptions {
+  /**
+   * Context over the recommended feature flags (e.g. your own cdk.json's `context`, or a flag to test).
+   * @default - the feature flags `cdk init` writes for aws-cdk-lib's version, nothing else
+   */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Where the app synthesizes to.
+   * @default - aws-cdk-lib's default (a temporary directory)
+   */
+  readonly outdir?: string;
+  /** Further App properties. @default - none */
+  readonly appProps?: Omit<AppProps, 'context' | 'outdir'>;
+}
+
+/**
+ * A new `App` for tests of your own stacks, with the feature flags a new CDK project gets (the ones this
+ * package's templates are built and snapshot-tested with), so a snapshot does not depend on whichever flags the
+ * test happens to set. Context you pass wins over the defaults.
+ */
+export function createTestApp(options: TestAppOptions = {}): App {
+  return new App({
+    ...options.appProps,
+    ...(options.outdir !== undefined ? { outdir: options.outdir } : {}),
+    context: { ...CURRENTLY_RECOMMENDED_FLAGS, ...options.context },
+  });
+}
 
 /** Options of {@link stableTemplate}. */
 export interface StableTemplateOptions {

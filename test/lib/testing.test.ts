@@ -1,6 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maskTemplate, stableTemplate, stableTemplates, statefulLogicalIds } from '../../lib/testing';
+import { FeatureFlags } from 'aws-cdk-lib';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
+import { createTestApp, maskTemplate, stableTemplate, stableTemplates, statefulLogicalIds } from '../../lib/testing';
 import { stackWithVpc } from '../helpers/app';
 
 const HASH = 'f178182c7c3aac6ad18bdaae53a2d38f72b2cf690d17b9efa635c7ce37f77d71';
@@ -71,5 +73,24 @@ describe('stableTemplate on a synthesized stack with an asset', () => {
     const ids = statefulLogicalIds(stack);
     expect(Object.values(ids)).toEqual(['AWS::Logs::LogGroup']);
     expect(statefulLogicalIds(stack, ['AWS::EC2::VPC'])).toEqual({ NetworkVpc7FB7348F: 'AWS::EC2::VPC' });
+  });
+});
+
+describe('createTestApp', () => {
+  it('turns on the feature flags a new CDK project gets', () => {
+    // GIVEN an app from the helper THEN every recommended flag has its recommended value
+    const app = createTestApp();
+    for (const [flag, value] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) {
+      expect(app.node.tryGetContext(flag), flag).toEqual(value);
+    }
+    expect(FeatureFlags.of(app).isEnabled('@aws-cdk/aws-rds:databaseProxyUniqueResourceName')).toBe(true);
+  });
+
+  it('lets the caller\'s context win over the defaults', () => {
+    // GIVEN a flag turned off and a key of the caller's own
+    const app = createTestApp({ context: { '@aws-cdk/aws-rds:databaseProxyUniqueResourceName': false, mine: 'x' } });
+    // THEN both are what the caller said
+    expect(FeatureFlags.of(app).isEnabled('@aws-cdk/aws-rds:databaseProxyUniqueResourceName')).toBe(false);
+    expect(app.node.tryGetContext('mine')).toBe('x');
   });
 });
