@@ -145,3 +145,10 @@ export function queuePrefix(prefix: string, queue: string): string {
 export function shardPrefix(prefix: string, shardId: string): string {
   return `${prefix}/${TIER_PATHS.database}/${DATABASE_KEYS.shards}/${shardId}`;
 }
+
+/**
+ * Where an instance finds AWS's RDS certificate bundle (the fleet installs it). The runtime SDK trusts it for
+ * database TLS when it exists; RDS certificates are not signed by a public CA, so without it a verified TLS
+ * connection to RDS fails.
+ */
+export const DATABASE_CA_FILE = '/etc/scale-to-millions/rds-ca-bundle.pem';
