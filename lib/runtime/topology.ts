@@ -135,6 +135,11 @@ export interface Topology {
   readonly queues: Readonly<Record<string, QueueEndpoints>>;
   /** Session sealing. */
   readonly sessions?: SessionEndpoints;
+  /**
+   * Parameters under the prefix this SDK does not read (published by a newer stack, or a typo). The loader
+   * reports them once; a test of the contract asserts there are none.
+   */
+  readonly unrecognized: readonly string[];
 }
 
 /** One problem in the published parameters. */
@@ -363,8 +368,22 @@ function parseQueues(params: ReadonlyMap<string, string>, prefix: string, issues
  * @returns the topology
  * @throws TopologyError naming every malformed or missing parameter
  */
-export function parseTopology(prefix: string, params: ReadonlyMap<string, string>, options: ParseTopologyOptions): Topology {
+export function parseTopology(prefix: string, all: ReadonlyMap<string, string>, options: ParseTopologyOptions): Topology {
   const issues = new Issues();
+  const read = new Set<string>();
+  // Records every name the parsers look at, so what they never read is reported as unrecognized.
+  const params: ReadonlyMap<string, string> = {
+    get: (name: string) => {
+      read.add(name);
+      return all.get(name);
+    },
+    has: (name: string) => {
+      read.add(name);
+      return all.has(name);
+    },
+    keys: () => all.keys(),
+  } as ReadonlyMap<string, string>;
+  read.add(`${tierPrefix(prefix, 'database')}/${DATABASE_KEYS.shardMap}`);
   const database = parseDatabase(params, tierPrefix(prefix, 'database'), issues);
   const shards = parseShards(params, prefix, database, issues, options.shardRouter);
   const cache = parseCache(params, prefix, issues);
@@ -380,6 +399,7 @@ export function parseTopology(prefix: string, params: ReadonlyMap<string, string
     ...(cache ? { cache } : {}),
     queues,
     ...(sessionArn ? { sessions: { secretArn: sessionArn } } : {}),
+    unrecognized: [...all.keys()].filter((n) => !read.has(n)).sort(),
   };
 }
 
@@ -645,8 +665,14 @@ export class TopologyLoader {
         });
         await this.shardMaps.load();
         if (this.running) this.shardMaps.start();
+      } else if (this.shardMaps !== undefined) {
+        await this.shardMaps.refresh(); // a full refresh includes the map (failures keep the last good one)
       }
+      const first = this.topology === undefined;
       const topology = this.install(params);
+      if (first && topology.unrecognized.length > 0) {
+        this.report(new Error(`parameters under ${this.prefix} this runtime does not read (a newer stack, or a typo): ${topology.unrecognized.join(', ')}`));
+      }
       if (this.options.resolveSecrets ?? true) {
         await Promise.all(secretArnsOf(topology).map((arn) => this.refreshSecret(arn)));
       }
