@@ -292,7 +292,9 @@ function parseShards(params: ReadonlyMap<string, string>, prefix: string, databa
     const published = parseDatabase(params, base, issues, inherit);
     const where = `${parameterName} shards[${i}]`;
     let endpoints: DatabaseEndpoints | undefined = published;
-    if (endpoints === undefined && database !== undefined && entry.writer === database.writer) endpoints = database;
+    const isDatabase = database !== undefined && entry.writer === database.writer && (entry.port ?? database.port) === database.port
+      && (entry.database ?? database.databaseName) === database.databaseName;
+    if (endpoints === undefined && isDatabase) endpoints = database; // shard 0 is the cluster published under database/
     if (endpoints === undefined) {
       if (entry.writer === undefined) {
         issues.add(`${where}.writer`, `shard "${entry.id}" has no writer in the map and nothing is published under ${base}`, undefined);
