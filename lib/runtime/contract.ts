@@ -27,7 +27,10 @@ export const TIER_PATHS = {
 
 /** Keys under `<prefix>/database` (and under each `<prefix>/database/shards/<id>`). */
 export const DATABASE_KEYS = {
-  /** Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint. */
+  /**
+   * Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint, which is
+   * inactive while the region is a secondary (it becomes the writer on promotion).
+   */
   writer: 'writer',
   /** Reader endpoint host (load-balanced over the readers). */
   reader: 'reader',
@@ -52,8 +55,10 @@ export const DATABASE_KEYS = {
   /** `primary` (holds the writer) or `secondary` (an Aurora Global Database secondary, read-only locally). */
   role: 'role',
   /**
-   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding): writes go to
-   * {@link DATABASE_KEYS.writer} of this region; `off` otherwise.
+   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding), `off` otherwise.
+   * The runtime then sends writes to this region's replicas through {@link DATABASE_KEYS.reader} (directly, not
+   * through RDS Proxy, which does not support the SESSION consistency mode), with
+   * `apg_write_forward.consistency_mode` set on those connections: a secondary's cluster endpoint is inactive.
    */
   writeForwarding: 'write-forwarding',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */

@@ -8,9 +8,10 @@
  * topology.onChange((e) => log.info(`topology: ${e.kind} changed`));
  * ```
  *
- * - **Reads**: one `GetParametersByPath` (recursive, paginated, decrypted) for everything under the prefix; the
- *   shard map through a {@link ShardMapLoader} (one `GetParameter`, its epoch policy: never backwards); the
- *   secrets the topology names (`GetSecretValue`).
+ * - **Reads**: `GetParametersByPath` (recursive, paginated, decrypted) per tier path (`<prefix>/database`,
+ *   `/cache`, `/sessions`, `/queues` or each `/queues/<name>`: that is how fleets are granted); the shard map
+ *   through a {@link ShardMapLoader} (one `GetParameter`, its epoch policy: never backwards); the secrets the
+ *   topology names (`GetSecretValue`).
  * - **Refresh**: the whole path every `refreshIntervalMs` (5 min), the shard map every
  *   `shardMapRefreshIntervalMs` (60 s), each ±10 % jitter, `setTimeout` chains that never overlap and are
  *   unref'd. A failed refresh keeps the last good topology and is reported to `onError`.
@@ -28,7 +29,7 @@
 
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CACHE_KEYS, DATABASE_KEYS, QUEUE_KEYS, SESSION_KEYS, shardPrefix, tierPrefix } from './contract';
+import { CACHE_KEYS, DATABASE_KEYS, QUEUE_KEYS, SESSION_KEYS, queuePrefix, shardPrefix, tierPrefix } from './contract';
 import { readEnvironment, type RuntimeEnvironment } from './env';
 import { formatReceived, parseShardMapJson } from './shard-map';
 import { ShardMapLoader, systemClock, type ShardMapLoaderClock } from './shard-map-loader';
@@ -457,6 +458,12 @@ export interface TopologyLoaderOptions {
   readonly shardMapRefreshIntervalMs?: number;
   /** Random spread of both intervals, a fraction in [0, 1). @default 0.1 */
   readonly jitter?: number;
+  /**
+   * The queues this fleet reads (`<prefix>/queues/<name>` each). Fleets are granted each queue's path, not
+   * `<prefix>/queues`.
+   * @default - every queue under `<prefix>/queues`, when the fleet may read that path
+   */
+  readonly queues?: readonly string[];
   /** Read the secrets the topology names. @default true */
   readonly resolveSecrets?: boolean;
   /** Failed refreshes while a topology is loaded, and throwing listeners. @default - `console.warn` */
@@ -500,6 +507,7 @@ export class TopologyLoader {
   private readonly listeners = new Set<(change: TopologyChange) => void>();
   private readonly secrets = new Map<string, SecretValue>();
   private readonly secretReads = new Map<string, Promise<SecretValue>>();
+  private readonly denied = new Set<string>();
   private ssm: SSMClient | undefined;
   private secretsManager: SecretsManagerClient | undefined;
   private shardMaps: ShardMapLoader | undefined;
@@ -719,25 +727,49 @@ export class TopologyLoader {
     return this.ssm;
   }
 
+  /**
+   * One recursive read per tier path. Fleets are granted `ssm:GetParametersByPath` per tier (and per queue), not
+   * on the app prefix, so the prefix itself is never read. A path this fleet may not read (AccessDenied) is a
+   * tier it was not given: it is left out and reported once.
+   */
   private async readParameters(): Promise<Map<string, string>> {
     const sdk = await import('@aws-sdk/client-ssm');
     const ssm = await this.ssmClient();
     const params = new Map<string, string>();
-    let token: string | undefined;
-    // Bounded: 1000 pages of 10 is far beyond anything the stacks publish.
-    for (let page = 0; page < 1000; page++) {
-      let out;
+    const paths = [
+      tierPrefix(this.prefix, 'database'),
+      tierPrefix(this.prefix, 'cache'),
+      tierPrefix(this.prefix, 'sessions'),
+      ...(this.options.queues ? this.options.queues.map((q) => queuePrefix(this.prefix, q)) : [tierPrefix(this.prefix, 'queues')]),
+    ];
+    let readable = 0;
+    for (const path of paths) {
+      let token: string | undefined;
       try {
-        out = await ssm.send(new sdk.GetParametersByPathCommand({ Path: this.prefix, Recursive: true, WithDecryption: true, MaxResults: 10, ...(token ? { NextToken: token } : {}) }));
+        // Bounded: 1000 pages of 10 is far beyond anything the stacks publish.
+        for (let page = 0; page < 1000; page++) {
+          const out = await ssm.send(new sdk.GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, MaxResults: 10, ...(token ? { NextToken: token } : {}) }));
+          for (const p of out.Parameters ?? []) if (p.Name !== undefined && p.Value !== undefined) params.set(p.Name, p.Value);
+          token = out.NextToken;
+          if (!token) break;
+        }
+        readable++;
       } catch (e) {
         const err = toError(e);
-        throw new Error(`could not read the topology under ${this.prefix} in ${this.region} (ssm:GetParametersByPath): ${err.name}: ${err.message}`, { cause: e });
+        if (err.name === 'AccessDeniedException') {
+          if (!this.denied.has(path)) {
+            this.denied.add(path);
+            const hint = path === tierPrefix(this.prefix, 'queues') ? ' (queues are granted one by one: pass the names this fleet uses as `queues`)' : '';
+            this.report(new Error(`not allowed to read ${path} (ssm:GetParametersByPath): this fleet was not given that tier; it is left out of the topology${hint}`));
+          }
+          continue;
+        }
+        throw new Error(`could not read the topology under ${path} in ${this.region} (ssm:GetParametersByPath): ${err.name}: ${err.message}`, { cause: e });
       }
-      for (const p of out.Parameters ?? []) if (p.Name !== undefined && p.Value !== undefined) params.set(p.Name, p.Value);
-      token = out.NextToken;
-      if (!token) break;
     }
-    if (params.size === 0) throw new Error(`no parameters under ${this.prefix} in ${this.region}: is the data stack deployed in this region, and is S2M_PARAMETER_PREFIX right?`);
+    if (params.size === 0) {
+      throw new Error(`no parameters under ${this.prefix} in ${this.region}${readable === 0 ? ' (every tier path was denied)' : ''}: is the data stack deployed in this region, and is S2M_PARAMETER_PREFIX right?`);
+    }
     return params;
   }
 

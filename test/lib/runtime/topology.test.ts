@@ -107,35 +107,67 @@ describe('TopologyLoader', () => {
     sm.reset();
   });
 
-  it('pages through GetParametersByPath, reads the map with GetParameter, and the secrets', async () => {
-    const entries = Object.entries({ ...base, '/shop/database/shard-map': map(1, ['s0', 's1']) });
-    ssm.on(GetParametersByPathCommand, { Path: '/shop', Recursive: true, WithDecryption: true })
-      .resolvesOnce({ Parameters: entries.slice(0, 4).map(([Name, Value]) => ({ Name, Value })), NextToken: 'page2' })
-      .resolvesOnce({ Parameters: entries.slice(4).map(([Name, Value]) => ({ Name, Value })) });
+  const byPath = (params: Record<string, string>) => (input: { Path: string; NextToken?: string }) => {
+    const under = Object.entries(params).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
+    // two parameters per page, to exercise the paging
+    const start = input.NextToken ? Number(input.NextToken) : 0;
+    return { Parameters: under.slice(start, start + 2), ...(start + 2 < under.length ? { NextToken: String(start + 2) } : {}) };
+  };
+  const aws = () => ({ ssm: ssm as unknown as SSMClient, secretsManager: sm as unknown as SecretsManagerClient });
+
+  it('reads each tier path with GetParametersByPath (paged), the map with GetParameter, and the secrets', async () => {
+    const params = { ...base, '/shop/database/shard-map': map(1, ['s0', 's1']), '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' };
+    ssm.on(GetParametersByPathCommand).callsFake(byPath(params));
     ssm.on(GetParameterCommand, { Name: '/shop/database/shard-map' }).resolves({ Parameter: { Name: '/shop/database/shard-map', Value: map(1, ['s0', 's1']), Version: 1 } });
     sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({ SecretString: JSON.stringify({ username: 'u', password: input.SecretId }), VersionId: 'v1' }));
-    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ssm: ssm as unknown as SSMClient, secretsManager: sm as unknown as SecretsManagerClient });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
     const t = await loader.refresh();
-    expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page2']);
+    const calls = ssm.commandCalls(GetParametersByPathCommand).map((c) => `${c.args[0].input.Path}${c.args[0].input.NextToken ? `@${c.args[0].input.NextToken}` : ''}`);
+    expect(calls).toEqual(['/shop/database', '/shop/database@2', '/shop/database@4', '/shop/database@6', '/shop/cache', '/shop/sessions', '/shop/queues']);
+    expect(ssm.commandCalls(GetParametersByPathCommand).every((c) => c.args[0].input.Recursive && c.args[0].input.WithDecryption)).toBe(true);
     expect([...t.shards!.shards.keys()]).toEqual(['s0', 's1']);
+    expect(t.queues['jobs']!.url).toBe('https://sqs.eu-west-1.amazonaws.com/1/jobs');
     expect(loader.secret(ARN)!.json).toEqual({ username: 'u', password: ARN });
     expect(loader.secret(ARN2)!.versionId).toBe('v1');
   });
 
+  it('leaves out a tier the fleet may not read, reports it once, and reads named queues one by one', async () => {
+    const errors: string[] = [];
+    const params = { ...base, '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' };
+    const denied = Object.assign(new Error('not authorized to perform: ssm:GetParametersByPath'), { name: 'AccessDeniedException' });
+    ssm.on(GetParametersByPathCommand).callsFake((input: { Path: string }) => {
+      if (input.Path === '/shop/cache') throw denied;
+      return byPath(params)(input);
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', queues: ['jobs'], ...aws(), onError: (e) => errors.push(e.message) });
+    const t = await loader.refresh();
+    await loader.refresh();
+    expect(t.cache).toBeUndefined();
+    expect(t.queues['jobs']).toBeDefined();
+    expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path)).toContain('/shop/queues/jobs');
+    expect(errors).toEqual(['not allowed to read /shop/cache (ssm:GetParametersByPath): this fleet was not given that tier; it is left out of the topology']);
+  });
+
   it('keeps the last good topology when a refresh fails, and reports it', async () => {
     const errors: string[] = [];
-    ssm.on(GetParametersByPathCommand).resolvesOnce({ Parameters: Object.entries(base).map(([Name, Value]) => ({ Name, Value })) }).rejects(new Error('ThrottlingException: Rate exceeded'));
+    let fail = false;
+    ssm.on(GetParametersByPathCommand).callsFake((input: { Path: string }) => {
+      if (fail) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return byPath(base)(input);
+    });
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
-    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ssm: ssm as unknown as SSMClient, secretsManager: sm as unknown as SecretsManagerClient, onError: (e) => errors.push(e.message) });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws(), onError: (e) => errors.push(e.message) });
     const first = await loader.refresh();
+    fail = true;
     expect(await loader.refresh()).toBe(first);
-    expect(errors).toEqual([expect.stringContaining('could not read the topology under /shop in eu-west-1 (ssm:GetParametersByPath)')]);
+    expect(errors).toEqual(['could not read the topology under /shop/database in eu-west-1 (ssm:GetParametersByPath): ThrottlingException: Rate exceeded']);
     expect(loader.status()).toMatchObject({ loaded: true, consecutiveFailures: 1 });
   });
 
   it('fails the first load when nothing is published under the prefix', async () => {
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
-    const loader = new TopologyLoader({ prefix: '/nope', region: 'eu-west-1', ssm: ssm as unknown as SSMClient });
+    const loader = new TopologyLoader({ prefix: '/nope', region: 'eu-west-1', ...aws() });
     await expect(loader.refresh()).rejects.toThrow('no parameters under /nope in eu-west-1');
   });
 
