@@ -34,7 +34,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { DATABASE_CA_FILE, ENV_VARS } from './contract';
+import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
+import { parseEnvFile } from './env';
 import { iamCredentials, secretCredentials, type DatabaseCredentials } from './credentials';
 import {
   CircuitBreaker,
@@ -503,8 +504,8 @@ export class Database {
     if (this.options.credentials) return this.options.credentials;
     const topology = this.options.topology;
     if (endpoints.authentication === 'iam') {
-      const user = this.options.databaseUser ?? process.env[ENV_VARS.databaseUser];
-      if (!user) throw new Error(`${endpoints.source}/authentication is "iam" but no database user is known: set ${ENV_VARS.databaseUser} (the fleet's own user) or pass databaseUser`);
+      const user = this.options.databaseUser ?? topology?.environment?.databaseUser ?? process.env[ENV_VARS.databaseUser] ?? envFileValue(ENV_VARS.databaseUser);
+      if (!user) throw new Error(`${endpoints.source}/authentication is "iam" but no database user is known: ${ENV_VARS.databaseUser} is in neither ${ENV_FILE} nor the process environment (or pass databaseUser)`);
       const region = topology?.region ?? process.env['AWS_REGION'];
       if (!region) throw new Error('IAM database authentication needs the region: pass a topology (or set AWS_REGION)');
       return iamCredentials({ user, region });
@@ -520,7 +521,7 @@ export class Database {
     const credentials = (this.credentials ??= this.credentialsFor(endpoints));
     const user = await credentials.user();
     const o = this.options;
-    const app = o.applicationName ?? process.env[ENV_VARS.service] ?? 'app';
+    const app = o.applicationName ?? o.topology?.environment?.service ?? process.env[ENV_VARS.service] ?? 'app';
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;
@@ -788,6 +789,12 @@ export class Database {
       client.release(broken);
     }
   }
+}
+
+/** A variable of the instance's environment file, if the file exists and has it. */
+function envFileValue(name: string): string | undefined {
+  if (!existsSync(ENV_FILE)) return undefined;
+  return parseEnvFile(readFileSync(ENV_FILE, 'utf8'))[name] || undefined;
 }
 
 function poolsOf(set: PoolSet): Pool[] {

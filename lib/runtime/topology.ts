@@ -498,6 +498,8 @@ export class TopologyLoader {
   public readonly prefix: string;
   /** The region read. */
   public readonly region: string;
+  /** The environment the prefix and region came from, when they were not given. */
+  public readonly environment: RuntimeEnvironment | undefined;
   private readonly options: TopologyLoaderOptions;
   private readonly clock: ShardMapLoaderClock;
   private readonly random: () => number;
@@ -526,7 +528,8 @@ export class TopologyLoader {
    * @throws RangeError for a non-positive interval or a jitter outside [0, 1)
    */
   public constructor(options: TopologyLoaderOptions = {}) {
-    const env = options.prefix !== undefined && options.region !== undefined ? undefined : (options.environment ?? readEnvironment());
+    const env = options.environment ?? (options.prefix !== undefined && options.region !== undefined ? undefined : readEnvironment());
+    this.environment = env;
     this.prefix = options.prefix ?? env!.parameterPrefix;
     this.region = options.region ?? env!.region;
     this.options = options;
