@@ -36,6 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
 import { parseEnvFile } from './env';
+import { toError } from './refresh-loop';
 import { iamCredentials, secretCredentials, type DatabaseCredentials } from './credentials';
 import {
   CircuitBreaker,
@@ -258,10 +259,6 @@ function isLoopback(host: string): boolean {
 function hostPort(spec: string, defaultPort: number): { host: string; port: number } {
   const m = /^(.+):(\d+)$/.exec(spec);
   return m ? { host: m[1]!, port: Number(m[2]) } : { host: spec, port: defaultPort };
-}
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 const ROUTES: readonly RouteReason[] = ['eventual', 'ryw-no-pending-write', 'ryw-caught-up', 'ryw-replica-behind', 'ryw-no-position', 'ryw-global', 'strong', 'strong-global', 'no-reader', 'no-healthy-reader', 'reader-failed'];
@@ -632,15 +629,7 @@ export class Database {
         this.count(reader, reason);
         return r;
       } catch (e) {
-        if (isRecoveryConflict(e)) {
-          reader.breaker!.onSuccess();
-        } else if (isConnectionError(e)) {
-          reader.breaker!.onFailure();
-          this.counters.readerFailures++;
-        } else {
-          reader.breaker!.onSuccess();
-          throw e;
-        }
+        if (!this.tryElsewhere(reader, e)) throw e;
         failed = true;
         lastError = e;
       }
@@ -669,13 +658,9 @@ export class Database {
           try {
             watermark = await this.readerPosition(reader, mode);
           } catch (e) {
-            if (isConnectionError(e)) {
-              reader.breaker!.onFailure();
-              this.counters.readerFailures++;
-              continue;
+            if (!this.tryElsewhere(reader, e)) {
+              this.onError(new Error(`reader position query on ${reader.host} failed (reads of sessions with pending writes go to the writer): ${toError(e).message}`, { cause: e }));
             }
-            reader.breaker!.onSuccess();
-            this.onError(new Error(`reader position query on ${reader.host} failed (reads of sessions with pending writes go to the writer): ${toError(e).message}`, { cause: e }));
             continue;
           }
         }
@@ -690,17 +675,25 @@ export class Database {
         this.count(reader, 'ryw-caught-up');
         return r;
       } catch (e) {
-        if (isConnectionError(e)) {
-          reader.breaker!.onFailure();
-          this.counters.readerFailures++;
-          continue;
-        }
-        reader.breaker!.onSuccess();
-        if (isRecoveryConflict(e)) continue;
+        if (this.tryElsewhere(reader, e)) continue;
         throw e;
       }
     }
     return this.readOn<R>(set.fallback!, sql, params, 'ryw-replica-behind');
+  }
+
+  /**
+   * Classifies a reader's error: the reader's own failure (its breaker counts it) or a recovery conflict mean
+   * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it).
+   */
+  private tryElsewhere(reader: Target, e: unknown): boolean {
+    if (isConnectionError(e)) {
+      reader.breaker!.onFailure();
+      this.counters.readerFailures++;
+      return true;
+    }
+    reader.breaker!.onSuccess();
+    return isRecoveryConflict(e);
   }
 
   /** The reader's applied position (single flight per reader). */
@@ -756,29 +749,24 @@ export class Database {
     session.recordWrite(set.key, position);
   }
 
-  private async query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+  /** Runs `op`; when the database refused the credentials and they could be re-read, runs it once more. */
+  private async retryingAuth<T>(op: () => Promise<T>): Promise<T> {
     try {
-      const r = await target.pool.query(sql, params as unknown[]);
-      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-    } catch (e) {
-      if (isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure())) {
-        this.counters.authRetries++;
-        const r = await target.pool.query(sql, params as unknown[]);
-        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-      }
-      throw e;
-    }
-  }
-
-  private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await target.pool.connect();
+      return await op();
     } catch (e) {
       if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure()))) throw e;
       this.counters.authRetries++;
-      client = await target.pool.connect();
+      return op();
     }
+  }
+
+  private async query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+    const r = await this.retryingAuth(() => target.pool.query(sql, params as unknown[]));
+    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+  }
+
+  private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.retryingAuth(() => target.pool.connect());
     let broken: Error | undefined;
     try {
       return await fn(client);

@@ -32,7 +32,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CACHE_KEYS, DATABASE_KEYS, QUEUE_KEYS, SESSION_KEYS, queuePrefix, shardPrefix, tierPrefix } from './contract';
 import { readEnvironment, type RuntimeEnvironment } from './env';
 import { formatReceived, parseShardMapJson } from './shard-map';
-import { ShardMapLoader, systemClock, type ShardMapLoaderClock } from './shard-map-loader';
+import { RefreshLoop, safeReport, systemClock, toError, type RefreshClock } from './refresh-loop';
+import { ShardMapLoader } from './shard-map-loader';
 import { ShardRouter } from './shard-router';
 
 /** How application servers log in to a database. */
@@ -469,7 +470,7 @@ export interface TopologyLoaderOptions {
   /** Failed refreshes while a topology is loaded, and throwing listeners. @default - `console.warn` */
   readonly onError?: (error: Error) => void;
   /** Time source and timers. @default - Node timers, unref'd */
-  readonly clock?: ShardMapLoaderClock;
+  readonly clock?: RefreshClock;
   /** Random source for the jitter. @default Math.random */
   readonly random?: () => number;
 }
@@ -488,10 +489,6 @@ export interface TopologyLoaderStatus {
   readonly shardMapEpoch: number | undefined;
 }
 
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
-
 /** Reads, holds and refreshes the topology. Create it with {@link loadTopology}. */
 export class TopologyLoader {
   /** The app prefix. */
@@ -501,10 +498,10 @@ export class TopologyLoader {
   /** The environment the prefix and region came from, when they were not given. */
   public readonly environment: RuntimeEnvironment | undefined;
   private readonly options: TopologyLoaderOptions;
-  private readonly clock: ShardMapLoaderClock;
+  private readonly clock: RefreshClock;
   private readonly random: () => number;
-  private readonly intervalMs: number;
   private readonly jitter: number;
+  private readonly loop: RefreshLoop;
   private readonly onError: (error: Error) => void;
   private readonly listeners = new Set<(change: TopologyChange) => void>();
   private readonly secrets = new Map<string, SecretValue>();
@@ -516,8 +513,6 @@ export class TopologyLoader {
   private params: ReadonlyMap<string, string> | undefined;
   private topology: Topology | undefined;
   private inflight: Promise<Topology> | undefined;
-  private timer: unknown;
-  private running = false;
   private loadedAt: number | undefined;
   private lastError: Error | undefined;
   private failures = 0;
@@ -535,11 +530,12 @@ export class TopologyLoader {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.intervalMs = options.refreshIntervalMs ?? 300_000;
-    if (!(this.intervalMs > 0)) throw new RangeError(`TopologyLoader: refreshIntervalMs must be a positive number of milliseconds (got: ${this.intervalMs})`);
+    const intervalMs = options.refreshIntervalMs ?? 300_000;
+    if (!(intervalMs > 0)) throw new RangeError(`TopologyLoader: refreshIntervalMs must be a positive number of milliseconds (got: ${intervalMs})`);
     this.jitter = options.jitter ?? 0.1;
     if (!(this.jitter >= 0 && this.jitter < 1)) throw new RangeError(`TopologyLoader: jitter must be in [0, 1) (got: ${this.jitter})`);
     this.onError = options.onError ?? ((e) => console.warn(`[topology] ${e.message}`));
+    this.loop = new RefreshLoop({ intervalMs, jitter: this.jitter, clock: this.clock, random: this.random, run: () => this.refresh(), onError: (e) => this.report(e) });
   }
 
   /**
@@ -603,17 +599,13 @@ export class TopologyLoader {
 
   /** Starts periodic refresh (idempotent); timers are unref'd. */
   public start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule();
+    this.loop.start();
     this.shardMaps?.start();
   }
 
   /** Stops periodic refresh (idempotent). */
   public stop(): void {
-    this.running = false;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
     this.shardMaps?.stop();
   }
 
@@ -628,24 +620,8 @@ export class TopologyLoader {
     };
   }
 
-  private schedule(): void {
-    const delay = Math.max(0, Math.round(this.intervalMs * (1 + this.jitter * (2 * this.random() - 1))));
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.refresh()
-        .catch((e: unknown) => this.report(toError(e)))
-        .finally(() => {
-          if (this.running && this.timer === undefined) this.schedule();
-        });
-    }, delay);
-  }
-
   private report(error: Error): void {
-    try {
-      this.onError(error);
-    } catch {
-      // a failing error handler must not stop the refresh loop
-    }
+    safeReport(this.onError, error);
   }
 
   private emit(change: TopologyChange): void {
@@ -677,7 +653,7 @@ export class TopologyLoader {
           },
         });
         await this.shardMaps.load();
-        if (this.running) this.shardMaps.start();
+        if (this.loop.running) this.shardMaps.start();
       } else if (this.shardMaps !== undefined) {
         await this.shardMaps.refresh(); // a full refresh includes the map (failures keep the last good one)
       }
