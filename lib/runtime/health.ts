@@ -148,7 +148,7 @@ export class HealthCheck {
       timer.unref();
     });
     try {
-      const detail = await Promise.race([Promise.resolve().then(check.run), timeout]);
+      const detail = await Promise.race([Promise.resolve().then(() => check.run()), timeout]);
       return { status: 'ok', critical: check.critical, latencyMs: Date.now() - t0, ...(typeof detail === 'string' ? { detail } : {}) };
     } catch (e) {
       return { status: 'fail', critical: check.critical, latencyMs: Date.now() - t0, error: e instanceof Error ? e.message : String(e) };
