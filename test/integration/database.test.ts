@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
 import { Database, WriteUnavailableError } from '../../lib/runtime/database';
+import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
@@ -95,9 +96,20 @@ describe('Database against a primary and its streaming replica', () => {
     expect(db.stats().routes['ryw-caught-up']).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers the deep health check from the writer and the reader', async () => {
+    const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+    expect(status.status).toBe('ok');
+    expect(status.checks['database.writer']).toMatchObject({ status: 'ok', critical: true, detail: `${primary.host}:${primary.port}` });
+    expect(status.checks['database.reader']).toMatchObject({ status: 'ok', critical: false, detail: `${replica.host}:${replica.port}` });
+  });
+
   it('falls back to the writer while the standby is stopped, and returns to it when it is back', async () => {
     stopReplica(services);
     try {
+      // The region stays healthy (the writer takes the reads); the failed reader shows as degraded.
+      const health = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+      expect(health.status).toBe('degraded');
+      expect(health.checks['database.reader']!.status).toBe('fail');
       for (let i = 0; i < 10; i++) {
         const r = await db.read<Where>(WHERE);
         expect(r.rows[0]!.port).toBe(primary.port);

@@ -1,7 +1,7 @@
 import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { TopologyError, TopologyLoader, parseTopology, secretArnsOf } from '../../../lib/runtime/topology';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf';
@@ -169,6 +169,25 @@ describe('TopologyLoader', () => {
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
     const loader = new TopologyLoader({ prefix: '/nope', region: 'eu-west-1', ...aws() });
     await expect(loader.refresh()).rejects.toThrow('no parameters under /nope in eu-west-1');
+  });
+
+  it('refreshes on its jittered interval once started, and not after stop', async () => {
+    const timers: { at: number; run: () => void }[] = [];
+    const clock = { t: 0, now: () => clock.t, setTimeout: (run: () => void, ms: number) => { timers.push({ at: clock.t + ms, run }); return timers.length; }, clearTimeout: () => { timers.length = 0; } };
+    ssm.on(GetParametersByPathCommand).callsFake(byPath(base));
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws(), clock, random: () => 1, refreshIntervalMs: 1000, jitter: 0.1 });
+    await loader.refresh();
+    const calls = () => ssm.commandCalls(GetParametersByPathCommand).length;
+    const before = calls();
+    loader.start();
+    expect(timers.map((t) => t.at)).toEqual([1100]); // 1000 ms + 10 % jitter at random() = 1
+    clock.t = 1100;
+    timers.shift()!.run();
+    await vi.waitFor(() => expect(timers).toHaveLength(1)); // the next one is scheduled only after the run settled
+    expect(calls()).toBe(before * 2);
+    loader.stop();
+    expect(timers).toHaveLength(0);
   });
 
   it.each([[0, 0.1], [1000, 1]])('fails on refreshIntervalMs %s / jitter %s', (refreshIntervalMs, jitter) => {
