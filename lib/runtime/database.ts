@@ -331,8 +331,19 @@ export class Database {
    * @returns the rows
    * @throws the statement's error; WriteUnavailableError for `strong` in a secondary region without forwarding
    */
-  public async read<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: ReadOptions = {}): Promise<DbResult<R>> {
-    const set = await this.pools();
+  public read<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: ReadOptions = {}): Promise<DbResult<R>> {
+    // The hot path: no extra await once the pools exist (the benchmark holds this to raw pg's cost).
+    const set = this.closed ? undefined : this.current;
+    if (set === undefined) return this.pools().then((s) => this.route<R>(s, sql, params, options));
+    try {
+      return this.route<R>(set, sql, params, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Where a read goes; throws synchronously for a bad request (the caller turns that into a rejection). */
+  private route<R>(set: PoolSet, sql: string, params: readonly unknown[], options: ReadOptions): Promise<DbResult<R>> {
     const consistency = options.consistency ?? (options.session ? 'read-your-writes' : 'eventual');
     if (consistency === 'strong') {
       if (set.mode === 'forwarding') return this.readOn<R>(set.global!, sql, params, 'strong-global');
@@ -599,10 +610,11 @@ export class Database {
     else this.counters.reads.writer++;
   }
 
-  private async readOn<R>(target: Target, sql: string, params: readonly unknown[], reason: RouteReason): Promise<DbResult<R>> {
-    const r = await this.query<R>(target, sql, params);
-    this.count(target, reason);
-    return r;
+  private readOn<R>(target: Target, sql: string, params: readonly unknown[], reason: RouteReason): Promise<DbResult<R>> {
+    return this.query<R>(target, sql, params).then((r) => {
+      this.count(target, reason);
+      return r;
+    });
   }
 
   /** Readers in round-robin order, starting at a rotating offset. */
@@ -749,20 +761,25 @@ export class Database {
     session.recordWrite(set.key, position);
   }
 
-  /** Runs `op`; when the database refused the credentials and they could be re-read, runs it once more. */
-  private async retryingAuth<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `op`; when the database refused the credentials and they could be re-read, runs `retry` (default: `op`)
+   * once.
+   */
+  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op): Promise<T> {
     try {
       return await op();
     } catch (e) {
       if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure()))) throw e;
       this.counters.authRetries++;
-      return op();
+      return retry();
     }
   }
 
-  private async query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
-    const r = await this.retryingAuth(() => target.pool.query(sql, params as unknown[]));
-    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+  private query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+    return target.pool.query(sql, params as unknown[]).then(
+      (r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }),
+      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 })),
+    );
   }
 
   private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
