@@ -11,7 +11,8 @@
  * /<name>/database/shard-map                (sharded apps: the shard map JSON)
  * /<name>/database/shards/<id>/...          (each further shard: the same keys as database/)
  * /<name>/cache/endpoint | port | tls | auth-mode | username | secret-arn
- * /<name>/queues/<queue>/url | arn | name | dlq-url | ...
+ * /<name>/queues/<queue>/url | arn | name | dead-letter-url
+ * /<name>/sessions/secret-arn
  * ```
  *
  * @module
