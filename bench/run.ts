@@ -2,6 +2,7 @@
  * `npm run bench`: runs every `bench/*.bench.ts` in its own process, one after the other (they measure
  * time and memory, so never in parallel), and exits non-zero if any fails or misses its target.
  * Results are printed and written to `.bench/<name>.json`.
+ * `runtime-database.bench.ts` starts its own PostgreSQL primary and standby on loopback (Debian's postgresql).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

@@ -17,6 +17,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { DATABASE_KEYS } from '../../lib/runtime/contract';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS } from './defaults';
 import { auroraEngine, type AuroraEngineKind } from './engine';
 
@@ -449,13 +450,13 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       parameterPrefix: props.parameterPrefix ?? `/${this.clusterIdentifier}`,
       description: `Aurora cluster ${this.clusterIdentifier}`,
       values: {
-        writer: this.endpoints.writer,
-        reader: this.endpoints.reader,
-        ...(this.endpoints.proxy ? { proxy: this.endpoints.proxy, 'proxy-read-only': this.endpoints.proxyReadOnly! } : {}),
-        port: this.endpoints.port,
-        'secret-arn': this.secret.secretArn,
-        'database-name': databaseName,
-        engine: engineKind,
+        [DATABASE_KEYS.writer]: this.endpoints.writer,
+        [DATABASE_KEYS.reader]: this.endpoints.reader,
+        ...(this.endpoints.proxy ? { [DATABASE_KEYS.proxy]: this.endpoints.proxy, [DATABASE_KEYS.proxyReadOnly]: this.endpoints.proxyReadOnly! } : {}),
+        [DATABASE_KEYS.port]: this.endpoints.port,
+        [DATABASE_KEYS.secretArn]: this.secret.secretArn,
+        [DATABASE_KEYS.databaseName]: databaseName,
+        [DATABASE_KEYS.engine]: engineKind,
       },
       secret: this.secret,
       network: [

@@ -15,6 +15,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { CACHE_KEYS } from '../../lib/runtime/contract';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
 import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from './node-types';
@@ -313,12 +314,12 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
         parameterPrefix: props.endpointParameterPrefix,
         description: `${engine} cache (cluster mode, TLS required)`,
         values: {
-          endpoint: this.configurationEndpoint,
-          port: String(port),
-          tls: 'required',
-          'auth-mode': authMode,
-          'secret-arn': this.authSecret.secretArn,
-          ...(authMode === 'rbac' ? { username: CACHE_DEFAULTS.appUserName } : {}),
+          [CACHE_KEYS.endpoint]: this.configurationEndpoint,
+          [CACHE_KEYS.port]: String(port),
+          [CACHE_KEYS.tls]: 'required',
+          [CACHE_KEYS.authMode]: authMode,
+          [CACHE_KEYS.secretArn]: this.authSecret.secretArn,
+          ...(authMode === 'rbac' ? { [CACHE_KEYS.username]: CACHE_DEFAULTS.appUserName } : {}),
         },
         secret: this.authSecret,
         network: { connections: this, port: ec2.Port.tcp(port) },

@@ -1,11 +1,13 @@
+import { DATABASE_KEYS } from '../../lib/runtime/contract';
+
 /** Default values and limits of the `ShardedDatabase` construct. */
 export const SHARDING_DEFAULTS = {
   /** Key placement strategy when none is given. */
   strategy: 'hash',
   /** Name of the shard-map parameter, relative to the first shard's parameter prefix. */
-  shardMapParameter: 'shard-map',
+  shardMapParameter: DATABASE_KEYS.shardMap,
   /** Parameter prefix of a created shard, relative to the shared prefix: `<prefix>/shards/<id>`. */
-  shardParameterPath: 'shards',
+  shardParameterPath: DATABASE_KEYS.shards,
   /** Standard SSM parameters hold 4 KB; advanced ones 8 KB. */
   standardParameterBytes: 4096,
   advancedParameterBytes: 8192,

@@ -11,6 +11,7 @@ import {
   aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Construct, type IConstruct } from 'constructs';
+import { QUEUE_KEYS } from '../../lib/runtime/contract';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { WORK_QUEUE_DEFAULTS, defaultVisibilityTimeoutSeconds, minimumVisibilityTimeoutSeconds } from './defaults';
 
@@ -220,7 +221,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       this.endpoints = new PublishedEndpoints(this, 'Endpoints', {
         parameterPrefix: props.parameterPrefix,
         description: `Work queue ${this.node.path}`,
-        values: { url: this.queue.queueUrl, arn: this.queue.queueArn, name: this.queue.queueName },
+        values: { [QUEUE_KEYS.url]: this.queue.queueUrl, [QUEUE_KEYS.arn]: this.queue.queueArn, [QUEUE_KEYS.name]: this.queue.queueName },
       });
     }
 

@@ -11,7 +11,8 @@
  * /<name>/database/shard-map                (sharded apps: the shard map JSON)
  * /<name>/database/shards/<id>/...          (each further shard: the same keys as database/)
  * /<name>/cache/endpoint | port | tls | auth-mode | username | secret-arn
- * /<name>/queues/<queue>/url | arn | name | dlq-url | ...
+ * /<name>/queues/<queue>/url | arn | name | dead-letter-url
+ * /<name>/sessions/secret-arn
  * ```
  *
  * @module
@@ -27,7 +28,10 @@ export const TIER_PATHS = {
 
 /** Keys under `<prefix>/database` (and under each `<prefix>/database/shards/<id>`). */
 export const DATABASE_KEYS = {
-  /** Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint. */
+  /**
+   * Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint, which is
+   * inactive while the region is a secondary (it becomes the writer on promotion).
+   */
   writer: 'writer',
   /** Reader endpoint host (load-balanced over the readers). */
   reader: 'reader',
@@ -52,8 +56,10 @@ export const DATABASE_KEYS = {
   /** `primary` (holds the writer) or `secondary` (an Aurora Global Database secondary, read-only locally). */
   role: 'role',
   /**
-   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding): writes go to
-   * {@link DATABASE_KEYS.writer} of this region; `off` otherwise.
+   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding), `off` otherwise.
+   * The runtime then sends writes to this region's replicas through {@link DATABASE_KEYS.reader} (directly, not
+   * through RDS Proxy, which does not support the SESSION consistency mode), with
+   * `apg_write_forward.consistency_mode` set on those connections: a secondary's cluster endpoint is inactive.
    */
   writeForwarding: 'write-forwarding',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */
@@ -145,3 +151,10 @@ export function queuePrefix(prefix: string, queue: string): string {
 export function shardPrefix(prefix: string, shardId: string): string {
   return `${prefix}/${TIER_PATHS.database}/${DATABASE_KEYS.shards}/${shardId}`;
 }
+
+/**
+ * Where an instance finds AWS's RDS certificate bundle (the fleet installs it). The runtime SDK trusts it for
+ * database TLS when it exists; RDS certificates are not signed by a public CA, so without it a verified TLS
+ * connection to RDS fails.
+ */
+export const DATABASE_CA_FILE = '/etc/scale-to-millions/rds-ca-bundle.pem';

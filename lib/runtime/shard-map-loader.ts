@@ -36,29 +36,14 @@
  */
 
 import type { GetParameterCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
+import { RefreshLoop, safeReport, systemClock, toError, type RefreshClock } from './refresh-loop';
 import { parseShardMapJson } from './shard-map';
 import { ShardRouter } from './shard-router';
 
 /** Time source and timers, injectable for tests. */
-export interface ShardMapLoaderClock {
-  /** Current time in milliseconds. */
-  now(): number;
-  /** Schedules `callback` after `delayMs`; returns a handle for {@link ShardMapLoaderClock.clearTimeout}. */
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  /** Cancels a timer created by {@link ShardMapLoaderClock.setTimeout}. */
-  clearTimeout(handle: unknown): void;
-}
+export type ShardMapLoaderClock = RefreshClock;
 
-/** The default clock: `Date.now` and Node timers, unref'd so they never keep the process alive. */
-export const systemClock: ShardMapLoaderClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, delayMs) => {
-    const handle = setTimeout(callback, delayMs);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export { systemClock };
 
 /** Options for {@link ShardMapLoader}. */
 export interface ShardMapLoaderOptions {
@@ -149,10 +134,6 @@ export class ShardMapNotLoadedError extends Error {
   }
 }
 
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
-
 /**
  * Loads, caches and refreshes the shard map from an SSM parameter. See the module documentation
  * for the failure and epoch policies.
@@ -161,7 +142,6 @@ export class ShardMapLoader {
   private readonly parameterName: string;
   private readonly source: string;
   private readonly refreshIntervalMs: number;
-  private readonly jitter: number;
   private readonly clock: ShardMapLoaderClock;
   private readonly random: () => number;
   private readonly onChange: ((router: ShardRouter, previous: ShardRouter | undefined) => void) | undefined;
@@ -177,8 +157,7 @@ export class ShardMapLoader {
   private lastError: Error | undefined;
   private failures = 0;
   private inflight: Promise<ShardRouter> | undefined;
-  private running = false;
-  private timer: unknown;
+  private readonly loop: RefreshLoop;
 
   /**
    * @param options - see {@link ShardMapLoaderOptions}
@@ -197,12 +176,13 @@ export class ShardMapLoader {
     this.parameterName = options.parameterName;
     this.source = `SSM parameter "${options.parameterName}"`;
     this.refreshIntervalMs = interval;
-    this.jitter = jitter;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.ssm = options.ssm;
     this.onChange = options.onChange;
     this.onError = options.onError ?? ((err) => console.warn(`[ShardMapLoader] ${err.message}`));
+    // A failed periodic refresh before anything loaded has nobody else to tell than onError.
+    this.loop = new RefreshLoop({ intervalMs: interval, jitter, clock: this.clock, random: this.random, run: () => this.refresh(), onError: (e) => this.report(e) });
   }
 
   /**
@@ -248,18 +228,12 @@ export class ShardMapLoader {
 
   /** Starts periodic refresh (idempotent). The timer is unref'd: it never keeps Node alive. */
   public start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule();
+    this.loop.start();
   }
 
   /** Stops periodic refresh (idempotent). A fetch in flight still completes and is applied. */
   public stop(): void {
-    this.running = false;
-    if (this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.loop.stop();
   }
 
   /**
@@ -277,28 +251,12 @@ export class ShardMapLoader {
       lastAttemptAt: this.lastAttemptAt,
       lastError: this.lastError,
       consecutiveFailures: this.failures,
-      refreshing: this.running,
+      refreshing: this.loop.running,
     };
   }
 
-  private schedule(): void {
-    const delay = Math.max(0, Math.round(this.refreshIntervalMs * (1 + this.jitter * (2 * this.random() - 1))));
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.refresh()
-        .catch((err: unknown) => this.report(toError(err))) // nothing loaded yet: nobody else to tell
-        .finally(() => {
-          if (this.running && this.timer === undefined) this.schedule();
-        });
-    }, delay);
-  }
-
   private report(error: Error): void {
-    try {
-      this.onError(error);
-    } catch {
-      // A failing error handler must not break the refresh loop.
-    }
+    safeReport(this.onError, error);
   }
 
   private async fetchAndInstall(): Promise<ShardRouter> {

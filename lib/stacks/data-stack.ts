@@ -13,6 +13,7 @@ import { OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION } from '../config';
 import { originSecretNamePrefix } from './edge-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
+import { queuePrefix, tierPrefix } from '../runtime/contract';
 
 /** Properties of a {@link DataStack}. */
 export interface DataStackProps extends RegionalStackProps {
@@ -160,7 +161,7 @@ export class DataStack extends RegionalStack {
       // each secondary pulls its own replica of it (below), so the primary's template lists no region.
       ...(g && isPrimary ? { authSecretReplication: { secretName: g.authSecretName } } : {}),
       ...(g && !isPrimary ? { authSecret: secretsmanager.Secret.fromSecretNameV2(this, 'CacheAuthSecret', g.authSecretName) } : {}),
-      endpointParameterPrefix: `${this.parameterPrefix}/cache`,
+      endpointParameterPrefix: tierPrefix(this.parameterPrefix, 'cache'),
     });
     new CfnOutput(this, OutputKeys.cacheReplicationGroupId, { value: cache.replicationGroupId, description: 'ElastiCache replication group id' });
 
@@ -187,7 +188,7 @@ export class DataStack extends RegionalStack {
       acceptableLatency: Duration.seconds(q.acceptableLatencySeconds),
       visibilityTimeout: Duration.seconds(q.visibilityTimeoutSeconds),
       encryption: q.encryption === 'kms' ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED,
-      parameterPrefix: `${this.parameterPrefix}/queues/${q.name}`,
+      parameterPrefix: queuePrefix(this.parameterPrefix, q.name),
     });
     this.workQueues[q.name] = workQueue;
     // Producers: every web fleet of the region may read the queue's URL and send to it.
@@ -261,7 +262,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
     logRetention: retentionDays(db.logRetentionDays),
     clusterIdentifier: databaseNames.cluster(config.name),
     databaseName: db.databaseName,
-    parameterPrefix: `${prefix}/database`,
+    parameterPrefix: tierPrefix(prefix, 'database'),
     ...(db.globalDatabase.enabled ? {
       globalDatabase: {
         role: isPrimary ? 'primary' as const : 'secondary' as const,

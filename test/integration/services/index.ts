@@ -396,3 +396,20 @@ export async function startReplica(services: TestServices): Promise<void> {
   runAs('postgres', join(binDir, 'pg_ctl'), ['-D', replica.dataDir, '-l', log, '-o', `-p ${replica.port} -k ${replica.dataDir}`, '-w', '-t', '60', 'start']);
   await waitForPort(replica.port, 'PostgreSQL replica');
 }
+
+/**
+ * Only the PostgreSQL servers (primary, streaming standby, second primary), for benchmarks that need no Redis or
+ * moto. `stop` stops them by their pids and removes the temporary directory.
+ */
+export async function startPostgresOnly(): Promise<{ postgres: TestServices['postgres']; stop: () => Promise<void> }> {
+  const root = mkdtempSync(join(tmpdir(), 's2m-pg-'));
+  chmodSync(root, 0o755);
+  const cleanups: Cleanup[] = [() => rmSync(root, { recursive: true, force: true })];
+  try {
+    const postgres = await startPostgresSet(root, cleanups);
+    return { postgres, stop: () => runCleanups(cleanups) };
+  } catch (e) {
+    await runCleanups(cleanups);
+    throw e;
+  }
+}

@@ -1,0 +1,828 @@
+/**
+ * PostgreSQL access with a read/write split (node-postgres `pg`, an optional peer dependency): a writer pool,
+ * reader pools, and reads routed by the consistency they need.
+ *
+ * ```ts
+ * const topology = await loadTopology();
+ * const db = createDatabase(topology);                      // follows the published endpoints and secrets
+ *
+ * // a request
+ * const session = db.session(req.session.db);              // the user's last writes, from their session store
+ * await db.write('INSERT INTO orders (id, user_id) VALUES ($1, $2)', [id, userId], { session });
+ * const { rows } = await db.read('SELECT * FROM orders WHERE user_id = $1', [userId], { session }); // sees the insert
+ * req.session.db = session.token();
+ *
+ * await db.read('SELECT * FROM products WHERE id = $1', [pid]);  // eventual: any healthy reader
+ * ```
+ *
+ * Consistency of a read (see docs/runtime.md for the exact guarantees):
+ *
+ * - `eventual` (the default without a session): a healthy reader, round-robin; the writer if none is healthy.
+ * - `read-your-writes` (the default with a session): like `eventual` unless the session wrote to this cluster
+ *   within its window; then a reader only once it has applied that write (positions compared, see
+ *   `replication.ts`), otherwise the writer. On a Global Database secondary with write forwarding, such reads run
+ *   with `apg_write_forward.consistency_mode = GLOBAL`.
+ * - `strong`: the writer (on a forwarding secondary: a `GLOBAL` read; on a secondary without forwarding: an
+ *   error, there is no writer in the region).
+ *
+ * A reader that fails at the connection level is skipped (a circuit breaker per reader, `readRetries` more
+ * attempts on the next reader, then the writer); SQL errors are the caller's and are never retried.
+ * `stats()` counts where reads went and why.
+ *
+ * @module
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
+import { parseEnvFile } from './env';
+import { toError } from './refresh-loop';
+import { iamCredentials, secretCredentials, type DatabaseCredentials } from './credentials';
+import {
+  CircuitBreaker,
+  DETECT_AURORA_SQL,
+  DbSession,
+  POSITION_SQL,
+  clusterKey,
+  parsePosition,
+  type CircuitBreakerOptions,
+  type ReplicationMode,
+} from './replication';
+import type { HealthCheckDefinition } from './health';
+import type { DatabaseEndpoints, Topology, TopologyChange, TopologyLoader } from './topology';
+
+/** How fresh a read must be. */
+export type Consistency = 'eventual' | 'read-your-writes' | 'strong';
+
+/** `apg_write_forward.consistency_mode` values a forwarding session may use. */
+export type ForwardingConsistency = 'SESSION' | 'EVENTUAL' | 'GLOBAL';
+
+/** The session setting Aurora PostgreSQL global write forwarding reads. */
+export const WRITE_FORWARD_SETTING = 'apg_write_forward.consistency_mode';
+
+/** Rows of a statement. */
+export interface DbResult<R> {
+  /** The rows returned. */
+  readonly rows: R[];
+  /** Rows returned or affected. */
+  readonly rowCount: number;
+}
+
+/** Something statements can be run on: a transaction. */
+export interface Queryable {
+  /** Runs one statement (`$1`-style parameters). */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<DbResult<R>>;
+}
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** @default - `read-your-writes` with a session, `eventual` without */
+  readonly consistency?: Consistency;
+  /** The user's session (see {@link Database.session}). Required for `read-your-writes`. */
+  readonly session?: DbSession;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Record the write in this session, so its later reads see it. @default - not recorded */
+  readonly session?: DbSession;
+}
+
+/** Options of a transaction. */
+export interface TransactionOptions extends WriteOptions {
+  /** `BEGIN` isolation level. @default - the server's (read committed) */
+  readonly isolation?: 'read committed' | 'repeatable read' | 'serializable';
+}
+
+/** Settings of one connection pool. */
+export interface PoolOptions {
+  /** Most connections. @default 10 */
+  readonly max?: number;
+  /** Idle connections are closed after this long, ms. @default 30000 */
+  readonly idleTimeoutMs?: number;
+  /** Waiting for a connection fails after this long, ms. @default 5000 */
+  readonly connectionTimeoutMs?: number;
+}
+
+/** TLS settings of the database connections (node `tls.connect` options). */
+export interface DatabaseTlsOptions {
+  /** Trusted CA certificates (PEM). @default - the RDS bundle at {@link DATABASE_CA_FILE} when present */
+  readonly ca?: string | Buffer;
+  /** Verify the server's certificate and host name. @default true */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** Why a read went where it went (the keys of {@link DatabaseStats.routes}). */
+export type RouteReason =
+  | 'eventual'
+  | 'ryw-no-pending-write'
+  | 'ryw-caught-up'
+  | 'ryw-replica-behind'
+  | 'ryw-no-position'
+  | 'ryw-global'
+  | 'strong'
+  | 'strong-global'
+  | 'no-reader'
+  | 'no-healthy-reader'
+  | 'reader-failed';
+
+/** Counters since the database was created. */
+export interface DatabaseStats {
+  /** Reads served by a reader, by the writer, and by a `GLOBAL` forwarding session. */
+  readonly reads: { readonly replica: number; readonly writer: number; readonly global: number };
+  /** Reads by the reason they went where they went. */
+  readonly routes: Readonly<Record<RouteReason, number>>;
+  /** Statements through {@link Database.write}. */
+  readonly writes: number;
+  /** Transactions committed. */
+  readonly transactions: number;
+  /** Reader attempts that failed at the connection level. */
+  readonly readerFailures: number;
+  /** Reader position queries. */
+  readonly positionChecks: number;
+  /** Retries after the database refused the credentials. */
+  readonly authRetries: number;
+  /** Pool sets built (1 + endpoint or secret changes). */
+  readonly poolRebuilds: number;
+}
+
+/** Options of {@link Database}. */
+export interface DatabaseOptions {
+  /**
+   * The live topology: secrets, the region, and (unless `endpoints` is given) the endpoints, followed on change.
+   * @default - none: `endpoints` and `credentials` are required
+   */
+  readonly topology?: TopologyLoader;
+  /** Fixed endpoints (local development, tests). @default - `select(topology.current)` */
+  readonly endpoints?: DatabaseEndpoints;
+  /** Which endpoints of the topology to follow. @default - `(t) => t.database` */
+  readonly select?: (topology: Topology) => DatabaseEndpoints | undefined;
+  /** How to log in. @default - from `endpoints.authentication`: IAM tokens for `databaseUser`, or the secret */
+  readonly credentials?: DatabaseCredentials;
+  /** The fleet's database user for IAM authentication. @default - `S2M_DATABASE_USER` */
+  readonly databaseUser?: string;
+  /** TLS, or `false` for none (only allowed without IAM). @default - verified TLS, except to loopback hosts */
+  readonly ssl?: false | DatabaseTlsOptions;
+  /** `application_name` prefix, visible in `pg_stat_activity`. @default - `S2M_SERVICE`, else `app` */
+  readonly applicationName?: string;
+  /** The writer pool (and the forwarding pools). @default - max 10 */
+  readonly pool?: PoolOptions;
+  /** Each reader pool. @default - max 10 */
+  readonly readerPool?: PoolOptions;
+  /** Reader hosts (`host` or `host:port`) instead of the published reader endpoint. @default - the topology's */
+  readonly readers?: readonly string[];
+  /** How write positions are taken. @default 'auto': `aurora` on Aurora PostgreSQL, else `postgres` */
+  readonly replication?: 'auto' | ReplicationMode;
+  /** The per-reader circuit breaker. @default - 2 failures open it for 5 s */
+  readonly circuitBreaker?: CircuitBreakerOptions;
+  /** More readers to try after one fails, before the writer. @default 1 */
+  readonly readRetries?: number;
+  /** A reader found behind a session's write is asked again after this long, ms. @default 10 */
+  readonly replicaRecheckMs?: number;
+  /** How long a session tracks a write (see {@link DbSession}), ms. @default 600000 */
+  readonly sessionTtlMs?: number;
+  /** Global Database secondaries with write forwarding. */
+  readonly forwarding?: {
+    /** `apg_write_forward.consistency_mode` of the writing sessions. @default 'SESSION' */
+    readonly consistency?: ForwardingConsistency;
+    /** After a forwarded write, the session's read-your-writes reads use `GLOBAL` for this long, ms. @default 30000 */
+    readonly readYourWritesWindowMs?: number;
+  };
+  /** Old pools are closed this long after a rebuild, so requests that hold them finish, ms. @default 5000 */
+  readonly drainDelayMs?: number;
+  /** Errors of idle connections and of background work. @default - `console.warn` */
+  readonly onError?: (error: Error) => void;
+  /** The `pg` module. @default - `require('pg')`, loaded on first use */
+  readonly pg?: { Pool: new (config: PoolConfig) => Pool };
+}
+
+/** A write (or a strong read) was asked of a region that has no writer. */
+export class WriteUnavailableError extends Error {
+  /** @param message - why */
+  public constructor(message: string) {
+    super(message);
+    this.name = 'WriteUnavailableError';
+  }
+}
+
+interface Target {
+  readonly role: 'writer' | 'reader' | 'forward' | 'global';
+  readonly host: string;
+  readonly port: number;
+  readonly pool: Pool;
+  readonly breaker?: CircuitBreaker;
+  /** Readers: the highest position known to be applied. */
+  watermark?: bigint;
+  checkedAt?: number;
+  check?: Promise<bigint | undefined>;
+}
+
+interface PoolSet {
+  readonly endpoints: DatabaseEndpoints;
+  readonly key: string;
+  readonly mode: 'primary' | 'forwarding' | 'secondary';
+  /** Writes (primary: the writer or proxy; forwarding: the local replicas). */
+  readonly write?: Target;
+  /** `GLOBAL` reads on a forwarding secondary. */
+  readonly global?: Target;
+  readonly readers: Target[];
+  /** Where reads go when no reader can serve. */
+  readonly fallback?: Target;
+  replication?: Promise<ReplicationMode>;
+}
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+
+/** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | undefined;
+  if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
+  const msg = err?.message ?? '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+}
+
+function isAuthError(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code;
+  return code === '28P01' || code === '28000';
+}
+
+/** A standby canceled the read to apply WAL: the writer can answer it. */
+function isRecoveryConflict(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | undefined;
+  return err?.code === '40001' && /conflict with recovery/i.test(err.message ?? '');
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function hostPort(spec: string, defaultPort: number): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(spec);
+  return m ? { host: m[1]!, port: Number(m[2]) } : { host: spec, port: defaultPort };
+}
+
+const ROUTES: readonly RouteReason[] = ['eventual', 'ryw-no-pending-write', 'ryw-caught-up', 'ryw-replica-behind', 'ryw-no-position', 'ryw-global', 'strong', 'strong-global', 'no-reader', 'no-healthy-reader', 'reader-failed'];
+
+/**
+ * One database cluster (or shard): a writer pool, reader pools, read routing by consistency, sessions that
+ * read their own writes, and transactions. Create it with {@link createDatabase} (from the topology) or
+ * `new Database({ endpoints, credentials })`.
+ */
+export class Database {
+  private readonly options: DatabaseOptions;
+  private readonly onError: (error: Error) => void;
+  private readonly counters = {
+    reads: { replica: 0, writer: 0, global: 0 },
+    routes: Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<RouteReason, number>,
+    writes: 0,
+    transactions: 0,
+    readerFailures: 0,
+    positionChecks: 0,
+    authRetries: 0,
+    poolRebuilds: 0,
+  };
+  private credentials: DatabaseCredentials | undefined;
+  private current: PoolSet | undefined;
+  private building: Promise<PoolSet>;
+  private rr = 0;
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+  private readonly draining = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * @param options - see {@link DatabaseOptions}
+   * @throws Error when neither endpoints nor a topology with a database is given
+   */
+  public constructor(options: DatabaseOptions) {
+    this.options = options;
+    this.onError = options.onError ?? ((e) => console.warn(`[database] ${e.message}`));
+    const endpoints = options.endpoints ?? this.selected(options.topology?.current);
+    if (endpoints === undefined) {
+      throw new Error(options.topology
+        ? `Database: the topology under ${options.topology.prefix} has no database endpoints (nothing published under ${options.topology.prefix}/database)`
+        : 'Database: give endpoints (and credentials) or a topology');
+    }
+    this.building = this.build(endpoints);
+    this.building.catch(() => undefined); // surfaced by the first operation
+    if (options.topology && options.endpoints === undefined) {
+      this.unsubscribe = options.topology.onChange((c) => this.onTopologyChange(c));
+    }
+  }
+
+  /** The endpoints in use. */
+  public get endpoints(): DatabaseEndpoints | undefined {
+    return this.current?.endpoints;
+  }
+
+  /**
+   * A session for one user's request: restores their earlier writes from a token (see {@link DbSession}).
+   * @param token - what `session.token()` returned on their previous request
+   */
+  public session(token?: string | null): DbSession {
+    return DbSession.fromToken(token, this.options.sessionTtlMs ?? 600_000);
+  }
+
+  /**
+   * Runs a read where its consistency allows (see the module documentation).
+   *
+   * @param sql - one statement, `$1`-style parameters
+   * @param params - the parameters
+   * @param options - consistency and session
+   * @returns the rows
+   * @throws the statement's error; WriteUnavailableError for `strong` in a secondary region without forwarding
+   */
+  public read<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: ReadOptions = {}): Promise<DbResult<R>> {
+    // The hot path: no extra await once the pools exist (the benchmark holds this to raw pg's cost).
+    const set = this.closed ? undefined : this.current;
+    if (set === undefined) return this.pools().then((s) => this.route<R>(s, sql, params, options));
+    try {
+      return this.route<R>(set, sql, params, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Where a read goes; throws synchronously for a bad request (the caller turns that into a rejection). */
+  private route<R>(set: PoolSet, sql: string, params: readonly unknown[], options: ReadOptions): Promise<DbResult<R>> {
+    const consistency = options.consistency ?? (options.session ? 'read-your-writes' : 'eventual');
+    if (consistency === 'strong') {
+      if (set.mode === 'forwarding') return this.readOn<R>(set.global!, sql, params, 'strong-global');
+      if (set.mode === 'secondary') throw this.noWriter(set, 'a strong read');
+      return this.readOn<R>(set.write!, sql, params, 'strong');
+    }
+    if (consistency === 'read-your-writes') {
+      const session = options.session;
+      if (session === undefined) throw new TypeError("Database.read: consistency 'read-your-writes' needs a session (db.session(token)); use 'eventual' or 'strong' without one");
+      const pending = set.mode === 'secondary' ? undefined : session.pendingWrite(set.key);
+      if (pending !== undefined) {
+        if (set.mode === 'forwarding') {
+          const window = this.options.forwarding?.readYourWritesWindowMs ?? 30_000;
+          if (Date.now() - pending.at <= window) return this.readOn<R>(set.global!, sql, params, 'ryw-global');
+        } else if (pending.position === undefined) {
+          return this.readOn<R>(set.fallback!, sql, params, 'ryw-no-position');
+        } else {
+          return this.readCaughtUp<R>(set, pending.position, sql, params);
+        }
+      }
+      return this.readAnyReader<R>(set, sql, params, 'ryw-no-pending-write');
+    }
+    if (consistency !== 'eventual') throw new TypeError(`Database.read: consistency must be 'eventual', 'read-your-writes' or 'strong' (got: ${JSON.stringify(consistency)})`);
+    return this.readAnyReader<R>(set, sql, params, 'eventual');
+  }
+
+  /**
+   * Runs one statement on the writer (on a forwarding secondary: forwarded by a local replica).
+   *
+   * @param sql - the statement
+   * @param params - its parameters
+   * @param options - the session to record the write in
+   * @returns the result
+   * @throws WriteUnavailableError in a secondary region without write forwarding
+   */
+  public async write<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: WriteOptions = {}): Promise<DbResult<R>> {
+    const set = await this.pools();
+    const target = this.writeTarget(set);
+    this.counters.writes++;
+    if (options.session === undefined) return this.query<R>(target, sql, params);
+    const session = options.session;
+    return this.withClient(target, async (client) => {
+      const r = await client.query(sql, params as unknown[]);
+      await this.recordWrite(set, client, session);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    });
+  }
+
+  /**
+   * Runs `fn` in a transaction on the writer: `BEGIN`, your statements, `COMMIT` (or `ROLLBACK` when `fn`
+   * throws, and the error is rethrown). Keep it short: it holds a writer connection throughout.
+   *
+   * @param fn - the work; run statements through its `tx`
+   * @param options - session and isolation level
+   * @returns what `fn` returned
+   */
+  public async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const set = await this.pools();
+    const target = this.writeTarget(set);
+    const isolation = options.isolation;
+    if (isolation !== undefined && !['read committed', 'repeatable read', 'serializable'].includes(isolation)) {
+      throw new TypeError(`Database.transaction: isolation must be 'read committed', 'repeatable read' or 'serializable' (got: ${JSON.stringify(isolation)})`);
+    }
+    return this.withClient(target, async (client) => {
+      let open = true;
+      const tx: Queryable = {
+        query: async <R>(sql: string, params: readonly unknown[] = []) => {
+          if (!open) throw new Error('Database.transaction: the transaction is over; run statements inside the callback');
+          const r = await client.query(sql, params as unknown[]);
+          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        },
+      };
+      await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN');
+      let out: T;
+      try {
+        out = await fn(tx);
+        await client.query('COMMIT');
+      } catch (e) {
+        open = false;
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      open = false;
+      this.counters.transactions++;
+      if (options.session) await this.recordWrite(set, client, options.session);
+      return out;
+    });
+  }
+
+  /** Counters of where reads went and why. */
+  public stats(): DatabaseStats {
+    return { ...this.counters, reads: { ...this.counters.reads }, routes: { ...this.counters.routes } };
+  }
+
+  /**
+   * Health checks for {@link HealthCheck}: `database.writer` (critical; on a forwarding secondary the forwarding
+   * path) and `database.reader` (not critical where the writer can take the reads: the SDK falls back to it).
+   *
+   * @param prefix - name prefix of the checks
+   */
+  public healthChecks(prefix = 'database'): Record<string, HealthCheckDefinition> {
+    const checks: Record<string, HealthCheckDefinition> = {};
+    const ping = async (pick: (s: PoolSet) => Target | undefined, what: string): Promise<string> => {
+      const set = await this.pools();
+      const t = pick(set);
+      if (t === undefined) return `no ${what} in this region`;
+      await t.pool.query('SELECT 1');
+      t.breaker?.onSuccess();
+      return `${t.host}:${t.port}`;
+    };
+    const mode = this.current?.mode;
+    if (mode !== 'secondary') checks[`${prefix}.writer`] = { critical: true, run: () => ping((s) => s.write, 'writer') };
+    checks[`${prefix}.reader`] = { critical: mode === 'secondary', run: () => ping((s) => s.readers[0] ?? s.fallback, 'reader') };
+    return checks;
+  }
+
+  /** Closes every pool (waits for checked-out connections) and stops following the topology. */
+  public async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    for (const t of this.draining) clearTimeout(t);
+    this.draining.clear();
+    const set = await this.building.catch(() => undefined);
+    if (set) await Promise.all(poolsOf(set).map((p) => p.end().catch(() => undefined)));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private selected(t: Topology | undefined): DatabaseEndpoints | undefined {
+    if (t === undefined) return undefined;
+    return (this.options.select ?? ((x: Topology) => x.database))(t);
+  }
+
+  private async pools(): Promise<PoolSet> {
+    if (this.closed) throw new Error('Database: closed');
+    return this.current ?? (await this.building);
+  }
+
+  private onTopologyChange(change: TopologyChange): void {
+    if (this.closed) return;
+    const next = this.selected(change.topology);
+    if (next === undefined) return;
+    const current = this.current?.endpoints;
+    const endpointsChanged = JSON.stringify(current) !== JSON.stringify(next);
+    const ourSecret = change.kind === 'secret' && change.secretArn !== undefined && change.secretArn === next.secretArn;
+    if (!endpointsChanged && !ourSecret) return;
+    if (endpointsChanged) this.credentials = undefined; // the authentication may have changed too
+    const old = this.current;
+    this.building = this.build(next);
+    this.building.then(() => {
+      if (old) this.retire(old);
+    }, (e: unknown) => this.onError(new Error(`could not rebuild the database pools after a topology change (the old ones stay in use): ${toError(e).message}`, { cause: e })));
+  }
+
+  private retire(set: PoolSet): void {
+    const t = setTimeout(() => {
+      this.draining.delete(t);
+      for (const p of poolsOf(set)) p.end().catch(() => undefined);
+    }, this.options.drainDelayMs ?? 5000);
+    t.unref();
+    this.draining.add(t);
+  }
+
+  private credentialsFor(endpoints: DatabaseEndpoints): DatabaseCredentials {
+    if (this.options.credentials) return this.options.credentials;
+    const topology = this.options.topology;
+    if (endpoints.authentication === 'iam') {
+      const user = this.options.databaseUser ?? topology?.environment?.databaseUser ?? process.env[ENV_VARS.databaseUser] ?? envFileValue(ENV_VARS.databaseUser);
+      if (!user) throw new Error(`${endpoints.source}/authentication is "iam" but no database user is known: ${ENV_VARS.databaseUser} is in neither ${ENV_FILE} nor the process environment (or pass databaseUser)`);
+      const region = topology?.region ?? process.env['AWS_REGION'];
+      if (!region) throw new Error('IAM database authentication needs the region: pass a topology (or set AWS_REGION)');
+      return iamCredentials({ user, region });
+    }
+    if (!endpoints.secretArn || !topology) {
+      throw new Error(`${endpoints.source}: password authentication needs the credentials secret and a topology to read it (or pass credentials)`);
+    }
+    return secretCredentials({ secretArn: endpoints.secretArn, topology });
+  }
+
+  private async build(endpoints: DatabaseEndpoints): Promise<PoolSet> {
+    const pg = this.options.pg ?? loadPg();
+    const credentials = (this.credentials ??= this.credentialsFor(endpoints));
+    const user = await credentials.user();
+    const o = this.options;
+    const app = o.applicationName ?? o.topology?.environment?.service ?? process.env[ENV_VARS.service] ?? 'app';
+    const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
+      const ssl = this.ssl(host, credentials);
+      const p = role === 'reader' ? o.readerPool : o.pool;
+      const pool = new pg.Pool({
+        host,
+        port,
+        database: endpoints.databaseName,
+        user,
+        password: () => credentials.password(host, port),
+        ssl,
+        application_name: `${app}:${role}`.slice(0, 63),
+        ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
+        max: p?.max ?? 10,
+        idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
+        connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
+      });
+      pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
+      return { role, host, port, pool, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+    };
+    const readerSpecs = o.readers
+      ? o.readers.map((r) => hostPort(r, endpoints.port))
+      : [endpoints.proxyReadOnly ?? endpoints.reader].filter((h): h is string => h !== undefined).map((host) => ({ host, port: endpoints.port }));
+    const readers = readerSpecs.map((r) => make('reader', r.host, r.port));
+    const key = clusterKey(endpoints.writer, endpoints.port);
+    let set: PoolSet;
+    if (endpoints.role === 'primary') {
+      const write = make('writer', endpoints.proxy ?? endpoints.writer, endpoints.port);
+      set = { endpoints, key, mode: 'primary', write, readers, fallback: write };
+    } else if (endpoints.writeForwarding) {
+      // A secondary's cluster (writer) endpoint is inactive: its replicas forward the writes. Direct to the
+      // reader endpoint, never through RDS Proxy, which does not support SESSION consistency.
+      const host = endpoints.reader ?? endpoints.writer;
+      const mode = o.forwarding?.consistency ?? 'SESSION';
+      if (!['SESSION', 'EVENTUAL', 'GLOBAL'].includes(mode)) {
+        throw new TypeError(`Database: forwarding.consistency must be 'SESSION', 'EVENTUAL' or 'GLOBAL' (got: ${JSON.stringify(mode)})`);
+      }
+      const write = make('forward', host, endpoints.port, { [WRITE_FORWARD_SETTING]: mode });
+      const global = make('global', host, endpoints.port, { [WRITE_FORWARD_SETTING]: 'GLOBAL' });
+      set = { endpoints, key, mode: 'forwarding', write, global, readers, fallback: global };
+    } else {
+      set = { endpoints, key, mode: 'secondary', readers };
+    }
+    if (this.closed) {
+      await Promise.all(poolsOf(set).map((p) => p.end().catch(() => undefined)));
+      throw new Error('Database: closed');
+    }
+    this.current = set;
+    this.counters.poolRebuilds++;
+    return set;
+  }
+
+  private ssl(host: string, credentials: DatabaseCredentials): PoolConfig['ssl'] {
+    const opt = this.options.ssl;
+    if (opt === false) {
+      if (credentials.kind === 'iam' && !isLoopback(host)) throw new Error(`Database: IAM authentication requires TLS; ssl: false is not allowed for ${host}`);
+      return false;
+    }
+    if (opt === undefined && isLoopback(host) && credentials.kind !== 'iam') return false;
+    const ca = opt?.ca ?? (existsSync(DATABASE_CA_FILE) ? readFileSync(DATABASE_CA_FILE) : undefined);
+    return { rejectUnauthorized: opt?.rejectUnauthorized ?? true, ...(ca !== undefined ? { ca } : {}) };
+  }
+
+  private writeTarget(set: PoolSet): Target {
+    if (set.write === undefined) throw this.noWriter(set, 'a write');
+    return set.write;
+  }
+
+  private noWriter(set: PoolSet, what: string): WriteUnavailableError {
+    return new WriteUnavailableError(
+      `${what} cannot run in this region: ${set.endpoints.source} is a Global Database secondary without write forwarding (${set.endpoints.source}/write-forwarding is "off"). Send it to the primary region, or turn write forwarding on`,
+    );
+  }
+
+  private count(target: Target, reason: RouteReason): void {
+    this.counters.routes[reason]++;
+    if (target.role === 'reader') this.counters.reads.replica++;
+    else if (target.role === 'global') this.counters.reads.global++;
+    else this.counters.reads.writer++;
+  }
+
+  private readOn<R>(target: Target, sql: string, params: readonly unknown[], reason: RouteReason): Promise<DbResult<R>> {
+    return this.query<R>(target, sql, params).then((r) => {
+      this.count(target, reason);
+      return r;
+    });
+  }
+
+  /** Readers in round-robin order, starting at a rotating offset. */
+  private readerOrder(set: PoolSet): Target[] {
+    const n = set.readers.length;
+    if (n <= 1) return set.readers;
+    const start = this.rr++ % n;
+    return [...set.readers.slice(start), ...set.readers.slice(0, start)];
+  }
+
+  private async readAnyReader<R>(set: PoolSet, sql: string, params: readonly unknown[], reason: RouteReason): Promise<DbResult<R>> {
+    if (set.readers.length === 0) return this.readFallback<R>(set, sql, params, 'no-reader');
+    const attempts = 1 + (this.options.readRetries ?? 1);
+    let tried = 0;
+    let failed = false;
+    let lastError: unknown;
+    for (const reader of this.readerOrder(set)) {
+      if (tried >= attempts) break;
+      if (!reader.breaker!.tryAcquire()) continue;
+      tried++;
+      try {
+        const r = await this.query<R>(reader, sql, params);
+        reader.breaker!.onSuccess();
+        this.count(reader, reason);
+        return r;
+      } catch (e) {
+        if (!this.tryElsewhere(reader, e)) throw e;
+        failed = true;
+        lastError = e;
+      }
+    }
+    return this.readFallback<R>(set, sql, params, failed ? 'reader-failed' : 'no-healthy-reader', lastError);
+  }
+
+  private async readFallback<R>(set: PoolSet, sql: string, params: readonly unknown[], reason: RouteReason, lastError?: unknown): Promise<DbResult<R>> {
+    if (set.fallback === undefined) {
+      if (lastError !== undefined) throw lastError;
+      throw new Error(`no reader of ${set.endpoints.source} is available (${reason}) and this secondary region has no writer to fall back to`);
+    }
+    return this.readOn<R>(set.fallback, sql, params, reason);
+  }
+
+  /** Read-your-writes with a pending write at `position`: a reader that has applied it, else the writer. */
+  private async readCaughtUp<R>(set: PoolSet, position: bigint, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+    const mode = await this.replicationMode(set);
+    if (mode === 'none') return this.readOn<R>(set.fallback!, sql, params, 'ryw-no-position');
+    for (const reader of this.readerOrder(set)) {
+      if (!reader.breaker!.tryAcquire()) continue;
+      let watermark = reader.watermark;
+      if (watermark === undefined || watermark < position) {
+        const recheck = this.options.replicaRecheckMs ?? 10;
+        if (reader.checkedAt === undefined || Date.now() - reader.checkedAt >= recheck || reader.check !== undefined) {
+          try {
+            watermark = await this.readerPosition(reader, mode);
+          } catch (e) {
+            if (!this.tryElsewhere(reader, e)) {
+              this.onError(new Error(`reader position query on ${reader.host} failed (reads of sessions with pending writes go to the writer): ${toError(e).message}`, { cause: e }));
+            }
+            continue;
+          }
+        }
+      }
+      if (watermark === undefined || watermark < position) {
+        reader.breaker!.onSuccess();
+        continue;
+      }
+      try {
+        const r = await this.query<R>(reader, sql, params);
+        reader.breaker!.onSuccess();
+        this.count(reader, 'ryw-caught-up');
+        return r;
+      } catch (e) {
+        if (this.tryElsewhere(reader, e)) continue;
+        throw e;
+      }
+    }
+    return this.readOn<R>(set.fallback!, sql, params, 'ryw-replica-behind');
+  }
+
+  /**
+   * Classifies a reader's error: the reader's own failure (its breaker counts it) or a recovery conflict mean
+   * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it).
+   */
+  private tryElsewhere(reader: Target, e: unknown): boolean {
+    if (isConnectionError(e)) {
+      reader.breaker!.onFailure();
+      this.counters.readerFailures++;
+      return true;
+    }
+    reader.breaker!.onSuccess();
+    return isRecoveryConflict(e);
+  }
+
+  /** The reader's applied position (single flight per reader). */
+  private readerPosition(reader: Target, mode: Exclude<ReplicationMode, 'none'>): Promise<bigint | undefined> {
+    reader.check ??= (async () => {
+      try {
+        this.counters.positionChecks++;
+        const r = await reader.pool.query(POSITION_SQL[mode].reader);
+        const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
+        const position = text == null ? undefined : parsePosition(text);
+        reader.checkedAt = Date.now();
+        if (position !== undefined && (reader.watermark === undefined || position > reader.watermark)) reader.watermark = position;
+        return reader.watermark;
+      } finally {
+        reader.check = undefined;
+      }
+    })();
+    return reader.check;
+  }
+
+  private replicationMode(set: PoolSet): Promise<ReplicationMode> {
+    const configured = this.options.replication ?? 'auto';
+    if (configured !== 'auto') return Promise.resolve(configured);
+    set.replication ??= (async () => {
+      try {
+        const r = await set.write!.pool.query(DETECT_AURORA_SQL);
+        return (r.rows[0] as { aurora?: boolean } | undefined)?.aurora ? 'aurora' : 'postgres';
+      } catch (e) {
+        set.replication = undefined; // try again next time
+        throw e;
+      }
+    })();
+    return set.replication;
+  }
+
+  private async recordWrite(set: PoolSet, client: PoolClient, session: DbSession): Promise<void> {
+    if (set.mode === 'forwarding') {
+      session.recordWrite(set.key, undefined);
+      return;
+    }
+    let position: bigint | undefined;
+    try {
+      const mode = await this.replicationMode(set);
+      if (mode !== 'none') {
+        const r = await client.query(POSITION_SQL[mode].write);
+        const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
+        position = text == null ? undefined : parsePosition(text);
+      }
+    } catch (e) {
+      // The write is committed; without its position the session reads from the writer for its window.
+      this.onError(new Error(`could not read the write position (this session reads from the writer for a while): ${toError(e).message}`, { cause: e }));
+    }
+    session.recordWrite(set.key, position);
+  }
+
+  /**
+   * Runs `op`; when the database refused the credentials and they could be re-read, runs `retry` (default: `op`)
+   * once.
+   */
+  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure()))) throw e;
+      this.counters.authRetries++;
+      return retry();
+    }
+  }
+
+  private query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+    return target.pool.query(sql, params as unknown[]).then(
+      (r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }),
+      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 })),
+    );
+  }
+
+  private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.retryingAuth(() => target.pool.connect());
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (e) {
+      if (isConnectionError(e)) broken = toError(e);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** A variable of the instance's environment file, if the file exists and has it. */
+function envFileValue(name: string): string | undefined {
+  if (!existsSync(ENV_FILE)) return undefined;
+  return parseEnvFile(readFileSync(ENV_FILE, 'utf8'))[name] || undefined;
+}
+
+function poolsOf(set: PoolSet): Pool[] {
+  return [set.write?.pool, set.global?.pool, ...set.readers.map((r) => r.pool)].filter((p): p is Pool => p !== undefined);
+}
+
+function loadPg(): { Pool: new (config: PoolConfig) => Pool } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('pg') as { Pool: new (config: PoolConfig) => Pool; default?: { Pool: new (config: PoolConfig) => Pool } };
+    return mod.default ?? mod;
+  } catch (e) {
+    throw new Error(`the database runtime needs node-postgres: npm install pg (an optional peer dependency of scale-to-millions): ${toError(e).message}`, { cause: e });
+  }
+}
+
+/**
+ * The database of a topology, following its endpoint and secret changes.
+ *
+ * @param topology - the loader (see `loadTopology`)
+ * @param options - see {@link DatabaseOptions}
+ * @returns the database
+ */
+export function createDatabase(topology: TopologyLoader, options: Omit<DatabaseOptions, 'topology'> = {}): Database {
+  return new Database({ ...options, topology });
+}

@@ -1,0 +1,194 @@
+/**
+ * The {@link Database} API keyed by a shard key: each call is routed by the `ShardRouter` of the published shard
+ * map to that shard's database. A reshard (a new map epoch) moves routing on the next call, without a restart.
+ *
+ * ```ts
+ * const shards = createShardedDatabase(topology);
+ * const session = shards.session(req.session.db);
+ * await shards.write(userId, 'INSERT INTO orders (id, user_id) VALUES ($1, $2)', [orderId, userId], { session });
+ * const { rows } = await shards.read(userId, 'SELECT * FROM orders WHERE user_id = $1', [userId], { session });
+ * ```
+ *
+ * Not to be confused with the construct of the same name in `scale-to-millions` (which provisions the shards):
+ * this one runs on the application servers.
+ *
+ * @module
+ */
+
+import { Database, type DatabaseOptions, type DatabaseStats, type DbResult, type Queryable, type ReadOptions, type TransactionOptions, type WriteOptions } from './database';
+import type { ShardKey } from './hash';
+import type { HealthCheckDefinition } from './health';
+import { DbSession } from './replication';
+import type { ShardRouter } from './shard-router';
+import type { TopologyChange, TopologyLoader } from './topology';
+
+/** Options of {@link ShardedDatabase}: those of each shard's {@link Database}. */
+export type ShardedDatabaseOptions = Omit<DatabaseOptions, 'topology' | 'endpoints' | 'select' | 'readers'>;
+
+/** Options of {@link ShardedDatabase.fanOut}. */
+export interface FanOutOptions extends ReadOptions {
+  /** Shards queried at once. @default 4 */
+  readonly concurrency?: number;
+  /** Only these shards. @default - every shard in the map */
+  readonly shardIds?: readonly string[];
+}
+
+/** What {@link ShardedDatabase.fanOut} returns: every shard's rows or its error; it never throws for one shard. */
+export interface FanOutResult<R> {
+  /** Shards that answered, in map order. */
+  readonly results: ReadonlyArray<{ readonly shardId: string; readonly rows: R[] }>;
+  /** Shards that failed, with their error. */
+  readonly errors: ReadonlyArray<{ readonly shardId: string; readonly error: Error }>;
+  /** The map epoch the fan-out used. */
+  readonly epoch: number;
+}
+
+/** Routes every call by a shard key to one shard's {@link Database}. */
+export class ShardedDatabase {
+  private readonly topology: TopologyLoader;
+  private readonly options: ShardedDatabaseOptions;
+  private readonly databases = new Map<string, Database>();
+  private readonly unsubscribe: () => void;
+
+  /**
+   * @param topology - the loader; its shard map routes the keys
+   * @param options - applied to every shard's database
+   * @throws Error when the topology has no shard map
+   */
+  public constructor(topology: TopologyLoader, options: ShardedDatabaseOptions = {}) {
+    if (topology.current.shards === undefined) {
+      throw new Error(`ShardedDatabase: no shard map is published under ${topology.prefix}/database/shard-map; use Database for an unsharded app`);
+    }
+    this.topology = topology;
+    this.options = options;
+    this.unsubscribe = topology.onChange((c) => this.onChange(c));
+  }
+
+  /** The router of the map in use. */
+  public get router(): ShardRouter {
+    return this.topology.current.shards!.router;
+  }
+
+  /** The map's epoch in use. */
+  public get epoch(): number {
+    return this.router.epoch;
+  }
+
+  /** The id of the shard holding `key`. */
+  public shardFor(key: ShardKey): string {
+    return this.router.shardFor(key).id;
+  }
+
+  /** The database of the shard holding `key`. */
+  public database(key: ShardKey): Database {
+    return this.databaseById(this.shardFor(key));
+  }
+
+  /**
+   * The database of a shard by id.
+   * @throws Error for an id that is not in the map
+   */
+  public databaseById(id: string): Database {
+    let db = this.databases.get(id);
+    if (db === undefined) {
+      if (!this.topology.current.shards!.shards.has(id)) throw new Error(`ShardedDatabase: no shard "${id}" in the shard map (epoch ${this.epoch}: ${[...this.topology.current.shards!.shards.keys()].join(', ')})`);
+      db = new Database({ ...this.options, topology: this.topology, select: (t) => t.shards?.shards.get(id) });
+      this.databases.set(id, db);
+    }
+    return db;
+  }
+
+  /** A session for one user's request (one session covers every shard). */
+  public session(token?: string | null): DbSession {
+    return DbSession.fromToken(token, this.options.sessionTtlMs ?? 600_000);
+  }
+
+  /** {@link Database.read} on the shard holding `key`. */
+  public read<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: ReadOptions): Promise<DbResult<R>> {
+    return this.database(key).read<R>(sql, params, options);
+  }
+
+  /** {@link Database.write} on the shard holding `key`. */
+  public write<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: WriteOptions): Promise<DbResult<R>> {
+    return this.database(key).write<R>(sql, params, options);
+  }
+
+  /** {@link Database.transaction} on the shard holding `key` (a transaction never spans shards). */
+  public transaction<T>(key: ShardKey, fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.database(key).transaction(fn, options);
+  }
+
+  /**
+   * Runs one read on every shard (the rare cross-shard query: a report, an admin search). It costs one query per
+   * shard, its latency is the slowest shard's, and its load grows with the shard count: keep it off the hot
+   * path, and prefer a key that routes. At most `concurrency` shards are queried at once; a shard's failure is
+   * reported in `errors`, not thrown.
+   *
+   * @param sql - the read
+   * @param params - its parameters
+   * @param options - consistency, session, concurrency, shard subset
+   */
+  public async fanOut<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: FanOutOptions = {}): Promise<FanOutResult<R>> {
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`ShardedDatabase.fanOut: concurrency must be an integer >= 1 (got: ${concurrency})`);
+    const router = this.router;
+    const ids = options.shardIds ?? router.shards.map((s) => s.id);
+    const out: Array<{ shardId: string; rows?: R[]; error?: Error }> = ids.map((shardId) => ({ shardId }));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const slot = out[next++]!;
+        try {
+          slot.rows = (await this.databaseById(slot.shardId).read<R>(sql, params, options)).rows;
+        } catch (e) {
+          slot.error = e instanceof Error ? e : new Error(String(e));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    return {
+      results: out.filter((o) => o.rows !== undefined).map((o) => ({ shardId: o.shardId, rows: o.rows! })),
+      errors: out.filter((o) => o.error !== undefined).map((o) => ({ shardId: o.shardId, error: o.error! })),
+      epoch: router.epoch,
+    };
+  }
+
+  /** Each shard's counters, by id (shards not used yet are absent). */
+  public stats(): Record<string, DatabaseStats> {
+    return Object.fromEntries([...this.databases].map(([id, db]) => [id, db.stats()]));
+  }
+
+  /** Health checks of every shard in the map (`database.<id>.writer`, `database.<id>.reader`). */
+  public healthChecks(): Record<string, HealthCheckDefinition> {
+    return Object.assign({}, ...this.router.shards.map((s) => this.databaseById(s.id).healthChecks(`database.${s.id}`))) as Record<string, HealthCheckDefinition>;
+  }
+
+  /** Closes every shard's pools. */
+  public async close(): Promise<void> {
+    this.unsubscribe();
+    await Promise.all([...this.databases.values()].map((db) => db.close()));
+    this.databases.clear();
+  }
+
+  private onChange(change: TopologyChange): void {
+    if (change.kind !== 'shards') return;
+    const listed = change.topology.shards?.shards;
+    for (const [id, db] of this.databases) {
+      if (listed?.has(id)) continue;
+      // Out of the map: no new call routes here; requests in flight finish before the pools close.
+      this.databases.delete(id);
+      const t = setTimeout(() => void db.close(), this.options.drainDelayMs ?? 5000);
+      t.unref();
+    }
+  }
+}
+
+/**
+ * The sharded database of a topology.
+ *
+ * @param topology - the loader (see `loadTopology`)
+ * @param options - applied to every shard's database
+ */
+export function createShardedDatabase(topology: TopologyLoader, options: ShardedDatabaseOptions = {}): ShardedDatabase {
+  return new ShardedDatabase(topology, options);
+}

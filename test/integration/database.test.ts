@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { staticCredentials } from '../../lib/runtime/credentials';
+import { Database, WriteUnavailableError } from '../../lib/runtime/database';
+import { HealthCheck } from '../../lib/runtime/health';
+import { loadTopology } from '../../lib/runtime/topology';
+import type { DatabaseEndpoints } from '../../lib/runtime/topology';
+import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
+import { setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
+import { onServer, waitForReplica } from './services/pg';
+
+const services = inject('services');
+const { primary, replica, user, password, database } = services.postgres;
+
+function endpoints(overrides: Partial<DatabaseEndpoints> = {}): DatabaseEndpoints {
+  return {
+    writer: primary.host,
+    port: primary.port,
+    databaseName: database,
+    engine: 'postgres',
+    authentication: 'password',
+    role: 'primary',
+    writeForwarding: false,
+    source: '/it/database',
+    ...overrides,
+  };
+}
+
+type Where = { standby: boolean; port: number };
+const WHERE = 'SELECT pg_is_in_recovery() AS standby, inet_server_port() AS port';
+
+describe('Database against a primary and its streaming replica', () => {
+  let db: Database;
+
+  beforeAll(async () => {
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_items (id text PRIMARY KEY, v text NOT NULL)');
+    await waitForReplica(services);
+    db = new Database({
+      endpoints: endpoints(),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: 'it-split',
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 300 },
+      onError: () => undefined,
+    });
+  });
+
+  afterAll(async () => {
+    setReplicaApplyDelay(services, 0);
+    await db?.close();
+  });
+
+  it('splits reads and writes, as the servers see it', async () => {
+    const read = await db.read<Where>(WHERE);
+    expect(read.rows[0]).toEqual({ standby: true, port: replica.port });
+    const written = await db.write<Where>("INSERT INTO it_items (id, v) VALUES ('split', 'x') ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING pg_is_in_recovery() AS standby, inet_server_port() AS port");
+    expect(written.rows[0]).toEqual({ standby: false, port: primary.port });
+    const strong = await db.read<Where>(WHERE, [], { consistency: 'strong' });
+    expect(strong.rows[0]!.port).toBe(primary.port);
+    // The servers' own view: the SDK's reader connections are on the standby, its writer connections on the primary.
+    const onReplica = await onServer<{ n: number }>(services, replica, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'it-split:reader'");
+    const onPrimary = await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'it-split:writer'");
+    const readersOnPrimary = await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'it-split:reader'");
+    expect(onReplica[0]!.n).toBeGreaterThanOrEqual(1);
+    expect(onPrimary[0]!.n).toBeGreaterThanOrEqual(1);
+    expect(readersOnPrimary[0]!.n).toBe(0);
+    expect(db.stats().reads).toMatchObject({ replica: 1, writer: 1 });
+  });
+
+  it('reads its own writes under replica lag, while an eventual read is stale', async () => {
+    setReplicaApplyDelay(services, 1500);
+    const before = db.stats().routes;
+    let stale = 0;
+    for (let i = 0; i < 4; i++) {
+      const session = db.session();
+      const id = `ryw-${Date.now()}-${i}`;
+      await db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', [id, 'v'], { session });
+      const eventual = await db.read('SELECT v FROM it_items WHERE id = $1', [id]);
+      if (eventual.rowCount === 0) stale++;
+      // The token round trip is what a real app does between requests.
+      const next = db.session(session.token());
+      const own = await db.read<{ v: string }>('SELECT v FROM it_items WHERE id = $1', [id], { session: next });
+      expect(own.rows).toEqual([{ v: 'v' }]);
+    }
+    expect(stale).toBeGreaterThanOrEqual(1);
+    const after = db.stats().routes;
+    expect(after['ryw-replica-behind'] - before['ryw-replica-behind']).toBe(4);
+
+    // Lag gone: once the replica has replayed the write, the session's reads go back to it.
+    setReplicaApplyDelay(services, 0);
+    const session = db.session();
+    await db.write("INSERT INTO it_items (id, v) VALUES ($1, 'w')", [`caught-up-${Date.now()}`], { session });
+    await waitForReplica(services);
+    await sleep(20); // past the reader's recheck interval
+    const r = await db.read<Where>(WHERE, [], { session });
+    expect(r.rows[0]!.standby).toBe(true);
+    expect(db.stats().routes['ryw-caught-up']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers the deep health check from the writer and the reader', async () => {
+    const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+    expect(status.status).toBe('ok');
+    expect(status.checks['database.writer']).toMatchObject({ status: 'ok', critical: true, detail: `${primary.host}:${primary.port}` });
+    expect(status.checks['database.reader']).toMatchObject({ status: 'ok', critical: false, detail: `${replica.host}:${replica.port}` });
+  });
+
+  it('falls back to the writer while the standby is stopped, and returns to it when it is back', async () => {
+    stopReplica(services);
+    try {
+      // The region stays healthy (the writer takes the reads); the failed reader shows as degraded.
+      const health = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+      expect(health.status).toBe('degraded');
+      expect(health.checks['database.reader']!.status).toBe('fail');
+      for (let i = 0; i < 10; i++) {
+        const r = await db.read<Where>(WHERE);
+        expect(r.rows[0]!.port).toBe(primary.port);
+      }
+      expect(db.stats().readerFailures).toBeGreaterThanOrEqual(1);
+      expect(db.stats().routes['reader-failed'] + db.stats().routes['no-healthy-reader']).toBeGreaterThanOrEqual(10);
+    } finally {
+      await startReplica(services);
+    }
+    let back = false;
+    for (let i = 0; i < 100 && !back; i++) {
+      const r = await db.read<Where>(WHERE); // never throws: the writer answers while the reader recovers
+      back = r.rows[0]!.standby;
+      if (!back) await sleep(100);
+    }
+    expect(back).toBe(true);
+  });
+
+  it('rolls back a failed transaction and records a committed one in the session', async () => {
+    const id = `tx-${Date.now()}`;
+    await expect(db.transaction(async (tx) => {
+      await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [id, 'a']);
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    expect(await onServer(services, primary, 'SELECT 1 FROM it_items WHERE id = $1', [id])).toEqual([]);
+    const session = db.session();
+    const n = await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [id, 'b']);
+      return (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM it_items WHERE id = $1', [id])).rows[0]!.n;
+    }, { session });
+    expect(n).toBe(1);
+    expect(session.hasWrites).toBe(true);
+  });
+
+  it('does not retry SQL errors on another server', async () => {
+    const failures = db.stats().readerFailures;
+    await expect(db.read('SELECT * FROM no_such_table')).rejects.toThrow(/no_such_table/);
+    expect(db.stats().readerFailures).toBe(failures);
+  });
+});
+
+describe('Database on a Global Database secondary', () => {
+  beforeAll(async () => {
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_forwarded (id text PRIMARY KEY, mode text NOT NULL)');
+  });
+
+  it('sets apg_write_forward.consistency_mode on its writing connections and reads its writes with GLOBAL', async () => {
+    // The local replicas forward writes; here the "local reader endpoint" is the primary, which records the setting.
+    const db = new Database({
+      endpoints: endpoints({ role: 'secondary', writeForwarding: true, writer: 'inactive-writer.invalid', reader: primary.host }),
+      credentials: staticCredentials(user, password),
+      onError: () => undefined,
+    });
+    try {
+      const session = db.session();
+      const id = `fwd-${Date.now()}`;
+      await db.write("INSERT INTO it_forwarded (id, mode) VALUES ($1, current_setting('apg_write_forward.consistency_mode'))", [id], { session });
+      expect(await onServer(services, primary, 'SELECT mode FROM it_forwarded WHERE id = $1', [id])).toEqual([{ mode: 'SESSION' }]);
+      const own = await db.read<{ mode: string }>("SELECT current_setting('apg_write_forward.consistency_mode') AS mode", [], { session });
+      expect(own.rows).toEqual([{ mode: 'GLOBAL' }]);
+      const strong = await db.read<{ mode: string }>("SELECT current_setting('apg_write_forward.consistency_mode') AS mode", [], { consistency: 'strong' });
+      expect(strong.rows).toEqual([{ mode: 'GLOBAL' }]);
+      expect(db.stats().routes).toMatchObject({ 'ryw-global': 1, 'strong-global': 1 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses writes without forwarding, naming the parameter', async () => {
+    const db = new Database({
+      endpoints: endpoints({ role: 'secondary', writeForwarding: false, writer: 'inactive-writer.invalid', reader: primary.host }),
+      credentials: staticCredentials(user, password),
+    });
+    try {
+      await expect(db.write('SELECT 1')).rejects.toThrow(WriteUnavailableError);
+      await expect(db.write('SELECT 1')).rejects.toThrow('/it/database/write-forwarding is "off"');
+      expect((await db.read<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('Database from the topology, password from a rotated secret', () => {
+  it('re-reads the secret when the database refuses the old password', async () => {
+    const role = `it_rotating_${Date.now()}`;
+    await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
+    await onServer(services, primary, `GRANT ALL ON SCHEMA public TO ${role}`);
+    const { ssm, secretsManager } = motoClients(services);
+    const arn = await createSecret(secretsManager, `it-rotate/${role}`, { username: role, password: 'first-password' });
+    const prefix = `/it-rotate-${Date.now()}`;
+    await putParameters(ssm, {
+      [`${prefix}/database/writer`]: primary.host,
+      [`${prefix}/database/port`]: String(primary.port),
+      [`${prefix}/database/database-name`]: database,
+      [`${prefix}/database/secret-arn`]: arn,
+    });
+    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager });
+    const db = new Database({ topology, pool: { max: 1 }, onError: () => undefined });
+    try {
+      expect((await db.write<{ u: string }>('SELECT current_user AS u')).rows).toEqual([{ u: role }]);
+      // Rotation: the database and the secret change; the pool's open connection is dropped.
+      await onServer(services, primary, `ALTER ROLE ${role} PASSWORD 'second-password'`);
+      await rotateSecret(secretsManager, arn, { username: role, password: 'second-password' });
+      await onServer(services, primary, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+      await sleep(50);
+      let result: unknown;
+      for (let i = 0; i < 3 && result === undefined; i++) {
+        // The first attempt may meet the terminated connection (a connection error); none may fail on the password.
+        try {
+          result = (await db.write<{ u: string }>('SELECT current_user AS u')).rows;
+        } catch (e) {
+          expect((e as { code?: string }).code).not.toBe('28P01');
+        }
+      }
+      expect(result).toEqual([{ u: role }]);
+      expect(db.stats().authRetries).toBe(1);
+    } finally {
+      await db.close();
+      topology.stop();
+    }
+  });
+});

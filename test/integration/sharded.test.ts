@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ShardRouter } from '../../lib/runtime/shard-router';
+import { ShardedDatabase } from '../../lib/runtime/sharded-database';
+import { loadTopology, type TopologyLoader } from '../../lib/runtime/topology';
+import { createSecret, motoClients, putParameters } from './services/aws';
+import { onServer } from './services/pg';
+
+const services = inject('services');
+const { primary, shard2, user, password, database } = services.postgres;
+const NEW_SHARD_DB = 'it_shard3';
+
+describe('ShardedDatabase over two primaries, resharded to a third shard', () => {
+  const { ssm, secretsManager } = motoClients(services);
+  const prefix = `/it-shards-${Date.now()}`;
+  const mapName = `${prefix}/database/shard-map`;
+  const keys = Array.from({ length: 60 }, (_, i) => `user:${i}`);
+  let arn: string;
+  let topology: TopologyLoader;
+  let shards: ShardedDatabase;
+
+  const map = (epoch: number, withThird: boolean) => JSON.stringify({
+    version: 1,
+    epoch,
+    strategy: 'hash',
+    shards: [
+      { id: 's0', writer: primary.host, port: primary.port, secretArn: arn, database },
+      { id: 's1', writer: shard2.host, port: shard2.port, secretArn: arn, database },
+      ...(withThird ? [{ id: 's2', writer: primary.host, port: primary.port, secretArn: arn, database: NEW_SHARD_DB }] : []),
+    ],
+  });
+
+  beforeAll(async () => {
+    const existing = await onServer(services, primary, 'SELECT 1 FROM pg_database WHERE datname = $1', [NEW_SHARD_DB], 'postgres');
+    if (existing.length === 0) await onServer(services, primary, `CREATE DATABASE ${NEW_SHARD_DB}`, [], 'postgres');
+    for (const [server, db] of [[primary, database], [shard2, database], [primary, NEW_SHARD_DB]] as const) {
+      await onServer(services, server, 'CREATE TABLE IF NOT EXISTS it_orders (user_id text NOT NULL, shard text NOT NULL)', [], db);
+      await onServer(services, server, 'TRUNCATE it_orders', [], db);
+    }
+    arn = await createSecret(secretsManager, `it-shards/${Date.now()}`, { username: user, password });
+    await putParameters(ssm, {
+      [`${prefix}/database/writer`]: primary.host,
+      [`${prefix}/database/port`]: String(primary.port),
+      [`${prefix}/database/database-name`]: database,
+      [`${prefix}/database/secret-arn`]: arn,
+      [mapName]: map(1, false),
+    });
+    topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager, onError: () => undefined });
+    shards = new ShardedDatabase(topology, { drainDelayMs: 0, onError: () => undefined });
+  });
+
+  afterAll(async () => {
+    topology?.stop();
+    await shards?.close();
+  });
+
+  const placed = async (): Promise<Record<string, string[]>> => {
+    const read = async (server: typeof primary, db: string) => (await onServer<{ user_id: string }>(services, server, 'SELECT user_id FROM it_orders ORDER BY user_id', [], db)).map((r) => r.user_id);
+    return { s0: await read(primary, database), s1: await read(shard2, database), s2: await read(primary, NEW_SHARD_DB) };
+  };
+
+  it('writes each key to the server its shard names', async () => {
+    const router = ShardRouter.fromShardMap(JSON.parse(map(1, false)));
+    for (const key of keys) await shards.write(key, 'INSERT INTO it_orders (user_id, shard) VALUES ($1, $2)', [key, shards.shardFor(key)]);
+    const on = await placed();
+    expect(on.s0.length + on.s1.length).toBe(keys.length);
+    expect(on.s0.length).toBeGreaterThan(10);
+    expect(on.s1.length).toBeGreaterThan(10);
+    for (const k of on.s0) expect(router.shardFor(k).id).toBe('s0');
+    for (const k of on.s1) expect(router.shardFor(k).id).toBe('s1');
+    expect(on.s2).toEqual([]);
+  });
+
+  it('moves routing of the moved keys to the new shard when a new epoch is published, without a restart', async () => {
+    await putParameters(ssm, { [mapName]: map(2, true) });
+    await topology.refresh();
+    expect(shards.epoch).toBe(2);
+    const next = ShardRouter.fromShardMap(JSON.parse(map(2, true)));
+    const moved = keys.filter((k) => next.shardFor(k).id === 's2');
+    expect(moved.length).toBeGreaterThan(5);
+    for (const key of keys) await shards.write(key, 'INSERT INTO it_orders (user_id, shard) VALUES ($1, $2)', [key, shards.shardFor(key)]);
+    const on = await placed();
+    expect(on.s2).toEqual([...moved].sort());
+    // Jump hashing: nothing moves between the old shards.
+    const stayed = await onServer<{ n: number }>(services, shard2, "SELECT count(*)::int AS n FROM it_orders WHERE shard = 's0'");
+    expect(stayed[0]!.n).toBe(0);
+  });
+
+  it('fans a read out to every shard with bounded concurrency and reports a failing shard', async () => {
+    const all = await shards.fanOut<{ n: number }>('SELECT count(*)::int AS n FROM it_orders', [], { concurrency: 2 });
+    expect(all.epoch).toBe(2);
+    expect(all.errors).toEqual([]);
+    expect(all.results.map((r) => r.shardId)).toEqual(['s0', 's1', 's2']);
+    const counts = await placed();
+    expect(all.results.map((r) => r.rows[0]!.n)).toEqual([counts.s0.length, counts.s1.length, counts.s2.length]);
+
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_only_s0 (x int)', [], database);
+    const partial = await shards.fanOut('SELECT count(*) FROM it_only_s0', [], { concurrency: 1 });
+    expect(partial.results.map((r) => r.shardId)).toEqual(['s0']);
+    expect(partial.errors.map((e) => e.shardId)).toEqual(['s1', 's2']);
+    expect(partial.errors[0]!.error.message).toMatch(/it_only_s0/);
+  });
+});
