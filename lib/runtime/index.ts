@@ -56,3 +56,37 @@ export {
   type ShardMapLoaderOptions,
   type ShardMapLoaderStatus,
 } from './shard-map-loader';
+export {
+  SecretReadError,
+  secretsManagerSecret,
+  secretsManagerSecretVersions,
+  type SecretProvider,
+  type SecretVersions,
+  type SecretsManagerSecretOptions,
+} from './secrets';
+export { exponentialBackoff, type ExponentialBackoffOptions } from './backoff';
+export {
+  CACHE_CLIENT_DEFAULTS,
+  CacheClient,
+  CacheConnectError,
+  cacheClientOptionsFromParameters,
+  isAuthError,
+  redisOf,
+  type CacheAuthMode,
+  type CacheClientOptions,
+  type CacheClientStats,
+  type CacheParameters,
+  type RedisClient,
+} from './cache-client';
+export {
+  CACHE_ASIDE_DEFAULTS,
+  CacheAside,
+  hashTag,
+  jsonSerializer,
+  lockKeyFor,
+  type CacheAsideOptions,
+  type CacheAsideStats,
+  type CacheSerializer,
+  type GetOrLoadOptions,
+  type LockKey,
+} from './cache-aside';
