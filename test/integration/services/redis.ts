@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REDIS_PASSWORD, REDIS_USER, chownTo, createRedisCluster, freePort, redisCli, runCleanups, startRedis,
+  REDIS_PASSWORD, REDIS_USER, chownTo, createRedisCluster, freePort, redisCli, runCleanups, startRedis, stopPid,
   type Cleanup, type RedisTlsFiles, type TestServices,
 } from './index';
 
@@ -21,6 +21,10 @@ export interface PrivateRedis {
   readonly tls?: RedisTlsFiles & { readonly host: string; readonly caPem: string };
   /** Runs redis-cli against one node. */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** Stops node `i` by its pid (its data is gone: the servers do not persist). */
+  stopNode(i: number): Promise<void>;
+  /** Starts node `i` again on the same port. */
+  startNode(i: number): Promise<void>;
   /** Stops every server by its pid (idempotent). */
   stop(): Promise<void>;
 }
@@ -64,11 +68,11 @@ export async function startPrivateRedis(services: TestServices, options: { maste
     const tls = files ? { ...files, host: 'localhost', caPem: readFileSync(files.ca, 'utf8') } : undefined;
     const count = options.masters ?? 1;
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-    const nodes = await Promise.all(ports.map((port, i) => {
-      const dir = join(root, `node-${i}`);
-      mkdirSync(dir);
-      return startRedis(dir, port, options.masters !== undefined, cleanups, { ...(files ? { tls: files, announceHostname: 'localhost' } : {}) });
-    }));
+    const dirs = ports.map((_, i) => join(root, `node-${i}`));
+    const start = (i: number): ReturnType<typeof startRedis> =>
+      startRedis(dirs[i]!, ports[i]!, options.masters !== undefined, cleanups, { ...(files ? { tls: files, announceHostname: 'localhost' } : {}) });
+    for (const dir of dirs) mkdirSync(dir);
+    const nodes = await Promise.all(ports.map((_, i) => start(i)));
     if (options.masters !== undefined) await createRedisCluster(ports, tls);
     let stopped = false;
     return {
@@ -77,6 +81,10 @@ export async function startPrivateRedis(services: TestServices, options: { maste
       password: REDIS_PASSWORD,
       ...(tls ? { tls } : {}),
       cli: (port, ...args) => redisCli(port, args, tls).then((out) => out.trim()),
+      stopNode: (i) => stopPid(nodes[i]!.pid),
+      startNode: async (i) => {
+        nodes[i] = await start(i);
+      },
       stop: async () => {
         if (stopped) return;
         stopped = true;
