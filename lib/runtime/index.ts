@@ -90,3 +90,33 @@ export {
   type GetOrLoadOptions,
   type LockKey,
 } from './cache-aside';
+export {
+  SESSION_DEFAULTS,
+  SessionStoreUnavailableError,
+  SessionTooLargeError,
+  type LoadedSession,
+  type SessionStore,
+} from './session';
+export {
+  SESSION_COOKIE_DEFAULTS,
+  clearSessionCookie,
+  parseCookies,
+  readCookie,
+  serializeCookie,
+  sessionCookie,
+  type CookieOptions,
+} from './session-cookie';
+export { CacheSessionStore, type CacheSessionStoreOptions } from './session-cache';
+export {
+  SEALED_SESSION_DEFAULTS,
+  SealedSessionStore,
+  deriveSessionKey,
+  openSessionToken,
+  sealSessionToken,
+  type SealedSession,
+  type SealedSessionStats,
+  type SealedSessionStoreOptions,
+  type SessionKey,
+  type SessionSecrets,
+  type SessionTokenRejection,
+} from './session-sealed';
