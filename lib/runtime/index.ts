@@ -120,3 +120,22 @@ export {
   type SessionSecrets,
   type SessionTokenRejection,
 } from './session-sealed';
+export {
+  IDEMPOTENCY_DEFAULTS,
+  Idempotency,
+  IdempotencyConflictError,
+  IdempotencyUnavailableError,
+  type IdempotencyOptions,
+  type IdempotencyStats,
+  type IdempotentOutcome,
+} from './idempotency';
+export { WORKER_DEFAULTS, Worker, type WorkerMessage, type WorkerOptions, type WorkerStats } from './worker';
+export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
+export {
+  AutoScalingInstanceProtection,
+  readInstanceIdentity,
+  type AutoScalingInstanceProtectionOptions,
+  type InstanceIdentity,
+  type InstanceMetadataOptions,
+  type InstanceProtection,
+} from './worker-protection';
