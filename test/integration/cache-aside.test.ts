@@ -1,18 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CacheAside, CacheClient, type CacheClientOptions } from '../../lib/runtime';
+import { CacheAside, CacheClient } from '../../lib/runtime';
 import { freePort, sleep } from './services';
-import { startPrivateRedis, type PrivateRedis } from './services/redis';
+import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 
 const services = inject('services');
-const { redis } = services;
 const quiet = { onError: () => { /* counted in stats() */ } };
 const unique = (what: string): string => `${what}-${randomBytes(4).toString('hex')}:`;
 
-const targets: { name: string; options: CacheClientOptions }[] = [
-  { name: 'standalone', options: { host: '127.0.0.1', port: redis.standalone.port, tls: false, clusterMode: false, username: redis.user, password: redis.password, ...quiet } },
-  { name: 'cluster', options: { host: '127.0.0.1', port: redis.cluster[0]!.port, tls: false, clusterMode: true, username: redis.user, password: redis.password, ...quiet } },
-];
+const targets = sharedCacheTargets(services);
 
 /** A loader that counts its calls and answers after `delayMs`. */
 function countingLoader<T>(value: (key: string) => T, delayMs = 0): { calls: string[]; load: (key: string) => () => Promise<T> } {

@@ -3,20 +3,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   CacheClient, CacheSessionStore, SealedSessionStore, SessionStoreUnavailableError, readCookie, secretsManagerSecretVersions, sessionCookie,
-  type CacheClientOptions,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { freePort, sleep } from './services';
+import { sharedCacheTargets } from './services/redis';
 
 const services = inject('services');
-const { redis } = services;
 const quiet = { onError: () => { /* expected */ } };
 const unique = (what: string): string => `${what}-${randomBytes(4).toString('hex')}`;
 
-const targets: { name: string; options: CacheClientOptions }[] = [
-  { name: 'standalone', options: { host: '127.0.0.1', port: redis.standalone.port, tls: false, clusterMode: false, username: redis.user, password: redis.password, ...quiet } },
-  { name: 'cluster', options: { host: '127.0.0.1', port: redis.cluster[0]!.port, tls: false, clusterMode: true, username: redis.user, password: redis.password, ...quiet } },
-];
+const targets = sharedCacheTargets(services);
 
 describe.each(targets)('CacheSessionStore on Redis $name', ({ options }) => {
   let cache: CacheClient;

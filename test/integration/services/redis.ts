@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CacheClientOptions } from '../../../lib/runtime';
 import {
   REDIS_PASSWORD, REDIS_USER, chownTo, createRedisCluster, freePort, redisCli, runCleanups, startRedis, stopPid,
   type Cleanup, type RedisTlsFiles, type TestServices,
@@ -95,4 +96,20 @@ export async function startPrivateRedis(services: TestServices, options: { maste
     await runCleanups(cleanups);
     throw e;
   }
+}
+
+/**
+ * Client options for the shared standalone server and the shared cluster (as the ACL user, no TLS), for tests that
+ * run on both; connection errors are left to the counters.
+ *
+ * @param services - the shared services
+ * @returns one entry per server kind
+ */
+export function sharedCacheTargets(services: TestServices): { name: 'standalone' | 'cluster'; options: CacheClientOptions }[] {
+  const { redis } = services;
+  const common = { host: '127.0.0.1', tls: false, username: redis.user, password: redis.password, onError: () => { /* counted in stats() */ } } as const;
+  return [
+    { name: 'standalone', options: { ...common, port: redis.standalone.port, clusterMode: false } },
+    { name: 'cluster', options: { ...common, port: redis.cluster[0]!.port, clusterMode: true } },
+  ];
 }
