@@ -263,6 +263,12 @@ export class CacheAside {
   public async getOrLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions = {}): Promise<T> {
     if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new RangeError(`CacheAside.getOrLoad(${JSON.stringify(key)}): ttlSeconds must be a positive number (got: ${ttlSeconds})`);
     const full = this.namespace + key;
+    // A load of this key is already running here: share it (no round trip).
+    const running = this.inflight.get(full);
+    if (running) {
+      this.counters.coalesced++;
+      return running as Promise<T>;
+    }
     if (!this.available()) {
       this.counters.bypassed++;
       return this.shared(full, () => this.degradedLoad(full, ttlSeconds, loader, options));

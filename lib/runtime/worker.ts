@@ -318,6 +318,15 @@ export class Worker {
     return { ...this.counters, deleteCalls: this.deletes?.batchCalls ?? 0, inFlight: this.held.size, protection: { ...this.counters.protection } };
   }
 
+  /** Reports an absorbed error; a reporter that throws must not break the worker. */
+  private report(error: Error, context: { readonly operation: string; readonly messageId?: string }): void {
+    try {
+      this.onError(error, context);
+    } catch {
+      // ignored: logging is not allowed to stop message processing
+    }
+  }
+
   private async init(): Promise<void> {
     this.sdk = await import('@aws-sdk/client-sqs');
     const { sdk } = this;
@@ -332,7 +341,7 @@ export class Worker {
     this.visibilityTimeout = this.options.visibilityTimeoutSeconds ?? Number(attrs.VisibilityTimeout ?? 30);
     this.fifo = attrs.FifoQueue === 'true';
     if (!attrs.RedrivePolicy) {
-      this.onError(new Error(`queue ${this.options.queueUrl} has no redrive policy: a message that always fails is received again and again until it expires (the WorkQueue construct always sets one)`), { operation: 'start' });
+      this.report(new Error(`queue ${this.options.queueUrl} has no redrive policy: a message that always fails is received again and again until it expires (the WorkQueue construct always sets one)`), { operation: 'start' });
     }
     const queueUrl = this.options.queueUrl;
     this.deletes = new SqsBatcher({
@@ -349,7 +358,7 @@ export class Worker {
     if (sip === 'auto') {
       this.protection = await AutoScalingInstanceProtection.fromInstanceMetadata();
       if (!this.protection) {
-        this.onError(new Error('no Auto Scaling group found in instance metadata (not on EC2, or metadata tags off): running without scale-in protection'), { operation: 'start' });
+        this.report(new Error('no Auto Scaling group found in instance metadata (not on EC2, or metadata tags off): running without scale-in protection'), { operation: 'start' });
       }
     } else if (sip !== false) {
       this.protection = sip;
@@ -385,7 +394,7 @@ export class Worker {
       } catch (e) {
         if (this.stopReceiving.signal.aborted) break;
         this.counters.receiveErrors++;
-        this.onError(asError(e), { operation: 'ReceiveMessage' });
+        this.report(asError(e), { operation: 'ReceiveMessage' });
         await sleep(this.receiveBackoff(++failures), this.stopReceiving.signal);
         continue;
       }
@@ -476,18 +485,23 @@ export class Worker {
         this.counters.deleted++;
       } catch (e) {
         this.counters.deleteFailures++;
-        this.onError(asError(e), { operation: 'DeleteMessage', messageId: h.id });
+        this.report(asError(e), { operation: 'DeleteMessage', messageId: h.id });
       }
       this.release(h);
       return true;
     }
     this.counters.failed++;
-    this.onError(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
-    const delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
+    this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
+    let delay: number | undefined;
+    try {
+      delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
+    } catch (e) {
+      this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+    }
     this.release(h);
     if (delay !== undefined && Number.isFinite(delay)) {
       await this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(delay))) })
-        .catch((e: unknown) => this.onError(asError(e), { operation: 'ChangeMessageVisibility (retry delay)', messageId: h.id }));
+        .catch((e: unknown) => this.report(asError(e), { operation: 'ChangeMessageVisibility (retry delay)', messageId: h.id }));
     }
     return false;
   }
@@ -502,7 +516,7 @@ export class Worker {
         if (!h.released) this.scheduleHeartbeat(h);
       }, (e: unknown) => {
         this.counters.extendFailures++;
-        this.onError(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
+        this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
       });
     }, Math.max(500, this.visibilityTimeout * 500));
     h.timer.unref();
@@ -533,7 +547,7 @@ export class Worker {
       this.counters.handedBack++;
     } catch (e) {
       // It becomes visible when its visibility timeout ends anyway.
-      this.onError(asError(e), { operation: 'ChangeMessageVisibility (hand back)', ...(messageId ? { messageId } : {}) });
+      this.report(asError(e), { operation: 'ChangeMessageVisibility (hand back)', ...(messageId ? { messageId } : {}) });
     }
   }
 
@@ -547,7 +561,7 @@ export class Worker {
       return true;
     } catch (e) {
       this.counters.protection.failures++;
-      this.onError(asError(e), { operation: protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)' });
+      this.report(asError(e), { operation: protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)' });
       return false;
     }
   }
