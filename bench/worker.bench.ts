@@ -1,12 +1,12 @@
 /**
- * Worker throughput vs a raw receive/delete loop, against the same moto_server queue (started here on loopback,
+ * QueueWorker throughput vs a raw receive/delete loop, against the same moto_server queue (started here on loopback,
  * stopped by its pid). No goal is set: moto is a single-threaded Python server, so the absolute figures say
  * little about SQS; the ratio says what the worker's machinery (heartbeat timers, batching, bookkeeping) costs
  * or gains against the simplest correct loop.
  *
  *   npx tsx bench/worker.bench.ts
  *
- * A: one receive of up to 10 messages, then one DeleteMessageBatch, repeated. B: `Worker` with concurrency 10
+ * A: one receive of up to 10 messages, then one DeleteMessageBatch, repeated. B: `QueueWorker` with concurrency 10
  * and a no-op handler. Each round sends the same number of messages first (not timed) and times the drain;
  * rounds alternate A and B. Writes `.bench/worker.json`.
  */
@@ -14,7 +14,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesComman
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from '../lib/runtime';
+import { QueueWorker } from '../lib/runtime';
 import { runCleanups, startMoto, type Cleanup } from '../test/integration/services';
 
 const MESSAGES = 200;
@@ -51,9 +51,9 @@ async function rawLoop(sqs: SQSClient, url: string): Promise<number> {
   return MESSAGES / ((performance.now() - start) / 1000);
 }
 
-/** B: the Worker. Returns messages per second. */
+/** B: the QueueWorker. Returns messages per second. */
 async function worker(sqs: SQSClient, url: string): Promise<number> {
-  const w = new Worker({ queueUrl: url, sqs, concurrency: 10, waitTimeSeconds: 1, scaleInProtection: false, handler: (m) => { JSON.parse(m.body); } });
+  const w = new QueueWorker({ queueUrl: url, sqs, concurrency: 10, waitTimeSeconds: 1, scaleInProtection: false, handler: (m) => { JSON.parse(m.body); } });
   const start = performance.now();
   await w.start();
   const deadline = Date.now() + 300_000;
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const ratios = raw.map((r, i) => sdk[i]! / r);
     const result = { rawPerSecond: median(raw), workerPerSecond: median(sdk), ratio: median(ratios) };
     console.log(`  raw receive/delete loop   ${result.rawPerSecond.toFixed(0).padStart(6)} msg/s`);
-    console.log(`  Worker (concurrency 10)   ${result.workerPerSecond.toFixed(0).padStart(6)} msg/s`);
+    console.log(`  QueueWorker (concurrency 10)   ${result.workerPerSecond.toFixed(0).padStart(6)} msg/s`);
     console.log(`  throughput ratio worker/raw ${result.ratio.toFixed(2)} (no goal; > 1 means faster than the raw loop)`);
     const out = path.join(process.cwd(), '.bench');
     mkdirSync(out, { recursive: true });

@@ -5,7 +5,7 @@
  *
  * ```ts
  * const once = new Idempotency(cache, { keyPrefix: 'orders:' });
- * const worker = new Worker({
+ * const worker = new QueueWorker({
  *   queueUrl,
  *   handler: async (message) => {
  *     const order = message.json<{ orderId: string }>();

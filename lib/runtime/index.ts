@@ -129,7 +129,7 @@ export {
   type IdempotencyStats,
   type IdempotentOutcome,
 } from './idempotency';
-export { WORKER_DEFAULTS, Worker, type WorkerMessage, type WorkerOptions, type WorkerStats } from './worker';
+export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
 export {
   AutoScalingInstanceProtection,

@@ -2,9 +2,9 @@
  * An SQS queue worker for the worker fleets.
  *
  * ```ts
- * import { Worker } from 'scale-to-millions/runtime';
+ * import { QueueWorker } from 'scale-to-millions/runtime';
  *
- * const worker = new Worker({
+ * const worker = new QueueWorker({
  *   queueUrl: params.url,                 // QUEUE_KEYS.url under /<app>/queues/<queue>
  *   concurrency: 8,
  *   handler: async (message) => {
@@ -43,7 +43,7 @@ import { SqsBatcher } from './worker-batch';
 import { AutoScalingInstanceProtection, type InstanceProtection } from './worker-protection';
 
 /** A received message, as the handler sees it. */
-export interface WorkerMessage {
+export interface QueueMessage {
   /** SQS message id (the same on every delivery of this message). */
   readonly id: string;
   /** The body. */
@@ -69,8 +69,8 @@ export interface WorkerMessage {
   json<T = unknown>(): T;
 }
 
-/** Defaults of {@link WorkerOptions}. */
-export const WORKER_DEFAULTS = {
+/** Defaults of {@link QueueWorkerOptions}. */
+export const QUEUE_WORKER_DEFAULTS = {
   concurrency: 10,
   waitTimeSeconds: 20,
   drainTimeoutMs: 25_000,
@@ -79,12 +79,12 @@ export const WORKER_DEFAULTS = {
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
 } as const;
 
-/** Options of {@link Worker}. */
-export interface WorkerOptions {
+/** Options of {@link QueueWorker}. */
+export interface QueueWorkerOptions {
   /** The queue (`QUEUE_KEYS.url`). */
   readonly queueUrl: string;
   /** Works on one message; resolving deletes it, throwing leaves it to a retry and eventually the dead-letter queue. */
-  readonly handler: (message: WorkerMessage) => void | Promise<void>;
+  readonly handler: (message: QueueMessage) => void | Promise<void>;
   /** Most messages held (being worked on, or waiting behind their FIFO group) at once. @default 10 */
   readonly concurrency?: number;
   /** Long-poll wait of each receive (0 to 20). @default 20 */
@@ -128,8 +128,8 @@ export interface WorkerOptions {
   readonly onError?: (error: Error, context: { readonly operation: string; readonly messageId?: string }) => void;
 }
 
-/** Counters of a {@link Worker}. */
-export interface WorkerStats {
+/** Counters of a {@link QueueWorker}. */
+export interface QueueWorkerStats {
   /** Messages received. */
   readonly received: number;
   /** Handler calls that resolved. */
@@ -176,13 +176,13 @@ interface Held {
 }
 
 /** An SQS worker. See the module documentation. */
-export class Worker {
-  private readonly options: WorkerOptions;
+export class QueueWorker {
+  private readonly options: QueueWorkerOptions;
   private readonly concurrency: number;
   private readonly waitTimeSeconds: number;
   private readonly drainTimeoutMs: number;
   private readonly protectionRetryMs: number;
-  private readonly onError: NonNullable<WorkerOptions['onError']>;
+  private readonly onError: NonNullable<QueueWorkerOptions['onError']>;
   private state: State = 'new';
   private sqs: SQSClient | undefined;
   private ownsSqs = false;
@@ -201,9 +201,9 @@ export class Worker {
   private drained: (() => void) | undefined;
   private deadlineNow: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private stopping: Promise<WorkerStats> | undefined;
-  private stoppedResolve!: (stats: WorkerStats) => void;
-  private readonly stopped = new Promise<WorkerStats>((resolve) => { this.stoppedResolve = resolve; });
+  private stopping: Promise<QueueWorkerStats> | undefined;
+  private stoppedResolve!: (stats: QueueWorkerStats) => void;
+  private readonly stopped = new Promise<QueueWorkerStats>((resolve) => { this.stoppedResolve = resolve; });
   private readonly receiveBackoff = exponentialBackoff({ base: 200, max: 20_000 });
   private readonly counters = {
     received: 0, succeeded: 0, failed: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
@@ -211,24 +211,24 @@ export class Worker {
   };
 
   /**
-   * @param options - see {@link WorkerOptions}
+   * @param options - see {@link QueueWorkerOptions}
    * @throws RangeError naming the option and the value when one is invalid
    */
-  public constructor(options: WorkerOptions) {
+  public constructor(options: QueueWorkerOptions) {
     const fail = (what: string, got: unknown): never => {
-      throw new RangeError(`Worker: ${what} (got: ${typeof got === 'function' ? 'a function' : JSON.stringify(got)})`);
+      throw new RangeError(`QueueWorker: ${what} (got: ${typeof got === 'function' ? 'a function' : JSON.stringify(got)})`);
     };
     if (typeof options.queueUrl !== 'string' || !/^https?:\/\//.test(options.queueUrl)) fail('queueUrl must be the queue URL (QUEUE_KEYS.url)', options.queueUrl);
     if (typeof options.handler !== 'function') fail('handler must be a function', options.handler);
-    const concurrency = options.concurrency ?? WORKER_DEFAULTS.concurrency;
+    const concurrency = options.concurrency ?? QUEUE_WORKER_DEFAULTS.concurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) fail('concurrency must be a whole number >= 1', options.concurrency);
-    const wait = options.waitTimeSeconds ?? WORKER_DEFAULTS.waitTimeSeconds;
+    const wait = options.waitTimeSeconds ?? QUEUE_WORKER_DEFAULTS.waitTimeSeconds;
     if (!Number.isInteger(wait) || wait < 0 || wait > 20) fail('waitTimeSeconds must be a whole number from 0 to 20', options.waitTimeSeconds);
     const vis = options.visibilityTimeoutSeconds;
     if (vis !== undefined && (!Number.isInteger(vis) || vis < 1 || vis > 43_200)) fail('visibilityTimeoutSeconds must be a whole number from 1 to 43200', vis);
-    const drain = options.drainTimeoutMs ?? WORKER_DEFAULTS.drainTimeoutMs;
+    const drain = options.drainTimeoutMs ?? QUEUE_WORKER_DEFAULTS.drainTimeoutMs;
     if (!Number.isFinite(drain) || drain < 0) fail('drainTimeoutMs must be a number >= 0', options.drainTimeoutMs);
-    const retry = options.protectionRetryMs ?? WORKER_DEFAULTS.protectionRetryMs;
+    const retry = options.protectionRetryMs ?? QUEUE_WORKER_DEFAULTS.protectionRetryMs;
     if (!Number.isFinite(retry) || retry < 0) fail('protectionRetryMs must be a number >= 0', options.protectionRetryMs);
     const sip = options.scaleInProtection ?? 'auto';
     if (sip !== 'auto' && sip !== false && (typeof sip !== 'object' || typeof sip.setProtected !== 'function')) fail("scaleInProtection must be 'auto', false or an InstanceProtection", sip);
@@ -238,7 +238,7 @@ export class Worker {
     this.drainTimeoutMs = drain;
     this.protectionRetryMs = retry;
     this.onError = options.onError ?? ((error, context) => {
-      console.error(`[Worker] ${context.operation}${context.messageId ? ` (message ${context.messageId})` : ''}: ${error.message}`);
+      console.error(`[QueueWorker] ${context.operation}${context.messageId ? ` (message ${context.messageId})` : ''}: ${error.message}`);
     });
   }
 
@@ -248,7 +248,7 @@ export class Worker {
    * @throws when the queue's attributes cannot be read (wrong URL, no permission)
    */
   public async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`Worker.start: the worker is ${this.state}; create a new one`);
+    if (this.state !== 'new') throw new Error(`QueueWorker.start: the worker is ${this.state}; create a new one`);
     this.state = 'running';
     try {
       await this.init();
@@ -266,8 +266,8 @@ export class Worker {
    * @param options - `signals` to drain on (default SIGTERM, SIGINT)
    * @returns the counters once stopped
    */
-  public async run(options: { readonly signals?: readonly NodeJS.Signals[] } = {}): Promise<WorkerStats> {
-    const signals = options.signals ?? WORKER_DEFAULTS.signals;
+  public async run(options: { readonly signals?: readonly NodeJS.Signals[] } = {}): Promise<QueueWorkerStats> {
+    const signals = options.signals ?? QUEUE_WORKER_DEFAULTS.signals;
     const onSignal = (): void => {
       if (this.stopping) this.deadlineNow?.();
       else void this.stop();
@@ -289,7 +289,7 @@ export class Worker {
    * @param options - `timeoutMs` (default `drainTimeoutMs`)
    * @returns the counters once stopped
    */
-  public stop(options: { readonly timeoutMs?: number } = {}): Promise<WorkerStats> {
+  public stop(options: { readonly timeoutMs?: number } = {}): Promise<QueueWorkerStats> {
     if (this.stopping) {
       if (options.timeoutMs === 0) this.deadlineNow?.();
       return this.stopping;
@@ -314,7 +314,7 @@ export class Worker {
   }
 
   /** Counters so far. */
-  public stats(): WorkerStats {
+  public stats(): QueueWorkerStats {
     return { ...this.counters, deleteCalls: this.deletes?.batchCalls ?? 0, inFlight: this.held.size, protection: { ...this.counters.protection } };
   }
 
@@ -346,7 +346,7 @@ export class Worker {
     const queueUrl = this.options.queueUrl;
     this.deletes = new SqsBatcher({
       operation: 'DeleteMessageBatch',
-      maxDelayMs: this.options.deleteBatchDelayMs ?? WORKER_DEFAULTS.deleteBatchDelayMs,
+      maxDelayMs: this.options.deleteBatchDelayMs ?? QUEUE_WORKER_DEFAULTS.deleteBatchDelayMs,
       send: (entries) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
     });
     this.visibility = new SqsBatcher({
@@ -566,7 +566,7 @@ export class Worker {
     }
   }
 
-  private async drain(timeoutMs: number): Promise<WorkerStats> {
+  private async drain(timeoutMs: number): Promise<QueueWorkerStats> {
     await this.loop;
     // FIFO messages not started yet: hand them back now rather than start new work.
     for (const h of [...this.held]) if (!h.started) await this.handBackHeld(h);
@@ -590,7 +590,7 @@ export class Worker {
   }
 }
 
-function toWorkerMessage(h: Held): WorkerMessage {
+function toWorkerMessage(h: Held): QueueMessage {
   const m = h.message;
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {

@@ -2,7 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  CacheClient, Idempotency, IdempotencyConflictError, IdempotencyUnavailableError, Worker,
+  CacheClient, Idempotency, IdempotencyConflictError, IdempotencyUnavailableError, QueueWorker,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { freePort, sleep } from './services';
@@ -96,7 +96,7 @@ describe('Idempotency when the cache is unreachable', () => {
   });
 });
 
-describe('Idempotency with the Worker: a redelivered message is processed once', () => {
+describe('Idempotency with the QueueWorker: a redelivered message is processed once', () => {
   const sqs = new SQSClient(motoClientConfig(services));
   let cache: CacheClient;
   beforeAll(async () => {
@@ -113,7 +113,7 @@ describe('Idempotency with the Worker: a redelivered message is processed once',
     const effects: string[] = [];
     const deliveries: number[] = [];
     let crashAfterWork = true;
-    const worker = new Worker({
+    const worker = new QueueWorker({
       queueUrl: queue.url, sqs, waitTimeSeconds: 1, scaleInProtection: false, concurrency: 1, ...quiet,
       // Make the redelivery immediate instead of waiting out the 30 s visibility timeout.
       retryDelaySeconds: () => 0,

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AutoScalingInstanceProtection, Worker, type InstanceProtection, type WorkerOptions } from '../../lib/runtime';
+import { AutoScalingInstanceProtection, QueueWorker, type InstanceProtection, type QueueWorkerOptions } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { sleep } from './services';
 import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
@@ -18,7 +18,7 @@ const sqs = new SQSClient(motoClientConfig(services));
 afterAll(() => sqs.destroy());
 
 const errors: string[] = [];
-const base = (queueUrl: string, handler: WorkerOptions['handler'], extra: Partial<WorkerOptions> = {}): WorkerOptions => ({
+const base = (queueUrl: string, handler: QueueWorkerOptions['handler'], extra: Partial<QueueWorkerOptions> = {}): QueueWorkerOptions => ({
   queueUrl, handler, sqs, waitTimeSeconds: 1, scaleInProtection: false, onError: (e, c) => { errors.push(`${c.operation}: ${e.message}`); }, ...extra,
 });
 
@@ -32,14 +32,14 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number)
   return false;
 }
 
-describe('Worker on moto SQS', () => {
+describe('QueueWorker on moto SQS', () => {
   it('processes and deletes every message in batch deletes, never holding more than `concurrency`', async () => {
     const queue = await createTestQueue(sqs);
     const ids = await sendBodies(sqs, queue.url, Array.from({ length: 60 }, (_, i) => JSON.stringify({ n: i })));
     let running = 0;
     let maxRunning = 0;
     const seen = new Set<string>();
-    const worker = new Worker(base(queue.url, async (m) => {
+    const worker = new QueueWorker(base(queue.url, async (m) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
       seen.add(m.id);
@@ -62,7 +62,7 @@ describe('Worker on moto SQS', () => {
     const queue = await createTestQueue(sqs, { visibilityTimeout: 1, maxReceiveCount: 3 });
     const [poisonId] = await sendBodies(sqs, queue.url, ['poison', 'fine-1', 'fine-2']);
     const attempts: number[] = [];
-    const worker = new Worker(base(queue.url, (m) => {
+    const worker = new QueueWorker(base(queue.url, (m) => {
       if (m.body === 'poison') {
         attempts.push(m.receiveCount);
         throw new Error('cannot process this');
@@ -82,7 +82,7 @@ describe('Worker on moto SQS', () => {
     const queue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
     await sendBodies(sqs, queue.url, ['flaky']);
     const delays: number[] = [];
-    const worker = new Worker(base(queue.url, (m) => {
+    const worker = new QueueWorker(base(queue.url, (m) => {
       if (m.receiveCount < 3) throw new Error(`transient failure ${m.receiveCount}`);
     }, { retryDelaySeconds: (receiveCount) => { delays.push(receiveCount); return 0; } }));
     await worker.start();
@@ -97,7 +97,7 @@ describe('Worker on moto SQS', () => {
     const queue = await createTestQueue(sqs, { visibilityTimeout: 2 });
     const [id] = await sendBodies(sqs, queue.url, ['slow']);
     let calls = 0;
-    const worker = new Worker(base(queue.url, async () => {
+    const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
       await sleep(5_000);
     }));
@@ -128,7 +128,7 @@ describe('Worker on moto SQS', () => {
     let failedOnce = false;
     let running = 0;
     let maxRunning = 0;
-    const worker = new Worker(base(queue.url, async (m) => {
+    const worker = new QueueWorker(base(queue.url, async (m) => {
       const { group, seq } = m.json<{ group: string; seq: number }>();
       expect(m.groupId).toBe(group);
       running++;
@@ -154,7 +154,7 @@ describe('Worker on moto SQS', () => {
     await sendBodies(sqs, queue.url, ['m1', 'm2']);
     const refusing: InstanceProtection = { setProtected: async () => { throw new Error('ValidationError: instance is not InService'); } };
     let calls = 0;
-    const worker = new Worker(base(queue.url, () => { calls++; }, { scaleInProtection: refusing, protectionRetryMs: 60_000 }));
+    const worker = new QueueWorker(base(queue.url, () => { calls++; }, { scaleInProtection: refusing, protectionRetryMs: 60_000 }));
     await worker.start();
     expect(await until(() => worker.stats().handedBack === 2, 10_000)).toBe(true);
     const stats = await worker.stop();
@@ -165,7 +165,7 @@ describe('Worker on moto SQS', () => {
   });
 });
 
-describe('Worker scale-in protection through instance metadata and Auto Scaling (moto)', () => {
+describe('QueueWorker scale-in protection through instance metadata and Auto Scaling (moto)', () => {
   let imds: Server | undefined;
   afterAll(() => imds?.close());
 
@@ -202,7 +202,7 @@ describe('Worker scale-in protection through instance metadata and Auto Scaling 
     const queue = await createTestQueue(sqs);
     await sendBodies(sqs, queue.url, ['job']);
     let protectedDuringJob: boolean | undefined;
-    const worker = new Worker(base(queue.url, async () => {
+    const worker = new QueueWorker(base(queue.url, async () => {
       protectedDuringJob = await isProtected();
     }, { scaleInProtection: protection! }));
     await worker.start();
@@ -220,7 +220,7 @@ describe('Worker scale-in protection through instance metadata and Auto Scaling 
   });
 });
 
-describe('Worker drain on SIGTERM (a child process, signalled by its pid)', () => {
+describe('QueueWorker drain on SIGTERM (a child process, signalled by its pid)', () => {
   const script = join(__dirname, 'fixtures', 'worker-child.ts');
 
   async function runChild(queueUrl: string, settings: { concurrency: number; jobMs: number; drainMs: number }): Promise<{ events: { event: string; id?: string; stats?: Record<string, number> }[]; code: number | null }> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Worker, type WorkerOptions } from '../../../lib/runtime';
+import { QueueWorker, type QueueWorkerOptions } from '../../../lib/runtime';
 
-describe('Worker options', () => {
-  const ok: WorkerOptions = { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs', handler: () => undefined };
+describe('QueueWorker options', () => {
+  const ok: QueueWorkerOptions = { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs', handler: () => undefined };
 
   it.each([
     [{ queueUrl: 'jobs' }, /queueUrl must be the queue URL \(QUEUE_KEYS\.url\) \(got: "jobs"\)/],
@@ -13,11 +13,11 @@ describe('Worker options', () => {
     [{ drainTimeoutMs: -1 }, /drainTimeoutMs must be a number >= 0 \(got: -1\)/],
     [{ scaleInProtection: true }, /scaleInProtection must be 'auto', false or an InstanceProtection \(got: true\)/],
   ])('fails for %j', (bad, message) => {
-    expect(() => new Worker({ ...ok, ...(bad as Partial<WorkerOptions>) })).toThrow(message);
+    expect(() => new QueueWorker({ ...ok, ...(bad as Partial<QueueWorkerOptions>) })).toThrow(message);
   });
 
   it('stops at once when it never started', async () => {
-    const worker = new Worker(ok);
+    const worker = new QueueWorker(ok);
     expect(await worker.stop()).toMatchObject({ received: 0, inFlight: 0 });
     await expect(worker.start()).rejects.toThrow(/the worker is stopped; create a new one/);
   });
