@@ -232,6 +232,9 @@ export class CacheClient {
         // A Cluster queues commands while it (re)connects with no time limit (commandTimeout is per node): a cluster
         // that cannot reconnect (e.g. refused credentials) would hang every caller. Fail them at once instead.
         enableOfflineQueue: false,
+        // A slot refresh opens a connection (TLS handshake, AUTH) before CLUSTER SLOTS; ioredis' 1 s default is
+        // often too short for that over TLS and ends in "Failed to refresh slots cache".
+        slotsRefreshTimeout: Math.max(2_000, settings.connectTimeoutMs),
         ...settings.clusterOptions,
         // ElastiCache with TLS announces nodes by host name and its certificates name those hosts: connect to the
         // names as given (resolving them to IP addresses first would fail certificate verification).
