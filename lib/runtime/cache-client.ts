@@ -212,6 +212,8 @@ export class CacheClient {
   private refreshing: Promise<void> | undefined;
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
   private lastError: Error | undefined;
+  /** Called when the server refused the credentials and the provider had no other password. */
+  private readonly credentialsRefused = new Set<() => void>();
 
   private constructor(ioredis: typeof import('ioredis'), settings: ResolvedOptions, password: string | undefined) {
     this.settings = settings;
@@ -255,7 +257,8 @@ export class CacheClient {
   }
 
   /**
-   * Waits until the client is ready for commands.
+   * Waits until the client is ready for commands; fails at once when the server refuses the credentials and the
+   * password provider has no other password.
    *
    * @param timeoutMs - how long to wait (default 10 000)
    * @throws CacheConnectError naming the endpoint and the last connection error
@@ -267,13 +270,17 @@ export class CacheClient {
         clearTimeout(timer);
         this.redis.off('ready', onReady);
         this.redis.off('end', onEnd);
+        this.credentialsRefused.delete(onRefused);
         if (err) reject(err); else resolve();
       };
       const onReady = (): void => done();
       const onEnd = (): void => done(this.connectError('the connection was closed'));
+      // The server refused the password and the provider has no other: waiting longer cannot help.
+      const onRefused = (): void => done(this.connectError('the credentials were refused'));
       const timer = setTimeout(() => done(this.connectError(`not ready within ${timeoutMs} ms`)), timeoutMs);
       this.redis.once('ready', onReady);
       this.redis.once('end', onEnd);
+      this.credentialsRefused.add(onRefused);
     });
   }
 
@@ -339,6 +346,8 @@ export class CacheClient {
         this.counters.passwordChanges++;
         this.password = password;
         this.applyPassword(password);
+      } else {
+        for (const refused of this.credentialsRefused) refused();
       }
     }, (e: unknown) => {
       this.settings.onError(new Error(`cache ${this.endpoint}: re-reading the password after an authentication failure failed: ${(e as Error).message}`, { cause: e }));

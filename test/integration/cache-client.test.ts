@@ -50,8 +50,12 @@ describe('CacheClient against Redis standalone', () => {
   });
 
   it('fails to connect with a clear error naming the endpoint and the refused credentials', async () => {
-    await expect(CacheClient.connect({ ...base, password: 'wrong' }, 3_000)).rejects.toThrow(
-      new RegExp(`cache 127\\.0\\.0\\.1:${redis.standalone.port} \\(standalone, no TLS, auth rbac\\).*WRONGPASS.*check the username and the password secret`),
+    // Refused credentials fail the connect at once rather than after the ready timeout (60 s here).
+    await expect(CacheClient.connect({ ...base, password: 'wrong' }, 60_000)).rejects.toThrow(
+      new RegExp(`cache 127\\.0\\.0\\.1:${redis.standalone.port} \\(standalone, no TLS, auth rbac\\): the credentials were refused: WRONGPASS.*check the username and the password secret`),
+    );
+    await expect(CacheClient.connect({ ...base, clusterMode: true, port: redis.cluster[0]!.port, password: async () => 'wrong' }, 60_000)).rejects.toThrow(
+      /\(cluster mode, no TLS, auth rbac\): the credentials were refused: .*check the username and the password secret/,
     );
   });
 
