@@ -7,8 +7,8 @@
  *   npx tsx bench/worker.bench.ts
  *
  * A: one receive of up to 10 messages, then one DeleteMessageBatch, repeated. B: `QueueWorker` with concurrency 10
- * and a no-op handler. Each round sends the same number of messages first (not timed) and times the drain;
- * rounds alternate A and B. Writes `.bench/worker.json`.
+ * and a no-op handler. Each round fills a fresh queue with the same number of messages (not timed) and times the
+ * drain; rounds alternate A and B. Writes `.bench/worker.json`.
  */
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,10 +26,21 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function fill(sqs: SQSClient, url: string): Promise<void> {
+/** A fresh queue (with a dead-letter queue, as the WorkQueue construct makes) holding MESSAGES messages. */
+async function filledQueue(sqs: SQSClient, round: number): Promise<string> {
+  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${round}-dlq` }))).QueueUrl!;
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const url = (await sqs.send(new CreateQueueCommand({
+    QueueName: `bench-${round}`,
+    Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+  }))).QueueUrl!;
   for (let i = 0; i < MESSAGES; i += 10) {
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ n: i + j }) })) }));
+    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ n: i + j }) })) }));
+    if (out.Failed?.length) throw new Error(`SendMessageBatch failed: ${JSON.stringify(out.Failed)}`);
   }
+  const visible = Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
+  if (visible !== MESSAGES) throw new Error(`bench queue holds ${visible} messages, expected ${MESSAGES}`);
+  return url;
 }
 
 /** A: the raw loop. Returns messages per second. */
@@ -71,19 +82,14 @@ async function main(): Promise<void> {
   try {
     const moto = await startMoto(root, cleanups);
     sqs = new SQSClient({ region: moto.region, endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-    const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-dlq' }))).QueueUrl!;
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const url = (await sqs.send(new CreateQueueCommand({
-      QueueName: 'bench',
-      Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
-    }))).QueueUrl!;
     const load = os.loadavg()[0]!;
     console.log(`worker benchmark: node ${process.version}, moto_server on loopback, ${MESSAGES} messages per round, ${os.cpus().length} cpus, load ${load.toFixed(2)}`);
     const raw: number[] = [];
     const sdk: number[] = [];
+    let round = 0;
     for (let pair = 0; pair < PAIRS; pair++) {
       for (const which of pair % 2 === 0 ? ['raw', 'worker'] : ['worker', 'raw']) {
-        await fill(sqs, url);
+        const url = await filledQueue(sqs, round++);
         if (which === 'raw') raw.push(await rawLoop(sqs, url));
         else sdk.push(await worker(sqs, url));
       }
