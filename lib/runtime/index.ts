@@ -126,3 +126,86 @@ export {
   type ShardedDatabaseOptions,
 } from './sharded-database';
 export { HealthCheck, type CheckResult, type HealthCheckDefinition, type HealthCheckOptions, type HealthStatus } from './health';
+export {
+  SecretReadError,
+  secretsManagerSecret,
+  secretsManagerSecretVersions,
+  type SecretProvider,
+  type SecretVersions,
+  type SecretsManagerSecretOptions,
+} from './secrets';
+export { exponentialBackoff, type ExponentialBackoffOptions } from './backoff';
+export {
+  CACHE_CLIENT_DEFAULTS,
+  CacheClient,
+  CacheConnectError,
+  cacheClientOptionsFromParameters,
+  isAuthError,
+  redisOf,
+  type CacheAuthMode,
+  type CacheClientOptions,
+  type CacheClientStats,
+  type CacheParameters,
+  type RedisClient,
+} from './cache-client';
+export {
+  CACHE_ASIDE_DEFAULTS,
+  CacheAside,
+  hashTag,
+  jsonSerializer,
+  lockKeyFor,
+  type CacheAsideOptions,
+  type CacheAsideStats,
+  type CacheSerializer,
+  type GetOrLoadOptions,
+  type LockKey,
+} from './cache-aside';
+export {
+  SESSION_DEFAULTS,
+  SessionStoreUnavailableError,
+  SessionTooLargeError,
+  type LoadedSession,
+  type SessionStore,
+} from './session';
+export {
+  SESSION_COOKIE_DEFAULTS,
+  clearSessionCookie,
+  parseCookies,
+  readCookie,
+  serializeCookie,
+  sessionCookie,
+  type CookieOptions,
+} from './session-cookie';
+export { CacheSessionStore, type CacheSessionStoreOptions } from './session-cache';
+export {
+  SEALED_SESSION_DEFAULTS,
+  SealedSessionStore,
+  deriveSessionKey,
+  openSessionToken,
+  sealSessionToken,
+  type SealedSession,
+  type SealedSessionStats,
+  type SealedSessionStoreOptions,
+  type SessionKey,
+  type SessionSecrets,
+  type SessionTokenRejection,
+} from './session-sealed';
+export {
+  IDEMPOTENCY_DEFAULTS,
+  Idempotency,
+  IdempotencyConflictError,
+  IdempotencyUnavailableError,
+  type IdempotencyOptions,
+  type IdempotencyStats,
+  type IdempotentOutcome,
+} from './idempotency';
+export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
+export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
+export {
+  AutoScalingInstanceProtection,
+  readInstanceIdentity,
+  type AutoScalingInstanceProtectionOptions,
+  type InstanceIdentity,
+  type InstanceMetadataOptions,
+  type InstanceProtection,
+} from './worker-protection';

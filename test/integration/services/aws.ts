@@ -73,3 +73,8 @@ export function resolveValue(value: Intrinsic, answer: (logicalId: string, attri
   }
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
+
+/** AWS SDK client settings that point at the run's moto_server (no credentials exist; moto accepts any). */
+export function motoClientConfig(services: TestServices): { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string } } {
+  return { region: services.moto.region, endpoint: services.moto.endpoint, credentials: { ...CREDENTIALS } };
+}

@@ -127,7 +127,8 @@ function runAs(user: string, cmd: string, args: string[]): string {
   }
 }
 
-function chownTo(user: string, path: string): void {
+/** Gives `path` to `user` when we are root (servers run as their own users). */
+export function chownTo(user: string, path: string): void {
   if (!isRoot) return;
   const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
@@ -153,7 +154,7 @@ const PG_PASSWORD = 's2m-test-password';
 const PG_DATABASE = 'app';
 
 /** Cleanups of what has started so far, run in reverse order by {@link stopServices} or on a failed start. */
-type Cleanup = () => void | Promise<void>;
+export type Cleanup = () => void | Promise<void>;
 
 async function startPostgres(bin: string, dataDir: string, port: number, what: string, cleanups: Cleanup[]): Promise<PgServer> {
   const log = join(dataDir, '..', `${what}.log`);
@@ -250,7 +251,8 @@ function killPid(pid: number | undefined, signal: NodeJS.Signals = 'SIGTERM'): v
   try { process.kill(pid, signal); } catch { /* already gone */ }
 }
 
-async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
+/** Sends SIGTERM to `pid`, waits up to `timeoutMs` for it to exit, then SIGKILL. */
+export async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
   killPid(pid);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -260,8 +262,9 @@ async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
   killPid(pid, 'SIGKILL');
 }
 
-const REDIS_USER = 'app';
-const REDIS_PASSWORD = 's2m-test-redis-password';
+/** The ACL user (and its password) of every test Redis; the `default` user is off. */
+export const REDIS_USER = 'app';
+export const REDIS_PASSWORD = 's2m-test-redis-password';
 
 function redisBinary(name: string): string {
   const path = `/usr/bin/${name}`;
@@ -275,14 +278,34 @@ function spawnAs(user: string, cmd: string, args: string[], logFile: string): Ch
   return spawn(file, argv, { stdio: ['ignore', out, out] });
 }
 
-async function startRedis(dir: string, port: number, cluster: boolean, cleanups: Cleanup[]): Promise<{ host: string; port: number; pid: number }> {
+/** Certificate files of a TLS Redis (readable by the `redis` user). */
+export interface RedisTlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** Options of {@link startRedis} beyond the plain-text servers of the shared set. */
+export interface RedisStartOptions {
+  /** Serve TLS only, on `port`. */
+  readonly tls?: RedisTlsFiles;
+  /** Cluster nodes announce this host name (as ElastiCache with TLS does) instead of their IP address. */
+  readonly announceHostname?: string;
+}
+
+/** Starts one redis-server as the `redis` user (ACL user {@link REDIS_USER}); its stop is pushed to `cleanups`. */
+export async function startRedis(dir: string, port: number, cluster: boolean, cleanups: Cleanup[], options: RedisStartOptions = {}): Promise<{ host: string; port: number; pid: number }> {
   mkdirSync(dir, { recursive: true });
   chownTo('redis', dir);
   const conf = join(dir, 'redis.conf');
   const pidFile = join(dir, 'redis.pid');
+  const { tls, announceHostname } = options;
   writeFileSync(conf, [
     `bind ${HOST}`,
-    `port ${port}`,
+    ...(tls
+      ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, 'tls-auth-clients no', 'tls-cluster yes', 'tls-replication yes']
+      : [`port ${port}`]),
+    ...(cluster && announceHostname ? [`cluster-announce-hostname ${announceHostname}`, 'cluster-preferred-endpoint-type hostname'] : []),
     'protected-mode yes',
     `dir ${dir}`,
     'save ""',
@@ -307,8 +330,10 @@ async function startRedis(dir: string, port: number, cluster: boolean, cleanups:
   return { host: HOST, port, pid };
 }
 
-async function redisCli(port: number, args: string[]): Promise<string> {
-  return run(redisBinary('redis-cli'), ['-h', HOST, '-p', String(port), '--user', REDIS_USER, '--pass', REDIS_PASSWORD, '--no-auth-warning', ...args], { timeoutMs: 60_000 });
+/** Runs redis-cli as the ACL user against `port` (over TLS with `tls`, verifying the server against its CA). */
+export async function redisCli(port: number, args: string[], tls?: RedisTlsFiles & { readonly host: string }): Promise<string> {
+  const target = tls ? ['--tls', '--cacert', tls.ca, '-h', tls.host] : ['-h', HOST];
+  return run(redisBinary('redis-cli'), [...target, '-p', String(port), '--user', REDIS_USER, '--pass', REDIS_PASSWORD, '--no-auth-warning', ...args], { timeoutMs: 60_000 });
 }
 
 async function startRedisSet(root: string, cleanups: Cleanup[]): Promise<TestServices['redis']> {
@@ -318,18 +343,24 @@ async function startRedisSet(root: string, cleanups: Cleanup[]): Promise<TestSer
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const [standalone, ...cluster] = await Promise.all(ports.map((port, i) =>
     startRedis(join(redisRoot, i === 0 ? 'standalone' : `cluster-${i}`), port, i > 0, cleanups)));
-  await redisCli(cluster[0].port, ['--cluster', 'create', ...cluster.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+  await createRedisCluster(cluster.map((n) => n.port));
+  return { standalone, cluster, user: REDIS_USER, password: REDIS_PASSWORD };
+}
+
+/** Joins cluster-enabled servers into a cluster of masters (slots spread evenly) and waits for cluster_state:ok. */
+export async function createRedisCluster(ports: number[], tls?: RedisTlsFiles & { readonly host: string }): Promise<void> {
+  await redisCli(ports[0]!, ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'], tls);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const infos = await Promise.all(cluster.map((n) => redisCli(n.port, ['cluster', 'info'])));
+    const infos = await Promise.all(ports.map((port) => redisCli(port, ['cluster', 'info'], tls)));
     if (infos.every((i) => /cluster_state:ok/.test(i))) break;
     if (Date.now() > deadline) throw new Error('the Redis cluster did not reach cluster_state:ok within 30 s');
     await sleep(100);
   }
-  return { standalone, cluster, user: REDIS_USER, password: REDIS_PASSWORD };
 }
 
-async function startMoto(root: string, cleanups: Cleanup[]): Promise<TestServices['moto']> {
+/** Starts moto_server on a free loopback port; its stop is pushed to `cleanups`. */
+export async function startMoto(root: string, cleanups: Cleanup[]): Promise<TestServices['moto']> {
   try {
     await run('python3', ['-c', 'import moto, moto.server']);
   } catch {
@@ -361,7 +392,8 @@ export async function startServices(): Promise<TestServices> {
   }
 }
 
-async function runCleanups(cleanups: Cleanup[]): Promise<void> {
+/** Runs cleanups in reverse order, each even when an earlier one failed. */
+export async function runCleanups(cleanups: Cleanup[]): Promise<void> {
   for (const c of cleanups.reverse()) {
     try { await c(); } catch { /* keep stopping the rest */ }
   }

@@ -1,0 +1,522 @@
+/**
+ * Cache-aside reads with stampede protection.
+ *
+ * ```ts
+ * const catalog = new CacheAside(cache, { namespace: 'catalog:' });
+ * const product = await catalog.getOrLoad(`product:${id}`, 300, () => db.read('SELECT ... WHERE id = $1', [id]));
+ * // after a write: await catalog.delete(`product:${id}`);
+ * ```
+ *
+ * `getOrLoad(key, ttlSeconds, loader)`:
+ *
+ * 1. `GET` the key: a hit is deserialised and returned (one round trip, nothing else).
+ * 2. On a miss, concurrent callers in this process share one load (single-flight).
+ * 3. Across processes, the loading caller takes a short lock (`SET <key>:lock NX PX`, in the key's hash slot, in
+ *    the same script that re-checks the value). Callers elsewhere that find the lock taken poll the value with a
+ *    growing interval for at most `lockWaitMs`, then load by themselves: a lock holder that died or hangs delays
+ *    them, it never blocks them.
+ * 4. The loaded value is stored with the TTL shortened by a random jitter (so keys loaded together do not all
+ *    expire together), and the lock is released only by its holder.
+ *
+ * A cache that is down, slow or not yet connected never fails `getOrLoad`: it calls the loader instead (still one
+ * load per key per process), counts it, and after `breakerThreshold` consecutive cache errors skips the cache for
+ * `breakerCooldownMs` so requests do not each wait for a timeout. `get`, `set` and `delete` do surface cache errors:
+ * an invalidation that did not happen is something the caller must know.
+ *
+ * @module
+ */
+
+import { randomBytes } from 'node:crypto';
+import { sleep } from './backoff';
+import { redisOf, type CacheClient, type RedisClient } from './cache-client';
+
+/** Turns values into the strings stored in the cache, and back. */
+export interface CacheSerializer {
+  /** Must return a string for every value the loaders return (other than `undefined`). */
+  serialize(value: unknown): string;
+  /** The inverse of `serialize`. A throw counts as a cache error and the value is reloaded. */
+  deserialize(raw: string): unknown;
+}
+
+/** JSON (the default): `Date`s come back as ISO strings, `Map`/`Set`/`BigInt` are not supported. */
+export const jsonSerializer: CacheSerializer = {
+  serialize: (value) => {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`CacheAside: the value (${typeof value}) has no JSON form; return undefined for "not found" or pass a serializer`);
+    return text;
+  },
+  deserialize: (raw) => JSON.parse(raw),
+};
+
+/** Defaults of {@link CacheAsideOptions}. */
+export const CACHE_ASIDE_DEFAULTS = {
+  namespace: '',
+  ttlJitter: 0.1,
+  lockTtlMs: 5_000,
+  lockWaitMs: 3_000,
+  lockPollMs: 10,
+  lockPollMaxMs: 100,
+  breakerThreshold: 5,
+  breakerCooldownMs: 1_000,
+} as const;
+
+/** Options of {@link CacheAside}. */
+export interface CacheAsideOptions {
+  /**
+   * Prefix of every key (e.g. `catalog:`); several `CacheAside`s can share one cache.
+   * @default '' (no prefix)
+   */
+  readonly namespace?: string;
+  /**
+   * How values are stored.
+   * @default jsonSerializer
+   */
+  readonly serializer?: CacheSerializer;
+  /**
+   * Each stored TTL is shortened by a random fraction in [0, ttlJitter): the TTL you pass stays the upper bound of
+   * staleness, and keys loaded together expire spread out.
+   * @default 0.1
+   */
+  readonly ttlJitter?: number;
+  /**
+   * Cache "not found" (the loader returned `undefined`) for this many seconds, so a missing row is not looked up
+   * on every request. Per call: `GetOrLoadOptions.negativeTtlSeconds`.
+   * @default - not cached
+   */
+  readonly negativeTtlSeconds?: number;
+  /**
+   * Lifetime of the cross-process load lock: longer than a slow load, short enough that a crashed holder does not
+   * hold up others for long (they stop waiting after `lockWaitMs` anyway).
+   * @default 5000
+   */
+  readonly lockTtlMs?: number;
+  /**
+   * How long a caller waits for another process's load before loading itself.
+   * @default 3000
+   */
+  readonly lockWaitMs?: number;
+  /**
+   * First poll interval while waiting; it doubles up to `lockPollMaxMs`.
+   * @default 10
+   */
+  readonly lockPollMs?: number;
+  /**
+   * Longest poll interval while waiting.
+   * @default 100
+   */
+  readonly lockPollMaxMs?: number;
+  /**
+   * Consecutive cache errors after which the cache is skipped for `breakerCooldownMs`.
+   * @default 5
+   */
+  readonly breakerThreshold?: number;
+  /**
+   * How long the cache is skipped once `breakerThreshold` errors happened in a row; then one call tries again.
+   * @default 1000
+   */
+  readonly breakerCooldownMs?: number;
+  /**
+   * Cache errors that `getOrLoad` absorbed (for logs; they are counted in `stats().errors` either way).
+   * @default - a `console.warn` line, at most one per 5 seconds
+   */
+  readonly onError?: (error: Error, key: string) => void;
+  /**
+   * Random source in [0, 1) for the TTL jitter.
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+/** Per-call options of {@link CacheAside.getOrLoad}. */
+export interface GetOrLoadOptions {
+  /** Overrides {@link CacheAsideOptions.negativeTtlSeconds} (0 turns it off for this call). */
+  readonly negativeTtlSeconds?: number;
+  /** Overrides {@link CacheAsideOptions.lockWaitMs}. */
+  readonly lockWaitMs?: number;
+}
+
+/** Counters of a {@link CacheAside} since it was created. */
+export interface CacheAsideStats {
+  /** Values found in the cache. */
+  readonly hits: number;
+  /** Keys not in the cache (each followed by a load here, a shared load, or a wait for another process). */
+  readonly misses: number;
+  /** Cached "not found" answers returned. */
+  readonly negativeHits: number;
+  /** Loader calls (including degraded ones). */
+  readonly loads: number;
+  /** Loader calls that threw (the error went to the caller; nothing was cached). */
+  readonly loadErrors: number;
+  /** Callers that shared another caller's load in this process. */
+  readonly coalesced: number;
+  /** Misses that found another process loading and waited for it. */
+  readonly lockWaits: number;
+  /** Of those, waits that ended with the other process's value. */
+  readonly lockWaitHits: number;
+  /** Of those, waits that gave up after `lockWaitMs` and loaded here. */
+  readonly lockWaitTimeouts: number;
+  /** Cache commands that failed (connection, timeout, undecodable value). */
+  readonly errors: number;
+  /** Calls that skipped the cache because it was not connected or the breaker was open. */
+  readonly bypassed: number;
+  /** Loader calls made because the cache failed or was skipped. */
+  readonly degradedLoads: number;
+  /** `hits / (hits + misses)`, 0 before any lookup. */
+  readonly hitRatio: number;
+}
+
+/** Lua: the value if present, else take the lock if free. KEYS: value, lock. ARGV: token, lock ttl (ms). */
+const TRY_LOCK = `
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {0}`;
+
+/** Lua: delete the lock only if we still hold it. KEYS: lock. ARGV: token. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Stored for a cached "not found". No JSON text starts with a NUL character. */
+const NEGATIVE = '\u0000s2m:absent';
+
+type Lookup = { readonly kind: 'value'; readonly raw: string } | { readonly kind: 'locked' } | { readonly kind: 'busy' };
+
+interface ScriptedClient {
+  s2mCacheTryLock(value: string, lock: string, token: string, ttlMs: number): Promise<[number, string?]>;
+  s2mCacheReleaseLock(lock: string, token: string): Promise<number>;
+}
+
+/** Cache-aside reads with single-flight and cross-process stampede protection. See the module documentation. */
+export class CacheAside {
+  private readonly redis: RedisClient;
+  private readonly namespace: string;
+  private readonly serializer: CacheSerializer;
+  private readonly ttlJitter: number;
+  private readonly negativeTtlSeconds: number | undefined;
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
+  private readonly lockPollMs: number;
+  private readonly lockPollMaxMs: number;
+  private readonly breakerThreshold: number;
+  private readonly breakerCooldownMs: number;
+  private readonly onError: (error: Error, key: string) => void;
+  private readonly random: () => number;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly counters = {
+    hits: 0, misses: 0, negativeHits: 0, loads: 0, loadErrors: 0, coalesced: 0, lockWaits: 0, lockWaitHits: 0,
+    lockWaitTimeouts: 0, errors: 0, bypassed: 0, degradedLoads: 0,
+  };
+  private consecutiveErrors = 0;
+  private openUntil = 0;
+
+  /**
+   * @param client - a {@link CacheClient} or an ioredis `Redis`/`Cluster`
+   * @param options - see {@link CacheAsideOptions}
+   * @throws RangeError naming the option and the value when one is out of range
+   */
+  public constructor(client: CacheClient | RedisClient, options: CacheAsideOptions = {}) {
+    this.redis = redisOf(client);
+    const d = CACHE_ASIDE_DEFAULTS;
+    const num = (name: keyof CacheAsideOptions, value: number | undefined, fallback: number, ok: (v: number) => boolean, what: string): number => {
+      const v = value ?? fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new RangeError(`CacheAside: ${name} must be ${what} (got: ${JSON.stringify(value)})`);
+      return v;
+    };
+    this.namespace = options.namespace ?? d.namespace;
+    if (typeof this.namespace !== 'string') throw new RangeError(`CacheAside: namespace must be a string (got: ${JSON.stringify(options.namespace)})`);
+    this.serializer = options.serializer ?? jsonSerializer;
+    this.ttlJitter = num('ttlJitter', options.ttlJitter, d.ttlJitter, (v) => v >= 0 && v < 1, 'in [0, 1)');
+    this.negativeTtlSeconds = options.negativeTtlSeconds === undefined ? undefined
+      : num('negativeTtlSeconds', options.negativeTtlSeconds, 0, (v) => v > 0, 'a positive number of seconds');
+    this.lockTtlMs = num('lockTtlMs', options.lockTtlMs, d.lockTtlMs, (v) => v >= 1, 'at least 1 ms');
+    this.lockWaitMs = num('lockWaitMs', options.lockWaitMs, d.lockWaitMs, (v) => v >= 0, '>= 0 ms');
+    this.lockPollMs = num('lockPollMs', options.lockPollMs, d.lockPollMs, (v) => v >= 1, 'at least 1 ms');
+    this.lockPollMaxMs = num('lockPollMaxMs', options.lockPollMaxMs, d.lockPollMaxMs, (v) => v >= this.lockPollMs, `at least lockPollMs (${this.lockPollMs})`);
+    this.breakerThreshold = num('breakerThreshold', options.breakerThreshold, d.breakerThreshold, (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1');
+    this.breakerCooldownMs = num('breakerCooldownMs', options.breakerCooldownMs, d.breakerCooldownMs, (v) => v >= 0, '>= 0 ms');
+    this.random = options.random ?? Math.random;
+    let lastWarnAt = Number.NEGATIVE_INFINITY;
+    this.onError = options.onError ?? ((err, key) => {
+      const now = Date.now();
+      if (now - lastWarnAt < 5_000) return;
+      lastWarnAt = now;
+      console.warn(`[CacheAside] ${key}: ${err.message} (calling the loader instead)`);
+    });
+    const scripted = this.redis as unknown as Partial<ScriptedClient>;
+    if (typeof scripted.s2mCacheTryLock !== 'function') {
+      this.redis.defineCommand('s2mCacheTryLock', { numberOfKeys: 2, lua: TRY_LOCK });
+      this.redis.defineCommand('s2mCacheReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+    }
+  }
+
+  /**
+   * The cached value of `key`, or the loader's, stored for `ttlSeconds`. See the module documentation.
+   *
+   * @param key - the key, under the namespace
+   * @param ttlSeconds - how long the value may be served (an upper bound: jitter only shortens it)
+   * @param loader - reads the source of truth; returns `undefined` for "not found"
+   * @param options - per-call overrides
+   * @returns the value
+   * @throws whatever the loader throws (never a cache error); RangeError for a non-positive TTL
+   */
+  public async getOrLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions = {}): Promise<T> {
+    if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new RangeError(`CacheAside.getOrLoad(${JSON.stringify(key)}): ttlSeconds must be a positive number (got: ${ttlSeconds})`);
+    const full = this.namespace + key;
+    // A load of this key is already running here: share it (no round trip).
+    const running = this.inflight.get(full);
+    if (running) {
+      this.counters.coalesced++;
+      return running as Promise<T>;
+    }
+    if (!this.available()) {
+      this.counters.bypassed++;
+      return this.shared(full, () => this.degradedLoad(full, ttlSeconds, loader, options));
+    }
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(full);
+      this.consecutiveErrors = 0;
+    } catch (e) {
+      this.failure(e, full);
+      return this.shared(full, () => this.degradedLoad(full, ttlSeconds, loader, options));
+    }
+    if (raw !== null) {
+      const found = this.decode<T>(raw, full, true);
+      if (found !== MISS) return found;
+    } else {
+      this.counters.misses++;
+    }
+    return this.shared(full, () => this.lockedLoad(full, ttlSeconds, loader, options));
+  }
+
+  /**
+   * The cached value, `undefined` when absent (or cached as not found).
+   *
+   * @param key - the key, under the namespace
+   * @throws the cache error, or the serializer's
+   */
+  public async get<T>(key: string): Promise<T | undefined> {
+    const raw = await this.redis.get(this.namespace + key);
+    if (raw === null || raw === NEGATIVE) return undefined;
+    return this.serializer.deserialize(raw) as T;
+  }
+
+  /**
+   * Stores a value (write-through after an update, or warming).
+   *
+   * @param key - the key, under the namespace
+   * @param value - the value (`undefined` is not storable)
+   * @param ttlSeconds - lifetime (shortened by the jitter)
+   * @throws the cache error, or the serializer's
+   */
+  public async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new RangeError(`CacheAside.set(${JSON.stringify(key)}): ttlSeconds must be a positive number (got: ${ttlSeconds})`);
+    await this.redis.set(this.namespace + key, this.serializer.serialize(value), 'PX', this.jitteredMs(ttlSeconds));
+  }
+
+  /**
+   * Removes keys, e.g. after the source of truth changed. A load that started before the change and finishes after
+   * the delete can still store the old value: the TTL bounds how long it is served (see docs/runtime-async.md).
+   *
+   * @param keys - keys under the namespace
+   * @returns how many existed
+   * @throws the cache error
+   */
+  public async delete(...keys: string[]): Promise<number> {
+    let removed = 0;
+    // One DEL per key: in cluster mode the keys live in different slots.
+    for (const key of keys) removed += await this.redis.del(this.namespace + key);
+    return removed;
+  }
+
+  /** Counters since creation. */
+  public stats(): CacheAsideStats {
+    const c = this.counters;
+    const lookups = c.hits + c.misses;
+    return { ...c, hitRatio: lookups === 0 ? 0 : c.hits / lookups };
+  }
+
+  /** Whether a command should be tried: the client is connected and the breaker is closed. */
+  private available(): boolean {
+    return this.redis.status === 'ready' && (this.consecutiveErrors < this.breakerThreshold || Date.now() >= this.openUntil);
+  }
+
+  private failure(e: unknown, key: string): void {
+    this.counters.errors++;
+    this.consecutiveErrors++;
+    if (this.consecutiveErrors >= this.breakerThreshold) this.openUntil = Date.now() + this.breakerCooldownMs;
+    this.onError(e instanceof Error ? e : new Error(String(e)), key);
+  }
+
+  /** Decodes a stored value (counting a hit when `lookup`); MISS (and a counted error) when it cannot be. */
+  private decode<T>(raw: string, key: string, lookup: boolean): T | typeof MISS {
+    if (raw === NEGATIVE) {
+      if (lookup) this.counters.negativeHits++;
+      return undefined as T;
+    }
+    try {
+      const value = this.serializer.deserialize(raw) as T;
+      if (lookup) this.counters.hits++;
+      return value;
+    } catch (e) {
+      if (lookup) this.counters.misses++;
+      this.failure(new Error(`undecodable cached value, reloading: ${(e as Error).message}`, { cause: e }), key);
+      return MISS;
+    }
+  }
+
+  /** Runs `load` once per key in this process at a time; later callers share its result. */
+  private shared<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key);
+    if (running) {
+      this.counters.coalesced++;
+      return running as Promise<T>;
+    }
+    const p = load().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async lockedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
+    const lock = lockKeyFor(key);
+    const token = randomBytes(12).toString('base64url');
+    const waitMs = options.lockWaitMs ?? this.lockWaitMs;
+    const deadline = Date.now() + waitMs;
+    let polls = 0;
+    for (;;) {
+      let found: Lookup;
+      try {
+        found = await this.tryLock(key, lock, token);
+        this.consecutiveErrors = 0;
+      } catch (e) {
+        this.failure(e, key);
+        return this.degradedLoad(key, ttlSeconds, loader, options);
+      }
+      if (found.kind === 'value') {
+        const value = this.decode<T>(found.raw, key, false);
+        if (value !== MISS) {
+          if (polls > 0) this.counters.lockWaitHits++;
+          return value;
+        }
+        // Undecodable: overwrite it, lock or not.
+        return this.loadAndStore(key, ttlSeconds, loader, options);
+      }
+      if (found.kind === 'locked') break;
+      if (polls === 0) this.counters.lockWaits++;
+      const now = Date.now();
+      if (now >= deadline) {
+        this.counters.lockWaitTimeouts++;
+        return this.loadAndStore(key, ttlSeconds, loader, options);
+      }
+      await sleep(Math.min(this.lockPollMs * 2 ** polls, this.lockPollMaxMs, deadline - now));
+      polls++;
+    }
+    try {
+      return await this.loadAndStore(key, ttlSeconds, loader, options);
+    } finally {
+      (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => {
+        // The lock expires by itself after lockTtlMs.
+        this.failure(e, key);
+      });
+    }
+  }
+
+  /** The value if cached; otherwise whether we took the lock (`locked`) or someone else holds it (`busy`). */
+  private async tryLock(key: string, lock: LockKey, token: string): Promise<Lookup> {
+    if (lock.sameSlot) {
+      const [kind, raw] = await (this.redis as unknown as ScriptedClient).s2mCacheTryLock(key, lock.key, token, this.lockTtlMs);
+      return kind === 1 ? { kind: 'value', raw: raw! } : kind === 2 ? { kind: 'locked' } : { kind: 'busy' };
+    }
+    // No lock key can share the value's hash slot: two commands, same logic.
+    const raw = await this.redis.get(key);
+    if (raw !== null) return { kind: 'value', raw };
+    return (await this.redis.set(lock.key, token, 'PX', this.lockTtlMs, 'NX')) === 'OK' ? { kind: 'locked' } : { kind: 'busy' };
+  }
+
+  private async degradedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
+    this.counters.degradedLoads++;
+    const value = await this.load(loader);
+    // Best effort: the cache may be back (a transient error), and storing helps the next caller.
+    if (this.available()) this.store(key, value, ttlSeconds, options).catch(() => { /* counted in store */ });
+    return value;
+  }
+
+  private async loadAndStore<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
+    const value = await this.load(loader);
+    await this.store(key, value, ttlSeconds, options).catch(() => { /* counted in store; the value is still good */ });
+    return value;
+  }
+
+  private async load<T>(loader: () => T | Promise<T>): Promise<T> {
+    this.counters.loads++;
+    try {
+      return await loader();
+    } catch (e) {
+      this.counters.loadErrors++;
+      throw e;
+    }
+  }
+
+  private async store(key: string, value: unknown, ttlSeconds: number, options: GetOrLoadOptions): Promise<void> {
+    let text: string;
+    let ttlMs: number;
+    if (value === undefined) {
+      const negative = options.negativeTtlSeconds ?? this.negativeTtlSeconds;
+      if (negative === undefined || negative <= 0) return;
+      text = NEGATIVE;
+      ttlMs = this.jitteredMs(negative);
+    } else {
+      // A value the serializer cannot store is the caller's bug: let it surface.
+      text = this.serializer.serialize(value);
+      ttlMs = this.jitteredMs(ttlSeconds);
+    }
+    try {
+      await this.redis.set(key, text, 'PX', ttlMs);
+      this.consecutiveErrors = 0;
+    } catch (e) {
+      this.failure(e, key);
+      throw e;
+    }
+  }
+
+  private jitteredMs(ttlSeconds: number): number {
+    return Math.max(1, Math.round(ttlSeconds * 1000 * (1 - this.ttlJitter * this.random())));
+  }
+}
+
+const MISS: unique symbol = Symbol('miss');
+
+/**
+ * The hash tag of a key as Redis Cluster computes it: the text between the first `{` and the next `}`, when not
+ * empty. Keys with the same tag live in the same slot.
+ *
+ * @param key - a key
+ * @returns the tag, or undefined when the whole key is hashed
+ */
+export function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/** The load lock of a cached key. */
+export interface LockKey {
+  /** The lock's key. */
+  readonly key: string;
+  /** Whether it shares the value's hash slot (so one script can read the value and take the lock). */
+  readonly sameSlot: boolean;
+}
+
+/**
+ * The load lock of `key`: in the same hash slot (`<key>:lock` when the key has a hash tag, `{<key>}:lock`
+ * otherwise), except for a key that contains `}` but no hash tag, whose lock cannot share its slot.
+ *
+ * @param key - the cached value's full key
+ * @returns the lock key
+ */
+export function lockKeyFor(key: string): LockKey {
+  if (hashTag(key) !== undefined) return { key: `${key}:lock`, sameSlot: true };
+  return key === '' || key.includes('}') ? { key: `${key}:lock`, sameSlot: false } : { key: `{${key}}:lock`, sameSlot: true };
+}

@@ -1,0 +1,241 @@
+/**
+ * Do a piece of work once per key, although its trigger arrives more than once: SQS delivers at least once, and
+ * producers retry. The key is claimed in Valkey/Redis (`SET NX` with a lease) before the work and marked done
+ * after it, so a redelivery finds `done` and is skipped.
+ *
+ * ```ts
+ * const once = new Idempotency(cache, { keyPrefix: 'orders:' });
+ * const worker = new QueueWorker({
+ *   queueUrl,
+ *   handler: async (message) => {
+ *     const order = message.json<{ orderId: string }>();
+ *     await once.run(`confirm:${order.orderId}`, () => sendConfirmation(order));   // a business key
+ *   },
+ * });
+ * ```
+ *
+ * - `done`: the work ran here; `duplicate`: it had already completed (the caller treats the message as handled).
+ * - Another holder working on the same key right now: {@link IdempotencyConflictError} (leave the message; it comes
+ *   back after its visibility timeout, by when the holder has finished or its lease has expired).
+ * - The lease is renewed while the work runs; a crashed holder's lease expires after `leaseSeconds`, and the next
+ *   delivery runs the work again (it never completed).
+ * - The work failed: the claim is released at once, so the retry is not held up.
+ *
+ * Guarantee and its limits (docs/runtime-async.md): "at most once per key *while the cache keeps the key*". Work
+ * that succeeded but whose `done` mark was not written (crash in between, cache error) runs again on redelivery;
+ * keys are lost if the cache evicts them (keep `maxmemory-policy` from evicting them, or size the cache), fails
+ * over before replicating them, or after `doneTtlSeconds`. For effects that must happen exactly once (money), make
+ * the effect itself idempotent in the database (a unique constraint on the business key, in the same transaction).
+ *
+ * @module
+ */
+
+import { randomBytes } from 'node:crypto';
+import { redisOf, type CacheClient, type RedisClient } from './cache-client';
+
+/** Defaults of {@link IdempotencyOptions}. */
+export const IDEMPOTENCY_DEFAULTS = {
+  keyPrefix: 'idempotency:',
+  leaseSeconds: 30,
+  doneTtlSeconds: 24 * 3600,
+  onCacheError: 'throw',
+} as const;
+
+/** Options of {@link Idempotency}. */
+export interface IdempotencyOptions {
+  /** Prefix of the keys. @default 'idempotency:' */
+  readonly keyPrefix?: string;
+  /**
+   * How long a claim holds without renewal; renewed every third of it while the work runs. A crashed holder
+   * blocks the key this long.
+   * @default 30
+   */
+  readonly leaseSeconds?: number;
+  /**
+   * How long a completion is remembered: longer than any redelivery or producer retry can arrive (SQS keeps
+   * messages up to 14 days; the work queues here keep them 4 days by default).
+   * @default 86400 (24 hours)
+   */
+  readonly doneTtlSeconds?: number;
+  /**
+   * When the cache cannot be reached to claim: `throw` ({@link IdempotencyUnavailableError}: the message is retried
+   * later) or `proceed` (run the work unprotected, counted in `stats().unprotected`).
+   * @default 'throw'
+   */
+  readonly onCacheError?: 'throw' | 'proceed';
+}
+
+/** What {@link Idempotency.run} did. */
+export type IdempotentOutcome<R> =
+  | { readonly status: 'done'; readonly result: R }
+  | { readonly status: 'duplicate'; readonly completedAt: Date };
+
+/** Counters of an {@link Idempotency}. */
+export interface IdempotencyStats {
+  /** Work run (claimed, or unprotected). */
+  readonly executed: number;
+  /** Skipped: already done. */
+  readonly duplicates: number;
+  /** Refused: another holder is working on the key. */
+  readonly conflicts: number;
+  /** Work that threw (claim released). */
+  readonly failures: number;
+  /** Leases found taken over or expired while the work ran (it may run twice). */
+  readonly leasesLost: number;
+  /** Work run without a claim because the cache failed (`onCacheError: 'proceed'`). */
+  readonly unprotected: number;
+  /** Completions not recorded because the cache failed (a redelivery would run the work again). */
+  readonly markFailures: number;
+}
+
+/** Another holder is working on the key right now. */
+export class IdempotencyConflictError extends Error {
+  /** The key (with prefix). */
+  public readonly key: string;
+  /** @param key - the key */
+  public constructor(key: string) {
+    super(`idempotency key ${key} is being worked on by another holder; retry later`);
+    this.name = 'IdempotencyConflictError';
+    this.key = key;
+  }
+}
+
+/** The cache could not be reached to claim a key (`onCacheError: 'throw'`). */
+export class IdempotencyUnavailableError extends Error {
+  /**
+   * @param message - what failed
+   * @param cause - the cache error
+   */
+  public constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'IdempotencyUnavailableError';
+  }
+}
+
+/** Lua: claim if free, else return what holds the key. KEYS: key. ARGV: value, lease ms. */
+const CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'claimed' end
+return redis.call('GET', KEYS[1])`;
+
+/** Lua: renew (1) or release (DEL) a lease we still hold. KEYS: key. ARGV: value, lease ms or 0 to release. */
+const LEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
+
+interface ScriptedClient {
+  s2mIdempotencyClaim(key: string, value: string, leaseMs: number): Promise<string | null>;
+  s2mIdempotencyLease(key: string, value: string, leaseMs: number): Promise<number>;
+}
+
+/** Runs work once per key. See the module documentation. */
+export class Idempotency {
+  private readonly redis: RedisClient;
+  private readonly keyPrefix: string;
+  private readonly leaseMs: number;
+  private readonly doneMs: number;
+  private readonly onCacheError: 'throw' | 'proceed';
+  private readonly counters = { executed: 0, duplicates: 0, conflicts: 0, failures: 0, leasesLost: 0, unprotected: 0, markFailures: 0 };
+
+  /**
+   * @param client - a {@link CacheClient} or an ioredis client
+   * @param options - see {@link IdempotencyOptions}
+   * @throws RangeError for out-of-range options
+   */
+  public constructor(client: CacheClient | RedisClient, options: IdempotencyOptions = {}) {
+    this.redis = redisOf(client);
+    const positive = (name: string, value: number | undefined, fallback: number): number => {
+      const v = value ?? fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`Idempotency: ${name} must be a positive number of seconds (got: ${JSON.stringify(value)})`);
+      return v;
+    };
+    this.keyPrefix = options.keyPrefix ?? IDEMPOTENCY_DEFAULTS.keyPrefix;
+    this.leaseMs = Math.round(positive('leaseSeconds', options.leaseSeconds, IDEMPOTENCY_DEFAULTS.leaseSeconds) * 1000);
+    this.doneMs = Math.round(positive('doneTtlSeconds', options.doneTtlSeconds, IDEMPOTENCY_DEFAULTS.doneTtlSeconds) * 1000);
+    if (this.doneMs < this.leaseMs) throw new RangeError(`Idempotency: doneTtlSeconds must be at least leaseSeconds (${this.leaseMs / 1000}) (got: ${this.doneMs / 1000})`);
+    const mode = options.onCacheError ?? IDEMPOTENCY_DEFAULTS.onCacheError;
+    if (mode !== 'throw' && mode !== 'proceed') throw new RangeError(`Idempotency: onCacheError must be throw or proceed (got: ${JSON.stringify(options.onCacheError)})`);
+    this.onCacheError = mode;
+    if (typeof (this.redis as unknown as Partial<ScriptedClient>).s2mIdempotencyClaim !== 'function') {
+      this.redis.defineCommand('s2mIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
+      this.redis.defineCommand('s2mIdempotencyLease', { numberOfKeys: 1, lua: LEASE });
+    }
+  }
+
+  /**
+   * Runs `work` unless the key is done or being worked on.
+   *
+   * @param key - a message id or, better, a business key (an order id): producers' retries get new message ids
+   * @param work - the work; its `signal` aborts if the lease is lost (another holder may start it)
+   * @returns `done` with the result, or `duplicate`
+   * @throws IdempotencyConflictError (another holder works on it), IdempotencyUnavailableError (cache down, with
+   *   `onCacheError: 'throw'`), or what `work` throws (the claim is released first)
+   */
+  public async run<R>(key: string, work: (lease: { readonly signal: AbortSignal }) => R | Promise<R>): Promise<IdempotentOutcome<R>> {
+    if (typeof key !== 'string' || key === '') throw new RangeError(`Idempotency.run: key must be a non-empty string (got: ${JSON.stringify(key)})`);
+    const full = this.keyPrefix + key;
+    const holder = `running:${randomBytes(12).toString('base64url')}`;
+    const scripts = this.redis as unknown as ScriptedClient;
+    let found: string | null;
+    try {
+      found = await scripts.s2mIdempotencyClaim(full, holder, this.leaseMs);
+    } catch (e) {
+      if (this.onCacheError === 'throw') throw new IdempotencyUnavailableError(`Idempotency.run(${full}): the cache failed: ${(e as Error).message}`, e);
+      this.counters.unprotected++;
+      this.counters.executed++;
+      return { status: 'done', result: await work({ signal: new AbortController().signal }) };
+    }
+    if (found !== 'claimed') {
+      if (found !== null && found.startsWith('done:')) {
+        this.counters.duplicates++;
+        return { status: 'duplicate', completedAt: new Date(Number(found.slice(5))) };
+      }
+      this.counters.conflicts++;
+      throw new IdempotencyConflictError(full);
+    }
+
+    this.counters.executed++;
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      scripts.s2mIdempotencyLease(full, holder, this.leaseMs).then((renewed) => {
+        if (renewed === 0 && !lost.signal.aborted) {
+          this.counters.leasesLost++;
+          lost.abort(new Error(`idempotency lease on ${full} was lost (expired or taken over)`));
+        }
+      }, () => { /* a failed renewal is retried at the next tick; the lease still runs */ });
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    renew.unref();
+    let result: R;
+    try {
+      result = await work({ signal: lost.signal });
+    } catch (e) {
+      clearInterval(renew);
+      this.counters.failures++;
+      await scripts.s2mIdempotencyLease(full, holder, 0).catch(() => { /* it expires by itself */ });
+      throw e;
+    }
+    clearInterval(renew);
+    try {
+      // Unconditional: the work completed, whoever holds the lease now.
+      await this.redis.set(full, `done:${Date.now()}`, 'PX', this.doneMs);
+    } catch {
+      this.counters.markFailures++;
+    }
+    return { status: 'done', result };
+  }
+
+  /**
+   * Forgets a key (done or in progress), e.g. to deliberately run the work again.
+   *
+   * @param key - the key, without prefix
+   * @throws the cache error
+   */
+  public async forget(key: string): Promise<void> {
+    await this.redis.del(this.keyPrefix + key);
+  }
+
+  /** Counters since creation. */
+  public stats(): IdempotencyStats {
+    return { ...this.counters };
+  }
+}

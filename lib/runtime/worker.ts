@@ -1,0 +1,618 @@
+/**
+ * An SQS queue worker for the worker fleets.
+ *
+ * ```ts
+ * import { QueueWorker } from 'scale-to-millions/runtime';
+ *
+ * const worker = new QueueWorker({
+ *   queueUrl: params.url,                 // QUEUE_KEYS.url under /<app>/queues/<queue>
+ *   concurrency: 8,
+ *   handler: async (message) => {
+ *     const job = message.json<{ orderId: string }>();
+ *     await fulfil(job.orderId, { signal: message.signal });
+ *   },
+ * });
+ * await worker.run();                      // until SIGTERM/SIGINT, then drains; resolves with the counters
+ * ```
+ *
+ * - **Long polling** (20 s), one receive at a time, never more messages held than `concurrency`.
+ * - **Success deletes** the message, in `DeleteMessageBatch` calls of up to 10; entries that failed on the
+ *   server's side are retried, a receipt handle that expired is reported (the message comes back: make handlers
+ *   idempotent, see `Idempotency`).
+ * - **Failure never deletes**: the message comes back after its visibility timeout (or after `retryDelaySeconds`)
+ *   and, after the queue's `maxReceiveCount` receives, SQS moves it to the dead-letter queue. There is no
+ *   in-process retry loop.
+ * - **Heartbeat**: a held message's visibility is extended to the full visibility timeout each time half of it
+ *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.)
+ * - **FIFO queues**: messages of one group run one after another in order, groups in parallel; when one fails,
+ *   the group's later messages in the batch are handed back (visibility 0) so they run after it, in order.
+ * - **Draining** (`stop()`, SIGTERM/SIGINT with `run()`): stop receiving, let handlers finish within
+ *   `drainTimeoutMs`, then abort their `signal` and hand the rest back (visibility 0) so another worker takes them
+ *   at once, flush deletes, lift scale-in protection. A second signal hands back at once.
+ * - **Scale-in protection**: on an Auto Scaling instance the worker protects itself while it holds messages and
+ *   lifts protection after an empty receive with nothing in flight (the fleet grants the call on its own group).
+ *   If protecting fails (the instance is already leaving), the received messages are handed back and receiving
+ *   pauses.
+ *
+ * @module
+ */
+
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { exponentialBackoff, sleep } from './backoff';
+import { SqsBatcher } from './worker-batch';
+import { AutoScalingInstanceProtection, type InstanceProtection } from './worker-protection';
+
+/** A received message, as the handler sees it. */
+export interface QueueMessage {
+  /** SQS message id (the same on every delivery of this message). */
+  readonly id: string;
+  /** The body. */
+  readonly body: string;
+  /** How many times SQS delivered it (1 the first time). */
+  readonly receiveCount: number;
+  /** FIFO: the message group. */
+  readonly groupId?: string;
+  /** FIFO: the deduplication id. */
+  readonly deduplicationId?: string;
+  /** When the producer sent it. */
+  readonly sentAt?: Date;
+  /** String (and number) message attributes by name. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Aborted when the worker gives up on this message (drain deadline): stop, it is handed to another worker. */
+  readonly signal: AbortSignal;
+  /** The message as SQS returned it. */
+  readonly raw: Message;
+  /**
+   * The body parsed as JSON.
+   * @throws SyntaxError for a body that is not JSON (the message then fails, and ends in the dead-letter queue)
+   */
+  json<T = unknown>(): T;
+}
+
+/** Defaults of {@link QueueWorkerOptions}. */
+export const QUEUE_WORKER_DEFAULTS = {
+  concurrency: 10,
+  waitTimeSeconds: 20,
+  drainTimeoutMs: 25_000,
+  protectionRetryMs: 20_000,
+  deleteBatchDelayMs: 10,
+  signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+} as const;
+
+/** Options of {@link QueueWorker}. */
+export interface QueueWorkerOptions {
+  /** The queue (`QUEUE_KEYS.url`). */
+  readonly queueUrl: string;
+  /** Works on one message; resolving deletes it, throwing leaves it to a retry and eventually the dead-letter queue. */
+  readonly handler: (message: QueueMessage) => void | Promise<void>;
+  /** Most messages held (being worked on, or waiting behind their FIFO group) at once. @default 10 */
+  readonly concurrency?: number;
+  /** Long-poll wait of each receive (0 to 20). @default 20 */
+  readonly waitTimeSeconds?: number;
+  /**
+   * Visibility timeout of received messages, also the heartbeat's extension.
+   * @default - the queue's `VisibilityTimeout` (read at start)
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Extend held messages' visibility while they are worked on. @default true */
+  readonly heartbeat?: boolean;
+  /**
+   * After a failure, make the message visible again after this many seconds (e.g. an exponential backoff on
+   * `receiveCount`: `exponentialBackoff({ base: 10, max: 900 })`); `undefined` leaves the visibility timeout.
+   * @default - the message reappears when its visibility timeout ends
+   */
+  readonly retryDelaySeconds?: (receiveCount: number, error: unknown) => number | undefined;
+  /** How long a drain lets handlers finish before handing their messages back. @default 25000 */
+  readonly drainTimeoutMs?: number;
+  /**
+   * Scale-in protection while busy: `auto` finds the instance's Auto Scaling group in instance metadata (and runs
+   * without protection, saying so once, when there is none); `false` turns it off; or your own implementation.
+   * @default 'auto'
+   */
+  readonly scaleInProtection?: 'auto' | false | InstanceProtection;
+  /** Pause of receiving after protection could not be set. @default 20000 */
+  readonly protectionRetryMs?: number;
+  /** How long a delete may wait for others to share its batch call. @default 10 */
+  readonly deleteBatchDelayMs?: number;
+  /**
+   * SQS client.
+   * @default - `new SQSClient({ region })`, created at start and destroyed when `run()` ends
+   */
+  readonly sqs?: SQSClient;
+  /** Region of the default client. @default - the SDK's default chain */
+  readonly region?: string;
+  /**
+   * Every error the worker absorbs (handler failures, SQS errors, protection errors), with what it was doing.
+   * @default - one `console.error` line each
+   */
+  readonly onError?: (error: Error, context: { readonly operation: string; readonly messageId?: string }) => void;
+}
+
+/** Counters of a {@link QueueWorker}. */
+export interface QueueWorkerStats {
+  /** Messages received. */
+  readonly received: number;
+  /** Handler calls that resolved. */
+  readonly succeeded: number;
+  /** Handler calls that threw (the message was not deleted). */
+  readonly failed: number;
+  /** Messages deleted. */
+  readonly deleted: number;
+  /** Deletes that failed for good (the message will be delivered again). */
+  readonly deleteFailures: number;
+  /** `DeleteMessageBatch` calls made (up to 10 deletes each). */
+  readonly deleteCalls: number;
+  /** Messages handed back (visibility 0): drain, failed protection, or behind a failed FIFO message. */
+  readonly handedBack: number;
+  /** Visibility extensions by the heartbeat. */
+  readonly extended: number;
+  /** Extensions that failed. */
+  readonly extendFailures: number;
+  /** Receive calls that failed. */
+  readonly receiveErrors: number;
+  /** Receive calls that returned nothing. */
+  readonly emptyReceives: number;
+  /** Messages held right now. */
+  readonly inFlight: number;
+  /** Most messages held at once. */
+  readonly maxInFlight: number;
+  /** Scale-in protection set / lifted / failed calls. */
+  readonly protection: { readonly set: number; readonly lifted: number; readonly failures: number };
+}
+
+type State = 'new' | 'running' | 'draining' | 'stopped';
+
+interface Held {
+  readonly message: Message;
+  readonly id: string;
+  readonly receiptHandle: string;
+  readonly receiveCount: number;
+  readonly groupId: string | undefined;
+  readonly abort: AbortController;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  started: boolean;
+  /** Ownership given up (handed back): a late result must not delete it. */
+  released: boolean;
+}
+
+/** An SQS worker. See the module documentation. */
+export class QueueWorker {
+  private readonly options: QueueWorkerOptions;
+  private readonly concurrency: number;
+  private readonly waitTimeSeconds: number;
+  private readonly drainTimeoutMs: number;
+  private readonly protectionRetryMs: number;
+  private readonly onError: NonNullable<QueueWorkerOptions['onError']>;
+  private state: State = 'new';
+  private sqs: SQSClient | undefined;
+  private ownsSqs = false;
+  private sdk: typeof import('@aws-sdk/client-sqs') | undefined;
+  private visibilityTimeout = 30;
+  private fifo = false;
+  private protection: InstanceProtection | undefined;
+  private protectedNow = false;
+  private pausedUntil = 0;
+  private deletes: SqsBatcher | undefined;
+  private visibility: SqsBatcher | undefined;
+  private readonly held = new Set<Held>();
+  private readonly groups = new Map<string, Held[]>();
+  private readonly stopReceiving = new AbortController();
+  private slotFreed: (() => void) | undefined;
+  private drained: (() => void) | undefined;
+  private deadlineNow: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping: Promise<QueueWorkerStats> | undefined;
+  private stoppedResolve!: (stats: QueueWorkerStats) => void;
+  private readonly stopped = new Promise<QueueWorkerStats>((resolve) => { this.stoppedResolve = resolve; });
+  private readonly receiveBackoff = exponentialBackoff({ base: 200, max: 20_000 });
+  private readonly counters = {
+    received: 0, succeeded: 0, failed: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
+    receiveErrors: 0, emptyReceives: 0, maxInFlight: 0, protection: { set: 0, lifted: 0, failures: 0 },
+  };
+
+  /**
+   * @param options - see {@link QueueWorkerOptions}
+   * @throws RangeError naming the option and the value when one is invalid
+   */
+  public constructor(options: QueueWorkerOptions) {
+    const fail = (what: string, got: unknown): never => {
+      throw new RangeError(`QueueWorker: ${what} (got: ${typeof got === 'function' ? 'a function' : JSON.stringify(got)})`);
+    };
+    if (typeof options.queueUrl !== 'string' || !/^https?:\/\//.test(options.queueUrl)) fail('queueUrl must be the queue URL (QUEUE_KEYS.url)', options.queueUrl);
+    if (typeof options.handler !== 'function') fail('handler must be a function', options.handler);
+    const concurrency = options.concurrency ?? QUEUE_WORKER_DEFAULTS.concurrency;
+    if (!Number.isInteger(concurrency) || concurrency < 1) fail('concurrency must be a whole number >= 1', options.concurrency);
+    const wait = options.waitTimeSeconds ?? QUEUE_WORKER_DEFAULTS.waitTimeSeconds;
+    if (!Number.isInteger(wait) || wait < 0 || wait > 20) fail('waitTimeSeconds must be a whole number from 0 to 20', options.waitTimeSeconds);
+    const vis = options.visibilityTimeoutSeconds;
+    if (vis !== undefined && (!Number.isInteger(vis) || vis < 1 || vis > 43_200)) fail('visibilityTimeoutSeconds must be a whole number from 1 to 43200', vis);
+    const drain = options.drainTimeoutMs ?? QUEUE_WORKER_DEFAULTS.drainTimeoutMs;
+    if (!Number.isFinite(drain) || drain < 0) fail('drainTimeoutMs must be a number >= 0', options.drainTimeoutMs);
+    const retry = options.protectionRetryMs ?? QUEUE_WORKER_DEFAULTS.protectionRetryMs;
+    if (!Number.isFinite(retry) || retry < 0) fail('protectionRetryMs must be a number >= 0', options.protectionRetryMs);
+    const sip = options.scaleInProtection ?? 'auto';
+    if (sip !== 'auto' && sip !== false && (typeof sip !== 'object' || typeof sip.setProtected !== 'function')) fail("scaleInProtection must be 'auto', false or an InstanceProtection", sip);
+    this.options = options;
+    this.concurrency = concurrency;
+    this.waitTimeSeconds = wait;
+    this.drainTimeoutMs = drain;
+    this.protectionRetryMs = retry;
+    this.onError = options.onError ?? ((error, context) => {
+      console.error(`[QueueWorker] ${context.operation}${context.messageId ? ` (message ${context.messageId})` : ''}: ${error.message}`);
+    });
+  }
+
+  /**
+   * Starts receiving (returns once the queue's attributes are read and polling has begun).
+   *
+   * @throws when the queue's attributes cannot be read (wrong URL, no permission)
+   */
+  public async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`QueueWorker.start: the worker is ${this.state}; create a new one`);
+    this.state = 'running';
+    try {
+      await this.init();
+    } catch (e) {
+      this.state = 'stopped';
+      this.stoppedResolve(this.stats());
+      throw e;
+    }
+    this.loop = this.receiveLoop();
+  }
+
+  /**
+   * Starts, and drains on SIGTERM or SIGINT (a second signal hands back at once).
+   *
+   * @param options - `signals` to drain on (default SIGTERM, SIGINT)
+   * @returns the counters once stopped
+   */
+  public async run(options: { readonly signals?: readonly NodeJS.Signals[] } = {}): Promise<QueueWorkerStats> {
+    const signals = options.signals ?? QUEUE_WORKER_DEFAULTS.signals;
+    const onSignal = (): void => {
+      if (this.stopping) this.deadlineNow?.();
+      else void this.stop();
+    };
+    for (const s of signals) process.on(s, onSignal);
+    try {
+      await this.start();
+      return await this.stopped;
+    } finally {
+      for (const s of signals) process.off(s, onSignal);
+      if (this.ownsSqs) this.sqs?.destroy();
+    }
+  }
+
+  /**
+   * Drains: stops receiving, waits for handlers up to `timeoutMs`, hands back what is left, flushes deletes and
+   * lifts scale-in protection. Idempotent; a call with `timeoutMs: 0` during a drain cuts it short.
+   *
+   * @param options - `timeoutMs` (default `drainTimeoutMs`)
+   * @returns the counters once stopped
+   */
+  public stop(options: { readonly timeoutMs?: number } = {}): Promise<QueueWorkerStats> {
+    if (this.stopping) {
+      if (options.timeoutMs === 0) this.deadlineNow?.();
+      return this.stopping;
+    }
+    if (this.state === 'new' || this.state === 'stopped') {
+      this.state = 'stopped';
+      this.stoppedResolve(this.stats());
+      return this.stopped;
+    }
+    this.state = 'draining';
+    this.stopReceiving.abort();
+    // The receive loop may be waiting for a free slot.
+    const waiting = this.slotFreed;
+    this.slotFreed = undefined;
+    waiting?.();
+    this.stopping = this.drain(options.timeoutMs ?? this.drainTimeoutMs).then((stats) => {
+      this.state = 'stopped';
+      this.stoppedResolve(stats);
+      return stats;
+    });
+    return this.stopping;
+  }
+
+  /** Counters so far. */
+  public stats(): QueueWorkerStats {
+    return { ...this.counters, deleteCalls: this.deletes?.batchCalls ?? 0, inFlight: this.held.size, protection: { ...this.counters.protection } };
+  }
+
+  /** Reports an absorbed error; a reporter that throws must not break the worker. */
+  private report(error: Error, context: { readonly operation: string; readonly messageId?: string }): void {
+    try {
+      this.onError(error, context);
+    } catch {
+      // ignored: logging is not allowed to stop message processing
+    }
+  }
+
+  private async init(): Promise<void> {
+    this.sdk = await import('@aws-sdk/client-sqs');
+    const { sdk } = this;
+    if (this.options.sqs) {
+      this.sqs = this.options.sqs;
+    } else {
+      this.sqs = new sdk.SQSClient(this.options.region ? { region: this.options.region } : {});
+      this.ownsSqs = true;
+    }
+    const sqs = this.sqs;
+    const attrs = (await sqs.send(new sdk.GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'] }))).Attributes ?? {};
+    this.visibilityTimeout = this.options.visibilityTimeoutSeconds ?? Number(attrs.VisibilityTimeout ?? 30);
+    this.fifo = attrs.FifoQueue === 'true';
+    if (!attrs.RedrivePolicy) {
+      this.report(new Error(`queue ${this.options.queueUrl} has no redrive policy: a message that always fails is received again and again until it expires (the WorkQueue construct always sets one)`), { operation: 'start' });
+    }
+    const queueUrl = this.options.queueUrl;
+    this.deletes = new SqsBatcher({
+      operation: 'DeleteMessageBatch',
+      maxDelayMs: this.options.deleteBatchDelayMs ?? QUEUE_WORKER_DEFAULTS.deleteBatchDelayMs,
+      send: (entries) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+    });
+    this.visibility = new SqsBatcher({
+      operation: 'ChangeMessageVisibilityBatch',
+      maxDelayMs: 0,
+      send: (entries) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+    });
+    const sip = this.options.scaleInProtection ?? 'auto';
+    if (sip === 'auto') {
+      this.protection = await AutoScalingInstanceProtection.fromInstanceMetadata();
+      if (!this.protection) {
+        this.report(new Error('no Auto Scaling group found in instance metadata (not on EC2, or metadata tags off): running without scale-in protection'), { operation: 'start' });
+      }
+    } else if (sip !== false) {
+      this.protection = sip;
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    const { sdk } = this;
+    const sqs = this.sqs!;
+    let failures = 0;
+    while (this.state === 'running') {
+      if (this.held.size >= this.concurrency) {
+        await new Promise<void>((resolve) => { this.slotFreed = resolve; });
+        continue;
+      }
+      const pause = this.pausedUntil - Date.now();
+      if (pause > 0) {
+        await sleep(pause, this.stopReceiving.signal);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const out = await sqs.send(new sdk!.ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: Math.min(10, this.concurrency - this.held.size),
+          WaitTimeSeconds: this.waitTimeSeconds,
+          ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
+          MessageAttributeNames: ['All'],
+        }), { abortSignal: this.stopReceiving.signal });
+        messages = out.Messages ?? [];
+        failures = 0;
+      } catch (e) {
+        if (this.stopReceiving.signal.aborted) break;
+        this.counters.receiveErrors++;
+        this.report(asError(e), { operation: 'ReceiveMessage' });
+        await sleep(this.receiveBackoff(++failures), this.stopReceiving.signal);
+        continue;
+      }
+      if (messages.length === 0) {
+        this.counters.emptyReceives++;
+        if (this.held.size === 0) await this.setProtected(false);
+        continue;
+      }
+      this.counters.received += messages.length;
+      if (this.state !== 'running' || !(await this.setProtected(true))) {
+        // Draining, or the instance is leaving the group: another worker takes them at once.
+        await Promise.all(messages.map((m) => this.handBack(m.ReceiptHandle!, m.MessageId)));
+        if (this.state === 'running') this.pausedUntil = Date.now() + this.protectionRetryMs;
+        continue;
+      }
+      this.accept(messages);
+    }
+  }
+
+  private accept(messages: Message[]): void {
+    const batchGroups: Held[][] = [];
+    for (const message of messages) {
+      const attributes = message.Attributes ?? {};
+      const h: Held = {
+        message,
+        id: message.MessageId ?? '',
+        receiptHandle: message.ReceiptHandle!,
+        receiveCount: Number(attributes.ApproximateReceiveCount ?? 1),
+        groupId: this.fifo ? attributes.MessageGroupId : undefined,
+        abort: new AbortController(),
+        timer: undefined,
+        started: false,
+        released: false,
+      };
+      this.held.add(h);
+      this.scheduleHeartbeat(h);
+      if (h.groupId === undefined) {
+        void this.process(h);
+        continue;
+      }
+      const queue = this.groups.get(h.groupId);
+      if (queue) {
+        queue.push(h);
+      } else {
+        const fresh = [h];
+        this.groups.set(h.groupId, fresh);
+        batchGroups.push(fresh);
+      }
+    }
+    this.counters.maxInFlight = Math.max(this.counters.maxInFlight, this.held.size);
+    for (const group of batchGroups) void this.processGroup(group);
+  }
+
+  /** Runs a FIFO group's messages in order; after a failure, hands the rest back so they follow it. */
+  private async processGroup(queue: Held[]): Promise<void> {
+    const groupId = queue[0]!.groupId!;
+    while (queue.length > 0) {
+      const h = queue.shift()!;
+      if (h.released) continue;
+      if (this.state !== 'running' && !h.started) {
+        await this.handBackHeld(h);
+        continue;
+      }
+      const ok = await this.process(h);
+      if (!ok) {
+        for (const rest of queue.splice(0)) await this.handBackHeld(rest);
+      }
+    }
+    this.groups.delete(groupId);
+  }
+
+  /** Runs the handler on one message; resolves whether it succeeded. */
+  private async process(h: Held): Promise<boolean> {
+    h.started = true;
+    let error: unknown;
+    let ok = false;
+    try {
+      await this.options.handler(toWorkerMessage(h));
+      ok = true;
+    } catch (e) {
+      error = e;
+    }
+    if (h.released) return ok;
+    if (ok) {
+      this.counters.succeeded++;
+      try {
+        await this.deletes!.add({ ReceiptHandle: h.receiptHandle });
+        this.counters.deleted++;
+      } catch (e) {
+        this.counters.deleteFailures++;
+        this.report(asError(e), { operation: 'DeleteMessage', messageId: h.id });
+      }
+      this.release(h);
+      return true;
+    }
+    this.counters.failed++;
+    this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
+    let delay: number | undefined;
+    try {
+      delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
+    } catch (e) {
+      this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+    }
+    this.release(h);
+    if (delay !== undefined && Number.isFinite(delay)) {
+      await this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(delay))) })
+        .catch((e: unknown) => this.report(asError(e), { operation: 'ChangeMessageVisibility (retry delay)', messageId: h.id }));
+    }
+    return false;
+  }
+
+  private scheduleHeartbeat(h: Held): void {
+    if (this.options.heartbeat === false) return;
+    h.timer = setTimeout(() => {
+      h.timer = undefined;
+      if (h.released) return;
+      this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }).then(() => {
+        this.counters.extended++;
+        if (!h.released) this.scheduleHeartbeat(h);
+      }, (e: unknown) => {
+        this.counters.extendFailures++;
+        this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
+      });
+    }, Math.max(500, this.visibilityTimeout * 500));
+    h.timer.unref();
+  }
+
+  /** Stops tracking a message (done, failed or handed back) and frees its slot. */
+  private release(h: Held): void {
+    if (h.released) return;
+    h.released = true;
+    if (h.timer !== undefined) clearTimeout(h.timer);
+    this.held.delete(h);
+    const freed = this.slotFreed;
+    this.slotFreed = undefined;
+    freed?.();
+    if (this.held.size === 0) this.drained?.();
+  }
+
+  private async handBackHeld(h: Held): Promise<void> {
+    if (h.released) return;
+    this.release(h);
+    h.abort.abort(new Error('the worker handed this message back'));
+    await this.handBack(h.receiptHandle, h.id);
+  }
+
+  private async handBack(receiptHandle: string, messageId: string | undefined): Promise<void> {
+    try {
+      await this.visibility!.add({ ReceiptHandle: receiptHandle, VisibilityTimeout: 0 });
+      this.counters.handedBack++;
+    } catch (e) {
+      // It becomes visible when its visibility timeout ends anyway.
+      this.report(asError(e), { operation: 'ChangeMessageVisibility (hand back)', ...(messageId ? { messageId } : {}) });
+    }
+  }
+
+  private async setProtected(protect: boolean): Promise<boolean> {
+    if (!this.protection || this.protectedNow === protect) return true;
+    try {
+      await this.protection.setProtected(protect);
+      this.protectedNow = protect;
+      if (protect) this.counters.protection.set++;
+      else this.counters.protection.lifted++;
+      return true;
+    } catch (e) {
+      this.counters.protection.failures++;
+      this.report(asError(e), { operation: protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)' });
+      return false;
+    }
+  }
+
+  private async drain(timeoutMs: number): Promise<QueueWorkerStats> {
+    await this.loop;
+    // FIFO messages not started yet: hand them back now rather than start new work.
+    for (const h of [...this.held]) if (!h.started) await this.handBackHeld(h);
+    if (this.held.size > 0) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.drained = undefined;
+          this.deadlineNow = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.drained = done;
+        this.deadlineNow = done;
+      });
+    }
+    await Promise.all([...this.held].map((h) => this.handBackHeld(h)));
+    await Promise.all([this.deletes?.flush(), this.visibility?.flush()]);
+    await this.setProtected(false);
+    return this.stats();
+  }
+}
+
+function toWorkerMessage(h: Held): QueueMessage {
+  const m = h.message;
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    if (value.StringValue !== undefined) attributes[name] = value.StringValue;
+  }
+  const sent = m.Attributes?.SentTimestamp;
+  const dedup = m.Attributes?.MessageDeduplicationId;
+  const body = m.Body ?? '';
+  return {
+    id: h.id,
+    body,
+    receiveCount: h.receiveCount,
+    ...(h.groupId !== undefined ? { groupId: h.groupId } : {}),
+    ...(dedup !== undefined ? { deduplicationId: dedup } : {}),
+    ...(sent !== undefined ? { sentAt: new Date(Number(sent)) } : {}),
+    attributes,
+    signal: h.abort.signal,
+    raw: m,
+    json: <T>() => JSON.parse(body) as T,
+  };
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

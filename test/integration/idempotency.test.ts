@@ -1,0 +1,142 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  CacheClient, Idempotency, IdempotencyConflictError, IdempotencyUnavailableError, QueueWorker,
+} from '../../lib/runtime';
+import { motoClientConfig } from './services/aws';
+import { freePort, sleep } from './services';
+import { sharedCacheTargets } from './services/redis';
+import { createTestQueue, queueDepth, sendBodies } from './services/sqs';
+
+const services = inject('services');
+const quiet = { onError: () => { /* expected */ } };
+const prefix = (): string => `idem-${randomBytes(4).toString('hex')}:`;
+
+const targets = sharedCacheTargets(services);
+
+describe.each(targets)('Idempotency on Redis $name', ({ options }) => {
+  let cache: CacheClient;
+  beforeAll(async () => {
+    cache = await CacheClient.connect(options);
+  });
+  afterAll(() => cache?.close());
+
+  it('runs the work once; a second run with the key is a duplicate', async () => {
+    const once = new Idempotency(cache, { keyPrefix: prefix() });
+    let runs = 0;
+    expect(await once.run('order-1', () => ++runs)).toEqual({ status: 'done', result: 1 });
+    const again = await once.run('order-1', () => ++runs);
+    expect(again.status).toBe('duplicate');
+    expect(runs).toBe(1);
+    expect(once.stats()).toMatchObject({ executed: 1, duplicates: 1 });
+  });
+
+  it('refuses a concurrent run while another holder works on the key', async () => {
+    const keyPrefix = prefix();
+    const [a, b] = [new Idempotency(cache, { keyPrefix }), new Idempotency(cache, { keyPrefix })];
+    let release!: () => void;
+    const first = a.run('k', () => new Promise<string>((resolve) => { release = () => resolve('first'); }));
+    await sleep(50);
+    await expect(b.run('k', () => 'second')).rejects.toThrow(IdempotencyConflictError);
+    release();
+    expect(await first).toEqual({ status: 'done', result: 'first' });
+    expect((await b.run('k', () => 'third')).status).toBe('duplicate');
+  });
+
+  it('releases the claim when the work fails, so the retry runs at once', async () => {
+    const once = new Idempotency(cache, { keyPrefix: prefix() });
+    await expect(once.run('k', () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await once.run('k', () => 'retried')).toEqual({ status: 'done', result: 'retried' });
+    expect(once.stats()).toMatchObject({ failures: 1, executed: 2 });
+  });
+
+  it('renews the lease of long work, and lets a crashed holder\'s lease expire', async () => {
+    const keyPrefix = prefix();
+    const once = new Idempotency(cache, { keyPrefix, leaseSeconds: 0.3 });
+    // Work three times longer than the lease: renewals keep others out.
+    const long = once.run('long', () => sleep(900).then(() => 'ok'));
+    await sleep(600);
+    await expect(new Idempotency(cache, { keyPrefix }).run('long', () => 'intruder')).rejects.toThrow(IdempotencyConflictError);
+    expect(await long).toEqual({ status: 'done', result: 'ok' });
+
+    // A holder that crashed: its claim is left without renewals and expires after the lease.
+    await cache.redis.set(`${keyPrefix}crashed`, 'running:dead-holder', 'PX', 300);
+    await expect(once.run('crashed', () => 'x')).rejects.toThrow(IdempotencyConflictError);
+    await sleep(400);
+    expect(await once.run('crashed', () => 'rerun')).toEqual({ status: 'done', result: 'rerun' });
+  });
+
+  it('tells the work when its lease was lost', async () => {
+    const keyPrefix = prefix();
+    const once = new Idempotency(cache, { keyPrefix, leaseSeconds: 0.3 });
+    let aborted = false;
+    const run = once.run('k', async ({ signal }) => {
+      await cache.redis.del(`${keyPrefix}k`);
+      for (let i = 0; i < 20 && !signal.aborted; i++) await sleep(50);
+      aborted = signal.aborted;
+    });
+    await run;
+    expect(aborted).toBe(true);
+    expect(once.stats().leasesLost).toBe(1);
+  });
+});
+
+describe('Idempotency when the cache is unreachable', () => {
+  it('throws by default (the message is retried later) or runs unprotected when asked to', async () => {
+    const client = await CacheClient.create({ host: '127.0.0.1', port: await freePort(), tls: false, clusterMode: false, commandTimeoutMs: 200, ...quiet });
+    try {
+      await expect(new Idempotency(client).run('k', () => 'x')).rejects.toThrow(IdempotencyUnavailableError);
+      const proceed = new Idempotency(client, { onCacheError: 'proceed' });
+      expect(await proceed.run('k', () => 'unprotected')).toEqual({ status: 'done', result: 'unprotected' });
+      expect(proceed.stats()).toMatchObject({ unprotected: 1 });
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('Idempotency with the QueueWorker: a redelivered message is processed once', () => {
+  const sqs = new SQSClient(motoClientConfig(services));
+  let cache: CacheClient;
+  beforeAll(async () => {
+    cache = await CacheClient.connect(targets[1]!.options);
+  });
+  afterAll(async () => {
+    sqs.destroy();
+    await cache?.close();
+  });
+
+  it('skips the work on redelivery after the first delivery did it but failed before the delete, and dedupes a producer retry', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+    const once = new Idempotency(cache, { keyPrefix: prefix() });
+    const effects: string[] = [];
+    const deliveries: number[] = [];
+    let crashAfterWork = true;
+    const worker = new QueueWorker({
+      queueUrl: queue.url, sqs, waitTimeSeconds: 1, scaleInProtection: false, concurrency: 1, ...quiet,
+      // Make the redelivery immediate instead of waiting out the 30 s visibility timeout.
+      retryDelaySeconds: () => 0,
+      handler: async (message) => {
+        deliveries.push(message.receiveCount);
+        const { orderId } = message.json<{ orderId: string }>();
+        await once.run(`confirm:${orderId}`, () => { effects.push(orderId); });
+        if (crashAfterWork) {
+          crashAfterWork = false;
+          throw new Error('lost the connection before the delete');
+        }
+      },
+    });
+    // The producer sent order 7 twice (a retry after a timeout): two messages, one business key.
+    await sendBodies(sqs, queue.url, [JSON.stringify({ orderId: '7' }), JSON.stringify({ orderId: '7' })]);
+    await worker.start();
+    const deadline = Date.now() + 15_000;
+    while (worker.stats().deleted < 2 && Date.now() < deadline) await sleep(50);
+    const stats = await worker.stop();
+    expect(stats.deleted).toBe(2);
+    expect(effects).toEqual(['7']);
+    expect(deliveries.length).toBe(3);
+    expect(once.stats()).toMatchObject({ executed: 1, duplicates: 2 });
+    expect(await queueDepth(sqs, queue.url)).toBe(0);
+  });
+});

@@ -1,0 +1,283 @@
+import {
+  AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { AutoScalingInstanceProtection, QueueWorker, type InstanceProtection, type QueueWorkerOptions } from '../../lib/runtime';
+import { motoClientConfig } from './services/aws';
+import { sleep } from './services';
+import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
+
+const services = inject('services');
+const sqs = new SQSClient(motoClientConfig(services));
+afterAll(() => sqs.destroy());
+
+const errors: string[] = [];
+const base = (queueUrl: string, handler: QueueWorkerOptions['handler'], extra: Partial<QueueWorkerOptions> = {}): QueueWorkerOptions => ({
+  queueUrl, handler, sqs, waitTimeSeconds: 1, scaleInProtection: false, onError: (e, c) => { errors.push(`${c.operation}: ${e.message}`); }, ...extra,
+});
+
+/** Polls `probe` (bounded) until true. */
+async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+describe('QueueWorker on moto SQS', () => {
+  it('processes and deletes every message in batch deletes, never holding more than `concurrency`', async () => {
+    const queue = await createTestQueue(sqs);
+    const ids = await sendBodies(sqs, queue.url, Array.from({ length: 60 }, (_, i) => JSON.stringify({ n: i })));
+    let running = 0;
+    let maxRunning = 0;
+    const seen = new Set<string>();
+    const worker = new QueueWorker(base(queue.url, async (m) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      seen.add(m.id);
+      expect(m.json<{ n: number }>().n).toBeGreaterThanOrEqual(0);
+      await sleep(20);
+      running--;
+    }, { concurrency: 5 }));
+    await worker.start();
+    expect(await until(() => worker.stats().deleted === 60, 30_000)).toBe(true);
+    const stats = await worker.stop();
+    expect(seen).toEqual(new Set(ids));
+    expect(maxRunning).toBe(5);
+    expect(stats.maxInFlight).toBe(5);
+    expect(stats).toMatchObject({ received: 60, succeeded: 60, deleted: 60, failed: 0, deleteFailures: 0, inFlight: 0 });
+    expect(stats.deleteCalls).toBeLessThan(60);
+    expect(await queueDepth(sqs, queue.url)).toBe(0);
+  });
+
+  it('leaves a poison message to the redrive policy: it reaches the dead-letter queue after maxReceiveCount, never deleted', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 1, maxReceiveCount: 3 });
+    const [poisonId] = await sendBodies(sqs, queue.url, ['poison', 'fine-1', 'fine-2']);
+    const attempts: number[] = [];
+    const worker = new QueueWorker(base(queue.url, (m) => {
+      if (m.body === 'poison') {
+        attempts.push(m.receiveCount);
+        throw new Error('cannot process this');
+      }
+    }));
+    await worker.start();
+    const dead = await receiveAll(sqs, queue.deadLetterUrl, 1, 20_000);
+    const stats = await worker.stop();
+    expect(dead.map((m) => m.MessageId)).toEqual([poisonId]);
+    expect(dead[0]!.Body).toBe('poison');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(stats).toMatchObject({ failed: 3, succeeded: 2, deleted: 2 });
+    expect(await queueDepth(sqs, queue.url)).toBe(0);
+  });
+
+  it('retries sooner with retryDelaySeconds (backoff on receiveCount) and then deletes on success', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+    await sendBodies(sqs, queue.url, ['flaky']);
+    const delays: number[] = [];
+    const worker = new QueueWorker(base(queue.url, (m) => {
+      if (m.receiveCount < 3) throw new Error(`transient failure ${m.receiveCount}`);
+    }, { retryDelaySeconds: (receiveCount) => { delays.push(receiveCount); return 0; } }));
+    await worker.start();
+    // With the queue's 30 s visibility this would take a minute; the retry delay of 0 makes it immediate.
+    expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+    const stats = await worker.stop();
+    expect(delays).toEqual([1, 2]);
+    expect(stats).toMatchObject({ failed: 2, succeeded: 1, deleted: 1 });
+  });
+
+  it('extends the visibility of a long job so no other consumer receives it meanwhile', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 2 });
+    const [id] = await sendBodies(sqs, queue.url, ['slow']);
+    let calls = 0;
+    const worker = new QueueWorker(base(queue.url, async () => {
+      calls++;
+      await sleep(5_000);
+    }));
+    await worker.start();
+    expect(await until(() => calls === 1, 5_000)).toBe(true);
+    // Another consumer polls for the whole job (2.5 times the visibility timeout): nothing to receive.
+    const other: string[] = [];
+    const deadline = Date.now() + 4_500;
+    while (Date.now() < deadline) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
+      for (const m of out.Messages ?? []) other.push(m.MessageId!);
+    }
+    expect(await until(() => worker.stats().deleted === 1, 5_000)).toBe(true);
+    const stats = await worker.stop();
+    expect(other).toEqual([]);
+    expect(calls).toBe(1);
+    expect(stats.extended).toBeGreaterThanOrEqual(3);
+    expect(stats.extendFailures).toBe(0);
+    expect(id).toBeDefined();
+  });
+
+  it('keeps FIFO order within each message group, runs groups in parallel, and keeps order after a failure', async () => {
+    const queue = await createTestQueue(sqs, { fifo: true, visibilityTimeout: 5, maxReceiveCount: 5 });
+    const groups = ['a', 'b', 'c'];
+    const bodies = Array.from({ length: 15 }, (_, i) => JSON.stringify({ group: groups[i % 3], seq: Math.floor(i / 3) }));
+    await sendBodies(sqs, queue.url, bodies, (i) => groups[i % 3]!);
+    const completed = new Map<string, number[]>(groups.map((g) => [g, []]));
+    let failedOnce = false;
+    let running = 0;
+    let maxRunning = 0;
+    const worker = new QueueWorker(base(queue.url, async (m) => {
+      const { group, seq } = m.json<{ group: string; seq: number }>();
+      expect(m.groupId).toBe(group);
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await sleep(30);
+      running--;
+      if (group === 'b' && seq === 1 && !failedOnce) {
+        failedOnce = true;
+        throw new Error('fail b/1 once');
+      }
+      completed.get(group)!.push(seq);
+    }, { concurrency: 10, retryDelaySeconds: () => 0 }));
+    await worker.start();
+    expect(await until(() => worker.stats().deleted === 15, 30_000)).toBe(true);
+    await worker.stop();
+    for (const g of groups) expect(completed.get(g), `group ${g}`).toEqual([0, 1, 2, 3, 4]);
+    expect(failedOnce).toBe(true);
+    expect(maxRunning).toBeGreaterThan(1);
+  });
+
+  it('hands messages back and pauses when scale-in protection cannot be set (the instance is leaving)', async () => {
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['m1', 'm2']);
+    const refusing: InstanceProtection = { setProtected: async () => { throw new Error('ValidationError: instance is not InService'); } };
+    let calls = 0;
+    const worker = new QueueWorker(base(queue.url, () => { calls++; }, { scaleInProtection: refusing, protectionRetryMs: 60_000 }));
+    await worker.start();
+    expect(await until(() => worker.stats().handedBack === 2, 10_000)).toBe(true);
+    const stats = await worker.stop();
+    expect(calls).toBe(0);
+    expect(stats.protection.failures).toBe(1);
+    // Handed back with visibility 0: another worker receives them at once.
+    expect((await receiveAll(sqs, queue.url, 2, 5_000)).map((m) => m.Body).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+describe('QueueWorker scale-in protection through instance metadata and Auto Scaling (moto)', () => {
+  let imds: Server | undefined;
+  afterAll(() => imds?.close());
+
+  it('protects its instance while busy and lifts the protection when idle', async () => {
+    const asg = new AutoScalingClient(motoClientConfig(services));
+    const group = `workers-${randomBytes(4).toString('hex')}`;
+    await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: group, ImageId: 'ami-12c6146b', InstanceType: 't3.micro' }));
+    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: group, LaunchConfigurationName: group, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, AvailabilityZones: ['us-east-1a'] }));
+    const instanceId = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups![0]!.Instances![0]!.InstanceId!;
+    const isProtected = async (): Promise<boolean> =>
+      (await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }))).AutoScalingInstances![0]!.ProtectedFromScaleIn!;
+
+    // A stand-in for the instance metadata service (IMDSv2: token, then metadata with the token).
+    const token = randomBytes(8).toString('hex');
+    imds = createServer((req, res) => {
+      if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return void res.end(token);
+      if (req.headers['x-aws-ec2-metadata-token'] !== token) return void res.writeHead(401).end();
+      const values: Record<string, string> = {
+        '/latest/meta-data/instance-id': instanceId,
+        '/latest/meta-data/placement/region': services.moto.region,
+        '/latest/meta-data/tags/instance/aws:autoscaling:groupName': group,
+      };
+      const value = values[req.url ?? ''];
+      if (value === undefined) return void res.writeHead(404).end();
+      res.end(value);
+    });
+    await new Promise<void>((resolve) => imds!.listen(0, '127.0.0.1', resolve));
+    const address = imds.address();
+    const endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+    const protection = await AutoScalingInstanceProtection.fromInstanceMetadata({ endpoint, client: asg });
+    expect(protection).toMatchObject({ instanceId, autoScalingGroupName: group });
+
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['job']);
+    let protectedDuringJob: boolean | undefined;
+    const worker = new QueueWorker(base(queue.url, async () => {
+      protectedDuringJob = await isProtected();
+    }, { scaleInProtection: protection! }));
+    await worker.start();
+    expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+    expect(protectedDuringJob).toBe(true);
+    // Idle: the next empty receive lifts it.
+    expect(await until(async () => !(await isProtected()), 10_000)).toBe(true);
+    const stats = await worker.stop();
+    expect(stats.protection).toEqual({ set: 1, lifted: 1, failures: 0 });
+    asg.destroy();
+  });
+
+  it('finds no group when no metadata service answers', async () => {
+    expect(await AutoScalingInstanceProtection.fromInstanceMetadata({ endpoint: 'http://127.0.0.1:1', timeoutMs: 500 })).toBeUndefined();
+  });
+});
+
+describe('QueueWorker drain on SIGTERM (a child process, signalled by its pid)', () => {
+  const script = join(__dirname, 'fixtures', 'worker-child.ts');
+
+  async function runChild(queueUrl: string, settings: { concurrency: number; jobMs: number; drainMs: number }): Promise<{ events: { event: string; id?: string; stats?: Record<string, number> }[]; code: number | null }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, QUEUE_URL: queueUrl, MOTO_ENDPOINT: services.moto.endpoint, CONCURRENCY: String(settings.concurrency), JOB_MS: String(settings.jobMs), DRAIN_MS: String(settings.drainMs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const events: { event: string; id?: string; stats?: Record<string, number> }[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try { events.push(JSON.parse(line)); } catch { /* not ours */ }
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const started = await until(() => events.filter((e) => e.event === 'start').length >= settings.concurrency, 30_000);
+      if (!started) throw new Error(`the worker child did not start ${settings.concurrency} jobs: ${JSON.stringify(events)}\n${stderr}`);
+      process.kill(child.pid!, 'SIGTERM');
+      const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+      if (code === 'timeout') throw new Error(`the worker child did not exit within 30 s of SIGTERM: ${JSON.stringify(events)}\n${stderr}`);
+      return { events, code };
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+
+  it('finishes in-flight jobs within the deadline, deletes them, and leaves the rest in the queue: no message lost', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 30 });
+    const ids = await sendBodies(sqs, queue.url, Array.from({ length: 20 }, (_, i) => `job-${i}`));
+    const { events, code } = await runChild(queue.url, { concurrency: 4, jobMs: 1_000, drainMs: 10_000 });
+    expect(code).toBe(0);
+    const started = events.filter((e) => e.event === 'start').map((e) => e.id!);
+    const done = new Set(events.filter((e) => e.event === 'done').map((e) => e.id!));
+    const stats = events.find((e) => e.event === 'stopped')!.stats!;
+    expect(new Set(started)).toEqual(done);
+    expect(stats).toMatchObject({ handedBack: 0, deleted: done.size, inFlight: 0 });
+    expect(stats.maxInFlight).toBeLessThanOrEqual(4);
+    // Everything not done is still in the queue, visible now (never received, or handed back).
+    const rest = await receiveAll(sqs, queue.url, ids.length - done.size, 10_000);
+    const all = new Set([...done, ...rest.map((m) => m.MessageId!)]);
+    expect(all).toEqual(new Set(ids));
+    expect(done.size + rest.length).toBe(ids.length);
+  });
+
+  it('hands jobs that outlive the deadline back (visibility 0) so another worker takes them at once: no message lost', async () => {
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 60 });
+    const ids = await sendBodies(sqs, queue.url, Array.from({ length: 12 }, (_, i) => `long-${i}`));
+    const { events, code } = await runChild(queue.url, { concurrency: 3, jobMs: 60_000, drainMs: 300 });
+    expect(code).toBe(0);
+    const started = new Set(events.filter((e) => e.event === 'start').map((e) => e.id!));
+    const aborted = new Set(events.filter((e) => e.event === 'aborted').map((e) => e.id!));
+    const stats = events.find((e) => e.event === 'stopped')!.stats!;
+    expect(started.size).toBe(3);
+    expect(aborted).toEqual(started);
+    expect(stats).toMatchObject({ handedBack: 3, deleted: 0, succeeded: 0 });
+    // With a 60 s visibility timeout, only a hand-back makes them receivable within these 10 s.
+    const rest = await receiveAll(sqs, queue.url, ids.length, 10_000);
+    expect(new Set(rest.map((m) => m.MessageId!))).toEqual(new Set(ids));
+  });
+});

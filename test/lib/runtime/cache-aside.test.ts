@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { CacheAside, hashTag, jsonSerializer, lockKeyFor, type RedisClient } from '../../../lib/runtime';
+
+/** Redis Cluster's key slot: CRC16/XMODEM of the hash tag (or the whole key) mod 16384. */
+function calculateSlot(key: string): number {
+  const tagged = hashTag(key) ?? key;
+  let crc = 0;
+  for (const byte of Buffer.from(tagged, 'utf8')) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16_384;
+}
+
+describe('calculateSlot (the test oracle)', () => {
+  // Values from CLUSTER KEYSLOT on redis-server 7.0.
+  it.each([['foo', 12_182], ['bar', 5_061], ['hello', 866], ['123456789', 12_739], ['user:{42}:profile', 8_000]])('%s → %d', (key, slot) => {
+    expect(calculateSlot(key)).toBe(slot);
+  });
+});
+
+describe('hashTag', () => {
+  it.each([
+    ['user:{42}:profile', '42'],
+    ['{a}{b}', 'a'],
+    ['no-tag', undefined],
+    ['{}empty', undefined],
+    ['a{b', undefined],
+    ['a}b{c}', 'c'],
+    ['{{x}}', '{x'],
+  ])('%s → %s (as Redis Cluster hashes it)', (key, tag) => {
+    expect(hashTag(key)).toBe(tag);
+  });
+});
+
+describe('lockKeyFor', () => {
+  const keys = ['catalog:product:1', 'user:{42}:profile', 'a{b', '{}x', '{', 'a}b', 'odd}key{', 'x}{y}', ''];
+  it.each(keys)('puts the lock of %j in the same slot whenever it says so', (key) => {
+    const lock = lockKeyFor(key);
+    expect(lock.key).not.toBe(key);
+    if (lock.sameSlot) expect(calculateSlot(lock.key)).toBe(calculateSlot(key));
+  });
+
+  it('finds a same-slot lock for every key without a stray "}"', () => {
+    for (const key of ['plain', 'with{open', 'tag{ok}', '']) {
+      expect(lockKeyFor(key).sameSlot).toBe(key !== '');
+    }
+    expect(lockKeyFor('a}b').sameSlot).toBe(false);
+    expect(lockKeyFor('{}').sameSlot).toBe(false);
+  });
+});
+
+describe('jsonSerializer', () => {
+  it('round-trips JSON values', () => {
+    const value = { a: [1, 'two', null, { b: true }] };
+    expect(jsonSerializer.deserialize(jsonSerializer.serialize(value))).toEqual(value);
+  });
+
+  it('fails clearly for a value with no JSON form', () => {
+    expect(() => jsonSerializer.serialize(() => 1)).toThrow(/no JSON form; return undefined for "not found"/);
+  });
+});
+
+describe('CacheAside options', () => {
+  // Only defineCommand and status are touched by the constructor.
+  const fake = { status: 'ready', defineCommand: () => undefined } as unknown as RedisClient;
+
+  it.each([
+    [{ ttlJitter: 1 }, /ttlJitter must be in \[0, 1\) \(got: 1\)/],
+    [{ ttlJitter: -0.1 }, /ttlJitter must be in \[0, 1\) \(got: -0\.1\)/],
+    [{ negativeTtlSeconds: 0 }, /negativeTtlSeconds must be a positive number of seconds \(got: 0\)/],
+    [{ lockTtlMs: 0 }, /lockTtlMs must be at least 1 ms \(got: 0\)/],
+    [{ lockPollMs: 50, lockPollMaxMs: 10 }, /lockPollMaxMs must be at least lockPollMs \(50\) \(got: 10\)/],
+    [{ breakerThreshold: 1.5 }, /breakerThreshold must be a whole number >= 1 \(got: 1\.5\)/],
+  ])('fails for %j', (options, message) => {
+    expect(() => new CacheAside(fake, options)).toThrow(message);
+  });
+
+  it('rejects a non-positive TTL naming the key', async () => {
+    const cache = new CacheAside(fake);
+    await expect(cache.getOrLoad('k', 0, () => 1)).rejects.toThrow(/getOrLoad\("k"\): ttlSeconds must be a positive number \(got: 0\)/);
+  });
+});

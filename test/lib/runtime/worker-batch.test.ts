@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry } from '../../../lib/runtime';
+
+type Sent = (BatchEntry & { Id: string })[];
+
+/** A batcher whose calls are answered by `answer` (per call index), recording what was sent. */
+function batcher(answer: (entries: Sent, call: number) => BatchCallResult | Promise<BatchCallResult>, maxAttempts = 3) {
+  const calls: Sent[] = [];
+  const b = new SqsBatcher({
+    operation: 'DeleteMessageBatch',
+    maxDelayMs: 5,
+    maxAttempts,
+    retryDelayMs: () => 1,
+    send: async (entries) => {
+      calls.push(entries);
+      return answer(entries, calls.length - 1);
+    },
+  });
+  return { b, calls };
+}
+
+const allOk = (entries: Sent): BatchCallResult => ({ Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] });
+
+describe('SqsBatcher', () => {
+  it('sends 25 entries as batches of 10, 10 and 5 with ids unique per call', async () => {
+    const { b, calls } = batcher(allOk);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => b.add({ ReceiptHandle: `h${i}` })));
+    expect(calls.map((c) => c.length)).toEqual([10, 10, 5]);
+    for (const c of calls) expect(new Set(c.map((e) => e.Id)).size).toBe(c.length);
+    expect(calls.flat().map((e) => e.ReceiptHandle)).toEqual(Array.from({ length: 25 }, (_, i) => `h${i}`));
+    expect(b.batchCalls).toBe(3);
+  });
+
+  it('joins entries added within maxDelayMs into one call', async () => {
+    const { b, calls } = batcher(allOk);
+    const first = b.add({ ReceiptHandle: 'a' });
+    const second = b.add({ ReceiptHandle: 'b' });
+    await Promise.all([first, second]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('retries entries that failed on the server side, alone, and resolves them when they succeed', async () => {
+    const { b, calls } = batcher((entries, call) => call === 0
+      ? { Successful: [{ Id: entries[0]!.Id }], Failed: [{ Id: entries[1]!.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' }] }
+      : allOk(entries));
+    await Promise.all([b.add({ ReceiptHandle: 'ok' }), b.add({ ReceiptHandle: 'retry-me' })]);
+    expect(calls.map((c) => c.map((e) => e.ReceiptHandle))).toEqual([['ok', 'retry-me'], ['retry-me']]);
+  });
+
+  it('rejects a sender-fault entry at once (no retry) and the others still succeed', async () => {
+    const { b, calls } = batcher((entries) => ({
+      Successful: entries.filter((e) => e.ReceiptHandle !== 'expired').map((e) => ({ Id: e.Id })),
+      Failed: entries.filter((e) => e.ReceiptHandle === 'expired').map((e) => ({ Id: e.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'gone' })),
+    }));
+    const results = await Promise.allSettled([b.add({ ReceiptHandle: 'fine' }), b.add({ ReceiptHandle: 'expired' })]);
+    expect(results[0]!.status).toBe('fulfilled');
+    expect(results[1]!.status).toBe('rejected');
+    const err = (results[1] as PromiseRejectedResult).reason as BatchEntryError;
+    expect(err).toBeInstanceOf(BatchEntryError);
+    expect(err).toMatchObject({ code: 'ReceiptHandleIsInvalid', senderFault: true });
+    expect(err.message).toBe('DeleteMessageBatch: ReceiptHandleIsInvalid: gone');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('retries a failed call up to maxAttempts, then rejects every entry with the error', async () => {
+    const { b, calls } = batcher(() => { throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }); }, 3);
+    const results = await Promise.allSettled([b.add({ ReceiptHandle: 'a' }), b.add({ ReceiptHandle: 'b' })]);
+    expect(calls).toHaveLength(3);
+    for (const r of results) expect((r as PromiseRejectedResult).reason.message).toBe('DeleteMessageBatch: TimeoutError: socket hang up (after 3 attempts)');
+  });
+
+  it('flush sends what is queued and waits for retries to settle', async () => {
+    const { b, calls } = batcher((entries, call) => call === 0
+      ? { Successful: [], Failed: entries.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'ServiceUnavailable' })) }
+      : allOk(entries));
+    let settled = false;
+    void b.add({ ReceiptHandle: 'x' }).then(() => { settled = true; });
+    await b.flush();
+    expect(settled).toBe(true);
+    expect(calls).toHaveLength(2);
+  });
+});

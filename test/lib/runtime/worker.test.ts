@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { QueueWorker, type QueueWorkerOptions } from '../../../lib/runtime';
+
+describe('QueueWorker options', () => {
+  const ok: QueueWorkerOptions = { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs', handler: () => undefined };
+
+  it.each([
+    [{ queueUrl: 'jobs' }, /queueUrl must be the queue URL \(QUEUE_KEYS\.url\) \(got: "jobs"\)/],
+    [{ handler: 'nope' }, /handler must be a function \(got: "nope"\)/],
+    [{ concurrency: 0 }, /concurrency must be a whole number >= 1 \(got: 0\)/],
+    [{ waitTimeSeconds: 21 }, /waitTimeSeconds must be a whole number from 0 to 20 \(got: 21\)/],
+    [{ visibilityTimeoutSeconds: 50_000 }, /visibilityTimeoutSeconds must be a whole number from 1 to 43200 \(got: 50000\)/],
+    [{ drainTimeoutMs: -1 }, /drainTimeoutMs must be a number >= 0 \(got: -1\)/],
+    [{ scaleInProtection: true }, /scaleInProtection must be 'auto', false or an InstanceProtection \(got: true\)/],
+  ])('fails for %j', (bad, message) => {
+    expect(() => new QueueWorker({ ...ok, ...(bad as Partial<QueueWorkerOptions>) })).toThrow(message);
+  });
+
+  it('stops at once when it never started', async () => {
+    const worker = new QueueWorker(ok);
+    expect(await worker.stop()).toMatchObject({ received: 0, inFlight: 0 });
+    await expect(worker.start()).rejects.toThrow(/the worker is stopped; create a new one/);
+  });
+});
