@@ -9,3 +9,4 @@ export * from './sections/edge';
 export * from './sections/dns';
 export * from './stage-checks';
 export * from './stage-table';
+export * from './sizing';
