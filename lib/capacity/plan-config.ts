@@ -9,12 +9,12 @@ import {
   SIZING,
   formatConfigPath,
   getConfigValue,
-  patchJsonText,
   resolveConfig,
   setConfigValue,
   type AppConfig,
   type ConfigPath,
 } from '../config';
+import { patchJsonText } from '../config/json-text';
 import type { CapacityPlan, PlanInput } from './plan';
 
 /** The config a plan starts from (`--config`). */

@@ -2,6 +2,7 @@
  * A small, dependency-free validator for plain JSON config. Every problem is collected (not only the
  * first) and reported as `path.to.field: what is wrong (got: value)`.
  */
+import { nearest } from './hints';
 
 /** One problem found in a config. */
 export interface ConfigIssue {
@@ -139,35 +140,4 @@ export class Checker {
 /** The allowed key closest to `key` (edit distance ≤ 2), for "did you mean" hints. */
 function closest(key: string, allowed: readonly string[]): string | undefined {
   return nearest(key, allowed, 1)[0];
-}
-
-/**
- * The allowed values nearest to `key`, for "did you mean" hints: those with the same letters in another
- * order (`gc7` → `c7g`) if any, else those at the smallest edit distance up to 2; at most `limit`.
- */
-export function nearest(key: string, allowed: readonly string[], limit = 3): string[] {
-  const letters = (s: string) => [...s.toLowerCase()].sort().join('');
-  const score = (a: string) => (letters(a) === letters(key) ? 0.5 : editDistance(key.toLowerCase(), a.toLowerCase()));
-  const scored = allowed.map((a) => ({ a, s: score(a) })).filter((x) => x.s <= 2);
-  const best = Math.min(...scored.map((x) => x.s));
-  return scored.filter((x) => x.s === best).map((x) => x.a).slice(0, limit);
-}
-
-/** `a`, `a or b`, `a, b or c`. */
-export function orList(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
 }

@@ -4,7 +4,6 @@ export * from './presets';
 export * from './regions';
 export { resolveConfig } from './validate';
 export { loadConfigFile, parseConfigText, DEFAULT_CONFIG_PATH } from './load';
-export { parseJsonText, patchJsonText, renderInline, type DuplicateKey, type JsonMember, type JsonNode } from './json-text';
 export * from './sections/edge';
 export * from './sections/dns';
 export * from './stage-checks';

@@ -12,7 +12,8 @@ import {
   splitInstanceType,
   type InstanceCatalogue,
 } from '../../constructs/common/instance-types';
-import { nearest, orList, type Checker } from './check';
+import type { Checker } from './check';
+import { nearest, orList } from './hints';
 
 /** Why `type` is not in `cat` (`what` names the catalogue, e.g. "an EC2 instance type"), or undefined. */
 function problem(cat: InstanceCatalogue, type: string, what: string, service: string): string | undefined {

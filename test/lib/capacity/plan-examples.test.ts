@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app';
 import { main } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
-import { isSizingField, parseJsonText, resolveConfig, type AppConfig } from '../../../lib/config';
+import { isSizingField, resolveConfig, type AppConfig } from '../../../lib/config';
+import { parseJsonText } from '../../../lib/config/json-text';
 import { testApp } from '../../helpers/app';
 import { capture, mockAws, shopValues } from './helpers';
 

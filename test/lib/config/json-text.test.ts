@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonText, patchJsonText } from '../../../lib/config';
+import { parseJsonText, patchJsonText } from '../../../lib/config/json-text';
 
 /** The shape of the document the tests edit. */
 interface Doc {
