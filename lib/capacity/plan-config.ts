@@ -14,6 +14,7 @@ import {
   type AppConfig,
   type ConfigPath,
 } from '../config';
+import { pascalId } from '../../constructs/sharding';
 import { patchJsonText } from '../config/json-text';
 import type { CapacityPlan, PlanInput } from './plan';
 
@@ -184,9 +185,10 @@ function mergeDatabase(plan: CapacityPlan, before: AppConfig, out: Loose, set: S
     }
     // New shards join outside the shard map: the application routes no key to them until their data is
     // copied over and they are listed (inShardMap: true) with a new shardMapEpoch (docs/sharding-infra.md).
-    const ids = new Set(db.shards.map((s) => s.id));
+    // An id must not name the same resources as an existing one (`s-3` and `s3` are both `ShardS3`).
+    const taken = new Set(db.shards.map((s) => pascalId(s.id)));
     const added: Loose[] = [];
-    for (let k = existing; added.length < d.shards - existing; k++) if (!ids.has(`s${k}`)) added.push({ id: `s${k}`, inShardMap: false });
+    for (let k = existing; added.length < d.shards - existing; k++) if (!taken.has(pascalId(`s${k}`))) added.push({ id: `s${k}`, inShardMap: false });
     const was = rawShards;
     const list = Array.isArray(was) ? [...(was as unknown[])] : db.shards.map((s) => ({ id: s.id }));
     const shards = [...list, ...added];

@@ -191,6 +191,18 @@ describe('planned config: a merge into a base', () => {
     expect(notes.join('\n')).toMatch(/database\.shards: s1, s2, s3, s4, s5 added with inShardMap: false, because the writes need 6 shards; copy their keys over, then set inShardMap: true and bump database\.shardMapEpoch/);
   });
 
+  it('gives a new shard an id that names no existing shard\'s resources', () => {
+    // GIVEN shards s0 and s-2 (whose resources are named ShardS2)
+    const two = BASE.replace('"database": { "readers": 2, "autoScaling": { "minReaders": 2, "maxReaders": 8 } }', '"database": { "shards": [{ "id": "s0" }, { "id": "s-2" }] }');
+    const i = input({ regions: ['eu-west-1'], peakRps: 12_000, readRatio: 0.7, minShards: 2 });
+    // WHEN the writes need more: 12000 × 0.3 × 1.3 / 1500 → 4 shards
+    const plan = planCapacity(i);
+    const { config } = planToConfig(i, plan, baseOf(two));
+    // THEN the new ones skip s2 (ShardS2 is taken)
+    expect(plan.database.shards).toBe(4);
+    expect(resolveConfig(config).database.shards.map((s) => s.id)).toEqual(['s0', 's-2', 's3', 's4']);
+  });
+
   it('adds a service it was asked to size but the base lacks, after the other rules', () => {
     const i = input({ regions: ['eu-west-1'], peakRps: 2000, services: [{ name: 'web', share: 1 }, { name: 'api', share: 1 }, { name: 'admin', share: 0.1 }] });
     const { config, changes } = planToConfig(i, planCapacity(i), baseOf(BASE));
