@@ -281,7 +281,7 @@ export const PLAN_SCHEMA_VERSION = 2;
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans that write a config')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans merged into a config')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .version(packageVersion(), '-V, --version', 'print the version of s2m (the scale-to-millions package)')
