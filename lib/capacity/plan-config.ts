@@ -119,23 +119,31 @@ function mergeServices(input: PlanInput, plan: CapacityPlan, before: AppConfig, 
   let nextPriority = Math.max(0, ...priorities) + 10;
   for (const s of plan.services) {
     const existing = before.services.find((b) => b.name === s.name);
+    // A schedule that sets one bound only, and a warm pool, must fit the service's other bound (the validator's rule).
+    const schedules = existing?.scheduledScaling ?? [];
     let max = s.maxCapacity;
-    const floor = Math.max(0, ...(existing?.scheduledScaling ?? []).map((x) => x.minCapacity ?? 0), existing?.warmPool?.minSize ?? 0);
+    const floor = Math.max(0, ...schedules.filter((x) => x.maxCapacity === undefined).map((x) => x.minCapacity ?? 0), existing?.warmPool?.minSize ?? 0);
     if (floor > max) {
-      notes.push(`services[${s.name}].maxCapacity stays at ${floor}, above the ${max} the peak needs: its scheduled scaling or warm pool needs that many`);
+      notes.push(`services[${s.name}].maxCapacity is held at ${floor}, above the ${max} the peak needs: its scheduled scaling or warm pool needs that many`);
       max = floor;
+    }
+    let min = s.minCapacity;
+    const ceiling = Math.min(max, ...schedules.filter((x) => x.minCapacity === undefined).map((x) => x.maxCapacity ?? max));
+    if (ceiling < min) {
+      notes.push(`services[${s.name}].minCapacity is held at ${ceiling}, below the ${min} planned: a scheduled action lowers the maximum to ${ceiling}`);
+      min = ceiling;
     }
     const cpu = input.targetCpuPercent !== undefined ? { targetCpuPercent: input.targetCpuPercent } : {};
     if (!list.some((x) => x.name === s.name)) {
       // A service the base lacks: routed by /<name>/* with a priority after every other rule, every size written.
-      const item = { name: s.name, pathPatterns: [`/${s.name}/*`], priority: nextPriority, instanceType: input.instanceType, minCapacity: s.minCapacity, maxCapacity: max, targetRequestsPerInstance: s.targetRequestsPerInstance, ...cpu };
+      const item = { name: s.name, pathPatterns: [`/${s.name}/*`], priority: nextPriority, instanceType: input.instanceType, minCapacity: min, maxCapacity: max, targetRequestsPerInstance: s.targetRequestsPerInstance, ...cpu };
       list.push(item);
       changes.push({ path: `services[${s.name}]`, from: undefined, to: structuredClone(item) });
       nextPriority += 10;
       continue;
     }
     const preset = PRESETS[before.stage].web;
-    set(SIZING.service.minCapacity(s.name), s.minCapacity, existing?.minCapacity ?? preset.minCapacity);
+    set(SIZING.service.minCapacity(s.name), min, existing?.minCapacity ?? preset.minCapacity);
     set(SIZING.service.maxCapacity(s.name), max, existing?.maxCapacity ?? preset.maxCapacity);
     set(SIZING.service.targetRequestsPerInstance(s.name), s.targetRequestsPerInstance, existing?.targetRequestsPerInstance ?? 1000);
     if (input.targetCpuPercent !== undefined) set(SIZING.service.targetCpuPercent(s.name), input.targetCpuPercent, existing?.targetCpuPercent ?? 50);
@@ -252,7 +260,7 @@ function checkApplied(plan: CapacityPlan, r: AppConfig): void {
   const wrong: string[] = [];
   for (const s of plan.services) {
     const got = r.services.find((x) => x.name === s.name);
-    if (!got || got.minCapacity !== s.minCapacity || got.maxCapacity < s.maxCapacity || got.targetRequestsPerInstance !== s.targetRequestsPerInstance) wrong.push(`services[${s.name}]`);
+    if (!got || got.minCapacity > s.minCapacity || got.maxCapacity < s.maxCapacity || got.targetRequestsPerInstance !== s.targetRequestsPerInstance) wrong.push(`services[${s.name}]`);
   }
   if (r.database.shards.length < plan.database.shards) wrong.push('database.shards');
   if (r.cache.shards !== plan.cache.shards || r.cache.nodeType !== plan.cache.nodeType || r.cache.replicasPerShard !== plan.cache.replicasPerShard) wrong.push('cache');

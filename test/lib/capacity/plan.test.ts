@@ -170,7 +170,7 @@ describe('planned config: a merge into a base', () => {
       { path: 'queues[jobs].workers.maxCapacity', from: 40, to: 3 },
     ]);
     expect(notes).toEqual([
-      'services[api].maxCapacity stays at 90, above the 52 the peak needs: its scheduled scaling or warm pool needs that many',
+      'services[api].maxCapacity is held at 90, above the 52 the peak needs: its scheduled scaling or warm pool needs that many',
       'cache.autoScaling.maxShards moves to 6 to hold the planned size',
     ]);
     // THEN the file is the base with those values changed in place (new keys last in their object), nothing else
@@ -189,6 +189,21 @@ describe('planned config: a merge into a base', () => {
     expect(resolveConfig(config).database.shards.map((s) => [s.id, s.inShardMap])).toEqual([['s0', true], ['s1', false], ['s2', false], ['s3', false], ['s4', false], ['s5', false]]);
     expect(changes).toContainEqual({ path: 'database.shards', from: 1, to: [{ id: 's0' }, ...['s1', 's2', 's3', 's4', 's5'].map((id) => ({ id, inShardMap: false }))] });
     expect(notes.join('\n')).toMatch(/database\.shards: s1, s2, s3, s4, s5 added with inShardMap: false, because the writes need 6 shards; copy their keys over, then set inShardMap: true and bump database\.shardMapEpoch/);
+  });
+
+  it('keeps a service\'s bounds inside what its one-bound schedules need, and lets two-bound schedules be', () => {
+    const scheduled = BASE.replace('{ "name": "web", "maxCapacity": 4 }',
+      '{ "name": "web", "minCapacity": 2, "maxCapacity": 4, "scheduledScaling": [{ "name": "night", "schedule": "0 1 * * *", "maxCapacity": 6 }, { "name": "sale", "schedule": "0 7 * * *", "minCapacity": 80, "maxCapacity": 120 }] }');
+    const i = input({ regions: ['eu-west-1'], peakRps: 8000, services: [{ name: 'web', share: 1 }, { name: 'api', share: 1 }] });
+    // web: 4000 req/s / 200 → 20 at peak: min 5 (below the night schedule's maximum of 6), max 26; the sale sets both bounds
+    const { config, notes } = planToConfig(i, planCapacity(i), baseOf(scheduled));
+    expect(resolveConfig(config).services[0]).toMatchObject({ minCapacity: 5, maxCapacity: 26 });
+    expect(notes.filter((n) => n.startsWith('services[web]'))).toEqual([]);
+    // AND a peak whose minimum passes the night maximum is held at it
+    const big = input({ ...i, peakRps: 20_000 });
+    const held = planToConfig(big, planCapacity(big), baseOf(scheduled));
+    expect(resolveConfig(held.config).services[0]).toMatchObject({ minCapacity: 6, maxCapacity: 65 });
+    expect(held.notes).toContain('services[web].minCapacity is held at 6, below the 13 planned: a scheduled action lowers the maximum to 6');
   });
 
   it('gives a new shard an id that names no existing shard\'s resources', () => {
