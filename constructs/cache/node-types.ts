@@ -1,13 +1,13 @@
 /**
  * ElastiCache node types: parsing and the families each feature supports (kept here, not looked up,
- * because synth runs offline). Sources: the ElastiCache user guide's "Supported node types", "Global
- * datastore prerequisites" and "Auto Scaling prerequisites".
+ * because synth runs offline). Sources: the node types of `constructs/common/instance-types-data.ts`
+ * (generated from AWS's data), and the ElastiCache user guide's "Global datastore prerequisites" and
+ * "Auto Scaling prerequisites".
  */
+import { ELASTICACHE_NODE_TYPES } from '../common/instance-types';
 
 /** Node families ElastiCache offers for Valkey and Redis OSS. */
-export const NODE_FAMILIES: readonly string[] = [
-  't2', 't3', 't4g', 'm4', 'm5', 'm6g', 'm7g', 'r4', 'r5', 'r6g', 'r6gd', 'r7g', 'c7gn',
-];
+export const NODE_FAMILIES: readonly string[] = ELASTICACHE_NODE_TYPES.families;
 
 /** Families a Global Datastore accepts (size large and above). */
 export const GLOBAL_DATASTORE_FAMILIES: readonly string[] = ['m5', 'm6g', 'm7g', 'r5', 'r6g', 'r6gd', 'r7g', 'c7gn'];
@@ -28,10 +28,10 @@ export interface NodeType {
   readonly rank: number;
 }
 
-/** Parses `cache.<family>.<size>`; undefined when it is not a known Valkey/Redis node type. */
+/** Parses `cache.<family>.<size>`; undefined when it is not a Valkey/Redis node type ElastiCache offers. */
 export function parseNodeType(nodeType: string): NodeType | undefined {
   const m = NODE_TYPE.exec(nodeType);
-  if (!m || !NODE_FAMILIES.includes(m[1])) return undefined;
+  if (!m || !ELASTICACHE_NODE_TYPES.sizes(m[1])?.includes(m[2])) return undefined;
   const size = m[2];
   const rank = ({ micro: 0, small: 1, medium: 2, large: 3, xlarge: 4 } as Record<string, number>)[size] ?? 4 + Number(m[3]);
   return { family: m[1], size, rank };

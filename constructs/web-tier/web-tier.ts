@@ -358,29 +358,44 @@ export class WebTier extends Construct implements ec2.IConnectable {
         timeZone: 'Etc/UTC',
       });
     }
-    if (svc.stepScaling) {
-      asg.scaleOnMetric('CpuStepScaling', {
-        metric: new cloudwatch.Metric({
-          namespace: 'AWS/EC2',
-          metricName: 'CPUUtilization',
-          dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
-          statistic: 'Average',
-          period: Duration.minutes(1),
-        }),
-        scalingSteps: [
-          { upper: svc.stepScaling.cpuAbove, change: 0 },
-          { lower: svc.stepScaling.cpuAbove, change: svc.stepScaling.addInstances },
-        ],
-        adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-        evaluationPeriods: 2,
-      });
-    }
+    if (svc.stepScaling) addCpuStepScaling(asg, svc.stepScaling);
     return { name: svc.name, fleet, targetGroup, isDefault };
   }
 
   private createAccessLogsBucket(): s3.Bucket {
     return createLogBucket(this, 'AccessLogs', { retentionDays: WEB_TIER_DEFAULTS.accessLogRetentionDays, writers: 'the load balancer' });
   }
+}
+
+/**
+ * Step scaling on average CPU: `addInstances` more instances while CPU is at or above `cpuAbove` for two
+ * minutes. It builds what `asg.scaleOnMetric('CpuStepScaling', …)` builds for these two steps (same
+ * construct ids, so the same resources and logical IDs), because `StepScalingPolicy` always hands its
+ * deprecated `cooldown` prop to `StepScalingAction`, even when unset, and aws-cdk-lib then prints a
+ * deprecation warning at every synth.
+ */
+function addCpuStepScaling(asg: autoscaling.AutoScalingGroup, step: { readonly cpuAbove: number; readonly addInstances: number }): void {
+  const scope = new Construct(asg, 'CpuStepScaling');
+  const action = new autoscaling.StepScalingAction(scope, 'UpperPolicy', {
+    autoScalingGroup: asg,
+    adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+    metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
+  });
+  action.addAdjustment({ adjustment: step.addInstances, lowerBound: 0 });
+  const alarm = new cloudwatch.Alarm(scope, 'UpperAlarm', {
+    metric: new cloudwatch.Metric({
+      namespace: 'AWS/EC2',
+      metricName: 'CPUUtilization',
+      dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+      statistic: 'Average',
+      period: Duration.minutes(1),
+    }),
+    alarmDescription: 'Upper threshold scaling alarm',
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 2,
+    threshold: step.cpuAbove,
+  });
+  alarm.addAlarmAction({ bind: () => ({ alarmActionArn: action.scalingPolicyArn }) });
 }
 
 /** Priority of the default service's rule when an origin header is required (ALB's lowest precedence). */

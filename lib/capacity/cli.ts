@@ -5,13 +5,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile, type Stage } from '../config';
+import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from '../../constructs/cache/node-types';
+import { EC2_INSTANCE_TYPES, isOffered } from '../../constructs/common/instance-types';
+import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile, parseConfigText, resolveConfig, type Stage } from '../config';
 import { capacityView } from './config-view';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
-import { PLAN_DEFAULTS, planCapacity, planToConfig, type CapacityPlan, type PlanInput, type PlannedConfig } from './plan';
+import { PLAN_DEFAULTS, planCapacity, type CapacityPlan, type PlanFigure, type PlanInput, type PlanService } from './plan';
+import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
+import { packageVersion } from './version';
 
 /** Where output goes: `process.stdout`/`process.stderr` or a test buffer. */
 export interface Writer {
@@ -69,7 +73,7 @@ interface PlanFlags {
   readonly cacheHitRatio: number;
   readonly queriesPerRequest: number;
   readonly rpsPerInstance: number;
-  readonly targetCpu: number;
+  readonly targetCpu?: number;
   readonly instanceType?: string;
   readonly services?: Array<{ name: string; share: number }>;
   readonly readerQps: number;
@@ -129,18 +133,55 @@ async function reportCommand(flags: ReportFlags, deps: CliDeps): Promise<number>
   }
 }
 
-function planInput(flags: PlanFlags, base: Record<string, unknown> | undefined): PlanInput {
-  const baseRegions = Array.isArray(base?.regions)
-    ? (base.regions as unknown[]).map((r) => (typeof r === 'object' && r !== null ? (r as { region?: unknown }).region : undefined)).filter((r): r is string => typeof r === 'string')
-    : undefined;
-  const baseServices = Array.isArray(base?.services)
-    ? (base.services as unknown[]).map((s) => (typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined)).filter((s): s is string => typeof s === 'string')
-    : undefined;
-  const stage = flags.stage ?? (typeof base?.stage === 'string' && (STAGES as readonly string[]).includes(base.stage) ? (base.stage as Stage) : 'millions');
-  const regions = flags.regions ?? baseRegions ?? ['us-east-1'];
-  for (const r of regions) if (!isKnownRegion(r)) throw new CliError(`unknown AWS region ${r} in --regions`, ExitCode.region);
+/** True when the user typed the option (by its attribute name, e.g. `cacheNodeType`). */
+type Typed = (option: keyof PlanFlags) => boolean;
+
+const APP_NAME = /^[a-z][a-z0-9-]*$/;
+
+/** The model's figures from the flags and the base config: a figure the user did not type comes from the base when it has one. */
+function planInput(flags: PlanFlags, typed: Typed, base: PlanBase | undefined, source: string | undefined): PlanInput {
+  const r = base?.resolved;
+  const name = flags.name ?? r?.name ?? 'app';
+  if (!APP_NAME.test(name) || name.length > 24) throw new CliError(`--name must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters (got: ${name})`, ExitCode.usage);
+  const stage = flags.stage ?? r?.stage ?? 'millions';
+  const regions = flags.regions ?? r?.regions.map((x) => x.region) ?? ['us-east-1'];
+  for (const region of regions) if (!isKnownRegion(region)) throw new CliError(`unknown AWS region ${region} in --regions`, ExitCode.region);
+  if (new Set(regions).size !== regions.length) throw new CliError(`--regions lists a region twice (got: ${regions.join(',')})`, ExitCode.usage);
+
+  const instanceType = flags.instanceType ?? PLAN_DEFAULTS.instanceType;
+  if (!isOffered(EC2_INSTANCE_TYPES, instanceType)) throw new CliError(`--instance-type ${instanceType} is not an EC2 instance type AWS offers`, ExitCode.usage);
+  const rawServices = Array.isArray(base?.raw.services) ? (base.raw.services as Array<Record<string, unknown>>) : [];
+  const services: PlanService[] = (flags.services ?? r?.services.map((s) => ({ name: s.name, share: 1 })) ?? [{ name: 'web', share: 1 }]).map((s) => {
+    if (s.name.length > 20) throw new CliError(`--services: a service name must be at most 20 characters (got: ${s.name})`, ExitCode.usage);
+    // A request target the base config sets is its statement of what one instance serves: plan sizes with it.
+    const target = rawServices.find((x) => x.name === s.name)?.targetRequestsPerInstance;
+    return typeof target === 'number' && !typed('rpsPerInstance')
+      ? { ...s, rpsPerInstance: target / 60, rpsSource: `services[${s.name}].targetRequestsPerInstance (${target}/min) of ${source}; --rps-per-instance overrides it` }
+      : s;
+  });
+
+  const labels: Partial<Record<PlanFigure, string>> = {};
+  const fromBase = <T>(option: keyof PlanFlags, figure: PlanFigure | undefined, flag: T, baseValue: T | undefined, field: string): T => {
+    if (typed(option) || baseValue === undefined) return flag;
+    if (figure) labels[figure] = `${field} of ${source}`;
+    return baseValue;
+  };
+  const cacheNodeType = fromBase('cacheNodeType', 'cacheNodeType', flags.cacheNodeType, r?.cache.nodeType, 'cache.nodeType');
+  const cacheReplicasPerShard = fromBase('cacheReplicas', 'cacheReplicasPerShard', flags.cacheReplicas, r?.cache.replicasPerShard, 'cache.replicasPerShard');
+  if (typed('cacheNodeType')) {
+    const problem = !parseNodeType(cacheNodeType)
+      ? 'is not an ElastiCache node type AWS offers'
+      : (r?.cache.autoScaling && autoScalingNodeTypeProblem(cacheNodeType)) || (r?.cache.globalDatastore && globalDatastoreNodeTypeProblem(cacheNodeType));
+    if (problem) throw new CliError(`--cache-node-type ${cacheNodeType} ${problem.startsWith('is ') ? problem : `does not fit ${source}: ${problem}`}`, ExitCode.usage);
+  }
+  const queueName = flags.queueName;
+  if (!APP_NAME.test(queueName) || queueName.length > 20) throw new CliError(`--queue-name must be lowercase letters, digits and dashes, at most 20 characters (got: ${queueName})`, ExitCode.usage);
+  const queue = r?.queues.find((q) => q.name === queueName);
+  const jobSeconds = fromBase('jobSeconds', 'jobSeconds', flags.jobSeconds, queue?.averageProcessingSeconds, `queues[${queueName}].averageProcessingSeconds`);
+  const acceptableLatencySeconds = fromBase('acceptableLatency', 'acceptableLatencySeconds', flags.acceptableLatency, queue?.acceptableLatencySeconds, `queues[${queueName}].acceptableLatencySeconds`);
+
   return {
-    name: flags.name ?? (typeof base?.name === 'string' ? base.name : 'app'),
+    name,
     stage,
     regions,
     peakRps: flags.peakRps,
@@ -148,64 +189,69 @@ function planInput(flags: PlanFlags, base: Record<string, unknown> | undefined):
     cacheHitRatio: flags.cacheHitRatio,
     queriesPerRequest: flags.queriesPerRequest,
     rpsPerInstance: flags.rpsPerInstance,
-    targetCpuPercent: flags.targetCpu,
-    instanceType: flags.instanceType ?? 'm7g.large',
-    services: flags.services ?? (baseServices?.length ? baseServices.map((name) => ({ name, share: 1 })) : [{ name: 'web', share: 1 }]),
+    ...(typed('targetCpu') ? { targetCpuPercent: flags.targetCpu } : {}),
+    instanceType,
+    services,
     readerQps: flags.readerQps,
     writerQps: flags.writerQps,
-    cacheNodeType: flags.cacheNodeType,
+    cacheNodeType,
     ...(flags.cacheNodeMemoryGb !== undefined ? { cacheNodeMemoryGb: flags.cacheNodeMemoryGb } : {}),
-    cacheReplicasPerShard: flags.cacheReplicas,
+    cacheReplicasPerShard,
     workingSetGb: flags.workingSetGb,
     cacheOpsPerShard: flags.cacheOpsPerShard,
     ...(flags.jobsPerSecond !== undefined ? { jobsPerSecond: flags.jobsPerSecond } : {}),
-    jobSeconds: flags.jobSeconds,
-    acceptableLatencySeconds: flags.acceptableLatency,
-    queueName: flags.queueName,
+    jobSeconds,
+    acceptableLatencySeconds,
+    queueName,
     headroom: flags.headroom,
     regionFailover: flags.regionFailover,
+    ...(r ? { minShards: r.database.shards.length, azs: Math.min(...r.regions.map((x) => x.availabilityZones.length)) } : {}),
+    ...(Object.keys(labels).length ? { labels } : {}),
   };
 }
 
 const n1 = (v: number): string => String(Math.round(v * 10) / 10);
+const shown = (v: unknown): string => (v === undefined ? '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
-/** The human-readable plan. */
-export function renderPlan(input: PlanInput, plan: CapacityPlan, planned: PlannedConfig, out?: string): string {
+/** The human-readable plan: the sizes, what changed in the config, notes, and where it went. */
+export function renderPlan(input: PlanInput, plan: CapacityPlan, planned: PlannedConfig, out?: string, base?: string): string {
   const lines: string[] = [];
   const carriers = input.regionFailover && input.regions.length > 1 ? input.regions.length - 1 : input.regions.length;
   lines.push(`Capacity plan for ${input.name} (${input.stage}): ${input.peakRps} req/s peak over ${input.regions.length} region(s); each region sized for ${n1(plan.regionRps)} req/s (${carriers} region(s) carry the peak), ${Math.round(input.headroom * 100)}% headroom`);
   const rows = [['TIER', 'RESOURCE', 'LOAD PER REGION', 'SIZE', 'FROM']];
-  for (const s of plan.services) rows.push(['web', s.name, `${n1(s.rps)} req/s`, `min ${s.minCapacity}, max ${s.maxCapacity} instances`, `${s.instancesAtPeak} at peak × ${input.rpsPerInstance} req/s each`]);
+  for (const s of plan.services) rows.push(['web', s.name, `${n1(s.rps)} req/s`, `min ${s.minCapacity}, max ${s.maxCapacity} instances`, `${s.instancesAtPeak} at peak × ${n1(s.rpsPerInstance)} req/s each`]);
   const d = plan.database;
-  rows.push(['database', 'writers', `${n1(d.writeQps)} writes/s (all regions)`, `${d.shards} shard(s)`, `${input.writerQps} writes/s per writer`]);
+  rows.push(['database', 'writers', `${n1(d.writeQps)} writes/s (all regions)`, `${d.shards} shard(s)`, `${d.shardsForWrites} for writes at ${input.writerQps} writes/s per writer`]);
   rows.push(['database', 'readers', `${n1(d.readQpsPerRegion)} reads/s after cache`, `readers ${d.readers}, max ${d.maxReaders} per shard`, `${d.readersAtPeak} at peak × ${input.readerQps} reads/s each`]);
   const c = plan.cache;
   rows.push(['cache', c.nodeType, `${n1(c.opsPerRegion)} ops/s`, `${c.shards} shard(s) × ${1 + c.replicasPerShard} nodes = ${c.nodes}`, `memory ${c.shardsForMemory}, throughput ${c.shardsForThroughput} shard(s)`]);
   if (plan.queue) rows.push(['queue', plan.queue.name, `${n1(plan.queue.jobsPerSecondPerRegion)} jobs/s`, `max ${plan.queue.maxWorkers} workers`, `${n1(plan.queue.busyWorkers)} busy × ${plan.queue.averageProcessingSeconds}s per job`]);
   lines.push(table(rows));
-  for (const w of plan.warnings) lines.push(`warning: ${w}`);
-  for (const [key, p] of Object.entries(planned.pending)) {
-    lines.push(`not in the config (the config schema does not accept "${key}" yet: ${p.reason}): ${JSON.stringify(p.section)}`);
+  if (base) {
+    lines.push('', planned.changes.length ? `Changes to ${base} (sizes only; everything else is kept as written):` : `No change to ${base}: its sizes already fit the plan.`);
+    for (const ch of planned.changes) lines.push(`  ${ch.path}: ${shown(ch.from)} → ${shown(ch.to)}`);
   }
+  for (const note of planned.notes) lines.push(`note: ${note}`);
   if (out) lines.push(`wrote ${out}`);
-  else lines.push('', JSON.stringify(planned.config, null, 2));
+  else lines.push('', planned.text.trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
-function planCommand(flags: PlanFlags, deps: CliDeps): number {
+function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  let base: Record<string, unknown> | undefined;
+  let base: PlanBase | undefined;
   if (flags.config) {
-    let raw: unknown;
+    let text: string;
     try {
-      raw = JSON.parse(readFile(flags.config));
+      text = readFile(flags.config);
     } catch (e) {
       throw new CliError(`cannot read base config ${flags.config}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CliError(`base config ${flags.config} must be a JSON object`, ExitCode.config);
-    base = raw as Record<string, unknown>;
+    const raw = parseConfigText(text, flags.config);
+    const resolved = resolveConfig(raw, flags.config);
+    base = { text, raw: raw as Record<string, unknown>, resolved };
   }
-  const input = planInput(flags, base);
+  const input = planInput(flags, typed, base, flags.config);
   let plan: CapacityPlan;
   try {
     plan = planCapacity(input);
@@ -213,25 +259,32 @@ function planCommand(flags: PlanFlags, deps: CliDeps): number {
     throw new CliError((e as Error).message, ExitCode.usage);
   }
   const planned = planToConfig(input, plan, base);
-  const text = `${JSON.stringify(planned.config, null, 2)}\n`;
   if (flags.out) {
     try {
-      (deps.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(flags.out, text);
+      (deps.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(flags.out, planned.text);
     } catch (e) {
       throw new CliError(`cannot write ${flags.out}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
   }
-  if (flags.json) deps.stdout.write(`${JSON.stringify({ schemaVersion: 1, input, plan, config: planned.config, pending: planned.pending, ...(flags.out ? { wrote: flags.out } : {}) }, null, 2)}\n`);
-  else deps.stdout.write(renderPlan(input, plan, planned, flags.out));
+  if (flags.json) {
+    const doc = { schemaVersion: PLAN_SCHEMA_VERSION, input, plan, config: planned.config, changes: planned.changes, notes: planned.notes, ...(flags.out ? { wrote: flags.out } : {}) };
+    deps.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    deps.stdout.write(renderPlan(input, plan, planned, flags.out, flags.config));
+  }
   return ExitCode.ok;
 }
+
+/** The version of `plan --json`'s schema; bumped only on breaking changes. */
+export const PLAN_SCHEMA_VERSION = 2;
 
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans that write a config')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans merged into a config')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
+    .version(packageVersion(), '-V, --version', 'print the version of s2m (the scale-to-millions package)')
     .showHelpAfterError('(run s2m --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 internal error, 2 usage, 3 config file, 4 credentials, 5 access denied, 6 stack missing, 7 region, 8 throttled, 9 other AWS error.\nDocs: docs/capacity.md');
 
@@ -243,36 +296,39 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('--json', 'print the report as JSON (stable schema, docs/capacity.md)')
     .action((flags: ReportFlags) => run(() => reportCommand(flags, deps)));
 
+  const required = (flags: string, description: string, parse: (v: string) => number) =>
+    new Option(flags, description).argParser(parse).makeOptionMandatory().helpGroup('Required options:');
+  const noBase = (o: Option) => o.conflicts('config');
   cmd.command('plan')
-    .description('turn peak load figures into per-tier sizes and write a config file')
-    .requiredOption('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { min: 0 }))
-    .requiredOption('--read-ratio <r>', 'share of database queries that are reads (0-1)', numberArg('--read-ratio', { min: 0, max: 1 }))
+    .description('turn peak load figures into per-tier sizes and write them into a config (a merge: only sizes change)')
+    .addOption(required('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { min: 0 })))
+    .addOption(required('--read-ratio <r>', 'share of database queries that are reads (0-1)', numberArg('--read-ratio', { min: 0, max: 1 })))
     .option('--cache-hit-ratio <h>', 'share of reads the cache answers (0-1)', numberArg('--cache-hit-ratio', { min: 0, max: 1 }), PLAN_DEFAULTS.cacheHitRatio)
     .option('--queries-per-request <q>', 'database queries per request', numberArg('--queries-per-request', { min: 0 }), PLAN_DEFAULTS.queriesPerRequest)
-    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU', numberArg('--rps-per-instance', { min: 0 }), PLAN_DEFAULTS.rpsPerInstance)
-    .option('--target-cpu <percent>', 'target CPU % of the web fleets', numberArg('--target-cpu', { min: 10, max: 90 }), PLAN_DEFAULTS.targetCpuPercent)
-    .option('--instance-type <type>', 'EC2 instance type of new services (default m7g.large)')
+    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU; with --config, a service\'s own targetRequestsPerInstance / 60 unless given', numberArg('--rps-per-instance', { min: 0 }), PLAN_DEFAULTS.rpsPerInstance)
+    .option('--target-cpu <percent>', 'target CPU % written to every planned service (default: the config\'s, else 50)', numberArg('--target-cpu', { min: 10, max: 90 }))
+    .option('--instance-type <type>', `EC2 instance type of services the plan adds (default ${PLAN_DEFAULTS.instanceType})`)
     .option('--services <list>', 'services and their share of requests: web=0.7,api=0.3 (default: web=1, or the base config\'s services equally)', servicesArg)
     .option('--reader-qps <n>', 'reads/s one Aurora reader serves at its target CPU', numberArg('--reader-qps', { min: 0 }), PLAN_DEFAULTS.readerQps)
     .option('--writer-qps <n>', 'writes/s one Aurora writer serves at its CPU ceiling', numberArg('--writer-qps', { min: 0 }), PLAN_DEFAULTS.writerQps)
-    .option('--cache-node-type <type>', 'ElastiCache node type', PLAN_DEFAULTS.cacheNodeType)
+    .option('--cache-node-type <type>', 'ElastiCache node type; with --config, the base config\'s unless given', PLAN_DEFAULTS.cacheNodeType)
     .option('--cache-node-memory-gb <gb>', 'memory of one cache node (for node types the planner does not know)', numberArg('--cache-node-memory-gb', { min: 0 }))
-    .option('--cache-replicas <n>', 'replicas per cache shard', numberArg('--cache-replicas', { integer: true, min: 0, max: 5 }), PLAN_DEFAULTS.cacheReplicasPerShard)
+    .option('--cache-replicas <n>', 'replicas per cache shard, 1-5; with --config, the base config\'s unless given', numberArg('--cache-replicas', { integer: true, min: 1, max: 5 }), PLAN_DEFAULTS.cacheReplicasPerShard)
     .option('--working-set-gb <gb>', 'cache working set in GiB, per region', numberArg('--working-set-gb', { min: 0 }), PLAN_DEFAULTS.workingSetGb)
     .option('--cache-ops-per-shard <n>', 'commands/s one cache shard serves', numberArg('--cache-ops-per-shard', { min: 0 }), PLAN_DEFAULTS.cacheOpsPerShard)
-    .option('--jobs-per-second <n>', 'background jobs per second, all regions together (adds a queue)', numberArg('--jobs-per-second', { min: 0 }))
-    .option('--job-seconds <s>', 'average processing time of one job', numberArg('--job-seconds', { min: 0 }), PLAN_DEFAULTS.jobSeconds)
-    .option('--acceptable-latency <s>', 'longest a job may wait in the queue', numberArg('--acceptable-latency', { min: 0 }), PLAN_DEFAULTS.acceptableLatencySeconds)
+    .option('--jobs-per-second <n>', 'background jobs per second, all regions together (sizes the queue\'s workers, or adds the queue)', numberArg('--jobs-per-second', { min: 0 }))
+    .option('--job-seconds <s>', 'average processing time of one job; with --config, the queue\'s unless given', numberArg('--job-seconds', { min: 0 }), PLAN_DEFAULTS.jobSeconds)
+    .option('--acceptable-latency <s>', 'longest a job may wait in the queue; with --config, the queue\'s unless given', numberArg('--acceptable-latency', { min: 0 }), PLAN_DEFAULTS.acceptableLatencySeconds)
     .option('--queue-name <name>', 'name of the planned queue', PLAN_DEFAULTS.queueName)
     .option('--headroom <share>', 'spare capacity above the peak (0.3 = 30%)', numberArg('--headroom', { min: 0, max: 10 }), PLAN_DEFAULTS.headroom)
     .option('--no-region-failover', 'size regions for their own share only (default: n-1 regions carry the peak)')
-    .option('--name <name>', 'app name (default: the base config\'s, else "app")')
-    .addOption(new Option('--stage <stage>', 'stage of growth (default: the base config\'s, else millions)').choices(STAGES))
-    .option('--regions <list>', 'regions, primary first (default: the base config\'s, else us-east-1)', listArg)
-    .option('-c, --config <path>', 'base config to size (keeps its regions, domain, routes, tags)')
-    .option('-o, --out <path>', 'write the config here (default: print it)')
-    .option('--json', 'print inputs, plan and config as JSON')
-    .action((flags: PlanFlags) => run(() => planCommand(flags, deps)));
+    .addOption(noBase(new Option('--name <name>', 'app name of a new config (default "app")')))
+    .addOption(noBase(new Option('--stage <stage>', 'stage of growth of a new config (default millions)').choices(STAGES)))
+    .addOption(noBase(new Option('--regions <list>', 'regions of a new config, primary first (default us-east-1)').argParser(listArg)))
+    .option('-c, --config <path>', 'base config: the plan changes its sizes and keeps everything else as written')
+    .option('-o, --out <path>', 'write the config here (default: print it); may be the --config file')
+    .option('--json', 'print inputs, plan, config and changes as JSON')
+    .action((flags: PlanFlags, command: Command) => run(() => planCommand(flags, (o) => command.getOptionValueSource(o) === 'cli', deps)));
   return cmd;
 }
 

@@ -1,10 +1,9 @@
 /**
- * The narrow view of the app config the `s2m` CLI needs. The web tier comes from the resolved
- * `AppConfig`; the database, cache and queue tiers are read defensively (any missing or mistyped field
- * falls back to a documented default) so the CLI works whatever stage of the config schema it meets.
+ * The narrow view of the app config the `s2m` CLI needs, read from the resolved `AppConfig` (every default
+ * filled in), with the config field each recommendation would change (from lib/config/sizing.ts).
  */
-import type { AppConfig } from '../config';
-
+import { SIZING, formatConfigPath, type AppConfig, type DatabaseConfig } from '../config';
+import { pascal } from '../outputs';
 /** A web service: its fleet limits and scaling targets. */
 export interface ServiceView {
   readonly name: string;
@@ -28,6 +27,11 @@ export interface DatabaseView {
   readonly targetReaderCpuPercent: number;
   /** Writer CPU % treated as the writer's ceiling (a writer cannot scale out; the fix is a shard). */
   readonly writerCpuLimitPercent: number;
+  /**
+   * The config field that sets `maxReaders`, which an `add-reader` recommendation raises.
+   * @default 'database.autoScaling.maxReaders'
+   */
+  readonly maxReadersField?: string;
 }
 
 /** The cache tier (ElastiCache Valkey/Redis, cluster mode). */
@@ -58,6 +62,11 @@ export interface CapacityConfig {
   readonly regions: readonly string[];
   readonly services: readonly ServiceView[];
   readonly database?: DatabaseView;
+  /**
+   * Per Aurora cluster, by the suffix of its `DatabaseClusterId<Suffix>` stack output (`S1` for shard `s1`,
+   * `''` unsharded), when sharded: each shard's own readers and autoscaling. @default - `database` for every cluster
+   */
+  readonly databaseClusters?: Readonly<Record<string, DatabaseView>>;
   readonly cache?: CacheView;
   readonly queues: readonly QueueView[];
 }
@@ -81,78 +90,56 @@ export const VIEW_DEFAULTS = {
   targetRequestsPerInstance: 1000,
 } as const;
 
-type Loose = Record<string, unknown>;
-
-function obj(v: unknown): Loose | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Loose) : undefined;
+/** The view of one Aurora cluster: its readers, their bounds, and the fields that set them. */
+function clusterView(db: DatabaseConfig, shard: DatabaseConfig['shards'][number] | undefined): DatabaseView {
+  const autoScaling = shard ? shard.autoScaling : db.autoScaling;
+  const readers = shard ? shard.readers : db.readers;
+  // A shard that inherits the database's settings is resized there; one with its own, on itself.
+  const ownScaling = shard !== undefined && autoScaling !== undefined && autoScaling !== db.autoScaling;
+  const ownReaders = shard !== undefined && readers !== db.readers;
+  const field = autoScaling
+    ? (ownScaling ? SIZING.shard.maxReaders(shard!.id) : SIZING.database.maxReaders)
+    : (ownReaders ? SIZING.shard.readers(shard!.id) : SIZING.database.readers);
+  return {
+    readers,
+    maxReaders: autoScaling?.maxReaders ?? readers,
+    shards: db.shards.length,
+    targetReaderCpuPercent: autoScaling?.targetCpuPercent ?? VIEW_DEFAULTS.targetReaderCpuPercent,
+    writerCpuLimitPercent: VIEW_DEFAULTS.writerCpuLimitPercent,
+    maxReadersField: formatConfigPath(field),
+  };
 }
 
-function num(v: unknown, fallback: number): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fallback;
-}
-
-function count(v: unknown, fallback: number): number {
-  if (Array.isArray(v)) return v.length;
-  return num(v, fallback);
-}
-
-/**
- * Builds the CLI's view of a resolved config. `database`, `cache` and `queues` are optional and read
- * field by field: `database.readers`, `database.autoScaling.maxReaders` (else `database.maxReaders`), `database.shards` (a count or a list),
- * `database.targetReaderCpuPercent`, `database.writerCpuLimitPercent`; `cache.shards`,
- * `cache.replicasPerShard`, `cache.nodeType`, `cache.memoryTargetPercent`, `cache.engineCpuTargetPercent`;
- * `queues[].name`, `queues[].acceptableLatencySeconds`, `queues[].averageProcessingSeconds`, `queues[].maxWorkers`.
- */
+/** Builds the CLI's view of a resolved config. */
 export function capacityView(config: AppConfig): CapacityConfig {
-  const raw = config as unknown as Loose;
   const services: ServiceView[] = config.services.map((s) => ({
     name: s.name,
     minCapacity: s.minCapacity,
     maxCapacity: s.maxCapacity,
-    targetCpuPercent: num(s.targetCpuPercent, VIEW_DEFAULTS.targetCpuPercent),
-    targetRequestsPerInstance: num(s.targetRequestsPerInstance, VIEW_DEFAULTS.targetRequestsPerInstance),
+    targetCpuPercent: s.targetCpuPercent,
+    targetRequestsPerInstance: s.targetRequestsPerInstance,
   }));
-  const db = obj(raw.database);
-  const database: DatabaseView | undefined = db
-    ? {
-      readers: count(db.readers, VIEW_DEFAULTS.readers),
-      // The resolved config keeps reader bounds under database.autoScaling; without autoscaling the
-      // configured readers are the maximum.
-      maxReaders: num(obj(db.autoScaling)?.maxReaders, num(db.maxReaders, db.autoScaling === undefined && typeof db.readers === 'number' ? db.readers : VIEW_DEFAULTS.maxReaders)),
-      shards: Math.max(1, count(db.shards, VIEW_DEFAULTS.shards)),
-      targetReaderCpuPercent: num(obj(db.autoScaling)?.targetCpuPercent, num(db.targetReaderCpuPercent, VIEW_DEFAULTS.targetReaderCpuPercent)),
-      writerCpuLimitPercent: num(db.writerCpuLimitPercent, VIEW_DEFAULTS.writerCpuLimitPercent),
-    }
-    : undefined;
-  const c = obj(raw.cache);
-  const cache: CacheView | undefined = c
-    ? {
-      shards: Math.max(1, num(c.shards, VIEW_DEFAULTS.cacheShards)),
-      replicasPerShard: num(c.replicasPerShard, VIEW_DEFAULTS.replicasPerShard),
-      nodeType: typeof c.nodeType === 'string' ? c.nodeType : VIEW_DEFAULTS.nodeType,
-      memoryTargetPercent: num(obj(c.autoScaling)?.targetMemoryPercent, num(c.memoryTargetPercent, VIEW_DEFAULTS.memoryTargetPercent)),
-      engineCpuTargetPercent: num(obj(c.autoScaling)?.targetCpuPercent, num(c.engineCpuTargetPercent, VIEW_DEFAULTS.engineCpuTargetPercent)),
-    }
-    : undefined;
-  const queues: QueueView[] = [];
-  if (Array.isArray(raw.queues)) {
-    for (const item of raw.queues) {
-      const q = obj(item);
-      if (!q || typeof q.name !== 'string') continue;
-      queues.push({
-        name: q.name,
-        acceptableLatencySeconds: num(q.acceptableLatencySeconds, VIEW_DEFAULTS.acceptableLatencySeconds),
-        averageProcessingSeconds: num(q.averageProcessingSeconds, VIEW_DEFAULTS.averageProcessingSeconds),
-        maxWorkers: num(q.maxWorkers, num(obj(q.workers)?.maxCapacity, VIEW_DEFAULTS.maxWorkers)),
-      });
-    }
-  }
+  const db = config.database;
+  const sharded = db.shards.length > 1;
+  const c = config.cache;
   return {
     name: config.name,
     regions: config.regions.map((r) => r.region),
     services,
-    ...(database ? { database } : {}),
-    ...(cache ? { cache } : {}),
-    queues,
+    database: clusterView(db, undefined),
+    ...(sharded ? { databaseClusters: Object.fromEntries(db.shards.map((shard) => [pascal(shard.id), clusterView(db, shard)])) } : {}),
+    cache: {
+      shards: c.shards,
+      replicasPerShard: c.replicasPerShard,
+      nodeType: c.nodeType,
+      memoryTargetPercent: c.autoScaling?.targetMemoryPercent ?? VIEW_DEFAULTS.memoryTargetPercent,
+      engineCpuTargetPercent: c.autoScaling?.targetCpuPercent ?? VIEW_DEFAULTS.engineCpuTargetPercent,
+    },
+    queues: config.queues.map((q) => ({
+      name: q.name,
+      acceptableLatencySeconds: q.acceptableLatencySeconds,
+      averageProcessingSeconds: q.averageProcessingSeconds,
+      maxWorkers: q.workers.maxCapacity,
+    })),
   };
 }

@@ -1,8 +1,9 @@
 /**
- * `s2m plan`: the capacity model. Turns peak load figures into per-tier sizes and a config file in the
- * repo's format. Pure functions; the formulas and their assumptions are in docs/capacity.md.
+ * `s2m plan`: the capacity model. Turns peak load figures into per-tier sizes (`plan-config.ts` merges them
+ * into a config). Pure functions; the formulas and their assumptions are in docs/capacity.md.
  */
-import { ConfigError, PRESETS, resolveConfig, type Stage } from '../config';
+import { MAX_SHARDS_PER_REGION } from '../../constructs/sharding/defaults';
+import { PRESETS, type Stage } from '../config';
 
 /** Memory (GiB) of ElastiCache node types the planner knows; others need `cacheNodeMemoryGb`. */
 export const CACHE_NODE_MEMORY_GIB: Readonly<Record<string, number>> = {
@@ -30,7 +31,14 @@ export interface PlanService {
   readonly name: string;
   /** Share of the requests (the shares are normalised to sum to 1). */
   readonly share: number;
+  /** Requests per second one instance of this service serves at the target CPU. @default - the input's `rpsPerInstance` */
+  readonly rpsPerInstance?: number;
+  /** Where `rpsPerInstance` came from, for messages. @default '--rps-per-instance' */
+  readonly rpsSource?: string;
 }
+
+/** The figures of {@link PlanInput} that error messages name (by the option the user typed, or the config field they came from). */
+export type PlanFigure = 'jobSeconds' | 'acceptableLatencySeconds' | 'cacheNodeType' | 'cacheReplicasPerShard';
 
 /** The load figures and per-unit capacities the model starts from. */
 export interface PlanInput {
@@ -45,9 +53,11 @@ export interface PlanInput {
   readonly cacheHitRatio: number;
   /** Database queries per request. */
   readonly queriesPerRequest: number;
-  /** Requests per second one instance serves at the target CPU. */
+  /** Requests per second one instance serves at the target CPU (services without their own figure). */
   readonly rpsPerInstance: number;
-  readonly targetCpuPercent: number;
+  /** Target CPU % of the web fleets, written to every planned service. @default - the config's (not written) */
+  readonly targetCpuPercent?: number;
+  /** EC2 instance type of services the plan adds. */
   readonly instanceType: string;
   readonly services: readonly PlanService[];
   /** Queries per second one reader serves at its target CPU. */
@@ -71,6 +81,12 @@ export interface PlanInput {
   readonly headroom: number;
   /** Size each region to take a failed region's share too (`n - 1` regions carry the peak). */
   readonly regionFailover: boolean;
+  /** Shards that exist already: the plan never removes one (that moves data). @default 1 */
+  readonly minShards?: number;
+  /** Availability zones per region: the smallest fleet spreads one instance over each. @default - the stage's */
+  readonly azs?: number;
+  /** How messages name a figure that did not come from its option (e.g. `queues[jobs].averageProcessingSeconds`). @default - the option */
+  readonly labels?: Readonly<Partial<Record<PlanFigure, string>>>;
 }
 
 /** The defaults of {@link PlanInput}'s optional figures (the CLI's option defaults). */
@@ -79,7 +95,7 @@ export const PLAN_DEFAULTS = {
   cacheHitRatio: 0.8,
   queriesPerRequest: 1,
   rpsPerInstance: 200,
-  targetCpuPercent: 50,
+  instanceType: 'm7g.large',
   readerQps: 2000,
   writerQps: 1500,
   cacheNodeType: 'cache.r7g.large',
@@ -92,10 +108,27 @@ export const PLAN_DEFAULTS = {
   headroom: 0.3,
 } as const;
 
+/** The CLI option of each figure, the default name in messages. */
+const OPTION: Readonly<Record<PlanFigure, string>> = {
+  jobSeconds: '--job-seconds',
+  acceptableLatencySeconds: '--acceptable-latency',
+  cacheNodeType: '--cache-node-type',
+  cacheReplicasPerShard: '--cache-replicas',
+};
+
+/** Most instances an Auto Scaling group of the config may have (`maxCapacity` ≤ 1000). */
+export const MAX_FLEET_SIZE = 1000;
+/** Most nodes of an ElastiCache cluster (shards × (1 + replicas)). */
+export const MAX_CACHE_NODES = 500;
+/** Most SQS visibility timeout; a queue's is at least 6 × the job time. */
+const MAX_JOB_SECONDS = 43_200 / 6;
+
 /** Planned size of one service in every region. */
 export interface PlannedService {
   readonly name: string;
   readonly rps: number;
+  /** Requests per second one instance serves at the target. */
+  readonly rpsPerInstance: number;
   readonly instancesAtPeak: number;
   readonly minCapacity: number;
   readonly maxCapacity: number;
@@ -110,6 +143,8 @@ export interface CapacityPlan {
   readonly database: {
     readonly readQpsPerRegion: number;
     readonly writeQps: number;
+    /** Shards the writes need (before the floor of existing shards). */
+    readonly shardsForWrites: number;
     readonly shards: number;
     readonly readersAtPeak: number;
     readonly readers: number;
@@ -132,13 +167,16 @@ export interface CapacityPlan {
     readonly acceptableLatencySeconds: number;
     readonly averageProcessingSeconds: number;
   };
-  /** Assumptions the figures break (e.g. a job longer than its latency target). */
-  readonly warnings: readonly string[];
 }
 
 const ceil = (v: number): number => Math.ceil(v - 1e-9);
 
-/** Validates the figures; throws an `Error` naming the option and the value. */
+/** How messages name `figure`: the option, or the config field it was read from. */
+function label(i: PlanInput, figure: PlanFigure): string {
+  return i.labels?.[figure] ?? OPTION[figure];
+}
+
+/** Validates the figures; throws an `Error` naming each bad option and its value. */
 export function checkPlanInput(i: PlanInput): void {
   const bad: string[] = [];
   const positive = (name: string, v: number | undefined) => {
@@ -157,17 +195,28 @@ export function checkPlanInput(i: PlanInput): void {
   positive('--working-set-gb', i.workingSetGb);
   positive('--cache-ops-per-shard', i.cacheOpsPerShard);
   positive('--cache-node-memory-gb', i.cacheNodeMemoryGb);
-  positive('--job-seconds', i.jobSeconds);
-  positive('--acceptable-latency', i.acceptableLatencySeconds);
+  positive(label(i, 'jobSeconds'), i.jobSeconds);
+  positive(label(i, 'acceptableLatencySeconds'), i.acceptableLatencySeconds);
   if (i.jobsPerSecond !== undefined && !(Number.isFinite(i.jobsPerSecond) && i.jobsPerSecond >= 0)) bad.push(`--jobs-per-second must be 0 or more (got: ${i.jobsPerSecond})`);
   if (!(i.headroom >= 0 && i.headroom < 10)) bad.push(`--headroom must be between 0 and 10 (got: ${i.headroom})`);
-  if (!(i.targetCpuPercent >= 10 && i.targetCpuPercent <= 90)) bad.push(`--target-cpu must be between 10 and 90 (got: ${i.targetCpuPercent})`);
+  if (i.targetCpuPercent !== undefined && !(i.targetCpuPercent >= 10 && i.targetCpuPercent <= 90)) bad.push(`--target-cpu must be between 10 and 90 (got: ${i.targetCpuPercent})`);
+  if (!(Number.isInteger(i.cacheReplicasPerShard) && i.cacheReplicasPerShard >= 1 && i.cacheReplicasPerShard <= 5)) {
+    bad.push(`${label(i, 'cacheReplicasPerShard')} must be a whole number from 1 to 5: Multi-AZ failover needs a replica in every shard (got: ${i.cacheReplicasPerShard})`);
+  }
   if (i.regions.length === 0) bad.push('--regions must list at least one region');
   if (i.services.length === 0 || i.services.some((s) => !(s.share > 0))) bad.push(`--services shares must be positive (got: ${i.services.map((s) => `${s.name}=${s.share}`).join(',')})`);
+  for (const s of i.services) positive(s.rpsSource ?? '--rps-per-instance', s.rpsPerInstance);
   if (i.cacheNodeMemoryGb === undefined && CACHE_NODE_MEMORY_GIB[i.cacheNodeType] === undefined) {
-    bad.push(`--cache-node-type ${i.cacheNodeType} is not one the planner knows (${Object.keys(CACHE_NODE_MEMORY_GIB).join(', ')}); give --cache-node-memory-gb`);
+    bad.push(`${label(i, 'cacheNodeType')} is ${i.cacheNodeType}, a node type the planner does not know the memory of (it knows ${Object.keys(CACHE_NODE_MEMORY_GIB).join(', ')}); give --cache-node-memory-gb`);
   }
-  if (bad.length) throw new Error(bad.join('; '));
+  if (i.jobsPerSecond !== undefined) {
+    if (i.jobSeconds > MAX_JOB_SECONDS) bad.push(`${label(i, 'jobSeconds')} must be at most ${MAX_JOB_SECONDS}: a queue's visibility timeout is 6 × the job time, and SQS allows 12 hours (got: ${i.jobSeconds})`);
+    if (i.acceptableLatencySeconds > 43_200) bad.push(`${label(i, 'acceptableLatencySeconds')} must be at most 43200 (12 hours) (got: ${i.acceptableLatencySeconds})`);
+    if (i.jobSeconds > i.acceptableLatencySeconds) {
+      bad.push(`${label(i, 'acceptableLatencySeconds')} (${i.acceptableLatencySeconds} s) is below ${label(i, 'jobSeconds')} (${i.jobSeconds} s): a message waits at least one job time, so no number of workers meets it`);
+    }
+  }
+  if (bad.length) throw new Error(bad.length === 1 ? bad[0] : [`${bad.length} problems with the figures:`, ...bad].join('\n  '));
 }
 
 /**
@@ -175,40 +224,51 @@ export function checkPlanInput(i: PlanInput): void {
  * - regionRps = peakRps / (n - 1) with region failover and n > 1, else peakRps / n;
  * - per service: instancesAtPeak = ceil(regionRps × share / rpsPerInstance); max = ceil(instancesAtPeak × (1 + headroom)),
  *   min = max(AZs, ceil(instancesAtPeak / 4)); targetRequestsPerInstance = rpsPerInstance × 60;
- * - writes (all in the primary region): writeQps = peakRps × q × (1 - R); shards = ceil(writeQps × (1 + headroom) / writerQps);
+ * - writes (all in the primary region): writeQps = peakRps × q × (1 - R); shards = max(existing, ceil(writeQps × (1 + headroom) / writerQps));
  * - reads reaching the database per region: readQps = regionRps × q × R × (1 - H); readersAtPeak per cluster =
  *   ceil(readQps / shards / readerQps); more shards while readersAtPeak × (1 + headroom) > 15;
  *   readers = max(1, ceil(readersAtPeak / 2)), maxReaders = min(15, ceil(readersAtPeak × (1 + headroom)));
  * - cache shards = max(ceil(workingSet × (1 + headroom) / (nodeMemory × 0.75)), ceil(regionRps × q × (1 + headroom) / opsPerShard));
  * - workers: busy = jobsPerRegion × jobSeconds (Little's law); maxWorkers = ceil(busy × (1 + headroom)).
+ * Throws an `Error` naming the options when the figures are invalid or the peak cannot be met within a
+ * tier's limits (1000 instances per fleet, 10 shards per region, 500 cache nodes).
  */
 export function planCapacity(i: PlanInput): CapacityPlan {
   checkPlanInput(i);
-  const warnings: string[] = [];
+  const unmet: string[] = [];
   const n = i.regions.length;
   const carriers = i.regionFailover && n > 1 ? n - 1 : n;
   const regionRps = i.peakRps / carriers;
   const grow = 1 + i.headroom;
-  const azs = PRESETS[i.stage].azs;
+  const azs = i.azs ?? PRESETS[i.stage].azs;
   const totalShare = i.services.reduce((a, s) => a + s.share, 0);
+  const peak = `--peak-rps ${i.peakRps}`;
 
   const services: PlannedService[] = i.services.map((s) => {
+    const rpsPerInstance = s.rpsPerInstance ?? i.rpsPerInstance;
     const rps = (regionRps * s.share) / totalShare;
-    const instancesAtPeak = Math.max(1, ceil(rps / i.rpsPerInstance));
-    const maxCapacity = Math.min(1000, Math.max(azs, ceil(instancesAtPeak * grow)));
+    const instancesAtPeak = Math.max(1, ceil(rps / rpsPerInstance));
+    const needed = ceil(instancesAtPeak * grow);
+    if (needed > MAX_FLEET_SIZE) {
+      unmet.push(`${peak} needs ${needed} instances of service ${s.name} in a region (${Math.round(rps)} req/s at ${round1(rpsPerInstance)} req/s each, from ${s.rpsSource ?? '--rps-per-instance'}), above the ${MAX_FLEET_SIZE} a fleet may have: serve more per instance (a larger instance type and a higher --rps-per-instance), or spread the peak over more regions`);
+    }
+    const maxCapacity = Math.min(MAX_FLEET_SIZE, Math.max(azs, needed));
     const minCapacity = Math.min(maxCapacity, Math.max(azs, ceil(instancesAtPeak / 4)));
-    if (ceil(instancesAtPeak * grow) > 1000) warnings.push(`service ${s.name} needs ${ceil(instancesAtPeak * grow)} instances, above the 1000 per fleet the config allows: use a larger instance type`);
-    return { name: s.name, rps, instancesAtPeak, minCapacity, maxCapacity, targetRequestsPerInstance: Math.round(i.rpsPerInstance * 60) };
+    return { name: s.name, rps, rpsPerInstance, instancesAtPeak, minCapacity, maxCapacity, targetRequestsPerInstance: Math.round(rpsPerInstance * 60) };
   });
 
   const q = i.queriesPerRequest;
   const writeQps = i.peakRps * q * (1 - i.readRatio);
   const readQpsPerRegion = regionRps * q * i.readRatio * (1 - i.cacheHitRatio);
-  let shards = Math.max(1, ceil((writeQps * grow) / i.writerQps));
+  const shardsForWrites = Math.max(1, ceil((writeQps * grow) / i.writerQps));
+  let shards = Math.max(i.minShards ?? 1, shardsForWrites);
   let readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
-  while (ceil(readersAtPeak * grow) > MAX_READERS_PER_CLUSTER) {
+  while (ceil(readersAtPeak * grow) > MAX_READERS_PER_CLUSTER && shards <= MAX_SHARDS_PER_REGION) {
     shards++;
     readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
+  }
+  if (shards > MAX_SHARDS_PER_REGION) {
+    unmet.push(`${peak} with --read-ratio ${i.readRatio} needs more than ${MAX_SHARDS_PER_REGION} Aurora shards in a region (the most a shard map holds): ${round1(writeQps)} writes/s at --writer-qps ${i.writerQps} per writer, ${round1(readQpsPerRegion)} reads/s after the cache at --reader-qps ${i.readerQps} per reader and ${MAX_READERS_PER_CLUSTER} readers per cluster; raise --writer-qps/--reader-qps (larger instances) or --cache-hit-ratio`);
   }
   const readers = Math.max(1, ceil(readersAtPeak / 2));
   const maxReaders = Math.min(MAX_READERS_PER_CLUSTER, Math.max(readers, ceil(readersAtPeak * grow)));
@@ -218,88 +278,32 @@ export function planCapacity(i: PlanInput): CapacityPlan {
   const shardsForMemory = Math.max(1, ceil((i.workingSetGb * grow) / (nodeMemory * CACHE_USABLE_MEMORY)));
   const shardsForThroughput = Math.max(1, ceil((opsPerRegion * grow) / i.cacheOpsPerShard));
   const cacheShards = Math.max(shardsForMemory, shardsForThroughput);
-  if (cacheShards > 500) warnings.push(`the cache needs ${cacheShards} shards, above ElastiCache's 500: use a larger node type`);
+  const nodes = cacheShards * (1 + i.cacheReplicasPerShard);
+  if (nodes > MAX_CACHE_NODES) {
+    unmet.push(`${peak} with --working-set-gb ${i.workingSetGb} needs ${cacheShards} cache shards × (1 + ${i.cacheReplicasPerShard} replicas) = ${nodes} nodes, above ElastiCache's ${MAX_CACHE_NODES} per cluster (memory needs ${shardsForMemory} shards of ${label(i, 'cacheNodeType')} ${i.cacheNodeType}, throughput ${shardsForThroughput} at --cache-ops-per-shard ${i.cacheOpsPerShard}): use a larger node type or fewer replicas`);
+  }
 
   let queue: CapacityPlan['queue'];
   if (i.jobsPerSecond !== undefined) {
     const jobsPerSecondPerRegion = i.jobsPerSecond / carriers;
     const busyWorkers = jobsPerSecondPerRegion * i.jobSeconds;
     const maxWorkers = Math.max(1, ceil(busyWorkers * grow));
-    if (i.jobSeconds > i.acceptableLatencySeconds) warnings.push(`a job takes ${i.jobSeconds}s, longer than the ${i.acceptableLatencySeconds}s latency target: no number of workers meets it`);
+    if (maxWorkers > MAX_FLEET_SIZE) {
+      unmet.push(`--jobs-per-second ${i.jobsPerSecond} at ${i.jobSeconds} s a job (${label(i, 'jobSeconds')}) needs ${maxWorkers} workers in a region, above the ${MAX_FLEET_SIZE} a fleet may have: make jobs shorter, or split them over several queues`);
+    }
     queue = { name: i.queueName, jobsPerSecondPerRegion, busyWorkers, maxWorkers, acceptableLatencySeconds: i.acceptableLatencySeconds, averageProcessingSeconds: i.jobSeconds };
   }
+  if (unmet.length) throw new Error(unmet.length === 1 ? unmet[0] : [`the peak cannot be met (${unmet.length} problems):`, ...unmet].join('\n  '));
 
   return {
     regionRps,
     services,
-    database: { readQpsPerRegion, writeQps, shards, readersAtPeak, readers, maxReaders },
-    cache: { opsPerRegion, shardsForMemory, shardsForThroughput, shards: cacheShards, replicasPerShard: i.cacheReplicasPerShard, nodeType: i.cacheNodeType, nodes: cacheShards * (1 + i.cacheReplicasPerShard) },
+    database: { readQpsPerRegion, writeQps, shardsForWrites, shards, readersAtPeak, readers, maxReaders },
+    cache: { opsPerRegion, shardsForMemory, shardsForThroughput, shards: cacheShards, replicasPerShard: i.cacheReplicasPerShard, nodeType: i.cacheNodeType, nodes },
     ...(queue ? { queue } : {}),
-    warnings,
   };
 }
 
-/** A config object (JSON-ready) and the tier sections the config schema did not accept yet. */
-export interface PlannedConfig {
-  /** The config to write, validated by `resolveConfig`. */
-  readonly config: Record<string, unknown>;
-  /** Tier sections not in the config (the schema rejected them), with the first reason. */
-  readonly pending: Readonly<Record<string, { readonly section: unknown; readonly reason: string }>>;
-}
-
-/**
- * Builds the config file from a plan. Starts from `base` (an existing config's raw JSON) when given:
- * its services keep their routes and get the planned sizes. The base part must pass `resolveConfig`
- * (else the `ConfigError` is thrown); each tier section (`database`, `cache`, `queues`) is kept only
- * if `resolveConfig` accepts it, else it is returned in `pending`.
- */
-export function planToConfig(input: PlanInput, plan: CapacityPlan, base?: Record<string, unknown>): PlannedConfig {
-  const baseServices = new Map<string, Record<string, unknown>>();
-  if (base && Array.isArray(base.services)) {
-    for (const s of base.services as unknown[]) {
-      if (typeof s === 'object' && s !== null && typeof (s as { name?: unknown }).name === 'string') baseServices.set((s as { name: string }).name, s as Record<string, unknown>);
-    }
-  }
-  const services = plan.services.map((s, idx) => {
-    const old = baseServices.get(s.name);
-    const routes = old ? {} : idx === 0 ? {} : { pathPatterns: [`/${s.name}/*`] };
-    return {
-      ...(old ?? { name: s.name }),
-      ...routes,
-      instanceType: (old?.instanceType as string | undefined) ?? input.instanceType,
-      minCapacity: s.minCapacity,
-      maxCapacity: s.maxCapacity,
-      targetCpuPercent: input.targetCpuPercent,
-      targetRequestsPerInstance: s.targetRequestsPerInstance,
-    };
-  });
-  const regions = base && Array.isArray(base.regions)
-    ? base.regions
-    : input.regions.map((region, idx) => ({ region, vpcCidr: `10.${idx}.0.0/16` }));
-  const core: Record<string, unknown> = { ...(base ?? {}), name: input.name, stage: input.stage, regions, services };
-  delete core.database;
-  delete core.cache;
-  delete core.queues;
-  resolveConfig(core);
-
-  const sections: Record<string, unknown> = {
-    database: { readers: plan.database.readers, maxReaders: plan.database.maxReaders, shards: plan.database.shards },
-    cache: { shards: plan.cache.shards, replicasPerShard: plan.cache.replicasPerShard, nodeType: plan.cache.nodeType },
-    ...(plan.queue
-      ? { queues: [{ name: plan.queue.name, acceptableLatencySeconds: plan.queue.acceptableLatencySeconds, averageProcessingSeconds: plan.queue.averageProcessingSeconds, maxWorkers: plan.queue.maxWorkers }] }
-      : {}),
-  };
-  const config = { ...core };
-  const pending: Record<string, { section: unknown; reason: string }> = {};
-  for (const [key, section] of Object.entries(sections)) {
-    try {
-      resolveConfig({ ...config, [key]: section });
-      config[key] = section;
-    } catch (e) {
-      const first = e instanceof ConfigError ? e.issues[0] : undefined;
-      const reason = first ? `${first.path}: ${first.message.split(';')[0]}` : (e as Error).message.split('\n')[0];
-      pending[key] = { section, reason };
-    }
-  }
-  return { config, pending };
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
 }

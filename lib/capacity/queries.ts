@@ -89,7 +89,7 @@ export function discoverTargets(config: CapacityConfig, app: StackOutputs, data:
       targetReaderCpuPercent: VIEW_DEFAULTS.targetReaderCpuPercent,
       writerCpuLimitPercent: VIEW_DEFAULTS.writerCpuLimitPercent,
     };
-    for (const [shard, clusterId] of [...clusters].sort((a, b) => a[0].localeCompare(b[0]))) databases.push({ clusterId, shard, database });
+    for (const [shard, clusterId] of [...clusters].sort((a, b) => a[0].localeCompare(b[0]))) databases.push({ clusterId, shard, database: config.databaseClusters?.[shard] ?? database });
   } else if (config.database) {
     warnings.push(`database: ${dataStack} has no output ${OutputKeys.databaseClusterId()} (not deployed yet?)`);
   }

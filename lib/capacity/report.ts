@@ -5,6 +5,7 @@
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SIZING, formatConfigPath } from '../config';
 import type { CapacityConfig } from './config-view';
 import { metricWindow, type MetricWindow } from './duration';
 import {
@@ -74,7 +75,7 @@ export interface Recommendation {
   readonly tier: TierKind;
   readonly resource: string;
   readonly action: RecommendationAction;
-  /** The config field to change, e.g. `services[api].maxCapacity`. */
+  /** The config field to change, e.g. `services[api].maxCapacity` (a sizing field of lib/config/sizing.ts, so `s2m plan` and the validator know it). */
   readonly field: string;
   readonly from: number;
   readonly to: number;
@@ -272,8 +273,9 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     tiers.push(tier);
     if (h && tier.status !== 'ok' && tier.status !== 'no-data' && max !== null) {
       const to = recommendedMax(h.needed, max + 1);
-      recs.push({ region, tier: 'web', resource: s.name, action: 'raise-max', field: `services[${s.name}].maxCapacity`, from: max, to,
-        message: `raise services[${s.name}].maxCapacity from ${max} to ${to} (the peak needs ${fmt(h.needed)} instances at the scaling target)` });
+      const field = formatConfigPath(SIZING.service.maxCapacity(s.name));
+      recs.push({ region, tier: 'web', resource: s.name, action: 'raise-max', field, from: max, to,
+        message: `raise ${field} from ${max} to ${to} (the peak needs ${fmt(h.needed)} instances at the scaling target)` });
     }
   }
 
@@ -292,11 +294,12 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     if (rh && readers.status !== 'ok') {
       const to = recommendedMax(rh.needed, db.maxReaders + 1);
       if (to <= MAX_READERS_PER_CLUSTER) {
-        recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-reader', field: 'database.maxReaders', from: db.maxReaders, to,
-          message: `add readers: raise database.maxReaders from ${db.maxReaders} to ${to} (reader CPU peaks at ${fmt(readerPeak)}% against a ${db.targetReaderCpuPercent}% target)` });
+        const field = db.maxReadersField ?? formatConfigPath(SIZING.database.maxReaders);
+        recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-reader', field, from: db.maxReaders, to,
+          message: `add readers: raise ${field} from ${db.maxReaders} to ${to} (reader CPU peaks at ${fmt(readerPeak)}% against a ${db.targetReaderCpuPercent}% target)` });
       } else {
         const shards = Math.ceil(db.shards * (rh.needed / (MAX_READERS_PER_CLUSTER * (1 - HEADROOM_GOAL))));
-        recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-shard', field: 'database.shards', from: db.shards, to: Math.max(db.shards + 1, shards),
+        recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-shard', field: formatConfigPath(SIZING.database.shards), from: db.shards, to: Math.max(db.shards + 1, shards),
           message: `add a shard: reads need ${fmt(rh.needed)} readers, more than Aurora's ${MAX_READERS_PER_CLUSTER} per cluster allow with headroom` });
       }
     }
@@ -308,7 +311,7 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     tiers.push(writer);
     if (wh && writer.status !== 'ok') {
       const to = db.shards - 1 + recommendedMax(wh.needed, 2);
-      recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-shard', field: 'database.shards', from: db.shards, to,
+      recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-shard', field: formatConfigPath(SIZING.database.shards), from: db.shards, to,
         message: `add a shard: writer CPU of ${d.clusterId} peaks at ${fmt(writerPeak)}% against a ${db.writerCpuLimitPercent}% ceiling (a writer cannot scale out)` });
     }
   }
@@ -335,8 +338,9 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     tiers.push(tier);
     if (h && tier.status !== 'ok') {
       const to = recommendedMax(h.needed, c.shards + 1);
-      recs.push({ region, tier: 'cache', resource: targets.cache.replicationGroupId, action: 'add-cache-shards', field: 'cache.shards', from: c.shards, to,
-        message: `add cache shards: raise cache.shards from ${c.shards} to ${to}${evictions ? ' (keys are being evicted)' : ''}` });
+      const field = formatConfigPath(SIZING.cache.shards);
+      recs.push({ region, tier: 'cache', resource: targets.cache.replicationGroupId, action: 'add-cache-shards', field, from: c.shards, to,
+        message: `add cache shards: raise ${field} from ${c.shards} to ${to}${evictions ? ' (keys are being evicted)' : ''}` });
     }
   }
 
@@ -367,8 +371,9 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     tiers.push(tier);
     if (h && tier.status !== 'ok' && max !== null) {
       const to = recommendedMax(h.needed, max + 1);
-      recs.push({ region, tier: 'queue', resource: qv.name, action: 'raise-worker-max', field: `queues[${qv.name}].maxWorkers`, from: max, to,
-        message: `raise queues[${qv.name}].maxWorkers from ${max} to ${to} (the peak needs ${fmt(h.needed)} workers to meet the ${qv.acceptableLatencySeconds}s latency target)` });
+      const field = formatConfigPath(SIZING.queue.maxWorkers(qv.name));
+      recs.push({ region, tier: 'queue', resource: qv.name, action: 'raise-worker-max', field, from: max, to,
+        message: `raise ${field} from ${max} to ${to} (the peak needs ${fmt(h.needed)} workers to meet the ${qv.acceptableLatencySeconds}s latency target)` });
     }
   }
   return { tiers, recommendations: recs };

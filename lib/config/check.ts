@@ -2,6 +2,7 @@
  * A small, dependency-free validator for plain JSON config. Every problem is collected (not only the
  * first) and reported as `path.to.field: what is wrong (got: value)`.
  */
+import { nearest } from './hints';
 
 /** One problem found in a config. */
 export interface ConfigIssue {
@@ -138,28 +139,5 @@ export class Checker {
 
 /** The allowed key closest to `key` (edit distance ≤ 2), for "did you mean" hints. */
 function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const a of allowed) {
-    const d = editDistance(key.toLowerCase(), a.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = a;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
+  return nearest(key, allowed, 1)[0];
 }

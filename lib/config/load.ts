@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './check';
+import { ConfigError, formatValue } from './check';
+import { parseJsonText } from './json-text';
 import type { AppConfig } from './types';
 import { resolveConfig } from './validate';
 
@@ -7,8 +8,31 @@ import { resolveConfig } from './validate';
 export const DEFAULT_CONFIG_PATH = 'config/millions.json';
 
 /**
- * Reads, parses and validates a config file. Throws a `ConfigError` (unreadable file, malformed JSON,
- * or any invalid field) whose message names the file and lists every problem.
+ * Parses the text of a config file. Throws a `ConfigError` naming `source` when the text is not JSON, or
+ * when an object repeats a key: `JSON.parse` would keep the last value and silently drop the first, so a
+ * setting the user wrote would vanish.
+ */
+export function parseConfigText(text: string, source: string): unknown {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([{ path: '(file)', message: `is not valid JSON: ${(e as Error).message}`, got: source }], source);
+  }
+  const { duplicates } = parseJsonText(text);
+  if (duplicates.length > 0) {
+    throw new ConfigError(duplicates.map((d) => ({
+      path: d.path,
+      message: `duplicate key (lines ${d.firstLine} and ${d.line}): JSON keeps only the last value, so ${formatValue(d.firstValue)} would be silently dropped; keep one`,
+      got: d.value,
+    })), source);
+  }
+  return raw;
+}
+
+/**
+ * Reads, parses and validates a config file. Throws a `ConfigError` (unreadable file, malformed JSON, a
+ * repeated key, or any invalid field) whose message names the file and lists every problem.
  */
 export function loadConfigFile(path: string): AppConfig {
   let text: string;
@@ -17,11 +41,5 @@ export function loadConfigFile(path: string): AppConfig {
   } catch (e) {
     throw new ConfigError([{ path: '(file)', message: `cannot read config file: ${(e as Error).message}`, got: path }], path);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError([{ path: '(file)', message: `is not valid JSON: ${(e as Error).message}`, got: path }], path);
-  }
-  return resolveConfig(raw, path);
+  return resolveConfig(parseConfigText(text, path), path);
 }

@@ -54,8 +54,24 @@ export const checkNat: StageCheck = (config, preset) => preset.natGateways < pre
 /** Several regions without a domain: nothing routes users between them or fails over. */
 export const checkMultiRegionDns: StageCheck = (config) => config.regions.length < 2 || config.domain ? [] : [{
   id: stageWarningId('dns'),
-  message: `The config runs ${config.regions.length} regions but has no domain (got: undefined): no latency records, health checks or failover route users between them. Add \`domain\`.`,
+  message: `The config runs ${config.regions.length} regions (${config.regions.map((r) => r.region).join(', ')}) but sets no \`domain\`: no latency records, health checks or failover route users between them. Add \`domain\`.`,
 }];
+
+/**
+ * Failover routing answers from two regions (the primary, and the secondary while the primary is
+ * unhealthy): any other region is deployed and paid for but gets no users.
+ */
+export const checkFailoverRegions: StageCheck = (config) => {
+  const f = config.dns.failover;
+  if (!config.domain || config.dns.routing !== 'failover' || !f) return [];
+  return config.regions
+    .filter((r) => r.region !== f.primary && r.region !== f.secondary)
+    .map((r) => ({
+      id: stageWarningId('failover-regions'),
+      message: `dns.routing "failover" sends users to ${f.primary} and, while it is unhealthy, to ${f.secondary}; ${r.region} is deployed but no record routes to it (got: ${config.regions.length} regions). Route with "latency" or "geolocation" to serve every region, or remove this one.`,
+      region: r.region,
+    }));
+};
 
 /** From the growth stage on, every database cluster has a reader: the failover target and the read capacity. */
 export const checkDatabaseReplicas: StageCheck = (config) => STAGES.indexOf(config.stage) < STAGES.indexOf('growth') ? [] : config.database.shards
@@ -70,7 +86,7 @@ export const checkDatabaseReplicas: StageCheck = (config) => STAGES.indexOf(conf
  * Every stage check. A tier adds its own in one line (e.g. a `millions` config with no read replica or a
  * queue without a dead-letter queue): a {@link StageCheck} returning findings with `stageWarningId('…')`.
  */
-export const STAGE_CHECKS: readonly StageCheck[] = [checkRegions, checkAzs, checkNat, checkMultiRegionDns, checkDatabaseReplicas];
+export const STAGE_CHECKS: readonly StageCheck[] = [checkRegions, checkAzs, checkNat, checkMultiRegionDns, checkDatabaseReplicas, checkFailoverRegions];
 
 /** The findings of `checks` (default: all) for a resolved config. */
 export function stageFindings(config: AppConfig, checks: readonly StageCheck[] = STAGE_CHECKS, preset: StagePreset = PRESETS[config.stage]): StageFinding[] {

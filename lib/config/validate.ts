@@ -1,10 +1,11 @@
 import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
+import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
 import { resolveEdge } from './sections/edge';
-import { defaultZones, isKnownRegion } from './regions';
+import { REGION_ZONES, defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
 import { resolveDns } from './sections/dns';
@@ -75,7 +76,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const monitoring = resolveMonitoring(c, root.monitoring, stage);
-  const tags = c.stringMap('tags', root.tags) ?? {};
+  const tags = resolveTags(c, root.tags);
   const database = resolveDatabase(c, root.database, stage, regions.length);
   const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
   const dns = resolveDns(c, root.dns, stage, {
@@ -153,20 +154,23 @@ function resolveZones(c: Checker, p: string, o: Obj, region: string | undefined,
   if (o.availabilityZones === undefined) {
     if (region === undefined || !isKnownRegion(region)) return [];
     const zones = defaultZones(region, want);
-    if (zones.length < min) c.fail(zp, `region ${region} has only ${zones.length} zones known here; list them explicitly (the ${stage} stage needs ${min})`, undefined);
+    if (zones.length < min) c.fail(at(p, 'region'), `has ${zones.length} availability zones (${zones.join(', ')}); the ${stage} stage needs ${min}: pick another region or a smaller stage`, region);
     return zones;
   }
   const list = c.array(zp, o.availabilityZones, { min: 1, max: 6 });
   if (!list) return [];
   const zones: string[] = [];
+  const before = c.issues.length;
   list.forEach((z, j) => {
     const s = c.string(at(zp, j), z, { required: true, pattern: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, what: 'an availability zone name like eu-west-1a' });
     if (s === undefined) return;
     if (region !== undefined && (!s.startsWith(region) || s.length !== region.length + 1)) c.fail(at(zp, j), `is not an availability zone of ${region}`, s);
-    else if (zones.includes(s)) c.fail(at(zp, j), 'duplicate availability zone', s);
+    else if (region !== undefined && isKnownRegion(region) && !REGION_ZONES[region].includes(s.slice(-1))) {
+      c.fail(at(zp, j), `does not exist: the zones of ${region} are ${defaultZones(region, 6).join(', ')}`, s);
+    } else if (zones.includes(s)) c.fail(at(zp, j), 'duplicate availability zone', s);
     else zones.push(s);
   });
-  if (zones.length > 0 && zones.length < min) c.fail(zp, `the ${stage} stage needs at least ${min} availability zones`, list);
+  if (c.issues.length === before && zones.length < min) c.fail(zp, `the ${stage} stage needs at least ${min} availability zones`, list);
   return zones;
 }
 
@@ -223,7 +227,9 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
       if (priorities.has(priority)) c.fail(at(p, 'priority'), `duplicate listener rule priority (also at ${priorities.get(priority)})`, priority);
       priorities.set(priority, p);
     }
-    const instanceType = c.string(at(p, 'instanceType'), o.instanceType, { pattern: INSTANCE_TYPE, what: 'an EC2 instance type like m7g.large' }) ?? preset.instanceType;
+    const writtenType = c.string(at(p, 'instanceType'), o.instanceType, { pattern: INSTANCE_TYPE, what: 'an EC2 instance type like m7g.large' });
+    if (writtenType !== undefined) checkEc2InstanceType(c, at(p, 'instanceType'), writtenType);
+    const instanceType = writtenType ?? preset.instanceType;
     const minCapacity = c.number(at(p, 'minCapacity'), o.minCapacity, { integer: true, min: 1, max: 1000 }) ?? preset.minCapacity;
     const maxCapacity = c.number(at(p, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 }) ?? Math.max(preset.maxCapacity, minCapacity);
     if (minCapacity > maxCapacity) c.fail(at(p, 'minCapacity'), `must not exceed maxCapacity (${maxCapacity})`, minCapacity);
@@ -234,7 +240,7 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
     const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: 3600 }) ?? 30;
     const slowStartSeconds = c.number(at(p, 'slowStartSeconds'), o.slowStartSeconds, { integer: true, min: 0, max: 900 }) ?? 0;
     if (slowStartSeconds > 0 && slowStartSeconds < 30) c.fail(at(p, 'slowStartSeconds'), 'must be 0 (off) or between 30 and 900', slowStartSeconds);
-    const scheduledScaling = resolveSchedules(c, at(p, 'scheduledScaling'), o.scheduledScaling);
+    const scheduledScaling = resolveSchedules(c, at(p, 'scheduledScaling'), o.scheduledScaling, { minCapacity, maxCapacity });
     const stepScaling = resolveStep(c, at(p, 'stepScaling'), o.stepScaling);
     const warmPool = resolveWarmPool(c, at(p, 'warmPool'), o.warmPool, maxCapacity);
     if (name === undefined) return;
@@ -261,7 +267,8 @@ function stringList(c: Checker, path: string, raw: unknown, pattern: RegExp, wha
   return out;
 }
 
-function resolveSchedules(c: Checker, path: string, raw: unknown): ScheduledScalingInput[] {
+/** Scheduled actions of a service whose own bounds are `fleet`: a schedule that sets only one bound must fit the other. */
+function resolveSchedules(c: Checker, path: string, raw: unknown, fleet: { minCapacity: number; maxCapacity: number }): ScheduledScalingInput[] {
   const list = c.array(path, raw) ?? [];
   const out: ScheduledScalingInput[] = [];
   const names = new Set<string>();
@@ -273,10 +280,17 @@ function resolveSchedules(c: Checker, path: string, raw: unknown): ScheduledScal
     if (name !== undefined && names.has(name)) c.fail(at(p, 'name'), 'duplicate schedule name', name);
     if (name !== undefined) names.add(name);
     const schedule = c.string(at(p, 'schedule'), o.schedule, { required: true, pattern: CRON, what: 'a five-field cron expression like "0 8 * * MON-FRI"' });
-    const minCapacity = c.number(at(p, 'minCapacity'), o.minCapacity, { integer: true, min: 0 });
-    const maxCapacity = c.number(at(p, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1 });
+    const minCapacity = c.number(at(p, 'minCapacity'), o.minCapacity, { integer: true, min: 0, max: 1000 });
+    const maxCapacity = c.number(at(p, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 });
     if (minCapacity === undefined && maxCapacity === undefined) c.fail(p, 'must set minCapacity or maxCapacity', o);
     if (minCapacity !== undefined && maxCapacity !== undefined && minCapacity > maxCapacity) c.fail(at(p, 'minCapacity'), `must not exceed maxCapacity (${maxCapacity})`, minCapacity);
+    // Auto Scaling rejects the action when it runs (min above max), which is far too late to find out.
+    if (minCapacity !== undefined && maxCapacity === undefined && minCapacity > fleet.maxCapacity) {
+      c.fail(at(p, 'minCapacity'), `must not exceed the service's maxCapacity (${fleet.maxCapacity}): the action would fail when it runs; set this schedule's maxCapacity too, or raise the service's`, minCapacity);
+    }
+    if (maxCapacity !== undefined && minCapacity === undefined && maxCapacity < fleet.minCapacity) {
+      c.fail(at(p, 'maxCapacity'), `must not be below the service's minCapacity (${fleet.minCapacity}): the action would fail when it runs; set this schedule's minCapacity too, or lower the service's`, maxCapacity);
+    }
     if (name && schedule) out.push({ name, schedule, ...(minCapacity !== undefined ? { minCapacity } : {}), ...(maxCapacity !== undefined ? { maxCapacity } : {}) });
   });
   return out;
@@ -297,4 +311,30 @@ function resolveWarmPool(c: Checker, path: string, raw: unknown, maxCapacity: nu
   if (minSize > maxCapacity) c.fail(at(path, 'minSize'), `must not exceed the service's maxCapacity (${maxCapacity})`, minSize);
   const reuseOnScaleIn = c.boolean(at(path, 'reuseOnScaleIn'), o.reuseOnScaleIn) ?? false;
   return { minSize, reuseOnScaleIn };
+}
+
+/** Tags the reference app puts on every resource itself. */
+const APP_TAG_KEYS = ['app', 'stage', 'tier'];
+/** AWS's tag character set: letters, digits, spaces and `_ . : / = + - @`. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/**
+ * A resource holds 50 user tags; the app adds its own 3, and the VPC's subnets 3 more (`Name`,
+ * `aws-cdk:subnet-name`, `aws-cdk:subnet-type`).
+ */
+const MAX_TAGS = 44;
+
+function resolveTags(c: Checker, raw: unknown): Record<string, string> {
+  const tags = c.stringMap('tags', raw) ?? {};
+  const keys = Object.keys(tags);
+  if (keys.length > MAX_TAGS) c.fail('tags', `must have at most ${MAX_TAGS} tags (AWS allows 50 per resource; the app and the VPC's subnets add up to 6)`, keys.length);
+  for (const [key, value] of Object.entries(tags)) {
+    const p = at('tags', key);
+    if (/^aws:/i.test(key)) c.fail(p, 'uses the prefix "aws:", which AWS reserves for its own tags', key);
+    else if (APP_TAG_KEYS.includes(key)) c.fail(p, `is a tag the app sets on every resource itself (${APP_TAG_KEYS.join(', ')}); pick another key`, key);
+    else if (key.length < 1 || key.length > 128) c.fail(p, 'a tag key must be 1 to 128 characters', key);
+    else if (!TAG_TEXT.test(key)) c.fail(p, 'a tag key may hold letters, digits, spaces and _ . : / = + - @ only', key);
+    if (value.length > 256) c.fail(p, 'a tag value must be at most 256 characters', value);
+    else if (!TAG_TEXT.test(value)) c.fail(p, 'a tag value may hold letters, digits, spaces and _ . : / = + - @ only', value);
+  }
+  return tags;
 }

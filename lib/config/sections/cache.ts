@@ -18,6 +18,7 @@ import {
   type CacheSubnets,
 } from '../../../constructs/cache';
 import { at, type Checker } from '../check';
+import { checkCacheEngineVersion, checkCacheNodeType } from '../instance-types';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
 
@@ -165,12 +166,14 @@ export function resolveCache(c: Checker, raw: unknown, stage: Stage, ctx: CacheC
   const engine = (c.string('cache.engine', o.engine, { oneOf: ENGINES }) ?? CACHE_DEFAULTS.engine) as CacheEngine;
   const engineVersion = c.string('cache.engineVersion', o.engineVersion, { pattern: VERSION, what: 'a version like 8.1' }) ?? CACHE_DEFAULTS.engineVersion[engine];
   if (engine === 'valkey' && VERSION.test(engineVersion) && compareVersions(engineVersion, '7.2') < 0) c.fail('cache.engineVersion', 'must be 7.2 or later for valkey', engineVersion);
-  if (engine === 'redis' && VERSION.test(engineVersion) && (compareVersions(engineVersion, '6') < 0 || compareVersions(engineVersion, '8') >= 0)) {
+  else if (engine === 'redis' && VERSION.test(engineVersion) && (compareVersions(engineVersion, '6') < 0 || compareVersions(engineVersion, '8') >= 0)) {
     c.fail('cache.engineVersion', 'must be 6.x or 7.x for redis (RBAC and TLS-required mode need 6+)', engineVersion);
-  }
+  } else if (o.engineVersion !== undefined && VERSION.test(engineVersion)) checkCacheEngineVersion(c, 'cache.engineVersion', engine, engineVersion);
   let nodeType = c.string('cache.nodeType', o.nodeType) ?? preset.nodeType;
   if (!parseNodeType(nodeType)) {
-    c.fail('cache.nodeType', 'must be a known Valkey/Redis node type like cache.r7g.large', nodeType);
+    const before = c.issues.length;
+    checkCacheNodeType(c, 'cache.nodeType', nodeType);
+    if (c.issues.length === before) c.fail('cache.nodeType', 'must be a Valkey/Redis node type like cache.r7g.large', nodeType);
     nodeType = preset.nodeType;
   }
   const shards = c.number('cache.shards', o.shards, { integer: true, min: 1, max: 500 }) ?? preset.shards;
@@ -283,6 +286,7 @@ function resolveImmutable(c: Checker, raw: unknown): CacheReplacementSettings | 
   if (!o) return undefined;
   const engine = c.string(at(p, 'engine'), o.engine, { required: true, oneOf: ENGINES }) as CacheEngine | undefined;
   const engineVersion = c.string(at(p, 'engineVersion'), o.engineVersion, { required: true, pattern: VERSION, what: 'a version like 8.1' });
+  if (engine !== undefined && engineVersion !== undefined) checkCacheEngineVersion(c, at(p, 'engineVersion'), engine, engineVersion);
   const port = c.number(at(p, 'port'), o.port, { required: true, integer: true, min: 1, max: 65535 });
   const subnets = c.string(at(p, 'subnets'), o.subnets, { required: true, oneOf: ['isolated', 'private'] }) as CacheSubnets | undefined;
   const authMode = c.string(at(p, 'authMode'), o.authMode, { required: true, oneOf: ['rbac', 'auth-token'] }) as CacheAuthMode | undefined;

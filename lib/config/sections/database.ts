@@ -1,5 +1,6 @@
 import { auroraEngineVersions, type AuroraEngineKind } from '../../../constructs/aurora/engine';
 import { at, type Checker } from '../check';
+import { checkAuroraInstanceClass } from '../instance-types';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
 import { SHARDING_KEYS, resolveSharding, type DatabaseShardingConfig, type DatabaseShardingInput } from './sharding';
@@ -109,8 +110,8 @@ export const DATABASE_KEYS = [
 /** Default engine version per engine. */
 export const DEFAULT_ENGINE_VERSION: Readonly<Record<DatabaseEngine, string>> = { postgres: '16.6', mysql: '3.08.0' };
 
-/** Aurora instance types: the `db.` prefix is implied (`r7g.large`, `t4g.medium`, `x2g.xlarge`). */
-const DB_INSTANCE_TYPE = /^(r|t|x|m|c)[0-9][a-z0-9-]*\.(micro|small|medium|large|xlarge|[0-9]+xlarge)$/;
+/** The shape of an Aurora instance class; the `db.` prefix is implied (`r7g.large`, `t4g.medium`, `x2g.xlarge`). */
+const DB_INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(micro|small|medium|large|xlarge|[0-9]+xlarge)$/;
 const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
 
@@ -136,6 +137,7 @@ export function resolveDatabase(
     c.fail(at(p, 'engineVersion'), `is not an Aurora ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL'} version${near.length ? ` (known ${major}.x: ${near.join(', ')})` : ` (examples: ${known.slice(-4).join(', ')})`}`, engineVersion);
   }
 
+  const instanceClass = (ch: Checker, path: string, raw: unknown): string | undefined => auroraClass(ch, path, raw, engine);
   const instanceType = instanceClass(c, at(p, 'instanceType'), o.instanceType) ?? preset.instanceType;
   const readerInstanceType = instanceClass(c, at(p, 'readerInstanceType'), o.readerInstanceType) ?? instanceType;
   const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: 15 }) ?? preset.readers;
@@ -187,12 +189,15 @@ export function resolveDatabase(
   };
 }
 
-function instanceClass(c: Checker, path: string, raw: unknown): string | undefined {
+/** An Aurora DB instance class of `engine` (`r7g.large`, `db.r7g.large` or `serverless`), without the `db.` prefix. */
+function auroraClass(c: Checker, path: string, raw: unknown, engine: DatabaseEngine): string | undefined {
   const s = c.string(path, raw);
   if (s === undefined || s === 'serverless') return s;
   const bare = s.startsWith('db.') ? s.slice(3) : s;
   if (!DB_INSTANCE_TYPE.test(bare)) return c.fail(path, 'must be an Aurora instance type like r7g.large or "serverless"', s);
-  return bare;
+  const before = c.issues.length;
+  checkAuroraInstanceClass(c, path, engine, bare, s);
+  return c.issues.length === before ? bare : undefined;
 }
 
 function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number): DatabaseConfig['autoScaling'] {

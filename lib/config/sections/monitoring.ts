@@ -80,7 +80,8 @@ export function resolveMonitoring(c: Checker, raw: unknown, stage: Stage): Monit
 function resolvePair(c: Checker, path: string, raw: unknown, base: SeverityThresholds, key: string): SeverityThresholds {
   const o = c.object(path, raw, ['warning', 'critical']);
   if (!o) return base;
-  const max = key.endsWith('Percent') ? 100 : undefined;
+  // A share of a whole (CPU %, in-service % of the maximum) never passes 100: a threshold above it never fires.
+  const max = key.endsWith('Percent') || key.endsWith('PercentOfMax') ? 100 : undefined;
   const opts = { min: 0, ...(max !== undefined ? { max } : {}) };
   const warning = c.number(at(path, 'warning'), o.warning, opts) ?? base.warning;
   const critical = c.number(at(path, 'critical'), o.critical, opts) ?? base.critical;
@@ -89,6 +90,10 @@ function resolvePair(c: Checker, path: string, raw: unknown, base: SeverityThres
     c.fail(at(path, 'warning'), `lower is worse here, so warning must be above critical (${critical})`, warning);
   } else if (!lowerIsWorse && !(warning < critical)) {
     c.fail(at(path, 'warning'), `higher is worse here, so warning must be below critical (${critical})`, warning);
+  } else if (lowerIsWorse && critical <= 0) {
+    c.fail(at(path, 'critical'), 'must be above 0: the alarm fires below its threshold, and the value never goes below 0', critical);
+  } else if (!lowerIsWorse && warning <= 0) {
+    c.fail(at(path, 'warning'), 'must be above 0: the alarm fires at or above its threshold, so 0 keeps it in alarm all the time', warning);
   }
   return { warning, critical };
 }

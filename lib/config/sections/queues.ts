@@ -1,5 +1,6 @@
 import { WORK_QUEUE_DEFAULTS, defaultVisibilityTimeoutSeconds, minimumVisibilityTimeoutSeconds } from '../../../constructs/work-queue/defaults';
 import { at, type Checker } from '../check';
+import { checkEc2InstanceType } from '../instance-types';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
 
@@ -135,7 +136,9 @@ function positive(c: Checker, path: string, v: unknown): number | undefined {
 
 function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersConfig, instanceTypePattern: RegExp): WorkersConfig {
   const o = c.object(path, raw, WORKER_KEYS) ?? {};
-  const instanceType = c.string(at(path, 'instanceType'), o.instanceType, { pattern: instanceTypePattern, what: 'an EC2 instance type like m7g.large' }) ?? preset.instanceType;
+  const writtenType = c.string(at(path, 'instanceType'), o.instanceType, { pattern: instanceTypePattern, what: 'an EC2 instance type like m7g.large' });
+  if (writtenType !== undefined) checkEc2InstanceType(c, at(path, 'instanceType'), writtenType);
+  const instanceType = writtenType ?? preset.instanceType;
   const minCapacity = c.number(at(path, 'minCapacity'), o.minCapacity, { integer: true, min: 0, max: 1000 }) ?? preset.minCapacity;
   const maxCapacity = c.number(at(path, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 }) ?? Math.max(preset.maxCapacity, minCapacity, 1);
   if (minCapacity > maxCapacity) c.fail(at(path, 'maxCapacity'), `must not be below minCapacity (${minCapacity})`, maxCapacity);

@@ -87,7 +87,7 @@ describe('cache config: bad input', () => {
   });
 
   it('fails on an unknown node type and on a node type that cannot autoscale', () => {
-    expect(errorsOf({ nodeType: 'cache.z9.large' })).toMatch(/cache.nodeType: must be a known Valkey\/Redis node type .*\(got: "cache.z9.large"\)/);
+    expect(errorsOf({ nodeType: 'cache.z9.large' })).toMatch(/cache.nodeType: is not an ElastiCache node type: ElastiCache has no family "z9" .*\(got: "cache.z9.large"\)/);
     expect(errorsOf({ nodeType: 'cache.t4g.small', autoScaling: { enabled: true } })).toMatch(/cache.nodeType: cannot autoscale: .*\(got: "cache.t4g.small"\)/);
   });
 

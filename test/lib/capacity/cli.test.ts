@@ -1,9 +1,11 @@
 import { DescribeStacksCommand, GetMetricDataCommand } from './sdk';
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, test } from 'vitest';
 import { main } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
 import type { CapacityReport } from '../../../lib/capacity/report';
-import { resolveConfig } from '../../../lib/config';
+import { isSizingField, resolveConfig } from '../../../lib/config';
 import { MILLIONS, accessDenied, capture, mockAws, noCredentials, shopValues, stackMissing, webOnlyOutputs } from './helpers';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
@@ -139,7 +141,7 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(missing.err()).toMatch(/required option '--read-ratio <r>' not specified/);
   });
 
-  it('plan --config sizes an existing config, keeping its regions and routes', async () => {
+  it('plan --config sizes an existing config, keeping its regions, routes and request targets', async () => {
     const files: Record<string, string> = {};
     const io = capture(mockAws([], shopValues), { files });
     expect(await main(['plan', '--config', MILLIONS, '--peak-rps', '30000', '--read-ratio', '0.9', '--out', 'out.json'], io.deps)).toBe(ExitCode.ok);
@@ -147,7 +149,60 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(written.name).toBe('shop');
     expect(written.regions.map((r) => r.region)).toEqual(REGIONS);
     expect(written.domain?.name).toBe('shop.example.com');
-    // 30000 / 2 regions = 15000 per region, equal shares: 7500 per service / 200 = 38 at peak → max 50
-    expect(written.services.map((s) => [s.name, s.pathPatterns, s.maxCapacity, s.instanceType])).toEqual([['web', [], 50, 'm7g.large'], ['api', ['/api/*'], 50, 'c7g.large']]);
+    // 30000 / 2 regions = 15000 per region, equal shares: 7500 per service. web: 200 req/s each → 38 at peak → max 50;
+    // api sets targetRequestsPerInstance 1500/min, i.e. 25 req/s each → 300 at peak → max 390, its target kept
+    expect(written.services.map((s) => [s.name, s.pathPatterns, s.maxCapacity, s.instanceType, s.targetRequestsPerInstance])).toEqual([
+      ['web', [], 50, 'm7g.large', 12000], ['api', ['/api/*'], 390, 'c7g.large', 1500],
+    ]);
+    expect(io.out()).toMatch(/Changes to .*millions\.json \(sizes only; everything else is kept as written\):\n {2}services\[web\]\.minCapacity: 3 → 10\n/);
+    expect(io.out()).toMatch(/wrote out.json\n$/);
+  });
+
+  it('plan --json prints the changes to the base (schema version 2)', async () => {
+    const io = capture(mockAws([], shopValues));
+    expect(await main(['plan', '--config', MILLIONS, '--peak-rps', '30000', '--read-ratio', '0.9', '--json'], io.deps)).toBe(ExitCode.ok);
+    const out = JSON.parse(io.out()) as { schemaVersion: number; changes: Array<{ path: string }>; notes: string[]; config: Record<string, unknown> };
+    expect(Object.keys(out)).toEqual(['schemaVersion', 'input', 'plan', 'config', 'changes', 'notes']);
+    expect(out.schemaVersion).toBe(2);
+    for (const c of out.changes) expect(isSizingField(c.path) || /^(services|queues)\[[^\]]+\]$|^database\.shards$/.test(c.path), c.path).toBe(true);
+    expect(Object.keys(out.config)).toEqual(['name', 'stage', 'regions', 'domain', 'web', 'services', 'database', 'cache', 'queues', 'edge', 'monitoring', 'tags']);
+  });
+
+  test.each([
+    { what: 'a peak no fleet can serve', args: ['--peak-rps', '1e12', '--read-ratio', '0.9'], err: /^s2m: the peak cannot be met \(\d problems\):\n {2}--peak-rps 1000000000000 needs/ },
+    { what: 'a latency below the job time', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--jobs-per-second', '1', '--job-seconds', '60', '--acceptable-latency', '30'], err: /^s2m: --acceptable-latency \(30 s\) is below --job-seconds \(60 s\)/ },
+    { what: 'a job time above the base queue\'s latency', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--jobs-per-second', '1', '--job-seconds', '200'], err: /^s2m: queues\[jobs\]\.acceptableLatencySeconds of .*millions\.json \(120 s\) is below --job-seconds \(200 s\)/ },
+    { what: 'a cache node type AWS does not offer', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--cache-node-type', 'cache.r9z.large'], err: /^s2m: --cache-node-type cache.r9z.large is not an ElastiCache node type AWS offers\n$/ },
+    { what: 'a cache node type the base\'s autoscaling cannot use', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--cache-node-type', 'cache.t4g.medium'], err: /^s2m: --cache-node-type cache.t4g.medium does not fit .*millions.json: ElastiCache Auto Scaling needs/ },
+    { what: 'an instance type AWS does not offer', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--instance-type', 'gc7.large'], err: /^s2m: --instance-type gc7.large is not an EC2 instance type AWS offers\n$/ },
+    { what: 'zero cache replicas', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--cache-replicas', '0'], err: /^s2m: option '--cache-replicas <n>' argument '0' is invalid. --cache-replicas must be at least 1 \(got: 0\)/ },
+    { what: 'an app name the config rejects', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--name', 'Shop'], err: /^s2m: --name must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters \(got: Shop\)/ },
+    { what: '--name with --config (the name is the base\'s)', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--name', 'x'], err: /^s2m: option '--name <name>' cannot be used with option '-c, --config <path>'/ },
+    { what: '--regions with --config', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--regions', 'us-east-1'], err: /^s2m: option '--regions <list>' cannot be used with option '-c, --config <path>'/ },
+  ])('plan exits 2 for $what, naming the option, and writes nothing', async ({ args, err }) => {
+    const files: Record<string, string> = {};
+    const io = capture(mockAws([], shopValues), { files });
+    expect(await main(['plan', ...args, '--out', 'out.json'], io.deps)).toBe(ExitCode.usage);
+    expect(io.err()).toMatch(err);
+    expect(files).toEqual({});
+    expect(io.out()).toBe('');
+  });
+
+  it('plan exits 3 for a base config with a repeated key, naming its path', async () => {
+    const files: Record<string, string> = {};
+    const io = capture(mockAws([], shopValues), { files });
+    const deps = { ...io.deps, readFile: () => '{ "name": "shop", "regions": [], "name": "x" }' };
+    expect(await main(['plan', '--config', 'dup.json', '--peak-rps', '100', '--read-ratio', '0.9', '--out', 'out.json'], deps)).toBe(ExitCode.config);
+    expect(io.err()).toMatch(/^s2m: Invalid config dup.json: 1 problem\n {2}name: duplicate key \(lines 1 and 1\)/);
+    expect(files).toEqual({});
+  });
+
+  it('--version prints the package version; --help marks the required options', async () => {
+    const version = capture(mockAws([], shopValues));
+    expect(await main(['--version'], version.deps)).toBe(ExitCode.ok);
+    expect(version.out()).toBe(`${(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version}\n`);
+    const help = capture(mockAws([], shopValues));
+    expect(await main(['plan', '--help'], help.deps)).toBe(ExitCode.ok);
+    expect(help.out()).toMatch(/\nRequired options:\n {2}--peak-rps <n> +peak dynamic requests per second, all regions\s+together\n {2}--read-ratio <r> +share of database queries that are reads \(0-1\)\n\nOptions:\n/);
   });
 });

@@ -19,4 +19,19 @@ describe('capacityView of the resolved example configs', () => {
     const view = capacityView(loadConfigFile(configPath('startup')));
     expect(view.database).toMatchObject({ readers: 1, maxReaders: 1 });
   });
+
+  it('names the field a reader recommendation raises: the database\'s, or a shard\'s own', () => {
+    // GIVEN the sharded example config (s2 sets its own readers but inherits reader autoscaling)
+    const sharded = loadConfigFile(configPath('sharded'));
+    const view = capacityView(sharded);
+    expect(view.database?.maxReadersField).toBe('database.autoScaling.maxReaders');
+    expect(Object.keys(view.databaseClusters ?? {})).toEqual(['S0', 'S1', 'S2']);
+    expect(view.databaseClusters?.S2).toMatchObject({ readers: 3, maxReaders: 8, maxReadersField: 'database.autoScaling.maxReaders' });
+    // AND a shard with its own reader autoscaling is resized on itself
+    const own = loadConfigFile(configPath('sharded'));
+    const withOwn = { ...own, database: { ...own.database, shards: own.database.shards.map((s) => (s.id === 's1' ? { ...s, autoScaling: { ...s.autoScaling!, maxReaders: 4 } } : s)) } };
+    expect(capacityView(withOwn).databaseClusters?.S1).toMatchObject({ maxReaders: 4, maxReadersField: 'database.shards[s1].autoScaling.maxReaders' });
+    // AND without reader autoscaling, the readers themselves
+    expect(capacityView(loadConfigFile(configPath('startup'))).database?.maxReadersField).toBe('database.readers');
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { capacityView } from '../../../lib/capacity/config-view';
 import { classifyAwsError, ExitCode, isRetryable, isThrottling } from '../../../lib/capacity/errors';
-import { loadConfigFile, type AppConfig } from '../../../lib/config';
+import { loadConfigFile } from '../../../lib/config';
 import { MILLIONS } from './helpers';
 
 describe('capacityView', () => {
@@ -17,20 +17,6 @@ describe('capacityView', () => {
     expect(view.database).toBeDefined();
     expect(view.cache).toBeDefined();
     expect(view.queues.map((q) => q.name)).toEqual(['jobs']);
-  });
-
-  it('reads the database, cache and queue sections defensively once the tiers add them', () => {
-    const base = loadConfigFile(MILLIONS);
-    const config = {
-      ...base,
-      database: { readers: [{ instanceClass: 'db.r7g.large' }, { instanceClass: 'db.r7g.large' }], maxReaders: 6, shards: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], targetReaderCpuPercent: 'high' },
-      cache: { shards: 4, replicasPerShard: 1, nodeType: 'cache.r7g.xlarge' },
-      queues: [{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, workers: { maxCapacity: 12 } }, { nameless: true }],
-    } as unknown as AppConfig;
-    const view = capacityView(config);
-    expect(view.database).toEqual({ readers: 2, maxReaders: 6, shards: 3, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
-    expect(view.cache).toEqual({ shards: 4, replicasPerShard: 1, nodeType: 'cache.r7g.xlarge', memoryTargetPercent: 80, engineCpuTargetPercent: 80 });
-    expect(view.queues).toEqual([{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, maxWorkers: 12 }]);
   });
 });
 

@@ -5,6 +5,7 @@ import type { CapacityConfig } from '../../../lib/capacity/config-view';
 import { CliError, ExitCode } from '../../../lib/capacity/errors';
 import { evaluateRegion, runReport, type CapacityReport, type TierReport } from '../../../lib/capacity/report';
 import { stackNames } from '../../../lib/app';
+import { isSizingField } from '../../../lib/config';
 import { cliStackNames } from '../../../lib/capacity/stacks';
 import { accessDenied, metricResponder, mockAws, noCredentials, shopValues, stackMissing, throttling, webOnlyOutputs } from './helpers';
 
@@ -76,6 +77,8 @@ describe('report over every tier (mocked CloudFormation and CloudWatch)', () => 
       ['add-shard', 'database.shards', 1, 2],
       ['add-cache-shards', 'cache.shards', 2, 3],
     ]);
+    // AND every field recommended is a sizing field of the config (one the validator accepts and plan writes)
+    for (const r of report.recommendations) expect(isSizingField(r.field), r.field).toBe(true);
   });
 
   it('makes the minimum of API calls: one DescribeStacks per stack, ceil(queries / 500) GetMetricData per region', async () => {
@@ -260,7 +263,23 @@ describe('evaluateRegion (pure)', () => {
     // 4 readers peaking at 63% CPU (target 70) need 3.6 of 5: 28% headroom
     const { tiers, recommendations } = evaluateRegion('eu-west-1', targets(4, 5), new Map([['db/db/readerCpu', series(63)], ['db/db/writerCpu', series(10)]]), 60);
     expect(tiers[0]).toMatchObject({ resource: 'db readers', headroomPercent: 28, status: 'warn', capacity: { needed: 3.6, max: 5 } });
-    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.maxReaders', from: 5, to: 6 })]);
+    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.autoScaling.maxReaders', from: 5, to: 6 })]);
+    // AND a cluster whose readers are fixed (no reader autoscaling) is told to raise them
+    const fixed = { ...targets(4, 5), databases: [{ clusterId: 'db', shard: '', database: { ...database(4, 5), maxReadersField: 'database.readers' } }] };
+    expect(evaluateRegion('eu-west-1', fixed, new Map([['db/db/readerCpu', series(63)], ['db/db/writerCpu', series(10)]]), 60).recommendations)
+      .toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.readers', message: expect.stringContaining('raise database.readers from 5 to 6') })]);
+  });
+
+  it('recommends raising a queue\'s workers.maxCapacity, the field the config has', () => {
+    // 9 messages/s (540 a minute at the peak) × 2 s a job = 18 busy workers of 20: 10% headroom
+    const queue = { name: 'jobs', acceptableLatencySeconds: 60, averageProcessingSeconds: 2, maxWorkers: 20 };
+    const t = { web: [], databases: [], queues: [{ queue, queueName: 'q', workerFleetName: 'w' }], warnings: [] };
+    const { recommendations } = evaluateRegion('eu-west-1', t, new Map([['queue/jobs/sent', { timestamps: [1, 2, 3], values: [270, 540, 405] }]]), 60);
+    expect(recommendations).toEqual([expect.objectContaining({
+      action: 'raise-worker-max', field: 'queues[jobs].workers.maxCapacity', from: 20, to: 26,
+      message: expect.stringMatching(/^raise queues\[jobs\]\.workers\.maxCapacity from 20 to 26/),
+    })]);
+    expect(isSizingField(recommendations[0].field)).toBe(true);
   });
 
   it('recommends a shard when reads need more readers than Aurora allows', () => {

@@ -54,10 +54,10 @@ describe('resolveConfig: bad input', () => {
     expect(problems(raw)).toEqual(['regions[0].availabilityZones: the growth stage needs at least 3 availability zones (got: ["eu-west-1a","eu-west-1b"])']);
   });
 
-  it('fails when the region has too few known zones for the stage and none are listed', () => {
+  it('fails when the region has fewer zones than the stage needs', () => {
     const raw = base({ regions: [{ region: 'us-west-1', vpcCidr: '10.0.0.0/16' }] });
     expect(problems(raw)).toEqual([
-      'regions[0].availabilityZones: region us-west-1 has only 2 zones known here; list them explicitly (the millions stage needs 3) (got: undefined)',
+      'regions[0].region: has 2 availability zones (us-west-1a, us-west-1c); the millions stage needs 3: pick another region or a smaller stage (got: "us-west-1")',
     ]);
   });
 
@@ -432,21 +432,60 @@ describe('resolveConfig: defaults', () => {
   });
 });
 
-describe('bin/app.ts with an invalid config', () => {
+const INVALID_FILES = [
+  {
+    what: 'three problems',
+    text: JSON.stringify(base({
+      regions: [{ region: 'mars-east-1', vpcCidr: '10.0.0.0/16' }],
+      services: [{ name: 'web', minCapacity: 9, maxCapacity: 3 }],
+      servces: [],
+    })),
+    expected: [
+      '3 problems',
+      'servces: unknown key (did you mean "services"?)',
+      'regions[0].region: unknown AWS region (got: "mars-east-1")',
+      'services[0].minCapacity: must not exceed maxCapacity (3) (got: 9)',
+    ],
+  },
+  {
+    what: 'the inputs that used to get through to synth or deploy',
+    text: JSON.stringify(base({
+      regions: [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1g'] }],
+      services: [{ name: 'web', instanceType: 'gc7.large', maxCapacity: 10, scheduledScaling: [{ name: 'am', schedule: '0 7 * * *', minCapacity: 20 }] }],
+      database: { instanceType: 'c7g.large' },
+      cache: { engineVersion: '8.7', nodeType: 'cache.r7g.large' },
+      monitoring: { thresholds: { database: { cpuPercent: { critical: 150 } } } },
+      tags: { 'aws:owner': 'me' },
+    })),
+    expected: [
+      '7 problems',
+      'regions[0].availabilityZones[2]: does not exist: the zones of us-east-1 are us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, us-east-1f (got: "us-east-1g")',
+      'services[0].instanceType: is not an EC2 instance type: EC2 has no family "gc7" (did you mean c7g?) (got: "gc7.large")',
+      'services[0].scheduledScaling[0].minCapacity: must not exceed the service\'s maxCapacity (10)',
+      'database.instanceType: is not an Aurora PostgreSQL DB instance class: c7g is an EC2 family Aurora does not offer',
+      'cache.engineVersion: is not a Valkey version ElastiCache offers',
+      'monitoring.thresholds.database.cpuPercent.critical: must be at most 100 (got: 150)',
+      'tags.aws:owner: uses the prefix "aws:", which AWS reserves for its own tags (got: "aws:owner")',
+    ],
+  },
+  {
+    what: 'a repeated key',
+    text: '{ "name": "shop", "stage": "millions", "regions": [{ "region": "us-east-1", "vpcCidr": "10.0.0.0/16" }],\n  "stage": "startup" }',
+    expected: ['1 problem', 'stage: duplicate key (lines 1 and 2): JSON keeps only the last value, so "millions" would be silently dropped; keep one (got: "startup")'],
+  },
+];
+
+describe.each(INVALID_FILES)('bin/app.ts with an invalid config: $what', ({ text, expected }) => {
   let dir: string;
   let outdir: string;
   let result: ReturnType<typeof spawnSync>;
 
   beforeAll(() => {
-    // GIVEN a config file with three problems, passed as `-c config=...` would pass it
+    // GIVEN a config file with problems, passed as `-c config=...` would pass it
     dir = mkdtempSync(join(tmpdir(), 's2m-cli-'));
     outdir = join(dir, 'cdk.out');
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify(base({
-      regions: [{ region: 'mars-east-1', vpcCidr: '10.0.0.0/16' }],
-      services: [{ name: 'web', minCapacity: 9, maxCapacity: 3 }],
-      servces: [],
-    })));
+    writeFileSync(file, text);
     // WHEN the CDK app runs as the CDK CLI runs it
     result = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
       cwd: ROOT,
@@ -460,12 +499,9 @@ describe('bin/app.ts with an invalid config', () => {
     expect(result.status).toBe(1);
   });
 
-  it('prints every problem', () => {
+  it('prints every problem, naming the field', () => {
     const stderr = String(result.stderr);
-    expect(stderr).toContain('3 problems');
-    expect(stderr).toContain('servces: unknown key (did you mean "services"?)');
-    expect(stderr).toContain('regions[0].region: unknown AWS region (got: "mars-east-1")');
-    expect(stderr).toContain('services[0].minCapacity: must not exceed maxCapacity (3) (got: 9)');
+    for (const line of expected) expect(stderr).toContain(line);
   });
 
   it('writes nothing to the output directory', () => {
