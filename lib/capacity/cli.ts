@@ -12,6 +12,7 @@ import { CliError, ExitCode } from './errors';
 import { PLAN_DEFAULTS, planCapacity, planToConfig, type CapacityPlan, type PlanInput, type PlannedConfig } from './plan';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
+import { registerCostCommand } from '../cost/cli';
 
 /** Where output goes: `process.stdout`/`process.stderr` or a test buffer. */
 export interface Writer {
@@ -229,7 +230,7 @@ function planCommand(flags: PlanFlags, deps: CliDeps): number {
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans that write a config')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans that write a config, and what a config costs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .showHelpAfterError('(run s2m --help for usage)')
@@ -273,6 +274,8 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-o, --out <path>', 'write the config here (default: print it)')
     .option('--json', 'print inputs, plan and config as JSON')
     .action((flags: PlanFlags) => run(() => planCommand(flags, deps)));
+
+  registerCostCommand(cmd, deps, run);
   return cmd;
 }
 
