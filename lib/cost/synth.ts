@@ -16,12 +16,13 @@ import { inventoryOf, type CfnTemplate, type StackTemplate } from './inventory';
 /** The templates of every stack `buildApp` creates for `config`, with each stack's region and tier. */
 export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
   const outdir = mkdtempSync(join(tmpdir(), 's2m-cost-'));
-  // jsii prints a line for every deprecated property a construct sets; the estimate has no use for them.
-  const deprecated = process.env.JSII_DEPRECATED;
+  // The estimate needs the templates only: no validator report (aws-cdk-lib runs AWS's template validator at
+  // every synth unless CDK_VALIDATION=false) and no jsii line per deprecated property a construct sets.
+  const saved = { CDK_VALIDATION: process.env.CDK_VALIDATION, JSII_DEPRECATED: process.env.JSII_DEPRECATED };
+  process.env.CDK_VALIDATION = 'false';
   process.env.JSII_DEPRECATED = 'quiet';
   try {
-    // No feature-flag context: the flags change no billed resource, and without
-    // `@aws-cdk/core:validateAgainstDefaultRules` the synth runs no validator and prints nothing.
+    // No feature-flag context: the flags change no billed resource.
     const app = new App({ outdir });
     const built = buildApp(app, config, { nagChecks: false });
     const tiers = new Map<string, StackTemplate['tier']>();
@@ -39,8 +40,10 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
       template: s.template as CfnTemplate,
     }));
   } finally {
-    if (deprecated === undefined) delete process.env.JSII_DEPRECATED;
-    else process.env.JSII_DEPRECATED = deprecated;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
     rmSync(outdir, { recursive: true, force: true });
   }
 }
