@@ -33,7 +33,9 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
     }
     tiers.set(built.edge.stackName, 'edge');
     const assembly = app.synth();
-    return assembly.stacks.map((s) => ({
+    // Regions in the config's order (primary first), the edge stack last.
+    const order = (s: { environment: { region: string }; stackName: string }) => (tiers.get(s.stackName) === 'edge' ? config.regions.length : config.regions.findIndex((r) => r.region === s.environment.region));
+    return [...assembly.stacks].sort((a, b) => order(a) - order(b)).map((s) => ({
       stackName: s.stackName,
       region: s.environment.region,
       ...(tiers.has(s.stackName) ? { tier: tiers.get(s.stackName) } : {}),
