@@ -88,7 +88,7 @@ export const checkNatInstances: StageCheck = (config) => config.network.natProvi
 /** No RDS Proxy in front of the database (the startup stage's default). */
 export const checkDatabaseProxy: StageCheck = (config) => config.database.proxy.enabled ? [] : [{
   id: stageWarningId('database-proxy'),
-  message: 'The database has no RDS Proxy (got: database.proxy.enabled false): every server holds its own connections to the cluster, a burst of new servers or workers can exhaust max_connections, and a failover drops connections until clients reconnect to the new writer. Set database.proxy.enabled: true (the growth stage\'s default; at least 8 ACUs or 2 vCPUs are billed, from about $88 a month) when the fleets grow.',
+  message: 'The database has no RDS Proxy (got: database.proxy.enabled false): every server holds its own connections to the cluster, a burst of new servers or workers can exhaust max_connections, and a failover drops connections until clients reconnect to the new writer. Set database.proxy.enabled: true (the growth stage\'s default; billed on the capacity behind it, at least 2 vCPUs or 8 ACUs: $22 or $88 a month in us-east-1, plus its read-only endpoint) when the fleets grow.',
   tier: 'data' as const,
 }];
 
