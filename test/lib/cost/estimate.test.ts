@@ -62,6 +62,16 @@ describe('estimate: each price rule against a hand calculation (floor)', () => {
     expect(e.floor.regions['us-east-1'].tiers.web).toBeCloseTo(0.0225 * H + 3 * 0.005 * H, 9); // $27.375
   });
 
+  it('prices an interface endpoint per zone (subnet) and a gateway endpoint not at all', () => {
+    const e = estimateCost(inventoryOf([stack('eu-west-1', {
+      Sm: { Type: 'AWS::EC2::VPCEndpoint', Properties: { VpcEndpointType: 'Interface', ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.secretsmanager']] }, SubnetIds: ['a', 'b', 'c'] } },
+      S3: { Type: 'AWS::EC2::VPCEndpoint', Properties: { VpcEndpointType: 'Gateway', ServiceName: 'com.amazonaws.eu-west-1.s3' } },
+    }, { tier: 'network' })]));
+    // eu-west-1 lists its own PrivateLink rate: $0.011 an hour per zone
+    expect(floorOf(e, /interface endpoint secretsmanager \(3 zones\)/)[0]).toMatchObject({ quantity: 3 * H, unitPrice: 0.011, source: 'list' });
+    expect(e.floor.total).toBeCloseTo(3 * 0.011 * H, 9); // $24.09
+  });
+
   it('prices a NAT instance (source/destination check off) under network, with its address and root volume', () => {
     const e = estimateCost(inventoryOf([stack('us-east-1', {
       Nat: { Type: 'AWS::EC2::Instance', Properties: { InstanceType: 't4g.nano', SourceDestCheck: false, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8, VolumeType: 'gp3' } }], NetworkInterfaces: [{ AssociatePublicIpAddress: true }] } },
