@@ -70,12 +70,28 @@ function described(config: AppConfig, path: string, estimate: CostEstimate) {
   return { config: path, name: config.name, stage: config.stage, regions: config.regions.map((r) => r.region), ...estimate };
 }
 
+/**
+ * The synthesis module (aws-cdk-lib and every construct), loaded when the command runs so `s2m report` and `plan`
+ * start as fast as before. `require` in CommonJS (the built package, and `npx s2m` through tsx's require hook);
+ * `import()` where TypeScript is loaded through the runner's own module graph (vitest), whose Node `require` does
+ * not resolve `.ts` files.
+ */
+async function loadSynth(): Promise<typeof import('./synth')> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('./synth') as typeof import('./synth');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((e as Error).message).includes('./synth')) throw e;
+    return import('./synth');
+  }
+}
+
 /** Runs `s2m cost` and returns the exit code (errors are thrown as `CliError`/`ConfigError` for `main` to print). */
 export async function costCommand(flags: CostFlags, deps: Pick<CliDeps, 'stdout'>): Promise<number> {
   const assumptions = assumptionsFromFlags(flags);
   const base = loadConfigFile(flags.config);
   const other = flags.against !== undefined ? loadConfigFile(flags.against) : undefined;
-  const { estimateConfig } = await import('./synth');
+  const { estimateConfig } = await loadSynth();
   const baseEstimate = estimateConfig(base, assumptions);
   if (!other) {
     deps.stdout.write(flags.json
