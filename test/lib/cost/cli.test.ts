@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,15 @@ describe('s2m cost', () => {
     expect(json.base.assumptions).toMatchObject({ requestsPerMonth: 2_000_000, databaseGb: 5, jobsPerRequest: 0 });
     expect(json.difference.floor.total).toBeCloseTo(json.other.floor.total - json.base.floor.total, 9);
     expect(json.difference.floor.regions['us-east-1'].tiers.database).toBeCloseTo(0.5 * 0.12 * 730 + (SECONDS_PER_MONTH / 60) * 5_000 / 1e9 * 0.5, 6);
+  });
+
+  it('runs through the `npx s2m` entry point of a checkout (bin/s2m.cjs: TypeScript through tsx, the synthesis loaded lazily)', () => {
+    // GIVEN no build (bin/s2m.cjs would run dist/ instead)
+    expect(existsSync(join(ROOT, 'dist', 'bin', 's2m.js'))).toBe(false);
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 's2m.cjs'), 'cost', '--config', STARTUP, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(ExitCode.ok);
+    expect((JSON.parse(r.stdout) as { floor: { total: number } }).floor.total).toBeLessThanOrEqual(150);
   });
 
   it.each([
