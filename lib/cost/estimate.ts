@@ -190,6 +190,14 @@ function tierOf(f: FleetInventory): CostTier {
   return f.role === 'web' ? 'web' : f.role === 'workers' ? 'workers' : f.role === 'nat' ? 'network' : 'other';
 }
 
+/**
+ * Instances a fleet keeps at zero traffic: its minimum, or the highest minimum a scheduled action sets (the upper
+ * bound: a schedule that raises the minimum in business hours and lowers it at night costs less).
+ */
+export function floorInstances(f: FleetInventory): number {
+  return Math.min(f.maxCapacity || Infinity, Math.max(f.minCapacity, ...f.scheduledMinimums.map((x) => x.min)));
+}
+
 function fleetLabel(f: FleetInventory, context: EstimateContext): string {
   const name = f.name ? ` ${context.names?.[f.name] ?? f.name}` : '';
   return f.role === 'nat' ? 'NAT instance' : f.role === 'web' ? `web fleet${name}` : f.role === 'workers' ? `workers${name}` : `instance ${f.logicalId}`;
@@ -218,8 +226,10 @@ function priceVolumes(l: Lines, region: string, f: FleetInventory, count: number
 function priceFloor(r: RegionInventory, l: Lines, a: CostAssumptions, context: EstimateContext): void {
   const region = priceRegion(r.region);
   for (const f of r.fleets) {
-    const label = fleetLabel(f, context);
-    priceInstances(l, region, f, f.minCapacity + f.warmPoolRunning, label);
+    const floor = floorInstances(f);
+    const raised = floor > f.minCapacity ? `, min ${floor} by schedule "${f.scheduledMinimums.filter((x) => x.min === floor).map((x) => x.schedule).join('; ')}"` : '';
+    const label = `${fleetLabel(f, context)}${raised}`;
+    priceInstances(l, region, f, floor + f.warmPoolRunning, label);
     if (f.warmPoolStopped > 0) priceVolumes(l, region, f, f.warmPoolStopped, `${label}, warm pool`);
   }
   l.add('network', `NAT gateway × ${r.natGateways}`, r.natGateways * hours, 'gateway-hours', regionalPrice(region, 'natGatewayHour'));
@@ -361,9 +371,10 @@ function priceLoad(inventory: Inventory, a: CostAssumptions, context: EstimateCo
     for (const f of web) {
       const perMinute = regionOrigin / web.length / (hours * 60);
       const needed = f.requestsPerInstancePerMinute ? Math.ceil(perMinute / f.requestsPerInstancePerMinute) : f.minCapacity;
-      const instances = Math.min(f.maxCapacity, Math.max(f.minCapacity, needed));
+      const floor = floorInstances(f);
+      const instances = Math.min(f.maxCapacity, Math.max(floor, needed));
       fleetInstances[`${r.region}/${context.names?.[f.name ?? ''] ?? f.name ?? f.logicalId}`] = instances;
-      if (instances > f.minCapacity) priceInstances(l, region, f, instances - f.minCapacity, `${fleetLabel(f, context)}, scaled out for the load`);
+      if (instances > floor) priceInstances(l, region, f, instances - floor, `${fleetLabel(f, context)}, scaled out for the load`);
     }
     // Workers: enough instances to keep up with the jobs (average); queues' requests: send, receive, delete.
     const workers = r.fleets.filter((f) => f.role === 'workers');
@@ -372,9 +383,10 @@ function priceLoad(inventory: Inventory, a: CostAssumptions, context: EstimateCo
       const seconds = f.name ? context.queueProcessingSeconds?.[f.name] : undefined;
       if (seconds === undefined || f.name === undefined) continue;
       const busy = (jobsPerMonth / Math.max(1, workers.length) / SECONDS_PER_MONTH) * seconds;
-      const instances = Math.min(f.maxCapacity, Math.max(f.minCapacity, Math.ceil(busy)));
+      const floor = floorInstances(f);
+      const instances = Math.min(f.maxCapacity, Math.max(floor, Math.ceil(busy)));
       fleetInstances[`${r.region}/${context.names?.[f.name] ?? f.name}`] = instances;
-      if (instances > f.minCapacity) priceInstances(l, region, f, instances - f.minCapacity, `${fleetLabel(f, context)}, busy with the load`);
+      if (instances > floor) priceInstances(l, region, f, instances - floor, `${fleetLabel(f, context)}, busy with the load`);
     }
     const mainQueues = r.queues.filter((q) => !/DeadLetter/i.test(q.logicalId));
     for (const q of mainQueues) {

@@ -47,8 +47,10 @@ export interface FleetInventory {
   /** The service or queue it serves (from the stack's outputs), when known. */
   readonly name?: string;
   readonly instanceType: string;
-  /** Instances at the floor (the group's minimum). */
+  /** The group's minimum. */
   readonly minCapacity: number;
+  /** Minimums scheduled actions set (`AWS::AutoScaling::ScheduledAction`), with their schedules. */
+  readonly scheduledMinimums: ReadonlyArray<{ readonly min: number; readonly schedule: string }>;
   readonly maxCapacity: number;
   /** EBS volumes of one instance. */
   readonly volumes: ReadonlyArray<{ readonly gb: number; readonly type: string }>;
@@ -455,6 +457,13 @@ function readFleets(stack: StackTemplate, resources: Record<string, CfnResource>
     const asg = refOf(p.AutoScalingGroupName);
     if (asg) warm.set(asg, { min: num(p.MinSize, 0), running: str(p.PoolState) === 'Running' });
   }
+  const scheduled = new Map<string, Array<{ min: number; schedule: string }>>();
+  for (const [, r] of entries.filter(([, x]) => x.Type === 'AWS::AutoScaling::ScheduledAction')) {
+    const p = props(r);
+    const asg = refOf(p.AutoScalingGroupName);
+    if (!asg || p.MinSize === undefined) continue;
+    scheduled.set(asg, [...(scheduled.get(asg) ?? []), { min: num(p.MinSize, 0), schedule: str(p.Recurrence) ?? str(p.StartTime) ?? 'once' }]);
+  }
   const requestTargets = new Map<string, number>();
   for (const [, r] of entries.filter(([, x]) => x.Type === 'AWS::AutoScaling::ScalingPolicy')) {
     const p = props(r);
@@ -481,6 +490,7 @@ function readFleets(stack: StackTemplate, resources: Record<string, CfnResource>
       ...(names.has(id) ? { name: names.get(id) } : {}),
       instanceType,
       minCapacity: num(p.MinSize, 0),
+      scheduledMinimums: scheduled.get(id) ?? [],
       maxCapacity: num(p.MaxSize, 0),
       volumes: volumesOf(data.BlockDeviceMappings),
       detailedMonitoring: ((data.Monitoring ?? {}) as Props).Enabled === true,
@@ -504,6 +514,7 @@ function readFleets(stack: StackTemplate, resources: Record<string, CfnResource>
       logicalId: id,
       instanceType: str(p.InstanceType) ?? str(data.InstanceType) ?? 'unknown',
       minCapacity: 1,
+      scheduledMinimums: [],
       maxCapacity: 1,
       volumes: volumesOf(p.BlockDeviceMappings ?? data.BlockDeviceMappings, 8),
       detailedMonitoring: monitoring,

@@ -54,6 +54,14 @@ describe('estimate: each price rule against a hand calculation (floor)', () => {
     expect(e.floor.total).toBeCloseTo(2 * 0.0168 * H + 40 * 0.08 + 14 * 0.3, 9);
   });
 
+  it('prices a fleet whose scheduled action raises its minimum at that minimum all month (the upper bound)', () => {
+    const e = estimateCost(inventoryOf([stack('us-east-1', {
+      ...webFleet('Api', 'c7g.large', 3, 40),
+      Morning: { Type: 'AWS::AutoScaling::ScheduledAction', Properties: { AutoScalingGroupName: { Ref: 'Api' }, MinSize: 6, Recurrence: '0 7 * * MON-FRI' } },
+    })]));
+    expect(floorOf(e, /^EC2 c7g\.large × 6 \(web fleet, min 6 by schedule "0 7 \* \* MON-FRI"\)$/)[0].monthly).toBeCloseTo(6 * 0.0725 * H, 9);
+  });
+
   it('prices NAT gateways, Elastic IPs and an internet-facing ALB with one public IPv4 address per zone', () => {
     const e = estimateCost(inventoryOf([stack('us-east-1', {
       Nat1: { Type: 'AWS::EC2::NatGateway' }, Eip1: { Type: 'AWS::EC2::EIP' }, Lb: alb(3),
