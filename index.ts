@@ -6,7 +6,8 @@
  * The rest lives under sub-paths, each loaded only by those who use it:
  * - `scale-to-millions/runtime`: the runtime SDK for application servers (never loads aws-cdk-lib);
  * - `scale-to-millions/testing`: helpers for snapshot tests of your own stacks;
- * - `scale-to-millions/capacity`: the logic behind the `s2m` CLI (headroom, plans).
+ * - `scale-to-millions/capacity`: the logic behind the `s2m` CLI (headroom, plans);
+ * - `scale-to-millions/cost`: the cost estimator behind `s2m cost`.
  *
  * @module
  */

@@ -137,6 +137,13 @@ export interface AuroraDatabaseProps {
    * @default rds.DatabaseInsightsMode.STANDARD (Performance Insights, 7 days)
    */
   readonly databaseInsightsMode?: rds.DatabaseInsightsMode;
+  /**
+   * Performance Insights on the cluster and its instances. AWS recommends a Serverless v2 minimum of 2 ACUs
+   * with it on; turn it off to run a 0.5 ACU instance without its memory overhead (CloudWatch metrics and the
+   * exported logs remain).
+   * @default true
+   */
+  readonly performanceInsights?: boolean;
   /** Enhanced monitoring interval; `Duration.seconds(0)` turns it off. @default Duration.seconds(60) */
   readonly monitoringInterval?: Duration;
   /** Retention of the exported database logs. @default logs.RetentionDays.ONE_MONTH */
@@ -241,6 +248,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly engineKind: AuroraEngineKind;
   private readonly port: number;
   private readonly isSecondary: boolean;
+  private readonly hasServerless: boolean;
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
@@ -297,15 +305,16 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     });
 
     const insights = props.databaseInsightsMode ?? rds.DatabaseInsightsMode.STANDARD;
+    const performanceInsights = props.performanceInsights ?? true;
     const instanceClass = (c: AuroraInstanceClass | undefined) => c ?? props.writerInstance ?? new ec2.InstanceType(d.instanceType);
     const writerClass = instanceClass(props.writerInstance);
     const readerClass = props.readerInstance ?? writerClass;
+    this.hasServerless = writerClass === 'serverless' || (readerCount > 0 && readerClass === 'serverless');
     const piRetention = insights === rds.DatabaseInsightsMode.ADVANCED ? rds.PerformanceInsightRetention.MONTHS_15 : rds.PerformanceInsightRetention.DEFAULT;
     const instanceOptions = (n: string) => ({
       instanceIdentifier: `${this.clusterIdentifier}-${n}`,
-      enablePerformanceInsights: true,
-      performanceInsightEncryptionKey: this.encryptionKey,
-      performanceInsightRetention: piRetention,
+      enablePerformanceInsights: performanceInsights,
+      ...(performanceInsights ? { performanceInsightEncryptionKey: this.encryptionKey, performanceInsightRetention: piRetention } : {}),
       parameterGroup: this.instanceParameterGroup,
       publiclyAccessible: false,
       autoMinorVersionUpgrade: !global,
@@ -350,10 +359,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       iamAuthentication: props.iamAuthentication ?? true,
       cloudwatchLogsExports: logTypes,
       ...(monitoringRole ? { monitoringInterval, monitoringRole } : {}),
-      enablePerformanceInsights: true,
-      performanceInsightEncryptionKey: this.encryptionKey,
-      databaseInsightsMode: insights,
-      performanceInsightRetention: piRetention,
+      enablePerformanceInsights: performanceInsights,
+      ...(performanceInsights ? { performanceInsightEncryptionKey: this.encryptionKey, databaseInsightsMode: insights, performanceInsightRetention: piRetention } : {}),
       copyTagsToSnapshot: true,
       instanceUpdateBehaviour: rds.InstanceUpdateBehaviour.ROLLING,
       ...(this.isSecondary ? {} : { defaultDatabaseName: props.databaseName ?? d.databaseName }),
@@ -514,6 +521,15 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     });
   }
 
+  /**
+   * `ServerlessDatabaseCapacity` (ACUs, average over the cluster's Serverless v2 instances): what the cluster is
+   * billed for. Undefined when the cluster has no Serverless v2 instance.
+   */
+  public metricServerlessDatabaseCapacity(opts?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
+    if (!this.hasServerless) return undefined;
+    return this.cluster.metric('ServerlessDatabaseCapacity', { statistic: 'Average', period: Duration.minutes(1), ...opts });
+  }
+
   /** `AuroraGlobalDBReplicationLag` (ms, maximum) of this secondary behind the primary region. */
   public metricGlobalReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.cluster.metric('AuroraGlobalDBReplicationLag', { statistic: 'Maximum', period: Duration.minutes(1), ...opts });
@@ -621,6 +637,7 @@ function validateProps(props: AuroraDatabaseProps, readers: number): void {
   }
   const retention = props.backupRetention?.toDays();
   if (retention !== undefined && (retention < 1 || retention > 35)) fail(`backupRetention must be 1-35 days (got: ${retention})`);
+  if (props.performanceInsights === false && props.databaseInsightsMode === rds.DatabaseInsightsMode.ADVANCED) fail('databaseInsightsMode ADVANCED needs performanceInsights (got: performanceInsights false)');
   const interval = props.monitoringInterval?.toSeconds();
   if (interval !== undefined && ![0, 1, 5, 10, 15, 30, 60].includes(interval)) fail(`monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds (got: ${interval})`);
   if (props.clusterIdentifier !== undefined && !Token.isUnresolved(props.clusterIdentifier) && (!IDENTIFIER.test(props.clusterIdentifier) || props.clusterIdentifier.length > 52)) {

@@ -34,6 +34,11 @@ export interface IDatabaseMetrics {
    * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
    */
   metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
+  /**
+   * `ServerlessDatabaseCapacity` in ACUs, undefined for a cluster without Serverless v2 instances: graphed on
+   * the dashboard (it is what the database is billed for).
+   */
+  metricServerlessDatabaseCapacity?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
 }
 
 /** What {@link RegionMonitoring} needs from a cache: the metric helpers of `CacheCluster`. */
@@ -275,6 +280,7 @@ export class RegionMonitoring extends Construct {
       what: 'database freeable memory', unit: 'MiB', scale: 1024 * 1024, lowerIsWorse: true,
     });
     const global = watchGlobal ? db.metricGlobalReplicationLag?.() : undefined;
+    const acu = db.metricServerlessDatabaseCapacity?.();
     if (global) this.addAlarmPair('DatabaseGlobalReplicationLag', 'database', global, t.globalReplicationLagMs, { what: 'Global Database replication lag of this region', unit: 'ms' });
     return [
       [text('Database', 'Aurora CPU, connections, replica lag, commit latency and freeable memory.')],
@@ -289,6 +295,7 @@ export class RegionMonitoring extends Construct {
           { value: t.freeableMemoryMiB.warning * 1024 * 1024, label: 'warning' },
           { value: t.freeableMemoryMiB.critical * 1024 * 1024, label: 'critical', color: RED },
         ]),
+        ...(acu ? [graph('Serverless v2 capacity (ACU, billed)', [acu])] : []),
       ],
     ];
   }

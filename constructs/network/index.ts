@@ -1,2 +1,3 @@
 export * from './network';
 export * from './defaults';
+export * from './nat-instances';

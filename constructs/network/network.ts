@@ -1,6 +1,7 @@
 import { Annotations, RemovalPolicy, Token, aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { NETWORK_DEFAULTS } from './defaults';
+import { NatInstances } from './nat-instances';
 
 /** Properties of a {@link Network}. */
 export interface NetworkProps {
@@ -12,10 +13,18 @@ export interface NetworkProps {
   /** The VPC's IPv4 CIDR block, e.g. `10.0.0.0/16`. */
   readonly cidr: string;
   /**
-   * NAT gateways. One per AZ keeps egress alive when an AZ fails; fewer saves cost.
+   * NAT gateways (or NAT instances, with `natInstanceType`). One per AZ keeps egress alive when an AZ fails;
+   * fewer saves cost.
    * @default - one per availability zone
    */
   readonly natGateways?: number;
+  /**
+   * Use EC2 NAT instances of this type instead of NAT gateways (see {@link NatInstances}): a t4g.nano costs
+   * about $3 a month plus its public IPv4 address, a NAT gateway $33 plus data processing, but an instance is
+   * not a managed, redundant service. `natGateways` sets how many.
+   * @default - NAT gateways
+   */
+  readonly natInstanceType?: ec2.InstanceType;
   /**
    * How long VPC flow logs are kept.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -33,6 +42,8 @@ export class Network extends Construct {
   public readonly vpc: ec2.Vpc;
   /** The log group that receives the VPC flow logs. */
   public readonly flowLogGroup: logs.LogGroup;
+  /** The NAT instances, when `natInstanceType` is given (empty with NAT gateways). */
+  public readonly natInstances: ec2.Instance[];
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -48,10 +59,12 @@ export class Network extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:network-fewer-than-3-azs', `Network spans ${azs.length} availability zone(s); production tiers need 3 to survive the loss of one.`);
     }
 
+    const natInstances = props.natInstanceType ? new NatInstances({ instanceType: props.natInstanceType, vpcCidr: props.cidr }) : undefined;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr),
       availabilityZones: azs,
       natGateways,
+      ...(natInstances ? { natGatewayProvider: natInstances } : {}),
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
         { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
@@ -63,6 +76,7 @@ export class Network extends Construct {
         DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
       },
     });
+    this.natInstances = natInstances?.instances ?? [];
     // Without a NAT gateway the "private with egress" subnets would have no route out.
     if (natGateways === 0) {
       Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');

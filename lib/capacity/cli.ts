@@ -16,6 +16,7 @@ import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
 import { packageVersion } from './version';
+import { registerCostCommand } from '../cost/cli';
 
 /** Where output goes: `process.stdout`/`process.stderr` or a test buffer. */
 export interface Writer {
@@ -281,7 +282,7 @@ export const PLAN_SCHEMA_VERSION = 2;
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans merged into a config')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans merged into a config, and what a config costs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .version(packageVersion(), '-V, --version', 'print the version of s2m (the scale-to-millions package)')
@@ -329,6 +330,8 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-o, --out <path>', 'write the config here (default: print it); may be the --config file')
     .option('--json', 'print inputs, plan, config and changes as JSON')
     .action((flags: PlanFlags, command: Command) => run(() => planCommand(flags, (o) => command.getOptionValueSource(o) === 'cli', deps)));
+
+    registerCostCommand(cmd, deps, run);
   return cmd;
 }
 

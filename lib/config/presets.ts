@@ -2,7 +2,7 @@ import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
 import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
 import type { WorkersConfig } from './sections/queues';
 import type { PriceClassName } from './sections/edge';
-import type { Stage } from './types';
+import type { NatProviderName, Stage } from './types';
 
 /**
  * The defaults each stage of growth sets. One place for every tier's stage-dependent default; explicit
@@ -13,8 +13,10 @@ export interface StagePreset {
   readonly azs: number;
   /** Fewest AZs the stage accepts at all. */
   readonly minAzs: number;
-  /** NAT gateways per region. */
+  /** NAT gateways (or NAT instances) per region. */
   readonly natGateways: number;
+  /** NAT gateways, or NAT instances (cheaper, not managed). */
+  readonly natProvider: NatProviderName;
   /** Fewest regions the stage is meant to run in (fewer gets the `stage-regions` warning). */
   readonly minRegions: number;
   /** Multi-region DNS defaults (used when a domain is configured). */
@@ -32,8 +34,14 @@ export interface StagePreset {
   readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
   /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
   readonly queues: { readonly workers: WorkersConfig };
-  /** Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off (multi-region). */
-  readonly database: { readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean };
+  /**
+   * Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off
+   * (multi-region), RDS Proxy on/off, Performance Insights on/off.
+   */
+  readonly database: {
+    readonly instanceType: string; readonly readers: number; readonly autoScaling: boolean; readonly globalDatabase: boolean;
+    readonly proxy: boolean; readonly performanceInsights: boolean;
+  };
   /** Edge defaults. */
   readonly edge: { readonly priceClass: PriceClassName };
   /** Alarm thresholds (Warning/Critical per signal; see docs/monitoring.md). */
@@ -62,12 +70,13 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 2,
     minAzs: 2,
     natGateways: 1,
+    natProvider: 'instance',
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
-    cache: { nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
+    cache: { nodeType: 'cache.t4g.micro', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: false },
     queues: { workers: { instanceType: 't4g.small', minCapacity: 0, maxCapacity: 2 } },
-    database: { instanceType: 't4g.medium', readers: 1, autoScaling: false, globalDatabase: false },
+    database: { instanceType: 'serverless', readers: 0, autoScaling: false, globalDatabase: false, proxy: false, performanceInsights: false },
     edge: { priceClass: 'PriceClass_100' },
     monitoring: monitoringPreset({ p99LatencyMs: [1000, 3000], inServicePercentOfMax: [75, 100] }),
   },
@@ -75,12 +84,13 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    natProvider: 'gateway',
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 1, snapshotRetentionDays: 7, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 0, maxCapacity: 10 } },
-    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false, proxy: true, performanceInsights: true },
     edge: { priceClass: 'PriceClass_100' },
     monitoring: monitoringPreset({ p99LatencyMs: [800, 2000] }),
   },
@@ -88,12 +98,13 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    natProvider: 'gateway',
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 } },
-    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false },
+    database: { instanceType: 'r7g.large', readers: 2, autoScaling: true, globalDatabase: false, proxy: true, performanceInsights: true },
     edge: { priceClass: 'PriceClass_200' },
     monitoring: monitoringPreset(),
   },
@@ -101,12 +112,13 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     azs: 3,
     minAzs: 3,
     natGateways: 3,
+    natProvider: 'gateway',
     minRegions: 2,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 10 },
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },
     cache: { nodeType: 'cache.r7g.xlarge', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 14, autoScaling: true },
     queues: { workers: { instanceType: 'm7g.large', minCapacity: 2, maxCapacity: 80 } },
-    database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true },
+    database: { instanceType: 'r7g.xlarge', readers: 2, autoScaling: true, globalDatabase: true, proxy: true, performanceInsights: true },
     edge: { priceClass: 'PriceClass_All' },
     monitoring: monitoringPreset({ p99LatencyMs: [400, 1200] }),
   },

@@ -73,20 +73,63 @@ export const checkFailoverRegions: StageCheck = (config) => {
     }));
 };
 
-/** From the growth stage on, every database cluster has a reader: the failover target and the read capacity. */
-export const checkDatabaseReplicas: StageCheck = (config) => STAGES.indexOf(config.stage) < STAGES.indexOf('growth') ? [] : config.database.shards
-  .filter((shard) => (shard.readers ?? config.database.readers) < 1)
-  .map((shard) => ({
-    id: stageWarningId('database-replicas'),
-    message: `The ${config.stage} stage keeps at least one Aurora reader per cluster; ${config.database.shards.length > 1 ? `shard ${shard.id}` : 'the database'} has none (got: 0), so a writer failure means a new instance is created (minutes) instead of a reader promoted (about 30 s). Set database.readers ≥ 1.`,
-    tier: 'data' as const,
+/**
+ * Every database cluster has a reader: the failover target and the read capacity. From the growth stage on this
+ * is the stage's minimum; at startup it is the stage's trade-off, listed so it is chosen knowingly.
+ */
+export const checkDatabaseReplicas: StageCheck = (config) => config.database.shards
+  .filter((shard) => (shard.readers ?? config.database.readers) < 1 && (shard.autoScaling?.minReaders ?? 0) < 1)
+  .map((shard) => {
+    const what = config.database.shards.length > 1 ? `shard ${shard.id}` : 'the database';
+    const recovery = 'a writer failure means Aurora creates a new instance (about 10 minutes) instead of promoting a reader (about 30 s)';
+    return {
+      id: stageWarningId('database-replicas'),
+      message: STAGES.indexOf(config.stage) < STAGES.indexOf('growth')
+        ? `${what[0].toUpperCase()}${what.slice(1)} runs a writer and no reader (got: 0), the ${config.stage} stage's trade-off: ${recovery}; reads share the writer. Set database.readers: 1 (the growth stage's default) when minutes of downtime are no longer acceptable.`
+        : `The ${config.stage} stage keeps at least one Aurora reader per cluster; ${what} has none (got: 0), so ${recovery}. Set database.readers ≥ 1.`,
+      tier: 'data' as const,
+    };
+  });
+
+/** Egress through NAT instances instead of NAT gateways (the startup stage's default). */
+export const checkNatInstances: StageCheck = (config) => config.network.natProvider !== 'instance' ? [] : config.regions
+  .filter((r) => r.natGateways > 0)
+  .map((r) => ({
+    id: stageWarningId('nat-instance'),
+    message: `${r.region} reaches the internet through ${r.natGateways} NAT instance(s) (${config.network.natInstanceType}) instead of NAT gateways (got: network.natProvider "instance"), saving about $29 a month each: an instance is not a managed, redundant service, so a failed instance, an outage of its zone or a deploy that replaces it (a new AMI) cuts the private subnets' egress (SSM, Secrets Manager, SQS, third-party APIs) for minutes, and its bandwidth is the instance's. Set network.natProvider: "gateway" (the growth stage's default) when that is no longer acceptable.`,
+    region: r.region,
+    tier: 'network' as const,
   }));
+
+/** No RDS Proxy in front of the database (the startup stage's default). */
+export const checkDatabaseProxy: StageCheck = (config) => config.database.proxy.enabled ? [] : [{
+  id: stageWarningId('database-proxy'),
+  message: 'The database has no RDS Proxy (got: database.proxy.enabled false): every server holds its own connections to the cluster, a burst of new servers or workers can exhaust max_connections, and a failover drops connections until clients reconnect to the new writer. Set database.proxy.enabled: true (the growth stage\'s default; billed on the capacity behind it, at least 2 vCPUs or 8 ACUs: $22 or $88 a month in us-east-1, plus its read-only endpoint) when the fleets grow.',
+  tier: 'data' as const,
+}];
+
+/** Performance Insights off (the startup stage's default: a 0.5 ACU Serverless v2 instance needs its memory). */
+export const checkPerformanceInsights: StageCheck = (config) => config.database.performanceInsights ? [] : [{
+  id: stageWarningId('performance-insights'),
+  message: 'Performance Insights is off (got: database.performanceInsights false), so there is no query-level view of database load; CloudWatch metrics, the slow-statement log and the dashboard remain. Turn it on (7 days are free) once the Serverless v2 minimum is 2 ACUs or more, as AWS recommends with it.',
+  tier: 'data' as const,
+}];
+
+/** Burstable cache nodes (the startup stage's default): small, on CPU credits, and never autoscaled. */
+export const checkCacheNodes: StageCheck = (config) => !/^cache\.t\d/.test(config.cache.nodeType) ? [] : [{
+  id: stageWarningId('cache-burstable'),
+  message: `The cache runs burstable ${config.cache.nodeType} nodes (got: ${config.cache.nodeType}): little memory, CPU on credits that a sustained load exhausts, and no autoscaling (ElastiCache cannot autoscale t-class nodes), though still with a replica in another zone. Move to cache.r7g.large with autoscaling (the growth stage's default) before the cache holds sessions or hot data the product depends on.`,
+  tier: 'data' as const,
+}];
 
 /**
  * Every stage check. A tier adds its own in one line (e.g. a `millions` config with no read replica or a
  * queue without a dead-letter queue): a {@link StageCheck} returning findings with `stageWarningId('…')`.
  */
-export const STAGE_CHECKS: readonly StageCheck[] = [checkRegions, checkAzs, checkNat, checkMultiRegionDns, checkDatabaseReplicas, checkFailoverRegions];
+export const STAGE_CHECKS: readonly StageCheck[] = [
+  checkRegions, checkAzs, checkNat, checkNatInstances, checkMultiRegionDns, checkDatabaseReplicas, checkDatabaseProxy, checkPerformanceInsights,
+  checkCacheNodes, checkFailoverRegions,
+];
 
 /** The findings of `checks` (default: all) for a resolved config. */
 export function stageFindings(config: AppConfig, checks: readonly StageCheck[] = STAGE_CHECKS, preset: StagePreset = PRESETS[config.stage]): StageFinding[] {

@@ -5,7 +5,8 @@ import { STAGES, type Stage } from './types';
 export const STAGE_TABLE_LABELS: Readonly<Record<string, string>> = {
   'azs': 'AZs per region',
   'minAzs': 'fewest AZs accepted (fewer is a config error)',
-  'natGateways': 'NAT gateways per region',
+  'natGateways': 'NAT gateways (or instances) per region',
+  'natProvider': 'NAT: managed gateways or EC2 instances',
   'minRegions': 'regions (fewer gets a `stage-regions` warning)',
   'dns.routing': 'DNS routing between regions',
   'dns.failureThreshold': 'health check failure threshold',
@@ -30,14 +31,24 @@ function cell(v: unknown): string {
   return String(v);
 }
 
+/** A row of the stage table that does not come from the presets (e.g. the floor cost `s2m cost` computes). */
+export interface StageTableRow {
+  /** The row's label (Markdown). */
+  readonly label: string;
+  /** The cell of each stage. */
+  readonly values: Readonly<Record<Stage, string>>;
+}
+
 /**
  * The stage presets as a Markdown table (one row per preset field, one column per stage), for the
  * README and docs/stages.md: every tier's preset block appears as soon as it is added to `PRESETS`.
+ * `rows` come first (scripts/stages.ts adds the floor cost of each stage's example config).
  */
-export function renderStageTable(presets: Readonly<Record<Stage, StagePreset>> = PRESETS): string {
+export function renderStageTable(presets: Readonly<Record<Stage, StagePreset>> = PRESETS, rows: readonly StageTableRow[] = []): string {
   const columns = STAGES.map((s) => new Map(flatten(presets[s])));
   const paths = [...new Set(STAGES.flatMap((s) => flatten(presets[s]).map(([p]) => p)))];
   const lines = [`| | ${STAGES.join(' | ')} |`, `| --- |${STAGES.map(() => ' --- |').join('')}`];
+  for (const row of rows) lines.push(`| ${row.label} | ${STAGES.map((s) => row.values[s]).join(' | ')} |`);
   for (const p of paths) lines.push(`| ${STAGE_TABLE_LABELS[p] ?? `\`${p}\``} | ${columns.map((c) => (c.has(p) ? cell(c.get(p)) : '–')).join(' | ')} |`);
   return `${lines.join('\n')}\n`;
 }

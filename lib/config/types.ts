@@ -50,10 +50,21 @@ export interface DomainInput {
   readonly hostedZoneName: string;
 }
 
+/** How private subnets reach the internet: managed NAT gateways, or NAT instances (EC2, far cheaper, not managed). */
+export type NatProviderName = 'gateway' | 'instance';
+
 /** Network defaults for every region. */
 export interface NetworkInput {
-  /** NAT gateways per region: one per AZ for high availability, fewer to save cost. @default - stage preset */
+  /** NAT gateways (or NAT instances) per region: one per AZ for high availability, fewer to save cost. @default - stage preset */
   readonly natGateways?: number;
+  /**
+   * `gateway` (NAT gateways: managed, redundant within their zone, $33 a month each plus data processing) or
+   * `instance` (one EC2 NAT instance each, about $7 a month with its address; see docs/stages.md for what it gives up).
+   * @default - stage preset: `instance` at startup, `gateway` from growth on
+   */
+  readonly natProvider?: NatProviderName;
+  /** Instance type of the NAT instances (`natProvider: instance`). @default 't4g.nano' */
+  readonly natInstanceType?: string;
   /** Days to keep VPC flow logs. @default 90 */
   readonly flowLogRetentionDays?: number;
 }
@@ -206,7 +217,12 @@ export interface AppConfig {
   /** Regions, primary first. */
   readonly regions: RegionConfig[];
   readonly domain?: DomainInput;
-  readonly network: { readonly flowLogRetentionDays: number };
+  readonly network: {
+    readonly flowLogRetentionDays: number;
+    readonly natProvider: NatProviderName;
+    /** The NAT instance type (used with `natProvider: instance`). */
+    readonly natInstanceType: string;
+  };
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly cache: CacheConfig;

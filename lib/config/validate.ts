@@ -1,3 +1,4 @@
+import { NETWORK_DEFAULTS } from '../../constructs/network/defaults';
 import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
@@ -14,6 +15,7 @@ import {
   STAGES,
   type AppConfig,
   type DomainInput,
+  type NatProviderName,
   type RegionConfig,
   type ScheduledScalingInput,
   type ServiceConfig,
@@ -57,9 +59,12 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const preset = PRESETS[stage];
   const account = c.string('account', root.account, { pattern: /^\d{12}$/, what: 'a 12-digit AWS account id' });
 
-  const network = c.object('network', root.network, ['natGateways', 'flowLogRetentionDays']) ?? {};
+  const network = c.object('network', root.network, ['natGateways', 'natProvider', 'natInstanceType', 'flowLogRetentionDays']) ?? {};
   const defaultNat = c.number('network.natGateways', network.natGateways, { integer: true, min: 0, max: 6 });
   const flowLogRetentionDays = c.number('network.flowLogRetentionDays', network.flowLogRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 90;
+  const natProvider = (c.string('network.natProvider', network.natProvider, { oneOf: ['gateway', 'instance'] }) ?? preset.natProvider) as NatProviderName;
+  const natInstanceType = c.string('network.natInstanceType', network.natInstanceType, { pattern: INSTANCE_TYPE, what: 'an EC2 instance type like t4g.nano' }) ?? NETWORK_DEFAULTS.natInstanceType;
+  if (network.natInstanceType !== undefined && natProvider !== 'instance') c.fail('network.natInstanceType', 'is only used with network.natProvider: "instance"', network.natInstanceType);
 
   const regions = resolveRegions(c, root.regions, stage, defaultNat);
   const primaryRegion = c.string('primaryRegion', root.primaryRegion) ?? regions[0]?.region;
@@ -95,7 +100,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     primaryRegion: primaryRegion!,
     regions: ordered,
     ...(domain ? { domain } : {}),
-    network: { flowLogRetentionDays },
+    network: { flowLogRetentionDays, natProvider, natInstanceType },
     web: { deletionProtection, idleTimeoutSeconds },
     services,
     cache,

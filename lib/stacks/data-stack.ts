@@ -258,6 +258,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
     backupRetention: Duration.days(db.backupRetentionDays),
     deletionProtection: db.deletionProtection,
     databaseInsightsMode: db.databaseInsights === 'advanced' ? rds.DatabaseInsightsMode.ADVANCED : rds.DatabaseInsightsMode.STANDARD,
+    performanceInsights: db.performanceInsights,
     monitoringInterval: Duration.seconds(db.monitoringIntervalSeconds),
     logRetention: retentionDays(db.logRetentionDays),
     clusterIdentifier: databaseNames.cluster(config.name),

@@ -16,6 +16,7 @@ export class NetworkStack extends RegionalStack {
       availabilityZones: this.regionConfig.availabilityZones,
       cidr: this.regionConfig.vpcCidr,
       natGateways: this.regionConfig.natGateways,
+      ...(this.config.network.natProvider === 'instance' ? { natInstanceType: new ec2.InstanceType(this.config.network.natInstanceType) } : {}),
       flowLogRetention: retentionDays(this.config.network.flowLogRetentionDays),
     });
     this.vpc = this.network.vpc;

@@ -26,7 +26,7 @@ export interface DatabaseAutoScalingInput {
 
 /** The RDS Proxy block of the `database` section. */
 export interface DatabaseProxyInput {
-  /** Put an RDS Proxy (TLS required) and a read-only proxy endpoint in front of the cluster. @default true */
+  /** Put an RDS Proxy (TLS required) and a read-only proxy endpoint in front of the cluster. @default - stage preset */
   readonly enabled?: boolean;
   /** Clients authenticate to the proxy with IAM instead of the password. @default false */
   readonly iamAuth?: boolean;
@@ -58,8 +58,14 @@ export interface DatabaseInput extends DatabaseShardingInput {
   readonly serverlessMaxCapacity?: number;
   /** Reader autoscaling; `false` turns it off. @default - stage preset */
   readonly autoScaling?: DatabaseAutoScalingInput | false;
-  /** RDS Proxy. @default - on */
+  /** RDS Proxy. @default - stage preset: off at startup, on from growth */
   readonly proxy?: DatabaseProxyInput;
+  /**
+   * Performance Insights (Database Insights standard mode, 7 days of query-level load). AWS recommends a
+   * Serverless v2 minimum of 2 ACUs with it on; off, a 0.5 ACU instance keeps its memory for the database.
+   * @default - stage preset: off at startup, on from growth
+   */
+  readonly performanceInsights?: boolean;
   /** IAM database authentication on the cluster. @default true */
   readonly iamAuthentication?: boolean;
   /** Days of automated backups (1-35). @default 7 */
@@ -90,6 +96,7 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
   readonly serverlessMaxCapacity: number;
   readonly autoScaling?: Required<Omit<DatabaseAutoScalingInput, 'targetConnections'>> & { readonly targetConnections?: number };
   readonly proxy: { readonly enabled: boolean; readonly iamAuth: boolean };
+  readonly performanceInsights: boolean;
   readonly iamAuthentication: boolean;
   readonly backupRetentionDays: number;
   readonly deletionProtection: boolean;
@@ -103,7 +110,7 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
 /** Keys allowed under `database`. */
 export const DATABASE_KEYS = [
   'engine', 'engineVersion', 'instanceType', 'readerInstanceType', 'readers', 'serverlessMinCapacity', 'serverlessMaxCapacity',
-  'autoScaling', 'proxy', 'iamAuthentication', 'backupRetentionDays', 'deletionProtection', 'databaseInsights',
+  'autoScaling', 'proxy', 'performanceInsights', 'iamAuthentication', 'backupRetentionDays', 'deletionProtection', 'databaseInsights',
   'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'globalDatabase', ...SHARDING_KEYS,
 ] as const;
 
@@ -153,13 +160,15 @@ export function resolveDatabase(
 
   const proxyRaw = c.object(at(p, 'proxy'), o.proxy, ['enabled', 'iamAuth']) ?? {};
   const proxy = {
-    enabled: c.boolean(at(p, 'proxy.enabled'), proxyRaw.enabled) ?? true,
+    enabled: c.boolean(at(p, 'proxy.enabled'), proxyRaw.enabled) ?? preset.proxy,
     iamAuth: c.boolean(at(p, 'proxy.iamAuth'), proxyRaw.iamAuth) ?? false,
   };
+  const performanceInsights = c.boolean(at(p, 'performanceInsights'), o.performanceInsights) ?? preset.performanceInsights;
   const iamAuthentication = c.boolean(at(p, 'iamAuthentication'), o.iamAuthentication) ?? true;
   const backupRetentionDays = c.number(at(p, 'backupRetentionDays'), o.backupRetentionDays, { integer: true, min: 1, max: 35 }) ?? 7;
   const deletionProtection = c.boolean(at(p, 'deletionProtection'), o.deletionProtection) ?? true;
   const databaseInsights = (c.string(at(p, 'databaseInsights'), o.databaseInsights, { oneOf: ['standard', 'advanced'] }) ?? 'standard') as 'standard' | 'advanced';
+  if (databaseInsights === 'advanced' && !performanceInsights) c.fail(at(p, 'databaseInsights'), 'advanced Database Insights needs database.performanceInsights: true', databaseInsights);
   const monitoringIntervalSeconds = c.number(at(p, 'monitoringIntervalSeconds'), o.monitoringIntervalSeconds, { integer: true }) ?? 60;
   if (!MONITORING_INTERVALS.includes(monitoringIntervalSeconds)) c.fail(at(p, 'monitoringIntervalSeconds'), `must be one of ${MONITORING_INTERVALS.join(', ')}`, monitoringIntervalSeconds);
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
@@ -184,7 +193,7 @@ export function resolveDatabase(
   return {
     engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
     ...(autoScaling ? { autoScaling } : {}),
-    proxy, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
+    proxy, performanceInsights, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
     logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding }, ...sharding,
   };
 }

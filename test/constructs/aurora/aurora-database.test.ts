@@ -195,6 +195,8 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     expect(dims(db.metricReplicaLag())).toEqual({ DBClusterIdentifier: 'shop-db', Role: 'READER' });
     expect(db.metricGlobalReplicationLag().metricName).toBe('AuroraGlobalDBReplicationLag');
     expect(dims(db.metricGlobalReplicationLag())).toEqual({ DBClusterIdentifier: { Ref: expect.stringMatching(/^DatabaseCluster/) } });
+    // no Serverless v2 instance: no capacity metric
+    expect(db.metricServerlessDatabaseCapacity()).toBeUndefined();
   });
 
   it('adds no warnings', () => {
@@ -365,6 +367,53 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
   });
 });
 
+describe('AuroraDatabase (the startup stage: one Serverless v2 writer at 0.5 ACU, no reader, no proxy, no Performance Insights)', () => {
+  let t: Template;
+  let db: AuroraDatabase;
+  let stack: Stack;
+  beforeAll(() => {
+    // GIVEN a VPC and a fleet-like consumer WHEN the database is the smallest that still recovers on its own
+    const s = stackWithVpc();
+    stack = s.stack;
+    const { consumer } = consumerIn(stack, s.vpc);
+    db = new AuroraDatabase(stack, 'Database', {
+      vpc: s.vpc, clusterIdentifier: 'shop-db', parameterPrefix: '/shop/database', writerInstance: 'serverless', readers: 0,
+      serverlessV2MinCapacity: 0.5, serverlessV2MaxCapacity: 16, proxy: false, performanceInsights: false,
+    });
+    db.grantConsumer(consumer);
+    t = Template.fromStack(stack);
+  });
+
+  it('runs one db.serverless writer between 0.5 and 16 ACU', () => {
+    t.resourceCountIs('AWS::RDS::DBInstance', 1);
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless', EnablePerformanceInsights: false });
+    t.hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 16 } });
+  });
+
+  it('turns Performance Insights off on the cluster and the instance (no insights mode, key or retention)', () => {
+    const cluster = Object.values(resourcesOf(t, 'AWS::RDS::DBCluster'))[0].Properties;
+    expect(cluster.PerformanceInsightsEnabled).toBe(false);
+    for (const key of ['DatabaseInsightsMode', 'PerformanceInsightsKmsKeyId', 'PerformanceInsightsRetentionPeriod']) expect(cluster[key], key).toBeUndefined();
+    const instance = Object.values(resourcesOf(t, 'AWS::RDS::DBInstance'))[0].Properties;
+    expect(instance.PerformanceInsightsKMSKeyId).toBeUndefined();
+    expect(instance.PerformanceInsightsRetentionPeriod).toBeUndefined();
+  });
+
+  it('publishes the writer and reader endpoints without proxy entries, and grants the consumer the cluster port', () => {
+    t.resourceCountIs('AWS::RDS::DBProxy', 0);
+    const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name);
+    expect(names.sort()).toEqual(['database-name', 'engine', 'port', 'reader', 'secret-arn', 'writer'].map((k) => `/shop/database/${k}`));
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConsumerSg'), 'GroupId'] } });
+    expect(db.endpoints.proxy).toBeUndefined();
+  });
+
+  it('offers the Serverless v2 capacity metric (what the cluster is billed for)', () => {
+    const m = db.metricServerlessDatabaseCapacity()!;
+    expect([m.metricName, m.statistic, m.period.toMinutes()]).toEqual(['ServerlessDatabaseCapacity', 'Average', 1]);
+    expect(stack.resolve(m.dimensions)).toEqual({ DBClusterIdentifier: { Ref: expect.stringMatching(/^DatabaseCluster/) } });
+  });
+});
+
 describe('AuroraDatabase bad input', () => {
   const make = (props: Partial<AuroraDatabaseProps>) => () => {
     const { stack, vpc } = stackWithVpc();
@@ -373,6 +422,10 @@ describe('AuroraDatabase bad input', () => {
 
   it('fails when readers > 15', () => {
     expect(make({ readers: 16 })).toThrow(/AuroraDatabase: readers must be a whole number from 0 to 15 \(got: 16\)/);
+  });
+
+  it('fails when advanced Database Insights is asked for without Performance Insights', () => {
+    expect(make({ performanceInsights: false, databaseInsightsMode: rds.DatabaseInsightsMode.ADVANCED })).toThrow(/databaseInsightsMode ADVANCED needs performanceInsights \(got: performanceInsights false\)/);
   });
   it('fails when min readers > max readers', () => {
     expect(make({ readers: 1, readerAutoScaling: { minReaders: 5, maxReaders: 3 } })).toThrow(/readerAutoScaling.minReaders \(5\) must not exceed maxReaders \(3\)/);

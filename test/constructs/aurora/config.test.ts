@@ -12,11 +12,12 @@ function resolve(database: unknown, overrides: Record<string, unknown> = {}) {
 }
 
 describe('config: database section', () => {
-  it('fills the stage preset defaults (startup: one small reader, no autoscaling, no global database)', () => {
+  it('fills the stage preset defaults (startup: one Serverless v2 writer at 0.5 ACU, no reader, no proxy, no Performance Insights)', () => {
     const { database } = resolve(undefined, { stage: 'startup' });
     expect(database).toMatchObject({
-      engine: 'postgres', engineVersion: '16.6', instanceType: 't4g.medium', readerInstanceType: 't4g.medium', readers: 1,
-      proxy: { enabled: true, iamAuth: false }, iamAuthentication: true, backupRetentionDays: 7, deletionProtection: true,
+      engine: 'postgres', engineVersion: '16.6', instanceType: 'serverless', readerInstanceType: 'serverless', readers: 0,
+      serverlessMinCapacity: 0.5, serverlessMaxCapacity: 16, performanceInsights: false,
+      proxy: { enabled: false, iamAuth: false }, iamAuthentication: true, backupRetentionDays: 7, deletionProtection: true,
       databaseInsights: 'standard', monitoringIntervalSeconds: 60, logRetentionDays: 30, databaseName: 'app',
       globalDatabase: { enabled: false, writeForwarding: false },
     });
@@ -27,6 +28,17 @@ describe('config: database section', () => {
     const { database } = resolve({ readers: 3 });
     expect(database.autoScaling).toEqual({ minReaders: 3, maxReaders: 15, targetCpuPercent: 60, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 300 });
     expect(resolve({ autoScaling: false }).database.autoScaling).toBeUndefined();
+  });
+
+  it('puts the proxy and Performance Insights on from the growth stage, each overridable', () => {
+    expect(resolve(undefined).database).toMatchObject({ proxy: { enabled: true }, performanceInsights: true });
+    expect(resolve({ proxy: { enabled: false }, performanceInsights: false }).database).toMatchObject({ proxy: { enabled: false }, performanceInsights: false });
+    expect(resolve({ proxy: { enabled: true }, performanceInsights: true }, { stage: 'startup' }).database).toMatchObject({ proxy: { enabled: true }, performanceInsights: true });
+  });
+
+  it('fails when advanced Database Insights is asked for with Performance Insights off', () => {
+    expect(() => resolve({ performanceInsights: false, databaseInsights: 'advanced' })).toThrow(/database\.databaseInsights: advanced Database Insights needs database\.performanceInsights: true \(got: "advanced"\)/);
+    expect(() => resolve({ performanceInsights: 'no' })).toThrow(/database\.performanceInsights: must be true or false \(got: "no"\)|database\.performanceInsights: .*\(got: "no"\)/);
   });
 
   it('turns the global database on for the global stage with several regions', () => {

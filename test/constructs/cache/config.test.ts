@@ -36,7 +36,7 @@ describe('cache config: defaults', () => {
 
   it('startup uses a t4g node with no autoscaling; millions 2 shards', () => {
     const startup = cacheOf(undefined, { stage: 'startup', regions: [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16' }] });
-    expect(startup).toMatchObject({ nodeType: 'cache.t4g.small', shards: 1, replicasPerShard: 1 });
+    expect(startup).toMatchObject({ nodeType: 'cache.t4g.micro', shards: 1, replicasPerShard: 1 });
     expect(startup.autoScaling).toBeUndefined();
     expect(cacheOf(undefined, { stage: 'millions' })).toMatchObject({ shards: 2, replicasPerShard: 1, snapshotRetentionDays: 14 });
     for (const p of Object.values(PRESETS)) expect(p.cache.replicasPerShard).toBeGreaterThanOrEqual(1);

@@ -185,6 +185,16 @@ describe('RegionMonitoring of a primary-region database', () => {
     expect(m.alarms.filter((a) => a.tier === 'database').map((a) => a.alarm.node.id)).not.toContain('DatabaseGlobalReplicationLagWarning');
     expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
     expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('AuroraGlobalDBReplicationLag');
+    expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('ServerlessDatabaseCapacity');
+  });
+
+  it('graphs the ACUs a Serverless v2 database is billed for, with no alarm on them (CPU and memory are relative to the maximum)', () => {
+    const acu = (opts?: cloudwatch.MetricOptions) => new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName: 'ServerlessDatabaseCapacity', dimensionsMap: { DBClusterIdentifier: 'db-1' }, statistic: 'Average', period: Duration.minutes(1), ...opts });
+    const r = region({ database: { ...fakeDatabase(false), metricServerlessDatabaseCapacity: acu }, queues: [] });
+    const m = r.create();
+    const graph = dashboardWidgets(r.stack, m.dashboard).find((w) => w.properties.title === 'Serverless v2 capacity (ACU, billed)');
+    expect(JSON.stringify(graph?.properties.metrics)).toContain('ServerlessDatabaseCapacity');
+    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
   });
 });
 

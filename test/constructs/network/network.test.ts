@@ -1,5 +1,6 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { aws_logs as logs, type App, type Stack } from 'aws-cdk-lib';
+import { aws_ec2 as ec2, aws_logs as logs, type App, type Stack } from 'aws-cdk-lib';
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network } from '../../../constructs/network';
 import { testStack } from '../../helpers/app';
@@ -138,6 +139,88 @@ describe('Network with fewer NAT gateways and custom retention', () => {
     annotations.hasNoWarning('*', Match.anyValue());
   });
 });
+
+describe('Network with NAT instances', () => {
+  let template: Template;
+  let network: Network;
+
+  beforeAll(() => {
+    // GIVEN a two-zone network WHEN it asks for one t4g.nano NAT instance instead of NAT gateways
+    const stack = testStack('NatInstances', 'us-east-1');
+    network = new Network(stack, 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b'], cidr: '10.3.0.0/16', natGateways: 1, natInstanceType: new ec2.InstanceType('t4g.nano') });
+    template = Template.fromStack(stack);
+  });
+
+  it('creates no NAT gateway and one forwarding instance with its own public IPv4 address in a public subnet', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    template.resourceCountIs('AWS::EC2::Instance', 1);
+    expect(network.natInstances).toHaveLength(1);
+    template.hasResourceProperties('AWS::EC2::Instance', {
+      InstanceType: 't4g.nano',
+      SourceDestCheck: false,
+      NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, SubnetId: { Ref: Match.stringLikeRegexp('PublicSubnet1') } })],
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 8, VolumeType: 'gp3' } }],
+    });
+  });
+
+  it('routes every private subnet (both zones) through it; isolated subnets stay without a route out', () => {
+    const routes = Object.values(template.findResources('AWS::EC2::Route', { Properties: { InstanceId: Match.anyValue() } }));
+    expect(routes.map((r) => (r.Properties.RouteTableId as { Ref: string }).Ref).sort()).toEqual([
+      expect.stringMatching(/^NetworkVpcPrivateSubnet1RouteTable/), expect.stringMatching(/^NetworkVpcPrivateSubnet2RouteTable/),
+    ]);
+  });
+
+  it('requires IMDSv2 through an unnamed launch template (no name collision between instances, stacks or regions)', () => {
+    const templates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
+    expect(templates).toEqual([{ Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 } } } }]);
+  });
+
+  it('accepts any traffic from the VPC only, and lets the instance signal nothing but its own stack', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [{ CidrIp: '10.3.0.0/16', IpProtocol: '-1', Description: 'forwarded traffic from the VPC' }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' }, Sid: 'SignalItsOwnStack' }] },
+    });
+    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/AmazonSSMManagedInstanceCore'])] })] });
+  });
+
+  it('makes CloudFormation wait for the instance to report that forwarding works, replacing it when its script changes', () => {
+    const [id, instance] = Object.entries(template.findResources('AWS::EC2::Instance'))[0];
+    expect(instance.CreationPolicy).toEqual({ ResourceSignal: { Timeout: 'PT10M' } });
+    // userDataCausesReplacement: the logical id carries a hash of the user data
+    expect(id).toMatch(/^NetworkVpcPublicSubnet1NatInstance[0-9A-F]{8}[0-9a-f]{16}$/);
+    const script = userDataText(instance.Properties.UserData);
+    expect(script).toContain(`--resource "${id}"`);
+    expect(script).toContain('oifname "$iface" ip saddr 10.3.0.0/16 ip daddr != 10.3.0.0/16 masquerade');
+    expect(script).toContain('net.ipv4.ip_forward = 1');
+    expect(script).toContain('systemctl enable --now s2m-nat.service');
+    expect(script.trimEnd().endsWith('signal 0')).toBe(true);
+  });
+
+  it('has a first-boot script shellcheck accepts', () => {
+    const script = userDataText(Object.values(template.findResources('AWS::EC2::Instance'))[0].Properties.UserData);
+    const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: script, encoding: 'utf8' });
+    expect(r.error, 'shellcheck must be installed (.ci/run installs it)').toBeUndefined();
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('reboots the instance when its own status check fails for 3 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'StatusCheckFailed_Instance', Namespace: 'AWS/EC2', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 3, Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: ['arn:aws:automate:us-east-1:ec2:reboot'],
+    });
+  });
+});
+
+/** The user data script with every token replaced by `TOKEN`. */
+function userDataText(userData: unknown): string {
+  const join = (userData as { 'Fn::Base64': { 'Fn::Join': [string, unknown[]] } })['Fn::Base64']['Fn::Join'][1];
+  return join.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+}
 
 describe('Network warnings', () => {
   it('warns with an id when it spans fewer than 3 zones', () => {

@@ -17,7 +17,7 @@ describe('capacityView of the resolved example configs', () => {
 
   it('takes the configured readers as the maximum when reader autoscaling is off (startup.json)', () => {
     const view = capacityView(loadConfigFile(configPath('startup')));
-    expect(view.database).toMatchObject({ readers: 1, maxReaders: 1 });
+    expect(view.database).toMatchObject({ readers: 0, maxReaders: 0 });
   });
 
   it('names the field a reader recommendation raises: the database\'s, or a shard\'s own', () => {

@@ -4,7 +4,8 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
 import {
-  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkDatabaseReplicas, checkMultiRegionDns, checkNat, checkRegions, loadConfigFile, resolveConfig,
+  PRESETS, STAGES, STAGE_CHECKS, renderStageTable, checkAzs, checkCacheNodes, checkDatabaseProxy, checkDatabaseReplicas, checkMultiRegionDns, checkNat,
+  checkNatInstances, checkPerformanceInsights, checkRegions, loadConfigFile, resolveConfig,
   stageFindings, stageWarningId, type StageCheck,
 } from '../../../lib/config';
 import { buildTestApp, configPath, minimalConfig } from '../../helpers/app';
@@ -12,6 +13,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
+
+/** The trade-offs the startup stage makes, each a warning users acknowledge by id (in STAGE_CHECKS order). */
+const STARTUP_TRADE_OFFS = ['nat-instance', 'database-replicas', 'database-proxy', 'performance-insights', 'cache-burstable'].map(stageWarningId);
 
 describe('stage presets: regions and DNS', () => {
   it('asks for 2 regions in the global stage and 1 before', () => {
@@ -42,8 +46,14 @@ describe('stage table', () => {
     expect(renderStageTable(withCache)).toContain('| `cache.shards` | 1 | 3 | 3 | 3 |');
   });
 
-  it('is what docs/stages.md shows (regenerate with `npx tsx scripts/stages.ts`)', () => {
-    expect(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'stages.md'), 'utf8')).toContain(renderStageTable());
+  it('puts extra rows (the floor cost) first, each preset row after', () => {
+    const row = { label: 'floor', values: { startup: '$1', growth: '$2', millions: '$3', global: '$4' } };
+    expect(renderStageTable(undefined, [row]).split('\n').slice(2, 4)).toEqual(['| floor | $1 | $2 | $3 | $4 |', '| AZs per region | 2 | 3 | 3 | 3 |']);
+  });
+
+  it('is what docs/stages.md shows, row by row (regenerate with `npx tsx scripts/stages.ts`; test/lib/cost checks the floor row)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'stages.md'), 'utf8').split('\n');
+    for (const line of renderStageTable().trimEnd().split('\n')) expect(doc).toContain(line);
   });
 });
 
@@ -82,11 +92,35 @@ describe('stage checks (pure)', () => {
     const cfg = resolveConfig(minimalConfig({ stage: 'millions', database: { readers: 0 } }));
     // THEN the data stack is warned, with the acknowledgeable id
     expect(checkDatabaseReplicas(cfg, PRESETS.millions)).toEqual([expect.objectContaining({ id: stageWarningId('database-replicas'), tier: 'data', message: expect.stringMatching(/the database has none \(got: 0\)/) })]);
-    // AND a shard without readers is named
-    const sharded = resolveConfig(minimalConfig({ stage: 'millions', database: { shards: [{ id: 's0' }, { id: 's1', readers: 0 }] } }));
+    // AND a shard without readers (and no autoscaling minimum that would add them) is named
+    const sharded = resolveConfig(minimalConfig({ stage: 'millions', database: { shards: [{ id: 's0' }, { id: 's1', readers: 0, autoScaling: false }] } }));
     expect(checkDatabaseReplicas(sharded, PRESETS.millions).map((f) => f.message)).toEqual([expect.stringMatching(/shard s1 has none/)]);
-    // AND the startup stage, whose preset accepts it, is not warned
-    expect(checkDatabaseReplicas(resolveConfig(minimalConfig({ stage: 'startup', database: { readers: 0 } })), PRESETS.startup)).toEqual([]);
+    // AND a reader kept by autoscaling's minimum counts
+    expect(checkDatabaseReplicas(resolveConfig(minimalConfig({ stage: 'millions', database: { readers: 0, autoScaling: { minReaders: 1 } } })), PRESETS.millions)).toEqual([]);
+  });
+
+  it('lists the startup stage\'s missing reader as its trade-off, with what growth adds', () => {
+    const cfg = resolveConfig(minimalConfig({ stage: 'startup' }));
+    expect(checkDatabaseReplicas(cfg, PRESETS.startup)).toEqual([expect.objectContaining({
+      id: stageWarningId('database-replicas'), tier: 'data',
+      message: expect.stringMatching(/^The database runs a writer and no reader \(got: 0\), the startup stage's trade-off: .*Set database\.readers: 1/),
+    })]);
+    expect(checkDatabaseReplicas(resolveConfig(minimalConfig({ stage: 'startup', database: { readers: 1 } })), PRESETS.startup)).toEqual([]);
+  });
+
+  it.each([
+    ['nat-instance', checkNatInstances, { network: { natProvider: 'gateway' as const } }, /eu-west-1 reaches the internet through 1 NAT instance\(s\) \(t4g\.nano\).*got: network\.natProvider "instance"/],
+    ['database-proxy', checkDatabaseProxy, { database: { proxy: { enabled: true } } }, /no RDS Proxy \(got: database\.proxy\.enabled false\)/],
+    ['performance-insights', checkPerformanceInsights, { database: { performanceInsights: true } }, /Performance Insights is off \(got: database\.performanceInsights false\)/],
+    ['cache-burstable', checkCacheNodes, { cache: { nodeType: 'cache.r7g.large', autoScaling: { enabled: false } } }, /burstable cache\.t4g\.micro nodes \(got: cache\.t4g\.micro\)/],
+  ])('lists the startup trade-off %s, and not once the config pays for the alternative', (what, check, paid, message) => {
+    // GIVEN the startup stage's defaults THEN the check lists the trade-off with its acknowledgeable id
+    const startup = resolveConfig(minimalConfig({ stage: 'startup' }));
+    expect(check(startup, PRESETS.startup)).toEqual([expect.objectContaining({ id: stageWarningId(what), message: expect.stringMatching(message) })]);
+    // AND a config that pays for the alternative is not warned
+    expect(check(resolveConfig(minimalConfig({ stage: 'startup', ...paid })), PRESETS.startup)).toEqual([]);
+    // AND the growth stage's defaults make none of these trade-offs
+    expect(check(resolveConfig(minimalConfig({ stage: 'growth' })), PRESETS.growth)).toEqual([]);
   });
 
   it('runs every registered check and takes extra ones in one line', () => {
@@ -96,8 +130,9 @@ describe('stage checks (pure)', () => {
     expect(stageFindings(cfg, [...STAGE_CHECKS, noDlq]).map((f) => f.id)).toEqual(['scale-to-millions:stage-regions', 'scale-to-millions:stage-dlq']);
   });
 
-  it('finds nothing in the example configs', () => {
-    for (const name of ['startup', 'growth', 'millions', 'global']) expect([name, stageFindings(loadConfigFile(configPath(name)))]).toEqual([name, []]);
+  it('finds nothing in the example configs but startup, whose trade-offs it lists', () => {
+    for (const name of ['growth', 'millions', 'global', 'sharded']) expect([name, stageFindings(loadConfigFile(configPath(name)))]).toEqual([name, []]);
+    expect(stageFindings(loadConfigFile(configPath('startup'))).map((f) => f.id)).toEqual(STARTUP_TRADE_OFFS);
   });
 });
 
@@ -125,11 +160,11 @@ describe('stage warnings in the built app', () => {
 });
 
 describe.each([
-  { config: 'startup', regions: ['us-east-1'], records: 0 },
-  { config: 'growth', regions: ['us-east-1'], records: 2 },
-  { config: 'millions', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1'], records: 2 },
-  { config: 'global', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'], records: -1 },
-])('example config $config.json', ({ config, regions, records }) => {
+  { config: 'startup', regions: ['us-east-1'], records: 0, stageWarnings: STARTUP_TRADE_OFFS },
+  { config: 'growth', regions: ['us-east-1'], records: 2, stageWarnings: [] },
+  { config: 'millions', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1'], records: 2, stageWarnings: [] },
+  { config: 'global', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'], records: -1, stageWarnings: [] },
+])('example config $config.json', ({ config, regions, records, stageWarnings }) => {
   let built: BuiltApp & { app: App };
   let assembly: CloudAssembly;
 
@@ -139,11 +174,12 @@ describe.each([
     assembly = built.app.synth();
   });
 
-  it('synthesizes every stack of every region, with no stage warning', () => {
+  it('synthesizes every stack of every region, with only the stage warnings of its stage\'s trade-offs', () => {
     expect(Object.keys(built.regions)).toEqual(regions);
     expect(assembly.stacks).toHaveLength(regions.length * 3 + 1);
     const warnings = assembly.stacks.flatMap((s) => s.messages).filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
-    expect(warnings.filter((w) => w.includes('scale-to-millions:stage-'))).toEqual([]);
+    const ids = warnings.map((w) => /\[ack: (scale-to-millions:stage-[a-z-]+)\]/.exec(w)?.[1]).filter((id): id is string => !!id);
+    expect(ids.sort()).toEqual([...stageWarnings].sort());
   });
 
   it('routes origin and api names to each region with a health check (when a domain is set)', () => {

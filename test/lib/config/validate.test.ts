@@ -412,6 +412,20 @@ describe('resolveConfig: defaults', () => {
     })).toEqual([2, 3]);
   });
 
+  it('egresses through a NAT instance at startup and NAT gateways from growth on, overridable', () => {
+    const network = (overrides: Record<string, unknown>) => resolveConfig(base(overrides)).network;
+    expect(network({ stage: 'startup' })).toMatchObject({ natProvider: 'instance', natInstanceType: 't4g.nano' });
+    expect(network({ stage: 'growth' })).toMatchObject({ natProvider: 'gateway' });
+    expect(network({ stage: 'startup', network: { natProvider: 'gateway' } })).toMatchObject({ natProvider: 'gateway' });
+    expect(network({ stage: 'growth', network: { natProvider: 'instance', natInstanceType: 't4g.micro' } })).toMatchObject({ natProvider: 'instance', natInstanceType: 't4g.micro' });
+  });
+
+  it('fails on a bad NAT provider or an instance type without NAT instances, naming the field', () => {
+    expect(problems(base({ network: { natProvider: 'nat-box' } }))).toEqual(['network.natProvider: must be one of gateway, instance (got: "nat-box")']);
+    expect(problems(base({ stage: 'growth', network: { natInstanceType: 't4g.nano' } }))).toEqual(['network.natInstanceType: is only used with network.natProvider: "instance" (got: "t4g.nano")']);
+    expect(problems(base({ network: { natProvider: 'instance', natInstanceType: 'tiny' } }))).toEqual(['network.natInstanceType: must be an EC2 instance type like t4g.nano (got: "tiny")']);
+  });
+
   it('keeps flow logs 90 days and turns deletion protection on from the millions stage', () => {
     expect(resolveConfig(base({ stage: 'startup' }))).toMatchObject({ network: { flowLogRetentionDays: 90 }, web: { deletionProtection: false, idleTimeoutSeconds: 60 } });
     expect(resolveConfig(base({ stage: 'millions' }))).toMatchObject({ web: { deletionProtection: true } });
