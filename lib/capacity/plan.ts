@@ -7,6 +7,7 @@ import { PRESETS, type Stage } from '../config';
 
 /** Memory (GiB) of ElastiCache node types the planner knows; others need `cacheNodeMemoryGb`. */
 export const CACHE_NODE_MEMORY_GIB: Readonly<Record<string, number>> = {
+  'cache.t4g.micro': 0.5,
   'cache.t4g.small': 1.37,
   'cache.t4g.medium': 3.09,
   'cache.m7g.large': 6.38,
