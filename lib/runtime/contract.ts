@@ -125,6 +125,18 @@ export const ENV_VARS = {
   databaseUser: 'S2M_DATABASE_USER',
 } as const;
 
+/**
+ * The database users of the reference app's fleets (IAM database authentication, one per fleet): a web service's
+ * is its name, a queue's workers' is `worker_<queue>` (dashes become underscores). A fleet reads its own from
+ * {@link ENV_VARS.databaseUser}; this is how the stacks name them.
+ */
+export const DATABASE_USERS = {
+  /** The user of web service `name`. */
+  service: (name: string): string => name.replace(/-/g, '_'),
+  /** The user of the workers of queue `queue`. */
+  worker: (queue: string): string => `worker_${queue.replace(/-/g, '_')}`,
+} as const;
+
 /** Default health paths. */
 export const HEALTH_PATHS = {
   shallow: '/health',
