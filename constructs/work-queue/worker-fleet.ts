@@ -246,6 +246,16 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     }
   }
 
+  /** Memory used on the workers, % (CloudWatch agent, the fullest instance by default). */
+  public metricMemoryUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricMemoryUtilization(opts);
+  }
+
+  /** Root volume used on the workers, % (CloudWatch agent, the fullest instance by default). */
+  public metricDiskUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricDiskUtilization(opts);
+  }
+
   /** Backlog per in-service worker: `m1 / IF(m2 > 0, m2, 1)`, as the target tracking policy sees it. */
   public metricBacklogPerInstance(opts?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
