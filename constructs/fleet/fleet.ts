@@ -5,6 +5,7 @@ import {
   Lazy,
   RemovalPolicy,
   Stack,
+  Tags,
   Token,
   Validations,
   aws_autoscaling as autoscaling,
@@ -14,7 +15,7 @@ import {
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
+import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
@@ -297,6 +298,9 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       ];
       this.grantOnOwnGroup('autoscaling:CompleteLifecycleAction');
     }
+    // The version the group launches, for operators (`s2m status`): the source's, else the image's id.
+    const version = source?.version ?? (source ? this.launchTemplate.imageId : undefined);
+    if (version !== undefined) Tags.of(this.autoScalingGroup).add(APP_VERSION_TAG, version);
     if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
 

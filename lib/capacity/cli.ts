@@ -9,6 +9,7 @@ import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile
 import { capacityView } from './config-view';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
+import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
 import { PLAN_DEFAULTS, planCapacity, planToConfig, type CapacityPlan, type PlanInput, type PlannedConfig } from './plan';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
@@ -21,7 +22,7 @@ export interface Writer {
 }
 
 /** Everything `main` needs from the outside world. */
-export interface CliDeps extends Omit<ReportDeps, 'progress'> {
+export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps {
   readonly stdout: Writer;
   readonly stderr: Writer;
   /** Reads a text file. @default fs.readFileSync */
@@ -229,7 +230,7 @@ function planCommand(flags: PlanFlags, deps: CliDeps): number {
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, and capacity plans that write a config')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans that write a config, and the fleets\' status and logs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .showHelpAfterError('(run s2m --help for usage)')
@@ -273,6 +274,8 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-o, --out <path>', 'write the config here (default: print it)')
     .option('--json', 'print inputs, plan and config as JSON')
     .action((flags: PlanFlags) => run(() => planCommand(flags, deps)));
+
+  registerFleetCommands(cmd, deps, run, listArg);
   return cmd;
 }
 

@@ -137,6 +137,12 @@ export const DATABASE_USERS = {
   worker: (queue: string): string => `worker_${queue.replace(/-/g, '_')}`,
 } as const;
 
+/**
+ * The tag of every fleet's Auto Scaling group (and its instances) holding the application version it launches
+ * (the same value as {@link ENV_VARS.version}); `s2m status` reads it.
+ */
+export const APP_VERSION_TAG = 's2m:app-version';
+
 /** Default health paths. */
 export const HEALTH_PATHS = {
   shallow: '/health',

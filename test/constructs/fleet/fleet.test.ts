@@ -120,6 +120,12 @@ describe('Fleet with an application (a worker fleet that may sleep)', () => {
     expect(userData).not.toMatch(/secretsmanager|password/i);
   });
 
+  it('tags the group with the version it launches, for s2m status', () => {
+    const tags = only(t, 'AWS::AutoScaling::AutoScalingGroup').Properties.Tags as Array<{ Key: string; Value: string }>;
+    expect(tags.find((x) => x.Key === 's2m:app-version')?.Value).toBe(fleet.applicationVersion);
+    expect(fleet.applicationVersion).toMatch(/^[0-9a-f]{12}$/);
+  });
+
   it('offers the agent\'s memory and disk metrics by Auto Scaling group', () => {
     const m = fleet.metricMemoryUtilization();
     expect([m.namespace, m.metricName, m.statistic]).toEqual(['CWAgent', 'mem_used_percent', 'Maximum']);
