@@ -4,10 +4,13 @@
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
 import type { CliDeps } from './cli';
+import { renderAmi, runAmi } from './ami';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { runLogs } from './fleet-logs';
@@ -21,6 +24,8 @@ export interface FleetCommandDeps {
   readonly elasticLoadBalancing?: (region: string) => ElasticLoadBalancingV2Client;
   /** A CloudWatch Logs client for a region. */
   readonly logs?: (region: string) => CloudWatchLogsClient;
+  /** An EC2 client for a region (`s2m ami`). */
+  readonly ec2?: (region: string) => EC2Client;
   /** A signal that ends `logs --follow` (on Ctrl-C); asked for only when following. @default - follow never ends by itself */
   readonly interrupted?: () => AbortSignal;
 }
@@ -101,7 +106,29 @@ async function logsCommand(flags: LogsFlags, deps: CliDeps): Promise<number> {
   return ExitCode.ok;
 }
 
-/** Adds `status` and `logs` to the `s2m` program; `run` receives each command's work. */
+interface AmiFlags {
+  readonly config: string;
+  readonly cdkJson: string;
+  readonly pin?: string;
+}
+
+async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
+  const config = loadConfigFile(flags.config);
+  const result = await runAmi(
+    {
+      ec2: need(deps.ec2, 'an EC2 client'),
+      clock: deps.clock,
+      ...(deps.random ? { random: deps.random } : {}),
+      readFile: deps.readFile ?? ((p) => readFileSync(p, 'utf8')),
+      writeFile: deps.writeFile ?? ((p, t) => writeFileSync(p, t)),
+    },
+    { regions: config.regions.map((r) => r.region), cdkJson: flags.cdkJson, ...(flags.pin !== undefined ? { pin: flags.pin } : {}) },
+  );
+  deps.stdout.write(renderAmi(result, flags.cdkJson, flags.pin));
+  return ExitCode.ok;
+}
+
+/** Adds `status`, `logs` and `ami` to the `s2m` program; `run` receives each command's work. */
 export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: () => Promise<number> | number) => void, listArg: (value: string) => string[]): void {
   cmd.command('status')
     .description('per region and fleet: the application version each instance runs, a refresh in progress, healthy targets, the last rollback and why')
@@ -119,4 +146,11 @@ export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: (
     .option('-f, --follow', 'keep printing new events (Ctrl-C to stop)')
     .option('--filter <pattern>', 'a CloudWatch Logs filter pattern, e.g. ERROR')
     .action((flags: LogsFlags) => run(() => logsCommand(flags, deps)));
+
+  cmd.command('ami')
+    .description('the Amazon Linux 2023 release the fleets are pinned to, the newest one, and whether it exists in every region; --pin moves the pin')
+    .option('-c, --config <path>', 'config file (its regions are checked)', DEFAULT_CONFIG_PATH)
+    .option('--cdk-json <path>', 'the CDK app\'s cdk.json, whose context holds the pin', 'cdk.json')
+    .option('--pin <release>', 'pin this release, or "latest", after checking it exists in every region')
+    .action((flags: AmiFlags) => run(() => amiCommand(flags, deps)));
 }

@@ -1,8 +1,10 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeInstanceRefreshesCommand, type DescribeAutoScalingGroupsCommandInput } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeImagesCommand, EC2Client, type DescribeImagesCommandInput } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { AL2023_RELEASE_CONTEXT_KEY, FLEET_DEFAULTS } from '../../../constructs/fleet';
 import { main } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
 import type { FleetStatusReport } from '../../../lib/capacity/fleet-status';
@@ -217,5 +219,72 @@ describe('s2m logs', () => {
     expect(await main(['--help'], io.deps)).toBe(ExitCode.ok);
     expect(io.out()).toMatch(/status \[options\]/);
     expect(io.out()).toMatch(/logs \[options\]/);
+  });
+});
+
+describe('s2m ami', () => {
+  const releases = ['2023.9.20251117.1', '2023.9.20251208.0', '2023.10.20260105.0'];
+  /** EC2 answering DescribeImages by name pattern; the newest release is missing in ap-southeast-1 (x86_64). */
+  function mockEc2() {
+    const clients: Record<string, EC2Client> = {};
+    const stubs: Record<string, AwsClientStub<EC2Client>> = {};
+    for (const region of REGIONS) {
+      clients[region] = new EC2Client({ region });
+      stubs[region] = mockClient(clients[region]);
+      stubs[region].on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+        const pattern = input.Filters![0].Values![0];
+        const all = releases.flatMap((r) => ['arm64', 'x86_64'].map((arch) => `al2023-ami-${r}-kernel-6.1-${arch}`))
+          .filter((n) => !(region === 'ap-southeast-1' && n === 'al2023-ami-2023.10.20260105.0-kernel-6.1-x86_64'));
+        const re = new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`);
+        return { Images: all.filter((n) => re.test(n)).map((Name, i) => ({ Name, ImageId: `ami-${String(i).padStart(17, '0')}` })) };
+      });
+    }
+    return { stubs, ec2: (region: string) => clients[region] };
+  }
+  const cdkJson = JSON.stringify({ app: 'npx tsx bin/app.ts', context: { '@aws-cdk/core:checkSecretUsage': true } });
+
+  it('shows the pin (the package default), the newest release and where the pin exists', async () => {
+    const { ec2 } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': cdkJson };
+    const io = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS], { ...io.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(io.out()).toBe([
+      `Amazon Linux 2023 release of the fleets: ${FLEET_DEFAULTS.al2023Release} (package default)`,
+      'newest release: 2023.10.20260105.0',
+      `release ${FLEET_DEFAULTS.al2023Release}: in every region of the config`,
+      'move to it on purpose: npx s2m ami --pin latest (then review, commit and deploy)',
+      '',
+    ].join('\n'));
+    expect(files['cdk.json']).toBe(cdkJson);
+  });
+
+  it('--pin checks the release in every region and architecture, and refuses one that is missing somewhere', async () => {
+    const { ec2 } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': cdkJson };
+    const io = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', 'latest'], { ...io.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.aws);
+    expect(io.err()).toBe('s2m: release 2023.10.20260105.0 is missing in ap-southeast-1 (x86_64): not pinned\n');
+    expect(files['cdk.json']).toBe(cdkJson);
+  });
+
+  it('--pin writes the release into cdk.json\'s context, keeping the rest', async () => {
+    const { ec2 } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': cdkJson };
+    const io = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...io.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(JSON.parse(files['cdk.json'])).toEqual({ app: 'npx tsx bin/app.ts', context: { '@aws-cdk/core:checkSecretUsage': true, [AL2023_RELEASE_CONTEXT_KEY]: '2023.9.20251117.1' } });
+    expect(io.out()).toContain(`pinned 2023.9.20251117.1 in cdk.json (${AL2023_RELEASE_CONTEXT_KEY}): the next deploy rolls every fleet on the default image`);
+  });
+
+  it('fails with one line on a malformed release (2) and without credentials (4)', async () => {
+    const { ec2, stubs } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': cdkJson };
+    const bad = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9'], { ...bad.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.usage);
+    expect(bad.err()).toBe(`s2m: --pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: 2023.9)\n`);
+    stubs['us-east-1'].on(DescribeImagesCommand).rejects(noCredentials());
+    const anonymous = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS], { ...anonymous.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.credentials);
+    expect(anonymous.err()).toMatch(/^s2m: no AWS credentials found \(ec2:DescribeImages in us-east-1\)/);
   });
 });
