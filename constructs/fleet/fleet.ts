@@ -289,7 +289,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       newInstancesProtectedFromScaleIn: props.newInstancesProtectedFromScaleIn ?? false,
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
-    cfnGroup.cfnOptions.updatePolicy = this.instanceRefreshPolicy(props.rollout ?? {}, source !== undefined);
+    // Keep what aws-cdk-lib set (AutoScalingScheduledAction: scheduled sizes survive a deploy).
+    cfnGroup.cfnOptions.updatePolicy = { ...cfnGroup.cfnOptions.updatePolicy, ...this.instanceRefreshPolicy(props.rollout ?? {}, source !== undefined) };
     if (source) {
       // On the group itself, so the instances of the first launch wait for them too.
       cfnGroup.lifecycleHookSpecificationList = [

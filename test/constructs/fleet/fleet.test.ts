@@ -39,6 +39,8 @@ describe('Fleet with an application (a worker fleet that may sleep)', () => {
   it('rolls out by instance refresh: launch before terminate, checkpoints, busy workers drained, standby replaced', () => {
     const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
     expect(asg.UpdatePolicy).toEqual({
+      // aws-cdk-lib's own: sizes set by scheduled actions survive a deploy
+      AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
       AutoScalingInstanceRefresh: {
         Strategy: 'Rolling',
         Preferences: {
@@ -183,6 +185,8 @@ describe('Fleet with options', () => {
   it('takes the rollout options and watches the rollback alarm, which exists before the group updates', () => {
     const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
     expect(asg.UpdatePolicy).toEqual({
+      // aws-cdk-lib's own: sizes set by scheduled actions survive a deploy
+      AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
       AutoScalingInstanceRefresh: {
         Strategy: 'Rolling',
         Preferences: {

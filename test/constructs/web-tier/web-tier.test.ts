@@ -297,6 +297,7 @@ describe('WebTier with a domain and two services', () => {
       const web = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet');
       const alarms = ['ServicewebRollback5xxAlarm', 'ServicewebRollbackUnhealthyAlarm'].map((part) => resourceOf(template, 'AWS::CloudWatch::Alarm', part).id);
       expect(web.resource.UpdatePolicy).toEqual({
+        AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
         AutoScalingInstanceRefresh: {
           Strategy: 'Rolling',
           Preferences: {
