@@ -178,7 +178,11 @@ function appUnit(o: BootstrapOptions, runAsRoot: boolean): string {
     '[Service]',
     'Type=simple',
     // A container runtime's client runs as root; the container's own user is the image's.
-    ...(runAsRoot ? [] : [`User=${INSTANCE_PATHS.appUser}`, `Group=${INSTANCE_PATHS.appUser}`, 'NoNewPrivileges=yes', 'ProtectSystem=full', 'PrivateTmp=yes']),
+    // Unprivileged, with a writable /var/lib/s2m-app, and allowed to listen on a port below 1024 (e.g. 80).
+    ...(runAsRoot ? [] : [
+      `User=${INSTANCE_PATHS.appUser}`, `Group=${INSTANCE_PATHS.appUser}`, 'NoNewPrivileges=yes', 'ProtectSystem=full', 'PrivateTmp=yes',
+      'StateDirectory=s2m-app', 'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+    ]),
     `EnvironmentFile=${ENV_FILE}`,
     `WorkingDirectory=${APP}`,
     `ExecStart=${BIN}/run`,
