@@ -66,6 +66,24 @@ export function provisionStatements(p: ApplicationUsersProperties, masterUser: s
   ];
 }
 
+/**
+ * Connects, retrying for about two minutes: a writer that has just become available can take a moment to
+ * accept connections through its cluster endpoint.
+ */
+async function connectWithRetries(make: () => Client, attempts = 8): Promise<Client> {
+  for (let i = 1; ; i++) {
+    const client = make();
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      if (i >= attempts) throw new Error(`cannot connect to the writer after ${attempts} attempts: ${(e as Error).message}`, { cause: e });
+      await new Promise((resolve) => setTimeout(resolve, 5_000 * i));
+    }
+  }
+}
+
 /** Entry point (Provider framework `onEvent`). */
 export async function handler(event: ApplicationUsersEvent): Promise<{ PhysicalResourceId: string; Data: Record<string, string> }> {
   const p = event.ResourceProperties;
@@ -79,8 +97,7 @@ export async function handler(event: ApplicationUsersEvent): Promise<{ PhysicalR
   if (!username || !password) throw new Error(`secret ${p.SecretArn} has no username and password`);
 
   // TLS with the RDS certificate authorities (NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem on Lambda).
-  const client = new Client({ host: p.Host, port: Number(p.Port), database: p.DatabaseName, user: username, password, ssl: { rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
-  await client.connect();
+  const client = await connectWithRetries(() => new Client({ host: p.Host, port: Number(p.Port), database: p.DatabaseName, user: username, password, ssl: { rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 }));
   try {
     await client.query('BEGIN');
     for (const sql of provisionStatements(p, username, removed)) await client.query(sql);

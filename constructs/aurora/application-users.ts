@@ -91,7 +91,7 @@ export class ApplicationUsers extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [securityGroup],
-      timeout: Duration.minutes(2),
+      timeout: Duration.minutes(5),
       memorySize: 256,
       logGroup,
       description: `Creates the application database users of ${props.cluster.node.path}`,
