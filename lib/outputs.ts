@@ -16,6 +16,10 @@ export const OutputKeys = {
   fleetName: (service: string) => `FleetName${pascal(service)}`,
   /** Auto Scaling group name of a queue's worker fleet. */
   workerFleetName: (queue: string) => `WorkerFleetName${pascal(queue)}`,
+  /** Application log group of a web service's fleet. */
+  logGroupName: (service: string) => `LogGroupName${pascal(service)}`,
+  /** Application log group of a queue's worker fleet. */
+  workerLogGroupName: (queue: string) => `WorkerLogGroupName${pascal(queue)}`,
   /** The region's dashboard name. */
   dashboardName: 'DashboardName',
   /** The region's alarm topic ARN. */

@@ -1,4 +1,6 @@
 import {
+  Annotations,
+  ArnFormat,
   Duration,
   Names,
   RemovalPolicy,
@@ -18,7 +20,9 @@ import {
 import { Construct } from 'constructs';
 import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { DATABASE_KEYS } from '../../lib/runtime/contract';
-import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS } from './defaults';
+import { validationError } from '../common/errors';
+import { ApplicationUsers } from './application-users';
+import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS, RESERVED_DATABASE_USERS } from './defaults';
 import { auroraEngine, type AuroraEngineKind } from './engine';
 
 /** An instance class: a provisioned instance type or Aurora Serverless v2. */
@@ -122,10 +126,30 @@ export interface AuroraDatabaseProps {
   readonly readerAutoScaling?: AuroraReaderAutoScaling;
   /** Put an RDS Proxy (TLS required) with a read-only endpoint in front. @default true */
   readonly proxy?: boolean;
-  /** Clients authenticate to the proxy with IAM. @default false */
+  /**
+   * Clients that log in with a password from the proxy's secret authenticate to the proxy with IAM. Ignored
+   * with `applicationUsers`, whose proxy uses end-to-end IAM authentication and holds no secret.
+   * @default false
+   */
   readonly proxyIamAuth?: boolean;
-  /** IAM database authentication on the cluster. @default true */
+  /** IAM database authentication on the cluster (required by `applicationUsers`). @default true */
   readonly iamAuthentication?: boolean;
+  /**
+   * The application's own database users, one per fleet (`[a-z][a-z0-9_]*`), that log in with IAM database
+   * authentication only: fleets never get the master secret. On a primary or standalone PostgreSQL cluster an
+   * {@link ApplicationUsers} function creates them at deploy (members of `s2m_application`, which may read and
+   * write data but run no DDL); on a Global Database secondary they replicate from the primary. The proxy then
+   * uses end-to-end IAM authentication (`DefaultAuthScheme: IAM_AUTH`): it holds no secret and its role may
+   * connect as these users only. Grant a fleet its user with {@link grantConnect}, or pass a consumer with a
+   * `databaseUser` to {@link grantConsumer}.
+   * @default - none: the proxy logs in with the master secret, and consumers get no database identity
+   */
+  readonly applicationUsers?: string[];
+  /**
+   * Subnets of the function that creates `applicationUsers`: it must reach the writer and Secrets Manager.
+   * @default - the private subnets with egress
+   */
+  readonly applicationUsersSubnets?: ec2.SubnetSelection;
   /** Automated backup retention (1-35 days). @default Duration.days(7) */
   readonly backupRetention?: Duration;
   /** Deletion protection. @default true */
@@ -195,6 +219,7 @@ export interface AuroraEndpoints {
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const DATABASE_USER = /^[a-z][a-z0-9_]{0,62}$/;
 const USERNAME = 'dbadmin';
 /** Application Auto Scaling's service-linked role for Aurora replicas. */
 const AUTOSCALING_ROLE = 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster';
@@ -239,6 +264,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly endpoints: AuroraEndpoints;
   /** The published endpoints (SSM parameters) consumers read. */
   public readonly published: PublishedEndpoints;
+  /** The application's database users (`applicationUsers`). */
+  public readonly applicationUsers: readonly string[];
+  /** The function that creates them (primary or standalone cluster with `applicationUsers`). */
+  public readonly applicationUsersProvisioning?: ApplicationUsers;
   /**
    * Network access: the cluster's and the proxy's security groups. `allowFrom`/`allowDefaultPortFrom`
    * open both the cluster port and the proxy.
@@ -257,7 +286,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const engineKind = this.engineKind;
     const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion));
     const readerCount = props.readers ?? d.readers;
-    validateProps(props, readerCount);
+    validateProps(this, props, readerCount);
     const global = props.globalDatabase;
     this.isSecondary = global?.role === 'secondary';
     this.port = engineKind === 'postgres' ? 5432 : 3306;
@@ -412,6 +441,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     if (props.readerAutoScaling) this.readerScalableTarget = this.addReaderAutoScaling(props.readerAutoScaling, readerCount);
 
+    this.applicationUsers = [...(props.applicationUsers ?? [])];
+    const identities = this.applicationUsers.length > 0;
     const connections = [securityGroup];
     if (props.proxy ?? true) {
       const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
@@ -421,12 +452,12 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       });
       this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
         proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
-        secrets: [this.secret],
+        // End-to-end IAM: clients and the proxy both authenticate with IAM; the proxy reads no secret.
+        ...(identities ? { defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH, role: this.createProxyRole() } : { secrets: [this.secret], iamAuth: props.proxyIamAuth ?? false }),
         vpc: props.vpc,
         vpcSubnets,
         securityGroups: [proxySecurityGroup],
         requireTLS: true,
-        iamAuth: props.proxyIamAuth ?? false,
         // Leave room for write forwarding's own connections on a global secondary.
         maxConnectionsPercent: global?.writeForwarding ? 70 : 90,
       });
@@ -461,32 +492,77 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         [DATABASE_KEYS.reader]: this.endpoints.reader,
         ...(this.endpoints.proxy ? { [DATABASE_KEYS.proxy]: this.endpoints.proxy, [DATABASE_KEYS.proxyReadOnly]: this.endpoints.proxyReadOnly! } : {}),
         [DATABASE_KEYS.port]: this.endpoints.port,
+        // For migrations, which read it with their own (elevated) credentials: consumers are never granted it.
         [DATABASE_KEYS.secretArn]: this.secret.secretArn,
         [DATABASE_KEYS.databaseName]: databaseName,
         [DATABASE_KEYS.engine]: engineKind,
+        [DATABASE_KEYS.authentication]: (props.iamAuthentication ?? true) ? 'iam' : 'password',
       },
-      secret: this.secret,
       network: [
         { connections: securityGroup, port: ec2.Port.tcp(this.port) },
         ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port) }] : []),
       ],
     });
 
+    if (identities && !this.isSecondary && engineKind === 'postgres') {
+      this.applicationUsersProvisioning = new ApplicationUsers(this, 'ApplicationUsers', {
+        cluster: this.cluster,
+        secret: this.secret,
+        databaseName,
+        users: this.applicationUsers as string[],
+        vpc: props.vpc,
+        ...(props.applicationUsersSubnets ? { vpcSubnets: props.applicationUsersSubnets } : {}),
+      });
+      securityGroup.connections.allowFrom(this.applicationUsersProvisioning, ec2.Port.tcp(this.port), 'creates the application users');
+    } else if (identities && !this.isSecondary) {
+      Annotations.of(this).addWarningV2('scale-to-millions:aurora-users-manual',
+        `AuroraDatabase: the application users are created automatically on Aurora PostgreSQL only; on ${engineKind} create them once with the master user: ${this.applicationUsers.map((u) => `CREATE USER '${u}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'; GRANT SELECT, INSERT, UPDATE, DELETE ON \`${databaseName}\`.* TO '${u}';`).join(' ')}`);
+    }
+
     this.acknowledge(global);
   }
 
   /**
-   * Lets `consumer` (a fleet) use the database: read the published endpoint parameters and the secret, and
-   * reach the cluster and the proxy on the database port. For IAM database authentication add
-   * {@link grantConnect}.
+   * Lets `consumer` (a fleet) use the database: read the published endpoint parameters, reach the cluster and
+   * the proxy on the database port, and, when it names its `databaseUser`, connect as that user (IAM database
+   * authentication). Never the master secret: migrations read it with their own credentials.
    */
   public grantConsumer(consumer: EndpointConsumer): void {
     this.published.grantConsumer(consumer);
+    if (consumer.databaseUser !== undefined) this.grantConnect(consumer, consumer.databaseUser);
   }
 
-  /** `rds-db:connect` for `grantee` as `dbUser` through the proxy (when it requires IAM) or the cluster. */
+  /**
+   * `rds-db:connect` for `grantee` as `dbUser` through the proxy, or the cluster when there is no proxy. With
+   * `applicationUsers`, `dbUser` must be one of them.
+   */
   public grantConnect(grantee: iam.IGrantable, dbUser: string = USERNAME): iam.Grant {
+    if (this.applicationUsers.length > 0 && !this.applicationUsers.includes(dbUser)) {
+      throw validationError(this, `AuroraDatabase: grantConnect's dbUser must be one of applicationUsers (${this.applicationUsers.join(', ')}) (got: ${JSON.stringify(dbUser)})`);
+    }
     return this.proxy ? this.proxy.grantConnect(grantee, dbUser) : this.cluster.grantConnect(grantee, dbUser);
+  }
+
+  /**
+   * The proxy's role for end-to-end IAM authentication: it may connect to this cluster as the application
+   * users only (`rds-db:connect` on `dbuser:<cluster resource id>/<user>`), and reads no secret.
+   */
+  private createProxyRole(): iam.Role {
+    const role = new iam.Role(this, 'ProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: `RDS Proxy of ${this.clusterIdentifier}: connects as the application users with IAM authentication`,
+    });
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['rds-db:connect'],
+      resources: this.applicationUsers.map((u) => stack.formatArn({
+        service: 'rds-db',
+        resource: 'dbuser',
+        resourceName: `${this.cluster.clusterResourceIdentifier}/${u}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })),
+    }));
+    return role;
   }
 
   /** Average CPU % of the cluster's instances. */
@@ -616,8 +692,16 @@ function defaultIdentifier(scope: Construct): string {
   return clean || 'aurora';
 }
 
-function validateProps(props: AuroraDatabaseProps, readers: number): void {
-  const fail = (msg: string) => { throw new Error(`AuroraDatabase: ${msg}`); };
+function validateProps(scope: Construct, props: AuroraDatabaseProps, readers: number): void {
+  const fail = (msg: string) => { throw validationError(scope, `AuroraDatabase: ${msg}`); };
+  const users = props.applicationUsers ?? [];
+  users.forEach((u, i) => {
+    if (!DATABASE_USER.test(u)) fail(`applicationUsers[${i}] must be lowercase letters, digits and _, starting with a letter, at most 63 characters (got: ${JSON.stringify(u)})`);
+    if (RESERVED_DATABASE_USERS.includes(u)) fail(`applicationUsers[${i}] is a reserved role name (got: ${JSON.stringify(u)})`);
+    if (users.indexOf(u) !== i) fail(`applicationUsers[${i}] is a duplicate (got: ${JSON.stringify(u)})`);
+  });
+  if (users.length > 0 && props.iamAuthentication === false) fail('applicationUsers log in with IAM database authentication: iamAuthentication must be true (got: false)');
+
   if (!Number.isInteger(readers) || readers < 0 || readers > AURORA_DEFAULTS.maxReaders) fail(`readers must be a whole number from 0 to 15 (got: ${readers})`);
   const min = props.serverlessV2MinCapacity ?? AURORA_DEFAULTS.serverlessMinCapacity;
   const max = props.serverlessV2MaxCapacity ?? AURORA_DEFAULTS.serverlessMaxCapacity;

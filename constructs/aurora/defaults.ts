@@ -33,7 +33,17 @@ export const AURORA_DEFAULTS = {
   },
   /** Days between credential rotations. */
   rotationInterval: Duration.days(30),
+  /** The group role holding the application's privileges; every application user is a member. */
+  applicationGroupRole: 's2m_application',
 } as const;
+
+/**
+ * Role names an application user may not take: PostgreSQL's and RDS's own, the master user and the group role.
+ */
+export const RESERVED_DATABASE_USERS: readonly string[] = [
+  'postgres', 'public', 'rdsadmin', 'rdsproxyadmin', 'rds_superuser', 'rds_iam', 'rds_replication', 'rds_password',
+  'rdstopmgr', 'dbadmin', 's2m_application',
+];
 
 /** Log types exported to CloudWatch Logs per engine. */
 export const LOG_EXPORTS = {

@@ -8,8 +8,11 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
-/** Something that runs application code: it can be granted permissions and network access (a `Fleet`). */
-export type EndpointConsumer = iam.IGrantable & ec2.IConnectable;
+/**
+ * Something that runs application code: it can be granted permissions and network access (a `Fleet`), and may
+ * have its own database user (IAM database authentication), which a database provider then lets it connect as.
+ */
+export type EndpointConsumer = iam.IGrantable & ec2.IConnectable & { readonly databaseUser?: string };
 
 /** A data-tier resource whose endpoints application fleets consume (database, cache, shard map). */
 export interface IEndpointProvider {

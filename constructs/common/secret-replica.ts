@@ -1,5 +1,6 @@
-import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, aws_logs as logs, custom_resources as cr } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, custom_resources as cr } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { awsCustomResourceProvider } from './custom-resource-provider';
 import { nagArn } from './nag';
 
 /** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
@@ -120,7 +121,7 @@ export class SecretReplica extends Construct {
       logging: cr.Logging.withDataHidden(),
     };
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
-    const provider = providerOf(stack);
+    const provider = awsCustomResourceProvider(stack, { id: 'SecretReplicaProvider', description: 'Runs the SecretReplica requests (Secrets Manager replication) of this stack' });
     this.resource = new cr.AwsCustomResource(this, 'Request', {
       role: provider.role,
       logGroup: provider.logGroup,
@@ -148,25 +149,6 @@ export class SecretReplica extends Construct {
       });
     }
   }
-}
-
-/**
- * The execution role and log group of the stack's AwsCustomResource Lambda (a singleton per stack, like the
- * function): logs go to a log group with a retention, written through an inline policy scoped to it, instead
- * of the AWS managed AWSLambdaBasicExecutionRole (which allows every log group of the account).
- */
-function providerOf(stack: Stack): { role: iam.Role; logGroup: logs.LogGroup } {
-  const id = 'SecretReplicaProvider';
-  const existing = stack.node.tryFindChild(id) as Construct | undefined;
-  if (existing) return { role: existing.node.findChild('Role') as iam.Role, logGroup: existing.node.findChild('Logs') as logs.LogGroup };
-  const scope = new Construct(stack, id);
-  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-  const role = new iam.Role(scope, 'Role', {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: 'Runs the SecretReplica requests (Secrets Manager replication) of this stack',
-  });
-  logGroup.grantWrite(role);
-  return { role, logGroup };
 }
 
 /** Cross-region by design: the request runs in the primary region, the replica lands in this one. */

@@ -1,13 +1,53 @@
 import {
+  type CfnAutoScalingInstanceRefreshAlarmSpecification,
+  type CfnUpdatePolicy,
   Duration,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Tags,
   Token,
   Validations,
   aws_autoscaling as autoscaling,
+  aws_cloudwatch as cloudwatch,
   aws_ec2 as ec2,
   aws_iam as iam,
+  aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { FLEET_DEFAULTS } from './defaults';
+import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
+import { validationError } from '../common/errors';
+import { nagArn } from '../common/nag';
+import { PinnedAmazonLinux2023Image } from './amazon-linux';
+import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
+import { bootstrapCommands } from './bootstrap';
+import { FLEET_DEFAULTS, LIFECYCLE_HOOKS } from './defaults';
+
+/** How a new application version rolls out over a fleet (an Auto Scaling instance refresh). */
+export interface FleetRolloutOptions {
+  /**
+   * Share of the desired capacity kept healthy and in service while instances are replaced (0-100); 100 means
+   * new instances are launched, and pass their health checks, before old ones are terminated.
+   * @default 100
+   */
+  readonly minHealthyPercentage?: number;
+  /**
+   * Most the group may hold, in service or launching, as a share of the desired capacity (100-200, at most 100
+   * above `minHealthyPercentage`): the batch size.
+   * @default 125
+   */
+  readonly maxHealthyPercentage?: number;
+  /**
+   * Shares of the group replaced (ascending, the last 100) after which the refresh pauses for
+   * `checkpointDelay` while the rollback alarms watch the new instances. An empty list turns checkpoints off.
+   * @default [25, 100]
+   */
+  readonly checkpointPercentages?: number[];
+  /** How long each checkpoint pause lasts. @default Duration.minutes(5) */
+  readonly checkpointDelay?: Duration;
+  /** How long after a new instance is in service before the refresh counts it and moves on. @default - the group's default instance warmup */
+  readonly instanceWarmup?: Duration;
+}
 
 /** Properties of a {@link Fleet}. */
 export interface FleetProps {
@@ -21,9 +61,17 @@ export interface FleetProps {
   /** Instance type, e.g. `ec2.InstanceType.of(ec2.InstanceClass.M7G, ec2.InstanceSize.LARGE)`. */
   readonly instanceType: ec2.InstanceType;
   /**
-   * The AMI.
-   * @default - the latest Amazon Linux 2023 for the instance type's architecture, resolved at deploy
-   *   time from AWS's public SSM parameter (no lookup at synth)
+   * More instance types the group may launch, in order of preference after `instanceType`, so a large
+   * scale-out does not stop when one type has no capacity in a zone (a mixed instances policy, On-Demand,
+   * prioritized). All must share `instanceType`'s architecture. A group with more than one type cannot have a
+   * warm pool: Auto Scaling rejects warm pools on mixed instances groups.
+   * @default - `instanceType` only
+   */
+  readonly additionalInstanceTypes?: ec2.InstanceType[];
+  /**
+   * The AMI. An application source that is a machine image sets it too; give one or the other.
+   * @default - the pinned Amazon Linux 2023 release (`PinnedAmazonLinux2023Image`) for the instance type's
+   *   architecture, resolved to the region's AMI id at deploy (no lookup at synth)
    */
   readonly machineImage?: ec2.IMachineImage;
   /** Fewest instances. May be 0 for a worker fleet that sleeps. */
@@ -31,20 +79,47 @@ export interface FleetProps {
   /** Most instances. */
   readonly maxCapacity: number;
   /**
-   * User data run at first boot.
-   * @default - an empty Linux user data
+   * What the fleet runs. The user data installs it as the systemd service `s2m-app` under an unprivileged
+   * user, with the environment file, the CloudWatch agent, and the readiness and drain services that complete
+   * the fleet's lifecycle hooks.
+   * @default - nothing: give `application` or `userData`
+   */
+  readonly application?: ApplicationSource;
+  /**
+   * Your own user data instead of an application source: the fleet then adds no lifecycle hook (nothing on
+   * the instance would complete it), no environment file and no agent configuration.
+   * @default - the application source's user data
    */
   readonly userData?: ec2.UserData;
+  /** Web service or worker (`S2M_ROLE`). @default 'worker' */
+  readonly applicationRole?: FleetRole;
+  /** The service or queue name (`S2M_SERVICE`). @default - the construct id */
+  readonly serviceName?: string;
+  /** The port the application listens on (`S2M_PORT`); with it, readiness waits for the health path to answer. @default - none */
+  readonly port?: number;
+  /** The shallow health path (`S2M_HEALTH_PATH`), checked on `port` for readiness. @default '/health' */
+  readonly healthCheckPath?: string;
+  /**
+   * More variables of the environment file (`/etc/scale-to-millions/env`), e.g. the app name, primary region
+   * and parameter prefix of the application contract. Never a secret: values must be plain words, and a value
+   * that resolves to a Secrets Manager or SecureString reference is refused.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /** The fleet's own database user (`S2M_DATABASE_USER`), for IAM database authentication. @default - none */
+  readonly databaseUser?: string;
   /**
    * The instance role.
-   * @default - a new role with SSM Session Manager access and nothing more
+   * @default - a new role with SSM Session Manager access and what the fleet itself needs; grants add the rest
    */
   readonly role?: iam.IRole;
   /**
-   * Root volume size in GiB (always gp3 and encrypted).
+   * Root volume size in GiB (always gp3 and encrypted). Ignored when `blockDevices` is given.
    * @default 20
    */
   readonly rootVolumeSizeGiB?: number;
+  /** The block devices of the launch template. @default - an encrypted gp3 root volume of `rootVolumeSizeGiB` */
+  readonly blockDevices?: ec2.BlockDevice[];
   /**
    * Replace instances that fail the load balancer's health check, not only EC2's.
    * @default false
@@ -56,7 +131,7 @@ export interface FleetProps {
    */
   readonly healthCheckGracePeriod?: Duration;
   /**
-   * Time before a new instance's metrics count for scaling.
+   * Time before a new instance's metrics count for scaling (and before an instance refresh moves on).
    * @default Duration.minutes(2)
    */
   readonly defaultInstanceWarmup?: Duration;
@@ -66,13 +141,8 @@ export interface FleetProps {
    */
   readonly newInstancesProtectedFromScaleIn?: boolean;
   /**
-   * Expose the instance's tags in the instance metadata (IMDSv2), e.g. `aws:autoscaling:groupName`, so
-   * software on the instance can find its group (workers that protect themselves from scale-in).
-   * @default false
-   */
-  readonly instanceMetadataTags?: boolean;
-  /**
-   * A warm pool of stopped, pre-initialised instances.
+   * A warm pool of stopped, pre-initialised instances. An instance refresh replaces the pool's instances after
+   * the in-service ones, so the pool never keeps an old version.
    * @default - no warm pool
    */
   readonly warmPool?: autoscaling.WarmPoolOptions;
@@ -81,15 +151,41 @@ export interface FleetProps {
    * @default - a new security group, all outbound allowed, no inbound
    */
   readonly securityGroup?: ec2.ISecurityGroup;
+  /** Retention of the application's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long a new instance has to install and start the application before its launch is abandoned
+   * (30 s-2 h).
+   * @default Duration.minutes(10)
+   */
+  readonly readinessTimeout?: Duration;
+  /** How long the application may take to stop (SIGTERM, then kill) when the instance terminates (30 s-2 h). @default Duration.minutes(2) */
+  readonly drainTimeout?: Duration;
+  /** How a new version rolls out. @default - see {@link FleetRolloutOptions} */
+  readonly rollout?: FleetRolloutOptions;
 }
 
+const SERVICE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+/** Values of the environment file: plain words, so systemd, Docker and bash read them alike. */
+const ENV_VALUE = /^[A-Za-z0-9_./:@+,=-]*$/;
+const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
+/** Auto Scaling's limit of alarms watched by an instance refresh. */
+const MAX_ROLLBACK_ALARMS = 10;
+
 /**
- * An EC2 Auto Scaling fleet of identical, stateless server clones: a launch template (IMDSv2 required,
- * encrypted gp3 root volume, no public IP, detailed monitoring), an instance role with SSM access only,
- * group metrics, AZ-balanced capacity, a rolling update policy that replaces instances in one deploy
- * when the launch template changes, and never a `desiredCapacity` (scaling policies own it).
+ * An EC2 Auto Scaling fleet of identical, stateless server clones that runs one application: a launch
+ * template (IMDSv2 required with instance tags, encrypted gp3 root volume, no public IP, detailed
+ * monitoring, the pinned Amazon Linux 2023 image unless the application brings its own), an instance role
+ * with SSM access and exactly the grants the application source and its consumers need, a log group with
+ * retention, group metrics, AZ-balanced capacity, and never a `desiredCapacity` (scaling policies own it).
  *
- * The web tier builds one per service and the work queue one per worker pool.
+ * Rollout: a new launch template (a new application version, image or setting) is rolled out by an instance
+ * refresh: launch before terminate, checkpoints, and rollback on the fleet's alarms ({@link addRollbackAlarm}):
+ * when the refresh fails, CloudFormation rolls the stack back and refreshes the instances to the previous
+ * version. A new instance counts as ready only when its application is: a launching lifecycle hook, completed
+ * from the instance once the health path answers (or the worker service is stable), abandoned otherwise; a
+ * terminating hook gives the application `drainTimeout` to stop after SIGTERM.
  */
 export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** The Auto Scaling group. */
@@ -98,48 +194,68 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   public readonly launchTemplate: ec2.LaunchTemplate;
   /** The instance role. */
   public readonly role: iam.IRole;
-  /** The instances' user data; add commands to it. */
+  /** The instances' user data. */
   public readonly userData: ec2.UserData;
   /** The instances' network connections (their security group). */
   public readonly connections: ec2.Connections;
   /** The principal to grant permissions to (the instance role). */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** The application's log group (stdout and stderr, and the bootstrap log, one stream per instance). */
+  public readonly logGroup: logs.LogGroup;
+  /** The application version the instances report (`S2M_APP_VERSION`); undefined when it is the AMI id, read at boot. */
+  public readonly applicationVersion?: string;
+  /** The fleet's own database user, when it has one. */
+  public readonly databaseUser?: string;
+  /** Alarms that fail, and roll back, an instance refresh. */
+  public readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
+  private readonly ownGroupActions = new Set<string>();
+  private ownGroupPolicy?: iam.Policy;
 
   constructor(scope: Construct, id: string, props: FleetProps) {
     super(scope, id);
-    checkCapacity(props.minCapacity, props.maxCapacity);
-    const rootSize = props.rootVolumeSizeGiB ?? FLEET_DEFAULTS.rootVolumeSizeGiB;
-    if (!Number.isInteger(rootSize) || rootSize < 8 || rootSize > 16384) {
-      throw new Error(`Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: ${rootSize})`);
-    }
+    checkCapacity(props.minCapacity, props.maxCapacity, 'Fleet', this);
+    const cpuType = cpuTypeOf(this, props.instanceType, props.additionalInstanceTypes ?? []);
+    this.validate(props);
 
     this.role = props.role ?? this.createRole();
     this.grantPrincipal = this.role;
+    this.databaseUser = props.databaseUser;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? FLEET_DEFAULTS.logRetention,
+      // Application logs are evidence: they outlive a redeploy of the stateless stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const role: FleetRole = props.applicationRole ?? 'worker';
+    const source = props.application?.bind(this, { grantee: this, cpuType, role, ...(props.port !== undefined ? { port: props.port } : {}) });
+    if (source?.machineImage && props.machineImage) throw validationError(this, 'Fleet: give machineImage or an application source that is a machine image, not both (got both)');
+    this.applicationVersion = source?.version;
     this.userData = props.userData ?? ec2.UserData.forLinux();
+    const readiness = props.readinessTimeout ?? FLEET_DEFAULTS.readinessTimeout;
+    const drain = props.drainTimeout ?? FLEET_DEFAULTS.drainTimeout;
+    if (source) this.bootstrap(props, source, role, readiness, drain);
+
     const securityGroup = props.securityGroup ?? new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Instances of ${this.node.path}`,
       allowAllOutbound: true,
     });
-    const cpuType = props.instanceType.architecture === ec2.InstanceArchitecture.ARM_64
-      ? ec2.AmazonLinuxCpuType.ARM_64
-      : ec2.AmazonLinuxCpuType.X86_64;
-
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: props.instanceType,
-      machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
+      machineImage: props.machineImage ?? source?.machineImage ?? new PinnedAmazonLinux2023Image({ cpuType }),
       userData: this.userData,
       role: this.role,
       securityGroup,
       requireImdsv2: true,
-      httpPutResponseHopLimit: 1,
+      httpPutResponseHopLimit: source?.httpPutResponseHopLimit ?? 1,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
-      ...(props.instanceMetadataTags ? { instanceMetadataTags: true } : {}),
+      // The instance's scripts find their Auto Scaling group in the instance tags (no reference to the group).
+      instanceMetadataTags: true,
       associatePublicIpAddress: false,
       detailedMonitoring: true,
-      blockDevices: [{
+      blockDevices: props.blockDevices ?? [{
         deviceName: '/dev/xvda',
-        volume: ec2.BlockDeviceVolume.ebs(rootSize, {
+        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeSizeGiB ?? FLEET_DEFAULTS.rootVolumeSizeGiB, {
           volumeType: ec2.EbsDeviceVolumeType.GP3,
           encrypted: true,
           deleteOnTermination: true,
@@ -148,10 +264,20 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     });
 
     const grace = props.healthCheckGracePeriod ?? FLEET_DEFAULTS.healthCheckGracePeriod;
+    const additional = props.additionalInstanceTypes ?? [];
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      launchTemplate: this.launchTemplate,
+      ...(additional.length > 0 ? {
+        mixedInstancesPolicy: {
+          launchTemplate: this.launchTemplate,
+          launchTemplateOverrides: [props.instanceType, ...additional].map((instanceType) => ({ instanceType })),
+          instancesDistribution: {
+            onDemandAllocationStrategy: autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+            onDemandPercentageAboveBaseCapacity: 100,
+          },
+        },
+      } : { launchTemplate: this.launchTemplate }),
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
       healthChecks: props.elbHealthChecks
@@ -161,8 +287,21 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       groupMetrics: [autoscaling.GroupMetrics.all()],
       azCapacityDistributionStrategy: autoscaling.CapacityDistributionStrategy.BALANCED_BEST_EFFORT,
       newInstancesProtectedFromScaleIn: props.newInstancesProtectedFromScaleIn ?? false,
-      updatePolicy: rollingUpdate(props.minCapacity, props.maxCapacity),
     });
+    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    // Keep what aws-cdk-lib set (AutoScalingScheduledAction: scheduled sizes survive a deploy).
+    cfnGroup.cfnOptions.updatePolicy = { ...cfnGroup.cfnOptions.updatePolicy, ...this.instanceRefreshPolicy(props.rollout ?? {}, source !== undefined) };
+    if (source) {
+      // On the group itself, so the instances of the first launch wait for them too.
+      cfnGroup.lifecycleHookSpecificationList = [
+        { lifecycleHookName: LIFECYCLE_HOOKS.ready, lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', heartbeatTimeout: readiness.toSeconds(), defaultResult: 'ABANDON' },
+        { lifecycleHookName: LIFECYCLE_HOOKS.drain, lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeout: drain.toSeconds() + 60, defaultResult: 'CONTINUE' },
+      ];
+      this.grantOnOwnGroup('autoscaling:CompleteLifecycleAction');
+    }
+    // The version the group launches, for operators (`s2m status`): the source's, else the image's id.
+    const version = source?.version ?? (source ? this.launchTemplate.imageId : undefined);
+    if (version !== undefined) Tags.of(this.autoScalingGroup).add(APP_VERSION_TAG, version);
     if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
 
@@ -172,10 +311,195 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     });
   }
 
+  /**
+   * Fails the fleet's instance refresh, which CloudFormation then rolls back, when `alarm` goes into ALARM
+   * during it (at most 10 alarms). An alarm already in ALARM when a deploy starts fails that deploy: alarm on
+   * a rate over a short window, not on something that stays high.
+   */
+  public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    if (this.rollbackAlarms.length >= MAX_ROLLBACK_ALARMS) {
+      throw validationError(this, `Fleet: an instance refresh watches at most ${MAX_ROLLBACK_ALARMS} alarms (got: one more than ${MAX_ROLLBACK_ALARMS})`);
+    }
+    this.rollbackAlarms.push(alarm);
+    // The refresh names the alarm: it must exist before the group's update starts.
+    this.autoScalingGroup.node.addDependency(alarm);
+  }
+
+  /**
+   * Lets the instances call `actions` on their own Auto Scaling group only (e.g. `autoscaling:SetInstanceProtection`
+   * for workers that protect themselves while busy). One separate policy, not the role's default one: the
+   * launch template depends on the default policy and the group on the launch template, so a default-policy
+   * statement naming the group would be a cycle.
+   */
+  public grantOnOwnGroup(...actions: string[]): void {
+    for (const a of actions) this.ownGroupActions.add(a);
+    if (this.ownGroupPolicy) return;
+    if (!(this.role instanceof iam.Role)) {
+      iam.Grant.addToPrincipal({ grantee: this, actions: Lazy.list({ produce: () => [...this.ownGroupActions].sort() }), resourceArns: [this.autoScalingGroup.autoScalingGroupArn] });
+      return;
+    }
+    this.ownGroupPolicy = new iam.Policy(this, 'OwnGroupPolicy', {
+      roles: [this.role],
+      statements: [new iam.PolicyStatement({
+        actions: Lazy.list({ produce: () => [...this.ownGroupActions].sort() }),
+        // arn:…:autoScalingGroup:*:autoScalingGroupName/<this group>
+        resources: [this.autoScalingGroup.autoScalingGroupArn],
+      })],
+    });
+    Validations.of(this.ownGroupPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this.autoScalingGroup.autoScalingGroupArn, this)}]`,
+      reason: 'The only wildcard is the UUID segment of the Auto Scaling group ARN, which CloudFormation does not expose; the ARN is pinned to this group by name and only the lifecycle and protection calls the instances make on their own group are allowed.',
+    });
+  }
+
+  /** Memory used on the fleet's instances, % (CloudWatch agent; Maximum over the instances by default). */
+  public metricMemoryUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.agentMetric('mem_used_percent', opts);
+  }
+
+  /** Root volume used on the fleet's instances, % (CloudWatch agent; Maximum over the instances by default). */
+  public metricDiskUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.agentMetric('disk_used_percent', opts);
+  }
+
+  private agentMetric(metricName: string, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: FLEET_DEFAULTS.agentNamespace,
+      metricName,
+      dimensionsMap: { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...opts,
+    });
+  }
+
+  private validate(props: FleetProps): void {
+    const rootSize = props.rootVolumeSizeGiB ?? FLEET_DEFAULTS.rootVolumeSizeGiB;
+    if (!Number.isInteger(rootSize) || rootSize < 8 || rootSize > 16384) {
+      throw validationError(this, `Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: ${rootSize})`);
+    }
+    if (props.application && props.userData) throw validationError(this, 'Fleet: give application or userData, not both (got both)');
+    if (props.warmPool && (props.additionalInstanceTypes?.length ?? 0) > 0) {
+      throw validationError(this, `Fleet: warmPool and additionalInstanceTypes exclude each other: Auto Scaling rejects a warm pool on a group with several instance types (got: ${props.additionalInstanceTypes!.length + 1} types)`);
+    }
+    if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
+    if (props.port !== undefined && (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535)) throw validationError(this, `Fleet: port must be 1-65535 (got: ${props.port})`);
+    for (const [name, d] of [['readinessTimeout', props.readinessTimeout], ['drainTimeout', props.drainTimeout]] as const) {
+      const s = d?.toSeconds();
+      if (s !== undefined && (s < 30 || s > 7140)) throw validationError(this, `Fleet: ${name} must be 30 seconds to 119 minutes (got: ${s} seconds)`);
+    }
+    for (const [k, v] of Object.entries(props.environment ?? {})) {
+      if (!ENV_KEY.test(k)) throw validationError(this, `Fleet: environment keys must be upper-case names like S2M_APP (got: ${JSON.stringify(k)})`);
+      if (!Token.isUnresolved(v) && !ENV_VALUE.test(v)) throw validationError(this, `Fleet: environment.${k} must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: ${JSON.stringify(v)})`);
+    }
+    const additional = props.additionalInstanceTypes ?? [];
+    const names = [props.instanceType, ...additional].map((t) => t.toString());
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw validationError(this, `Fleet: additionalInstanceTypes repeats an instance type (got: ${dup})`);
+    if (names.length > 40) throw validationError(this, `Fleet: at most 40 instance types (got: ${names.length})`);
+  }
+
+  /** Writes the application's bootstrap into the user data and grants what the instance's scripts need. */
+  private bootstrap(props: FleetProps, source: ApplicationSourceConfig, role: FleetRole, readiness: Duration, drain: Duration): void {
+    const stack = Stack.of(this);
+    const port = props.port;
+    const healthPath = props.healthCheckPath ?? HEALTH_PATHS.shallow;
+    const environment: Record<string, string> = {
+      [ENV_VARS.region]: stack.region,
+      AWS_REGION: stack.region,
+      AWS_DEFAULT_REGION: stack.region,
+      [ENV_VARS.role]: role,
+      [ENV_VARS.service]: props.serviceName ?? this.node.id,
+      ...(port !== undefined ? { [ENV_VARS.port]: String(port) } : {}),
+      [ENV_VARS.healthPath]: healthPath,
+      [ENV_VARS.deepHealthPath]: HEALTH_PATHS.deep,
+      ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),
+      ...(props.databaseUser !== undefined ? { [ENV_VARS.databaseUser]: props.databaseUser } : {}),
+      ...props.environment,
+      ...source.environment,
+    };
+    // Late: tokens (a secret's dynamic reference) resolve only now.
+    this.node.addValidation({
+      validate: () => Object.entries(environment)
+        .filter(([, v]) => SECRET_REFERENCE.test(JSON.stringify(stack.resolve(v))))
+        .map(([k]) => `Fleet: environment.${k} resolves to a secret; the environment file never holds one: read it at run time through the runtime SDK`),
+    });
+    this.userData.addCommands(...bootstrapCommands({
+      source,
+      environment,
+      settings: {
+        S2M_APP_UNIT: 's2m-app.service',
+        S2M_READY_HOOK: LIFECYCLE_HOOKS.ready,
+        S2M_DRAIN_HOOK: LIFECYCLE_HOOKS.drain,
+        // Leave the script time to abandon the launch itself before the hook times out.
+        S2M_READY_TIMEOUT: String(Math.max(readiness.toSeconds() - 30, 15)),
+        ...(port !== undefined ? { S2M_HEALTH_URL: `http://127.0.0.1:${port}${healthPath}` } : {}),
+      },
+      logGroupName: this.logGroup.logGroupName,
+      metricsNamespace: FLEET_DEFAULTS.agentNamespace,
+      stopTimeoutSeconds: drain.toSeconds(),
+      description: `${role} ${props.serviceName ?? this.node.id}, ${source.kind}`,
+    }));
+
+    this.logGroup.grantWrite(this);
+    iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['cloudwatch:PutMetricData'],
+      resourceArns: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': FLEET_DEFAULTS.agentNamespace } },
+    });
+    iam.Grant.addToPrincipal({ grantee: this, actions: ['ec2:DescribeTags'], resourceArns: ['*'] });
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `Only actions without resource-level permissions use "*": cloudwatch:PutMetricData (limited to the ${FLEET_DEFAULTS.agentNamespace} namespace by condition), ec2:DescribeTags (read-only, the CloudWatch agent's group dimension)${source.kind === 'container' ? ' and ecr:GetAuthorizationToken (pulls are allowed from the image\'s repository only)' : ''}.`,
+      });
+    }
+  }
+
+  private instanceRefreshPolicy(r: FleetRolloutOptions, drains: boolean): CfnUpdatePolicy {
+    const min = r.minHealthyPercentage ?? FLEET_DEFAULTS.minHealthyPercentage;
+    const max = r.maxHealthyPercentage ?? FLEET_DEFAULTS.maxHealthyPercentage;
+    if (!Number.isInteger(min) || min < 0 || min > 100) throw validationError(this, `Fleet: rollout.minHealthyPercentage must be a whole number 0-100 (got: ${min})`);
+    if (!Number.isInteger(max) || max < 100 || max > 200) throw validationError(this, `Fleet: rollout.maxHealthyPercentage must be a whole number 100-200 (got: ${max})`);
+    if (max - min > 100) throw validationError(this, `Fleet: rollout.maxHealthyPercentage may be at most 100 above minHealthyPercentage (got: ${min} and ${max})`);
+    const checkpoints = r.checkpointPercentages ?? [...FLEET_DEFAULTS.checkpointPercentages];
+    checkpoints.forEach((c, i) => {
+      if (!Number.isInteger(c) || c < 1 || c > 100 || (i > 0 && c <= checkpoints[i - 1])) {
+        throw validationError(this, `Fleet: rollout.checkpointPercentages must be whole numbers 1-100 in ascending order (got: ${JSON.stringify(checkpoints)})`);
+      }
+    });
+    if (checkpoints.length > 0 && checkpoints[checkpoints.length - 1] !== 100) {
+      throw validationError(this, `Fleet: rollout.checkpointPercentages must end with 100, or the refresh stops before replacing every instance (got: ${JSON.stringify(checkpoints)})`);
+    }
+    const delay = (r.checkpointDelay ?? FLEET_DEFAULTS.checkpointDelay).toSeconds();
+    if (delay > 172800) throw validationError(this, `Fleet: rollout.checkpointDelay must be at most 48 hours (got: ${delay} seconds)`);
+    const alarms = Lazy.any({ produce: () => (this.rollbackAlarms.length > 0 ? { alarms: this.rollbackAlarms.map((a) => a.alarmName) } : undefined) }) as CfnAutoScalingInstanceRefreshAlarmSpecification;
+    return {
+      autoScalingInstanceRefresh: {
+        strategy: 'Rolling',
+        preferences: {
+          minHealthyPercentage: min,
+          maxHealthyPercentage: max,
+          ...(r.instanceWarmup ? { instanceWarmup: r.instanceWarmup.toSeconds() } : {}),
+          skipMatching: true,
+          ...(checkpoints.length > 0 ? { checkpointPercentages: checkpoints, checkpointDelay: delay } : {}),
+          alarmSpecification: alarms,
+          // Busy workers are protected from scale-in. With the drain hook, a refresh may replace them: the
+          // application gets SIGTERM and finishes the job in hand first. Without it, wait for them (1 h at most).
+          scaleInProtectedInstances: drains ? 'Refresh' : 'Wait',
+          // An instance an operator put in standby is out of service anyway: replace it with the new version.
+          standbyInstances: 'Terminate',
+        },
+      },
+    };
+  }
+
   private createRole(): iam.Role {
     const role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `Instances of ${this.node.path}: SSM Session Manager only; grants add the rest`,
+      description: `Instances of ${this.node.path}: SSM Session Manager and the fleet's own needs; grants add the rest`,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     Validations.of(role).acknowledge({
@@ -187,29 +511,20 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
 }
 
 /** Throws when fleet bounds are invalid; shared by every construct that builds a fleet. */
-export function checkCapacity(min: number, max: number, prefix = 'Fleet'): void {
+export function checkCapacity(min: number, max: number, prefix = 'Fleet', scope?: Construct): void {
   if (Token.isUnresolved(min) || Token.isUnresolved(max)) return;
-  if (!Number.isInteger(min) || min < 0) throw new Error(`${prefix}: minCapacity must be a whole number ≥ 0 (got: ${min})`);
-  if (!Number.isInteger(max) || max < 1) throw new Error(`${prefix}: maxCapacity must be a whole number ≥ 1 (got: ${max})`);
-  if (min > max) throw new Error(`${prefix}: minCapacity (${min}) must not exceed maxCapacity (${max})`);
+  const fail = (msg: string) => (scope ? validationError(scope, msg) : new Error(msg));
+  if (!Number.isInteger(min) || min < 0) throw fail(`${prefix}: minCapacity must be a whole number ≥ 0 (got: ${min})`);
+  if (!Number.isInteger(max) || max < 1) throw fail(`${prefix}: maxCapacity must be a whole number ≥ 1 (got: ${max})`);
+  if (min > max) throw fail(`${prefix}: minCapacity (${min}) must not exceed maxCapacity (${max})`);
 }
 
-/**
- * Replaces instances in batches of about a third of the fleet when the launch template changes, keeping
- * the rest in service, so a new AMI or user data rolls out in one deploy.
- */
-function rollingUpdate(min: number, max: number): autoscaling.UpdatePolicy {
-  const inService = Math.max(0, Math.min(min, max - 1));
-  return autoscaling.UpdatePolicy.rollingUpdate({
-    maxBatchSize: Math.max(1, Math.ceil(Math.max(min, 1) / 3)),
-    minInstancesInService: inService,
-    pauseTime: FLEET_DEFAULTS.rollingUpdatePause,
-    suspendProcesses: [
-      autoscaling.ScalingProcess.HEALTH_CHECK,
-      autoscaling.ScalingProcess.REPLACE_UNHEALTHY,
-      autoscaling.ScalingProcess.AZ_REBALANCE,
-      autoscaling.ScalingProcess.ALARM_NOTIFICATION,
-      autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
-    ],
-  });
+/** The AL2023 architecture of the instance types, which must all share one. */
+function cpuTypeOf(scope: Construct, first: ec2.InstanceType, more: ec2.InstanceType[]): ec2.AmazonLinuxCpuType {
+  const arch = first.architecture;
+  const other = more.find((t) => t.architecture !== arch);
+  if (other) {
+    throw validationError(scope, `Fleet: additionalInstanceTypes must share instanceType's architecture (${arch}), since one AMI serves them all (got: ${other.toString()}, ${other.architecture})`);
+  }
+  return arch === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
 }

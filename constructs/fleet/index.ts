@@ -1,2 +1,4 @@
 export * from './fleet';
 export * from './defaults';
+export * from './application-source';
+export * from './amazon-linux';

@@ -61,6 +61,10 @@ export interface ICacheMetrics {
 export interface IMonitoredFleet {
   /** The fleet's Auto Scaling group (group metrics must be enabled, as `Fleet` does). */
   readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+  /** Memory used on the fleet's instances, % (the CloudWatch agent's). @default - no memory graph for the fleet */
+  metricMemoryUtilization?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Root volume used on the fleet's instances, % (the CloudWatch agent's). @default - no disk graph for the fleet */
+  metricDiskUtilization?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
 }
 
 /** A work queue to watch, with the fleet that drains it. */
@@ -171,6 +175,10 @@ export class RegionMonitoring extends Construct {
     if (props.database) rows.push(...this.database(props.database, props.watchGlobalReplicationLag ?? false));
     if (props.cache) rows.push(...this.cache(props.cache));
     for (const q of props.queues ?? []) rows.push(...this.queue(q));
+    rows.push(...this.hosts([
+      ...Object.values(props.webTier.services).map((svc) => ({ name: svc.name, fleet: svc.fleet as IMonitoredFleet })),
+      ...(props.queues ?? []).filter((q) => q.workers).map((q) => ({ name: `${q.name} workers`, fleet: q.workers! })),
+    ]));
 
     const critical = this.criticalAlarms;
     const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
@@ -357,6 +365,20 @@ export class RegionMonitoring extends Construct {
         ], undefined, width),
         graph('Dead-letter queue depth', [dlq], this.percentLines(t.deadLetterMessages), undefined, width),
         ...(workers ? [graph('Workers: in service vs max', fleetSize(workers, 'workers'), undefined, undefined, width)] : []),
+      ],
+    ];
+  }
+
+  /** Memory and root volume use of every fleet's instances (the CloudWatch agent's metrics), when it reports them. */
+  private hosts(fleets: Array<{ name: string; fleet: IMonitoredFleet }>): cloudwatch.IWidget[][] {
+    const memory = fleets.flatMap((f) => (f.fleet.metricMemoryUtilization ? [withLabel(f.fleet.metricMemoryUtilization(), f.name)] : []));
+    const disk = fleets.flatMap((f) => (f.fleet.metricDiskUtilization ? [withLabel(f.fleet.metricDiskUtilization(), f.name)] : []));
+    if (memory.length === 0 && disk.length === 0) return [];
+    return [
+      [text('Hosts', 'Memory and root volume used on the fleets\' instances (CloudWatch agent, the fullest instance of each fleet).')],
+      [
+        graph('Memory used % (fullest instance)', memory, undefined, undefined, 12),
+        graph('Root volume used % (fullest instance)', disk, undefined, undefined, 12),
       ],
     ];
   }

@@ -20,4 +20,10 @@ export const WEB_TIER_DEFAULTS = {
   unhealthyThresholdCount: 3,
   /** Days ALB access logs are kept. */
   accessLogRetentionDays: 90,
+  /**
+   * The rollback alarms of each service's instance refresh: 5xx at or above `errorRatePercent` of the target
+   * group's requests (counted only from `minRequestsPerMinute` requests), or an unhealthy target, `minutes`
+   * minutes in a row.
+   */
+  rollback: { errorRatePercent: 5, minRequestsPerMinute: 20, minutes: 3 },
 } as const;

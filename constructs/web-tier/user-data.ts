@@ -1,36 +1,29 @@
-import { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { ApplicationSource } from '../fleet/application-source';
 
-/** Options of {@link defaultServerUserData}. */
-export interface DefaultServerOptions {
+/** Options of {@link placeholderServer}. */
+export interface PlaceholderServerOptions {
   /** Service name, shown in responses. */
   readonly serviceName: string;
-  /** Port to listen on. */
-  readonly port: number;
-  /** Path that answers 200 for health checks. */
-  readonly healthCheckPath: string;
+  /** Path that answers 200 for health checks. @default '/health' */
+  readonly healthCheckPath?: string;
 }
 
 /**
- * User data for a tiny HTTP server (Python's standard library, present on Amazon Linux 2023) that
- * answers the health path with 200 and every other path with the service name and instance id, run
- * by systemd. It makes the reference app deployable end to end; replace it with your application.
+ * A tiny HTTP server (Python's standard library, present on Amazon Linux 2023) that answers the health path
+ * with 200 and every other path with the service name, instance id and version: what a web service runs until
+ * it is given an application, so a first deploy works end to end. It listens on `S2M_PORT` from the
+ * environment file and stops on SIGTERM.
  *
- * A real application keeps the web tier stateless: sessions live in the cache tier, never on the
- * instance, so any instance can serve any request and scale-in loses nothing. The fleet is granted the
- * cache's SSM parameters under `<prefix>/cache/` (`GetParametersByPath`; the reference app's prefix is
- * `/<name>`): `endpoint` (cluster-mode configuration endpoint), `port`, `tls` (`required`: connect with
- * TLS), `auth-mode` (`rbac` or `auth-token`), `username` (RBAC only) and `secret-arn` (a Secrets
- * Manager secret whose JSON holds `password`). Use a cluster-aware client, e.g. a Redis/Valkey session
- * store with `cluster: true, tls: true`, keys with a TTL, and hash tags (`{session}:<id>`) only where
- * several keys must share a shard.
+ * A real application keeps the web tier stateless (sessions in the cache tier, never on the instance) and
+ * learns its endpoints through the runtime SDK from the parameters under `S2M_PARAMETER_PREFIX`.
  */
-export function defaultServerUserData(opts: DefaultServerOptions): ec2.UserData {
-  const userData = ec2.UserData.forLinux();
+export function placeholderServer(opts: PlaceholderServerOptions): ApplicationSource {
   const server = [
-    'import http.server, json, os, socketserver, urllib.request',
-    `PORT = ${opts.port}`,
-    `HEALTH = ${JSON.stringify(opts.healthCheckPath)}`,
-    `SERVICE = ${JSON.stringify(opts.serviceName)}`,
+    'import http.server, json, os, signal, socketserver, sys, urllib.request',
+    'PORT = int(os.environ.get("S2M_PORT", "8080"))',
+    `HEALTH = os.environ.get("S2M_HEALTH_PATH", ${JSON.stringify(opts.healthCheckPath ?? '/health')})`,
+    `SERVICE = os.environ.get("S2M_SERVICE", ${JSON.stringify(opts.serviceName)})`,
+    'VERSION = os.environ.get("S2M_APP_VERSION", "unknown")',
     'def instance_id():',
     '    try:',
     '        tok = urllib.request.urlopen(urllib.request.Request("http://169.254.169.254/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}), timeout=2).read().decode()',
@@ -40,9 +33,10 @@ export function defaultServerUserData(opts: DefaultServerOptions): ec2.UserData 
     'INSTANCE = instance_id()',
     'class Handler(http.server.BaseHTTPRequestHandler):',
     '    def do_GET(self):',
-    '        body = b"ok" if self.path == HEALTH else json.dumps({"service": SERVICE, "instance": INSTANCE, "path": self.path}).encode()',
+    '        health = self.path.split("?")[0] in (HEALTH, HEALTH + "/deep")',
+    '        body = b"ok" if health else json.dumps({"service": SERVICE, "instance": INSTANCE, "version": VERSION, "path": self.path}).encode()',
     '        self.send_response(200)',
-    '        self.send_header("Content-Type", "text/plain" if self.path == HEALTH else "application/json")',
+    '        self.send_header("Content-Type", "text/plain" if health else "application/json")',
     '        self.send_header("Cache-Control", "no-store")',
     '        self.send_header("Content-Length", str(len(body)))',
     '        self.end_headers()',
@@ -50,15 +44,10 @@ export function defaultServerUserData(opts: DefaultServerOptions): ec2.UserData 
     '    def log_message(self, *args):',
     '        pass',
     'socketserver.ThreadingTCPServer.allow_reuse_address = True',
-    'socketserver.ThreadingTCPServer(("", PORT), Handler).serve_forever()',
+    'server = socketserver.ThreadingTCPServer(("", PORT), Handler)',
+    'signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))',
+    'print(f"placeholder {SERVICE} {VERSION} listening on {PORT}", flush=True)',
+    'server.serve_forever()',
   ].join('\n');
-  userData.addCommands(
-    'set -euo pipefail',
-    'mkdir -p /opt/s2m',
-    `cat > /opt/s2m/server.py <<'PY'\n${server}\nPY`,
-    `cat > /etc/systemd/system/s2m-server.service <<'UNIT'\n[Unit]\nDescription=scale-to-millions placeholder server (${opts.serviceName})\nAfter=network-online.target\n\n[Service]\nExecStart=/usr/bin/python3 /opt/s2m/server.py\nRestart=always\nUser=nobody\n\n[Install]\nWantedBy=multi-user.target\nUNIT`,
-    'systemctl daemon-reload',
-    'systemctl enable --now s2m-server.service',
-  );
-  return userData;
+  return ApplicationSource.inline({ files: { 'server.py': `${server}\n` }, startCommand: '/usr/bin/python3 server.py' });
 }

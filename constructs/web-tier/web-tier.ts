@@ -8,14 +8,17 @@ import {
   aws_cloudwatch as cloudwatch,
   aws_ec2 as ec2,
   aws_elasticloadbalancingv2 as elbv2,
+  aws_iam as iam,
+  aws_logs as logs,
   aws_route53 as route53,
   aws_s3 as s3,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
-import { Fleet, checkCapacity } from '../fleet';
+import { validationError } from '../common/errors';
+import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
-import { defaultServerUserData } from './user-data';
+import { placeholderServer } from './user-data';
 
 /** A scheduled capacity change. */
 export interface ScheduledCapacity {
@@ -45,6 +48,12 @@ export interface WebServiceProps {
   readonly priority?: number;
   /** Instance type. */
   readonly instanceType: ec2.InstanceType;
+  /**
+   * More instance types, in order of preference, for when `instanceType` has no capacity (see
+   * `FleetProps.additionalInstanceTypes`; not with a warm pool).
+   * @default - `instanceType` only
+   */
+  readonly additionalInstanceTypes?: ec2.InstanceType[];
   /** Fewest instances (at least 1 for a web service). */
   readonly minCapacity: number;
   /** Most instances. */
@@ -61,8 +70,35 @@ export interface WebServiceProps {
   readonly deregistrationDelay?: Duration;
   /** Ramp-up time of a new target (30-900 s). @default - no slow start */
   readonly slowStart?: Duration;
-  /** User data. @default - a tiny HTTP server answering the health path (see `defaultServerUserData`) */
+  /**
+   * What the service runs: a machine image, an artifact or asset, a Node.js bundle or a container image
+   * (`ApplicationSource`); it must answer `healthCheckPath` on `port`.
+   * @default - a placeholder HTTP server answering the health path (`placeholderServer`), for a first deploy
+   */
+  readonly application?: ApplicationSource;
+  /**
+   * Your own user data instead of an application source (no readiness or drain hooks, no agent).
+   * @default - the application source's user data
+   */
   readonly userData?: ec2.UserData;
+  /** The AMI (not with an application source that is a machine image). @default - the fleet's pinned Amazon Linux 2023 */
+  readonly machineImage?: ec2.IMachineImage;
+  /** The instance role. @default - a new role per service */
+  readonly role?: iam.IRole;
+  /** Block devices. @default - an encrypted 20 GiB gp3 root volume */
+  readonly blockDevices?: ec2.BlockDevice[];
+  /** The service's own database user (`S2M_DATABASE_USER`, IAM authentication). @default - none */
+  readonly databaseUser?: string;
+  /** Retention of the service's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** How a new version rolls out (instance refresh). @default - see `FleetRolloutOptions` */
+  readonly rollout?: FleetRolloutOptions;
+  /**
+   * Roll an instance refresh back when the service's targets answer 5xx to 5 % or more of at least 20
+   * requests a minute, or when a target is unhealthy, three minutes in a row ({@link WebService.rollbackAlarms}).
+   * @default true
+   */
+  readonly rollbackOnAlarms?: boolean;
   /** Scheduled capacity changes. @default - none */
   readonly scheduledScaling?: ScheduledCapacity[];
   /** Step scaling on CPU for spikes: add `addInstances` at or above `cpuAbove` %. @default - none */
@@ -83,6 +119,8 @@ export interface WebService {
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   /** True for the default service. */
   readonly isDefault: boolean;
+  /** The alarms that roll back its instance refresh (empty with `rollbackOnAlarms: false`); they have no action of their own. */
+  readonly rollbackAlarms: cloudwatch.Alarm[];
 }
 
 /**
@@ -145,6 +183,12 @@ export interface WebTierProps {
    * @default - no header required: the load balancer serves anyone who reaches it
    */
   readonly originVerifyHeader?: OriginVerifyHeaderOptions;
+  /**
+   * Variables added to every service's environment file (e.g. `S2M_APP`, `S2M_PRIMARY_REGION`,
+   * `S2M_PARAMETER_PREFIX`); never a secret.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -173,11 +217,13 @@ export class WebTier extends Construct implements ec2.IConnectable {
   /** The rule exempting the health check path from the origin header, when there is one. */
   public readonly healthCheckExemptionRule?: elbv2.ApplicationListenerRule;
   private readonly originVerify?: OriginVerifyHeaderOptions;
+  private readonly environment?: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: WebTierProps) {
     super(scope, id);
-    validateServices(props.services, props.originVerifyHeader);
+    validateServices(this, props.services, props.originVerifyHeader);
     this.originVerify = props.originVerifyHeader;
+    this.environment = props.environment;
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -302,12 +348,27 @@ export class WebTier extends Construct implements ec2.IConnectable {
     const scope = new Construct(this, `Service-${svc.name}`);
     const port = svc.port ?? WEB_TIER_DEFAULTS.port;
     const healthCheckPath = svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath;
+    const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;
     const fleet = new Fleet(scope, 'Fleet', {
       vpc: this.loadBalancer.vpc!,
       instanceType: svc.instanceType,
+      ...(svc.additionalInstanceTypes ? { additionalInstanceTypes: svc.additionalInstanceTypes } : {}),
       minCapacity: svc.minCapacity,
       maxCapacity: svc.maxCapacity,
-      userData: svc.userData ?? defaultServerUserData({ serviceName: svc.name, port, healthCheckPath }),
+      ...(svc.userData ? { userData: svc.userData } : { application: svc.application ?? placeholderServer({ serviceName: svc.name, healthCheckPath }) }),
+      applicationRole: 'web',
+      serviceName: svc.name,
+      port,
+      healthCheckPath,
+      ...(this.environment ? { environment: this.environment } : {}),
+      ...(svc.databaseUser !== undefined ? { databaseUser: svc.databaseUser } : {}),
+      ...(svc.machineImage ? { machineImage: svc.machineImage } : {}),
+      ...(svc.role ? { role: svc.role } : {}),
+      ...(svc.blockDevices ? { blockDevices: svc.blockDevices } : {}),
+      ...(svc.logRetention !== undefined ? { logRetention: svc.logRetention } : {}),
+      ...(svc.rollout ? { rollout: svc.rollout } : {}),
+      // The load balancer stops sending new requests first; the application then has the rest to stop.
+      drainTimeout: deregistrationDelay.plus(Duration.seconds(30)),
       elbHealthChecks: true,
       ...(svc.warmPool ? { warmPool: svc.warmPool } : {}),
     });
@@ -318,7 +379,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.INSTANCE,
       loadBalancingAlgorithmType: elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
-      deregistrationDelay: svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay,
+      deregistrationDelay,
       ...(svc.slowStart ? { slowStart: svc.slowStart } : {}),
       ...(svc.stickiness ? { stickinessCookieDuration: svc.stickiness } : {}),
       healthCheck: {
@@ -359,7 +420,45 @@ export class WebTier extends Construct implements ec2.IConnectable {
       });
     }
     if (svc.stepScaling) addCpuStepScaling(asg, svc.stepScaling);
-    return { name: svc.name, fleet, targetGroup, isDefault };
+    const rollbackAlarms = (svc.rollbackOnAlarms ?? true) ? this.addRollbackAlarms(scope, svc.name, fleet, targetGroup) : [];
+    return { name: svc.name, fleet, targetGroup, isDefault, rollbackAlarms };
+  }
+
+  /**
+   * The alarms that fail a service's instance refresh: its targets' 5xx rate and unhealthy targets, each over
+   * three minutes in a row, so a deploy that breaks the service is rolled back while it rolls.
+   */
+  private addRollbackAlarms(scope: Construct, name: string, fleet: Fleet, targetGroup: elbv2.ApplicationTargetGroup): cloudwatch.Alarm[] {
+    const d = WEB_TIER_DEFAULTS.rollback;
+    const minute = { period: Duration.minutes(1), statistic: 'Sum' };
+    const errors = new cloudwatch.Alarm(scope, 'Rollback5xxAlarm', {
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(r >= ${d.minRequestsPerMinute}, 100 * FILL(e, 0) / r, 0)`,
+        usingMetrics: {
+          r: targetGroup.metrics.requestCount(minute),
+          e: targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, minute),
+        },
+        label: `5xx % of requests to ${name}`,
+        period: Duration.minutes(1),
+      }),
+      threshold: d.errorRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: d.minutes,
+      datapointsToAlarm: d.minutes,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Rollback (web ${name}): its targets answered 5xx to ${d.errorRatePercent} % or more of the requests ${d.minutes} minutes in a row; an instance refresh in progress fails and CloudFormation rolls it back.`,
+    });
+    const unhealthy = new cloudwatch.Alarm(scope, 'RollbackUnhealthyAlarm', {
+      metric: targetGroup.metrics.unhealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: d.minutes,
+      datapointsToAlarm: d.minutes,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Rollback (web ${name}): a target failed its health check ${d.minutes} minutes in a row; an instance refresh in progress fails and CloudFormation rolls it back.`,
+    });
+    for (const alarm of [errors, unhealthy]) fleet.addRollbackAlarm(alarm);
+    return [errors, unhealthy];
   }
 
   private createAccessLogsBucket(): s3.Bucket {
@@ -430,7 +529,7 @@ function validateOriginVerify(o: OriginVerifyHeaderOptions, services: WebService
   });
 }
 
-function validateServices(services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
+function validateServices(scope: Construct, services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
   if (services.length === 0) throw new Error('WebTier: services must list at least one service (got: [])');
   const names = new Set<string>();
   const priorities = new Set<number>();
@@ -448,6 +547,7 @@ function validateServices(services: WebServiceProps[], originVerify?: OriginVeri
       if (priorities.has(p)) throw new Error(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
       priorities.add(p);
     }
+    if (s.application && s.userData) throw validationError(scope, `WebTier: services[${i}] (${s.name}) gives application and userData; give one (got both)`);
     const slow = s.slowStart?.toSeconds();
     if (slow !== undefined && (slow < 30 || slow > 900)) throw new Error(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
   });

@@ -35,6 +35,12 @@ export interface IWorkQueue extends IConstruct {
   readonly acceptableLatency: Duration;
   /** Messages each worker may have waiting: acceptable latency ÷ average processing time. */
   readonly targetBacklogPerInstance: number;
+  /**
+   * How long a received message stays hidden: the longest a worker may take on one, so the time a worker is
+   * given to finish its job when its instance terminates.
+   * @default - unknown to the workers: they assume six times the average processing time
+   */
+  readonly visibilityTimeout?: Duration;
   /** Lets `grantee` send messages (and encrypt them with the key, if any). */
   grantSendMessages(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` receive, delete and change the visibility of messages (and decrypt them). */

@@ -1,25 +1,26 @@
 import {
-  Aws,
   Duration,
   Token,
-  Validations,
   aws_autoscaling as autoscaling,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_ec2 as ec2,
   aws_iam as iam,
+  aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { Fleet, checkCapacity } from '../fleet';
+import { validationError } from '../common/errors';
+import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
 import { WORK_QUEUE_DEFAULTS } from './defaults';
-import { defaultWorkerUserData } from './user-data';
+import { placeholderWorker } from './user-data';
 import type { IWorkQueue } from './work-queue';
-import { nagArn } from '../common/nag';
 
 /** Properties of a {@link WorkerFleet}. */
 export interface WorkerFleetProps {
   /** The queue the workers drain. */
   readonly workQueue: IWorkQueue;
+  /** The queue's name for the workers' environment (`S2M_SERVICE`). @default - the construct id */
+  readonly serviceName?: string;
   /** The VPC the workers run in (private subnets with egress; they reach SQS through NAT or an endpoint). */
   readonly vpc: ec2.IVpc;
   /**
@@ -43,14 +44,20 @@ export interface WorkerFleetProps {
    */
   readonly targetBacklogPerInstance?: number;
   /**
-   * User data of the workers. Your worker must protect its instance from scale-in while it works
-   * (`SetInstanceProtection`, granted to the instance role for this group only) and lift it when idle.
-   * @default - the placeholder worker loop of `defaultWorkerUserData`, which does exactly that
+   * What the workers run (`ApplicationSource`). Your worker protects its instance from scale-in while it
+   * works (`SetInstanceProtection`, granted to the instance role for this group only) and lifts it when idle,
+   * and on SIGTERM finishes the message in hand and exits.
+   * @default - the placeholder worker loop of `placeholderWorker`, which does exactly that
+   */
+  readonly application?: ApplicationSource;
+  /**
+   * Your own user data instead of an application source (no readiness or drain hooks, no agent).
+   * @default - the application source's user data
    */
   readonly userData?: ec2.UserData;
   /**
-   * The AMI.
-   * @default - the latest Amazon Linux 2023 for the instance type's architecture
+   * The AMI (not with an application source that is a machine image).
+   * @default - the fleet's pinned Amazon Linux 2023 for the instance type's architecture
    */
   readonly machineImage?: ec2.IMachineImage;
   /**
@@ -58,6 +65,29 @@ export interface WorkerFleetProps {
    * @default - a new role (SSM Session Manager, plus the grants made here)
    */
   readonly role?: iam.IRole;
+  /** More instance types, in order of preference (see `FleetProps.additionalInstanceTypes`). @default - `instanceType` only */
+  readonly additionalInstanceTypes?: ec2.InstanceType[];
+  /** Block devices. @default - an encrypted 20 GiB gp3 root volume */
+  readonly blockDevices?: ec2.BlockDevice[];
+  /** Variables of the workers' environment file (never a secret). @default - none */
+  readonly environment?: Record<string, string>;
+  /** The workers' own database user (`S2M_DATABASE_USER`, IAM authentication). @default - none */
+  readonly databaseUser?: string;
+  /** Retention of the workers' log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** How a new version rolls out (instance refresh). @default - see `FleetRolloutOptions` */
+  readonly rollout?: FleetRolloutOptions;
+  /**
+   * Roll an instance refresh back when messages reach the dead-letter queue during it (its depth grows within
+   * five minutes), the sign of a worker version that fails its jobs.
+   * @default true
+   */
+  readonly rollbackOnAlarms?: boolean;
+  /**
+   * How long a worker may take to finish its job after SIGTERM when its instance terminates (30 s-119 min).
+   * @default - the queue's visibility timeout (the longest a job may take), or 6 × its average processing time
+   */
+  readonly drainTimeout?: Duration;
 }
 
 /**
@@ -75,8 +105,14 @@ export interface WorkerFleetProps {
  * Scale-in safety: workers protect their own instance from scale-in while they hold a message
  * (`autoscaling:SetInstanceProtection`, granted on this group only) and lift it when idle. Scale-in then
  * lowers the desired capacity at once but terminates only idle workers, each as soon as it unprotects.
- * Terminations that are not scale-in (health replacement, rolling update) can still stop a job; its
- * message becomes visible again after the visibility timeout, so no work is lost.
+ * Every other termination (an instance refresh, a health replacement) goes through the fleet's drain: the
+ * worker gets SIGTERM and `drainTimeout` (by default the visibility timeout) to finish the job in hand. An
+ * instance refresh therefore replaces busy, protected workers too (`ScaleInProtectedInstances: Refresh`)
+ * instead of waiting for them, which on a busy queue would fail the refresh after an hour. A job cut short
+ * anyway (the instance lost) reappears after the visibility timeout: no work is lost.
+ *
+ * Rollout: a new version rolls out by instance refresh and rolls back when messages reach the dead-letter
+ * queue during it ({@link rollbackAlarms}).
  */
 export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** The fleet. */
@@ -95,6 +131,8 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
   public readonly connections: ec2.Connections;
   /** The workers' principal (instance role). */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** The alarms that roll back the workers' instance refresh (empty with `rollbackOnAlarms: false`); no action of their own. */
+  public readonly rollbackAlarms: cloudwatch.Alarm[] = [];
   private readonly workQueue: IWorkQueue;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
@@ -109,20 +147,30 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     this.workQueue = props.workQueue;
     const queue = props.workQueue.queue;
 
+    if (props.application && props.userData) throw validationError(this, 'WorkerFleet: give application or userData, not both (got both)');
     this.fleet = new Fleet(this, 'Fleet', {
       vpc: props.vpc,
       ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
       instanceType: props.instanceType,
+      ...(props.additionalInstanceTypes ? { additionalInstanceTypes: props.additionalInstanceTypes } : {}),
       ...(props.machineImage ? { machineImage: props.machineImage } : {}),
       ...(props.role ? { role: props.role } : {}),
+      ...(props.blockDevices ? { blockDevices: props.blockDevices } : {}),
       minCapacity,
       maxCapacity: props.maxCapacity,
-      instanceMetadataTags: true,
-      userData: props.userData ?? defaultWorkerUserData({
-        queueUrl: queue.queueUrl,
-        region: Aws.REGION,
-        processingSeconds: Math.max(1, Math.round(props.workQueue.averageProcessingTime.toSeconds({ integral: false }))),
+      ...(props.userData ? { userData: props.userData } : {
+        application: props.application ?? placeholderWorker({
+          queueUrl: queue.queueUrl,
+          processingSeconds: Math.max(1, Math.round(props.workQueue.averageProcessingTime.toSeconds({ integral: false }))),
+        }),
       }),
+      applicationRole: 'worker',
+      serviceName: props.serviceName ?? id,
+      ...(props.environment ? { environment: props.environment } : {}),
+      ...(props.databaseUser !== undefined ? { databaseUser: props.databaseUser } : {}),
+      ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
+      ...(props.rollout ? { rollout: props.rollout } : {}),
+      drainTimeout: props.drainTimeout ?? drainTimeoutOf(props.workQueue),
     });
     this.autoScalingGroup = this.fleet.autoScalingGroup;
     this.connections = this.fleet.connections;
@@ -130,7 +178,8 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     const asg = this.autoScalingGroup;
 
     props.workQueue.grantConsumeMessages(this.fleet);
-    this.grantScaleInProtection();
+    this.fleet.grantOnOwnGroup('autoscaling:SetInstanceProtection');
+    if (props.rollbackOnAlarms ?? true) this.addRollbackAlarm(props.workQueue);
 
     this.backlogTrackingPolicy = new autoscaling.CfnScalingPolicy(this, 'BacklogPerInstanceTracking', {
       autoScalingGroupName: asg.autoScalingGroupName,
@@ -197,6 +246,16 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     }
   }
 
+  /** Memory used on the workers, % (CloudWatch agent, the fullest instance by default). */
+  public metricMemoryUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricMemoryUtilization(opts);
+  }
+
+  /** Root volume used on the workers, % (CloudWatch agent, the fullest instance by default). */
+  public metricDiskUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricDiskUtilization(opts);
+  }
+
   /** Backlog per in-service worker: `m1 / IF(m2 > 0, m2, 1)`, as the target tracking policy sees it. */
   public metricBacklogPerInstance(opts?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
@@ -218,24 +277,34 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
   }
 
   /**
-   * Lets each worker set and lift scale-in protection of the instances of this group only. A separate
-   * policy, not the role's default one: the launch template depends on the default policy and the group
-   * on the launch template, so a default-policy statement naming the group would be a cycle.
+   * Fails the workers' instance refresh when the dead-letter queue grows during it: the new version fails
+   * jobs (every receive of a message failed). A rate, not the depth, so dead letters already waiting for an
+   * operator do not block a deploy.
    */
-  private grantScaleInProtection(): void {
-    const policy = new iam.Policy(this, 'ScaleInProtectionPolicy', {
-      roles: [this.fleet.role],
-      statements: [new iam.PolicyStatement({
-        actions: ['autoscaling:SetInstanceProtection'],
-        // arn:…:autoScalingGroup:*:autoScalingGroupName/<this group>
-        resources: [this.autoScalingGroup.autoScalingGroupArn],
-      })],
+  private addRollbackAlarm(workQueue: IWorkQueue): void {
+    const alarm = new cloudwatch.Alarm(this, 'RollbackDeadLettersAlarm', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'DIFF(d)',
+        usingMetrics: { d: workQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }) },
+        label: 'Messages added to the dead-letter queue',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Rollback (workers ${this.node.path}): messages reached the dead-letter queue; an instance refresh in progress fails and CloudFormation rolls it back.`,
     });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(this.autoScalingGroup.autoScalingGroupArn, this)}]`,
-      reason: 'The only wildcard is the UUID segment of the Auto Scaling group ARN, which CloudFormation does not expose; the ARN is pinned to this group by name and only SetInstanceProtection is allowed.',
-    });
+    this.fleet.addRollbackAlarm(alarm);
+    this.rollbackAlarms.push(alarm);
   }
+}
+
+/** The longest a job may take (the visibility timeout), within the lifecycle hook's limits. */
+function drainTimeoutOf(q: IWorkQueue): Duration {
+  const seconds = q.visibilityTimeout?.toSeconds() ?? Math.ceil(q.averageProcessingTime.toSeconds({ integral: false }) * 6);
+  return Duration.seconds(Math.min(Math.max(seconds, 30), 7140));
 }
 
 /** Backlog per in-service instance, with the division guarded for a group at 0. */

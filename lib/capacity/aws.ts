@@ -1,6 +1,10 @@
 /** The real AWS clients, clock and streams for `s2m`; created on call, never at module load. */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { CliDeps } from './cli';
 
 /**
@@ -17,6 +21,16 @@ export function defaultCliDeps(): CliDeps {
   return {
     cloudFormation: (region) => new CloudFormationClient({ region, maxAttempts: 1 }),
     cloudWatch: (region) => new CloudWatchClient({ region, maxAttempts: 1 }),
+    autoScaling: (region) => new AutoScalingClient({ region, maxAttempts: 1 }),
+    elasticLoadBalancing: (region) => new ElasticLoadBalancingV2Client({ region, maxAttempts: 1 }),
+    logs: (region) => new CloudWatchLogsClient({ region, maxAttempts: 1 }),
+    ec2: (region) => new EC2Client({ region, maxAttempts: 1 }),
+    // Only `s2m logs --follow` asks: it then ends on Ctrl-C, cleanly; every other command keeps Node's default.
+    interrupted: () => {
+      const interrupt = new AbortController();
+      process.once('SIGINT', () => interrupt.abort());
+      return interrupt.signal;
+    },
     clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     stdout: process.stdout,
     stderr: process.stderr,

@@ -13,6 +13,7 @@ import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { PLAN_DEFAULTS, planCapacity, type CapacityPlan, type PlanFigure, type PlanInput, type PlanService } from './plan';
 import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
+import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
 import { packageVersion } from './version';
@@ -26,7 +27,7 @@ export interface Writer {
 }
 
 /** Everything `main` needs from the outside world. */
-export interface CliDeps extends Omit<ReportDeps, 'progress'> {
+export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps {
   readonly stdout: Writer;
   readonly stderr: Writer;
   /** Reads a text file. @default fs.readFileSync */
@@ -282,7 +283,7 @@ export const PLAN_SCHEMA_VERSION = 2;
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans merged into a config, and what a config costs')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans merged into a config, what a config costs, and the fleets\' status and logs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .version(packageVersion(), '-V, --version', 'print the version of s2m (the scale-to-millions package)')
@@ -332,6 +333,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .action((flags: PlanFlags, command: Command) => run(() => planCommand(flags, (o) => command.getOptionValueSource(o) === 'cli', deps)));
 
     registerCostCommand(cmd, deps, run);
+    registerFleetCommands(cmd, deps, run, listArg);
   return cmd;
 }
 

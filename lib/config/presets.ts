@@ -1,6 +1,6 @@
 import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
 import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
-import type { WorkersConfig } from './sections/queues';
+import type { WorkersSize } from './sections/queues';
 import type { PriceClassName } from './sections/edge';
 import type { NatProviderName, Stage } from './types';
 
@@ -33,7 +33,7 @@ export interface StagePreset {
   /** Cache tier defaults (node type, shards × replicas per shard, snapshot days, autoscaling on/off). */
   readonly cache: { readonly nodeType: string; readonly shards: number; readonly replicasPerShard: number; readonly snapshotRetentionDays: number; readonly autoScaling: boolean };
   /** Queue defaults: the worker fleet of each queue (min 0 = sleeps while the queue is empty). */
-  readonly queues: { readonly workers: WorkersConfig };
+  readonly queues: { readonly workers: WorkersSize };
   /**
    * Aurora defaults: instance type (or `serverless`), readers, reader autoscaling on/off, global database on/off
    * (multi-region), RDS Proxy on/off, Performance Insights on/off.

@@ -9,8 +9,14 @@ export type { CacheAutoScalingInput, CacheConfig, CacheGlobalDatastoreInput, Cac
  */
 
 import type { QueueConfig, QueueInput } from './sections/queues';
+import type { FleetFieldsConfig, FleetFieldsInput } from './sections/application';
 
-export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput } from './sections/queues';
+export type {
+  ApplicationConfig, ApplicationInput, ArtifactInput, AssetInput, ContainerInput, FleetFieldsConfig, FleetFieldsInput,
+  MachineImageInput, NodejsInput, RolloutConfig, RolloutInput,
+} from './sections/application';
+
+export type { QueueConfig, QueueInput, WorkersConfig, WorkersInput, WorkersSize } from './sections/queues';
 import type { DatabaseConfig, DatabaseInput } from './sections/database';
 
 export type { DatabaseAutoScalingInput, DatabaseConfig, DatabaseEngine, DatabaseGlobalInput, DatabaseInput, DatabaseProxyInput } from './sections/database';
@@ -98,7 +104,7 @@ export interface StepScalingInput {
 }
 
 /** One service (functional partition) behind the shared load balancer. */
-export interface ServiceInput {
+export interface ServiceInput extends FleetFieldsInput {
   /** Lowercase name, unique: `[a-z][a-z0-9-]*`, at most 20 characters. */
   readonly name: string;
   /** Path patterns routed to this service, e.g. `["/api/*"]`. A service with neither path nor host patterns is the default one. */
@@ -186,7 +192,7 @@ export interface RegionConfig {
 }
 
 /** A service with its defaults resolved. */
-export interface ServiceConfig {
+export interface ServiceConfig extends FleetFieldsConfig {
   readonly name: string;
   /** True for the one service that takes every request no rule matches. */
   readonly isDefault: boolean;

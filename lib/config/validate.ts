@@ -5,6 +5,9 @@ import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
+import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
+import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
+import { DATABASE_USERS } from '../runtime/contract';
 import { resolveEdge } from './sections/edge';
 import { REGION_ZONES, defaultZones, isKnownRegion } from './regions';
 import { resolveCache } from './sections/cache';
@@ -37,7 +40,7 @@ const ROOT_KEYS = ['name', 'stage', 'account', 'regions', 'primaryRegion', 'doma
 const SERVICE_KEYS = [
   'name', 'pathPatterns', 'hostPatterns', 'priority', 'instanceType', 'minCapacity', 'maxCapacity', 'targetCpuPercent',
   'targetRequestsPerInstance', 'port', 'healthCheckPath', 'deregistrationDelaySeconds', 'slowStartSeconds',
-  'scheduledScaling', 'stepScaling', 'warmPool',
+  'scheduledScaling', 'stepScaling', 'warmPool', ...FLEET_FIELD_KEYS,
 ] as const;
 
 /**
@@ -77,9 +80,10 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const deletionProtection = c.boolean('web.deletionProtection', web.deletionProtection) ?? preset.web.deletionProtection;
   const idleTimeoutSeconds = c.number('web.idleTimeoutSeconds', web.idleTimeoutSeconds, { integer: true, min: 1, max: 4000 }) ?? 60;
 
-  const services = resolveServices(c, root.services, stage);
-  const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regions.map((r) => r.region) });
-  const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
+  const regionNames = regions.map((r) => r.region);
+  const services = resolveServices(c, root.services, stage, regionNames);
+  const cache = resolveCache(c, root.cache, stage, { name, primaryRegion, regions: regionNames });
+  const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE, regionNames);
   const monitoring = resolveMonitoring(c, root.monitoring, stage);
   const tags = resolveTags(c, root.tags);
   const database = resolveDatabase(c, root.database, stage, regions.length);
@@ -194,7 +198,7 @@ function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
   return { name, hostedZoneId, hostedZoneName };
 }
 
-function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[] {
+function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string[]): ServiceConfig[] {
   const preset = PRESETS[stage].web;
   const list = c.array('services', raw, { min: 1, max: 20 }) ?? (raw === undefined ? [{ name: 'web' }] : []);
   const out: ServiceConfig[] = [];
@@ -216,6 +220,7 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
       const key = pascal(name);
       if (keys.has(key) && keys.get(key)!.name !== name) c.fail(at(p, 'name'), `collides with "${keys.get(key)!.name}" (also at ${keys.get(key)!.path}): both become ${key} in output keys`, name);
       keys.set(key, { name, path: p });
+      if (RESERVED_DATABASE_USERS.includes(DATABASE_USERS.service(name))) c.fail(at(p, 'name'), 'is reserved: it names the service\'s database user', name);
     }
     const pathPatterns = stringList(c, at(p, 'pathPatterns'), o.pathPatterns, ROUTE_PATH, 'a path pattern starting with /');
     const hostPatterns = stringList(c, at(p, 'hostPatterns'), o.hostPatterns, HOST, 'a host pattern like api.example.com');
@@ -248,11 +253,12 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage): ServiceConfig[
     const scheduledScaling = resolveSchedules(c, at(p, 'scheduledScaling'), o.scheduledScaling, { minCapacity, maxCapacity });
     const stepScaling = resolveStep(c, at(p, 'stepScaling'), o.stepScaling);
     const warmPool = resolveWarmPool(c, at(p, 'warmPool'), o.warmPool, maxCapacity);
+    const fleet = resolveFleetFields(c, p, o, { role: 'web', regions, instanceType, instanceTypePattern: INSTANCE_TYPE, warmPool: o.warmPool !== undefined });
     if (name === undefined) return;
     out.push({
       name, isDefault, pathPatterns, hostPatterns, priority, instanceType, minCapacity, maxCapacity, targetCpuPercent,
       targetRequestsPerInstance, port, healthCheckPath, deregistrationDelaySeconds, slowStartSeconds, scheduledScaling,
-      ...(stepScaling ? { stepScaling } : {}), ...(warmPool ? { warmPool } : {}),
+      ...(stepScaling ? { stepScaling } : {}), ...(warmPool ? { warmPool } : {}), ...fleet,
     });
   });
   if (list.length > 0 && defaults !== 1) {

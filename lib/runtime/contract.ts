@@ -131,6 +131,24 @@ export const ENV_VARS = {
   databaseUser: 'S2M_DATABASE_USER',
 } as const;
 
+/**
+ * The database users of the reference app's fleets (IAM database authentication, one per fleet): a web service's
+ * is its name, a queue's workers' is `worker_<queue>` (dashes become underscores). A fleet reads its own from
+ * {@link ENV_VARS.databaseUser}; this is how the stacks name them.
+ */
+export const DATABASE_USERS = {
+  /** The user of web service `name`. */
+  service: (name: string): string => name.replace(/-/g, '_'),
+  /** The user of the workers of queue `queue`. */
+  worker: (queue: string): string => `worker_${queue.replace(/-/g, '_')}`,
+} as const;
+
+/**
+ * The tag of every fleet's Auto Scaling group (and its instances) holding the application version it launches
+ * (the same value as {@link ENV_VARS.version}); `s2m status` reads it.
+ */
+export const APP_VERSION_TAG = 's2m:app-version';
+
 /** Default health paths. */
 export const HEALTH_PATHS = {
   shallow: '/health',

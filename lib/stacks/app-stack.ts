@@ -2,6 +2,7 @@ import {
   Annotations,
   CfnOutput,
   RemovalPolicy,
+  aws_cloudwatch_actions as cloudwatchActions,
   aws_ec2 as ec2,
   aws_iam as iam,
   aws_kms as kms,
@@ -13,11 +14,13 @@ import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
 import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics } from '../../constructs/monitoring';
-import { WebTier } from '../../constructs/web-tier';
+import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
 import type { QueueConfig, ServiceConfig } from '../config';
+import { DATABASE_USERS, ENV_VARS } from '../runtime/contract';
 import { OutputKeys, pascal } from '../outputs';
+import { applicationSourceOf, rolloutOf } from './application';
 import { originSecretNamePrefix } from './edge-stack';
 import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
@@ -74,10 +77,11 @@ export class AppStack extends RegionalStack {
     }
     this.webTier = new WebTier(this, 'Web', {
       vpc: props.vpc,
+      environment: this.applicationEnvironment(),
       deletionProtection: config.web.deletionProtection,
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
-      services: config.services.map(serviceProps),
+      services: config.services.map((svc) => this.serviceProps(svc)),
       ...(config.edge.enabled && config.domain ? {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
@@ -111,9 +115,17 @@ export class AppStack extends RegionalStack {
     });
 
     for (const q of config.queues) this.addWorkers(q, props);
+    this.webTier.forEachFleet((fleet, service) => {
+      new CfnOutput(this, OutputKeys.logGroupName(service.name), { value: fleet.logGroup.logGroupName, description: `Application log group of service ${service.name}` });
+    });
 
     if (config.monitoring.enabled) {
       this.alarmTopic = this.createAlarmTopic();
+      // A rolled-back deploy is news: every fleet's rollback alarms notify the region's topic too.
+      const action = new cloudwatchActions.SnsAction(this.alarmTopic);
+      for (const alarm of [...Object.values(this.webTier.services).flatMap((s) => s.rollbackAlarms), ...Object.values(this.workerFleets).flatMap((w) => w.rollbackAlarms)]) {
+        alarm.addAlarmAction(action);
+      }
       this.monitoring = new RegionMonitoring(this, 'Monitoring', {
         webTier: this.webTier,
         alarmTopic: this.alarmTopic,
@@ -172,18 +184,73 @@ export class AppStack extends RegionalStack {
   private addWorkers(q: QueueConfig, props: AppStackProps): void {
     const workQueue = props.workQueues?.[q.name];
     if (!workQueue) throw new Error(`AppStack: the config has queue "${q.name}" but workQueues has no such queue (got: ${JSON.stringify(Object.keys(props.workQueues ?? {}))})`);
-    const workers = new WorkerFleet(this, `Workers${pascal(q.name)}`, {
+    const w = q.workers;
+    const id = `Workers${pascal(q.name)}`;
+    const application = applicationSourceOf(this, id, w.application, this.regionConfig.region);
+    const workers = new WorkerFleet(this, id, {
       workQueue,
       vpc: props.vpc,
-      instanceType: new ec2.InstanceType(q.workers.instanceType),
-      minCapacity: q.workers.minCapacity,
-      maxCapacity: q.workers.maxCapacity,
+      instanceType: new ec2.InstanceType(w.instanceType),
+      ...(w.additionalInstanceTypes.length > 0 ? { additionalInstanceTypes: w.additionalInstanceTypes.map((t) => new ec2.InstanceType(t)) } : {}),
+      minCapacity: w.minCapacity,
+      maxCapacity: w.maxCapacity,
+      serviceName: q.name,
+      ...(application ? { application } : {}),
+      environment: this.applicationEnvironment(),
+      databaseUser: DATABASE_USERS.worker(q.name),
+      logRetention: retentionDays(w.logRetentionDays),
+      rollout: rolloutOf(w.rollout),
+      rollbackOnAlarms: w.rollout.rollbackOnAlarms,
     });
     this.workerFleets[q.name] = workers;
     for (const provider of props.endpointProviders) {
       if (!(provider instanceof WorkQueue)) provider.grantConsumer(workers.fleet);
     }
     new CfnOutput(this, OutputKeys.workerFleetName(q.name), { value: workers.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of the workers of queue ${q.name}` });
+    new CfnOutput(this, OutputKeys.workerLogGroupName(q.name), { value: workers.fleet.logGroup.logGroupName, description: `Application log group of the workers of queue ${q.name}` });
+  }
+
+  /** The application contract's app-wide variables of every fleet's environment file. */
+  private applicationEnvironment(): Record<string, string> {
+    return {
+      [ENV_VARS.app]: this.config.name,
+      [ENV_VARS.primaryRegion]: this.config.primaryRegion,
+      [ENV_VARS.parameterPrefix]: this.parameterPrefix,
+    };
+  }
+
+  /** A config service as a web tier service: sizes, routing, scaling, and its application and rollout. */
+  private serviceProps(s: ServiceConfig): WebServiceProps {
+    const application = applicationSourceOf(this, `Service${pascal(s.name)}`, s.application, this.regionConfig.region);
+    return {
+      name: s.name,
+      ...(s.pathPatterns.length ? { pathPatterns: s.pathPatterns } : {}),
+      ...(s.hostPatterns.length ? { hostPatterns: s.hostPatterns } : {}),
+      priority: s.priority,
+      instanceType: new ec2.InstanceType(s.instanceType),
+      ...(s.additionalInstanceTypes.length > 0 ? { additionalInstanceTypes: s.additionalInstanceTypes.map((t) => new ec2.InstanceType(t)) } : {}),
+      minCapacity: s.minCapacity,
+      maxCapacity: s.maxCapacity,
+      targetCpuPercent: s.targetCpuPercent,
+      targetRequestsPerInstance: s.targetRequestsPerInstance,
+      port: s.port,
+      healthCheckPath: s.healthCheckPath,
+      deregistrationDelay: Duration.seconds(s.deregistrationDelaySeconds),
+      ...(s.slowStartSeconds > 0 ? { slowStart: Duration.seconds(s.slowStartSeconds) } : {}),
+      scheduledScaling: s.scheduledScaling.map((x) => ({
+        name: x.name,
+        schedule: Schedule.expression(x.schedule),
+        ...(x.minCapacity !== undefined ? { minCapacity: x.minCapacity } : {}),
+        ...(x.maxCapacity !== undefined ? { maxCapacity: x.maxCapacity } : {}),
+      })),
+      ...(s.stepScaling ? { stepScaling: s.stepScaling } : {}),
+      ...(s.warmPool ? { warmPool: { minSize: s.warmPool.minSize ?? 0, reuseOnScaleIn: s.warmPool.reuseOnScaleIn ?? false } } : {}),
+      ...(application ? { application } : {}),
+      databaseUser: DATABASE_USERS.service(s.name),
+      logRetention: retentionDays(s.logRetentionDays),
+      rollout: rolloutOf(s.rollout),
+      rollbackOnAlarms: s.rollout.rollbackOnAlarms,
+    };
   }
 
   /**
@@ -228,30 +295,4 @@ export class AppStack extends RegionalStack {
       drained: dns.drainedRegions.includes(region),
     });
   }
-}
-
-function serviceProps(s: ServiceConfig) {
-  return {
-    name: s.name,
-    ...(s.pathPatterns.length ? { pathPatterns: s.pathPatterns } : {}),
-    ...(s.hostPatterns.length ? { hostPatterns: s.hostPatterns } : {}),
-    priority: s.priority,
-    instanceType: new ec2.InstanceType(s.instanceType),
-    minCapacity: s.minCapacity,
-    maxCapacity: s.maxCapacity,
-    targetCpuPercent: s.targetCpuPercent,
-    targetRequestsPerInstance: s.targetRequestsPerInstance,
-    port: s.port,
-    healthCheckPath: s.healthCheckPath,
-    deregistrationDelay: Duration.seconds(s.deregistrationDelaySeconds),
-    ...(s.slowStartSeconds > 0 ? { slowStart: Duration.seconds(s.slowStartSeconds) } : {}),
-    scheduledScaling: s.scheduledScaling.map((x) => ({
-      name: x.name,
-      schedule: Schedule.expression(x.schedule),
-      ...(x.minCapacity !== undefined ? { minCapacity: x.minCapacity } : {}),
-      ...(x.maxCapacity !== undefined ? { maxCapacity: x.maxCapacity } : {}),
-    })),
-    ...(s.stepScaling ? { stepScaling: s.stepScaling } : {}),
-    ...(s.warmPool ? { warmPool: { minSize: s.warmPool.minSize ?? 0, reuseOnScaleIn: s.warmPool.reuseOnScaleIn ?? false } } : {}),
-  };
 }

@@ -8,6 +8,7 @@ import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
 import { OutputKeys, pascal } from '../outputs';
+import { DATABASE_USERS } from '../runtime/contract';
 import { retentionDays } from './network-stack';
 import { OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION } from '../config';
@@ -255,6 +256,8 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
     proxy: db.proxy.enabled,
     proxyIamAuth: db.proxy.iamAuth,
     iamAuthentication: db.iamAuthentication,
+    // One database user per fleet (IAM authentication); the primary creates them, secondaries' proxies use them.
+    applicationUsers: [...config.services.map((s) => DATABASE_USERS.service(s.name)), ...config.queues.map((q) => DATABASE_USERS.worker(q.name))],
     backupRetention: Duration.days(db.backupRetentionDays),
     deletionProtection: db.deletionProtection,
     databaseInsightsMode: db.databaseInsights === 'advanced' ? rds.DatabaseInsightsMode.ADVANCED : rds.DatabaseInsightsMode.STANDARD,

@@ -36,11 +36,19 @@ for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) {
     WebAccessLogs024BC47D: 'AWS::S3::Bucket',
     // monitoring: the alarm topic's key (encrypts notifications in flight only; DESTROY with the stack)
     AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
+    // fleets: each one's application log group (retained), and the pinned AMI lookup's function logs (operational, DESTROY)
+    WebServicewebFleetLogs18745D4F: 'AWS::Logs::LogGroup',
+    WebServiceapiFleetLogs87356A96: 'AWS::Logs::LogGroup',
+    WorkersJobsFleetLogs0D3E6578: 'AWS::Logs::LogGroup',
+    AwsCustomResourceProviderLogs02511D13: 'AWS::Logs::LogGroup',
   };
 }
 // the primary region holds the Global Database, the master secret and the edge's origin-verify secrets
 Object.assign(EXPECTED['shop-data-us-east-1'], {
   DatabaseGlobalCluster4A226354: 'AWS::RDS::GlobalCluster',
+  // the function creating the application's database users, and its provider's (operational logs, DESTROY)
+  DatabaseApplicationUsersLogs8AB9E410: 'AWS::Logs::LogGroup',
+  DatabaseApplicationUsersProviderLogsF80ED1F0: 'AWS::Logs::LogGroup',
   shopdatauseast1DatabaseClusterSecret2791E40F3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
   OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',

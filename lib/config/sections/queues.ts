@@ -1,11 +1,12 @@
 import { WORK_QUEUE_DEFAULTS, defaultVisibilityTimeoutSeconds, minimumVisibilityTimeoutSeconds } from '../../../constructs/work-queue/defaults';
 import { at, type Checker } from '../check';
 import { checkEc2InstanceType } from '../instance-types';
+import { FLEET_FIELD_KEYS, resolveFleetFields, type FleetFieldsConfig, type FleetFieldsInput } from './application';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
 
 /** The worker fleet that drains a queue. */
-export interface WorkersInput {
+export interface WorkersInput extends FleetFieldsInput {
   /** EC2 instance type of the workers, e.g. `m7g.large`. @default - stage preset (`queues.workers.instanceType`) */
   readonly instanceType?: string;
   /** Fewest workers; 0 lets the fleet sleep while the queue is empty. @default - stage preset */
@@ -43,12 +44,15 @@ export interface QueueInput {
   readonly workers?: WorkersInput;
 }
 
-/** A worker fleet with its defaults resolved. */
-export interface WorkersConfig {
+/** A worker fleet's size (the stage presets set it). */
+export interface WorkersSize {
   readonly instanceType: string;
   readonly minCapacity: number;
   readonly maxCapacity: number;
 }
+
+/** A worker fleet with its defaults resolved. */
+export interface WorkersConfig extends WorkersSize, FleetFieldsConfig {}
 
 /** A queue with its defaults resolved. */
 export interface QueueConfig {
@@ -69,14 +73,14 @@ const QUEUE_KEYS = [
   'name', 'fifo', 'contentBasedDeduplication', 'maxReceiveCount', 'retentionDays', 'averageProcessingSeconds',
   'maxProcessingSeconds', 'acceptableLatencySeconds', 'visibilityTimeoutSeconds', 'encryption', 'workers',
 ] as const;
-const WORKER_KEYS = ['instanceType', 'minCapacity', 'maxCapacity'] as const;
+const WORKER_KEYS = ['instanceType', 'minCapacity', 'maxCapacity', ...FLEET_FIELD_KEYS] as const;
 const NAME = /^[a-z][a-z0-9-]*$/;
 
 /**
  * Validates `queues` (absent = no queues) and fills in the defaults; every problem is recorded on `c`.
  * `instanceTypePattern` is the config's EC2 instance type pattern.
  */
-export function resolveQueues(c: Checker, raw: unknown, stage: Stage, instanceTypePattern: RegExp): QueueConfig[] {
+export function resolveQueues(c: Checker, raw: unknown, stage: Stage, instanceTypePattern: RegExp, regions: readonly string[] = []): QueueConfig[] {
   const preset = PRESETS[stage].queues.workers;
   const list = c.array('queues', raw) ?? [];
   const out: QueueConfig[] = [];
@@ -115,7 +119,7 @@ export function resolveQueues(c: Checker, raw: unknown, stage: Stage, instanceTy
       c.fail(at(p, 'averageProcessingSeconds'), `needs a visibility timeout of ${minVisibility} s, above the SQS maximum of ${maxVisibility} s`, averageProcessingSeconds);
     }
     const encryption = (c.string(at(p, 'encryption'), o.encryption, { oneOf: ['sqs-managed', 'kms'] }) ?? 'sqs-managed') as 'sqs-managed' | 'kms';
-    const workers = resolveWorkers(c, at(p, 'workers'), o.workers, preset, instanceTypePattern);
+    const workers = resolveWorkers(c, at(p, 'workers'), o.workers, preset, instanceTypePattern, regions);
     if (name === undefined) return;
     out.push({
       name, fifo, contentBasedDeduplication, maxReceiveCount, retentionDays, averageProcessingSeconds,
@@ -134,7 +138,7 @@ function positive(c: Checker, path: string, v: unknown): number | undefined {
   return n;
 }
 
-function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersConfig, instanceTypePattern: RegExp): WorkersConfig {
+function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersSize, instanceTypePattern: RegExp, regions: readonly string[]): WorkersConfig {
   const o = c.object(path, raw, WORKER_KEYS) ?? {};
   const writtenType = c.string(at(path, 'instanceType'), o.instanceType, { pattern: instanceTypePattern, what: 'an EC2 instance type like m7g.large' });
   if (writtenType !== undefined) checkEc2InstanceType(c, at(path, 'instanceType'), writtenType);
@@ -142,5 +146,6 @@ function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersC
   const minCapacity = c.number(at(path, 'minCapacity'), o.minCapacity, { integer: true, min: 0, max: 1000 }) ?? preset.minCapacity;
   const maxCapacity = c.number(at(path, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 }) ?? Math.max(preset.maxCapacity, minCapacity, 1);
   if (minCapacity > maxCapacity) c.fail(at(path, 'maxCapacity'), `must not be below minCapacity (${minCapacity})`, maxCapacity);
-  return { instanceType, minCapacity, maxCapacity };
+  const fleet = resolveFleetFields(c, path, o, { role: 'worker', regions, instanceType, instanceTypePattern, warmPool: false });
+  return { instanceType, minCapacity, maxCapacity, ...fleet };
 }

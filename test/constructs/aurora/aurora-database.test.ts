@@ -147,7 +147,7 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
   it('publishes the endpoints as SSM parameters under the prefix', () => {
     const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
     expect(names).toEqual([
-      '/shop/database/database-name', '/shop/database/engine', '/shop/database/port', '/shop/database/proxy',
+      '/shop/database/authentication', '/shop/database/database-name', '/shop/database/engine', '/shop/database/port', '/shop/database/proxy',
       '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/secret-arn', '/shop/database/writer',
     ]);
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/port', Value: '5432' });
@@ -156,18 +156,17 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/proxy-read-only', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxyReadOnly'), 'Endpoint'] } });
   });
 
-  it('grants a consumer the parameters, the secret and its key, and the port of the cluster and the proxy', () => {
+  it('grants a consumer the parameters and the port of the cluster and the proxy, never the master secret', () => {
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
+        Statement: [
           Match.objectLike({ Action: Match.arrayWith(['ssm:GetParameter']) }),
           Match.objectLike({ Action: 'ssm:GetParametersByPath', Resource: { 'Fn::Join': ['', Match.arrayWith([':parameter/shop/database'])] } }),
-          Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: Match.stringLikeRegexp('DatabaseClusterSecret') } }),
-          Match.objectLike({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] }, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } } }),
-        ]),
+        ],
       },
     });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/authentication', Value: 'iam' });
     for (const target of ['DatabaseSecurityGroup', 'DatabaseProxySecurityGroup']) {
       t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432,
@@ -462,5 +461,102 @@ describe('AuroraDatabase bad input', () => {
   it('knows current PostgreSQL and MySQL 3 versions', () => {
     expect(auroraEngineVersions('postgres')).toEqual(expect.arrayContaining(['16.6', '17.4']));
     expect(auroraEngineVersions('mysql')).toEqual(expect.arrayContaining(['3.08.0']));
+  });
+});
+
+describe('AuroraDatabase application users (IAM database authentication, one user per fleet)', () => {
+  let t: Template;
+  let db: AuroraDatabase;
+  let stack: Stack;
+  beforeAll(() => {
+    // GIVEN a cluster with two application users, and a fleet-like consumer that names its user
+    const s = stackWithVpc();
+    stack = s.stack;
+    db = new AuroraDatabase(stack, 'Database', { vpc: s.vpc, clusterIdentifier: 'shop-db', parameterPrefix: '/shop/database', applicationUsers: ['web', 'worker_jobs'] });
+    const { consumer } = consumerIn(stack, s.vpc);
+    db.grantConsumer({ ...consumer, databaseUser: 'web' });
+    t = Template.fromStack(stack);
+  });
+
+  it('puts end-to-end IAM authentication on the proxy: no secret, a role that may connect as the users only', () => {
+    const proxy = Object.values(resourcesOf(t, 'AWS::RDS::DBProxy'))[0];
+    expect(proxy.Properties).toMatchObject({ DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true, RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseProxyRole/), 'Arn'] } });
+    expect(proxy.Properties.Auth).toBeUndefined();
+    const user = (u: string) => ({ 'Fn::Join': ['', ['arn:aws:rds-db:us-east-1:', { Ref: 'AWS::AccountId' }, ':dbuser:', { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'DBClusterResourceId'] }, `/${u}`]] });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^DatabaseProxyRole') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'rds-db:connect', Resource: [Match.anyValue(), Match.anyValue()] }] },
+    });
+    const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^DatabaseProxyRole') }] } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Resource: unknown }> } } }>;
+    expect(policy.Properties.PolicyDocument.Statement[0].Resource).toEqual([user('web'), user('worker_jobs')]);
+  });
+
+  it('grants a consumer that names its user rds-db:connect as that user on the proxy, and no secret', () => {
+    const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }] } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const connect = statements.find((s) => s.Action === 'rds-db:connect')!;
+    expect(JSON.stringify(connect.Resource)).toMatch(/DatabaseProxy.*DBProxyArn.*"\/web"/);
+    expect(JSON.stringify(statements)).not.toMatch(/secretsmanager|kms:Decrypt/);
+  });
+
+  it('creates the users at deploy with a function in the VPC that alone reads the master secret and reaches the writer', () => {
+    t.hasResourceProperties('Custom::ApplicationUsers', {
+      DatabaseName: 'app', GroupRole: 's2m_application', Users: ['web', 'worker_jobs'],
+      Host: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] },
+      SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseClusterSecretAttachment') },
+    });
+    const fn = Object.values(resourcesOf(t, 'AWS::Lambda::Function')).find((f) => JSON.stringify(f.Properties).includes('Creates the application database users'))!;
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } } });
+    expect(fn.Properties.VpcConfig).toBeDefined();
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, ToPort: 5432,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseApplicationUsersSecurityGroup'), 'GroupId'] },
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^DatabaseApplicationUsersRole') }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] })]) },
+    });
+    // after the writer is up
+    const resource = Object.values(resourcesOf(t, 'Custom::ApplicationUsers'))[0];
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^DatabaseClusterWriter/)]));
+  });
+
+  it('publishes that fleets authenticate with IAM', () => {
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/authentication', Value: 'iam' });
+    expect(db.applicationUsers).toEqual(['web', 'worker_jobs']);
+  });
+
+  it('refuses to grant a user it does not have', () => {
+    expect(() => db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }), 'dbadmin'))
+      .toThrow('AuroraDatabase: grantConnect\'s dbUser must be one of applicationUsers (web, worker_jobs) (got: "dbadmin")');
+  });
+
+  it('creates nothing on a Global Database secondary (users replicate), where its proxy still logs in as them', () => {
+    const s = stackWithVpc('Secondary', 'eu-west-1');
+    new AuroraDatabase(s.stack, 'Database', {
+      vpc: s.vpc, applicationUsers: ['web'],
+      globalDatabase: { role: 'secondary', globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials', primaryRegion: 'us-east-1' },
+    });
+    const secondary = Template.fromStack(s.stack);
+    secondary.resourceCountIs('Custom::ApplicationUsers', 0);
+    secondary.hasResourceProperties('AWS::RDS::DBProxy', { DefaultAuthScheme: 'IAM_AUTH' });
+  });
+
+  it('asks for the users to be created by hand on Aurora MySQL, with the statements', () => {
+    const s = stackWithVpc('MySql');
+    new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, engine: 'mysql', applicationUsers: ['web'] });
+    Template.fromStack(s.stack).resourceCountIs('Custom::ApplicationUsers', 0);
+    Annotations.fromStack(s.stack).hasWarning('/MySql/Database', Match.stringLikeRegexp("CREATE USER 'web' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"));
+  });
+
+  it.each([
+    [{ applicationUsers: ['Web'] }, 'AuroraDatabase: applicationUsers[0] must be lowercase letters, digits and _, starting with a letter, at most 63 characters (got: "Web")'],
+    [{ applicationUsers: ['rds_iam'] }, 'AuroraDatabase: applicationUsers[0] is a reserved role name (got: "rds_iam")'],
+    [{ applicationUsers: ['web', 'web'] }, 'AuroraDatabase: applicationUsers[1] is a duplicate (got: "web")'],
+    [{ applicationUsers: ['web'], iamAuthentication: false }, 'AuroraDatabase: applicationUsers log in with IAM database authentication: iamAuthentication must be true (got: false)'],
+  ])('fails on %j', (props, message) => {
+    const s = stackWithVpc();
+    expect(() => new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, ...props })).toThrow(message);
   });
 });

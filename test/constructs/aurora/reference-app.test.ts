@@ -37,7 +37,21 @@ describe('reference app (millions config): Aurora global database in every regio
       ...COMMON_IDS,
       shopdatauseast1DatabaseClusterSecret2791E40F3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
       DatabaseGlobalCluster4A226354: 'AWS::RDS::GlobalCluster',
+      DatabaseApplicationUsersLogs8AB9E410: 'AWS::Logs::LogGroup',
+      DatabaseApplicationUsersProviderLogsF80ED1F0: 'AWS::Logs::LogGroup',
     });
+  });
+
+  it('creates one database user per fleet in the primary region only, where the proxy logs in with IAM', () => {
+    Template.fromStack(built.regions['us-east-1'].data).hasResourceProperties('Custom::ApplicationUsers', { DatabaseName: 'app', GroupRole: 's2m_application', Users: ['web', 'api', 'worker_jobs'] });
+    for (const region of Object.keys(built.regions)) {
+      const t = Template.fromStack(built.regions[region].data);
+      if (region !== 'us-east-1') t.resourceCountIs('Custom::ApplicationUsers', 0);
+      const proxy = Object.values(t.findResources('AWS::RDS::DBProxy'))[0] as { Properties: Record<string, unknown> };
+      expect(proxy.Properties).toMatchObject({ DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
+      expect(proxy.Properties.Auth).toBeUndefined();
+      t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/authentication', Value: 'iam' });
+    }
   });
 
   it('keeps the stateful logical IDs of the secondary data stacks', () => {
@@ -111,15 +125,16 @@ describe('reference app (millions config): Aurora global database in every regio
     }
   });
 
-  it('grants every web fleet of the region the endpoints, the secret and the port, and the load balancer nothing', () => {
+  it('grants every web fleet of the region the endpoints, its own database user and the port, never the master secret, and the load balancer nothing', () => {
     const t = Template.fromStack(built.regions['eu-west-1'].app);
     for (const service of ['web', 'api']) {
       // IAM statements are merged across tiers (minimizePolicies), so look inside the fleet's one policy
       const [, policy] = Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith(`WebService${service}FleetInstanceRoleDefaultPolicy`))!;
       const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
       expect(JSON.stringify(statements.find((st) => st.Action === 'ssm:GetParametersByPath')?.Resource)).toContain(':parameter/shop/database');
-      const secretRead = statements.find((st) => JSON.stringify(st.Action).includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes(':secret:shop/database/credentials-??????'));
-      expect(secretRead).toBeDefined();
+      expect(JSON.stringify(statements)).not.toContain(':secret:shop/database/credentials');
+      const connect = statements.find((st) => st.Action === 'rds-db:connect')!;
+      expect(JSON.stringify(connect.Resource)).toMatch(new RegExp(`DBProxyArn.*"/${service}"\\]`));
       const dbRules = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
       expect(dbRules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith(`WebService${service}Fleet`))).toHaveLength(2);
       expect(dbRules.some((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebLoadBalancer'))).toBe(false);

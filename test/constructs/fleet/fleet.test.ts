@@ -1,44 +1,138 @@
-import { Duration, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration, Errors, SecretValue, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Fleet, checkCapacity } from '../../../constructs/fleet';
-import { stackWithVpc } from '../../helpers/app';
+import { AL2023_RELEASE_CONTEXT_KEY, ApplicationSource, FLEET_DEFAULTS, Fleet, checkCapacity, type FleetProps } from '../../../constructs/fleet';
+import { Network } from '../../../constructs/network';
+import { stackWithVpc, testApp } from '../../helpers/app';
+import { renderedUserData } from '../../helpers/user-data';
 
-describe('Fleet with defaults (a worker fleet that may sleep)', () => {
-  let template: Template;
+const ARM = new ec2.InstanceType('m7g.large');
+const app = (name = 'srv') => ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: `/usr/bin/python3 ${name}.py` });
+
+type Resource = { Properties: Record<string, unknown>; UpdatePolicy?: Record<string, unknown>; DependsOn?: string[] };
+function only(t: Template, type: string): Resource {
+  const all = Object.values(t.findResources(type)) as Resource[];
+  expect(all, type).toHaveLength(1);
+  return all[0];
+}
+
+describe('Fleet with an application (a worker fleet that may sleep)', () => {
+  let t: Template;
   let fleet: Fleet;
+  let stack: Stack;
 
   beforeAll(() => {
     // GIVEN a VPC
-    const { stack, vpc } = stackWithVpc();
-    // WHEN a fleet with min 0 is created with no load balancer
-    fleet = new Fleet(stack, 'Workers', { vpc, instanceType: new ec2.InstanceType('c7i.large'), minCapacity: 0, maxCapacity: 6 });
-    template = Template.fromStack(stack);
+    const s = stackWithVpc();
+    stack = s.stack;
+    // WHEN a fleet with min 0 runs an application, with no load balancer
+    fleet = new Fleet(stack, 'Workers', { vpc: s.vpc, instanceType: new ec2.InstanceType('c7i.large'), minCapacity: 0, maxCapacity: 6, application: app() });
+    t = Template.fromStack(stack);
   });
 
   it('uses EC2 health checks with the default grace period and warmup, and no DesiredCapacity', () => {
-    const [asg] = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'));
+    const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
     expect(asg.Properties).toMatchObject({ HealthCheckType: 'EC2', HealthCheckGracePeriod: 180, DefaultInstanceWarmup: 120, MinSize: '0', MaxSize: '6', NewInstancesProtectedFromScaleIn: false });
     expect(asg.Properties.DesiredCapacity).toBeUndefined();
   });
 
-  it('rolls updates one instance at a time when the fleet may be empty', () => {
-    const [asg] = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'));
-    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: 0 });
-  });
-
-  it('uses the x86_64 Amazon Linux 2023 parameter for an Intel type', () => {
-    const params = Object.values(template.toJSON().Parameters as Record<string, { Type: string; Default?: string }>);
-    expect(params).toContainEqual({ Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64' });
-  });
-
-  it('creates a security group with no inbound rule and all outbound', () => {
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: 'Instances of TestStack/Workers',
-      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1' }],
+  it('rolls out by instance refresh: launch before terminate, checkpoints, busy workers drained, standby replaced', () => {
+    const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(asg.UpdatePolicy).toEqual({
+      // aws-cdk-lib's own: sizes set by scheduled actions survive a deploy
+      AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
+      AutoScalingInstanceRefresh: {
+        Strategy: 'Rolling',
+        Preferences: {
+          MinHealthyPercentage: 100,
+          MaxHealthyPercentage: 125,
+          SkipMatching: true,
+          CheckpointPercentages: [25, 100],
+          CheckpointDelay: 300,
+          ScaleInProtectedInstances: 'Refresh',
+          StandbyInstances: 'Terminate',
+        },
+      },
     });
-    const [sg] = Object.values(template.findResources('AWS::EC2::SecurityGroup'));
-    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it('gates new instances on readiness and gives terminating ones a drain, with hooks on the group itself', () => {
+    expect(only(t, 'AWS::AutoScaling::AutoScalingGroup').Properties.LifecycleHookSpecificationList).toEqual([
+      { LifecycleHookName: 's2m-ready', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 600, DefaultResult: 'ABANDON' },
+      { LifecycleHookName: 's2m-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 180, DefaultResult: 'CONTINUE' },
+    ]);
+    t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
+  });
+
+  it('runs the pinned Amazon Linux 2023 release, resolved per region at deploy (no floating SSM parameter)', () => {
+    expect(JSON.stringify(t.toJSON().Parameters ?? {})).not.toContain('ami-amazon-linux-latest');
+    const lookup = only(t, 'Custom::AmazonLinux2023Image');
+    const create = JSON.parse(lookup.Properties.Create as string) as { action: string; parameters: { Filters: Array<{ Name: string; Values: string[] }>; Owners: string[]; IncludeDeprecated: boolean } };
+    expect(create).toMatchObject({ action: 'describeImages', parameters: { Owners: ['amazon'], IncludeDeprecated: true } });
+    expect(create.parameters.Filters[0]).toEqual({ Name: 'name', Values: [`al2023-ami-${FLEET_DEFAULTS.al2023Release}-kernel-6.1-x86_64`] });
+    const lt = only(t, 'AWS::EC2::LaunchTemplate');
+    expect(JSON.stringify(lt.Properties.LaunchTemplateData)).toContain('"ImageId":{"Fn::GetAtt":[');
+  });
+
+  it('requires IMDSv2 with instance tags (the scripts find their group there), no public IP, encrypted gp3', () => {
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' },
+        NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: false })],
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 20, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
+      }),
+    });
+  });
+
+  it('keeps its application logs in a retained log group with the default retention', () => {
+    t.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
+  });
+
+  it('lets the instances complete lifecycle actions on their own group only, in a policy of its own', () => {
+    const groupId = stack.getLogicalId(fleet.autoScalingGroup.node.defaultChild as never);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^WorkersOwnGroupPolicy'),
+      PolicyDocument: {
+        Statement: [{
+          Effect: 'Allow',
+          Action: 'autoscaling:CompleteLifecycleAction',
+          Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/', { Ref: groupId }]] },
+        }],
+      },
+    });
+  });
+
+  it('grants the CloudWatch agent its log group and its namespace only', () => {
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^WorkersInstanceRoleDefaultPolicy'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkersLogs'), 'Arn'] } },
+          { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CWAgent' } } },
+        ]),
+      },
+    });
+  });
+
+  it('writes the environment file with the contract variables, and no secret', () => {
+    const userData = renderedUserData(t);
+    const env = /cat > \/etc\/scale-to-millions\/env <<'ENV'\n([\s\S]*?)\nENV/.exec(userData)![1].split('\n');
+    expect(env).toEqual(expect.arrayContaining(['S2M_REGION=us-east-1', 'S2M_ROLE=worker', 'S2M_SERVICE=Workers', 'S2M_HEALTH_PATH=/health', 'S2M_DEEP_HEALTH_PATH=/health/deep']));
+    expect(env.find((l) => l.startsWith('S2M_APP_VERSION='))).toMatch(/^S2M_APP_VERSION=[0-9a-f]{12}$/);
+    expect(userData).not.toMatch(/secretsmanager|password/i);
+  });
+
+  it('tags the group with the version it launches, for s2m status', () => {
+    const tags = only(t, 'AWS::AutoScaling::AutoScalingGroup').Properties.Tags as Array<{ Key: string; Value: string }>;
+    expect(tags.find((x) => x.Key === 's2m:app-version')?.Value).toBe(fleet.applicationVersion);
+    expect(fleet.applicationVersion).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('offers the agent\'s memory and disk metrics by Auto Scaling group', () => {
+    const m = fleet.metricMemoryUtilization();
+    expect([m.namespace, m.metricName, m.statistic]).toEqual(['CWAgent', 'mem_used_percent', 'Maximum']);
+    expect(stack.resolve(m.dimensions)).toEqual({ AutoScalingGroupName: { Ref: stack.getLogicalId(fleet.autoScalingGroup.node.defaultChild as never) } });
+    expect(fleet.metricDiskUtilization().metricName).toBe('disk_used_percent');
   });
 
   it('grants to and connects through the instance role and security group', () => {
@@ -48,14 +142,14 @@ describe('Fleet with defaults (a worker fleet that may sleep)', () => {
 });
 
 describe('Fleet with options', () => {
-  let template: Template;
+  let t: Template;
 
   beforeAll(() => {
     const { stack, vpc } = stackWithVpc();
     const role = new iam.Role(stack, 'MyRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    new Fleet(stack, 'Fleet', {
+    const fleet = new Fleet(stack, 'Fleet', {
       vpc,
-      instanceType: new ec2.InstanceType('m7g.large'),
+      instanceType: ARM,
       minCapacity: 6,
       maxCapacity: 6,
       role,
@@ -65,38 +159,126 @@ describe('Fleet with options', () => {
       defaultInstanceWarmup: Duration.seconds(30),
       newInstancesProtectedFromScaleIn: true,
       warmPool: { minSize: 1 },
+      application: app(),
+      readinessTimeout: Duration.minutes(20),
+      drainTimeout: Duration.minutes(15),
+      rollout: { minHealthyPercentage: 90, maxHealthyPercentage: 150, checkpointPercentages: [], instanceWarmup: Duration.seconds(45) },
     });
-    template = Template.fromStack(stack);
+    fleet.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Errors', { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1 }));
+    t = Template.fromStack(stack);
   });
 
   it('uses the given role and creates none', () => {
-    template.resourceCountIs('AWS::IAM::Role', 3); // MyRole + the VPC's flow log and default-SG custom resource roles
-    template.hasResourceProperties('AWS::IAM::InstanceProfile', { Roles: [{ Ref: 'MyRoleF48FFE04' }] });
+    t.resourceCountIs('AWS::IAM::Role', 4); // MyRole, the AMI lookup's, and the VPC's flow log and default-SG custom resource roles
+    t.hasResourceProperties('AWS::IAM::InstanceProfile', { Roles: [{ Ref: 'MyRoleF48FFE04' }] });
   });
 
   it('applies the health check, warmup, scale-in protection and root volume size', () => {
-    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       HealthCheckType: 'ELB', HealthCheckGracePeriod: 300, DefaultInstanceWarmup: 30, NewInstancesProtectedFromScaleIn: true,
     });
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 50, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }] },
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 50, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }] }),
     });
   });
 
-  it('keeps all but one instance in service while rolling a fixed-size fleet, in batches of a third', () => {
-    const [asg] = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'));
-    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 2, MinInstancesInService: 5 });
+  it('takes the rollout options and watches the rollback alarm, which exists before the group updates', () => {
+    const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(asg.UpdatePolicy).toEqual({
+      // aws-cdk-lib's own: sizes set by scheduled actions survive a deploy
+      AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
+      AutoScalingInstanceRefresh: {
+        Strategy: 'Rolling',
+        Preferences: {
+          MinHealthyPercentage: 90, MaxHealthyPercentage: 150, InstanceWarmup: 45, SkipMatching: true,
+          AlarmSpecification: { Alarms: [{ Ref: expect.stringMatching(/^Errors/) }] },
+          ScaleInProtectedInstances: 'Refresh', StandbyInstances: 'Terminate',
+        },
+      },
+    });
+    expect(asg.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Errors/)]));
   });
 
-  it('adds the warm pool', () => {
-    template.hasResourceProperties('AWS::AutoScaling::WarmPool', { MinSize: 1 });
+  it('uses the readiness and drain timeouts for the hooks, the script and systemd', () => {
+    expect(only(t, 'AWS::AutoScaling::AutoScalingGroup').Properties.LifecycleHookSpecificationList).toEqual([
+      expect.objectContaining({ HeartbeatTimeout: 1200 }),
+      expect.objectContaining({ HeartbeatTimeout: 960 }),
+    ]);
+    const userData = renderedUserData(t);
+    expect(userData).toContain("S2M_READY_TIMEOUT='1170'");
+    expect(userData).toContain('TimeoutStopSec=900');
+  });
+
+  it('adds the warm pool, whose instances an instance refresh replaces after the in-service ones', () => {
+    t.hasResourceProperties('AWS::AutoScaling::WarmPool', { MinSize: 1 });
+  });
+});
+
+describe('Fleet instance types (mixed instances)', () => {
+  it('launches further types of the same architecture in order of preference, On-Demand', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, additionalInstanceTypes: [new ec2.InstanceType('m6g.large'), new ec2.InstanceType('c7g.xlarge')], minCapacity: 1, maxCapacity: 30, application: app() });
+    const asg = only(Template.fromStack(stack), 'AWS::AutoScaling::AutoScalingGroup');
+    expect(asg.Properties.LaunchTemplate).toBeUndefined();
+    expect(asg.Properties.MixedInstancesPolicy).toMatchObject({
+      InstancesDistribution: { OnDemandAllocationStrategy: 'prioritized', OnDemandPercentageAboveBaseCapacity: 100 },
+      LaunchTemplate: { Overrides: [{ InstanceType: 'm7g.large' }, { InstanceType: 'm6g.large' }, { InstanceType: 'c7g.xlarge' }] },
+    });
+  });
+
+  it.each([
+    ['a type of another architecture', { additionalInstanceTypes: [new ec2.InstanceType('m7i.large')] }, /additionalInstanceTypes must share instanceType's architecture \(arm64\), since one AMI serves them all \(got: m7i\.large, x86_64\)/],
+    ['a warm pool with several types', { additionalInstanceTypes: [new ec2.InstanceType('m6g.large')], warmPool: { minSize: 1 } }, /warmPool and additionalInstanceTypes exclude each other: Auto Scaling rejects a warm pool on a group with several instance types \(got: 2 types\)/],
+    ['a repeated type', { additionalInstanceTypes: [new ec2.InstanceType('m7g.large')] }, /additionalInstanceTypes repeats an instance type \(got: m7g\.large\)/],
+  ])('fails with %s', (_, extra, message) => {
+    const { stack, vpc } = stackWithVpc();
+    expect(() => new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 4, application: app(), ...extra } as FleetProps)).toThrow(message);
+  });
+});
+
+describe('Fleet AMI pin', () => {
+  const lookupName = (stack: Stack) => (JSON.parse(only(Template.fromStack(stack), 'Custom::AmazonLinux2023Image').Properties.Create as string) as { parameters: { Filters: Array<{ Values: string[] }> } }).parameters.Filters[0].Values[0];
+
+  it('takes the release from the context key, and shares one lookup per stack and architecture', () => {
+    const stack = new Stack(testApp({ [AL2023_RELEASE_CONTEXT_KEY]: '2023.9.20251117.1' }), 'Pinned', { env: { region: 'eu-west-1' } });
+    const vpc = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], cidr: '10.0.0.0/16' }).vpc;
+    new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    new Fleet(stack, 'B', { vpc, instanceType: new ec2.InstanceType('c7g.large'), minCapacity: 1, maxCapacity: 2, application: app() });
+    expect(lookupName(stack)).toBe('al2023-ami-2023.9.20251117.1-kernel-6.1-arm64');
+  });
+
+  it('fails on a context value that is not a release, naming the key', () => {
+    const stack = new Stack(testApp({ [AL2023_RELEASE_CONTEXT_KEY]: 'latest' }), 'Bad', { env: { region: 'eu-west-1' } });
+    const vpc = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], cidr: '10.0.0.0/16' }).vpc;
+    expect(() => new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() }))
+      .toThrow(`context ${AL2023_RELEASE_CONTEXT_KEY} must be an Amazon Linux 2023 release like ${FLEET_DEFAULTS.al2023Release} (got: "latest")`);
+  });
+
+  it('synthesizes without credentials for a region added to the config (the lookup runs at deploy)', () => {
+    const { stack, vpc } = stackWithVpc('Anywhere', 'me-central-1');
+    new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    expect(lookupName(stack)).toBe(`al2023-ami-${FLEET_DEFAULTS.al2023Release}-kernel-6.1-arm64`);
+  });
+});
+
+describe('Fleet with its own user data', () => {
+  it('adds no hooks, no bootstrap and no agent grants, and waits for protected instances in a refresh', () => {
+    const { stack, vpc } = stackWithVpc();
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands('echo mine');
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, userData });
+    const t = Template.fromStack(stack);
+    const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(asg.Properties.LifecycleHookSpecificationList).toBeUndefined();
+    expect((asg.UpdatePolicy as { AutoScalingInstanceRefresh: { Preferences: { ScaleInProtectedInstances: string } } }).AutoScalingInstanceRefresh.Preferences.ScaleInProtectedInstances).toBe('Wait');
+    expect(renderedUserData(t)).toBe('#!/bin/bash\necho mine');
   });
 });
 
 describe('Fleet bad props', () => {
-  const build = (props: { minCapacity: number; maxCapacity: number; rootVolumeSizeGiB?: number }) => () => {
+  const build = (props: Partial<FleetProps>) => () => {
     const { stack, vpc } = stackWithVpc();
-    new Fleet(stack, 'Fleet', { vpc, instanceType: new ec2.InstanceType('t3.small'), ...props });
+    new Fleet(stack, 'Fleet', { vpc, instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2, application: app(), ...props });
   };
 
   it('fails when minCapacity is negative or fractional', () => {
@@ -104,19 +286,67 @@ describe('Fleet bad props', () => {
     expect(build({ minCapacity: 0.5, maxCapacity: 2 })).toThrow('Fleet: minCapacity must be a whole number ≥ 0 (got: 0.5)');
   });
 
-  it('fails when maxCapacity is below 1', () => {
+  it('fails when maxCapacity is below 1, or below minCapacity', () => {
     expect(build({ minCapacity: 0, maxCapacity: 0 })).toThrow('Fleet: maxCapacity must be a whole number ≥ 1 (got: 0)');
-  });
-
-  it('fails when minCapacity exceeds maxCapacity', () => {
     expect(build({ minCapacity: 4, maxCapacity: 2 })).toThrow('Fleet: minCapacity (4) must not exceed maxCapacity (2)');
   });
 
   it('fails when the root volume is out of range', () => {
-    expect(build({ minCapacity: 1, maxCapacity: 2, rootVolumeSizeGiB: 4 })).toThrow('Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: 4)');
+    expect(build({ rootVolumeSizeGiB: 4 })).toThrow('Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: 4)');
+  });
+
+  it('fails with two sources at once: an application and user data, or a machine image twice', () => {
+    expect(build({ userData: ec2.UserData.forLinux() })).toThrow('Fleet: give application or userData, not both (got both)');
+    expect(build({
+      machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }),
+      application: ApplicationSource.machineImage({ image: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0fedcba9876543210' }) }),
+    })).toThrow('Fleet: give machineImage or an application source that is a machine image, not both (got both)');
+  });
+
+  it.each([
+    [{ rollout: { minHealthyPercentage: 120 } }, 'Fleet: rollout.minHealthyPercentage must be a whole number 0-100 (got: 120)'],
+    [{ rollout: { maxHealthyPercentage: 90 } }, 'Fleet: rollout.maxHealthyPercentage must be a whole number 100-200 (got: 90)'],
+    [{ rollout: { minHealthyPercentage: 50, maxHealthyPercentage: 200 } }, 'Fleet: rollout.maxHealthyPercentage may be at most 100 above minHealthyPercentage (got: 50 and 200)'],
+    [{ rollout: { checkpointPercentages: [50, 25, 100] } }, 'Fleet: rollout.checkpointPercentages must be whole numbers 1-100 in ascending order (got: [50,25,100])'],
+    [{ rollout: { checkpointPercentages: [10, 50] } }, 'Fleet: rollout.checkpointPercentages must end with 100, or the refresh stops before replacing every instance (got: [10,50])'],
+    [{ readinessTimeout: Duration.seconds(10) }, 'Fleet: readinessTimeout must be 30 seconds to 119 minutes (got: 10 seconds)'],
+    [{ environment: { 'bad-key': 'x' } }, 'Fleet: environment keys must be upper-case names like S2M_APP (got: "bad-key")'],
+    [{ environment: { GREETING: 'hello world' } }, 'Fleet: environment.GREETING must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: "hello world")'],
+  ])('fails on %j', (props, message) => {
+    expect(build(props as Partial<FleetProps>)).toThrow(message);
+  });
+
+  it('raises aws-cdk-lib validation errors that carry the construct path', () => {
+    try {
+      build({ rootVolumeSizeGiB: 4 })();
+      expect.unreachable();
+    } catch (e) {
+      expect(Errors.isValidationError(e)).toBe(true);
+      expect((e as { constructPath?: string }).constructPath).toBe('TestStack/Fleet');
+    }
+  });
+
+  it('refuses a secret in the environment file at synth', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), environment: { TOKEN: SecretValue.secretsManager('db', { jsonField: 'password' }).unsafeUnwrap() } });
+    expect(() => Template.fromStack(stack)).toThrow(/Fleet: environment\.TOKEN resolves to a secret; the environment file never holds one/);
+  });
+
+  it('refuses more than ten rollback alarms', () => {
+    const { stack, vpc } = stackWithVpc();
+    const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    const alarm = (i: number) => new cloudwatch.Alarm(stack, `A${i}`, { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1 });
+    for (let i = 0; i < 10; i++) fleet.addRollbackAlarm(alarm(i));
+    expect(() => fleet.addRollbackAlarm(alarm(10))).toThrow('Fleet: an instance refresh watches at most 10 alarms (got: one more than 10)');
   });
 
   it('prefixes capacity errors with the caller', () => {
     expect(() => checkCapacity(3, 1, 'Workers: queue orders')).toThrow('Workers: queue orders: minCapacity (3) must not exceed maxCapacity (1)');
+  });
+
+  it('adds no warning of its own', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 });

@@ -112,6 +112,17 @@ describe('RegionMonitoring of a region with every tier', () => {
     expect(body).toContain('"stat":"p99"');
   });
 
+  it('shows the CloudWatch agent\'s memory and disk use of every fleet, web services and workers', () => {
+    const widgets = dashboardWidgets(stack, monitoring.dashboard);
+    for (const [title, metric] of [['Memory used % (fullest instance)', 'mem_used_percent'], ['Root volume used % (fullest instance)', 'disk_used_percent']]) {
+      const graph = widgets.find((w) => w.properties.title === title)!;
+      const lines = graph.properties.metrics as unknown[][];
+      expect(lines.map((l) => l.slice(0, 2))).toEqual([['CWAgent', metric], ['CWAgent', metric], ['CWAgent', metric]]);
+      expect(JSON.stringify(lines)).toContain('"label":"api-v2"');
+      expect(JSON.stringify(lines)).toContain('"label":"jobs workers"');
+    }
+  });
+
   it('creates a Warning and a Critical alarm per signal with the configured thresholds', () => {
     const threshold = (prefix: string) => {
       const found = Object.entries(alarms).filter(([id]) => id.startsWith(`Monitoring${prefix}`));

@@ -44,6 +44,11 @@ const PRIMARY_SHARD_IDS = {
   DatabaseShardsShardS1GlobalClusterD72D3DE5: 'AWS::RDS::GlobalCluster',
   shopdatauseast1DatabaseShardsShardS2ClusterSecretA8C3CB893fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   DatabaseShardsShardS2GlobalCluster7A41B152: 'AWS::RDS::GlobalCluster',
+  // each shard's application users function and its provider (operational logs, DESTROY with the stack)
+  DatabaseShardsShardS1ApplicationUsersLogsE1ED8C5E: 'AWS::Logs::LogGroup',
+  DatabaseShardsShardS1ApplicationUsersProviderLogsDE756E39: 'AWS::Logs::LogGroup',
+  DatabaseShardsShardS2ApplicationUsersLogsD434FCC7: 'AWS::Logs::LogGroup',
+  DatabaseShardsShardS2ApplicationUsersProviderLogs9D8D1491: 'AWS::Logs::LogGroup',
 };
 
 describe('reference app with config/sharded.json (2 regions, global database, 3 hash shards)', () => {
@@ -111,14 +116,19 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
     }
   });
 
-  it('grants every web and worker fleet the shard map, every shard\'s secret and every shard\'s port', () => {
+  it('grants every web and worker fleet the shard map, its own user on every shard\'s proxy and every shard\'s port, never a master secret', () => {
     const app = Template.fromStack(built.regions['eu-west-1'].app);
-    for (const role of ['WebServicewebFleetInstanceRole', 'WebServiceapiFleetInstanceRole', 'WorkersJobs']) {
+    const data = built.regions['eu-west-1'].data;
+    for (const [role, user] of [['WebServicewebFleetInstanceRole', 'web'], ['WebServiceapiFleetInstanceRole', 'api'], ['WorkersJobsFleetInstanceRole', 'worker_jobs']]) {
       const policy = Object.values(app.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp(role) }] } }));
       const json = JSON.stringify(policy);
       // The parameter's name reaches the app stack as a reference to the data stack's shard-map parameter.
-      expect(json).toContain(`"OutputName":"PublishOutputRef${built.regions['eu-west-1'].data.getLogicalId(built.regions['eu-west-1'].data.shardedDatabase!.shardMapParameter.node.defaultChild as never)}`);
-      for (const secret of ['shop/database/credentials-??????', 'shop/database/credentials-s1-??????', 'shop/database/credentials-s2-??????']) expect(json).toContain(`:secret:${secret}`);
+      expect(json).toContain(`"OutputName":"PublishOutputRef${data.getLogicalId(data.shardedDatabase!.shardMapParameter.node.defaultChild as never)}`);
+      expect(json).not.toContain(':secret:shop/database/credentials');
+      for (const shard of data.shardedDatabase!.shards) {
+        expect(json).toContain(`PublishOutputFnGetAtt${data.getLogicalId(shard.database.proxy!.node.defaultChild as never)}DBProxyArn`);
+      }
+      expect(json.match(new RegExp(`"/${user}"`, 'g'))).toHaveLength(3);
     }
     const rules = Object.values(app.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
     const fromWeb = rules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebServicewebFleet'));

@@ -1,8 +1,10 @@
 import { Duration, Stack, aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_route53 as route53, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';
 import { WebTier, type WebServiceProps } from '../../../constructs/web-tier';
 import { stackWithVpc } from '../../helpers/app';
+import { renderedUserData } from '../../helpers/user-data';
 
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' };
 
@@ -233,47 +235,41 @@ describe('WebTier with a domain and two services', () => {
       ]);
     });
 
-    it('uses the instance type and Amazon Linux 2023 from the public SSM parameter, arm64 for Graviton', () => {
-      const params = template.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
-      const amiParam = (svc: string) => {
+    it('uses the instance type and the pinned Amazon Linux 2023 of its architecture, arm64 for Graviton', () => {
+      const image = (svc: string) => {
         const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`);
-        const data = props.LaunchTemplateData as { ImageId: { Ref: string }; InstanceType: string };
-        return { instanceType: data.InstanceType, ...params[data.ImageId.Ref] };
+        const data = props.LaunchTemplateData as { ImageId: { 'Fn::GetAtt': [string, string] }; InstanceType: string };
+        const lookup = template.toJSON().Resources[data.ImageId['Fn::GetAtt'][0]] as { Type: string; Properties: { Create: string } };
+        expect(lookup.Type).toBe('Custom::AmazonLinux2023Image');
+        return { instanceType: data.InstanceType, name: (JSON.parse(lookup.Properties.Create) as { parameters: { Filters: Array<{ Values: string[] }> } }).parameters.Filters[0].Values[0] };
       };
-      expect(amiParam('web')).toEqual({
-        instanceType: 'm7g.large',
-        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-        Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
-      });
-      expect(amiParam('api')).toEqual({
-        instanceType: 'c7i.large',
-        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-        Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64',
-      });
+      expect(image('web')).toEqual({ instanceType: 'm7g.large', name: `al2023-ami-${FLEET_DEFAULTS.al2023Release}-kernel-6.1-arm64` });
+      expect(image('api')).toEqual({ instanceType: 'c7i.large', name: `al2023-ami-${FLEET_DEFAULTS.al2023Release}-kernel-6.1-x86_64` });
     });
 
-    it('runs user data serving the health path on the service port', () => {
-      const userData = (svc: string) => {
-        const { props } = resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`);
-        return (props.LaunchTemplateData as { UserData: { 'Fn::Base64': string } }).UserData['Fn::Base64'];
-      };
-      expect(userData('web')).toContain('HEALTH = "/healthz"');
-      expect(userData('web')).toContain('PORT = 8080');
-      expect(userData('api')).toContain('PORT = 9000');
-      expect(userData('api')).toContain('systemctl enable --now s2m-server.service');
+    it('runs the placeholder server on the service port and waits for its health path before going into service', () => {
+      const userData = (svc: string) => renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`).id);
+      expect(userData('web')).toContain('S2M_HEALTH_PATH=/healthz');
+      expect(userData('web')).toContain('S2M_PORT=8080');
+      expect(userData('web')).toContain("S2M_HEALTH_URL='http://127.0.0.1:8080/healthz'");
+      expect(userData('api')).toContain('S2M_PORT=9000');
+      expect(userData('api')).toContain('S2M_ROLE=web');
+      expect(userData('api')).toContain('S2M_SERVICE=api');
+      expect(userData('api')).toContain('systemctl enable --now s2m-app.service s2m-drain.service');
     });
 
-    it('gives instances a role with AmazonSSMManagedInstanceCore and nothing else', () => {
-      template.resourceCountIs('AWS::IAM::Role', 4); // two fleets + the VPC's flow log and default-SG custom resource roles
+    it('gives instances a role with AmazonSSMManagedInstanceCore, their agent\'s needs and lifecycle calls on their own group', () => {
+      template.resourceCountIs('AWS::IAM::Role', 5); // two fleets, the AMI lookup, and the VPC's flow log and default-SG custom resource roles
       const { props } = resourceOf(template, 'AWS::IAM::Role', 'ServiceapiFleetInstanceRole');
       expect(props.AssumeRolePolicyDocument).toEqual({
         Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }],
         Version: '2012-10-17',
       });
       expect(props.ManagedPolicyArns).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }]);
-      expect(props.Policies).toBeUndefined();
-      const inline = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('FleetInstanceRole'));
-      expect(inline).toEqual([]);
+      const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('WebServiceapiFleet'));
+      expect(policies.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['WebServiceapiFleetInstanceRoleDefaultPolicy', 'WebServiceapiFleetOwnGroupPolicy']);
+      const actions = JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => st.Action)));
+      expect(actions).toBe(JSON.stringify([[['logs:CreateLogStream', 'logs:PutLogEvents'], 'cloudwatch:PutMetricData', 'ec2:DescribeTags'], ['autoscaling:CompleteLifecycleAction']]));
     });
   });
 
@@ -297,13 +293,40 @@ describe('WebTier with a domain and two services', () => {
       expect(JSON.stringify(props.VPCZoneIdentifier)).toMatch(/PrivateSubnet1.*PrivateSubnet2.*PrivateSubnet3/);
     });
 
-    it('rolls a new launch template out in batches, keeping capacity in service', () => {
+    it('rolls a new launch template out by instance refresh, rolled back by the service\'s 5xx rate and unhealthy targets', () => {
       const web = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServicewebFleet');
-      expect(web.resource.UpdatePolicy).toMatchObject({
-        AutoScalingRollingUpdate: { MaxBatchSize: 1, MinInstancesInService: 3, PauseTime: 'PT5M', SuspendProcesses: expect.arrayContaining(['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance']) },
+      const alarms = ['ServicewebRollback5xxAlarm', 'ServicewebRollbackUnhealthyAlarm'].map((part) => resourceOf(template, 'AWS::CloudWatch::Alarm', part).id);
+      expect(web.resource.UpdatePolicy).toEqual({
+        AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
+        AutoScalingInstanceRefresh: {
+          Strategy: 'Rolling',
+          Preferences: {
+            MinHealthyPercentage: 100, MaxHealthyPercentage: 125, SkipMatching: true, CheckpointPercentages: [25, 100], CheckpointDelay: 300,
+            AlarmSpecification: { Alarms: alarms.map((id) => ({ Ref: id })) },
+            ScaleInProtectedInstances: 'Refresh', StandbyInstances: 'Terminate',
+          },
+        },
       });
       const launchTemplate = resourceOf(template, 'AWS::EC2::LaunchTemplate', 'ServicewebFleet');
       expect(web.props.LaunchTemplate).toEqual({ LaunchTemplateId: { Ref: launchTemplate.id }, Version: { 'Fn::GetAtt': [launchTemplate.id, 'LatestVersionNumber'] } });
+      expect(tier.services.web.rollbackAlarms).toHaveLength(2);
+    });
+
+    it('rolls back on 5xx from 5 % of at least 20 requests a minute, or an unhealthy target, three minutes in a row', () => {
+      const tg = resourceOf(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'ServiceapiTargetGroup');
+      const errors = resourceOf(template, 'AWS::CloudWatch::Alarm', 'ServiceapiRollback5xxAlarm').props;
+      expect(errors).toMatchObject({ Threshold: 5, EvaluationPeriods: 3, DatapointsToAlarm: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      expect(errors.Metrics).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Expression: 'IF(r >= 20, 100 * FILL(e, 0) / r, 0)', ReturnData: true }),
+        expect.objectContaining({ Id: 'e', MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: expect.arrayContaining([{ Name: 'TargetGroup', Value: { 'Fn::GetAtt': [tg.id, 'TargetGroupFullName'] } }]) }) }) }),
+      ]));
+      const unhealthy = resourceOf(template, 'AWS::CloudWatch::Alarm', 'ServiceapiRollbackUnhealthyAlarm').props;
+      expect(unhealthy).toMatchObject({ MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    });
+
+    it('drains a terminating instance for the deregistration delay plus 30 s', () => {
+      const api = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+      expect((api.props.LifecycleHookSpecificationList as Array<{ LifecycleHookName: string; HeartbeatTimeout: number }>).find((h) => h.LifecycleHookName === 's2m-drain')?.HeartbeatTimeout).toBe(15 + 30 + 60);
     });
 
     it('tracks CPU and ALB requests per target with the configured targets', () => {
@@ -485,12 +508,12 @@ describe('WebTier without a certificate (HTTP only), deletion protection off, ow
   });
 
   it('uses the x86_64 image for a non-Graviton type and adds no scheduled, step or warm pool resources', () => {
-    const params = Object.values(template.toJSON().Parameters as Record<string, { Default?: string }>).map((p) => p.Default);
-    expect(params).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64');
-    expect(params.filter((p) => p?.includes('arm64'))).toEqual([]);
+    const lookups = JSON.stringify(template.findResources('Custom::AmazonLinux2023Image'));
+    expect(lookups).toContain('kernel-6.1-x86_64');
+    expect(lookups).not.toContain('arm64');
     template.resourceCountIs('AWS::AutoScaling::ScheduledAction', 0);
     template.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2); // the rollback alarms only
     template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 2);
   });
 });
@@ -539,5 +562,46 @@ describe('WebTier bad props', () => {
       .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 0)');
     expect(build([{ name: 'a', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'b', instanceType: t3, minCapacity: 1, maxCapacity: 2 }]))
       .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 2)');
+  });
+});
+
+describe('WebTier applications: a version bump rolls exactly that service', () => {
+  /** The launch templates and groups of a two-service tier whose api runs version `api`. */
+  const build = (api: string, rollbackOnAlarms = true) => {
+    const { stack, vpc } = stackWithVpc();
+    const source = (v: string) => ApplicationSource.inline({ files: { 'server.py': `VERSION = "${v}"\n` }, startCommand: '/usr/bin/python3 server.py', version: v });
+    new WebTier(stack, 'Web', {
+      vpc,
+      services: [
+        { name: 'web', instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, application: source('1.0.0') },
+        { name: 'api', pathPatterns: ['/api/*'], instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, application: source(api), rollbackOnAlarms },
+      ],
+    });
+    const t = Template.fromStack(stack);
+    const lt = (svc: string) => JSON.stringify(resourceOf(t, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`).props);
+    return { t, web: lt('web'), api: lt('api') };
+  };
+
+  it('changes the api launch template only, and carries the version into the environment file', () => {
+    const before = build('1.4.2');
+    const after = build('1.4.3');
+    expect(after.web).toBe(before.web);
+    expect(after.api).not.toBe(before.api);
+    expect(renderedUserData(after.t, resourceOf(after.t, 'AWS::EC2::LaunchTemplate', 'ServiceapiFleet').id)).toContain('S2M_APP_VERSION=1.4.3');
+  });
+
+  it('leaves a service without rollback alarms when asked', () => {
+    const { t } = build('1.4.2', false);
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('Serviceapi'))).toEqual([]);
+    const api = resourceOf(t, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
+    expect(JSON.stringify(api.resource.UpdatePolicy)).not.toContain('AlarmSpecification');
+  });
+
+  it('fails when a service gives an application and user data', () => {
+    const { stack, vpc } = stackWithVpc();
+    expect(() => new WebTier(stack, 'Web', {
+      vpc,
+      services: [{ name: 'web', instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, application: ApplicationSource.container({ image: 'nginx:1.27', containerPort: 80 }), userData: ec2.UserData.forLinux() }],
+    })).toThrow('WebTier: services[0] (web) gives application and userData; give one (got both)');
   });
 });

@@ -5,6 +5,13 @@ import { PRESETS } from '../../../lib/config/presets';
 import { statefulLogicalIds } from '../../../lib/testing';
 import { buildTestApp, minimalConfig } from '../../helpers/app';
 
+/** A fleet's application defaults: the placeholder, one instance type, 30 days of logs, the default rollout. */
+const FLEET_FIELDS = {
+  additionalInstanceTypes: [],
+  logRetentionDays: 30,
+  rollout: { minHealthyPercent: 100, maxHealthyPercent: 125, checkpointPercentages: [25, 100], checkpointDelaySeconds: 300, rollbackOnAlarms: true },
+};
+
 /** The logical IDs of the queues in every data stack: renaming them replaces the queues (and loses messages). */
 const QUEUE_LOGICAL_IDS = {
   QueueJobs9D704ECA: 'AWS::SQS::Queue',
@@ -101,9 +108,9 @@ describe('config section queues', () => {
     const [q] = resolveConfig(withQueues([{ name: 'jobs' }])).queues;
     expect(q).toEqual({
       name: 'jobs', fifo: false, contentBasedDeduplication: false, maxReceiveCount: 5, retentionDays: 4, averageProcessingSeconds: 10,
-      acceptableLatencySeconds: 300, visibilityTimeoutSeconds: 60, encryption: 'sqs-managed', workers: PRESETS.growth.queues.workers,
+      acceptableLatencySeconds: 300, visibilityTimeoutSeconds: 60, encryption: 'sqs-managed', workers: { ...PRESETS.growth.queues.workers, ...FLEET_FIELDS },
     });
-    expect(resolveConfig(withQueues([{ name: 'jobs' }], { stage: 'millions' })).queues[0].workers).toEqual({ instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40 });
+    expect(resolveConfig(withQueues([{ name: 'jobs' }], { stage: 'millions' })).queues[0].workers).toEqual({ instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40, ...FLEET_FIELDS });
   });
 
   it('every stage preset has worker bounds with min ≤ max', () => {

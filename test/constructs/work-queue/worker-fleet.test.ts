@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network } from '../../../constructs/network';
-import { WorkQueue, WorkQueueEncryption, WorkerFleet, defaultWorkerUserData } from '../../../constructs/work-queue';
+import { WorkQueue, WorkQueueEncryption, WorkerFleet, placeholderWorker } from '../../../constructs/work-queue';
+import { ApplicationSource, Fleet } from '../../../constructs/fleet';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
+import { inlineFiles, renderedUserData } from '../../helpers/user-data';
 
 const T4G_SMALL = new ec2.InstanceType('t4g.small');
 
@@ -96,39 +98,50 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
   });
 
   it('lets workers receive, delete and change visibility, nothing else on the queue (no send, no wildcards)', () => {
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyName: Match.stringLikeRegexp('^WorkersFleetInstanceRoleDefaultPolicy'),
-      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }] },
-    });
+    const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^WorkersFleetInstanceRoleDefaultPolicy') } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }>;
+    const sqs = policy.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes('sqs:'));
+    expect(sqs).toEqual([{ Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]);
   });
 
-  it('scale-in safety: workers may set instance protection on their own group only, in a policy of its own', () => {
+  it('scale-in safety: workers may set instance protection (and complete lifecycle actions) on their own group only, in a policy of their own', () => {
     t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyName: Match.stringLikeRegexp('^WorkersScaleInProtectionPolicy'),
+      PolicyName: Match.stringLikeRegexp('^WorkersFleetOwnGroupPolicy'),
       Roles: [{ Ref: Match.stringLikeRegexp('^WorkersFleetInstanceRole') }],
       PolicyDocument: {
         Statement: [{
           Effect: 'Allow',
-          Action: 'autoscaling:SetInstanceProtection',
+          Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceProtection'],
           Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/', { Ref: groupId }]] },
         }],
       },
     });
   });
 
-  it('scale-in safety: the default worker protects itself while busy and lifts it when idle', () => {
-    const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0] as { Properties: { LaunchTemplateData: { UserData: unknown } } };
-    const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
-    expect(userData).toContain('tags/instance/aws:autoscaling:groupName');
-    expect(userData).toContain('set-instance-protection');
-    expect(userData).toContain('--protected-from-scale-in');
-    expect(userData).toContain('--no-protected-from-scale-in');
-    expect(userData).toContain('receive-message --queue-url');
-    expect(userData).toContain('--wait-time-seconds 20');
-    expect(userData).toContain('delete-message');
-    expect(userData).toContain('--visibility-timeout 0');
+  it('scale-in safety: the placeholder worker protects itself while busy and lifts it when idle', () => {
+    const userData = renderedUserData(t);
+    const script = inlineFiles(userData)['/opt/s2m/app/worker.sh'];
+    expect(script).toContain('tags/instance/aws:autoscaling:groupName');
+    expect(script).toContain('set-instance-protection');
+    expect(script).toContain('--protected-from-scale-in');
+    expect(script).toContain('--no-protected-from-scale-in');
+    expect(script).toContain('receive-message --queue-url');
+    expect(script).toContain('--wait-time-seconds 20');
+    expect(script).toContain('delete-message');
+    expect(script).toContain('--visibility-timeout 0');
     expect(userData).toContain('PROCESSING_SECONDS=2');
-    expect(userData).toContain(queueId);
+    expect(userData).toContain(`QUEUE_URL=REF_${queueId}`);
+    expect(userData).toContain('S2M_ROLE=worker');
+  });
+
+  it('rolls an instance refresh back when the dead-letter queue grows, and replaces busy workers through the drain', () => {
+    const alarm = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.startsWith('WorkersRollbackDeadLetters'))!;
+    expect(alarm[1].Properties).toMatchObject({ Threshold: 1, EvaluationPeriods: 5, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm[1].Properties.Metrics).toEqual(expect.arrayContaining([expect.objectContaining({ Expression: 'DIFF(d)', ReturnData: true })]));
+    const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0] as { UpdatePolicy: { AutoScalingInstanceRefresh: { Preferences: Record<string, unknown> } }; Properties: { LifecycleHookSpecificationList: Array<{ LifecycleHookName: string; HeartbeatTimeout: number }> } };
+    expect(asg.UpdatePolicy.AutoScalingInstanceRefresh.Preferences).toMatchObject({ ScaleInProtectedInstances: 'Refresh', AlarmSpecification: { Alarms: [{ Ref: alarm[0] }] } });
+    // the drain gives a busy worker the queue's visibility timeout (30 s for 2 s jobs) to finish its job
+    expect(asg.Properties.LifecycleHookSpecificationList.find((h) => h.LifecycleHookName === 's2m-drain')?.HeartbeatTimeout).toBe(30 + 60);
+    expect(workers.rollbackAlarms).toHaveLength(1);
   });
 
   it('offers the backlog-per-instance metric math', () => {
@@ -143,9 +156,10 @@ describe('WorkerFleet with min 1 and an explicit target', () => {
   beforeAll(() => {
     const { stack, vpc } = stackWithVpc();
     const wq = new WorkQueue(stack, 'Jobs');
-    const userData = ec2.UserData.forLinux();
-    userData.addCommands('echo my-worker');
-    new WorkerFleet(stack, 'Workers', { workQueue: wq, vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 4, targetBacklogPerInstance: 12.5, userData });
+    new WorkerFleet(stack, 'Workers', {
+      workQueue: wq, vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 4, targetBacklogPerInstance: 12.5,
+      application: ApplicationSource.container({ image: 'public.ecr.aws/shop/worker:2.0.1' }), rollbackOnAlarms: false,
+    });
     t = Template.fromStack(stack);
   });
 
@@ -155,9 +169,9 @@ describe('WorkerFleet with min 1 and an explicit target', () => {
     expect(Object.values(t.findResources('AWS::CloudWatch::Alarm')).some((a) => JSON.stringify(a).includes('GroupDesiredCapacity'))).toBe(false);
   });
 
-  it('uses the user data given', () => {
-    const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0] as { Properties: { LaunchTemplateData: { UserData: unknown } } };
-    expect(JSON.stringify(lt.Properties.LaunchTemplateData.UserData)).toContain('echo my-worker');
+  it('runs the application given, with no rollback alarm when asked', () => {
+    expect(renderedUserData(t)).toContain('docker run --rm --init --name s2m-app --env-file /etc/scale-to-millions/env --log-opt max-size=10m public.ecr.aws/shop/worker:2.0.1');
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('Rollback'))).toEqual([]);
   });
 });
 
@@ -224,19 +238,26 @@ describe('WorkerFleet bad input', () => {
   });
 });
 
-describe('defaultWorkerUserData', () => {
-  const rendered = defaultWorkerUserData({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', region: 'eu-west-1', processingSeconds: 3 }).render();
+describe('placeholderWorker', () => {
+  let script: string;
+  let userData: string;
+  beforeAll(() => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 2, application: placeholderWorker({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', processingSeconds: 3 }) });
+    userData = renderedUserData(Template.fromStack(stack));
+    script = inlineFiles(userData)['/opt/s2m/app/worker.sh'];
+  });
 
-  it('is valid bash, and so is the worker script it writes', () => {
-    expect(spawnSync('bash', ['-n'], { input: rendered }).status).toBe(0);
-    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1].split('\nSH\n')[0];
+  it('is valid bash, run by the fleet from its environment file', () => {
     const check = spawnSync('bash', ['-n'], { input: script });
     expect(check.stderr.toString()).toBe('');
     expect(check.status).toBe(0);
+    expect(userData).toContain('QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/111111111111/jobs');
+    expect(userData).toContain('PROCESSING_SECONDS=3');
+    expect(userData).toContain('exec /bin/bash worker.sh');
   });
 
   it('protects before working, hands the message back when it cannot, and unprotects only after an empty poll', () => {
-    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1];
     const receive = script.indexOf('receive-message');
     const protectOn = script.indexOf('protect on');
     const work = script.indexOf('sleep "$PROCESSING_SECONDS"');
@@ -247,38 +268,36 @@ describe('defaultWorkerUserData', () => {
     expect(del).toBeGreaterThan(work);
     expect(script.indexOf('protect off')).toBeLessThan(protectOn);
     expect(script).toMatch(/protect on; then busy=yes; else\n\s+aws sqs change-message-visibility .* --visibility-timeout 0/);
-    expect(rendered).toContain('QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/111111111111/jobs');
-    expect(rendered).toContain('systemctl enable --now s2m-worker.service');
   });
 
-  it('runs: busy → protect, work, delete; idle → unprotect; terminating → hand back (fake aws and curl)', () => {
-    // GIVEN fake `curl` (instance metadata) and `aws` commands that log their calls
+  /** Runs the worker loop with fake `curl` (instance metadata) and `aws` commands that log their calls. */
+  function run(awsReceives: string): string[] {
     const dir = mkdtempSync(join(tmpdir(), 'worker-'));
-    writeFileSync(join(dir, 'worker.env'), `QUEUE_URL=https://q\nAWS_REGION=eu-west-1\nPROCESSING_SECONDS=0\n`);
     writeFileSync(join(dir, 'curl'), [
       '#!/bin/bash',
       'case "$*" in *api/token*) echo tok;; *instance-id*) echo i-123;; *groupName*) echo grp;; *) exit 22;; esac',
     ].join('\n'));
-    // receives: m1, m2, (empty), m3 with protection refused, then stop the loop
     writeFileSync(join(dir, 'aws'), [
       '#!/bin/bash',
       `echo "$*" >> ${dir}/calls`,
       `n=$(grep -c receive-message ${dir}/calls)`,
       'case "$*" in',
-      '  *receive-message*) case $n in 1) echo h1;; 2) echo h2;; 3) echo None;; 4) echo h3;; *) kill $PPID; exit 1;; esac;;',
+      `  *receive-message*) ${awsReceives};;`,
       `  *--protected-from-scale-in*) [ "$(grep -c -- '--protected-from-scale-in' ${dir}/calls)" -le 1 ] || exit 254;;`,
       'esac',
     ].join('\n'));
     chmodSync(join(dir, 'curl'), 0o755);
     chmodSync(join(dir, 'aws'), 0o755);
-    const script = rendered.split("cat > /opt/s2m/worker.sh <<'SH'\n")[1].split('\nSH\n')[0]
-      .replace('. /etc/s2m/worker.env', `. ${dir}/worker.env`)
-      .replace(/sleep 20/g, 'sleep 0');
-    // WHEN the worker loop runs
-    spawnSync('bash', ['-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 20_000 });
-    // THEN the calls are, in order:
-    const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ') + (l.includes('--no-protected') ? ' off' : l.includes('--protected') ? ' on' : ''));
-    expect(calls).toEqual([
+    spawnSync('bash', ['-c', script.replace(/sleep 20/g, 'sleep 0').replace('sleep 5;', 'sleep 0;')], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, QUEUE_URL: 'https://q', PROCESSING_SECONDS: '0' },
+      timeout: 20_000,
+    });
+    return readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ') + (l.includes('--no-protected') ? ' off' : l.includes('--protected') ? ' on' : ''));
+  }
+
+  it('runs: busy → protect, work, delete; idle → unprotect; terminating → hand back (fake aws and curl)', () => {
+    // receives: m1, m2, (empty), m3 with protection refused, then stop the loop
+    expect(run('case $n in 1) echo h1;; 2) echo h2;; 3) echo None;; 4) echo h3;; *) kill $PPID; exit 1;; esac')).toEqual([
       'sqs receive-message',
       'autoscaling set-instance-protection on', // busy: protect before the job
       'sqs delete-message', // job 1 done
@@ -290,6 +309,17 @@ describe('defaultWorkerUserData', () => {
       'autoscaling set-instance-protection on', // refused (instance terminating)...
       'sqs change-message-visibility', // ...so the message goes straight back
       'sqs receive-message',
+    ]);
+  });
+
+  it('stops on SIGTERM (the fleet\'s drain) after the job in hand, handing back a message it has not started', () => {
+    // the second receive returns a message while SIGTERM arrives
+    expect(run('case $n in 1) echo h1;; 2) kill -TERM $PPID; echo h2;; *) exit 1;; esac')).toEqual([
+      'sqs receive-message',
+      'autoscaling set-instance-protection on',
+      'sqs delete-message', // job 1 finished
+      'sqs receive-message', // SIGTERM arrives with message 2...
+      'sqs change-message-visibility', // ...which goes back at once, and the worker exits
     ]);
   });
 });

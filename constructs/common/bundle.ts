@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+
+/** Options of {@link bundleNodeEntry}. */
+export interface NodeBundleOptions {
+  /** The entry file (`.ts` or `.js`), absolute or relative to `process.cwd()`. */
+  readonly entry: string;
+  /** Node.js major version the bundle targets. */
+  readonly nodeMajor: number;
+  /** Modules left out of the bundle (resolved at run time), e.g. `@aws-sdk/*` on Lambda. @default - none */
+  readonly externals?: readonly string[];
+  /**
+   * Directory the bundle's input paths are taken relative to (so moving the checkout keeps the hash).
+   * @default - the nearest directory above `entry` holding a package.json
+   */
+  readonly projectRoot?: string;
+  /**
+   * Where bundles are cached between synths.
+   * @default - `<os tmpdir>/scale-to-millions-bundles`
+   */
+  readonly cacheDir?: string;
+}
+
+/** A bundle built (or found in the cache) by {@link bundleNodeEntry}. */
+export interface NodeBundle {
+  /** Directory holding `index.js` (and `index.js.map`). */
+  readonly directory: string;
+  /**
+   * SHA-256 of everything the bundle was built from: the content of every input file esbuild read (by its
+   * path relative to the project root), the options and esbuild's version. It changes when, and only when,
+   * a source the bundle contains changes: use it as the asset hash.
+   */
+  readonly hash: string;
+  /** Input files, relative to the project root, sorted. */
+  readonly inputs: readonly string[];
+  /** True when the bundle came from the cache without running esbuild. */
+  readonly fromCache: boolean;
+}
+
+interface Manifest {
+  readonly key: string;
+  readonly inputs: Record<string, string>;
+  readonly hash: string;
+}
+
+/** The subset of esbuild's JS API used here (esbuild is loaded only when a bundle is built). */
+interface EsbuildApi {
+  readonly version: string;
+  buildSync(options: Record<string, unknown>): { metafile?: { inputs: Record<string, unknown> }; errors: unknown[] };
+}
+
+/**
+ * Bundles a Node.js entry point with esbuild's JS API, locally (no Docker), into one CommonJS file for the
+ * given Node.js major, with content-hash caching: the cache remembers the inputs of the last build and their
+ * hashes; when none changed, the cached bundle is returned without running esbuild, and the same
+ * {@link NodeBundle.hash}. Synchronous, so it can run inside CDK's local bundling.
+ *
+ * Throws an error naming the entry when esbuild is not installed or the build fails.
+ */
+export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
+  const entry = resolve(options.entry);
+  if (!existsSync(entry)) throw new Error(`entry ${JSON.stringify(options.entry)} does not exist (resolved: ${entry})`);
+  const root = options.projectRoot ? resolve(options.projectRoot) : projectRootOf(entry);
+  const esbuild = loadEsbuild(options.entry);
+  const settings = {
+    entry: relative(root, entry),
+    nodeMajor: options.nodeMajor,
+    externals: [...(options.externals ?? [])].sort(),
+    esbuild: esbuild.version,
+  };
+  const key = sha256(JSON.stringify(settings));
+  const dir = join(options.cacheDir ?? join(tmpdir(), 'scale-to-millions-bundles'), key.slice(0, 32));
+  const cached = readManifest(dir, key);
+  if (cached && inputsUnchanged(root, cached)) {
+    return { directory: join(dir, 'out'), hash: cached.hash, inputs: Object.keys(cached.inputs), fromCache: true };
+  }
+
+  const staging = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  mkdirSync(join(staging, 'out'), { recursive: true });
+  let metafile: { inputs: Record<string, unknown> } | undefined;
+  try {
+    metafile = esbuild.buildSync({
+      entryPoints: [entry],
+      absWorkingDir: root,
+      outfile: join(staging, 'out', 'index.js'),
+      bundle: true,
+      platform: 'node',
+      target: `node${options.nodeMajor}`,
+      format: 'cjs',
+      sourcemap: true,
+      sourcesContent: false,
+      legalComments: 'none',
+      minify: false,
+      metafile: true,
+      logLevel: 'silent',
+      external: settings.externals,
+    }).metafile;
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error(`esbuild could not bundle ${options.entry}: ${(e as Error).message.split('\n').slice(0, 6).join(' ')}`, { cause: e });
+  }
+  const inputs: Record<string, string> = {};
+  for (const input of Object.keys(metafile?.inputs ?? {}).sort()) {
+    const path = resolve(root, input);
+    if (existsSync(path)) inputs[relative(root, path)] = sha256(readFileSync(path));
+  }
+  const hash = sha256(JSON.stringify({ settings, inputs }));
+  const manifest: Manifest = { key, inputs, hash };
+  writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  // Replace the cache entry in one rename, so a concurrent synth sees the old bundle or the new one, never half.
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    renameSync(staging, dir);
+  } catch {
+    // Another process put the same bundle in place first: keep theirs.
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return { directory: join(dir, 'out'), hash, inputs: Object.keys(inputs), fromCache: false };
+}
+
+function loadEsbuild(entry: string): EsbuildApi {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('esbuild') as EsbuildApi;
+  } catch {
+    throw new Error(`bundling ${entry} needs esbuild: install it in the CDK app (npm install --save-dev esbuild)`);
+  }
+}
+
+function readManifest(dir: string, key: string): Manifest | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    return m.key === key && existsSync(join(dir, 'out', 'index.js')) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function inputsUnchanged(root: string, m: Manifest): boolean {
+  for (const [file, digest] of Object.entries(m.inputs)) {
+    const path = join(root, file);
+    if (!existsSync(path) || sha256(readFileSync(path)) !== digest) return false;
+  }
+  return Object.keys(m.inputs).length > 0;
+}
+
+function projectRootOf(entry: string): string {
+  let dir = dirname(entry);
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir || !isAbsolute(parent)) return dirname(entry);
+    dir = parent;
+  }
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,488 @@
+import {
+  ArnFormat,
+  AssetHashType,
+  Stack,
+  Token,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_s3 as s3,
+  aws_s3_assets as s3assets,
+} from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Construct } from 'constructs';
+import { bundleNodeEntry } from '../common/bundle';
+import { validationError } from '../common/errors';
+import { INSTANCE_PATHS } from './defaults';
+
+/** What a fleet runs: a web service behind the load balancer, or a queue's workers. */
+export type FleetRole = 'web' | 'worker';
+
+/** What an {@link ApplicationSource} is told about the fleet it is bound to. */
+export interface ApplicationBindOptions {
+  /** The fleet's instance role: the source grants it exactly the read it needs. */
+  readonly grantee: iam.IGrantable;
+  /** The architecture of the fleet's instance types. */
+  readonly cpuType: ec2.AmazonLinuxCpuType;
+  /** Web service or worker. */
+  readonly role: FleetRole;
+  /** The port a web service listens on (and a container's host port). @default - none (workers) */
+  readonly port?: number;
+}
+
+/** How the fleet's user data puts an application on an instance; produced by {@link ApplicationSource.bind}. */
+export interface ApplicationSourceConfig {
+  /** A short name of the source kind, for descriptions (`artifact`, `container`...). */
+  readonly kind: string;
+  /** The machine image. @default - the fleet's pinned Amazon Linux 2023 */
+  readonly machineImage?: ec2.IMachineImage;
+  /** `S2M_APP_VERSION`. @default - the instance's AMI id, read at boot */
+  readonly version?: string;
+  /** Amazon Linux packages the application needs (`dnf install`). */
+  readonly packages: readonly string[];
+  /** Values the install commands read from the fleet's settings file (`KEY='value'`, no secrets). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** Extra variables of the application's environment file (`KEY=value`, no secrets). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Bash lines (run as root, `set -euo pipefail`) that put the application under `/opt/s2m/app`. */
+  readonly install: readonly string[];
+  /**
+   * The one-line command the application's systemd unit runs from `/opt/s2m/app` (`exec` is prepended).
+   * @default - the image brings its own `s2m-app.service`; the fleet adds only its environment and logging
+   */
+  readonly startCommand?: string;
+  /** Run the unit as root (a container runtime's client), not as the unprivileged `s2m-app` user. @default false */
+  readonly runAsRoot?: boolean;
+  /** The instance metadata hop limit (2 lets a container reach IMDSv2 through the bridge). @default 1 */
+  readonly httpPutResponseHopLimit?: number;
+}
+
+/** Options shared by the sources that install files and start a command. */
+export interface StartOptions {
+  /**
+   * The command that starts the application, one line, run by bash from `/opt/s2m/app` as the unprivileged
+   * `s2m-app` user, with the environment file's variables set (e.g. `/usr/bin/node-22 server.js`).
+   */
+  readonly startCommand: string;
+  /** Amazon Linux 2023 packages to install first, e.g. `['nodejs22']`. @default - none */
+  readonly packages?: string[];
+}
+
+/** Properties of {@link ApplicationSource.artifact}. */
+export interface ArtifactProps extends StartOptions {
+  /** The bucket holding the artifact. */
+  readonly bucket: s3.IBucket;
+  /** The object key of a `.tar.gz` with the application at its root. */
+  readonly key: string;
+  /**
+   * The S3 object version to download (a versioned bucket). Give this or `sha256`.
+   * @default - the current object, checked against `sha256`
+   */
+  readonly objectVersion?: string;
+  /**
+   * The artifact's SHA-256 (64 hex digits); the instance refuses an artifact that does not match. Give this or
+   * `objectVersion`.
+   * @default - not checked (the object version pins it)
+   */
+  readonly sha256?: string;
+  /** The KMS key the object is encrypted with, when it is a customer managed key. @default - none needed */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** Properties of {@link ApplicationSource.fromAsset}. */
+export type AssetSourceProps = StartOptions;
+
+/** Properties of {@link ApplicationSource.nodejs}. */
+export interface NodejsSourceProps {
+  /** The entry file (`.ts` or `.js`), absolute or relative to the working directory of `cdk synth`. */
+  readonly entry: string;
+  /** The Node.js major (Amazon Linux 2023 package `nodejs<major>`). @default 22 */
+  readonly nodeMajor?: 20 | 22;
+  /** Arguments after the bundle, e.g. `['--port', '8080']`. @default - none */
+  readonly args?: string[];
+  /** Further packages. @default - none */
+  readonly packages?: string[];
+  /** Where bundles are cached between synths. @default - the OS temp directory */
+  readonly cacheDir?: string;
+}
+
+/** Properties of {@link ApplicationSource.container}. */
+export interface ContainerSourceProps {
+  /**
+   * The image: `registry/repository:tag` or `registry/repository@sha256:<digest>` (an ECR image is pulled with
+   * the fleet's role, which is granted that repository only). A floating `latest` is refused: a new image
+   * under the same tag would never roll the fleet.
+   */
+  readonly image: string;
+  /** The port the container listens on, published on the fleet's port. Required for a web service. @default - none */
+  readonly containerPort?: number;
+}
+
+/** Properties of {@link ApplicationSource.machineImage}. */
+export interface MachineImageSourceProps {
+  /** The image, with the application baked in. */
+  readonly image: ec2.IMachineImage;
+  /** The application version shown in `S2M_APP_VERSION`. @default - the AMI id, read at boot */
+  readonly version?: string;
+  /**
+   * The command that starts the application (it is in the image), as for an artifact.
+   * @default - the image has its own `s2m-app.service` unit; the fleet adds its environment and logging to it
+   */
+  readonly startCommand?: string;
+}
+
+/** Properties of {@link ApplicationSource.inline}. */
+export interface InlineSourceProps extends StartOptions {
+  /** Files (relative path → text) written under `/opt/s2m/app`. Keep them small: user data holds 16 KB. */
+  readonly files: Record<string, string>;
+  /** Extra environment variables (not secrets). @default - none */
+  readonly environment?: Record<string, string>;
+  /** The version shown in `S2M_APP_VERSION`. @default - a hash of the files and the command */
+  readonly version?: string;
+}
+
+/** What application source fields must look like (the config checks them with the same patterns). */
+export const APPLICATION_PATTERNS = {
+  /** An Amazon Linux package name. */
+  package: /^[a-z0-9][a-z0-9+._-]*$/,
+  /** An S3 key the user data can pass around unquoted-safe. */
+  s3Key: /^[A-Za-z0-9/_.+=@:-]{1,1024}$/,
+  /** A SHA-256 in hex. */
+  sha256: /^[a-f0-9]{64}$/,
+  /** An S3 object version id. */
+  objectVersion: /^[A-Za-z0-9._-]{1,1024}$/,
+  /** An argument of a start command built by the construct. */
+  argument: /^[A-Za-z0-9_./:=@+,-]*$/,
+} as const;
+
+const PACKAGE = APPLICATION_PATTERNS.package;
+const S3_KEY = APPLICATION_PATTERNS.s3Key;
+const SHA256 = APPLICATION_PATTERNS.sha256;
+const OBJECT_VERSION = APPLICATION_PATTERNS.objectVersion;
+const RELATIVE_FILE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+/** registry/repo[:tag][@sha256:digest], the registry optional (Docker Hub). */
+const IMAGE_REF = /^(?:([a-z0-9.-]+(?::\d+)?)\/)?([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+const ECR_REGISTRY = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
+/** A terminator no line of a start command may equal (it goes into a quoted heredoc). */
+const HEREDOC = 'S2M_EOF';
+
+/**
+ * What a fleet runs and how it gets onto the instances: exactly one of a machine image with the application
+ * baked in, an artifact in S3 (or a local directory or a Node.js entry point uploaded as a CDK asset), or a
+ * container image, each installed by the fleet's user data as a systemd service `s2m-app` that restarts on
+ * failure. Each source grants the fleet's role exactly the read it needs, and a new version changes the
+ * fleet's launch template, and so rolls that fleet (and nothing else) through its instance refresh.
+ */
+export abstract class ApplicationSource {
+  /**
+   * A `.tar.gz` in S3, pinned by object version or SHA-256 (an artifact without either is refused: a new
+   * upload under the same key would never roll the fleet). The role may `GetObject` that key only.
+   */
+  public static artifact(props: ArtifactProps): ApplicationSource {
+    return new ArtifactSource(props);
+  }
+
+  /**
+   * A local directory (zipped) or file (`.tar.gz`, `.zip` or a single file) uploaded as a CDK asset; its
+   * content hash is its version. The role may `GetObject` that asset object only.
+   */
+  public static fromAsset(path: string, props: AssetSourceProps): ApplicationSource {
+    return new AssetSource(path, props);
+  }
+
+  /**
+   * A Node.js entry point bundled at synth by esbuild (locally, no Docker) into one file, uploaded as a CDK
+   * asset and run with the AL2023 `nodejs<major>` package. The bundle is cached by the content of every file
+   * it includes, so the asset, and the fleet, change only when the application's source changes.
+   */
+  public static nodejs(props: NodejsSourceProps): ApplicationSource {
+    return new NodejsSource(props);
+  }
+
+  /** A container image run by Docker (installed by the user data) in the foreground of `s2m-app`. */
+  public static container(props: ContainerSourceProps): ApplicationSource {
+    return new ContainerSource(props);
+  }
+
+  /** A machine image with the application baked in (a golden AMI). */
+  public static machineImage(props: MachineImageSourceProps): ApplicationSource {
+    return new MachineImageSource(props);
+  }
+
+  /** A few small files and a command (the reference app's placeholders are made this way). */
+  public static inline(props: InlineSourceProps): ApplicationSource {
+    return new InlineSource(props);
+  }
+
+  /** Validates the source against the fleet, grants the fleet's role, and returns how to install it. */
+  public abstract bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig;
+}
+
+/** The lines that download `bucket/key` to `/tmp/s2m-artifact` and unpack it into the app directory. */
+function unpack(kind: 'tar.gz' | 'zip' | 'file', fileName: string): string[] {
+  const app = INSTANCE_PATHS.appDir;
+  if (kind === 'tar.gz') return [`tar -xzf /tmp/s2m-artifact -C ${app}`];
+  if (kind === 'zip') return [`python3 -m zipfile -e /tmp/s2m-artifact ${app}`];
+  return [`install -m 0644 /tmp/s2m-artifact ${app}/${fileName}`];
+}
+
+class ArtifactSource extends ApplicationSource {
+  constructor(private readonly props: ArtifactProps) {
+    super();
+  }
+
+  public bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig {
+    const p = this.props;
+    const where = 'ApplicationSource.artifact';
+    if (p.objectVersion === undefined && p.sha256 === undefined) {
+      throw validationError(scope, `${where}: give objectVersion or sha256 (got neither): without a version a new upload under the same key would never roll the fleet`);
+    }
+    if (!Token.isUnresolved(p.key) && !S3_KEY.test(p.key)) throw validationError(scope, `${where}: key must be an S3 key of A-Z a-z 0-9 / _ . + = @ : - (got: ${JSON.stringify(p.key)})`);
+    if (p.objectVersion !== undefined && !Token.isUnresolved(p.objectVersion) && !OBJECT_VERSION.test(p.objectVersion)) {
+      throw validationError(scope, `${where}: objectVersion must be an S3 version id (got: ${JSON.stringify(p.objectVersion)})`);
+    }
+    if (p.sha256 !== undefined && !SHA256.test(p.sha256)) throw validationError(scope, `${where}: sha256 must be 64 lowercase hex digits (got: ${JSON.stringify(p.sha256)})`);
+    const start = checkStart(scope, where, p);
+    grantObjectRead(scope, options.grantee, p.bucket.bucketName, p.key, p.objectVersion !== undefined, p.encryptionKey);
+    return {
+      kind: 'artifact',
+      version: p.objectVersion ?? `sha256:${p.sha256!.slice(0, 12)}`,
+      packages: start.packages,
+      settings: {
+        S2M_ARTIFACT_BUCKET: p.bucket.bucketName,
+        S2M_ARTIFACT_KEY: p.key,
+        ...(p.objectVersion !== undefined ? { S2M_ARTIFACT_OBJECT_VERSION: p.objectVersion } : {}),
+        ...(p.sha256 !== undefined ? { S2M_ARTIFACT_SHA256: p.sha256 } : {}),
+      },
+      environment: {},
+      install: [
+        ...download(p.objectVersion !== undefined),
+        ...(p.sha256 !== undefined ? ['echo "$S2M_ARTIFACT_SHA256  /tmp/s2m-artifact" | sha256sum --check --strict -'] : []),
+        ...unpack('tar.gz', ''),
+      ],
+      startCommand: start.command,
+    };
+  }
+}
+
+/** `aws s3api get-object` of the artifact named in the settings file. */
+function download(withVersion: boolean): string[] {
+  return [
+    `aws s3api get-object --bucket "$S2M_ARTIFACT_BUCKET" --key "$S2M_ARTIFACT_KEY"${withVersion ? ' --version-id "$S2M_ARTIFACT_OBJECT_VERSION"' : ''} /tmp/s2m-artifact >/dev/null`,
+  ];
+}
+
+class AssetSource extends ApplicationSource {
+  constructor(private readonly path: string, private readonly props: AssetSourceProps) {
+    super();
+  }
+
+  public bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig {
+    const where = 'ApplicationSource.fromAsset';
+    const path = resolve(this.path);
+    if (!existsSync(path)) throw validationError(scope, `${where}: path does not exist (got: ${JSON.stringify(this.path)})`);
+    const start = checkStart(scope, where, this.props);
+    const asset = new s3assets.Asset(scope, 'ApplicationAsset', { path });
+    const isDir = statSync(path).isDirectory();
+    const name = basename(path);
+    const kind = isDir || name.endsWith('.zip') ? 'zip' : /\.(tar\.gz|tgz)$/.test(name) ? 'tar.gz' : 'file';
+    return assetConfig(scope, options, asset, kind, isDir ? '' : name, start, 'asset');
+  }
+}
+
+class NodejsSource extends ApplicationSource {
+  constructor(private readonly props: NodejsSourceProps) {
+    super();
+  }
+
+  public bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig {
+    const where = 'ApplicationSource.nodejs';
+    const major = this.props.nodeMajor ?? 22;
+    if (major !== 20 && major !== 22) throw validationError(scope, `${where}: nodeMajor must be 20 or 22, the Node.js packages of Amazon Linux 2023 (got: ${String(major)})`);
+    let bundle;
+    try {
+      bundle = bundleNodeEntry({ entry: this.props.entry, nodeMajor: major, ...(this.props.cacheDir ? { cacheDir: this.props.cacheDir } : {}) });
+    } catch (e) {
+      throw validationError(scope, `${where}: ${(e as Error).message}`);
+    }
+    const args = (this.props.args ?? []).map((a) => {
+      if (!APPLICATION_PATTERNS.argument.test(a)) throw validationError(scope, `${where}: args must be plain words of A-Z a-z 0-9 _ . / : = @ + , - (got: ${JSON.stringify(a)})`);
+      return a;
+    });
+    const start = checkStart(scope, where, {
+      startCommand: [`/usr/bin/node-${major}`, '--enable-source-maps', 'index.js', ...args].join(' '),
+      packages: [`nodejs${major}`, ...(this.props.packages ?? [])],
+    });
+    const asset = new s3assets.Asset(scope, 'ApplicationBundle', { path: bundle.directory, assetHash: bundle.hash, assetHashType: AssetHashType.CUSTOM });
+    return assetConfig(scope, options, asset, 'zip', '', start, 'nodejs');
+  }
+}
+
+function assetConfig(scope: Construct, options: ApplicationBindOptions, asset: s3assets.Asset, kind: 'zip' | 'tar.gz' | 'file', fileName: string,
+  start: { command: string; packages: string[] }, label: string): ApplicationSourceConfig {
+  grantObjectRead(scope, options.grantee, asset.s3BucketName, asset.s3ObjectKey, false);
+  return {
+    kind: label,
+    version: asset.assetHash.slice(0, 12),
+    packages: start.packages,
+    settings: { S2M_ARTIFACT_BUCKET: asset.s3BucketName, S2M_ARTIFACT_KEY: asset.s3ObjectKey },
+    environment: {},
+    install: [...download(false), ...unpack(kind, fileName)],
+    startCommand: start.command,
+  };
+}
+
+class ContainerSource extends ApplicationSource {
+  constructor(private readonly props: ContainerSourceProps) {
+    super();
+  }
+
+  public bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig {
+    const where = 'ApplicationSource.container';
+    const ref = parseImage(scope, this.props.image);
+    const containerPort = this.props.containerPort;
+    if (containerPort !== undefined && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
+      throw validationError(scope, `${where}: containerPort must be a port number 1-65535 (got: ${containerPort})`);
+    }
+    if (options.role === 'web' && containerPort === undefined) {
+      throw validationError(scope, `${where}: a web service's image needs containerPort, the port the container listens on (got: none for ${JSON.stringify(this.props.image)})`);
+    }
+    const login: string[] = [];
+    if (ref.ecr) {
+      grantEcrPull(options.grantee, ref.ecr);
+      login.push(`aws ecr get-login-password --region "${ref.ecr.region}" | docker login --username AWS --password-stdin "${ref.registry}"`);
+    }
+    const publish = containerPort !== undefined && options.port !== undefined ? ` -p ${options.port}:${containerPort}` : '';
+    return {
+      kind: 'container',
+      version: ref.digest ?? ref.tag!,
+      packages: ['docker'],
+      settings: { S2M_IMAGE: this.props.image },
+      environment: {},
+      install: ['systemctl enable --now docker', ...login, 'docker pull --quiet "$S2M_IMAGE"'],
+      startCommand: `/usr/bin/docker run --rm --init --name s2m-app --env-file /etc/scale-to-millions/env --log-opt max-size=10m${publish} ${this.props.image}`,
+      runAsRoot: true,
+      httpPutResponseHopLimit: 2,
+    };
+  }
+}
+
+interface ImageReference {
+  readonly registry?: string;
+  readonly tag?: string;
+  readonly digest?: string;
+  readonly ecr?: { readonly account: string; readonly region: string; readonly repository: string; readonly partition: string };
+}
+
+/**
+ * Parses `registry/repository:tag` or `…@sha256:<digest>`; returns the problem as text when the reference is
+ * malformed, has neither tag nor digest, or floats (`latest`), since such an image would never roll a fleet.
+ */
+export function checkImageReference(image: string): string | undefined {
+  const m = IMAGE_REF.exec(image);
+  if (!m) return 'must look like registry/repository:tag or registry/repository@sha256:<digest>';
+  const [, , , tag, digest] = m;
+  if (!tag && !digest) return 'needs a tag or a digest, so that a new version rolls the fleet';
+  if (tag === 'latest' && !digest) return 'floats ("latest"): a new image under it would never roll the fleet; pin a version tag or a digest';
+  return undefined;
+}
+
+function parseImage(scope: Construct, image: string): ImageReference {
+  const problem = checkImageReference(image);
+  if (problem) throw validationError(scope, `ApplicationSource.container: image ${problem} (got: ${JSON.stringify(image)})`);
+  const [, registry, repository, tag, digest] = IMAGE_REF.exec(image)!;
+  const ecr = registry ? ECR_REGISTRY.exec(registry) : null;
+  return {
+    ...(registry ? { registry } : {}),
+    ...(tag ? { tag } : {}),
+    ...(digest ? { digest } : {}),
+    ...(ecr ? { ecr: { account: ecr[1], region: ecr[2], repository, partition: ecr[3] ? 'aws-cn' : 'aws' } } : {}),
+  };
+}
+
+class MachineImageSource extends ApplicationSource {
+  constructor(private readonly props: MachineImageSourceProps) {
+    super();
+  }
+
+  public bind(scope: Construct): ApplicationSourceConfig {
+    const start = this.props.startCommand !== undefined ? checkStart(scope, 'ApplicationSource.machineImage', { startCommand: this.props.startCommand }) : undefined;
+    return {
+      kind: 'machine image',
+      machineImage: this.props.image,
+      ...(this.props.version !== undefined ? { version: this.props.version } : {}),
+      packages: [],
+      settings: {},
+      environment: {},
+      install: [],
+      ...(start ? { startCommand: start.command } : {}),
+    };
+  }
+}
+
+class InlineSource extends ApplicationSource {
+  constructor(private readonly props: InlineSourceProps) {
+    super();
+  }
+
+  public bind(scope: Construct): ApplicationSourceConfig {
+    const where = 'ApplicationSource.inline';
+    const start = checkStart(scope, where, this.props);
+    const install: string[] = [];
+    const hash = createHash('sha256');
+    for (const [file, content] of Object.entries(this.props.files)) {
+      if (!RELATIVE_FILE.test(file) || file.split('/').includes('..')) throw validationError(scope, `${where}: files keys must be relative paths under the app directory (got: ${JSON.stringify(file)})`);
+      if (Token.isUnresolved(content)) throw validationError(scope, `${where}: files.${file} must be text known at synth; pass deploy-time values through environment`);
+      const encoded = Buffer.from(content).toString('base64').replace(/(.{76})/g, '$1\n').trimEnd();
+      install.push(`install -d "$(dirname ${INSTANCE_PATHS.appDir}/${file})"`, `base64 -d > ${INSTANCE_PATHS.appDir}/${file} <<'${HEREDOC}'\n${encoded}\n${HEREDOC}`);
+      hash.update(file).update('\0').update(content).update('\0');
+    }
+    hash.update(start.command);
+    return {
+      kind: 'inline',
+      version: this.props.version ?? hash.digest('hex').slice(0, 12),
+      packages: start.packages,
+      settings: {},
+      environment: { ...this.props.environment },
+      install,
+      startCommand: start.command,
+    };
+  }
+}
+
+/** Checks a start command (one line) and package names. */
+function checkStart(scope: Construct, where: string, o: StartOptions): { command: string; packages: string[] } {
+  const command = o.startCommand;
+  if (Token.isUnresolved(command)) throw validationError(scope, `${where}: startCommand must be known at synth (got a token)`);
+  if (command.trim() === '' || /[\r\n]/.test(command) || command.includes(HEREDOC)) {
+    throw validationError(scope, `${where}: startCommand must be one non-empty line (got: ${JSON.stringify(command)})`);
+  }
+  for (const p of o.packages ?? []) {
+    if (!PACKAGE.test(p)) throw validationError(scope, `${where}: packages must be Amazon Linux package names (got: ${JSON.stringify(p)})`);
+  }
+  return { command: command.trim(), packages: [...(o.packages ?? [])] };
+}
+
+/** `s3:GetObject` (and `GetObjectVersion`) on one object, and `kms:Decrypt` through S3 when a customer key encrypts it. */
+function grantObjectRead(scope: Construct, grantee: iam.IGrantable, bucketName: string, key: string, versioned: boolean, encryptionKey?: kms.IKey): void {
+  const stack = Stack.of(scope);
+  const objectArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucketName, resourceName: key, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  iam.Grant.addToPrincipal({ grantee, actions: versioned ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject'], resourceArns: [objectArn] });
+  if (encryptionKey) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` } },
+    });
+  }
+}
+
+/** Pull from one ECR repository; the authorization token has no resource-level permission. */
+function grantEcrPull(grantee: iam.IGrantable, ecr: NonNullable<ImageReference['ecr']>): void {
+  const repositoryArn = `arn:${ecr.partition}:ecr:${ecr.region}:${ecr.account}:repository/${ecr.repository}`;
+  iam.Grant.addToPrincipal({ grantee, actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resourceArns: [repositoryArn] });
+  iam.Grant.addToPrincipal({ grantee, actions: ['ecr:GetAuthorizationToken'], resourceArns: ['*'] });
+}

@@ -1,0 +1,262 @@
+import { ENV_FILE } from '../../lib/runtime/contract';
+import type { ApplicationSourceConfig } from './application-source';
+import { INSTANCE_PATHS } from './defaults';
+
+/** What {@link bootstrapCommands} writes on an instance. */
+export interface BootstrapOptions {
+  /** How the application gets there. */
+  readonly source: ApplicationSourceConfig;
+  /** The application's environment file, `KEY=value` (the contract's variables and the source's own). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The fleet's settings for its own scripts (lifecycle hooks, log group, health URL...). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** The application's log group (a token). */
+  readonly logGroupName: string;
+  /** Namespace of the host metrics. */
+  readonly metricsNamespace: string;
+  /** Seconds systemd gives the application to stop after SIGTERM. */
+  readonly stopTimeoutSeconds: number;
+  /** A description for the unit, e.g. `web service api`. */
+  readonly description: string;
+}
+
+const BIN = INSTANCE_PATHS.binDir;
+const APP = INSTANCE_PATHS.appDir;
+const LOG = INSTANCE_PATHS.logFile;
+const UNIT = INSTANCE_PATHS.appUnit;
+
+/** Reads one instance metadata path with an IMDSv2 token. */
+const IMDS_SCRIPT = `#!/bin/bash
+# Prints one instance metadata path (IMDSv2).
+set -euo pipefail
+token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
+curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"`;
+
+/**
+ * Completes the launching lifecycle hook: CONTINUE once the application is ready, ABANDON (the instance is
+ * replaced, and an instance refresh counts a failure) when it is not ready before the timeout. Ready means the
+ * health URL answers 2xx three times in a row, or, without one (workers), the unit is active three checks in a
+ * row without restarting. Runs at every boot, so a warm-pool instance started later is checked again.
+ */
+const READY_SCRIPT = `#!/bin/bash
+# Tells Auto Scaling whether this instance may go into service.
+set -uo pipefail
+# shellcheck source=/dev/null
+. ${INSTANCE_PATHS.fleetEnv}
+instance=$(${BIN}/imds instance-id) || exit 0
+region=$(${BIN}/imds placement/region) || exit 0
+group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName) || { echo "s2m-ready: not in an Auto Scaling group"; exit 0; }
+restarts=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
+ready() {
+  if [ -n "\${S2M_HEALTH_URL:-}" ]; then
+    curl -fsS -o /dev/null --max-time 3 "$S2M_HEALTH_URL"
+    return
+  fi
+  local now
+  now=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
+  if [ "$now" != "$restarts" ]; then restarts=$now; return 1; fi
+  systemctl is-active --quiet "$S2M_APP_UNIT"
+}
+result=ABANDON
+streak=0
+deadline=$((SECONDS + S2M_READY_TIMEOUT))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if ready; then streak=$((streak + 1)); else streak=0; fi
+  if [ "$streak" -ge 3 ]; then result=CONTINUE; break; fi
+  sleep 5
+done
+echo "s2m-ready: $result"
+aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" --instance-id "$instance" \\
+  --lifecycle-hook-name "$S2M_READY_HOOK" --lifecycle-action-result "$result" \\
+  || echo "s2m-ready: no launch was waiting for this instance (a reboot)"`;
+
+/**
+ * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
+ * replacement), stops the application (SIGTERM, then systemd's stop timeout), lets the log agent flush, and
+ * completes the terminating lifecycle hook.
+ */
+const DRAIN_SCRIPT = `#!/bin/bash
+# Stops the application gracefully before Auto Scaling terminates this instance.
+set -uo pipefail
+# shellcheck source=/dev/null
+. ${INSTANCE_PATHS.fleetEnv}
+until [ "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" = Terminated ]; do sleep 5; done
+echo "s2m-drain: the instance is terminating: stopping $S2M_APP_UNIT"
+systemctl stop "$S2M_APP_UNIT"
+sleep 10
+instance=$(${BIN}/imds instance-id)
+region=$(${BIN}/imds placement/region)
+group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName)
+aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" --instance-id "$instance" \\
+  --lifecycle-hook-name "$S2M_DRAIN_HOOK" --lifecycle-action-result CONTINUE`;
+
+/** A failed bootstrap abandons the launch at once instead of leaving the hook to time out. */
+const BOOTSTRAP_FAILED = `bootstrap_failed() {
+  echo "s2m-bootstrap: failed at line $1: abandoning this launch"
+  aws autoscaling complete-lifecycle-action --region "$(${BIN}/imds placement/region)" \\
+    --auto-scaling-group-name "$(${BIN}/imds tags/instance/aws:autoscaling:groupName)" --instance-id "$(${BIN}/imds instance-id)" \\
+    --lifecycle-hook-name "$S2M_READY_HOOK" --lifecycle-action-result ABANDON || true
+}`;
+
+/** `dnf install` with retries: the repositories can be briefly unreachable while the network comes up. */
+const DNF_INSTALL = 'dnf_install() { local i; for i in 1 2 3 4 5; do dnf install -y -q "$@" && return 0; sleep $((i * 5)); done; return 1; }';
+
+/**
+ * The user data of a fleet's instances, as bash lines (`set -euo pipefail`): the application's environment
+ * file (never a secret), the fleet's settings, packages, the CloudWatch agent (application log and
+ * bootstrap log to the fleet's log group; memory and disk metrics by Auto Scaling group), the unprivileged
+ * application user, the source's install commands, the `s2m-app` systemd unit, and the readiness and drain
+ * services that complete the fleet's lifecycle hooks. Every script it writes is static text (deploy-time values
+ * are only in the two settings files), so the whole passes shellcheck.
+ */
+export function bootstrapCommands(o: BootstrapOptions): string[] {
+  const s = o.source;
+  const ownUnit = s.startCommand === undefined;
+  const packages = ['amazon-cloudwatch-agent', ...s.packages];
+  const lines: string[] = [
+    'set -euo pipefail',
+    'exec > >(tee -a /var/log/s2m-bootstrap.log) 2>&1',
+    `install -d -m 0755 /etc/scale-to-millions ${BIN} ${APP} /var/log/s2m`,
+    `cat > ${ENV_FILE} <<'ENV'\n${Object.entries(o.environment).map(([k, v]) => `${k}=${v}`).join('\n')}\nENV`,
+    `cat > ${INSTANCE_PATHS.fleetEnv} <<'FLEET'\n${Object.entries({ ...o.settings, ...s.settings }).map(([k, v]) => `${k}='${v}'`).join('\n')}\nFLEET`,
+    `chmod 0644 ${ENV_FILE} ${INSTANCE_PATHS.fleetEnv}`,
+    `cat > ${BIN}/imds <<'SH'\n${IMDS_SCRIPT}\nSH`,
+    `chmod 0755 ${BIN}/imds`,
+    '# shellcheck source=/dev/null',
+    `. ${INSTANCE_PATHS.fleetEnv}`,
+    BOOTSTRAP_FAILED,
+    "trap 'bootstrap_failed $LINENO' ERR",
+  ];
+  if (s.version === undefined) {
+    lines.push(`echo "S2M_APP_VERSION=$(${BIN}/imds ami-id)" >> ${ENV_FILE}`);
+  }
+  lines.push(
+    DNF_INSTALL,
+    `dnf_install ${packages.join(' ')}`,
+    `id -u ${INSTANCE_PATHS.appUser} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir ${APP} --shell /sbin/nologin ${INSTANCE_PATHS.appUser}`,
+    ...s.install,
+    `chown -R root:root ${APP}`,
+    `chmod -R u=rwX,go=rX ${APP}`,
+  );
+  if (!ownUnit) {
+    lines.push(
+      `cat > ${BIN}/run <<'S2M_EOF'\n#!/bin/bash\n# Starts the application (the fleet's application source).\nset -euo pipefail\nexec ${s.startCommand}\nS2M_EOF`,
+      `chmod 0755 ${BIN}/run`,
+      `cat > /etc/systemd/system/${UNIT} <<'UNIT'\n${appUnit(o, s.runAsRoot ?? false)}\nUNIT`,
+    );
+  } else {
+    lines.push(
+      `install -d /etc/systemd/system/${UNIT}.d`,
+      `cat > /etc/systemd/system/${UNIT}.d/scale-to-millions.conf <<'UNIT'\n${dropIn(o)}\nUNIT`,
+    );
+  }
+  lines.push(
+    `cat > ${BIN}/ready <<'SH'\n${READY_SCRIPT}\nSH`,
+    `cat > ${BIN}/drain <<'SH'\n${DRAIN_SCRIPT}\nSH`,
+    `chmod 0755 ${BIN}/ready ${BIN}/drain`,
+    `cat > /etc/systemd/system/s2m-ready.service <<'UNIT'\n${READY_UNIT}\nUNIT`,
+    `cat > /etc/systemd/system/s2m-drain.service <<'UNIT'\n${DRAIN_UNIT}\nUNIT`,
+    `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
+    `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
+    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
+    'systemctl daemon-reload',
+    `systemctl enable --now ${UNIT} s2m-drain.service`,
+    'systemctl enable s2m-ready.service',
+    'systemctl start --no-block s2m-ready.service',
+  );
+  return lines;
+}
+
+function appUnit(o: BootstrapOptions, runAsRoot: boolean): string {
+  return [
+    '[Unit]',
+    `Description=scale-to-millions application (${o.description})`,
+    'Wants=network-online.target',
+    `After=network-online.target${runAsRoot ? ' docker.service' : ''}`,
+    ...(runAsRoot ? ['Requires=docker.service'] : []),
+    '',
+    '[Service]',
+    'Type=simple',
+    // A container runtime's client runs as root; the container's own user is the image's.
+    // Unprivileged, with a writable /var/lib/s2m-app, and allowed to listen on a port below 1024 (e.g. 80).
+    ...(runAsRoot ? [] : [
+      `User=${INSTANCE_PATHS.appUser}`, `Group=${INSTANCE_PATHS.appUser}`, 'NoNewPrivileges=yes', 'ProtectSystem=full', 'PrivateTmp=yes',
+      'StateDirectory=s2m-app', 'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+    ]),
+    `EnvironmentFile=${ENV_FILE}`,
+    `WorkingDirectory=${APP}`,
+    `ExecStart=${BIN}/run`,
+    'Restart=always',
+    'RestartSec=3',
+    `TimeoutStopSec=${o.stopTimeoutSeconds}`,
+    `StandardOutput=append:${LOG}`,
+    `StandardError=append:${LOG}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  ].join('\n');
+}
+
+function dropIn(o: BootstrapOptions): string {
+  return ['[Service]', `EnvironmentFile=${ENV_FILE}`, `TimeoutStopSec=${o.stopTimeoutSeconds}`, `StandardOutput=append:${LOG}`, `StandardError=append:${LOG}`].join('\n');
+}
+
+const READY_UNIT = [
+  '[Unit]',
+  'Description=scale-to-millions: tell Auto Scaling when the application is ready',
+  `After=network-online.target ${UNIT}`,
+  'Wants=network-online.target',
+  '',
+  '[Service]',
+  'Type=oneshot',
+  `ExecStart=${BIN}/ready`,
+  '',
+  '[Install]',
+  'WantedBy=multi-user.target',
+].join('\n');
+
+const DRAIN_UNIT = [
+  '[Unit]',
+  'Description=scale-to-millions: stop the application before Auto Scaling terminates the instance',
+  `After=network-online.target ${UNIT}`,
+  '',
+  '[Service]',
+  'Type=simple',
+  `ExecStart=${BIN}/drain`,
+  'Restart=on-failure',
+  'RestartSec=5',
+  '',
+  '[Install]',
+  'WantedBy=multi-user.target',
+].join('\n');
+
+const LOGROTATE = [
+  `${LOG} /var/log/s2m-bootstrap.log {`,
+  '  daily',
+  '  maxsize 100M',
+  '  rotate 2',
+  '  compress',
+  '  missingok',
+  '  notifempty',
+  '  copytruncate',
+  '}',
+].join('\n');
+
+function agentConfig(o: BootstrapOptions): string {
+  const file = (path: string, stream: string) => ({ file_path: path, log_group_name: o.logGroupName, log_stream_name: `{instance_id}/${stream}` });
+  const config = {
+    agent: { metrics_collection_interval: 60 },
+    metrics: {
+      namespace: o.metricsNamespace,
+      // Tokens of the agent itself, resolved on the instance: one series per Auto Scaling group.
+      append_dimensions: { AutoScalingGroupName: '${aws:AutoScalingGroupName}' },
+      aggregation_dimensions: [['AutoScalingGroupName']],
+      metrics_collected: {
+        mem: { measurement: ['mem_used_percent'] },
+        disk: { measurement: ['used_percent'], resources: ['/'], drop_device: true },
+      },
+    },
+    logs: { logs_collected: { files: { collect_list: [file(LOG, 'app'), file('/var/log/s2m-bootstrap.log', 'bootstrap')] } } },
+  };
+  return JSON.stringify(config, null, 2);
+}

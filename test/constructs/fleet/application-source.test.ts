@@ -1,0 +1,207 @@
+import { aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Construct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleNodeEntry } from '../../../constructs/common/bundle';
+import { ApplicationSource, Fleet, type FleetProps } from '../../../constructs/fleet';
+import { placeholderServer } from '../../../constructs/web-tier';
+import { placeholderWorker } from '../../../constructs/work-queue';
+import { stackWithVpc } from '../../helpers/app';
+import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
+
+const FIXTURES = join(__dirname, '..', '..', 'fixtures');
+const ARM = new ec2.InstanceType('m7g.large');
+const SHA = 'a'.repeat(64);
+const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+/** A fleet running the application `source` makes, in a fresh stack, and its template. */
+function fleetWith(source: ApplicationSource | ((scope: Construct) => ApplicationSource), extra: Partial<FleetProps> = {}) {
+  const { stack, vpc } = stackWithVpc();
+  const application = typeof source === 'function' ? source(stack) : source;
+  const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 3, application, ...extra });
+  return { stack, fleet, t: Template.fromStack(stack) };
+}
+
+const releases = (scope: Construct) => s3.Bucket.fromBucketName(scope, 'Releases', 'releases');
+
+function statements(t: Template): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
+  const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^FleetInstanceRoleDefaultPolicy') } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+  return policy.Properties.PolicyDocument.Statement;
+}
+
+describe('the user data checks (control)', () => {
+  it('catch what they look for', () => {
+    expect(shellcheck('#!/bin/bash\necho $1\n')).toMatch(/SC2086/);
+    expect(bashSyntax('if then fi')).not.toBe('');
+  });
+});
+
+// Every source kind's user data, and every script it writes, passes bash -n and shellcheck.
+describe.each([
+  ['placeholder web server', () => placeholderServer({ serviceName: 'web' }), { port: 8080, applicationRole: 'web' as const }],
+  ['placeholder worker', () => placeholderWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/111111111111/jobs', processingSeconds: 2 }), {}],
+  ['artifact', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'shop/web-1.4.2.tar.gz', objectVersion: 'v3', sha256: SHA, startCommand: '/usr/bin/node-22 server.js --port "$S2M_PORT"', packages: ['nodejs22'] }), {}],
+  ['asset (directory)', () => ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: '/usr/bin/python3 server.py' }), {}],
+  ['nodejs bundle', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), cacheDir }), { port: 8080, applicationRole: 'web' as const }],
+  ['container', () => ApplicationSource.container({ image: '111111111111.dkr.ecr.us-east-1.amazonaws.com/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' as const }],
+  ['machine image with its own unit', () => ApplicationSource.machineImage({ image: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }) }), {}],
+  ['machine image with a start command', () => ApplicationSource.machineImage({ image: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }), version: '2026.11.1', startCommand: '/opt/shop/bin/web' }), {}],
+])('user data of the %s', (_, source, extra) => {
+  let userData: string;
+  beforeAll(() => {
+    userData = renderedUserData(fleetWith(source, extra).t);
+  });
+
+  it('parses (bash -n) and passes shellcheck', () => {
+    expect(bashSyntax(userData)).toBe('');
+    expect(shellcheck(userData)).toBe('');
+  });
+
+  it('writes scripts that parse and pass shellcheck', () => {
+    const scripts = { ...embeddedScripts(userData), ...Object.fromEntries(Object.entries(inlineFiles(userData)).filter(([f]) => f.endsWith('.sh'))) };
+    expect(Object.keys(scripts)).toEqual(expect.arrayContaining(['/opt/s2m/bin/imds', '/opt/s2m/bin/ready', '/opt/s2m/bin/drain']));
+    for (const [file, script] of Object.entries(scripts)) {
+      expect(bashSyntax(script), file).toBe('');
+      expect(shellcheck(script), file).toBe('');
+    }
+  });
+
+  it('fits in the 16 KB EC2 allows for user data', () => {
+    expect(Buffer.byteLength(userData)).toBeLessThan(16 * 1024);
+  });
+});
+
+describe('ApplicationSource.artifact', () => {
+  let t: Template;
+  let userData: string;
+  beforeAll(() => {
+    const { stack, vpc } = stackWithVpc();
+    const key = new kms.Key(stack, 'ArtifactKey');
+    new Fleet(stack, 'Fleet', {
+      vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 3,
+      application: ApplicationSource.artifact({ bucket: s3.Bucket.fromBucketName(stack, 'Releases', 'releases'), key: 'shop/web.tar.gz', objectVersion: 'v3', sha256: SHA, startCommand: 'bin/web', encryptionKey: key }),
+    });
+    t = Template.fromStack(stack);
+    userData = renderedUserData(t);
+  });
+
+  it('grants GetObject on that object only (and its key through S3)', () => {
+    const st = statements(t);
+    expect(st).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: 'arn:aws:s3:::releases/shop/web.tar.gz' });
+    const decrypt = st.find((x) => x.Action === 'kms:Decrypt')!;
+    expect(JSON.stringify(decrypt.Resource)).toContain('ArtifactKey');
+    expect(JSON.stringify(decrypt.Condition)).toContain('"s3.us-east-1."');
+    expect(JSON.stringify(st)).not.toMatch(/s3:::releases\/\*|s3:List/);
+  });
+
+  it('downloads that version, checks the checksum, unpacks it and runs it as the unprivileged user', () => {
+    expect(userData).toContain("S2M_ARTIFACT_OBJECT_VERSION='v3'");
+    expect(userData).toContain('--version-id "$S2M_ARTIFACT_OBJECT_VERSION"');
+    expect(userData).toContain(`S2M_ARTIFACT_SHA256='${SHA}'`);
+    expect(userData).toContain('sha256sum --check --strict -');
+    expect(userData).toContain('tar -xzf /tmp/s2m-artifact -C /opt/s2m/app');
+    expect(userData).toMatch(/exec bin\/web\n/);
+    expect(userData).toMatch(/User=s2m-app\nGroup=s2m-app/);
+    expect(userData).toContain('S2M_APP_VERSION=v3');
+  });
+});
+
+describe('ApplicationSource.container', () => {
+  it('pulls from its ECR repository only, publishes the port, and lets the container reach IMDSv2', () => {
+    const { t } = fleetWith(ApplicationSource.container({ image: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/shop/web@sha256:' + 'b'.repeat(64), containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
+    const st = statements(t);
+    expect(st).toContainEqual({ Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: 'arn:aws:ecr:eu-west-1:111111111111:repository/shop/web' });
+    // The authorization token has no resource-level permission (merged with the agent's DescribeTags).
+    expect(st.find((x) => x.Resource === '*' && JSON.stringify(x.Action).includes('ecr:GetAuthorizationToken'))).toBeDefined();
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpPutResponseHopLimit: 2 }) }) });
+    const userData = renderedUserData(t);
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent docker');
+    expect(userData).toContain('aws ecr get-login-password --region "eu-west-1" | docker login --username AWS --password-stdin "111111111111.dkr.ecr.eu-west-1.amazonaws.com"');
+    expect(userData).toContain(' -p 8080:3000 ');
+    expect(userData).toContain(`S2M_APP_VERSION=sha256:${'b'.repeat(64)}`);
+  });
+
+  it('pulls a public image without any grant', () => {
+    const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/nginx/nginx:1.27' }));
+    expect(JSON.stringify(statements(t))).not.toContain('ecr:');
+  });
+});
+
+describe('ApplicationSource.machineImage', () => {
+  it('launches the given image, with no lookup of the pinned one, and reads the version from the AMI id at boot', () => {
+    const { t } = fleetWith(ApplicationSource.machineImage({ image: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }) }));
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ ImageId: 'ami-0123456789abcdef0' }) });
+    t.resourceCountIs('Custom::AmazonLinux2023Image', 0);
+    const userData = renderedUserData(t);
+    expect(userData).toContain('echo "S2M_APP_VERSION=$(/opt/s2m/bin/imds ami-id)" >> /etc/scale-to-millions/env');
+    expect(userData).toContain('/etc/systemd/system/s2m-app.service.d/scale-to-millions.conf');
+  });
+});
+
+describe('ApplicationSource.fromAsset', () => {
+  it('uploads the directory as an asset and grants that object only', () => {
+    const { t } = fleetWith(ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: '/usr/bin/python3 server.py' }));
+    const read = statements(t).find((s) => s.Action === 's3:GetObject')!;
+    expect(JSON.stringify(read.Resource)).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip/);
+    expect(renderedUserData(t)).toContain('python3 -m zipfile -e /tmp/s2m-artifact /opt/s2m/app');
+  });
+});
+
+describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 's2m-node-app-'));
+    cpSync(join(FIXTURES, 'node-app'), dir, { recursive: true });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('bundles every source into one file, and the hash follows the sources only', () => {
+    const entry = join(dir, 'src', 'server.ts');
+    const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+    const first = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(first.fromCache).toBe(false);
+    expect(first.inputs).toEqual(['src/greeting.ts', 'src/server.ts']);
+    expect(readFileSync(join(first.directory, 'index.js'), 'utf8')).toContain('hello from');
+    // WHEN nothing changed THEN the cache answers, with the same hash
+    const again = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(again).toMatchObject({ fromCache: true, hash: first.hash });
+    // WHEN an imported file changes THEN it bundles again, with a new hash
+    writeFileSync(join(dir, 'src', 'greeting.ts'), 'export function greeting(service: string): string {\n  return `hi from ${service}`;\n}\n');
+    const changed = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(changed.fromCache).toBe(false);
+    expect(changed.hash).not.toBe(first.hash);
+    // ...and another Node.js major is another bundle
+    expect(bundleNodeEntry({ entry, nodeMajor: 20, cacheDir }).hash).not.toBe(changed.hash);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('runs the bundle with the AL2023 Node.js package of that major', () => {
+    const { t } = fleetWith(ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 20, args: ['--mode=web'], cacheDir }));
+    const userData = renderedUserData(t);
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent nodejs20');
+    expect(userData).toContain('exec /usr/bin/node-20 --enable-source-maps index.js --mode=web');
+  });
+
+  it('fails naming the entry when it does not exist', () => {
+    expect(() => fleetWith(ApplicationSource.nodejs({ entry: 'nowhere/app.ts', cacheDir }))).toThrow(/ApplicationSource\.nodejs: entry "nowhere\/app\.ts" does not exist/);
+  });
+});
+
+describe('ApplicationSource bad input', () => {
+  it.each([
+    ['an artifact without a version', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'a.tgz', startCommand: 'x' }), 'ApplicationSource.artifact: give objectVersion or sha256 (got neither): without a version a new upload under the same key would never roll the fleet'],
+    ['a malformed checksum', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'a.tgz', sha256: 'abc', startCommand: 'x' }), 'ApplicationSource.artifact: sha256 must be 64 lowercase hex digits (got: "abc")'],
+    ['a start command of two lines', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'a.tgz', sha256: SHA, startCommand: 'a\nb' }), 'ApplicationSource.artifact: startCommand must be one non-empty line (got: "a\\nb")'],
+    ['a package that is no name', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'a.tgz', sha256: SHA, startCommand: 'x', packages: ['node js'] }), 'ApplicationSource.artifact: packages must be Amazon Linux package names (got: "node js")'],
+    ['an image without a tag', () => ApplicationSource.container({ image: 'nginx', containerPort: 80 }), 'ApplicationSource.container: image needs a tag or a digest, so that a new version rolls the fleet (got: "nginx")'],
+    ['an image tagged latest', () => ApplicationSource.container({ image: 'nginx:latest', containerPort: 80 }), 'ApplicationSource.container: image floats ("latest"): a new image under it would never roll the fleet; pin a version tag or a digest (got: "nginx:latest")'],
+    ['a web image without a port', () => ApplicationSource.container({ image: 'nginx:1.27' }), 'ApplicationSource.container: a web service\'s image needs containerPort, the port the container listens on (got: none for "nginx:1.27")'],
+    ['a Node.js major Amazon Linux does not package', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 18 as 20 }), 'ApplicationSource.nodejs: nodeMajor must be 20 or 22, the Node.js packages of Amazon Linux 2023 (got: 18)'],
+  ])('fails on %s, naming the field', (_, source, message) => {
+    expect(() => fleetWith(source, { port: 8080, applicationRole: 'web' })).toThrow(message);
+  });
+});
