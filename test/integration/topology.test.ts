@@ -67,6 +67,8 @@ describe('topology from what a synthesized data stack publishes', () => {
       role: 'primary',
       writeForwarding: false,
     });
+    // Fleets connect as their own IAM database users: the master secret is published for migrations only.
+    expect(t.database!.authentication).toBe('iam');
     expect(t.database!.secretArn).toBe(answers['/shop/database/secret-arn']);
     expect(t.shards!.epoch).toBe(1);
     expect([...t.shards!.shards.keys()]).toEqual(['s0', 's1', 's2']);
@@ -76,17 +78,16 @@ describe('topology from what a synthesized data stack publishes', () => {
     expect(t.queues['jobs']).toMatchObject({ url: answers['/shop/queues/jobs/url'], arn: answers['/shop/queues/jobs/arn'] });
   });
 
-  it('reads the secrets the topology names', () => {
-    const arn = loader.current.database!.secretArn!;
-    expect(loader.secret(arn)!.json).toMatchObject({ username: 'dbadmin' });
+  it('reads the secrets the topology names, and never the database master secret (IAM authentication)', () => {
     expect(loader.secret(loader.current.cache!.secretArn!)).toBeDefined();
+    expect(loader.secret(loader.current.database!.secretArn!)).toBeUndefined();
   });
 
   it('picks up a new shard-map epoch and a rotated secret without a restart', async () => {
     const mapName = `/shop/database/${DATABASE_KEYS.shardMap}`;
     const map = JSON.parse(answers[mapName]!) as { epoch: number; description?: string };
     await putParameters(ssm, { [mapName]: JSON.stringify({ ...map, epoch: 2, description: 'resharded' }) });
-    const arn = loader.current.database!.secretArn!;
+    const arn = loader.current.cache!.secretArn!;
     await rotateSecret(secretsManager, arn, { username: 'dbadmin', password: 'rotated' });
     changes.length = 0;
     await loader.refresh();
