@@ -3,7 +3,6 @@ import {
   Names,
   RemovalPolicy,
   SecretValue,
-  Stack,
   Token,
   Validations,
   aws_applicationautoscaling as appscaling,
@@ -188,8 +187,6 @@ export interface AuroraEndpoints {
 
 const IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const USERNAME = 'dbadmin';
-/** Application Auto Scaling's service-linked role for Aurora replicas. */
-const AUTOSCALING_ROLE = 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster';
 
 /**
  * An Aurora cluster for the read-heavy tier of a web product: one writer and N readers spread over the
@@ -526,7 +523,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       resourceId: `cluster:${this.clusterIdentifier}`,
       minCapacity: min,
       maxCapacity: a.maxReaders,
-      roleArn: Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: AUTOSCALING_ROLE }),
+      // No RoleARN: registering creates Application Auto Scaling's service-linked role for Aurora when the
+      // account has none yet; naming it would fail in such an account.
     });
     // Registering needs an available cluster with its CloudFormation instances.
     target.node.addDependency(this.cluster);

@@ -52,9 +52,9 @@ export interface CacheAutoScalingOptions {
    * @default - the number of replicas is fixed
    */
   readonly replicasPerShard?: CacheScalingBounds;
-  /** Target engine CPU %. @default 60 */
+  /** Target engine CPU % (ElastiCache accepts 35-70). @default 60 */
   readonly targetCpuPercent?: number;
-  /** Target memory % (shards only). @default 70 */
+  /** Target memory % (shards only; ElastiCache accepts 35-70). @default 70 */
   readonly targetMemoryPercent?: number;
 }
 
@@ -586,8 +586,9 @@ function validate(v: Validated): void {
     if (problem) fail(`nodeType cannot autoscale: ${problem} (got: ${v.nodeType})`);
     checkBounds('autoScaling.shards', v.autoScaling.shards, v.shards, 1, 500, fail);
     checkBounds('autoScaling.replicasPerShard', v.autoScaling.replicasPerShard, v.replicas, 1, 5, fail);
+    const { min, max } = CACHE_DEFAULTS.targetPercentRange;
     for (const [k, t] of [['targetCpuPercent', v.autoScaling.targetCpuPercent], ['targetMemoryPercent', v.autoScaling.targetMemoryPercent]] as const) {
-      if (t !== undefined && (t < 10 || t > 90)) fail(`autoScaling.${k} must be 10-90 (got: ${t})`);
+      if (t !== undefined && (t < min || t > max)) fail(`autoScaling.${k} must be ${min}-${max}, the target values ElastiCache Auto Scaling accepts (got: ${t})`);
     }
   }
 }

@@ -60,14 +60,14 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     expect(byId['shop-db-reader-2'].deps).toContain(byId['shop-db-reader-1'].id);
   });
 
-  it('registers a reader scalable target with the service-linked role and two target tracking policies', () => {
+  it('registers a reader scalable target without a RoleARN (the service-linked role is created on registration) and two target tracking policies', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ServiceNamespace: 'rds',
       ScalableDimension: 'rds:cluster:ReadReplicaCount',
       ResourceId: 'cluster:shop-db',
       MinCapacity: 2,
       MaxCapacity: 6,
-      RoleARN: { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster']] },
+      RoleARN: Match.absent(),
     });
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       PolicyType: 'TargetTrackingScaling',

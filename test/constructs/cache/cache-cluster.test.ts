@@ -192,7 +192,7 @@ describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and a
       replicasPerShard: 2,
       port: 6380,
       snapshotRetentionDays: 15,
-      autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 75 },
+      autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 65 },
     }));
     template = Template.fromStack(stack);
   });
@@ -235,7 +235,7 @@ describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and a
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: value, PredefinedMetricSpecification: { PredefinedMetricType: metric } }),
     });
     policy('ElastiCachePrimaryEngineCPUUtilization', 55);
-    policy('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', 75);
+    policy('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', 65);
     policy('ElastiCacheReplicaEngineCPUUtilization', 55);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 3);
   });
@@ -349,6 +349,10 @@ describe('CacheCluster input validation', () => {
 
   it('fails when a node type cannot autoscale', () => {
     expect(() => build({ nodeType: 'cache.t4g.small', autoScaling: { shards: { min: 2, max: 4 } } })).toThrow(/nodeType cannot autoscale: .*got: cache.t4g.small/);
+  });
+
+  it.each([['targetCpuPercent', 30], ['targetCpuPercent', 75], ['targetMemoryPercent', 80]] as const)('fails when autoScaling.%s is %s, outside the 35-70 ElastiCache accepts', (key, value) => {
+    expect(() => build({ autoScaling: { shards: { min: 2, max: 4 }, [key]: value } })).toThrow(new RegExp(`autoScaling.${key} must be 35-70, the target values ElastiCache Auto Scaling accepts \\(got: ${value}\\)`));
   });
 
   it('fails when autoscaling bounds exclude the provisioned size', () => {
