@@ -1,3 +1,4 @@
+import { AURORA_DEFAULTS } from '../../../constructs/aurora/defaults';
 import { auroraEngineVersions, type AuroraEngineKind } from '../../../constructs/aurora/engine';
 import { at, type Checker } from '../check';
 import { PRESETS } from '../presets';
@@ -11,7 +12,10 @@ export type DatabaseEngine = AuroraEngineKind;
 export interface DatabaseAutoScalingInput {
   /** Readers Application Auto Scaling keeps at least (0-15). @default - the `readers` count */
   readonly minReaders?: number;
-  /** Readers Application Auto Scaling may grow to (1-15). @default 15 (capped by Aurora's 15 replicas) */
+  /**
+   * Readers Application Auto Scaling may grow to (1-15; with a global database 15 minus the secondary regions).
+   * @default - the most allowed: 15, or 15 minus the secondary regions of a global database
+   */
   readonly maxReaders?: number;
   /** Target average reader CPU % (10-90). @default 60 */
   readonly targetCpuPercent?: number;
@@ -49,7 +53,10 @@ export interface DatabaseInput extends DatabaseShardingInput {
   readonly instanceType?: string;
   /** Reader instance type or `serverless`. @default - `instanceType` */
   readonly readerInstanceType?: string;
-  /** Readers created by CloudFormation (0-15), spread over the AZs. @default - stage preset */
+  /**
+   * Readers created by CloudFormation (0-15; with a global database 15 minus the secondary regions), spread over the AZs.
+   * @default - stage preset
+   */
   readonly readers?: number;
   /** Serverless v2 minimum ACU (0 or 0.5-256). @default 0.5 */
   readonly serverlessMinCapacity?: number;
@@ -138,7 +145,7 @@ export function resolveDatabase(
 
   const instanceType = instanceClass(c, at(p, 'instanceType'), o.instanceType) ?? preset.instanceType;
   const readerInstanceType = instanceClass(c, at(p, 'readerInstanceType'), o.readerInstanceType) ?? instanceType;
-  const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: 15 }) ?? preset.readers;
+  const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: AURORA_DEFAULTS.maxReaders }) ?? preset.readers;
 
   const serverlessMinCapacity = c.number(at(p, 'serverlessMinCapacity'), o.serverlessMinCapacity, { min: 0, max: 256 }) ?? 0.5;
   if (serverlessMinCapacity > 0 && serverlessMinCapacity < 0.5) c.fail(at(p, 'serverlessMinCapacity'), 'must be 0 or between 0.5 and 256', serverlessMinCapacity);
@@ -147,7 +154,13 @@ export function resolveDatabase(
   if (serverlessMaxCapacity % 0.5 !== 0) c.fail(at(p, 'serverlessMaxCapacity'), 'must be a multiple of 0.5 ACU', serverlessMaxCapacity);
   if (serverlessMinCapacity > serverlessMaxCapacity) c.fail(at(p, 'serverlessMinCapacity'), `must not exceed serverlessMaxCapacity (${serverlessMaxCapacity})`, serverlessMinCapacity);
 
-  const autoScaling = resolveAutoScaling(c, at(p, 'autoScaling'), o.autoScaling, preset.autoScaling, readers);
+  // A global database's primary counts each secondary cluster against Aurora's 15 replicas, and any region can
+  // become the primary (switchover, failover): the limit holds for every region's cluster.
+  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding']) ?? {};
+  const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
+  const limit = readerLimit(globalEnabled, regionCount);
+  if (readers > limit.max && readers <= AURORA_DEFAULTS.maxReaders) c.fail(at(p, 'readers'), `must be at most ${limit.max}: ${limit.reason}`, readers);
+  const autoScaling = resolveAutoScaling(c, at(p, 'autoScaling'), o.autoScaling, preset.autoScaling, readers, limit);
 
   const proxyRaw = c.object(at(p, 'proxy'), o.proxy, ['enabled', 'iamAuth']) ?? {};
   const proxy = {
@@ -163,8 +176,6 @@ export function resolveDatabase(
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
   const databaseName = c.string(at(p, 'databaseName'), o.databaseName, { pattern: DB_NAME, what: 'a database name: a letter, then letters, digits or _ (at most 63)' }) ?? 'app';
 
-  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding']) ?? {};
-  const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
   const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? false;
   if (globalEnabled && regionCount < 2) c.fail(at(p, 'globalDatabase.enabled'), `a global database needs at least 2 regions (configured: ${regionCount})`, globalEnabled);
   if (globalEnabled) {
@@ -176,7 +187,8 @@ export function resolveDatabase(
   if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
   const sharding = resolveSharding(c, p, o, {
     instanceType, readerInstanceType, readers, ...(autoScaling ? { autoScaling } : {}), globalDatabase: globalEnabled, instanceClass,
-    autoScalingOf: (ch, path, rawScaling, shardReaders) => resolveAutoScaling(ch, path, rawScaling, true, shardReaders),
+    maxReaders: limit.max, maxReadersReason: limit.reason,
+    autoScalingOf: (ch, path, rawScaling, shardReaders) => resolveAutoScaling(ch, path, rawScaling, true, shardReaders, limit),
   });
 
   return {
@@ -195,13 +207,25 @@ function instanceClass(c: Checker, path: string, raw: unknown): string | undefin
   return bare;
 }
 
-function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number): DatabaseConfig['autoScaling'] {
+/** The most readers a cluster may have, and why: Aurora's 15 replicas, minus the secondary clusters of a global database. */
+function readerLimit(global: boolean, regionCount: number): { max: number; reason: string } {
+  const all = AURORA_DEFAULTS.maxReaders;
+  if (!global || regionCount < 2) return { max: all, reason: `Aurora allows ${all} replicas per cluster` };
+  const secondaries = regionCount - 1;
+  return {
+    max: all - secondaries,
+    reason: `in a global database the primary cluster counts each of its ${secondaries} secondary cluster(s) against Aurora's ${all} replicas, and any region can become the primary`,
+  };
+}
+
+function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number, limit: { max: number; reason: string }): DatabaseConfig['autoScaling'] {
   if (raw === false) return undefined;
   if (raw === undefined && !presetOn) return undefined;
   const o = c.object(path, raw ?? {}, ['minReaders', 'maxReaders', 'targetCpuPercent', 'targetConnections', 'scaleInCooldownSeconds', 'scaleOutCooldownSeconds']);
   if (!o) return undefined;
   const minReaders = c.number(at(path, 'minReaders'), o.minReaders, { integer: true, min: 0, max: 15 }) ?? readers;
-  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: 15 }) ?? 15;
+  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: AURORA_DEFAULTS.maxReaders }) ?? limit.max;
+  if (maxReaders > limit.max) c.fail(at(path, 'maxReaders'), `must be at most ${limit.max}: ${limit.reason}`, maxReaders);
   if (minReaders > maxReaders) c.fail(at(path, 'minReaders'), `must not exceed maxReaders (${maxReaders})`, minReaders);
   if (readers > maxReaders) c.fail(at(path, 'maxReaders'), `must be at least database.readers (${readers})`, maxReaders);
   const targetCpuPercent = c.number(at(path, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? 60;
