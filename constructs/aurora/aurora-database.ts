@@ -478,9 +478,30 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return this.proxy ? this.proxy.grantConnect(grantee, dbUser) : this.cluster.grantConnect(grantee, dbUser);
   }
 
-  /** Average CPU % of the cluster's instances. */
+  /** Average CPU % of the cluster's instances (writer and readers together: see the per-role metrics for alarms). */
   public metricCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.cluster.metricCPUUtilization({ statistic: 'Average', ...opts });
+  }
+
+  /** CPU % of the writer (`DBClusterIdentifier` + `Role=WRITER`); a global secondary has no writer, hence no data. */
+  public metricWriterCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricByRole('CPUUtilization', 'WRITER', { statistic: 'Average', ...opts });
+  }
+
+  /** Average CPU % of the readers (`Role=READER`), including those reader autoscaling added. */
+  public metricReaderCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricByRole('CPUUtilization', 'READER', { statistic: 'Average', ...opts });
+  }
+
+  /** A metric of one role of the cluster's instances (`WRITER` or `READER`), as Aurora publishes it per cluster. */
+  public metricByRole(metricName: string, role: 'WRITER' | 'READER', opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { DBClusterIdentifier: this.clusterIdentifier, Role: role },
+      period: Duration.minutes(1),
+      ...opts,
+    });
   }
 
   /** Connections to the cluster's instances (sum). */
@@ -500,14 +521,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
   /** `AuroraReplicaLag` of the readers (ms, maximum): how stale a read on a reader can be. */
   public metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/RDS',
-      metricName: 'AuroraReplicaLag',
-      dimensionsMap: { DBClusterIdentifier: this.clusterIdentifier, Role: 'READER' },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...opts,
-    });
+    return this.metricByRole('AuroraReplicaLag', 'READER', { statistic: 'Maximum', ...opts });
   }
 
   /** `AuroraGlobalDBReplicationLag` (ms, maximum) of this secondary behind the primary region. */

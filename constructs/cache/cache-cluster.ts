@@ -193,8 +193,6 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   /** The published endpoints (when `endpointParameterPrefix` is given). */
   public readonly endpoints?: PublishedEndpoints;
 
-  private readonly shards: number;
-  private readonly replicasPerShard: number;
 
   constructor(scope: Construct, id: string, props: CacheClusterProps) {
     super(scope, id);
@@ -216,8 +214,6 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     if (props.replacementGuard) {
       checkReplacement(props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
     }
-    this.shards = shards;
-    this.replicasPerShard = replicas;
     this.port = port;
     const base = physicalBase(this);
 
@@ -340,83 +336,68 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     for (const source of sources) this.securityGroup.addIngressRule(source, ec2.Port.tcp(this.port), 'from an application fleet', true);
   }
 
-  /** Engine CPU % of the busiest node (`EngineCPUUtilization`, maximum over nodes). */
+  /**
+   * A metric ElastiCache publishes per replication group and node role (dimensions `ReplicationGroupId` and
+   * `Role` = `Primary` or `Replica`, those of its Auto Scaling metrics). Unlike node ids, the role follows
+   * shards and replicas added by autoscaling and primaries moved by a failover, so alarms on it stay right.
+   */
+  public metricByRole(metricName: string, role: 'Primary' | 'Replica', opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache',
+      metricName,
+      dimensionsMap: { ReplicationGroupId: this.replicationGroupId, Role: role },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...opts,
+    });
+  }
+
+  /**
+   * Engine CPU % of the primaries (`EngineCPUUtilization`, role `Primary`, Maximum: at least their average, and
+   * the busiest one's when ElastiCache publishes per-node samples under the role). Alarms accept it.
+   */
   public metricEngineCpu(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('EngineCPUUtilization', 'Average', 'MAX', this.nodeIds(), 'Engine CPU % (busiest node)', opts);
+    return this.metricByRole('EngineCPUUtilization', 'Primary', opts);
   }
 
-  /** Memory used for data, % of the busiest node (`DatabaseMemoryUsagePercentage`). */
+  /**
+   * Memory used for data as % of `maxmemory` on the primaries (`DatabaseMemoryUsageCountedForEvictPercentage`, role
+   * `Primary`, Maximum): eviction starts at 100 %. Alarms accept it.
+   */
   public metricMemoryUsagePercent(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('DatabaseMemoryUsagePercentage', 'Average', 'MAX', this.nodeIds(), 'Memory used % (fullest node)', opts);
+    return this.metricByRole('DatabaseMemoryUsageCountedForEvictPercentage', 'Primary', opts);
   }
 
-  /** Evicted keys, summed over nodes. */
+  /** Evicted keys, summed over every node of the group (a `SEARCH` expression: dashboards only, alarms reject it). */
   public metricEvictions(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('Evictions', 'Sum', 'SUM', this.nodeIds(), 'Evictions', opts);
+    return this.searchAggregate('Evictions', 'Sum', 'SUM', 'Evictions', opts);
   }
 
-  /** Client connections, summed over nodes. */
+  /** Client connections, summed over every node (`SEARCH`: dashboards only). */
   public metricCurrentConnections(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('CurrConnections', 'Average', 'SUM', this.nodeIds(), 'Connections', opts);
+    return this.searchAggregate('CurrConnections', 'Average', 'SUM', 'Connections', opts);
   }
 
-  /** Replication lag in seconds of the most lagging replica (`ReplicationLag`). */
+  /** Replication lag in seconds of the most lagging replica (`ReplicationLag`, only replicas publish it; `SEARCH`: dashboards only). */
   public metricReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('ReplicationLag', 'Maximum', 'MAX', this.nodeIds(true), 'Replication lag (s, worst replica)', opts);
+    return this.searchAggregate('ReplicationLag', 'Maximum', 'MAX', 'Replication lag (s, worst replica)', opts);
   }
 
-  /** Cache hit rate %: hits / (hits + misses) over all nodes. */
+  /** Cache hit rate %: hits / (hits + misses) over every node (`SEARCH`: dashboards only). */
   public metricCacheHitRate(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
     const period = opts?.period ?? Duration.minutes(1);
-    const nodes = this.nodeIds();
-    const label = 'Cache hit rate %';
-    if (nodes.length * 2 <= 10) {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      nodes.forEach((n, i) => {
-        usingMetrics[`h${i}`] = this.nodeMetric('CacheHits', n, 'Sum', period, opts);
-        usingMetrics[`m${i}`] = this.nodeMetric('CacheMisses', n, 'Sum', period, opts);
-      });
-      const hits = `SUM([${nodes.map((_, i) => `h${i}`).join(',')}])`;
-      const misses = `SUM([${nodes.map((_, i) => `m${i}`).join(',')}])`;
-      return new cloudwatch.MathExpression({ expression: `100 * ${hits} / (${hits} + ${misses})`, usingMetrics, label, period });
-    }
     const hits = this.search('CacheHits', 'Sum', period);
     const misses = this.search('CacheMisses', 'Sum', period);
-    return new cloudwatch.MathExpression({ expression: `100 * SUM(${hits}) / (SUM(${hits}) + SUM(${misses}))`, usingMetrics: {}, label, period });
+    return new cloudwatch.MathExpression({ expression: `100 * SUM(${hits}) / (SUM(${hits}) + SUM(${misses}))`, usingMetrics: {}, label: 'Cache hit rate %', period });
   }
 
   /**
-   * Member cluster ids of the nodes this construct provisions: `<group>-<shard 0001..>-<node 001..>`, the
-   * first node of each shard being its initial primary. Nodes added later by autoscaling are not listed.
+   * One metric aggregated over every node of the group, whatever autoscaling added: a `SEARCH` over the node
+   * metrics (`CacheClusterId = <group>-<shard>-<node>`), which CloudWatch graphs but alarms do not accept.
    */
-  public nodeIds(replicasOnly = false): string[] {
-    const out: string[] = [];
-    for (let s = 1; s <= this.shards; s++) {
-      for (let n = replicasOnly ? 2 : 1; n <= this.replicasPerShard + 1; n++) {
-        out.push(`${this.replicationGroupId}-${String(s).padStart(4, '0')}-${String(n).padStart(3, '0')}`);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * One metric aggregated over nodes: metric math over each node's metric when there are at most 10 nodes
-   * (alarms accept it), else a SEARCH expression over every node of the group (dashboards only).
-   */
-  private aggregate(metricName: string, statistic: string, fn: 'MAX' | 'SUM', nodes: string[], label: string, opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+  private searchAggregate(metricName: string, statistic: string, fn: 'MAX' | 'SUM', label: string, opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
     const period = opts?.period ?? Duration.minutes(1);
-    if (nodes.length <= 10) {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      nodes.forEach((n, i) => {
-        usingMetrics[`n${i}`] = this.nodeMetric(metricName, n, statistic, period, opts);
-      });
-      return new cloudwatch.MathExpression({ expression: `${fn}([${Object.keys(usingMetrics).join(',')}])`, usingMetrics, label, period });
-    }
-    return new cloudwatch.MathExpression({ expression: `${fn}(${this.search(metricName, statistic, period)})`, usingMetrics: {}, label, period });
-  }
-
-  private nodeMetric(metricName: string, node: string, statistic: string, period: Duration, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: node }, ...opts, statistic: opts?.statistic ?? statistic, period });
+    return new cloudwatch.MathExpression({ expression: `${fn}(${this.search(metricName, opts?.statistic ?? statistic, period)})`, usingMetrics: {}, label, period });
   }
 
   private search(metricName: string, statistic: string, period: Duration): string {
