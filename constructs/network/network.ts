@@ -21,6 +21,19 @@ export interface NetworkProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * AWS services reached through interface endpoints (private DNS on, one network interface per AZ), e.g.
+   * `ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`. API calls then stay in the VPC: they keep working in an
+   * AZ whose NAT gateway is down, from subnets with no route out (a secret rotation function in the isolated
+   * subnets), and they pay no NAT data processing.
+   * @default - none: AWS APIs are reached through the NAT gateways
+   */
+  readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
+  /**
+   * Subnets the interface endpoints' network interfaces go in (reachable from every subnet of the VPC).
+   * @default - the private subnets with egress (the fleets' subnets)
+   */
+  readonly endpointSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -33,6 +46,8 @@ export class Network extends Construct {
   public readonly vpc: ec2.Vpc;
   /** The log group that receives the VPC flow logs. */
   public readonly flowLogGroup: logs.LogGroup;
+  /** Interface endpoints by service short name (`secretsmanager`, `ssm`, `ecr.dkr`...). */
+  public readonly interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpoint> = {};
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -68,6 +83,14 @@ export class Network extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
     }
 
+    const subnets = props.endpointSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    for (const service of props.interfaceEndpoints ?? []) {
+      const name = service.shortName;
+      if (this.interfaceEndpoints[name]) throw new Error(`Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify((props.interfaceEndpoints ?? []).map((e) => e.shortName))})`);
+      // The default security group of an endpoint admits HTTPS from the VPC's CIDR only.
+      this.interfaceEndpoints[name] = this.vpc.addInterfaceEndpoint(`Endpoint${pascalCase(name)}`, { service, subnets, privateDnsEnabled: true, open: true });
+    }
+
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention ?? NETWORK_DEFAULTS.flowLogRetention,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -78,4 +101,9 @@ export class Network extends Construct {
       maxAggregationInterval: ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
     });
   }
+}
+
+/** `ecr.dkr` → `EcrDkr`: the endpoint's construct id. */
+function pascalCase(name: string): string {
+  return name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }

@@ -19,6 +19,9 @@ import type { EdgeConfig, EdgeInput } from './sections/edge';
 import type { DnsConfig, DnsInput } from './sections/dns';
 
 import type { MonitoringConfig, MonitoringInput } from './sections/monitoring';
+import type { NetworkConfig, NetworkInput } from './sections/network';
+
+export type { NetworkConfig, NetworkInput } from './sections/network';
 
 export type { MonitoringConfig, MonitoringInput, MonitoringThresholdsConfigInput, SeverityThresholdsInput } from './sections/monitoring';
 
@@ -48,14 +51,6 @@ export interface DomainInput {
   readonly hostedZoneId: string;
   /** The hosted zone's name, e.g. `example.com`. */
   readonly hostedZoneName: string;
-}
-
-/** Network defaults for every region. */
-export interface NetworkInput {
-  /** NAT gateways per region: one per AZ for high availability, fewer to save cost. @default - stage preset */
-  readonly natGateways?: number;
-  /** Days to keep VPC flow logs. @default 90 */
-  readonly flowLogRetentionDays?: number;
 }
 
 /** A scheduled capacity change of a fleet. */
@@ -206,7 +201,7 @@ export interface AppConfig {
   /** Regions, primary first. */
   readonly regions: RegionConfig[];
   readonly domain?: DomainInput;
-  readonly network: { readonly flowLogRetentionDays: number };
+  readonly network: NetworkConfig;
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly cache: CacheConfig;

@@ -9,6 +9,7 @@ import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
 import { resolveDns } from './sections/dns';
 import { resolveMonitoring } from './sections/monitoring';
+import { resolveNetwork } from './sections/network';
 import {
   STAGES,
   type AppConfig,
@@ -56,9 +57,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const preset = PRESETS[stage];
   const account = c.string('account', root.account, { pattern: /^\d{12}$/, what: 'a 12-digit AWS account id' });
 
-  const network = c.object('network', root.network, ['natGateways', 'flowLogRetentionDays']) ?? {};
-  const defaultNat = c.number('network.natGateways', network.natGateways, { integer: true, min: 0, max: 6 });
-  const flowLogRetentionDays = c.number('network.flowLogRetentionDays', network.flowLogRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 90;
+  const { network, natGateways: defaultNat } = resolveNetwork(c, root.network, stage);
 
   const regions = resolveRegions(c, root.regions, stage, defaultNat);
   const primaryRegion = c.string('primaryRegion', root.primaryRegion) ?? regions[0]?.region;
@@ -94,7 +93,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     primaryRegion: primaryRegion!,
     regions: ordered,
     ...(domain ? { domain } : {}),
-    network: { flowLogRetentionDays },
+    network,
     web: { deletionProtection, idleTimeoutSeconds },
     services,
     cache,
