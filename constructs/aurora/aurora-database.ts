@@ -165,6 +165,18 @@ export interface AuroraDatabaseProps {
   readonly globalDatabase?: AuroraGlobalDatabaseProps;
   /** Days between credential rotations (primary or standalone). @default Duration.days(30) */
   readonly rotationInterval?: Duration;
+  /**
+   * The VPC's Secrets Manager interface endpoint. The rotation function then runs next to the cluster (its
+   * subnets) and calls Secrets Manager through the endpoint, with no route to the internet.
+   * @default - no endpoint: the rotation function runs in the VPC's private subnets with egress (NAT)
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  /**
+   * Subnets of the credentials' rotation function. It must reach the cluster and Secrets Manager (through
+   * `secretsManagerEndpoint`, or a NAT gateway).
+   * @default - the cluster's subnets with `secretsManagerEndpoint`, else the private subnets with egress
+   */
+  readonly rotationSubnets?: ec2.SubnetSelection;
 }
 
 /** The read/write split as a typed contract: where writes go, where reads go, and how to log in. */
@@ -210,6 +222,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly secret: secretsmanager.ISecret;
   /** The request pulling the credentials secret's replica (a global secondary given `primaryRegion`). */
   public readonly secretReplica?: SecretReplica;
+  /** The credentials' rotation (primary or standalone; a secondary's replica follows the primary's). */
+  public readonly rotation?: secretsmanager.SecretRotation;
   /** The proxy, unless disabled. */
   public readonly proxy?: rds.DatabaseProxy;
   /** The proxy's read-only endpoint (readers), unless the proxy is disabled. */
@@ -386,7 +400,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       this.secret = this.cluster.secret!;
       // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
       (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
-      this.cluster.addRotationSingleUser({ automaticallyAfter: props.rotationInterval ?? d.rotationInterval });
+      this.rotation = this.addRotation(props, vpcSubnets);
     }
     if (global?.role === 'primary') {
       this.globalCluster = new rds.CfnGlobalCluster(this, 'GlobalCluster', {
@@ -529,6 +543,40 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return this.cluster.metric('AuroraGlobalDBReplicationLag', { statistic: 'Maximum', period: Duration.minutes(1), ...opts });
   }
 
+  /**
+   * Errors of the credentials' rotation function (`AWS/Lambda` `Errors`, Sum per 5 minutes): a failed rotation.
+   * Undefined where nothing rotates (a global secondary).
+   */
+  public metricRotationErrors(opts?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
+    if (!this.rotation) return undefined;
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensionsMap: { FunctionName: rotationFunctionName(this.rotation) },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...opts,
+    });
+  }
+
+  /**
+   * Single-user rotation of the credentials, with a path to Secrets Manager: through the interface endpoint from
+   * the cluster's subnets, or through a NAT gateway from the private subnets. In the isolated subnets with neither,
+   * every rotation would time out.
+   */
+  private addRotation(props: AuroraDatabaseProps, clusterSubnets: ec2.SubnetSelection): secretsmanager.SecretRotation {
+    const endpoint = props.secretsManagerEndpoint;
+    const subnets = props.rotationSubnets ?? (endpoint ? clusterSubnets : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
+    if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
+      throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
+    }
+    return this.cluster.addRotationSingleUser({
+      automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,
+      vpcSubnets: subnets,
+      ...(endpoint ? { endpoint } : {}),
+    });
+  }
+
   private addReaderAutoScaling(a: AuroraReaderAutoScaling, readers: number): appscaling.CfnScalableTarget {
     const min = a.minReaders ?? readers;
     const target = new appscaling.CfnScalableTarget(this, 'ReaderScaling', {
@@ -598,6 +646,15 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       });
     }
   }
+}
+
+/**
+ * The name aws-cdk-lib's SecretRotation gives its function (the serverless application's `functionName`
+ * parameter): the last 64 characters of the construct's unique id. Known at synth, so the alarm needs no lookup.
+ */
+function rotationFunctionName(rotation: secretsmanager.SecretRotation): string {
+  const uniqueId = Names.uniqueId(rotation);
+  return uniqueId.substring(Math.max(uniqueId.length - 64, 0));
 }
 
 function makeInstance(id: string, cls: AuroraInstanceClass, opts: rds.ClusterInstanceOptions & { availabilityZone: string }, tier: number): rds.IClusterInstance {

@@ -14,7 +14,7 @@ import {
   aws_secretsmanager as secretsmanager,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
 import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from './node-types';
@@ -73,6 +73,12 @@ export type CacheGlobalDatastoreOptions =
     readonly globalReplicationGroupId: string;
   };
 
+/** Rotation of the application user's password (RBAC). */
+export interface CachePasswordRotation {
+  /** Time between rotations. @default Duration.days(30) */
+  readonly automaticallyAfter?: Duration;
+}
+
 /** Guard against settings that replace the cache (see {@link CacheReplacementSettings}). */
 export interface CacheReplacementGuard {
   /** The settings the deployed cache was created with. */
@@ -121,6 +127,13 @@ export interface CacheClusterProps {
    * @default - a generated name, no replicas
    */
   readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions?: string[] };
+  /**
+   * Rotate the application user's password (RBAC with a generated secret): a function gives the user the new
+   * password next to the current one (ElastiCache users hold two), so no client is cut off; the replaced one
+   * stays valid until the next rotation. `false` turns it off.
+   * @default - every 30 days with RBAC and a generated secret; none with an AUTH token or a given `authSecret`
+   */
+  readonly passwordRotation?: CachePasswordRotation | false;
   /** KMS key for encryption at rest. @default - a new customer managed key with rotation, retained */
   readonly encryptionKey?: kms.IKey;
   /** Days automatic snapshots are kept (0-35). @default 7 */
@@ -182,6 +195,10 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   public readonly authSecret: secretsmanager.ISecret;
   /** The RBAC user group (undefined with an AUTH token). */
   public readonly userGroup?: elasticache.CfnUserGroup;
+  /** The application user (RBAC). */
+  public readonly appUser?: elasticache.CfnUser;
+  /** The rotation of the application user's password (RBAC with a generated secret, unless turned off). */
+  public readonly passwordRotation?: GeneratedSecretRotation;
   /** The slow-log group. */
   public readonly slowLogGroup: logs.LogGroup;
   /** The engine-log group. */
@@ -243,8 +260,29 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       });
     }
 
-    this.authSecret = props.authSecret ?? this.createSecret('AuthSecret', authMode === 'rbac' ? CACHE_DEFAULTS.appUserName : undefined, props.authSecretReplication);
-    if (authMode === 'rbac') this.userGroup = this.createUserGroup(engine, base);
+    this.authSecret = props.authSecret ?? this.createSecret('AuthSecret', authMode === 'rbac' ? CACHE_DEFAULTS.appUserName : undefined, props.authSecretReplication,
+      authMode === 'rbac' && props.passwordRotation !== false
+        ? undefined
+        : authMode === 'rbac'
+          ? 'Rotation of the application user\'s password is turned off for this cache (passwordRotation: false); rotate it by hand (ModifyUser with the new password next to the old, then update the secret).'
+          : 'An AUTH token is set on the replication group (and inherited by Global Datastore secondaries); changing it is a ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE then SET, which CloudFormation also drives from this secret, so it is rotated by the documented procedure (docs/cache.md), not by a function.');
+    if (authMode === 'rbac') {
+      const { userGroup, appUser } = this.createUserGroup(engine, base);
+      this.userGroup = userGroup;
+      this.appUser = appUser;
+      if (!props.authSecret && props.passwordRotation !== false) {
+        this.passwordRotation = new GeneratedSecretRotation(this, 'PasswordRotation', {
+          secret: this.authSecret,
+          field: 'password',
+          elastiCacheUserId: appUser.userId,
+          ...(props.passwordRotation?.automaticallyAfter ? { automaticallyAfter: props.passwordRotation.automaticallyAfter } : {}),
+        });
+        // The function changes the user: it must exist first.
+        this.passwordRotation.schedule.node.addDependency(appUser);
+      }
+    } else if (props.passwordRotation) {
+      throw new Error('CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
+    }
 
     this.slowLogGroup = new logs.LogGroup(this, 'SlowLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     this.engineLogGroup = new logs.LogGroup(this, 'EngineLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
@@ -336,6 +374,11 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     for (const source of sources) this.securityGroup.addIngressRule(source, ec2.Port.tcp(this.port), 'from an application fleet', true);
   }
 
+  /** Errors of the password rotation function (undefined when nothing rotates). */
+  public metricPasswordRotationErrors(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined {
+    return this.passwordRotation?.metricErrors(opts);
+  }
+
   /**
    * A metric ElastiCache publishes per replication group and node role (dimensions `ReplicationGroupId` and
    * `Role` = `Primary` or `Replica`, those of its Auto Scaling metrics). Unlike node ids, the role follows
@@ -404,7 +447,11 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     return `SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="${metricName}" "${this.replicationGroupId}"', '${statistic}', ${period.toSeconds()})`;
   }
 
-  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }): secretsmanager.Secret {
+  /**
+   * A generated secret (32 letters and digits). `unrotatedReason` acknowledges AwsSolutions-SMG4 for a secret no
+   * function rotates, with why.
+   */
+  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }, unrotatedReason?: string): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, id, {
       description: `Credentials of ${this.node.path}`,
       ...(replication ? { secretName: replication.secretName, replicaRegions: (replication.replicaRegions ?? []).map((region) => ({ region })) } : {}),
@@ -418,17 +465,15 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Secrets Manager has no hosted rotation for ElastiCache users or AUTH tokens; rotation needs a custom function that sets a second password (RBAC users hold two) before removing the first, which is left to the operator.',
-    });
+    if (unrotatedReason) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: unrotatedReason });
     return secret;
   }
 
-  private createUserGroup(engine: CacheEngine, base: string): elasticache.CfnUserGroup {
+  private createUserGroup(engine: CacheEngine, base: string): { userGroup: elasticache.CfnUserGroup; appUser: elasticache.CfnUser } {
     // The user group must contain a user named `default`: ours is switched off with no command allowed
     // (a Valkey user group only admits users with a password, so it gets one nobody is granted).
-    const defaultSecret = this.createSecret('DefaultUserSecret', 'default');
+    const defaultSecret = this.createSecret('DefaultUserSecret', 'default', undefined,
+      'The password of the user named default, which is switched off with no command allowed (off -@all): it is never used to connect, only required by ElastiCache for a user in a Valkey user group.');
     const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
       engine,
       userId: `${base}-default`,
@@ -444,11 +489,12 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       accessString: 'on ~* +@all -@dangerous',
       authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()] },
     });
-    return new elasticache.CfnUserGroup(this, 'UserGroup', {
+    const userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
       engine,
       userGroupId: `${base}-users`,
       userIds: [defaultUser.ref, appUser.ref],
     });
+    return { userGroup, appUser };
   }
 
   private addAutoScaling(opts: CacheAutoScalingOptions, base: string): void {

@@ -46,6 +46,8 @@ export class Network extends Construct {
   public readonly vpc: ec2.Vpc;
   /** The log group that receives the VPC flow logs. */
   public readonly flowLogGroup: logs.LogGroup;
+  /** The security group of the interface endpoints (HTTPS from the VPC's CIDR), when there are any. */
+  public readonly endpointSecurityGroup?: ec2.SecurityGroup;
   /** Interface endpoints by service short name (`secretsmanager`, `ssm`, `ecr.dkr`...). */
   public readonly interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpoint> = {};
 
@@ -83,12 +85,23 @@ export class Network extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
     }
 
-    const subnets = props.endpointSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    for (const service of props.interfaceEndpoints ?? []) {
-      const name = service.shortName;
-      if (this.interfaceEndpoints[name]) throw new Error(`Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify((props.interfaceEndpoints ?? []).map((e) => e.shortName))})`);
-      // The default security group of an endpoint admits HTTPS from the VPC's CIDR only.
-      this.interfaceEndpoints[name] = this.vpc.addInterfaceEndpoint(`Endpoint${pascalCase(name)}`, { service, subnets, privateDnsEnabled: true, open: true });
+    const services = props.interfaceEndpoints ?? [];
+    if (services.length > 0) {
+      const subnets = props.endpointSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      // One group for every endpoint: HTTPS from the VPC's own CIDR (written out, not a reference), nothing out.
+      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Interface endpoints: HTTPS from the VPC only',
+        allowAllOutbound: false,
+      });
+      this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+      for (const service of services) {
+        const name = service.shortName;
+        if (this.interfaceEndpoints[name]) throw new Error(`Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify(services.map((e) => e.shortName))})`);
+        this.interfaceEndpoints[name] = this.vpc.addInterfaceEndpoint(`Endpoint${pascalCase(name)}`, {
+          service, subnets, privateDnsEnabled: true, open: false, securityGroups: [this.endpointSecurityGroup],
+        });
+      }
     }
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {

@@ -65,6 +65,10 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     c.fail('primaryRegion', `must be one of the configured regions (${regions.map((r) => r.region).join(', ')})`, primaryRegion);
   }
   const domain = resolveDomain(c, root.domain);
+  const rotating = regions.find((r) => r.region === primaryRegion);
+  if (rotating && rotating.natGateways === 0 && !network.interfaceEndpoints.includes('secretsmanager')) {
+    c.fail('network.interfaceEndpoints', `the database credentials rotate in ${rotating.region}, whose VPC has no NAT gateway: add "secretsmanager" so the rotation function reaches Secrets Manager`, network.interfaceEndpoints);
+  }
 
   const web = c.object('web', root.web, ['deletionProtection', 'idleTimeoutSeconds']) ?? {};
   const deletionProtection = c.boolean('web.deletionProtection', web.deletionProtection) ?? preset.web.deletionProtection;

@@ -12,7 +12,7 @@ import {
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
-import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics } from '../../constructs/monitoring';
+import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type MonitoredSecretRotation } from '../../constructs/monitoring';
 import { WebTier } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
@@ -41,6 +41,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly database?: IDatabaseMetrics;
   /** The database is a Global Database secondary: alarm on its replication lag. @default false */
   readonly databaseIsGlobalSecondary?: boolean;
+  /** The region's secret rotations (in the data stack): a Warning alarm each when one fails. @default - none */
+  readonly secretRotations?: MonitoredSecretRotation[];
 }
 
 /**
@@ -120,6 +122,7 @@ export class AppStack extends RegionalStack {
         ...(props.cache ? { cache: props.cache } : {}),
         ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
+        secretRotations: props.secretRotations ?? [],
         thresholds: config.monitoring.thresholds,
         dashboardName: `${config.name}-${this.regionConfig.region}`,
       });

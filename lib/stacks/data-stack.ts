@@ -4,6 +4,7 @@ import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, typ
 import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import { SecretReplica, type IEndpointProvider } from '../../constructs/common';
+import type { MonitoredSecretRotation } from '../../constructs/monitoring';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
@@ -18,6 +19,12 @@ import { RegionalStack, type RegionalStackProps } from './regional-stack';
 export interface DataStackProps extends RegionalStackProps {
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
+  /**
+   * The VPC's Secrets Manager interface endpoint (`network.interfaceEndpoints`): the database credentials rotate
+   * through it from the isolated subnets.
+   * @default - rotation reaches Secrets Manager through the NAT gateways, from the private subnets
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
 }
 
 /**
@@ -58,9 +65,15 @@ export class DataStack extends RegionalStack {
   /** This region's replica of the cache AUTH secret (Global Datastore secondaries). */
   public readonly cacheAuthSecretReplica?: SecretReplica;
 
+  /** The secret rotations of this region (database credentials, cache password), for the monitoring to alarm on. */
+  public readonly secretRotations: MonitoredSecretRotation[] = [];
+
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
-    const dbProps = auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix);
+    const dbProps: AuroraDatabaseProps = {
+      ...auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix),
+      ...(props.secretsManagerEndpoint ? { secretsManagerEndpoint: props.secretsManagerEndpoint } : {}),
+    };
     const shards = this.config.database.shards;
     // Shard 0 is always the construct `Database`: sharding an existing app keeps its cluster and logical IDs.
     this.database = new AuroraDatabase(this, 'Database', { ...dbProps, ...shardOverrides(this.config.database, shards[0]) });
@@ -84,6 +97,7 @@ export class DataStack extends RegionalStack {
       this.cache.node.addDependency(this.cacheAuthSecretReplica);
     }
     this.endpointProviders.push(this.cache);
+    this.collectRotations();
     for (const q of this.config.queues) this.addWorkQueue(q);
     const { config } = this;
     if (config.edge.enabled && config.domain) {
@@ -103,6 +117,19 @@ export class DataStack extends RegionalStack {
         });
       }
     }
+  }
+
+  /** The rotations whose failures the region's monitoring alarms on. */
+  private collectRotations(): void {
+    const databases = this.shardedDatabase
+      ? this.shardedDatabase.shards.map((s) => ({ name: `database-${s.id}`, db: s.database }))
+      : [{ name: 'database', db: this.database }];
+    for (const { name, db } of databases) {
+      const errors = db.metricRotationErrors();
+      if (errors) this.secretRotations.push({ name, errors });
+    }
+    const cacheErrors = this.cache.metricPasswordRotationErrors();
+    if (cacheErrors) this.secretRotations.push({ name: 'cache', errors: cacheErrors });
   }
 
   /** Shards 1..N-1 next to `Database` (shard 0), the region's shard map, and one cluster-id output per shard. */

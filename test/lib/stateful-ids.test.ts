@@ -23,6 +23,8 @@ const DATA_EVERY_REGION: Record<string, string> = {
   CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
   CacheKeyCDF9DE27: 'AWS::KMS::Key',
   CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
+  // the password rotation function's logs (operational, 90 days, DESTROY with the stack)
+  CachePasswordRotationLogsF8782DC6: 'AWS::Logs::LogGroup',
   // work-queue tier
   QueueJobs9D704ECA: 'AWS::SQS::Queue',
   QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',

@@ -107,6 +107,22 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
   });
 
+  it('runs the rotation function where it reaches Secrets Manager: the private subnets with egress (no endpoint given)', () => {
+    const app = Object.values(t.findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    expect(subnets).toMatch(/PrivateSubnet/);
+    expect(subnets).not.toMatch(/IsolatedSubnet/);
+    expect(app.Properties.Parameters.endpoint).toEqual({ 'Fn::Join': ['', ['https://secretsmanager.us-east-1.', { Ref: 'AWS::URLSuffix' }]] });
+  });
+
+  it('alarms can watch the rotation function by its name, known at synth', () => {
+    const app = Object.values(t.findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    const metric = db.metricRotationErrors()!;
+    expect(metric.namespace).toBe('AWS/Lambda');
+    expect(metric.metricName).toBe('Errors');
+    expect(metric.dimensions).toEqual({ FunctionName: app.Properties.Parameters.functionName });
+  });
+
   it('encrypts storage and Performance Insights with a rotating customer key', () => {
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     t.hasResourceProperties('AWS::RDS::DBCluster', {
@@ -200,6 +216,30 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
   it('adds no warnings', () => {
     const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Database/*', Match.anyValue());
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
+  it('rotates from the cluster\'s isolated subnets through the endpoint', () => {
+    // GIVEN a network with a Secrets Manager endpoint WHEN the database is given it
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Endpoint', { env: { region: 'eu-west-1' } });
+    const network = new Network(stack, 'Network', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], cidr: '10.0.0.0/16', interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+    });
+    new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', secretsManagerEndpoint: network.interfaceEndpoints.secretsmanager });
+    const app = Object.values(Template.fromStack(stack).findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    // THEN
+    expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
+    expect(JSON.stringify(app.Properties.Parameters.endpoint)).toMatch(/NetworkVpcEndpointSecretsmanager.*\.secretsmanager\.eu-west-1\./);
+  });
+
+  it('fails when the rotation would have no path to Secrets Manager', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'NoPath', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'], natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    expect(() => new AuroraDatabase(stack, 'Database', { vpc })).toThrow(/rotation needs a path to Secrets Manager: give secretsManagerEndpoint .* \(got: neither\)/);
   });
 });
 

@@ -144,6 +144,52 @@ describe('CacheCluster with defaults', () => {
 
 });
 
+describe('CacheCluster password rotation (RBAC)', () => {
+  let template: Template;
+  let cache: CacheCluster;
+  beforeAll(() => {
+    // GIVEN the default RBAC cache WHEN it is built
+    ({ cache } = build());
+    template = Template.fromStack(Stack.of(cache));
+  });
+
+  it('rotates the application user\'s password every 30 days with a function outside the VPC', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Code: { ZipFile: Match.stringLikeRegexp("ModifyUser") },
+      Environment: { Variables: { FIELD: 'password', LENGTH: '32', USER_ID: Match.stringLikeRegexp('-app$') } },
+      VpcConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: Match.stringLikeRegexp('^CacheAuthSecret') },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    expect(cache.passwordRotation).toBeDefined();
+    expect(cache.metricPasswordRotationErrors()).toBeDefined();
+  });
+
+  it('lets the function change only this user, after the user exists', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({
+        Action: ['elasticache:DescribeUsers', 'elasticache:ModifyUser'],
+        Resource: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':user:.*-app$')])] },
+      })]) }),
+    });
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))[0];
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^CacheAppUser/)]));
+  });
+
+  it('is off with passwordRotation false, with an AUTH token or a given secret, and refused with an AUTH token', () => {
+    for (const props of [{ passwordRotation: false as const }, { authMode: 'auth-token' as const }]) {
+      const { stack } = build(props);
+      Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    }
+    expect(() => build({ authMode: 'auth-token', passwordRotation: {} })).toThrow(/passwordRotation applies to RBAC users.*\(got: authMode auth-token\)/);
+  });
+});
+
 describe('CacheCluster grantConsumer', () => {
   let template: Template;
   let stack: Stack;

@@ -166,10 +166,14 @@ describe('Network with interface endpoints', () => {
     expect(JSON.stringify(endpoints)).toContain('.secretsmanager');
   });
 
-  it('admits HTTPS from the VPC only to the endpoints', () => {
+  it('admits HTTPS from the VPC\'s CIDR only to the endpoints, through one security group with no egress', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupIngress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } })],
+      GroupDescription: 'Interface endpoints: HTTPS from the VPC only',
+      SecurityGroupIngress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.1.0.0/16' })],
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
     });
+    const groups = new Set(Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })).map((e) => JSON.stringify(e.Properties.SecurityGroupIds)));
+    expect(groups.size).toBe(1);
   });
 
   it('creates none by default', () => {

@@ -35,6 +35,12 @@ describe('config: network.interfaceEndpoints', () => {
     expect(msg).toMatch(/network\.interfaceEndpoints\[2\]: duplicate service \(got: "secretsmanager"\)/);
   });
 
+  it('fails when the primary region has neither a NAT gateway nor a Secrets Manager endpoint for the rotation', () => {
+    expect(errorsOf({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }], network: { interfaceEndpoints: ['ssm'] } }))
+      .toContain('network.interfaceEndpoints: the database credentials rotate in eu-west-1, whose VPC has no NAT gateway: add "secretsmanager" so the rotation function reaches Secrets Manager (got: ["ssm"])');
+    expect(() => resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }] }))).not.toThrow();
+  });
+
   it('puts them in every region\'s network stack', () => {
     const { regions } = buildTestApp(minimalConfig({ stage: 'growth', regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-1', vpcCidr: '10.1.0.0/16' }] }));
     for (const r of Object.values(regions)) {
