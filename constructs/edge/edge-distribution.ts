@@ -88,7 +88,12 @@ export interface EdgeDistributionProps {
   readonly errorRateAlarmPercent?: number;
   /** Average origin latency that raises the alarm. @default Duration.seconds(2) */
   readonly originLatencyAlarm?: Duration;
-  /** Actions of the alarms (e.g. an SNS topic action). @default - none; the alarms are exposed for monitoring to wire */
+  /**
+   * Create the 5xx-rate and origin-latency alarms. Turn them off where nothing is monitored (no topic to notify).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /** Actions of the alarms on ALARM and OK (e.g. an SNS topic action). @default - none; the alarms are exposed for monitoring to wire */
   readonly alarmActions?: cloudwatch.IAlarmAction[];
 }
 
@@ -137,8 +142,8 @@ export class EdgeDistribution extends Construct {
   public readonly assetsDeployment?: s3deploy.BucketDeployment;
   /** A and AAAA records for the domain and `www.<domain>`. */
   public readonly records: route53.IRecordSet[];
-  /** Alarms. */
-  public readonly alarms: EdgeAlarms;
+  /** Alarms (unless `alarms` is false). */
+  public readonly alarms?: EdgeAlarms;
 
   constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
     super(scope, id);
@@ -289,6 +294,10 @@ export class EdgeDistribution extends Construct {
       this.records.push(new route53.AaaaRecord(this, `${suffix}Aaaa`, { zone, recordName, target }));
     }
 
+    if (props.alarms ?? true) this.alarms = this.createAlarms(props);
+  }
+
+  private createAlarms(props: EdgeDistributionProps): EdgeAlarms {
     const actions = props.alarmActions ?? [];
     const errorRate5xx = this.metric5xxErrorRate().createAlarm(this, 'ErrorRate5xxAlarm', {
       alarmDescription: `CloudFront 5xx error rate of ${props.domainName} above ${props.errorRateAlarmPercent ?? EDGE_DEFAULTS.errorRateAlarmPercent}% (3 of 5 minutes)`,
@@ -311,7 +320,7 @@ export class EdgeDistribution extends Construct {
       alarm.addAlarmAction(...actions);
       alarm.addOkAction(...actions);
     }
-    this.alarms = { errorRate5xx, originLatency };
+    return { errorRate5xx, originLatency };
   }
 
   /** Percentage of viewer requests answered with 5xx (average per minute). */

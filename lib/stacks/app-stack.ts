@@ -1,13 +1,8 @@
 import {
-  Annotations,
   CfnOutput,
-  RemovalPolicy,
   aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_kms as kms,
   aws_route53 as route53,
   aws_sns as sns,
-  aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
@@ -21,6 +16,7 @@ import { OutputKeys, pascal } from '../outputs';
 import { originSecretNamePrefix } from './edge-stack';
 import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
+import { createAlarmTopic } from './alarm-topic';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib';
 
@@ -115,7 +111,7 @@ export class AppStack extends RegionalStack {
     for (const q of config.queues) this.addWorkers(q, props);
 
     if (config.monitoring.enabled) {
-      this.alarmTopic = this.createAlarmTopic();
+      this.alarmTopic = createAlarmTopic(this, config, this.regionConfig.region);
       this.monitoring = new RegionMonitoring(this, 'Monitoring', {
         webTier: this.webTier,
         alarmTopic: this.alarmTopic,
@@ -130,45 +126,6 @@ export class AppStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.alarmTopicArn, { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm of the region notifies' });
       new CfnOutput(this, OutputKeys.regionHealthAlarmName, { value: this.monitoring.regionHealthAlarm.alarmName, description: 'Composite alarm: in ALARM when any Critical alarm of the region is' });
     }
-  }
-
-  /**
-   * The region's alarm topic: encrypted with a customer managed key (CloudWatch cannot publish to a topic
-   * under the AWS managed `aws/sns` key, whose policy cannot be changed), TLS only, published to by this
-   * account's CloudWatch alarms, with the configured email subscriptions.
-   */
-  private createAlarmTopic(): sns.Topic {
-    const key = new kms.Key(this, 'AlarmTopicKey', {
-      description: `Encrypts the alarm topic of ${this.config.name} in ${this.regionConfig.region}`,
-      enableKeyRotation: true,
-      // Only in-flight notifications are encrypted with it: nothing outlives the stack, which must stay disposable.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
-      principals: [cloudwatchPrincipal],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-    }));
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `${this.config.name} alarms (${this.regionConfig.region})`,
-      masterKey: key,
-      enforceSSL: true,
-    });
-    topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsOfThisAccount',
-      principals: [cloudwatchPrincipal],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
-    }));
-    for (const email of this.config.monitoring.alarmEmails) topic.addSubscription(new subscriptions.EmailSubscription(email));
-    if (this.config.monitoring.alarmEmails.length === 0) {
-      Annotations.of(topic).addWarningV2('scale-to-millions:monitoring-no-alarm-emails',
-        'monitoring.alarmEmails is empty: alarms notify a topic nobody is subscribed to. Add addresses, or subscribe a pager to the AlarmTopicArn output.');
-    }
-    return topic;
   }
 
   /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */

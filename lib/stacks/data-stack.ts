@@ -215,6 +215,8 @@ export class DataStack extends RegionalStack {
       visibilityTimeout: Duration.seconds(q.visibilityTimeoutSeconds),
       encryption: q.encryption === 'kms' ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED,
       parameterPrefix: `${this.parameterPrefix}/queues/${q.name}`,
+      // The region's monitoring (app stack) alarms on both, at two severities, notifying the alarm topic.
+      alarms: false,
     });
     this.workQueues[q.name] = workQueue;
     // Producers: every web fleet of the region may read the queue's URL and send to it.

@@ -56,6 +56,8 @@ EXPECTED['shop-edge'] = {
   EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
   EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
   EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+  // the CloudFront alarms' topic key (in-flight notifications only; DESTROY with the stack)
+  AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
 };
 
 describe('stateful logical IDs of the reference app', () => {

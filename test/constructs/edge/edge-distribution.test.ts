@@ -215,8 +215,8 @@ describe('EdgeDistribution with defaults', () => {
       Dimensions: [{ Name: 'DistributionId', Value: { Ref: stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement) } }, { Name: 'Region', Value: 'Global' }],
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/CloudFront', MetricName: 'OriginLatency', Threshold: 2000, Statistic: 'Average' });
-    expect(edge.alarms.errorRate5xx).toBeDefined();
-    expect(edge.alarms.originLatency).toBeDefined();
+    expect(edge.alarms?.errorRate5xx).toBeDefined();
+    expect(edge.alarms?.originLatency).toBeDefined();
   });
 
   it('uploads nothing without an assets folder', () => {

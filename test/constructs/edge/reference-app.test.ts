@@ -56,7 +56,19 @@ describe('reference app edge (millions config)', () => {
       EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
       EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
       EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+      // the CloudFront alarms' topic key (in-flight notifications only; DESTROY with the stack)
+      AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
     });
+  });
+
+  it('notifies an encrypted topic of the edge stack from the CloudFront alarms', () => {
+    const t = Template.fromStack(built.edge);
+    const topic = built.edge.resolve(built.edge.alarmTopic!.topicArn);
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
   it('keeps the origin-verify secrets in the primary data stack, listing no other region', () => {
