@@ -79,10 +79,21 @@ export interface AuroraGlobalDatabaseProps {
    */
   readonly primaryRegion?: string;
   /**
-   * A secondary forwards writes to the primary (`EnableGlobalWriteForwarding`).
+   * Secondaries forward writes to the writer (`EnableGlobalWriteForwarding`), so applications in every region can
+   * write through their local cluster. Set it on every member: a primary gets the flag once it no longer holds the
+   * writer (`holdsWriter: false`, after a switchover), and its proxy keeps room for the forwarded sessions it
+   * receives while it does. Writes through a secondary must go to its reader endpoint (its cluster endpoint is
+   * inactive); that is what it publishes as `writer`.
    * @default false
    */
   readonly writeForwarding?: boolean;
+  /**
+   * Whether this cluster holds the global writer now. It differs from `role` only after a switchover or failover
+   * (the `primary` cluster created the global cluster; the writer may since have moved). It sets the published
+   * `role`, `writer` and `write-forwarding` values, and write forwarding on a demoted primary.
+   * @default - true for the primary, false for a secondary
+   */
+  readonly holdsWriter?: boolean;
 }
 
 /** Properties of an {@link AuroraDatabase}. */
@@ -249,6 +260,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly connections: ec2.Connections;
   /** The engine. */
   public readonly engineKind: AuroraEngineKind;
+  /** Whether this cluster holds the writer (a standalone cluster always does). */
+  public readonly holdsWriter: boolean;
+  /** Whether writes through this cluster are forwarded to the writer in another region (published `write-forwarding`). */
+  public readonly forwardsWrites: boolean;
   private readonly port: number;
   private readonly isSecondary: boolean;
 
@@ -277,10 +292,13 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     // Parameter groups: the family comes from the engine; the version lives on the cluster only.
     const enforced = CLUSTER_PARAMETERS[engineKind];
+    // Aurora MySQL forwards no write until aurora_replica_read_consistency is set (PostgreSQL's
+    // apg_write_forward.consistency_mode already defaults to SESSION); sessions may still choose their own level.
+    const forwarding: Record<string, string> = global?.writeForwarding && engineKind === 'mysql' ? { aurora_replica_read_consistency: 'SESSION' } : {};
     this.clusterParameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
       engine,
       description: `Cluster parameters of ${this.clusterIdentifier}`,
-      parameters: { ...enforced.defaults, ...props.clusterParameters, ...enforced.enforced },
+      parameters: { ...enforced.defaults, ...forwarding, ...props.clusterParameters, ...enforced.enforced },
     });
     this.instanceParameterGroup = new rds.ParameterGroup(this, 'InstanceParameters', {
       engine,
@@ -387,7 +405,6 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       cfnCluster.addPropertyDeletionOverride('MasterUsername');
       cfnCluster.addPropertyDeletionOverride('MasterUserPassword');
       cfnCluster.globalClusterIdentifier = global.globalClusterIdentifier;
-      if (global.writeForwarding) cfnCluster.enableGlobalWriteForwarding = true;
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', global.secretName);
       if (global.primaryRegion) {
         this.secretReplica = new SecretReplica(this, 'SecretReplica', {
@@ -402,6 +419,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.rotation = this.addRotation(props, vpcSubnets);
     }
+    // A secondary forwards from its creation on; the primary cannot be created with the flag (it is not a member
+    // yet), so it gets it only once demoted, when the writer has moved to another region.
+    if (global?.writeForwarding && (global.role === 'secondary' || global.holdsWriter === false)) cfnCluster.enableGlobalWriteForwarding = true;
     if (global?.role === 'primary') {
       this.globalCluster = new rds.CfnGlobalCluster(this, 'GlobalCluster', {
         globalClusterIdentifier: global.globalClusterIdentifier,
@@ -430,7 +450,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         securityGroups: [proxySecurityGroup],
         requireTLS: true,
         iamAuth: props.proxyIamAuth ?? false,
-        // Leave room for write forwarding's own connections on a global secondary.
+        // Forwarded sessions from other regions land on the writer's connections: whichever cluster holds the
+        // writer (it moves on switchover) keeps room for them outside the proxy's pool.
         maxConnectionsPercent: global?.writeForwarding ? 70 : 90,
       });
       // The proxy reads the secret when it is created: the regional replica must exist by then.
@@ -448,8 +469,12 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     this.connections = new ec2.Connections({ securityGroups: connections, defaultPort: ec2.Port.tcp(this.port) });
 
     const databaseName = props.databaseName ?? d.databaseName;
+    this.holdsWriter = global ? (global.holdsWriter ?? global.role === 'primary') : true;
+    this.forwardsWrites = !this.holdsWriter && (global?.writeForwarding ?? false);
     this.endpoints = {
-      writer: this.cluster.clusterEndpoint.hostname,
+      // A cluster that does not hold the writer has an inactive cluster endpoint; with write forwarding its
+      // instances (the reader endpoint) take the writes and forward them.
+      writer: this.forwardsWrites ? this.cluster.clusterReadEndpoint.hostname : this.cluster.clusterEndpoint.hostname,
       reader: this.cluster.clusterReadEndpoint.hostname,
       ...(this.proxy ? { proxy: this.proxy.endpoint, proxyReadOnly: this.proxyReadOnlyEndpoint!.endpoint } : {}),
       port: String(this.port),
@@ -467,6 +492,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         'secret-arn': this.secret.secretArn,
         'database-name': databaseName,
         engine: engineKind,
+        role: this.holdsWriter ? 'primary' : 'secondary',
+        'write-forwarding': this.forwardsWrites ? 'on' : 'off',
       },
       secret: this.secret,
       network: [
@@ -704,6 +731,5 @@ function validateProps(props: AuroraDatabaseProps, readers: number): void {
     if (!IDENTIFIER.test(g.globalClusterIdentifier) || g.globalClusterIdentifier.length > 63) fail(`globalDatabase.globalClusterIdentifier must be lowercase letters, digits and single dashes (got: ${JSON.stringify(g.globalClusterIdentifier)})`);
     if (g.role === 'secondary' && g.replicaRegions?.length) fail('globalDatabase.replicaRegions is only for the primary');
     if (g.role === 'primary' && g.primaryRegion !== undefined) fail(`globalDatabase.primaryRegion is only for a secondary (got: ${g.primaryRegion})`);
-    if (g.role === 'primary' && g.writeForwarding) fail('globalDatabase.writeForwarding is only for a secondary');
   }
 }

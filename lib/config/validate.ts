@@ -10,6 +10,8 @@ import { resolveDatabase } from './sections/database';
 import { resolveDns } from './sections/dns';
 import { resolveMonitoring } from './sections/monitoring';
 import { resolveNetwork } from './sections/network';
+import type { DatabaseConfig } from './sections/database';
+import type { DnsConfig } from './sections/dns';
 import {
   STAGES,
   type AppConfig,
@@ -79,7 +81,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE);
   const monitoring = resolveMonitoring(c, root.monitoring, stage);
   const tags = c.stringMap('tags', root.tags) ?? {};
-  const database = resolveDatabase(c, root.database, stage, regions.length);
+  const database = resolveDatabase(c, root.database, stage, regions.map((r) => r.region), primaryRegion);
   const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
   const dns = resolveDns(c, root.dns, stage, {
     regions: regions.map((r) => r.region),
@@ -87,6 +89,8 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     hasDomain: domain !== undefined || root.domain !== undefined,
     defaultHealthPath: services.find((s) => s.isDefault)?.healthCheckPath ?? '/health',
   });
+
+  checkWritePaths(c, database, dns, domain !== undefined, regions.length);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -300,4 +304,20 @@ function resolveWarmPool(c: Checker, path: string, raw: unknown, maxCapacity: nu
   if (minSize > maxCapacity) c.fail(at(path, 'minSize'), `must not exceed the service's maxCapacity (${maxCapacity})`, minSize);
   const reuseOnScaleIn = c.boolean(at(path, 'reuseOnScaleIn'), o.reuseOnScaleIn) ?? false;
   return { minSize, reuseOnScaleIn };
+}
+
+/**
+ * Every region users are sent to must be able to write. With a global database that means write forwarding on the
+ * secondaries, or an active-passive DNS (failover routing) whose active region holds the writer.
+ */
+function checkWritePaths(c: Checker, database: DatabaseConfig, dns: DnsConfig, hasDomain: boolean, regionCount: number): void {
+  const g = database.globalDatabase;
+  if (!g.enabled || regionCount < 2) return;
+  if (!g.writeForwarding) {
+    if (!hasDomain || dns.routing !== 'failover') {
+      c.fail('database.globalDatabase.writeForwarding', `secondary regions are read-only, yet ${hasDomain ? `dns.routing "${dns.routing}" sends users to them` : 'without a domain users reach every region\'s load balancer'}: turn write forwarding on, or choose an active-passive setup (a domain with dns.routing "failover")`, g.writeForwarding);
+    } else if (dns.failover && dns.failover.primary !== g.writerRegion) {
+      c.fail('dns.failover.primary', `must be the region holding the database writer (${g.writerRegion}) when secondaries do not forward writes: the active region must be able to write`, dns.failover.primary);
+    }
+  }
 }

@@ -27,7 +27,14 @@ export const TIER_PATHS = {
 
 /** Keys under `<prefix>/database` (and under each `<prefix>/database/shards/<id>`). */
 export const DATABASE_KEYS = {
-  /** Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint. */
+  /**
+   * Where this region's writes go. Where the cluster holds the writer: its cluster endpoint. On an Aurora Global
+   * Database secondary with write forwarding (`write-forwarding` = `on`): its reader endpoint, whose instances
+   * forward each write to the writer in another region (a secondary's cluster endpoint is inactive). On a secondary
+   * without forwarding: the inactive cluster endpoint, i.e. no write path in this region (only an active-passive
+   * config, where DNS keeps users off read-only regions, allows that). Not the proxy: with write forwarding RDS Proxy
+   * does not support SESSION read consistency, and a secondary's proxy read/write endpoint has no target.
+   */
   writer: 'writer',
   /** Reader endpoint host (load-balanced over the readers). */
   reader: 'reader',
@@ -49,11 +56,26 @@ export const DATABASE_KEYS = {
    * configuration, e.g. local development).
    */
   authentication: 'authentication',
-  /** `primary` (holds the writer) or `secondary` (an Aurora Global Database secondary, read-only locally). */
+  /**
+   * `primary` (this region's cluster holds the writer) or `secondary` (an Aurora Global Database secondary). It follows
+   * `database.globalDatabase.writerRegion`; `s2m failover` rewrites it (with `writer` and `write-forwarding`) in every
+   * region right after a switchover or failover, so re-read these three when a write fails with SQLSTATE 25006
+   * (read-only transaction) or the writer cannot be reached.
+   */
   role: 'role',
   /**
-   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding): writes go to
-   * {@link DATABASE_KEYS.writer} of this region; `off` otherwise.
+   * `on` when this region's writes are forwarded to the writer in another region (Aurora global write forwarding):
+   * send them to {@link DATABASE_KEYS.writer} of this region, on a session that sets the read consistency first:
+   * PostgreSQL `SET apg_write_forward.consistency_mode = 'SESSION'` (the default; `EVENTUAL`, `GLOBAL` or `OFF`,
+   * which turns forwarding off for the session), MySQL `SET aurora_replica_read_consistency = 'SESSION'`.
+   * `SESSION`: a session reads its own forwarded writes (each read waits for them to replicate back, about the
+   * global replication lag, typically under a second); other sessions may read older data. `EVENTUAL`: no wait, a
+   * read may miss the session's own writes. `GLOBAL`: every read waits for all writes committed before it, from
+   * every region (the slowest). Forwarded statements cost a round trip to the writer's region each. Not forwarded
+   * (they fail): DDL, `nextval()`/`setval()` (use UUIDs or keys made by the application), `SAVEPOINT` (which a
+   * PL/pgSQL exception block uses), `LOCK`, `TRUNCATE`, `COPY`, cursors, `LISTEN`/`NOTIFY`, two-phase commit, user
+   * defined functions and procedures, `VACUUM`, `ANALYZE`. Run those (migrations) in the writer's region. `off`:
+   * writes go to `writer` only where `role` is `primary`.
    */
   writeForwarding: 'write-forwarding',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */

@@ -296,9 +296,11 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
         role: isPrimary ? 'primary' as const : 'secondary' as const,
         globalClusterIdentifier: databaseNames.globalCluster(config.name),
         secretName: databaseNames.secret(config.name),
+        writeForwarding: db.globalDatabase.writeForwarding,
+        holdsWriter: region === db.globalDatabase.writerRegion,
         // Each secondary pulls its own replica of the credentials secret from the primary region, so the
         // primary's template never lists the other regions.
-        ...(isPrimary ? {} : { writeForwarding: db.globalDatabase.writeForwarding, primaryRegion: config.primaryRegion }),
+        ...(isPrimary ? {} : { primaryRegion: config.primaryRegion }),
       },
     } : {}),
   };

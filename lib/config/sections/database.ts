@@ -39,8 +39,20 @@ export interface DatabaseProxyInput {
 export interface DatabaseGlobalInput {
   /** One global cluster across every configured region (the primary region writes). @default - stage preset */
   readonly enabled?: boolean;
-  /** Secondary clusters forward writes to the primary. @default false */
+  /**
+   * Secondary clusters forward writes to the writer (Aurora global write forwarding), so every region the DNS
+   * sends users to can write. `false` is an active-passive setup: then `dns.routing` must be `failover`, with the
+   * writer's region as its primary, so users only reach a read-only region when the writer's region is down.
+   * @default true
+   */
   readonly writeForwarding?: boolean;
+  /**
+   * The region holding the global writer now. It differs from `primaryRegion` (which created the global cluster
+   * and never changes) only after a switchover or failover (`s2m failover`); it sets each region's published
+   * `database/role` and `database/writer` and which clusters forward writes, never a stateful template.
+   * @default - the primary region
+   */
+  readonly writerRegion?: string;
 }
 
 /** What a user writes under `database`: the Aurora cluster of every region. */
@@ -103,7 +115,13 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
   readonly monitoringIntervalSeconds: number;
   readonly logRetentionDays: number;
   readonly databaseName: string;
-  readonly globalDatabase: { readonly enabled: boolean; readonly writeForwarding: boolean };
+  readonly globalDatabase: {
+    readonly enabled: boolean;
+    /** Secondaries forward writes (every region can write). */
+    readonly writeForwarding: boolean;
+    /** The region holding the global writer now (the primary region until a switchover or failover). */
+    readonly writerRegion: string;
+  };
 }
 
 /** Keys allowed under `database`. */
@@ -129,8 +147,10 @@ export function resolveDatabase(
   c: Checker,
   raw: unknown,
   stage: Stage,
-  regionCount: number,
+  regions: readonly string[],
+  primaryRegion: string | undefined,
 ): DatabaseConfig {
+  const regionCount = regions.length;
   const p = 'database';
   const preset = PRESETS[stage].database;
   const o = c.object(p, raw, DATABASE_KEYS) ?? {};
@@ -156,7 +176,7 @@ export function resolveDatabase(
 
   // A global database's primary counts each secondary cluster against Aurora's 15 replicas, and any region can
   // become the primary (switchover, failover): the limit holds for every region's cluster.
-  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding']) ?? {};
+  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding', 'writerRegion']) ?? {};
   const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
   const limit = readerLimit(globalEnabled, regionCount);
   if (readers > limit.max && readers <= AURORA_DEFAULTS.maxReaders) c.fail(at(p, 'readers'), `must be at most ${limit.max}: ${limit.reason}`, readers);
@@ -176,14 +196,21 @@ export function resolveDatabase(
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
   const databaseName = c.string(at(p, 'databaseName'), o.databaseName, { pattern: DB_NAME, what: 'a database name: a letter, then letters, digits or _ (at most 63)' }) ?? 'app';
 
-  const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? false;
+  const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? globalEnabled;
+  const writerRegion = c.string(at(p, 'globalDatabase.writerRegion'), globalRaw.writerRegion) ?? primaryRegion ?? regions[0] ?? '';
+  if (globalRaw.writerRegion !== undefined && !regions.includes(writerRegion)) c.fail(at(p, 'globalDatabase.writerRegion'), `must be one of the configured regions (${regions.join(', ')})`, writerRegion);
+  if (globalRaw.writerRegion !== undefined && !globalEnabled) c.fail(at(p, 'globalDatabase.writerRegion'), 'needs globalDatabase.enabled', writerRegion);
+  if (writeForwarding && globalEnabled && engine === 'postgres') {
+    const problem = writeForwardingVersionProblem(engineVersion);
+    if (problem) c.fail(at(p, 'engineVersion'), problem, engineVersion);
+  }
   if (globalEnabled && regionCount < 2) c.fail(at(p, 'globalDatabase.enabled'), `a global database needs at least 2 regions (configured: ${regionCount})`, globalEnabled);
   if (globalEnabled) {
     for (const [key, cls] of [['instanceType', instanceType], ['readerInstanceType', readerInstanceType]] as const) {
       if (cls.startsWith('t')) c.fail(at(p, key), 'burstable (t) classes cannot be used in a global database; use an r-class type or "serverless"', cls);
     }
   }
-  if (writeForwarding && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
+  if (globalRaw.writeForwarding === true && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
   if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
   const sharding = resolveSharding(c, p, o, {
     instanceType, readerInstanceType, readers, ...(autoScaling ? { autoScaling } : {}), globalDatabase: globalEnabled, instanceClass,
@@ -195,7 +222,7 @@ export function resolveDatabase(
     engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
     ...(autoScaling ? { autoScaling } : {}),
     proxy, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
-    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding }, ...sharding,
+    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding: writeForwarding && globalEnabled, writerRegion }, ...sharding,
   };
 }
 
@@ -205,6 +232,17 @@ function instanceClass(c: Checker, path: string, raw: unknown): string | undefin
   const bare = s.startsWith('db.') ? s.slice(3) : s;
   if (!DB_INSTANCE_TYPE.test(bare)) return c.fail(path, 'must be an Aurora instance type like r7g.large or "serverless"', s);
   return bare;
+}
+
+/**
+ * Why an Aurora PostgreSQL version cannot forward writes from a global secondary, or undefined: global write
+ * forwarding needs 14.9+, 15.4+, or any 16 and later minor.
+ */
+export function writeForwardingVersionProblem(version: string): string | undefined {
+  const [major, minor] = version.split('.').map((x) => Number.parseInt(x, 10));
+  const least: Record<number, number> = { 14: 9, 15: 4 };
+  if (major >= 16 || (least[major] !== undefined && minor >= least[major])) return undefined;
+  return 'global write forwarding needs Aurora PostgreSQL 14.9+, 15.4+ or 16 and later; upgrade, or set globalDatabase.writeForwarding false with dns.routing "failover"';
 }
 
 /** The most readers a cluster may have, and why: Aurora's 15 replicas, minus the secondary clusters of a global database. */

@@ -164,8 +164,12 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
     expect(names).toEqual([
       '/shop/database/database-name', '/shop/database/engine', '/shop/database/port', '/shop/database/proxy',
-      '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/secret-arn', '/shop/database/writer',
+      '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/role', '/shop/database/secret-arn',
+      '/shop/database/write-forwarding', '/shop/database/writer',
     ]);
+    // a standalone cluster holds its writer
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/role', Value: 'primary' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/write-forwarding', Value: 'off' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/port', Value: '5432' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/writer', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'Endpoint.Address'] } });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/reader', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'ReadEndpoint.Address'] } });
@@ -216,6 +220,40 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
   it('adds no warnings', () => {
     const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Database/*', Match.anyValue());
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('AuroraDatabase after a switchover (holdsWriter)', () => {
+  const build = (id: string, region: string, engine: 'postgres' | 'mysql', globalDatabase: AuroraDatabaseProps['globalDatabase']) => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), id, { env: { region } });
+    const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
+    const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', engine, globalDatabase });
+    return { db, t: Template.fromStack(stack) };
+  };
+  const global = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials', writeForwarding: true };
+
+  it('a primary that no longer holds the writer forwards writes and publishes itself as a secondary', () => {
+    const { db, t } = build('Demoted', 'us-east-1', 'postgres', { role: 'primary', ...global, holdsWriter: false });
+    t.hasResourceProperties('AWS::RDS::DBCluster', { EnableGlobalWriteForwarding: true });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([false, true]);
+    expect(t.findResources('AWS::SSM::Parameter', { Properties: { Name: '/shop-db/role', Value: 'secondary' } })).not.toEqual({});
+  });
+
+  it('a primary holding the writer is created without the flag (it is not a member yet), its proxy leaving room for forwarded sessions', () => {
+    const { db, t } = build('Writer', 'us-east-1', 'postgres', { role: 'primary', ...global });
+    expect((Object.values(t.findResources('AWS::RDS::DBCluster'))[0] as { Properties: Record<string, unknown> }).Properties.EnableGlobalWriteForwarding).toBeUndefined();
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
+  });
+
+  it('a secondary that was promoted publishes itself as the writer, through its cluster endpoint', () => {
+    const { db } = build('Promoted', 'eu-west-1', 'postgres', { role: 'secondary', ...global, holdsWriter: true });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
+  });
+
+  it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it', () => {
+    const { t } = build('MySql', 'eu-west-1', 'mysql', { role: 'secondary', ...global });
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });
   });
 });
 
@@ -399,6 +437,22 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
     secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
   });
 
+  it('publishes each cluster\'s role and write path for the runtime', () => {
+    const param = (t: Template, name: string) => (Object.values(t.findResources('AWS::SSM::Parameter', { Properties: { Name: `/shop-db/${name}` } }))[0] as { Properties: { Value: unknown } }).Properties.Value;
+    // the primary writes through its cluster endpoint
+    expect(param(primary, 'role')).toBe('primary');
+    expect(param(primary, 'write-forwarding')).toBe('off');
+    expect(param(primary, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Address'] });
+    // a forwarding secondary takes writes on its instances (its cluster endpoint is inactive) and forwards them
+    expect(param(secondaryForwarding, 'role')).toBe('secondary');
+    expect(param(secondaryForwarding, 'write-forwarding')).toBe('on');
+    expect(param(secondaryForwarding, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'ReadEndpoint.Address'] });
+    // a read-only secondary has no write path: it says so
+    expect(param(secondary, 'write-forwarding')).toBe('off');
+    expect(param(secondary, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Address'] });
+  });
+
+
   it('requires IAM authentication at the proxy when asked', () => {
     secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, Auth: [Match.objectLike({ IAMAuth: 'REQUIRED' })] });
     secondary.hasResourceProperties('AWS::RDS::DBProxy', { Auth: [Match.objectLike({ IAMAuth: 'DISABLED' })] });
@@ -436,9 +490,6 @@ describe('AuroraDatabase bad input', () => {
   });
   it('fails when the monitoring interval is not one RDS offers', () => {
     expect(make({ monitoringInterval: Duration.seconds(20) })).toThrow(/monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds \(got: 20\)/);
-  });
-  it('fails when a primary asks for write forwarding', () => {
-    expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', writeForwarding: true } })).toThrow(/writeForwarding is only for a secondary/);
   });
   it('fails when a primary is given primaryRegion (only a secondary pulls a replica)', () => {
     expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', primaryRegion: 'us-east-1' } })).toThrow(/globalDatabase\.primaryRegion is only for a secondary \(got: us-east-1\)/);
