@@ -63,6 +63,7 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       ...common,
       vpc: network.vpc,
       endpointProviders: data.endpointProviders,
+      webEndpointProviders: [data.sessionKey],
       workQueues: data.workQueues,
       cache: data.cache,
       database: data.database,

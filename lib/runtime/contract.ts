@@ -12,6 +12,7 @@
  * /<name>/database/shards/<id>/...          (each further shard: the same keys as database/)
  * /<name>/cache/endpoint | port | tls | auth-mode | username | secret-arn
  * /<name>/queues/<queue>/url | arn | name | dlq-url | ...
+ * /<name>/sessions/secret-arn
  * ```
  *
  * @module
@@ -113,7 +114,13 @@ export const QUEUE_KEYS = {
 export const SESSION_KEYS = {
   /**
    * ARN of the secret (in this region: a replica of the primary region's) whose value seals session tokens, so a
-   * session issued in one region is valid in every region.
+   * session issued in one region is valid in every region. Its value is JSON `{"key": "<64 letters and digits>"}`:
+   * derive the sealing key from it (e.g. HKDF-SHA256), never use it raw. It rotates every 30 days in the primary
+   * region (replicas follow within seconds): seal with the `AWSCURRENT` version, accept the `AWSCURRENT` and
+   * `AWSPREVIOUS` versions (`GetSecretValue` with `VersionStage`), and put the `VersionId` in each token so that a
+   * token sealed with a version this instance has not loaded yet makes it re-read the secret before rejecting it.
+   * Re-seal on use, so an active session is never older than one rotation; sessions idle for longer than that
+   * need a new sign-in.
    */
   secretArn: 'secret-arn',
 } as const;

@@ -27,6 +27,11 @@ export interface AppStackProps extends RegionalStackProps {
   /** Data-tier endpoints every fleet of the region is granted. */
   readonly endpointProviders: IEndpointProvider[];
   /**
+   * What web fleets alone are granted (the session key: workers handle no sessions).
+   * @default - none
+   */
+  readonly webEndpointProviders?: IEndpointProvider[];
+  /**
    * The region's work queues (in the data stack) by name, one per config `queues` entry.
    * @default - none; required when the config has queues
    */
@@ -95,7 +100,7 @@ export class AppStack extends RegionalStack {
       });
     }
     this.webTier.forEachFleet((fleet) => {
-      for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
+      for (const provider of [...props.endpointProviders, ...(props.webEndpointProviders ?? [])]) provider.grantConsumer(fleet);
     });
 
     if (this.hostedZone) this.dns = this.createDns(this.hostedZone);

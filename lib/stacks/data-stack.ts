@@ -5,6 +5,7 @@ import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding'
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import { SecretReplica, type IEndpointProvider } from '../../constructs/common';
 import type { MonitoredSecretRotation } from '../../constructs/monitoring';
+import { SessionKey } from '../../constructs/sessions';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
@@ -65,7 +66,13 @@ export class DataStack extends RegionalStack {
   /** This region's replica of the cache AUTH secret (Global Datastore secondaries). */
   public readonly cacheAuthSecretReplica?: SecretReplica;
 
-  /** The secret rotations of this region (database credentials, cache password), for the monitoring to alarm on. */
+  /**
+   * The key that seals session tokens (construct id `Sessions`): created in the primary region, a replica pulled
+   * everywhere else, so a session is valid in every region. Web fleets read it (not workers).
+   */
+  public readonly sessionKey: SessionKey;
+
+  /** The secret rotations of this region (database credentials, cache password, session key), for the monitoring to alarm on. */
   public readonly secretRotations: MonitoredSecretRotation[] = [];
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
@@ -97,6 +104,12 @@ export class DataStack extends RegionalStack {
       this.cache.node.addDependency(this.cacheAuthSecretReplica);
     }
     this.endpointProviders.push(this.cache);
+    const isPrimary = this.regionConfig.region === this.config.primaryRegion;
+    this.sessionKey = new SessionKey(this, 'Sessions', {
+      secretName: sessionKeySecretName(this.config.name),
+      ...(isPrimary ? {} : { primaryRegion: this.config.primaryRegion }),
+      parameterPrefix: `${this.parameterPrefix}/sessions`,
+    });
     this.collectRotations();
     for (const q of this.config.queues) this.addWorkQueue(q);
     const { config } = this;
@@ -130,6 +143,7 @@ export class DataStack extends RegionalStack {
     }
     const cacheErrors = this.cache.metricPasswordRotationErrors();
     if (cacheErrors) this.secretRotations.push({ name: 'cache', errors: cacheErrors });
+    if (this.sessionKey.rotation) this.secretRotations.push({ name: 'sessions', errors: this.sessionKey.rotation.metricErrors() });
   }
 
   /** Shards 1..N-1 next to `Database` (shard 0), the region's shard map, and one cluster-id output per shard. */
@@ -224,6 +238,11 @@ export class DataStack extends RegionalStack {
     new CfnOutput(this, OutputKeys.queueName(q.name), { value: workQueue.queue.queueName, description: `SQS queue of ${q.name}` });
     new CfnOutput(this, OutputKeys.deadLetterQueueName(q.name), { value: workQueue.deadLetterQueue.queueName, description: `SQS dead-letter queue of ${q.name}` });
   }
+}
+
+/** Name of the session key secret, identical in every region: `<name>/sessions/key`. */
+export function sessionKeySecretName(name: string): string {
+  return `${name}/sessions/key`;
 }
 
 /** Deterministic names shared by every region (no cross-region references): cluster, global cluster, secret. */

@@ -46,6 +46,9 @@ Object.assign(EXPECTED['shop-data-us-east-1'], {
   shopdatauseast1DatabaseClusterSecret2791E40F3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
   OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
+  // the key that seals session tokens (every other region pulls a replica) and its rotation function's logs
+  SessionsE3A1DF70: 'AWS::SecretsManager::Secret',
+  SessionsRotationLogs0AF98C49: 'AWS::Logs::LogGroup',
 });
 // every other region pulls its secret replicas (SecretReplica): the requests' provider logs (operational, 90 days,
 // DESTROY with the stack: they hold no data the app needs)
