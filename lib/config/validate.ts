@@ -87,7 +87,6 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     regions: regions.map((r) => r.region),
     primaryRegion,
     hasDomain: domain !== undefined || root.domain !== undefined,
-    defaultHealthPath: services.find((s) => s.isDefault)?.healthCheckPath ?? '/health',
   });
 
   checkWritePaths(c, database, dns, domain !== undefined, regions.length);

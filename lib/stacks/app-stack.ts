@@ -1,5 +1,6 @@
 import {
   CfnOutput,
+  aws_cloudwatch as cloudwatch,
   aws_ec2 as ec2,
   aws_route53 as route53,
   aws_sns as sns,
@@ -85,6 +86,8 @@ export class AppStack extends RegionalStack {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
           values: OriginVerifySecret.references(originSecretNamePrefix(config), config.edge.originSecretGeneration).accepted,
+          // Route 53's checkers send no custom header: exactly the path they check is let through.
+          healthCheckPath: config.dns.healthCheck.path,
         },
       } : {}),
     });
@@ -103,7 +106,6 @@ export class AppStack extends RegionalStack {
       for (const provider of [...props.endpointProviders, ...(props.webEndpointProviders ?? [])]) provider.grantConsumer(fleet);
     });
 
-    if (this.hostedZone) this.dns = this.createDns(this.hostedZone);
 
     const lb = this.webTier.loadBalancer;
     new CfnOutput(this, OutputKeys.loadBalancerFullName, { value: lb.loadBalancerFullName, description: 'ALB full name (CloudWatch LoadBalancer dimension)' });
@@ -131,6 +133,14 @@ export class AppStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.alarmTopicArn, { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm of the region notifies' });
       new CfnOutput(this, OutputKeys.regionHealthAlarmName, { value: this.monitoring.regionHealthAlarm.alarmName, description: 'Composite alarm: in ALARM when any Critical alarm of the region is' });
     }
+
+    // After the monitoring: the region leaves DNS while its deep health fails or one of its drain alarms fires.
+    if (this.hostedZone) {
+      this.dns = this.createDns(this.hostedZone, this.monitoring?.regionDrainAlarms ?? []);
+      if (this.dns) {
+        new CfnOutput(this, OutputKeys.endpointHealthCheckId, { value: this.dns.endpointHealthCheck.healthCheckId, description: 'Route 53 health check of the region\'s deep health path: invert it to drain the region (s2m drain)' });
+      }
+    }
   }
 
   /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */
@@ -155,7 +165,7 @@ export class AppStack extends RegionalStack {
    * The region's records for `origin.<domain>` and `api.<domain>`. Everything here derives from this
    * region's config alone, so adding or removing a region leaves the other regions' templates unchanged.
    */
-  private createDns(zone: route53.IHostedZone): GeoDns | undefined {
+  private createDns(zone: route53.IHostedZone, drainAlarms: cloudwatch.IAlarm[]): GeoDns | undefined {
     const { config, region } = this;
     const { dns } = config;
     const domain = config.domain!.name;
@@ -167,7 +177,7 @@ export class AppStack extends RegionalStack {
         ...Object.entries(geo.countries).filter(([, r]) => r === region).map(([code]) => route53.GeoLocation.country(code)),
         ...(geo.default === region ? [route53.GeoLocation.default()] : []),
       ];
-      if (locations.length === 0) return undefined;
+      // A region that serves no location still joins the fallback sets (unhealthy and unmapped locations).
       routing = { routing: DnsRouting.GEOLOCATION, geoLocations: locations };
     } else if (dns.routing === 'failover') {
       const role = dns.failover!.primary === region ? route53.Failover.PRIMARY : dns.failover!.secondary === region ? route53.Failover.SECONDARY : undefined;
@@ -181,7 +191,8 @@ export class AppStack extends RegionalStack {
       domainName: domain,
       loadBalancer: this.webTier.loadBalancer,
       ...routing,
-      recordNames: [originDomainName(domain, dns.originSubdomain), apiDomainName(domain, dns.apiSubdomain)],
+      // With the edge, api.<domain> is an alias of the distribution (edge stack): only the origin name is regional.
+      recordNames: [originDomainName(domain, dns.originSubdomain), ...(config.edge.enabled ? [] : [apiDomainName(domain, dns.apiSubdomain)])],
       healthCheck: {
         path: dns.healthCheck.path,
         protocol: this.webTier.certificate ? HealthCheckProtocol.HTTPS : HealthCheckProtocol.HTTP,
@@ -191,6 +202,7 @@ export class AppStack extends RegionalStack {
         ...(dns.healthCheck.regions ? { regions: dns.healthCheck.regions } : {}),
       },
       drained: dns.drainedRegions.includes(region),
+      drainAlarms,
     });
   }
 }

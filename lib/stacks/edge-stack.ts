@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { EdgeDistribution, OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION, type AppConfig } from '../config';
 import { OutputKeys } from '../outputs';
-import { originDomainName } from '../../constructs/geo-dns';
+import { apiDomainName, originDomainName } from '../../constructs/geo-dns';
 import { ReferenceStack, type ReferenceStackProps } from './regional-stack';
 import { createAlarmTopic } from './alarm-topic';
 
@@ -62,6 +62,9 @@ export class EdgeStack extends ReferenceStack {
       domainName: config.domain.name,
       hostedZone,
       originDomainName: originDomainName(config.domain.name, config.dns.originSubdomain),
+      // API clients get the same edge: WAF, TLS, and load balancers that answer only to CloudFront.
+      additionalDomainNames: [apiDomainName(config.domain.name, config.dns.apiSubdomain)],
+      forwardViewerHost: e.forwardViewerHost,
       ...(e.certificateArn ? { certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', e.certificateArn) } : {}),
       originVerifyHeader: { name: e.originHeaderName, value: OriginVerifySecret.references(originSecretNamePrefix(config), e.originSecretGeneration).current },
       staticPaths: e.staticPaths,

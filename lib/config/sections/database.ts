@@ -14,7 +14,8 @@ export interface DatabaseAutoScalingInput {
   readonly minReaders?: number;
   /**
    * Readers Application Auto Scaling may grow to (1-15; with a global database 15 minus the secondary regions).
-   * @default - the most allowed: 15, or 15 minus the secondary regions of a global database
+   * @default - 15; 10 in a global database (15 minus the most secondary regions it may have, 5, so adding a
+   *   region changes no region's template)
    */
   readonly maxReaders?: number;
   /** Target average reader CPU % (10-90). @default 60 */
@@ -211,7 +212,7 @@ export function resolveDatabase(
     }
   }
   if (globalRaw.writeForwarding === true && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
-  if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
+  if (regionCount > AURORA_DEFAULTS.maxGlobalSecondaries + 1 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most ${AURORA_DEFAULTS.maxGlobalSecondaries + 1} regions (configured: ${regionCount})`, globalEnabled);
   const sharding = resolveSharding(c, p, o, {
     instanceType, readerInstanceType, readers, ...(autoScaling ? { autoScaling } : {}), globalDatabase: globalEnabled, instanceClass,
     maxReaders: limit.max, maxReadersReason: limit.reason,
@@ -246,23 +247,25 @@ export function writeForwardingVersionProblem(version: string): string | undefin
 }
 
 /** The most readers a cluster may have, and why: Aurora's 15 replicas, minus the secondary clusters of a global database. */
-function readerLimit(global: boolean, regionCount: number): { max: number; reason: string } {
+function readerLimit(global: boolean, regionCount: number): { max: number; defaultMax: number; reason: string } {
   const all = AURORA_DEFAULTS.maxReaders;
-  if (!global || regionCount < 2) return { max: all, reason: `Aurora allows ${all} replicas per cluster` };
+  if (!global || regionCount < 2) return { max: all, defaultMax: all, reason: `Aurora allows ${all} replicas per cluster` };
   const secondaries = regionCount - 1;
   return {
     max: all - secondaries,
+    // The default must not depend on the region count: adding a region would change every region's data stack.
+    defaultMax: all - AURORA_DEFAULTS.maxGlobalSecondaries,
     reason: `in a global database the primary cluster counts each of its ${secondaries} secondary cluster(s) against Aurora's ${all} replicas, and any region can become the primary`,
   };
 }
 
-function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number, limit: { max: number; reason: string }): DatabaseConfig['autoScaling'] {
+function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number, limit: { max: number; defaultMax: number; reason: string }): DatabaseConfig['autoScaling'] {
   if (raw === false) return undefined;
   if (raw === undefined && !presetOn) return undefined;
   const o = c.object(path, raw ?? {}, ['minReaders', 'maxReaders', 'targetCpuPercent', 'targetConnections', 'scaleInCooldownSeconds', 'scaleOutCooldownSeconds']);
   if (!o) return undefined;
   const minReaders = c.number(at(path, 'minReaders'), o.minReaders, { integer: true, min: 0, max: 15 }) ?? readers;
-  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: AURORA_DEFAULTS.maxReaders }) ?? limit.max;
+  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: AURORA_DEFAULTS.maxReaders }) ?? Math.max(limit.defaultMax, readers);
   if (maxReaders > limit.max) c.fail(at(path, 'maxReaders'), `must be at most ${limit.max}: ${limit.reason}`, maxReaders);
   if (minReaders > maxReaders) c.fail(at(path, 'minReaders'), `must not exceed maxReaders (${maxReaders})`, minReaders);
   if (readers > maxReaders) c.fail(at(path, 'maxReaders'), `must be at least database.readers (${readers})`, maxReaders);

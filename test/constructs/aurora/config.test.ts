@@ -47,8 +47,8 @@ describe('config: database section', () => {
     const FOUR_REGIONS = [...TWO_REGIONS, { region: 'ap-southeast-1', vpcCidr: '10.2.0.0/16' }, { region: 'sa-east-1', vpcCidr: '10.3.0.0/16' }];
     const global = (db: Record<string, unknown>) => resolve({ ...db, globalDatabase: { enabled: true } }, { regions: FOUR_REGIONS });
 
-    it('defaults maxReaders to 15 minus the secondary regions (4 regions: 12)', () => {
-      expect(global({}).database.autoScaling?.maxReaders).toBe(12);
+    it('defaults maxReaders to 10 (15 minus the 5 secondaries a global database may have: adding a region changes nothing)', () => {
+      expect(global({}).database.autoScaling?.maxReaders).toBe(10);
       expect(resolve({}).database.autoScaling?.maxReaders).toBe(15);
     });
 
