@@ -1,6 +1,9 @@
 /** The real AWS clients, clock and streams for `s2m`; created on call, never at module load. */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CliDeps } from './cli';
 
 /**
@@ -17,9 +20,26 @@ export function defaultCliDeps(): CliDeps {
   return {
     cloudFormation: (region) => new CloudFormationClient({ region, maxAttempts: 1 }),
     cloudWatch: (region) => new CloudWatchClient({ region, maxAttempts: 1 }),
+    // Failover calls are few and must not fail on a blip: the SDK's own retries are on.
+    route53: once(() => new Route53Client({ region: 'us-east-1' })),
+    rds: perRegion((region) => new RDSClient({ region })),
+    ssm: perRegion((region) => new SSMClient({ region })),
     clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+  };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    if (!made.has(region)) made.set(region, make(region));
+    return made.get(region)!;
   };
 }
