@@ -134,8 +134,8 @@ describe('reference app (millions config): Aurora global database in every regio
     expect(JSON.stringify(sar[0].Properties.Parameters.endpoint)).toMatch(/Fn::GetStackOutput.*shop-network-us-east-1/);
     expect(network.secretsManagerEndpoint).toBeDefined();
     const alarms = app.monitoring!.alarms.filter((a) => a.tier === 'secrets').map((a) => a.alarm.node.id);
-    expect(alarms.sort()).toEqual(['SecretRotationCacheWarning', 'SecretRotationDatabaseWarning']);
-    // a secondary's replica follows the primary's rotation: only its cache password rotates there
+    expect(alarms.sort()).toEqual(['SecretRotationCacheWarning', 'SecretRotationDatabaseWarning', 'SecretRotationSessionsWarning']);
+    // a secondary's replicas (database, session key) follow the primary's rotation: only its cache password rotates there
     expect(built.regions['eu-west-1'].app.monitoring!.alarms.filter((a) => a.tier === 'secrets').map((a) => a.alarm.node.id)).toEqual(['SecretRotationCacheWarning']);
   });
 });
