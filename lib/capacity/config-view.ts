@@ -3,7 +3,7 @@
  * `AppConfig`; the database, cache and queue tiers are read defensively (any missing or mistyped field
  * falls back to a documented default) so the CLI works whatever stage of the config schema it meets.
  */
-import type { AppConfig } from '../config';
+import { maxReadersPerCluster, type AppConfig } from '../config';
 
 /** A web service: its fleet limits and scaling targets. */
 export interface ServiceView {
@@ -20,8 +20,10 @@ export interface ServiceView {
 export interface DatabaseView {
   /** Readers per cluster as configured (the floor of reader autoscaling). */
   readonly readers: number;
-  /** Most readers per cluster reader autoscaling may add (Aurora allows 15). */
+  /** Most readers per cluster reader autoscaling may add. */
   readonly maxReaders: number;
+  /** Most readers a cluster may have: Aurora's 15, minus the secondary regions of a global database. */
+  readonly readerLimit: number;
   /** Shards (clusters); 1 when unsharded. */
   readonly shards: number;
   /** Average reader CPU % reader autoscaling targets. */
@@ -99,7 +101,7 @@ function count(v: unknown, fallback: number): number {
 /**
  * Builds the CLI's view of a resolved config. `database`, `cache` and `queues` are optional and read
  * field by field: `database.readers`, `database.autoScaling.maxReaders` (else `database.maxReaders`), `database.shards` (a count or a list),
- * `database.targetReaderCpuPercent`, `database.writerCpuLimitPercent`; `cache.shards`,
+ * `database.targetReaderCpuPercent`, `database.writerCpuLimitPercent`, `database.globalDatabase.enabled`; `cache.shards`,
  * `cache.replicasPerShard`, `cache.nodeType`, `cache.memoryTargetPercent`, `cache.engineCpuTargetPercent`;
  * `queues[].name`, `queues[].acceptableLatencySeconds`, `queues[].averageProcessingSeconds`, `queues[].maxWorkers`.
  */
@@ -119,6 +121,7 @@ export function capacityView(config: AppConfig): CapacityConfig {
       // The resolved config keeps reader bounds under database.autoScaling; without autoscaling the
       // configured readers are the maximum.
       maxReaders: num(obj(db.autoScaling)?.maxReaders, num(db.maxReaders, db.autoScaling === undefined && typeof db.readers === 'number' ? db.readers : VIEW_DEFAULTS.maxReaders)),
+      readerLimit: maxReadersPerCluster(obj(db.globalDatabase)?.enabled === true, config.regions.length),
       shards: Math.max(1, count(db.shards, VIEW_DEFAULTS.shards)),
       targetReaderCpuPercent: num(obj(db.autoScaling)?.targetCpuPercent, num(db.targetReaderCpuPercent, VIEW_DEFAULTS.targetReaderCpuPercent)),
       writerCpuLimitPercent: num(db.writerCpuLimitPercent, VIEW_DEFAULTS.writerCpuLimitPercent),

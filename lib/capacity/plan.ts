@@ -2,7 +2,7 @@
  * `s2m plan`: the capacity model. Turns peak load figures into per-tier sizes and a config file in the
  * repo's format. Pure functions; the formulas and their assumptions are in docs/capacity.md.
  */
-import { ConfigError, PRESETS, resolveConfig, type Stage } from '../config';
+import { ConfigError, PRESETS, maxReadersPerCluster, resolveConfig, type Stage } from '../config';
 
 /** Memory (GiB) of ElastiCache node types the planner knows; others need `cacheNodeMemoryGb`. */
 export const CACHE_NODE_MEMORY_GIB: Readonly<Record<string, number>> = {
@@ -177,8 +177,9 @@ export function checkPlanInput(i: PlanInput): void {
  *   min = max(AZs, ceil(instancesAtPeak / 4)); targetRequestsPerInstance = rpsPerInstance × 60;
  * - writes (all in the primary region): writeQps = peakRps × q × (1 - R); shards = ceil(writeQps × (1 + headroom) / writerQps);
  * - reads reaching the database per region: readQps = regionRps × q × R × (1 - H); readersAtPeak per cluster =
- *   ceil(readQps / shards / readerQps); more shards while readersAtPeak × (1 + headroom) > 15;
- *   readers = max(1, ceil(readersAtPeak / 2)), maxReaders = min(15, ceil(readersAtPeak × (1 + headroom)));
+ *   ceil(readQps / shards / readerQps); more shards while readersAtPeak × (1 + headroom) > L;
+ *   readers = max(1, ceil(readersAtPeak / 2)), maxReaders = min(L, ceil(readersAtPeak × (1 + headroom))), where L is
+ *   Aurora's 15 replicas, minus the secondary regions when the stage's preset makes a global database (n > 1);
  * - cache shards = max(ceil(workingSet × (1 + headroom) / (nodeMemory × 0.75)), ceil(regionRps × q × (1 + headroom) / opsPerShard));
  * - workers: busy = jobsPerRegion × jobSeconds (Little's law); maxWorkers = ceil(busy × (1 + headroom)).
  */
@@ -204,14 +205,16 @@ export function planCapacity(i: PlanInput): CapacityPlan {
   const q = i.queriesPerRequest;
   const writeQps = i.peakRps * q * (1 - i.readRatio);
   const readQpsPerRegion = regionRps * q * i.readRatio * (1 - i.cacheHitRatio);
+  // A global database's primary counts its secondaries against the 15 replicas (the config refuses more).
+  const readerLimit = maxReadersPerCluster(PRESETS[i.stage].database.globalDatabase, n);
   let shards = Math.max(1, ceil((writeQps * grow) / i.writerQps));
   let readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
-  while (ceil(readersAtPeak * grow) > MAX_READERS_PER_CLUSTER) {
+  while (ceil(readersAtPeak * grow) > readerLimit) {
     shards++;
     readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
   }
   const readers = Math.max(1, ceil(readersAtPeak / 2));
-  const maxReaders = Math.min(MAX_READERS_PER_CLUSTER, Math.max(readers, ceil(readersAtPeak * grow)));
+  const maxReaders = Math.min(readerLimit, Math.max(readers, ceil(readersAtPeak * grow)));
 
   const nodeMemory = i.cacheNodeMemoryGb ?? CACHE_NODE_MEMORY_GIB[i.cacheNodeType];
   const opsPerRegion = regionRps * q;

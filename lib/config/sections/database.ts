@@ -246,6 +246,11 @@ export function writeForwardingVersionProblem(version: string): string | undefin
   return 'global write forwarding needs Aurora PostgreSQL 14.9+, 15.4+ or 16 and later; upgrade, or set globalDatabase.writeForwarding false with dns.routing "failover"';
 }
 
+/** The most readers one cluster may have: Aurora's 15 replicas, minus the secondary clusters of a global database. */
+export function maxReadersPerCluster(global: boolean, regionCount: number): number {
+  return readerLimit(global, regionCount).max;
+}
+
 /** The most readers a cluster may have, and why: Aurora's 15 replicas, minus the secondary clusters of a global database. */
 function readerLimit(global: boolean, regionCount: number): { max: number; defaultMax: number; reason: string } {
   const all = AURORA_DEFAULTS.maxReaders;

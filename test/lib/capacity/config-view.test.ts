@@ -28,7 +28,10 @@ describe('capacityView', () => {
       queues: [{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, workers: { maxCapacity: 12 } }, { nameless: true }],
     } as unknown as AppConfig;
     const view = capacityView(config);
-    expect(view.database).toEqual({ readers: 2, maxReaders: 6, shards: 3, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
+    expect(view.database).toEqual({ readers: 2, maxReaders: 6, readerLimit: 15, shards: 3, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
+    // A global database's primary counts each secondary region against Aurora's 15 replicas.
+    const global = capacityView({ ...config, database: { ...(config as unknown as { database: object }).database, globalDatabase: { enabled: true } } } as unknown as AppConfig);
+    expect(global.database?.readerLimit).toBe(15 - (config.regions.length - 1));
     expect(view.cache).toEqual({ shards: 4, replicasPerShard: 1, nodeType: 'cache.r7g.xlarge', memoryTargetPercent: 80, engineCpuTargetPercent: 80 });
     expect(view.queues).toEqual([{ name: 'jobs', acceptableLatencySeconds: 30, averageProcessingSeconds: 0.5, maxWorkers: 12 }]);
   });
