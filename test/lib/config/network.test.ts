@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, PRESETS, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { buildTestApp, minimalConfig } from '../../helpers/app';
+import { PRESETS, resolveConfig } from '../../../lib/config';
+import { buildTestApp, configErrors, minimalConfig } from '../../helpers/app';
 import { Template } from 'aws-cdk-lib/assertions';
-
-function errorsOf(overrides: Partial<AppConfigInput>): string {
-  try {
-    resolveConfig(minimalConfig(overrides));
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config: network.interfaceEndpoints', () => {
   it.each([
@@ -30,13 +20,13 @@ describe('config: network.interfaceEndpoints', () => {
   });
 
   it('fails on an unknown or duplicate service', () => {
-    const msg = errorsOf({ network: { interfaceEndpoints: ['secretsmanager', 'dynamodb', 'secretsmanager'] } });
+    const msg = configErrors(minimalConfig({ network: { interfaceEndpoints: ['secretsmanager', 'dynamodb', 'secretsmanager'] } }));
     expect(msg).toMatch(/network\.interfaceEndpoints\[1\]: must be one of secretsmanager, ssm, .* \(got: "dynamodb"\)/);
     expect(msg).toMatch(/network\.interfaceEndpoints\[2\]: duplicate service \(got: "secretsmanager"\)/);
   });
 
   it('fails when the primary region has neither a NAT gateway nor a Secrets Manager endpoint for the rotation', () => {
-    expect(errorsOf({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }], network: { interfaceEndpoints: ['ssm'] } }))
+    expect(configErrors(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }], network: { interfaceEndpoints: ['ssm'] } })))
       .toContain('network.interfaceEndpoints: the database credentials rotate in eu-west-1, whose VPC has no NAT gateway: add "secretsmanager" so the rotation function reaches Secrets Manager (got: ["ssm"])');
     expect(() => resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }] }))).not.toThrow();
   });

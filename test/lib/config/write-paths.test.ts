@@ -1,22 +1,12 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { buildTestApp, minimalConfig } from '../../helpers/app';
+import { resolveConfig, type AppConfigInput } from '../../../lib/config';
+import { buildTestApp, configErrors, minimalConfig } from '../../helpers/app';
 
 const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
 const TWO = [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16' }, { region: 'eu-west-1', vpcCidr: '10.1.0.0/16' }];
 const global = (over: Partial<AppConfigInput> = {}, g: Record<string, unknown> = {}): AppConfigInput =>
   minimalConfig({ regions: TWO, domain: DOMAIN, ...over, database: { globalDatabase: { enabled: true, ...g }, ...(over.database ?? {}) } });
-
-function errorsOf(config: AppConfigInput): string {
-  try {
-    resolveConfig(config);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config: every region users reach can write', () => {
   it('forwards writes from every secondary by default, the writer in the primary region', () => {
@@ -24,14 +14,14 @@ describe('config: every region users reach can write', () => {
   });
 
   it('fails when read-only secondaries get users from latency or geolocation DNS, or with no domain', () => {
-    expect(errorsOf(global({}, { writeForwarding: false }))).toContain('database.globalDatabase.writeForwarding: secondary regions are read-only, yet dns.routing "latency" sends users to them: turn write forwarding on, or choose an active-passive setup (a domain with dns.routing "failover") (got: false)');
+    expect(configErrors(global({}, { writeForwarding: false }))).toContain('database.globalDatabase.writeForwarding: secondary regions are read-only, yet dns.routing "latency" sends users to them: turn write forwarding on, or choose an active-passive setup (a domain with dns.routing "failover") (got: false)');
     const noDomain = minimalConfig({ regions: TWO, database: { globalDatabase: { enabled: true, writeForwarding: false } } });
-    expect(errorsOf(noDomain)).toMatch(/without a domain users reach every region's load balancer/);
+    expect(configErrors(noDomain)).toMatch(/without a domain users reach every region's load balancer/);
   });
 
   it('accepts active-passive: failover DNS whose active region holds the writer', () => {
     expect(() => resolveConfig(global({ dns: { routing: 'failover' } }, { writeForwarding: false }))).not.toThrow();
-    expect(errorsOf(global({ dns: { routing: 'failover', failover: { primary: 'eu-west-1', secondary: 'us-east-1' } } }, { writeForwarding: false })))
+    expect(configErrors(global({ dns: { routing: 'failover', failover: { primary: 'eu-west-1', secondary: 'us-east-1' } } }, { writeForwarding: false })))
       .toContain('dns.failover.primary: must be the region holding the database writer (us-east-1) when secondaries do not forward writes: the active region must be able to write (got: "eu-west-1")');
     // after a switchover the writer (and so the active region) moves: both change together
     expect(() => resolveConfig(global({ dns: { routing: 'failover', failover: { primary: 'eu-west-1', secondary: 'us-east-1' } } }, { writeForwarding: false, writerRegion: 'eu-west-1' }))).not.toThrow();
@@ -39,13 +29,13 @@ describe('config: every region users reach can write', () => {
 
   it.each([['15.3', true], ['15.4', false], ['14.9', false], ['14.8', true], ['16.1', false], ['17.4', false]])('PostgreSQL %s with write forwarding: error %s', (version, fails) => {
     const config = global({ database: { engineVersion: version } });
-    if (fails) expect(errorsOf(config)).toContain(`database.engineVersion: global write forwarding needs Aurora PostgreSQL 14.9+, 15.4+ or 16 and later`);
+    if (fails) expect(configErrors(config)).toContain(`database.engineVersion: global write forwarding needs Aurora PostgreSQL 14.9+, 15.4+ or 16 and later`);
     else expect(() => resolveConfig(config)).not.toThrow();
   });
 
   it('fails when writerRegion is not a configured region, or set without a global database', () => {
-    expect(errorsOf(global({}, { writerRegion: 'ap-south-1' }))).toContain('database.globalDatabase.writerRegion: must be one of the configured regions (us-east-1, eu-west-1) (got: "ap-south-1")');
-    expect(errorsOf(minimalConfig({ regions: TWO, database: { globalDatabase: { enabled: false, writerRegion: 'eu-west-1' } } }))).toContain('database.globalDatabase.writerRegion: needs globalDatabase.enabled');
+    expect(configErrors(global({}, { writerRegion: 'ap-south-1' }))).toContain('database.globalDatabase.writerRegion: must be one of the configured regions (us-east-1, eu-west-1) (got: "ap-south-1")');
+    expect(configErrors(minimalConfig({ regions: TWO, database: { globalDatabase: { enabled: false, writerRegion: 'eu-west-1' } } }))).toContain('database.globalDatabase.writerRegion: needs globalDatabase.enabled');
   });
 
   it('publishes role, writer and write-forwarding per region from writerRegion (after a switchover: no stateful change)', () => {
