@@ -59,7 +59,7 @@ export const DATABASE_KEYS = {
   authentication: 'authentication',
   /**
    * `primary` (this region's cluster holds the writer) or `secondary` (an Aurora Global Database secondary). It follows
-   * `database.globalDatabase.writerRegion`; `s2m failover` rewrites it (with `writer` and `write-forwarding`) in every
+   * `database.globalDatabase.writerRegion`; `s2m evacuate` and `s2m restore --writer` rewrite it (with `writer` and `write-forwarding`) in every
    * region right after a switchover or failover, so re-read these three when a write fails with SQLSTATE 25006
    * (read-only transaction) or the writer cannot be reached.
    */

@@ -49,7 +49,7 @@ export interface DatabaseGlobalInput {
   readonly writeForwarding?: boolean;
   /**
    * The region holding the global writer now. It differs from `primaryRegion` (which created the global cluster
-   * and never changes) only after a switchover or failover (`s2m failover`); it sets each region's published
+   * and never changes) only after a switchover or failover (`s2m evacuate`, `s2m restore --writer`); it sets each region's published
    * `database/role` and `database/writer` and which clusters forward writes, never a stateful template.
    * @default - the primary region
    */
