@@ -25,7 +25,7 @@ const config: CapacityConfig = {
   name: 'bench',
   regions: REGIONS,
   services: Array.from({ length: SERVICES }, (_, i) => ({ name: `svc${i}`, minCapacity: 3, maxCapacity: 100, targetCpuPercent: 50, targetRequestsPerInstance: 1000 })),
-  database: { readers: 2, maxReaders: 15, shards: SHARDS, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 },
+  database: { readers: 2, maxReaders: 15, readerLimit: 15, shards: SHARDS, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 },
   cache: { shards: 4, replicasPerShard: 2, nodeType: 'cache.r7g.large', memoryTargetPercent: 80, engineCpuTargetPercent: 80 },
   queues: Array.from({ length: QUEUES }, (_, i) => ({ name: `q${i}`, acceptableLatencySeconds: 60, averageProcessingSeconds: 1, maxWorkers: 20 })),
 };

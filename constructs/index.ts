@@ -9,3 +9,4 @@ export * from './edge';
 export * from './geo-dns';
 export * from './monitoring';
 export * from './sharding';
+export * from './sessions';

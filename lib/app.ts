@@ -50,7 +50,11 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
     const { region } = regionConfig;
     const common = { config: resolved, regionConfig };
     const network = new NetworkStack(app, stackNames.network(resolved.name, region), common);
-    const data = new DataStack(app, stackNames.data(resolved.name, region), { ...common, vpc: network.vpc });
+    const data = new DataStack(app, stackNames.data(resolved.name, region), {
+      ...common,
+      vpc: network.vpc,
+      ...(network.secretsManagerEndpoint ? { secretsManagerEndpoint: network.secretsManagerEndpoint } : {}),
+    });
     // Explicit: until a tier references the VPC, nothing else would order the data stack after the network.
     data.addStackDependency(network, 'stateful resources live in the region\'s VPC');
     if (primaryData) data.addStackDependency(primaryData, 'the primary region\'s data stack holds the writers and global resources');
@@ -59,10 +63,12 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       ...common,
       vpc: network.vpc,
       endpointProviders: data.endpointProviders,
+      webEndpointProviders: [data.sessionKey],
       workQueues: data.workQueues,
       cache: data.cache,
       database: data.database,
       databaseIsGlobalSecondary: resolved.database.globalDatabase.enabled && region !== resolved.primaryRegion,
+      secretRotations: data.secretRotations,
     });
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
     regions[region] = { network, data, app: appStack };

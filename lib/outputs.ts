@@ -26,6 +26,8 @@ export const OutputKeys = {
   alarmTopicArn: 'AlarmTopicArn',
   /** The region's composite health alarm name. */
   regionHealthAlarmName: 'RegionHealthAlarmName',
+  /** The Route 53 health check of the region's endpoint (deep health path); `s2m drain` inverts it. */
+  endpointHealthCheckId: 'EndpointHealthCheckId',
 
   // data stack <name>-data-<region>
   /** Aurora cluster identifier (CloudWatch `DBClusterIdentifier`); with shards, one per shard. */

@@ -1,4 +1,5 @@
 import { App, RemovalPolicy, Stack, Validations, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,6 +121,21 @@ describe.each([
     const annotations = result.reports.filter((r) => r.pluginName !== 'CloudFormation Validate' && r.pluginName !== 'AwsSolutions');
     const lines = annotations.flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} @ ${c.constructPath}`)));
     expect(lines.sort()).toEqual([...expectedWarnings].sort());
+  });
+
+  it('gives every alarm an action: nothing fires without notifying someone (or scaling something)', () => {
+    const stacks = result.app.node.children.filter((c): c is Stack => Stack.isStack(c));
+    let count = 0;
+    for (const stack of stacks) {
+      const t = Template.fromStack(stack);
+      for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm']) {
+        for (const [id, alarm] of Object.entries(t.findResources(type))) {
+          count++;
+          expect((alarm.Properties.AlarmActions as unknown[] | undefined)?.length ?? 0, `${stack.stackName}/${id} has no AlarmActions`).toBeGreaterThan(0);
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(0);
   });
 
   it('gives every acknowledgement a reason a reviewer can judge', () => {

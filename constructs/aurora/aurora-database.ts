@@ -1,11 +1,11 @@
 import {
   Annotations,
   ArnFormat,
+  Stack,
   Duration,
   Names,
   RemovalPolicy,
   SecretValue,
-  Stack,
   Token,
   Validations,
   aws_applicationautoscaling as appscaling,
@@ -85,10 +85,21 @@ export interface AuroraGlobalDatabaseProps {
    */
   readonly primaryRegion?: string;
   /**
-   * A secondary forwards writes to the primary (`EnableGlobalWriteForwarding`).
+   * Secondaries forward writes to the writer (`EnableGlobalWriteForwarding`), so applications in every region can
+   * write through their local cluster. Set it on every member: a primary gets the flag once it no longer holds the
+   * writer (`holdsWriter: false`, after a switchover), and its proxy keeps room for the forwarded sessions it
+   * receives while it does. Writes through a secondary must go to its reader endpoint (its cluster endpoint is
+   * inactive); that is what it publishes as `writer`.
    * @default false
    */
   readonly writeForwarding?: boolean;
+  /**
+   * Whether this cluster holds the global writer now. It differs from `role` only after a switchover or failover
+   * (the `primary` cluster created the global cluster; the writer may since have moved). It sets the published
+   * `role`, `writer` and `write-forwarding` values, and write forwarding on a demoted primary.
+   * @default - true for the primary, false for a secondary
+   */
+  readonly holdsWriter?: boolean;
 }
 
 /** Properties of an {@link AuroraDatabase}. */
@@ -198,6 +209,18 @@ export interface AuroraDatabaseProps {
   readonly globalDatabase?: AuroraGlobalDatabaseProps;
   /** Days between credential rotations (primary or standalone). @default Duration.days(30) */
   readonly rotationInterval?: Duration;
+  /**
+   * The VPC's Secrets Manager interface endpoint. The rotation function then runs next to the cluster (its
+   * subnets) and calls Secrets Manager through the endpoint, with no route to the internet.
+   * @default - no endpoint: the rotation function runs in the VPC's private subnets with egress (NAT)
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  /**
+   * Subnets of the credentials' rotation function. It must reach the cluster and Secrets Manager (through
+   * `secretsManagerEndpoint`, or a NAT gateway).
+   * @default - the cluster's subnets with `secretsManagerEndpoint`, else the private subnets with egress
+   */
+  readonly rotationSubnets?: ec2.SubnetSelection;
 }
 
 /** The read/write split as a typed contract: where writes go, where reads go, and how to log in. */
@@ -221,8 +244,6 @@ export interface AuroraEndpoints {
 const IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const DATABASE_USER = /^[a-z][a-z0-9_]{0,62}$/;
 const USERNAME = 'dbadmin';
-/** Application Auto Scaling's service-linked role for Aurora replicas. */
-const AUTOSCALING_ROLE = 'aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster';
 
 /**
  * An Aurora cluster for the read-heavy tier of a web product: one writer and N readers spread over the
@@ -246,6 +267,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly secret: secretsmanager.ISecret;
   /** The request pulling the credentials secret's replica (a global secondary given `primaryRegion`). */
   public readonly secretReplica?: SecretReplica;
+  /** The credentials' rotation (primary or standalone; a secondary's replica follows the primary's). */
+  public readonly rotation?: secretsmanager.SecretRotation;
   /** The proxy, unless disabled. */
   public readonly proxy?: rds.DatabaseProxy;
   /** The proxy's read-only endpoint (readers), unless the proxy is disabled. */
@@ -275,6 +298,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly connections: ec2.Connections;
   /** The engine. */
   public readonly engineKind: AuroraEngineKind;
+  /** Whether this cluster holds the writer (a standalone cluster always does). */
+  public readonly holdsWriter: boolean;
+  /** Whether writes through this cluster are forwarded to the writer in another region (published `write-forwarding`). */
+  public readonly forwardsWrites: boolean;
   private readonly port: number;
   private readonly isSecondary: boolean;
   private readonly hasServerless: boolean;
@@ -304,10 +331,13 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     // Parameter groups: the family comes from the engine; the version lives on the cluster only.
     const enforced = CLUSTER_PARAMETERS[engineKind];
+    // Aurora MySQL forwards no write until aurora_replica_read_consistency is set (PostgreSQL's
+    // apg_write_forward.consistency_mode already defaults to SESSION); sessions may still choose their own level.
+    const forwarding: Record<string, string> = global?.writeForwarding && engineKind === 'mysql' ? { aurora_replica_read_consistency: 'SESSION' } : {};
     this.clusterParameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
       engine,
       description: `Cluster parameters of ${this.clusterIdentifier}`,
-      parameters: { ...enforced.defaults, ...props.clusterParameters, ...enforced.enforced },
+      parameters: { ...enforced.defaults, ...forwarding, ...props.clusterParameters, ...enforced.enforced },
     });
     this.instanceParameterGroup = new rds.ParameterGroup(this, 'InstanceParameters', {
       engine,
@@ -413,7 +443,6 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       cfnCluster.addPropertyDeletionOverride('MasterUsername');
       cfnCluster.addPropertyDeletionOverride('MasterUserPassword');
       cfnCluster.globalClusterIdentifier = global.globalClusterIdentifier;
-      if (global.writeForwarding) cfnCluster.enableGlobalWriteForwarding = true;
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', global.secretName);
       if (global.primaryRegion) {
         this.secretReplica = new SecretReplica(this, 'SecretReplica', {
@@ -426,8 +455,11 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       this.secret = this.cluster.secret!;
       // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
       (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
-      this.cluster.addRotationSingleUser({ automaticallyAfter: props.rotationInterval ?? d.rotationInterval });
+      this.rotation = this.addRotation(props, vpcSubnets);
     }
+    // A secondary forwards from its creation on; the primary cannot be created with the flag (it is not a member
+    // yet), so it gets it only once demoted, when the writer has moved to another region.
+    if (global?.writeForwarding && (global.role === 'secondary' || global.holdsWriter === false)) cfnCluster.enableGlobalWriteForwarding = true;
     if (global?.role === 'primary') {
       this.globalCluster = new rds.CfnGlobalCluster(this, 'GlobalCluster', {
         globalClusterIdentifier: global.globalClusterIdentifier,
@@ -458,7 +490,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         vpcSubnets,
         securityGroups: [proxySecurityGroup],
         requireTLS: true,
-        // Leave room for write forwarding's own connections on a global secondary.
+        // Forwarded sessions from other regions land on the writer's connections: whichever cluster holds the
+        // writer (it moves on switchover) keeps room for them outside the proxy's pool.
         maxConnectionsPercent: global?.writeForwarding ? 70 : 90,
       });
       // The proxy reads the secret when it is created: the regional replica must exist by then.
@@ -476,8 +509,12 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     this.connections = new ec2.Connections({ securityGroups: connections, defaultPort: ec2.Port.tcp(this.port) });
 
     const databaseName = props.databaseName ?? d.databaseName;
+    this.holdsWriter = global ? (global.holdsWriter ?? global.role === 'primary') : true;
+    this.forwardsWrites = !this.holdsWriter && (global?.writeForwarding ?? false);
     this.endpoints = {
-      writer: this.cluster.clusterEndpoint.hostname,
+      // A cluster that does not hold the writer has an inactive cluster endpoint; with write forwarding its
+      // instances (the reader endpoint) take the writes and forward them.
+      writer: this.forwardsWrites ? this.cluster.clusterReadEndpoint.hostname : this.cluster.clusterEndpoint.hostname,
       reader: this.cluster.clusterReadEndpoint.hostname,
       ...(this.proxy ? { proxy: this.proxy.endpoint, proxyReadOnly: this.proxyReadOnlyEndpoint!.endpoint } : {}),
       port: String(this.port),
@@ -497,6 +534,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         [DATABASE_KEYS.databaseName]: databaseName,
         [DATABASE_KEYS.engine]: engineKind,
         [DATABASE_KEYS.authentication]: (props.iamAuthentication ?? true) ? 'iam' : 'password',
+        [DATABASE_KEYS.role]: this.holdsWriter ? 'primary' : 'secondary',
+        [DATABASE_KEYS.writeForwarding]: this.forwardsWrites ? 'on' : 'off',
       },
       network: [
         { connections: securityGroup, port: ec2.Port.tcp(this.port) },
@@ -565,9 +604,30 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return role;
   }
 
-  /** Average CPU % of the cluster's instances. */
+  /** Average CPU % of the cluster's instances (writer and readers together: see the per-role metrics for alarms). */
   public metricCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.cluster.metricCPUUtilization({ statistic: 'Average', ...opts });
+  }
+
+  /** CPU % of the writer (`DBClusterIdentifier` + `Role=WRITER`); a global secondary has no writer, hence no data. */
+  public metricWriterCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricByRole('CPUUtilization', 'WRITER', { statistic: 'Average', ...opts });
+  }
+
+  /** Average CPU % of the readers (`Role=READER`), including those reader autoscaling added. */
+  public metricReaderCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricByRole('CPUUtilization', 'READER', { statistic: 'Average', ...opts });
+  }
+
+  /** A metric of one role of the cluster's instances (`WRITER` or `READER`), as Aurora publishes it per cluster. */
+  public metricByRole(metricName: string, role: 'WRITER' | 'READER', opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { DBClusterIdentifier: this.clusterIdentifier, Role: role },
+      period: Duration.minutes(1),
+      ...opts,
+    });
   }
 
   /** Connections to the cluster's instances (sum). */
@@ -587,14 +647,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
   /** `AuroraReplicaLag` of the readers (ms, maximum): how stale a read on a reader can be. */
   public metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/RDS',
-      metricName: 'AuroraReplicaLag',
-      dimensionsMap: { DBClusterIdentifier: this.clusterIdentifier, Role: 'READER' },
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...opts,
-    });
+    return this.metricByRole('AuroraReplicaLag', 'READER', { statistic: 'Maximum', ...opts });
   }
 
   /**
@@ -611,6 +664,40 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return this.cluster.metric('AuroraGlobalDBReplicationLag', { statistic: 'Maximum', period: Duration.minutes(1), ...opts });
   }
 
+  /**
+   * Errors of the credentials' rotation function (`AWS/Lambda` `Errors`, Sum per 5 minutes): a failed rotation.
+   * Undefined where nothing rotates (a global secondary).
+   */
+  public metricRotationErrors(opts?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
+    if (!this.rotation) return undefined;
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensionsMap: { FunctionName: rotationFunctionName(this.rotation) },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...opts,
+    });
+  }
+
+  /**
+   * Single-user rotation of the credentials, with a path to Secrets Manager: through the interface endpoint from
+   * the cluster's subnets, or through a NAT gateway from the private subnets. In the isolated subnets with neither,
+   * every rotation would time out.
+   */
+  private addRotation(props: AuroraDatabaseProps, clusterSubnets: ec2.SubnetSelection): secretsmanager.SecretRotation {
+    const endpoint = props.secretsManagerEndpoint;
+    const subnets = props.rotationSubnets ?? (endpoint ? clusterSubnets : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
+    if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
+      throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
+    }
+    return this.cluster.addRotationSingleUser({
+      automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,
+      vpcSubnets: subnets,
+      ...(endpoint ? { endpoint } : {}),
+    });
+  }
+
   private addReaderAutoScaling(a: AuroraReaderAutoScaling, readers: number): appscaling.CfnScalableTarget {
     const min = a.minReaders ?? readers;
     const target = new appscaling.CfnScalableTarget(this, 'ReaderScaling', {
@@ -619,7 +706,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       resourceId: `cluster:${this.clusterIdentifier}`,
       minCapacity: min,
       maxCapacity: a.maxReaders,
-      roleArn: Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: AUTOSCALING_ROLE }),
+      // No RoleARN: registering creates Application Auto Scaling's service-linked role for Aurora when the
+      // account has none yet; naming it would fail in such an account.
     });
     // Registering needs an available cluster with its CloudFormation instances.
     target.node.addDependency(this.cluster);
@@ -681,6 +769,15 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   }
 }
 
+/**
+ * The name aws-cdk-lib's SecretRotation gives its function (the serverless application's `functionName`
+ * parameter): the last 64 characters of the construct's unique id. Known at synth, so the alarm needs no lookup.
+ */
+function rotationFunctionName(rotation: secretsmanager.SecretRotation): string {
+  const uniqueId = Names.uniqueId(rotation);
+  return uniqueId.substring(Math.max(uniqueId.length - 64, 0));
+}
+
 function makeInstance(id: string, cls: AuroraInstanceClass, opts: rds.ClusterInstanceOptions & { availabilityZone: string }, tier: number): rds.IClusterInstance {
   if (cls === 'serverless') return rds.ClusterInstance.serverlessV2(id, { ...opts, scaleWithWriter: tier <= 1 });
   return rds.ClusterInstance.provisioned(id, { ...opts, instanceType: cls, ...(tier > 0 ? { promotionTier: tier } : {}) });
@@ -737,6 +834,5 @@ function validateProps(scope: Construct, props: AuroraDatabaseProps, readers: nu
     if (!IDENTIFIER.test(g.globalClusterIdentifier) || g.globalClusterIdentifier.length > 63) fail(`globalDatabase.globalClusterIdentifier must be lowercase letters, digits and single dashes (got: ${JSON.stringify(g.globalClusterIdentifier)})`);
     if (g.role === 'secondary' && g.replicaRegions?.length) fail('globalDatabase.replicaRegions is only for the primary');
     if (g.role === 'primary' && g.primaryRegion !== undefined) fail(`globalDatabase.primaryRegion is only for a secondary (got: ${g.primaryRegion})`);
-    if (g.role === 'primary' && g.writeForwarding) fail('globalDatabase.writeForwarding is only for a secondary');
   }
 }

@@ -14,6 +14,8 @@ export const AURORA_DEFAULTS = {
   readers: 2,
   /** Aurora's limit of replicas per cluster. */
   maxReaders: 15,
+  /** The most secondary regions of an Aurora Global Database (each counts against the primary's 15 replicas). */
+  maxGlobalSecondaries: 5,
   /** Serverless v2 capacity bounds (ACU). */
   serverlessMinCapacity: 0.5,
   serverlessMaxCapacity: 16,

@@ -14,7 +14,7 @@ import {
   aws_secretsmanager as secretsmanager,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { CACHE_KEYS } from '../../lib/runtime/contract';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
@@ -53,9 +53,9 @@ export interface CacheAutoScalingOptions {
    * @default - the number of replicas is fixed
    */
   readonly replicasPerShard?: CacheScalingBounds;
-  /** Target engine CPU %. @default 60 */
+  /** Target engine CPU % (ElastiCache accepts 35-70). @default 60 */
   readonly targetCpuPercent?: number;
-  /** Target memory % (shards only). @default 70 */
+  /** Target memory % (shards only; ElastiCache accepts 35-70). @default 70 */
   readonly targetMemoryPercent?: number;
 }
 
@@ -73,6 +73,12 @@ export type CacheGlobalDatastoreOptions =
     /** The Global Datastore's full id (prefix + suffix), e.g. from `globalDatastoreId(primaryRegion, suffix)`. */
     readonly globalReplicationGroupId: string;
   };
+
+/** Rotation of the application user's password (RBAC). */
+export interface CachePasswordRotation {
+  /** Time between rotations. @default Duration.days(30) */
+  readonly automaticallyAfter?: Duration;
+}
 
 /** Guard against settings that replace the cache (see {@link CacheReplacementSettings}). */
 export interface CacheReplacementGuard {
@@ -122,6 +128,13 @@ export interface CacheClusterProps {
    * @default - a generated name, no replicas
    */
   readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions?: string[] };
+  /**
+   * Rotate the application user's password (RBAC with a generated secret): a function gives the user the new
+   * password next to the current one (ElastiCache users hold two), so no client is cut off; the replaced one
+   * stays valid until the next rotation. `false` turns it off.
+   * @default - every 30 days with RBAC and a generated secret; none with an AUTH token or a given `authSecret`
+   */
+  readonly passwordRotation?: CachePasswordRotation | false;
   /** KMS key for encryption at rest. @default - a new customer managed key with rotation, retained */
   readonly encryptionKey?: kms.IKey;
   /** Days automatic snapshots are kept (0-35). @default 7 */
@@ -183,6 +196,10 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   public readonly authSecret: secretsmanager.ISecret;
   /** The RBAC user group (undefined with an AUTH token). */
   public readonly userGroup?: elasticache.CfnUserGroup;
+  /** The application user (RBAC). */
+  public readonly appUser?: elasticache.CfnUser;
+  /** The rotation of the application user's password (RBAC with a generated secret, unless turned off). */
+  public readonly passwordRotation?: GeneratedSecretRotation;
   /** The slow-log group. */
   public readonly slowLogGroup: logs.LogGroup;
   /** The engine-log group. */
@@ -194,8 +211,6 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   /** The published endpoints (when `endpointParameterPrefix` is given). */
   public readonly endpoints?: PublishedEndpoints;
 
-  private readonly shards: number;
-  private readonly replicasPerShard: number;
 
   constructor(scope: Construct, id: string, props: CacheClusterProps) {
     super(scope, id);
@@ -217,8 +232,6 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     if (props.replacementGuard) {
       checkReplacement(props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
     }
-    this.shards = shards;
-    this.replicasPerShard = replicas;
     this.port = port;
     const base = physicalBase(this);
 
@@ -248,8 +261,29 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       });
     }
 
-    this.authSecret = props.authSecret ?? this.createSecret('AuthSecret', authMode === 'rbac' ? CACHE_DEFAULTS.appUserName : undefined, props.authSecretReplication);
-    if (authMode === 'rbac') this.userGroup = this.createUserGroup(engine, base);
+    this.authSecret = props.authSecret ?? this.createSecret('AuthSecret', authMode === 'rbac' ? CACHE_DEFAULTS.appUserName : undefined, props.authSecretReplication,
+      authMode === 'rbac' && props.passwordRotation !== false
+        ? undefined
+        : authMode === 'rbac'
+          ? 'Rotation of the application user\'s password is turned off for this cache (passwordRotation: false); rotate it by hand (ModifyUser with the new password next to the old, then update the secret).'
+          : 'An AUTH token is set on the replication group (and inherited by Global Datastore secondaries); changing it is a ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE then SET, which CloudFormation also drives from this secret, so it is rotated by the documented procedure (docs/cache.md), not by a function.');
+    if (authMode === 'rbac') {
+      const { userGroup, appUser } = this.createUserGroup(engine, base);
+      this.userGroup = userGroup;
+      this.appUser = appUser;
+      if (!props.authSecret && props.passwordRotation !== false) {
+        this.passwordRotation = new GeneratedSecretRotation(this, 'PasswordRotation', {
+          secret: this.authSecret,
+          field: 'password',
+          elastiCacheUserId: appUser.userId,
+          ...(props.passwordRotation?.automaticallyAfter ? { automaticallyAfter: props.passwordRotation.automaticallyAfter } : {}),
+        });
+        // The function changes the user: it must exist first.
+        this.passwordRotation.schedule.node.addDependency(appUser);
+      }
+    } else if (props.passwordRotation) {
+      throw new Error('CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
+    }
 
     this.slowLogGroup = new logs.LogGroup(this, 'SlowLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     this.engineLogGroup = new logs.LogGroup(this, 'EngineLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
@@ -341,90 +375,84 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     for (const source of sources) this.securityGroup.addIngressRule(source, ec2.Port.tcp(this.port), 'from an application fleet', true);
   }
 
-  /** Engine CPU % of the busiest node (`EngineCPUUtilization`, maximum over nodes). */
+  /** Errors of the password rotation function (undefined when nothing rotates). */
+  public metricPasswordRotationErrors(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined {
+    return this.passwordRotation?.metricErrors(opts);
+  }
+
+  /**
+   * A metric ElastiCache publishes per replication group and node role (dimensions `ReplicationGroupId` and
+   * `Role` = `Primary` or `Replica`, those of its Auto Scaling metrics). Unlike node ids, the role follows
+   * shards and replicas added by autoscaling and primaries moved by a failover, so alarms on it stay right.
+   */
+  public metricByRole(metricName: string, role: 'Primary' | 'Replica', opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache',
+      metricName,
+      dimensionsMap: { ReplicationGroupId: this.replicationGroupId, Role: role },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...opts,
+    });
+  }
+
+  /**
+   * Engine CPU % of the primaries (`EngineCPUUtilization`, role `Primary`, Maximum: at least their average, and
+   * the busiest one's when ElastiCache publishes per-node samples under the role). Alarms accept it.
+   */
   public metricEngineCpu(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('EngineCPUUtilization', 'Average', 'MAX', this.nodeIds(), 'Engine CPU % (busiest node)', opts);
+    return this.metricByRole('EngineCPUUtilization', 'Primary', opts);
   }
 
-  /** Memory used for data, % of the busiest node (`DatabaseMemoryUsagePercentage`). */
+  /**
+   * Memory used for data as % of `maxmemory` on the primaries (`DatabaseMemoryUsageCountedForEvictPercentage`, role
+   * `Primary`, Maximum): eviction starts at 100 %. Alarms accept it.
+   */
   public metricMemoryUsagePercent(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('DatabaseMemoryUsagePercentage', 'Average', 'MAX', this.nodeIds(), 'Memory used % (fullest node)', opts);
+    return this.metricByRole('DatabaseMemoryUsageCountedForEvictPercentage', 'Primary', opts);
   }
 
-  /** Evicted keys, summed over nodes. */
+  /** Evicted keys, summed over every node of the group (a `SEARCH` expression: dashboards only, alarms reject it). */
   public metricEvictions(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('Evictions', 'Sum', 'SUM', this.nodeIds(), 'Evictions', opts);
+    return this.searchAggregate('Evictions', 'Sum', 'SUM', 'Evictions', opts);
   }
 
-  /** Client connections, summed over nodes. */
+  /** Client connections, summed over every node (`SEARCH`: dashboards only). */
   public metricCurrentConnections(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('CurrConnections', 'Average', 'SUM', this.nodeIds(), 'Connections', opts);
+    return this.searchAggregate('CurrConnections', 'Average', 'SUM', 'Connections', opts);
   }
 
-  /** Replication lag in seconds of the most lagging replica (`ReplicationLag`). */
+  /** Replication lag in seconds of the most lagging replica (`ReplicationLag`, only replicas publish it; `SEARCH`: dashboards only). */
   public metricReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.aggregate('ReplicationLag', 'Maximum', 'MAX', this.nodeIds(true), 'Replication lag (s, worst replica)', opts);
+    return this.searchAggregate('ReplicationLag', 'Maximum', 'MAX', 'Replication lag (s, worst replica)', opts);
   }
 
-  /** Cache hit rate %: hits / (hits + misses) over all nodes. */
+  /** Cache hit rate %: hits / (hits + misses) over every node (`SEARCH`: dashboards only). */
   public metricCacheHitRate(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
     const period = opts?.period ?? Duration.minutes(1);
-    const nodes = this.nodeIds();
-    const label = 'Cache hit rate %';
-    if (nodes.length * 2 <= 10) {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      nodes.forEach((n, i) => {
-        usingMetrics[`h${i}`] = this.nodeMetric('CacheHits', n, 'Sum', period, opts);
-        usingMetrics[`m${i}`] = this.nodeMetric('CacheMisses', n, 'Sum', period, opts);
-      });
-      const hits = `SUM([${nodes.map((_, i) => `h${i}`).join(',')}])`;
-      const misses = `SUM([${nodes.map((_, i) => `m${i}`).join(',')}])`;
-      return new cloudwatch.MathExpression({ expression: `100 * ${hits} / (${hits} + ${misses})`, usingMetrics, label, period });
-    }
     const hits = this.search('CacheHits', 'Sum', period);
     const misses = this.search('CacheMisses', 'Sum', period);
-    return new cloudwatch.MathExpression({ expression: `100 * SUM(${hits}) / (SUM(${hits}) + SUM(${misses}))`, usingMetrics: {}, label, period });
+    return new cloudwatch.MathExpression({ expression: `100 * SUM(${hits}) / (SUM(${hits}) + SUM(${misses}))`, usingMetrics: {}, label: 'Cache hit rate %', period });
   }
 
   /**
-   * Member cluster ids of the nodes this construct provisions: `<group>-<shard 0001..>-<node 001..>`, the
-   * first node of each shard being its initial primary. Nodes added later by autoscaling are not listed.
+   * One metric aggregated over every node of the group, whatever autoscaling added: a `SEARCH` over the node
+   * metrics (`CacheClusterId = <group>-<shard>-<node>`), which CloudWatch graphs but alarms do not accept.
    */
-  public nodeIds(replicasOnly = false): string[] {
-    const out: string[] = [];
-    for (let s = 1; s <= this.shards; s++) {
-      for (let n = replicasOnly ? 2 : 1; n <= this.replicasPerShard + 1; n++) {
-        out.push(`${this.replicationGroupId}-${String(s).padStart(4, '0')}-${String(n).padStart(3, '0')}`);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * One metric aggregated over nodes: metric math over each node's metric when there are at most 10 nodes
-   * (alarms accept it), else a SEARCH expression over every node of the group (dashboards only).
-   */
-  private aggregate(metricName: string, statistic: string, fn: 'MAX' | 'SUM', nodes: string[], label: string, opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+  private searchAggregate(metricName: string, statistic: string, fn: 'MAX' | 'SUM', label: string, opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
     const period = opts?.period ?? Duration.minutes(1);
-    if (nodes.length <= 10) {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      nodes.forEach((n, i) => {
-        usingMetrics[`n${i}`] = this.nodeMetric(metricName, n, statistic, period, opts);
-      });
-      return new cloudwatch.MathExpression({ expression: `${fn}([${Object.keys(usingMetrics).join(',')}])`, usingMetrics, label, period });
-    }
-    return new cloudwatch.MathExpression({ expression: `${fn}(${this.search(metricName, statistic, period)})`, usingMetrics: {}, label, period });
-  }
-
-  private nodeMetric(metricName: string, node: string, statistic: string, period: Duration, opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: 'AWS/ElastiCache', metricName, dimensionsMap: { CacheClusterId: node }, ...opts, statistic: opts?.statistic ?? statistic, period });
+    return new cloudwatch.MathExpression({ expression: `${fn}(${this.search(metricName, opts?.statistic ?? statistic, period)})`, usingMetrics: {}, label, period });
   }
 
   private search(metricName: string, statistic: string, period: Duration): string {
     return `SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="${metricName}" "${this.replicationGroupId}"', '${statistic}', ${period.toSeconds()})`;
   }
 
-  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }): secretsmanager.Secret {
+  /**
+   * A generated secret (32 letters and digits). `unrotatedReason` acknowledges AwsSolutions-SMG4 for a secret no
+   * function rotates, with why.
+   */
+  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }, unrotatedReason?: string): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, id, {
       description: `Credentials of ${this.node.path}`,
       ...(replication ? { secretName: replication.secretName, replicaRegions: (replication.replicaRegions ?? []).map((region) => ({ region })) } : {}),
@@ -438,17 +466,15 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Secrets Manager has no hosted rotation for ElastiCache users or AUTH tokens; rotation needs a custom function that sets a second password (RBAC users hold two) before removing the first, which is left to the operator.',
-    });
+    if (unrotatedReason) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: unrotatedReason });
     return secret;
   }
 
-  private createUserGroup(engine: CacheEngine, base: string): elasticache.CfnUserGroup {
+  private createUserGroup(engine: CacheEngine, base: string): { userGroup: elasticache.CfnUserGroup; appUser: elasticache.CfnUser } {
     // The user group must contain a user named `default`: ours is switched off with no command allowed
     // (a Valkey user group only admits users with a password, so it gets one nobody is granted).
-    const defaultSecret = this.createSecret('DefaultUserSecret', 'default');
+    const defaultSecret = this.createSecret('DefaultUserSecret', 'default', undefined,
+      'The password of the user named default, which is switched off with no command allowed (off -@all): it is never used to connect, only required by ElastiCache for a user in a Valkey user group.');
     const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
       engine,
       userId: `${base}-default`,
@@ -464,11 +490,12 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       accessString: 'on ~* +@all -@dangerous',
       authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()] },
     });
-    return new elasticache.CfnUserGroup(this, 'UserGroup', {
+    const userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
       engine,
       userGroupId: `${base}-users`,
       userIds: [defaultUser.ref, appUser.ref],
     });
+    return { userGroup, appUser };
   }
 
   private addAutoScaling(opts: CacheAutoScalingOptions, base: string): void {
@@ -587,8 +614,9 @@ function validate(v: Validated): void {
     if (problem) fail(`nodeType cannot autoscale: ${problem} (got: ${v.nodeType})`);
     checkBounds('autoScaling.shards', v.autoScaling.shards, v.shards, 1, 500, fail);
     checkBounds('autoScaling.replicasPerShard', v.autoScaling.replicasPerShard, v.replicas, 1, 5, fail);
+    const { min, max } = CACHE_DEFAULTS.targetPercentRange;
     for (const [k, t] of [['targetCpuPercent', v.autoScaling.targetCpuPercent], ['targetMemoryPercent', v.autoScaling.targetMemoryPercent]] as const) {
-      if (t !== undefined && (t < 10 || t > 90)) fail(`autoScaling.${k} must be 10-90 (got: ${t})`);
+      if (t !== undefined && (t < min || t > max)) fail(`autoScaling.${k} must be ${min}-${max}, the target values ElastiCache Auto Scaling accepts (got: ${t})`);
     }
   }
 }

@@ -30,6 +30,8 @@ export const CACHE_DEFAULTS = {
   /** Target tracking: engine CPU % and memory % (used memory counted for eviction). */
   targetCpuPercent: 60,
   targetMemoryPercent: 70,
+  /** The target values ElastiCache Auto Scaling accepts for its predefined metrics (inclusive). */
+  targetPercentRange: { min: 35, max: 70 },
   /** Cooldowns of the target tracking policies. */
   scaleOutCooldown: Duration.minutes(5),
   scaleInCooldown: Duration.minutes(15),

@@ -97,24 +97,7 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
       actions: ['ssm:GetParametersByPath'],
       resourceArns: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName: this.parameterPrefix.slice(1) }, Stack.of(this))],
     });
-    const secret = this.props.secret;
-    if (secret) {
-      // Principal-side grants only: `secret.grantRead` also writes the consumer's role into the KMS key
-      // policy, a reference from the data stack to the app stack that would make the stacks cyclic.
-      iam.Grant.addToPrincipal({
-        grantee: consumer,
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
-      });
-      if (secret.encryptionKey) {
-        iam.Grant.addToPrincipal({
-          grantee: consumer,
-          actions: ['kms:Decrypt'],
-          resourceArns: [secret.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-        });
-      }
-    }
+    if (this.props.secret) grantSecretToPrincipal(this.props.secret, consumer, Stack.of(this).region);
     const network = this.props.network;
     for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) {
       // The ingress rule is a "remote" rule so it lands in the consumer's stack, which already depends on
@@ -129,5 +112,26 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
         consumer.connections.allowTo(access.connections, access.port, 'from an application fleet');
       }
     }
+  }
+}
+
+/**
+ * Lets `grantee` read `secret` (every version) with principal-side grants only: `secret.grantRead` also writes the
+ * grantee's role into the KMS key policy, a reference from the secret's (data) stack to the grantee's (app) stack
+ * that would make the stacks cyclic.
+ */
+export function grantSecretToPrincipal(secret: secretsmanager.ISecret, grantee: iam.IGrantable, region: string): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+    resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+  });
+  if (secret.encryptionKey) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [secret.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+    });
   }
 }

@@ -1,3 +1,5 @@
 export * from './endpoints';
 export * from './log-bucket';
 export * from './secret-replica';
+export * from './secret-rotation';
+export * from './rotation-handler';

@@ -32,6 +32,21 @@ export type ForwardedValues = 'all' | 'none' | string[];
 export interface EdgeDistributionProps {
   /** The product's domain, e.g. `shop.example.com`; the distribution answers it and `www.<domain>`. */
   readonly domainName: string;
+  /**
+   * Further names inside the domain the distribution answers, with A/AAAA alias records and on the created
+   * certificate, e.g. `api.<domain>` for clients that call the API: they get the same edge (WAF, TLS, DDoS
+   * protection at the edge) and the load balancers still answer only to CloudFront.
+   * @default - none
+   */
+  readonly additionalDomainNames?: string[];
+  /**
+   * Send the viewer's `Host` header to the load balancers (so host-pattern rules and the application see
+   * `shop.example.com`, `api.shop.example.com`...), instead of the origin name. CloudFront then checks the origin's
+   * certificate against that host: the load balancers' certificate must cover every name the distribution answers
+   * (the web tier's covers the domain and `*.<domain>`).
+   * @default false
+   */
+  readonly forwardViewerHost?: boolean;
   /** The hosted zone holding the domain (by attributes; never looked up). */
   readonly hostedZone: route53.IHostedZone;
   /**
@@ -56,7 +71,13 @@ export interface EdgeDistributionProps {
   readonly priceClass?: cloudfront.PriceClass;
   /** Per-IP requests per 5 minutes before the web ACL blocks (10 to 2,000,000,000). @default 2000 */
   readonly rateLimitPer5Min?: number;
-  /** Viewer headers forwarded to the load balancers. @default - Accept, Accept-Language, Content-Type, Origin, Referer, User-Agent, CloudFront-Viewer-Country */
+  /**
+   * Headers forwarded to the load balancers on dynamic paths. With caching off (the default) every viewer header
+   * reaches the origin (`Authorization` included, `Host` with `forwardViewerHost`) and only the `CloudFront-*`
+   * entries of this list matter (headers CloudFront adds, e.g. `CloudFront-Viewer-Country`). With caching on, it
+   * is the list of viewer headers forwarded, and `Authorization` is forwarded as part of the cache key.
+   * @default - Accept, Accept-Language, Content-Type, Origin, Referer, User-Agent, CloudFront-Viewer-Country
+   */
   readonly forwardedHeaders?: string[];
   /** Cookies forwarded to the load balancers. @default 'all' */
   readonly forwardedCookies?: ForwardedValues;
@@ -88,7 +109,12 @@ export interface EdgeDistributionProps {
   readonly errorRateAlarmPercent?: number;
   /** Average origin latency that raises the alarm. @default Duration.seconds(2) */
   readonly originLatencyAlarm?: Duration;
-  /** Actions of the alarms (e.g. an SNS topic action). @default - none; the alarms are exposed for monitoring to wire */
+  /**
+   * Create the 5xx-rate and origin-latency alarms. Turn them off where nothing is monitored (no topic to notify).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /** Actions of the alarms on ALARM and OK (e.g. an SNS topic action). @default - none; the alarms are exposed for monitoring to wire */
   readonly alarmActions?: cloudwatch.IAlarmAction[];
 }
 
@@ -137,8 +163,8 @@ export class EdgeDistribution extends Construct {
   public readonly assetsDeployment?: s3deploy.BucketDeployment;
   /** A and AAAA records for the domain and `www.<domain>`. */
   public readonly records: route53.IRecordSet[];
-  /** Alarms. */
-  public readonly alarms: EdgeAlarms;
+  /** Alarms (unless `alarms` is false). */
+  public readonly alarms?: EdgeAlarms;
 
   constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
     super(scope, id);
@@ -171,9 +197,10 @@ export class EdgeDistribution extends Construct {
       }],
     });
 
+    const extraNames = props.additionalDomainNames ?? [];
     this.certificate = props.certificate ?? new acm.Certificate(this, 'Certificate', {
       domainName: props.domainName,
-      subjectAlternativeNames: [wwwName],
+      subjectAlternativeNames: [wwwName, ...extraNames],
       validation: acm.CertificateValidation.fromDns(props.hostedZone),
     });
 
@@ -197,21 +224,30 @@ export class EdgeDistribution extends Construct {
       removeHeaders: ['Server'],
     });
 
+    const defaultTtl = props.dynamicDefaultTtl ?? Duration.seconds(0);
+    const maxTtl = props.dynamicMaxTtl ?? Duration.seconds(0);
+    const cachingOff = defaultTtl.toSeconds() === 0 && maxTtl.toSeconds() === 0;
+    const forwardedHeaders = props.forwardedHeaders ?? [...EDGE_DEFAULTS.forwardedHeaders];
+    const viewerHost = props.forwardViewerHost ?? false;
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'DynamicOriginRequest', {
-      comment: 'Viewer values the application needs',
-      headerBehavior: headers(props.forwardedHeaders ?? [...EDGE_DEFAULTS.forwardedHeaders]),
+      comment: cachingOff
+        ? `Every viewer header (Authorization included${viewerHost ? ', Host too' : ', not Host'}): nothing is cached`
+        : 'Viewer values the application needs; Authorization travels in the cache key',
+      headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : headers(forwardedHeaders),
       cookieBehavior: forwarded(props.forwardedCookies ?? 'all', cloudfront.OriginRequestCookieBehavior),
       queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.OriginRequestQueryStringBehavior),
     });
-    const defaultTtl = props.dynamicDefaultTtl ?? Duration.seconds(0);
-    const maxTtl = props.dynamicMaxTtl ?? Duration.seconds(0);
-    this.dynamicCachePolicy = defaultTtl.toSeconds() === 0 && maxTtl.toSeconds() === 0
+    // With caching off CloudFront forwards Authorization through an all-viewer-headers origin request policy (it
+    // refuses it in an allow list). With caching on, Authorization must be in the cache key, so one user's response
+    // is never served to another; the viewer's Host is keyed too when it is forwarded.
+    this.dynamicCachePolicy = cachingOff
       ? cloudfront.CachePolicy.CACHING_DISABLED
       : new cloudfront.CachePolicy(this, 'DynamicCache', {
-        comment: 'Short TTLs on dynamic paths',
+        comment: 'Short TTLs on dynamic paths, keyed on the bearer token',
         minTtl: Duration.seconds(0),
         defaultTtl,
         maxTtl,
+        headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', ...(viewerHost ? ['Host'] : [])),
         cookieBehavior: forwarded(props.forwardedCookies ?? 'all', cloudfront.CacheCookieBehavior),
         queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.CacheQueryStringBehavior),
         enableAcceptEncodingGzip: true,
@@ -238,7 +274,7 @@ export class EdgeDistribution extends Construct {
 
     this.distribution = new cloudfront.Distribution(this, 'Resource', {
       comment: `${props.domainName}: static assets from S3, the rest from the regional load balancers`,
-      domainNames: [props.domainName, wwwName],
+      domainNames: [props.domainName, wwwName, ...extraNames],
       certificate: this.certificate,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       sslSupportMethod: cloudfront.SSLMethod.SNI,
@@ -284,11 +320,15 @@ export class EdgeDistribution extends Construct {
     const zone = props.hostedZone;
     const target = route53.RecordTarget.fromAlias(new targets.CloudFrontTarget(this.distribution));
     this.records = [];
-    for (const [suffix, recordName] of [['Apex', props.domainName], ['Www', wwwName]] as const) {
+    for (const [suffix, recordName] of [['Apex', props.domainName], ['Www', wwwName], ...extraNames.map((n) => [recordId(n, props.domainName), n] as const)] as const) {
       this.records.push(new route53.ARecord(this, `${suffix}A`, { zone, recordName, target }));
       this.records.push(new route53.AaaaRecord(this, `${suffix}Aaaa`, { zone, recordName, target }));
     }
 
+    if (props.alarms ?? true) this.alarms = this.createAlarms(props);
+  }
+
+  private createAlarms(props: EdgeDistributionProps): EdgeAlarms {
     const actions = props.alarmActions ?? [];
     const errorRate5xx = this.metric5xxErrorRate().createAlarm(this, 'ErrorRate5xxAlarm', {
       alarmDescription: `CloudFront 5xx error rate of ${props.domainName} above ${props.errorRateAlarmPercent ?? EDGE_DEFAULTS.errorRateAlarmPercent}% (3 of 5 minutes)`,
@@ -311,7 +351,7 @@ export class EdgeDistribution extends Construct {
       alarm.addAlarmAction(...actions);
       alarm.addOkAction(...actions);
     }
-    this.alarms = { errorRate5xx, originLatency };
+    return { errorRate5xx, originLatency };
   }
 
   /** Percentage of viewer requests answered with 5xx (average per minute). */
@@ -384,9 +424,14 @@ function validate(props: EdgeDistributionProps): void {
     if (!PATH.test(p) || p === '/*' || p === '*') throw new Error(`${who}: staticPaths entries must be path patterns like /static/* (not the default behaviour) (got: ${JSON.stringify(p)})`);
   }
   if (new Set(paths).size !== paths.length) throw new Error(`${who}: staticPaths has duplicates (got: ${JSON.stringify(paths)})`);
+  for (const n of props.additionalDomainNames ?? []) {
+    if (Token.isUnresolved(n) || Token.isUnresolved(props.domainName)) continue;
+    if (!n.endsWith(`.${props.domainName}`) || n === `www.${props.domainName}`) throw new Error(`${who}: additionalDomainNames must be names inside ${props.domainName} other than www (got: ${JSON.stringify(n)})`);
+  }
+  if (new Set(props.additionalDomainNames ?? []).size !== (props.additionalDomainNames ?? []).length) throw new Error(`${who}: additionalDomainNames has duplicates (got: ${JSON.stringify(props.additionalDomainNames)})`);
   for (const h of props.forwardedHeaders ?? []) {
     if (!HEADER.test(h)) throw new Error(`${who}: forwardedHeaders entries must be header names (got: ${JSON.stringify(h)})`);
-    if (/^(authorization|accept-encoding)$/i.test(h)) throw new Error(`${who}: forwardedHeaders cannot contain ${h} (CloudFront handles it in the cache policy, not the origin request policy) (got: ${h})`);
+    if (/^(authorization|accept-encoding)$/i.test(h)) throw new Error(`${who}: forwardedHeaders cannot contain ${h}: Authorization always reaches the origin (every viewer header with caching off, the cache key with caching on) and CloudFront handles Accept-Encoding (got: ${h})`);
     if (props.originVerifyHeader && h.toLowerCase() === props.originVerifyHeader.name.toLowerCase()) {
       throw new Error(`${who}: forwardedHeaders must not contain the origin-verify header (got: ${h})`);
     }
@@ -406,6 +451,17 @@ function validate(props: EdgeDistributionProps): void {
   if (props.errorRateAlarmPercent !== undefined && !(props.errorRateAlarmPercent > 0 && props.errorRateAlarmPercent <= 100)) {
     throw new Error(`${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
   }
+}
+
+/** Every viewer header, with or without Host; `CloudFront-*` headers of `list` added when the behaviour allows it. */
+function allViewerHeaders(viewerHost: boolean, list: string[]): cloudfront.OriginRequestHeaderBehavior {
+  if (!viewerHost) return cloudfront.OriginRequestHeaderBehavior.denyList('Host');
+  return cloudfront.OriginRequestHeaderBehavior.all(...list.filter((h) => /^CloudFront-/i.test(h)));
+}
+
+/** `api.shop.example.com` inside `shop.example.com` → `Api` (the records' construct id). */
+function recordId(name: string, domain: string): string {
+  return name.slice(0, -domain.length - 1).split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }
 
 function headers(list: string[]): cloudfront.OriginRequestHeaderBehavior {

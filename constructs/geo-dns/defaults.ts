@@ -1,11 +1,22 @@
+import { HEALTH_PATHS } from '../../lib/runtime/contract';
+
 /** Default values of the `GeoDns` construct. */
 export const GEO_DNS_DEFAULTS = {
   /** Subdomain of the name CloudFront uses as its dynamic origin (`origin.<domain>`). */
   originSubdomain: 'origin',
   /** Subdomain of the direct API name (`api.<domain>`). */
   apiSubdomain: 'api',
-  /** Health check path (the default service's health path). */
-  healthCheckPath: '/health',
+  /**
+   * Health check path: the runtime SDK's deep health (the writer, a reader and the cache answer within a budget),
+   * so a region whose data tier is down leaves DNS; the load balancer's own target checks stay shallow.
+   */
+  healthCheckPath: HEALTH_PATHS.deep,
+  /**
+   * With geolocation routing, the label of each name's latency-routed fallback set (`fallback.origin.<domain>`):
+   * every region is in it, and the default (`*`) location aliases it, so a location whose region is unhealthy
+   * lands on the nearest healthy region instead of on nothing.
+   */
+  fallbackSubdomain: 'fallback',
   /** Consecutive failed (or passed) checks before Route 53 changes the endpoint's status. */
   failureThreshold: 3,
   /** Seconds between two checks of one Route 53 checker (10 = fast, billed extra, or 30). */

@@ -30,7 +30,11 @@ export enum HealthCheckProtocol {
 
 /** How Route 53 checks the regional load balancer. */
 export interface RegionalHealthCheckOptions {
-  /** Path requested; it must answer 2xx/3xx without the edge's origin header. @default /health */
+  /**
+   * Path requested; it must answer 2xx/3xx without the edge's origin header (the web tier exempts exactly this
+   * path, GET and HEAD).
+   * @default '/health/deep' - the runtime SDK's deep health (`HEALTH_PATHS.deep`)
+   */
   readonly path?: string;
   /** Protocol. Route 53 does not validate the certificate, so HTTPS works against the ALB's own name. @default HTTPS */
   readonly protocol?: HealthCheckProtocol;
@@ -58,10 +62,16 @@ export interface GeoDnsProps {
   readonly routing?: DnsRouting;
   /**
    * With {@link DnsRouting.GEOLOCATION}: the locations this region serves (continents, countries, and
-   * `GeoLocation.default()` for the region that answers everyone else). Required for that mode.
-   * @default - none
+   * `GeoLocation.default()` in exactly one region: its record aliases the fallback set, so everyone else gets the
+   * nearest healthy region). Every region also joins each name's latency-routed fallback set
+   * (`<fallbackSubdomain>.<name>`): Route 53 falls back from an unhealthy country to its continent, then to the
+   * default record, which resolves through the fallback set to a healthy region. A region may serve no location
+   * and only take fallback traffic.
+   * @default - none (the region only takes fallback traffic)
    */
   readonly geoLocations?: route53.GeoLocation[];
+  /** With {@link DnsRouting.GEOLOCATION}: the label of the fallback sets. @default 'fallback' */
+  readonly fallbackSubdomain?: string;
   /** With {@link DnsRouting.FAILOVER}: this region's role. Required for that mode. @default - none */
   readonly failover?: route53.Failover;
   /**
@@ -106,6 +116,8 @@ export class GeoDns extends Construct {
   public readonly records: route53.RecordSet[] = [];
   /** The names routed to this region. */
   public readonly recordNames: string[];
+  /** With geolocation routing: the latency-routed fallback names this region joins (`fallback.<name>`). */
+  public readonly fallbackRecordNames: string[] = [];
   /** The region served. */
   public readonly region: string;
   /** The routing policy. */
@@ -154,22 +166,44 @@ export class GeoDns extends Construct {
       this.healthCheck = this.endpointHealthCheck;
     }
 
-    const target = route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }));
+    const albTarget = route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }));
     const dualStack = props.loadBalancer.ipAddressType === elbv2.IpAddressType.DUAL_STACK
       || props.loadBalancer.ipAddressType === elbv2.IpAddressType.DUAL_STACK_WITHOUT_PUBLIC_IPV4;
+    const fallbackLabel = props.fallbackSubdomain ?? GEO_DNS_DEFAULTS.fallbackSubdomain;
     for (const name of this.recordNames) {
       const label = recordLabel(name, props.domainName);
+      const record = (id: string, options: route53.RecordSetOptions, target: route53.RecordTarget): route53.RecordSet[] => {
+        const made = [new route53.ARecord(this, `${id}A`, { ...options, target })];
+        if (dualStack) made.push(new route53.AaaaRecord(this, `${id}Aaaa`, { ...options, target }));
+        this.records.push(...made);
+        return made;
+      };
+      let fallback: route53.RecordSet[] = [];
+      if (this.routing === DnsRouting.GEOLOCATION) {
+        const fallbackName = `${fallbackLabel}.${name}`;
+        this.fallbackRecordNames.push(fallbackName);
+        fallback = record(`${label}Fallback`, {
+          zone: props.zone,
+          recordName: `${fallbackName}.`,
+          setIdentifier: this.region,
+          region: this.region,
+          healthCheck: this.healthCheck,
+          comment: `${fallbackName} to ${this.region}: the nearest healthy region, for locations whose region is down`,
+        }, albTarget);
+      }
       for (const policy of this.policies(props)) {
-        const common: route53.RecordSetOptions = {
+        const toFallback = this.routing === DnsRouting.GEOLOCATION && policy.idSuffix === 'Default';
+        const made = record(`${label}${policy.idSuffix}`, {
           zone: props.zone,
           recordName: `${name}.`,
           setIdentifier: policy.setIdentifier,
-          healthCheck: this.healthCheck,
-          comment: `${name} to ${this.region} (${this.routing} routing)`,
+          // The default location resolves through the fallback set: its health is the set's (any healthy region).
+          ...(toFallback ? {} : { healthCheck: this.healthCheck }),
+          comment: toFallback ? `${name}: every location no record serves, and those whose region is down, to the nearest healthy region` : `${name} to ${this.region} (${this.routing} routing)`,
           ...policy.options,
-        };
-        this.records.push(new route53.ARecord(this, `${label}${policy.idSuffix}A`, { ...common, target }));
-        if (dualStack) this.records.push(new route53.AaaaRecord(this, `${label}${policy.idSuffix}Aaaa`, { ...common, target }));
+        }, toFallback ? route53.RecordTarget.fromAlias(new SameZoneAlias(props.zone, `${fallbackLabel}.${name}`)) : albTarget);
+        // Route 53 refuses an alias to a name that does not exist yet: this region's fallback records come first.
+        if (toFallback) for (const r of made) for (const f of fallback) r.node.addDependency(f);
       }
     }
   }
@@ -181,11 +215,20 @@ export class GeoDns extends Construct {
       case DnsRouting.FAILOVER:
         return [{ idSuffix: '', setIdentifier: this.region, options: { failover: props.failover! } }];
       case DnsRouting.GEOLOCATION:
-        return props.geoLocations!.map((loc) => {
+        return (props.geoLocations ?? []).map((loc) => {
           const code = geoCode(loc);
           return { idSuffix: code === '*' ? 'Default' : code, setIdentifier: `${this.region}-${code === '*' ? 'default' : code}`, options: { geoLocation: loc } };
         });
     }
+  }
+}
+
+/** An alias to another record set of the same hosted zone, evaluating its health (any healthy member). */
+class SameZoneAlias implements route53.IAliasRecordTarget {
+  constructor(private readonly zone: route53.IHostedZone, private readonly name: string) {}
+
+  public bind(): route53.AliasRecordTargetConfig {
+    return { hostedZoneId: this.zone.hostedZoneId, dnsName: this.name, evaluateTargetHealth: true };
   }
 }
 
@@ -213,12 +256,14 @@ function validate(props: GeoDnsProps, region: string, routing: DnsRouting, names
     seen.add(n);
   }
   if (routing === DnsRouting.GEOLOCATION) {
-    if (!props.geoLocations?.length) throw new Error(`GeoDns: geoLocations must list at least one location with routing "geolocation" (got: ${JSON.stringify(props.geoLocations)})`);
-    const codes = props.geoLocations.map(geoCode);
+    const codes = (props.geoLocations ?? []).map(geoCode);
     const dup = codes.find((c, i) => codes.indexOf(c) !== i);
     if (dup) throw new Error(`GeoDns: geoLocations has a duplicate location (got: ${dup})`);
   } else if (props.geoLocations) {
     throw new Error(`GeoDns: geoLocations applies only to routing "geolocation" (got routing: ${routing})`);
+  }
+  if (props.fallbackSubdomain !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(props.fallbackSubdomain)) {
+    throw new Error(`GeoDns: fallbackSubdomain must be one lowercase DNS label (got: ${JSON.stringify(props.fallbackSubdomain)})`);
   }
   if (routing === DnsRouting.FAILOVER && !props.failover) throw new Error('GeoDns: failover (PRIMARY or SECONDARY) is required with routing "failover" (got: undefined)');
   if (routing !== DnsRouting.FAILOVER && props.failover) throw new Error(`GeoDns: failover applies only to routing "failover" (got routing: ${routing})`);

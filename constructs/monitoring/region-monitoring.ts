@@ -19,8 +19,10 @@ import { mergeThresholds, thresholdProblems, type MonitoringThresholds, type Mon
  * helper returns a metric in the unit named here.
  */
 export interface IDatabaseMetrics {
-  /** `CPUUtilization` in % (the writer, or the busiest instance). */
-  metricCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `CPUUtilization` in % of the writer (a cluster-wide average would let idle readers hide a saturated writer). */
+  metricWriterCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** `CPUUtilization` in % of the readers (the average reader autoscaling tracks). */
+  metricReaderCpuUtilization(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /** `DatabaseConnections`: open client connections. */
   metricDatabaseConnections(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /** `FreeableMemory` in bytes (the instance with the least). */
@@ -41,11 +43,14 @@ export interface IDatabaseMetrics {
   metricServerlessDatabaseCapacity?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
 }
 
-/** What {@link RegionMonitoring} needs from a cache: the metric helpers of `CacheCluster`. */
+/**
+ * What {@link RegionMonitoring} needs from a cache: the metric helpers of `CacheCluster`. The CPU and memory
+ * metrics get alarms, so they must be single metrics or metric math (not `SEARCH`); the rest are graphed only.
+ */
 export interface ICacheMetrics {
-  /** Engine CPU % of the busiest node. */
+  /** Engine CPU % of the primaries (the busiest one where the metric allows). */
   metricEngineCpu(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  /** Memory used for data, % of the fullest node. */
+  /** Memory used for data, % of `maxmemory` on the primaries (the fullest one where the metric allows). */
   metricMemoryUsagePercent(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /** Evicted keys, all nodes. */
   metricEvictions(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
@@ -91,13 +96,27 @@ export interface MonitoringAlarm {
   readonly alarm: cloudwatch.Alarm;
   /** Its severity. */
   readonly severity: AlarmSeverity;
-  /** The tier it watches: `web`, `fleets`, `database`, `cache` or `queues`. */
+  /** The tier it watches: `web`, `fleets`, `database`, `cache`, `queues` or `secrets`. */
   readonly tier: string;
   /**
    * True when the alarm watches one metric with a plain statistic (no metric math, no percentile), the
    * only kind a Route 53 `CLOUDWATCH_METRIC` health check accepts.
    */
   readonly route53Compatible: boolean;
+  /**
+   * True when, while it fires, the region cannot serve its users and DNS should send them elsewhere (a
+   * service with no healthy target). Alarms about capacity, lag or backlogs are not: moving users would not
+   * help, and a dead-letter queue that stays full would keep the region out of DNS.
+   */
+  readonly drainsRegion: boolean;
+}
+
+/** A secret rotation to watch: its function's errors mean the rotation failed. */
+export interface MonitoredSecretRotation {
+  /** Name shown in the alarm id and description (`[A-Za-z0-9-]`, unique), e.g. `database`. */
+  readonly name: string;
+  /** Errors of the rotation function (`AWS/Lambda` `Errors`, Sum). */
+  readonly errors: cloudwatch.IMetric;
 }
 
 /** Properties of a {@link RegionMonitoring}. */
@@ -118,6 +137,8 @@ export interface RegionMonitoringProps {
   readonly watchGlobalReplicationLag?: boolean;
   /** Work queues and their worker fleets. @default - none */
   readonly queues?: MonitoredQueue[];
+  /** Secret rotations: a Warning alarm each when the rotation function fails. @default - none */
+  readonly secretRotations?: MonitoredSecretRotation[];
   /**
    * Thresholds, merged field by field over the defaults.
    * @default - `MONITORING_DEFAULTS.thresholds`
@@ -179,6 +200,7 @@ export class RegionMonitoring extends Construct {
       ...Object.values(props.webTier.services).map((svc) => ({ name: svc.name, fleet: svc.fleet as IMonitoredFleet })),
       ...(props.queues ?? []).filter((q) => q.workers).map((q) => ({ name: `${q.name} workers`, fleet: q.workers! })),
     ]));
+    for (const r of props.secretRotations ?? []) this.rotation(r);
 
     const critical = this.criticalAlarms;
     const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
@@ -207,6 +229,14 @@ export class RegionMonitoring extends Construct {
   /** Critical alarms a Route 53 `CLOUDWATCH_METRIC` health check accepts (single metric, plain statistic). */
   public get route53HealthAlarms(): cloudwatch.IAlarm[] {
     return this.alarms.filter((a) => a.severity === AlarmSeverity.CRITICAL && a.route53Compatible).map((a) => a.alarm);
+  }
+
+  /**
+   * The alarms that should take the region out of DNS while they fire (`drainsRegion`), all of them accepted by
+   * Route 53 health checks: give them to `GeoDns.drainAlarms`.
+   */
+  public get regionDrainAlarms(): cloudwatch.IAlarm[] {
+    return this.alarms.filter((a) => a.severity === AlarmSeverity.CRITICAL && a.route53Compatible && a.drainsRegion).map((a) => a.alarm);
   }
 
   private web(web: WebTier): cloudwatch.IWidget[][] {
@@ -241,6 +271,7 @@ export class RegionMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         description: `Service ${s.name} has no healthy target: every request to it fails.`,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        drainsRegion: true,
       });
       this.addAlarm(`WebUnhealthyHosts${key}Warning`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
         threshold: 1,
@@ -281,7 +312,9 @@ export class RegionMonitoring extends Construct {
 
   private database(db: IDatabaseMetrics, watchGlobal: boolean): cloudwatch.IWidget[][] {
     const t = this.thresholds.database;
-    this.addAlarmPair('DatabaseCpu', 'database', db.metricCpuUtilization(), t.cpuPercent, { what: 'database CPU', unit: '%' });
+    // Per role: the writer alone takes the writes, and a cluster average would let idle readers hide it.
+    this.addAlarmPair('DatabaseWriterCpu', 'database', db.metricWriterCpuUtilization(), t.cpuPercent, { what: 'database writer CPU', unit: '%' });
+    this.addAlarmPair('DatabaseReaderCpu', 'database', db.metricReaderCpuUtilization(), t.cpuPercent, { what: 'average database reader CPU (reader autoscaling cannot keep up or is at maxReaders)', unit: '%' });
     this.addAlarmPair('DatabaseReplicaLag', 'database', db.metricReplicaLag(), t.replicaLagMs, { what: 'Aurora replica lag of the readers', unit: 'ms' });
     this.addAlarmPair('DatabaseCommitLatency', 'database', db.metricCommitLatency(), t.commitLatencyMs, { what: 'database commit latency', unit: 'ms' });
     this.addAlarmPair('DatabaseFreeableMemory', 'database', db.metricFreeableMemory(), t.freeableMemoryMiB, {
@@ -291,9 +324,9 @@ export class RegionMonitoring extends Construct {
     const acu = db.metricServerlessDatabaseCapacity?.();
     if (global) this.addAlarmPair('DatabaseGlobalReplicationLag', 'database', global, t.globalReplicationLagMs, { what: 'Global Database replication lag of this region', unit: 'ms' });
     return [
-      [text('Database', 'Aurora CPU, connections, replica lag, commit latency and freeable memory.')],
+      [text('Database', 'Aurora CPU (writer and readers), connections, replica lag, commit latency and freeable memory.')],
       [
-        graph('CPU %', [db.metricCpuUtilization()], this.percentLines(t.cpuPercent)),
+        graph('CPU % by role', [withLabel(db.metricWriterCpuUtilization(), 'writer'), withLabel(db.metricReaderCpuUtilization(), 'readers (average)')], this.percentLines(t.cpuPercent)),
         graph('Connections', [db.metricDatabaseConnections()]),
         graph('Replica lag (ms)', [withLabel(db.metricReplicaLag(), 'Aurora replica lag'), ...(global ? [withLabel(global, 'Global Database lag')] : [])], this.percentLines(t.replicaLagMs)),
       ],
@@ -310,14 +343,15 @@ export class RegionMonitoring extends Construct {
 
   private cache(cache: ICacheMetrics): cloudwatch.IWidget[][] {
     const t = this.thresholds.cache;
-    this.addAlarmPair('CacheCpu', 'cache', cache.metricEngineCpu(), t.cpuPercent, { what: 'cache engine CPU of the busiest node', unit: '%' });
-    this.addAlarmPair('CacheMemory', 'cache', cache.metricMemoryUsagePercent(), t.memoryPercent, { what: 'cache memory used by data on the fullest node', unit: '%' });
-    this.addAlarmPair('CacheEvictions', 'cache', cache.metricEvictions(), t.evictionsPerMinute, { what: 'keys evicted per minute (the cache is full)', unit: '/min' });
+    this.addAlarmPair('CacheCpu', 'cache', cache.metricEngineCpu(), t.cpuPercent, { what: 'cache engine CPU of the primaries', unit: '%' });
+    // The memory alarm fires before eviction starts (at 100 % of maxmemory); evictions themselves are summed over
+    // every node with SEARCH, which alarms do not accept, so they are graphed against their thresholds only.
+    this.addAlarmPair('CacheMemory', 'cache', cache.metricMemoryUsagePercent(), t.memoryPercent, { what: 'cache memory used by data on the primaries (% of maxmemory; eviction starts at 100 %)', unit: '%' });
     return [
       [text('Cache', 'ElastiCache engine CPU, memory, hit rate, evictions and connections.')],
       [
-        graph('Engine CPU % (busiest node)', [cache.metricEngineCpu()], this.percentLines(t.cpuPercent)),
-        graph('Memory used % (fullest node)', [cache.metricMemoryUsagePercent()], this.percentLines(t.memoryPercent)),
+        graph('Engine CPU % (primaries)', [cache.metricEngineCpu()], this.percentLines(t.cpuPercent)),
+        graph('Memory used % of maxmemory (primaries)', [cache.metricMemoryUsagePercent()], this.percentLines(t.memoryPercent)),
         graph('Hit rate %', [cache.metricCacheHitRate()]),
       ],
       [
@@ -383,6 +417,20 @@ export class RegionMonitoring extends Construct {
     ];
   }
 
+  /** A Warning alarm when a secret rotation's function fails (any error in 5 minutes; rotations are rare). */
+  private rotation(r: MonitoredSecretRotation): void {
+    const alarm = new cloudwatch.Alarm(this, `SecretRotation${pascalId(r.name)}Warning`, {
+      metric: r.errors,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${AlarmSeverity.WARNING} (secrets): the rotation of the ${r.name} secret failed; its function's log group says why. The secret keeps its current value until a rotation succeeds.`,
+    });
+    this.addActions(alarm);
+    this.alarms.push({ alarm, severity: AlarmSeverity.WARNING, tier: 'secrets', route53Compatible: isRoute53Compatible(r.errors), drainsRegion: false });
+  }
+
   /** A Warning and a Critical alarm on one metric; `scale` converts the configured unit to the metric's. */
   private addAlarmPair(id: string, tier: string, metric: cloudwatch.IMetric, thresholds: SeverityThresholds,
     o: { what: string; unit: string; scale?: number; lowerIsWorse?: boolean }): void {
@@ -400,7 +448,7 @@ export class RegionMonitoring extends Construct {
   }
 
   private addAlarm(id: string, tier: string, severity: AlarmSeverity, metric: cloudwatch.IMetric,
-    o: { threshold: number; comparisonOperator: cloudwatch.ComparisonOperator; description: string; treatMissingData?: cloudwatch.TreatMissingData }): void {
+    o: { threshold: number; comparisonOperator: cloudwatch.ComparisonOperator; description: string; treatMissingData?: cloudwatch.TreatMissingData; drainsRegion?: boolean }): void {
     if (metric instanceof cloudwatch.MathExpression && metric.expression.includes('SEARCH(')) {
       // CloudWatch cannot alarm on SEARCH expressions (the cache uses them above 10 nodes).
       Annotations.of(this).addWarningV2('scale-to-millions:monitoring-alarm-skipped',
@@ -417,7 +465,7 @@ export class RegionMonitoring extends Construct {
       alarmDescription: `${severity} (${tier}): ${o.description}`,
     });
     this.addActions(alarm);
-    this.alarms.push({ alarm, severity, tier, route53Compatible: isRoute53Compatible(metric) });
+    this.alarms.push({ alarm, severity, tier, route53Compatible: isRoute53Compatible(metric), drainsRegion: o.drainsRegion ?? false });
   }
 
   private addActions(alarm: cloudwatch.AlarmBase): void {
@@ -441,6 +489,12 @@ function validate(props: RegionMonitoringProps, thresholds: MonitoringThresholds
     if (!NAME.test(q.name)) throw new Error(`RegionMonitoring: queues[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(q.name)})`);
     if (names.has(pascalId(q.name))) throw new Error(`RegionMonitoring: queues[${i}].name is a duplicate (got: ${JSON.stringify(q.name)})`);
     names.add(pascalId(q.name));
+  }
+  const rotations = new Set<string>();
+  for (const [i, r] of (props.secretRotations ?? []).entries()) {
+    if (!NAME.test(r.name)) throw new Error(`RegionMonitoring: secretRotations[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(r.name)})`);
+    if (rotations.has(pascalId(r.name))) throw new Error(`RegionMonitoring: secretRotations[${i}].name is a duplicate (got: ${JSON.stringify(r.name)})`);
+    rotations.add(pascalId(r.name));
   }
   if (props.dashboardName !== undefined && !Token.isUnresolved(props.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName)) {
     throw new Error(`RegionMonitoring: dashboardName must be 1-255 letters, digits, dashes and underscores (got: ${JSON.stringify(props.dashboardName)})`);

@@ -1,5 +1,19 @@
 import { aws_logs as logs } from 'aws-cdk-lib';
 
+/**
+ * The interface endpoints the reference fleets and functions call, by service short name
+ * (`com.amazonaws.<region>.<name>`): the runtime SDK (SSM parameters, Secrets Manager, SQS, KMS-encrypted
+ * queues), secret rotation (Secrets Manager), logs and metrics (CloudWatch Logs, CloudWatch), SDK credential
+ * exchanges (STS), Session Manager (SSM messages, EC2 messages), the workers' scale-in protection
+ * (Auto Scaling) and container images (ECR API and Docker).
+ */
+export const INTERFACE_ENDPOINT_SERVICES = [
+  'secretsmanager', 'ssm', 'sqs', 'kms', 'logs', 'sts', 'ssmmessages', 'ec2messages', 'monitoring', 'autoscaling', 'ecr.api', 'ecr.dkr',
+] as const;
+
+/** A service {@link INTERFACE_ENDPOINT_SERVICES} lists. */
+export type InterfaceEndpointService = (typeof INTERFACE_ENDPOINT_SERVICES)[number];
+
 /** Default values of the `Network` construct. */
 export const NETWORK_DEFAULTS = {
   /** Days VPC flow logs are kept. */

@@ -30,6 +30,19 @@ export interface NetworkProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * AWS services reached through interface endpoints (private DNS on, one network interface per AZ), e.g.
+   * `ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER`. API calls then stay in the VPC: they keep working in an
+   * AZ whose NAT gateway is down, from subnets with no route out (a secret rotation function in the isolated
+   * subnets), and they pay no NAT data processing.
+   * @default - none: AWS APIs are reached through the NAT gateways
+   */
+  readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
+  /**
+   * Subnets the interface endpoints' network interfaces go in (reachable from every subnet of the VPC).
+   * @default - the private subnets with egress (the fleets' subnets)
+   */
+  readonly endpointSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -44,6 +57,10 @@ export class Network extends Construct {
   public readonly flowLogGroup: logs.LogGroup;
   /** The NAT instances, when `natInstanceType` is given (empty with NAT gateways). */
   public readonly natInstances: ec2.Instance[];
+  /** The security group of the interface endpoints (HTTPS from the VPC's CIDR), when there are any. */
+  public readonly endpointSecurityGroup?: ec2.SecurityGroup;
+  /** Interface endpoints by service short name (`secretsmanager`, `ssm`, `ecr.dkr`...). */
+  public readonly interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpoint> = {};
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -82,6 +99,25 @@ export class Network extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
     }
 
+    const services = props.interfaceEndpoints ?? [];
+    if (services.length > 0) {
+      const subnets = props.endpointSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      // One group for every endpoint: HTTPS from the VPC's own CIDR (written out, not a reference), nothing out.
+      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Interface endpoints: HTTPS from the VPC only',
+        allowAllOutbound: false,
+      });
+      this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+      for (const service of services) {
+        const name = service.shortName;
+        if (this.interfaceEndpoints[name]) throw new Error(`Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify(services.map((e) => e.shortName))})`);
+        this.interfaceEndpoints[name] = this.vpc.addInterfaceEndpoint(`Endpoint${pascalCase(name)}`, {
+          service, subnets, privateDnsEnabled: true, open: false, securityGroups: [this.endpointSecurityGroup],
+        });
+      }
+    }
+
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention ?? NETWORK_DEFAULTS.flowLogRetention,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -92,4 +128,9 @@ export class Network extends Construct {
       maxAggregationInterval: ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
     });
   }
+}
+
+/** `ecr.dkr` → `EcrDkr`: the endpoint's construct id. */
+function pascalCase(name: string): string {
+  return name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }

@@ -1,11 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
+import { HEALTH_PATHS } from '../../lib/runtime/contract';
 
 /** Default values of the `WebTier` construct and its services. */
 export const WEB_TIER_DEFAULTS = {
   /** Port the application listens on. */
   port: 8080,
-  /** Health check path. */
-  healthCheckPath: '/health',
+  /** Health check path of the target groups (shallow: the process answers). */
+  healthCheckPath: HEALTH_PATHS.shallow,
+  /** The path Route 53 checks (deep: the data tier answers), exempted from the origin header. */
+  dnsHealthCheckPath: HEALTH_PATHS.deep,
   /** Target average CPU utilisation of a fleet (%). */
   targetCpuPercent: 50,
   /** Target ALB requests per instance per minute. */

@@ -142,9 +142,15 @@ export interface OriginVerifyHeaderOptions {
    */
   readonly defaultServicePriority?: number;
   /**
-   * Priority of the rule that forwards GET/HEAD of the default service's exact health check path without the
-   * header, so Route 53 health checks (which cannot send custom headers) keep working; it reveals only the
-   * health response. Set `exemptHealthCheckPath: false` to drop it.
+   * The path Route 53 health checks request (they cannot send custom headers): GET and HEAD of exactly this path
+   * are forwarded to the default service without the header. It reveals only the health answer.
+   * @default '/health/deep' - the runtime SDK's deep health (`HEALTH_PATHS.deep`); the target groups' own checks
+   *   stay on each service's shallow path and go straight to the instances
+   */
+  readonly healthCheckPath?: string;
+  /**
+   * Priority of the rule that forwards GET/HEAD of {@link healthCheckPath} without the header. Set
+   * `exemptHealthCheckPath: false` to drop it.
    * @default 1
    */
   readonly healthCheckExemptionPriority?: number;
@@ -282,12 +288,12 @@ export class WebTier extends Construct implements ec2.IConnectable {
 
     const defaultService = Object.values(this.services).find((s) => s.isDefault)!;
     if (this.originVerify && (this.originVerify.exemptHealthCheckPath ?? true)) {
-      const svc = props.services.find((s) => s.name === defaultService.name)!;
       this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(this, 'HealthCheckExemption', {
         listener: this.listener,
         priority: this.originVerify.healthCheckExemptionPriority ?? 1,
         conditions: [
-          elbv2.ListenerCondition.pathPatterns([svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath]),
+          // A pattern with no wildcard matches that path only (case-sensitive); the query string is not part of it.
+          elbv2.ListenerCondition.pathPatterns([this.originVerify.healthCheckPath ?? WEB_TIER_DEFAULTS.dnsHealthCheckPath]),
           elbv2.ListenerCondition.httpRequestMethods(['GET', 'HEAD']),
         ],
         action: elbv2.ListenerAction.forward([defaultService.targetGroup]),
@@ -508,6 +514,9 @@ function validateOriginVerify(o: OriginVerifyHeaderOptions, services: WebService
     throw new Error(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
   }
   if (o.values.length < 1 || o.values.length > 2) throw new Error(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
+  if (o.healthCheckPath !== undefined && !/^\/[A-Za-z0-9_\-.$/~"'@:+=!,;%]{0,127}$/.test(o.healthCheckPath)) {
+    throw new Error(`WebTier: originVerifyHeader.healthCheckPath must be one exact path (no wildcard), starting with / (got: ${JSON.stringify(o.healthCheckPath)})`);
+  }
   const reserved = new Map<number, string>();
   reserved.set(o.defaultServicePriority ?? DEFAULT_SERVICE_PRIORITY, 'originVerifyHeader.defaultServicePriority');
   if (o.exemptHealthCheckPath ?? true) {

@@ -130,6 +130,18 @@ export interface WorkQueueProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * Create the two alarms (dead-letter queue not empty, oldest message older than the acceptable latency). Turn
+   * them off when a monitoring layer watches the queue already (the reference app's `RegionMonitoring` does, with
+   * Warning and Critical thresholds and the region's alarm topic).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Actions of the alarms on ALARM and OK, e.g. an `SnsAction` to the on-call topic.
+   * @default - none: wire `deadLetterQueueAlarm` and `oldestMessageAgeAlarm` yourself
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+  /**
    * SSM path under which the queue's `url`, `arn` and `name` are published for producers (see
    * `PublishedEndpoints`), e.g. `/shop/queues/jobs`.
    * @default - nothing is published; `grantConsumer` grants sending only
@@ -165,10 +177,10 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
   public readonly visibilityTimeout: Duration;
   /** Messages each worker may have waiting: acceptable latency ÷ average processing time. */
   public readonly targetBacklogPerInstance: number;
-  /** Alarm: at least one message in the dead-letter queue (a job failed `maxReceiveCount` times). */
-  public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
-  /** Alarm: the oldest message has waited longer than the acceptable latency for 3 minutes. */
-  public readonly oldestMessageAgeAlarm: cloudwatch.Alarm;
+  /** Alarm: at least one message in the dead-letter queue (a job failed `maxReceiveCount` times); unless `alarms` is false. */
+  public readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
+  /** Alarm: the oldest message has waited longer than the acceptable latency for 3 minutes; unless `alarms` is false. */
+  public readonly oldestMessageAgeAlarm?: cloudwatch.Alarm;
   /** The published queue endpoints (when `parameterPrefix` is given). */
   public readonly endpoints?: PublishedEndpoints;
 
@@ -231,7 +243,17 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       });
     }
 
-    this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmptyAlarm', {
+    if (props.alarms ?? true) {
+      [this.deadLetterQueueAlarm, this.oldestMessageAgeAlarm] = this.createAlarms(props);
+      for (const alarm of [this.deadLetterQueueAlarm, this.oldestMessageAgeAlarm]) {
+        alarm.addAlarmAction(...(props.alarmActions ?? []));
+        alarm.addOkAction(...(props.alarmActions ?? []));
+      }
+    }
+  }
+
+  private createAlarms(props: WorkQueueProps): [cloudwatch.Alarm, cloudwatch.Alarm] {
+    const deadLetter = new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmptyAlarm', {
       metric: this.metricDeadLetterQueueDepth(),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -239,7 +261,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `Messages in the dead-letter queue of ${this.node.path}: jobs failed ${props.maxReceiveCount ?? WORK_QUEUE_DEFAULTS.maxReceiveCount} times. Inspect them, fix the cause, then redrive.`,
     });
-    this.oldestMessageAgeAlarm = new cloudwatch.Alarm(this, 'OldestMessageAgeAlarm', {
+    const age = new cloudwatch.Alarm(this, 'OldestMessageAgeAlarm', {
       metric: this.metricAgeOfOldestMessage(),
       threshold: this.acceptableLatency.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -248,6 +270,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `The oldest message of ${this.node.path} has waited longer than the acceptable latency (${this.acceptableLatency.toSeconds()} s): workers are too few, stuck or at their maximum.`,
     });
+    return [deadLetter, age];
   }
 
   /** Lets `grantee` send messages (`sqs:SendMessage`, and `kms:GenerateDataKey`/`kms:Decrypt` on the key). */

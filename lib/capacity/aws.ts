@@ -5,6 +5,9 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CliDeps } from './cli';
 
 /**
@@ -31,9 +34,26 @@ export function defaultCliDeps(): CliDeps {
       process.once('SIGINT', () => interrupt.abort());
       return interrupt.signal;
     },
+    // Failover calls are few and must not fail on a blip: the SDK's own retries are on.
+    route53: once(() => new Route53Client({ region: 'us-east-1' })),
+    rds: perRegion((region) => new RDSClient({ region })),
+    ssm: perRegion((region) => new SSMClient({ region })),
     clock: { now: () => new Date(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+  };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    if (!made.has(region)) made.set(region, make(region));
+    return made.get(region)!;
   };
 }

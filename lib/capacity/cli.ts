@@ -11,6 +11,7 @@ import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile
 import { capacityView } from './config-view';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
+import { evacuate, restore, type FailoverDeps } from './failover';
 import { PLAN_DEFAULTS, planCapacity, type CapacityPlan, type PlanFigure, type PlanInput, type PlanService } from './plan';
 import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
 import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
@@ -36,6 +37,12 @@ export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps 
   readonly writeFile?: (path: string, text: string) => void;
   /** Environment (`S2M_DEBUG=1` prints stack traces of internal errors). @default - none */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A Route 53 client (`evacuate`, `restore`). @default - those commands are unavailable */
+  readonly route53?: FailoverDeps['route53'];
+  /** An RDS client for a region (`evacuate`, `restore`). @default - those commands are unavailable */
+  readonly rds?: FailoverDeps['rds'];
+  /** An SSM client for a region (`evacuate`, `restore`). @default - those commands are unavailable */
+  readonly ssm?: FailoverDeps['ssm'];
 }
 
 function numberArg(name: string, opts: { integer?: boolean; min?: number; max?: number } = {}) {
@@ -280,10 +287,62 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
 /** The version of `plan --json`'s schema; bumped only on breaking changes. */
 export const PLAN_SCHEMA_VERSION = 2;
 
+interface EvacuateFlags {
+  readonly config: string;
+  readonly to?: string;
+  readonly unplanned?: boolean;
+  readonly keepDns?: boolean;
+  readonly keepDatabase?: boolean;
+  readonly dryRun?: boolean;
+  readonly timeout: string;
+}
+
+interface RestoreFlags {
+  readonly config: string;
+  readonly writer?: boolean;
+  readonly dryRun?: boolean;
+  readonly timeout: string;
+}
+
+function failoverDeps(deps: CliDeps): FailoverDeps {
+  if (!deps.route53 || !deps.rds || !deps.ssm) throw new Error('the Route 53, RDS and SSM clients are not configured');
+  return { cloudFormation: deps.cloudFormation, route53: deps.route53, rds: deps.rds, ssm: deps.ssm, clock: deps.clock, log: (line) => deps.stdout.write(`${line}\n`) };
+}
+
+function timeoutSeconds(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds < 60) throw new CliError(`--timeout must be a duration of at least 1m, like 30m (got: ${value})`, ExitCode.usage);
+  return seconds;
+}
+
+function printEdits(deps: CliDeps, configPath: string, edits: string[], dryRun: boolean | undefined): void {
+  if (edits.length === 0) return;
+  deps.stdout.write(`${dryRun ? 'Then, before' : 'Before'} the next deploy, edit ${configPath} (a deploy puts back what the config says):\n${edits.map((e) => `  - ${e}\n`).join('')}`);
+}
+
+async function evacuateCommand(region: string, flags: EvacuateFlags, deps: CliDeps): Promise<number> {
+  const config = loadConfigFile(flags.config);
+  if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
+  const edits = await evacuate(config, {
+    region, ...(flags.to ? { to: flags.to } : {}), unplanned: flags.unplanned ?? false, keepDns: flags.keepDns ?? false,
+    keepDatabase: flags.keepDatabase ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout),
+  }, failoverDeps(deps));
+  printEdits(deps, flags.config, edits, flags.dryRun);
+  return ExitCode.ok;
+}
+
+async function restoreCommand(region: string, flags: RestoreFlags, deps: CliDeps): Promise<number> {
+  const config = loadConfigFile(flags.config);
+  if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
+  const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout) }, failoverDeps(deps));
+  printEdits(deps, flags.config, edits, flags.dryRun);
+  return ExitCode.ok;
+}
+
 /** Builds the commander program; `run` receives each command's result. */
 function program(deps: CliDeps, run: (work: () => Promise<number> | number) => void): Command {
   const cmd = new Command('s2m')
-    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans merged into a config, what a config costs, and the fleets\' status and logs')
+    .description('scale-to-millions: capacity headroom reports from CloudWatch, capacity plans merged into a config, what a config costs, the fleets\' status and logs, and regional failover')
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s), outputError: (s, write) => write(`s2m: ${s.replace(/^error: /, '')}`) })
     .version(packageVersion(), '-V, --version', 'print the version of s2m (the scale-to-millions package)')
@@ -334,6 +393,27 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
 
     registerCostCommand(cmd, deps, run);
     registerFleetCommands(cmd, deps, run, listArg);
+
+  cmd.command('evacuate')
+    .description('take a region out of service: invert its Route 53 health check, and move the Aurora Global writer out of it (planned switchover, or --unplanned failover)')
+    .argument('<region>', 'the region to take out')
+    .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('--to <region>', 'where the writer goes (default: the first other region of the config)')
+    .option('--unplanned', 'the region is down: fail over at once, losing the writes not yet replicated (RPO: the global replication lag)')
+    .option('--keep-dns', 'move the database only')
+    .option('--keep-database', 'drain DNS only')
+    .option('--dry-run', 'print what would be done; change nothing')
+    .option('--timeout <duration>', 'longest wait for the writer to move', '30m')
+    .action((region: string, flags: EvacuateFlags) => run(() => evacuateCommand(region, flags, deps)));
+
+  cmd.command('restore')
+    .description('put a region back in DNS; with --writer, move the Aurora Global writer back to it (planned switchover)')
+    .argument('<region>', 'the region to bring back')
+    .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
+    .option('--writer', 'also move the writer back (planned switchover, no data loss)')
+    .option('--dry-run', 'print what would be done; change nothing')
+    .option('--timeout <duration>', 'longest wait for the writer to move', '30m')
+    .action((region: string, flags: RestoreFlags) => run(() => restoreCommand(region, flags, deps)));
   return cmd;
 }
 

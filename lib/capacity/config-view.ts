@@ -2,7 +2,7 @@
  * The narrow view of the app config the `s2m` CLI needs, read from the resolved `AppConfig` (every default
  * filled in), with the config field each recommendation would change (from lib/config/sizing.ts).
  */
-import { SIZING, formatConfigPath, type AppConfig, type DatabaseConfig } from '../config';
+import { SIZING, formatConfigPath, maxReadersPerCluster, type AppConfig, type DatabaseConfig } from '../config';
 import { pascal } from '../outputs';
 /** A web service: its fleet limits and scaling targets. */
 export interface ServiceView {
@@ -19,8 +19,10 @@ export interface ServiceView {
 export interface DatabaseView {
   /** Readers per cluster as configured (the floor of reader autoscaling). */
   readonly readers: number;
-  /** Most readers per cluster reader autoscaling may add (Aurora allows 15). */
+  /** Most readers per cluster reader autoscaling may add. */
   readonly maxReaders: number;
+  /** Most readers a cluster may have: Aurora's 15, minus the secondary regions of a global database. */
+  readonly readerLimit: number;
   /** Shards (clusters); 1 when unsharded. */
   readonly shards: number;
   /** Average reader CPU % reader autoscaling targets. */
@@ -91,7 +93,7 @@ export const VIEW_DEFAULTS = {
 } as const;
 
 /** The view of one Aurora cluster: its readers, their bounds, and the fields that set them. */
-function clusterView(db: DatabaseConfig, shard: DatabaseConfig['shards'][number] | undefined): DatabaseView {
+function clusterView(db: DatabaseConfig, shard: DatabaseConfig['shards'][number] | undefined, regionCount: number): DatabaseView {
   const autoScaling = shard ? shard.autoScaling : db.autoScaling;
   const readers = shard ? shard.readers : db.readers;
   // A shard that inherits the database's settings is resized there; one with its own, on itself.
@@ -103,6 +105,8 @@ function clusterView(db: DatabaseConfig, shard: DatabaseConfig['shards'][number]
   return {
     readers,
     maxReaders: autoScaling?.maxReaders ?? readers,
+    // A global database's primary counts each secondary region against Aurora's 15 replicas.
+    readerLimit: maxReadersPerCluster(db.globalDatabase.enabled, regionCount),
     shards: db.shards.length,
     targetReaderCpuPercent: autoScaling?.targetCpuPercent ?? VIEW_DEFAULTS.targetReaderCpuPercent,
     writerCpuLimitPercent: VIEW_DEFAULTS.writerCpuLimitPercent,
@@ -126,8 +130,8 @@ export function capacityView(config: AppConfig): CapacityConfig {
     name: config.name,
     regions: config.regions.map((r) => r.region),
     services,
-    database: clusterView(db, undefined),
-    ...(sharded ? { databaseClusters: Object.fromEntries(db.shards.map((shard) => [pascal(shard.id), clusterView(db, shard)])) } : {}),
+    database: clusterView(db, undefined, config.regions.length),
+    ...(sharded ? { databaseClusters: Object.fromEntries(db.shards.map((shard) => [pascal(shard.id), clusterView(db, shard, config.regions.length)])) } : {}),
     cache: {
       shards: c.shards,
       replicasPerShard: c.replicasPerShard,

@@ -3,7 +3,7 @@
  * into a config). Pure functions; the formulas and their assumptions are in docs/capacity.md.
  */
 import { MAX_SHARDS_PER_REGION } from '../../constructs/sharding/defaults';
-import { PRESETS, type Stage } from '../config';
+import { PRESETS, maxReadersPerCluster, type Stage } from '../config';
 
 /** Memory (GiB) of ElastiCache node types the planner knows; others need `cacheNodeMemoryGb`. */
 export const CACHE_NODE_MEMORY_GIB: Readonly<Record<string, number>> = {
@@ -227,8 +227,9 @@ export function checkPlanInput(i: PlanInput): void {
  *   min = max(AZs, ceil(instancesAtPeak / 4)); targetRequestsPerInstance = rpsPerInstance × 60;
  * - writes (all in the primary region): writeQps = peakRps × q × (1 - R); shards = max(existing, ceil(writeQps × (1 + headroom) / writerQps));
  * - reads reaching the database per region: readQps = regionRps × q × R × (1 - H); readersAtPeak per cluster =
- *   ceil(readQps / shards / readerQps); more shards while readersAtPeak × (1 + headroom) > 15;
- *   readers = max(1, ceil(readersAtPeak / 2)), maxReaders = min(15, ceil(readersAtPeak × (1 + headroom)));
+ *   ceil(readQps / shards / readerQps); more shards while readersAtPeak × (1 + headroom) > L;
+ *   readers = max(1, ceil(readersAtPeak / 2)), maxReaders = min(L, ceil(readersAtPeak × (1 + headroom))), where L is
+ *   Aurora's 15 replicas, minus the secondary regions when the stage's preset makes a global database (n > 1);
  * - cache shards = max(ceil(workingSet × (1 + headroom) / (nodeMemory × 0.75)), ceil(regionRps × q × (1 + headroom) / opsPerShard));
  * - workers: busy = jobsPerRegion × jobSeconds (Little's law); maxWorkers = ceil(busy × (1 + headroom)).
  * Throws an `Error` naming the options when the figures are invalid or the peak cannot be met within a
@@ -261,18 +262,20 @@ export function planCapacity(i: PlanInput): CapacityPlan {
   const q = i.queriesPerRequest;
   const writeQps = i.peakRps * q * (1 - i.readRatio);
   const readQpsPerRegion = regionRps * q * i.readRatio * (1 - i.cacheHitRatio);
+  // A global database's primary counts its secondaries against the 15 replicas (the config refuses more).
+  const readerLimit = maxReadersPerCluster(PRESETS[i.stage].database.globalDatabase, n);
   const shardsForWrites = Math.max(1, ceil((writeQps * grow) / i.writerQps));
   let shards = Math.max(i.minShards ?? 1, shardsForWrites);
   let readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
-  while (ceil(readersAtPeak * grow) > MAX_READERS_PER_CLUSTER && shards <= MAX_SHARDS_PER_REGION) {
+  while (ceil(readersAtPeak * grow) > readerLimit && shards <= MAX_SHARDS_PER_REGION) {
     shards++;
     readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));
   }
   if (shards > MAX_SHARDS_PER_REGION) {
-    unmet.push(`${peak} with --read-ratio ${i.readRatio} needs more than ${MAX_SHARDS_PER_REGION} Aurora shards in a region (the most a shard map holds): ${round1(writeQps)} writes/s at --writer-qps ${i.writerQps} per writer, ${round1(readQpsPerRegion)} reads/s after the cache at --reader-qps ${i.readerQps} per reader and ${MAX_READERS_PER_CLUSTER} readers per cluster; raise --writer-qps/--reader-qps (larger instances) or --cache-hit-ratio`);
+    unmet.push(`${peak} with --read-ratio ${i.readRatio} needs more than ${MAX_SHARDS_PER_REGION} Aurora shards in a region (the most a shard map holds): ${round1(writeQps)} writes/s at --writer-qps ${i.writerQps} per writer, ${round1(readQpsPerRegion)} reads/s after the cache at --reader-qps ${i.readerQps} per reader and ${readerLimit} readers per cluster; raise --writer-qps/--reader-qps (larger instances) or --cache-hit-ratio`);
   }
   const readers = Math.max(1, ceil(readersAtPeak / 2));
-  const maxReaders = Math.min(MAX_READERS_PER_CLUSTER, Math.max(readers, ceil(readersAtPeak * grow)));
+  const maxReaders = Math.min(readerLimit, Math.max(readers, ceil(readersAtPeak * grow)));
 
   const nodeMemory = i.cacheNodeMemoryGb ?? CACHE_NODE_MEMORY_GIB[i.cacheNodeType];
   const opsPerRegion = regionRps * q;

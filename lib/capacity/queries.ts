@@ -85,6 +85,7 @@ export function discoverTargets(config: CapacityConfig, app: StackOutputs, data:
     const database = config.database ?? {
       readers: VIEW_DEFAULTS.readers,
       maxReaders: VIEW_DEFAULTS.maxReaders,
+      readerLimit: VIEW_DEFAULTS.maxReaders,
       shards: clusters.size,
       targetReaderCpuPercent: VIEW_DEFAULTS.targetReaderCpuPercent,
       writerCpuLimitPercent: VIEW_DEFAULTS.writerCpuLimitPercent,

@@ -22,7 +22,6 @@ import {
   writerShardsNeeded,
   type TierStatus,
 } from './headroom';
-import { MAX_READERS_PER_CLUSTER } from './plan';
 import { NO_DATA, fetchMetrics, latest, peak, scale, valueAt, type Series } from './metrics';
 import { MetricKeys, buildQueries, discoverTargets, type RegionTargets } from './queries';
 import type { Clock, RetryOptions } from './retry';
@@ -293,14 +292,14 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     tiers.push(readers);
     if (rh && readers.status !== 'ok') {
       const to = recommendedMax(rh.needed, db.maxReaders + 1);
-      if (to <= MAX_READERS_PER_CLUSTER) {
+      if (to <= db.readerLimit) {
         const field = db.maxReadersField ?? formatConfigPath(SIZING.database.maxReaders);
         recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-reader', field, from: db.maxReaders, to,
           message: `add readers: raise ${field} from ${db.maxReaders} to ${to} (reader CPU peaks at ${fmt(readerPeak)}% against a ${db.targetReaderCpuPercent}% target)` });
       } else {
-        const shards = Math.ceil(db.shards * (rh.needed / (MAX_READERS_PER_CLUSTER * (1 - HEADROOM_GOAL))));
+        const shards = Math.ceil(db.shards * (rh.needed / (db.readerLimit * (1 - HEADROOM_GOAL))));
         recs.push({ region, tier: 'database', resource: d.clusterId, action: 'add-shard', field: formatConfigPath(SIZING.database.shards), from: db.shards, to: Math.max(db.shards + 1, shards),
-          message: `add a shard: reads need ${fmt(rh.needed)} readers, more than Aurora's ${MAX_READERS_PER_CLUSTER} per cluster allow with headroom` });
+          message: `add a shard: reads need ${fmt(rh.needed)} readers, more than the ${db.readerLimit} a cluster may have allow with headroom` });
       }
     }
     const writerPeak = peak(writerCpu);

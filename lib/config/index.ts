@@ -6,6 +6,7 @@ export { resolveConfig } from './validate';
 export { loadConfigFile, parseConfigText, DEFAULT_CONFIG_PATH } from './load';
 export * from './sections/edge';
 export * from './sections/dns';
+export { maxReadersPerCluster } from './sections/database';
 export * from './stage-checks';
 export * from './stage-table';
 export * from './sizing';

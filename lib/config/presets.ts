@@ -2,7 +2,9 @@ import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
 import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
 import type { WorkersSize } from './sections/queues';
 import type { PriceClassName } from './sections/edge';
-import type { NatProviderName, Stage } from './types';
+import type { InterfaceEndpointService } from '../../constructs/network/defaults';
+import type { NatProviderName } from './sections/network';
+import type { Stage } from './types';
 
 /**
  * The defaults each stage of growth sets. One place for every tier's stage-dependent default; explicit
@@ -17,6 +19,11 @@ export interface StagePreset {
   readonly natGateways: number;
   /** NAT gateways, or NAT instances (cheaper, not managed). */
   readonly natProvider: NatProviderName;
+  /**
+   * Interface endpoints of every region's VPC: AWS API calls of the fleets and of secret rotation stay in the VPC,
+   * survive a NAT gateway's AZ going down and pay no NAT processing (each costs per AZ and hour).
+   */
+  readonly interfaceEndpoints: readonly InterfaceEndpointService[];
   /** Fewest regions the stage is meant to run in (fewer gets the `stage-regions` warning). */
   readonly minRegions: number;
   /** Multi-region DNS defaults (used when a domain is configured). */
@@ -64,6 +71,11 @@ function monitoringPreset(over: { p99LatencyMs?: [number, number]; inServicePerc
   };
 }
 
+/** What the runtime SDK and secret rotation call: parameters, secrets, queues, keys, logs, credentials. */
+const CORE_ENDPOINTS: readonly InterfaceEndpointService[] = ['secretsmanager', 'ssm', 'sqs', 'kms', 'logs', 'sts'];
+/** Plus Session Manager, CloudWatch metrics and the workers' Auto Scaling calls. */
+const ALL_FLEET_ENDPOINTS: readonly InterfaceEndpointService[] = [...CORE_ENDPOINTS, 'ssmmessages', 'ec2messages', 'monitoring', 'autoscaling'];
+
 /** Stage presets, documented in the README's stage table. */
 export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
   startup: {
@@ -71,6 +83,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 2,
     natGateways: 1,
     natProvider: 'instance',
+    interfaceEndpoints: [],
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 't4g.small', minCapacity: 2, maxCapacity: 4, deletionProtection: false },
@@ -85,6 +98,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 3,
     natGateways: 3,
     natProvider: 'gateway',
+    interfaceEndpoints: CORE_ENDPOINTS,
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 12, deletionProtection: true },
@@ -99,6 +113,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 3,
     natGateways: 3,
     natProvider: 'gateway',
+    interfaceEndpoints: ALL_FLEET_ENDPOINTS,
     minRegions: 1,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 30 },
     web: { instanceType: 'm7g.large', minCapacity: 3, maxCapacity: 30, deletionProtection: true },
@@ -113,6 +128,7 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     minAzs: 3,
     natGateways: 3,
     natProvider: 'gateway',
+    interfaceEndpoints: ALL_FLEET_ENDPOINTS,
     minRegions: 2,
     dns: { routing: 'latency', failureThreshold: 3, requestInterval: 10 },
     web: { instanceType: 'm7g.xlarge', minCapacity: 6, maxCapacity: 60, deletionProtection: true },

@@ -7,6 +7,7 @@ export const STAGE_TABLE_LABELS: Readonly<Record<string, string>> = {
   'minAzs': 'fewest AZs accepted (fewer is a config error)',
   'natGateways': 'NAT gateways (or instances) per region',
   'natProvider': 'NAT: managed gateways or EC2 instances',
+  'interfaceEndpoints': 'interface endpoints per region (`network.interfaceEndpoints`)',
   'minRegions': 'regions (fewer gets a `stage-regions` warning)',
   'dns.routing': 'DNS routing between regions',
   'dns.failureThreshold': 'health check failure threshold',
@@ -27,7 +28,7 @@ function flatten(o: object, prefix = ''): Array<[string, unknown]> {
 
 function cell(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'on' : 'off';
-  if (Array.isArray(v)) return v.join(', ');
+  if (Array.isArray(v)) return v.length > 0 ? v.join(', ') : 'none';
   return String(v);
 }
 

@@ -25,6 +25,9 @@ import type { EdgeConfig, EdgeInput } from './sections/edge';
 import type { DnsConfig, DnsInput } from './sections/dns';
 
 import type { MonitoringConfig, MonitoringInput } from './sections/monitoring';
+import type { NetworkConfig, NetworkInput } from './sections/network';
+
+export type { NatProviderName, NetworkConfig, NetworkInput } from './sections/network';
 
 export type { MonitoringConfig, MonitoringInput, MonitoringThresholdsConfigInput, SeverityThresholdsInput } from './sections/monitoring';
 
@@ -54,25 +57,6 @@ export interface DomainInput {
   readonly hostedZoneId: string;
   /** The hosted zone's name, e.g. `example.com`. */
   readonly hostedZoneName: string;
-}
-
-/** How private subnets reach the internet: managed NAT gateways, or NAT instances (EC2, far cheaper, not managed). */
-export type NatProviderName = 'gateway' | 'instance';
-
-/** Network defaults for every region. */
-export interface NetworkInput {
-  /** NAT gateways (or NAT instances) per region: one per AZ for high availability, fewer to save cost. @default - stage preset */
-  readonly natGateways?: number;
-  /**
-   * `gateway` (NAT gateways: managed, redundant within their zone, $33 a month each plus data processing) or
-   * `instance` (one EC2 NAT instance each, about $7 a month with its address; see docs/stages.md for what it gives up).
-   * @default - stage preset: `instance` at startup, `gateway` from growth on
-   */
-  readonly natProvider?: NatProviderName;
-  /** Instance type of the NAT instances (`natProvider: instance`). @default 't4g.nano' */
-  readonly natInstanceType?: string;
-  /** Days to keep VPC flow logs. @default 90 */
-  readonly flowLogRetentionDays?: number;
 }
 
 /** A scheduled capacity change of a fleet. */
@@ -223,12 +207,7 @@ export interface AppConfig {
   /** Regions, primary first. */
   readonly regions: RegionConfig[];
   readonly domain?: DomainInput;
-  readonly network: {
-    readonly flowLogRetentionDays: number;
-    readonly natProvider: NatProviderName;
-    /** The NAT instance type (used with `natProvider: instance`). */
-    readonly natInstanceType: string;
-  };
+  readonly network: NetworkConfig;
   readonly web: { readonly deletionProtection: boolean; readonly idleTimeoutSeconds: number };
   readonly services: ServiceConfig[];
   readonly cache: CacheConfig;

@@ -1,4 +1,3 @@
-import { NETWORK_DEFAULTS } from '../../constructs/network/defaults';
 import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
@@ -14,11 +13,13 @@ import { resolveCache } from './sections/cache';
 import { resolveDatabase } from './sections/database';
 import { resolveDns } from './sections/dns';
 import { resolveMonitoring } from './sections/monitoring';
+import { resolveNetwork } from './sections/network';
+import type { DatabaseConfig } from './sections/database';
+import type { DnsConfig } from './sections/dns';
 import {
   STAGES,
   type AppConfig,
   type DomainInput,
-  type NatProviderName,
   type RegionConfig,
   type ScheduledScalingInput,
   type ServiceConfig,
@@ -62,12 +63,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const preset = PRESETS[stage];
   const account = c.string('account', root.account, { pattern: /^\d{12}$/, what: 'a 12-digit AWS account id' });
 
-  const network = c.object('network', root.network, ['natGateways', 'natProvider', 'natInstanceType', 'flowLogRetentionDays']) ?? {};
-  const defaultNat = c.number('network.natGateways', network.natGateways, { integer: true, min: 0, max: 6 });
-  const flowLogRetentionDays = c.number('network.flowLogRetentionDays', network.flowLogRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 90;
-  const natProvider = (c.string('network.natProvider', network.natProvider, { oneOf: ['gateway', 'instance'] }) ?? preset.natProvider) as NatProviderName;
-  const natInstanceType = c.string('network.natInstanceType', network.natInstanceType, { pattern: INSTANCE_TYPE, what: 'an EC2 instance type like t4g.nano' }) ?? NETWORK_DEFAULTS.natInstanceType;
-  if (network.natInstanceType !== undefined && natProvider !== 'instance') c.fail('network.natInstanceType', 'is only used with network.natProvider: "instance"', network.natInstanceType);
+  const { network, natGateways: defaultNat } = resolveNetwork(c, root.network, stage, INSTANCE_TYPE);
 
   const regions = resolveRegions(c, root.regions, stage, defaultNat);
   const primaryRegion = c.string('primaryRegion', root.primaryRegion) ?? regions[0]?.region;
@@ -75,6 +71,10 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     c.fail('primaryRegion', `must be one of the configured regions (${regions.map((r) => r.region).join(', ')})`, primaryRegion);
   }
   const domain = resolveDomain(c, root.domain);
+  const rotating = regions.find((r) => r.region === primaryRegion);
+  if (rotating && rotating.natGateways === 0 && !network.interfaceEndpoints.includes('secretsmanager')) {
+    c.fail('network.interfaceEndpoints', `the database credentials rotate in ${rotating.region}, whose VPC has no NAT gateway: add "secretsmanager" so the rotation function reaches Secrets Manager`, network.interfaceEndpoints);
+  }
 
   const web = c.object('web', root.web, ['deletionProtection', 'idleTimeoutSeconds']) ?? {};
   const deletionProtection = c.boolean('web.deletionProtection', web.deletionProtection) ?? preset.web.deletionProtection;
@@ -86,14 +86,15 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   const queues = resolveQueues(c, root.queues, stage, INSTANCE_TYPE, regionNames);
   const monitoring = resolveMonitoring(c, root.monitoring, stage);
   const tags = resolveTags(c, root.tags);
-  const database = resolveDatabase(c, root.database, stage, regions.length);
+  const database = resolveDatabase(c, root.database, stage, regions.map((r) => r.region), primaryRegion);
   const edge = resolveEdge(c, root.edge, stage, domain, root.domain, services);
   const dns = resolveDns(c, root.dns, stage, {
     regions: regions.map((r) => r.region),
     primaryRegion,
     hasDomain: domain !== undefined || root.domain !== undefined,
-    defaultHealthPath: services.find((s) => s.isDefault)?.healthCheckPath ?? '/health',
   });
+
+  checkWritePaths(c, database, dns, domain !== undefined, regions.length);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -104,7 +105,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     primaryRegion: primaryRegion!,
     regions: ordered,
     ...(domain ? { domain } : {}),
-    network: { flowLogRetentionDays, natProvider, natInstanceType },
+    network,
     web: { deletionProtection, idleTimeoutSeconds },
     services,
     cache,
@@ -348,4 +349,20 @@ function resolveTags(c: Checker, raw: unknown): Record<string, string> {
     else if (!TAG_TEXT.test(value)) c.fail(p, 'a tag value may hold letters, digits, spaces and _ . : / = + - @ only', value);
   }
   return tags;
+}
+
+/**
+ * Every region users are sent to must be able to write. With a global database that means write forwarding on the
+ * secondaries, or an active-passive DNS (failover routing) whose active region holds the writer.
+ */
+function checkWritePaths(c: Checker, database: DatabaseConfig, dns: DnsConfig, hasDomain: boolean, regionCount: number): void {
+  const g = database.globalDatabase;
+  if (!g.enabled || regionCount < 2) return;
+  if (!g.writeForwarding) {
+    if (!hasDomain || dns.routing !== 'failover') {
+      c.fail('database.globalDatabase.writeForwarding', `secondary regions are read-only, yet ${hasDomain ? `dns.routing "${dns.routing}" sends users to them` : 'without a domain users reach every region\'s load balancer'}: turn write forwarding on, or choose an active-passive setup (a domain with dns.routing "failover")`, g.writeForwarding);
+    } else if (dns.failover && dns.failover.primary !== g.writerRegion) {
+      c.fail('dns.failover.primary', `must be the region holding the database writer (${g.writerRegion}) when secondaries do not forward writes: the active region must be able to write`, dns.failover.primary);
+    }
+  }
 }

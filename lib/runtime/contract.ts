@@ -29,8 +29,12 @@ export const TIER_PATHS = {
 /** Keys under `<prefix>/database` (and under each `<prefix>/database/shards/<id>`). */
 export const DATABASE_KEYS = {
   /**
-   * Cluster (writer) endpoint host. On a Global Database secondary this is the local cluster endpoint, which is
-   * inactive while the region is a secondary (it becomes the writer on promotion).
+   * Where this region's writes go. Where the cluster holds the writer: its cluster endpoint. On an Aurora Global
+   * Database secondary with write forwarding (`write-forwarding` = `on`): its reader endpoint, whose instances
+   * forward each write to the writer in another region (a secondary's cluster endpoint is inactive). On a secondary
+   * without forwarding: the inactive cluster endpoint, i.e. no write path in this region (only an active-passive
+   * config, where DNS keeps users off read-only regions, allows that). Not the proxy: with write forwarding RDS Proxy
+   * does not support SESSION read consistency, and a secondary's proxy read/write endpoint has no target.
    */
   writer: 'writer',
   /** Reader endpoint host (load-balanced over the readers). */
@@ -53,13 +57,26 @@ export const DATABASE_KEYS = {
    * configuration, e.g. local development).
    */
   authentication: 'authentication',
-  /** `primary` (holds the writer) or `secondary` (an Aurora Global Database secondary, read-only locally). */
+  /**
+   * `primary` (this region's cluster holds the writer) or `secondary` (an Aurora Global Database secondary). It follows
+   * `database.globalDatabase.writerRegion`; `s2m evacuate` and `s2m restore --writer` rewrite it (with `writer` and `write-forwarding`) in every
+   * region right after a switchover or failover, so re-read these three when a write fails with SQLSTATE 25006
+   * (read-only transaction) or the writer cannot be reached.
+   */
   role: 'role',
   /**
-   * `on` when a secondary forwards writes to the primary region (Aurora global write forwarding), `off` otherwise.
-   * The runtime then sends writes to this region's replicas through {@link DATABASE_KEYS.reader} (directly, not
-   * through RDS Proxy, which does not support the SESSION consistency mode), with
-   * `apg_write_forward.consistency_mode` set on those connections: a secondary's cluster endpoint is inactive.
+   * `on` when this region's writes are forwarded to the writer in another region (Aurora global write forwarding):
+   * send them to {@link DATABASE_KEYS.writer} of this region, on a session that sets the read consistency first:
+   * PostgreSQL `SET apg_write_forward.consistency_mode = 'SESSION'` (the default; `EVENTUAL`, `GLOBAL` or `OFF`,
+   * which turns forwarding off for the session), MySQL `SET aurora_replica_read_consistency = 'SESSION'`.
+   * `SESSION`: a session reads its own forwarded writes (each read waits for them to replicate back, about the
+   * global replication lag, typically under a second); other sessions may read older data. `EVENTUAL`: no wait, a
+   * read may miss the session's own writes. `GLOBAL`: every read waits for all writes committed before it, from
+   * every region (the slowest). Forwarded statements cost a round trip to the writer's region each. Not forwarded
+   * (they fail): DDL, `nextval()`/`setval()` (use UUIDs or keys made by the application), `SAVEPOINT` (which a
+   * PL/pgSQL exception block uses), `LOCK`, `TRUNCATE`, `COPY`, cursors, `LISTEN`/`NOTIFY`, two-phase commit, user
+   * defined functions and procedures, `VACUUM`, `ANALYZE`. Run those (migrations) in the writer's region. `off`:
+   * writes go to `writer` only where `role` is `primary`.
    */
   writeForwarding: 'write-forwarding',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */
@@ -97,7 +114,13 @@ export const QUEUE_KEYS = {
 export const SESSION_KEYS = {
   /**
    * ARN of the secret (in this region: a replica of the primary region's) whose value seals session tokens, so a
-   * session issued in one region is valid in every region.
+   * session issued in one region is valid in every region. Its value is JSON `{"key": "<64 letters and digits>"}`:
+   * derive the sealing key from it (e.g. HKDF-SHA256), never use it raw. It rotates every 30 days in the primary
+   * region (replicas follow within seconds): seal with the `AWSCURRENT` version, accept the `AWSCURRENT` and
+   * `AWSPREVIOUS` versions (`GetSecretValue` with `VersionStage`), and put the `VersionId` in each token so that a
+   * token sealed with a version this instance has not loaded yet makes it re-read the secret before rejecting it.
+   * Re-seal on use, so an active session is never older than one rotation; sessions idle for longer than that
+   * need a new sign-in.
    */
   secretArn: 'secret-arn',
 } as const;

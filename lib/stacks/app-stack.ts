@@ -1,19 +1,15 @@
 import {
-  Annotations,
   CfnOutput,
-  RemovalPolicy,
+  aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_kms as kms,
   aws_route53 as route53,
   aws_sns as sns,
-  aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
-import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics } from '../../constructs/monitoring';
+import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type MonitoredSecretRotation } from '../../constructs/monitoring';
 import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
@@ -24,6 +20,7 @@ import { applicationSourceOf, rolloutOf } from './application';
 import { originSecretNamePrefix } from './edge-stack';
 import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
+import { createAlarmTopic } from './alarm-topic';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib';
 
@@ -33,6 +30,11 @@ export interface AppStackProps extends RegionalStackProps {
   readonly vpc: ec2.IVpc;
   /** Data-tier endpoints every fleet of the region is granted. */
   readonly endpointProviders: IEndpointProvider[];
+  /**
+   * What web fleets alone are granted (the session key: workers handle no sessions).
+   * @default - none
+   */
+  readonly webEndpointProviders?: IEndpointProvider[];
   /**
    * The region's work queues (in the data stack) by name, one per config `queues` entry.
    * @default - none; required when the config has queues
@@ -44,6 +46,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly database?: IDatabaseMetrics;
   /** The database is a Global Database secondary: alarm on its replication lag. @default false */
   readonly databaseIsGlobalSecondary?: boolean;
+  /** The region's secret rotations (in the data stack): a Warning alarm each when one fails. @default - none */
+  readonly secretRotations?: MonitoredSecretRotation[];
 }
 
 /**
@@ -86,6 +90,8 @@ export class AppStack extends RegionalStack {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
           values: OriginVerifySecret.references(originSecretNamePrefix(config), config.edge.originSecretGeneration).accepted,
+          // Route 53's checkers send no custom header: exactly the path they check is let through.
+          healthCheckPath: config.dns.healthCheck.path,
         },
       } : {}),
     });
@@ -101,10 +107,9 @@ export class AppStack extends RegionalStack {
       });
     }
     this.webTier.forEachFleet((fleet) => {
-      for (const provider of props.endpointProviders) provider.grantConsumer(fleet);
+      for (const provider of [...props.endpointProviders, ...(props.webEndpointProviders ?? [])]) provider.grantConsumer(fleet);
     });
 
-    if (this.hostedZone) this.dns = this.createDns(this.hostedZone);
 
     const lb = this.webTier.loadBalancer;
     new CfnOutput(this, OutputKeys.loadBalancerFullName, { value: lb.loadBalancerFullName, description: 'ALB full name (CloudWatch LoadBalancer dimension)' });
@@ -120,7 +125,7 @@ export class AppStack extends RegionalStack {
     });
 
     if (config.monitoring.enabled) {
-      this.alarmTopic = this.createAlarmTopic();
+      this.alarmTopic = createAlarmTopic(this, config, this.regionConfig.region);
       // A rolled-back deploy is news: every fleet's rollback alarms notify the region's topic too.
       const action = new cloudwatchActions.SnsAction(this.alarmTopic);
       for (const alarm of [...Object.values(this.webTier.services).flatMap((s) => s.rollbackAlarms), ...Object.values(this.workerFleets).flatMap((w) => w.rollbackAlarms)]) {
@@ -132,6 +137,7 @@ export class AppStack extends RegionalStack {
         ...(props.cache ? { cache: props.cache } : {}),
         ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
+        secretRotations: props.secretRotations ?? [],
         thresholds: config.monitoring.thresholds,
         dashboardName: `${config.name}-${this.regionConfig.region}`,
       });
@@ -139,45 +145,14 @@ export class AppStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.alarmTopicArn, { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm of the region notifies' });
       new CfnOutput(this, OutputKeys.regionHealthAlarmName, { value: this.monitoring.regionHealthAlarm.alarmName, description: 'Composite alarm: in ALARM when any Critical alarm of the region is' });
     }
-  }
 
-  /**
-   * The region's alarm topic: encrypted with a customer managed key (CloudWatch cannot publish to a topic
-   * under the AWS managed `aws/sns` key, whose policy cannot be changed), TLS only, published to by this
-   * account's CloudWatch alarms, with the configured email subscriptions.
-   */
-  private createAlarmTopic(): sns.Topic {
-    const key = new kms.Key(this, 'AlarmTopicKey', {
-      description: `Encrypts the alarm topic of ${this.config.name} in ${this.regionConfig.region}`,
-      enableKeyRotation: true,
-      // Only in-flight notifications are encrypted with it: nothing outlives the stack, which must stay disposable.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
-      principals: [cloudwatchPrincipal],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-    }));
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `${this.config.name} alarms (${this.regionConfig.region})`,
-      masterKey: key,
-      enforceSSL: true,
-    });
-    topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsOfThisAccount',
-      principals: [cloudwatchPrincipal],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
-    }));
-    for (const email of this.config.monitoring.alarmEmails) topic.addSubscription(new subscriptions.EmailSubscription(email));
-    if (this.config.monitoring.alarmEmails.length === 0) {
-      Annotations.of(topic).addWarningV2('scale-to-millions:monitoring-no-alarm-emails',
-        'monitoring.alarmEmails is empty: alarms notify a topic nobody is subscribed to. Add addresses, or subscribe a pager to the AlarmTopicArn output.');
+    // After the monitoring: the region leaves DNS while its deep health fails or one of its drain alarms fires.
+    if (this.hostedZone) {
+      this.dns = this.createDns(this.hostedZone, this.monitoring?.regionDrainAlarms ?? []);
+      if (this.dns) {
+        new CfnOutput(this, OutputKeys.endpointHealthCheckId, { value: this.dns.endpointHealthCheck.healthCheckId, description: 'Route 53 health check of the region\'s deep health path: invert it to drain the region (s2m drain)' });
+      }
     }
-    return topic;
   }
 
   /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */
@@ -257,7 +232,7 @@ export class AppStack extends RegionalStack {
    * The region's records for `origin.<domain>` and `api.<domain>`. Everything here derives from this
    * region's config alone, so adding or removing a region leaves the other regions' templates unchanged.
    */
-  private createDns(zone: route53.IHostedZone): GeoDns | undefined {
+  private createDns(zone: route53.IHostedZone, drainAlarms: cloudwatch.IAlarm[]): GeoDns | undefined {
     const { config, region } = this;
     const { dns } = config;
     const domain = config.domain!.name;
@@ -269,7 +244,7 @@ export class AppStack extends RegionalStack {
         ...Object.entries(geo.countries).filter(([, r]) => r === region).map(([code]) => route53.GeoLocation.country(code)),
         ...(geo.default === region ? [route53.GeoLocation.default()] : []),
       ];
-      if (locations.length === 0) return undefined;
+      // A region that serves no location still joins the fallback sets (unhealthy and unmapped locations).
       routing = { routing: DnsRouting.GEOLOCATION, geoLocations: locations };
     } else if (dns.routing === 'failover') {
       const role = dns.failover!.primary === region ? route53.Failover.PRIMARY : dns.failover!.secondary === region ? route53.Failover.SECONDARY : undefined;
@@ -283,7 +258,8 @@ export class AppStack extends RegionalStack {
       domainName: domain,
       loadBalancer: this.webTier.loadBalancer,
       ...routing,
-      recordNames: [originDomainName(domain, dns.originSubdomain), apiDomainName(domain, dns.apiSubdomain)],
+      // With the edge, api.<domain> is an alias of the distribution (edge stack): only the origin name is regional.
+      recordNames: [originDomainName(domain, dns.originSubdomain), ...(config.edge.enabled ? [] : [apiDomainName(domain, dns.apiSubdomain)])],
       healthCheck: {
         path: dns.healthCheck.path,
         protocol: this.webTier.certificate ? HealthCheckProtocol.HTTPS : HealthCheckProtocol.HTTP,
@@ -293,6 +269,7 @@ export class AppStack extends RegionalStack {
         ...(dns.healthCheck.regions ? { regions: dns.healthCheck.regions } : {}),
       },
       drained: dns.drainedRegions.includes(region),
+      drainAlarms,
     });
   }
 }

@@ -4,6 +4,8 @@ import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, typ
 import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';
 import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import { SecretReplica, type IEndpointProvider } from '../../constructs/common';
+import type { MonitoredSecretRotation } from '../../constructs/monitoring';
+import { SessionKey } from '../../constructs/sessions';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
@@ -20,6 +22,12 @@ import { queuePrefix, tierPrefix } from '../runtime/contract';
 export interface DataStackProps extends RegionalStackProps {
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
+  /**
+   * The VPC's Secrets Manager interface endpoint (`network.interfaceEndpoints`): the database credentials rotate
+   * through it from the isolated subnets.
+   * @default - rotation reaches Secrets Manager through the NAT gateways, from the private subnets
+   */
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
 }
 
 /**
@@ -60,9 +68,21 @@ export class DataStack extends RegionalStack {
   /** This region's replica of the cache AUTH secret (Global Datastore secondaries). */
   public readonly cacheAuthSecretReplica?: SecretReplica;
 
+  /**
+   * The key that seals session tokens (construct id `Sessions`): created in the primary region, a replica pulled
+   * everywhere else, so a session is valid in every region. Web fleets read it (not workers).
+   */
+  public readonly sessionKey: SessionKey;
+
+  /** The secret rotations of this region (database credentials, cache password, session key), for the monitoring to alarm on. */
+  public readonly secretRotations: MonitoredSecretRotation[] = [];
+
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, tier: 'data', terminationProtection: true });
-    const dbProps = auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix);
+    const dbProps: AuroraDatabaseProps = {
+      ...auroraProps(this.config, this.regionConfig.region, this.regionConfig.availabilityZones, props.vpc, this.parameterPrefix),
+      ...(props.secretsManagerEndpoint ? { secretsManagerEndpoint: props.secretsManagerEndpoint } : {}),
+    };
     const shards = this.config.database.shards;
     // Shard 0 is always the construct `Database`: sharding an existing app keeps its cluster and logical IDs.
     this.database = new AuroraDatabase(this, 'Database', { ...dbProps, ...shardOverrides(this.config.database, shards[0]) });
@@ -86,6 +106,13 @@ export class DataStack extends RegionalStack {
       this.cache.node.addDependency(this.cacheAuthSecretReplica);
     }
     this.endpointProviders.push(this.cache);
+    const isPrimary = this.regionConfig.region === this.config.primaryRegion;
+    this.sessionKey = new SessionKey(this, 'Sessions', {
+      secretName: sessionKeySecretName(this.config.name),
+      ...(isPrimary ? {} : { primaryRegion: this.config.primaryRegion }),
+      parameterPrefix: `${this.parameterPrefix}/sessions`,
+    });
+    this.collectRotations();
     for (const q of this.config.queues) this.addWorkQueue(q);
     const { config } = this;
     if (config.edge.enabled && config.domain) {
@@ -105,6 +132,20 @@ export class DataStack extends RegionalStack {
         });
       }
     }
+  }
+
+  /** The rotations whose failures the region's monitoring alarms on. */
+  private collectRotations(): void {
+    const databases = this.shardedDatabase
+      ? this.shardedDatabase.shards.map((s) => ({ name: `database-${s.id}`, db: s.database }))
+      : [{ name: 'database', db: this.database }];
+    for (const { name, db } of databases) {
+      const errors = db.metricRotationErrors();
+      if (errors) this.secretRotations.push({ name, errors });
+    }
+    const cacheErrors = this.cache.metricPasswordRotationErrors();
+    if (cacheErrors) this.secretRotations.push({ name: 'cache', errors: cacheErrors });
+    if (this.sessionKey.rotation) this.secretRotations.push({ name: 'sessions', errors: this.sessionKey.rotation.metricErrors() });
   }
 
   /** Shards 1..N-1 next to `Database` (shard 0), the region's shard map, and one cluster-id output per shard. */
@@ -190,6 +231,8 @@ export class DataStack extends RegionalStack {
       visibilityTimeout: Duration.seconds(q.visibilityTimeoutSeconds),
       encryption: q.encryption === 'kms' ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED,
       parameterPrefix: queuePrefix(this.parameterPrefix, q.name),
+      // The region's monitoring (app stack) alarms on both, at two severities, notifying the alarm topic.
+      alarms: false,
     });
     this.workQueues[q.name] = workQueue;
     // Producers: every web fleet of the region may read the queue's URL and send to it.
@@ -197,6 +240,11 @@ export class DataStack extends RegionalStack {
     new CfnOutput(this, OutputKeys.queueName(q.name), { value: workQueue.queue.queueName, description: `SQS queue of ${q.name}` });
     new CfnOutput(this, OutputKeys.deadLetterQueueName(q.name), { value: workQueue.deadLetterQueue.queueName, description: `SQS dead-letter queue of ${q.name}` });
   }
+}
+
+/** Name of the session key secret, identical in every region: `<name>/sessions/key`. */
+export function sessionKeySecretName(name: string): string {
+  return `${name}/sessions/key`;
 }
 
 /** Deterministic names shared by every region (no cross-region references): cluster, global cluster, secret. */
@@ -272,9 +320,11 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
         role: isPrimary ? 'primary' as const : 'secondary' as const,
         globalClusterIdentifier: databaseNames.globalCluster(config.name),
         secretName: databaseNames.secret(config.name),
+        writeForwarding: db.globalDatabase.writeForwarding,
+        holdsWriter: region === db.globalDatabase.writerRegion,
         // Each secondary pulls its own replica of the credentials secret from the primary region, so the
         // primary's template never lists the other regions.
-        ...(isPrimary ? {} : { writeForwarding: db.globalDatabase.writeForwarding, primaryRegion: config.primaryRegion }),
+        ...(isPrimary ? {} : { primaryRegion: config.primaryRegion }),
       },
     } : {}),
   };

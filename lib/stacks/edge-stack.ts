@@ -1,10 +1,11 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_cloudwatch_actions as cwActions, aws_route53 as route53, aws_sns as sns } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { EdgeDistribution, OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION, type AppConfig } from '../config';
 import { OutputKeys } from '../outputs';
-import { originDomainName } from '../../constructs/geo-dns';
+import { apiDomainName, originDomainName } from '../../constructs/geo-dns';
 import { ReferenceStack, type ReferenceStackProps } from './regional-stack';
+import { createAlarmTopic } from './alarm-topic';
 
 /**
  * Name prefix of the origin-verify secrets (`<name>/edge/origin-verify-0|1`): created in the primary
@@ -34,6 +35,8 @@ export function originVerifyReplicaInEdgeStack(config: AppConfig): boolean {
 export class EdgeStack extends ReferenceStack {
   /** The edge, when enabled. */
   public readonly edge?: EdgeDistribution;
+  /** The topic the CloudFront alarms notify (when `monitoring.enabled`). */
+  public readonly alarmTopic?: sns.Topic;
   /** The us-east-1 replica of the origin-verify secrets, when no data stack in us-east-1 pulls it. */
   public readonly originVerifyReplica?: OriginVerifyReplica;
 
@@ -47,6 +50,10 @@ export class EdgeStack extends ReferenceStack {
         : 'No domain configured: no CloudFront distribution (the edge needs an origin name under your domain); the load balancers serve viewers directly over HTTP.');
       return;
     }
+    if (config.monitoring.enabled) {
+      this.alarmTopic = createAlarmTopic(this, config, `${EDGE_REGION}, edge`);
+      new CfnOutput(this, OutputKeys.alarmTopicArn, { value: this.alarmTopic.topicArn, description: 'SNS topic the CloudFront alarms notify' });
+    }
     const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
       hostedZoneId: config.domain.hostedZoneId,
       zoneName: config.domain.hostedZoneName,
@@ -55,6 +62,9 @@ export class EdgeStack extends ReferenceStack {
       domainName: config.domain.name,
       hostedZone,
       originDomainName: originDomainName(config.domain.name, config.dns.originSubdomain),
+      // API clients get the same edge: WAF, TLS, and load balancers that answer only to CloudFront.
+      additionalDomainNames: [apiDomainName(config.domain.name, config.dns.apiSubdomain)],
+      forwardViewerHost: e.forwardViewerHost,
       ...(e.certificateArn ? { certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', e.certificateArn) } : {}),
       originVerifyHeader: { name: e.originHeaderName, value: OriginVerifySecret.references(originSecretNamePrefix(config), e.originSecretGeneration).current },
       staticPaths: e.staticPaths,
@@ -76,6 +86,10 @@ export class EdgeStack extends ReferenceStack {
       wafLogGroupName: `aws-waf-logs-${config.name}-edge`,
       errorRateAlarmPercent: e.alarmErrorRatePercent,
       originLatencyAlarm: Duration.millis(e.alarmOriginLatencyMs),
+      // CloudFront's metrics live in us-east-1: its alarms notify a topic of this stack, like each region's alarms
+      // notify that region's topic. No monitoring, no alarms (nobody to notify).
+      alarms: config.monitoring.enabled,
+      ...(this.alarmTopic ? { alarmActions: [new cwActions.SnsAction(this.alarmTopic)] } : {}),
     });
     if (originVerifyReplicaInEdgeStack(config)) {
       this.originVerifyReplica = new OriginVerifyReplica(this, 'OriginVerifyReplica', {

@@ -10,6 +10,11 @@ export class NetworkStack extends RegionalStack {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
 
+  /** The Secrets Manager interface endpoint, when `network.interfaceEndpoints` has one (secret rotation uses it). */
+  public get secretsManagerEndpoint(): ec2.IInterfaceVpcEndpoint | undefined {
+    return this.network.interfaceEndpoints.secretsmanager;
+  }
+
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, { ...props, tier: 'network' });
     this.network = new Network(this, 'Network', {
@@ -18,6 +23,7 @@ export class NetworkStack extends RegionalStack {
       natGateways: this.regionConfig.natGateways,
       ...(this.config.network.natProvider === 'instance' ? { natInstanceType: new ec2.InstanceType(this.config.network.natInstanceType) } : {}),
       flowLogRetention: retentionDays(this.config.network.flowLogRetentionDays),
+      interfaceEndpoints: this.config.network.interfaceEndpoints.map((name) => new ec2.InterfaceVpcEndpointAwsService(name)),
     });
     this.vpc = this.network.vpc;
   }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network } from '../../constructs/network';
 import { buildApp, type BuildAppOptions, type BuiltApp } from '../../lib/app';
-import { loadConfigFile, type AppConfigInput } from '../../lib/config';
+import { ConfigError, loadConfigFile, resolveConfig, type AppConfigInput } from '../../lib/config';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -53,4 +53,15 @@ export function minimalConfig(overrides: Partial<AppConfigInput> = {}): AppConfi
     services: [{ name: 'web' }],
     ...overrides,
   };
+}
+
+/** The message of the ConfigError `resolveConfig` throws for a config; fails the test when it accepts the config. */
+export function configErrors(config: AppConfigInput): string {
+  try {
+    resolveConfig(config);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
 }

@@ -23,6 +23,8 @@ const DATA_EVERY_REGION: Record<string, string> = {
   CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
   CacheKeyCDF9DE27: 'AWS::KMS::Key',
   CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
+  // the password rotation function's logs (operational, 90 days, DESTROY with the stack)
+  CachePasswordRotationLogsF8782DC6: 'AWS::Logs::LogGroup',
   // work-queue tier
   QueueJobs9D704ECA: 'AWS::SQS::Queue',
   QueueJobsDeadLetterQueue548E2EF5: 'AWS::SQS::Queue',
@@ -52,6 +54,9 @@ Object.assign(EXPECTED['shop-data-us-east-1'], {
   shopdatauseast1DatabaseClusterSecret2791E40F3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   OriginVerifySlot016A412DD: 'AWS::SecretsManager::Secret',
   OriginVerifySlot1B84CA9FF: 'AWS::SecretsManager::Secret',
+  // the key that seals session tokens (every other region pulls a replica) and its rotation function's logs
+  SessionsE3A1DF70: 'AWS::SecretsManager::Secret',
+  SessionsRotationLogs0AF98C49: 'AWS::Logs::LogGroup',
 });
 // every other region pulls its secret replicas (SecretReplica): the requests' provider logs (operational, 90 days,
 // DESTROY with the stack: they hold no data the app needs)
@@ -62,6 +67,8 @@ EXPECTED['shop-edge'] = {
   EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
   EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
   EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+  // the CloudFront alarms' topic key (in-flight notifications only; DESTROY with the stack)
+  AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
 };
 
 describe('stateful logical IDs of the reference app', () => {

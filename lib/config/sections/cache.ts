@@ -34,9 +34,9 @@ export interface CacheAutoScalingInput {
   readonly minReplicasPerShard?: number;
   /** Most replicas per shard (≤ 5). @default - `replicasPerShard` + 2, at most 5 */
   readonly maxReplicasPerShard?: number;
-  /** Target engine CPU %. @default 60 */
+  /** Target engine CPU % (35-70, what ElastiCache Auto Scaling accepts). @default 60 */
   readonly targetCpuPercent?: number;
-  /** Target memory % (used memory counted for eviction). @default 70 */
+  /** Target memory % (used memory counted for eviction; 35-70). @default 70 */
   readonly targetMemoryPercent?: number;
 }
 
@@ -275,8 +275,10 @@ function resolveAutoScaling(
   else if (ctx.replicasPerShard < minReplicasPerShard || ctx.replicasPerShard > maxReplicasPerShard) {
     c.fail('cache.replicasPerShard', `must be within cache.autoScaling minReplicasPerShard-maxReplicasPerShard (${minReplicasPerShard}-${maxReplicasPerShard})`, ctx.replicasPerShard);
   }
-  const targetCpuPercent = c.number(at(p, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? CACHE_DEFAULTS.targetCpuPercent;
-  const targetMemoryPercent = c.number(at(p, 'targetMemoryPercent'), o.targetMemoryPercent, { min: 10, max: 90 }) ?? CACHE_DEFAULTS.targetMemoryPercent;
+  // ElastiCache Auto Scaling rejects other target values when the policy is created, i.e. mid-deploy.
+  const range = CACHE_DEFAULTS.targetPercentRange;
+  const targetCpuPercent = c.number(at(p, 'targetCpuPercent'), o.targetCpuPercent, range) ?? CACHE_DEFAULTS.targetCpuPercent;
+  const targetMemoryPercent = c.number(at(p, 'targetMemoryPercent'), o.targetMemoryPercent, range) ?? CACHE_DEFAULTS.targetMemoryPercent;
   return { minShards, maxShards, minReplicasPerShard, maxReplicasPerShard, targetCpuPercent, targetMemoryPercent };
 }
 

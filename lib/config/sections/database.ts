@@ -1,3 +1,4 @@
+import { AURORA_DEFAULTS } from '../../../constructs/aurora/defaults';
 import { auroraEngineVersions, type AuroraEngineKind } from '../../../constructs/aurora/engine';
 import { at, type Checker } from '../check';
 import { checkAuroraInstanceClass } from '../instance-types';
@@ -12,7 +13,11 @@ export type DatabaseEngine = AuroraEngineKind;
 export interface DatabaseAutoScalingInput {
   /** Readers Application Auto Scaling keeps at least (0-15). @default - the `readers` count */
   readonly minReaders?: number;
-  /** Readers Application Auto Scaling may grow to (1-15). @default 15 (capped by Aurora's 15 replicas) */
+  /**
+   * Readers Application Auto Scaling may grow to (1-15; with a global database 15 minus the secondary regions).
+   * @default - 15; 10 in a global database (15 minus the most secondary regions it may have, 5, so adding a
+   *   region changes no region's template)
+   */
   readonly maxReaders?: number;
   /** Target average reader CPU % (10-90). @default 60 */
   readonly targetCpuPercent?: number;
@@ -36,8 +41,20 @@ export interface DatabaseProxyInput {
 export interface DatabaseGlobalInput {
   /** One global cluster across every configured region (the primary region writes). @default - stage preset */
   readonly enabled?: boolean;
-  /** Secondary clusters forward writes to the primary. @default false */
+  /**
+   * Secondary clusters forward writes to the writer (Aurora global write forwarding), so every region the DNS
+   * sends users to can write. `false` is an active-passive setup: then `dns.routing` must be `failover`, with the
+   * writer's region as its primary, so users only reach a read-only region when the writer's region is down.
+   * @default true
+   */
   readonly writeForwarding?: boolean;
+  /**
+   * The region holding the global writer now. It differs from `primaryRegion` (which created the global cluster
+   * and never changes) only after a switchover or failover (`s2m evacuate`, `s2m restore --writer`); it sets each region's published
+   * `database/role` and `database/writer` and which clusters forward writes, never a stateful template.
+   * @default - the primary region
+   */
+  readonly writerRegion?: string;
 }
 
 /** What a user writes under `database`: the Aurora cluster of every region. */
@@ -50,7 +67,10 @@ export interface DatabaseInput extends DatabaseShardingInput {
   readonly instanceType?: string;
   /** Reader instance type or `serverless`. @default - `instanceType` */
   readonly readerInstanceType?: string;
-  /** Readers created by CloudFormation (0-15), spread over the AZs. @default - stage preset */
+  /**
+   * Readers created by CloudFormation (0-15; with a global database 15 minus the secondary regions), spread over the AZs.
+   * @default - stage preset
+   */
   readonly readers?: number;
   /** Serverless v2 minimum ACU (0 or 0.5-256). @default 0.5 */
   readonly serverlessMinCapacity?: number;
@@ -104,7 +124,13 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
   readonly monitoringIntervalSeconds: number;
   readonly logRetentionDays: number;
   readonly databaseName: string;
-  readonly globalDatabase: { readonly enabled: boolean; readonly writeForwarding: boolean };
+  readonly globalDatabase: {
+    readonly enabled: boolean;
+    /** Secondaries forward writes (every region can write). */
+    readonly writeForwarding: boolean;
+    /** The region holding the global writer now (the primary region until a switchover or failover). */
+    readonly writerRegion: string;
+  };
 }
 
 /** Keys allowed under `database`. */
@@ -130,8 +156,10 @@ export function resolveDatabase(
   c: Checker,
   raw: unknown,
   stage: Stage,
-  regionCount: number,
+  regions: readonly string[],
+  primaryRegion: string | undefined,
 ): DatabaseConfig {
+  const regionCount = regions.length;
   const p = 'database';
   const preset = PRESETS[stage].database;
   const o = c.object(p, raw, DATABASE_KEYS) ?? {};
@@ -147,7 +175,7 @@ export function resolveDatabase(
   const instanceClass = (ch: Checker, path: string, raw: unknown): string | undefined => auroraClass(ch, path, raw, engine);
   const instanceType = instanceClass(c, at(p, 'instanceType'), o.instanceType) ?? preset.instanceType;
   const readerInstanceType = instanceClass(c, at(p, 'readerInstanceType'), o.readerInstanceType) ?? instanceType;
-  const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: 15 }) ?? preset.readers;
+  const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: AURORA_DEFAULTS.maxReaders }) ?? preset.readers;
 
   const serverlessMinCapacity = c.number(at(p, 'serverlessMinCapacity'), o.serverlessMinCapacity, { min: 0, max: 256 }) ?? 0.5;
   if (serverlessMinCapacity > 0 && serverlessMinCapacity < 0.5) c.fail(at(p, 'serverlessMinCapacity'), 'must be 0 or between 0.5 and 256', serverlessMinCapacity);
@@ -156,7 +184,13 @@ export function resolveDatabase(
   if (serverlessMaxCapacity % 0.5 !== 0) c.fail(at(p, 'serverlessMaxCapacity'), 'must be a multiple of 0.5 ACU', serverlessMaxCapacity);
   if (serverlessMinCapacity > serverlessMaxCapacity) c.fail(at(p, 'serverlessMinCapacity'), `must not exceed serverlessMaxCapacity (${serverlessMaxCapacity})`, serverlessMinCapacity);
 
-  const autoScaling = resolveAutoScaling(c, at(p, 'autoScaling'), o.autoScaling, preset.autoScaling, readers);
+  // A global database's primary counts each secondary cluster against Aurora's 15 replicas, and any region can
+  // become the primary (switchover, failover): the limit holds for every region's cluster.
+  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding', 'writerRegion']) ?? {};
+  const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
+  const limit = readerLimit(globalEnabled, regionCount);
+  if (readers > limit.max && readers <= AURORA_DEFAULTS.maxReaders) c.fail(at(p, 'readers'), `must be at most ${limit.max}: ${limit.reason}`, readers);
+  const autoScaling = resolveAutoScaling(c, at(p, 'autoScaling'), o.autoScaling, preset.autoScaling, readers, limit);
 
   const proxyRaw = c.object(at(p, 'proxy'), o.proxy, ['enabled', 'iamAuth']) ?? {};
   const proxy = {
@@ -174,27 +208,33 @@ export function resolveDatabase(
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
   const databaseName = c.string(at(p, 'databaseName'), o.databaseName, { pattern: DB_NAME, what: 'a database name: a letter, then letters, digits or _ (at most 63)' }) ?? 'app';
 
-  const globalRaw = c.object(at(p, 'globalDatabase'), o.globalDatabase, ['enabled', 'writeForwarding']) ?? {};
-  const globalEnabled = c.boolean(at(p, 'globalDatabase.enabled'), globalRaw.enabled) ?? (preset.globalDatabase && regionCount > 1);
-  const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? false;
+  const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? globalEnabled;
+  const writerRegion = c.string(at(p, 'globalDatabase.writerRegion'), globalRaw.writerRegion) ?? primaryRegion ?? regions[0] ?? '';
+  if (globalRaw.writerRegion !== undefined && !regions.includes(writerRegion)) c.fail(at(p, 'globalDatabase.writerRegion'), `must be one of the configured regions (${regions.join(', ')})`, writerRegion);
+  if (globalRaw.writerRegion !== undefined && !globalEnabled) c.fail(at(p, 'globalDatabase.writerRegion'), 'needs globalDatabase.enabled', writerRegion);
+  if (writeForwarding && globalEnabled && engine === 'postgres') {
+    const problem = writeForwardingVersionProblem(engineVersion);
+    if (problem) c.fail(at(p, 'engineVersion'), problem, engineVersion);
+  }
   if (globalEnabled && regionCount < 2) c.fail(at(p, 'globalDatabase.enabled'), `a global database needs at least 2 regions (configured: ${regionCount})`, globalEnabled);
   if (globalEnabled) {
     for (const [key, cls] of [['instanceType', instanceType], ['readerInstanceType', readerInstanceType]] as const) {
       if (cls.startsWith('t')) c.fail(at(p, key), 'burstable (t) classes cannot be used in a global database; use an r-class type or "serverless"', cls);
     }
   }
-  if (writeForwarding && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
-  if (regionCount > 6 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most 6 regions (configured: ${regionCount})`, globalEnabled);
+  if (globalRaw.writeForwarding === true && !globalEnabled) c.fail(at(p, 'globalDatabase.writeForwarding'), 'needs globalDatabase.enabled', writeForwarding);
+  if (regionCount > AURORA_DEFAULTS.maxGlobalSecondaries + 1 && globalEnabled) c.fail(at(p, 'globalDatabase.enabled'), `a global database spans at most ${AURORA_DEFAULTS.maxGlobalSecondaries + 1} regions (configured: ${regionCount})`, globalEnabled);
   const sharding = resolveSharding(c, p, o, {
     instanceType, readerInstanceType, readers, ...(autoScaling ? { autoScaling } : {}), globalDatabase: globalEnabled, instanceClass,
-    autoScalingOf: (ch, path, rawScaling, shardReaders) => resolveAutoScaling(ch, path, rawScaling, true, shardReaders),
+    maxReaders: limit.max, maxReadersReason: limit.reason,
+    autoScalingOf: (ch, path, rawScaling, shardReaders) => resolveAutoScaling(ch, path, rawScaling, true, shardReaders, limit),
   });
 
   return {
     engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
     ...(autoScaling ? { autoScaling } : {}),
     proxy, performanceInsights, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
-    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding }, ...sharding,
+    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding: writeForwarding && globalEnabled, writerRegion }, ...sharding,
   };
 }
 
@@ -209,13 +249,43 @@ function auroraClass(c: Checker, path: string, raw: unknown, engine: DatabaseEng
   return c.issues.length === before ? bare : undefined;
 }
 
-function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number): DatabaseConfig['autoScaling'] {
+/**
+ * Why an Aurora PostgreSQL version cannot forward writes from a global secondary, or undefined: global write
+ * forwarding needs 14.9+, 15.4+, or any 16 and later minor.
+ */
+export function writeForwardingVersionProblem(version: string): string | undefined {
+  const [major, minor] = version.split('.').map((x) => Number.parseInt(x, 10));
+  const least: Record<number, number> = { 14: 9, 15: 4 };
+  if (major >= 16 || (least[major] !== undefined && minor >= least[major])) return undefined;
+  return 'global write forwarding needs Aurora PostgreSQL 14.9+, 15.4+ or 16 and later; upgrade, or set globalDatabase.writeForwarding false with dns.routing "failover"';
+}
+
+/** The most readers one cluster may have: Aurora's 15 replicas, minus the secondary clusters of a global database. */
+export function maxReadersPerCluster(global: boolean, regionCount: number): number {
+  return readerLimit(global, regionCount).max;
+}
+
+/** The most readers a cluster may have, and why: Aurora's 15 replicas, minus the secondary clusters of a global database. */
+function readerLimit(global: boolean, regionCount: number): { max: number; defaultMax: number; reason: string } {
+  const all = AURORA_DEFAULTS.maxReaders;
+  if (!global || regionCount < 2) return { max: all, defaultMax: all, reason: `Aurora allows ${all} replicas per cluster` };
+  const secondaries = regionCount - 1;
+  return {
+    max: all - secondaries,
+    // The default must not depend on the region count: adding a region would change every region's data stack.
+    defaultMax: all - AURORA_DEFAULTS.maxGlobalSecondaries,
+    reason: `in a global database the primary cluster counts each of its ${secondaries} secondary cluster(s) against Aurora's ${all} replicas, and any region can become the primary`,
+  };
+}
+
+function resolveAutoScaling(c: Checker, path: string, raw: unknown, presetOn: boolean, readers: number, limit: { max: number; defaultMax: number; reason: string }): DatabaseConfig['autoScaling'] {
   if (raw === false) return undefined;
   if (raw === undefined && !presetOn) return undefined;
   const o = c.object(path, raw ?? {}, ['minReaders', 'maxReaders', 'targetCpuPercent', 'targetConnections', 'scaleInCooldownSeconds', 'scaleOutCooldownSeconds']);
   if (!o) return undefined;
   const minReaders = c.number(at(path, 'minReaders'), o.minReaders, { integer: true, min: 0, max: 15 }) ?? readers;
-  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: 15 }) ?? 15;
+  const maxReaders = c.number(at(path, 'maxReaders'), o.maxReaders, { integer: true, min: 1, max: AURORA_DEFAULTS.maxReaders }) ?? Math.max(limit.defaultMax, readers);
+  if (maxReaders > limit.max) c.fail(at(path, 'maxReaders'), `must be at most ${limit.max}: ${limit.reason}`, maxReaders);
   if (minReaders > maxReaders) c.fail(at(path, 'minReaders'), `must not exceed maxReaders (${maxReaders})`, minReaders);
   if (readers > maxReaders) c.fail(at(path, 'maxReaders'), `must be at least database.readers (${readers})`, maxReaders);
   const targetCpuPercent = c.number(at(path, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? 60;

@@ -12,7 +12,12 @@ export interface GeolocationInput {
   readonly continents?: Record<string, string>;
   /** ISO 3166-1 alpha-2 country code (e.g. `JP`) → region; a country beats its continent. @default - none */
   readonly countries?: Record<string, string>;
-  /** The region answering every location not mapped (the `*` record). @default - the primary region */
+  /**
+   * The region whose stack holds the catch-all (`*`) record. That record answers with the nearest healthy region
+   * (every region's latency-routed fallback record), for locations no record maps and for those whose region is
+   * unhealthy (Route 53 falls back from a country to its continent, then to `*`).
+   * @default - the primary region
+   */
   readonly default?: string;
 }
 
@@ -26,7 +31,7 @@ export interface FailoverInput {
 
 /** The Route 53 health check on each regional load balancer. */
 export interface DnsHealthCheckInput {
-  /** Path checked. @default - the default service's health check path */
+  /** Path checked (the web tier lets GET/HEAD of exactly this path through without the edge's origin header). @default "/health/deep", the runtime SDK's deep health */
   readonly path?: string;
   /** Port. @default 443 (HTTPS) */
   readonly port?: number;
@@ -89,8 +94,6 @@ export interface DnsContext {
   readonly primaryRegion: string | undefined;
   /** Whether a `domain` is configured. */
   readonly hasDomain: boolean;
-  /** The default service's health check path. */
-  readonly defaultHealthPath: string;
 }
 
 const ROUTINGS: readonly DnsRoutingInput[] = ['latency', 'geolocation', 'failover'];
@@ -126,13 +129,8 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
     const continents = codes('continents', CONTINENT_CODES, `a continent code (${CONTINENT_CODES.join(', ')})`);
     const countries = codes('countries', COUNTRY_CODES, 'an ISO 3166-1 alpha-2 country code in upper case, like JP');
     const def = g.default === undefined ? ctx.primaryRegion : isRegion('dns.geolocation.default', g.default);
-    if (def !== undefined) {
-      geolocation = { continents, countries, default: def };
-      const served = new Set([def, ...Object.values(continents), ...Object.values(countries)]);
-      for (const r of ctx.regions) {
-        if (!served.has(r)) c.fail('dns.geolocation', `region ${r} serves no location: map a continent or country to it (or make it the default)`, g);
-      }
-    }
+    // A region that serves no location still takes traffic through the fallback set (and the default record).
+    if (def !== undefined) geolocation = { continents, countries, default: def };
   }
 
   let failover: DnsConfig['failover'];
@@ -147,7 +145,7 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
   }
 
   const h = c.object('dns.healthCheck', o.healthCheck, ['path', 'port', 'failureThreshold', 'requestInterval', 'regions']) ?? {};
-  const path = c.string('dns.healthCheck.path', h.path, { pattern: /^\/[\x21-\x7e]{0,254}$/, what: 'a path starting with / (at most 255 characters)' }) ?? ctx.defaultHealthPath;
+  const path = c.string('dns.healthCheck.path', h.path, { pattern: /^\/[\x21-\x7e]{0,254}$/, what: 'a path starting with / (at most 255 characters)' }) ?? GEO_DNS_DEFAULTS.healthCheckPath;
   const port = c.number('dns.healthCheck.port', h.port, { integer: true, min: 1, max: 65535 });
   const failureThreshold = c.number('dns.healthCheck.failureThreshold', h.failureThreshold, { integer: true, min: 1, max: 10 }) ?? preset.failureThreshold;
   let requestInterval = preset.requestInterval;

@@ -38,8 +38,20 @@ export interface EdgeInput {
   readonly priceClass?: PriceClassName;
   /** Per-IP requests per 5 minutes before the WAF blocks (AWS WAF accepts 10 to 2,000,000,000). @default 2000 */
   readonly rateLimitPer5Min?: number;
-  /** Viewer headers forwarded to the load balancers. @default ["Accept", "Accept-Language", "Content-Type", "Origin", "Referer", "User-Agent", "CloudFront-Viewer-Country"] */
+  /**
+   * Headers forwarded to the load balancers. With caching off (the default) every viewer header reaches them,
+   * `Authorization` included, and only the `CloudFront-*` entries count; with caching on, the viewer headers forwarded
+   * (`Authorization` then travels in the cache key).
+   * @default ["Accept", "Accept-Language", "Content-Type", "Origin", "Referer", "User-Agent", "CloudFront-Viewer-Country"]
+   */
   readonly forwardedHeaders?: string[];
+  /**
+   * Send the viewer's Host (`shop.example.com`, `api.shop.example.com`) to the load balancers instead of the origin
+   * name, so host-pattern service rules and the application see it. With `false`, CloudFront-* headers are not
+   * forwarded while caching is off.
+   * @default true
+   */
+  readonly forwardViewerHost?: boolean;
   /** Cookies forwarded: "all", "none" or a list of names. @default "all" */
   readonly forwardedCookies?: 'all' | 'none' | string[];
   /** Query strings forwarded: "all", "none" or a list of names. @default "all" */
@@ -84,6 +96,7 @@ export interface EdgeConfig {
   readonly priceClass: PriceClassName;
   readonly rateLimitPer5Min: number;
   readonly forwardedHeaders: string[];
+  readonly forwardViewerHost: boolean;
   readonly forwardedCookies: 'all' | 'none' | string[];
   readonly forwardedQueryStrings: 'all' | 'none' | string[];
   readonly dynamicDefaultTtlSeconds: number;
@@ -101,7 +114,7 @@ export interface EdgeConfig {
 
 /** The keys of the `edge` section. */
 export const EDGE_KEYS = [
-  'enabled', 'staticPaths', 'priceClass', 'rateLimitPer5Min', 'forwardedHeaders', 'forwardedCookies', 'forwardedQueryStrings',
+  'enabled', 'staticPaths', 'priceClass', 'rateLimitPer5Min', 'forwardedHeaders', 'forwardViewerHost', 'forwardedCookies', 'forwardedQueryStrings',
   'dynamicDefaultTtlSeconds', 'dynamicMaxTtlSeconds', 'assetsFolder', 'regionalWaf', 'errorResponses', 'certificateArn',
   'originHeaderName', 'originSecretGeneration', 'logRetentionDays', 'alarmErrorRatePercent', 'alarmOriginLatencyMs',
 ] as const;
@@ -133,10 +146,12 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   if (/^(x-amz-|x-edge-|host$|via$|authorization$)/i.test(originHeaderName)) c.fail('edge.originHeaderName', 'must not be a header CloudFront reserves or rewrites', originHeaderName);
   const forwardedHeaders = list(c, 'edge.forwardedHeaders', o.forwardedHeaders, HEADER, 'an HTTP header name', 0) ?? [...EDGE_DEFAULTS.forwardedHeaders];
   forwardedHeaders.forEach((h, i) => {
-    if (/^(authorization|accept-encoding)$/i.test(h)) c.fail(at('edge.forwardedHeaders', i), 'CloudFront cannot forward this header through an origin request policy', h);
+    if (/^authorization$/i.test(h)) c.fail(at('edge.forwardedHeaders', i), 'is always forwarded (every viewer header with caching off; in the cache key with caching on): remove it', h);
+    if (/^accept-encoding$/i.test(h)) c.fail(at('edge.forwardedHeaders', i), 'CloudFront handles Accept-Encoding itself (compression): remove it', h);
     if (h.toLowerCase() === originHeaderName.toLowerCase()) c.fail(at('edge.forwardedHeaders', i), 'must not be the origin-verify header (edge.originHeaderName)', h);
   });
   if (forwardedHeaders.length > 10) c.fail('edge.forwardedHeaders', 'must have at most 10 headers (CloudFront origin request policy limit)', forwardedHeaders);
+  const forwardViewerHost = c.boolean('edge.forwardViewerHost', o.forwardViewerHost) ?? true;
   const forwardedCookies = allNoneList(c, 'edge.forwardedCookies', o.forwardedCookies) ?? 'all';
   const forwardedQueryStrings = allNoneList(c, 'edge.forwardedQueryStrings', o.forwardedQueryStrings) ?? 'all';
   const dynamicDefaultTtlSeconds = c.number('edge.dynamicDefaultTtlSeconds', o.dynamicDefaultTtlSeconds, { integer: true, min: 0, max: 31536000 }) ?? 0;
@@ -162,7 +177,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
     });
   }
   return {
-    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min, forwardedHeaders, forwardedCookies, forwardedQueryStrings,
+    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min, forwardedHeaders, forwardViewerHost, forwardedCookies, forwardedQueryStrings,
     dynamicDefaultTtlSeconds, dynamicMaxTtlSeconds, ...(assetsFolder !== undefined ? { assetsFolder } : {}), regionalWaf, errorResponses,
     ...(certificateArn !== undefined ? { certificateArn } : {}), originHeaderName, originSecretGeneration, logRetentionDays,
     alarmErrorRatePercent, alarmOriginLatencyMs,

@@ -78,6 +78,10 @@ export interface ShardingBase {
   readonly readers: number;
   readonly autoScaling?: DatabaseConfig['autoScaling'];
   readonly globalDatabase: boolean;
+  /** Most readers a cluster may have (15, or 15 minus the secondary regions of a global database). */
+  readonly maxReaders: number;
+  /** Why {@link maxReaders} is what it is, for error messages. */
+  readonly maxReadersReason: string;
   /** Validates an instance class (`r7g.large`, `serverless`). */
   readonly instanceClass: (c: Checker, path: string, raw: unknown) => string | undefined;
   /** Validates an autoscaling block against a reader count. */
@@ -151,6 +155,7 @@ function resolveShards(c: Checker, path: string, raw: unknown, base: ShardingBas
     const instanceType = base.instanceClass(c, at(p, 'instanceType'), o.instanceType);
     const readerInstanceType = base.instanceClass(c, at(p, 'readerInstanceType'), o.readerInstanceType) ?? instanceType ?? base.readerInstanceType;
     const readers = c.number(at(p, 'readers'), o.readers, { integer: true, min: 0, max: 15 }) ?? base.readers;
+    if (readers > base.maxReaders && readers <= 15) c.fail(at(p, 'readers'), `must be at most ${base.maxReaders}: ${base.maxReadersReason}`, readers);
     let autoScaling = base.autoScaling;
     if (o.autoScaling === false) autoScaling = undefined;
     else if (o.autoScaling !== undefined) autoScaling = base.autoScalingOf(c, at(p, 'autoScaling'), o.autoScaling, readers);

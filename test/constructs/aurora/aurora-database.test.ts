@@ -60,14 +60,14 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     expect(byId['shop-db-reader-2'].deps).toContain(byId['shop-db-reader-1'].id);
   });
 
-  it('registers a reader scalable target with the service-linked role and two target tracking policies', () => {
+  it('registers a reader scalable target without a RoleARN (the service-linked role is created on registration) and two target tracking policies', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ServiceNamespace: 'rds',
       ScalableDimension: 'rds:cluster:ReadReplicaCount',
       ResourceId: 'cluster:shop-db',
       MinCapacity: 2,
       MaxCapacity: 6,
-      RoleARN: { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster']] },
+      RoleARN: Match.absent(),
     });
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       PolicyType: 'TargetTrackingScaling',
@@ -105,6 +105,22 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
       DeletionPolicy: 'Retain',
     });
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+  });
+
+  it('runs the rotation function where it reaches Secrets Manager: the private subnets with egress (no endpoint given)', () => {
+    const app = Object.values(t.findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    expect(subnets).toMatch(/PrivateSubnet/);
+    expect(subnets).not.toMatch(/IsolatedSubnet/);
+    expect(app.Properties.Parameters.endpoint).toEqual({ 'Fn::Join': ['', ['https://secretsmanager.us-east-1.', { Ref: 'AWS::URLSuffix' }]] });
+  });
+
+  it('alarms can watch the rotation function by its name, known at synth', () => {
+    const app = Object.values(t.findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    const metric = db.metricRotationErrors()!;
+    expect(metric.namespace).toBe('AWS/Lambda');
+    expect(metric.metricName).toBe('Errors');
+    expect(metric.dimensions).toEqual({ FunctionName: app.Properties.Parameters.functionName });
   });
 
   it('encrypts storage and Performance Insights with a rotating customer key', () => {
@@ -148,8 +164,12 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name).sort();
     expect(names).toEqual([
       '/shop/database/authentication', '/shop/database/database-name', '/shop/database/engine', '/shop/database/port', '/shop/database/proxy',
-      '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/secret-arn', '/shop/database/writer',
+      '/shop/database/proxy-read-only', '/shop/database/reader', '/shop/database/role', '/shop/database/secret-arn',
+      '/shop/database/write-forwarding', '/shop/database/writer',
     ]);
+    // a standalone cluster holds its writer
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/role', Value: 'primary' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/write-forwarding', Value: 'off' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/port', Value: '5432' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/writer', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'Endpoint.Address'] } });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/reader', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'ReadEndpoint.Address'] } });
@@ -201,6 +221,64 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
   it('adds no warnings', () => {
     const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Database/*', Match.anyValue());
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('AuroraDatabase after a switchover (holdsWriter)', () => {
+  const build = (id: string, region: string, engine: 'postgres' | 'mysql', globalDatabase: AuroraDatabaseProps['globalDatabase']) => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), id, { env: { region } });
+    const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
+    const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', engine, globalDatabase });
+    return { db, t: Template.fromStack(stack) };
+  };
+  const global = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials', writeForwarding: true };
+
+  it('a primary that no longer holds the writer forwards writes and publishes itself as a secondary', () => {
+    const { db, t } = build('Demoted', 'us-east-1', 'postgres', { role: 'primary', ...global, holdsWriter: false });
+    t.hasResourceProperties('AWS::RDS::DBCluster', { EnableGlobalWriteForwarding: true });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([false, true]);
+    expect(t.findResources('AWS::SSM::Parameter', { Properties: { Name: '/shop-db/role', Value: 'secondary' } })).not.toEqual({});
+  });
+
+  it('a primary holding the writer is created without the flag (it is not a member yet), its proxy leaving room for forwarded sessions', () => {
+    const { db, t } = build('Writer', 'us-east-1', 'postgres', { role: 'primary', ...global });
+    expect((Object.values(t.findResources('AWS::RDS::DBCluster'))[0] as { Properties: Record<string, unknown> }).Properties.EnableGlobalWriteForwarding).toBeUndefined();
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
+  });
+
+  it('a secondary that was promoted publishes itself as the writer, through its cluster endpoint', () => {
+    const { db } = build('Promoted', 'eu-west-1', 'postgres', { role: 'secondary', ...global, holdsWriter: true });
+    expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
+  });
+
+  it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it', () => {
+    const { t } = build('MySql', 'eu-west-1', 'mysql', { role: 'secondary', ...global });
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });
+  });
+});
+
+describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
+  it('rotates from the cluster\'s isolated subnets through the endpoint', () => {
+    // GIVEN a network with a Secrets Manager endpoint WHEN the database is given it
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Endpoint', { env: { region: 'eu-west-1' } });
+    const network = new Network(stack, 'Network', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], cidr: '10.0.0.0/16', interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+    });
+    new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', secretsManagerEndpoint: network.interfaceEndpoints.secretsmanager });
+    const app = Object.values(Template.fromStack(stack).findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
+    // THEN
+    expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
+    expect(JSON.stringify(app.Properties.Parameters.endpoint)).toMatch(/NetworkVpcEndpointSecretsmanager.*\.secretsmanager\.eu-west-1\./);
+  });
+
+  it('fails when the rotation would have no path to Secrets Manager', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'NoPath', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'], natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    expect(() => new AuroraDatabase(stack, 'Database', { vpc })).toThrow(/rotation needs a path to Secrets Manager: give secretsManagerEndpoint .* \(got: neither\)/);
   });
 });
 
@@ -360,6 +438,22 @@ describe('AuroraDatabase (Global Database: primary and secondary)', () => {
     secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
   });
 
+  it('publishes each cluster\'s role and write path for the runtime', () => {
+    const param = (t: Template, name: string) => (Object.values(t.findResources('AWS::SSM::Parameter', { Properties: { Name: `/shop-db/${name}` } }))[0] as { Properties: { Value: unknown } }).Properties.Value;
+    // the primary writes through its cluster endpoint
+    expect(param(primary, 'role')).toBe('primary');
+    expect(param(primary, 'write-forwarding')).toBe('off');
+    expect(param(primary, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Address'] });
+    // a forwarding secondary takes writes on its instances (its cluster endpoint is inactive) and forwards them
+    expect(param(secondaryForwarding, 'role')).toBe('secondary');
+    expect(param(secondaryForwarding, 'write-forwarding')).toBe('on');
+    expect(param(secondaryForwarding, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'ReadEndpoint.Address'] });
+    // a read-only secondary has no write path: it says so
+    expect(param(secondary, 'write-forwarding')).toBe('off');
+    expect(param(secondary, 'writer')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'Endpoint.Address'] });
+  });
+
+
   it('requires IAM authentication at the proxy when asked', () => {
     secondaryForwarding.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, Auth: [Match.objectLike({ IAMAuth: 'REQUIRED' })] });
     secondary.hasResourceProperties('AWS::RDS::DBProxy', { Auth: [Match.objectLike({ IAMAuth: 'DISABLED' })] });
@@ -448,9 +542,6 @@ describe('AuroraDatabase bad input', () => {
   });
   it('fails when the monitoring interval is not one RDS offers', () => {
     expect(make({ monitoringInterval: Duration.seconds(20) })).toThrow(/monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds \(got: 20\)/);
-  });
-  it('fails when a primary asks for write forwarding', () => {
-    expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', writeForwarding: true } })).toThrow(/writeForwarding is only for a secondary/);
   });
   it('fails when a primary is given primaryRegion (only a secondary pulls a replica)', () => {
     expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', primaryRegion: 'us-east-1' } })).toThrow(/globalDatabase\.primaryRegion is only for a secondary \(got: us-east-1\)/);

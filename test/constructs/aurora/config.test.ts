@@ -55,6 +55,27 @@ describe('config: database section', () => {
   it('fails when readers > 15', () => {
     expect(() => resolve({ readers: 16 })).toThrow(/database\.readers: must be at most 15 \(got: 16\)/);
   });
+  describe('a global database primary counts each secondary against the 15 replicas', () => {
+    const FOUR_REGIONS = [...TWO_REGIONS, { region: 'ap-southeast-1', vpcCidr: '10.2.0.0/16' }, { region: 'sa-east-1', vpcCidr: '10.3.0.0/16' }];
+    const global = (db: Record<string, unknown>) => resolve({ ...db, globalDatabase: { enabled: true } }, { regions: FOUR_REGIONS });
+
+    it('defaults maxReaders to 10 (15 minus the 5 secondaries a global database may have: adding a region changes nothing)', () => {
+      expect(global({}).database.autoScaling?.maxReaders).toBe(10);
+      expect(resolve({}).database.autoScaling?.maxReaders).toBe(15);
+    });
+
+    it('fails when maxReaders or readers exceed 15 minus the secondaries, saying why', () => {
+      expect(() => global({ autoScaling: { maxReaders: 13 } })).toThrow(/database\.autoScaling\.maxReaders: must be at most 12: in a global database the primary cluster counts each of its 3 secondary cluster\(s\) against Aurora's 15 replicas.* \(got: 13\)/);
+      expect(() => global({ readers: 13, autoScaling: false })).toThrow(/database\.readers: must be at most 12: .* \(got: 13\)/);
+      expect(() => global({ readers: 12, autoScaling: { maxReaders: 12 } })).not.toThrow();
+    });
+
+    it('holds for every shard too', () => {
+      expect(() => global({ autoScaling: false, shards: [{ id: 's0' }, { id: 's1', readers: 14 }] })).toThrow(/database\.shards\[1\]\.readers: must be at most 12: .* \(got: 14\)/);
+      expect(() => global({ shards: [{ id: 's0' }, { id: 's1', autoScaling: { maxReaders: 15 } }] })).toThrow(/database\.shards\[1\]\.autoScaling\.maxReaders: must be at most 12/);
+    });
+  });
+
   it('fails when min readers > max readers', () => {
     expect(() => resolve({ readers: 1, autoScaling: { minReaders: 6, maxReaders: 4 } })).toThrow(/database\.autoScaling\.minReaders: must not exceed maxReaders \(4\) \(got: 6\)/);
   });

@@ -140,4 +140,26 @@ describe('reference app (millions config): Aurora global database in every regio
       expect(dbRules.some((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebLoadBalancer'))).toBe(false);
     }
   });
+
+  it('rotates the credentials in the primary region from the isolated subnets through the Secrets Manager endpoint, and alarms on failures', () => {
+    const { data, app, network } = built.regions['us-east-1'];
+    const sar = Object.values(Template.fromStack(data).findResources('AWS::Serverless::Application')) as Array<{ Properties: { Parameters: Record<string, unknown> } }>;
+    expect(sar).toHaveLength(1);
+    expect(JSON.stringify(sar[0].Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
+    expect(JSON.stringify(sar[0].Properties.Parameters.endpoint)).toMatch(/Fn::GetStackOutput.*shop-network-us-east-1/);
+    expect(network.secretsManagerEndpoint).toBeDefined();
+    const alarms = app.monitoring!.alarms.filter((a) => a.tier === 'secrets').map((a) => a.alarm.node.id);
+    expect(alarms.sort()).toEqual(['SecretRotationCacheWarning', 'SecretRotationDatabaseWarning', 'SecretRotationSessionsWarning']);
+    // a secondary's replicas (database, session key) follow the primary's rotation: only its cache password rotates there
+    expect(built.regions['eu-west-1'].app.monitoring!.alarms.filter((a) => a.tier === 'secrets').map((a) => a.alarm.node.id)).toEqual(['SecretRotationCacheWarning']);
+  });
+});
+
+describe('reference app (startup config): no interface endpoints', () => {
+  it('rotates the credentials from the private subnets, through the NAT gateway', () => {
+    const built = buildTestApp('startup');
+    const sar = Object.values(Template.fromStack(built.regions['us-east-1'].data).findResources('AWS::Serverless::Application')) as Array<{ Properties: { Parameters: Record<string, unknown> } }>;
+    expect(JSON.stringify(sar[0].Properties.Parameters.vpcSubnetIds)).toMatch(/PrivateSubnet/);
+    expect(JSON.stringify(sar[0].Properties.Parameters.vpcSubnetIds)).not.toMatch(/IsolatedSubnet/);
+  });
 });

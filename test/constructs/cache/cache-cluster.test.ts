@@ -142,11 +142,51 @@ describe('CacheCluster with defaults', () => {
     template.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 0);
   });
 
-  it('lists the provisioned nodes for metrics', () => {
-    const ids = stack.resolve(cache.nodeIds());
-    expect(ids).toHaveLength(4);
-    expect(JSON.stringify(ids[0])).toContain('-0001-001');
-    expect(JSON.stringify(stack.resolve(cache.nodeIds(true)))).toContain('-0002-002');
+});
+
+describe('CacheCluster password rotation (RBAC)', () => {
+  let template: Template;
+  let cache: CacheCluster;
+  beforeAll(() => {
+    // GIVEN the default RBAC cache WHEN it is built
+    ({ cache } = build());
+    template = Template.fromStack(Stack.of(cache));
+  });
+
+  it('rotates the application user\'s password every 30 days with a function outside the VPC', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Code: { ZipFile: Match.stringLikeRegexp("ModifyUser") },
+      Environment: { Variables: { FIELD: 'password', LENGTH: '32', USER_ID: Match.stringLikeRegexp('-app$') } },
+      VpcConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: Match.stringLikeRegexp('^CacheAuthSecret') },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    expect(cache.passwordRotation).toBeDefined();
+    expect(cache.metricPasswordRotationErrors()).toBeDefined();
+  });
+
+  it('lets the function change only this user, after the user exists', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({
+        Action: ['elasticache:DescribeUsers', 'elasticache:ModifyUser'],
+        Resource: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':user:.*-app$')])] },
+      })]) }),
+    });
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))[0];
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^CacheAppUser/)]));
+  });
+
+  it('is off with passwordRotation false, with an AUTH token or a given secret, and refused with an AUTH token', () => {
+    for (const props of [{ passwordRotation: false as const }, { authMode: 'auth-token' as const }]) {
+      const { stack } = build(props);
+      Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    }
+    expect(() => build({ authMode: 'auth-token', passwordRotation: {} })).toThrow(/passwordRotation applies to RBAC users.*\(got: authMode auth-token\)/);
   });
 });
 
@@ -192,7 +232,7 @@ describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and a
       replicasPerShard: 2,
       port: 6380,
       snapshotRetentionDays: 15,
-      autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 75 },
+      autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 65 },
     }));
     template = Template.fromStack(stack);
   });
@@ -235,7 +275,7 @@ describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and a
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: value, PredefinedMetricSpecification: { PredefinedMetricType: metric } }),
     });
     policy('ElastiCachePrimaryEngineCPUUtilization', 55);
-    policy('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', 75);
+    policy('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', 65);
     policy('ElastiCacheReplicaEngineCPUUtilization', 55);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 3);
   });
@@ -287,33 +327,27 @@ describe('CacheCluster metrics', () => {
 
   const expr = (m: cloudwatch.IMetric) => m as cloudwatch.MathExpression;
 
-  it('engine CPU is the maximum over every node', () => {
-    const m = expr(cache.metricEngineCpu());
-    expect(m.expression).toBe('MAX([n0,n1,n2,n3])');
-    const first = m.usingMetrics.n0 as cloudwatch.Metric;
-    expect(first.metricName).toBe('EngineCPUUtilization');
-    expect(first.namespace).toBe('AWS/ElastiCache');
+  it('alarmable metrics use the replication group and role, never node ids (they survive autoscaling and failover)', () => {
+    for (const [m, name] of [[cache.metricEngineCpu(), 'EngineCPUUtilization'], [cache.metricMemoryUsagePercent(), 'DatabaseMemoryUsageCountedForEvictPercentage']] as const) {
+      expect(m).toBeInstanceOf(cloudwatch.Metric);
+      const metric = m as cloudwatch.Metric;
+      expect(metric.metricName).toBe(name);
+      expect(metric.statistic).toBe('Maximum');
+      expect(Object.keys(metric.dimensions ?? {}).sort()).toEqual(['ReplicationGroupId', 'Role']);
+      expect(stack.resolve(metric.dimensions)).toEqual({ ReplicationGroupId: { Ref: expect.stringMatching(/^Cache/) }, Role: 'Primary' });
+    }
   });
 
-  it('memory usage %, evictions, connections and replication lag', () => {
-    expect((expr(cache.metricMemoryUsagePercent()).usingMetrics.n0 as cloudwatch.Metric).metricName).toBe('DatabaseMemoryUsagePercentage');
-    expect(expr(cache.metricEvictions()).expression).toBe('SUM([n0,n1,n2,n3])');
-    expect((expr(cache.metricCurrentConnections()).usingMetrics.n0 as cloudwatch.Metric).metricName).toBe('CurrConnections');
-    const lag = expr(cache.metricReplicationLag());
-    expect(Object.keys(lag.usingMetrics)).toHaveLength(2);
-    expect(JSON.stringify(stack.resolve((lag.usingMetrics.n0 as cloudwatch.Metric).dimensions))).toContain('-0001-002');
-  });
-
-  it('cache hit rate is hits / (hits + misses) in percent', () => {
-    const m = expr(cache.metricCacheHitRate());
-    expect(m.expression).toBe('100 * SUM([h0,h1,h2,h3]) / (SUM([h0,h1,h2,h3]) + SUM([m0,m1,m2,m3]))');
-    expect((m.usingMetrics.h0 as cloudwatch.Metric).metricName).toBe('CacheHits');
-    expect((m.usingMetrics.m0 as cloudwatch.Metric).metricName).toBe('CacheMisses');
-  });
-
-  it('falls back to a SEARCH expression when there are more nodes than an alarm can take', () => {
-    const big = build({ shards: 6, replicasPerShard: 1 }).cache;
-    expect(expr(big.metricEngineCpu()).expression).toMatch(/^MAX\(SEARCH\('\{AWS\/ElastiCache,CacheClusterId\} MetricName="EngineCPUUtilization"/);
+  it('dashboard metrics search every node of the group, so nodes added later are in them', () => {
+    const search = (m: cloudwatch.IMetric) => JSON.stringify(stack.resolve(expr(m).expression));
+    expect(search(cache.metricEvictions())).toMatch(/^"?.*SUM\(SEARCH\('\{AWS\/ElastiCache,CacheClusterId\} MetricName=\\"Evictions\\"/);
+    expect(search(cache.metricCurrentConnections())).toContain('CurrConnections');
+    expect(search(cache.metricReplicationLag())).toMatch(/MAX\(SEARCH/);
+    expect(search(cache.metricCacheHitRate())).toMatch(/100 \* SUM\(SEARCH.*CacheHits.*CacheMisses/);
+    for (const m of [cache.metricEvictions(), cache.metricCurrentConnections(), cache.metricReplicationLag(), cache.metricCacheHitRate()]) {
+      expect(Object.keys(expr(m).usingMetrics)).toEqual([]);
+      expect(JSON.stringify(stack.resolve(expr(m).expression))).not.toMatch(/-000\d-00\d/);
+    }
   });
 });
 
@@ -349,6 +383,10 @@ describe('CacheCluster input validation', () => {
 
   it('fails when a node type cannot autoscale', () => {
     expect(() => build({ nodeType: 'cache.t4g.small', autoScaling: { shards: { min: 2, max: 4 } } })).toThrow(/nodeType cannot autoscale: .*got: cache.t4g.small/);
+  });
+
+  it.each([['targetCpuPercent', 30], ['targetCpuPercent', 75], ['targetMemoryPercent', 80]] as const)('fails when autoScaling.%s is %s, outside the 35-70 ElastiCache accepts', (key, value) => {
+    expect(() => build({ autoScaling: { shards: { min: 2, max: 4 }, [key]: value } })).toThrow(new RegExp(`autoScaling.${key} must be 35-70, the target values ElastiCache Auto Scaling accepts \\(got: ${value}\\)`));
   });
 
   it('fails when autoscaling bounds exclude the provisioned size', () => {

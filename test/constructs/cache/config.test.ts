@@ -102,6 +102,18 @@ describe('cache config: bad input', () => {
     expect(errorsOf({ autoScaling: { maxReplicasPerShard: 6 } })).toMatch(/cache.autoScaling.maxReplicasPerShard: must be at most 5 \(got: 6\)/);
   });
 
+  it.each([
+    ['targetCpuPercent', 34, 'must be at least 35'],
+    ['targetCpuPercent', 71, 'must be at most 70'],
+    ['targetMemoryPercent', 90, 'must be at most 70'],
+  ])('fails when autoScaling.%s is outside what ElastiCache accepts (35-70): %s', (key, value, what) => {
+    expect(errorsOf({ autoScaling: { [key]: value } })).toContain(`cache.autoScaling.${key}: ${what} (got: ${value})`);
+  });
+
+  it('accepts the edges of ElastiCache\'s target range', () => {
+    expect(cacheOf({ autoScaling: { targetCpuPercent: 35, targetMemoryPercent: 70 } }).autoScaling).toMatchObject({ targetCpuPercent: 35, targetMemoryPercent: 70 });
+  });
+
   it('fails on unknown keys and bad enums, listing every problem', () => {
     const msg = errorsOf({ engin: 'valkey', engine: 'memcached', subnets: 'public', removalPolicy: 'destroy' });
     expect(msg).toMatch(/cache.engin: unknown key \(did you mean "engine"\?\)/);

@@ -14,6 +14,7 @@ const CACHE_STATEFUL_IDS = {
   CacheDefaultUserSecret1DA60DDC: 'AWS::SecretsManager::Secret',
   CacheSlowLog43E55961: 'AWS::Logs::LogGroup',
   CacheEngineLogFEAEB291: 'AWS::Logs::LogGroup',
+  CachePasswordRotationLogsF8782DC6: 'AWS::Logs::LogGroup',
 };
 
 function cacheIds(ids: Record<string, string>): Record<string, string> {

@@ -14,6 +14,7 @@ describe('edge config section', () => {
       priceClass: 'PriceClass_100',
       rateLimitPer5Min: 2000,
       forwardedHeaders: ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'],
+      forwardViewerHost: true,
       forwardedCookies: 'all',
       forwardedQueryStrings: 'all',
       dynamicDefaultTtlSeconds: 0,
@@ -75,7 +76,7 @@ describe('edge config section', () => {
     expect(() => withEdge({ staticPaths: ['/*'] })).toThrow(/edge.staticPaths\[0\]: must not be the whole site/);
   });
   it('fails when Authorization or the origin header is forwarded', () => {
-    expect(() => withEdge({ forwardedHeaders: ['Authorization', 'x-origin-verify'] })).toThrow(/edge.forwardedHeaders\[0\]: CloudFront cannot forward[\s\S]*edge.forwardedHeaders\[1\]: must not be the origin-verify header/);
+    expect(() => withEdge({ forwardedHeaders: ['Authorization', 'x-origin-verify'] })).toThrow(/edge.forwardedHeaders\[0\]: is always forwarded \(every viewer header with caching off; in the cache key with caching on\): remove it \(got: "Authorization"\)[\s\S]*edge.forwardedHeaders\[1\]: must not be the origin-verify header/);
   });
   it('fails when the default TTL exceeds the max TTL', () => {
     expect(() => withEdge({ dynamicDefaultTtlSeconds: 60, dynamicMaxTtlSeconds: 5 })).toThrow(/edge.dynamicDefaultTtlSeconds: must not exceed edge.dynamicMaxTtlSeconds \(5\) \(got: 60\)/);

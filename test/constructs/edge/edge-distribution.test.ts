@@ -111,7 +111,8 @@ describe('EdgeDistribution with defaults', () => {
     });
     t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
       OriginRequestPolicyConfig: Match.objectLike({
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'] },
+        // every viewer header but Host: with nothing cached, CloudFront forwards Authorization this way (it refuses it in an allow list)
+        HeadersConfig: { HeaderBehavior: 'allExcept', Headers: ['Host'] },
         CookiesConfig: { CookieBehavior: 'all' },
         QueryStringsConfig: { QueryStringBehavior: 'all' },
       }),
@@ -215,8 +216,8 @@ describe('EdgeDistribution with defaults', () => {
       Dimensions: [{ Name: 'DistributionId', Value: { Ref: stack.getLogicalId(edge.distribution.node.defaultChild as CfnElement) } }, { Name: 'Region', Value: 'Global' }],
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/CloudFront', MetricName: 'OriginLatency', Threshold: 2000, Statistic: 'Average' });
-    expect(edge.alarms.errorRate5xx).toBeDefined();
-    expect(edge.alarms.originLatency).toBeDefined();
+    expect(edge.alarms?.errorRate5xx).toBeDefined();
+    expect(edge.alarms?.originLatency).toBeDefined();
   });
 
   it('uploads nothing without an assets folder', () => {
@@ -267,6 +268,8 @@ describe('EdgeDistribution with custom props', () => {
       CachePolicyConfig: Match.objectLike({
         MinTTL: 0, DefaultTTL: 5, MaxTTL: 60,
         ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          // a bearer token is part of the cache key: one user's response is never served to another
+          HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] },
           CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
           QueryStringsConfig: { QueryStringBehavior: 'none' },
           EnableAcceptEncodingGzip: true,
@@ -296,6 +299,45 @@ describe('EdgeDistribution with custom props', () => {
 
   it('sends no origin header when none is given', () => {
     expect(config.Origins.find((o: any) => o.CustomOriginConfig).OriginCustomHeaders).toBeUndefined();
+  });
+});
+
+describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => {
+  let t: Template;
+  let config: Record<string, any>;
+  beforeAll(() => {
+    // GIVEN an edge that also answers api.<domain> and forwards the viewer's Host
+    const { stack } = edgeStack({ additionalDomainNames: ['api.shop.example.com'], forwardViewerHost: true });
+    t = Template.fromStack(stack);
+    config = distributionConfig(t);
+  });
+
+  it('answers the API name with the same behaviours, certificate and WAF, and points its records at CloudFront', () => {
+    expect(config.Aliases).toEqual(['shop.example.com', 'www.shop.example.com', 'api.shop.example.com']);
+    t.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', SubjectAlternativeNames: ['www.shop.example.com', 'api.shop.example.com'] });
+    for (const type of ['A', 'AAAA']) {
+      t.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.shop.example.com.', Type: type, AliasTarget: Match.objectLike({ DNSName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Edge'), 'DomainName'] } }) });
+    }
+  });
+
+  it('forwards every viewer header, Host and Authorization included, plus the CloudFront headers asked for (nothing is cached)', () => {
+    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'allViewerAndWhitelistCloudFront', Headers: ['CloudFront-Viewer-Country'] } }),
+    });
+    expect(config.DefaultCacheBehavior.CachePolicyId).toBe(CACHING_DISABLED);
+  });
+
+  it('keys the cache on Authorization and Host when dynamic caching is on', () => {
+    const { stack } = edgeStack({ forwardViewerHost: true, dynamicDefaultTtl: Duration.seconds(5), dynamicMaxTtl: Duration.seconds(5) });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host'] } }) }),
+    });
+  });
+
+  it('fails when an additional name is outside the domain, www, or repeated', () => {
+    expect(() => edgeStack({ additionalDomainNames: ['api.other.org'] })).toThrow(/additionalDomainNames must be names inside shop.example.com other than www \(got: "api.other.org"\)/);
+    expect(() => edgeStack({ additionalDomainNames: ['www.shop.example.com'] })).toThrow(/other than www/);
+    expect(() => edgeStack({ additionalDomainNames: ['api.shop.example.com', 'api.shop.example.com'] })).toThrow(/additionalDomainNames has duplicates/);
   });
 });
 

@@ -27,7 +27,8 @@ describe('reference app edge (millions config)', () => {
     edge.resourceCountIs('AWS::CloudFront::Distribution', 1);
     edge.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
-        Aliases: ['shop.example.com', 'www.shop.example.com'],
+        // api.<domain> goes through the same edge (WAF, TLS); its bearer tokens reach the origin
+        Aliases: ['shop.example.com', 'www.shop.example.com', 'api.shop.example.com'],
         PriceClass: 'PriceClass_200',
         Origins: [
           Match.objectLike({ DomainName: 'origin.shop.example.com', OriginCustomHeaders: [{ HeaderName: 'X-Origin-Verify', HeaderValue: G1 }] }),
@@ -37,13 +38,26 @@ describe('reference app edge (millions config)', () => {
         WebACLId: Match.anyValue(),
       }),
     });
-    edge.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', SubjectAlternativeNames: ['www.shop.example.com'] });
+    edge.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'shop.example.com', SubjectAlternativeNames: ['www.shop.example.com', 'api.shop.example.com'] });
     edge.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'CLOUDFRONT' });
     edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', Match.anyValue());
     edge.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-edge' });
     edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
       OriginRequestPolicyConfig: Match.objectLike({ CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] } }),
     });
+  });
+
+  it('serves api.<domain> through CloudFront: bearer tokens and the viewer\'s Host reach the load balancers, and no region publishes api. itself', () => {
+    edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'allViewerAndWhitelistCloudFront', Headers: ['CloudFront-Viewer-Country'] } }),
+    });
+    const config = (Object.values(edge.findResources('AWS::CloudFront::Distribution'))[0] as { Properties: { DistributionConfig: { DefaultCacheBehavior: { CachePolicyId: string } } } }).Properties.DistributionConfig;
+    expect(config.DefaultCacheBehavior.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // CachingDisabled: nothing keyed on a token is stored
+    for (const type of ['A', 'AAAA']) edge.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.shop.example.com.', Type: type });
+    for (const r of Object.values(built.regions)) {
+      const names = Object.values(Template.fromStack(r.app).findResources('AWS::Route53::RecordSet')).map((x) => x.Properties.Name);
+      expect(names).not.toContain('api.shop.example.com.');
+    }
   });
 
   it('outputs the distribution id and domain name', () => {
@@ -56,7 +70,19 @@ describe('reference app edge (millions config)', () => {
       EdgeLogsA4EA23EB: 'AWS::S3::Bucket',
       EdgeAssetsCDE1815C: 'AWS::S3::Bucket',
       EdgeWebAclLogs58AB92DA: 'AWS::Logs::LogGroup',
+      // the CloudFront alarms' topic key (in-flight notifications only; DESTROY with the stack)
+      AlarmTopicKey57B0D3A7: 'AWS::KMS::Key',
     });
+  });
+
+  it('notifies an encrypted topic of the edge stack from the CloudFront alarms', () => {
+    const t = Template.fromStack(built.edge);
+    const topic = built.edge.resolve(built.edge.alarmTopic!.topicArn);
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
   it('keeps the origin-verify secrets in the primary data stack, listing no other region', () => {
@@ -102,7 +128,7 @@ describe('reference app edge (millions config)', () => {
       expect(rules.map((r) => r.Properties.Priority).sort((a: number, b: number) => a - b)).toEqual([1, 10, 50000]);
       for (const r of rules) {
         if (r.Properties.Priority === 1) {
-          expect(r.Properties.Conditions).toContainEqual({ Field: 'path-pattern', PathPatternConfig: { Values: ['/health'] } });
+          expect(r.Properties.Conditions).toContainEqual({ Field: 'path-pattern', PathPatternConfig: { Values: ['/health/deep'] } });
         } else {
           expect(r.Properties.Conditions).toContainEqual({ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Origin-Verify', Values: [G1, G0] } });
         }

@@ -56,12 +56,12 @@ describe('WebTier with an origin-verify header', () => {
     });
   });
 
-  it('exempts only GET/HEAD of the exact health path, forwarded to the default service, ahead of every rule', () => {
+  it('exempts only GET/HEAD of the exact deep health path Route 53 checks, forwarded to the default service, ahead of every rule', () => {
     const def = web.services.web.targetGroup;
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 1,
       Conditions: [
-        { Field: 'path-pattern', PathPatternConfig: { Values: ['/health'] } },
+        { Field: 'path-pattern', PathPatternConfig: { Values: ['/health/deep'] } },
         { Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'HEAD'] } },
       ],
       Actions: [{ Type: 'forward', TargetGroupArn: { Ref: stack.getLogicalId(def.node.defaultChild as CfnElement) } }],
@@ -120,6 +120,9 @@ describe('WebTier origin-verify bad input', () => {
   });
   it('fails when the header name is not a header name', () => {
     expect(make({ name: 'X Origin', values: ['a'] })).toThrow(/originVerifyHeader.name must be an HTTP header name.*\(got: "X Origin"\)/);
+  });
+  it('fails when the exempted health path is not one exact path', () => {
+    expect(make({ name: 'X-Origin-Verify', values: ['a'], healthCheckPath: '/health/*' })).toThrow(/healthCheckPath must be one exact path \(no wildcard\), starting with \/ \(got: "\/health\/\*"\)/);
   });
   it('fails when the default-service priority is out of range', () => {
     expect(make({ name: 'X-Origin-Verify', values: ['a'], defaultServicePriority: 50001 })).toThrow(/defaultServicePriority must be 1-50000 \(got: 50001\)/);

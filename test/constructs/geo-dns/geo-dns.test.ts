@@ -51,14 +51,14 @@ describe('GeoDns with latency routing (the default)', () => {
     hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
   });
 
-  it('checks the ALB over HTTPS on 443 at /health, threshold 3 every 30 s, with SNI, from every checker region', () => {
+  it('checks the ALB over HTTPS on 443 at the deep health path, threshold 3 every 30 s, with SNI, from every checker region', () => {
     template.resourceCountIs('AWS::Route53::HealthCheck', 1);
     template.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: {
         Type: 'HTTPS',
         FullyQualifiedDomainName: { 'Fn::GetAtt': [albId, 'DNSName'] },
         Port: 443,
-        ResourcePath: '/health',
+        ResourcePath: '/health/deep',
         FailureThreshold: 3,
         RequestInterval: 30,
         EnableSNI: true,
@@ -122,24 +122,44 @@ describe('GeoDns with geolocation routing', () => {
     template = Template.fromStack(Stack.of(dns));
   });
 
-  it('creates one record per name and location, each with its own set identifier', () => {
-    template.resourceCountIs('AWS::Route53::RecordSet', 6);
+  it('creates one record per name and location, and one latency fallback record per name, each with its own set identifier', () => {
+    template.resourceCountIs('AWS::Route53::RecordSet', 8);
     const ids = Object.values(template.findResources('AWS::Route53::RecordSet')).map((r) => `${r.Properties.Name} ${r.Properties.SetIdentifier}`).sort();
     expect(ids).toEqual([
       'api.shop.example.com. eu-west-1-EU', 'api.shop.example.com. eu-west-1-JP', 'api.shop.example.com. eu-west-1-default',
+      'fallback.api.shop.example.com. eu-west-1', 'fallback.origin.shop.example.com. eu-west-1',
       'origin.shop.example.com. eu-west-1-EU', 'origin.shop.example.com. eu-west-1-JP', 'origin.shop.example.com. eu-west-1-default',
     ]);
   });
 
-  it('sets continent, country and default (*) codes, and no latency region', () => {
-    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { ContinentCode: 'EU' }, Region: Match.absent() });
-    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { CountryCode: 'JP' } });
-    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.shop.example.com.', GeoLocation: { CountryCode: '*' }, SetIdentifier: 'eu-west-1-default' });
+  it('sets continent and country codes on the region\'s records, which carry its health check', () => {
+    const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { ContinentCode: 'EU' }, Region: Match.absent(), HealthCheckId: { Ref: hcId } });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { CountryCode: 'JP' }, HealthCheckId: { Ref: hcId } });
   });
 
-  it('puts the health check on every record', () => {
+  it('joins every name\'s latency fallback set with the region\'s ALB and health check', () => {
     const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
-    template.allResourcesProperties('AWS::Route53::RecordSet', { HealthCheckId: { Ref: hcId } });
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'fallback.origin.shop.example.com.', Region: 'eu-west-1', SetIdentifier: 'eu-west-1', HealthCheckId: { Ref: hcId },
+      AliasTarget: Match.objectLike({ EvaluateTargetHealth: true, DNSName: Match.anyValue() }),
+    });
+  });
+
+  it('sends the default (*) location to the fallback set, so no location is left with nothing when its region fails', () => {
+    const [id, record] = Object.entries(template.findResources('AWS::Route53::RecordSet', { Properties: { Name: 'origin.shop.example.com.', GeoLocation: { CountryCode: '*' } } }))[0];
+    expect(record.Properties.AliasTarget).toEqual({ HostedZoneId: ZONE_ID, DNSName: 'fallback.origin.shop.example.com', EvaluateTargetHealth: true });
+    expect(record.Properties.HealthCheckId).toBeUndefined();
+    // the alias target exists before the alias (Route 53 refuses an alias to a missing name)
+    const fallbackId = Object.keys(template.findResources('AWS::Route53::RecordSet', { Properties: { Name: 'fallback.origin.shop.example.com.' } }))[0];
+    expect(record.DependsOn).toContain(fallbackId);
+    expect(id).toMatch(/^DnsOriginDefaultA/);
+  });
+
+  it('lets a region serve no location: it only takes fallback traffic', () => {
+    const t = Template.fromStack(Stack.of(geoDns({ routing: DnsRouting.GEOLOCATION }, 'sa-east-1')));
+    const names = Object.values(t.findResources('AWS::Route53::RecordSet')).map((r) => r.Properties.Name).sort();
+    expect(names).toEqual(['fallback.api.shop.example.com.', 'fallback.origin.shop.example.com.']);
   });
 });
 
@@ -240,8 +260,8 @@ describe('GeoDns with a dual-stack load balancer', () => {
 });
 
 describe('GeoDns: bad props', () => {
-  it('fails when geolocation routing has no locations', () => {
-    expect(() => geoDns({ routing: DnsRouting.GEOLOCATION })).toThrow('GeoDns: geoLocations must list at least one location with routing "geolocation" (got: undefined)');
+  it('fails when the fallback label is not one DNS label', () => {
+    expect(() => geoDns({ routing: DnsRouting.GEOLOCATION, fallbackSubdomain: 'a.b' })).toThrow('GeoDns: fallbackSubdomain must be one lowercase DNS label (got: "a.b")');
   });
 
   it('fails when a location is repeated', () => {

@@ -35,18 +35,31 @@ describe('adding a region touches only that region\'s stacks', () => {
     for (const name of common) expect(four[name], name).toEqual(three[name]);
   });
 
-  it('gives the new region its own health check and latency records', () => {
+  it('gives the new region its own health checks and latency record (api. is the edge\'s, unchanged)', () => {
     const resources = Object.values(four['shop-app-sa-east-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>);
     const records = resources.filter((r) => r.Type === 'AWS::Route53::RecordSet').map((r) => `${r.Properties.Name} ${r.Properties.SetIdentifier} ${r.Properties.Region}`);
-    expect(records.sort()).toEqual(['api.shop.example.com. sa-east-1 sa-east-1', 'origin.shop.example.com. sa-east-1 sa-east-1']);
-    expect(resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck')).toHaveLength(1);
+    expect(records.sort()).toEqual(['origin.shop.example.com. sa-east-1 sa-east-1']);
+    // deep health, one alarm check per service, and the calculated check the record carries
+    expect(resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck')).toHaveLength(4);
   });
 
   it('drains a region by changing only that region\'s app stack (its health check inverted)', () => {
     const changed = Object.keys(three).filter((n) => JSON.stringify(three[n]) !== JSON.stringify(drained[n]));
     expect(changed).toEqual(['shop-app-eu-west-1']);
-    const checks = Object.values(drained['shop-app-eu-west-1'].Resources as Record<string, { Type: string; Properties: { HealthCheckConfig: { Inverted: boolean } } }>)
-      .filter((r) => r.Type === 'AWS::Route53::HealthCheck');
+    const checks = Object.values(drained['shop-app-eu-west-1'].Resources as Record<string, { Type: string; Properties: { HealthCheckConfig: { Type: string; Inverted: boolean } } }>)
+      .filter((r) => r.Type === 'AWS::Route53::HealthCheck' && r.Properties.HealthCheckConfig.Type === 'HTTPS');
     expect(checks.map((c) => c.Properties.HealthCheckConfig.Inverted)).toEqual([true]);
+  });
+});
+
+describe('adding a region to a geolocation config touches only that region\'s stacks', () => {
+  it('adds the region to the fallback set from its own app stack; the default record and the other regions are unchanged', () => {
+    const raw = JSON.parse(readFileSync(configPath('global'), 'utf8')) as AppConfigInput;
+    const before = stableTemplates(buildTestApp(raw).app);
+    const after = stableTemplates(buildTestApp({ ...raw, regions: [...raw.regions, { region: 'ap-northeast-1', vpcCidr: '10.4.0.0/16' }] }).app);
+    for (const name of Object.keys(before)) expect(after[name], name).toEqual(before[name]);
+    const records = Object.values(after['shop-app-ap-northeast-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>)
+      .filter((r) => r.Type === 'AWS::Route53::RecordSet').map((r) => `${r.Properties.Name} ${r.Properties.Region}`);
+    expect(records).toEqual(['fallback.origin.shop.example.com. ap-northeast-1']);
   });
 });

@@ -82,8 +82,13 @@ describe('reference app (millions config): monitoring in every region', () => {
     expect(body).toContain('EngineCPUUtilization');
     expect(body).toContain('ApproximateAgeOfOldestMessage');
     expect(r.app.dependencies).toContain(r.data);
-    // cache alarms: 2 shards × 2 nodes = 4 nodes, metric math (not SEARCH), so they exist
-    expect(r.app.monitoring!.alarms.filter((a) => a.tier === 'cache')).toHaveLength(6);
+    // cache alarms: CPU and memory on the role-level series (they follow autoscaling and failover), Warning + Critical
+    const cache = r.app.monitoring!.alarms.filter((a) => a.tier === 'cache');
+    expect(cache.map((a) => a.alarm.node.id).sort()).toEqual(['CacheCpuCritical', 'CacheCpuWarning', 'CacheMemoryCritical', 'CacheMemoryWarning']);
+    const alarms = Template.fromStack(r.app).findResources('AWS::CloudWatch::Alarm');
+    const cpu = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringCacheCpuCritical'))![1] as { Properties: { Dimensions: Array<{ Name: string; Value: unknown }> } };
+    expect(cpu.Properties.Dimensions.map((d) => d.Name).sort()).toEqual(['ReplicationGroupId', 'Role']);
+    expect(JSON.stringify(alarms)).not.toMatch(/-000\d-00\d/); // no node id fixed at synth
   });
 
   it('applies the millions preset thresholds (p99 500/1500 ms, queue age 100/300 % of 120 s)', () => {

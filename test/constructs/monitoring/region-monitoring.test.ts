@@ -10,10 +10,11 @@ const T4G = new ec2.InstanceType('t4g.small');
 
 /** A database as the Aurora construct will expose it: plain metrics in the documented units. */
 function fakeDatabase(global = true): IDatabaseMetrics {
-  const m = (metricName: string, statistic = 'Average') => (opts?: cloudwatch.MetricOptions) =>
-    new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBClusterIdentifier: 'db-1' }, statistic, period: Duration.minutes(1), ...opts });
+  const m = (metricName: string, statistic = 'Average', role?: string) => (opts?: cloudwatch.MetricOptions) =>
+    new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBClusterIdentifier: 'db-1', ...(role ? { Role: role } : {}) }, statistic, period: Duration.minutes(1), ...opts });
   return {
-    metricCpuUtilization: m('CPUUtilization', 'Maximum'),
+    metricWriterCpuUtilization: m('CPUUtilization', 'Average', 'WRITER'),
+    metricReaderCpuUtilization: m('CPUUtilization', 'Average', 'READER'),
     metricDatabaseConnections: m('DatabaseConnections', 'Sum'),
     metricFreeableMemory: m('FreeableMemory', 'Minimum'),
     metricCommitLatency: m('CommitLatency'),
@@ -22,7 +23,7 @@ function fakeDatabase(global = true): IDatabaseMetrics {
   };
 }
 
-/** A cache: `search` makes every metric a SEARCH expression, as CacheCluster does above 10 nodes. */
+/** A cache: `search` makes every metric a SEARCH expression (as CacheCluster's dashboard-only metrics are). */
 function fakeCache(search = false): ICacheMetrics {
   const m = (metricName: string, statistic = 'Average') => (opts?: cloudwatch.MetricOptions): cloudwatch.IMetric => search
     ? new cloudwatch.MathExpression({ expression: `MAX(SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="${metricName}"', '${statistic}', 60))`, usingMetrics: {}, period: Duration.minutes(1) })
@@ -97,8 +98,8 @@ describe('RegionMonitoring of a region with every tier', () => {
     const titles = widgets.map((w) => w.properties.title).filter(Boolean);
     expect(titles).toEqual(expect.arrayContaining([
       'Region health and Critical alarms', 'Requests per minute', 'Latency p50 / p99 (s)', 'HTTP 4xx / 5xx', 'Healthy / unhealthy hosts',
-      'Fleets: in service vs max', 'CPU %', 'Connections', 'Replica lag (ms)', 'Commit latency (ms)', 'Freeable memory (bytes)',
-      'Engine CPU % (busiest node)', 'Memory used % (fullest node)', 'Hit rate %', 'Evictions per minute',
+      'Fleets: in service vs max', 'CPU % by role', 'Connections', 'Replica lag (ms)', 'Commit latency (ms)', 'Freeable memory (bytes)',
+      'Engine CPU % (primaries)', 'Memory used % of maxmemory (primaries)', 'Hit rate %', 'Evictions per minute',
       'Backlog and in flight', 'Oldest message age (s)', 'Dead-letter queue depth', 'Workers: in service vs max',
     ]));
     for (const metric of [
@@ -136,10 +137,14 @@ describe('RegionMonitoring of a region with every tier', () => {
     expect(threshold('DatabaseFreeableMemoryWarning')).toMatchObject({ Threshold: 2048 * 1024 * 1024, ComparisonOperator: 'LessThanThreshold' });
     expect(threshold('DatabaseFreeableMemoryCritical')).toMatchObject({ Threshold: 512 * 1024 * 1024 });
     // defaults elsewhere
-    expect(threshold('DatabaseCpuCritical')).toMatchObject({ Threshold: 90, MetricName: 'CPUUtilization' });
+    // CPU per role: the writer and the readers each against the thresholds
+    expect(threshold('DatabaseWriterCpuCritical')).toMatchObject({ Threshold: 90, MetricName: 'CPUUtilization', Dimensions: expect.arrayContaining([{ Name: 'Role', Value: 'WRITER' }]) });
+    expect(threshold('DatabaseReaderCpuWarning')).toMatchObject({ Threshold: 70, MetricName: 'CPUUtilization', Dimensions: expect.arrayContaining([{ Name: 'Role', Value: 'READER' }]) });
+    expect(Object.keys(alarms).filter((id) => /^MonitoringDatabaseCpu/.test(id))).toEqual([]);
     expect(threshold('DatabaseGlobalReplicationLagWarning')).toMatchObject({ Threshold: 2000 });
     expect(threshold('CacheMemoryWarning')).toMatchObject({ Threshold: 75 });
-    expect(threshold('CacheEvictionsCritical')).toMatchObject({ Threshold: 1000 });
+    // evictions are a SEARCH over every node: graphed against their thresholds, no alarm (memory fires first)
+    expect(Object.keys(alarms).filter((id) => /^MonitoringCacheEvictions/.test(id))).toEqual([]);
     // queue age: % of the acceptable latency (120 s): 100 % and 300 %
     expect(threshold('QueueAgeJobsWarning')).toMatchObject({ Threshold: 120, MetricName: 'ApproximateAgeOfOldestMessage' });
     expect(threshold('QueueAgeJobsCritical')).toMatchObject({ Threshold: 360 });
@@ -182,10 +187,37 @@ describe('RegionMonitoring of a region with every tier', () => {
 
   it('lists as Route 53 health alarms only Critical alarms on one metric with a plain statistic', () => {
     const ids = monitoring.route53HealthAlarms.map((a) => (a as cloudwatch.Alarm).node.id);
-    expect(ids).toEqual(expect.arrayContaining(['WebNoHealthyHostsWebCritical', 'QueueAgeJobsCritical', 'DatabaseCpuCritical']));
+    expect(ids).toEqual(expect.arrayContaining(['WebNoHealthyHostsWebCritical', 'QueueAgeJobsCritical', 'DatabaseWriterCpuCritical']));
     expect(ids).not.toContain('WebLatencyWebCritical'); // p99 is an extended statistic
     expect(ids).not.toContain('Web5xxRateCritical'); // metric math
     expect(ids.every((id) => id.endsWith('Critical'))).toBe(true);
+  });
+
+  it('drains the region only on alarms that mean it cannot serve: a service with no healthy target', () => {
+    const ids = monitoring.regionDrainAlarms.map((a) => (a as cloudwatch.Alarm).node.id);
+    expect(ids.sort()).toEqual(['WebNoHealthyHostsApiV2Critical', 'WebNoHealthyHostsWebCritical']);
+    // a full dead-letter queue or a saturated database are Critical, but moving users would not fix them
+    expect(ids).not.toContain('QueueDeadLettersJobsCritical');
+    expect(ids).not.toContain('DatabaseWriterCpuCritical');
+  });
+});
+
+describe('RegionMonitoring of secret rotations', () => {
+  it('adds a Warning alarm per rotation on any error of its function, notifying the topic', () => {
+    const errors = new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors', dimensionsMap: { FunctionName: 'rotate-db' }, statistic: 'Sum', period: Duration.minutes(5) });
+    const r = region({ queues: [], secretRotations: [{ name: 'database', errors }] });
+    const m = r.create();
+    const rotation = m.alarms.filter((a) => a.tier === 'secrets');
+    expect(rotation.map((a) => [a.alarm.node.id, a.severity, a.drainsRegion])).toEqual([['SecretRotationDatabaseWarning', 'Warning', false]]);
+    Template.fromStack(r.stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('Alarms') }], AlarmDescription: Match.stringLikeRegexp('^Warning \\(secrets\\): the rotation of the database secret failed'),
+    });
+  });
+
+  it('fails when two rotations share a name', () => {
+    const errors = new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors' });
+    expect(() => region({ secretRotations: [{ name: 'db', errors }, { name: 'db', errors }] }).create()).toThrow(/secretRotations\[1\]\.name is a duplicate \(got: "db"\)/);
   });
 });
 
@@ -194,7 +226,7 @@ describe('RegionMonitoring of a primary-region database', () => {
     const r = region({ database: fakeDatabase(true), queues: [] });
     const m = r.create();
     expect(m.alarms.filter((a) => a.tier === 'database').map((a) => a.alarm.node.id)).not.toContain('DatabaseGlobalReplicationLagWarning');
-    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
+    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(10);
     expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('AuroraGlobalDBReplicationLag');
     expect(JSON.stringify(dashboardWidgets(r.stack, m.dashboard))).not.toContain('ServerlessDatabaseCapacity');
   });
@@ -224,7 +256,7 @@ describe('RegionMonitoring of a web tier alone', () => {
   });
 });
 
-describe('RegionMonitoring with a cache above 10 nodes', () => {
+describe('RegionMonitoring with a cache whose metrics are SEARCH expressions', () => {
   it('keeps SEARCH metrics on the dashboard but creates no alarm on them, with a warning', () => {
     // GIVEN a cache whose metrics are SEARCH expressions WHEN the region is monitored
     const r = region({ cache: fakeCache(true), queues: [] });

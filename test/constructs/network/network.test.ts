@@ -222,6 +222,57 @@ function userDataText(userData: unknown): string {
   return join.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
 }
 
+
+describe('Network with interface endpoints', () => {
+  let template: Template;
+  let network: Network;
+  beforeAll(() => {
+    // GIVEN a network WHEN it gets Secrets Manager, SSM and ECR Docker endpoints
+    const stack = testStack('Endpoints', 'eu-west-1');
+    network = new Network(stack, 'Network', {
+      availabilityZones: AZS,
+      cidr: '10.1.0.0/16',
+      interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, ec2.InterfaceVpcEndpointAwsService.SSM, ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('creates one interface endpoint per service with private DNS, in the three private subnets', () => {
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 5); // + the S3 and DynamoDB gateways
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
+    expect(endpoints).toHaveLength(3);
+    for (const e of endpoints) {
+      expect(e.Properties.PrivateDnsEnabled).toBe(true);
+      expect(e.Properties.SubnetIds).toHaveLength(3);
+      for (const subnet of e.Properties.SubnetIds as Array<{ Ref: string }>) expect(subnet.Ref).toMatch(/PrivateSubnet/);
+    }
+    expect(Object.keys(network.interfaceEndpoints)).toEqual(['secretsmanager', 'ssm', 'ecr.dkr']);
+    expect(JSON.stringify(endpoints)).toContain('.secretsmanager');
+  });
+
+  it('admits HTTPS from the VPC\'s CIDR only to the endpoints, through one security group with no egress', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'Interface endpoints: HTTPS from the VPC only',
+      SecurityGroupIngress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.1.0.0/16' })],
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
+    });
+    const groups = new Set(Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })).map((e) => JSON.stringify(e.Properties.SecurityGroupIds)));
+    expect(groups.size).toBe(1);
+  });
+
+  it('creates none by default', () => {
+    const stack = testStack('NoEndpoints', 'eu-west-1');
+    new Network(stack, 'Network', { availabilityZones: AZS, cidr: '10.1.0.0/16' });
+    expect(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })).toEqual({});
+  });
+
+  it('fails when a service is listed twice', () => {
+    const svc = ec2.InterfaceVpcEndpointAwsService.SQS;
+    expect(() => new Network(testStack('Twice', 'eu-west-1'), 'Network', { availabilityZones: AZS, cidr: '10.1.0.0/16', interfaceEndpoints: [svc, svc] }))
+      .toThrow(/interfaceEndpoints lists sqs twice \(got: \["sqs","sqs"\]\)/);
+  });
+});
+
 describe('Network warnings', () => {
   it('warns with an id when it spans fewer than 3 zones', () => {
     const stack = testStack('TwoAzs', 'us-east-1');

@@ -101,7 +101,10 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       expect(shards.map((s) => s.id)).toEqual(['s0', 's1', 's2']);
       data.shardedDatabase!.shards.forEach((shard, i) => {
         const cluster = data.getLogicalId(shard.database.cluster.node.defaultChild as never);
-        expect(refs[shards[i].writer]).toEqual({ 'Fn::GetAtt': [cluster, 'Endpoint.Address'] });
+        // a secondary forwards writes to the global writer through its reader endpoint
+        const writer = region === REGIONS[0] ? 'Endpoint.Address' : 'ReadEndpoint.Address';
+        expect(shard.database.forwardsWrites).toBe(region !== REGIONS[0]);
+        expect(refs[shards[i].writer]).toEqual({ 'Fn::GetAtt': [cluster, writer] });
       });
     }
   });

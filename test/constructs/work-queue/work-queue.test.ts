@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sqs as sqs } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, aws_cloudwatch_actions as cwActions, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sns as sns, aws_sqs as sqs } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkQueue, WorkQueueEncryption } from '../../../constructs/work-queue';
@@ -112,6 +112,19 @@ describe('WorkQueue with defaults (standard queue)', () => {
       DatapointsToAlarm: 3,
     });
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  });
+
+  it('notifies the given actions on ALARM and OK, and creates no alarm when a monitoring layer watches the queue', () => {
+    const stack = testStack('WithActions');
+    const topic = new sns.Topic(stack, 'Topic');
+    new WorkQueue(stack, 'Notified', { alarmActions: [new cwActions.SnsAction(topic)] });
+    new WorkQueue(stack, 'Watched', { alarms: false });
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(2);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Topic/) }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Topic/) }]);
+    }
   });
 
   it('offers metric helpers for backlog, in-flight, age of the oldest message and DLQ depth', () => {

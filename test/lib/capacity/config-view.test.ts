@@ -18,6 +18,16 @@ describe('capacityView', () => {
     expect(view.cache).toBeDefined();
     expect(view.queues.map((q) => q.name)).toEqual(['jobs']);
   });
+
+  it('counts a global database\'s secondary regions against the readers a cluster may have', () => {
+    // GIVEN the three-region millions config, whose database is an Aurora Global Database
+    const config = loadConfigFile(MILLIONS);
+    expect(config.database.globalDatabase.enabled).toBe(true);
+    // THEN its clusters may have 15 replicas minus the two secondaries
+    expect(capacityView(config).database?.readerLimit).toBe(15 - (config.regions.length - 1));
+    // and a one-region config keeps all 15
+    expect(capacityView(loadConfigFile(MILLIONS.replace('millions', 'growth'))).database?.readerLimit).toBe(15);
+  });
 });
 
 describe('AWS error classification', () => {

@@ -73,6 +73,21 @@ describe('capacity model', () => {
     expect(database.readers).toBe(5);
   });
 
+  it('keeps a global database\'s clusters under 15 readers minus the secondary regions', () => {
+    // Reads per region 200000 × 0.88 × 0.5 = 88000/s at 2000/reader: 44. Alone a cluster may plan 11 at the peak
+    // (× 1.3 → 15): 4 shards of 11. The global stage makes a global database over 3 regions: 13 readers per
+    // cluster, 10 at the peak: 5 shards of ceil(8.8) = 9, maxReaders ceil(11.7) = 12.
+    const figures = { peakRps: 400_000, readRatio: 0.88, cacheHitRatio: 0.5, writerQps: 100_000 };
+    expect(planCapacity(input(figures)).database).toMatchObject({ shards: 4, readersAtPeak: 11, maxReaders: 15 });
+    const global = input({ ...figures, stage: 'global' });
+    const plan = planCapacity(global);
+    expect(plan.database).toMatchObject({ shards: 5, readersAtPeak: 9, maxReaders: 12 });
+    const { config } = planToConfig(global, plan);
+    const database = (maxReaders: number) => ({ ...config, database: { readers: plan.database.readers, shards: plan.database.shards, autoScaling: { maxReaders } } });
+    expect(resolveConfig(database(plan.database.maxReaders)).database?.autoScaling?.maxReaders).toBe(12);
+    expect(() => resolveConfig(database(14))).toThrow(/maxReaders: must be at most 13/);
+  });
+
   it('cache shards from the larger of memory and throughput', () => {
     const { cache } = planCapacity(input());
     // memory: 10 GiB × 1.3 / (13.07 × 0.75) = 1.33 → 2; ops: 25000 × 1.3 / 50000 → 1

@@ -19,7 +19,7 @@ const CONFIG: CapacityConfig = {
     { name: 'web', minCapacity: 3, maxCapacity: 30, targetCpuPercent: 50, targetRequestsPerInstance: 1000 },
     { name: 'api', minCapacity: 3, maxCapacity: 40, targetCpuPercent: 50, targetRequestsPerInstance: 1500 },
   ],
-  database: { readers: 2, maxReaders: 5, shards: 1, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 },
+  database: { readers: 2, maxReaders: 5, readerLimit: 15, shards: 1, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 },
   cache: { shards: 2, replicasPerShard: 2, nodeType: 'cache.r7g.large', memoryTargetPercent: 80, engineCpuTargetPercent: 80 },
   queues: [{ name: 'jobs', acceptableLatencySeconds: 60, averageProcessingSeconds: 2, maxWorkers: 8 }],
 };
@@ -256,8 +256,8 @@ describe('report over every tier (mocked CloudFormation and CloudWatch)', () => 
 
 describe('evaluateRegion (pure)', () => {
   const series = (v: number) => ({ timestamps: [1, 2, 3], values: [v * 0.5, v, v * 0.75] });
-  const database = (readers: number, maxReaders: number) => ({ readers, maxReaders, shards: 1, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
-  const targets = (readers: number, maxReaders: number) => ({ web: [], databases: [{ clusterId: 'db', shard: '', database: database(readers, maxReaders) }], queues: [], warnings: [] });
+  const database = (readers: number, maxReaders: number, readerLimit: number) => ({ readers, maxReaders, readerLimit, shards: 1, targetReaderCpuPercent: 70, writerCpuLimitPercent: 70 });
+  const targets = (readers: number, maxReaders: number, readerLimit = 15) => ({ web: [], databases: [{ clusterId: 'db', shard: '', database: database(readers, maxReaders, readerLimit) }], queues: [], warnings: [] });
 
   it('recommends adding readers while they fit in one cluster, at the peak of the window', () => {
     // 4 readers peaking at 63% CPU (target 70) need 3.6 of 5: 28% headroom
@@ -265,7 +265,7 @@ describe('evaluateRegion (pure)', () => {
     expect(tiers[0]).toMatchObject({ resource: 'db readers', headroomPercent: 28, status: 'warn', capacity: { needed: 3.6, max: 5 } });
     expect(recommendations).toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.autoScaling.maxReaders', from: 5, to: 6 })]);
     // AND a cluster whose readers are fixed (no reader autoscaling) is told to raise them
-    const fixed = { ...targets(4, 5), databases: [{ clusterId: 'db', shard: '', database: { ...database(4, 5), maxReadersField: 'database.readers' } }] };
+    const fixed = { ...targets(4, 5), databases: [{ clusterId: 'db', shard: '', database: { ...database(4, 5, 15), maxReadersField: 'database.readers' } }] };
     expect(evaluateRegion('eu-west-1', fixed, new Map([['db/db/readerCpu', series(63)], ['db/db/writerCpu', series(10)]]), 60).recommendations)
       .toEqual([expect.objectContaining({ action: 'add-reader', field: 'database.readers', message: expect.stringContaining('raise database.readers from 5 to 6') })]);
   });
@@ -286,5 +286,14 @@ describe('evaluateRegion (pure)', () => {
     // 12 readers at 70% need 12 of 14; restoring 30% headroom needs 18 > 15
     const { recommendations } = evaluateRegion('eu-west-1', targets(12, 14), new Map([['db/db/readerCpu', series(70)], ['db/db/writerCpu', series(10)]]), 60);
     expect(recommendations).toEqual([expect.objectContaining({ action: 'add-shard', field: 'database.shards', from: 1, to: 2 })]);
+  });
+
+  it('counts a global database\'s secondaries against the readers a cluster may have', () => {
+    // 9 readers at 70% need 9; 30% headroom needs 13: fits Aurora's 15, not the 12 left beside 3 secondaries
+    const metrics = new Map([['db/db/readerCpu', series(70)], ['db/db/writerCpu', series(10)]]);
+    expect(evaluateRegion('eu-west-1', targets(9, 10), metrics, 60).recommendations).toEqual([expect.objectContaining({ action: 'add-reader', to: 13 })]);
+    const global = evaluateRegion('eu-west-1', targets(9, 10, 12), metrics, 60).recommendations;
+    expect(global).toEqual([expect.objectContaining({ action: 'add-shard', field: 'database.shards', from: 1, to: 2 })]);
+    expect(global[0]?.message).toMatch(/more than the 12 a cluster may have/);
   });
 });

@@ -161,8 +161,8 @@ describe('stage warnings in the built app', () => {
 
 describe.each([
   { config: 'startup', regions: ['us-east-1'], records: 0, stageWarnings: STARTUP_TRADE_OFFS },
-  { config: 'growth', regions: ['us-east-1'], records: 2, stageWarnings: [] },
-  { config: 'millions', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1'], records: 2, stageWarnings: [] },
+  { config: 'growth', regions: ['us-east-1'], records: 1, stageWarnings: [] },
+  { config: 'millions', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1'], records: 1, stageWarnings: [] },
   { config: 'global', regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'], records: -1, stageWarnings: [] },
 ])('example config $config.json', ({ config, regions, records, stageWarnings }) => {
   let built: BuiltApp & { app: App };
@@ -182,7 +182,7 @@ describe.each([
     expect(ids.sort()).toEqual([...stageWarnings].sort());
   });
 
-  it('routes origin and api names to each region with a health check (when a domain is set)', () => {
+  it('routes the origin name to each region on a calculated check of its deep health and drain alarms (api. is the edge\'s)', () => {
     for (const r of regions) {
       const t = Template.fromStack(built.regions[r].app);
       const recs = Object.values(t.findResources('AWS::Route53::RecordSet')).map((x) => x.Properties as Record<string, unknown>);
@@ -191,14 +191,27 @@ describe.each([
         continue;
       }
       if (records > 0) expect(recs).toHaveLength(records);
-      expect(new Set(recs.map((x) => x.Name))).toEqual(new Set(['origin.shop.example.com.', 'api.shop.example.com.']));
-      for (const rec of recs) expect(rec.HealthCheckId).toBeDefined();
-      t.resourceCountIs('AWS::Route53::HealthCheck', 1);
+      const names = new Set(recs.map((x) => x.Name));
+      expect(names).toEqual(new Set(config === 'global' ? ['origin.shop.example.com.', 'fallback.origin.shop.example.com.'] : ['origin.shop.example.com.']));
+      const checks = Object.entries(t.findResources('AWS::Route53::HealthCheck')).map(([id, x]) => ({ id, ...(x.Properties.HealthCheckConfig as Record<string, unknown>) }) as Record<string, unknown> & { id: string });
+      const calculated = checks.filter((c) => c.Type === 'CALCULATED');
+      expect(calculated).toHaveLength(1);
+      // the deep health path over HTTPS, and one alarm check per service (no healthy host): all must be healthy
+      expect(checks.filter((c) => c.Type === 'HTTPS').map((c) => c.ResourcePath)).toEqual(['/health/deep']);
+      expect(checks.filter((c) => c.Type === 'CLOUDWATCH_METRIC')).toHaveLength(2);
+      expect(calculated[0].HealthThreshold).toBe(3);
+      // the deep check's id is an output: `s2m drain` inverts that check
+      const deep = checks.find((c) => c.Type === 'HTTPS')!;
+      t.hasOutput('EndpointHealthCheckId', { Value: { Ref: deep.id } });
+      for (const rec of recs) {
+        if ((rec.GeoLocation as { CountryCode?: string } | undefined)?.CountryCode === '*') expect(rec.HealthCheckId).toBeUndefined();
+        else expect(rec.HealthCheckId).toEqual({ Ref: calculated[0].id });
+      }
     }
   });
 
   if (config === 'global') {
-    it('maps continents to regions with geolocation records and one default', () => {
+    it('maps continents to regions with geolocation records and one default, which resolves through the fallback set', () => {
       const geo = regions.flatMap((r) => Object.values(Template.fromStack(built.regions[r].app).findResources('AWS::Route53::RecordSet'))
         .filter((x) => x.Properties.Name === 'origin.shop.example.com.')
         .map((x) => `${x.Properties.SetIdentifier} ${JSON.stringify(x.Properties.GeoLocation)}`));
@@ -213,7 +226,14 @@ describe.each([
         'us-east-1-default {"CountryCode":"*"}',
       ]);
       Template.fromStack(built.regions['sa-east-1'].app).hasResourceProperties('AWS::Route53::HealthCheck', {
-        HealthCheckConfig: { Type: 'HTTPS', RequestInterval: 10, Regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'] },
+        HealthCheckConfig: Match.objectLike({ Type: 'HTTPS', RequestInterval: 10, Regions: ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'sa-east-1'] }),
+      });
+      // when us-east-1 (North America, Mexico and the default) fails, those users go to the nearest healthy region
+      const fallback = regions.map((r) => Object.values(Template.fromStack(built.regions[r].app).findResources('AWS::Route53::RecordSet'))
+        .find((x) => x.Properties.Name === 'fallback.origin.shop.example.com.')!.Properties.Region);
+      expect(fallback).toEqual(regions);
+      Template.fromStack(built.regions['us-east-1'].app).hasResourceProperties('AWS::Route53::RecordSet', {
+        Name: 'origin.shop.example.com.', GeoLocation: { CountryCode: '*' }, AliasTarget: { HostedZoneId: 'Z0123456789ABCDEFGHIJ', DNSName: 'fallback.origin.shop.example.com', EvaluateTargetHealth: true },
       });
     });
   }

@@ -28,7 +28,7 @@ describe('dns config: defaults', () => {
   it('routes by latency with the stage\'s health check settings and the default names', () => {
     expect(resolveConfig(base()).dns).toEqual({
       routing: 'latency',
-      healthCheck: { path: '/health', failureThreshold: 3, requestInterval: 30 },
+      healthCheck: { path: '/health/deep', failureThreshold: 3, requestInterval: 30 },
       apiSubdomain: 'api',
       originSubdomain: 'origin',
       drainedRegions: [],
@@ -39,9 +39,9 @@ describe('dns config: defaults', () => {
     expect(resolveConfig(base({ stage: 'global' })).dns.healthCheck.requestInterval).toBe(10);
   });
 
-  it('takes the health path from the default service', () => {
+  it('checks the runtime\'s deep health path, not the services\' shallow one (the load balancer checks that)', () => {
     const cfg = resolveConfig(base({ services: [{ name: 'api', pathPatterns: ['/api/*'], healthCheckPath: '/api/health' }, { name: 'web', healthCheckPath: '/healthz' }] }));
-    expect(cfg.dns.healthCheck.path).toBe('/healthz');
+    expect(cfg.dns.healthCheck.path).toBe('/health/deep');
   });
 
   it('accepts explicit health check settings and names', () => {
@@ -76,14 +76,11 @@ describe('dns config: geolocation', () => {
   it('fails when a target region is not configured', () => {
     expect(problems(base({ dns: { routing: 'geolocation', geolocation: { continents: { EU: 'eu-central-1', AS: 'ap-southeast-1' }, default: 'eu-west-1' } } }))).toEqual([
       'dns.geolocation.continents.EU: must be one of the configured regions (us-east-1, eu-west-1, ap-southeast-1) (got: "eu-central-1")',
-      'dns.geolocation: region us-east-1 serves no location: map a continent or country to it (or make it the default) (got: {"continents":{"EU":"eu-central-1","AS":"ap-southeast-1"},"default":"eu-west-1"})',
     ]);
   });
 
-  it('fails when a configured region serves no location', () => {
-    expect(problems(base({ dns: { routing: 'geolocation', geolocation: { continents: { EU: 'eu-west-1' } } } }))).toEqual([
-      'dns.geolocation: region ap-southeast-1 serves no location: map a continent or country to it (or make it the default) (got: {"continents":{"EU":"eu-west-1"}})',
-    ]);
+  it('accepts a region that serves no location (it takes fallback traffic)', () => {
+    expect(resolveConfig(base({ dns: { routing: 'geolocation', geolocation: { continents: { EU: 'eu-west-1' } } } })).dns.geolocation).toEqual({ continents: { EU: 'eu-west-1' }, countries: {}, default: 'us-east-1' });
   });
 
   it('fails when a geolocation map is given with another routing', () => {

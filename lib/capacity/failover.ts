@@ -1,0 +1,273 @@
+/**
+ * `s2m evacuate` and `s2m restore`: take a region out of DNS (invert its Route 53 health check) and, when it holds
+ * the writer of an Aurora Global Database, move the writer (planned switchover, or unplanned failover that may lose
+ * the writes in flight); then enable write forwarding on the demoted cluster and rewrite every region's published
+ * `database/role`, `writer` and `write-forwarding`, so the runtime writes to the right place at once. Every AWS call
+ * goes through clients given as parameters; a dry run only reads and prints what it would do.
+ */
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeDBClustersCommand,
+  DescribeGlobalClustersCommand,
+  FailoverGlobalClusterCommand,
+  ModifyDBClusterCommand,
+  SwitchoverGlobalClusterCommand,
+  type GlobalCluster,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import { GetHealthCheckCommand, UpdateHealthCheckCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { AppConfig } from '../config';
+import { DATABASE_KEYS, shardPrefix, tierPrefix } from '../runtime/contract';
+import { CliError, ExitCode, classifyAwsError } from './errors';
+import type { Clock } from './retry';
+import { cliStackNames, readStackOutputs } from './stacks';
+
+/** The clients and clock the commands use. */
+export interface FailoverDeps {
+  readonly cloudFormation: (region: string) => CloudFormationClient;
+  /** Route 53 is global (its API lives in us-east-1). */
+  readonly route53: () => Route53Client;
+  readonly rds: (region: string) => RDSClient;
+  readonly ssm: (region: string) => SSMClient;
+  readonly clock: Clock;
+  /** One line of output (plan or progress). */
+  readonly log: (line: string) => void;
+}
+
+/** What `evacuate` does. */
+export interface EvacuateOptions {
+  /** The region to take out of service. */
+  readonly region: string;
+  /** Where the writer goes. @default - the first other configured region (config order) */
+  readonly to?: string;
+  /** Fail over without waiting for the target to catch up (the region is down): writes in flight are lost. @default false */
+  readonly unplanned?: boolean;
+  /** Leave DNS alone (move the database only). @default false */
+  readonly keepDns?: boolean;
+  /** Leave the database alone (drain DNS only). @default false */
+  readonly keepDatabase?: boolean;
+  /** Print what would be done; make no change. @default false */
+  readonly dryRun?: boolean;
+  /** Longest wait for a switchover or failover to finish, in seconds. @default 1800 */
+  readonly timeoutSeconds?: number;
+}
+
+/** One Aurora Global Database of the app: shard 0 and each further shard has its own. */
+interface GlobalDatabase {
+  /** `<name>-global[-<shard>]`. */
+  readonly globalId: string;
+  /** `<name>-db[-<shard>]`, identical in every region. */
+  readonly clusterId: string;
+  /** SSM prefix of its published endpoints. */
+  readonly parameterPrefix: string;
+}
+
+/** Every global database of the config (none without `database.globalDatabase.enabled`). */
+export function globalDatabases(config: AppConfig): GlobalDatabase[] {
+  if (!config.database.globalDatabase.enabled) return [];
+  const prefix = `/${config.name}`;
+  return config.database.shards.map((s, i) => (i === 0
+    ? { globalId: `${config.name}-global`, clusterId: `${config.name}-db`, parameterPrefix: tierPrefix(prefix, 'database') }
+    : { globalId: `${config.name}-global-${s.id}`, clusterId: `${config.name}-db-${s.id}`, parameterPrefix: shardPrefix(prefix, s.id) }));
+}
+
+const POLL_MS = 15_000;
+
+/** The region of an RDS cluster ARN (`arn:aws:rds:<region>:<account>:cluster:<id>`). */
+function arnRegion(arn: string): string {
+  return arn.split(':')[3];
+}
+
+async function call<T>(what: { region: string; action: string }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw classifyAwsError(e, what);
+  }
+}
+
+/** The region's endpoint health check (its app stack's `EndpointHealthCheckId` output) and whether it is inverted. */
+async function healthCheckOf(config: AppConfig, region: string, deps: FailoverDeps): Promise<{ id: string; inverted: boolean; version: number }> {
+  const stack = cliStackNames.app(config.name, region);
+  const outputs = await readStackOutputs(deps.cloudFormation(region), region, stack, { clock: deps.clock });
+  const id = outputs.EndpointHealthCheckId;
+  if (!id) throw new CliError(`stack ${stack} has no EndpointHealthCheckId output: deploy it with this version (and a domain) first`, ExitCode.stackMissing);
+  const out = await call({ region: 'us-east-1', action: 'route53:GetHealthCheck' }, () => deps.route53().send(new GetHealthCheckCommand({ HealthCheckId: id })));
+  return { id, inverted: out.HealthCheck?.HealthCheckConfig?.Inverted ?? false, version: out.HealthCheck?.HealthCheckVersion ?? 1 };
+}
+
+async function setInverted(hc: { id: string; version: number }, inverted: boolean, deps: FailoverDeps): Promise<void> {
+  await call({ region: 'us-east-1', action: 'route53:UpdateHealthCheck' }, () => deps.route53().send(new UpdateHealthCheckCommand({
+    HealthCheckId: hc.id, HealthCheckVersion: hc.version, Inverted: inverted,
+  })));
+}
+
+async function describeGlobal(db: GlobalDatabase, region: string, deps: FailoverDeps): Promise<GlobalCluster> {
+  const out = await call({ region, action: 'rds:DescribeGlobalClusters' }, () => deps.rds(region).send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: db.globalId })));
+  const g = out.GlobalClusters?.[0];
+  if (!g) throw new CliError(`global cluster ${db.globalId} not found from ${region}`, ExitCode.stackMissing);
+  return g;
+}
+
+function writerRegion(g: GlobalCluster): string | undefined {
+  const writer = g.GlobalClusterMembers?.find((m) => m.IsWriter);
+  return writer?.DBClusterArn ? arnRegion(writer.DBClusterArn) : undefined;
+}
+
+/** Moves the writer of `db` from `from` to `to` and waits until `to` holds it. */
+async function moveWriter(db: GlobalDatabase, from: string, to: string, opts: EvacuateOptions, deps: FailoverDeps): Promise<void> {
+  const g = await describeGlobal(db, to, deps);
+  const target = g.GlobalClusterMembers?.find((m) => m.DBClusterArn && arnRegion(m.DBClusterArn) === to)?.DBClusterArn;
+  if (!target) throw new CliError(`global cluster ${db.globalId} has no member in ${to}`, ExitCode.region);
+  const how = opts.unplanned ? 'fail over (unplanned: the writes not yet replicated to the target are lost)' : 'switch over (planned: waits for the target to catch up, no data loss)';
+  deps.log(`${opts.dryRun ? 'would ' : ''}${how} ${db.globalId}: writer ${from} → ${to} (${target})`);
+  if (!opts.dryRun) {
+    await call({ region: to, action: opts.unplanned ? 'rds:FailoverGlobalCluster' : 'rds:SwitchoverGlobalCluster' }, () => deps.rds(to).send(opts.unplanned
+      ? new FailoverGlobalClusterCommand({ GlobalClusterIdentifier: db.globalId, TargetDbClusterIdentifier: target, AllowDataLoss: true })
+      : new SwitchoverGlobalClusterCommand({ GlobalClusterIdentifier: db.globalId, TargetDbClusterIdentifier: target })));
+    const deadline = deps.clock.now().getTime() + (opts.timeoutSeconds ?? 1800) * 1000;
+    for (;;) {
+      const now = await describeGlobal(db, to, deps);
+      if (writerRegion(now) === to && (now.Status ?? 'available') === 'available' && !now.FailoverState?.Status) break;
+      if (deps.clock.now().getTime() >= deadline) {
+        throw new CliError(`${db.globalId} did not finish moving its writer to ${to} within ${opts.timeoutSeconds ?? 1800} s (status ${now.Status}, ${now.FailoverState?.Status ?? 'no failover state'}): check the RDS console, then rerun`, ExitCode.aws);
+      }
+      deps.log(`  waiting: ${db.globalId} ${now.Status}${now.FailoverState?.Status ? `, ${now.FailoverState.Status}` : ''}`);
+      await deps.clock.sleep(POLL_MS);
+    }
+  }
+}
+
+/** Writes the published role, writer and write-forwarding of `db` in every region, for the writer in `writer`. */
+async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, opts: { dryRun?: boolean }, deps: FailoverDeps): Promise<void> {
+  const forwarding = config.database.globalDatabase.writeForwarding;
+  for (const r of config.regions.map((x) => x.region)) {
+    if (r === skip) {
+      deps.log(`  skipped ${db.parameterPrefix} in ${r} (unreachable in an unplanned failover): deploy its data stack once it is back`);
+      continue;
+    }
+    const cluster = await call({ region: r, action: 'rds:DescribeDBClusters' }, () => deps.rds(r).send(new DescribeDBClustersCommand({ DBClusterIdentifier: db.clusterId })));
+    const c = cluster.DBClusters?.[0];
+    if (!c?.Endpoint || !c.ReaderEndpoint) throw new CliError(`cluster ${db.clusterId} in ${r} has no endpoints`, ExitCode.aws);
+    const primary = r === writer;
+    const values: Record<string, string> = {
+      [DATABASE_KEYS.role]: primary ? 'primary' : 'secondary',
+      [DATABASE_KEYS.writeForwarding]: !primary && forwarding ? 'on' : 'off',
+      [DATABASE_KEYS.writer]: !primary && forwarding ? c.ReaderEndpoint : c.Endpoint,
+    };
+    for (const [key, value] of Object.entries(values)) {
+      const name = `${db.parameterPrefix}/${key}`;
+      deps.log(`${opts.dryRun ? 'would set' : 'set'} ${name} = ${value} in ${r}`);
+      if (!opts.dryRun) {
+        await call({ region: r, action: 'ssm:PutParameter' }, () => deps.ssm(r).send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true })));
+      }
+    }
+  }
+}
+
+function checkRegion(config: AppConfig, region: string, what: string): void {
+  const regions = config.regions.map((r) => r.region);
+  if (!regions.includes(region)) throw new CliError(`${what} ${region} is not in the config (regions: ${regions.join(', ')})`, ExitCode.region);
+}
+
+/**
+ * Takes `opts.region` out of service: its DNS (the health check inverted, unless `keepDns`) and, when it holds
+ * the writer of a global database, the writer (moved to `opts.to`). Returns the config edits to make before the next
+ * deploy (which would otherwise undo them).
+ */
+export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: FailoverDeps): Promise<string[]> {
+  const regions = config.regions.map((r) => r.region);
+  checkRegion(config, opts.region, 'region');
+  const to = opts.to ?? regions.find((r) => r !== opts.region);
+  if (!to) throw new CliError('a single-region app has nowhere to move to', ExitCode.usage);
+  checkRegion(config, to, '--to region');
+  if (to === opts.region) throw new CliError(`--to must differ from the region evacuated (got: ${to})`, ExitCode.usage);
+  const edits: string[] = [];
+
+  if (!opts.keepDns) {
+    if (!config.domain) throw new CliError('the config has no domain: there are no DNS records to drain (use --keep-dns)', ExitCode.config);
+    const checks = await Promise.all(regions.map(async (r) => [r, await healthCheckOf(config, r, deps)] as const));
+    const mine = checks.find(([r]) => r === opts.region)![1];
+    if (checks.every(([r, hc]) => r === opts.region || hc.inverted)) {
+      throw new CliError(`every other region is drained already: draining ${opts.region} too would leave Route 53 answering as if all were healthy`, ExitCode.usage);
+    }
+    if (mine.inverted) deps.log(`${opts.region} is out of DNS already (health check ${mine.id} inverted)`);
+    else {
+      deps.log(`${opts.dryRun ? 'would invert' : 'inverted'} health check ${mine.id}: Route 53 routes around ${opts.region} (resolvers follow within the TTL)`);
+      if (!opts.dryRun) await setInverted(mine, true, deps);
+    }
+    edits.push(`dns.drainedRegions: add "${opts.region}" (a deploy of its app stack would otherwise put it back)`);
+  }
+
+  if (!opts.keepDatabase) {
+    const dbs = globalDatabases(config);
+    if (dbs.length === 0) deps.log('no global database: nothing to move (each region has its own)');
+    for (const db of dbs) {
+      const g = await describeGlobal(db, to, deps);
+      const from = writerRegion(g);
+      if (from !== opts.region) {
+        deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
+        continue;
+      }
+      await moveWriter(db, opts.region, to, opts, deps);
+      if (config.database.globalDatabase.writeForwarding && !opts.unplanned) {
+        deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${opts.region} (now a secondary)`);
+        if (!opts.dryRun) {
+          await call({ region: opts.region, action: 'rds:ModifyDBCluster' }, () => deps.rds(opts.region).send(new ModifyDBClusterCommand({
+            DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
+          })));
+        }
+      }
+      await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps);
+      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(`database.globalDatabase.writerRegion: "${to}"`);
+    }
+  }
+  return edits;
+}
+
+/** What `restore` does. */
+export interface RestoreOptions {
+  readonly region: string;
+  /** Also move the writer back to the region (planned switchover). @default false */
+  readonly writer?: boolean;
+  readonly dryRun?: boolean;
+  readonly timeoutSeconds?: number;
+}
+
+/** Puts `opts.region` back in DNS and, with `writer`, moves the writer back to it (planned). */
+export async function restore(config: AppConfig, opts: RestoreOptions, deps: FailoverDeps): Promise<string[]> {
+  checkRegion(config, opts.region, 'region');
+  const edits: string[] = [];
+  if (config.domain) {
+    const hc = await healthCheckOf(config, opts.region, deps);
+    if (!hc.inverted) deps.log(`${opts.region} is in DNS already (health check ${hc.id} not inverted)`);
+    else {
+      deps.log(`${opts.dryRun ? 'would restore' : 'restored'} health check ${hc.id}: Route 53 sends users to ${opts.region} again once it passes`);
+      if (!opts.dryRun) await setInverted(hc, false, deps);
+    }
+    edits.push(`dns.drainedRegions: remove "${opts.region}"`);
+  }
+  if (opts.writer) {
+    for (const db of globalDatabases(config)) {
+      const g = await describeGlobal(db, opts.region, deps);
+      const from = writerRegion(g);
+      if (!from || from === opts.region) {
+        deps.log(`${db.globalId}: the writer is in ${from ?? 'no region'} already`);
+        continue;
+      }
+      await moveWriter(db, from, opts.region, { region: from, dryRun: opts.dryRun, timeoutSeconds: opts.timeoutSeconds }, deps);
+      if (config.database.globalDatabase.writeForwarding) {
+        deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${from} (now a secondary)`);
+        if (!opts.dryRun) {
+          await call({ region: from, action: 'rds:ModifyDBCluster' }, () => deps.rds(from).send(new ModifyDBClusterCommand({
+            DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
+          })));
+        }
+      }
+      await publishRoles(config, db, opts.region, undefined, opts, deps);
+      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(`database.globalDatabase.writerRegion: "${opts.region}"`);
+    }
+  }
+  return edits;
+}

@@ -1,0 +1,219 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeDBClustersCommand,
+  DescribeGlobalClustersCommand,
+  FailoverGlobalClusterCommand,
+  ModifyDBClusterCommand,
+  RDSClient,
+  SwitchoverGlobalClusterCommand,
+  type GlobalCluster,
+} from '@aws-sdk/client-rds';
+import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { main, type CliDeps } from '../../../lib/capacity/cli';
+import { ExitCode } from '../../../lib/capacity/errors';
+import { MILLIONS, NOW, REPO } from './helpers';
+import { join } from 'node:path';
+
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
+const SHARDED = join(REPO, 'config', 'sharded.json');
+const arn = (region: string, id = 'shop-db') => `arn:aws:rds:${region}:123456789012:cluster:${id}`;
+
+/** The world as AWS holds it: health checks per region, and where each global cluster's writer is. */
+interface World {
+  inverted: Record<string, boolean>;
+  writer: Record<string, string>;
+  /** DescribeGlobalClusters answers "switching over" this many times after a move, then the new state. */
+  pendingPolls: number;
+}
+
+interface Mocked {
+  deps: CliDeps;
+  out: () => string;
+  err: () => string;
+  route53: AwsClientStub<Route53Client>;
+  rds: Record<string, AwsClientStub<RDSClient>>;
+  ssm: Record<string, AwsClientStub<SSMClient>>;
+  sleeps: number[];
+  world: World;
+}
+
+/** Mocked Route 53, RDS, SSM and CloudFormation behaving like one deployed `shop` app. */
+function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
+  const w: World = { inverted: Object.fromEntries(regions.map((r) => [r, false])), writer: { 'shop-global': 'us-east-1' }, pendingPolls: 1, ...world };
+  const route53 = mockClient(new Route53Client({}));
+  route53.on(GetHealthCheckCommand).callsFake((input: { HealthCheckId: string }) => {
+    const region = input.HealthCheckId.replace('hc-', '');
+    return { HealthCheck: { Id: input.HealthCheckId, CallerReference: 'x', HealthCheckVersion: 7, HealthCheckConfig: { Type: 'HTTPS', Inverted: w.inverted[region] } } };
+  });
+  route53.on(UpdateHealthCheckCommand).callsFake((input: { HealthCheckId: string; Inverted: boolean }) => {
+    w.inverted[input.HealthCheckId.replace('hc-', '')] = input.Inverted;
+    return {};
+  });
+  const cfn: Record<string, AwsClientStub<CloudFormationClient>> = {};
+  const rds: Record<string, AwsClientStub<RDSClient>> = {};
+  const ssm: Record<string, AwsClientStub<SSMClient>> = {};
+  let polls = 0;
+  for (const region of regions) {
+    cfn[region] = mockClient(new CloudFormationClient({ region }));
+    cfn[region].on(DescribeStacksCommand).callsFake((input: { StackName: string }) => ({
+      Stacks: [{ StackName: input.StackName, CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointHealthCheckId', OutputValue: `hc-${region}` }] }],
+    }));
+    rds[region] = mockClient(new RDSClient({ region }));
+    rds[region].on(DescribeGlobalClustersCommand).callsFake((input: { GlobalClusterIdentifier: string }): { GlobalClusters: GlobalCluster[] } => {
+      const id = input.GlobalClusterIdentifier;
+      const cluster = id.replace('-global', '-db');
+      const switching = polls > 0;
+      if (switching) polls--;
+      return {
+        GlobalClusters: [{
+          GlobalClusterIdentifier: id,
+          Status: switching ? 'switching-over' : 'available',
+          ...(switching ? { FailoverState: { Status: 'failing-over' as const } } : {}),
+          GlobalClusterMembers: regions.map((r) => ({ DBClusterArn: arn(r, cluster), IsWriter: r === w.writer[id] })),
+        }],
+      };
+    });
+    const move = (input: { GlobalClusterIdentifier: string; TargetDbClusterIdentifier: string }) => {
+      w.writer[input.GlobalClusterIdentifier] = input.TargetDbClusterIdentifier.split(':')[3];
+      polls = w.pendingPolls;
+      return {};
+    };
+    rds[region].on(SwitchoverGlobalClusterCommand).callsFake(move);
+    rds[region].on(FailoverGlobalClusterCommand).callsFake(move);
+    rds[region].on(ModifyDBClusterCommand).resolves({});
+    rds[region].on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier: string }) => ({
+      DBClusters: [{ DBClusterIdentifier: input.DBClusterIdentifier, Endpoint: `${input.DBClusterIdentifier}.cluster-x.${region}.rds.amazonaws.com`, ReaderEndpoint: `${input.DBClusterIdentifier}.cluster-ro-x.${region}.rds.amazonaws.com` }],
+    }));
+    ssm[region] = mockClient(new SSMClient({ region }));
+    ssm[region].on(PutParameterCommand).resolves({ Version: 2 });
+  }
+  let out = '';
+  let err = '';
+  const sleeps: number[] = [];
+  let t = NOW.getTime();
+  const deps: CliDeps = {
+    cloudFormation: (r) => cfn[r] as unknown as CloudFormationClient,
+    cloudWatch: () => new CloudWatchClient({}),
+    route53: () => route53 as unknown as Route53Client,
+    rds: (r) => rds[r] as unknown as RDSClient,
+    ssm: (r) => ssm[r] as unknown as SSMClient,
+    clock: { now: () => new Date(t), sleep: async (ms) => { sleeps.push(ms); t += ms; } },
+    stdout: { write: (s: string) => { out += s; } },
+    stderr: { write: (s: string) => { err += s; } },
+  };
+  return { deps, out: () => out, err: () => err, route53, rds, ssm, sleeps, world: w };
+}
+
+const mutating = [UpdateHealthCheckCommand, SwitchoverGlobalClusterCommand, FailoverGlobalClusterCommand, ModifyDBClusterCommand, PutParameterCommand] as const;
+
+function callsOf(m: Mocked, command: (typeof mutating)[number]): number {
+  const stubs: Array<AwsClientStub<Route53Client> | AwsClientStub<RDSClient> | AwsClientStub<SSMClient>> = [m.route53, ...Object.values(m.rds), ...Object.values(m.ssm)];
+  return stubs.reduce((n, s) => n + (s as AwsClientStub<RDSClient>).commandCalls(command as never).length, 0);
+}
+
+describe('s2m evacuate', () => {
+  it('--dry-run prints the plan (drain, planned switchover, forwarding, published roles) and changes nothing', async () => {
+    const m = mocked();
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--dry-run'], m.deps)).toBe(ExitCode.ok);
+    const out = m.out();
+    expect(out).toMatch(/^Dry run: reads only, changes nothing\./);
+    expect(out).toContain('would invert health check hc-us-east-1: Route 53 routes around us-east-1');
+    expect(out).toContain('would switch over (planned: waits for the target to catch up, no data loss) shop-global: writer us-east-1 → eu-west-1 (arn:aws:rds:eu-west-1:123456789012:cluster:shop-db)');
+    expect(out).toContain('would enable write forwarding on shop-db in us-east-1 (now a secondary)');
+    expect(out).toContain('would set /shop/database/role = primary in eu-west-1');
+    expect(out).toContain('would set /shop/database/writer = shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com in us-east-1');
+    expect(out).toMatch(/Then, before the next deploy, edit .*millions\.json[^\n]*\n {2}- dns\.drainedRegions: add "us-east-1"[^\n]*\n {2}- database\.globalDatabase\.writerRegion: "eu-west-1"/);
+    for (const c of mutating) expect(callsOf(m, c), c.name).toBe(0);
+    expect(m.err()).toBe('');
+  });
+
+  it('drains the region, switches the writer over and waits for it, forwards writes from the demoted cluster and republishes every region\'s role', async () => {
+    const m = mocked({ pendingPolls: 2 });
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'ap-southeast-1'], m.deps)).toBe(ExitCode.ok);
+    expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: true });
+    expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input).toEqual({ GlobalClusterIdentifier: 'shop-global', TargetDbClusterIdentifier: arn('ap-southeast-1') });
+    expect(m.sleeps).toEqual([15_000, 15_000]); // polled while the switchover ran
+    expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toEqual({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true, ApplyImmediately: true });
+    const params = (r: string) => Object.fromEntries(m.ssm[r].commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value]));
+    expect(params('ap-southeast-1')).toEqual({ '/shop/database/role': 'primary', '/shop/database/write-forwarding': 'off', '/shop/database/writer': 'shop-db.cluster-x.ap-southeast-1.rds.amazonaws.com' });
+    expect(params('us-east-1')).toEqual({ '/shop/database/role': 'secondary', '/shop/database/write-forwarding': 'on', '/shop/database/writer': 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com' });
+    expect(params('eu-west-1')['/shop/database/role']).toBe('secondary');
+    expect(m.world).toMatchObject({ inverted: { 'us-east-1': true }, writer: { 'shop-global': 'ap-southeast-1' } });
+    expect(callsOf(m, FailoverGlobalClusterCommand)).toBe(0);
+  });
+
+  it('--unplanned fails over with data loss allowed, and leaves the unreachable region\'s parameters and forwarding alone', async () => {
+    const m = mocked();
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--unplanned'], m.deps)).toBe(ExitCode.ok);
+    expect(m.rds['eu-west-1'].commandCalls(FailoverGlobalClusterCommand)[0].args[0].input).toEqual({ GlobalClusterIdentifier: 'shop-global', TargetDbClusterIdentifier: arn('eu-west-1'), AllowDataLoss: true });
+    expect(callsOf(m, SwitchoverGlobalClusterCommand)).toBe(0);
+    expect(callsOf(m, ModifyDBClusterCommand)).toBe(0);
+    expect(m.ssm['us-east-1'].commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(m.rds['us-east-1'].commandCalls(DescribeDBClustersCommand)).toHaveLength(0);
+    expect(m.out()).toContain('fail over (unplanned: the writes not yet replicated to the target are lost)');
+    expect(m.out()).toContain('skipped /shop/database in us-east-1');
+  });
+
+  it('only drains DNS when the region does not hold the writer', async () => {
+    const m = mocked();
+    expect(await main(['evacuate', 'eu-west-1', '--config', MILLIONS], m.deps)).toBe(ExitCode.ok);
+    expect(m.world.inverted['eu-west-1']).toBe(true);
+    expect(callsOf(m, SwitchoverGlobalClusterCommand) + callsOf(m, FailoverGlobalClusterCommand) + callsOf(m, PutParameterCommand)).toBe(0);
+    expect(m.out()).toContain('shop-global: the writer is in us-east-1, not eu-west-1: nothing to move');
+  });
+
+  it('moves the writer of every shard\'s global database', async () => {
+    const m = mocked({ writer: { 'shop-global': 'us-east-1', 'shop-global-s1': 'us-east-1', 'shop-global-s2': 'us-east-1' }, pendingPolls: 0 }, ['us-east-1', 'eu-west-1']);
+    expect(await main(['evacuate', 'us-east-1', '--config', SHARDED, '--keep-dns'], m.deps)).toBe(ExitCode.ok);
+    const moved = m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand).map((c) => c.args[0].input.GlobalClusterIdentifier);
+    expect(moved).toEqual(['shop-global', 'shop-global-s1', 'shop-global-s2']);
+    expect(m.ssm['eu-west-1'].commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toContain('/shop/database/shards/s2/role');
+    expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
+  });
+
+  it('refuses to drain the last region in service, and a region not in the config', async () => {
+    const last = mocked({ inverted: { 'us-east-1': false, 'eu-west-1': true, 'ap-southeast-1': true } });
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS], last.deps)).toBe(ExitCode.usage);
+    expect(last.err()).toMatch(/^s2m: every other region is drained already: draining us-east-1 too would leave Route 53 answering as if all were healthy\n$/);
+    expect(callsOf(last, UpdateHealthCheckCommand)).toBe(0);
+    const unknown = mocked();
+    expect(await main(['evacuate', 'eu-central-1', '--config', MILLIONS], unknown.deps)).toBe(ExitCode.region);
+    expect(unknown.err()).toMatch(/region eu-central-1 is not in the config \(regions: us-east-1, eu-west-1, ap-southeast-1\)/);
+  });
+
+  it('gives up with one line when the writer does not move in time', async () => {
+    const m = mocked({ pendingPolls: 1000 });
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '2m'], m.deps)).toBe(ExitCode.aws);
+    expect(m.err()).toMatch(/^s2m: shop-global did not finish moving its writer to eu-west-1 within 120 s \(status switching-over, failing-over\)/);
+    expect(m.sleeps.length).toBe(8);
+  });
+
+  it('says which stack to deploy when the health check output is missing', async () => {
+    const m = mocked();
+    (m.deps.cloudFormation('eu-west-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'shop-app-eu-west-1', CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--dry-run'], m.deps)).toBe(ExitCode.stackMissing);
+    expect(m.err()).toMatch(/stack shop-app-eu-west-1 has no EndpointHealthCheckId output/);
+  });
+});
+
+describe('s2m restore', () => {
+  it('puts the region back in DNS, and with --writer switches the writer back (planned)', async () => {
+    const m = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0 });
+    expect(await main(['restore', 'us-east-1', '--config', MILLIONS, '--writer'], m.deps)).toBe(ExitCode.ok);
+    expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: false });
+    expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
+    expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
+    expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1"\n$/);
+  });
+
+  it('lists both commands in --help', async () => {
+    const m = mocked();
+    expect(await main(['--help'], m.deps)).toBe(ExitCode.ok);
+    expect(m.out()).toMatch(/evacuate \[options\] <region>/);
+    expect(m.out()).toMatch(/restore \[options\] <region>/);
+  });
+});
