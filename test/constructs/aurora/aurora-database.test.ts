@@ -495,7 +495,7 @@ describe('AuroraDatabase (the startup stage: one Serverless v2 writer at 0.5 ACU
   it('publishes the writer and reader endpoints without proxy entries, and grants the consumer the cluster port', () => {
     t.resourceCountIs('AWS::RDS::DBProxy', 0);
     const names = Object.values(resourcesOf(t, 'AWS::SSM::Parameter')).map((p) => p.Properties.Name);
-    expect(names.sort()).toEqual(['authentication', 'database-name', 'engine', 'port', 'reader', 'secret-arn', 'writer'].map((k) => `/shop/database/${k}`));
+    expect(names.sort()).toEqual(['authentication', 'database-name', 'engine', 'port', 'reader', 'role', 'secret-arn', 'write-forwarding', 'writer'].map((k) => `/shop/database/${k}`));
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConsumerSg'), 'GroupId'] } });
     expect(db.endpoints.proxy).toBeUndefined();
   });

@@ -237,7 +237,9 @@ describe('RegionMonitoring of a primary-region database', () => {
     const m = r.create();
     const graph = dashboardWidgets(r.stack, m.dashboard).find((w) => w.properties.title === 'Serverless v2 capacity (ACU, billed)');
     expect(JSON.stringify(graph?.properties.metrics)).toContain('ServerlessDatabaseCapacity');
-    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(8);
+    // The same alarms as a provisioned primary's (above): none on the ACUs.
+    expect(m.alarms.filter((a) => a.tier === 'database')).toHaveLength(10);
+    expect(JSON.stringify(m.alarms.map((a) => a.alarm.node.id))).not.toMatch(/Serverless|Acu/i);
   });
 });
 

@@ -43,19 +43,21 @@ describe('a config with one more of something costs exactly that much more', () 
     expect(more.floor.total - base.floor.total).toBeCloseTo(0.276 * H + monitoringLogs + 2 * 0.015 * H, 6); // $223.59
   });
 
-  it('one more cache node (a second replica): one Valkey cache.r7g.large, and one more metric in each of the 6 per-node cache alarms', () => {
+  it('one more cache node (a second replica): one Valkey cache.r7g.large, and no alarm metric more', () => {
     const more = estimate(config({ cache: { nodeType: 'cache.r7g.large', shards: 1, replicasPerShard: 2, autoScaling: { enabled: false } } }));
     const r = (e: CostEstimate) => e.floor.regions['us-east-1'].tiers;
     expect(r(more).cache - r(base).cache).toBeCloseTo(0.1752 * H, 6); // $127.90
-    // CPU, memory and evictions, Warning and Critical: each alarm reads every node's metric
-    expect(r(more).monitoring - r(base).monitoring).toBeCloseTo(6 * 0.1, 6);
-    expect(more.floor.total - base.floor.total).toBeCloseTo(0.1752 * H + 6 * 0.1, 6);
+    // The cache alarms watch the replication group's role-level metrics, not one metric per node.
+    expect(r(more).monitoring - r(base).monitoring).toBeCloseTo(0, 6);
+    expect(more.floor.total - base.floor.total).toBeCloseTo(0.1752 * H, 6);
   });
 
-  it('one more region: its own stacks, priced as the first (us-east-2 lists us-east-1\'s prices), the first unchanged', () => {
+  it('one more region: its own stacks, priced as the first but for the primary-only session key alarm (us-east-2 lists us-east-1\'s prices), the first unchanged', () => {
     const more = estimate(config({ regions: [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16' }, { region: 'us-east-2', vpcCidr: '10.1.0.0/16' }] }));
     expect(more.floor.regions['us-east-1']).toEqual(base.floor.regions['us-east-1']);
-    expect(more.floor.regions['us-east-2'].total).toBeCloseTo(base.floor.regions['us-east-1'].total, 6);
-    expect(more.floor.total - base.floor.total).toBeCloseTo(base.floor.regions['us-east-1'].total, 6);
+    // The session key lives in the primary region (the others hold its replica, a secret all the same), and so does
+    // the one alarm on its rotation: one alarm metric less in the second region.
+    expect(more.floor.regions['us-east-2'].total).toBeCloseTo(base.floor.regions['us-east-1'].total - 0.1, 6);
+    expect(more.floor.total - base.floor.total).toBeCloseTo(base.floor.regions['us-east-1'].total - 0.1, 6);
   });
 });
