@@ -45,6 +45,12 @@ export interface IWorkQueue extends IConstruct {
   grantSendMessages(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` receive, delete and change the visibility of messages (and decrypt them). */
   grantConsumeMessages(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Lets `consumer` read the queue's published endpoint parameters (its URL, ARN, name and dead-letter URL), so
+   * software on a worker finds its queue the way every fleet finds the data tier; grants no message access.
+   * @default - not implemented: the workers learn the queue's URL some other way
+   */
+  grantReadEndpoints?(consumer: EndpointConsumer): void;
   /** Messages available for retrieval (the backlog). */
   metricBacklog(opts?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
@@ -239,7 +245,12 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       this.endpoints = new PublishedEndpoints(this, 'Endpoints', {
         parameterPrefix: props.parameterPrefix,
         description: `Work queue ${this.node.path}`,
-        values: { [QUEUE_KEYS.url]: this.queue.queueUrl, [QUEUE_KEYS.arn]: this.queue.queueArn, [QUEUE_KEYS.name]: this.queue.queueName },
+        values: {
+          [QUEUE_KEYS.url]: this.queue.queueUrl,
+          [QUEUE_KEYS.arn]: this.queue.queueArn,
+          [QUEUE_KEYS.name]: this.queue.queueName,
+          [QUEUE_KEYS.deadLetterUrl]: this.deadLetterQueue.queueUrl,
+        },
       });
     }
 
@@ -290,6 +301,11 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
   public grantConsumer(consumer: EndpointConsumer): void {
     this.endpoints?.grantConsumer(consumer);
     this.grantSendMessages(consumer);
+  }
+
+  /** Reads of the published endpoint parameters only (when `parameterPrefix` was given): what a worker fleet needs. */
+  public grantReadEndpoints(consumer: EndpointConsumer): void {
+    this.endpoints?.grantConsumer(consumer);
   }
 
   /** Messages available for retrieval (the backlog); maximum over 1 minute. */

@@ -178,6 +178,8 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     const asg = this.autoScalingGroup;
 
     props.workQueue.grantConsumeMessages(this.fleet);
+    // The runtime's worker finds its queue in the published parameters (queues/<name>/url), as fleets find the data tier.
+    props.workQueue.grantReadEndpoints?.(this.fleet);
     this.fleet.grantOnOwnGroup('autoscaling:SetInstanceProtection');
     if (props.rollbackOnAlarms ?? true) this.addRollbackAlarm(props.workQueue);
 

@@ -195,8 +195,10 @@ describe('WorkQueue FIFO with KMS, explicit values and a published endpoint', ()
     expect(dlq[1].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
   });
 
-  it('publishes the queue url, arn and name under the prefix', () => {
-    for (const key of ['url', 'arn', 'name']) t.hasResourceProperties('AWS::SSM::Parameter', { Name: `/shop/queues/orders/${key}`, Type: 'String' });
+  it('publishes the queue url, arn and name and the dead-letter queue\'s url under the prefix', () => {
+    for (const key of ['url', 'arn', 'name', 'dead-letter-url']) t.hasResourceProperties('AWS::SSM::Parameter', { Name: `/shop/queues/orders/${key}`, Type: 'String' });
+    const dlqId = Object.keys(t.findResources('AWS::SQS::Queue')).find((id) => /DeadLetter/.test(id))!;
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/queues/orders/dead-letter-url', Value: { Ref: dlqId } });
   });
 
   it('lets a producer send (and encrypt) with exact actions and no wildcards', () => {

@@ -201,6 +201,17 @@ describe('WorkerFleet and producers in another stack than the queue (data / app 
     expect(data.dependencies).not.toContain(appStack);
   });
 
+  it('lets the workers read their own queue\'s published parameters (how the runtime finds it), no other queue\'s', () => {
+    // The policies attached to the Workers fleet's role (not the producer's, which reads and sends)
+    const policies = Object.values(Template.fromStack(appStack).findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('WorkersFleet'));
+    const text = JSON.stringify(policies);
+    expect(policies.length).toBeGreaterThan(0);
+    expect(text).toContain('ssm:GetParametersByPath');
+    expect(text).toContain(':parameter/t/queues/jobs');
+    expect(text).not.toContain('sqs:SendMessage');
+  });
+
   it('adds nothing to the data stack for the grants (no key policy or queue policy statements)', () => {
     const t = Template.fromStack(data);
     t.resourceCountIs('AWS::IAM::Policy', 0);
