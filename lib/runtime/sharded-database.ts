@@ -20,10 +20,17 @@ import type { ShardKey } from './hash';
 import type { HealthCheckDefinition } from './health';
 import { DbSession } from './replication';
 import type { ShardRouter } from './shard-router';
-import type { TopologyChange, TopologyLoader } from './topology';
+import type { DatabaseEndpoints, ShardEndpoints, TopologyChange, TopologyLoader } from './topology';
 
 /** Options of {@link ShardedDatabase}: those of each shard's {@link Database}. */
-export type ShardedDatabaseOptions = Omit<DatabaseOptions, 'topology' | 'endpoints' | 'select' | 'readers'>;
+export interface ShardedDatabaseOptions extends Omit<DatabaseOptions, 'topology' | 'endpoints' | 'select' | 'readers'> {
+  /**
+   * Reader hosts (`host` or `host:port`) of a shard instead of its published reader endpoint (local standbys on
+   * other ports), asked at every pool rebuild of that shard; `undefined` means the published reader.
+   * @default - each shard's published reader
+   */
+  readonly readers?: (shard: ShardEndpoints) => readonly string[] | undefined;
+}
 
 /** Options of {@link ShardedDatabase.fanOut}. */
 export interface FanOutOptions extends ReadOptions {
@@ -92,7 +99,13 @@ export class ShardedDatabase {
     let db = this.databases.get(id);
     if (db === undefined) {
       if (!this.topology.current.shards!.shards.has(id)) throw new Error(`ShardedDatabase: no shard "${id}" in the shard map (epoch ${this.epoch}: ${[...this.topology.current.shards!.shards.keys()].join(', ')})`);
-      db = new Database({ ...this.options, topology: this.topology, select: (t) => t.shards?.shards.get(id) });
+      const { readers, ...options } = this.options;
+      db = new Database({
+        ...options,
+        topology: this.topology,
+        select: (t) => t.shards?.shards.get(id),
+        ...(readers ? { readers: (e: DatabaseEndpoints) => readers(e as ShardEndpoints) } : {}),
+      });
       this.databases.set(id, db);
     }
     return db;
