@@ -6,7 +6,7 @@ import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
-import { onServer, waitForReplica } from './services/pg';
+import { lockReplica, onServer, waitForReplica } from './services/pg';
 
 const services = inject('services');
 const { primary, replica, user, password, database } = services.postgres;
@@ -26,6 +26,15 @@ function endpoints(overrides: Partial<DatabaseEndpoints> = {}): DatabaseEndpoint
 }
 
 type Where = { standby: boolean; port: number };
+
+// This file injects replica lag, stops the standby and asserts where reads land: hold the standby for the file.
+let releaseReplica: (() => Promise<void>) | undefined;
+beforeAll(async () => {
+  releaseReplica = await lockReplica(services);
+});
+afterAll(async () => {
+  await releaseReplica?.();
+});
 const WHERE = 'SELECT pg_is_in_recovery() AS standby, inet_server_port() AS port';
 
 describe('Database against a primary and its streaming replica', () => {
