@@ -288,6 +288,12 @@ export class Runtime<S = Record<string, unknown>> {
   private readonly workerStats: { done: QueueWorkerStats[]; current: QueueWorker | undefined; once: Idempotency | undefined } = { done: [], current: undefined, once: undefined };
   private http: HttpService | undefined;
   private closing: Promise<void> | undefined;
+  private markClosed!: () => void;
+
+  /** Resolves once the runtime has closed (by `close()` or a signal): the moment to log final counters and exit. */
+  public readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
 
   /** @internal use {@link createRuntime} */
   public constructor(init: {
@@ -571,7 +577,7 @@ export class Runtime<S = Record<string, unknown>> {
    * the topology refresh stops and the database, shards, cache and SQS clients close. Idempotent.
    */
   public close(): Promise<void> {
-    this.closing ??= this.shutDown(false);
+    this.closing ??= this.shutDown(false).finally(() => this.markClosed());
     return this.closing;
   }
 

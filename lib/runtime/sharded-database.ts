@@ -56,6 +56,7 @@ export class ShardedDatabase {
   private readonly options: ShardedDatabaseOptions;
   private readonly databases = new Map<string, Database>();
   private readonly unsubscribe: () => void;
+  private closed = false;
 
   /**
    * @param topology - the loader; its shard map routes the keys
@@ -98,6 +99,7 @@ export class ShardedDatabase {
   public databaseById(id: string): Database {
     let db = this.databases.get(id);
     if (db === undefined) {
+      if (this.closed) throw new Error('ShardedDatabase: closed');
       if (!this.topology.current.shards!.shards.has(id)) throw new Error(`ShardedDatabase: no shard "${id}" in the shard map (epoch ${this.epoch}: ${[...this.topology.current.shards!.shards.keys()].join(', ')})`);
       const { readers, ...options } = this.options;
       db = new Database({
@@ -176,11 +178,11 @@ export class ShardedDatabase {
     return Object.assign({}, ...this.router.shards.map((s) => this.databaseById(s.id).healthChecks(`database.${s.id}`))) as Record<string, HealthCheckDefinition>;
   }
 
-  /** Closes every shard's pools. */
+  /** Closes every shard's pools (their counters stay readable through `stats()`). */
   public async close(): Promise<void> {
+    this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.databases.values()].map((db) => db.close()));
-    this.databases.clear();
   }
 
   private onChange(change: TopologyChange): void {
