@@ -211,6 +211,7 @@ export {
   createRuntime,
   queuesToRead,
   readersByWriter,
+  tiersToRead,
   type RunWorkerOptions,
   type RuntimeCacheOptions,
   type RuntimeOptions,

@@ -96,7 +96,7 @@ export interface RuntimeOptions<S = Record<string, unknown>> {
   /** The environment file, or `false` for none. @default - `/etc/scale-to-millions/env` (a missing file is fine) */
   readonly environmentFile?: string | false;
   /** Options of the topology loader: clients, refresh intervals. @default - its defaults */
-  readonly topology?: Omit<TopologyLoaderOptions, 'prefix' | 'region' | 'environment' | 'queues'>;
+  readonly topology?: Omit<TopologyLoaderOptions, 'prefix' | 'region' | 'environment' | 'queues' | 'tiers'>;
   /**
    * The queues this process sends to (fleets are granted each queue's parameters, not `<prefix>/queues`). A worker's
    * own queue (`S2M_SERVICE`) is always added.
@@ -116,7 +116,11 @@ export interface RuntimeOptions<S = Record<string, unknown>> {
   readonly shards?: false | Omit<ShardedDatabaseOptions, 'readers'>;
   /** Options of the cache client, or `false` not to connect to the cache. @default - its defaults */
   readonly cache?: false | RuntimeCacheOptions;
-  /** Options of the session store, or `false` for none. @default - see {@link RuntimeSessionOptions} */
+  /**
+   * Options of the session store, or `false` for none.
+   * @default - a store as {@link RuntimeSessionOptions} says on a web service; none on a worker (`S2M_ROLE=worker`:
+   *   its fleet is not granted the sessions tier)
+   */
   readonly sessions?: false | RuntimeSessionOptions<S>;
   /** Options of the deep health check (its paths come from the environment). @default - a 2 s budget */
   readonly health?: Omit<HealthCheckOptions, 'checks' | 'shallowPath' | 'deepPath'>;
@@ -253,6 +257,12 @@ export function queuesToRead(environment: Pick<RuntimeEnvironment, 'role' | 'ser
   return [...new Set([...own, ...(named ?? [])])];
 }
 
+/** The tiers of the topology to read: those the options use (a worker keeps no sessions unless asked to). Pure. */
+export function tiersToRead(environment: Pick<RuntimeEnvironment, 'role'>, options: { readonly cache?: false | object; readonly sessions?: false | object }): Array<'database' | 'cache' | 'sessions' | 'queues'> {
+  const sessions = options.sessions === undefined ? environment.role !== 'worker' : options.sessions !== false;
+  return ['database', ...(options.cache === false ? [] : ['cache' as const]), ...(sessions ? ['sessions' as const] : []), 'queues'];
+}
+
 /** Same cluster (writer, port, database): a shard that is the unsharded database itself. */
 function sameCluster(a: DatabaseEndpoints | undefined, b: DatabaseEndpoints | undefined): boolean {
   return a !== undefined && b !== undefined && a.writer === b.writer && a.port === b.port && a.databaseName === b.databaseName;
@@ -314,8 +324,8 @@ export class Runtime<S = Record<string, unknown>> {
       ? createDatabase(topology, { ...options.database, ...(readers ? { readers } : {}), ...(options.onError ? { onError: options.onError } : {}) })
       : undefined;
 
-    const choice = options.sessions === false ? undefined : options.sessions?.store ?? 'auto';
-    this.sessionStore = choice === undefined ? { kind: 'none', reason: 'sessions: false' } : chooseSessionStore(current, choice, this.cacheClient !== undefined);
+    const noSessions = options.sessions === false ? 'sessions: false' : options.sessions === undefined && environment.role === 'worker' ? 'a worker keeps no sessions (pass sessions: {} for a store)' : undefined;
+    this.sessionStore = noSessions !== undefined ? { kind: 'none', reason: noSessions } : chooseSessionStore(current, (options.sessions || {}).store ?? 'auto', this.cacheClient !== undefined);
     this.store = this.buildSessionStore();
 
     this.health = new HealthCheck({ ...options.health, shallowPath: environment.healthPath, deepPath: environment.deepHealthPath });
@@ -638,8 +648,8 @@ export class Runtime<S = Record<string, unknown>> {
   }
 
   private buildSessionStore(): SessionStore<S> | undefined {
-    const o = this.options.sessions === false ? undefined : this.options.sessions ?? {};
-    if (o === undefined) return undefined;
+    if (this.sessionStore.kind === 'none') return undefined;
+    const o = this.options.sessions || {};
     const timeouts = {
       ...(o.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: o.idleTimeoutSeconds } : {}),
       ...(o.absoluteTimeoutSeconds !== undefined ? { absoluteTimeoutSeconds: o.absoluteTimeoutSeconds } : {}),
@@ -764,6 +774,7 @@ export async function createRuntime<S = Record<string, unknown>>(options: Runtim
   const topology = await loadTopology({
     ...options.topology,
     environment,
+    tiers: tiersToRead(environment, options),
     ...(queues ? { queues } : {}),
     ...(options.onError && !options.topology?.onError ? { onError: options.onError } : {}),
   });

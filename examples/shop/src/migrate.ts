@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const migrations = { global: readMigrations(dir, 'global'), shard: readMigrations(dir, 'shard') };
   const grants = readFileSync(join(dir, 'grants.sql'), 'utf8');
   // Only the database tier: an operator's identity need not read the cache, queues or sessions, nor their secrets.
-  const topology = await loadTopology({ resolveSecrets: false, queues: [] });
+  const topology = await loadTopology({ resolveSecrets: false, tiers: ['database'] });
   try {
     const targets = migrationTargets(topology.current);
     for (const name of via.keys()) {

@@ -6,7 +6,7 @@ import { HealthCheck } from '../../../lib/runtime/health';
 import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
 import { jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
 import { DbSession, clusterKey } from '../../../lib/runtime/replication';
-import { cacheOptionsFromTopology, cachePasswordProvider, chooseSessionStore, queuesToRead, readersByWriter } from '../../../lib/runtime/runtime';
+import { cacheOptionsFromTopology, cachePasswordProvider, chooseSessionStore, queuesToRead, readersByWriter, tiersToRead } from '../../../lib/runtime/runtime';
 import type { LoadedSession, SessionStore } from '../../../lib/runtime/session';
 import type { CacheEndpoints, DatabaseEndpoints, SecretValue, Topology } from '../../../lib/runtime/topology';
 import type { QueueMessage } from '../../../lib/runtime/worker';
@@ -81,6 +81,16 @@ describe('queuesToRead', () => {
     expect(queuesToRead({ role: 'worker', service: 'jobs' }, ['mail', 'jobs'])).toEqual(['jobs', 'mail']);
     expect(queuesToRead({ role: 'web', service: 'web' }, ['jobs'])).toEqual(['jobs']);
     expect(queuesToRead({ role: 'web', service: 'web' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('tiersToRead', () => {
+  it('reads every tier on a web service, no sessions on a worker unless asked, and leaves out what is turned off', () => {
+    expect(tiersToRead({ role: 'web' }, {})).toEqual(['database', 'cache', 'sessions', 'queues']);
+    expect(tiersToRead({ role: undefined }, {})).toEqual(['database', 'cache', 'sessions', 'queues']);
+    expect(tiersToRead({ role: 'worker' }, {})).toEqual(['database', 'cache', 'queues']);
+    expect(tiersToRead({ role: 'worker' }, { sessions: {} })).toEqual(['database', 'cache', 'sessions', 'queues']);
+    expect(tiersToRead({ role: 'web' }, { cache: false, sessions: false })).toEqual(['database', 'queues']);
   });
 });
 
