@@ -168,7 +168,7 @@ export interface ShopProcess {
  *
  * @throws when it exits or does not say it is ready within `timeoutMs`, with its output
  */
-export async function startShopProcess(kind: 'web' | 'worker', bundle: string, deployment: ShopDeployment, extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<ShopProcess> {
+export async function startShopProcess(kind: 'web' | 'worker', bundle: string, deployment: ShopDeployment, extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 30_000, onLine?: (line: string) => void): Promise<ShopProcess> {
   const port = kind === 'web' ? await freePort() : undefined;
   const env = {
     ...deployment.env,
@@ -194,6 +194,7 @@ export async function startShopProcess(kind: 'web' | 'worker', bundle: string, d
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (line.trim() === '') continue;
+        onLine?.(line);
         try {
           lines.push(JSON.parse(line) as Record<string, unknown>);
         } catch {
@@ -213,10 +214,11 @@ export async function startShopProcess(kind: 'web' | 'worker', bundle: string, d
     }
     await sleep(50);
   }
+  const listening = lines.find((l) => l['event'] === 'listening');
   return {
     kind,
     pid: child.pid!,
-    port,
+    port: typeof listening?.['port'] === 'number' ? listening['port'] : port,
     lines,
     other,
     stop: async (stopTimeoutMs = 30_000) => {
