@@ -207,6 +207,7 @@ export {
   Runtime,
   cacheOptionsFromTopology,
   cachePasswordProvider,
+  checkDatabaseIdentity,
   chooseSessionStore,
   createRuntime,
   queuesToRead,

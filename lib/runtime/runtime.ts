@@ -31,9 +31,9 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { CacheAside, type CacheAsideOptions, type CacheAsideStats } from './cache-aside';
 import { CacheClient, cacheClientOptionsFromParameters, type CacheClientOptions, type CacheClientStats, type CacheParameters } from './cache-client';
-import { CACHE_KEYS } from './contract';
+import { CACHE_KEYS, ENV_FILE, ENV_VARS } from './contract';
 import { createDatabase, type Database, type DatabaseOptions, type DatabaseStats } from './database';
-import { readEnvironment, type RuntimeEnvironment } from './env';
+import { EnvironmentError, readEnvironment, type RuntimeEnvironment } from './env';
 import type { ShardKey } from './hash';
 import { HealthCheck, type HealthCheckDefinition, type HealthCheckOptions } from './health';
 import { serveHttp, type HttpService, type HttpServiceStats, type RequestHandler, type ServeOptions } from './http';
@@ -261,6 +261,18 @@ export function queuesToRead(environment: Pick<RuntimeEnvironment, 'role' | 'ser
 export function tiersToRead(environment: Pick<RuntimeEnvironment, 'role'>, options: { readonly cache?: false | object; readonly sessions?: false | object }): Array<'database' | 'cache' | 'sessions' | 'queues'> {
   const sessions = options.sessions === undefined ? environment.role !== 'worker' : options.sessions !== false;
   return ['database', ...(options.cache === false ? [] : ['cache' as const]), ...(sessions ? ['sessions' as const] : []), 'queues'];
+}
+
+/**
+ * The configuration mistake that would otherwise surface only at the first query: IAM authentication is published
+ * but no database user is known (`S2M_DATABASE_USER`). Pure.
+ *
+ * @throws EnvironmentError naming the parameter and the variable
+ */
+export function checkDatabaseIdentity(topology: Pick<Topology, 'database' | 'prefix'>, environment: Pick<RuntimeEnvironment, 'databaseUser'>, database: RuntimeOptions['database']): void {
+  if (database === false || topology.database?.authentication !== 'iam') return;
+  if (environment.databaseUser || database?.databaseUser || database?.credentials) return;
+  throw new EnvironmentError(`${topology.prefix}/database/authentication is "iam" but ${ENV_VARS.databaseUser} is not set (neither ${ENV_FILE} nor the process environment gives the fleet's database user)`);
 }
 
 /** Same cluster (writer, port, database): a shard that is the unsharded database itself. */
@@ -780,6 +792,7 @@ export async function createRuntime<S = Record<string, unknown>>(options: Runtim
   });
   let cache: CacheClient | undefined;
   try {
+    checkDatabaseIdentity(topology.current, environment, options.database);
     const published = topology.current.cache;
     if (published && options.cache !== false) {
       const clientOptions = cacheOptionsFromTopology(published, {

@@ -4,7 +4,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CacheAside, CacheClient, CacheConnectError, CacheSessionStore, Idempotency, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
-import { sleep } from './services';
+import { eventually } from './services';
 import { startPrivateRedis, type PrivateRedis } from './services/redis';
 
 const services = inject('services');
@@ -12,15 +12,6 @@ const { redis } = services;
 const quiet = { onError: () => { /* counted in stats() */ } };
 const unique = (what: string): string => `${what}-${randomBytes(4).toString('hex')}`;
 
-/** Polls `probe` until it returns true (bounded); returns whether it did. */
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 /** Runs redis-cli style commands as the shared ACL user on one node. */
 async function admin(port: number, ...args: (string | number)[]): Promise<unknown> {

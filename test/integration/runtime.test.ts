@@ -8,10 +8,10 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../../lib/runt
 import { ShardRouter } from '../../lib/runtime/shard-router';
 import type { Job } from '../../lib/runtime/queue-producer';
 import { motoClientConfig, motoClients, putParameters, rotateSecret } from './services/aws';
-import { freePort, sleep } from './services/index';
+import { eventually, freePort, sleep } from './services/index';
 import { lockReplica, onServer } from './services/pg';
 import { createTestQueue, queueDepth, type TestQueue } from './services/sqs';
-import { publishLocalTopology, type LocalTopology } from './services/topology';
+import { publishLocalTopology, type LocalShard, type LocalTopology } from './services/topology';
 
 const services = inject('services');
 const { primary, replica, shard2 } = services.postgres;
@@ -20,6 +20,8 @@ const tag = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const DB = 'it_runtime';
 const DB_S2 = 'it_runtime_s2';
 const quiet = (): void => undefined;
+/** The shards of config/sharded.json on the local servers: s0 is the database itself, s2 another database on the primary. */
+const SHARDS: LocalShard[] = [{ id: 's0', server: 'primary', database: DB }, { id: 's1', server: 'shard2', database: DB }, { id: 's2', server: 'primary', database: DB_S2 }];
 
 /** Runs a command as the shared ACL user on one cluster node. */
 async function admin(port: number, ...args: string[]): Promise<unknown> {
@@ -32,15 +34,6 @@ async function admin(port: number, ...args: string[]): Promise<unknown> {
   }
 }
 
-/** Polls `probe` until it returns true (bounded). */
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -100,7 +93,7 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     local = await publishLocalTopology(services, {
       prefix: `/it-rt-${tag}`,
       database: DB,
-      shards: [{ id: 's0', server: 'primary', database: DB }, { id: 's1', server: 'shard2', database: DB }, { id: 's2', server: 'primary', database: DB_S2 }],
+      shards: SHARDS,
       cache: { port: redis.cluster[0]!.port, username: cacheUser, password: cachePassword },
       queues: { jobs: queue },
     });
@@ -158,7 +151,7 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     const sealed = await publishLocalTopology(services, {
       prefix: `/it-rt-sealed-${tag}`,
       database: DB,
-      shards: [{ id: 's0', server: 'primary', database: DB }, { id: 's1', server: 'shard2', database: DB }, { id: 's2', server: 'primary', database: DB_S2 }],
+      shards: SHARDS,
       cache: { port: redis.cluster[0]!.port, username: cacheUser, password: cachePassword },
       queues: { jobs: queue },
       sessionSecret: randomBytes(32).toString('hex'),
@@ -214,7 +207,7 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     await publishLocalTopology(services, {
       prefix,
       database: DB,
-      shards: [{ id: 's0', server: 'primary', database: DB }, { id: 's1', server: 'shard2', database: DB }, { id: 's2', server: 'primary', database: DB_S2 }],
+      shards: SHARDS,
       cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password },
       queues: { jobs: workQueue },
     });
@@ -264,7 +257,7 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     await publishLocalTopology(services, {
       prefix,
       database: DB,
-      shards: [{ id: 's0', server: 'primary', database: DB }, { id: 's1', server: 'shard2', database: DB }, { id: 's2', server: 'primary', database: DB_S2 }],
+      shards: SHARDS,
       cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password },
       queues: { jobs: queue },
     });

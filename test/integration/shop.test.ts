@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QueueProducer } from '../../lib/runtime/queue-producer';
 import { ShardRouter } from '../../lib/runtime/shard-router';
 import { motoClientConfig, motoClients, putParameters } from './services/aws';
-import { freePort, setReplicaApplyDelay, sleep } from './services/index';
+import { eventually, freePort, setReplicaApplyDelay, sleep } from './services/index';
 import { lockReplica, onServer } from './services/pg';
 import { queueDepth } from './services/sqs';
 import { SHOP, SHOP_APP_USER, SHOP_DATABASES, bundleShop, deployShop, finalStats, runMigrate, startShopProcess, type ShopDeployment, type ShopProcess } from './services/shop';
@@ -41,15 +41,6 @@ class Shopper {
   }
 }
 
-/** Polls `probe` until it returns true (bounded). */
-async function eventually(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(200);
-  }
-  return false;
-}
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -211,7 +202,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
       }
       return true;
     };
-    expect(await eventually(confirmed, 60_000)).toBe(true);
+    expect(await eventually(confirmed, 60_000, 200)).toBe(true);
     for (const [id, ids] of byShard) {
       const shard = SHARDS[id as keyof typeof SHARDS];
       const events = await onServer<{ order_id: string; n: number }>(services, shard.server, "SELECT order_id::text, count(*)::int AS n FROM order_events WHERE order_id = ANY($1::uuid[]) AND event = 'confirmed' GROUP BY order_id", [ids], shard.database);
@@ -228,10 +219,10 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
         await sqs.send(new DeleteMessageCommand({ QueueUrl: deployment.queue.deadLetterUrl, ReceiptHandle: m.ReceiptHandle }));
       }
       return dead.length >= 2;
-    }, 60_000)).toBe(true);
+    }, 60_000, 200)).toBe(true);
     expect(dead.sort()).toEqual(['this is not JSON', '{"orderId":"x"}'].sort());
     // The duplicates (some wait out a visibility timeout behind a job in progress) are all handled.
-    expect(await eventually(async () => (await queueDepth(sqs, deployment.queue.url)) === 0, 60_000)).toBe(true);
+    expect(await eventually(async () => (await queueDepth(sqs, deployment.queue.url)) === 0, 60_000, 200)).toBe(true);
 
     // The deep health check of both servers.
     for (const port of [a, b]) {
@@ -251,7 +242,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
     const id = '00000000-0000-4000-8000-00000000c0de';
     await onServer(services, shard.server, "INSERT INTO orders (id, user_id, product_id, quantity, total_cents, created_at) VALUES ($1, $2, 'p-mug', 1, 1500, now() - interval '10 minutes') ON CONFLICT (id) DO NOTHING", [id, user], shard.database);
     otherOrders++;
-    expect(await eventually(async () => (await onServer<{ status: string }>(services, shard.server, 'SELECT status FROM orders WHERE id = $1', [id], shard.database))[0]?.status === 'confirmed', 30_000)).toBe(true);
+    expect(await eventually(async () => (await onServer<{ status: string }>(services, shard.server, 'SELECT status FROM orders WHERE id = $1', [id], shard.database))[0]?.status === 'confirmed', 30_000, 200)).toBe(true);
   });
 
   it('keeps sessions in the cache when no sealing secret is published', async () => {

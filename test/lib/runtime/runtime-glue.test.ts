@@ -6,7 +6,7 @@ import { HealthCheck } from '../../../lib/runtime/health';
 import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
 import { jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
 import { DbSession, clusterKey } from '../../../lib/runtime/replication';
-import { cacheOptionsFromTopology, cachePasswordProvider, chooseSessionStore, queuesToRead, readersByWriter, tiersToRead } from '../../../lib/runtime/runtime';
+import { cacheOptionsFromTopology, cachePasswordProvider, checkDatabaseIdentity, chooseSessionStore, queuesToRead, readersByWriter, tiersToRead } from '../../../lib/runtime/runtime';
 import type { LoadedSession, SessionStore } from '../../../lib/runtime/session';
 import type { CacheEndpoints, DatabaseEndpoints, SecretValue, Topology } from '../../../lib/runtime/topology';
 import type { QueueMessage } from '../../../lib/runtime/worker';
@@ -81,6 +81,20 @@ describe('queuesToRead', () => {
     expect(queuesToRead({ role: 'worker', service: 'jobs' }, ['mail', 'jobs'])).toEqual(['jobs', 'mail']);
     expect(queuesToRead({ role: 'web', service: 'web' }, ['jobs'])).toEqual(['jobs']);
     expect(queuesToRead({ role: 'web', service: 'web' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('checkDatabaseIdentity', () => {
+  const topology = (authentication: 'iam' | 'password') => ({ prefix: '/shop', database: { authentication } as DatabaseEndpoints });
+  it('fails at start when IAM authentication is published and no database user is known, naming both', () => {
+    expect(() => checkDatabaseIdentity(topology('iam'), { databaseUser: undefined }, undefined))
+      .toThrow(/\/shop\/database\/authentication is "iam" but S2M_DATABASE_USER is not set/);
+  });
+  it('passes with the user from the environment or the options, with password authentication, or without a database', () => {
+    expect(() => checkDatabaseIdentity(topology('iam'), { databaseUser: 'web' }, undefined)).not.toThrow();
+    expect(() => checkDatabaseIdentity(topology('iam'), { databaseUser: undefined }, { databaseUser: 'web' })).not.toThrow();
+    expect(() => checkDatabaseIdentity(topology('password'), { databaseUser: undefined }, undefined)).not.toThrow();
+    expect(() => checkDatabaseIdentity(topology('iam'), { databaseUser: undefined }, false)).not.toThrow();
   });
 });
 
