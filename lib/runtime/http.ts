@@ -248,11 +248,15 @@ export async function readJson<T = unknown>(req: IncomingMessage, maxBytes: numb
   }
 }
 
-/** Adds a `Set-Cookie` header without dropping those already set. */
+/**
+ * Adds a `Set-Cookie` header without dropping the other cookies set; an earlier value of the same cookie in this
+ * response is replaced (a renewed token, then a saved one: only the last is sent).
+ */
 export function appendSetCookie(res: ServerResponse, cookie: string): void {
   const prev = res.getHeader('set-cookie');
   const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
-  res.setHeader('set-cookie', [...list, cookie]);
+  const name = cookie.slice(0, cookie.indexOf('=') + 1);
+  res.setHeader('set-cookie', [...list.filter((c) => !c.startsWith(name)), cookie]);
 }
 
 /**

@@ -276,9 +276,12 @@ describe('RequestSession', () => {
     sealed.sessions.set('t0', { u: 'bob' });
     const r = fakeRequest('other=1; __Host-s2m-session=t0');
     const session = await RequestSession.load(sealed, r.req, r.res);
+    expect(r.cookies().map((c) => c.split(';')[0])).toEqual(['__Host-s2m-session=t1']);
+    r.res.setHeader('set-cookie', [...r.cookies(), 'theme=dark']);
     expect(session.data).toEqual({ u: 'bob' });
     await session.save({ u: 'bob+' });
-    expect(r.cookies().map((c) => c.split(';')[0])).toEqual(['__Host-s2m-session=t1', '__Host-s2m-session=t2']);
+    // Renewed on load (t1), then re-issued by the save (t2): only the last token is sent, other cookies stay.
+    expect(r.cookies().map((c) => c.split(';')[0])).toEqual(['theme=dark', '__Host-s2m-session=t2']);
   });
 
   it('clears the cookie at sign-out and treats a session that expired meanwhile as signed out', async () => {
