@@ -189,7 +189,9 @@ interface ScriptedClient {
 
 /** Cache-aside reads with single-flight and cross-process stampede protection. See the module documentation. */
 export class CacheAside {
-  private readonly redis: RedisClient;
+  private readonly source: CacheClient | RedisClient;
+  /** The ioredis client the lock scripts were last defined on. */
+  private scripted: RedisClient | undefined;
   private readonly namespace: string;
   private readonly serializer: CacheSerializer;
   private readonly ttlJitter: number;
@@ -216,7 +218,7 @@ export class CacheAside {
    * @throws RangeError naming the option and the value when one is out of range
    */
   public constructor(client: CacheClient | RedisClient, options: CacheAsideOptions = {}) {
-    this.redis = redisOf(client);
+    this.source = client;
     const d = CACHE_ASIDE_DEFAULTS;
     const num = (name: keyof CacheAsideOptions, value: number | undefined, fallback: number, ok: (v: number) => boolean, what: string): number => {
       const v = value ?? fallback;
@@ -243,11 +245,20 @@ export class CacheAside {
       lastWarnAt = now;
       console.warn(`[CacheAside] ${key}: ${err.message} (calling the loader instead)`);
     });
-    const scripted = this.redis as unknown as Partial<ScriptedClient>;
-    if (typeof scripted.s2mCacheTryLock !== 'function') {
-      this.redis.defineCommand('s2mCacheTryLock', { numberOfKeys: 2, lua: TRY_LOCK });
-      this.redis.defineCommand('s2mCacheReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+    void this.redis; // defines the lock scripts now
+  }
+
+  /** The ioredis client in use: a {@link CacheClient}'s current one (it follows `retarget`), with the lock scripts. */
+  private get redis(): RedisClient {
+    const redis = redisOf(this.source);
+    if (redis !== this.scripted) {
+      if (typeof (redis as unknown as Partial<ScriptedClient>).s2mCacheTryLock !== 'function') {
+        redis.defineCommand('s2mCacheTryLock', { numberOfKeys: 2, lua: TRY_LOCK });
+        redis.defineCommand('s2mCacheReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+      }
+      this.scripted = redis;
     }
+    return redis;
   }
 
   /**

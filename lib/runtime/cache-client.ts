@@ -148,6 +148,8 @@ export interface CacheClientStats {
   readonly passwordRefreshes: number;
   /** Of those, how many returned a password different from the one in use. */
   readonly passwordChanges: number;
+  /** Completed moves to another endpoint ({@link CacheClient.retarget}). */
+  readonly retargets: number;
 }
 
 /** The cache could not be reached in time, or refused the connection. */
@@ -199,15 +201,30 @@ export class CacheClient {
     return new CacheClient(ioredis, settings, password);
   }
 
-  /** The ioredis client: use it for every command the cache-aside, session and idempotency helpers do not cover. */
-  public readonly redis: RedisClient;
-  /** Whether {@link CacheClient.redis} is a `Cluster`. */
-  public readonly clusterMode: boolean;
-  /** `host:port` of the endpoint, for messages. */
-  public readonly endpoint: string;
+  /**
+   * The ioredis client: use it for every command the cache-aside, session and idempotency helpers do not cover.
+   * After {@link CacheClient.retarget} it is the new endpoint's client: read it when you need it, do not keep it.
+   */
+  public get redis(): RedisClient {
+    return this.current;
+  }
 
-  private readonly settings: ResolvedOptions;
-  private readonly counters = { errors: 0, authFailures: 0, passwordRefreshes: 0, passwordChanges: 0 };
+  /** Whether {@link CacheClient.redis} is a `Cluster`. */
+  public get clusterMode(): boolean {
+    return this.settings.clusterMode;
+  }
+
+  /** `host:port` of the endpoint, for messages. */
+  public get endpoint(): string {
+    return `${this.settings.host}:${this.settings.port}`;
+  }
+
+  private readonly ioredis: typeof import('ioredis');
+  private settings: ResolvedOptions;
+  private current: RedisClient;
+  /** Clients of a {@link CacheClient.retarget} that are not ready yet (closed with this client). */
+  private readonly pending = new Set<RedisClient>();
+  private readonly counters = { errors: 0, authFailures: 0, passwordRefreshes: 0, passwordChanges: 0, retargets: 0 };
   private password: string | undefined;
   private refreshing: Promise<void> | undefined;
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
@@ -216,10 +233,15 @@ export class CacheClient {
   private readonly credentialsRefused = new Set<() => void>();
 
   private constructor(ioredis: typeof import('ioredis'), settings: ResolvedOptions, password: string | undefined) {
+    this.ioredis = ioredis;
     this.settings = settings;
     this.password = password;
-    this.clusterMode = settings.clusterMode;
-    this.endpoint = `${settings.host}:${settings.port}`;
+    this.current = this.open(settings, password);
+  }
+
+  /** Creates the ioredis client for `settings` and starts connecting. */
+  private open(settings: ResolvedOptions, password: string | undefined): RedisClient {
+    const ioredis = this.ioredis;
     const nodeOptions: RedisOptions = {
       ...settings.redisOptions,
       ...(settings.tls === false ? {} : { tls: settings.tls === true ? {} : settings.tls }),
@@ -229,6 +251,7 @@ export class CacheClient {
       commandTimeout: settings.commandTimeoutMs,
       ...(settings.connectionName !== undefined ? { connectionName: settings.connectionName } : {}),
     };
+    let client: RedisClient;
     if (settings.clusterMode) {
       const cluster = new ioredis.Cluster([{ host: settings.host, port: settings.port }], {
         // A Cluster queues commands while it (re)connects with no time limit (commandTimeout is per node): a cluster
@@ -247,13 +270,14 @@ export class CacheClient {
       });
       cluster.on('error', (err: Error) => this.onConnectionError(err));
       cluster.on('node error', (err: Error) => this.onConnectionError(err));
-      this.redis = cluster;
+      client = cluster;
     } else {
       const redis = new ioredis.Redis({ ...nodeOptions, host: settings.host, port: settings.port, lazyConnect: true });
       redis.on('error', (err: Error) => this.onConnectionError(err));
-      this.redis = redis;
+      client = redis;
     }
-    this.redis.connect().catch(() => { /* reported through the error events; ready() reports it too */ });
+    client.connect().catch(() => { /* reported through the error events; ready() reports it too */ });
+    return client;
   }
 
   /**
@@ -263,23 +287,59 @@ export class CacheClient {
    * @param timeoutMs - how long to wait (default 10 000)
    * @throws CacheConnectError naming the endpoint and the last connection error
    */
-  public async ready(timeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
-    if (this.redis.status === 'ready') return;
+  public ready(timeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
+    return this.waitReady(this.current, this.settings, timeoutMs);
+  }
+
+  /**
+   * Moves to another endpoint (or other settings): connects a new client, and once it is ready makes it
+   * {@link CacheClient.redis} and closes the old one after its pending replies (`QUIT`). The cache-aside, session
+   * and idempotency helpers built on this client follow. Until the new client is ready the old one stays in use;
+   * if it does not become ready within `readyTimeoutMs`, it is closed and the old one stays.
+   *
+   * @param options - the new options (e.g. the endpoint the topology now publishes)
+   * @param readyTimeoutMs - how long the new client may take to become ready (default 10 000)
+   * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready
+   */
+  public async retarget(options: CacheClientOptions, readyTimeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
+    const settings = resolveOptions(options);
+    const password = settings.password === undefined ? undefined : await readPassword(settings.password);
+    const next = this.open(settings, password);
+    this.pending.add(next);
+    try {
+      await this.waitReady(next, settings, readyTimeoutMs);
+    } catch (e) {
+      next.disconnect();
+      throw e;
+    } finally {
+      this.pending.delete(next);
+    }
+    const old = this.current;
+    this.current = next;
+    this.settings = settings;
+    this.password = password;
+    this.lastError = undefined;
+    this.counters.retargets++;
+    void quitOrDisconnect(old);
+  }
+
+  private async waitReady(client: RedisClient, settings: ResolvedOptions, timeoutMs: number): Promise<void> {
+    if (client.status === 'ready') return;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
-        this.redis.off('ready', onReady);
-        this.redis.off('end', onEnd);
+        client.off('ready', onReady);
+        client.off('end', onEnd);
         this.credentialsRefused.delete(onRefused);
         if (err) reject(err); else resolve();
       };
       const onReady = (): void => done();
-      const onEnd = (): void => done(this.connectError('the connection was closed'));
+      const onEnd = (): void => done(this.connectError('the connection was closed', settings));
       // The server refused the password and the provider has no other: waiting longer cannot help.
-      const onRefused = (): void => done(this.connectError('the credentials were refused'));
-      const timer = setTimeout(() => done(this.connectError(`not ready within ${timeoutMs} ms`)), timeoutMs);
-      this.redis.once('ready', onReady);
-      this.redis.once('end', onEnd);
+      const onRefused = (): void => done(this.connectError('the credentials were refused', settings));
+      const timer = setTimeout(() => done(this.connectError(`not ready within ${timeoutMs} ms`, settings)), timeoutMs);
+      client.once('ready', onReady);
+      client.once('end', onEnd);
       this.credentialsRefused.add(onRefused);
     });
   }
@@ -308,19 +368,14 @@ export class CacheClient {
 
   /** Closes the connections after pending replies (`QUIT`); falls back to a hard disconnect after 2 s. */
   public async close(): Promise<void> {
-    const timer = setTimeout(() => this.redis.disconnect(), 2_000);
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    } finally {
-      clearTimeout(timer);
-    }
+    for (const p of this.pending) p.disconnect();
+    await quitOrDisconnect(this.current);
   }
 
   /** Closes the connections now, failing pending commands. */
   public disconnect(): void {
-    this.redis.disconnect();
+    for (const p of this.pending) p.disconnect();
+    this.current.disconnect();
   }
 
   private onConnectionError(err: Error): void {
@@ -370,12 +425,24 @@ export class CacheClient {
     }
   }
 
-  private connectError(what: string): CacheConnectError {
+  private connectError(what: string, settings: ResolvedOptions = this.settings): CacheConnectError {
     const last = this.lastError ? `: ${this.lastError.message}` : '';
     const hint = this.lastError && isAuthError(this.lastError)
       ? ' (check the username and the password secret)'
-      : this.settings.tls === false ? ' (TLS is off: an ElastiCache endpoint requires tls)' : '';
-    return new CacheConnectError(`cache ${this.endpoint} (${this.clusterMode ? 'cluster mode' : 'standalone'}, ${this.settings.tls === false ? 'no TLS' : 'TLS'}, auth ${this.settings.authMode}): ${what}${last}${hint}`, this.lastError);
+      : settings.tls === false ? ' (TLS is off: an ElastiCache endpoint requires tls)' : '';
+    return new CacheConnectError(`cache ${settings.host}:${settings.port} (${settings.clusterMode ? 'cluster mode' : 'standalone'}, ${settings.tls === false ? 'no TLS' : 'TLS'}, auth ${settings.authMode}): ${what}${last}${hint}`, this.lastError);
+  }
+}
+
+/** `QUIT` (pending replies first), or a hard disconnect when that fails or takes more than 2 s. */
+async function quitOrDisconnect(client: RedisClient): Promise<void> {
+  const timer = setTimeout(() => client.disconnect(), 2_000);
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -110,6 +110,28 @@ export const QUEUE_KEYS = {
   deadLetterUrl: 'dead-letter-url',
 } as const;
 
+/**
+ * SQS message attributes (String) between the runtime's queue producer and its worker: what a worker needs besides
+ * the body to handle a job correctly. Names follow SQS's rules (letters, digits, `-`, `_`, `.`; no `AWS.`/`Amazon.`
+ * prefix); a message carries at most 10 attributes, these included.
+ */
+export const JOB_ATTRIBUTES = {
+  /** The job's kind, e.g. `order.placed`: one queue can carry several kinds. */
+  type: 's2m-job-type',
+  /**
+   * The business key of the job (e.g. the order id). The worker runs a job once per `<type>:<key>` (the
+   * idempotency helper): a producer's retry carries the same key, while SQS gives it a new message id.
+   */
+  idempotencyKey: 's2m-idempotency-key',
+  /**
+   * The producer's database session token (`DbSession.token()`, about 35 bytes per cluster written): the worker's
+   * read-your-writes reads see what the producer wrote before it sent the job, even on a lagging replica.
+   */
+  dbSession: 's2m-db-session',
+  /** `<service>@<version>` of the producer, for logs and for telling versions apart during a rollout. */
+  producer: 's2m-producer',
+} as const;
+
 /** Keys under `<prefix>/sessions`. */
 export const SESSION_KEYS = {
   /**

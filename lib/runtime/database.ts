@@ -169,8 +169,13 @@ export interface DatabaseOptions {
   readonly pool?: PoolOptions;
   /** Each reader pool. @default - max 10 */
   readonly readerPool?: PoolOptions;
-  /** Reader hosts (`host` or `host:port`) instead of the published reader endpoint. @default - the topology's */
-  readonly readers?: readonly string[];
+  /**
+   * Reader hosts (`host` or `host:port`) instead of the published reader endpoint (a published endpoint names a host,
+   * not a port: a local standby on another port needs this), or a function of the endpoints in use, asked again at
+   * every pool rebuild (an endpoint change); `undefined` from it means the published reader.
+   * @default - the topology's
+   */
+  readonly readers?: readonly string[] | ((endpoints: DatabaseEndpoints) => readonly string[] | undefined);
   /** How write positions are taken. @default 'auto': `aurora` on Aurora PostgreSQL, else `postgres` */
   readonly replication?: 'auto' | ReplicationMode;
   /** The per-reader circuit breaker. @default - 2 failures open it for 5 s */
@@ -287,7 +292,8 @@ export class Database {
   private rr = 0;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
-  private readonly draining = new Set<ReturnType<typeof setTimeout>>();
+  /** Pool sets replaced by a topology change, closed after `drainDelayMs` (or by `close()`). */
+  private readonly draining = new Map<ReturnType<typeof setTimeout>, PoolSet>();
 
   /**
    * @param options - see {@link DatabaseOptions}
@@ -465,10 +471,12 @@ export class Database {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
-    for (const t of this.draining) clearTimeout(t);
+    const retired = [...this.draining];
     this.draining.clear();
+    for (const [t] of retired) clearTimeout(t);
     const set = await this.building.catch(() => undefined);
-    if (set) await Promise.all(poolsOf(set).map((p) => p.end().catch(() => undefined)));
+    const sets = [...retired.map(([, s]) => s), ...(set ? [set] : [])];
+    await Promise.all(sets.flatMap(poolsOf).map((p) => p.end().catch(() => undefined)));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -505,7 +513,7 @@ export class Database {
       for (const p of poolsOf(set)) p.end().catch(() => undefined);
     }, this.options.drainDelayMs ?? 5000);
     t.unref();
-    this.draining.add(t);
+    this.draining.set(t, set);
   }
 
   private credentialsFor(endpoints: DatabaseEndpoints): DatabaseCredentials {
@@ -549,8 +557,9 @@ export class Database {
       pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
       return { role, host, port, pool, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
-    const readerSpecs = o.readers
-      ? o.readers.map((r) => hostPort(r, endpoints.port))
+    const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
+    const readerSpecs = explicitReaders
+      ? explicitReaders.map((r) => hostPort(r, endpoints.port))
       : [endpoints.proxyReadOnly ?? endpoints.reader].filter((h): h is string => h !== undefined).map((host) => ({ host, port: endpoints.port }));
     const readers = readerSpecs.map((r) => make('reader', r.host, r.port));
     const key = clusterKey(endpoints.writer, endpoints.port);

@@ -98,6 +98,20 @@ export class HealthCheck {
     return this;
   }
 
+  /**
+   * Removes a check (e.g. a shard's, after it left the shard map).
+   * @returns whether a check of that name existed
+   */
+  public remove(name: string): boolean {
+    this.last = undefined;
+    return this.checks.delete(name);
+  }
+
+  /** The names of the checks. */
+  public get names(): string[] {
+    return [...this.checks.keys()];
+  }
+
   /** Runs every check (or returns the cached or in-flight run). */
   public run(): Promise<HealthStatus> {
     if (this.last && Date.now() - this.last.at < this.cacheMs) return Promise.resolve(this.last.status);

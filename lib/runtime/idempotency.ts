@@ -130,7 +130,9 @@ interface ScriptedClient {
 
 /** Runs work once per key. See the module documentation. */
 export class Idempotency {
-  private readonly redis: RedisClient;
+  private readonly source: CacheClient | RedisClient;
+  /** The ioredis client the scripts were last defined on. */
+  private scripted: RedisClient | undefined;
   private readonly keyPrefix: string;
   private readonly leaseMs: number;
   private readonly doneMs: number;
@@ -143,7 +145,7 @@ export class Idempotency {
    * @throws RangeError for out-of-range options
    */
   public constructor(client: CacheClient | RedisClient, options: IdempotencyOptions = {}) {
-    this.redis = redisOf(client);
+    this.source = client;
     const positive = (name: string, value: number | undefined, fallback: number): number => {
       const v = value ?? fallback;
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`Idempotency: ${name} must be a positive number of seconds (got: ${JSON.stringify(value)})`);
@@ -156,10 +158,20 @@ export class Idempotency {
     const mode = options.onCacheError ?? IDEMPOTENCY_DEFAULTS.onCacheError;
     if (mode !== 'throw' && mode !== 'proceed') throw new RangeError(`Idempotency: onCacheError must be throw or proceed (got: ${JSON.stringify(options.onCacheError)})`);
     this.onCacheError = mode;
-    if (typeof (this.redis as unknown as Partial<ScriptedClient>).s2mIdempotencyClaim !== 'function') {
-      this.redis.defineCommand('s2mIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
-      this.redis.defineCommand('s2mIdempotencyLease', { numberOfKeys: 1, lua: LEASE });
+    void this.redis; // defines the scripts now
+  }
+
+  /** The ioredis client in use: a {@link CacheClient}'s current one (it follows `retarget`), with the scripts. */
+  private get redis(): RedisClient {
+    const redis = redisOf(this.source);
+    if (redis !== this.scripted) {
+      if (typeof (redis as unknown as Partial<ScriptedClient>).s2mIdempotencyClaim !== 'function') {
+        redis.defineCommand('s2mIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
+        redis.defineCommand('s2mIdempotencyLease', { numberOfKeys: 1, lua: LEASE });
+      }
+      this.scripted = redis;
     }
+    return redis;
   }
 
   /**

@@ -1,8 +1,11 @@
 /**
- * The runtime SDK (`scale-to-millions/runtime`): what runs on the application servers. The environment file,
- * the topology the stacks publish, PostgreSQL with a read/write split and read-your-writes sessions, the sharded
- * database, health checks, and the sharding primitives (shard-map format, hashing, routing, resharding plans).
- * See `docs/runtime.md`, `docs/application-contract.md` and `docs/sharding.md`.
+ * The runtime SDK (`scale-to-millions/runtime`): what runs on the application servers. `createRuntime()` builds
+ * everything below from the environment file and the published topology in one call; each part stays usable on
+ * its own: the environment file, the topology the stacks publish, PostgreSQL with a read/write split and
+ * read-your-writes sessions, the sharded database, the cache client, cache-aside, session stores, queue producers
+ * and the queue worker, idempotency, health checks and the HTTP glue, and the sharding primitives (shard-map
+ * format, hashing, routing, resharding plans). See `docs/application-contract.md` (the guide), `docs/runtime.md`,
+ * `docs/runtime-async.md` and `docs/sharding.md`.
  *
  * Importing this module loads neither aws-cdk-lib nor the AWS SDK nor `pg`: each is loaded on first use.
  *
@@ -199,6 +202,50 @@ export {
   type IdempotencyStats,
   type IdempotentOutcome,
 } from './idempotency';
+export {
+  RUNTIME_DEFAULTS,
+  Runtime,
+  cacheOptionsFromTopology,
+  cachePasswordProvider,
+  checkDatabaseIdentity,
+  chooseSessionStore,
+  createRuntime,
+  queuesToRead,
+  readersByWriter,
+  tiersToRead,
+  type RunWorkerOptions,
+  type RuntimeCacheOptions,
+  type RuntimeOptions,
+  type RuntimeSessionOptions,
+  type RuntimeStats,
+  type SessionStoreChoice,
+  type SessionStoreDecision,
+} from './runtime';
+export {
+  MAX_MESSAGE_ATTRIBUTES,
+  QueueProducer,
+  jobMessageAttributes,
+  jobMessageInput,
+  jobOf,
+  type Job,
+  type QueueProducerOptions,
+  type QueueProducerStats,
+  type SendJobOptions,
+} from './queue-producer';
+export {
+  HttpError,
+  HttpService,
+  RequestSession,
+  SERVE_DEFAULTS,
+  appendSetCookie,
+  readJson,
+  sendJson,
+  serveHttp,
+  statusForError,
+  type HttpServiceStats,
+  type RequestHandler,
+  type ServeOptions,
+} from './http';
 export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
 export {

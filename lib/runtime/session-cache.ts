@@ -49,7 +49,7 @@ const ID = /^[A-Za-z0-9_-]{43}$/;
 export class CacheSessionStore<T = Record<string, unknown>> implements SessionStore<T> {
   public readonly kind = 'cache' as const;
   public readonly maxAgeSeconds: number;
-  private readonly redis: RedisClient;
+  private readonly source: CacheClient | RedisClient;
   private readonly keyPrefix: string;
   private readonly idleMs: number;
   private readonly absoluteMs: number;
@@ -60,7 +60,7 @@ export class CacheSessionStore<T = Record<string, unknown>> implements SessionSt
    * @throws RangeError for invalid timeouts
    */
   public constructor(client: CacheClient | RedisClient, options: CacheSessionStoreOptions = {}) {
-    this.redis = redisOf(client);
+    this.source = client;
     const { idle, absolute } = sessionTimeouts('CacheSessionStore', options.idleTimeoutSeconds, options.absoluteTimeoutSeconds);
     this.keyPrefix = options.keyPrefix ?? 'session:';
     this.idleMs = idle * 1000;
@@ -115,6 +115,11 @@ export class CacheSessionStore<T = Record<string, unknown>> implements SessionSt
   public async destroy(token: string | undefined): Promise<void> {
     if (token === undefined || !ID.test(token)) return;
     await this.call('destroy', () => this.redis.del(this.key(token)));
+  }
+
+  /** The ioredis client in use (a {@link CacheClient}'s current one: it follows `retarget`). */
+  private get redis(): RedisClient {
+    return redisOf(this.source);
   }
 
   private key(token: string): string {

@@ -20,10 +20,17 @@ import type { ShardKey } from './hash';
 import type { HealthCheckDefinition } from './health';
 import { DbSession } from './replication';
 import type { ShardRouter } from './shard-router';
-import type { TopologyChange, TopologyLoader } from './topology';
+import type { DatabaseEndpoints, ShardEndpoints, TopologyChange, TopologyLoader } from './topology';
 
 /** Options of {@link ShardedDatabase}: those of each shard's {@link Database}. */
-export type ShardedDatabaseOptions = Omit<DatabaseOptions, 'topology' | 'endpoints' | 'select' | 'readers'>;
+export interface ShardedDatabaseOptions extends Omit<DatabaseOptions, 'topology' | 'endpoints' | 'select' | 'readers'> {
+  /**
+   * Reader hosts (`host` or `host:port`) of a shard instead of its published reader endpoint (local standbys on
+   * other ports), asked at every pool rebuild of that shard; `undefined` means the published reader.
+   * @default - each shard's published reader
+   */
+  readonly readers?: (shard: ShardEndpoints) => readonly string[] | undefined;
+}
 
 /** Options of {@link ShardedDatabase.fanOut}. */
 export interface FanOutOptions extends ReadOptions {
@@ -49,6 +56,7 @@ export class ShardedDatabase {
   private readonly options: ShardedDatabaseOptions;
   private readonly databases = new Map<string, Database>();
   private readonly unsubscribe: () => void;
+  private closed = false;
 
   /**
    * @param topology - the loader; its shard map routes the keys
@@ -91,8 +99,15 @@ export class ShardedDatabase {
   public databaseById(id: string): Database {
     let db = this.databases.get(id);
     if (db === undefined) {
+      if (this.closed) throw new Error('ShardedDatabase: closed');
       if (!this.topology.current.shards!.shards.has(id)) throw new Error(`ShardedDatabase: no shard "${id}" in the shard map (epoch ${this.epoch}: ${[...this.topology.current.shards!.shards.keys()].join(', ')})`);
-      db = new Database({ ...this.options, topology: this.topology, select: (t) => t.shards?.shards.get(id) });
+      const { readers, ...options } = this.options;
+      db = new Database({
+        ...options,
+        topology: this.topology,
+        select: (t) => t.shards?.shards.get(id),
+        ...(readers ? { readers: (e: DatabaseEndpoints) => readers(e as ShardEndpoints) } : {}),
+      });
       this.databases.set(id, db);
     }
     return db;
@@ -163,11 +178,11 @@ export class ShardedDatabase {
     return Object.assign({}, ...this.router.shards.map((s) => this.databaseById(s.id).healthChecks(`database.${s.id}`))) as Record<string, HealthCheckDefinition>;
   }
 
-  /** Closes every shard's pools. */
+  /** Closes every shard's pools (their counters stay readable through `stats()`). */
   public async close(): Promise<void> {
+    this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.databases.values()].map((db) => db.close()));
-    this.databases.clear();
   }
 
   private onChange(change: TopologyChange): void {

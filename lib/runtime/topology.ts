@@ -465,6 +465,12 @@ export interface TopologyLoaderOptions {
    * @default - every queue under `<prefix>/queues`, when the fleet may read that path
    */
   readonly queues?: readonly string[];
+  /**
+   * The tiers to read (a worker that keeps no sessions, an operator's tool that needs the database only): tiers left
+   * out are neither read nor reported as denied.
+   * @default - every tier: database, cache, sessions, queues
+   */
+  readonly tiers?: ReadonlyArray<'database' | 'cache' | 'sessions' | 'queues'>;
   /** Read the secrets the topology names. @default true */
   readonly resolveSecrets?: boolean;
   /** Failed refreshes while a topology is loaded, and throwing listeners. @default - `console.warn` */
@@ -715,11 +721,10 @@ export class TopologyLoader {
     const sdk = await import('@aws-sdk/client-ssm');
     const ssm = await this.ssmClient();
     const params = new Map<string, string>();
+    const tiers = new Set(this.options.tiers ?? ['database', 'cache', 'sessions', 'queues']);
     const paths = [
-      tierPrefix(this.prefix, 'database'),
-      tierPrefix(this.prefix, 'cache'),
-      tierPrefix(this.prefix, 'sessions'),
-      ...(this.options.queues ? this.options.queues.map((q) => queuePrefix(this.prefix, q)) : [tierPrefix(this.prefix, 'queues')]),
+      ...(['database', 'cache', 'sessions'] as const).filter((t) => tiers.has(t)).map((t) => tierPrefix(this.prefix, t)),
+      ...(!tiers.has('queues') ? [] : this.options.queues ? this.options.queues.map((q) => queuePrefix(this.prefix, q)) : [tierPrefix(this.prefix, 'queues')]),
     ];
     let readable = 0;
     for (const path of paths) {

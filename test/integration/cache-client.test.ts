@@ -2,9 +2,9 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CacheClient, CacheConnectError, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
+import { CacheAside, CacheClient, CacheConnectError, CacheSessionStore, Idempotency, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
-import { sleep } from './services';
+import { eventually } from './services';
 import { startPrivateRedis, type PrivateRedis } from './services/redis';
 
 const services = inject('services');
@@ -12,15 +12,6 @@ const { redis } = services;
 const quiet = { onError: () => { /* counted in stats() */ } };
 const unique = (what: string): string => `${what}-${randomBytes(4).toString('hex')}`;
 
-/** Polls `probe` until it returns true (bounded); returns whether it did. */
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(50);
-  }
-  return false;
-}
 
 /** Runs redis-cli style commands as the shared ACL user on one node. */
 async function admin(port: number, ...args: (string | number)[]): Promise<unknown> {
@@ -219,6 +210,52 @@ describe('CacheClient after a password rotation', () => {
       stale.disconnect();
       await cache.close();
       for (const port of ports) await admin(port, 'ACL', 'DELUSER', user);
+    }
+  });
+});
+
+describe('CacheClient moved to another endpoint (retarget)', () => {
+  const standalone: CacheClientOptions = { host: '127.0.0.1', port: redis.standalone.port, tls: false, clusterMode: false, username: redis.user, password: redis.password, ...quiet };
+  const cluster: CacheClientOptions = { ...standalone, port: redis.cluster[0]!.port, clusterMode: true };
+
+  it('switches the client and the helpers built on it to the new endpoint, then closes the old connection', async () => {
+    const cache = await CacheClient.connect({ ...standalone, connectionName: unique('retarget') });
+    const aside = new CacheAside(cache, { namespace: unique('moved') + ':' });
+    const sessions = new CacheSessionStore<{ u: string }>(cache);
+    const once = new Idempotency(cache, { keyPrefix: unique('once') + ':' });
+    try {
+      const before = cache.redis;
+      expect(await aside.getOrLoad('k', 60, async () => 'from-standalone')).toBe('from-standalone');
+      await cache.retarget(cluster);
+      expect(cache.redis).not.toBe(before);
+      expect(cache.endpoint).toBe(`127.0.0.1:${redis.cluster[0]!.port}`);
+      expect(cache.clusterMode).toBe(true);
+      expect(cache.stats().retargets).toBe(1);
+      // The helpers follow: the cluster does not have the value, so it loads again, and stores it in the cluster.
+      expect(await aside.getOrLoad('k', 60, async () => 'from-cluster')).toBe('from-cluster');
+      const token = await sessions.create({ u: 'x' });
+      expect((await sessions.load(token))?.data).toEqual({ u: 'x' });
+      expect(await once.run('job', async () => 'ran')).toEqual({ status: 'done', result: 'ran' });
+      expect((await once.run('job', async () => 'again')).status).toBe('duplicate');
+      // The old client is closed once its replies are in.
+      expect(await eventually(async () => before.status === 'end')).toBe(true);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('keeps the old endpoint when the new one does not become ready, with the error naming the new endpoint', async () => {
+    const cache = await CacheClient.connect(standalone);
+    try {
+      const before = cache.redis;
+      const err = await cache.retarget({ ...standalone, port: 1 }, 1_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CacheConnectError);
+      expect((err as Error).message).toMatch(/cache 127\.0\.0\.1:1 \(standalone.*not ready within 1000 ms/);
+      expect(cache.redis).toBe(before);
+      expect(await cache.ping()).toBeGreaterThanOrEqual(0);
+      expect(cache.stats().retargets).toBe(0);
+    } finally {
+      await cache.close();
     }
   });
 });

@@ -6,7 +6,7 @@ import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
-import { onServer, waitForReplica } from './services/pg';
+import { lockReplica, onServer, waitForReplica } from './services/pg';
 
 const services = inject('services');
 const { primary, replica, user, password, database } = services.postgres;
@@ -26,6 +26,15 @@ function endpoints(overrides: Partial<DatabaseEndpoints> = {}): DatabaseEndpoint
 }
 
 type Where = { standby: boolean; port: number };
+
+// This file injects replica lag, stops the standby and asserts where reads land: hold the standby for the file.
+let releaseReplica: (() => Promise<void>) | undefined;
+beforeAll(async () => {
+  releaseReplica = await lockReplica(services);
+});
+afterAll(async () => {
+  await releaseReplica?.();
+});
 const WHERE = 'SELECT pg_is_in_recovery() AS standby, inet_server_port() AS port';
 
 describe('Database against a primary and its streaming replica', () => {
@@ -231,5 +240,52 @@ describe('Database from the topology, password from a rotated secret', () => {
       await db.close();
       topology.stop();
     }
+  });
+});
+
+describe('Database following its published endpoints', () => {
+  it('asks a readers function at every rebuild, and closes the pools a change retired', async () => {
+    const { ssm, secretsManager } = motoClients(services);
+    const arn = await createSecret(secretsManager, `it-follow/${Date.now()}`, { username: user, password });
+    const prefix = `/it-follow-${Date.now()}`;
+    await putParameters(ssm, {
+      [`${prefix}/database/writer`]: primary.host,
+      [`${prefix}/database/reader`]: primary.host, // a host names no port: the readers function points at the standby
+      [`${prefix}/database/port`]: String(primary.port),
+      [`${prefix}/database/database-name`]: database,
+      [`${prefix}/database/secret-arn`]: arn,
+    });
+    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager, onError: () => undefined });
+    const asked: string[] = [];
+    const app = `it-follow-${Date.now() % 100_000}`;
+    const db = new Database({
+      topology,
+      applicationName: app,
+      drainDelayMs: 60_000,
+      readers: (e) => {
+        asked.push(e.databaseName);
+        return [`${replica.host}:${replica.port}`];
+      },
+      onError: () => undefined,
+    });
+    const connections = async (db: string): Promise<number> =>
+      (await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = $2', [`${app}:writer`, db], 'postgres'))[0]!.n;
+    try {
+      expect((await db.read<Where>(WHERE)).rows[0]).toEqual({ standby: true, port: replica.port });
+      await db.write('SELECT 1');
+      expect(await connections(database)).toBe(1);
+      await putParameters(ssm, { [`${prefix}/database/database-name`]: 'postgres' });
+      await topology.refresh();
+      expect((await db.write<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d).toBe('postgres');
+      expect(asked).toEqual([database, 'postgres']);
+      expect(await connections(database)).toBe(1); // retired, not closed yet (drainDelayMs)
+    } finally {
+      await db.close();
+      topology.stop();
+    }
+    // A backend leaves pg_stat_activity a moment after its client hung up (bounded wait).
+    for (let i = 0; i < 40 && (await connections(database)) + (await connections('postgres')) > 0; i++) await sleep(50);
+    expect(await connections(database)).toBe(0);
+    expect(await connections('postgres')).toBe(0);
   });
 });

@@ -99,6 +99,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Polls `probe` (a throw counts as false) until it returns true or `timeoutMs` passes; returns whether it did. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 15_000, intervalMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return true;
+    await sleep(intervalMs);
+  }
+  return false;
+}
+
 const execFileAsync = promisify(execFile);
 
 /**

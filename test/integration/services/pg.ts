@@ -25,3 +25,31 @@ export async function waitForReplica(services: TestServices, timeoutMs = 20_000)
     await sleep(50);
   }
 }
+
+/**
+ * Takes the run-wide lock on the standby (a session advisory lock on the primary, held by a connection of its own),
+ * for tests that inject replica lag, stop the standby or assert that reads land on it: test files run in parallel,
+ * and one file's lag or stopped standby would break another's assertions. Waits (bounded) for the holder.
+ *
+ * @returns a function that releases the lock
+ */
+export async function lockReplica(services: TestServices, timeoutMs = 120_000): Promise<() => Promise<void>> {
+  const { primary, user, password } = services.postgres;
+  const client = new Client({ host: primary.host, port: primary.port, user, password, database: 'postgres', application_name: 'it-replica-lock' });
+  await client.connect();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const [{ locked }] = (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext('s2m-it-replica')) AS locked")).rows as [{ locked: boolean }];
+      if (locked) break;
+      if (Date.now() > deadline) throw new Error(`another test file held the replica lock for more than ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  } catch (e) {
+    await client.end();
+    throw e;
+  }
+  return async () => {
+    await client.end(); // ends the session, which releases its advisory locks
+  };
+}

@@ -149,6 +149,17 @@ describe('TopologyLoader', () => {
     expect(errors).toEqual(['not allowed to read /shop/cache (ssm:GetParametersByPath): this fleet was not given that tier; it is left out of the topology']);
   });
 
+  it('reads only the tiers asked for', async () => {
+    const params = { ...base, '/shop/sessions/secret-arn': ARN2, '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' };
+    ssm.on(GetParametersByPathCommand).callsFake(byPath(params));
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', tiers: ['database', 'queues'], queues: ['jobs'], ...aws() });
+    const t = await loader.refresh();
+    expect([...new Set(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path))]).toEqual(['/shop/database', '/shop/queues/jobs']);
+    expect(t.sessions).toBeUndefined();
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([ARN]);
+  });
+
   it('keeps the last good topology when a refresh fails, and reports it', async () => {
     const errors: string[] = [];
     let fail = false;
