@@ -178,8 +178,11 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     const asg = this.autoScalingGroup;
 
     props.workQueue.grantConsumeMessages(this.fleet);
-    // The runtime's worker finds its queue in the published parameters (queues/<name>/url), as fleets find the data tier.
+    // The runtime's worker finds its queue in the published parameters (queues/<name>/url), as fleets find the data
+    // tier, and may send to its own queue (a job re-enqueued later, the example's relay of orders a web server left
+    // unsent); no other queue.
     props.workQueue.grantReadEndpoints?.(this.fleet);
+    props.workQueue.grantSendMessages(this.fleet);
     this.fleet.grantOnOwnGroup('autoscaling:SetInstanceProtection');
     if (props.rollbackOnAlarms ?? true) this.addRollbackAlarm(props.workQueue);
 

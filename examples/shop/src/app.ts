@@ -38,7 +38,9 @@ export function shopHandler(rt: Runtime<ShopSession>): RequestHandler {
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://shop.invalid');
-    const parts = url.pathname.split('/').filter(Boolean);
+    // The reference app routes /api/* to a service of its own (functional partitioning: its own fleet and scaling);
+    // it runs this same application, so the API answers under both prefixes.
+    const parts = url.pathname.replace(/^\/api(?=\/|$)/, '').split('/').filter(Boolean);
     const route = `${req.method} /${parts[0] ?? ''}${parts.length > 1 ? '/:id' : ''}`;
     const id = parts[1] ?? '';
     if (parts.length > 2 || (parts.length === 2 && !ID.test(id))) throw new HttpError(404, `no such resource: ${url.pathname}`);

@@ -97,10 +97,10 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
     expect(workers.wakeUpAlarm).toBeDefined();
   });
 
-  it('lets workers receive, delete and change visibility, nothing else on the queue (no send, no wildcards)', () => {
+  it('lets workers receive, delete, change visibility and send on their own queue, nothing else (no purge, no wildcards)', () => {
     const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^WorkersFleetInstanceRoleDefaultPolicy') } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }>;
     const sqs = policy.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes('sqs:'));
-    expect(sqs).toEqual([{ Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]);
+    expect(sqs).toEqual([{ Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]);
   });
 
   it('scale-in safety: workers may set instance protection (and complete lifecycle actions) on their own group only, in a policy of their own', () => {
@@ -201,7 +201,7 @@ describe('WorkerFleet and producers in another stack than the queue (data / app 
     expect(data.dependencies).not.toContain(appStack);
   });
 
-  it('lets the workers read their own queue\'s published parameters (how the runtime finds it), no other queue\'s', () => {
+  it('lets the workers read their own queue\'s published parameters (how the runtime finds it) and send to it, no other queue', () => {
     // The policies attached to the Workers fleet's role (not the producer's, which reads and sends)
     const policies = Object.values(Template.fromStack(appStack).findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes('WorkersFleet'));
@@ -209,7 +209,11 @@ describe('WorkerFleet and producers in another stack than the queue (data / app 
     expect(policies.length).toBeGreaterThan(0);
     expect(text).toContain('ssm:GetParametersByPath');
     expect(text).toContain(':parameter/t/queues/jobs');
-    expect(text).not.toContain('sqs:SendMessage');
+    expect(text).toContain('sqs:SendMessage');
+    // the other queue's workers read nothing of /t/queues/jobs
+    const secure = JSON.stringify(Object.values(Template.fromStack(appStack).findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('SecureWorkersFleet')));
+    expect(secure).not.toContain(':parameter/t/queues/jobs');
   });
 
   it('adds nothing to the data stack for the grants (no key policy or queue policy statements)', () => {
