@@ -136,6 +136,8 @@ export interface DatabaseStats {
   readonly writes: number;
   /** Transactions committed. */
   readonly transactions: number;
+  /** Writes and transactions that failed because the writer moved (SQLSTATE 25006) or could not be reached. */
+  readonly writerLost: number;
   /** Reader attempts that failed at the connection level. */
   readonly readerFailures: number;
   /** Reader position queries. */
@@ -197,6 +199,14 @@ export interface DatabaseOptions {
   readonly drainDelayMs?: number;
   /** Errors of idle connections and of background work. @default - `console.warn` */
   readonly onError?: (error: Error) => void;
+  /**
+   * Called when a write or a transaction fails because the endpoint no longer takes writes (SQLSTATE 25006, a
+   * read-only transaction: the writer moved in a failover or a Global Database switchover) or cannot be reached;
+   * the statement's error is rethrown either way. `createRuntime` refreshes the topology here, so the next write
+   * goes where the region's `writer`, `role` and `write-forwarding` now point.
+   * @default - nothing
+   */
+  readonly onWriterLost?: (error: Error) => void;
   /** The `pg` module. @default - `require('pg')`, loaded on first use */
   readonly pg?: { Pool: new (config: PoolConfig) => Pool };
 }
@@ -239,6 +249,14 @@ interface PoolSet {
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 
 /** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
+/**
+ * The write's endpoint no longer takes writes (SQLSTATE 25006 `read_only_sql_transaction`: it was demoted in a failover
+ * or a switchover) or cannot be reached.
+ */
+export function isWriterLost(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === '25006' || isConnectionError(e);
+}
+
 export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
@@ -276,11 +294,13 @@ const ROUTES: readonly RouteReason[] = ['eventual', 'ryw-no-pending-write', 'ryw
 export class Database {
   private readonly options: DatabaseOptions;
   private readonly onError: (error: Error) => void;
+  private readonly onWriterLost: ((error: Error) => void) | undefined;
   private readonly counters = {
     reads: { replica: 0, writer: 0, global: 0 },
     routes: Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<RouteReason, number>,
     writes: 0,
     transactions: 0,
+    writerLost: 0,
     readerFailures: 0,
     positionChecks: 0,
     authRetries: 0,
@@ -302,6 +322,7 @@ export class Database {
   public constructor(options: DatabaseOptions) {
     this.options = options;
     this.onError = options.onError ?? ((e) => console.warn(`[database] ${e.message}`));
+    this.onWriterLost = options.onWriterLost;
     const endpoints = options.endpoints ?? this.selected(options.topology?.current);
     if (endpoints === undefined) {
       throw new Error(options.topology
@@ -389,13 +410,28 @@ export class Database {
     const set = await this.pools();
     const target = this.writeTarget(set);
     this.counters.writes++;
-    if (options.session === undefined) return this.query<R>(target, sql, params);
     const session = options.session;
-    return this.withClient(target, async (client) => {
-      const r = await client.query(sql, params as unknown[]);
-      await this.recordWrite(set, client, session);
-      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-    });
+    const run = session === undefined
+      ? this.query<R>(target, sql, params)
+      : this.withClient(target, async (client) => {
+        const r = await client.query(sql, params as unknown[]);
+        await this.recordWrite(set, client, session);
+        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      });
+    return run.catch((e: unknown) => this.writeFailed(e));
+  }
+
+  /** A failed write: tells {@link DatabaseOptions.onWriterLost} when the writer moved or is unreachable, then rethrows. */
+  private writeFailed(e: unknown): never {
+    if (isWriterLost(e)) {
+      this.counters.writerLost++;
+      try {
+        this.onWriterLost?.(toError(e));
+      } catch (hookError) {
+        this.onError(new Error(`onWriterLost threw: ${toError(hookError).message}`, { cause: hookError }));
+      }
+    }
+    throw e;
   }
 
   /**
@@ -415,6 +451,7 @@ export class Database {
     }
     return this.withClient(target, async (client) => {
       let open = true;
+      // (errors of the writer itself reach writeFailed below)
       const tx: Queryable = {
         query: async <R>(sql: string, params: readonly unknown[] = []) => {
           if (!open) throw new Error('Database.transaction: the transaction is over; run statements inside the callback');
@@ -436,7 +473,7 @@ export class Database {
       this.counters.transactions++;
       if (options.session) await this.recordWrite(set, client, options.session);
       return out;
-    });
+    }).catch((e: unknown) => this.writeFailed(e));
   }
 
   /** Counters of where reads went and why. */

@@ -333,7 +333,14 @@ export class Runtime<S = Record<string, unknown>> {
     const current = topology.current;
     const readers = readersByWriter(options.readers);
     this.db = options.database !== false && current.database
-      ? createDatabase(topology, { ...options.database, ...(readers ? { readers } : {}), ...(options.onError ? { onError: options.onError } : {}) })
+      ? createDatabase(topology, {
+        ...options.database,
+        ...(readers ? { readers } : {}),
+        ...(options.onError ? { onError: options.onError } : {}),
+        // A write refused as read-only (or unreachable) after a failover or switchover: the region's writer, role and
+        // write-forwarding changed; read them now rather than at the next periodic refresh.
+        onWriterLost: (e) => { if (options.database) options.database.onWriterLost?.(e); this.refreshAfterWriterLost(); },
+      })
       : undefined;
 
     const noSessions = options.sessions === false ? 'sessions: false' : options.sessions === undefined && environment.role === 'worker' ? 'a worker keeps no sessions (pass sessions: {} for a store)' : undefined;
@@ -710,6 +717,16 @@ export class Runtime<S = Record<string, unknown>> {
       }
     }
     if (change.kind === 'cache' && this.cacheClient) this.retargetCache(change.topology.cache, 0);
+  }
+
+  private lastWriterRefresh = 0;
+
+  /** At most one topology refresh every 5 s after lost writes (a burst of failing writes asks once). */
+  private refreshAfterWriterLost(): void {
+    const now = Date.now();
+    if (this.closing || now - this.lastWriterRefresh < 5_000) return;
+    this.lastWriterRefresh = now;
+    this.topology.refresh().catch((e: unknown) => this.report(new Error(`topology refresh after a lost write failed: ${toError(e).message}`, { cause: e })));
   }
 
   /** Moves the cache client to the endpoints now published; retried while they stay the same. */

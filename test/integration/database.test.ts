@@ -289,3 +289,33 @@ describe('Database following its published endpoints', () => {
     expect(await connections('postgres')).toBe(0);
   });
 });
+
+describe('Database when its writer was demoted (a failover or a switchover)', () => {
+  it('tells onWriterLost that the writer refuses writes (SQLSTATE 25006) and rethrows the statement\'s error', async () => {
+    // GIVEN a database whose published writer is now a read-only standby (what the old writer is after a failover)
+    await waitForReplica(services);
+    const lost: Error[] = [];
+    const db = new Database({
+      endpoints: endpoints({ writer: replica.host, port: replica.port }),
+      readers: [],
+      credentials: staticCredentials(user, password),
+      applicationName: 'it-demoted',
+      onWriterLost: (e) => lost.push(e),
+      onError: () => undefined,
+    });
+    try {
+      // WHEN a write and a transaction run
+      const write = await db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', ['demoted', 'x']).catch((e: unknown) => e);
+      const tx = await db.transaction(async (t) => t.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', ['demoted-tx', 'x'])).catch((e: unknown) => e);
+      // THEN both fail with the server's read-only error, and the hook heard of each
+      for (const e of [write, tx]) expect((e as { code?: string }).code).toBe('25006');
+      expect(lost.map((e) => (e as Error & { code?: string }).code)).toEqual(['25006', '25006']);
+      expect(db.stats().writerLost).toBe(2);
+      // AND a statement's own error (not the writer's) is not reported as a lost writer
+      await db.read('SELECT 1/0').catch(() => undefined);
+      expect(lost).toHaveLength(2);
+    } finally {
+      await db.close();
+    }
+  });
+});
