@@ -45,7 +45,8 @@ const ASSET_TOKEN = '[ASSET-HASH]';
 
 /**
  * The template of `stack` as plain JSON that stays the same across machines and aws-cdk-lib patch
- * releases of the same minor: asset hashes (64-hex S3 keys, image tags) are replaced by `[ASSET-HASH]`,
+ * releases of the same minor: asset hashes (64-hex S3 keys, image tags) and application versions taken from
+ * them (their first 12 digits) are replaced by `[ASSET-HASH]`,
  * and the `BootstrapVersion` parameter and rule and `CDKMetadata` are removed. Use it in snapshot tests:
  * `expect(stableTemplate(stack)).toMatchSnapshot()`.
  */
@@ -56,7 +57,17 @@ export function stableTemplate(stack: Stack, options: StableTemplateOptions = {}
 
 /** {@link stableTemplate} for a template already synthesized (e.g. read from `cdk.out`). */
 export function maskTemplate(template: Record<string, unknown>, options: StableTemplateOptions = {}): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(template).replace(HASH, ASSET_TOKEN)) as Record<string, unknown>;
+  const text = JSON.stringify(template);
+  // A fleet's application version is the first 12 digits of its asset's hash (S2M_APP_VERSION and the
+  // s2m:app-version tag): mask it with the hash, or every edit of the bundled application changes a snapshot.
+  const prefixes = new Set([...text.matchAll(HASH)].map((m) => m[0].slice(0, 12)));
+  let masked = text.replace(HASH, ASSET_TOKEN);
+  if (prefixes.size > 0) {
+    masked = masked
+      .replace(/"([0-9a-f]{12})"/g, (all, word: string) => (prefixes.has(word) ? `"${ASSET_TOKEN}"` : all))
+      .replace(/(S2M_APP_VERSION=)([0-9a-f]{12})\b/g, (all, name: string, word: string) => (prefixes.has(word) ? name + ASSET_TOKEN : all));
+  }
+  const copy = JSON.parse(masked) as Record<string, unknown>;
   if (options.stripBoilerplate ?? true) {
     const params = copy.Parameters as Record<string, unknown> | undefined;
     if (params) {

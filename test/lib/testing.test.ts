@@ -25,6 +25,22 @@ describe('maskTemplate', () => {
     });
   });
 
+  it('masks an application version taken from an asset hash (tag value and S2M_APP_VERSION), and no other 12 digits', () => {
+    const version = HASH.slice(0, 12);
+    const masked = maskTemplate({
+      Resources: {
+        Asset: { Type: 'Custom::X', Properties: { Key: `${HASH}.zip` } },
+        Group: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { Tags: [{ Key: 's2m:app-version', Value: version }, { Key: 'other', Value: 'abcdefabcdef' }] } },
+        Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { UserData: `S2M_APP_VERSION=${version}\nS2M_OTHER=${version}x\n` } },
+      },
+    });
+    expect(masked.Resources).toEqual({
+      Asset: { Type: 'Custom::X', Properties: { Key: '[ASSET-HASH].zip' } },
+      Group: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { Tags: [{ Key: 's2m:app-version', Value: '[ASSET-HASH]' }, { Key: 'other', Value: 'abcdefabcdef' }] } },
+      Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { UserData: `S2M_APP_VERSION=[ASSET-HASH]\nS2M_OTHER=${version}x\n` } },
+    });
+  });
+
   it('keeps other parameters, rules and conditions', () => {
     const masked = maskTemplate({
       ...raw,
