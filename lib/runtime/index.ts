@@ -104,6 +104,7 @@ export {
   WRITE_FORWARD_SETTING,
   WriteUnavailableError,
   createDatabase,
+  databaseCertificateAuthorities,
   isConnectionError,
   type Consistency,
   type DatabaseOptions,
