@@ -572,14 +572,18 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   }
 
   /**
-   * `rds-db:connect` for `grantee` as `dbUser` through the proxy, or the cluster when there is no proxy. With
-   * `applicationUsers`, `dbUser` must be one of them.
+   * `rds-db:connect` for `grantee` as `dbUser` on the cluster (`dbuser:<cluster resource id>/<user>`) and, with a
+   * proxy, on the proxy too (`dbuser:prx-…/<user>`): an IAM login is authorized against the resource it reaches,
+   * and clients reach the cluster directly wherever the proxy does not serve them (a forwarding secondary's writes
+   * and strong reads, which RDS Proxy cannot carry; a region demoted by a switchover). With `applicationUsers`,
+   * `dbUser` must be one of them.
    */
   public grantConnect(grantee: iam.IGrantable, dbUser: string = USERNAME): iam.Grant {
     if (this.applicationUsers.length > 0 && !this.applicationUsers.includes(dbUser)) {
       throw validationError(this, `AuroraDatabase: grantConnect's dbUser must be one of applicationUsers (${this.applicationUsers.join(', ')}) (got: ${JSON.stringify(dbUser)})`);
     }
-    return this.proxy ? this.proxy.grantConnect(grantee, dbUser) : this.cluster.grantConnect(grantee, dbUser);
+    const cluster = this.cluster.grantConnect(grantee, dbUser);
+    return this.proxy ? this.proxy.grantConnect(grantee, dbUser).combine(cluster) : cluster;
   }
 
   /**

@@ -582,11 +582,15 @@ describe('AuroraDatabase application users (IAM database authentication, one use
     expect(policy.Properties.PolicyDocument.Statement[0].Resource).toEqual([user('web'), user('worker_jobs')]);
   });
 
-  it('grants a consumer that names its user rds-db:connect as that user on the proxy, and no secret', () => {
+  it('grants a consumer that names its user rds-db:connect as that user on the proxy and on the cluster, and no secret', () => {
     const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }] } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
     const statements = policy.Properties.PolicyDocument.Statement;
-    const connect = statements.find((s) => s.Action === 'rds-db:connect')!;
-    expect(JSON.stringify(connect.Resource)).toMatch(/DatabaseProxy.*DBProxyArn.*"\/web"/);
+    const connect = statements.filter((s) => s.Action === 'rds-db:connect').flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    // through the proxy: dbuser:prx-…/web
+    expect(connect).toContainEqual({ 'Fn::Join': ['', ['arn:aws:rds-db:us-east-1:', { Ref: 'AWS::AccountId' }, ':dbuser:', { 'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseProxy/), 'DBProxyArn'] }] }] }, '/web']] });
+    // directly to the cluster (a forwarding secondary's writes, a stage or region without the proxy): dbuser:cluster-…/web
+    expect(connect).toContainEqual({ 'Fn::Join': ['', ['arn:aws:rds-db:us-east-1:', { Ref: 'AWS::AccountId' }, ':dbuser:', { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'DBClusterResourceId'] }, '/web']] });
+    expect(connect).toHaveLength(2);
     expect(JSON.stringify(statements)).not.toMatch(/secretsmanager|kms:Decrypt/);
   });
 

@@ -133,8 +133,15 @@ describe('reference app (millions config): Aurora global database in every regio
       const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
       expect(JSON.stringify(statements.find((st) => st.Action === 'ssm:GetParametersByPath')?.Resource)).toContain(':parameter/shop/database');
       expect(JSON.stringify(statements)).not.toContain(':secret:shop/database/credentials');
-      const connect = statements.find((st) => st.Action === 'rds-db:connect')!;
-      expect(JSON.stringify(connect.Resource)).toMatch(new RegExp(`DBProxyArn.*"/${service}"\\]`));
+      // eu-west-1 is a forwarding secondary: writes and strong reads go to its cluster directly, the rest through
+      // its proxy, so the user may log in to both
+      const connect = statements.filter((st) => st.Action === 'rds-db:connect').flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource])) as Array<{ 'Fn::Join': [string, unknown[]] }>;
+      // arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>
+      expect(connect.map((r) => [JSON.stringify(r['Fn::Join'][1][3]), r['Fn::Join'][1][4]])).toEqual(expect.arrayContaining([
+        [expect.stringContaining('DatabaseProxyE01FC4E6DBProxyArn'), `/${service}`],
+        [expect.stringContaining('DatabaseCluster5B53A178DBClusterResourceId'), `/${service}`],
+      ]));
+      expect(connect).toHaveLength(2);
       const dbRules = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
       expect(dbRules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith(`WebService${service}Fleet`))).toHaveLength(2);
       expect(dbRules.some((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebLoadBalancer'))).toBe(false);
