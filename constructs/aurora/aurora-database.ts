@@ -147,9 +147,10 @@ export interface AuroraDatabaseProps {
   readonly iamAuthentication?: boolean;
   /**
    * The application's own database users, one per fleet (`[a-z][a-z0-9_]*`), that log in with IAM database
-   * authentication only: fleets never get the master secret. On a primary or standalone PostgreSQL cluster an
+   * authentication only: fleets never get the master secret. On the PostgreSQL cluster that holds the writer
+   * (standalone, a Global Database's primary, or the member `holdsWriter` names after a switchover) an
    * {@link ApplicationUsers} function creates them at deploy (members of `s2m_application`, which may read and
-   * write data but run no DDL); on a Global Database secondary they replicate from the primary. The proxy then
+   * write data but run no DDL); on the other members they replicate from it. The proxy then
    * uses end-to-end IAM authentication (`DefaultAuthScheme: IAM_AUTH`): it holds no secret and its role may
    * connect as these users only. Grant a fleet its user with {@link grantConnect}, or pass a consumer with a
    * `databaseUser` to {@link grantConsumer}.
@@ -289,7 +290,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly published: PublishedEndpoints;
   /** The application's database users (`applicationUsers`). */
   public readonly applicationUsers: readonly string[];
-  /** The function that creates them (primary or standalone cluster with `applicationUsers`). */
+  /**
+   * The function that creates them: on the cluster that holds the writer (a standalone cluster, a Global Database's
+   * primary, or the member a switchover moved the writer to) with `applicationUsers`, on Aurora PostgreSQL.
+   */
   public readonly applicationUsersProvisioning?: ApplicationUsers;
   /**
    * Network access: the cluster's and the proxy's security groups. `allowFrom`/`allowDefaultPortFrom`
@@ -543,7 +547,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       ],
     });
 
-    if (identities && !this.isSecondary && engineKind === 'postgres') {
+    // The users are created through the writer, wherever it is now: after a switchover the region that holds it
+    // (a former secondary, reading its replica of the master secret) runs the function, and the demoted primary's
+    // is deleted, which leaves every user in place.
+    if (identities && this.holdsWriter && engineKind === 'postgres') {
       this.applicationUsersProvisioning = new ApplicationUsers(this, 'ApplicationUsers', {
         cluster: this.cluster,
         secret: this.secret,
@@ -552,8 +559,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         vpc: props.vpc,
         ...(props.applicationUsersSubnets ? { vpcSubnets: props.applicationUsersSubnets } : {}),
       });
+      if (this.secretReplica) this.applicationUsersProvisioning.node.addDependency(this.secretReplica);
       securityGroup.connections.allowFrom(this.applicationUsersProvisioning, ec2.Port.tcp(this.port), 'creates the application users');
-    } else if (identities && !this.isSecondary) {
+    } else if (identities && this.holdsWriter) {
       Annotations.of(this).addWarningV2('scale-to-millions:aurora-users-manual',
         `AuroraDatabase: the application users are created automatically on Aurora PostgreSQL only; on ${engineKind} create them once with the master user: ${this.applicationUsers.map((u) => `CREATE USER '${u}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'; GRANT SELECT, INSERT, UPDATE, DELETE ON \`${databaseName}\`.* TO '${u}';`).join(' ')}`);
     }

@@ -252,6 +252,38 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
   });
 
+  describe('the application users follow the writer', () => {
+    const withUsers = (id: string, region: string, globalDatabase: AuroraDatabaseProps['globalDatabase']) => {
+      const stack = new Stack(new App({ context: cdkJsonContext() }), id, { env: { region } });
+      const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
+      const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', applicationUsers: ['web', 'api'], globalDatabase });
+      return { db, t: Template.fromStack(stack) };
+    };
+
+    it('the promoted secondary creates them through its own cluster endpoint, reading its replica of the master secret', () => {
+      const { db, t } = withUsers('PromotedUsers', 'eu-west-1', { role: 'secondary', ...global, primaryRegion: 'us-east-1', holdsWriter: true });
+      expect(db.applicationUsersProvisioning).toBeDefined();
+      t.hasResourceProperties('Custom::ApplicationUsers', {
+        Users: ['web', 'api'],
+        Host: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] },
+        SecretArn: { 'Fn::Join': ['', ['arn:aws:secretsmanager:eu-west-1:', { Ref: 'AWS::AccountId' }, ':secret:shop/database/credentials']] },
+      });
+      // only once the replica exists
+      const [resource] = Object.values(t.findResources('Custom::ApplicationUsers')) as Array<{ DependsOn: string[] }>;
+      expect(resource.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^DatabaseSecretReplica/)]));
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^DatabaseApplicationUsersRole') }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':secret:shop/database/credentials-??????'])] }) })]) },
+      });
+    });
+
+    it('the demoted primary has no function left (deleting it leaves every user in place)', () => {
+      const { db, t } = withUsers('DemotedUsers', 'us-east-1', { role: 'primary', ...global, holdsWriter: false });
+      expect(db.applicationUsersProvisioning).toBeUndefined();
+      t.resourceCountIs('Custom::ApplicationUsers', 0);
+    });
+  });
+
   it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it', () => {
     const { t } = build('MySql', 'eu-west-1', 'mysql', { role: 'secondary', ...global });
     t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });

@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
 import { OutputKeys } from '../../../lib/outputs';
 import { STATEFUL_TYPES, statefulLogicalIds } from '../../../lib/testing';
-import { buildTestApp } from '../../helpers/app';
+import { readFileSync } from 'node:fs';
+import type { AppConfigInput, DatabaseInput, ServiceInput } from '../../../lib/config';
+import { buildTestApp, configPath } from '../../helpers/app';
 
 const DATA_TIER_TYPES = [...STATEFUL_TYPES, 'AWS::RDS::DBProxy', 'AWS::RDS::DBProxyEndpoint', 'AWS::ApplicationAutoScaling::ScalableTarget'];
 
@@ -51,6 +53,23 @@ describe('reference app (millions config): Aurora global database in every regio
       expect(proxy.Properties).toMatchObject({ DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
       expect(proxy.Properties.Auth).toBeUndefined();
       t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/authentication', Value: 'iam' });
+    }
+  });
+
+  it('after a switchover (writerRegion eu-west-1), creates the users in eu-west-1 only: adding a service then adds its user there', () => {
+    const millions = JSON.parse(readFileSync(configPath('millions'), 'utf8')) as AppConfigInput & { database: DatabaseInput & { globalDatabase: object }; services: ServiceInput[] };
+    const switched = buildTestApp({
+      ...millions,
+      database: { ...millions.database, globalDatabase: { ...millions.database.globalDatabase, writerRegion: 'eu-west-1' } },
+      services: [...millions.services, { name: 'search', pathPatterns: ['/search/*'] }],
+    });
+    for (const region of Object.keys(switched.regions)) {
+      const t = Template.fromStack(switched.regions[region].data);
+      if (region === 'eu-west-1') {
+        t.hasResourceProperties('Custom::ApplicationUsers', { Users: Match.arrayWith(['search']), Host: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] } });
+      } else {
+        t.resourceCountIs('Custom::ApplicationUsers', 0);
+      }
     }
   });
 
