@@ -125,6 +125,12 @@ export const SESSION_KEYS = {
   secretArn: 'secret-arn',
 } as const;
 
+/**
+ * The session cookie's name (the runtime's `SESSION_COOKIE_DEFAULTS.name`). The edge forwards it to the load
+ * balancers: CloudFront passes a cookie on only when its origin request policy lists it (or forwards all).
+ */
+export const SESSION_COOKIE_NAME = '__Host-s2m-session';
+
 /** The environment file on every instance, written by the fleet's user data; `KEY=value` lines, no secret ever. */
 export const ENV_FILE = '/etc/scale-to-millions/env';
 
