@@ -55,6 +55,15 @@ export const LIFECYCLE_HOOKS = {
  */
 export const FLEET_GROUP_TAG = 's2m:fleet';
 
+/**
+ * Whether EC2 accepts `key` as a tag key of an instance with tags in its instance metadata (every fleet's): ASCII
+ * letters, digits and `+ - = . , _ :` and `@`, not `.`, `..` or `_index`. Any other key fails every launch (EC2
+ * User Guide, "View tags for your EC2 instances using instance metadata").
+ */
+export function isInstanceMetadataTagKey(key: string): boolean {
+  return /^[A-Za-z0-9+\-=.,_:@]+$/.test(key) && !['.', '..', '_index'].includes(key);
+}
+
 /** Where things live on an instance. */
 export const INSTANCE_PATHS = {
   /** The fleet's own settings for the bootstrap scripts (not the application contract). */

@@ -8,6 +8,7 @@ import {
   Names,
   RemovalPolicy,
   Stack,
+  TagManager,
   Tags,
   Token,
   Validations,
@@ -24,7 +25,7 @@ import { nagArn } from '../common/nag';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
 import { bootstrapCommands } from './bootstrap';
-import { FLEET_DEFAULTS, FLEET_GROUP_TAG, LIFECYCLE_HOOKS } from './defaults';
+import { FLEET_DEFAULTS, FLEET_GROUP_TAG, LIFECYCLE_HOOKS, isInstanceMetadataTagKey } from './defaults';
 
 /** How a new application version rolls out over a fleet (an Auto Scaling instance refresh). */
 export interface FleetRolloutOptions {
@@ -312,6 +313,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (version !== undefined) Tags.of(this.autoScalingGroup).add(APP_VERSION_TAG, version);
     if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
+    // Late: tags (`Tags.of(app).add(...)`) are applied by aspects just before validation.
+    this.node.addValidation({ validate: () => this.instanceTagProblems() });
 
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
@@ -367,6 +370,19 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       id: `AwsSolutions-IAM5[Resource::${nagArn(groups, this)}]`,
       reason: `Auto Scaling group ARNs hold a UUID CloudFormation does not expose, and naming the group would make this permission wait for the group whose first instances need it; the condition autoscaling:ResourceTag/${FLEET_GROUP_TAG} pins it to this fleet's group, and only the lifecycle and protection calls the instances make on their own group are allowed.`,
     });
+  }
+
+  /**
+   * Tag keys that reach the instances (propagated by the group, or the launch template's instance tags) and that
+   * EC2 refuses on an instance with tags in its metadata, which would fail every launch.
+   */
+  private instanceTagProblems(): string[] {
+    const propagated = ((this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).tags.renderTags() as Array<{ key?: string; Key?: string; propagateAtLaunch?: boolean; PropagateAtLaunch?: boolean }> | undefined ?? [])
+      .filter((t) => t.propagateAtLaunch ?? t.PropagateAtLaunch)
+      .map((t) => t.key ?? t.Key ?? '');
+    const keys = [...new Set([...propagated, ...Object.keys(TagManager.of(this.launchTemplate)?.tagValues() ?? {})])];
+    return keys.filter((k) => !Token.isUnresolved(k) && !isInstanceMetadataTagKey(k)).map((k) =>
+      `Fleet: tag key ${JSON.stringify(k)} reaches the instances, which have tags in their instance metadata: EC2 then allows only ASCII letters, digits and + - = . , _ : @ in keys (no spaces, no /, not ".", ".." or "_index") and refuses every launch otherwise; rename the tag (got: ${JSON.stringify(k)})`);
   }
 
   /** Memory used on the fleet's instances, % (CloudWatch agent; Maximum over the instances by default). */

@@ -6,6 +6,7 @@ import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
+import { isInstanceMetadataTagKey } from '../../constructs/fleet/defaults';
 import { DATABASE_USERS } from '../runtime/contract';
 import { resolveEdge } from './sections/edge';
 import { REGION_ZONES, defaultZones, isKnownRegion } from './regions';
@@ -331,14 +332,7 @@ const APP_TAG_KEYS = ['app', 'stage', 'tier'];
 const APP_TAG_PREFIX = 's2m:';
 /** AWS's tag character set: letters, digits, spaces and `_ . : / = + - @`. */
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-/**
- * Tag keys an instance with tags in its metadata accepts (the fleets turn that on, and the config's tags reach
- * their instances): ASCII letters and digits and `+ - = . _ : @` (EC2 also allows `,`, which AWS's tag set does
- * not), not `.`, `..` or `_index`; any other key fails every launch (EC2 User Guide, "View tags for your EC2
- * instances using instance metadata").
- */
-const INSTANCE_TAG_KEY = /^[A-Za-z0-9+\-=._:@]+$/;
-const INSTANCE_TAG_KEYS_REFUSED = ['.', '..', '_index'];
+
 /**
  * A resource holds 50 user tags; the app adds its own 3, and the VPC's subnets 3 more (`Name`,
  * `aws-cdk:subnet-name`, `aws-cdk:subnet-type`).
@@ -356,7 +350,8 @@ function resolveTags(c: Checker, raw: unknown): Record<string, string> {
     else if (key.toLowerCase().startsWith(APP_TAG_PREFIX)) c.fail(p, `uses the prefix "${APP_TAG_PREFIX}", which the constructs use for their own tags (s2m:fleet, s2m:app-version)`, key);
     else if (key.length < 1 || key.length > 128) c.fail(p, 'a tag key must be 1 to 128 characters', key);
     else if (!TAG_TEXT.test(key)) c.fail(p, 'a tag key may hold letters, digits, spaces and _ . : / = + - @ only', key);
-    else if (!INSTANCE_TAG_KEY.test(key) || INSTANCE_TAG_KEYS_REFUSED.includes(key)) {
+    else if (!isInstanceMetadataTagKey(key)) {
+      // The config's tags reach the fleets' instances, which have tags in their metadata.
       c.fail(p, 'a tag key reaches the fleets\' instances, which have tags in their metadata: EC2 then allows only ASCII letters, digits and + - = . _ : @ (no spaces, no /, not ".", ".." or "_index"), and refuses to launch otherwise', key);
     }
     if (value.length > 256) c.fail(p, 'a tag value must be at most 256 characters', value);

@@ -1,4 +1,4 @@
-import { Duration, Errors, SecretValue, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, Errors, SecretValue, Stack, Tags, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AL2023_RELEASE_CONTEXT_KEY, ApplicationSource, FLEET_DEFAULTS, Fleet, checkCapacity, type FleetProps } from '../../../constructs/fleet';
@@ -354,6 +354,20 @@ describe('Fleet bad props', () => {
     const { stack, vpc } = stackWithVpc();
     new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), environment: { TOKEN: SecretValue.secretsManager('db', { jsonField: 'password' }).unsafeUnwrap() } });
     expect(() => Template.fromStack(stack)).toThrow(/Fleet: environment\.TOKEN resolves to a secret; the environment file never holds one/);
+  });
+
+  it.each([['cost center'], ['team/owner']])('refuses at synth a tag key %j that reaches the instances (EC2 would refuse every launch)', (key) => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    Tags.of(stack).add(key, 'platform');
+    expect(() => Template.fromStack(stack)).toThrow(`Fleet: tag key ${JSON.stringify(key)} reaches the instances, which have tags in their instance metadata`);
+  });
+
+  it('accepts tag keys EC2 allows on instances with tags in their metadata', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    Tags.of(stack).add('cost-center', 'Équipe / ops');
+    expect(() => Template.fromStack(stack)).not.toThrow();
   });
 
   it('refuses more than ten rollback alarms', () => {
