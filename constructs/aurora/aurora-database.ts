@@ -211,8 +211,9 @@ export interface AuroraDatabaseProps {
   /** Days between credential rotations (primary or standalone). @default Duration.days(30) */
   readonly rotationInterval?: Duration;
   /**
-   * The VPC's Secrets Manager interface endpoint. The rotation function then runs next to the cluster (its
-   * subnets) and calls Secrets Manager through the endpoint, with no route to the internet.
+   * The VPC's Secrets Manager interface endpoint, with private DNS on (CDK's default). The rotation function then
+   * runs next to the cluster (its subnets) and calls Secrets Manager's regional name, which private DNS resolves
+   * to the endpoint, with no route to the internet.
    * @default - no endpoint: the rotation function runs in the VPC's private subnets with egress (NAT)
    */
   readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
@@ -703,10 +704,19 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
       throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
     }
+    if (endpoint instanceof ec2.InterfaceVpcEndpoint) {
+      const cfn = endpoint.node.defaultChild as ec2.CfnVPCEndpoint;
+      if (cfn.privateDnsEnabled === false) {
+        throw new Error('AuroraDatabase: secretsManagerEndpoint must have private DNS on, so that secretsmanager.<region>.amazonaws.com reaches it from the rotation function (got: privateDnsEnabled false)');
+      }
+    }
+    // The endpoint is not passed on: aws-cdk-lib would give the rotation function the host name
+    // `vpce-<id>.secretsmanager.<region>.amazonaws.com`, which is not one of the endpoint's documented names
+    // (those end in .vpce.amazonaws.com). With private DNS on, the regional name resolves to the endpoint's
+    // interfaces inside the VPC, so the function's default endpoint already goes through it.
     return this.cluster.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,
       vpcSubnets: subnets,
-      ...(endpoint ? { endpoint } : {}),
     });
   }
 

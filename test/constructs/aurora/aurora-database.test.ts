@@ -301,7 +301,19 @@ describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
     const app = Object.values(Template.fromStack(stack).findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
     // THEN
     expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
-    expect(JSON.stringify(app.Properties.Parameters.endpoint)).toMatch(/NetworkVpcEndpointSecretsmanager.*\.secretsmanager\.eu-west-1\./);
+    // the regional name, which the endpoint's private DNS resolves inside the VPC (not aws-cdk-lib's vpce-<id> form)
+    expect(app.Properties.Parameters.endpoint).toEqual({ 'Fn::Join': ['', ['https://secretsmanager.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] });
+    expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint'))).toContain('"PrivateDnsEnabled":true');
+  });
+
+  it('refuses an endpoint without private DNS (the regional name would leave the VPC)', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'NoDns', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'], natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    const endpoint = vpc.addInterfaceEndpoint('Sm', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, privateDnsEnabled: false });
+    expect(() => new AuroraDatabase(stack, 'Database', { vpc, secretsManagerEndpoint: endpoint })).toThrow(/secretsManagerEndpoint must have private DNS on, .*\(got: privateDnsEnabled false\)/);
   });
 
   it('fails when the rotation would have no path to Secrets Manager', () => {
