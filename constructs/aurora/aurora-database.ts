@@ -147,9 +147,10 @@ export interface AuroraDatabaseProps {
   readonly iamAuthentication?: boolean;
   /**
    * The application's own database users, one per fleet (`[a-z][a-z0-9_]*`), that log in with IAM database
-   * authentication only: fleets never get the master secret. On a primary or standalone PostgreSQL cluster an
+   * authentication only: fleets never get the master secret. On the PostgreSQL cluster that holds the writer
+   * (standalone, a Global Database's primary, or the member `holdsWriter` names after a switchover) an
    * {@link ApplicationUsers} function creates them at deploy (members of `s2m_application`, which may read and
-   * write data but run no DDL); on a Global Database secondary they replicate from the primary. The proxy then
+   * write data but run no DDL); on the other members they replicate from it. The proxy then
    * uses end-to-end IAM authentication (`DefaultAuthScheme: IAM_AUTH`): it holds no secret and its role may
    * connect as these users only. Grant a fleet its user with {@link grantConnect}, or pass a consumer with a
    * `databaseUser` to {@link grantConsumer}.
@@ -210,8 +211,9 @@ export interface AuroraDatabaseProps {
   /** Days between credential rotations (primary or standalone). @default Duration.days(30) */
   readonly rotationInterval?: Duration;
   /**
-   * The VPC's Secrets Manager interface endpoint. The rotation function then runs next to the cluster (its
-   * subnets) and calls Secrets Manager through the endpoint, with no route to the internet.
+   * The VPC's Secrets Manager interface endpoint, with private DNS on (CDK's default). The rotation function then
+   * runs next to the cluster (its subnets) and calls Secrets Manager's regional name, which private DNS resolves
+   * to the endpoint, with no route to the internet.
    * @default - no endpoint: the rotation function runs in the VPC's private subnets with egress (NAT)
    */
   readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
@@ -289,7 +291,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly published: PublishedEndpoints;
   /** The application's database users (`applicationUsers`). */
   public readonly applicationUsers: readonly string[];
-  /** The function that creates them (primary or standalone cluster with `applicationUsers`). */
+  /**
+   * The function that creates them: on the cluster that holds the writer (a standalone cluster, a Global Database's
+   * primary, or the member a switchover moved the writer to) with `applicationUsers`, on Aurora PostgreSQL.
+   */
   public readonly applicationUsersProvisioning?: ApplicationUsers;
   /**
    * Network access: the cluster's and the proxy's security groups. `allowFrom`/`allowDefaultPortFrom`
@@ -543,7 +548,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       ],
     });
 
-    if (identities && !this.isSecondary && engineKind === 'postgres') {
+    // The users are created through the writer, wherever it is now: after a switchover the region that holds it
+    // (a former secondary, reading its replica of the master secret) runs the function, and the demoted primary's
+    // is deleted, which leaves every user in place.
+    if (identities && this.holdsWriter && engineKind === 'postgres') {
       this.applicationUsersProvisioning = new ApplicationUsers(this, 'ApplicationUsers', {
         cluster: this.cluster,
         secret: this.secret,
@@ -552,8 +560,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         vpc: props.vpc,
         ...(props.applicationUsersSubnets ? { vpcSubnets: props.applicationUsersSubnets } : {}),
       });
+      if (this.secretReplica) this.applicationUsersProvisioning.node.addDependency(this.secretReplica);
       securityGroup.connections.allowFrom(this.applicationUsersProvisioning, ec2.Port.tcp(this.port), 'creates the application users');
-    } else if (identities && !this.isSecondary) {
+    } else if (identities && this.holdsWriter) {
       Annotations.of(this).addWarningV2('scale-to-millions:aurora-users-manual',
         `AuroraDatabase: the application users are created automatically on Aurora PostgreSQL only; on ${engineKind} create them once with the master user: ${this.applicationUsers.map((u) => `CREATE USER '${u}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'; GRANT SELECT, INSERT, UPDATE, DELETE ON \`${databaseName}\`.* TO '${u}';`).join(' ')}`);
     }
@@ -572,14 +581,18 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   }
 
   /**
-   * `rds-db:connect` for `grantee` as `dbUser` through the proxy, or the cluster when there is no proxy. With
-   * `applicationUsers`, `dbUser` must be one of them.
+   * `rds-db:connect` for `grantee` as `dbUser` on the cluster (`dbuser:<cluster resource id>/<user>`) and, with a
+   * proxy, on the proxy too (`dbuser:prx-…/<user>`): an IAM login is authorized against the resource it reaches,
+   * and clients reach the cluster directly wherever the proxy does not serve them (a forwarding secondary's writes
+   * and strong reads, which RDS Proxy cannot carry; a region demoted by a switchover). With `applicationUsers`,
+   * `dbUser` must be one of them.
    */
   public grantConnect(grantee: iam.IGrantable, dbUser: string = USERNAME): iam.Grant {
     if (this.applicationUsers.length > 0 && !this.applicationUsers.includes(dbUser)) {
       throw validationError(this, `AuroraDatabase: grantConnect's dbUser must be one of applicationUsers (${this.applicationUsers.join(', ')}) (got: ${JSON.stringify(dbUser)})`);
     }
-    return this.proxy ? this.proxy.grantConnect(grantee, dbUser) : this.cluster.grantConnect(grantee, dbUser);
+    const cluster = this.cluster.grantConnect(grantee, dbUser);
+    return this.proxy ? this.proxy.grantConnect(grantee, dbUser).combine(cluster) : cluster;
   }
 
   /**
@@ -691,10 +704,19 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
       throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
     }
+    if (endpoint instanceof ec2.InterfaceVpcEndpoint) {
+      const cfn = endpoint.node.defaultChild as ec2.CfnVPCEndpoint;
+      if (cfn.privateDnsEnabled === false) {
+        throw new Error('AuroraDatabase: secretsManagerEndpoint must have private DNS on, so that secretsmanager.<region>.amazonaws.com reaches it from the rotation function (got: privateDnsEnabled false)');
+      }
+    }
+    // The endpoint is not passed on: aws-cdk-lib would give the rotation function the host name
+    // `vpce-<id>.secretsmanager.<region>.amazonaws.com`, which is not one of the endpoint's documented names
+    // (those end in .vpce.amazonaws.com). With private DNS on, the regional name resolves to the endpoint's
+    // interfaces inside the VPC, so the function's default endpoint already goes through it.
     return this.cluster.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,
       vpcSubnets: subnets,
-      ...(endpoint ? { endpoint } : {}),
     });
   }
 

@@ -8,6 +8,12 @@ export const EDGE_DEFAULTS = {
   rateLimitPer5Min: 2000,
   /** Viewer headers forwarded to the load balancers on dynamic paths. */
   forwardedHeaders: ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'] as readonly string[],
+  /**
+   * Cookies forwarded to the load balancers on dynamic paths: every one, so the runtime's session cookie
+   * (`SESSION_COOKIE_NAME`, `__Host-s2m-session`) and the application's own reach it. A list narrows this; it
+   * must name the session cookie (the construct warns otherwise).
+   */
+  forwardedCookies: 'all' as 'all' | 'none' | readonly string[],
   /** Custom header CloudFront adds to every origin request and the load balancers require. */
   originVerifyHeaderName: 'X-Origin-Verify',
   /** Days CloudFront and S3 access logs and WAF logs are kept. */

@@ -1,4 +1,5 @@
 import {
+  Annotations,
   Arn,
   CfnElement,
   ArnFormat,
@@ -24,6 +25,7 @@ import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defa
 import { createLogBucket } from '../common/log-bucket';
 import { originDomainName } from '../geo-dns/names';
 import { ProductWebAcl, checkRateLimit } from './web-acl';
+import { SESSION_COOKIE_NAME } from '../../lib/runtime/contract';
 
 /** What part of the viewer's cookies or query strings reaches the origin on dynamic paths. */
 export type ForwardedValues = 'all' | 'none' | string[];
@@ -79,7 +81,12 @@ export interface EdgeDistributionProps {
    * @default - Accept, Accept-Language, Content-Type, Origin, Referer, User-Agent, CloudFront-Viewer-Country
    */
   readonly forwardedHeaders?: string[];
-  /** Cookies forwarded to the load balancers. @default 'all' */
+  /**
+   * Cookies forwarded to the load balancers (with caching on, also the cache key). A list or `'none'` that leaves
+   * out the runtime's session cookie (`SESSION_COOKIE_NAME`, `__Host-s2m-session`) gets a warning
+   * (`scale-to-millions:edge-session-cookie`): behind CloudFront, users could not stay signed in.
+   * @default 'all'
+   */
   readonly forwardedCookies?: ForwardedValues;
   /** Query strings forwarded to the load balancers. @default 'all' */
   readonly forwardedQueryStrings?: ForwardedValues;
@@ -229,12 +236,18 @@ export class EdgeDistribution extends Construct {
     const cachingOff = defaultTtl.toSeconds() === 0 && maxTtl.toSeconds() === 0;
     const forwardedHeaders = props.forwardedHeaders ?? [...EDGE_DEFAULTS.forwardedHeaders];
     const viewerHost = props.forwardViewerHost ?? false;
+    const defaultCookies = EDGE_DEFAULTS.forwardedCookies;
+    const cookies: ForwardedValues = props.forwardedCookies ?? (typeof defaultCookies === 'string' ? defaultCookies : [...defaultCookies]);
+    if (!forwardsCookie(cookies, SESSION_COOKIE_NAME)) {
+      Annotations.of(this).addWarningV2('scale-to-millions:edge-session-cookie',
+        `EdgeDistribution: forwardedCookies leaves out the runtime's session cookie ${SESSION_COOKIE_NAME}, so the load balancers never see it and users cannot stay signed in behind CloudFront; add it (or forward "all"), or acknowledge this warning if your application names its session cookie otherwise (got: ${JSON.stringify(cookies)})`);
+    }
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'DynamicOriginRequest', {
       comment: cachingOff
         ? `Every viewer header (Authorization included${viewerHost ? ', Host too' : ', not Host'}): nothing is cached`
         : 'Viewer values the application needs; Authorization travels in the cache key',
       headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : headers(forwardedHeaders),
-      cookieBehavior: forwarded(props.forwardedCookies ?? 'all', cloudfront.OriginRequestCookieBehavior),
+      cookieBehavior: forwarded(cookies, cloudfront.OriginRequestCookieBehavior),
       queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.OriginRequestQueryStringBehavior),
     });
     // With caching off CloudFront forwards Authorization through an all-viewer-headers origin request policy (it
@@ -248,7 +261,7 @@ export class EdgeDistribution extends Construct {
         defaultTtl,
         maxTtl,
         headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', ...(viewerHost ? ['Host'] : [])),
-        cookieBehavior: forwarded(props.forwardedCookies ?? 'all', cloudfront.CacheCookieBehavior),
+        cookieBehavior: forwarded(cookies, cloudfront.CacheCookieBehavior),
         queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.CacheQueryStringBehavior),
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,
@@ -469,6 +482,11 @@ function headers(list: string[]): cloudfront.OriginRequestHeaderBehavior {
 }
 
 interface BehaviorFactory<T> { none(): T; all(): T; allowList(...names: string[]): T }
+
+/** Whether CloudFront passes the cookie `name` on to the origin with `cookies` forwarded. */
+export function forwardsCookie(cookies: 'all' | 'none' | readonly string[], name: string): boolean {
+  return cookies === 'all' || (cookies !== 'none' && cookies.includes(name));
+}
 
 function forwarded<T>(v: ForwardedValues, f: BehaviorFactory<T>): T {
   if (v === 'all') return f.all();

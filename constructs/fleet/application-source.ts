@@ -11,8 +11,9 @@ import {
 } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Construct } from 'constructs';
+import { ENV_FILE } from '../../lib/runtime/contract';
 import { bundleNodeEntry } from '../common/bundle';
 import { validationError } from '../common/errors';
 import { INSTANCE_PATHS } from './defaults';
@@ -55,6 +56,12 @@ export interface ApplicationSourceConfig {
   readonly startCommand?: string;
   /** Run the unit as root (a container runtime's client), not as the unprivileged `s2m-app` user. @default false */
   readonly runAsRoot?: boolean;
+  /**
+   * The name of the Docker container `startCommand` runs: the unit then removes a leftover container of that name
+   * before it starts and stops the container itself (`docker stop`), not only its client, when it stops.
+   * @default - no container
+   */
+  readonly containerName?: string;
   /** The instance metadata hop limit (2 lets a container reach IMDSv2 through the bridge). @default 1 */
   readonly httpPutResponseHopLimit?: number;
 }
@@ -165,6 +172,10 @@ const RELATIVE_FILE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
 /** registry/repo[:tag][@sha256:digest], the registry optional (Docker Hub). */
 const IMAGE_REF = /^(?:([a-z0-9.-]+(?::\d+)?)\/)?([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
 const ECR_REGISTRY = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
+/** The container a container source runs. */
+const CONTAINER_NAME = 's2m-app';
+/** The directory of the fleet's files on an instance (the environment file, the RDS certificate bundle). */
+const CONFIG_DIR = dirname(ENV_FILE);
 /** A terminator no line of a start command may equal (it goes into a quoted heredoc). */
 const HEREDOC = 'S2M_EOF';
 
@@ -362,8 +373,10 @@ class ContainerSource extends ApplicationSource {
       settings: { S2M_IMAGE: this.props.image },
       environment: {},
       install: ['systemctl enable --now docker', ...login, 'docker pull --quiet "$S2M_IMAGE"'],
-      startCommand: `/usr/bin/docker run --rm --init --name s2m-app --env-file /etc/scale-to-millions/env --log-opt max-size=10m${publish} ${this.props.image}`,
+      // The fleet's files (the environment, the RDS certificate bundle) at the same path inside, read-only.
+      startCommand: `/usr/bin/docker run --rm --init --name ${CONTAINER_NAME} --env-file ${ENV_FILE} -v ${CONFIG_DIR}:${CONFIG_DIR}:ro --log-opt max-size=10m${publish} ${this.props.image}`,
       runAsRoot: true,
+      containerName: CONTAINER_NAME,
       httpPutResponseHopLimit: 2,
     };
   }

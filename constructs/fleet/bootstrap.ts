@@ -1,6 +1,6 @@
-import { ENV_FILE } from '../../lib/runtime/contract';
+import { DATABASE_CA_FILE, ENV_FILE } from '../../lib/runtime/contract';
 import type { ApplicationSourceConfig } from './application-source';
-import { INSTANCE_PATHS } from './defaults';
+import { FLEET_DEFAULTS, INSTANCE_PATHS } from './defaults';
 
 /** What {@link bootstrapCommands} writes on an instance. */
 export interface BootstrapOptions {
@@ -24,6 +24,11 @@ const BIN = INSTANCE_PATHS.binDir;
 const APP = INSTANCE_PATHS.appDir;
 const LOG = INSTANCE_PATHS.logFile;
 const UNIT = INSTANCE_PATHS.appUnit;
+/** Attempts to complete a lifecycle action, and the cap of the doubling delay between them (2 s first): about 3 minutes in all. */
+const HOOK_ATTEMPTS = 10;
+const HOOK_MAX_DELAY = 30;
+/** Seconds systemd gives `docker stop` beyond the container's own stop timeout. */
+const CONTAINER_STOP_MARGIN = 15;
 
 /** Reads one instance metadata path with an IMDSv2 token. */
 const IMDS_SCRIPT = `#!/bin/bash
@@ -33,19 +38,93 @@ token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://16
 curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"`;
 
 /**
+ * Completes one of this instance's lifecycle actions (`complete-hook <hook> <CONTINUE|ABANDON>`), retrying with
+ * bounded, capped backoff: right after launch the instance metadata or the role's credentials can lag, and
+ * Auto Scaling throttles. Gives up quietly only when no action is waiting (a reboot, or the hook already ended);
+ * after the last attempt the hook's own timeout applies its default result.
+ */
+const COMPLETE_HOOK_SCRIPT = `#!/bin/bash
+# Completes this instance's lifecycle action: complete-hook <hook name> <CONTINUE|ABANDON>.
+set -uo pipefail
+hook=$1
+result=$2
+attempts=${HOOK_ATTEMPTS}
+delay=2
+for ((attempt = 1; attempt <= attempts; attempt++)); do
+  if instance=$(${BIN}/imds instance-id) && region=$(${BIN}/imds placement/region) \\
+    && group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName); then
+    if out=$(aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" \\
+      --instance-id "$instance" --lifecycle-hook-name "$hook" --lifecycle-action-result "$result" 2>&1); then
+      echo "s2m: $hook completed with $result"
+      exit 0
+    fi
+    case $out in
+      *'No active Lifecycle Action'*)
+        echo "s2m: $hook: no lifecycle action is waiting for this instance (a reboot, or the hook already ended)"
+        exit 0 ;;
+    esac
+  else
+    out='the instance metadata (instance id, region, group tag) did not answer'
+  fi
+  echo "s2m: $hook: attempt $attempt of $attempts to complete it with $result failed: $out" >&2
+  if [ "$attempt" -lt "$attempts" ]; then
+    sleep "$delay"
+    delay=$((delay * 2 > ${HOOK_MAX_DELAY} ? ${HOOK_MAX_DELAY} : delay * 2))
+  fi
+done
+echo "s2m: $hook: not completed after $attempts attempts; Auto Scaling applies the hook's default result when it times out" >&2
+exit 1`;
+
+/**
+ * Installs AWS's RDS certificate bundle at {@link DATABASE_CA_FILE}: database TLS to Aurora verifies against it
+ * (RDS certificates are not signed by a public CA). Keeps a bundle already there that parses; otherwise downloads
+ * AWS's global bundle with bounded retries and installs it only when every certificate in it parses as PEM.
+ */
+const RDS_CA_SCRIPT = `#!/bin/bash
+# Installs AWS's RDS certificate bundle for database TLS; exits 1 when it cannot.
+set -uo pipefail
+file=${DATABASE_CA_FILE}
+url=${FLEET_DEFAULTS.rdsCaBundleUrl}
+# Every certificate parses (openssl), and there is at least one.
+certificates() {
+  local n
+  n=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$1" 2>/dev/null) || return 1
+  [ "$n" -ge 1 ] && openssl crl2pkcs7 -nocrl -certfile "$1" -out /dev/null 2>/dev/null && echo "$n"
+}
+if n=$(certificates "$file"); then
+  echo "s2m-rds-ca: $file holds $n certificates"
+  exit 0
+fi
+tmp=$(mktemp "$file.XXXXXX") || exit 1
+trap 'rm -f "$tmp"' EXIT
+for attempt in 1 2 3 4 5; do
+  if curl -fsS --max-time 30 -o "$tmp" "$url" && n=$(certificates "$tmp"); then
+    chmod 0644 "$tmp" && mv -f "$tmp" "$file" && echo "s2m-rds-ca: installed $n certificates from $url at $file" && exit 0
+  fi
+  echo "s2m-rds-ca: attempt $attempt of 5: no valid certificate bundle from $url" >&2
+  if [ "$attempt" -lt 5 ]; then sleep $((attempt * 5)); fi
+done
+echo "s2m-rds-ca: $file is not installed: TLS connections that verify an Aurora certificate will fail" >&2
+exit 1`;
+
+/**
  * Completes the launching lifecycle hook: CONTINUE once the application is ready, ABANDON (the instance is
  * replaced, and an instance refresh counts a failure) when it is not ready before the timeout. Ready means the
  * health URL answers 2xx three times in a row, or, without one (workers), the unit is active three checks in a
- * row without restarting. Runs at every boot, so a warm-pool instance started later is checked again.
+ * row without restarting. The hook's timeout runs from launch, so the script's budget counts from boot, not
+ * from when it starts (after the install). A fleet whose database connections verify TLS against the RDS
+ * bundle is never ready without it. Runs at every boot, so a warm-pool instance started later is checked again.
  */
 const READY_SCRIPT = `#!/bin/bash
 # Tells Auto Scaling whether this instance may go into service.
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
-instance=$(${BIN}/imds instance-id) || exit 0
-region=$(${BIN}/imds placement/region) || exit 0
-group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName) || { echo "s2m-ready: not in an Auto Scaling group"; exit 0; }
+booted=$(cut -d. -f1 /proc/uptime)
+if [ "\${S2M_DATABASE_CA_REQUIRED:-no}" = yes ] && ! ${BIN}/rds-ca; then
+  echo "s2m-ready: ABANDON: ${DATABASE_CA_FILE} is missing, and this fleet's database connections verify TLS against it"
+  exec ${BIN}/complete-hook "$S2M_READY_HOOK" ABANDON
+fi
 restarts=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
 ready() {
   if [ -n "\${S2M_HEALTH_URL:-}" ]; then
@@ -59,16 +138,14 @@ ready() {
 }
 result=ABANDON
 streak=0
-deadline=$((SECONDS + S2M_READY_TIMEOUT))
+deadline=$((SECONDS + S2M_READY_TIMEOUT - booted))
 while [ "$SECONDS" -lt "$deadline" ]; do
   if ready; then streak=$((streak + 1)); else streak=0; fi
   if [ "$streak" -ge 3 ]; then result=CONTINUE; break; fi
   sleep 5
 done
-echo "s2m-ready: $result"
-aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" --instance-id "$instance" \\
-  --lifecycle-hook-name "$S2M_READY_HOOK" --lifecycle-action-result "$result" \\
-  || echo "s2m-ready: no launch was waiting for this instance (a reboot)"`;
+echo "s2m-ready: $result ($((SECONDS + booted)) s after boot)"
+exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
 
 /**
  * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
@@ -84,18 +161,12 @@ until [ "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" 
 echo "s2m-drain: the instance is terminating: stopping $S2M_APP_UNIT"
 systemctl stop "$S2M_APP_UNIT"
 sleep 10
-instance=$(${BIN}/imds instance-id)
-region=$(${BIN}/imds placement/region)
-group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName)
-aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" --instance-id "$instance" \\
-  --lifecycle-hook-name "$S2M_DRAIN_HOOK" --lifecycle-action-result CONTINUE`;
+exec ${BIN}/complete-hook "$S2M_DRAIN_HOOK" CONTINUE`;
 
 /** A failed bootstrap abandons the launch at once instead of leaving the hook to time out. */
 const BOOTSTRAP_FAILED = `bootstrap_failed() {
   echo "s2m-bootstrap: failed at line $1: abandoning this launch"
-  aws autoscaling complete-lifecycle-action --region "$(${BIN}/imds placement/region)" \\
-    --auto-scaling-group-name "$(${BIN}/imds tags/instance/aws:autoscaling:groupName)" --instance-id "$(${BIN}/imds instance-id)" \\
-    --lifecycle-hook-name "$S2M_READY_HOOK" --lifecycle-action-result ABANDON || true
+  ${BIN}/complete-hook "$S2M_READY_HOOK" ABANDON || true
 }`;
 
 /** `dnf install` with retries: the repositories can be briefly unreachable while the network comes up. */
@@ -104,15 +175,16 @@ const DNF_INSTALL = 'dnf_install() { local i; for i in 1 2 3 4 5; do dnf install
 /**
  * The user data of a fleet's instances, as bash lines (`set -euo pipefail`): the application's environment
  * file (never a secret), the fleet's settings, packages, the CloudWatch agent (application log and
- * bootstrap log to the fleet's log group; memory and disk metrics by Auto Scaling group), the unprivileged
- * application user, the source's install commands, the `s2m-app` systemd unit, and the readiness and drain
- * services that complete the fleet's lifecycle hooks. Every script it writes is static text (deploy-time values
+ * bootstrap log to the fleet's log group; memory and disk metrics by Auto Scaling group), AWS's RDS certificate
+ * bundle, the unprivileged application user, the source's install commands, the `s2m-app` systemd unit, and the
+ * readiness and drain services that complete the fleet's lifecycle hooks (with retries). Every script it writes is static text (deploy-time values
  * are only in the two settings files), so the whole passes shellcheck.
  */
 export function bootstrapCommands(o: BootstrapOptions): string[] {
   const s = o.source;
   const ownUnit = s.startCommand === undefined;
-  const packages = ['amazon-cloudwatch-agent', ...s.packages];
+  // openssl checks the RDS certificate bundle (rds-ca).
+  const packages = ['amazon-cloudwatch-agent', 'openssl', ...s.packages];
   const lines: string[] = [
     'set -euo pipefail',
     'exec > >(tee -a /var/log/s2m-bootstrap.log) 2>&1',
@@ -121,7 +193,9 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `cat > ${INSTANCE_PATHS.fleetEnv} <<'FLEET'\n${Object.entries({ ...o.settings, ...s.settings }).map(([k, v]) => `${k}='${v}'`).join('\n')}\nFLEET`,
     `chmod 0644 ${ENV_FILE} ${INSTANCE_PATHS.fleetEnv}`,
     `cat > ${BIN}/imds <<'SH'\n${IMDS_SCRIPT}\nSH`,
-    `chmod 0755 ${BIN}/imds`,
+    `cat > ${BIN}/complete-hook <<'SH'\n${COMPLETE_HOOK_SCRIPT}\nSH`,
+    `cat > ${BIN}/rds-ca <<'SH'\n${RDS_CA_SCRIPT}\nSH`,
+    `chmod 0755 ${BIN}/imds ${BIN}/complete-hook ${BIN}/rds-ca`,
     '# shellcheck source=/dev/null',
     `. ${INSTANCE_PATHS.fleetEnv}`,
     BOOTSTRAP_FAILED,
@@ -133,6 +207,8 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
   lines.push(
     DNF_INSTALL,
     `dnf_install ${packages.join(' ')}`,
+    // Before the application starts; the ready service retries and decides when the fleet cannot do without it.
+    `${BIN}/rds-ca || echo "s2m-bootstrap: continuing without ${DATABASE_CA_FILE}"`,
     `id -u ${INSTANCE_PATHS.appUser} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir ${APP} --shell /sbin/nologin ${INSTANCE_PATHS.appUser}`,
     ...s.install,
     `chown -R root:root ${APP}`,
@@ -168,6 +244,7 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
 }
 
 function appUnit(o: BootstrapOptions, runAsRoot: boolean): string {
+  const container = o.source.containerName;
   return [
     '[Unit]',
     `Description=scale-to-millions application (${o.description})`,
@@ -185,10 +262,14 @@ function appUnit(o: BootstrapOptions, runAsRoot: boolean): string {
     ]),
     `EnvironmentFile=${ENV_FILE}`,
     `WorkingDirectory=${APP}`,
+    // A container outlives its client: remove a leftover of the same name before starting (a restart races
+    // `--rm`), and stop the container itself, SIGTERM then its timeout, before systemd stops the client.
+    ...(container ? [`ExecStartPre=-/usr/bin/docker rm --force ${container}`] : []),
     `ExecStart=${BIN}/run`,
+    ...(container ? [`ExecStop=-/usr/bin/docker stop --time ${o.stopTimeoutSeconds} ${container}`] : []),
     'Restart=always',
     'RestartSec=3',
-    `TimeoutStopSec=${o.stopTimeoutSeconds}`,
+    `TimeoutStopSec=${o.stopTimeoutSeconds + (container ? CONTAINER_STOP_MARGIN : 0)}`,
     `StandardOutput=append:${LOG}`,
     `StandardError=append:${LOG}`,
     '',

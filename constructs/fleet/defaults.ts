@@ -30,6 +30,11 @@ export const FLEET_DEFAULTS = {
   checkpointPercentages: [25, 100] as readonly number[],
   /** Instance refresh: how long each checkpoint pause lasts. */
   checkpointDelay: Duration.minutes(5),
+  /**
+   * AWS's bundle of every RDS certificate authority, all commercial regions (Aurora User Guide, "Certificate bundles
+   * for all AWS Regions"), downloaded by each instance at boot to `DATABASE_CA_FILE`.
+   */
+  rdsCaBundleUrl: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
   /** Namespace of the CloudWatch agent's host metrics (memory, disk). */
   agentNamespace: 'CWAgent',
 } as const;
@@ -41,6 +46,23 @@ export const LIFECYCLE_HOOKS = {
   /** Completed by the instance once the application has stopped (SIGTERM, then its timeout). */
   drain: 's2m-drain',
 } as const;
+
+/**
+ * The tag every fleet's Auto Scaling group carries (and propagates to its instances), with a value unique to the
+ * fleet: the instance role may complete lifecycle actions and set instance protection only on the group with
+ * that tag (`autoscaling:ResourceTag/s2m:fleet`), a permission that needs no reference to the group, so it
+ * exists before the group's first instances launch.
+ */
+export const FLEET_GROUP_TAG = 's2m:fleet';
+
+/**
+ * Whether EC2 accepts `key` as a tag key of an instance with tags in its instance metadata (every fleet's): ASCII
+ * letters, digits and `+ - = . , _ :` and `@`, not `.`, `..` or `_index`. Any other key fails every launch (EC2
+ * User Guide, "View tags for your EC2 instances using instance metadata").
+ */
+export function isInstanceMetadataTagKey(key: string): boolean {
+  return /^[A-Za-z0-9+\-=.,_:@]+$/.test(key) && !['.', '..', '_index'].includes(key);
+}
 
 /** Where things live on an instance. */
 export const INSTANCE_PATHS = {

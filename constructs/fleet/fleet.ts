@@ -1,10 +1,14 @@
 import {
+  ArnFormat,
+  Aws,
   type CfnAutoScalingInstanceRefreshAlarmSpecification,
   type CfnUpdatePolicy,
   Duration,
   Lazy,
+  Names,
   RemovalPolicy,
   Stack,
+  TagManager,
   Tags,
   Token,
   Validations,
@@ -21,7 +25,7 @@ import { nagArn } from '../common/nag';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
 import { bootstrapCommands } from './bootstrap';
-import { FLEET_DEFAULTS, LIFECYCLE_HOOKS } from './defaults';
+import { FLEET_DEFAULTS, FLEET_GROUP_TAG, LIFECYCLE_HOOKS, isInstanceMetadataTagKey } from './defaults';
 
 /** How a new application version rolls out over a fleet (an Auto Scaling instance refresh). */
 export interface FleetRolloutOptions {
@@ -208,8 +212,10 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   public readonly databaseUser?: string;
   /** Alarms that fail, and roll back, an instance refresh. */
   public readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
+  /** The value of the group's {@link FLEET_GROUP_TAG} tag: unique to this fleet among the stacks of an account and region. */
+  public readonly groupTagValue: string;
   private readonly ownGroupActions = new Set<string>();
-  private ownGroupPolicy?: iam.Policy;
+  private ownGroupGranted = false;
 
   constructor(scope: Construct, id: string, props: FleetProps) {
     super(scope, id);
@@ -288,6 +294,9 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       azCapacityDistributionStrategy: autoscaling.CapacityDistributionStrategy.BALANCED_BEST_EFFORT,
       newInstancesProtectedFromScaleIn: props.newInstancesProtectedFromScaleIn ?? false,
     });
+    // The instances' permission on their own group is scoped by this tag, not by the group's name (see grantOnOwnGroup).
+    this.groupTagValue = `${Aws.STACK_NAME}/${Names.uniqueResourceName(this, { maxLength: 100 })}`;
+    Tags.of(this.autoScalingGroup).add(FLEET_GROUP_TAG, this.groupTagValue, { applyToLaunchedInstances: true });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // Keep what aws-cdk-lib set (AutoScalingScheduledAction: scheduled sizes survive a deploy).
     cfnGroup.cfnOptions.updatePolicy = { ...cfnGroup.cfnOptions.updatePolicy, ...this.instanceRefreshPolicy(props.rollout ?? {}, source !== undefined) };
@@ -304,6 +313,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (version !== undefined) Tags.of(this.autoScalingGroup).add(APP_VERSION_TAG, version);
     if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
+    // Late: tags (`Tags.of(app).add(...)`) are applied by aspects just before validation.
+    this.node.addValidation({ validate: () => this.instanceTagProblems() });
 
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
@@ -327,29 +338,51 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
 
   /**
    * Lets the instances call `actions` on their own Auto Scaling group only (e.g. `autoscaling:SetInstanceProtection`
-   * for workers that protect themselves while busy). One separate policy, not the role's default one: the
-   * launch template depends on the default policy and the group on the launch template, so a default-policy
-   * statement naming the group would be a cycle.
+   * for workers that protect themselves while busy). The statement names no group: it allows any group of this
+   * account and region that carries this fleet's {@link FLEET_GROUP_TAG} tag (`autoscaling:ResourceTag/…`), so it
+   * does not wait for the group to exist, and the group waits for it. The group's first instances complete their
+   * launching hook with the permission in place, and on stack deletion the group (and its terminating instances'
+   * drain) goes before the permission. An imported role gets the statement through `iam.Grant` (a mutable one) or
+   * not at all (an immutable one: grant it yourself).
    */
   public grantOnOwnGroup(...actions: string[]): void {
     for (const a of actions) this.ownGroupActions.add(a);
-    if (this.ownGroupPolicy) return;
+    if (this.ownGroupGranted) return;
+    this.ownGroupGranted = true;
+    const groups = Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: '*:autoScalingGroupName/*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const grant = {
+      actions: Lazy.list({ produce: () => [...this.ownGroupActions].sort() }),
+      resources: [groups],
+      conditions: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_GROUP_TAG}`]: this.groupTagValue } },
+    };
     if (!(this.role instanceof iam.Role)) {
-      iam.Grant.addToPrincipal({ grantee: this, actions: Lazy.list({ produce: () => [...this.ownGroupActions].sort() }), resourceArns: [this.autoScalingGroup.autoScalingGroupArn] });
+      iam.Grant.addToPrincipal({ grantee: this, actions: grant.actions, resourceArns: grant.resources, conditions: grant.conditions }).applyBefore(this.autoScalingGroup);
       return;
     }
-    this.ownGroupPolicy = new iam.Policy(this, 'OwnGroupPolicy', {
-      roles: [this.role],
-      statements: [new iam.PolicyStatement({
-        actions: Lazy.list({ produce: () => [...this.ownGroupActions].sort() }),
-        // arn:…:autoScalingGroup:*:autoScalingGroupName/<this group>
-        resources: [this.autoScalingGroup.autoScalingGroupArn],
-      })],
+    const policy = new iam.Policy(this, 'OwnGroupPolicy', { roles: [this.role], statements: [new iam.PolicyStatement(grant)] });
+    this.autoScalingGroup.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(groups, this)}]`,
+      reason: `Auto Scaling group ARNs hold a UUID CloudFormation does not expose, and naming the group would make this permission wait for the group whose first instances need it; the condition autoscaling:ResourceTag/${FLEET_GROUP_TAG} pins it to this fleet's group, and only the lifecycle and protection calls the instances make on their own group are allowed.`,
     });
-    Validations.of(this.ownGroupPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(this.autoScalingGroup.autoScalingGroupArn, this)}]`,
-      reason: 'The only wildcard is the UUID segment of the Auto Scaling group ARN, which CloudFormation does not expose; the ARN is pinned to this group by name and only the lifecycle and protection calls the instances make on their own group are allowed.',
-    });
+  }
+
+  /**
+   * Tag keys that reach the instances (propagated by the group, or the launch template's instance tags) and that
+   * EC2 refuses on an instance with tags in its metadata, which would fail every launch.
+   */
+  private instanceTagProblems(): string[] {
+    const propagated = ((this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).tags.renderTags() as Array<{ key?: string; Key?: string; propagateAtLaunch?: boolean; PropagateAtLaunch?: boolean }> | undefined ?? [])
+      .filter((t) => t.propagateAtLaunch ?? t.PropagateAtLaunch)
+      .map((t) => t.key ?? t.Key ?? '');
+    const keys = [...new Set([...propagated, ...Object.keys(TagManager.of(this.launchTemplate)?.tagValues() ?? {})])];
+    return keys.filter((k) => !Token.isUnresolved(k) && !isInstanceMetadataTagKey(k)).map((k) =>
+      `Fleet: tag key ${JSON.stringify(k)} reaches the instances, which have tags in their instance metadata: EC2 then allows only ASCII letters, digits and + - = . , _ : @ in keys (no spaces, no /, not ".", ".." or "_index") and refuses every launch otherwise; rename the tag (got: ${JSON.stringify(k)})`);
   }
 
   /** Memory used on the fleet's instances, % (CloudWatch agent; Maximum over the instances by default). */
@@ -431,8 +464,12 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
         S2M_APP_UNIT: 's2m-app.service',
         S2M_READY_HOOK: LIFECYCLE_HOOKS.ready,
         S2M_DRAIN_HOOK: LIFECYCLE_HOOKS.drain,
-        // Leave the script time to abandon the launch itself before the hook times out.
+        // Counted from boot (the hook's timeout runs from launch, moments earlier); the margin leaves the script
+        // time to complete the hook itself before it times out.
         S2M_READY_TIMEOUT: String(Math.max(readiness.toSeconds() - 30, 15)),
+        // A fleet with a database identity connects to Aurora, directly where no proxy serves it (a stage without
+        // one, a forwarding secondary): it is never ready without the RDS certificate bundle.
+        ...(props.databaseUser !== undefined ? { S2M_DATABASE_CA_REQUIRED: 'yes' } : {}),
         ...(port !== undefined ? { S2M_HEALTH_URL: `http://127.0.0.1:${port}${healthPath}` } : {}),
       },
       logGroupName: this.logGroup.logGroupName,

@@ -7,6 +7,7 @@ import {
   aws_ec2 as ec2,
   aws_iam as iam,
 } from 'aws-cdk-lib';
+import { PinnedAmazonLinux2023Image } from '../fleet/amazon-linux';
 import { NETWORK_DEFAULTS } from './defaults';
 
 /** Properties of {@link NatInstances}. */
@@ -78,7 +79,9 @@ export class NatInstances extends ec2.NatProvider {
         vpc,
         vpcSubnets: { subnets: [subnet] },
         instanceType: this.props.instanceType,
-        machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
+        // The release the fleets are pinned to: a floating image would replace every NAT instance (and cut egress
+        // for a minute or two) on any deploy after AWS publishes a new AL2023 image.
+        machineImage: new PinnedAmazonLinux2023Image({ cpuType }),
         securityGroup,
         sourceDestCheck: false,
         associatePublicIpAddress: true,

@@ -6,6 +6,7 @@ import { PRESETS } from './presets';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
+import { isInstanceMetadataTagKey } from '../../constructs/fleet/defaults';
 import { DATABASE_USERS } from '../runtime/contract';
 import { resolveEdge } from './sections/edge';
 import { REGION_ZONES, defaultZones, isKnownRegion } from './regions';
@@ -327,8 +328,11 @@ function resolveWarmPool(c: Checker, path: string, raw: unknown, maxCapacity: nu
 
 /** Tags the reference app puts on every resource itself. */
 const APP_TAG_KEYS = ['app', 'stage', 'tier'];
+/** The prefix of the tags the constructs set themselves (`s2m:fleet`, `s2m:app-version`). */
+const APP_TAG_PREFIX = 's2m:';
 /** AWS's tag character set: letters, digits, spaces and `_ . : / = + - @`. */
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
 /**
  * A resource holds 50 user tags; the app adds its own 3, and the VPC's subnets 3 more (`Name`,
  * `aws-cdk:subnet-name`, `aws-cdk:subnet-type`).
@@ -343,8 +347,13 @@ function resolveTags(c: Checker, raw: unknown): Record<string, string> {
     const p = at('tags', key);
     if (/^aws:/i.test(key)) c.fail(p, 'uses the prefix "aws:", which AWS reserves for its own tags', key);
     else if (APP_TAG_KEYS.includes(key)) c.fail(p, `is a tag the app sets on every resource itself (${APP_TAG_KEYS.join(', ')}); pick another key`, key);
+    else if (key.toLowerCase().startsWith(APP_TAG_PREFIX)) c.fail(p, `uses the prefix "${APP_TAG_PREFIX}", which the constructs use for their own tags (s2m:fleet, s2m:app-version)`, key);
     else if (key.length < 1 || key.length > 128) c.fail(p, 'a tag key must be 1 to 128 characters', key);
     else if (!TAG_TEXT.test(key)) c.fail(p, 'a tag key may hold letters, digits, spaces and _ . : / = + - @ only', key);
+    else if (!isInstanceMetadataTagKey(key)) {
+      // The config's tags reach the fleets' instances, which have tags in their metadata.
+      c.fail(p, 'a tag key reaches the fleets\' instances, which have tags in their metadata: EC2 then allows only ASCII letters, digits and + - = . _ : @ (no spaces, no /, not ".", ".." or "_index"), and refuses to launch otherwise', key);
+    }
     if (value.length > 256) c.fail(p, 'a tag value must be at most 256 characters', value);
     else if (!TAG_TEXT.test(value)) c.fail(p, 'a tag value may hold letters, digits, spaces and _ . : / = + - @ only', value);
   }

@@ -136,8 +136,8 @@ export const JOB_ATTRIBUTES = {
 export const SESSION_KEYS = {
   /**
    * ARN of the secret (in this region: a replica of the primary region's) whose value seals session tokens, so a
-   * session issued in one region is valid in every region. Its value is JSON `{"key": "<64 letters and digits>"}`:
-   * derive the sealing key from it (e.g. HKDF-SHA256), never use it raw. It rotates every 30 days in the primary
+   * session issued in one region is valid in every region. Its value is JSON `{"key": "<64 letters and digits>"}`;
+   * the runtime's sealed store derives the sealing key from the whole secret string (HKDF-SHA256), never uses it raw. It rotates every 30 days in the primary
    * region (replicas follow within seconds): seal with the `AWSCURRENT` version, accept the `AWSCURRENT` and
    * `AWSPREVIOUS` versions (`GetSecretValue` with `VersionStage`), and put the `VersionId` in each token so that a
    * token sealed with a version this instance has not loaded yet makes it re-read the secret before rejecting it.
@@ -146,6 +146,12 @@ export const SESSION_KEYS = {
    */
   secretArn: 'secret-arn',
 } as const;
+
+/**
+ * The session cookie's name (the runtime's `SESSION_COOKIE_DEFAULTS.name`). The edge forwards it to the load
+ * balancers: CloudFront passes a cookie on only when its origin request policy lists it (or forwards all).
+ */
+export const SESSION_COOKIE_NAME = '__Host-s2m-session';
 
 /** The environment file on every instance, written by the fleet's user data; `KEY=value` lines, no secret ever. */
 export const ENV_FILE = '/etc/scale-to-millions/env';
@@ -216,8 +222,9 @@ export function shardPrefix(prefix: string, shardId: string): string {
 }
 
 /**
- * Where an instance finds AWS's RDS certificate bundle (the fleet installs it). The runtime SDK trusts it for
- * database TLS when it exists; RDS certificates are not signed by a public CA, so without it a verified TLS
- * connection to RDS fails.
+ * Where an instance finds AWS's RDS certificate bundle: every fleet instance downloads AWS's global bundle there at
+ * boot (containers see it at the same path). The runtime SDK trusts it for database TLS, next to Node's own CAs,
+ * when it exists; Aurora's certificates are not signed by a public CA, so without it a verified TLS connection to a
+ * cluster endpoint fails (RDS Proxy endpoints present public certificates).
  */
 export const DATABASE_CA_FILE = '/etc/scale-to-millions/rds-ca-bundle.pem';

@@ -33,6 +33,7 @@
  */
 
 import { existsSync, readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
 import { parseEnvFile } from './env';
@@ -106,8 +107,11 @@ export interface PoolOptions {
 
 /** TLS settings of the database connections (node `tls.connect` options). */
 export interface DatabaseTlsOptions {
-  /** Trusted CA certificates (PEM). @default - the RDS bundle at {@link DATABASE_CA_FILE} when present */
-  readonly ca?: string | Buffer;
+  /**
+   * Trusted CA certificates (PEM); they replace Node's own.
+   * @default - {@link databaseCertificateAuthorities}: Node's CAs and, when present, the RDS bundle at {@link DATABASE_CA_FILE}
+   */
+  readonly ca?: string | Buffer | Array<string | Buffer>;
   /** Verify the server's certificate and host name. @default true */
   readonly rejectUnauthorized?: boolean;
 }
@@ -285,6 +289,19 @@ function hostPort(spec: string, defaultPort: number): { host: string; port: numb
 }
 
 const ROUTES: readonly RouteReason[] = ['eventual', 'ryw-no-pending-write', 'ryw-caught-up', 'ryw-replica-behind', 'ryw-no-position', 'ryw-global', 'strong', 'strong-global', 'no-reader', 'no-healthy-reader', 'reader-failed'];
+
+/**
+ * The certificate authorities database TLS trusts by default: Node's own (Mozilla's, which include the Amazon
+ * roots of the public ACM certificates RDS Proxy endpoints present) and, when `file` exists, AWS's RDS bundle
+ * (Aurora instances' certificates, which no public CA signs). A `ca` option replaces Node's list, so the bundle
+ * alone would break verified connections to a proxy.
+ *
+ * @param file - the RDS bundle; {@link DATABASE_CA_FILE}, which the fleets install, by default
+ * @returns the PEM certificates, or undefined (Node's own) when there is no bundle
+ */
+export function databaseCertificateAuthorities(file: string = DATABASE_CA_FILE): string[] | undefined {
+  return existsSync(file) ? [...rootCertificates, readFileSync(file, 'utf8')] : undefined;
+}
 
 /**
  * One database cluster (or shard): a writer pool, reader pools, read routing by consistency, sessions that
@@ -634,7 +651,7 @@ export class Database {
       return false;
     }
     if (opt === undefined && isLoopback(host) && credentials.kind !== 'iam') return false;
-    const ca = opt?.ca ?? (existsSync(DATABASE_CA_FILE) ? readFileSync(DATABASE_CA_FILE) : undefined);
+    const ca = opt?.ca ?? databaseCertificateAuthorities();
     return { rejectUnauthorized: opt?.rejectUnauthorized ?? true, ...(ca !== undefined ? { ca } : {}) };
   }
 

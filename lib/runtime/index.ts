@@ -107,6 +107,7 @@ export {
   WRITE_FORWARD_SETTING,
   WriteUnavailableError,
   createDatabase,
+  databaseCertificateAuthorities,
   isConnectionError,
   type Consistency,
   type DatabaseOptions,

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { SESSION_COOKIE_NAME } from './contract';
 import type { SessionStore } from './session';
 
 /** Attributes of a cookie. */
@@ -29,7 +30,7 @@ export interface CookieOptions {
 
 /** Name and attributes of the session cookie. */
 export const SESSION_COOKIE_DEFAULTS = {
-  name: '__Host-s2m-session',
+  name: SESSION_COOKIE_NAME,
   secure: true,
   httpOnly: true,
   sameSite: 'Lax',

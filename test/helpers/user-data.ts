@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 
 /**
@@ -53,4 +56,68 @@ export function shellcheck(script: string): string {
 export function bashSyntax(script: string): string {
   const r = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
   return r.status === 0 ? '' : (r.stderr || `exit ${r.status}`).trim();
+}
+
+/** What {@link runInstanceScript} saw: the exit status, the output, and each fake command's calls. */
+export interface ScriptRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Every call of a fake command, in order: `<command> <args...>`. */
+  readonly calls: string[];
+  /** The directory standing in for `/` (`<root>/etc/scale-to-millions`, `<root>/opt/s2m/bin`...). */
+  readonly root: string;
+}
+
+/** Options of {@link runInstanceScript}. */
+export interface ScriptRunOptions {
+  /** Scripts user data writes, by absolute path (from {@link embeddedScripts}); written under the stand-in root. */
+  readonly scripts: Record<string, string>;
+  /** Files to create under the stand-in root, by absolute path, e.g. `/etc/scale-to-millions/fleet.env` or `/proc/uptime`. */
+  readonly files?: Record<string, string>;
+  /**
+   * Fake commands put first on PATH, by name: bash bodies run after the call is logged, with `$n` the number of
+   * calls of that command so far (1 for the first), their absolute paths moved like the scripts'. `sleep` is
+   * always faked (it returns at once) unless given.
+   */
+  readonly fakes?: Record<string, string>;
+  /** Extra environment variables. */
+  readonly env?: Record<string, string>;
+  /** The script's arguments. */
+  readonly args?: string[];
+}
+
+/**
+ * Runs one of the scripts a fleet's user data writes (`path`, a key of `scripts`) on this machine, with absolute
+ * paths (`/etc/…`, `/opt/…`, `/proc/uptime`) moved under a temporary root and fake commands that log their
+ * calls, so what the script does on an instance can be asserted without one. Bounded by a 60 s timeout.
+ */
+export function runInstanceScript(path: string, o: ScriptRunOptions): ScriptRun {
+  const root = mkdtempSync(join(tmpdir(), 'instance-'));
+  const relocate = (text: string) => text.replace(/(^|[\s"'=(:])\/(etc|opt|proc)\//g, `$1${root}/$2/`);
+  const write = (file: string, text: string, mode = 0o644) => {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text, { mode });
+  };
+  for (const [file, text] of Object.entries(o.scripts)) write(file, relocate(text), 0o755);
+  for (const [file, text] of Object.entries(o.files ?? {})) write(file, relocate(text));
+  const fakes = join(root, 'fakes');
+  mkdirSync(fakes);
+  const calls = join(root, 'calls');
+  writeFileSync(calls, '');
+  for (const [name, body] of Object.entries({ sleep: '', ...o.fakes })) {
+    writeFileSync(join(fakes, name), [
+      '#!/bin/bash',
+      `echo "${name} $*" >> '${calls}'`,
+      `n=$(grep -c '^${name} ' '${calls}')`,
+      relocate(body),
+    ].join('\n'), { mode: 0o755 });
+  }
+  const r = spawnSync('bash', [join(root, path), ...(o.args ?? [])], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${fakes}:${process.env.PATH}`, ...o.env },
+    timeout: 60_000,
+  });
+  if (r.error) throw new Error(`running ${path} failed: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: readFileSync(calls, 'utf8').split('\n').filter((l) => l !== ''), root };
 }

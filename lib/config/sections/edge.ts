@@ -52,7 +52,11 @@ export interface EdgeInput {
    * @default true
    */
   readonly forwardViewerHost?: boolean;
-  /** Cookies forwarded: "all", "none" or a list of names. @default "all" */
+  /**
+   * Cookies forwarded: "all", "none" or a list of names. A list must name the runtime's session cookie
+   * (`__Host-s2m-session`), or users cannot stay signed in behind CloudFront (synth warns).
+   * @default "all"
+   */
   readonly forwardedCookies?: 'all' | 'none' | string[];
   /** Query strings forwarded: "all", "none" or a list of names. @default "all" */
   readonly forwardedQueryStrings?: 'all' | 'none' | string[];
@@ -152,7 +156,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   });
   if (forwardedHeaders.length > 10) c.fail('edge.forwardedHeaders', 'must have at most 10 headers (CloudFront origin request policy limit)', forwardedHeaders);
   const forwardViewerHost = c.boolean('edge.forwardViewerHost', o.forwardViewerHost) ?? true;
-  const forwardedCookies = allNoneList(c, 'edge.forwardedCookies', o.forwardedCookies) ?? 'all';
+  const forwardedCookies = allNoneList(c, 'edge.forwardedCookies', o.forwardedCookies) ?? copy(EDGE_DEFAULTS.forwardedCookies);
   const forwardedQueryStrings = allNoneList(c, 'edge.forwardedQueryStrings', o.forwardedQueryStrings) ?? 'all';
   const dynamicDefaultTtlSeconds = c.number('edge.dynamicDefaultTtlSeconds', o.dynamicDefaultTtlSeconds, { integer: true, min: 0, max: 31536000 }) ?? 0;
   const dynamicMaxTtlSeconds = c.number('edge.dynamicMaxTtlSeconds', o.dynamicMaxTtlSeconds, { integer: true, min: 0, max: 31536000 }) ?? dynamicDefaultTtlSeconds;
@@ -201,6 +205,10 @@ function dupes(c: Checker, path: string, values: string[]): void {
     if (seen.has(v)) c.fail(path, 'has a duplicate', v);
     seen.add(v);
   }
+}
+
+function copy(v: 'all' | 'none' | readonly string[]): 'all' | 'none' | string[] {
+  return typeof v === 'string' ? v : [...v];
 }
 
 function allNoneList(c: Checker, path: string, raw: unknown): 'all' | 'none' | string[] | undefined {

@@ -252,6 +252,38 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
   });
 
+  describe('the application users follow the writer', () => {
+    const withUsers = (id: string, region: string, globalDatabase: AuroraDatabaseProps['globalDatabase']) => {
+      const stack = new Stack(new App({ context: cdkJsonContext() }), id, { env: { region } });
+      const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
+      const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', applicationUsers: ['web', 'api'], globalDatabase });
+      return { db, t: Template.fromStack(stack) };
+    };
+
+    it('the promoted secondary creates them through its own cluster endpoint, reading its replica of the master secret', () => {
+      const { db, t } = withUsers('PromotedUsers', 'eu-west-1', { role: 'secondary', ...global, primaryRegion: 'us-east-1', holdsWriter: true });
+      expect(db.applicationUsersProvisioning).toBeDefined();
+      t.hasResourceProperties('Custom::ApplicationUsers', {
+        Users: ['web', 'api'],
+        Host: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] },
+        SecretArn: { 'Fn::Join': ['', ['arn:aws:secretsmanager:eu-west-1:', { Ref: 'AWS::AccountId' }, ':secret:shop/database/credentials']] },
+      });
+      // only once the replica exists
+      const [resource] = Object.values(t.findResources('Custom::ApplicationUsers')) as Array<{ DependsOn: string[] }>;
+      expect(resource.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^DatabaseSecretReplica/)]));
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^DatabaseApplicationUsersRole') }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':secret:shop/database/credentials-??????'])] }) })]) },
+      });
+    });
+
+    it('the demoted primary has no function left (deleting it leaves every user in place)', () => {
+      const { db, t } = withUsers('DemotedUsers', 'us-east-1', { role: 'primary', ...global, holdsWriter: false });
+      expect(db.applicationUsersProvisioning).toBeUndefined();
+      t.resourceCountIs('Custom::ApplicationUsers', 0);
+    });
+  });
+
   it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it', () => {
     const { t } = build('MySql', 'eu-west-1', 'mysql', { role: 'secondary', ...global });
     t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });
@@ -269,7 +301,19 @@ describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
     const app = Object.values(Template.fromStack(stack).findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
     // THEN
     expect(JSON.stringify(app.Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
-    expect(JSON.stringify(app.Properties.Parameters.endpoint)).toMatch(/NetworkVpcEndpointSecretsmanager.*\.secretsmanager\.eu-west-1\./);
+    // the regional name, which the endpoint's private DNS resolves inside the VPC (not aws-cdk-lib's vpce-<id> form)
+    expect(app.Properties.Parameters.endpoint).toEqual({ 'Fn::Join': ['', ['https://secretsmanager.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] });
+    expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint'))).toContain('"PrivateDnsEnabled":true');
+  });
+
+  it('refuses an endpoint without private DNS (the regional name would leave the VPC)', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'NoDns', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'], natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    const endpoint = vpc.addInterfaceEndpoint('Sm', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, privateDnsEnabled: false });
+    expect(() => new AuroraDatabase(stack, 'Database', { vpc, secretsManagerEndpoint: endpoint })).toThrow(/secretsManagerEndpoint must have private DNS on, .*\(got: privateDnsEnabled false\)/);
   });
 
   it('fails when the rotation would have no path to Secrets Manager', () => {
@@ -582,11 +626,15 @@ describe('AuroraDatabase application users (IAM database authentication, one use
     expect(policy.Properties.PolicyDocument.Statement[0].Resource).toEqual([user('web'), user('worker_jobs')]);
   });
 
-  it('grants a consumer that names its user rds-db:connect as that user on the proxy, and no secret', () => {
+  it('grants a consumer that names its user rds-db:connect as that user on the proxy and on the cluster, and no secret', () => {
     const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }] } })) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
     const statements = policy.Properties.PolicyDocument.Statement;
-    const connect = statements.find((s) => s.Action === 'rds-db:connect')!;
-    expect(JSON.stringify(connect.Resource)).toMatch(/DatabaseProxy.*DBProxyArn.*"\/web"/);
+    const connect = statements.filter((s) => s.Action === 'rds-db:connect').flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    // through the proxy: dbuser:prx-…/web
+    expect(connect).toContainEqual({ 'Fn::Join': ['', ['arn:aws:rds-db:us-east-1:', { Ref: 'AWS::AccountId' }, ':dbuser:', { 'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseProxy/), 'DBProxyArn'] }] }] }, '/web']] });
+    // directly to the cluster (a forwarding secondary's writes, a stage or region without the proxy): dbuser:cluster-…/web
+    expect(connect).toContainEqual({ 'Fn::Join': ['', ['arn:aws:rds-db:us-east-1:', { Ref: 'AWS::AccountId' }, ':dbuser:', { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'DBClusterResourceId'] }, '/web']] });
+    expect(connect).toHaveLength(2);
     expect(JSON.stringify(statements)).not.toMatch(/secretsmanager|kms:Decrypt/);
   });
 

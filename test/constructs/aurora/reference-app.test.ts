@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
 import { OutputKeys } from '../../../lib/outputs';
 import { STATEFUL_TYPES, statefulLogicalIds } from '../../../lib/testing';
-import { buildTestApp } from '../../helpers/app';
+import { readFileSync } from 'node:fs';
+import type { AppConfigInput, DatabaseInput, ServiceInput } from '../../../lib/config';
+import { buildTestApp, configPath } from '../../helpers/app';
 
 const DATA_TIER_TYPES = [...STATEFUL_TYPES, 'AWS::RDS::DBProxy', 'AWS::RDS::DBProxyEndpoint', 'AWS::ApplicationAutoScaling::ScalableTarget'];
 
@@ -51,6 +53,23 @@ describe('reference app (millions config): Aurora global database in every regio
       expect(proxy.Properties).toMatchObject({ DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
       expect(proxy.Properties.Auth).toBeUndefined();
       t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/authentication', Value: 'iam' });
+    }
+  });
+
+  it('after a switchover (writerRegion eu-west-1), creates the users in eu-west-1 only: adding a service then adds its user there', () => {
+    const millions = JSON.parse(readFileSync(configPath('millions'), 'utf8')) as AppConfigInput & { database: DatabaseInput & { globalDatabase: object }; services: ServiceInput[] };
+    const switched = buildTestApp({
+      ...millions,
+      database: { ...millions.database, globalDatabase: { ...millions.database.globalDatabase, writerRegion: 'eu-west-1' } },
+      services: [...millions.services, { name: 'search', pathPatterns: ['/search/*'] }],
+    });
+    for (const region of Object.keys(switched.regions)) {
+      const t = Template.fromStack(switched.regions[region].data);
+      if (region === 'eu-west-1') {
+        t.hasResourceProperties('Custom::ApplicationUsers', { Users: Match.arrayWith(['search']), Host: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] } });
+      } else {
+        t.resourceCountIs('Custom::ApplicationUsers', 0);
+      }
     }
   });
 
@@ -133,8 +152,15 @@ describe('reference app (millions config): Aurora global database in every regio
       const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
       expect(JSON.stringify(statements.find((st) => st.Action === 'ssm:GetParametersByPath')?.Resource)).toContain(':parameter/shop/database');
       expect(JSON.stringify(statements)).not.toContain(':secret:shop/database/credentials');
-      const connect = statements.find((st) => st.Action === 'rds-db:connect')!;
-      expect(JSON.stringify(connect.Resource)).toMatch(new RegExp(`DBProxyArn.*"/${service}"\\]`));
+      // eu-west-1 is a forwarding secondary: writes and strong reads go to its cluster directly, the rest through
+      // its proxy, so the user may log in to both
+      const connect = statements.filter((st) => st.Action === 'rds-db:connect').flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource])) as Array<{ 'Fn::Join': [string, unknown[]] }>;
+      // arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>
+      expect(connect.map((r) => [JSON.stringify(r['Fn::Join'][1][3]), r['Fn::Join'][1][4]])).toEqual(expect.arrayContaining([
+        [expect.stringContaining('DatabaseProxyE01FC4E6DBProxyArn'), `/${service}`],
+        [expect.stringContaining('DatabaseCluster5B53A178DBClusterResourceId'), `/${service}`],
+      ]));
+      expect(connect).toHaveLength(2);
       const dbRules = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
       expect(dbRules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith(`WebService${service}Fleet`))).toHaveLength(2);
       expect(dbRules.some((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebLoadBalancer'))).toBe(false);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, type AppConfigInput } from '../../../lib/config';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { forwardsCookie } from '../../../constructs/edge';
+import { loadConfigFile, resolveConfig, type AppConfigInput } from '../../../lib/config';
+import { SESSION_COOKIE_NAME } from '../../../lib/runtime/contract';
+import { SESSION_COOKIE_DEFAULTS } from '../../../lib/runtime/session-cookie';
 import { minimalConfig } from '../../helpers/app';
 
+const CONFIG_DIR = join(__dirname, '..', '..', '..', 'config');
 const DOMAIN = { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' };
 const withEdge = (edge: unknown, extra: Partial<AppConfigInput> = {}) => resolveConfig(minimalConfig({ domain: DOMAIN, edge: edge as AppConfigInput['edge'], ...extra }));
 
@@ -29,6 +35,16 @@ describe('edge config section', () => {
     });
   });
 
+  it('forwards the runtime\'s session cookie by default, and in every example config', () => {
+    // tied to the runtime's constant: a renamed cookie fails here
+    expect(forwardsCookie(withEdge(undefined).edge.forwardedCookies, SESSION_COOKIE_DEFAULTS.name)).toBe(true);
+    expect(SESSION_COOKIE_NAME).toBe(SESSION_COOKIE_DEFAULTS.name);
+    for (const file of readdirSync(CONFIG_DIR).filter((f) => f.endsWith('.json'))) {
+      const { edge } = loadConfigFile(join(CONFIG_DIR, file));
+      expect(forwardsCookie(edge.forwardedCookies, SESSION_COOKIE_DEFAULTS.name), file).toBe(true);
+    }
+  });
+
   it('is off without a domain', () => {
     expect(resolveConfig(minimalConfig()).edge.enabled).toBe(false);
   });
@@ -41,13 +57,13 @@ describe('edge config section', () => {
 
   it('accepts explicit values', () => {
     const { edge } = withEdge({
-      staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['session'], forwardedQueryStrings: 'none', forwardedHeaders: [],
+      staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['__Host-s2m-session', 'lang'], forwardedQueryStrings: 'none', forwardedHeaders: [],
       dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true,
       errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/img/503.html', ttlSeconds: 30 }],
       certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123', originSecretGeneration: 4,
     });
     expect(edge).toMatchObject({
-      staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['session'], forwardedQueryStrings: 'none', forwardedHeaders: [],
+      staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['__Host-s2m-session', 'lang'], forwardedQueryStrings: 'none', forwardedHeaders: [],
       dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true,
       errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/img/503.html', ttlSeconds: 30 }],
       certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123', originSecretGeneration: 4,

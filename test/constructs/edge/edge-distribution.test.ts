@@ -1,11 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
 import { CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EdgeDistribution, type EdgeDistributionProps } from '../../../constructs/edge';
+import { EDGE_DEFAULTS, EdgeDistribution, forwardsCookie, type EdgeDistributionProps } from '../../../constructs/edge';
+import { SESSION_COOKIE_DEFAULTS } from '../../../lib/runtime/session-cookie';
 import { originDomainName } from '../../../constructs/geo-dns';
 import { testStack } from '../../helpers/app';
 
@@ -244,7 +245,7 @@ describe('EdgeDistribution with custom props', () => {
       priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
       rateLimitPer5Min: 10,
       forwardedHeaders: [],
-      forwardedCookies: ['session'],
+      forwardedCookies: ['__Host-s2m-session', 'lang'],
       forwardedQueryStrings: 'none',
       dynamicDefaultTtl: Duration.seconds(5),
       dynamicMaxTtl: Duration.seconds(60),
@@ -270,7 +271,7 @@ describe('EdgeDistribution with custom props', () => {
         ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
           // a bearer token is part of the cache key: one user's response is never served to another
           HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] },
-          CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
+          CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['__Host-s2m-session', 'lang'] },
           QueryStringsConfig: { QueryStringBehavior: 'none' },
           EnableAcceptEncodingGzip: true,
           EnableAcceptEncodingBrotli: true,
@@ -278,7 +279,7 @@ describe('EdgeDistribution with custom props', () => {
       }),
     });
     t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] }, QueryStringsConfig: { QueryStringBehavior: 'none' } }),
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['__Host-s2m-session', 'lang'] }, QueryStringsConfig: { QueryStringBehavior: 'none' } }),
     });
   });
 
@@ -338,6 +339,31 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
     expect(() => edgeStack({ additionalDomainNames: ['api.other.org'] })).toThrow(/additionalDomainNames must be names inside shop.example.com other than www \(got: "api.other.org"\)/);
     expect(() => edgeStack({ additionalDomainNames: ['www.shop.example.com'] })).toThrow(/other than www/);
     expect(() => edgeStack({ additionalDomainNames: ['api.shop.example.com', 'api.shop.example.com'] })).toThrow(/additionalDomainNames has duplicates/);
+  });
+});
+
+describe('EdgeDistribution and the runtime\'s session cookie', () => {
+  const warnings = (props: Partial<EdgeDistributionProps>) => Annotations.fromStack(edgeStack(props).stack).findWarning('*', Match.stringLikeRegexp('edge-session-cookie'));
+
+  it('forwards every cookie by default, the session cookie included, and warns of nothing', () => {
+    const { stack } = edgeStack();
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', { OriginRequestPolicyConfig: Match.objectLike({ CookiesConfig: { CookieBehavior: 'all' } }) });
+    expect(warnings({})).toEqual([]);
+    expect(forwardsCookie(EDGE_DEFAULTS.forwardedCookies, SESSION_COOKIE_DEFAULTS.name)).toBe(true);
+  });
+
+  it.each([
+    ['a list without it', ['session']],
+    ['no cookie at all', 'none' as const],
+  ])('warns, with an id to acknowledge, when it forwards %s', (_, forwardedCookies) => {
+    const found = warnings({ forwardedCookies });
+    expect(found).toHaveLength(1);
+    expect(JSON.stringify(found[0].entry.data)).toContain(`leaves out the runtime's session cookie ${SESSION_COOKIE_DEFAULTS.name}`);
+    expect(JSON.stringify(found[0].entry.data)).toContain(`(got: ${JSON.stringify(JSON.stringify(forwardedCookies)).slice(1, -1)})`);
+  });
+
+  it('does not warn when a list names it', () => {
+    expect(warnings({ forwardedCookies: [SESSION_COOKIE_DEFAULTS.name, 'lang'] })).toEqual([]);
   });
 });
 

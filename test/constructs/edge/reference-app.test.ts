@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputKeys } from '../../../lib/outputs';
+import { SESSION_COOKIE_DEFAULTS } from '../../../lib/runtime';
 import { statefulLogicalIds } from '../../../lib/testing';
 import { buildTestApp, cdkJsonContext, minimalConfig } from '../../helpers/app';
 
@@ -43,8 +44,10 @@ describe('reference app edge (millions config)', () => {
     edge.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', Match.anyValue());
     edge.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-edge' });
     edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: Match.objectLike({ CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] } }),
+      // the runtime's session cookie reaches the load balancers (users stay signed in)
+      OriginRequestPolicyConfig: Match.objectLike({ CookiesConfig: { CookieBehavior: 'whitelist', Cookies: [SESSION_COOKIE_DEFAULTS.name] } }),
     });
+    Annotations.fromStack(built.edge).hasNoWarning('*', Match.stringLikeRegexp('session cookie'));
   });
 
   it('serves api.<domain> through CloudFront: bearer tokens and the viewer\'s Host reach the load balancers, and no region publishes api. itself', () => {

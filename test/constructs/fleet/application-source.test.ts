@@ -2,12 +2,13 @@ import { aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleNodeEntry } from '../../../constructs/common/bundle';
 import { ApplicationSource, Fleet, type FleetProps } from '../../../constructs/fleet';
 import { placeholderServer } from '../../../constructs/web-tier';
+import { DATABASE_CA_FILE, ENV_FILE } from '../../../lib/runtime/contract';
 import { placeholderWorker } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
 import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
@@ -70,6 +71,13 @@ describe.each([
     }
   });
 
+  it('installs the RDS certificate bundle (DATABASE_CA_FILE) before the application starts', () => {
+    expect(embeddedScripts(userData)['/opt/s2m/bin/rds-ca']).toContain(`file=${DATABASE_CA_FILE}\n`);
+    const install = userData.indexOf('\n/opt/s2m/bin/rds-ca || ');
+    expect(install).toBeGreaterThan(userData.indexOf('\ndnf_install amazon-cloudwatch-agent openssl'));
+    expect(install).toBeLessThan(userData.indexOf('systemctl enable --now s2m-app.service'));
+  });
+
   it('fits in the 16 KB EC2 allows for user data', () => {
     expect(Buffer.byteLength(userData)).toBeLessThan(16 * 1024);
   });
@@ -119,10 +127,29 @@ describe('ApplicationSource.container', () => {
     expect(st.find((x) => x.Resource === '*' && JSON.stringify(x.Action).includes('ecr:GetAuthorizationToken'))).toBeDefined();
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpPutResponseHopLimit: 2 }) }) });
     const userData = renderedUserData(t);
-    expect(userData).toContain('dnf_install amazon-cloudwatch-agent docker');
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl docker');
     expect(userData).toContain('aws ecr get-login-password --region "eu-west-1" | docker login --username AWS --password-stdin "111111111111.dkr.ecr.eu-west-1.amazonaws.com"');
     expect(userData).toContain(' -p 8080:3000 ');
     expect(userData).toContain(`S2M_APP_VERSION=sha256:${'b'.repeat(64)}`);
+  });
+
+  it('gives the container the fleet\'s files read-only (the environment, the RDS certificate bundle)', () => {
+    const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
+    const run = embeddedScripts(renderedUserData(t))['/opt/s2m/bin/run'];
+    expect(run).toContain(`--env-file ${ENV_FILE} -v /etc/scale-to-millions:/etc/scale-to-millions:ro `);
+    expect(dirname(DATABASE_CA_FILE)).toBe('/etc/scale-to-millions');
+  });
+
+  it('stops the container itself, not only its client, and clears a leftover before starting (drain 120 s)', () => {
+    const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
+    const unit = /cat > \/etc\/systemd\/system\/s2m-app\.service <<'UNIT'\n([\s\S]*?)\nUNIT/.exec(renderedUserData(t))![1].split('\n');
+    expect(unit).toEqual(expect.arrayContaining([
+      'ExecStartPre=-/usr/bin/docker rm --force s2m-app',
+      'ExecStop=-/usr/bin/docker stop --time 120 s2m-app',
+      // systemd waits for docker stop's own timeout, then a margin
+      'TimeoutStopSec=135',
+    ]));
+    expect(unit.indexOf('ExecStartPre=-/usr/bin/docker rm --force s2m-app')).toBeLessThan(unit.indexOf('ExecStart=/opt/s2m/bin/run'));
   });
 
   it('pulls a public image without any grant', () => {
@@ -182,7 +209,7 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
   it('runs the bundle with the AL2023 Node.js package of that major', () => {
     const { t } = fleetWith(ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 20, args: ['--mode=web'], cacheDir }));
     const userData = renderedUserData(t);
-    expect(userData).toContain('dnf_install amazon-cloudwatch-agent nodejs20');
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl nodejs20');
     expect(userData).toContain('exec /usr/bin/node-20 --enable-source-maps index.js --mode=web');
   });
 

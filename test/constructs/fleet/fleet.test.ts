@@ -1,4 +1,4 @@
-import { Duration, Errors, SecretValue, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, Errors, SecretValue, Stack, Tags, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AL2023_RELEASE_CONTEXT_KEY, ApplicationSource, FLEET_DEFAULTS, Fleet, checkCapacity, type FleetProps } from '../../../constructs/fleet';
@@ -88,18 +88,23 @@ describe('Fleet with an application (a worker fleet that may sleep)', () => {
     t.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
   });
 
-  it('lets the instances complete lifecycle actions on their own group only, in a policy of its own', () => {
+  it('lets the instances complete lifecycle actions on their own group only, by its tag, in a policy that exists before the group', () => {
     const groupId = stack.getLogicalId(fleet.autoScalingGroup.node.defaultChild as never);
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyName: Match.stringLikeRegexp('^WorkersOwnGroupPolicy'),
-      PolicyDocument: {
-        Statement: [{
-          Effect: 'Allow',
-          Action: 'autoscaling:CompleteLifecycleAction',
-          Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/', { Ref: groupId }]] },
-        }],
-      },
-    });
+    const [[policyId, policy]] = Object.entries(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^WorkersOwnGroupPolicy') } }));
+    const tagValue = { 'Fn::Join': ['', [{ Ref: 'AWS::StackName' }, '/TestStackWorkers5DD946EB']] };
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{
+      Effect: 'Allow',
+      Action: 'autoscaling:CompleteLifecycleAction',
+      Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/*']] },
+      Condition: { StringEquals: { 'autoscaling:ResourceTag/s2m:fleet': tagValue } },
+    }]);
+    // No reference to the group: CloudFormation creates the policy first, and the group waits for it, so the
+    // first instances' launching hook can be completed (and on deletion the group goes first).
+    expect(JSON.stringify(policy)).not.toContain(groupId);
+    const asg = only(t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(asg.DependsOn).toContain(policyId);
+    expect(asg.Properties.Tags).toContainEqual({ Key: 's2m:fleet', Value: tagValue, PropagateAtLaunch: true });
+    expect(stack.resolve(fleet.groupTagValue)).toEqual(tagValue);
   });
 
   it('grants the CloudWatch agent its log group and its namespace only', () => {
@@ -261,6 +266,25 @@ describe('Fleet AMI pin', () => {
   });
 });
 
+describe('Fleet group tags', () => {
+  it('give each fleet\'s group a value of its own, so no fleet may act on another\'s group', () => {
+    const { stack, vpc } = stackWithVpc();
+    const a = new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    const b = new Fleet(stack, 'B', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    expect(stack.resolve(a.groupTagValue)).not.toEqual(stack.resolve(b.groupTagValue));
+  });
+
+  it('grant an imported role through iam.Grant, still before the group', () => {
+    const { stack, vpc } = stackWithVpc();
+    const role = iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::111111111111:role/fleet');
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), role });
+    const t = Template.fromStack(stack);
+    const [[policyId, policy]] = Object.entries(t.findResources('AWS::IAM::Policy', { Properties: { Roles: ['fleet'] } }));
+    expect(JSON.stringify(policy)).toContain('autoscaling:ResourceTag/s2m:fleet');
+    expect(only(t, 'AWS::AutoScaling::AutoScalingGroup').DependsOn).toContain(policyId);
+  });
+});
+
 describe('Fleet with its own user data', () => {
   it('adds no hooks, no bootstrap and no agent grants, and waits for protected instances in a refresh', () => {
     const { stack, vpc } = stackWithVpc();
@@ -330,6 +354,20 @@ describe('Fleet bad props', () => {
     const { stack, vpc } = stackWithVpc();
     new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), environment: { TOKEN: SecretValue.secretsManager('db', { jsonField: 'password' }).unsafeUnwrap() } });
     expect(() => Template.fromStack(stack)).toThrow(/Fleet: environment\.TOKEN resolves to a secret; the environment file never holds one/);
+  });
+
+  it.each([['cost center'], ['team/owner']])('refuses at synth a tag key %j that reaches the instances (EC2 would refuse every launch)', (key) => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    Tags.of(stack).add(key, 'platform');
+    expect(() => Template.fromStack(stack)).toThrow(`Fleet: tag key ${JSON.stringify(key)} reaches the instances, which have tags in their instance metadata`);
+  });
+
+  it('accepts tag keys EC2 allows on instances with tags in their metadata', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    Tags.of(stack).add('cost-center', 'Équipe / ops');
+    expect(() => Template.fromStack(stack)).not.toThrow();
   });
 
   it('refuses more than ten rollback alarms', () => {

@@ -2,6 +2,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { aws_ec2 as ec2, aws_logs as logs, type App, type Stack } from 'aws-cdk-lib';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_DEFAULTS } from '../../../constructs/fleet';
 import { Network } from '../../../constructs/network';
 import { testStack } from '../../helpers/app';
 
@@ -162,6 +163,14 @@ describe('Network with NAT instances', () => {
       NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, SubnetId: { Ref: Match.stringLikeRegexp('PublicSubnet1') } })],
       BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 8, VolumeType: 'gp3' } }],
     });
+  });
+
+  it('runs the pinned Amazon Linux 2023 release of the fleets, not the latest image (a new AMI replaces nothing)', () => {
+    const instance = Object.values(template.findResources('AWS::EC2::Instance'))[0];
+    expect(instance.Properties.ImageId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AmazonLinux2023Images/), 'Images.0.ImageId'] });
+    expect(JSON.stringify(template.toJSON().Parameters ?? {})).not.toContain('al2023');
+    const lookup = Object.values(template.findResources('Custom::AmazonLinux2023Image'))[0];
+    expect(JSON.stringify(lookup.Properties.Create)).toContain(`al2023-ami-${FLEET_DEFAULTS.al2023Release}-kernel-6.1-arm64`);
   });
 
   it('routes every private subnet (both zones) through it; isolated subnets stay without a route out', () => {

@@ -119,7 +119,7 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
     }
   });
 
-  it('grants every web and worker fleet the shard map, its own user on every shard\'s proxy and every shard\'s port, never a master secret', () => {
+  it('grants every web and worker fleet the shard map, its own user on every shard\'s proxy and cluster and every shard\'s port, never a master secret', () => {
     const app = Template.fromStack(built.regions['eu-west-1'].app);
     const data = built.regions['eu-west-1'].data;
     for (const [role, user] of [['WebServicewebFleetInstanceRole', 'web'], ['WebServiceapiFleetInstanceRole', 'api'], ['WorkersJobsFleetInstanceRole', 'worker_jobs']]) {
@@ -128,10 +128,12 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       // The parameter's name reaches the app stack as a reference to the data stack's shard-map parameter.
       expect(json).toContain(`"OutputName":"PublishOutputRef${data.getLogicalId(data.shardedDatabase!.shardMapParameter.node.defaultChild as never)}`);
       expect(json).not.toContain(':secret:shop/database/credentials');
+      // Each shard's proxy and cluster (a forwarding secondary's writes go to the cluster directly).
       for (const shard of data.shardedDatabase!.shards) {
         expect(json).toContain(`PublishOutputFnGetAtt${data.getLogicalId(shard.database.proxy!.node.defaultChild as never)}DBProxyArn`);
+        expect(json).toContain(`PublishOutputFnGetAtt${data.getLogicalId(shard.database.cluster.node.defaultChild as never)}DBClusterResourceId`);
       }
-      expect(json.match(new RegExp(`"/${user}"`, 'g'))).toHaveLength(3);
+      expect(json.match(new RegExp(`"/${user}"`, 'g'))).toHaveLength(6);
     }
     const rules = Object.values(app.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 5432 } })) as Array<{ Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': string[] } } }>;
     const fromWeb = rules.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('WebServicewebFleet'));

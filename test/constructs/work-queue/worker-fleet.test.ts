@@ -103,18 +103,22 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
     expect(sqs).toEqual([{ Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]);
   });
 
-  it('scale-in safety: workers may set instance protection (and complete lifecycle actions) on their own group only, in a policy of their own', () => {
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyName: Match.stringLikeRegexp('^WorkersFleetOwnGroupPolicy'),
-      Roles: [{ Ref: Match.stringLikeRegexp('^WorkersFleetInstanceRole') }],
-      PolicyDocument: {
-        Statement: [{
-          Effect: 'Allow',
-          Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceProtection'],
-          Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/', { Ref: groupId }]] },
-        }],
+  it('scale-in safety: workers may set instance protection (and complete lifecycle actions) on their own group only (by its tag), before it exists', () => {
+    const [[policyId]] = Object.entries(t.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyName: Match.stringLikeRegexp('^WorkersFleetOwnGroupPolicy'),
+        Roles: [{ Ref: Match.stringLikeRegexp('^WorkersFleetInstanceRole') }],
+        PolicyDocument: {
+          Statement: [{
+            Effect: 'Allow',
+            Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceProtection'],
+            Resource: { 'Fn::Join': ['', ['arn:aws:autoscaling:us-east-1:', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/*']] },
+            Condition: { StringEquals: { 'autoscaling:ResourceTag/s2m:fleet': Stack.of(workers).resolve(workers.fleet.groupTagValue) } },
+          }],
+        },
       },
-    });
+    }));
+    expect((t.toJSON().Resources[groupId] as { DependsOn: string[] }).DependsOn).toContain(policyId);
   });
 
   it('scale-in safety: the placeholder worker protects itself while busy and lifts it when idle', () => {

@@ -151,14 +151,20 @@ describe('tags', () => {
     { what: 'a key longer than 128 characters', tags: { ['k'.repeat(129)]: 'x' }, message: `tags.${'k'.repeat(129)}: a tag key must be 1 to 128 characters (got: "${'k'.repeat(76)}...)` },
     { what: 'a value longer than 256 characters', tags: { team: 'v'.repeat(257) }, message: `tags.team: a tag value must be at most 256 characters (got: "${'v'.repeat(76)}...)` },
     { what: 'characters AWS does not allow', tags: { 'team#1': 'x' }, message: 'tags.team#1: a tag key may hold letters, digits, spaces and _ . : / = + - @ only (got: "team#1")' },
+    { what: 'the prefix of the constructs\' own tags', tags: { 's2m:fleet': 'x' }, message: 'tags.s2m:fleet: uses the prefix "s2m:", which the constructs use for their own tags (s2m:fleet, s2m:app-version) (got: "s2m:fleet")' },
+    ...[['a space', 'cost center'], ['a slash', 'team/owner'], ['a letter outside ASCII', 'Équipe'], ['only a period', '.'], ['two periods', '..'], ['_index', '_index']].map(([what, key]) => ({
+      what: `a key with ${what}, which instances with tags in their metadata refuse`,
+      tags: { [key]: 'x' },
+      message: `tags.${key}: a tag key reaches the fleets' instances, which have tags in their metadata: EC2 then allows only ASCII letters, digits and + - = . _ : @ (no spaces, no /, not ".", ".." or "_index"), and refuses to launch otherwise (got: ${JSON.stringify(key)})`,
+    })),
     { what: 'too many tags', tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, 'x'])), message: 'tags: must have at most 44 tags (AWS allows 50 per resource; the app and the VPC\'s subnets add up to 6) (got: 45)' },
   ])('fails for $what', ({ tags, message }) => {
     expect(problems(base({ tags }))).toEqual([message]);
   });
 
-  it('accepts unicode letters, spaces and the allowed punctuation', () => {
-    expect(resolveConfig(base({ tags: { 'cost-center': 'platform', 'Équipe / owner': 'ops@example.com', 'env:name': 'prod_1+2=3' } })).tags)
-      .toEqual({ 'cost-center': 'platform', 'Équipe / owner': 'ops@example.com', 'env:name': 'prod_1+2=3' });
+  it('accepts keys of letters, digits and + - = . _ : @, and values with unicode letters, spaces and / as well', () => {
+    expect(resolveConfig(base({ tags: { 'cost-center': 'platform', 'owner@team': 'Équipe / ops@example.com', 'env:name.v2': 'prod_1+2=3' } })).tags)
+      .toEqual({ 'cost-center': 'platform', 'owner@team': 'Équipe / ops@example.com', 'env:name.v2': 'prod_1+2=3' });
   });
 });
 

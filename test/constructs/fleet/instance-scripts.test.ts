@@ -1,0 +1,178 @@
+import { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationSource, FLEET_DEFAULTS, Fleet } from '../../../constructs/fleet';
+import { DATABASE_CA_FILE } from '../../../lib/runtime/contract';
+import { stackWithVpc } from '../../helpers/app';
+import { embeddedScripts, renderedUserData, runInstanceScript, type ScriptRunOptions } from '../../helpers/user-data';
+
+/**
+ * The scripts a fleet's user data writes, run on this machine against fakes (aws, curl, systemctl, sleep, the
+ * instance metadata), as they run on an instance: completing lifecycle actions with retries, the readiness budget
+ * counted from boot, and the RDS certificate bundle. Real openssl checks the bundles.
+ */
+
+const BIN = '/opt/s2m/bin';
+const FLEET_ENV = '/etc/scale-to-millions/fleet.env';
+const PEM = rootCertificates.slice(0, 3).join('\n');
+/** The instance metadata an instance of a group answers (its target lifecycle state: Terminated). */
+const IMDS = `#!/bin/bash
+case "$1" in
+  instance-id) echo i-0abc;;
+  placement/region) echo eu-west-1;;
+  tags/instance/aws:autoscaling:groupName) echo shop-web-asg;;
+  autoscaling/target-lifecycle-state) echo Terminated;;
+  *) exit 22;;
+esac`;
+
+let scripts: Record<string, string>;
+let settings: string;
+
+beforeAll(() => {
+  // GIVEN a web fleet with a database identity (it needs the RDS bundle)
+  const { stack, vpc } = stackWithVpc();
+  new Fleet(stack, 'Web', {
+    vpc, instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, port: 8080, applicationRole: 'web', databaseUser: 'web',
+    application: ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: '/usr/bin/python3 srv.py' }),
+  });
+  const userData = renderedUserData(Template.fromStack(stack));
+  scripts = { ...embeddedScripts(userData), [`${BIN}/imds`]: IMDS };
+  settings = /cat > \/etc\/scale-to-millions\/fleet\.env <<'FLEET'\n([\s\S]*?)\nFLEET/.exec(userData)![1];
+});
+
+const run = (path: string, o: Omit<ScriptRunOptions, 'scripts'> = {}) => runInstanceScript(path, { scripts, ...o, files: { [FLEET_ENV]: settings, ...o.files } });
+const awsCalls = (calls: string[]) => calls.filter((c) => c.startsWith('aws '));
+const sleeps = (calls: string[]) => calls.filter((c) => c.startsWith('sleep ')).map((c) => Number(c.split(' ')[1]));
+
+describe('complete-hook: completing a lifecycle action', () => {
+  it('completes at once when Auto Scaling accepts, naming the group, instance and hook', () => {
+    const r = run(`${BIN}/complete-hook`, { args: ['s2m-ready', 'CONTINUE'], fakes: { aws: '' } });
+    expect(r.status).toBe(0);
+    expect(awsCalls(r.calls)).toEqual([
+      'aws autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name shop-web-asg --instance-id i-0abc --lifecycle-hook-name s2m-ready --lifecycle-action-result CONTINUE',
+    ]);
+  });
+
+  it('retries through AccessDenied (the role\'s permission not there yet) and throttling, with growing delays', () => {
+    const r = run(`${BIN}/complete-hook`, { args: ['s2m-ready', 'CONTINUE'],
+      fakes: {
+        aws: [
+          'case $n in',
+          '  1) echo "An error occurred (AccessDenied) when calling the CompleteLifecycleAction operation: not authorized" >&2; exit 254;;',
+          '  2) echo "An error occurred (Throttling) when calling the CompleteLifecycleAction operation: Rate exceeded" >&2; exit 254;;',
+          'esac',
+        ].join('\n'),
+      },
+    });
+    expect(r.status).toBe(0);
+    expect(awsCalls(r.calls)).toHaveLength(3);
+    expect(sleeps(r.calls)).toEqual([2, 4]);
+    expect(r.stderr).toContain('attempt 1 of 10 to complete it with CONTINUE failed: An error occurred (AccessDenied)');
+    expect(r.stdout).toContain('s2m-ready completed with CONTINUE');
+  });
+
+  it('stops quietly when no lifecycle action is waiting (a reboot)', () => {
+    const r = run(`${BIN}/complete-hook`, { args: ['s2m-ready', 'CONTINUE'], fakes: { aws: 'echo "An error occurred (ValidationError) when calling the CompleteLifecycleAction operation: No active Lifecycle Action found with instance ID i-0abc" >&2; exit 254' } });
+    expect(r.status).toBe(0);
+    expect(awsCalls(r.calls)).toHaveLength(1);
+    expect(r.stdout).toContain('no lifecycle action is waiting');
+  });
+
+  it('gives up after a bounded number of attempts, the delay capped', () => {
+    const r = run(`${BIN}/complete-hook`, { args: ['s2m-ready', 'CONTINUE'], fakes: { aws: 'echo "An error occurred (AccessDenied)" >&2; exit 254' } });
+    expect(r.status).toBe(1);
+    expect(awsCalls(r.calls)).toHaveLength(10);
+    expect(sleeps(r.calls)).toEqual([2, 4, 8, 16, 30, 30, 30, 30, 30]);
+    expect(r.stderr).toContain('not completed after 10 attempts');
+  });
+});
+
+/** A fake curl that serves the RDS bundle URL from `<root>/etc/served.pem` (missing: the download fails) and answers the health URL with `health` (an exit status). */
+const curl = (health = 0) => [
+  'out=; url=',
+  'while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift;; http*) url=$1;; esac; shift; done',
+  `case $url in`,
+  `  ${FLEET_DEFAULTS.rdsCaBundleUrl}) [ -f /etc/served.pem ] || { echo "curl: (6) Could not resolve host" >&2; exit 6; }; cp /etc/served.pem "$out";;`,
+  `  http://127.0.0.1:*) exit ${health};;`,
+  '  *) exit 22;;',
+  'esac',
+].join('\n');
+const systemctl = 'case "$*" in *NRestarts*) echo 0;; esac';
+
+describe('rds-ca: the RDS certificate bundle', () => {
+  const corrupt = (() => {
+    const lines = PEM.split('\n');
+    lines[40] = lines[40].replace(/[A-Za-z]/g, '!');
+    return lines.join('\n');
+  })();
+
+  it('downloads AWS\'s bundle and installs it once it parses as PEM certificates', () => {
+    const r = run(`${BIN}/rds-ca`, { files: { '/etc/served.pem': PEM }, fakes: { curl: curl() } });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('curl '))).toEqual([expect.stringMatching(new RegExp(`^curl -fsS --max-time 30 -o ${r.root}${DATABASE_CA_FILE}\\.\\w{6} ${FLEET_DEFAULTS.rdsCaBundleUrl}$`))]);
+    expect(readFileSync(join(r.root, DATABASE_CA_FILE), 'utf8')).toBe(PEM);
+    expect(r.stdout).toContain('installed 3 certificates');
+  });
+
+  it.each([
+    ['an error page', '<html><body>503 Service Unavailable</body></html>'],
+    ['a corrupted certificate', 'CORRUPT'],
+    ['a truncated download', PEM.slice(0, PEM.length - 200)],
+  ])('never installs %s: retries a bounded number of times and fails', (_, body) => {
+    const r = run(`${BIN}/rds-ca`, { files: { '/etc/served.pem': body === 'CORRUPT' ? corrupt : body }, fakes: { curl: curl() } });
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c.startsWith('curl '))).toHaveLength(5);
+    expect(sleeps(r.calls)).toEqual([5, 10, 15, 20]);
+    expect(existsSync(join(r.root, DATABASE_CA_FILE))).toBe(false);
+    expect(r.stderr).toContain(`${DATABASE_CA_FILE} is not installed`.replace('/etc/', `${r.root}/etc/`));
+  });
+
+  it('keeps a bundle already installed that parses, without downloading', () => {
+    const r = run(`${BIN}/rds-ca`, { files: { [DATABASE_CA_FILE]: PEM }, fakes: { curl: curl() } });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('curl '))).toEqual([]);
+  });
+});
+
+describe('ready: the launching hook', () => {
+  it('continues once the health URL answered three times in a row', () => {
+    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.includes('127.0.0.1:8080/health'))).toHaveLength(3);
+    expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-hook-name s2m-ready --lifecycle-action-result CONTINUE')]);
+  });
+
+  it('counts its budget from boot: an instance that booted longer ago than the budget abandons at once', () => {
+    // readiness 10 min: the budget is 570 s from boot; the install took 580 s
+    expect(settings).toContain("S2M_READY_TIMEOUT='570'");
+    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '580.02 900.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    expect(r.calls.filter((c) => c.includes('127.0.0.1'))).toEqual([]);
+    expect(r.stdout).toMatch(/s2m-ready: ABANDON \(58\d s after boot\)/);
+    expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-action-result ABANDON')]);
+  });
+
+  it('abandons the launch, saying why, when the RDS bundle cannot be installed and the fleet connects to a database', () => {
+    expect(settings).toContain("S2M_DATABASE_CA_REQUIRED='yes'");
+    const r = run(`${BIN}/ready`, { files: { '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    expect(r.stdout).toContain(`s2m-ready: ABANDON: ${r.root}${DATABASE_CA_FILE} is missing, and this fleet's database connections verify TLS against it`);
+    expect(r.calls.filter((c) => c.includes('127.0.0.1'))).toEqual([]);
+    expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-action-result ABANDON')]);
+  });
+});
+
+describe('drain: the terminating hook', () => {
+  it('waits for the terminating state, stops the application, then completes the hook (retrying)', () => {
+    const r = run(`${BIN}/drain`, {
+      fakes: { systemctl: '', aws: '[ "$n" -ge 2 ] || { echo "An error occurred (Throttling)" >&2; exit 254; }' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual([
+      'systemctl stop s2m-app.service',
+      expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE'),
+      expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE'),
+    ]);
+  });
+});
