@@ -3,6 +3,7 @@ import {
   ArnFormat,
   Stack,
   Duration,
+  Lazy,
   Names,
   RemovalPolicy,
   SecretValue,
@@ -483,6 +484,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         allowAllOutbound: false,
       });
       this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+        // A physical name unique per stack path, set here rather than left to the consumer's
+        // `@aws-cdk/aws-rds:databaseProxyUniqueResourceName` flag: without it every proxy would be named `Proxy`
+        // and the second database of an account and region would fail to deploy. The same name the flag gives.
+        dbProxyName: Lazy.string({ produce: () => Names.uniqueResourceName(this.proxy!, { maxLength: 60 }) }),
         proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
         // End-to-end IAM: clients and the proxy both authenticate with IAM; the proxy reads no secret.
         ...(identities ? { defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH, role: this.createProxyRole() } : { secrets: [this.secret], iamAuth: props.proxyIamAuth ?? false }),

@@ -258,6 +258,25 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
   });
 });
 
+describe('AuroraDatabase proxy names', () => {
+  it('gives every proxy its own name without the consumer\'s feature flags, and the name the flag gives with them', () => {
+    // GIVEN apps with no context at all, and with the databaseProxyUniqueResourceName flag of cdk.json
+    const names = (context: Record<string, unknown>) => {
+      const stack = new Stack(new App({ context }), 'Shop', { env: { region: 'eu-west-1' } });
+      const { vpc } = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], cidr: '10.0.0.0/16' });
+      // WHEN two databases (a second shard, say) live in one stack
+      new AuroraDatabase(stack, 'Orders', { vpc });
+      new AuroraDatabase(stack, 'Users', { vpc });
+      return Object.values(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBProxy')).map((r) => r.Properties.DBProxyName);
+    };
+    // THEN the names differ, and are the flag's
+    const bare = names({});
+    expect(bare).toEqual([expect.stringMatching(/^ShopOrdersProxy[0-9A-F]{8}$/), expect.stringMatching(/^ShopUsersProxy[0-9A-F]{8}$/)]);
+    // (the reference app's snapshots, synthesized with the flag, show the names did not change)
+    expect(names({ '@aws-cdk/aws-rds:databaseProxyUniqueResourceName': true })).toEqual(bare);
+  });
+});
+
 describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
   it('rotates from the cluster\'s isolated subnets through the endpoint', () => {
     // GIVEN a network with a Secrets Manager endpoint WHEN the database is given it
