@@ -312,7 +312,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const d = AURORA_DEFAULTS;
     this.engineKind = props.engine ?? 'postgres';
     const engineKind = this.engineKind;
-    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion));
+    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion), this);
     const readerCount = props.readers ?? d.readers;
     validateProps(this, props, readerCount);
     const global = props.globalDatabase;
@@ -321,7 +321,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     this.clusterIdentifier = props.clusterIdentifier ?? defaultIdentifier(this);
     const azs = props.availabilityZones ?? props.vpc.availabilityZones;
-    if (azs.length === 0) throw new Error('AuroraDatabase: availabilityZones must not be empty');
+    if (azs.length === 0) throw validationError(this, 'AuroraDatabase: availabilityZones must not be empty (got: [])');
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
@@ -694,7 +694,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const endpoint = props.secretsManagerEndpoint;
     const subnets = props.rotationSubnets ?? (endpoint ? clusterSubnets : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
-      throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
+      throw validationError(this, 'AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
     }
     return this.cluster.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,

@@ -15,6 +15,8 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { CACHE_KEYS } from '../../lib/runtime/contract';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
@@ -228,9 +230,9 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     const removalPolicy = props.removalPolicy ?? CACHE_DEFAULTS.removalPolicy;
     const global = props.globalDatastore;
     const secondary = global?.role === 'secondary';
-    validate({ engine, engineVersion, nodeType, shards, replicas, port, authMode, maintenanceWindow, snapshotWindow, retention, removalPolicy, global, autoScaling: props.autoScaling });
+    validate(this, { engine, engineVersion, nodeType, shards, replicas, port, authMode, maintenanceWindow, snapshotWindow, retention, removalPolicy, global, autoScaling: props.autoScaling });
     if (props.replacementGuard) {
-      checkReplacement(props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
+      checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
     }
     this.port = port;
     const base = physicalBase(this);
@@ -282,7 +284,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
         this.passwordRotation.schedule.node.addDependency(appUser);
       }
     } else if (props.passwordRotation) {
-      throw new Error('CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
+      throw validationError(this, 'CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
     }
 
     this.slowLogGroup = new logs.LogGroup(this, 'SlowLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
@@ -581,9 +583,9 @@ interface Validated {
   global?: CacheGlobalDatastoreOptions; autoScaling?: CacheAutoScalingOptions;
 }
 
-function validate(v: Validated): void {
+function validate(scope: Construct, v: Validated): void {
   const fail = (msg: string): never => {
-    throw new Error(`CacheCluster: ${msg}`);
+    throw validationError(scope, `CacheCluster: ${msg}`);
   };
   if (v.engine !== 'valkey' && v.engine !== 'redis') fail(`engine must be valkey or redis (got: ${JSON.stringify(v.engine)})`);
   const m = /^(\d+)\.(\d+)(\.\d+)?$/.exec(v.engineVersion);
@@ -596,7 +598,7 @@ function validate(v: Validated): void {
   if (!Number.isInteger(v.replicas) || v.replicas < 0 || v.replicas > 5) fail(`replicasPerShard must be 0-5 (got: ${v.replicas})`);
   if (v.replicas === 0) fail('replicasPerShard must be at least 1: Multi-AZ with automatic failover is always on and needs a replica in every shard (got: 0)');
   if (v.shards * (v.replicas + 1) > 500) fail(`shards × (replicasPerShard + 1) must be at most 500 nodes (got: ${v.shards * (v.replicas + 1)})`);
-  if (!Number.isInteger(v.port) || v.port < 1024 || v.port > 65535) fail(`port must be 1024-65535 (got: ${v.port})`);
+  checkPort(scope, 'CacheCluster', 'port', v.port, 1024);
   if (!Number.isInteger(v.retention) || v.retention < 0 || v.retention > 35) fail(`snapshotRetentionDays must be 0-35 (got: ${v.retention})`);
   if (v.removalPolicy !== RemovalPolicy.SNAPSHOT && v.removalPolicy !== RemovalPolicy.RETAIN) fail(`removalPolicy must be SNAPSHOT or RETAIN (got: ${v.removalPolicy})`);
   for (const p of windowProblems(v.maintenanceWindow, v.snapshotWindow)) {
@@ -629,15 +631,15 @@ function checkBounds(name: string, b: CacheScalingBounds | undefined, current: n
   if (current < b.min || current > b.max) fail(`${name} bounds ${b.min}-${b.max} must include the provisioned ${current}`);
 }
 
-function checkReplacement(guard: CacheReplacementGuard, requested: CacheReplacementSettings): void {
+function checkReplacement(scope: Construct, guard: CacheReplacementGuard, requested: CacheReplacementSettings): void {
   const changes = replacementChanges(guard.previous, requested);
   const downgrades = changes.filter((c) => c.kind === 'downgrade');
   if (downgrades.length > 0) {
-    throw new Error(`CacheCluster: engineVersion cannot go down from ${String(downgrades[0].previous)}: ElastiCache never downgrades (got: ${String(downgrades[0].requested)})`);
+    throw validationError(scope, `CacheCluster: engineVersion cannot go down from ${String(downgrades[0].previous)}: ElastiCache never downgrades (got: ${String(downgrades[0].requested)})`);
   }
   if (changes.length > 0 && !guard.acceptReplacement) {
     const list = changes.map((c) => `${c.setting} ${JSON.stringify(c.previous)} → ${JSON.stringify(c.requested)}`).join(', ');
-    throw new Error(`CacheCluster: ${list}: ${REPLACEMENT_CONSEQUENCE}. Set replacementGuard.acceptReplacement to accept it (got: ${list})`);
+    throw validationError(scope, `CacheCluster: ${list}: ${REPLACEMENT_CONSEQUENCE}. Set replacementGuard.acceptReplacement to accept it (got: ${list})`);
   }
 }
 

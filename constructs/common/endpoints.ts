@@ -7,6 +7,7 @@ import {
   aws_ssm as ssm,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { validationError } from './errors';
 
 /**
  * Something that runs application code: it can be granted permissions and network access (a `Fleet`), and may
@@ -74,12 +75,12 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
   constructor(scope: Construct, id: string, props: PublishedEndpointsProps) {
     super(scope, id);
     if (!PREFIX.test(props.parameterPrefix)) {
-      throw new Error(`PublishedEndpoints: parameterPrefix must look like /app/tier (got: ${JSON.stringify(props.parameterPrefix)})`);
+      throw validationError(this, `PublishedEndpoints: parameterPrefix must look like /app/tier (got: ${JSON.stringify(props.parameterPrefix)})`);
     }
     this.parameterPrefix = props.parameterPrefix;
     this.props = props;
     for (const [key, value] of Object.entries(props.values)) {
-      if (!KEY.test(key)) throw new Error(`PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
+      if (!KEY.test(key)) throw validationError(this, `PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
       this.parameters[key] = new ssm.StringParameter(this, key.replace(/[^A-Za-z0-9]/g, '-'), {
         parameterName: `${props.parameterPrefix}/${key}`,
         stringValue: value,

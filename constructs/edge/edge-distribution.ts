@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { existsSync, statSync } from 'node:fs';
 import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defaults';
 import { createLogBucket } from '../common/log-bucket';
+import { validationError } from '../common/errors';
 import { originDomainName } from '../geo-dns/names';
 import { ProductWebAcl, checkRateLimit } from './web-acl';
 
@@ -170,9 +171,9 @@ export class EdgeDistribution extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     if (!Token.isUnresolved(stack.region) && stack.region !== CLOUDFRONT_REGION) {
-      throw new Error(`EdgeDistribution: must be in a us-east-1 stack (CloudFront certificates and web ACLs live there) (got: ${stack.region})`);
+      throw validationError(this, `EdgeDistribution: must be in a us-east-1 stack (CloudFront certificates and web ACLs live there) (got: ${stack.region})`);
     }
-    validate(props);
+    validate(this, props);
     const staticPaths = props.staticPaths ?? [...EDGE_DEFAULTS.staticPaths];
     const retentionDays = props.logRetentionDays ?? EDGE_DEFAULTS.logRetentionDays;
     const wwwName = `www.${props.domainName}`;
@@ -401,55 +402,55 @@ export class EdgeDistribution extends Construct {
   }
 }
 
-function validate(props: EdgeDistributionProps): void {
+function validate(scope: Construct, props: EdgeDistributionProps): void {
   const who = 'EdgeDistribution';
   if (!Token.isUnresolved(props.domainName) && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(props.domainName)) {
-    throw new Error(`${who}: domainName must be a lowercase DNS name (got: ${JSON.stringify(props.domainName)})`);
+    throw validationError(scope, `${who}: domainName must be a lowercase DNS name (got: ${JSON.stringify(props.domainName)})`);
   }
   const zoneName = props.hostedZone.zoneName;
   if (!Token.isUnresolved(zoneName) && !Token.isUnresolved(props.domainName)) {
     const zone = zoneName.replace(/\.$/, '');
     if (props.domainName !== zone && !props.domainName.endsWith(`.${zone}`)) {
-      throw new Error(`${who}: domainName must be inside the hosted zone ${zone} (got: ${props.domainName})`);
+      throw validationError(scope, `${who}: domainName must be inside the hosted zone ${zone} (got: ${props.domainName})`);
     }
   }
   if (props.certificate && !Token.isUnresolved(props.certificate.certificateArn)) {
     const region = Arn.split(props.certificate.certificateArn, ArnFormat.SLASH_RESOURCE_NAME).region;
-    if (region !== CLOUDFRONT_REGION) throw new Error(`${who}: certificate must be in us-east-1, where CloudFront reads certificates (got: ${props.certificate.certificateArn})`);
+    if (region !== CLOUDFRONT_REGION) throw validationError(scope, `${who}: certificate must be in us-east-1, where CloudFront reads certificates (got: ${props.certificate.certificateArn})`);
   }
-  if (props.rateLimitPer5Min !== undefined) checkRateLimit(props.rateLimitPer5Min, who);
+  if (props.rateLimitPer5Min !== undefined) checkRateLimit(props.rateLimitPer5Min, who, scope);
   const paths = props.staticPaths ?? [];
-  if (props.staticPaths !== undefined && paths.length === 0) throw new Error(`${who}: staticPaths must list at least one path pattern (got: [])`);
+  if (props.staticPaths !== undefined && paths.length === 0) throw validationError(scope, `${who}: staticPaths must list at least one path pattern (got: [])`);
   for (const p of paths) {
-    if (!PATH.test(p) || p === '/*' || p === '*') throw new Error(`${who}: staticPaths entries must be path patterns like /static/* (not the default behaviour) (got: ${JSON.stringify(p)})`);
+    if (!PATH.test(p) || p === '/*' || p === '*') throw validationError(scope, `${who}: staticPaths entries must be path patterns like /static/* (not the default behaviour) (got: ${JSON.stringify(p)})`);
   }
-  if (new Set(paths).size !== paths.length) throw new Error(`${who}: staticPaths has duplicates (got: ${JSON.stringify(paths)})`);
+  if (new Set(paths).size !== paths.length) throw validationError(scope, `${who}: staticPaths has duplicates (got: ${JSON.stringify(paths)})`);
   for (const n of props.additionalDomainNames ?? []) {
     if (Token.isUnresolved(n) || Token.isUnresolved(props.domainName)) continue;
-    if (!n.endsWith(`.${props.domainName}`) || n === `www.${props.domainName}`) throw new Error(`${who}: additionalDomainNames must be names inside ${props.domainName} other than www (got: ${JSON.stringify(n)})`);
+    if (!n.endsWith(`.${props.domainName}`) || n === `www.${props.domainName}`) throw validationError(scope, `${who}: additionalDomainNames must be names inside ${props.domainName} other than www (got: ${JSON.stringify(n)})`);
   }
-  if (new Set(props.additionalDomainNames ?? []).size !== (props.additionalDomainNames ?? []).length) throw new Error(`${who}: additionalDomainNames has duplicates (got: ${JSON.stringify(props.additionalDomainNames)})`);
+  if (new Set(props.additionalDomainNames ?? []).size !== (props.additionalDomainNames ?? []).length) throw validationError(scope, `${who}: additionalDomainNames has duplicates (got: ${JSON.stringify(props.additionalDomainNames)})`);
   for (const h of props.forwardedHeaders ?? []) {
-    if (!HEADER.test(h)) throw new Error(`${who}: forwardedHeaders entries must be header names (got: ${JSON.stringify(h)})`);
-    if (/^(authorization|accept-encoding)$/i.test(h)) throw new Error(`${who}: forwardedHeaders cannot contain ${h}: Authorization always reaches the origin (every viewer header with caching off, the cache key with caching on) and CloudFront handles Accept-Encoding (got: ${h})`);
+    if (!HEADER.test(h)) throw validationError(scope, `${who}: forwardedHeaders entries must be header names (got: ${JSON.stringify(h)})`);
+    if (/^(authorization|accept-encoding)$/i.test(h)) throw validationError(scope, `${who}: forwardedHeaders cannot contain ${h}: Authorization always reaches the origin (every viewer header with caching off, the cache key with caching on) and CloudFront handles Accept-Encoding (got: ${h})`);
     if (props.originVerifyHeader && h.toLowerCase() === props.originVerifyHeader.name.toLowerCase()) {
-      throw new Error(`${who}: forwardedHeaders must not contain the origin-verify header (got: ${h})`);
+      throw validationError(scope, `${who}: forwardedHeaders must not contain the origin-verify header (got: ${h})`);
     }
   }
   if (props.originVerifyHeader && !Token.isUnresolved(props.originVerifyHeader.name) && !HEADER.test(props.originVerifyHeader.name)) {
-    throw new Error(`${who}: originVerifyHeader.name must be a header name (got: ${JSON.stringify(props.originVerifyHeader.name)})`);
+    throw validationError(scope, `${who}: originVerifyHeader.name must be a header name (got: ${JSON.stringify(props.originVerifyHeader.name)})`);
   }
   const def = props.dynamicDefaultTtl?.toSeconds() ?? 0;
   const max = props.dynamicMaxTtl?.toSeconds() ?? 0;
-  if (def > max) throw new Error(`${who}: dynamicDefaultTtl (${def} s) must not exceed dynamicMaxTtl (${max} s) (got: ${def})`);
+  if (def > max) throw validationError(scope, `${who}: dynamicDefaultTtl (${def} s) must not exceed dynamicMaxTtl (${max} s) (got: ${def})`);
   for (const r of props.errorResponses ?? []) {
-    if (!CLOUDFRONT_ERROR_CODES.includes(r.httpStatus)) throw new Error(`${who}: errorResponses httpStatus must be one of ${CLOUDFRONT_ERROR_CODES.join(', ')} (got: ${r.httpStatus})`);
+    if (!CLOUDFRONT_ERROR_CODES.includes(r.httpStatus)) throw validationError(scope, `${who}: errorResponses httpStatus must be one of ${CLOUDFRONT_ERROR_CODES.join(', ')} (got: ${r.httpStatus})`);
   }
   if (props.assetsFolder !== undefined && !(existsSync(props.assetsFolder) && statSync(props.assetsFolder).isDirectory())) {
-    throw new Error(`${who}: assetsFolder must be an existing folder (got: ${JSON.stringify(props.assetsFolder)})`);
+    throw validationError(scope, `${who}: assetsFolder must be an existing folder (got: ${JSON.stringify(props.assetsFolder)})`);
   }
   if (props.errorRateAlarmPercent !== undefined && !(props.errorRateAlarmPercent > 0 && props.errorRateAlarmPercent <= 100)) {
-    throw new Error(`${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
+    throw validationError(scope, `${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
   }
 }
 

@@ -16,6 +16,7 @@ import {
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
 import { placeholderServer } from './user-data';
@@ -346,7 +347,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
 
   private service(name: string): WebService {
     const s = this.services[name];
-    if (!s) throw new Error(`WebTier: no service named "${name}" (have: ${Object.keys(this.services).join(', ')})`);
+    if (!s) throw validationError(this, `WebTier: no service named "${name}" (have: ${Object.keys(this.services).join(', ')})`);
     return s;
   }
 
@@ -509,57 +510,60 @@ const DEFAULT_SERVICE_PRIORITY = 50000;
 const MAX_CONDITION_VALUES = 5;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
 
-function validateOriginVerify(o: OriginVerifyHeaderOptions, services: WebServiceProps[]): void {
+function validateOriginVerify(scope: Construct, o: OriginVerifyHeaderOptions, services: WebServiceProps[]): void {
+  const fail = (message: string) => validationError(scope, message);
   if (!Token.isUnresolved(o.name) && !HEADER_NAME.test(o.name)) {
-    throw new Error(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
+    throw fail(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
   }
-  if (o.values.length < 1 || o.values.length > 2) throw new Error(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
+  if (o.values.length < 1 || o.values.length > 2) throw fail(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
   if (o.healthCheckPath !== undefined && !/^\/[A-Za-z0-9_\-.$/~"'@:+=!,;%]{0,127}$/.test(o.healthCheckPath)) {
-    throw new Error(`WebTier: originVerifyHeader.healthCheckPath must be one exact path (no wildcard), starting with / (got: ${JSON.stringify(o.healthCheckPath)})`);
+    throw fail(`WebTier: originVerifyHeader.healthCheckPath must be one exact path (no wildcard), starting with / (got: ${JSON.stringify(o.healthCheckPath)})`);
   }
   const reserved = new Map<number, string>();
   reserved.set(o.defaultServicePriority ?? DEFAULT_SERVICE_PRIORITY, 'originVerifyHeader.defaultServicePriority');
   if (o.exemptHealthCheckPath ?? true) {
     const p = o.healthCheckExemptionPriority ?? 1;
-    if (reserved.has(p)) throw new Error(`WebTier: originVerifyHeader.healthCheckExemptionPriority equals defaultServicePriority (got: ${p})`);
+    if (reserved.has(p)) throw fail(`WebTier: originVerifyHeader.healthCheckExemptionPriority equals defaultServicePriority (got: ${p})`);
     reserved.set(p, 'originVerifyHeader.healthCheckExemptionPriority');
   }
   for (const [p, what] of reserved) {
-    if (!Number.isInteger(p) || p < 1 || p > 50000) throw new Error(`WebTier: ${what} must be 1-50000 (got: ${p})`);
+    if (!Number.isInteger(p) || p < 1 || p > 50000) throw fail(`WebTier: ${what} must be 1-50000 (got: ${p})`);
   }
   services.forEach((s, i) => {
     if (!s.pathPatterns?.length && !s.hostPatterns?.length) return;
     const p = s.priority ?? (i + 1) * 10;
-    if (reserved.has(p)) throw new Error(`WebTier: services[${i}].priority is taken by ${reserved.get(p)} (got: ${p})`);
+    if (reserved.has(p)) throw fail(`WebTier: services[${i}].priority is taken by ${reserved.get(p)} (got: ${p})`);
     const n = (s.pathPatterns?.length ?? 0) + (s.hostPatterns?.length ?? 0) + o.values.length;
     if (n > MAX_CONDITION_VALUES) {
-      throw new Error(`WebTier: services[${i}] (${s.name}) has ${n} condition values with the origin header; an ALB rule allows ${MAX_CONDITION_VALUES}: use at most ${MAX_CONDITION_VALUES - o.values.length} path and host patterns (got: ${n})`);
+      throw fail(`WebTier: services[${i}] (${s.name}) has ${n} condition values with the origin header; an ALB rule allows ${MAX_CONDITION_VALUES}: use at most ${MAX_CONDITION_VALUES - o.values.length} path and host patterns (got: ${n})`);
     }
   });
 }
 
 function validateServices(scope: Construct, services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
-  if (services.length === 0) throw new Error('WebTier: services must list at least one service (got: [])');
+  const fail = (message: string) => validationError(scope, message);
+  if (services.length === 0) throw fail('WebTier: services must list at least one service (got: [])');
   const names = new Set<string>();
   const priorities = new Set<number>();
   let defaults = 0;
   services.forEach((s, i) => {
-    if (!SERVICE_NAME.test(s.name)) throw new Error(`WebTier: services[${i}].name must be lowercase letters, digits and dashes (got: ${JSON.stringify(s.name)})`);
-    if (names.has(s.name)) throw new Error(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
+    if (!SERVICE_NAME.test(s.name)) throw fail(`WebTier: services[${i}].name must be lowercase letters, digits and dashes (got: ${JSON.stringify(s.name)})`);
+    if (names.has(s.name)) throw fail(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
     names.add(s.name);
-    checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`);
-    if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw new Error(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
+    checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`, scope);
+    if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw fail(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
     const isDefault = !s.pathPatterns?.length && !s.hostPatterns?.length;
     if (isDefault) defaults++;
     else {
       const p = s.priority ?? (i + 1) * 10;
-      if (priorities.has(p)) throw new Error(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
+      if (priorities.has(p)) throw fail(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
       priorities.add(p);
     }
     if (s.application && s.userData) throw validationError(scope, `WebTier: services[${i}] (${s.name}) gives application and userData; give one (got both)`);
+    checkPort(scope, 'WebTier', `services[${i}].port`, s.port);
     const slow = s.slowStart?.toSeconds();
-    if (slow !== undefined && (slow < 30 || slow > 900)) throw new Error(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
+    if (slow !== undefined && (slow < 30 || slow > 900)) throw fail(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
   });
-  if (defaults !== 1) throw new Error(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
-  if (originVerify) validateOriginVerify(originVerify, services);
+  if (defaults !== 1) throw fail(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
+  if (originVerify) validateOriginVerify(scope, originVerify, services);
 }

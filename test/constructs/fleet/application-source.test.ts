@@ -11,6 +11,7 @@ import { placeholderServer } from '../../../constructs/web-tier';
 import { placeholderWorker } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
 import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
+import { validationErrorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 const ARM = new ec2.InstanceType('m7g.large');
@@ -187,7 +188,7 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
   });
 
   it('fails naming the entry when it does not exist', () => {
-    expect(() => fleetWith(ApplicationSource.nodejs({ entry: 'nowhere/app.ts', cacheDir }))).toThrow(/ApplicationSource\.nodejs: entry "nowhere\/app\.ts" does not exist/);
+    expect(validationErrorOf(() => fleetWith(ApplicationSource.nodejs({ entry: 'nowhere/app.ts', cacheDir })))).toEqual({ path: 'TestStack/Fleet', message: expect.stringMatching(/^ApplicationSource\.nodejs: entry "nowhere\/app\.ts" does not exist/) });
   });
 });
 
@@ -201,7 +202,7 @@ describe('ApplicationSource bad input', () => {
     ['an image tagged latest', () => ApplicationSource.container({ image: 'nginx:latest', containerPort: 80 }), 'ApplicationSource.container: image floats ("latest"): a new image under it would never roll the fleet; pin a version tag or a digest (got: "nginx:latest")'],
     ['a web image without a port', () => ApplicationSource.container({ image: 'nginx:1.27' }), 'ApplicationSource.container: a web service\'s image needs containerPort, the port the container listens on (got: none for "nginx:1.27")'],
     ['a Node.js major Amazon Linux does not package', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 18 as 20 }), 'ApplicationSource.nodejs: nodeMajor must be 20 or 22, the Node.js packages of Amazon Linux 2023 (got: 18)'],
-  ])('fails on %s, naming the field', (_, source, message) => {
-    expect(() => fleetWith(source, { port: 8080, applicationRole: 'web' })).toThrow(message);
+  ])('fails on %s, naming the field and the fleet', (_, source, message) => {
+    expect(validationErrorOf(() => fleetWith(source, { port: 8080, applicationRole: 'web' }))).toEqual({ path: 'TestStack/Fleet', message });
   });
 });
