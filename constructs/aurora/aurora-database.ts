@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { DATABASE_KEYS } from '../../lib/runtime/contract';
 import { validationError } from '../common/errors';
+import { dataPlacement } from '../common/placement';
 import { ApplicationUsers } from './application-users';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS, RESERVED_DATABASE_USERS } from './defaults';
 import { auroraEngine, type AuroraEngineKind } from './engine';
@@ -108,8 +109,9 @@ export interface AuroraDatabaseProps {
   /** The VPC. */
   readonly vpc: ec2.IVpc;
   /**
-   * Subnets for the cluster and the proxy; the database is never public.
-   * @default - the isolated subnets
+   * Subnets for the cluster and the proxy: private subnets, all isolated or all with egress (the database is never
+   * public).
+   * @default - the VPC's isolated subnets; in a VPC without any (a default `ec2.Vpc`), its private subnets with egress
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
@@ -322,7 +324,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     this.clusterIdentifier = props.clusterIdentifier ?? defaultIdentifier(this);
     const azs = props.availabilityZones ?? props.vpc.availabilityZones;
     if (azs.length === 0) throw validationError(this, 'AuroraDatabase: availabilityZones must not be empty (got: [])');
-    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const vpcSubnets = dataPlacement(this, 'AuroraDatabase', 'vpcSubnets', props.vpc, props.vpcSubnets).vpcSubnets;
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       description: `Aurora cluster ${this.clusterIdentifier}: storage, Performance Insights, credentials`,

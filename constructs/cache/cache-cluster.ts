@@ -15,12 +15,13 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { dataPlacement } from '../common/placement';
 import { validationError } from '../common/errors';
 import { checkPort } from '../common/ports';
 import { CACHE_KEYS } from '../../lib/runtime/contract';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
-import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from './node-types';
+import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType, type CacheNodeType } from './node-types';
 import {
   REPLACEMENT_CONSEQUENCE,
   replacementChanges,
@@ -95,16 +96,18 @@ export interface CacheClusterProps {
   /** VPC of the cache. */
   readonly vpc: ec2.IVpc;
   /**
-   * Subnets of the subnet group.
-   * @default 'isolated' - the VPC's isolated subnets (no route to the internet)
+   * Subnets of the subnet group: private subnets, all isolated or all with egress (never public). Changing the kind
+   * is a setting {@link replacementGuard} watches (`subnets`).
+   * @default - the VPC's isolated subnets (no route to the internet); in a VPC without any (a default `ec2.Vpc`),
+   *   its private subnets with egress
    */
-  readonly subnets?: CacheSubnets;
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Engine. @default 'valkey' */
   readonly engine?: CacheEngine;
   /** Engine version (`major.minor`). @default - '8.1' for Valkey, '7.1' for Redis OSS */
   readonly engineVersion?: string;
-  /** Node type, e.g. `cache.r7g.large`. @default 'cache.r7g.large' */
-  readonly nodeType?: string;
+  /** Node type, e.g. `new CacheNodeType('cache.r7g.large')`. @default - cache.r7g.large */
+  readonly nodeType?: CacheNodeType;
   /** Shards (node groups), 1-500. @default 2 */
   readonly shards?: number;
   /** Replicas per shard, 1-5 (Multi-AZ with automatic failover is always on and needs one). @default 1 */
@@ -139,8 +142,8 @@ export interface CacheClusterProps {
   readonly passwordRotation?: CachePasswordRotation | false;
   /** KMS key for encryption at rest. @default - a new customer managed key with rotation, retained */
   readonly encryptionKey?: kms.IKey;
-  /** Days automatic snapshots are kept (0-35). @default 7 */
-  readonly snapshotRetentionDays?: number;
+  /** How long automatic snapshots are kept, in whole days from 0 (no snapshots) to 35. @default Duration.days(7) */
+  readonly snapshotRetention?: Duration;
   /** Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, ≥ 60 min). @default 'sun:05:00-sun:06:00' */
   readonly maintenanceWindow?: string;
   /** Daily snapshot window, UTC (`hh:mm-hh:mm`, ≥ 60 min, not overlapping maintenance). @default '03:00-04:00' */
@@ -218,15 +221,16 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     super(scope, id);
     const engine = props.engine ?? CACHE_DEFAULTS.engine;
     const engineVersion = props.engineVersion ?? CACHE_DEFAULTS.engineVersion[engine];
-    const nodeType = props.nodeType ?? CACHE_DEFAULTS.nodeType;
+    const nodeType = props.nodeType?.toString() ?? CACHE_DEFAULTS.nodeType;
     const shards = props.shards ?? CACHE_DEFAULTS.shards;
     const replicas = props.replicasPerShard ?? CACHE_DEFAULTS.replicasPerShard;
     const port = props.port ?? CACHE_DEFAULTS.port;
     const authMode = props.authMode ?? 'rbac';
-    const subnets = props.subnets ?? 'isolated';
+    const placement = dataPlacement(this, 'CacheCluster', 'vpcSubnets', props.vpc, props.vpcSubnets);
+    const subnets: CacheSubnets = placement.kind;
     const maintenanceWindow = props.maintenanceWindow ?? CACHE_DEFAULTS.maintenanceWindow;
     const snapshotWindow = props.snapshotWindow ?? CACHE_DEFAULTS.snapshotWindow;
-    const retention = props.snapshotRetentionDays ?? CACHE_DEFAULTS.snapshotRetentionDays;
+    const retention = (props.snapshotRetention ?? CACHE_DEFAULTS.snapshotRetention).toDays({ integral: false });
     const removalPolicy = props.removalPolicy ?? CACHE_DEFAULTS.removalPolicy;
     const global = props.globalDatastore;
     const secondary = global?.role === 'secondary';
@@ -252,7 +256,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
 
     this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Cache ${this.node.path} (${subnets} subnets)`,
-      subnetIds: props.vpc.selectSubnets({ subnetType: subnets === 'private' ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+      subnetIds: props.vpc.selectSubnets(placement.vpcSubnets).subnetIds,
     });
 
     if (!secondary) {
@@ -599,7 +603,7 @@ function validate(scope: Construct, v: Validated): void {
   if (v.replicas === 0) fail('replicasPerShard must be at least 1: Multi-AZ with automatic failover is always on and needs a replica in every shard (got: 0)');
   if (v.shards * (v.replicas + 1) > 500) fail(`shards × (replicasPerShard + 1) must be at most 500 nodes (got: ${v.shards * (v.replicas + 1)})`);
   checkPort(scope, 'CacheCluster', 'port', v.port, 1024);
-  if (!Number.isInteger(v.retention) || v.retention < 0 || v.retention > 35) fail(`snapshotRetentionDays must be 0-35 (got: ${v.retention})`);
+  if (!Number.isInteger(v.retention) || v.retention < 0 || v.retention > 35) fail(`snapshotRetention must be whole days from 0 to 35 (got: ${v.retention} days)`);
   if (v.removalPolicy !== RemovalPolicy.SNAPSHOT && v.removalPolicy !== RemovalPolicy.RETAIN) fail(`removalPolicy must be SNAPSHOT or RETAIN (got: ${v.removalPolicy})`);
   for (const p of windowProblems(v.maintenanceWindow, v.snapshotWindow)) {
     fail(`${p.window} ${p.message} (got: ${JSON.stringify(p.window === 'maintenanceWindow' ? v.maintenanceWindow : v.snapshotWindow)})`);

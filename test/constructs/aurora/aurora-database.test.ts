@@ -278,6 +278,33 @@ describe('AuroraDatabase proxy names', () => {
   });
 });
 
+describe('AuroraDatabase placement', () => {
+  const plain = (subnetConfiguration?: ec2.SubnetConfiguration[]) => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Plain', { env: { region: 'eu-west-1' } });
+    return { stack, vpc: new ec2.Vpc(stack, 'Vpc', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], ...(subnetConfiguration ? { subnetConfiguration } : {}) }) };
+  };
+  const subnetGroupRefs = (stack: Stack) => JSON.stringify((Object.values(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBSubnetGroup'))[0]).Properties.SubnetIds);
+
+  it('goes in the private subnets with egress of a default ec2.Vpc, which has no isolated ones', () => {
+    // GIVEN a VPC as `new ec2.Vpc()` makes it (public and private-with-egress subnets) WHEN the database takes its defaults
+    const { stack, vpc } = plain();
+    new AuroraDatabase(stack, 'Database', { vpc });
+    // THEN cluster and proxy are in the private subnets
+    expect(subnetGroupRefs(stack)).toMatch(/VpcPrivateSubnet1.*VpcPrivateSubnet2/);
+    expect(JSON.stringify(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBProxy'))).toMatch(/VpcPrivateSubnet1/);
+  });
+
+  it.each<[string, ec2.SubnetConfiguration[] | undefined, ec2.SubnetSelection | undefined, string]>([
+    ['the VPC has public subnets only', [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], undefined,
+      'AuroraDatabase: vpcSubnets is not given and the VPC has no isolated or private subnets to default to (got: a VPC with 2 public subnet(s)); give vpcSubnets, or a VPC with private subnets'],
+    ['vpcSubnets selects public subnets', undefined, { subnetType: ec2.SubnetType.PUBLIC },
+      'AuroraDatabase: vpcSubnets must select private subnets, all isolated or all with egress, never public ones (got: 2 public subnet(s))'],
+  ])('fails when %s, naming vpcSubnets', (_, config, vpcSubnets, message) => {
+    const { stack, vpc } = plain(config);
+    expect(validationErrorOf(() => new AuroraDatabase(stack, 'Database', { vpc, ...(vpcSubnets ? { vpcSubnets } : {}) }))).toEqual({ path: 'Plain/Database', message });
+  });
+});
+
 describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
   it('rotates from the cluster\'s isolated subnets through the endpoint', () => {
     // GIVEN a network with a Secrets Manager endpoint WHEN the database is given it
