@@ -102,8 +102,12 @@ export interface EdgeDistributionProps {
    * @default - 500, 502, 503 and 504 from the origin cached 10 seconds (so retries do not hammer a struggling origin)
    */
   readonly errorResponses?: cloudfront.ErrorResponse[];
-  /** Days access logs and WAF logs are kept. @default 90 */
-  readonly logRetentionDays?: number;
+  /**
+   * How long CloudFront and S3 access logs (whole days) and WAF logs are kept; the WAF log group takes the shortest
+   * CloudWatch Logs retention at least as long.
+   * @default Duration.days(90)
+   */
+  readonly accessLogRetention?: Duration;
   /** Name of the WAF log group (must start with `aws-waf-logs-`). @default - `aws-waf-logs-<stack name>` */
   readonly wafLogGroupName?: string;
   /** 5xx error rate (%) that raises the alarm. @default 5 */
@@ -175,11 +179,11 @@ export class EdgeDistribution extends Construct {
     }
     validate(this, props);
     const staticPaths = props.staticPaths ?? [...EDGE_DEFAULTS.staticPaths];
-    const retentionDays = props.logRetentionDays ?? EDGE_DEFAULTS.logRetentionDays;
+    const logRetention = props.accessLogRetention ?? EDGE_DEFAULTS.accessLogRetention;
     const wwwName = `www.${props.domainName}`;
     this.originDomainName = props.originDomainName ?? originDomainName(props.domainName);
 
-    this.logsBucket = this.createLogsBucket(retentionDays);
+    this.logsBucket = this.createLogsBucket(logRetention);
     this.assetsBucket = new s3.Bucket(this, 'Assets', {
       // SSE-S3: OAC reads it with no key policy to keep in step, and no KMS request per cache miss.
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -209,7 +213,7 @@ export class EdgeDistribution extends Construct {
       scope: 'CLOUDFRONT',
       rateLimitPer5Min: props.rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min,
       logGroupName: props.wafLogGroupName ?? `aws-waf-logs-${stack.stackName}`,
-      logRetention: retention(retentionDays),
+      logRetention: retention(logRetention.toDays()),
       metricPrefix: 'edge',
     });
 
@@ -396,9 +400,9 @@ export class EdgeDistribution extends Construct {
     return this.distribution.grantCreateInvalidation(grantee);
   }
 
-  private createLogsBucket(retentionDays: number): s3.Bucket {
+  private createLogsBucket(retention: Duration): s3.Bucket {
     // CloudFront standard logging writes with an ACL grant to the awslogsdelivery account: ACLs must be on.
-    return createLogBucket(this, 'Logs', { retentionDays, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, writers: 'CloudFront and the assets bucket' });
+    return createLogBucket(this, 'Logs', { retention, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, writers: 'CloudFront and the assets bucket' });
   }
 }
 
@@ -449,6 +453,8 @@ function validate(scope: Construct, props: EdgeDistributionProps): void {
   if (props.assetsFolder !== undefined && !(existsSync(props.assetsFolder) && statSync(props.assetsFolder).isDirectory())) {
     throw validationError(scope, `${who}: assetsFolder must be an existing folder (got: ${JSON.stringify(props.assetsFolder)})`);
   }
+  const logDays = props.accessLogRetention?.toDays({ integral: false });
+  if (logDays !== undefined && (!Number.isInteger(logDays) || logDays < 1)) throw validationError(scope, `${who}: accessLogRetention must be whole days, at least 1 (got: ${logDays} days)`);
   if (props.errorRateAlarmPercent !== undefined && !(props.errorRateAlarmPercent > 0 && props.errorRateAlarmPercent <= 100)) {
     throw validationError(scope, `${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
   }

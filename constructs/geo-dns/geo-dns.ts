@@ -143,7 +143,7 @@ export class GeoDns extends Construct {
       port: hc.port ?? (protocol === HealthCheckProtocol.HTTPS ? 443 : 80),
       resourcePath: hc.path ?? GEO_DNS_DEFAULTS.healthCheckPath,
       failureThreshold: hc.failureThreshold ?? GEO_DNS_DEFAULTS.failureThreshold,
-      requestInterval: hc.requestInterval ?? Duration.seconds(GEO_DNS_DEFAULTS.requestIntervalSeconds),
+      requestInterval: hc.requestInterval ?? GEO_DNS_DEFAULTS.requestInterval,
       // SNI with the ALB's own name: it serves its default (the domain's) certificate; checkers do not validate it.
       ...(protocol === HealthCheckProtocol.HTTPS ? { enableSNI: true } : {}),
       ...(hc.regions ? { regions: hc.regions } : {}),

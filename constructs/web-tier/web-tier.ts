@@ -50,6 +50,11 @@ export interface WebServiceProps {
   /** Instance type. */
   readonly instanceType: ec2.InstanceType;
   /**
+   * Subnets of the service's fleet (never given public IPs).
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
    * More instance types, in order of preference, for when `instanceType` has no capacity (see
    * `FleetProps.additionalInstanceTypes`; not with a warm pool).
    * @default - `instanceType` only
@@ -163,6 +168,11 @@ export interface OriginVerifyHeaderOptions {
 export interface WebTierProps {
   /** The VPC: the load balancer goes in its public subnets, the fleets in its private subnets. */
   readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the internet-facing load balancer (public subnets in at least two zones).
+   * @default - the VPC's public subnets
+   */
+  readonly loadBalancerSubnets?: ec2.SubnetSelection;
   /** The services; exactly one has no path and host patterns and takes the rest. */
   readonly services: WebServiceProps[];
   /**
@@ -235,7 +245,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      vpcSubnets: props.loadBalancerSubnets ?? { subnetType: ec2.SubnetType.PUBLIC },
       deletionProtection: props.deletionProtection ?? true,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
@@ -358,6 +368,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
     const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;
     const fleet = new Fleet(scope, 'Fleet', {
       vpc: this.loadBalancer.vpc!,
+      ...(svc.vpcSubnets ? { vpcSubnets: svc.vpcSubnets } : {}),
       instanceType: svc.instanceType,
       ...(svc.additionalInstanceTypes ? { additionalInstanceTypes: svc.additionalInstanceTypes } : {}),
       minCapacity: svc.minCapacity,
@@ -469,7 +480,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
   }
 
   private createAccessLogsBucket(): s3.Bucket {
-    return createLogBucket(this, 'AccessLogs', { retentionDays: WEB_TIER_DEFAULTS.accessLogRetentionDays, writers: 'the load balancer' });
+    return createLogBucket(this, 'AccessLogs', { retention: WEB_TIER_DEFAULTS.accessLogRetention, writers: 'the load balancer' });
   }
 }
 

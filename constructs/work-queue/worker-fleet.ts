@@ -161,7 +161,7 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       ...(props.userData ? { userData: props.userData } : {
         application: props.application ?? placeholderWorker({
           queueUrl: queue.queueUrl,
-          processingSeconds: Math.max(1, Math.round(props.workQueue.averageProcessingTime.toSeconds({ integral: false }))),
+          processingTime: props.workQueue.averageProcessingTime,
         }),
       }),
       applicationRole: 'worker',

@@ -167,6 +167,13 @@ describe('EdgeDistribution with defaults', () => {
     });
   });
 
+  it('keeps access logs exactly accessLogRetention, and WAF logs the next CloudWatch Logs retention at least as long', () => {
+    const { stack: other } = edgeStack({ accessLogRetention: Duration.days(100) });
+    const tt = Template.fromStack(other);
+    tt.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 100 })] } });
+    tt.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-Edge', RetentionInDays: 120 });
+  });
+
   it('uses price class 100 and caches origin 5xx for 10 seconds', () => {
     expect(config.PriceClass).toBe('PriceClass_100');
     expect(config.CustomErrorResponses).toEqual([500, 502, 503, 504].map((c) => ({ ErrorCode: c, ErrorCachingMinTTL: 10 })));
@@ -350,6 +357,7 @@ describe('EdgeDistribution bad input', () => {
     ['the default TTL exceeds the max TTL', () => ({ dynamicDefaultTtl: Duration.seconds(60), dynamicMaxTtl: Duration.seconds(5) }), /dynamicDefaultTtl \(60 s\) must not exceed dynamicMaxTtl \(5 s\)/],
     ['an error response status is not one CloudFront customizes', () => ({ errorResponses: [{ httpStatus: 418, ttl: Duration.seconds(1) }] }), /httpStatus must be one of .*\(got: 418\)/],
     ['the assets folder does not exist', () => ({ assetsFolder: '/nonexistent/folder' }), /assetsFolder must be an existing folder \(got: "\/nonexistent\/folder"\)/],
+    ['access logs would be kept part of a day', () => ({ accessLogRetention: Duration.hours(12) }), /^EdgeDistribution: accessLogRetention must be whole days, at least 1 \(got: 0.5 days\)$/],
     ['an additional name is outside the domain', () => ({ additionalDomainNames: ['api.other.org'] }), /additionalDomainNames must be names inside shop.example.com other than www \(got: "api.other.org"\)/],
     ['an additional name is www', () => ({ additionalDomainNames: ['www.shop.example.com'] }), /other than www/],
     ['an additional name is repeated', () => ({ additionalDomainNames: ['api.shop.example.com', 'api.shop.example.com'] }), /additionalDomainNames has duplicates/],

@@ -1,4 +1,4 @@
-import { aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ describe('the user data checks (control)', () => {
 // Every source kind's user data, and every script it writes, passes bash -n and shellcheck.
 describe.each([
   ['placeholder web server', () => placeholderServer({ serviceName: 'web' }), { port: 8080, applicationRole: 'web' as const }],
-  ['placeholder worker', () => placeholderWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/111111111111/jobs', processingSeconds: 2 }), {}],
+  ['placeholder worker', () => placeholderWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/111111111111/jobs', processingTime: Duration.seconds(2) }), {}],
   ['artifact', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'shop/web-1.4.2.tar.gz', objectVersion: 'v3', sha256: SHA, startCommand: '/usr/bin/node-22 server.js --port "$S2M_PORT"', packages: ['nodejs22'] }), {}],
   ['asset (directory)', () => ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: '/usr/bin/python3 server.py' }), {}],
   ['nodejs bundle', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), cacheDir }), { port: 8080, applicationRole: 'web' as const }],

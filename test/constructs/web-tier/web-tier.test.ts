@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';
 import { WebTier, type WebServiceProps } from '../../../constructs/web-tier';
-import { stackWithVpc } from '../../helpers/app';
+import { stackWithVpc, testApp } from '../../helpers/app';
 import { renderedUserData } from '../../helpers/user-data';
 import { validationErrorOf } from '../../helpers/errors';
 
@@ -516,6 +516,34 @@ describe('WebTier without a certificate (HTTP only), deletion protection off, ow
     template.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 2); // the rollback alarms only
     template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 2);
+  });
+});
+
+describe('WebTier placement', () => {
+  it('puts the load balancer and each service\'s fleet where asked', () => {
+    // GIVEN a VPC with two groups of public and of private subnets
+    const stack = new Stack(testApp(), 'Placed', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      subnetConfiguration: [
+        { name: 'Edge', subnetType: ec2.SubnetType.PUBLIC }, { name: 'Ingress', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, { name: 'Batch', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ],
+    });
+    const t3 = new ec2.InstanceType('t3.small');
+    // WHEN the tier names the load balancer's group and one service's
+    new WebTier(stack, 'Web', {
+      vpc, loadBalancerSubnets: { subnetGroupName: 'Ingress' },
+      services: [{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'api', pathPatterns: ['/api/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2, vpcSubnets: { subnetGroupName: 'Batch' } }],
+    });
+    const t = Template.fromStack(stack);
+    // THEN
+    expect(JSON.stringify(Object.values(t.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0].Properties.Subnets)).toMatch(/^\[\{"Ref":"VpcIngressSubnet1[^"]*"\},\{"Ref":"VpcIngressSubnet2[^"]*"\}\]$/);
+    const zones = (svc: string) => JSON.stringify(resourceOf(t, 'AWS::AutoScaling::AutoScalingGroup', `Service${svc}Fleet`).props.VPCZoneIdentifier);
+    expect(zones('api')).toMatch(/VpcBatchSubnet1.*VpcBatchSubnet2/);
+    expect(zones('api')).not.toMatch(/VpcApp/);
+    // (the default, every private subnet with egress)
+    expect(zones('web')).toMatch(/VpcAppSubnet1.*VpcBatchSubnet1/);
   });
 });
 

@@ -243,7 +243,7 @@ describe('placeholderWorker', () => {
   let userData: string;
   beforeAll(() => {
     const { stack, vpc } = stackWithVpc();
-    new Fleet(stack, 'Fleet', { vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 2, application: placeholderWorker({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', processingSeconds: 3 }) });
+    new Fleet(stack, 'Fleet', { vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 2, application: placeholderWorker({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', processingTime: Duration.seconds(3) }) });
     userData = renderedUserData(Template.fromStack(stack));
     script = inlineFiles(userData)['/opt/s2m/app/worker.sh'];
   });
