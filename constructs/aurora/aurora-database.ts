@@ -232,9 +232,9 @@ export interface AuroraEndpoints {
   readonly writer: string;
   /** Cluster reader endpoint hostname (load-balances over the readers). */
   readonly reader: string;
-  /** Proxy read/write endpoint hostname (undefined without a proxy). */
+  /** Proxy read/write endpoint hostname. @default - none: the database has no proxy */
   readonly proxy?: string;
-  /** Proxy read-only endpoint hostname (undefined without a proxy). */
+  /** Proxy read-only endpoint hostname. @default - none: the database has no proxy */
   readonly proxyReadOnly?: string;
   /** Database port. */
   readonly port: string;

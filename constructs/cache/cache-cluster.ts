@@ -83,6 +83,17 @@ export interface CachePasswordRotation {
   readonly automaticallyAfter?: Duration;
 }
 
+/** Name and replica regions of a generated AUTH token secret (see `CacheClusterProps.authSecretReplication`). */
+export interface CacheAuthSecretReplication {
+  /** The secret's name, identical in every region, e.g. `shop/cache/auth-token`. */
+  readonly secretName: string;
+  /**
+   * Regions Secrets Manager pushes replicas to from this (the primary's) stack.
+   * @default - none: each secondary pulls its own replica (`SecretReplica`)
+   */
+  readonly replicaRegions?: string[];
+}
+
 /** Guard against settings that replace the cache (see {@link CacheReplacementSettings}). */
 export interface CacheReplacementGuard {
   /** The settings the deployed cache was created with. */
@@ -132,7 +143,7 @@ export interface CacheClusterProps {
    * a list here puts every secondary region in the primary's template.
    * @default - a generated name, no replicas
    */
-  readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions?: string[] };
+  readonly authSecretReplication?: CacheAuthSecretReplication;
   /**
    * Rotate the application user's password (RBAC with a generated secret): a function gives the user the new
    * password next to the current one (ElastiCache users hold two), so no client is cut off; the replaced one
@@ -458,7 +469,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
    * A generated secret (32 letters and digits). `unrotatedReason` acknowledges AwsSolutions-SMG4 for a secret no
    * function rotates, with why.
    */
-  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }, unrotatedReason?: string): secretsmanager.Secret {
+  private createSecret(id: string, username: string | undefined, replication?: CacheAuthSecretReplication, unrotatedReason?: string): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, id, {
       description: `Credentials of ${this.node.path}`,
       ...(replication ? { secretName: replication.secretName, replicaRegions: (replication.replicaRegions ?? []).map((region) => ({ region })) } : {}),

@@ -43,7 +43,9 @@ const NODE_TYPE = /^cache\.([a-z][a-z0-9]*)\.(micro|small|medium|large|xlarge|(\
 
 /** A parsed node type such as `cache.r7g.large`. */
 export interface NodeType {
+  /** The family, e.g. `r7g`. */
   readonly family: string;
+  /** The size, e.g. `large`. */
   readonly size: string;
   /** Relative size: micro 0, small 1, medium 2, large 3, xlarge 4, Nxlarge 4 + N. */
   readonly rank: number;

@@ -13,7 +13,13 @@ import { validationError } from './errors';
  * Something that runs application code: it can be granted permissions and network access (a `Fleet`), and may
  * have its own database user (IAM database authentication), which a database provider then lets it connect as.
  */
-export type EndpointConsumer = iam.IGrantable & ec2.IConnectable & { readonly databaseUser?: string };
+export interface EndpointConsumer extends iam.IGrantable, ec2.IConnectable {
+  /**
+   * The consumer's own database user, which `grantConsumer` of a database lets it connect as.
+   * @default - none: the consumer gets no database identity
+   */
+  readonly databaseUser?: string;
+}
 
 /** A data-tier resource whose endpoints application fleets consume (database, cache, shard map). */
 export interface IEndpointProvider {

@@ -29,6 +29,14 @@ import { ProductWebAcl, checkRateLimit } from './web-acl';
 /** What part of the viewer's cookies or query strings reaches the origin on dynamic paths. */
 export type ForwardedValues = 'all' | 'none' | string[];
 
+/** The secret header CloudFront adds to every request to the load balancers. */
+export interface EdgeOriginVerifyHeader {
+  /** Header name, e.g. `X-Origin-Verify`. */
+  readonly name: string;
+  /** Its value: a secret, usually a dynamic reference such as `OriginVerifySecret.references(...).current`. */
+  readonly value: string;
+}
+
 /** Properties of an {@link EdgeDistribution}. */
 export interface EdgeDistributionProps {
   /** The product's domain, e.g. `shop.example.com`; the distribution answers it and `www.<domain>`. */
@@ -65,7 +73,7 @@ export interface EdgeDistributionProps {
    * from `OriginVerifySecret.references(...).current`.
    * @default - no origin header (the load balancers are then reachable directly; a warning)
    */
-  readonly originVerifyHeader?: { readonly name: string; readonly value: string };
+  readonly originVerifyHeader?: EdgeOriginVerifyHeader;
   /** Path patterns served from the static-assets bucket. @default ['/static/*', '/assets/*'] */
   readonly staticPaths?: string[];
   /** Price class. @default cloudfront.PriceClass.PRICE_CLASS_100 */

@@ -26,7 +26,9 @@ export enum DnsRouting {
 
 /** Protocol of the endpoint health check. */
 export enum HealthCheckProtocol {
+  /** Plain HTTP (port 80 by default). */
   HTTP = 'HTTP',
+  /** HTTPS (port 443 by default); Route 53 does not validate the certificate. */
   HTTPS = 'HTTPS',
 }
 

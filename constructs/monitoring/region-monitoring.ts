@@ -35,11 +35,13 @@ export interface IDatabaseMetrics {
   /**
    * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database. Read only
    * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
+   * @default - no Global Database lag alarm or graph
    */
   metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
   /**
    * `ServerlessDatabaseCapacity` in ACUs, undefined for a cluster without Serverless v2 instances: graphed on
    * the dashboard (it is what the database is billed for).
+   * @default - no capacity graph
    */
   metricServerlessDatabaseCapacity?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
 }

@@ -4,6 +4,12 @@ import { GeneratedSecretRotation, PublishedEndpoints, SecretReplica, grantSecret
 import { validationError } from '../common/errors';
 import { SESSION_KEY_DEFAULTS } from './defaults';
 
+/** How the session key rotates. */
+export interface SessionKeyRotation {
+  /** Time between rotations. @default Duration.days(30) */
+  readonly automaticallyAfter?: Duration;
+}
+
 /** Properties of a {@link SessionKey}. */
 export interface SessionKeyProps {
   /** Name of the secret, identical in every region (no cross-region reference), e.g. `shop/sessions/key`. */
@@ -20,7 +26,7 @@ export interface SessionKeyProps {
    * `false` turns rotation off.
    * @default - every 30 days
    */
-  readonly rotation?: { readonly automaticallyAfter?: Duration } | false;
+  readonly rotation?: SessionKeyRotation | false;
   /**
    * SSM path the secret's ARN is published under (`<prefix>/secret-arn`), e.g. `/shop/sessions`.
    * @default - nothing is published; `grantConsumer` grants reading the secret only

@@ -33,6 +33,22 @@ export interface ScheduledCapacity {
   readonly maxCapacity?: number;
 }
 
+/** Step scaling on average CPU, for spikes target tracking reacts to too slowly. */
+export interface CpuStepScaling {
+  /** Average CPU % at or above which instances are added (two minutes in a row). */
+  readonly cpuAbove: number;
+  /** Instances added each time. */
+  readonly addInstances: number;
+}
+
+/** The domain a {@link WebTier} creates its certificate for. */
+export interface WebTierDomain {
+  /** The domain, e.g. `shop.example.com`; the certificate covers it and `*.<domain>`. */
+  readonly domainName: string;
+  /** The hosted zone holding it, where the validation records go. */
+  readonly hostedZone: route53.IHostedZone;
+}
+
 /** One service (functional partition) of the web tier: its own fleet, target group and routing rule. */
 export interface WebServiceProps {
   /** Service name, `[a-z][a-z0-9-]*`; it is part of construct ids, so renaming replaces the fleet. */
@@ -107,8 +123,8 @@ export interface WebServiceProps {
   readonly rollbackOnAlarms?: boolean;
   /** Scheduled capacity changes. @default - none */
   readonly scheduledScaling?: ScheduledCapacity[];
-  /** Step scaling on CPU for spikes: add `addInstances` at or above `cpuAbove` %. @default - none */
-  readonly stepScaling?: { readonly cpuAbove: number; readonly addInstances: number };
+  /** Step scaling on CPU for spikes, besides target tracking. @default - none */
+  readonly stepScaling?: CpuStepScaling;
   /** Warm pool. @default - none */
   readonly warmPool?: autoscaling.WarmPoolOptions;
   /** Enable sticky sessions (the tier is stateless: keep it off). @default - off */
@@ -185,7 +201,7 @@ export interface WebTierProps {
    * `certificate` is given.
    * @default - no certificate is created
    */
-  readonly domain?: { readonly domainName: string; readonly hostedZone: route53.IHostedZone };
+  readonly domain?: WebTierDomain;
   /** Load balancer deletion protection. @default true */
   readonly deletionProtection?: boolean;
   /** Idle timeout. @default Duration.seconds(60) */
@@ -491,7 +507,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
  * deprecated `cooldown` prop to `StepScalingAction`, even when unset, and aws-cdk-lib then prints a
  * deprecation warning at every synth.
  */
-function addCpuStepScaling(asg: autoscaling.AutoScalingGroup, step: { readonly cpuAbove: number; readonly addInstances: number }): void {
+function addCpuStepScaling(asg: autoscaling.AutoScalingGroup, step: CpuStepScaling): void {
   const scope = new Construct(asg, 'CpuStepScaling');
   const action = new autoscaling.StepScalingAction(scope, 'UpperPolicy', {
     autoScalingGroup: asg,
