@@ -1,4 +1,5 @@
 import {
+  Annotations,
   Arn,
   CfnElement,
   ArnFormat,
@@ -71,7 +72,8 @@ export interface EdgeDistributionProps {
   /**
    * Header CloudFront adds to every request to the load balancers; `value` is usually a dynamic reference
    * from `OriginVerifySecret.references(...).current`.
-   * @default - no origin header (the load balancers are then reachable directly; a warning)
+   * @default - no origin header: the load balancers also answer requests that bypass CloudFront, and the construct
+   *   warns (`scale-to-millions:edge-no-origin-verify`)
    */
   readonly originVerifyHeader?: EdgeOriginVerifyHeader;
   /** Path patterns served from the static-assets bucket. @default ['/static/*', '/assets/*'] */
@@ -189,6 +191,10 @@ export class EdgeDistribution extends Construct {
     const staticPaths = props.staticPaths ?? [...EDGE_DEFAULTS.staticPaths];
     const logRetention = props.accessLogRetention ?? EDGE_DEFAULTS.accessLogRetention;
     const wwwName = `www.${props.domainName}`;
+    if (!props.originVerifyHeader) {
+      Annotations.of(this).addWarningV2('scale-to-millions:edge-no-origin-verify',
+        'EdgeDistribution has no originVerifyHeader: whoever finds the load balancers behind the origin name reaches them directly, past CloudFront and its web ACL. Give originVerifyHeader (a secret, e.g. OriginVerifySecret.references(...).current) and require it on the load balancers (WebTier originVerifyHeader).');
+    }
     this.originDomainName = props.originDomainName ?? originDomainName(props.domainName);
 
     this.logsBucket = this.createLogsBucket(logRetention);

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations as CdkAnnotations, CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,6 +340,22 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
     Template.fromStack(stack).hasResourceProperties('AWS::CloudFront::CachePolicy', {
       CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host'] } }) }),
     });
+  });
+});
+
+describe('EdgeDistribution origin-verify warning', () => {
+  it('warns, with an id to acknowledge, when the load balancers would be reachable past CloudFront', () => {
+    // GIVEN no origin header WHEN synthesized THEN a warning on the distribution names the id and the fix
+    const { stack } = edgeStack({ originVerifyHeader: undefined });
+    Annotations.fromStack(stack).hasWarning('/Edge/Edge', Match.stringLikeRegexp('no originVerifyHeader: .*past CloudFront.*\\[ack: scale-to-millions:edge-no-origin-verify\\]'));
+  });
+
+  it('says nothing when the origin header is given, or the warning is acknowledged', () => {
+    const { stack } = edgeStack();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('edge-no-origin-verify'))).toEqual([]);
+    const { stack: acknowledged, edge } = edgeStack({ originVerifyHeader: undefined });
+    CdkAnnotations.of(edge).acknowledgeWarning('scale-to-millions:edge-no-origin-verify', 'the load balancers are internal');
+    expect(Annotations.fromStack(acknowledged).findWarning('*', Match.stringLikeRegexp('edge-no-origin-verify'))).toEqual([]);
   });
 });
 
