@@ -97,6 +97,20 @@ describe('the packed package', () => {
     expect(out.stateful).toEqual(expect.arrayContaining(['AWS::RDS::DBCluster', 'AWS::SQS::Queue']));
   });
 
+  it('gives two databases of a consumer app without feature flags two different proxy names', () => {
+    const names = JSON.parse(node(`
+      const { App, Stack } = require('aws-cdk-lib');
+      const { Template } = require('aws-cdk-lib/assertions');
+      const { Network, AuroraDatabase } = require('scale-to-millions');
+      const stack = new Stack(new App(), 'Shop', { env: { region: 'eu-west-1' } });
+      const { vpc } = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], cidr: '10.0.0.0/16' });
+      new AuroraDatabase(stack, 'Orders', { vpc });
+      new AuroraDatabase(stack, 'Users', { vpc });
+      const proxies = Template.fromStack(stack).findResources('AWS::RDS::DBProxy');
+      console.log(JSON.stringify(Object.values(proxies).map((p) => p.Properties.DBProxyName)));`)) as string[];
+    expect(names).toEqual([expect.stringMatching(/^ShopOrdersProxy[0-9A-F]{8}$/), expect.stringMatching(/^ShopUsersProxy[0-9A-F]{8}$/)]);
+  });
+
   it('type-checks a consumer that imports through the exports map', () => {
     writeFileSync(join(consumer, 'app.ts'), `
 import { App, Stack } from 'aws-cdk-lib';

@@ -3,6 +3,7 @@ import {
   ArnFormat,
   Stack,
   Duration,
+  Lazy,
   Names,
   RemovalPolicy,
   SecretValue,
@@ -21,6 +22,7 @@ import { Construct } from 'constructs';
 import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { DATABASE_KEYS } from '../../lib/runtime/contract';
 import { validationError } from '../common/errors';
+import { dataPlacement } from '../common/placement';
 import { ApplicationUsers } from './application-users';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS, RESERVED_DATABASE_USERS } from './defaults';
 import { auroraEngine, type AuroraEngineKind } from './engine';
@@ -107,8 +109,9 @@ export interface AuroraDatabaseProps {
   /** The VPC. */
   readonly vpc: ec2.IVpc;
   /**
-   * Subnets for the cluster and the proxy; the database is never public.
-   * @default - the isolated subnets
+   * Subnets for the cluster and the proxy: private subnets, all isolated or all with egress (the database is never
+   * public).
+   * @default - the VPC's isolated subnets; in a VPC without any (a default `ec2.Vpc`), its private subnets with egress
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
@@ -231,9 +234,9 @@ export interface AuroraEndpoints {
   readonly writer: string;
   /** Cluster reader endpoint hostname (load-balances over the readers). */
   readonly reader: string;
-  /** Proxy read/write endpoint hostname (undefined without a proxy). */
+  /** Proxy read/write endpoint hostname. @default - none: the database has no proxy */
   readonly proxy?: string;
-  /** Proxy read-only endpoint hostname (undefined without a proxy). */
+  /** Proxy read-only endpoint hostname. @default - none: the database has no proxy */
   readonly proxyReadOnly?: string;
   /** Database port. */
   readonly port: string;
@@ -316,7 +319,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const d = AURORA_DEFAULTS;
     this.engineKind = props.engine ?? 'postgres';
     const engineKind = this.engineKind;
-    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion));
+    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion), this);
     const readerCount = props.readers ?? d.readers;
     validateProps(this, props, readerCount);
     const global = props.globalDatabase;
@@ -325,8 +328,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     this.clusterIdentifier = props.clusterIdentifier ?? defaultIdentifier(this);
     const azs = props.availabilityZones ?? props.vpc.availabilityZones;
-    if (azs.length === 0) throw new Error('AuroraDatabase: availabilityZones must not be empty');
-    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    if (azs.length === 0) throw validationError(this, 'AuroraDatabase: availabilityZones must not be empty (got: [])');
+    const vpcSubnets = dataPlacement(this, 'AuroraDatabase', 'vpcSubnets', props.vpc, props.vpcSubnets).vpcSubnets;
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       description: `Aurora cluster ${this.clusterIdentifier}: storage, Performance Insights, credentials`,
@@ -488,6 +491,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         allowAllOutbound: false,
       });
       this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+        // A physical name unique per stack path, set here rather than left to the consumer's
+        // `@aws-cdk/aws-rds:databaseProxyUniqueResourceName` flag: without it every proxy would be named `Proxy`
+        // and the second database of an account and region would fail to deploy. The same name the flag gives.
+        dbProxyName: Lazy.string({ produce: () => Names.uniqueResourceName(this.proxy!, { maxLength: 60 }) }),
         proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
         // End-to-end IAM: clients and the proxy both authenticate with IAM; the proxy reads no secret.
         ...(identities ? { defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH, role: this.createProxyRole() } : { secrets: [this.secret], iamAuth: props.proxyIamAuth ?? false }),
@@ -702,12 +709,12 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const endpoint = props.secretsManagerEndpoint;
     const subnets = props.rotationSubnets ?? (endpoint ? clusterSubnets : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     if (!endpoint && !props.rotationSubnets && props.vpc.privateSubnets.length === 0) {
-      throw new Error('AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
+      throw validationError(this, 'AuroraDatabase: the credentials\' rotation needs a path to Secrets Manager: give secretsManagerEndpoint (an interface endpoint) or a VPC with private subnets with egress (got: neither)');
     }
     if (endpoint instanceof ec2.InterfaceVpcEndpoint) {
       const cfn = endpoint.node.defaultChild as ec2.CfnVPCEndpoint;
       if (cfn.privateDnsEnabled === false) {
-        throw new Error('AuroraDatabase: secretsManagerEndpoint must have private DNS on, so that secretsmanager.<region>.amazonaws.com reaches it from the rotation function (got: privateDnsEnabled false)');
+        throw validationError(this, 'AuroraDatabase: secretsManagerEndpoint must have private DNS on, so that secretsmanager.<region>.amazonaws.com reaches it from the rotation function (got: privateDnsEnabled false)');
       }
     }
     // The endpoint is not passed on: aws-cdk-lib would give the rotation function the host name

@@ -1,4 +1,6 @@
 import { aws_rds as rds } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { unscopedValidationError, validationError } from '../common/errors';
 
 /** The Aurora engines {@link AuroraDatabase} supports: Aurora PostgreSQL and Aurora MySQL 3. */
 export type AuroraEngineKind = 'postgres' | 'mysql';
@@ -24,15 +26,16 @@ export function auroraEngineVersions(kind: AuroraEngineKind): readonly string[] 
 }
 
 /**
- * The cluster engine for `kind` at `version` (`16.6`, `3.08.0`). Throws, naming the version and the
- * known versions of the same major, when aws-cdk-lib does not know it.
+ * The cluster engine for `kind` at `version` (`16.6`, `3.08.0`). Throws a `ValidationError` (of `scope`, when
+ * given), naming the version and the known versions of the same major, when aws-cdk-lib does not know it.
  */
-export function auroraEngine(kind: AuroraEngineKind, version: string): rds.IClusterEngine {
+export function auroraEngine(kind: AuroraEngineKind, version: string, scope?: IConstruct): rds.IClusterEngine {
   const known = auroraEngineVersions(kind);
   if (!known.includes(version)) {
     const major = version.split('.')[0];
     const near = known.filter((v) => v.split('.')[0] === major).slice(-6);
-    throw new Error(`AuroraDatabase: engineVersion ${JSON.stringify(version)} is not an Aurora ${kind === 'postgres' ? 'PostgreSQL' : 'MySQL 3'} version (known: ${(near.length ? near : known.slice(-6)).join(', ')})`);
+    const message = `AuroraDatabase: engineVersion ${JSON.stringify(version)} is not an Aurora ${kind === 'postgres' ? 'PostgreSQL' : 'MySQL 3'} version (known: ${(near.length ? near : known.slice(-6)).join(', ')})`;
+    throw scope ? validationError(scope, message) : unscopedValidationError(message);
   }
   if (kind === 'postgres') {
     const [maj] = version.split('.');

@@ -15,10 +15,13 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { dataPlacement } from '../common/placement';
+import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { CACHE_KEYS } from '../../lib/runtime/contract';
 import { CACHE_DEFAULTS, type CacheEngine } from './defaults';
 import { isValidGlobalIdSuffix } from './global-datastore';
-import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from './node-types';
+import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType, type CacheNodeType } from './node-types';
 import {
   REPLACEMENT_CONSEQUENCE,
   replacementChanges,
@@ -80,6 +83,17 @@ export interface CachePasswordRotation {
   readonly automaticallyAfter?: Duration;
 }
 
+/** Name and replica regions of a generated AUTH token secret (see `CacheClusterProps.authSecretReplication`). */
+export interface CacheAuthSecretReplication {
+  /** The secret's name, identical in every region, e.g. `shop/cache/auth-token`. */
+  readonly secretName: string;
+  /**
+   * Regions Secrets Manager pushes replicas to from this (the primary's) stack.
+   * @default - none: each secondary pulls its own replica (`SecretReplica`)
+   */
+  readonly replicaRegions?: string[];
+}
+
 /** Guard against settings that replace the cache (see {@link CacheReplacementSettings}). */
 export interface CacheReplacementGuard {
   /** The settings the deployed cache was created with. */
@@ -93,16 +107,18 @@ export interface CacheClusterProps {
   /** VPC of the cache. */
   readonly vpc: ec2.IVpc;
   /**
-   * Subnets of the subnet group.
-   * @default 'isolated' - the VPC's isolated subnets (no route to the internet)
+   * Subnets of the subnet group: private subnets, all isolated or all with egress (never public). Changing the kind
+   * is a setting {@link replacementGuard} watches (`subnets`).
+   * @default - the VPC's isolated subnets (no route to the internet); in a VPC without any (a default `ec2.Vpc`),
+   *   its private subnets with egress
    */
-  readonly subnets?: CacheSubnets;
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Engine. @default 'valkey' */
   readonly engine?: CacheEngine;
   /** Engine version (`major.minor`). @default - '8.1' for Valkey, '7.1' for Redis OSS */
   readonly engineVersion?: string;
-  /** Node type, e.g. `cache.r7g.large`. @default 'cache.r7g.large' */
-  readonly nodeType?: string;
+  /** Node type, e.g. `new CacheNodeType('cache.r7g.large')`. @default - cache.r7g.large */
+  readonly nodeType?: CacheNodeType;
   /** Shards (node groups), 1-500. @default 2 */
   readonly shards?: number;
   /** Replicas per shard, 1-5 (Multi-AZ with automatic failover is always on and needs one). @default 1 */
@@ -127,7 +143,7 @@ export interface CacheClusterProps {
    * a list here puts every secondary region in the primary's template.
    * @default - a generated name, no replicas
    */
-  readonly authSecretReplication?: { readonly secretName: string; readonly replicaRegions?: string[] };
+  readonly authSecretReplication?: CacheAuthSecretReplication;
   /**
    * Rotate the application user's password (RBAC with a generated secret): a function gives the user the new
    * password next to the current one (ElastiCache users hold two), so no client is cut off; the replaced one
@@ -137,8 +153,8 @@ export interface CacheClusterProps {
   readonly passwordRotation?: CachePasswordRotation | false;
   /** KMS key for encryption at rest. @default - a new customer managed key with rotation, retained */
   readonly encryptionKey?: kms.IKey;
-  /** Days automatic snapshots are kept (0-35). @default 7 */
-  readonly snapshotRetentionDays?: number;
+  /** How long automatic snapshots are kept, in whole days from 0 (no snapshots) to 35. @default Duration.days(7) */
+  readonly snapshotRetention?: Duration;
   /** Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, ≥ 60 min). @default 'sun:05:00-sun:06:00' */
   readonly maintenanceWindow?: string;
   /** Daily snapshot window, UTC (`hh:mm-hh:mm`, ≥ 60 min, not overlapping maintenance). @default '03:00-04:00' */
@@ -216,21 +232,22 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     super(scope, id);
     const engine = props.engine ?? CACHE_DEFAULTS.engine;
     const engineVersion = props.engineVersion ?? CACHE_DEFAULTS.engineVersion[engine];
-    const nodeType = props.nodeType ?? CACHE_DEFAULTS.nodeType;
+    const nodeType = props.nodeType?.toString() ?? CACHE_DEFAULTS.nodeType;
     const shards = props.shards ?? CACHE_DEFAULTS.shards;
     const replicas = props.replicasPerShard ?? CACHE_DEFAULTS.replicasPerShard;
     const port = props.port ?? CACHE_DEFAULTS.port;
     const authMode = props.authMode ?? 'rbac';
-    const subnets = props.subnets ?? 'isolated';
+    const placement = dataPlacement(this, 'CacheCluster', 'vpcSubnets', props.vpc, props.vpcSubnets);
+    const subnets: CacheSubnets = placement.kind;
     const maintenanceWindow = props.maintenanceWindow ?? CACHE_DEFAULTS.maintenanceWindow;
     const snapshotWindow = props.snapshotWindow ?? CACHE_DEFAULTS.snapshotWindow;
-    const retention = props.snapshotRetentionDays ?? CACHE_DEFAULTS.snapshotRetentionDays;
+    const retention = (props.snapshotRetention ?? CACHE_DEFAULTS.snapshotRetention).toDays({ integral: false });
     const removalPolicy = props.removalPolicy ?? CACHE_DEFAULTS.removalPolicy;
     const global = props.globalDatastore;
     const secondary = global?.role === 'secondary';
-    validate({ engine, engineVersion, nodeType, shards, replicas, port, authMode, maintenanceWindow, snapshotWindow, retention, removalPolicy, global, autoScaling: props.autoScaling });
+    validate(this, { engine, engineVersion, nodeType, shards, replicas, port, authMode, maintenanceWindow, snapshotWindow, retention, removalPolicy, global, autoScaling: props.autoScaling });
     if (props.replacementGuard) {
-      checkReplacement(props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
+      checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
     }
     this.port = port;
     const base = physicalBase(this);
@@ -250,7 +267,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
 
     this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
       description: `Cache ${this.node.path} (${subnets} subnets)`,
-      subnetIds: props.vpc.selectSubnets({ subnetType: subnets === 'private' ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+      subnetIds: props.vpc.selectSubnets(placement.vpcSubnets).subnetIds,
     });
 
     if (!secondary) {
@@ -282,7 +299,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
         this.passwordRotation.schedule.node.addDependency(appUser);
       }
     } else if (props.passwordRotation) {
-      throw new Error('CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
+      throw validationError(this, 'CacheCluster: passwordRotation applies to RBAC users; with authMode auth-token rotate the AUTH token by the documented procedure (got: authMode auth-token)');
     }
 
     this.slowLogGroup = new logs.LogGroup(this, 'SlowLog', { retention: props.logRetention ?? CACHE_DEFAULTS.logRetention, removalPolicy: RemovalPolicy.RETAIN });
@@ -452,7 +469,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
    * A generated secret (32 letters and digits). `unrotatedReason` acknowledges AwsSolutions-SMG4 for a secret no
    * function rotates, with why.
    */
-  private createSecret(id: string, username: string | undefined, replication?: { secretName: string; replicaRegions?: string[] }, unrotatedReason?: string): secretsmanager.Secret {
+  private createSecret(id: string, username: string | undefined, replication?: CacheAuthSecretReplication, unrotatedReason?: string): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, id, {
       description: `Credentials of ${this.node.path}`,
       ...(replication ? { secretName: replication.secretName, replicaRegions: (replication.replicaRegions ?? []).map((region) => ({ region })) } : {}),
@@ -581,9 +598,9 @@ interface Validated {
   global?: CacheGlobalDatastoreOptions; autoScaling?: CacheAutoScalingOptions;
 }
 
-function validate(v: Validated): void {
+function validate(scope: Construct, v: Validated): void {
   const fail = (msg: string): never => {
-    throw new Error(`CacheCluster: ${msg}`);
+    throw validationError(scope, `CacheCluster: ${msg}`);
   };
   if (v.engine !== 'valkey' && v.engine !== 'redis') fail(`engine must be valkey or redis (got: ${JSON.stringify(v.engine)})`);
   const m = /^(\d+)\.(\d+)(\.\d+)?$/.exec(v.engineVersion);
@@ -596,8 +613,8 @@ function validate(v: Validated): void {
   if (!Number.isInteger(v.replicas) || v.replicas < 0 || v.replicas > 5) fail(`replicasPerShard must be 0-5 (got: ${v.replicas})`);
   if (v.replicas === 0) fail('replicasPerShard must be at least 1: Multi-AZ with automatic failover is always on and needs a replica in every shard (got: 0)');
   if (v.shards * (v.replicas + 1) > 500) fail(`shards × (replicasPerShard + 1) must be at most 500 nodes (got: ${v.shards * (v.replicas + 1)})`);
-  if (!Number.isInteger(v.port) || v.port < 1024 || v.port > 65535) fail(`port must be 1024-65535 (got: ${v.port})`);
-  if (!Number.isInteger(v.retention) || v.retention < 0 || v.retention > 35) fail(`snapshotRetentionDays must be 0-35 (got: ${v.retention})`);
+  checkPort(scope, 'CacheCluster', 'port', v.port, 1024);
+  if (!Number.isInteger(v.retention) || v.retention < 0 || v.retention > 35) fail(`snapshotRetention must be whole days from 0 to 35 (got: ${v.retention} days)`);
   if (v.removalPolicy !== RemovalPolicy.SNAPSHOT && v.removalPolicy !== RemovalPolicy.RETAIN) fail(`removalPolicy must be SNAPSHOT or RETAIN (got: ${v.removalPolicy})`);
   for (const p of windowProblems(v.maintenanceWindow, v.snapshotWindow)) {
     fail(`${p.window} ${p.message} (got: ${JSON.stringify(p.window === 'maintenanceWindow' ? v.maintenanceWindow : v.snapshotWindow)})`);
@@ -629,15 +646,15 @@ function checkBounds(name: string, b: CacheScalingBounds | undefined, current: n
   if (current < b.min || current > b.max) fail(`${name} bounds ${b.min}-${b.max} must include the provisioned ${current}`);
 }
 
-function checkReplacement(guard: CacheReplacementGuard, requested: CacheReplacementSettings): void {
+function checkReplacement(scope: Construct, guard: CacheReplacementGuard, requested: CacheReplacementSettings): void {
   const changes = replacementChanges(guard.previous, requested);
   const downgrades = changes.filter((c) => c.kind === 'downgrade');
   if (downgrades.length > 0) {
-    throw new Error(`CacheCluster: engineVersion cannot go down from ${String(downgrades[0].previous)}: ElastiCache never downgrades (got: ${String(downgrades[0].requested)})`);
+    throw validationError(scope, `CacheCluster: engineVersion cannot go down from ${String(downgrades[0].previous)}: ElastiCache never downgrades (got: ${String(downgrades[0].requested)})`);
   }
   if (changes.length > 0 && !guard.acceptReplacement) {
     const list = changes.map((c) => `${c.setting} ${JSON.stringify(c.previous)} → ${JSON.stringify(c.requested)}`).join(', ');
-    throw new Error(`CacheCluster: ${list}: ${REPLACEMENT_CONSEQUENCE}. Set replacementGuard.acceptReplacement to accept it (got: ${list})`);
+    throw validationError(scope, `CacheCluster: ${list}: ${REPLACEMENT_CONSEQUENCE}. Set replacementGuard.acceptReplacement to accept it (got: ${list})`);
   }
 }
 

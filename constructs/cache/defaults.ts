@@ -17,8 +17,8 @@ export const CACHE_DEFAULTS = {
   replicasPerShard: 1,
   /** Port (Valkey's and Redis's own). */
   port: 6379,
-  /** Days automatic snapshots are kept. */
-  snapshotRetentionDays: 7,
+  /** How long automatic snapshots are kept (whole days, 0-35). */
+  snapshotRetention: Duration.days(7),
   /** Weekly maintenance window (UTC), away from the snapshot window. */
   maintenanceWindow: 'sun:05:00-sun:06:00',
   /** Daily snapshot window (UTC). */

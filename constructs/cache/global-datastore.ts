@@ -3,6 +3,7 @@
  * (`ldgnf-` in us-east-1), and a secondary joins by that full id. CloudFormation cannot pass the id
  * across regions, so the secondaries derive it from the config: prefix table + suffix.
  */
+import { unscopedValidationError } from '../common/errors';
 
 /**
  * Region → Global Datastore id prefix, as listed in the ElastiCache user guide ("Using the AWS CLI with
@@ -38,7 +39,7 @@ export function isValidGlobalIdSuffix(suffix: string): boolean {
 export function globalDatastoreId(primaryRegion: string, suffix: string): string {
   const prefix = GLOBAL_DATASTORE_ID_PREFIXES[primaryRegion];
   if (!prefix) {
-    throw new Error(`Global Datastore id prefix of ${primaryRegion} is not known; give the full id (globalReplicationGroupId) after creating the primary`);
+    throw unscopedValidationError(`Global Datastore id prefix of ${primaryRegion} is not known; give the full id (globalReplicationGroupId) after creating the primary`);
   }
   return `${prefix}-${suffix}`;
 }

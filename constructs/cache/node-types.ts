@@ -4,7 +4,28 @@
  * (generated from AWS's data), and the ElastiCache user guide's "Global datastore prerequisites" and
  * "Auto Scaling prerequisites".
  */
+import type { aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { ELASTICACHE_NODE_TYPES } from '../common/instance-types';
+
+/**
+ * An ElastiCache node type, e.g. `new CacheNodeType('cache.r7g.large')` or
+ * `CacheNodeType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE)`. The construct that uses it checks it against
+ * the node types ElastiCache offers for Valkey and Redis OSS ({@link parseNodeType}), naming its prop.
+ */
+export class CacheNodeType {
+  /** `cache.<class>.<size>` from an EC2 instance class and size (`r7g`, `large`). */
+  public static of(instanceClass: ec2.InstanceClass | string, size: ec2.InstanceSize | string): CacheNodeType {
+    return new CacheNodeType(`cache.${instanceClass}.${size}`);
+  }
+
+  /** @param name - the node type, `cache.<family>.<size>` */
+  public constructor(private readonly name: string) {}
+
+  /** The node type, `cache.<family>.<size>`. */
+  public toString(): string {
+    return this.name;
+  }
+}
 
 /** Node families ElastiCache offers for Valkey and Redis OSS. */
 export const NODE_FAMILIES: readonly string[] = ELASTICACHE_NODE_TYPES.families;
@@ -22,7 +43,9 @@ const NODE_TYPE = /^cache\.([a-z][a-z0-9]*)\.(micro|small|medium|large|xlarge|(\
 
 /** A parsed node type such as `cache.r7g.large`. */
 export interface NodeType {
+  /** The family, e.g. `r7g`. */
   readonly family: string;
+  /** The size, e.g. `large`. */
   readonly size: string;
   /** Relative size: micro 0, small 1, medium 2, large 3, xlarge 4, Nxlarge 4 + N. */
   readonly rank: number;

@@ -37,8 +37,11 @@ export const REPLACEMENT_SETTING_KEYS = ['engine', 'engineVersion', 'port', 'sub
 
 /** One difference between the recorded and the requested settings. */
 export interface ReplacementChange {
+  /** The setting that differs. */
   readonly setting: keyof CacheReplacementSettings;
+  /** Its recorded value. */
   readonly previous: unknown;
+  /** Its value now. */
   readonly requested: unknown;
   /** `replacement` (acceptable with acceptReplacement) or `downgrade` (never possible). */
   readonly kind: 'replacement' | 'downgrade';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { unscopedValidationError } from './errors';
 
 /** Options of {@link bundleNodeEntry}. */
 export interface NodeBundleOptions {
@@ -61,7 +62,7 @@ interface EsbuildApi {
  */
 export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   const entry = resolve(options.entry);
-  if (!existsSync(entry)) throw new Error(`entry ${JSON.stringify(options.entry)} does not exist (resolved: ${entry})`);
+  if (!existsSync(entry)) throw unscopedValidationError(`entry ${JSON.stringify(options.entry)} does not exist (resolved: ${entry})`);
   const root = options.projectRoot ? resolve(options.projectRoot) : projectRootOf(entry);
   const esbuild = loadEsbuild(options.entry);
   const settings = {
@@ -99,7 +100,7 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
     }).metafile;
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`esbuild could not bundle ${options.entry}: ${(e as Error).message.split('\n').slice(0, 6).join(' ')}`, { cause: e });
+    throw Object.assign(unscopedValidationError(`esbuild could not bundle ${options.entry}: ${(e as Error).message.split('\n').slice(0, 6).join(' ')}`), { cause: e });
   }
   const inputs: Record<string, string> = {};
   for (const input of Object.keys(metafile?.inputs ?? {}).sort()) {
@@ -126,7 +127,7 @@ function loadEsbuild(entry: string): EsbuildApi {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('esbuild') as EsbuildApi;
   } catch {
-    throw new Error(`bundling ${entry} needs esbuild: install it in the CDK app (npm install --save-dev esbuild)`);
+    throw unscopedValidationError(`bundling ${entry} needs esbuild: install it in the CDK app (npm install --save-dev esbuild)`);
   }
 }
 

@@ -7,12 +7,19 @@ import {
   aws_ssm as ssm,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { validationError } from './errors';
 
 /**
  * Something that runs application code: it can be granted permissions and network access (a `Fleet`), and may
  * have its own database user (IAM database authentication), which a database provider then lets it connect as.
  */
-export type EndpointConsumer = iam.IGrantable & ec2.IConnectable & { readonly databaseUser?: string };
+export interface EndpointConsumer extends iam.IGrantable, ec2.IConnectable {
+  /**
+   * The consumer's own database user, which `grantConsumer` of a database lets it connect as.
+   * @default - none: the consumer gets no database identity
+   */
+  readonly databaseUser?: string;
+}
 
 /** A data-tier resource whose endpoints application fleets consume (database, cache, shard map). */
 export interface IEndpointProvider {
@@ -74,12 +81,12 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
   constructor(scope: Construct, id: string, props: PublishedEndpointsProps) {
     super(scope, id);
     if (!PREFIX.test(props.parameterPrefix)) {
-      throw new Error(`PublishedEndpoints: parameterPrefix must look like /app/tier (got: ${JSON.stringify(props.parameterPrefix)})`);
+      throw validationError(this, `PublishedEndpoints: parameterPrefix must look like /app/tier (got: ${JSON.stringify(props.parameterPrefix)})`);
     }
     this.parameterPrefix = props.parameterPrefix;
     this.props = props;
     for (const [key, value] of Object.entries(props.values)) {
-      if (!KEY.test(key)) throw new Error(`PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
+      if (!KEY.test(key)) throw validationError(this, `PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
       this.parameters[key] = new ssm.StringParameter(this, key.replace(/[^A-Za-z0-9]/g, '-'), {
         parameterName: `${props.parameterPrefix}/${key}`,
         stringValue: value,

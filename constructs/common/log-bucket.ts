@@ -3,8 +3,8 @@ import type { Construct } from 'constructs';
 
 /** Options of {@link createLogBucket}. */
 export interface LogBucketOptions {
-  /** Days a log object is kept. */
-  readonly retentionDays: number;
+  /** How long a log object is kept (whole days). */
+  readonly retention: Duration;
   /**
    * Object ownership. CloudFront standard logging needs ACLs (`BUCKET_OWNER_PREFERRED`); ALB logs do not.
    * @default s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
@@ -16,7 +16,7 @@ export interface LogBucketOptions {
 
 /**
  * A bucket that receives service access logs: SSE-S3 (the only encryption ALB and CloudFront log delivery
- * support), TLS only, no public access, versioned, retained on delete, logs expired after `retentionDays`.
+ * support), TLS only, no public access, versioned, retained on delete, logs expired after `retention`.
  * Its own server access logging is acknowledged (AwsSolutions-S1): it is the log destination itself.
  * `id` becomes part of the bucket's logical ID: keep it stable.
  */
@@ -30,7 +30,7 @@ export function createLogBucket(scope: Construct, id: string, options: LogBucket
     removalPolicy: RemovalPolicy.RETAIN,
     lifecycleRules: [{
       id: 'expire-logs',
-      expiration: Duration.days(options.retentionDays),
+      expiration: options.retention,
       noncurrentVersionExpiration: Duration.days(7),
       abortIncompleteMultipartUploadAfter: Duration.days(1),
     }],

@@ -1,6 +1,7 @@
 import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, custom_resources as cr } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { awsCustomResourceProvider } from './custom-resource-provider';
+import { validationError } from './errors';
 import { nagArn } from './nag';
 
 /** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
@@ -72,7 +73,7 @@ export class SecretReplica extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.replicaRegion = props.replicaRegion ?? stack.region;
-    validate(props, this.replicaRegion);
+    validate(this, props, this.replicaRegion);
 
     this.primarySecretArnPattern = stack.formatArn({
       service: 'secretsmanager',
@@ -152,20 +153,20 @@ export class SecretReplica extends Construct {
 }
 
 /** Cross-region by design: the request runs in the primary region, the replica lands in this one. */
-function validate(props: SecretReplicaProps, replicaRegion: string): void {
+function validate(scope: Construct, props: SecretReplicaProps, replicaRegion: string): void {
   if (!Token.isUnresolved(props.secretName) && !SECRET_NAME.test(props.secretName)) {
-    throw new Error(`SecretReplica: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
+    throw validationError(scope, `SecretReplica: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
   }
   if (!Token.isUnresolved(props.primaryRegion) && !REGION.test(props.primaryRegion)) {
-    throw new Error(`SecretReplica: primaryRegion must be a region name such as us-east-1 (got: ${JSON.stringify(props.primaryRegion)})`);
+    throw validationError(scope, `SecretReplica: primaryRegion must be a region name such as us-east-1 (got: ${JSON.stringify(props.primaryRegion)})`);
   }
   if (Token.isUnresolved(replicaRegion)) {
-    throw new Error('SecretReplica: the replica region must be known at synth: give replicaRegion or deploy the stack to an explicit region');
+    throw validationError(scope, 'SecretReplica: the replica region must be known at synth: give replicaRegion or deploy the stack to an explicit region');
   }
   if (!REGION.test(replicaRegion)) {
-    throw new Error(`SecretReplica: replicaRegion must be a region name such as eu-west-1 (got: ${JSON.stringify(replicaRegion)})`);
+    throw validationError(scope, `SecretReplica: replicaRegion must be a region name such as eu-west-1 (got: ${JSON.stringify(replicaRegion)})`);
   }
   if (replicaRegion === props.primaryRegion) {
-    throw new Error(`SecretReplica: replicaRegion must differ from primaryRegion (got: ${replicaRegion} for both)`);
+    throw validationError(scope, `SecretReplica: replicaRegion must differ from primaryRegion (got: ${replicaRegion} for both)`);
   }
 }

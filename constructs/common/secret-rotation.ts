@@ -12,6 +12,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ROTATION_HANDLER_SOURCE } from './rotation-handler';
+import { validationError } from './errors';
 
 /** Properties of a {@link GeneratedSecretRotation}. */
 export interface GeneratedSecretRotationProps {
@@ -56,8 +57,8 @@ export class GeneratedSecretRotation extends Construct {
   constructor(scope: Construct, id: string, props: GeneratedSecretRotationProps) {
     super(scope, id);
     const length = props.length ?? 32;
-    if (!FIELD.test(props.field)) throw new Error(`GeneratedSecretRotation: field must be a JSON key of letters, digits, _ and - (got: ${JSON.stringify(props.field)})`);
-    if (!Number.isInteger(length) || length < 16 || length > 128) throw new Error(`GeneratedSecretRotation: length must be a whole number from 16 to 128 (got: ${length})`);
+    if (!FIELD.test(props.field)) throw validationError(this, `GeneratedSecretRotation: field must be a JSON key of letters, digits, _ and - (got: ${JSON.stringify(props.field)})`);
+    if (!Number.isInteger(length) || length < 16 || length > 128) throw validationError(this, `GeneratedSecretRotation: length must be a whole number from 16 to 128 (got: ${length})`);
     const stack = Stack.of(this);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });

@@ -17,7 +17,7 @@ export const EDGE_DEFAULTS = {
   /** Custom header CloudFront adds to every origin request and the load balancers require. */
   originVerifyHeaderName: 'X-Origin-Verify',
   /** Days CloudFront and S3 access logs and WAF logs are kept. */
-  logRetentionDays: 90,
+  accessLogRetention: Duration.days(90),
   /** Days a replaced static asset stays as a noncurrent version (rollback window). */
   noncurrentAssetDays: 30,
   /** Origin response timeout. */

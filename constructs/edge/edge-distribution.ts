@@ -23,12 +23,21 @@ import { Construct } from 'constructs';
 import { existsSync, statSync } from 'node:fs';
 import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defaults';
 import { createLogBucket } from '../common/log-bucket';
+import { validationError } from '../common/errors';
 import { originDomainName } from '../geo-dns/names';
 import { ProductWebAcl, checkRateLimit } from './web-acl';
 import { SESSION_COOKIE_NAME } from '../../lib/runtime/contract';
 
 /** What part of the viewer's cookies or query strings reaches the origin on dynamic paths. */
 export type ForwardedValues = 'all' | 'none' | string[];
+
+/** The secret header CloudFront adds to every request to the load balancers. */
+export interface EdgeOriginVerifyHeader {
+  /** Header name, e.g. `X-Origin-Verify`. */
+  readonly name: string;
+  /** Its value: a secret, usually a dynamic reference such as `OriginVerifySecret.references(...).current`. */
+  readonly value: string;
+}
 
 /** Properties of an {@link EdgeDistribution}. */
 export interface EdgeDistributionProps {
@@ -64,9 +73,10 @@ export interface EdgeDistributionProps {
   /**
    * Header CloudFront adds to every request to the load balancers; `value` is usually a dynamic reference
    * from `OriginVerifySecret.references(...).current`.
-   * @default - no origin header (the load balancers are then reachable directly; a warning)
+   * @default - no origin header: the load balancers also answer requests that bypass CloudFront, and the construct
+   *   warns (`scale-to-millions:edge-no-origin-verify`)
    */
-  readonly originVerifyHeader?: { readonly name: string; readonly value: string };
+  readonly originVerifyHeader?: EdgeOriginVerifyHeader;
   /** Path patterns served from the static-assets bucket. @default ['/static/*', '/assets/*'] */
   readonly staticPaths?: string[];
   /** Price class. @default cloudfront.PriceClass.PRICE_CLASS_100 */
@@ -108,8 +118,12 @@ export interface EdgeDistributionProps {
    * @default - 500, 502, 503 and 504 from the origin cached 10 seconds (so retries do not hammer a struggling origin)
    */
   readonly errorResponses?: cloudfront.ErrorResponse[];
-  /** Days access logs and WAF logs are kept. @default 90 */
-  readonly logRetentionDays?: number;
+  /**
+   * How long CloudFront and S3 access logs (whole days) and WAF logs are kept; the WAF log group takes the shortest
+   * CloudWatch Logs retention at least as long.
+   * @default Duration.days(90)
+   */
+  readonly accessLogRetention?: Duration;
   /** Name of the WAF log group (must start with `aws-waf-logs-`). @default - `aws-waf-logs-<stack name>` */
   readonly wafLogGroupName?: string;
   /** 5xx error rate (%) that raises the alarm. @default 5 */
@@ -177,15 +191,19 @@ export class EdgeDistribution extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     if (!Token.isUnresolved(stack.region) && stack.region !== CLOUDFRONT_REGION) {
-      throw new Error(`EdgeDistribution: must be in a us-east-1 stack (CloudFront certificates and web ACLs live there) (got: ${stack.region})`);
+      throw validationError(this, `EdgeDistribution: must be in a us-east-1 stack (CloudFront certificates and web ACLs live there) (got: ${stack.region})`);
     }
-    validate(props);
+    validate(this, props);
     const staticPaths = props.staticPaths ?? [...EDGE_DEFAULTS.staticPaths];
-    const retentionDays = props.logRetentionDays ?? EDGE_DEFAULTS.logRetentionDays;
+    const logRetention = props.accessLogRetention ?? EDGE_DEFAULTS.accessLogRetention;
     const wwwName = `www.${props.domainName}`;
+    if (!props.originVerifyHeader) {
+      Annotations.of(this).addWarningV2('scale-to-millions:edge-no-origin-verify',
+        'EdgeDistribution has no originVerifyHeader: whoever finds the load balancers behind the origin name reaches them directly, past CloudFront and its web ACL. Give originVerifyHeader (a secret, e.g. OriginVerifySecret.references(...).current) and require it on the load balancers (WebTier originVerifyHeader).');
+    }
     this.originDomainName = props.originDomainName ?? originDomainName(props.domainName);
 
-    this.logsBucket = this.createLogsBucket(retentionDays);
+    this.logsBucket = this.createLogsBucket(logRetention);
     this.assetsBucket = new s3.Bucket(this, 'Assets', {
       // SSE-S3: OAC reads it with no key policy to keep in step, and no KMS request per cache miss.
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -215,7 +233,7 @@ export class EdgeDistribution extends Construct {
       scope: 'CLOUDFRONT',
       rateLimitPer5Min: props.rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min,
       logGroupName: props.wafLogGroupName ?? `aws-waf-logs-${stack.stackName}`,
-      logRetention: retention(retentionDays),
+      logRetention: retention(logRetention.toDays()),
       metricPrefix: 'edge',
     });
 
@@ -408,61 +426,63 @@ export class EdgeDistribution extends Construct {
     return this.distribution.grantCreateInvalidation(grantee);
   }
 
-  private createLogsBucket(retentionDays: number): s3.Bucket {
+  private createLogsBucket(retention: Duration): s3.Bucket {
     // CloudFront standard logging writes with an ACL grant to the awslogsdelivery account: ACLs must be on.
-    return createLogBucket(this, 'Logs', { retentionDays, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, writers: 'CloudFront and the assets bucket' });
+    return createLogBucket(this, 'Logs', { retention, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, writers: 'CloudFront and the assets bucket' });
   }
 }
 
-function validate(props: EdgeDistributionProps): void {
+function validate(scope: Construct, props: EdgeDistributionProps): void {
   const who = 'EdgeDistribution';
   if (!Token.isUnresolved(props.domainName) && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(props.domainName)) {
-    throw new Error(`${who}: domainName must be a lowercase DNS name (got: ${JSON.stringify(props.domainName)})`);
+    throw validationError(scope, `${who}: domainName must be a lowercase DNS name (got: ${JSON.stringify(props.domainName)})`);
   }
   const zoneName = props.hostedZone.zoneName;
   if (!Token.isUnresolved(zoneName) && !Token.isUnresolved(props.domainName)) {
     const zone = zoneName.replace(/\.$/, '');
     if (props.domainName !== zone && !props.domainName.endsWith(`.${zone}`)) {
-      throw new Error(`${who}: domainName must be inside the hosted zone ${zone} (got: ${props.domainName})`);
+      throw validationError(scope, `${who}: domainName must be inside the hosted zone ${zone} (got: ${props.domainName})`);
     }
   }
   if (props.certificate && !Token.isUnresolved(props.certificate.certificateArn)) {
     const region = Arn.split(props.certificate.certificateArn, ArnFormat.SLASH_RESOURCE_NAME).region;
-    if (region !== CLOUDFRONT_REGION) throw new Error(`${who}: certificate must be in us-east-1, where CloudFront reads certificates (got: ${props.certificate.certificateArn})`);
+    if (region !== CLOUDFRONT_REGION) throw validationError(scope, `${who}: certificate must be in us-east-1, where CloudFront reads certificates (got: ${props.certificate.certificateArn})`);
   }
-  if (props.rateLimitPer5Min !== undefined) checkRateLimit(props.rateLimitPer5Min, who);
+  if (props.rateLimitPer5Min !== undefined) checkRateLimit(props.rateLimitPer5Min, who, scope);
   const paths = props.staticPaths ?? [];
-  if (props.staticPaths !== undefined && paths.length === 0) throw new Error(`${who}: staticPaths must list at least one path pattern (got: [])`);
+  if (props.staticPaths !== undefined && paths.length === 0) throw validationError(scope, `${who}: staticPaths must list at least one path pattern (got: [])`);
   for (const p of paths) {
-    if (!PATH.test(p) || p === '/*' || p === '*') throw new Error(`${who}: staticPaths entries must be path patterns like /static/* (not the default behaviour) (got: ${JSON.stringify(p)})`);
+    if (!PATH.test(p) || p === '/*' || p === '*') throw validationError(scope, `${who}: staticPaths entries must be path patterns like /static/* (not the default behaviour) (got: ${JSON.stringify(p)})`);
   }
-  if (new Set(paths).size !== paths.length) throw new Error(`${who}: staticPaths has duplicates (got: ${JSON.stringify(paths)})`);
+  if (new Set(paths).size !== paths.length) throw validationError(scope, `${who}: staticPaths has duplicates (got: ${JSON.stringify(paths)})`);
   for (const n of props.additionalDomainNames ?? []) {
     if (Token.isUnresolved(n) || Token.isUnresolved(props.domainName)) continue;
-    if (!n.endsWith(`.${props.domainName}`) || n === `www.${props.domainName}`) throw new Error(`${who}: additionalDomainNames must be names inside ${props.domainName} other than www (got: ${JSON.stringify(n)})`);
+    if (!n.endsWith(`.${props.domainName}`) || n === `www.${props.domainName}`) throw validationError(scope, `${who}: additionalDomainNames must be names inside ${props.domainName} other than www (got: ${JSON.stringify(n)})`);
   }
-  if (new Set(props.additionalDomainNames ?? []).size !== (props.additionalDomainNames ?? []).length) throw new Error(`${who}: additionalDomainNames has duplicates (got: ${JSON.stringify(props.additionalDomainNames)})`);
+  if (new Set(props.additionalDomainNames ?? []).size !== (props.additionalDomainNames ?? []).length) throw validationError(scope, `${who}: additionalDomainNames has duplicates (got: ${JSON.stringify(props.additionalDomainNames)})`);
   for (const h of props.forwardedHeaders ?? []) {
-    if (!HEADER.test(h)) throw new Error(`${who}: forwardedHeaders entries must be header names (got: ${JSON.stringify(h)})`);
-    if (/^(authorization|accept-encoding)$/i.test(h)) throw new Error(`${who}: forwardedHeaders cannot contain ${h}: Authorization always reaches the origin (every viewer header with caching off, the cache key with caching on) and CloudFront handles Accept-Encoding (got: ${h})`);
+    if (!HEADER.test(h)) throw validationError(scope, `${who}: forwardedHeaders entries must be header names (got: ${JSON.stringify(h)})`);
+    if (/^(authorization|accept-encoding)$/i.test(h)) throw validationError(scope, `${who}: forwardedHeaders cannot contain ${h}: Authorization always reaches the origin (every viewer header with caching off, the cache key with caching on) and CloudFront handles Accept-Encoding (got: ${h})`);
     if (props.originVerifyHeader && h.toLowerCase() === props.originVerifyHeader.name.toLowerCase()) {
-      throw new Error(`${who}: forwardedHeaders must not contain the origin-verify header (got: ${h})`);
+      throw validationError(scope, `${who}: forwardedHeaders must not contain the origin-verify header (got: ${h})`);
     }
   }
   if (props.originVerifyHeader && !Token.isUnresolved(props.originVerifyHeader.name) && !HEADER.test(props.originVerifyHeader.name)) {
-    throw new Error(`${who}: originVerifyHeader.name must be a header name (got: ${JSON.stringify(props.originVerifyHeader.name)})`);
+    throw validationError(scope, `${who}: originVerifyHeader.name must be a header name (got: ${JSON.stringify(props.originVerifyHeader.name)})`);
   }
   const def = props.dynamicDefaultTtl?.toSeconds() ?? 0;
   const max = props.dynamicMaxTtl?.toSeconds() ?? 0;
-  if (def > max) throw new Error(`${who}: dynamicDefaultTtl (${def} s) must not exceed dynamicMaxTtl (${max} s) (got: ${def})`);
+  if (def > max) throw validationError(scope, `${who}: dynamicDefaultTtl (${def} s) must not exceed dynamicMaxTtl (${max} s) (got: ${def})`);
   for (const r of props.errorResponses ?? []) {
-    if (!CLOUDFRONT_ERROR_CODES.includes(r.httpStatus)) throw new Error(`${who}: errorResponses httpStatus must be one of ${CLOUDFRONT_ERROR_CODES.join(', ')} (got: ${r.httpStatus})`);
+    if (!CLOUDFRONT_ERROR_CODES.includes(r.httpStatus)) throw validationError(scope, `${who}: errorResponses httpStatus must be one of ${CLOUDFRONT_ERROR_CODES.join(', ')} (got: ${r.httpStatus})`);
   }
   if (props.assetsFolder !== undefined && !(existsSync(props.assetsFolder) && statSync(props.assetsFolder).isDirectory())) {
-    throw new Error(`${who}: assetsFolder must be an existing folder (got: ${JSON.stringify(props.assetsFolder)})`);
+    throw validationError(scope, `${who}: assetsFolder must be an existing folder (got: ${JSON.stringify(props.assetsFolder)})`);
   }
+  const logDays = props.accessLogRetention?.toDays({ integral: false });
+  if (logDays !== undefined && (!Number.isInteger(logDays) || logDays < 1)) throw validationError(scope, `${who}: accessLogRetention must be whole days, at least 1 (got: ${logDays} days)`);
   if (props.errorRateAlarmPercent !== undefined && !(props.errorRateAlarmPercent > 0 && props.errorRateAlarmPercent <= 100)) {
-    throw new Error(`${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
+    throw validationError(scope, `${who}: errorRateAlarmPercent must be above 0 and at most 100 (got: ${props.errorRateAlarmPercent})`);
   }
 }
 

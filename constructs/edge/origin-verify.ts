@@ -1,6 +1,7 @@
 import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { SecretReplica } from '../common';
+import { unscopedValidationError, validationError } from '../common/errors';
 import { EDGE_DEFAULTS } from './defaults';
 
 /** The dynamic references to the origin-verify values, derived from the secret name and the generation alone. */
@@ -73,7 +74,7 @@ export class OriginVerifySecret extends Construct {
   constructor(scope: Construct, id: string, props: OriginVerifySecretProps) {
     super(scope, id);
     const generation = props.generation ?? 1;
-    checkProps(props.secretNamePrefix, generation);
+    checkProps(props.secretNamePrefix, generation, this);
     this.references = OriginVerifySecret.references(props.secretNamePrefix, generation);
     this.secrets = [0, 1].map((slot) => {
       const secret = new secretsmanager.Secret(this, `Slot${slot}`, {
@@ -139,11 +140,13 @@ function slotGeneration(slot: number, n: number): number {
   return slot === n % 2 ? n : n - 1;
 }
 
-function checkProps(prefix: string, generation: number): void {
+/** Checks a name prefix and a generation; the errors carry `scope`'s path when there is one (not in the static helpers). */
+function checkProps(prefix: string, generation: number, scope?: IConstruct): void {
+  const fail = (message: string) => (scope ? validationError(scope, message) : unscopedValidationError(message));
   if (!Token.isUnresolved(prefix) && !NAME_PREFIX.test(prefix)) {
-    throw new Error(`OriginVerifySecret: secretNamePrefix must be 1-500 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(prefix)})`);
+    throw fail(`OriginVerifySecret: secretNamePrefix must be 1-500 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(prefix)})`);
   }
   if (!Number.isInteger(generation) || generation < 1) {
-    throw new Error(`OriginVerifySecret: generation must be a whole number of at least 1 (got: ${generation})`);
+    throw fail(`OriginVerifySecret: generation must be a whole number of at least 1 (got: ${generation})`);
   }
 }

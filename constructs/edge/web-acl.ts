@@ -1,5 +1,6 @@
 import { Arn, ArnFormat, RemovalPolicy, Stack, Token, aws_logs as logs, aws_wafv2 as wafv2 } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { unscopedValidationError, validationError } from '../common/errors';
 import { WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from './defaults';
 
 /** The AWS managed rule groups every web ACL of the product runs, in priority order after the rate rule. */
@@ -9,11 +10,15 @@ export const MANAGED_RULE_GROUPS: readonly string[] = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ];
 
-/** Throws a clear error when `limit` is outside what AWS WAF accepts for a rate-based rule. */
-export function checkRateLimit(limit: number, who: string): void {
+/**
+ * Throws a `ValidationError` (of `scope`, when given) when `limit` is outside what AWS WAF accepts for a
+ * rate-based rule; `who` names the construct in the message.
+ */
+export function checkRateLimit(limit: number, who: string, scope?: IConstruct): void {
   if (Token.isUnresolved(limit)) return;
   if (!Number.isInteger(limit) || limit < WAF_MIN_RATE_LIMIT || limit > WAF_MAX_RATE_LIMIT) {
-    throw new Error(`${who}: rateLimitPer5Min must be a whole number from ${WAF_MIN_RATE_LIMIT} to ${WAF_MAX_RATE_LIMIT} (AWS WAF's rate-based rule limits) (got: ${limit})`);
+    const message = `${who}: rateLimitPer5Min must be a whole number from ${WAF_MIN_RATE_LIMIT} to ${WAF_MAX_RATE_LIMIT} (AWS WAF's rate-based rule limits) (got: ${limit})`;
+    throw scope ? validationError(scope, message) : unscopedValidationError(message);
   }
 }
 
@@ -83,13 +88,13 @@ export class ProductWebAcl extends Construct {
 
   constructor(scope: Construct, id: string, props: ProductWebAclProps) {
     super(scope, id);
-    checkRateLimit(props.rateLimitPer5Min, 'ProductWebAcl');
+    checkRateLimit(props.rateLimitPer5Min, 'ProductWebAcl', this);
     if (!Token.isUnresolved(props.logGroupName) && !/^aws-waf-logs-[A-Za-z0-9_\-./#]{1,499}$/.test(props.logGroupName)) {
-      throw new Error(`ProductWebAcl: logGroupName must start with "aws-waf-logs-" (AWS WAF requires it) (got: ${JSON.stringify(props.logGroupName)})`);
+      throw validationError(this, `ProductWebAcl: logGroupName must start with "aws-waf-logs-" (AWS WAF requires it) (got: ${JSON.stringify(props.logGroupName)})`);
     }
     const region = Stack.of(this).region;
     if (props.scope === 'CLOUDFRONT' && !Token.isUnresolved(region) && region !== 'us-east-1') {
-      throw new Error(`ProductWebAcl: a CLOUDFRONT web ACL must be created in us-east-1 (got: ${region})`);
+      throw validationError(this, `ProductWebAcl: a CLOUDFRONT web ACL must be created in us-east-1 (got: ${region})`);
     }
     const metricPrefix = props.metricPrefix ?? this.node.id;
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {

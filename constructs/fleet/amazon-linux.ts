@@ -54,6 +54,7 @@ export class PinnedAmazonLinux2023Image implements ec2.IMachineImage {
 
   constructor(private readonly props: PinnedAmazonLinux2023ImageProps) {}
 
+  /** The image for `scope`'s region: its id is resolved at deploy (no lookup at synth). */
   public getImage(scope: Construct): ec2.MachineImageConfig {
     const release = this.props.release ?? PinnedAmazonLinux2023Image.releaseOf(scope);
     if (!Token.isUnresolved(release) && !RELEASE.test(release)) {

@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import { ENV_FILE } from '../../lib/runtime/contract';
 import { bundleNodeEntry } from '../common/bundle';
 import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { INSTANCE_PATHS } from './defaults';
 
 /** What a fleet runs: a web service behind the load balancer, or a queue's workers. */
@@ -354,9 +355,7 @@ class ContainerSource extends ApplicationSource {
     const where = 'ApplicationSource.container';
     const ref = parseImage(scope, this.props.image);
     const containerPort = this.props.containerPort;
-    if (containerPort !== undefined && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
-      throw validationError(scope, `${where}: containerPort must be a port number 1-65535 (got: ${containerPort})`);
-    }
+    checkPort(scope, where, 'containerPort', containerPort);
     if (options.role === 'web' && containerPort === undefined) {
       throw validationError(scope, `${where}: a web service's image needs containerPort, the port the container listens on (got: none for ${JSON.stringify(this.props.image)})`);
     }

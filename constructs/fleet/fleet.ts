@@ -18,10 +18,11 @@ import {
   aws_iam as iam,
   aws_logs as logs,
 } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
-import { validationError } from '../common/errors';
+import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
+import { checkPort } from '../common/ports';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
 import { bootstrapCommands } from './bootstrap';
@@ -416,7 +417,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       throw validationError(this, `Fleet: warmPool and additionalInstanceTypes exclude each other: Auto Scaling rejects a warm pool on a group with several instance types (got: ${props.additionalInstanceTypes!.length + 1} types)`);
     }
     if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
-    if (props.port !== undefined && (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535)) throw validationError(this, `Fleet: port must be 1-65535 (got: ${props.port})`);
+    checkPort(this, 'Fleet', 'port', props.port);
     for (const [name, d] of [['readinessTimeout', props.readinessTimeout], ['drainTimeout', props.drainTimeout]] as const) {
       const s = d?.toSeconds();
       if (s !== undefined && (s < 30 || s > 7140)) throw validationError(this, `Fleet: ${name} must be 30 seconds to 119 minutes (got: ${s} seconds)`);
@@ -547,10 +548,13 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   }
 }
 
-/** Throws when fleet bounds are invalid; shared by every construct that builds a fleet. */
-export function checkCapacity(min: number, max: number, prefix = 'Fleet', scope?: Construct): void {
+/**
+ * Throws a `ValidationError` (of `scope`, when given) when fleet bounds are invalid; shared by every construct that
+ * builds a fleet. `prefix` names the construct and the field in the message.
+ */
+export function checkCapacity(min: number, max: number, prefix = 'Fleet', scope?: IConstruct): void {
   if (Token.isUnresolved(min) || Token.isUnresolved(max)) return;
-  const fail = (msg: string) => (scope ? validationError(scope, msg) : new Error(msg));
+  const fail = (msg: string) => (scope ? validationError(scope, msg) : unscopedValidationError(msg));
   if (!Number.isInteger(min) || min < 0) throw fail(`${prefix}: minCapacity must be a whole number ≥ 0 (got: ${min})`);
   if (!Number.isInteger(max) || max < 1) throw fail(`${prefix}: maxCapacity must be a whole number ≥ 1 (got: ${max})`);
   if (min > max) throw fail(`${prefix}: minCapacity (${min}) must not exceed maxCapacity (${max})`);

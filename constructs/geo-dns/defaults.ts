@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { HEALTH_PATHS } from '../../lib/runtime/contract';
 
 /** Default values of the `GeoDns` construct. */
@@ -19,8 +20,8 @@ export const GEO_DNS_DEFAULTS = {
   fallbackSubdomain: 'fallback',
   /** Consecutive failed (or passed) checks before Route 53 changes the endpoint's status. */
   failureThreshold: 3,
-  /** Seconds between two checks of one Route 53 checker (10 = fast, billed extra, or 30). */
-  requestIntervalSeconds: 30,
+  /** Time between two checks of one Route 53 checker (10 s = fast, billed extra, or 30 s). */
+  requestInterval: Duration.seconds(30),
 } as const;
 
 /** The regions Route 53 health checkers run in (the values `HealthCheckConfig.Regions` accepts). */

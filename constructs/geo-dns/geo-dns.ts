@@ -9,6 +9,8 @@ import {
   aws_route53_targets as targets,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { GEO_DNS_DEFAULTS, HEALTH_CHECKER_REGIONS } from './defaults';
 import { apiDomainName, originDomainName } from './names';
 
@@ -24,7 +26,9 @@ export enum DnsRouting {
 
 /** Protocol of the endpoint health check. */
 export enum HealthCheckProtocol {
+  /** Plain HTTP (port 80 by default). */
   HTTP = 'HTTP',
+  /** HTTPS (port 443 by default); Route 53 does not validate the certificate. */
   HTTPS = 'HTTPS',
 }
 
@@ -127,8 +131,11 @@ export class GeoDns extends Construct {
     super(scope, id);
     this.region = props.region ?? Stack.of(this).region;
     this.routing = props.routing ?? DnsRouting.LATENCY;
+    if (!Token.isUnresolved(props.domainName) && !DOMAIN.test(props.domainName)) {
+      throw validationError(this, `GeoDns: domainName must be a lowercase DNS name (got: ${JSON.stringify(props.domainName)})`);
+    }
     this.recordNames = props.recordNames ?? [originDomainName(props.domainName), apiDomainName(props.domainName)];
-    validate(props, this.region, this.routing, this.recordNames);
+    validate(this, props, this.region, this.routing, this.recordNames);
 
     const hc = props.healthCheck ?? {};
     const protocol = hc.protocol ?? HealthCheckProtocol.HTTPS;
@@ -138,7 +145,7 @@ export class GeoDns extends Construct {
       port: hc.port ?? (protocol === HealthCheckProtocol.HTTPS ? 443 : 80),
       resourcePath: hc.path ?? GEO_DNS_DEFAULTS.healthCheckPath,
       failureThreshold: hc.failureThreshold ?? GEO_DNS_DEFAULTS.failureThreshold,
-      requestInterval: hc.requestInterval ?? Duration.seconds(GEO_DNS_DEFAULTS.requestIntervalSeconds),
+      requestInterval: hc.requestInterval ?? GEO_DNS_DEFAULTS.requestInterval,
       // SNI with the ALB's own name: it serves its default (the domain's) certificate; checkers do not validate it.
       ...(protocol === HealthCheckProtocol.HTTPS ? { enableSNI: true } : {}),
       ...(hc.regions ? { regions: hc.regions } : {}),
@@ -245,43 +252,46 @@ function recordLabel(name: string, domain: string): string {
   return rel.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }
 
-function validate(props: GeoDnsProps, region: string, routing: DnsRouting, names: string[]): void {
-  if (Token.isUnresolved(region)) throw new Error('GeoDns: region must be a concrete region code; give `region` or put the construct in a stack with an explicit region (got: an unresolved token)');
-  if (!Object.values(DnsRouting).includes(routing)) throw new Error(`GeoDns: routing must be one of ${Object.values(DnsRouting).join(', ')} (got: ${JSON.stringify(routing)})`);
-  if (names.length === 0) throw new Error('GeoDns: recordNames must list at least one name (got: [])');
+const DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+function validate(scope: Construct, props: GeoDnsProps, region: string, routing: DnsRouting, names: string[]): void {
+  const fail = (message: string) => validationError(scope, message);
+  if (Token.isUnresolved(region)) throw fail('GeoDns: region must be a concrete region code; give `region` or put the construct in a stack with an explicit region (got: an unresolved token)');
+  if (!Object.values(DnsRouting).includes(routing)) throw fail(`GeoDns: routing must be one of ${Object.values(DnsRouting).join(', ')} (got: ${JSON.stringify(routing)})`);
+  if (names.length === 0) throw fail('GeoDns: recordNames must list at least one name (got: [])');
   const seen = new Set<string>();
   for (const n of names) {
-    if (n !== props.domainName && !n.endsWith(`.${props.domainName}`)) throw new Error(`GeoDns: recordNames must be inside ${props.domainName} (got: ${JSON.stringify(n)})`);
-    if (seen.has(n)) throw new Error(`GeoDns: recordNames has a duplicate (got: ${JSON.stringify(n)})`);
+    if (n !== props.domainName && !n.endsWith(`.${props.domainName}`)) throw fail(`GeoDns: recordNames must be inside ${props.domainName} (got: ${JSON.stringify(n)})`);
+    if (seen.has(n)) throw fail(`GeoDns: recordNames has a duplicate (got: ${JSON.stringify(n)})`);
     seen.add(n);
   }
   if (routing === DnsRouting.GEOLOCATION) {
     const codes = (props.geoLocations ?? []).map(geoCode);
     const dup = codes.find((c, i) => codes.indexOf(c) !== i);
-    if (dup) throw new Error(`GeoDns: geoLocations has a duplicate location (got: ${dup})`);
+    if (dup) throw fail(`GeoDns: geoLocations has a duplicate location (got: ${dup})`);
   } else if (props.geoLocations) {
-    throw new Error(`GeoDns: geoLocations applies only to routing "geolocation" (got routing: ${routing})`);
+    throw fail(`GeoDns: geoLocations applies only to routing "geolocation" (got routing: ${routing})`);
   }
   if (props.fallbackSubdomain !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(props.fallbackSubdomain)) {
-    throw new Error(`GeoDns: fallbackSubdomain must be one lowercase DNS label (got: ${JSON.stringify(props.fallbackSubdomain)})`);
+    throw fail(`GeoDns: fallbackSubdomain must be one lowercase DNS label (got: ${JSON.stringify(props.fallbackSubdomain)})`);
   }
-  if (routing === DnsRouting.FAILOVER && !props.failover) throw new Error('GeoDns: failover (PRIMARY or SECONDARY) is required with routing "failover" (got: undefined)');
-  if (routing !== DnsRouting.FAILOVER && props.failover) throw new Error(`GeoDns: failover applies only to routing "failover" (got routing: ${routing})`);
+  if (routing === DnsRouting.FAILOVER && !props.failover) throw fail('GeoDns: failover (PRIMARY or SECONDARY) is required with routing "failover" (got: undefined)');
+  if (routing !== DnsRouting.FAILOVER && props.failover) throw fail(`GeoDns: failover applies only to routing "failover" (got routing: ${routing})`);
 
   const hc = props.healthCheck ?? {};
-  if (hc.path !== undefined && !/^\/[\x21-\x7e]{0,254}$/.test(hc.path)) throw new Error(`GeoDns: healthCheck.path must start with / and be at most 255 printable characters (got: ${JSON.stringify(hc.path)})`);
-  if (hc.port !== undefined && !Token.isUnresolved(hc.port) && (!Number.isInteger(hc.port) || hc.port < 1 || hc.port > 65535)) throw new Error(`GeoDns: healthCheck.port must be 1-65535 (got: ${hc.port})`);
+  if (hc.path !== undefined && !/^\/[\x21-\x7e]{0,254}$/.test(hc.path)) throw fail(`GeoDns: healthCheck.path must start with / and be at most 255 printable characters (got: ${JSON.stringify(hc.path)})`);
+  checkPort(scope, 'GeoDns', 'healthCheck.port', hc.port);
   if (hc.failureThreshold !== undefined && (!Number.isInteger(hc.failureThreshold) || hc.failureThreshold < 1 || hc.failureThreshold > 10)) {
-    throw new Error(`GeoDns: healthCheck.failureThreshold must be a whole number from 1 to 10 (got: ${hc.failureThreshold})`);
+    throw fail(`GeoDns: healthCheck.failureThreshold must be a whole number from 1 to 10 (got: ${hc.failureThreshold})`);
   }
   const interval = hc.requestInterval?.toSeconds();
-  if (interval !== undefined && interval !== 10 && interval !== 30) throw new Error(`GeoDns: healthCheck.requestInterval must be 10 or 30 seconds (got: ${interval})`);
+  if (interval !== undefined && interval !== 10 && interval !== 30) throw fail(`GeoDns: healthCheck.requestInterval must be 10 or 30 seconds (got: ${interval})`);
   if (hc.regions) {
     const bad = hc.regions.filter((r) => !HEALTH_CHECKER_REGIONS.includes(r));
-    if (bad.length) throw new Error(`GeoDns: healthCheck.regions must be Route 53 checker regions (${HEALTH_CHECKER_REGIONS.join(', ')}) (got: ${JSON.stringify(bad)})`);
-    if (new Set(hc.regions).size < 3) throw new Error(`GeoDns: healthCheck.regions must list at least 3 distinct regions (got: ${JSON.stringify(hc.regions)})`);
+    if (bad.length) throw fail(`GeoDns: healthCheck.regions must be Route 53 checker regions (${HEALTH_CHECKER_REGIONS.join(', ')}) (got: ${JSON.stringify(bad)})`);
+    if (new Set(hc.regions).size < 3) throw fail(`GeoDns: healthCheck.regions must list at least 3 distinct regions (got: ${JSON.stringify(hc.regions)})`);
   }
   for (const a of props.drainAlarms ?? []) {
-    if (Token.isUnresolved(a.env.region)) throw new Error(`GeoDns: drainAlarms need a concrete region (alarm ${a.node.path} is in an environment-agnostic stack)`);
+    if (Token.isUnresolved(a.env.region)) throw fail(`GeoDns: drainAlarms need a concrete region (alarm ${a.node.path} is in an environment-agnostic stack)`);
   }
 }

@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { unscopedValidationError } from '../common/errors';
 import { GEO_DNS_DEFAULTS } from './defaults';
 
 /**
@@ -8,7 +9,7 @@ import { GEO_DNS_DEFAULTS } from './defaults';
  */
 export function originDomainName(domain: string, subdomain: string = GEO_DNS_DEFAULTS.originSubdomain): string {
   if (!Token.isUnresolved(domain) && !/^[a-z0-9.-]+$/.test(domain)) {
-    throw new Error(`originDomainName: domainName must be a lowercase DNS name (got: ${JSON.stringify(domain)})`);
+    throw unscopedValidationError(`originDomainName: domainName must be a lowercase DNS name (got: ${JSON.stringify(domain)})`);
   }
   return `${subdomain}.${domain}`;
 }

@@ -8,6 +8,7 @@ import {
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { validationError } from '../common/errors';
 import type { WebTier } from '../web-tier';
 import type { IWorkQueue } from '../work-queue';
 import { MONITORING_DEFAULTS } from './defaults';
@@ -34,11 +35,13 @@ export interface IDatabaseMetrics {
   /**
    * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database. Read only
    * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
+   * @default - no Global Database lag alarm or graph
    */
   metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
   /**
    * `ServerlessDatabaseCapacity` in ACUs, undefined for a cluster without Serverless v2 instances: graphed on
    * the dashboard (it is what the database is billed for).
+   * @default - no capacity graph
    */
   metricServerlessDatabaseCapacity?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
 }
@@ -183,7 +186,7 @@ export class RegionMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: RegionMonitoringProps) {
     super(scope, id);
     this.thresholds = mergeThresholds(MONITORING_DEFAULTS.thresholds, props.thresholds);
-    validate(props, this.thresholds);
+    validate(this, props, this.thresholds);
     this.topic = props.alarmTopic;
     this.notifyOnOk = props.notifyOnOk ?? true;
 
@@ -481,23 +484,24 @@ export class RegionMonitoring extends Construct {
 
 const RED = '#d62728';
 
-function validate(props: RegionMonitoringProps, thresholds: MonitoringThresholds): void {
+function validate(scope: Construct, props: RegionMonitoringProps, thresholds: MonitoringThresholds): void {
+  const fail = (message: string) => validationError(scope, message);
   const problems = thresholdProblems(thresholds);
-  if (problems.length > 0) throw new Error(`RegionMonitoring: invalid thresholds: ${problems.join('; ')}`);
+  if (problems.length > 0) throw fail(`RegionMonitoring: invalid thresholds: ${problems.join('; ')}`);
   const names = new Set<string>();
   for (const [i, q] of (props.queues ?? []).entries()) {
-    if (!NAME.test(q.name)) throw new Error(`RegionMonitoring: queues[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(q.name)})`);
-    if (names.has(pascalId(q.name))) throw new Error(`RegionMonitoring: queues[${i}].name is a duplicate (got: ${JSON.stringify(q.name)})`);
+    if (!NAME.test(q.name)) throw fail(`RegionMonitoring: queues[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(q.name)})`);
+    if (names.has(pascalId(q.name))) throw fail(`RegionMonitoring: queues[${i}].name is a duplicate (got: ${JSON.stringify(q.name)})`);
     names.add(pascalId(q.name));
   }
   const rotations = new Set<string>();
   for (const [i, r] of (props.secretRotations ?? []).entries()) {
-    if (!NAME.test(r.name)) throw new Error(`RegionMonitoring: secretRotations[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(r.name)})`);
-    if (rotations.has(pascalId(r.name))) throw new Error(`RegionMonitoring: secretRotations[${i}].name is a duplicate (got: ${JSON.stringify(r.name)})`);
+    if (!NAME.test(r.name)) throw fail(`RegionMonitoring: secretRotations[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(r.name)})`);
+    if (rotations.has(pascalId(r.name))) throw fail(`RegionMonitoring: secretRotations[${i}].name is a duplicate (got: ${JSON.stringify(r.name)})`);
     rotations.add(pascalId(r.name));
   }
   if (props.dashboardName !== undefined && !Token.isUnresolved(props.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName)) {
-    throw new Error(`RegionMonitoring: dashboardName must be 1-255 letters, digits, dashes and underscores (got: ${JSON.stringify(props.dashboardName)})`);
+    throw fail(`RegionMonitoring: dashboardName must be 1-255 letters, digits, dashes and underscores (got: ${JSON.stringify(props.dashboardName)})`);
   }
 }
 

@@ -57,10 +57,15 @@ export interface QueueThresholds {
 
 /** Every threshold of {@link RegionMonitoring}, by tier. */
 export interface MonitoringThresholds {
+  /** The load balancer and its services. */
   readonly web: WebThresholds;
+  /** Web and worker fleets. */
   readonly fleets: FleetThresholds;
+  /** The database. */
   readonly database: DatabaseThresholds;
+  /** The cache. */
   readonly cache: CacheThresholds;
+  /** The work queues. */
   readonly queues: QueueThresholds;
 }
 

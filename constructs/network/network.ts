@@ -1,5 +1,6 @@
 import { Annotations, RemovalPolicy, Token, aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { validationError } from '../common/errors';
 import { NETWORK_DEFAULTS } from './defaults';
 import { NatInstances } from './nat-instances';
 
@@ -66,11 +67,11 @@ export class Network extends Construct {
     super(scope, id);
     const azs = props.availabilityZones;
     if (azs.length < 1 || azs.some((az) => Token.isUnresolved(az))) {
-      throw new Error(`Network: availabilityZones must list concrete zone names (got: ${JSON.stringify(azs)})`);
+      throw validationError(this, `Network: availabilityZones must list concrete zone names (got: ${JSON.stringify(azs)})`);
     }
     const natGateways = props.natGateways ?? azs.length;
     if (!Number.isInteger(natGateways) || natGateways < 0 || natGateways > azs.length) {
-      throw new Error(`Network: natGateways must be a whole number from 0 to the number of availability zones (${azs.length}) (got: ${natGateways})`);
+      throw validationError(this, `Network: natGateways must be a whole number from 0 to the number of availability zones (${azs.length}) (got: ${natGateways})`);
     }
     if (azs.length < 3) {
       Annotations.of(this).addWarningV2('scale-to-millions:network-fewer-than-3-azs', `Network spans ${azs.length} availability zone(s); production tiers need 3 to survive the loss of one.`);
@@ -111,7 +112,7 @@ export class Network extends Construct {
       this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
       for (const service of services) {
         const name = service.shortName;
-        if (this.interfaceEndpoints[name]) throw new Error(`Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify(services.map((e) => e.shortName))})`);
+        if (this.interfaceEndpoints[name]) throw validationError(this, `Network: interfaceEndpoints lists ${name} twice (got: ${JSON.stringify(services.map((e) => e.shortName))})`);
         this.interfaceEndpoints[name] = this.vpc.addInterfaceEndpoint(`Endpoint${pascalCase(name)}`, {
           service, subnets, privateDnsEnabled: true, open: false, securityGroups: [this.endpointSecurityGroup],
         });

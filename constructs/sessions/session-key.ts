@@ -1,7 +1,14 @@
 import { Duration, RemovalPolicy, Stack, Token, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, SecretReplica, grantSecretToPrincipal, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { validationError } from '../common/errors';
 import { SESSION_KEY_DEFAULTS } from './defaults';
+
+/** How the session key rotates. */
+export interface SessionKeyRotation {
+  /** Time between rotations. @default Duration.days(30) */
+  readonly automaticallyAfter?: Duration;
+}
 
 /** Properties of a {@link SessionKey}. */
 export interface SessionKeyProps {
@@ -19,7 +26,7 @@ export interface SessionKeyProps {
    * `false` turns rotation off.
    * @default - every 30 days
    */
-  readonly rotation?: { readonly automaticallyAfter?: Duration } | false;
+  readonly rotation?: SessionKeyRotation | false;
   /**
    * SSM path the secret's ARN is published under (`<prefix>/secret-arn`), e.g. `/shop/sessions`.
    * @default - nothing is published; `grantConsumer` grants reading the secret only
@@ -47,10 +54,10 @@ export class SessionKey extends Construct implements IEndpointProvider {
   constructor(scope: Construct, id: string, props: SessionKeyProps) {
     super(scope, id);
     if (!Token.isUnresolved(props.secretName) && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(props.secretName)) {
-      throw new Error(`SessionKey: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
+      throw validationError(this, `SessionKey: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
     }
     if (props.primaryRegion !== undefined && props.rotation) {
-      throw new Error(`SessionKey: rotation is configured on the primary; a replica follows it (got: a rotation with primaryRegion ${props.primaryRegion})`);
+      throw validationError(this, `SessionKey: rotation is configured on the primary; a replica follows it (got: a rotation with primaryRegion ${props.primaryRegion})`);
     }
     if (props.primaryRegion === undefined) {
       const secret = new secretsmanager.Secret(this, 'Resource', {

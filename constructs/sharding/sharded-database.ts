@@ -1,8 +1,9 @@
 import { Stack, Token, aws_cloudwatch as cloudwatch, aws_ssm as ssm } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { parseShardMap, type ShardEntry, type ShardMap, type ShardStrategy } from '../../lib/runtime/shard-map';
+import { ShardMapValidationError, parseShardMap, type ShardEntry, type ShardMap, type ShardStrategy } from '../../lib/runtime/shard-map';
 import { AuroraDatabase, type AuroraDatabaseProps } from '../aurora';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { validationError } from '../common/errors';
 import { MAX_SHARDS_PER_REGION, MAX_SHARD_ID_LENGTH, SHARDING_DEFAULTS, SHARD_ID } from './defaults';
 
 /** Settings every created shard shares: `AuroraDatabaseProps` without the per-shard physical names. */
@@ -115,7 +116,7 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
   constructor(scope: Construct, id: string, props: ShardedDatabaseProps) {
     super(scope, id);
     const strategy = props.strategy ?? SHARDING_DEFAULTS.strategy;
-    validateShards(props.shards, strategy);
+    validateShards(this, props.shards, strategy);
     const defaults = props.shardDefaults;
     this.shards = props.shards.map((s, index) => ({
       id: s.id,
@@ -123,7 +124,7 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
       database: s.database ?? new AuroraDatabase(this, `Shard${pascalId(s.id)}`, shardProps(defaults, s)),
       inShardMap: s.inShardMap ?? true,
     }));
-    checkDistinctNames(this.shards);
+    checkDistinctNames(this, this.shards);
 
     const listed = this.shards.filter((s) => s.inShardMap);
     const document = {
@@ -134,13 +135,19 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
       ...(props.boundaries !== undefined ? { boundaries: props.boundaries } : {}),
     };
     // Ids, order, strategy and boundaries are checked now; endpoint tokens resolve at deploy.
-    this.shardMap = parseShardMap(document, { isUnresolved: (v) => Token.isUnresolved(v), source: `ShardedDatabase ${this.node.path}` });
+    try {
+      this.shardMap = parseShardMap(document, { isUnresolved: (v) => Token.isUnresolved(v), source: `ShardedDatabase ${this.node.path}` });
+    } catch (e) {
+      // The runtime's own checks (shared with the application's router), raised as this construct's error.
+      if (e instanceof ShardMapValidationError) throw Object.assign(validationError(this, e.message), { cause: e });
+      throw e;
+    }
     this.shardMapJson = Stack.of(this).toJsonString(this.shardMap);
 
     const prefix = defaults.parameterPrefix ?? this.shards[0].database.published.parameterPrefix;
     const parameterName = props.shardMapParameterName ?? `${prefix}/${SHARDING_DEFAULTS.shardMapParameter}`;
     if (!/^(\/[A-Za-z0-9_.-]+){2,}$/.test(parameterName)) {
-      throw new Error(`ShardedDatabase: shardMapParameterName must be a parameter path like /app/database/shard-map (got: ${JSON.stringify(parameterName)})`);
+      throw validationError(this, `ShardedDatabase: shardMapParameterName must be a parameter path like /app/database/shard-map (got: ${JSON.stringify(parameterName)})`);
     }
     const slash = parameterName.lastIndexOf('/');
     this.published = new PublishedEndpoints(this, 'ShardMap', {
@@ -168,7 +175,7 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
   /** The shard with id `id`; throws for an unknown id. */
   public shard(id: string): Shard {
     const found = this.shards.find((s) => s.id === id);
-    if (!found) throw new Error(`ShardedDatabase: no shard with id ${JSON.stringify(id)} (shards: ${this.shards.map((s) => s.id).join(', ')})`);
+    if (!found) throw validationError(this, `ShardedDatabase: no shard with id ${JSON.stringify(id)} (shards: ${this.shards.map((s) => s.id).join(', ')})`);
     return found;
   }
 
@@ -206,8 +213,8 @@ export function pascalId(id: string): string {
   return id.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }
 
-function validateShards(shards: ShardProps[], strategy: ShardStrategy): void {
-  const fail = (msg: string): never => { throw new Error(`ShardedDatabase: ${msg}`); };
+function validateShards(scope: Construct, shards: ShardProps[], strategy: ShardStrategy): void {
+  const fail = (msg: string): never => { throw validationError(scope, `ShardedDatabase: ${msg}`); };
   if (shards.length === 0) fail('shards must list at least one shard (got: 0)');
   if (shards.length > MAX_SHARDS_PER_REGION) fail(`shards must list at most ${MAX_SHARDS_PER_REGION} shards, the most a shard map parameter holds (got: ${shards.length})`);
   const seen = new Map<string, number>();
@@ -244,7 +251,7 @@ function shardProps(d: ShardDefaults, s: ShardProps): AuroraDatabaseProps {
 }
 
 /** Two shards must never share a physical name (an override could make them). */
-function checkDistinctNames(shards: readonly Shard[]): void {
+function checkDistinctNames(scope: Construct, shards: readonly Shard[]): void {
   const names: Array<[string, (s: Shard) => string | undefined]> = [
     ['cluster identifier', (s) => s.database.clusterIdentifier],
     ['parameter prefix', (s) => s.database.published.parameterPrefix],
@@ -256,7 +263,7 @@ function checkDistinctNames(shards: readonly Shard[]): void {
       const v = get(s);
       if (v === undefined || Token.isUnresolved(v)) continue;
       const other = seen.get(v);
-      if (other !== undefined) throw new Error(`ShardedDatabase: shards ${other} and ${s.id} have the same ${what} (got: ${JSON.stringify(v)})`);
+      if (other !== undefined) throw validationError(scope, `ShardedDatabase: shards ${other} and ${s.id} have the same ${what} (got: ${JSON.stringify(v)})`);
       seen.set(v, s.id);
     }
   }

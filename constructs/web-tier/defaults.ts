@@ -21,8 +21,8 @@ export const WEB_TIER_DEFAULTS = {
   healthCheckInterval: Duration.seconds(10),
   healthyThresholdCount: 2,
   unhealthyThresholdCount: 3,
-  /** Days ALB access logs are kept. */
-  accessLogRetentionDays: 90,
+  /** How long ALB access logs are kept. */
+  accessLogRetention: Duration.days(90),
   /**
    * The rollback alarms of each service's instance refresh: 5xx at or above `errorRatePercent` of the target
    * group's requests (counted only from `minRequestsPerMinute` requests), or an unhealthy target, `minutes`

@@ -16,6 +16,7 @@ import {
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';
+import { checkPort } from '../common/ports';
 import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
 import { placeholderServer } from './user-data';
@@ -30,6 +31,22 @@ export interface ScheduledCapacity {
   readonly minCapacity?: number;
   /** New maximum. @default - unchanged */
   readonly maxCapacity?: number;
+}
+
+/** Step scaling on average CPU, for spikes target tracking reacts to too slowly. */
+export interface CpuStepScaling {
+  /** Average CPU % at or above which instances are added (two minutes in a row). */
+  readonly cpuAbove: number;
+  /** Instances added each time. */
+  readonly addInstances: number;
+}
+
+/** The domain a {@link WebTier} creates its certificate for. */
+export interface WebTierDomain {
+  /** The domain, e.g. `shop.example.com`; the certificate covers it and `*.<domain>`. */
+  readonly domainName: string;
+  /** The hosted zone holding it, where the validation records go. */
+  readonly hostedZone: route53.IHostedZone;
 }
 
 /** One service (functional partition) of the web tier: its own fleet, target group and routing rule. */
@@ -48,6 +65,11 @@ export interface WebServiceProps {
   readonly priority?: number;
   /** Instance type. */
   readonly instanceType: ec2.InstanceType;
+  /**
+   * Subnets of the service's fleet (never given public IPs).
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * More instance types, in order of preference, for when `instanceType` has no capacity (see
    * `FleetProps.additionalInstanceTypes`; not with a warm pool).
@@ -101,8 +123,8 @@ export interface WebServiceProps {
   readonly rollbackOnAlarms?: boolean;
   /** Scheduled capacity changes. @default - none */
   readonly scheduledScaling?: ScheduledCapacity[];
-  /** Step scaling on CPU for spikes: add `addInstances` at or above `cpuAbove` %. @default - none */
-  readonly stepScaling?: { readonly cpuAbove: number; readonly addInstances: number };
+  /** Step scaling on CPU for spikes, besides target tracking. @default - none */
+  readonly stepScaling?: CpuStepScaling;
   /** Warm pool. @default - none */
   readonly warmPool?: autoscaling.WarmPoolOptions;
   /** Enable sticky sessions (the tier is stateless: keep it off). @default - off */
@@ -162,6 +184,11 @@ export interface OriginVerifyHeaderOptions {
 export interface WebTierProps {
   /** The VPC: the load balancer goes in its public subnets, the fleets in its private subnets. */
   readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the internet-facing load balancer (public subnets in at least two zones).
+   * @default - the VPC's public subnets
+   */
+  readonly loadBalancerSubnets?: ec2.SubnetSelection;
   /** The services; exactly one has no path and host patterns and takes the rest. */
   readonly services: WebServiceProps[];
   /**
@@ -174,7 +201,7 @@ export interface WebTierProps {
    * `certificate` is given.
    * @default - no certificate is created
    */
-  readonly domain?: { readonly domainName: string; readonly hostedZone: route53.IHostedZone };
+  readonly domain?: WebTierDomain;
   /** Load balancer deletion protection. @default true */
   readonly deletionProtection?: boolean;
   /** Idle timeout. @default Duration.seconds(60) */
@@ -234,7 +261,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      vpcSubnets: props.loadBalancerSubnets ?? { subnetType: ec2.SubnetType.PUBLIC },
       deletionProtection: props.deletionProtection ?? true,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
@@ -346,7 +373,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
 
   private service(name: string): WebService {
     const s = this.services[name];
-    if (!s) throw new Error(`WebTier: no service named "${name}" (have: ${Object.keys(this.services).join(', ')})`);
+    if (!s) throw validationError(this, `WebTier: no service named "${name}" (have: ${Object.keys(this.services).join(', ')})`);
     return s;
   }
 
@@ -357,6 +384,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
     const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;
     const fleet = new Fleet(scope, 'Fleet', {
       vpc: this.loadBalancer.vpc!,
+      ...(svc.vpcSubnets ? { vpcSubnets: svc.vpcSubnets } : {}),
       instanceType: svc.instanceType,
       ...(svc.additionalInstanceTypes ? { additionalInstanceTypes: svc.additionalInstanceTypes } : {}),
       minCapacity: svc.minCapacity,
@@ -468,7 +496,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
   }
 
   private createAccessLogsBucket(): s3.Bucket {
-    return createLogBucket(this, 'AccessLogs', { retentionDays: WEB_TIER_DEFAULTS.accessLogRetentionDays, writers: 'the load balancer' });
+    return createLogBucket(this, 'AccessLogs', { retention: WEB_TIER_DEFAULTS.accessLogRetention, writers: 'the load balancer' });
   }
 }
 
@@ -479,7 +507,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
  * deprecated `cooldown` prop to `StepScalingAction`, even when unset, and aws-cdk-lib then prints a
  * deprecation warning at every synth.
  */
-function addCpuStepScaling(asg: autoscaling.AutoScalingGroup, step: { readonly cpuAbove: number; readonly addInstances: number }): void {
+function addCpuStepScaling(asg: autoscaling.AutoScalingGroup, step: CpuStepScaling): void {
   const scope = new Construct(asg, 'CpuStepScaling');
   const action = new autoscaling.StepScalingAction(scope, 'UpperPolicy', {
     autoScalingGroup: asg,
@@ -509,57 +537,60 @@ const DEFAULT_SERVICE_PRIORITY = 50000;
 const MAX_CONDITION_VALUES = 5;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
 
-function validateOriginVerify(o: OriginVerifyHeaderOptions, services: WebServiceProps[]): void {
+function validateOriginVerify(scope: Construct, o: OriginVerifyHeaderOptions, services: WebServiceProps[]): void {
+  const fail = (message: string) => validationError(scope, message);
   if (!Token.isUnresolved(o.name) && !HEADER_NAME.test(o.name)) {
-    throw new Error(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
+    throw fail(`WebTier: originVerifyHeader.name must be an HTTP header name of at most 40 characters (got: ${JSON.stringify(o.name)})`);
   }
-  if (o.values.length < 1 || o.values.length > 2) throw new Error(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
+  if (o.values.length < 1 || o.values.length > 2) throw fail(`WebTier: originVerifyHeader.values must hold 1 or 2 values (got: ${o.values.length})`);
   if (o.healthCheckPath !== undefined && !/^\/[A-Za-z0-9_\-.$/~"'@:+=!,;%]{0,127}$/.test(o.healthCheckPath)) {
-    throw new Error(`WebTier: originVerifyHeader.healthCheckPath must be one exact path (no wildcard), starting with / (got: ${JSON.stringify(o.healthCheckPath)})`);
+    throw fail(`WebTier: originVerifyHeader.healthCheckPath must be one exact path (no wildcard), starting with / (got: ${JSON.stringify(o.healthCheckPath)})`);
   }
   const reserved = new Map<number, string>();
   reserved.set(o.defaultServicePriority ?? DEFAULT_SERVICE_PRIORITY, 'originVerifyHeader.defaultServicePriority');
   if (o.exemptHealthCheckPath ?? true) {
     const p = o.healthCheckExemptionPriority ?? 1;
-    if (reserved.has(p)) throw new Error(`WebTier: originVerifyHeader.healthCheckExemptionPriority equals defaultServicePriority (got: ${p})`);
+    if (reserved.has(p)) throw fail(`WebTier: originVerifyHeader.healthCheckExemptionPriority equals defaultServicePriority (got: ${p})`);
     reserved.set(p, 'originVerifyHeader.healthCheckExemptionPriority');
   }
   for (const [p, what] of reserved) {
-    if (!Number.isInteger(p) || p < 1 || p > 50000) throw new Error(`WebTier: ${what} must be 1-50000 (got: ${p})`);
+    if (!Number.isInteger(p) || p < 1 || p > 50000) throw fail(`WebTier: ${what} must be 1-50000 (got: ${p})`);
   }
   services.forEach((s, i) => {
     if (!s.pathPatterns?.length && !s.hostPatterns?.length) return;
     const p = s.priority ?? (i + 1) * 10;
-    if (reserved.has(p)) throw new Error(`WebTier: services[${i}].priority is taken by ${reserved.get(p)} (got: ${p})`);
+    if (reserved.has(p)) throw fail(`WebTier: services[${i}].priority is taken by ${reserved.get(p)} (got: ${p})`);
     const n = (s.pathPatterns?.length ?? 0) + (s.hostPatterns?.length ?? 0) + o.values.length;
     if (n > MAX_CONDITION_VALUES) {
-      throw new Error(`WebTier: services[${i}] (${s.name}) has ${n} condition values with the origin header; an ALB rule allows ${MAX_CONDITION_VALUES}: use at most ${MAX_CONDITION_VALUES - o.values.length} path and host patterns (got: ${n})`);
+      throw fail(`WebTier: services[${i}] (${s.name}) has ${n} condition values with the origin header; an ALB rule allows ${MAX_CONDITION_VALUES}: use at most ${MAX_CONDITION_VALUES - o.values.length} path and host patterns (got: ${n})`);
     }
   });
 }
 
 function validateServices(scope: Construct, services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
-  if (services.length === 0) throw new Error('WebTier: services must list at least one service (got: [])');
+  const fail = (message: string) => validationError(scope, message);
+  if (services.length === 0) throw fail('WebTier: services must list at least one service (got: [])');
   const names = new Set<string>();
   const priorities = new Set<number>();
   let defaults = 0;
   services.forEach((s, i) => {
-    if (!SERVICE_NAME.test(s.name)) throw new Error(`WebTier: services[${i}].name must be lowercase letters, digits and dashes (got: ${JSON.stringify(s.name)})`);
-    if (names.has(s.name)) throw new Error(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
+    if (!SERVICE_NAME.test(s.name)) throw fail(`WebTier: services[${i}].name must be lowercase letters, digits and dashes (got: ${JSON.stringify(s.name)})`);
+    if (names.has(s.name)) throw fail(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
     names.add(s.name);
-    checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`);
-    if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw new Error(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
+    checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`, scope);
+    if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw fail(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
     const isDefault = !s.pathPatterns?.length && !s.hostPatterns?.length;
     if (isDefault) defaults++;
     else {
       const p = s.priority ?? (i + 1) * 10;
-      if (priorities.has(p)) throw new Error(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
+      if (priorities.has(p)) throw fail(`WebTier: services[${i}].priority is a duplicate (got: ${p})`);
       priorities.add(p);
     }
     if (s.application && s.userData) throw validationError(scope, `WebTier: services[${i}] (${s.name}) gives application and userData; give one (got both)`);
+    checkPort(scope, 'WebTier', `services[${i}].port`, s.port);
     const slow = s.slowStart?.toSeconds();
-    if (slow !== undefined && (slow < 30 || slow > 900)) throw new Error(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
+    if (slow !== undefined && (slow < 30 || slow > 900)) throw fail(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
   });
-  if (defaults !== 1) throw new Error(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
-  if (originVerify) validateOriginVerify(originVerify, services);
+  if (defaults !== 1) throw fail(`WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: ${defaults})`);
+  if (originVerify) validateOriginVerify(scope, originVerify, services);
 }

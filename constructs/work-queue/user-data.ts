@@ -1,11 +1,12 @@
+import type { Duration } from 'aws-cdk-lib';
 import { ApplicationSource } from '../fleet/application-source';
 
 /** Options of {@link placeholderWorker}. */
 export interface PlaceholderWorkerOptions {
   /** URL of the queue to drain (may be a token). */
   readonly queueUrl: string;
-  /** Seconds the placeholder "job" sleeps per message. */
-  readonly processingSeconds: number;
+  /** How long the placeholder "job" sleeps per message (rounded to whole seconds, at least 1). */
+  readonly processingTime: Duration;
 }
 
 /**
@@ -64,6 +65,6 @@ export function placeholderWorker(opts: PlaceholderWorkerOptions): ApplicationSo
   return ApplicationSource.inline({
     files: { 'worker.sh': `${script}\n` },
     startCommand: '/bin/bash worker.sh',
-    environment: { QUEUE_URL: opts.queueUrl, PROCESSING_SECONDS: String(opts.processingSeconds) },
+    environment: { QUEUE_URL: opts.queueUrl, PROCESSING_SECONDS: String(Math.max(1, Math.round(opts.processingTime.toSeconds({ integral: false })))) },
   });
 }

@@ -13,6 +13,7 @@ import {
 import { Construct, type IConstruct } from 'constructs';
 import { QUEUE_KEYS } from '../../lib/runtime/contract';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { validationError } from '../common/errors';
 import { WORK_QUEUE_DEFAULTS, defaultVisibilityTimeoutSeconds, minimumVisibilityTimeoutSeconds } from './defaults';
 
 /** How a work queue and its dead-letter queue are encrypted at rest. */
@@ -195,7 +196,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
     const fifo = props.fifo ?? false;
     this.averageProcessingTime = props.averageProcessingTime ?? WORK_QUEUE_DEFAULTS.averageProcessingTime;
     this.acceptableLatency = props.acceptableLatency ?? WORK_QUEUE_DEFAULTS.acceptableLatency;
-    const checked = validate(props, fifo, this.averageProcessingTime, this.acceptableLatency);
+    const checked = validate(this, props, fifo, this.averageProcessingTime, this.acceptableLatency);
     this.visibilityTimeout = checked.visibilityTimeout;
     this.targetBacklogPerInstance = checked.targetBacklogPerInstance;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -343,50 +344,51 @@ function seconds(d: Duration | undefined): number | undefined {
 }
 
 /** Checks the props and derives the visibility timeout and the scaling target; throws on bad input. */
-function validate(props: WorkQueueProps, fifo: boolean, average: Duration, latency: Duration): { visibilityTimeout: Duration; targetBacklogPerInstance: number } {
+function validate(scope: Construct, props: WorkQueueProps, fifo: boolean, average: Duration, latency: Duration): { visibilityTimeout: Duration; targetBacklogPerInstance: number } {
+  const fail = (message: string) => validationError(scope, message);
   const avg = seconds(average)!;
   const lat = seconds(latency)!;
   const max = seconds(props.maxProcessingTime);
-  if (!(avg > 0)) throw new Error(`WorkQueue: averageProcessingTime must be positive (got: ${avg} s)`);
-  if (!(lat > 0)) throw new Error(`WorkQueue: acceptableLatency must be positive (got: ${lat} s)`);
+  if (!(avg > 0)) throw fail(`WorkQueue: averageProcessingTime must be positive (got: ${avg} s)`);
+  if (!(lat > 0)) throw fail(`WorkQueue: acceptableLatency must be positive (got: ${lat} s)`);
   if (lat < avg) {
-    throw new Error(`WorkQueue: acceptableLatency (${lat} s) must be at least averageProcessingTime (${avg} s): the scaling target, latency ÷ processing time, must be at least 1 message per worker (got: ${+(lat / avg).toFixed(3)})`);
+    throw fail(`WorkQueue: acceptableLatency (${lat} s) must be at least averageProcessingTime (${avg} s): the scaling target, latency ÷ processing time, must be at least 1 message per worker (got: ${+(lat / avg).toFixed(3)})`);
   }
-  if (max !== undefined && max < avg) throw new Error(`WorkQueue: maxProcessingTime (${max} s) must not be below averageProcessingTime (${avg} s)`);
+  if (max !== undefined && max < avg) throw fail(`WorkQueue: maxProcessingTime (${max} s) must not be below averageProcessingTime (${avg} s)`);
 
   const minVisibility = minimumVisibilityTimeoutSeconds(avg, max);
   const maxVisibility = WORK_QUEUE_DEFAULTS.maximumVisibilityTimeout.toSeconds();
   const rule = `${WORK_QUEUE_DEFAULTS.visibilityTimeoutFactor} × averageProcessingTime${max !== undefined ? ` and maxProcessingTime + ${WORK_QUEUE_DEFAULTS.visibilityTimeoutMargin.toSeconds()} s` : ''}`;
   if (minVisibility > maxVisibility) {
-    throw new Error(`WorkQueue: the processing time needs a visibility timeout of ${minVisibility} s (${rule}), above the SQS maximum of ${maxVisibility} s; split the job or extend the visibility while working`);
+    throw fail(`WorkQueue: the processing time needs a visibility timeout of ${minVisibility} s (${rule}), above the SQS maximum of ${maxVisibility} s; split the job or extend the visibility while working`);
   }
   const visibility = seconds(props.visibilityTimeout) ?? defaultVisibilityTimeoutSeconds(avg, max);
   if (visibility < minVisibility) {
-    throw new Error(`WorkQueue: visibilityTimeout (${visibility} s) must be comfortably above the processing time: at least ${minVisibility} s (${rule}), else a message is delivered to a second worker while the first still works on it (got: ${visibility} s)`);
+    throw fail(`WorkQueue: visibilityTimeout (${visibility} s) must be comfortably above the processing time: at least ${minVisibility} s (${rule}), else a message is delivered to a second worker while the first still works on it (got: ${visibility} s)`);
   }
-  if (visibility > maxVisibility) throw new Error(`WorkQueue: visibilityTimeout must be at most ${maxVisibility} s (got: ${visibility} s)`);
+  if (visibility > maxVisibility) throw fail(`WorkQueue: visibilityTimeout must be at most ${maxVisibility} s (got: ${visibility} s)`);
 
   const receives = props.maxReceiveCount;
   if (receives !== undefined && !Token.isUnresolved(receives) && (!Number.isInteger(receives) || receives < 1 || receives > 1000)) {
-    throw new Error(`WorkQueue: maxReceiveCount must be a whole number from 1 to 1000 (got: ${receives})`);
+    throw fail(`WorkQueue: maxReceiveCount must be a whole number from 1 to 1000 (got: ${receives})`);
   }
   const retention = seconds(props.retentionPeriod);
   const dlqRetention = WORK_QUEUE_DEFAULTS.deadLetterRetentionPeriod.toSeconds();
   if (retention !== undefined && (retention < 60 || retention >= dlqRetention)) {
-    throw new Error(`WorkQueue: retentionPeriod must be from 60 s to less than the dead-letter queue's ${dlqRetention} s (14 days), so a failed message outlives its source (got: ${retention} s)`);
+    throw fail(`WorkQueue: retentionPeriod must be from 60 s to less than the dead-letter queue's ${dlqRetention} s (14 days), so a failed message outlives its source (got: ${retention} s)`);
   }
   const wait = seconds(props.receiveMessageWaitTime);
-  if (wait !== undefined && (wait < 0 || wait > 20)) throw new Error(`WorkQueue: receiveMessageWaitTime must be 0-20 s (got: ${wait} s)`);
+  if (wait !== undefined && (wait < 0 || wait > 20)) throw fail(`WorkQueue: receiveMessageWaitTime must be 0-20 s (got: ${wait} s)`);
 
   if (props.deadLetterQueue && props.deadLetterQueue.fifo !== fifo) {
-    throw new Error(`WorkQueue: a ${fifo ? 'FIFO' : 'standard'} queue needs a ${fifo ? 'FIFO' : 'standard'} dead-letter queue (got: a ${props.deadLetterQueue.fifo ? 'FIFO' : 'standard'} deadLetterQueue)`);
+    throw fail(`WorkQueue: a ${fifo ? 'FIFO' : 'standard'} queue needs a ${fifo ? 'FIFO' : 'standard'} dead-letter queue (got: a ${props.deadLetterQueue.fifo ? 'FIFO' : 'standard'} deadLetterQueue)`);
   }
-  if (props.contentBasedDeduplication && !fifo) throw new Error('WorkQueue: contentBasedDeduplication needs a FIFO queue (got: fifo false)');
+  if (props.contentBasedDeduplication && !fifo) throw fail('WorkQueue: contentBasedDeduplication needs a FIFO queue (got: fifo false)');
   if (props.encryption === WorkQueueEncryption.SQS_MANAGED && props.encryptionKey) {
-    throw new Error('WorkQueue: encryptionKey needs encryption KMS (got: encryption SQS_MANAGED)');
+    throw fail('WorkQueue: encryptionKey needs encryption KMS (got: encryption SQS_MANAGED)');
   }
   if (props.queueName !== undefined && !Token.isUnresolved(props.queueName) && !/^[A-Za-z0-9_-]{1,75}(\.fifo)?$/.test(props.queueName)) {
-    throw new Error(`WorkQueue: queueName must be 1-75 letters, digits, dashes and underscores (got: ${JSON.stringify(props.queueName)})`);
+    throw fail(`WorkQueue: queueName must be 1-75 letters, digits, dashes and underscores (got: ${JSON.stringify(props.queueName)})`);
   }
   return { visibilityTimeout: Duration.seconds(visibility), targetBacklogPerInstance: lat / avg };
 }

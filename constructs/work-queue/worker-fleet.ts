@@ -138,10 +138,10 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
     const minCapacity = props.minCapacity ?? WORK_QUEUE_DEFAULTS.workerMinCapacity;
-    checkCapacity(minCapacity, props.maxCapacity, 'WorkerFleet');
+    checkCapacity(minCapacity, props.maxCapacity, 'WorkerFleet', this);
     const target = props.targetBacklogPerInstance ?? props.workQueue.targetBacklogPerInstance;
     if (!Token.isUnresolved(target) && !(Number.isFinite(target) && target > 0)) {
-      throw new Error(`WorkerFleet: targetBacklogPerInstance must be a positive number of messages per worker (got: ${target})`);
+      throw validationError(this, `WorkerFleet: targetBacklogPerInstance must be a positive number of messages per worker (got: ${target})`);
     }
     this.targetBacklogPerInstance = target;
     this.workQueue = props.workQueue;
@@ -161,7 +161,7 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       ...(props.userData ? { userData: props.userData } : {
         application: props.application ?? placeholderWorker({
           queueUrl: queue.queueUrl,
-          processingSeconds: Math.max(1, Math.round(props.workQueue.averageProcessingTime.toSeconds({ integral: false }))),
+          processingTime: props.workQueue.averageProcessingTime,
         }),
       }),
       applicationRole: 'worker',

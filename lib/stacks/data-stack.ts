@@ -2,7 +2,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_rd
 import type { Construct } from 'constructs';
 import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, type AuroraReaderAutoScaling } from '../../constructs/aurora';
 import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';
-import { CacheCluster, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
+import { CacheCluster, CacheNodeType, replacementChanges, type CacheGlobalDatastoreOptions } from '../../constructs/cache';
 import { SecretReplica, type IEndpointProvider } from '../../constructs/common';
 import type { MonitoredSecretRotation } from '../../constructs/monitoring';
 import { SessionKey } from '../../constructs/sessions';
@@ -179,13 +179,13 @@ export class DataStack extends RegionalStack {
       vpc,
       engine: c.engine,
       engineVersion: c.engineVersion,
-      nodeType: c.nodeType,
+      nodeType: new CacheNodeType(c.nodeType),
       shards: c.shards,
       replicasPerShard: c.replicasPerShard,
       port: c.port,
-      subnets: c.subnets,
+      vpcSubnets: { subnetType: c.subnets === 'private' ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED },
       authMode: c.authMode,
-      snapshotRetentionDays: c.snapshotRetentionDays,
+      snapshotRetention: Duration.days(c.snapshotRetentionDays),
       maintenanceWindow: c.maintenanceWindow,
       snapshotWindow: c.snapshotWindow,
       logRetention: retentionDays(c.logRetentionDays),

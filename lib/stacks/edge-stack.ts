@@ -82,7 +82,7 @@ export class EdgeStack extends ReferenceStack {
         ...(r.responseHttpStatus !== undefined ? { responseHttpStatus: r.responseHttpStatus } : {}),
         ...(r.responsePagePath !== undefined ? { responsePagePath: r.responsePagePath } : {}),
       })),
-      logRetentionDays: e.logRetentionDays,
+      accessLogRetention: Duration.days(e.logRetentionDays),
       wafLogGroupName: `aws-waf-logs-${config.name}-edge`,
       errorRateAlarmPercent: e.alarmErrorRatePercent,
       originLatencyAlarm: Duration.millis(e.alarmOriginLatencyMs),

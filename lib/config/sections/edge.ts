@@ -168,7 +168,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   const certRegion = certificateArn?.match(CERT_ARN)?.[1];
   if (certRegion !== undefined && certRegion !== 'us-east-1') c.fail('edge.certificateArn', `must be a certificate in us-east-1 (CloudFront reads certificates only there), not ${certRegion}`, certificateArn);
   const originSecretGeneration = c.number('edge.originSecretGeneration', o.originSecretGeneration, { integer: true, min: 1 }) ?? 1;
-  const logRetentionDays = c.number('edge.logRetentionDays', o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? EDGE_DEFAULTS.logRetentionDays;
+  const logRetentionDays = c.number('edge.logRetentionDays', o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? EDGE_DEFAULTS.accessLogRetention.toDays();
   const alarmErrorRatePercent = c.number('edge.alarmErrorRatePercent', o.alarmErrorRatePercent, { min: 0.1, max: 100 }) ?? EDGE_DEFAULTS.errorRateAlarmPercent;
   const alarmOriginLatencyMs = c.number('edge.alarmOriginLatencyMs', o.alarmOriginLatencyMs, { integer: true, min: 1, max: 180000 }) ?? EDGE_DEFAULTS.originLatencyAlarm.toMilliseconds();
 

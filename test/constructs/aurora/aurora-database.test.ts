@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AuroraDatabase, auroraEngineVersions, type AuroraDatabaseProps } from '../../../constructs/aurora';
 import { Network } from '../../../constructs/network';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 /** A consumer like a fleet: a role and a security group that allows all outbound traffic. */
 function consumerIn(stack: Stack, vpc: ec2.IVpc) {
@@ -290,6 +291,52 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
   });
 });
 
+describe('AuroraDatabase proxy names', () => {
+  it('gives every proxy its own name without the consumer\'s feature flags, and the name the flag gives with them', () => {
+    // GIVEN apps with no context at all, and with the databaseProxyUniqueResourceName flag of cdk.json
+    const names = (context: Record<string, unknown>) => {
+      const stack = new Stack(new App({ context }), 'Shop', { env: { region: 'eu-west-1' } });
+      const { vpc } = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], cidr: '10.0.0.0/16' });
+      // WHEN two databases (a second shard, say) live in one stack
+      new AuroraDatabase(stack, 'Orders', { vpc });
+      new AuroraDatabase(stack, 'Users', { vpc });
+      return Object.values(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBProxy')).map((r) => r.Properties.DBProxyName);
+    };
+    // THEN the names differ, and are the flag's
+    const bare = names({});
+    expect(bare).toEqual([expect.stringMatching(/^ShopOrdersProxy[0-9A-F]{8}$/), expect.stringMatching(/^ShopUsersProxy[0-9A-F]{8}$/)]);
+    // (the reference app's snapshots, synthesized with the flag, show the names did not change)
+    expect(names({ '@aws-cdk/aws-rds:databaseProxyUniqueResourceName': true })).toEqual(bare);
+  });
+});
+
+describe('AuroraDatabase placement', () => {
+  const plain = (subnetConfiguration?: ec2.SubnetConfiguration[]) => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Plain', { env: { region: 'eu-west-1' } });
+    return { stack, vpc: new ec2.Vpc(stack, 'Vpc', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], ...(subnetConfiguration ? { subnetConfiguration } : {}) }) };
+  };
+  const subnetGroupRefs = (stack: Stack) => JSON.stringify((Object.values(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBSubnetGroup'))[0]).Properties.SubnetIds);
+
+  it('goes in the private subnets with egress of a default ec2.Vpc, which has no isolated ones', () => {
+    // GIVEN a VPC as `new ec2.Vpc()` makes it (public and private-with-egress subnets) WHEN the database takes its defaults
+    const { stack, vpc } = plain();
+    new AuroraDatabase(stack, 'Database', { vpc });
+    // THEN cluster and proxy are in the private subnets
+    expect(subnetGroupRefs(stack)).toMatch(/VpcPrivateSubnet1.*VpcPrivateSubnet2/);
+    expect(JSON.stringify(resourcesOf(Template.fromStack(stack), 'AWS::RDS::DBProxy'))).toMatch(/VpcPrivateSubnet1/);
+  });
+
+  it.each<[string, ec2.SubnetConfiguration[] | undefined, ec2.SubnetSelection | undefined, string]>([
+    ['the VPC has public subnets only', [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], undefined,
+      'AuroraDatabase: vpcSubnets is not given and the VPC has no isolated or private subnets to default to (got: a VPC with 2 public subnet(s)); give vpcSubnets, or a VPC with private subnets'],
+    ['vpcSubnets selects public subnets', undefined, { subnetType: ec2.SubnetType.PUBLIC },
+      'AuroraDatabase: vpcSubnets must select private subnets, all isolated or all with egress, never public ones (got: 2 public subnet(s))'],
+  ])('fails when %s, naming vpcSubnets', (_, config, vpcSubnets, message) => {
+    const { stack, vpc } = plain(config);
+    expect(validationErrorOf(() => new AuroraDatabase(stack, 'Database', { vpc, ...(vpcSubnets ? { vpcSubnets } : {}) }))).toEqual({ path: 'Plain/Database', message });
+  });
+});
+
 describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
   it('rotates from the cluster\'s isolated subnets through the endpoint', () => {
     // GIVEN a network with a Secrets Manager endpoint WHEN the database is given it
@@ -322,7 +369,9 @@ describe('AuroraDatabase with a Secrets Manager interface endpoint', () => {
       availabilityZones: ['eu-west-1a', 'eu-west-1b'], natGateways: 0,
       subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
     });
-    expect(() => new AuroraDatabase(stack, 'Database', { vpc })).toThrow(/rotation needs a path to Secrets Manager: give secretsManagerEndpoint .* \(got: neither\)/);
+    expect(validationErrorOf(() => new AuroraDatabase(stack, 'Database', { vpc }))).toEqual({
+      path: 'NoPath/Database', message: expect.stringMatching(/rotation needs a path to Secrets Manager: give secretsManagerEndpoint .* \(got: neither\)/),
+    });
   });
 });
 
@@ -552,47 +601,28 @@ describe('AuroraDatabase (the startup stage: one Serverless v2 writer at 0.5 ACU
 });
 
 describe('AuroraDatabase bad input', () => {
-  const make = (props: Partial<AuroraDatabaseProps>) => () => {
+  const primary = { role: 'primary' as const, globalClusterIdentifier: 'g', secretName: 's' };
+  it.each<[string, Partial<AuroraDatabaseProps>, RegExp]>([
+    ['readers > 15', { readers: 16 }, /^AuroraDatabase: readers must be a whole number from 0 to 15 \(got: 16\)$/],
+    ['advanced Database Insights is asked for without Performance Insights', { performanceInsights: false, databaseInsightsMode: rds.DatabaseInsightsMode.ADVANCED }, /databaseInsightsMode ADVANCED needs performanceInsights \(got: performanceInsights false\)/],
+    ['min readers > max readers', { readers: 1, readerAutoScaling: { minReaders: 5, maxReaders: 3 } }, /readerAutoScaling.minReaders \(5\) must not exceed maxReaders \(3\)/],
+    ['max readers is below the CloudFormation readers', { readers: 4, readerAutoScaling: { minReaders: 1, maxReaders: 3 } }, /readerAutoScaling.maxReaders \(3\) must be at least readers \(4\)/],
+    ['Serverless min ACU > max ACU', { serverlessV2MinCapacity: 32, serverlessV2MaxCapacity: 16 }, /serverlessV2MinCapacity \(32\) must not exceed serverlessV2MaxCapacity \(16\)/],
+    ['the minimum ACU is out of range', { serverlessV2MinCapacity: 0.25 }, /serverlessV2MinCapacity must be 0 or 0.5-256 in steps of 0.5 \(got: 0.25\)/],
+    ['the maximum ACU is out of range', { serverlessV2MaxCapacity: 300 }, /serverlessV2MaxCapacity must be 1-256 in steps of 0.5 \(got: 300\)/],
+    ['PostgreSQL has no such version', { engineVersion: '16.99' }, /engineVersion "16.99" is not an Aurora PostgreSQL version \(known: .*16\.6/],
+    ['MySQL 3 has no such version', { engine: 'mysql', engineVersion: '16.6' }, /engineVersion "16.6" is not an Aurora MySQL 3 version/],
+    ['the cluster identifier is not a valid name', { clusterIdentifier: 'Shop_DB' }, /clusterIdentifier must be lowercase .* \(got: "Shop_DB"\)/],
+    ['the monitoring interval is not one RDS offers', { monitoringInterval: Duration.seconds(20) }, /monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds \(got: 20\)/],
+    ['a primary is given primaryRegion (only a secondary pulls a replica)', { globalDatabase: { ...primary, primaryRegion: 'us-east-1' } }, /globalDatabase\.primaryRegion is only for a secondary \(got: us-east-1\)/],
+    ['a global database uses a burstable class', { writerInstance: new ec2.InstanceType('t4g.medium'), globalDatabase: primary }, /writerInstance t4g\.medium cannot be used in a global database/],
+    ['availabilityZones is empty', { availabilityZones: [] }, /^AuroraDatabase: availabilityZones must not be empty \(got: \[\]\)$/],
+  ])('fails when %s, naming the database', (_, props, message) => {
+    // GIVEN a VPC WHEN a database is given the props THEN a ValidationError points at that database
     const { stack, vpc } = stackWithVpc();
-    new AuroraDatabase(stack, 'Database', { vpc, ...props });
-  };
-
-  it('fails when readers > 15', () => {
-    expect(make({ readers: 16 })).toThrow(/AuroraDatabase: readers must be a whole number from 0 to 15 \(got: 16\)/);
+    expect(validationErrorOf(() => new AuroraDatabase(stack, 'Orders', { vpc, ...props }))).toEqual({ path: 'TestStack/Orders', message: expect.stringMatching(message) });
   });
 
-  it('fails when advanced Database Insights is asked for without Performance Insights', () => {
-    expect(make({ performanceInsights: false, databaseInsightsMode: rds.DatabaseInsightsMode.ADVANCED })).toThrow(/databaseInsightsMode ADVANCED needs performanceInsights \(got: performanceInsights false\)/);
-  });
-  it('fails when min readers > max readers', () => {
-    expect(make({ readers: 1, readerAutoScaling: { minReaders: 5, maxReaders: 3 } })).toThrow(/readerAutoScaling.minReaders \(5\) must not exceed maxReaders \(3\)/);
-  });
-  it('fails when max readers is below the CloudFormation readers', () => {
-    expect(make({ readers: 4, readerAutoScaling: { minReaders: 1, maxReaders: 3 } })).toThrow(/readerAutoScaling.maxReaders \(3\) must be at least readers \(4\)/);
-  });
-  it('fails when Serverless min ACU > max ACU', () => {
-    expect(make({ serverlessV2MinCapacity: 32, serverlessV2MaxCapacity: 16 })).toThrow(/serverlessV2MinCapacity \(32\) must not exceed serverlessV2MaxCapacity \(16\)/);
-  });
-  it('fails when an ACU bound is out of range', () => {
-    expect(make({ serverlessV2MinCapacity: 0.25 })).toThrow(/serverlessV2MinCapacity must be 0 or 0.5-256 in steps of 0.5 \(got: 0.25\)/);
-    expect(make({ serverlessV2MaxCapacity: 300 })).toThrow(/serverlessV2MaxCapacity must be 1-256 in steps of 0.5 \(got: 300\)/);
-  });
-  it('fails when the engine has no such version', () => {
-    expect(make({ engineVersion: '16.99' })).toThrow(/engineVersion "16.99" is not an Aurora PostgreSQL version \(known: .*16\.6/);
-    expect(make({ engine: 'mysql', engineVersion: '16.6' })).toThrow(/engineVersion "16.6" is not an Aurora MySQL 3 version/);
-  });
-  it('fails when the cluster identifier is not a valid name', () => {
-    expect(make({ clusterIdentifier: 'Shop_DB' })).toThrow(/clusterIdentifier must be lowercase .* \(got: "Shop_DB"\)/);
-  });
-  it('fails when the monitoring interval is not one RDS offers', () => {
-    expect(make({ monitoringInterval: Duration.seconds(20) })).toThrow(/monitoringInterval must be 0, 1, 5, 10, 15, 30 or 60 seconds \(got: 20\)/);
-  });
-  it('fails when a primary is given primaryRegion (only a secondary pulls a replica)', () => {
-    expect(make({ globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's', primaryRegion: 'us-east-1' } })).toThrow(/globalDatabase\.primaryRegion is only for a secondary \(got: us-east-1\)/);
-  });
-  it('fails when a global database uses a burstable class', () => {
-    expect(make({ writerInstance: new ec2.InstanceType('t4g.medium'), globalDatabase: { role: 'primary', globalClusterIdentifier: 'g', secretName: 's' } })).toThrow(/writerInstance t4g\.medium cannot be used in a global database/);
-  });
   it('knows current PostgreSQL and MySQL 3 versions', () => {
     expect(auroraEngineVersions('postgres')).toEqual(expect.arrayContaining(['16.6', '17.4']));
     expect(auroraEngineVersions('mysql')).toEqual(expect.arrayContaining(['3.08.0']));
@@ -667,8 +697,8 @@ describe('AuroraDatabase application users (IAM database authentication, one use
   });
 
   it('refuses to grant a user it does not have', () => {
-    expect(() => db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }), 'dbadmin'))
-      .toThrow('AuroraDatabase: grantConnect\'s dbUser must be one of applicationUsers (web, worker_jobs) (got: "dbadmin")');
+    expect(validationErrorOf(() => db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }), 'dbadmin')))
+      .toEqual({ path: 'TestStack/Database', message: 'AuroraDatabase: grantConnect\'s dbUser must be one of applicationUsers (web, worker_jobs) (got: "dbadmin")' });
   });
 
   it('creates nothing on a Global Database secondary (users replicate), where its proxy still logs in as them', () => {
@@ -694,8 +724,8 @@ describe('AuroraDatabase application users (IAM database authentication, one use
     [{ applicationUsers: ['rds_iam'] }, 'AuroraDatabase: applicationUsers[0] is a reserved role name (got: "rds_iam")'],
     [{ applicationUsers: ['web', 'web'] }, 'AuroraDatabase: applicationUsers[1] is a duplicate (got: "web")'],
     [{ applicationUsers: ['web'], iamAuthentication: false }, 'AuroraDatabase: applicationUsers log in with IAM database authentication: iamAuthentication must be true (got: false)'],
-  ])('fails on %j', (props, message) => {
+  ])('fails on %j, naming the database', (props, message) => {
     const s = stackWithVpc();
-    expect(() => new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, ...props })).toThrow(message);
+    expect(validationErrorOf(() => new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, ...props }))).toEqual({ path: 'TestStack/Database', message });
   });
 });

@@ -1,8 +1,9 @@
-import { RemovalPolicy, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CacheCluster, type CacheClusterProps } from '../../../constructs/cache';
-import { stackWithVpc } from '../../helpers/app';
+import { CacheCluster, CacheNodeType, type CacheClusterProps } from '../../../constructs/cache';
+import { stackWithVpc, testApp } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 function build(props: Partial<CacheClusterProps> = {}) {
   const { stack, vpc } = stackWithVpc();
@@ -144,6 +145,40 @@ describe('CacheCluster with defaults', () => {
 
 });
 
+describe('CacheCluster placement', () => {
+  const plain = (subnetConfiguration?: ec2.SubnetConfiguration[]) => {
+    const stack = new Stack(testApp(), 'Plain', { env: { region: 'eu-west-1' } });
+    return { stack, vpc: new ec2.Vpc(stack, 'Vpc', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], ...(subnetConfiguration ? { subnetConfiguration } : {}) }) };
+  };
+  const subnetGroup = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::ElastiCache::SubnetGroup'))[0].Properties as { SubnetIds: unknown; Description: string };
+
+  it('goes in the private subnets with egress of a default ec2.Vpc, which has no isolated ones, and records that kind', () => {
+    const { stack, vpc } = plain();
+    new CacheCluster(stack, 'Cache', { vpc });
+    const group = subnetGroup(stack);
+    expect(JSON.stringify(group.SubnetIds)).toMatch(/VpcPrivateSubnet1.*VpcPrivateSubnet2/);
+    expect(group.Description).toBe('Cache Plain/Cache (private subnets)');
+  });
+
+  it('takes any selection of private subnets, and guards a change of their kind like any replacement', () => {
+    const { stack, vpc } = stackWithVpc();
+    const previous = { engine: 'valkey', engineVersion: '8.1', port: 6379, subnets: 'isolated', authMode: 'rbac', globalDatastore: false } as const;
+    expect(validationErrorOf(() => new CacheCluster(stack, 'Cache', { vpc, vpcSubnets: { subnetGroupName: 'Private' }, replacementGuard: { previous } })).message)
+      .toMatch(/^CacheCluster: subnets "isolated" → "private": .*a new, EMPTY cache/);
+    new CacheCluster(stack, 'Cache2', { vpc, vpcSubnets: { subnetGroupName: 'Isolated' }, replacementGuard: { previous } });
+  });
+
+  it.each<[string, ec2.SubnetConfiguration[] | undefined, ec2.SubnetSelection | undefined, string]>([
+    ['the VPC has public subnets only', [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], undefined,
+      'CacheCluster: vpcSubnets is not given and the VPC has no isolated or private subnets to default to (got: a VPC with 2 public subnet(s)); give vpcSubnets, or a VPC with private subnets'],
+    ['vpcSubnets selects public subnets', undefined, { subnetType: ec2.SubnetType.PUBLIC },
+      'CacheCluster: vpcSubnets must select private subnets, all isolated or all with egress, never public ones (got: 2 public subnet(s))'],
+  ])('fails when %s, naming vpcSubnets', (_, config, vpcSubnets, message) => {
+    const { stack, vpc } = plain(config);
+    expect(validationErrorOf(() => new CacheCluster(stack, 'Cache', { vpc, ...(vpcSubnets ? { vpcSubnets } : {}) }))).toEqual({ path: 'Plain/Cache', message });
+  });
+});
+
 describe('CacheCluster password rotation (RBAC)', () => {
   let template: Template;
   let cache: CacheCluster;
@@ -181,12 +216,11 @@ describe('CacheCluster password rotation (RBAC)', () => {
     expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^CacheAppUser/)]));
   });
 
-  it('is off with passwordRotation false, with an AUTH token or a given secret, and refused with an AUTH token', () => {
+  it('is off with passwordRotation false, and with an AUTH token', () => {
     for (const props of [{ passwordRotation: false as const }, { authMode: 'auth-token' as const }]) {
       const { stack } = build(props);
       Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     }
-    expect(() => build({ authMode: 'auth-token', passwordRotation: {} })).toThrow(/passwordRotation applies to RBAC users.*\(got: authMode auth-token\)/);
   });
 });
 
@@ -226,12 +260,12 @@ describe('CacheCluster with Redis OSS, AUTH token, private subnets, RETAIN and a
     ({ stack } = build({
       engine: 'redis',
       authMode: 'auth-token',
-      subnets: 'private',
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       removalPolicy: RemovalPolicy.RETAIN,
       shards: 3,
       replicasPerShard: 2,
       port: 6380,
-      snapshotRetentionDays: 15,
+      snapshotRetention: Duration.days(15),
       autoScaling: { shards: { min: 2, max: 10 }, replicasPerShard: { min: 1, max: 4 }, targetCpuPercent: 55, targetMemoryPercent: 65 },
     }));
     template = Template.fromStack(stack);
@@ -286,7 +320,7 @@ describe('CacheCluster in a Global Datastore', () => {
   let secondary: Template;
   let secondaryStack: Stack;
   beforeAll(() => {
-    const p = build({ nodeType: 'cache.r7g.large', authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, authSecretReplication: { secretName: 'shop/cache/auth-token' } });
+    const p = build({ nodeType: CacheNodeType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE), authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, authSecretReplication: { secretName: 'shop/cache/auth-token' } });
     primary = Template.fromStack(p.stack);
     const s = stackWithVpc('Secondary', 'eu-west-1');
     new CacheCluster(s.stack, 'Cache', { vpc: s.vpc, authMode: 'auth-token', globalDatastore: { role: 'secondary', globalReplicationGroupId: 'ldgnf-shop-cache' } });
@@ -352,65 +386,41 @@ describe('CacheCluster metrics', () => {
 });
 
 describe('CacheCluster input validation', () => {
-  it('fails when replicasPerShard is more than 5', () => {
-    expect(() => build({ replicasPerShard: 6 })).toThrow(/replicasPerShard must be 0-5 \(got: 6\)/);
+  const previous = { engine: 'valkey', engineVersion: '8.1', port: 6379, subnets: 'isolated', authMode: 'rbac', globalDatastore: false } as const;
+  it.each<[string, Partial<CacheClusterProps>, RegExp]>([
+    ['replicasPerShard is more than 5', { replicasPerShard: 6 }, /^CacheCluster: replicasPerShard must be 0-5 \(got: 6\)$/],
+    ['Multi-AZ would have no replica', { replicasPerShard: 0 }, /Multi-AZ .* needs a replica .*\(got: 0\)/],
+    ['there are no shards', { shards: 0 }, /shards must be a whole number from 1 to 500 \(got: 0\)/],
+    ['there are too many shards', { shards: 501 }, /shards must be a whole number from 1 to 500 \(got: 501\)/],
+    ['there are too many nodes', { shards: 200, replicasPerShard: 2 }, /at most 500 nodes \(got: 600\)/],
+    ['the node type is unknown', { nodeType: new CacheNodeType('cache.x9.huge') }, /nodeType must be a Valkey\/Redis node type .*got: "cache.x9.huge"/],
+    ['a t-class node would join a Global Datastore', { nodeType: new CacheNodeType('cache.t4g.medium'), authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } }, /cannot join a Global Datastore: .*no t-class.*got: cache.t4g.medium/],
+    ['RBAC is combined with a Global Datastore', { globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } }, /globalDatastore needs authMode auth-token.*got: rbac/],
+    ['autoscaling is combined with a Global Datastore', { authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, autoScaling: { shards: { min: 2, max: 4 } } }, /autoScaling is not supported on Global Datastore members/],
+    ['a node type cannot autoscale', { nodeType: new CacheNodeType('cache.t4g.small'), autoScaling: { shards: { min: 2, max: 4 } } }, /nodeType cannot autoscale: .*got: cache.t4g.small/],
+    ['autoScaling.targetCpuPercent is below 35', { autoScaling: { shards: { min: 2, max: 4 }, targetCpuPercent: 30 } }, /autoScaling.targetCpuPercent must be 35-70, the target values ElastiCache Auto Scaling accepts \(got: 30\)/],
+    ['autoScaling.targetCpuPercent is above 70', { autoScaling: { shards: { min: 2, max: 4 }, targetCpuPercent: 75 } }, /autoScaling.targetCpuPercent must be 35-70, .*\(got: 75\)/],
+    ['autoScaling.targetMemoryPercent is above 70', { autoScaling: { shards: { min: 2, max: 4 }, targetMemoryPercent: 80 } }, /autoScaling.targetMemoryPercent must be 35-70, .*\(got: 80\)/],
+    ['shard bounds exclude the provisioned size', { autoScaling: { shards: { min: 3, max: 6 } } }, /autoScaling.shards bounds 3-6 must include the provisioned 2/],
+    ['replica bounds exceed 5', { autoScaling: { replicasPerShard: { min: 1, max: 6 } } }, /autoScaling.replicasPerShard.max must be a whole number ≤ 5 \(got: 6\)/],
+    ['the snapshot window overlaps maintenance', { maintenanceWindow: 'sun:03:30-sun:04:30' }, /snapshotWindow must not overlap the maintenance window sun:03:30-sun:04:30 \(got: "03:00-04:00"\)/],
+    ['the windows overlap across midnight', { maintenanceWindow: 'mon:23:30-tue:00:30', snapshotWindow: '00:00-01:00' }, /must not overlap/],
+    ['the snapshot window is short', { snapshotWindow: '03:00-03:30' }, /snapshotWindow must be at least 60 minutes long/],
+    ['the maintenance window is malformed', { maintenanceWindow: 'sunday 5am' }, /maintenanceWindow must look like ddd:hh24:mi-ddd:hh24:mi .*got: "sunday 5am"/],
+    ['the port is privileged', { port: 80 }, /^CacheCluster: port must be a whole number from 1024 to 65535 \(got: 80\)$/],
+    ['snapshots are kept part of a day', { snapshotRetention: Duration.hours(36) }, /^CacheCluster: snapshotRetention must be whole days from 0 to 35 \(got: 1.5 days\)$/],
+    ['snapshots are kept more than 35 days', { snapshotRetention: Duration.days(36) }, /snapshotRetention must be whole days from 0 to 35 \(got: 36 days\)/],
+    ['the removal policy is DESTROY', { removalPolicy: RemovalPolicy.DESTROY }, /removalPolicy must be SNAPSHOT or RETAIN \(got: destroy\)/],
+    ['the Valkey version is too old', { engine: 'valkey', engineVersion: '7.0' }, /valkey must be 7.2 or later \(got: 7.0\)/],
+    ['passwordRotation is given with an AUTH token', { authMode: 'auth-token', passwordRotation: {} }, /passwordRotation applies to RBAC users.*\(got: authMode auth-token\)/],
+    ['a replacement-only setting changed without acceptance', { port: 6380, replacementGuard: { previous } }, /port 6379 → 6380: .*a new, EMPTY cache.*acceptReplacement/],
+    ['the engine version goes down, even with acceptance', { engineVersion: '8.0', replacementGuard: { previous, acceptReplacement: true } }, /engineVersion cannot go down from 8.1.*got: 8.0/],
+  ])('fails when %s, naming the cache', (_, props, message) => {
+    expect(validationErrorOf(() => build(props))).toEqual({ path: 'TestStack/Cache', message: expect.stringMatching(message) });
   });
 
-  it('fails when Multi-AZ would have no replica', () => {
-    expect(() => build({ replicasPerShard: 0 })).toThrow(/Multi-AZ .* needs a replica .*\(got: 0\)/);
-  });
-
-  it('fails when shards are out of range', () => {
-    expect(() => build({ shards: 0 })).toThrow(/shards must be a whole number from 1 to 500 \(got: 0\)/);
-    expect(() => build({ shards: 501 })).toThrow(/got: 501/);
-    expect(() => build({ shards: 200, replicasPerShard: 2 })).toThrow(/at most 500 nodes \(got: 600\)/);
-  });
-
-  it('fails on an unknown node type', () => {
-    expect(() => build({ nodeType: 'cache.x9.huge' })).toThrow(/nodeType must be a Valkey\/Redis node type .*got: "cache.x9.huge"/);
-  });
-
-  it('fails when a t-class node would join a Global Datastore', () => {
-    expect(() => build({ nodeType: 'cache.t4g.medium', authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } }))
-      .toThrow(/cannot join a Global Datastore: .*no t-class.*got: cache.t4g.medium/);
-  });
-
-  it('fails when RBAC or autoscaling is combined with a Global Datastore', () => {
-    expect(() => build({ globalDatastore: { role: 'primary', idSuffix: 'shop-cache' } })).toThrow(/globalDatastore needs authMode auth-token.*got: rbac/);
-    expect(() => build({ authMode: 'auth-token', globalDatastore: { role: 'primary', idSuffix: 'shop-cache' }, autoScaling: { shards: { min: 2, max: 4 } } }))
-      .toThrow(/autoScaling is not supported on Global Datastore members/);
-  });
-
-  it('fails when a node type cannot autoscale', () => {
-    expect(() => build({ nodeType: 'cache.t4g.small', autoScaling: { shards: { min: 2, max: 4 } } })).toThrow(/nodeType cannot autoscale: .*got: cache.t4g.small/);
-  });
-
-  it.each([['targetCpuPercent', 30], ['targetCpuPercent', 75], ['targetMemoryPercent', 80]] as const)('fails when autoScaling.%s is %s, outside the 35-70 ElastiCache accepts', (key, value) => {
-    expect(() => build({ autoScaling: { shards: { min: 2, max: 4 }, [key]: value } })).toThrow(new RegExp(`autoScaling.${key} must be 35-70, the target values ElastiCache Auto Scaling accepts \\(got: ${value}\\)`));
-  });
-
-  it('fails when autoscaling bounds exclude the provisioned size', () => {
-    expect(() => build({ autoScaling: { shards: { min: 3, max: 6 } } })).toThrow(/autoScaling.shards bounds 3-6 must include the provisioned 2/);
-    expect(() => build({ autoScaling: { replicasPerShard: { min: 1, max: 6 } } })).toThrow(/autoScaling.replicasPerShard.max must be a whole number ≤ 5 \(got: 6\)/);
-  });
-
-  it('fails when the windows overlap or are malformed', () => {
-    expect(() => build({ maintenanceWindow: 'sun:03:30-sun:04:30' })).toThrow(/snapshotWindow must not overlap the maintenance window sun:03:30-sun:04:30 \(got: "03:00-04:00"\)/);
-    expect(() => build({ maintenanceWindow: 'mon:23:30-tue:00:30', snapshotWindow: '00:00-01:00' })).toThrow(/must not overlap/);
-    expect(() => build({ snapshotWindow: '03:00-03:30' })).toThrow(/snapshotWindow must be at least 60 minutes long/);
-    expect(() => build({ maintenanceWindow: 'sunday 5am' })).toThrow(/maintenanceWindow must look like ddd:hh24:mi-ddd:hh24:mi .*got: "sunday 5am"/);
-  });
-
-  it('fails on an unsupported removal policy or engine version', () => {
-    expect(() => build({ removalPolicy: RemovalPolicy.DESTROY })).toThrow(/removalPolicy must be SNAPSHOT or RETAIN \(got: destroy\)/);
-    expect(() => build({ engine: 'valkey', engineVersion: '7.0' })).toThrow(/valkey must be 7.2 or later \(got: 7.0\)/);
-  });
-
-  it('fails when a replacement-only setting changed without acceptance', () => {
-    const previous = { engine: 'valkey', engineVersion: '8.1', port: 6379, subnets: 'isolated', authMode: 'rbac', globalDatastore: false } as const;
-    expect(() => build({ port: 6380, replacementGuard: { previous } })).toThrow(/port 6379 → 6380: .*a new, EMPTY cache.*acceptReplacement/);
+  it('accepts a replacement-only change with acceptance, and a version upgrade', () => {
     expect(() => build({ port: 6380, replacementGuard: { previous, acceptReplacement: true } })).not.toThrow();
-    expect(() => build({ engineVersion: '8.0', replacementGuard: { previous, acceptReplacement: true } })).toThrow(/engineVersion cannot go down from 8.1.*got: 8.0/);
     expect(() => build({ engineVersion: '8.2', replacementGuard: { previous } })).not.toThrow();
   });
 });

@@ -9,6 +9,7 @@ import {
   replacementChanges,
   windowProblems,
 } from '../../../constructs/cache';
+import { validationErrorOf } from '../../helpers/errors';
 
 describe('node types', () => {
   it('parses known node types and rejects unknown ones', () => {
@@ -52,7 +53,8 @@ describe('windows', () => {
 describe('Global Datastore ids and parameter families', () => {
   it('prefixes the suffix with the primary region code', () => {
     expect(globalDatastoreId('us-east-1', 'shop-cache')).toBe('ldgnf-shop-cache');
-    expect(() => globalDatastoreId('il-central-1', 'shop-cache')).toThrow(/prefix of il-central-1 is not known/);
+    // a ValidationError without a construct path: the helper is given plain values
+    expect(validationErrorOf(() => globalDatastoreId('il-central-1', 'shop-cache'))).toEqual({ path: undefined, message: expect.stringMatching(/prefix of il-central-1 is not known/) });
   });
 
   it('maps engine versions to parameter group families', () => {

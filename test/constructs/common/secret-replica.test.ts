@@ -2,8 +2,9 @@ import { App, RemovalPolicy, Stack, Validations, aws_kms as kms } from 'aws-cdk-
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SecretReplica } from '../../../constructs/common';
+import { SecretReplica, type SecretReplicaProps } from '../../../constructs/common';
 import { cdkJsonContext, testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 interface Resource { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }
 interface Statement { Action: string | string[]; Resource: unknown; Condition?: unknown }
@@ -150,19 +151,17 @@ describe('SecretReplica under cdk-nag', () => {
 });
 
 describe('SecretReplica bad input', () => {
-  const make = (props: { secretName?: string; primaryRegion?: string; replicaRegion?: string }, region = 'eu-west-1') => () => {
-    new SecretReplica(testStack('Bad', region), 'Replica', { secretName: 'shop/secret', primaryRegion: 'us-east-1', ...props });
-  };
-  it('fails when the replica region is the primary region', () => {
-    expect(make({}, 'us-east-1')).toThrow(/replicaRegion must differ from primaryRegion \(got: us-east-1 for both\)/);
+  it.each<[string, Partial<SecretReplicaProps>, RegExp, string?]>([
+    ['the replica region is the primary region', {}, /replicaRegion must differ from primaryRegion \(got: us-east-1 for both\)/, 'us-east-1'],
+    ['the primary region is not a region name', { primaryRegion: 'useast1' }, /primaryRegion must be a region name such as us-east-1 \(got: "useast1"\)/],
+    ['the secret name has forbidden characters', { secretName: 'shop secret' }, /secretName must be 1-512 of .* \(got: "shop secret"\)/],
+  ])('fails when %s, naming the replica', (_, props, message, region = 'eu-west-1') => {
+    expect(validationErrorOf(() => new SecretReplica(testStack('Bad', region), 'Replica', { secretName: 'shop/secret', primaryRegion: 'us-east-1', ...props })))
+      .toEqual({ path: 'Bad/Replica', message: expect.stringMatching(message) });
   });
-  it('fails when the primary region is not a region name', () => {
-    expect(make({ primaryRegion: 'useast1' })).toThrow(/primaryRegion must be a region name such as us-east-1 \(got: "useast1"\)/);
-  });
-  it('fails when the secret name has forbidden characters', () => {
-    expect(make({ secretName: 'shop secret' })).toThrow(/secretName must be 1-512 of .* \(got: "shop secret"\)/);
-  });
+
   it('fails when the replica region is unknown at synth', () => {
-    expect(() => new SecretReplica(new Stack(new App(), 'Agnostic'), 'Replica', { secretName: 's', primaryRegion: 'us-east-1' })).toThrow(/replica region must be known at synth/);
+    expect(validationErrorOf(() => new SecretReplica(new Stack(new App(), 'Agnostic'), 'Replica', { secretName: 's', primaryRegion: 'us-east-1' })))
+      .toEqual({ path: 'Agnostic/Replica', message: expect.stringMatching(/replica region must be known at synth/) });
   });
 });

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Annotations as CdkAnnotations, CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { EDGE_DEFAULTS, EdgeDistribution, forwardsCookie, type EdgeDistributionP
 import { SESSION_COOKIE_DEFAULTS } from '../../../lib/runtime/session-cookie';
 import { originDomainName } from '../../../constructs/geo-dns';
 import { testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 /** Managed policy ids (stable AWS values). */
 const CACHING_OPTIMIZED = '658327ea-f89d-4fab-a63d-7e88639e58f6';
@@ -165,6 +166,13 @@ describe('EdgeDistribution with defaults', () => {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 90 })] },
     });
+  });
+
+  it('keeps access logs exactly accessLogRetention, and WAF logs the next CloudWatch Logs retention at least as long', () => {
+    const { stack: other } = edgeStack({ accessLogRetention: Duration.days(100) });
+    const tt = Template.fromStack(other);
+    tt.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 100 })] } });
+    tt.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-Edge', RetentionInDays: 120 });
   });
 
   it('uses price class 100 and caches origin 5xx for 10 seconds', () => {
@@ -334,11 +342,21 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
       CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host'] } }) }),
     });
   });
+});
 
-  it('fails when an additional name is outside the domain, www, or repeated', () => {
-    expect(() => edgeStack({ additionalDomainNames: ['api.other.org'] })).toThrow(/additionalDomainNames must be names inside shop.example.com other than www \(got: "api.other.org"\)/);
-    expect(() => edgeStack({ additionalDomainNames: ['www.shop.example.com'] })).toThrow(/other than www/);
-    expect(() => edgeStack({ additionalDomainNames: ['api.shop.example.com', 'api.shop.example.com'] })).toThrow(/additionalDomainNames has duplicates/);
+describe('EdgeDistribution origin-verify warning', () => {
+  it('warns, with an id to acknowledge, when the load balancers would be reachable past CloudFront', () => {
+    // GIVEN no origin header WHEN synthesized THEN a warning on the distribution names the id and the fix
+    const { stack } = edgeStack({ originVerifyHeader: undefined });
+    Annotations.fromStack(stack).hasWarning('/Edge/Edge', Match.stringLikeRegexp('no originVerifyHeader: .*past CloudFront.*\\[ack: scale-to-millions:edge-no-origin-verify\\]'));
+  });
+
+  it('says nothing when the origin header is given, or the warning is acknowledged', () => {
+    const { stack } = edgeStack();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('edge-no-origin-verify'))).toEqual([]);
+    const { stack: acknowledged, edge } = edgeStack({ originVerifyHeader: undefined });
+    CdkAnnotations.of(edge).acknowledgeWarning('scale-to-millions:edge-no-origin-verify', 'the load balancers are internal');
+    expect(Annotations.fromStack(acknowledged).findWarning('*', Match.stringLikeRegexp('edge-no-origin-verify'))).toEqual([]);
   });
 });
 
@@ -369,45 +387,25 @@ describe('EdgeDistribution and the runtime\'s session cookie', () => {
 
 describe('EdgeDistribution bad input', () => {
   const zone = (s: Stack, zoneName = 'example.com') => route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName });
-  const make = (props: Partial<EdgeDistributionProps>, region = 'us-east-1') => () => {
+  type Case = [string, (s: Stack) => Partial<EdgeDistributionProps>, RegExp, string?];
+  it.each<Case>([
+    ['the stack is not in us-east-1', () => ({}), /must be in a us-east-1 stack.*got: eu-west-1/, 'eu-west-1'],
+    ['the domain is outside its zone', () => ({ domainName: 'shop.other.org' }), /inside the hosted zone example.com \(got: shop.other.org\)/],
+    ['the certificate is in another region', (s) => ({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc') }), /certificate must be in us-east-1.*got: arn:aws:acm:eu-west-1/],
+    ['the rate limit is below what WAF accepts', () => ({ rateLimitPer5Min: 9 }), /rateLimitPer5Min must be a whole number from 10 to 2000000000.*\(got: 9\)/],
+    ['a static path is the whole site', () => ({ staticPaths: ['/*'] }), /staticPaths entries.*got: "\/\*"/],
+    ['Authorization is forwarded through the origin request policy', () => ({ forwardedHeaders: ['Authorization'] }), /forwardedHeaders cannot contain Authorization/],
+    ['the origin header is also a forwarded viewer header', () => ({ forwardedHeaders: ['x-origin-verify'], originVerifyHeader: { name: 'X-Origin-Verify', value: 'v' } }), /origin-verify header \(got: x-origin-verify\)/],
+    ['the default TTL exceeds the max TTL', () => ({ dynamicDefaultTtl: Duration.seconds(60), dynamicMaxTtl: Duration.seconds(5) }), /dynamicDefaultTtl \(60 s\) must not exceed dynamicMaxTtl \(5 s\)/],
+    ['an error response status is not one CloudFront customizes', () => ({ errorResponses: [{ httpStatus: 418, ttl: Duration.seconds(1) }] }), /httpStatus must be one of .*\(got: 418\)/],
+    ['the assets folder does not exist', () => ({ assetsFolder: '/nonexistent/folder' }), /assetsFolder must be an existing folder \(got: "\/nonexistent\/folder"\)/],
+    ['access logs would be kept part of a day', () => ({ accessLogRetention: Duration.hours(12) }), /^EdgeDistribution: accessLogRetention must be whole days, at least 1 \(got: 0.5 days\)$/],
+    ['an additional name is outside the domain', () => ({ additionalDomainNames: ['api.other.org'] }), /additionalDomainNames must be names inside shop.example.com other than www \(got: "api.other.org"\)/],
+    ['an additional name is www', () => ({ additionalDomainNames: ['www.shop.example.com'] }), /other than www/],
+    ['an additional name is repeated', () => ({ additionalDomainNames: ['api.shop.example.com', 'api.shop.example.com'] }), /additionalDomainNames has duplicates/],
+  ])('fails when %s, naming the distribution', (_, props, message, region = 'us-east-1') => {
     const s = testStack('Bad', region);
-    new EdgeDistribution(s, 'Edge', { domainName: 'shop.example.com', hostedZone: zone(s), ...props });
-  };
-
-  it('fails when the stack is not in us-east-1', () => {
-    expect(make({}, 'eu-west-1')).toThrow(/must be in a us-east-1 stack.*got: eu-west-1/);
-  });
-  it('fails when the domain is outside its zone', () => {
-    expect(make({ domainName: 'shop.other.org' })).toThrow(/inside the hosted zone example.com \(got: shop.other.org\)/);
-  });
-  it('fails when the certificate is in another region', () => {
-    expect(() => {
-      const s = testStack('BadCert');
-      new EdgeDistribution(s, 'Edge', {
-        domainName: 'shop.example.com', hostedZone: zone(s),
-        certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc'),
-      });
-    }).toThrow(/certificate must be in us-east-1.*got: arn:aws:acm:eu-west-1/);
-  });
-  it('fails when the rate limit is below what WAF accepts', () => {
-    expect(make({ rateLimitPer5Min: 9 })).toThrow(/rateLimitPer5Min must be a whole number from 10 to 2000000000.*\(got: 9\)/);
-  });
-  it('fails when a static path is the whole site', () => {
-    expect(make({ staticPaths: ['/*'] })).toThrow(/staticPaths entries.*got: "\/\*"/);
-  });
-  it('fails when Authorization is forwarded through the origin request policy', () => {
-    expect(make({ forwardedHeaders: ['Authorization'] })).toThrow(/forwardedHeaders cannot contain Authorization/);
-  });
-  it('fails when the origin header is also a forwarded viewer header', () => {
-    expect(make({ forwardedHeaders: ['x-origin-verify'], originVerifyHeader: { name: 'X-Origin-Verify', value: 'v' } })).toThrow(/origin-verify header \(got: x-origin-verify\)/);
-  });
-  it('fails when the default TTL exceeds the max TTL', () => {
-    expect(make({ dynamicDefaultTtl: Duration.seconds(60), dynamicMaxTtl: Duration.seconds(5) })).toThrow(/dynamicDefaultTtl \(60 s\) must not exceed dynamicMaxTtl \(5 s\)/);
-  });
-  it('fails when an error response status is not one CloudFront customizes', () => {
-    expect(make({ errorResponses: [{ httpStatus: 418, ttl: Duration.seconds(1) }] })).toThrow(/httpStatus must be one of .*\(got: 418\)/);
-  });
-  it('fails when the assets folder does not exist', () => {
-    expect(make({ assetsFolder: '/nonexistent/folder' })).toThrow(/assetsFolder must be an existing folder \(got: "\/nonexistent\/folder"\)/);
+    expect(validationErrorOf(() => new EdgeDistribution(s, 'Edge', { domainName: 'shop.example.com', hostedZone: zone(s), ...props(s) })))
+      .toEqual({ path: 'Bad/Edge', message: expect.stringMatching(message) });
   });
 });

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OriginVerifySecret } from '../../../constructs/edge';
 import { originDomainName } from '../../../constructs/geo-dns';
 import { testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 describe('OriginVerifySecret', () => {
   let t: Template;
@@ -53,16 +54,16 @@ describe('OriginVerifySecret', () => {
     expect(OriginVerifySecret.references('shop/edge/origin-verify', 3).accepted).toContain(g2.current);
   });
 
-  it('fails when the generation is below 1 or fractional', () => {
-    expect(() => OriginVerifySecret.references('p', 0)).toThrow(/generation must be a whole number of at least 1 \(got: 0\)/);
-    expect(() => new OriginVerifySecret(testStack(), 'X', { secretNamePrefix: 'p', generation: 1.5 })).toThrow(/got: 1.5/);
+  it('fails when the generation is below 1 or fractional: unscoped from the static helper, naming the secret from the construct', () => {
+    expect(validationErrorOf(() => OriginVerifySecret.references('p', 0))).toEqual({ path: undefined, message: expect.stringMatching(/generation must be a whole number of at least 1 \(got: 0\)/) });
+    expect(validationErrorOf(() => new OriginVerifySecret(testStack(), 'X', { secretNamePrefix: 'p', generation: 1.5 }))).toEqual({ path: 'TestStack/X', message: expect.stringMatching(/got: 1.5/) });
   });
 
   it('fails when the name prefix has characters Secrets Manager rejects', () => {
-    expect(() => OriginVerifySecret.references('bad name!', 1)).toThrow(/secretNamePrefix .*\(got: "bad name!"\)/);
+    expect(validationErrorOf(() => OriginVerifySecret.references('bad name!', 1))).toEqual({ path: undefined, message: expect.stringMatching(/secretNamePrefix .*\(got: "bad name!"\)/) });
   });
 
   it('fails when the origin domain is not a DNS name', () => {
-    expect(() => originDomainName('Shop Example')).toThrow(/originDomainName: domainName must be a lowercase DNS name \(got: "Shop Example"\)/);
+    expect(validationErrorOf(() => originDomainName('Shop Example'))).toEqual({ path: undefined, message: 'originDomainName: domainName must be a lowercase DNS name (got: "Shop Example")' });
   });
 });

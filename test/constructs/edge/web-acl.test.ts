@@ -1,7 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ProductWebAcl, RegionalWebAcl, webAclRules } from '../../../constructs/edge';
+import { ProductWebAcl, RegionalWebAcl, webAclRules, type ProductWebAclProps } from '../../../constructs/edge';
 import { testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 describe('RegionalWebAcl', () => {
   let t: Template;
@@ -42,16 +43,12 @@ describe('web ACL rules', () => {
     ]);
   });
 
-  it('fails when the rate limit is below what WAF accepts', () => {
-    expect(() => new ProductWebAcl(testStack(), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 5, logGroupName: 'aws-waf-logs-x' }))
-      .toThrow(/ProductWebAcl: rateLimitPer5Min must be a whole number from 10 to 2000000000 .*\(got: 5\)/);
-  });
-  it('fails when the log group name lacks the aws-waf-logs- prefix', () => {
-    expect(() => new ProductWebAcl(testStack(), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 100, logGroupName: 'waf-logs' }))
-      .toThrow(/logGroupName must start with "aws-waf-logs-" .*\(got: "waf-logs"\)/);
-  });
-  it('fails when a CLOUDFRONT web ACL is outside us-east-1', () => {
-    expect(() => new ProductWebAcl(testStack('X', 'eu-west-1'), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 100, logGroupName: 'aws-waf-logs-x' }))
-      .toThrow(/must be created in us-east-1 \(got: eu-west-1\)/);
+  it.each<[string, Partial<ProductWebAclProps>, RegExp, string?]>([
+    ['the rate limit is below what WAF accepts', { rateLimitPer5Min: 5 }, /^ProductWebAcl: rateLimitPer5Min must be a whole number from 10 to 2000000000 .*\(got: 5\)$/],
+    ['the log group name lacks the aws-waf-logs- prefix', { logGroupName: 'waf-logs' }, /logGroupName must start with "aws-waf-logs-" .*\(got: "waf-logs"\)/],
+    ['a CLOUDFRONT web ACL is outside us-east-1', {}, /must be created in us-east-1 \(got: eu-west-1\)/, 'eu-west-1'],
+  ])('fails when %s, naming the web ACL', (_, props, message, region = 'us-east-1') => {
+    expect(validationErrorOf(() => new ProductWebAcl(testStack('Waf', region), 'W', { scope: 'CLOUDFRONT', rateLimitPer5Min: 100, logGroupName: 'aws-waf-logs-x', ...props })))
+      .toEqual({ path: 'Waf/W', message: expect.stringMatching(message) });
   });
 });

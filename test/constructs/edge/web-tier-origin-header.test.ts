@@ -2,8 +2,9 @@
 import { CfnElement, Stack, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WebTier, type WebServiceProps, type WebTierProps } from '../../../constructs/web-tier';
+import { WebTier, type OriginVerifyHeaderOptions, type WebServiceProps, type WebTierProps } from '../../../constructs/web-tier';
 import { stackWithVpc } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 const VALUES = ['{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}', '{{resolve:secretsmanager:shop/edge/origin-verify-0:SecretString:g0::}}'];
 const services = (): WebServiceProps[] => [
@@ -99,32 +100,18 @@ describe('WebTier without an origin-verify header', () => {
 });
 
 describe('WebTier origin-verify bad input', () => {
-  const make = (ov: any, svcs = services()) => () => {
+  const withPatterns = (extra: Partial<WebServiceProps>) => { const svcs = services(); svcs[1] = { ...svcs[1], ...extra }; return svcs; };
+  it.each<[string, Partial<OriginVerifyHeaderOptions>, RegExp, WebServiceProps[]?]>([
+    ['a service rule would exceed the 5 condition values of an ALB rule', { values: VALUES }, /services\[1\] \(api\) has 6 condition values.*\(got: 6\)/, withPatterns({ pathPatterns: ['/a/*', '/b/*', '/c/*', '/d/*'] })],
+    ['a service priority collides with the health-check exemption', { values: VALUES }, /services\[1\]\.priority is taken by originVerifyHeader.healthCheckExemptionPriority \(got: 1\)/, withPatterns({ priority: 1 })],
+    ['there are no values', { values: [] }, /values must hold 1 or 2 values \(got: 0\)/],
+    ['there are more than two values', { values: ['a', 'b', 'c'] }, /values must hold 1 or 2 values \(got: 3\)/],
+    ['the header name is not a header name', { name: 'X Origin' }, /originVerifyHeader.name must be an HTTP header name.*\(got: "X Origin"\)/],
+    ['the exempted health path is not one exact path', { healthCheckPath: '/health/*' }, /healthCheckPath must be one exact path \(no wildcard\), starting with \/ \(got: "\/health\/\*"\)/],
+    ['the default-service priority is out of range', { defaultServicePriority: 50001 }, /defaultServicePriority must be 1-50000 \(got: 50001\)/],
+  ])('fails when %s, naming the web tier', (_, ov, message, svcs = services()) => {
     const { stack, vpc } = stackWithVpc();
-    new WebTier(stack, 'Web', { vpc, services: svcs, originVerifyHeader: ov });
-  };
-
-  it('fails when a service rule would exceed the 5 condition values of an ALB rule', () => {
-    const svcs = services();
-    svcs[1] = { ...svcs[1], pathPatterns: ['/a/*', '/b/*', '/c/*', '/d/*'] };
-    expect(make({ name: 'X-Origin-Verify', values: VALUES }, svcs)).toThrow(/services\[1\] \(api\) has 6 condition values.*\(got: 6\)/);
-  });
-  it('fails when a service priority collides with the health-check exemption', () => {
-    const svcs = services();
-    svcs[1] = { ...svcs[1], priority: 1 };
-    expect(make({ name: 'X-Origin-Verify', values: VALUES }, svcs)).toThrow(/services\[1\]\.priority is taken by originVerifyHeader.healthCheckExemptionPriority \(got: 1\)/);
-  });
-  it('fails when there are no values or more than two', () => {
-    expect(make({ name: 'X-Origin-Verify', values: [] })).toThrow(/values must hold 1 or 2 values \(got: 0\)/);
-    expect(make({ name: 'X-Origin-Verify', values: ['a', 'b', 'c'] })).toThrow(/\(got: 3\)/);
-  });
-  it('fails when the header name is not a header name', () => {
-    expect(make({ name: 'X Origin', values: ['a'] })).toThrow(/originVerifyHeader.name must be an HTTP header name.*\(got: "X Origin"\)/);
-  });
-  it('fails when the exempted health path is not one exact path', () => {
-    expect(make({ name: 'X-Origin-Verify', values: ['a'], healthCheckPath: '/health/*' })).toThrow(/healthCheckPath must be one exact path \(no wildcard\), starting with \/ \(got: "\/health\/\*"\)/);
-  });
-  it('fails when the default-service priority is out of range', () => {
-    expect(make({ name: 'X-Origin-Verify', values: ['a'], defaultServicePriority: 50001 })).toThrow(/defaultServicePriority must be 1-50000 \(got: 50001\)/);
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services: svcs, originVerifyHeader: { name: 'X-Origin-Verify', values: ['a'], ...ov } })))
+      .toEqual({ path: 'TestStack/Web', message: expect.stringMatching(message) });
   });
 });

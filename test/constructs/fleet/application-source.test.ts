@@ -1,4 +1,4 @@
-import { aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { DATABASE_CA_FILE, ENV_FILE } from '../../../lib/runtime/contract';
 import { placeholderWorker } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
 import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
+import { validationErrorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 const ARM = new ec2.InstanceType('m7g.large');
@@ -44,7 +45,7 @@ describe('the user data checks (control)', () => {
 // Every source kind's user data, and every script it writes, passes bash -n and shellcheck.
 describe.each([
   ['placeholder web server', () => placeholderServer({ serviceName: 'web' }), { port: 8080, applicationRole: 'web' as const }],
-  ['placeholder worker', () => placeholderWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/111111111111/jobs', processingSeconds: 2 }), {}],
+  ['placeholder worker', () => placeholderWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/111111111111/jobs', processingTime: Duration.seconds(2) }), {}],
   ['artifact', (scope: Construct) => ApplicationSource.artifact({ bucket: releases(scope), key: 'shop/web-1.4.2.tar.gz', objectVersion: 'v3', sha256: SHA, startCommand: '/usr/bin/node-22 server.js --port "$S2M_PORT"', packages: ['nodejs22'] }), {}],
   ['asset (directory)', () => ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: '/usr/bin/python3 server.py' }), {}],
   ['nodejs bundle', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), cacheDir }), { port: 8080, applicationRole: 'web' as const }],
@@ -214,7 +215,7 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
   });
 
   it('fails naming the entry when it does not exist', () => {
-    expect(() => fleetWith(ApplicationSource.nodejs({ entry: 'nowhere/app.ts', cacheDir }))).toThrow(/ApplicationSource\.nodejs: entry "nowhere\/app\.ts" does not exist/);
+    expect(validationErrorOf(() => fleetWith(ApplicationSource.nodejs({ entry: 'nowhere/app.ts', cacheDir })))).toEqual({ path: 'TestStack/Fleet', message: expect.stringMatching(/^ApplicationSource\.nodejs: entry "nowhere\/app\.ts" does not exist/) });
   });
 });
 
@@ -228,7 +229,7 @@ describe('ApplicationSource bad input', () => {
     ['an image tagged latest', () => ApplicationSource.container({ image: 'nginx:latest', containerPort: 80 }), 'ApplicationSource.container: image floats ("latest"): a new image under it would never roll the fleet; pin a version tag or a digest (got: "nginx:latest")'],
     ['a web image without a port', () => ApplicationSource.container({ image: 'nginx:1.27' }), 'ApplicationSource.container: a web service\'s image needs containerPort, the port the container listens on (got: none for "nginx:1.27")'],
     ['a Node.js major Amazon Linux does not package', () => ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 18 as 20 }), 'ApplicationSource.nodejs: nodeMajor must be 20 or 22, the Node.js packages of Amazon Linux 2023 (got: 18)'],
-  ])('fails on %s, naming the field', (_, source, message) => {
-    expect(() => fleetWith(source, { port: 8080, applicationRole: 'web' })).toThrow(message);
+  ])('fails on %s, naming the field and the fleet', (_, source, message) => {
+    expect(validationErrorOf(() => fleetWith(source, { port: 8080, applicationRole: 'web' }))).toEqual({ path: 'TestStack/Fleet', message });
   });
 });

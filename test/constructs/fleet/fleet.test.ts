@@ -1,10 +1,11 @@
-import { Duration, Errors, SecretValue, Stack, Tags, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, SecretValue, Stack, Tags, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AL2023_RELEASE_CONTEXT_KEY, ApplicationSource, FLEET_DEFAULTS, Fleet, checkCapacity, type FleetProps } from '../../../constructs/fleet';
 import { Network } from '../../../constructs/network';
 import { stackWithVpc, testApp } from '../../helpers/app';
 import { renderedUserData } from '../../helpers/user-data';
+import { validationErrorOf } from '../../helpers/errors';
 
 const ARM = new ec2.InstanceType('m7g.large');
 const app = (name = 'srv') => ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: `/usr/bin/python3 ${name}.py` });
@@ -235,9 +236,10 @@ describe('Fleet instance types (mixed instances)', () => {
     ['a type of another architecture', { additionalInstanceTypes: [new ec2.InstanceType('m7i.large')] }, /additionalInstanceTypes must share instanceType's architecture \(arm64\), since one AMI serves them all \(got: m7i\.large, x86_64\)/],
     ['a warm pool with several types', { additionalInstanceTypes: [new ec2.InstanceType('m6g.large')], warmPool: { minSize: 1 } }, /warmPool and additionalInstanceTypes exclude each other: Auto Scaling rejects a warm pool on a group with several instance types \(got: 2 types\)/],
     ['a repeated type', { additionalInstanceTypes: [new ec2.InstanceType('m7g.large')] }, /additionalInstanceTypes repeats an instance type \(got: m7g\.large\)/],
-  ])('fails with %s', (_, extra, message) => {
+  ])('fails with %s, naming the fleet', (_, extra, message) => {
     const { stack, vpc } = stackWithVpc();
-    expect(() => new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 4, application: app(), ...extra } as FleetProps)).toThrow(message);
+    expect(validationErrorOf(() => new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 4, application: app(), ...extra } as FleetProps)))
+      .toEqual({ path: 'TestStack/Fleet', message: expect.stringMatching(message) });
   });
 });
 
@@ -255,8 +257,8 @@ describe('Fleet AMI pin', () => {
   it('fails on a context value that is not a release, naming the key', () => {
     const stack = new Stack(testApp({ [AL2023_RELEASE_CONTEXT_KEY]: 'latest' }), 'Bad', { env: { region: 'eu-west-1' } });
     const vpc = new Network(stack, 'Network', { availabilityZones: ['eu-west-1a', 'eu-west-1b'], cidr: '10.0.0.0/16' }).vpc;
-    expect(() => new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() }))
-      .toThrow(`context ${AL2023_RELEASE_CONTEXT_KEY} must be an Amazon Linux 2023 release like ${FLEET_DEFAULTS.al2023Release} (got: "latest")`);
+    expect(validationErrorOf(() => new Fleet(stack, 'A', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() })))
+      .toEqual({ path: 'Bad/A/LaunchTemplate', message: `context ${AL2023_RELEASE_CONTEXT_KEY} must be an Amazon Linux 2023 release like ${FLEET_DEFAULTS.al2023Release} (got: "latest")` });
   });
 
   it('synthesizes without credentials for a region added to the config (the lookup runs at deploy)', () => {
@@ -305,29 +307,18 @@ describe('Fleet bad props', () => {
     new Fleet(stack, 'Fleet', { vpc, instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2, application: app(), ...props });
   };
 
-  it('fails when minCapacity is negative or fractional', () => {
-    expect(build({ minCapacity: -1, maxCapacity: 2 })).toThrow('Fleet: minCapacity must be a whole number ≥ 0 (got: -1)');
-    expect(build({ minCapacity: 0.5, maxCapacity: 2 })).toThrow('Fleet: minCapacity must be a whole number ≥ 0 (got: 0.5)');
-  });
-
-  it('fails when maxCapacity is below 1, or below minCapacity', () => {
-    expect(build({ minCapacity: 0, maxCapacity: 0 })).toThrow('Fleet: maxCapacity must be a whole number ≥ 1 (got: 0)');
-    expect(build({ minCapacity: 4, maxCapacity: 2 })).toThrow('Fleet: minCapacity (4) must not exceed maxCapacity (2)');
-  });
-
-  it('fails when the root volume is out of range', () => {
-    expect(build({ rootVolumeSizeGiB: 4 })).toThrow('Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: 4)');
-  });
-
-  it('fails with two sources at once: an application and user data, or a machine image twice', () => {
-    expect(build({ userData: ec2.UserData.forLinux() })).toThrow('Fleet: give application or userData, not both (got both)');
-    expect(build({
+  it.each<[Partial<FleetProps>, string]>([
+    [{ minCapacity: -1, maxCapacity: 2 }, 'Fleet: minCapacity must be a whole number ≥ 0 (got: -1)'],
+    [{ minCapacity: 0.5, maxCapacity: 2 }, 'Fleet: minCapacity must be a whole number ≥ 0 (got: 0.5)'],
+    [{ minCapacity: 0, maxCapacity: 0 }, 'Fleet: maxCapacity must be a whole number ≥ 1 (got: 0)'],
+    [{ minCapacity: 4, maxCapacity: 2 }, 'Fleet: minCapacity (4) must not exceed maxCapacity (2)'],
+    [{ rootVolumeSizeGiB: 4 }, 'Fleet: rootVolumeSizeGiB must be a whole number from 8 to 16384 (got: 4)'],
+    [{ userData: ec2.UserData.forLinux() }, 'Fleet: give application or userData, not both (got both)'],
+    [{
       machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }),
       application: ApplicationSource.machineImage({ image: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0fedcba9876543210' }) }),
-    })).toThrow('Fleet: give machineImage or an application source that is a machine image, not both (got both)');
-  });
-
-  it.each([
+    }, 'Fleet: give machineImage or an application source that is a machine image, not both (got both)'],
+    [{ port: 70000 }, 'Fleet: port must be a whole number from 1 to 65535 (got: 70000)'],
     [{ rollout: { minHealthyPercentage: 120 } }, 'Fleet: rollout.minHealthyPercentage must be a whole number 0-100 (got: 120)'],
     [{ rollout: { maxHealthyPercentage: 90 } }, 'Fleet: rollout.maxHealthyPercentage must be a whole number 100-200 (got: 90)'],
     [{ rollout: { minHealthyPercentage: 50, maxHealthyPercentage: 200 } }, 'Fleet: rollout.maxHealthyPercentage may be at most 100 above minHealthyPercentage (got: 50 and 200)'],
@@ -336,18 +327,8 @@ describe('Fleet bad props', () => {
     [{ readinessTimeout: Duration.seconds(10) }, 'Fleet: readinessTimeout must be 30 seconds to 119 minutes (got: 10 seconds)'],
     [{ environment: { 'bad-key': 'x' } }, 'Fleet: environment keys must be upper-case names like S2M_APP (got: "bad-key")'],
     [{ environment: { GREETING: 'hello world' } }, 'Fleet: environment.GREETING must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: "hello world")'],
-  ])('fails on %j', (props, message) => {
-    expect(build(props as Partial<FleetProps>)).toThrow(message);
-  });
-
-  it('raises aws-cdk-lib validation errors that carry the construct path', () => {
-    try {
-      build({ rootVolumeSizeGiB: 4 })();
-      expect.unreachable();
-    } catch (e) {
-      expect(Errors.isValidationError(e)).toBe(true);
-      expect((e as { constructPath?: string }).constructPath).toBe('TestStack/Fleet');
-    }
+  ])('fails on %j, naming the fleet', (props, message) => {
+    expect(validationErrorOf(build(props))).toEqual({ path: 'TestStack/Fleet', message });
   });
 
   it('refuses a secret in the environment file at synth', () => {
@@ -375,11 +356,13 @@ describe('Fleet bad props', () => {
     const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
     const alarm = (i: number) => new cloudwatch.Alarm(stack, `A${i}`, { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1 });
     for (let i = 0; i < 10; i++) fleet.addRollbackAlarm(alarm(i));
-    expect(() => fleet.addRollbackAlarm(alarm(10))).toThrow('Fleet: an instance refresh watches at most 10 alarms (got: one more than 10)');
+    expect(validationErrorOf(() => fleet.addRollbackAlarm(alarm(10)))).toEqual({ path: 'TestStack/Fleet', message: 'Fleet: an instance refresh watches at most 10 alarms (got: one more than 10)' });
   });
 
-  it('prefixes capacity errors with the caller', () => {
-    expect(() => checkCapacity(3, 1, 'Workers: queue orders')).toThrow('Workers: queue orders: minCapacity (3) must not exceed maxCapacity (1)');
+  it('prefixes capacity errors with the caller, and points at the caller\'s construct when given one', () => {
+    expect(validationErrorOf(() => checkCapacity(3, 1, 'Workers: queue orders'))).toEqual({ path: undefined, message: 'Workers: queue orders: minCapacity (3) must not exceed maxCapacity (1)' });
+    const { stack } = stackWithVpc();
+    expect(validationErrorOf(() => checkCapacity(3, 1, 'Workers', stack)).path).toBe('TestStack');
   });
 
   it('adds no warning of its own', () => {

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DnsRouting, GeoDns, HealthCheckProtocol, apiDomainName, originDomainName, type GeoDnsProps } from '../../../constructs/geo-dns';
 import { stackWithVpc } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 const DOMAIN = 'shop.example.com';
 const ZONE_ID = 'Z0123456789ABCDEFGHIJ';
@@ -260,46 +261,24 @@ describe('GeoDns with a dual-stack load balancer', () => {
 });
 
 describe('GeoDns: bad props', () => {
-  it('fails when the fallback label is not one DNS label', () => {
-    expect(() => geoDns({ routing: DnsRouting.GEOLOCATION, fallbackSubdomain: 'a.b' })).toThrow('GeoDns: fallbackSubdomain must be one lowercase DNS label (got: "a.b")');
-  });
-
-  it('fails when a location is repeated', () => {
-    expect(() => geoDns({ routing: DnsRouting.GEOLOCATION, geoLocations: [route53.GeoLocation.country('JP'), route53.GeoLocation.country('JP')] }))
-      .toThrow('GeoDns: geoLocations has a duplicate location (got: JP)');
-  });
-
-  it('fails when locations are given without geolocation routing', () => {
-    expect(() => geoDns({ geoLocations: [route53.GeoLocation.default()] })).toThrow('GeoDns: geoLocations applies only to routing "geolocation" (got routing: latency)');
-  });
-
-  it('fails when failover routing has no role, or a role is given without it', () => {
-    expect(() => geoDns({ routing: DnsRouting.FAILOVER })).toThrow('GeoDns: failover (PRIMARY or SECONDARY) is required with routing "failover" (got: undefined)');
-    expect(() => geoDns({ failover: route53.Failover.PRIMARY })).toThrow('GeoDns: failover applies only to routing "failover" (got routing: latency)');
-  });
-
-  it('fails when the failure threshold is out of 1-10', () => {
-    expect(() => geoDns({ healthCheck: { failureThreshold: 11 } })).toThrow('GeoDns: healthCheck.failureThreshold must be a whole number from 1 to 10 (got: 11)');
-    expect(() => geoDns({ healthCheck: { failureThreshold: 0 } })).toThrow(/got: 0/);
-  });
-
-  it('fails when the request interval is not 10 or 30 seconds', () => {
-    expect(() => geoDns({ healthCheck: { requestInterval: Duration.seconds(20) } })).toThrow('GeoDns: healthCheck.requestInterval must be 10 or 30 seconds (got: 20)');
-  });
-
-  it('fails when checker regions are unknown or fewer than 3', () => {
-    expect(() => geoDns({ healthCheck: { regions: ['us-east-1', 'eu-central-1', 'eu-west-1'] } })).toThrow(/healthCheck.regions must be Route 53 checker regions .* \(got: \["eu-central-1"\]\)/);
-    expect(() => geoDns({ healthCheck: { regions: ['us-east-1', 'eu-west-1', 'eu-west-1'] } })).toThrow('GeoDns: healthCheck.regions must list at least 3 distinct regions (got: ["us-east-1","eu-west-1","eu-west-1"])');
-  });
-
-  it('fails when the path or port is invalid', () => {
-    expect(() => geoDns({ healthCheck: { path: 'health' } })).toThrow('GeoDns: healthCheck.path must start with / and be at most 255 printable characters (got: "health")');
-    expect(() => geoDns({ healthCheck: { port: 70000 } })).toThrow('GeoDns: healthCheck.port must be 1-65535 (got: 70000)');
-  });
-
-  it('fails when a record name is outside the domain or repeated', () => {
-    expect(() => geoDns({ recordNames: ['api.other.com'] })).toThrow('GeoDns: recordNames must be inside shop.example.com (got: "api.other.com")');
-    expect(() => geoDns({ recordNames: ['api.shop.example.com', 'api.shop.example.com'] })).toThrow('GeoDns: recordNames has a duplicate (got: "api.shop.example.com")');
+  it.each<[string, Partial<GeoDnsProps>, string | RegExp]>([
+    ['the fallback label is not one DNS label', { routing: DnsRouting.GEOLOCATION, fallbackSubdomain: 'a.b' }, 'GeoDns: fallbackSubdomain must be one lowercase DNS label (got: "a.b")'],
+    ['a location is repeated', { routing: DnsRouting.GEOLOCATION, geoLocations: [route53.GeoLocation.country('JP'), route53.GeoLocation.country('JP')] }, 'GeoDns: geoLocations has a duplicate location (got: JP)'],
+    ['locations are given without geolocation routing', { geoLocations: [route53.GeoLocation.default()] }, 'GeoDns: geoLocations applies only to routing "geolocation" (got routing: latency)'],
+    ['failover routing has no role', { routing: DnsRouting.FAILOVER }, 'GeoDns: failover (PRIMARY or SECONDARY) is required with routing "failover" (got: undefined)'],
+    ['a failover role is given without failover routing', { failover: route53.Failover.PRIMARY }, 'GeoDns: failover applies only to routing "failover" (got routing: latency)'],
+    ['the failure threshold is above 10', { healthCheck: { failureThreshold: 11 } }, 'GeoDns: healthCheck.failureThreshold must be a whole number from 1 to 10 (got: 11)'],
+    ['the failure threshold is 0', { healthCheck: { failureThreshold: 0 } }, /got: 0/],
+    ['the request interval is not 10 or 30 seconds', { healthCheck: { requestInterval: Duration.seconds(20) } }, 'GeoDns: healthCheck.requestInterval must be 10 or 30 seconds (got: 20)'],
+    ['checker regions are unknown', { healthCheck: { regions: ['us-east-1', 'eu-central-1', 'eu-west-1'] } }, /healthCheck.regions must be Route 53 checker regions .* \(got: \["eu-central-1"\]\)/],
+    ['checker regions are fewer than 3', { healthCheck: { regions: ['us-east-1', 'eu-west-1', 'eu-west-1'] } }, 'GeoDns: healthCheck.regions must list at least 3 distinct regions (got: ["us-east-1","eu-west-1","eu-west-1"])'],
+    ['the path is invalid', { healthCheck: { path: 'health' } }, 'GeoDns: healthCheck.path must start with / and be at most 255 printable characters (got: "health")'],
+    ['the port is invalid', { healthCheck: { port: 70000 } }, 'GeoDns: healthCheck.port must be a whole number from 1 to 65535 (got: 70000)'],
+    ['a record name is outside the domain', { recordNames: ['api.other.com'] }, 'GeoDns: recordNames must be inside shop.example.com (got: "api.other.com")'],
+    ['a record name is repeated', { recordNames: ['api.shop.example.com', 'api.shop.example.com'] }, 'GeoDns: recordNames has a duplicate (got: "api.shop.example.com")'],
+    ['the domain is not a DNS name', { domainName: 'Shop Example' }, 'GeoDns: domainName must be a lowercase DNS name (got: "Shop Example")'],
+  ])('fails when %s, naming the construct', (_, props, message) => {
+    expect(validationErrorOf(() => geoDns(props))).toEqual({ path: 'Dns/Dns', message: typeof message === 'string' ? message : expect.stringMatching(message) });
   });
 
   it('fails when the region is not concrete', () => {
@@ -309,7 +288,7 @@ describe('GeoDns: bad props', () => {
     const lb = elbv2.ApplicationLoadBalancer.fromApplicationLoadBalancerAttributes(stack, 'Alb', {
       loadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1', securityGroupId: 'sg-1', loadBalancerDnsName: 'x.elb.amazonaws.com', loadBalancerCanonicalHostedZoneId: 'Z1',
     });
-    expect(() => new GeoDns(stack, 'Dns', { zone, domainName: DOMAIN, loadBalancer: lb })).toThrow(/GeoDns: region must be a concrete region code.*got: an unresolved token/);
+    expect(validationErrorOf(() => new GeoDns(stack, 'Dns', { zone, domainName: DOMAIN, loadBalancer: lb }))).toEqual({ path: 'Agnostic/Dns', message: expect.stringMatching(/GeoDns: region must be a concrete region code.*got: an unresolved token/) });
     // AND an explicit region makes it work
     expect(() => new GeoDns(stack, 'Dns2', { zone, domainName: DOMAIN, loadBalancer: lb, region: 'eu-west-1' })).not.toThrow();
   });

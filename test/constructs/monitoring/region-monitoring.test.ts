@@ -5,6 +5,7 @@ import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type Regio
 import { WebTier } from '../../../constructs/web-tier';
 import { WorkQueue, WorkerFleet } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 const T4G = new ec2.InstanceType('t4g.small');
 
@@ -214,11 +215,6 @@ describe('RegionMonitoring of secret rotations', () => {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('Alarms') }], AlarmDescription: Match.stringLikeRegexp('^Warning \\(secrets\\): the rotation of the database secret failed'),
     });
   });
-
-  it('fails when two rotations share a name', () => {
-    const errors = new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors' });
-    expect(() => region({ secretRotations: [{ name: 'db', errors }, { name: 'db', errors }] }).create()).toThrow(/secretRotations\[1\]\.name is a duplicate \(got: "db"\)/);
-  });
 });
 
 describe('RegionMonitoring of a primary-region database', () => {
@@ -271,25 +267,18 @@ describe('RegionMonitoring with a cache whose metrics are SEARCH expressions', (
 });
 
 describe('RegionMonitoring props', () => {
-  it('fails when a warning threshold is not below its critical one', () => {
-    const r = region({ thresholds: { web: { p99LatencyMs: { warning: 2000, critical: 1000 } } } });
-    expect(() => r.create()).toThrow(/web\.p99LatencyMs: higher is worse, so warning must be below critical \(got: warning 2000, critical 1000\)/);
-  });
-
-  it('fails when freeable memory warning is not above critical (lower is worse)', () => {
-    const r = region({ database: fakeDatabase(false), thresholds: { database: { freeableMemoryMiB: { warning: 100, critical: 500 } } } });
-    expect(() => r.create()).toThrow(/database\.freeableMemoryMiB: lower is worse, so warning must be above critical \(got: warning 100, critical 500\)/);
-  });
-
-  it('fails when a percentage is above 100 or a threshold is negative', () => {
-    expect(() => region({ thresholds: { cache: { cpuPercent: { warning: 90, critical: 120 } } } }).create()).toThrow(/cache\.cpuPercent\.critical: must be at most 100 \(got: 120\)/);
-    expect(() => region({ thresholds: { queues: { deadLetterMessages: { warning: -1, critical: 10 } } } }).create()).toThrow(/queues\.deadLetterMessages\.warning: must be a number ≥ 0 \(got: -1\)/);
-  });
-
-  it('fails when two queues share a name or the dashboard name is invalid', () => {
-    const r = region({}, 'Dup');
-    const q = r.props.queues![0];
-    expect(() => new RegionMonitoring(r.stack, 'M1', { ...r.props, queues: [q, { ...q }] })).toThrow(/queues\[1\]\.name is a duplicate \(got: "jobs"\)/);
-    expect(() => new RegionMonitoring(r.stack, 'M2', { ...r.props, dashboardName: 'my dashboard' })).toThrow(/dashboardName .* \(got: "my dashboard"\)/);
+  const rotationErrors = new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'Errors' });
+  const jobs = (r: ReturnType<typeof region>) => r.props.queues![0];
+  it.each<[string, (r: ReturnType<typeof region>) => Partial<RegionMonitoringProps>, RegExp]>([
+    ['a warning threshold is not below its critical one', () => ({ thresholds: { web: { p99LatencyMs: { warning: 2000, critical: 1000 } } } }), /web\.p99LatencyMs: higher is worse, so warning must be below critical \(got: warning 2000, critical 1000\)/],
+    ['freeable memory warning is not above critical (lower is worse)', () => ({ database: fakeDatabase(false), thresholds: { database: { freeableMemoryMiB: { warning: 100, critical: 500 } } } }), /database\.freeableMemoryMiB: lower is worse, so warning must be above critical \(got: warning 100, critical 500\)/],
+    ['a percentage is above 100', () => ({ thresholds: { cache: { cpuPercent: { warning: 90, critical: 120 } } } }), /cache\.cpuPercent\.critical: must be at most 100 \(got: 120\)/],
+    ['a threshold is negative', () => ({ thresholds: { queues: { deadLetterMessages: { warning: -1, critical: 10 } } } }), /queues\.deadLetterMessages\.warning: must be a number ≥ 0 \(got: -1\)/],
+    ['two queues share a name', (r) => ({ queues: [jobs(r), { ...jobs(r) }] }), /queues\[1\]\.name is a duplicate \(got: "jobs"\)/],
+    ['the dashboard name is invalid', () => ({ dashboardName: 'my dashboard' }), /dashboardName .* \(got: "my dashboard"\)/],
+    ['two rotations share a name', () => ({ secretRotations: [{ name: 'db', errors: rotationErrors }, { name: 'db', errors: rotationErrors }] }), /secretRotations\[1\]\.name is a duplicate \(got: "db"\)/],
+  ])('fails when %s, naming the monitoring', (_, extra, message) => {
+    const r = region();
+    expect(validationErrorOf(() => new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, ...extra(r) }))).toEqual({ path: 'TestStack/Monitoring', message: expect.stringMatching(message) });
   });
 });

@@ -3,8 +3,9 @@ import { aws_ec2 as ec2, aws_logs as logs, type App, type Stack } from 'aws-cdk-
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_DEFAULTS } from '../../../constructs/fleet';
-import { Network } from '../../../constructs/network';
+import { Network, type NetworkProps } from '../../../constructs/network';
 import { testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 const AZS = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
 
@@ -275,11 +276,6 @@ describe('Network with interface endpoints', () => {
     expect(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })).toEqual({});
   });
 
-  it('fails when a service is listed twice', () => {
-    const svc = ec2.InterfaceVpcEndpointAwsService.SQS;
-    expect(() => new Network(testStack('Twice', 'eu-west-1'), 'Network', { availabilityZones: AZS, cidr: '10.1.0.0/16', interfaceEndpoints: [svc, svc] }))
-      .toThrow(/interfaceEndpoints lists sqs twice \(got: \["sqs","sqs"\]\)/);
-  });
 });
 
 describe('Network warnings', () => {
@@ -298,25 +294,17 @@ describe('Network warnings', () => {
 });
 
 describe('Network bad props', () => {
-  it('fails when no availability zones are given', () => {
-    expect(() => new Network(testStack(), 'Network', { availabilityZones: [], cidr: '10.0.0.0/16' }))
-      .toThrow('Network: availabilityZones must list concrete zone names (got: [])');
-  });
-
-  it('fails when the availability zones are tokens (a lookup)', () => {
+  const azs = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+  it.each<[string, (s: Stack) => Partial<NetworkProps>, string | RegExp]>([
+    ['no availability zones are given', () => ({ availabilityZones: [] }), 'Network: availabilityZones must list concrete zone names (got: [])'],
+    ['the availability zones are tokens (a lookup)', (s) => ({ availabilityZones: s.availabilityZones }), /Network: availabilityZones must list concrete zone names \(got: \[.*Token/],
+    ['there are more NAT gateways than zones', () => ({ natGateways: 4 }), 'Network: natGateways must be a whole number from 0 to the number of availability zones (3) (got: 4)'],
+    ['the NAT gateway count is negative', () => ({ natGateways: -1 }), /natGateways .* \(got: -1\)/],
+    ['the NAT gateway count is fractional', () => ({ natGateways: 1.5 }), /natGateways .* \(got: 1\.5\)/],
+    ['a service is listed twice', () => ({ interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SQS, ec2.InterfaceVpcEndpointAwsService.SQS] }), /interfaceEndpoints lists sqs twice \(got: \["sqs","sqs"\]\)/],
+  ])('fails when %s, naming the network', (_, props, message) => {
     const stack = testStack();
-    expect(() => new Network(stack, 'Network', { availabilityZones: stack.availabilityZones, cidr: '10.0.0.0/16' }))
-      .toThrow(/Network: availabilityZones must list concrete zone names \(got: \[.*Token/);
-  });
-
-  it('fails when there are more NAT gateways than zones', () => {
-    expect(() => new Network(testStack(), 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'], cidr: '10.0.0.0/16', natGateways: 4 }))
-      .toThrow('Network: natGateways must be a whole number from 0 to the number of availability zones (3) (got: 4)');
-  });
-
-  it('fails when the NAT gateway count is negative or fractional', () => {
-    const azs = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
-    expect(() => new Network(testStack(), 'Network', { availabilityZones: azs, cidr: '10.0.0.0/16', natGateways: -1 })).toThrow(/natGateways .* \(got: -1\)/);
-    expect(() => new Network(testStack(), 'Network', { availabilityZones: azs, cidr: '10.0.0.0/16', natGateways: 1.5 })).toThrow(/natGateways .* \(got: 1\.5\)/);
+    expect(validationErrorOf(() => new Network(stack, 'Network', { availabilityZones: azs, cidr: '10.0.0.0/16', ...props(stack) })))
+      .toEqual({ path: 'TestStack/Network', message: typeof message === 'string' ? message : expect.stringMatching(message) });
   });
 });

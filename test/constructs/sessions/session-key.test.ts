@@ -5,6 +5,7 @@ import { SessionKey } from '../../../constructs/sessions';
 import type { BuiltApp } from '../../../lib/app';
 import { SESSION_KEYS } from '../../../lib/runtime/contract';
 import { buildTestApp, cdkJsonContext } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 function stackIn(region: string): Stack {
   return new Stack(new App({ context: cdkJsonContext() }), `S-${region}`, { env: { region } });
@@ -70,7 +71,13 @@ describe('SessionKey in another region', () => {
   });
 
   it('fails when a replica is given a rotation (the primary rotates, replicas follow)', () => {
-    expect(() => new SessionKey(stackIn('eu-west-1'), 'S', { secretName: 'k', primaryRegion: 'us-east-1', rotation: {} })).toThrow(/rotation is configured on the primary.*\(got: a rotation with primaryRegion us-east-1\)/);
+    expect(validationErrorOf(() => new SessionKey(stackIn('eu-west-1'), 'S', { secretName: 'k', primaryRegion: 'us-east-1', rotation: {} })))
+      .toEqual({ path: 'S-eu-west-1/S', message: expect.stringMatching(/rotation is configured on the primary.*\(got: a rotation with primaryRegion us-east-1\)/) });
+  });
+
+  it('fails when the secret name has characters Secrets Manager rejects', () => {
+    expect(validationErrorOf(() => new SessionKey(stackIn('us-east-1'), 'S', { secretName: 'shop key' })))
+      .toEqual({ path: 'S-us-east-1/S', message: 'SessionKey: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: "shop key")' });
   });
 });
 

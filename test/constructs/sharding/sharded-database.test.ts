@@ -5,6 +5,7 @@ import { AuroraDatabase } from '../../../constructs/aurora';
 import { ShardedDatabase, type ShardedDatabaseProps, type ShardProps } from '../../../constructs/sharding';
 import { stackWithVpc } from '../../helpers/app';
 import { resolveShardMap } from './resolve-shard-map';
+import { validationErrorOf } from '../../helpers/errors';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -116,7 +117,7 @@ describe('ShardedDatabase (3 hash shards, proxies, a granted fleet)', () => {
     expect(Object.keys(cpu)).toEqual(['s0', 's1', 's2']);
     expect(stack.resolve((cpu.s1 as unknown as { dimensions: unknown }).dimensions)).toEqual({ DBClusterIdentifier: { Ref: logicalId(stack, sharded.shard('s1').database.cluster) } });
     expect(Object.keys(sharded.metricReplicaLagByShard())).toEqual(['s0', 's1', 's2']);
-    expect(() => sharded.shard('s9')).toThrow(/no shard with id "s9"/);
+    expect(validationErrorOf(() => sharded.shard('s9'))).toEqual({ path: sharded.node.path, message: expect.stringMatching(/no shard with id "s9"/) });
   });
 });
 
@@ -244,42 +245,28 @@ describe('ShardedDatabase with a global database', () => {
 });
 
 describe('ShardedDatabase validation', () => {
-  const attempt = (shards: ShardProps[], extra: Partial<ShardedDatabaseProps> = {}) => () => {
+  it.each<[string, ShardProps[], Partial<ShardedDatabaseProps>, RegExp]>([
+    ['there are no shards', [], {}, /shards must list at least one shard \(got: 0\)/],
+    ['there are more shards than a map parameter holds', Array.from({ length: 11 }, (_, i) => ({ id: `s${i}` })), {}, /at most 10 shards.*\(got: 11\)/],
+    ['two shards have the same id', [{ id: 's0' }, { id: 's1' }, { id: 's1' }], {}, /shards\[2\]\.id "s1" duplicates shards\[1\]\.id/],
+    ['a shard id is not a lowercase identifier', [{ id: 'S_0' }], {}, /shards\[0\]\.id must be lowercase.*\(got: "S_0"\)/],
+    ['a range map has no boundaries', [{ id: 's0' }, { id: 's1' }], { strategy: 'range' }, /boundaries: required for strategy "range"/],
+    ['the boundaries do not match the shard count', [{ id: 's0' }, { id: 's1' }, { id: 's2' }], { strategy: 'range', boundaries: [100] }, /too few split points: expected 2/],
+    ['the boundaries are not increasing', [{ id: 's0' }, { id: 's1' }, { id: 's2' }], { strategy: 'range', boundaries: [200, 100] }, /boundaries\[1\]: boundaries must be strictly increasing/],
+    ['a hash map has boundaries', [{ id: 's0' }, { id: 's1' }], { boundaries: [100] }, /boundaries: not allowed for strategy "hash"/],
+    ['a hash shard is left out of the map before a listed one', [{ id: 's0' }, { id: 's1', inShardMap: false }, { id: 's2' }], {}, /shards\[2\] \(s2\) is in the hash shard map but comes after shards\[1\] \(s1\)/],
+    ['the shard-map parameter name is not a path', [{ id: 's0' }], { shardMapParameterName: 'shard-map' }, /shardMapParameterName must be a parameter path .*\(got: "shard-map"\)/],
+    ['overrides give two shards the same cluster identifier', [{ id: 's0' }, { id: 's1', overrides: { clusterIdentifier: 'shop-db-s0' } }], {}, /shards s0 and s1 have the same cluster identifier \(got: "shop-db-s0"\)/],
+  ])('fails when %s, naming the sharded database', (_, shards, extra, message) => {
     const { stack, vpc } = stackWithVpc();
-    new ShardedDatabase(stack, 'DatabaseShards', { shardDefaults: { vpc, clusterIdentifier: 'shop-db', proxy: false, readers: 0 }, shards, ...extra });
-  };
+    expect(validationErrorOf(() => new ShardedDatabase(stack, 'DatabaseShards', { shardDefaults: { vpc, clusterIdentifier: 'shop-db', proxy: false, readers: 0 }, shards, ...extra })))
+      .toEqual({ path: 'TestStack/DatabaseShards', message: expect.stringMatching(message) });
+  });
 
-  it('fails when there are no shards', () => {
-    expect(attempt([])).toThrow(/shards must list at least one shard \(got: 0\)/);
-  });
-  it('fails when there are more shards than a map parameter holds', () => {
-    expect(attempt(Array.from({ length: 11 }, (_, i) => ({ id: `s${i}` })))).toThrow(/at most 10 shards.*\(got: 11\)/);
-  });
-  it('fails when two shards have the same id', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1' }, { id: 's1' }])).toThrow(/shards\[2\]\.id "s1" duplicates shards\[1\]\.id/);
-  });
-  it('fails when a shard id is not a lowercase identifier', () => {
-    expect(attempt([{ id: 'S_0' }])).toThrow(/shards\[0\]\.id must be lowercase.*\(got: "S_0"\)/);
-  });
-  it('fails when a range map has no boundaries', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1' }], { strategy: 'range' })).toThrow(/boundaries: required for strategy "range"/);
-  });
-  it('fails when the boundaries do not match the shard count', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1' }, { id: 's2' }], { strategy: 'range', boundaries: [100] })).toThrow(/too few split points: expected 2/);
-  });
-  it('fails when the boundaries are not increasing', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1' }, { id: 's2' }], { strategy: 'range', boundaries: [200, 100] })).toThrow(/boundaries\[1\]: boundaries must be strictly increasing/);
-  });
-  it('fails when a hash map has boundaries', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1' }], { boundaries: [100] })).toThrow(/boundaries: not allowed for strategy "hash"/);
-  });
-  it('fails when a hash shard is left out of the map before a listed one', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1', inShardMap: false }, { id: 's2' }])).toThrow(/shards\[2\] \(s2\) is in the hash shard map but comes after shards\[1\] \(s1\)/);
-  });
-  it('fails when the shard-map parameter name is not a path', () => {
-    expect(attempt([{ id: 's0' }], { shardMapParameterName: 'shard-map' })).toThrow(/shardMapParameterName must be a parameter path .*\(got: "shard-map"\)/);
-  });
-  it('fails when overrides give two shards the same cluster identifier', () => {
-    expect(attempt([{ id: 's0' }, { id: 's1', overrides: { clusterIdentifier: 'shop-db-s0' } }])).toThrow(/shards s0 and s1 have the same cluster identifier \(got: "shop-db-s0"\)/);
+  it('fails on a shard\'s own bad setting naming that shard, not its siblings', () => {
+    const { stack, vpc } = stackWithVpc();
+    const shards = [{ id: 's0' }, { id: 's1' }, { id: 's2', overrides: { readers: 16 } }];
+    expect(validationErrorOf(() => new ShardedDatabase(stack, 'DatabaseShards', { shardDefaults: { vpc, clusterIdentifier: 'shop-db', proxy: false, readers: 0 }, shards })))
+      .toEqual({ path: 'TestStack/DatabaseShards/ShardS2', message: 'AuroraDatabase: readers must be a whole number from 0 to 15 (got: 16)' });
   });
 });

@@ -3,8 +3,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';
 import { WebTier, type WebServiceProps } from '../../../constructs/web-tier';
-import { stackWithVpc } from '../../helpers/app';
+import { stackWithVpc, testApp } from '../../helpers/app';
 import { renderedUserData } from '../../helpers/user-data';
+import { validationErrorOf } from '../../helpers/errors';
 
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' };
 
@@ -440,7 +441,7 @@ describe('WebTier with a domain and two services', () => {
     });
 
     it('fails when the service does not exist', () => {
-      expect(() => tier.metricRequestCountPerTarget('nope')).toThrow('WebTier: no service named "nope" (have: web, api)');
+      expect(validationErrorOf(() => tier.metricRequestCountPerTarget('nope'))).toEqual({ path: tier.node.path, message: 'WebTier: no service named "nope" (have: web, api)' });
     });
   });
 
@@ -518,50 +519,52 @@ describe('WebTier without a certificate (HTTP only), deletion protection off, ow
   });
 });
 
+describe('WebTier placement', () => {
+  it('puts the load balancer and each service\'s fleet where asked', () => {
+    // GIVEN a VPC with two groups of public and of private subnets
+    const stack = new Stack(testApp(), 'Placed', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      subnetConfiguration: [
+        { name: 'Edge', subnetType: ec2.SubnetType.PUBLIC }, { name: 'Ingress', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, { name: 'Batch', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ],
+    });
+    const t3 = new ec2.InstanceType('t3.small');
+    // WHEN the tier names the load balancer's group and one service's
+    new WebTier(stack, 'Web', {
+      vpc, loadBalancerSubnets: { subnetGroupName: 'Ingress' },
+      services: [{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'api', pathPatterns: ['/api/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2, vpcSubnets: { subnetGroupName: 'Batch' } }],
+    });
+    const t = Template.fromStack(stack);
+    // THEN
+    expect(JSON.stringify(Object.values(t.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0].Properties.Subnets)).toMatch(/^\[\{"Ref":"VpcIngressSubnet1[^"]*"\},\{"Ref":"VpcIngressSubnet2[^"]*"\}\]$/);
+    const zones = (svc: string) => JSON.stringify(resourceOf(t, 'AWS::AutoScaling::AutoScalingGroup', `Service${svc}Fleet`).props.VPCZoneIdentifier);
+    expect(zones('api')).toMatch(/VpcBatchSubnet1.*VpcBatchSubnet2/);
+    expect(zones('api')).not.toMatch(/VpcApp/);
+    // (the default, every private subnet with egress)
+    expect(zones('web')).toMatch(/VpcAppSubnet1.*VpcBatchSubnet1/);
+  });
+});
+
 describe('WebTier bad props', () => {
   const t3 = new ec2.InstanceType('t3.small');
-  const build = (svcs: WebServiceProps[]) => () => {
+  const svc = (name: string, extra: Partial<WebServiceProps> = {}): WebServiceProps => ({ name, instanceType: t3, minCapacity: 1, maxCapacity: 2, ...extra });
+  it.each<[string, WebServiceProps[], string]>([
+    ['there are no services', [], 'WebTier: services must list at least one service (got: [])'],
+    ['a service name is not lowercase', [svc('Web')], 'WebTier: services[0].name must be lowercase letters, digits and dashes (got: "Web")'],
+    ['two services have the same name', [svc('web'), svc('web', { pathPatterns: ['/a/*'] })], 'WebTier: services[1].name is a duplicate (got: "web")'],
+    ['two rules have the same priority', [svc('web'), svc('a', { pathPatterns: ['/a/*'], priority: 5 }), svc('b', { pathPatterns: ['/b/*'], priority: 5 })], 'WebTier: services[2].priority is a duplicate (got: 5)'],
+    ['minCapacity exceeds maxCapacity', [svc('web', { minCapacity: 5 })], 'WebTier: services[0] (web): minCapacity (5) must not exceed maxCapacity (2)'],
+    ['minCapacity is 0', [svc('web', { minCapacity: 0 })], 'WebTier: services[0].minCapacity must be at least 1 for a web service (got: 0)'],
+    ['a service port is out of range', [svc('web', { port: 0 })], 'WebTier: services[0].port must be a whole number from 1 to 65535 (got: 0)'],
+    ['slow start is outside 30-900 seconds', [svc('web', { slowStart: Duration.seconds(10) })], 'WebTier: services[0].slowStart must be 30-900 seconds (got: 10)'],
+    ['there is no default service', [svc('api', { pathPatterns: ['/api/*'] })], 'WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 0)'],
+    ['there are two default services', [svc('a'), svc('b')], 'WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 2)'],
+    ['a service gives an application and user data', [svc('web', { application: ApplicationSource.container({ image: 'nginx:1.27', containerPort: 80 }), userData: ec2.UserData.forLinux() })], 'WebTier: services[0] (web) gives application and userData; give one (got both)'],
+  ])('fails when %s, naming the web tier', (_, services, message) => {
     const { stack, vpc } = stackWithVpc();
-    new WebTier(stack, 'Web', { vpc, services: svcs });
-  };
-
-  it('fails when there are no services', () => {
-    expect(build([])).toThrow('WebTier: services must list at least one service (got: [])');
-  });
-
-  it('fails when a service name is not lowercase', () => {
-    expect(build([{ name: 'Web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }])).toThrow('WebTier: services[0].name must be lowercase letters, digits and dashes (got: "Web")');
-  });
-
-  it('fails when two services have the same name', () => {
-    expect(build([
-      { name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 },
-      { name: 'web', pathPatterns: ['/a/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2 },
-    ])).toThrow('WebTier: services[1].name is a duplicate (got: "web")');
-  });
-
-  it('fails when two rules have the same priority', () => {
-    expect(build([
-      { name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 },
-      { name: 'a', pathPatterns: ['/a/*'], priority: 5, instanceType: t3, minCapacity: 1, maxCapacity: 2 },
-      { name: 'b', pathPatterns: ['/b/*'], priority: 5, instanceType: t3, minCapacity: 1, maxCapacity: 2 },
-    ])).toThrow('WebTier: services[2].priority is a duplicate (got: 5)');
-  });
-
-  it('fails when minCapacity exceeds maxCapacity or is 0', () => {
-    expect(build([{ name: 'web', instanceType: t3, minCapacity: 5, maxCapacity: 2 }])).toThrow('WebTier: services[0] (web): minCapacity (5) must not exceed maxCapacity (2)');
-    expect(build([{ name: 'web', instanceType: t3, minCapacity: 0, maxCapacity: 2 }])).toThrow('WebTier: services[0].minCapacity must be at least 1 for a web service (got: 0)');
-  });
-
-  it('fails when slow start is outside 30-900 seconds', () => {
-    expect(build([{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2, slowStart: Duration.seconds(10) }])).toThrow('WebTier: services[0].slowStart must be 30-900 seconds (got: 10)');
-  });
-
-  it('fails when there is no default service or more than one', () => {
-    expect(build([{ name: 'api', pathPatterns: ['/api/*'], instanceType: t3, minCapacity: 1, maxCapacity: 2 }]))
-      .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 0)');
-    expect(build([{ name: 'a', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'b', instanceType: t3, minCapacity: 1, maxCapacity: 2 }]))
-      .toThrow('WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 2)');
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message });
   });
 });
 
@@ -597,11 +600,4 @@ describe('WebTier applications: a version bump rolls exactly that service', () =
     expect(JSON.stringify(api.resource.UpdatePolicy)).not.toContain('AlarmSpecification');
   });
 
-  it('fails when a service gives an application and user data', () => {
-    const { stack, vpc } = stackWithVpc();
-    expect(() => new WebTier(stack, 'Web', {
-      vpc,
-      services: [{ name: 'web', instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, application: ApplicationSource.container({ image: 'nginx:1.27', containerPort: 80 }), userData: ec2.UserData.forLinux() }],
-    })).toThrow('WebTier: services[0] (web) gives application and userData; give one (got both)');
-  });
 });

@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy, aws_cloudwatch_actions as cwActions, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sns as sns, aws_sqs as sqs } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, aws_cloudwatch_actions as cwActions, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sns as sns, aws_sqs as sqs, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WorkQueue, WorkQueueEncryption } from '../../../constructs/work-queue';
+import { WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../../constructs/work-queue';
 import { testStack } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
 
@@ -262,52 +263,24 @@ describe('WorkQueue options', () => {
 });
 
 describe('WorkQueue bad input', () => {
-  const make = (props: ConstructorParameters<typeof WorkQueue>[2]) => () => new WorkQueue(testStack(), 'Q', props);
-
-  it('fails when a FIFO queue is given a standard dead-letter queue', () => {
-    expect(() => {
-      const stack = testStack();
-      new WorkQueue(stack, 'Q', { fifo: true, deadLetterQueue: sqs.Queue.fromQueueArn(stack, 'D', 'arn:aws:sqs:us-east-1:111111111111:dlq') });
-    }).toThrow(/a FIFO queue needs a FIFO dead-letter queue \(got: a standard deadLetterQueue\)/);
-  });
-
-  it('fails when a standard queue is given a FIFO dead-letter queue', () => {
-    expect(() => {
-      const stack = testStack();
-      new WorkQueue(stack, 'Q', { deadLetterQueue: sqs.Queue.fromQueueArn(stack, 'D', 'arn:aws:sqs:us-east-1:111111111111:dlq.fifo') });
-    }).toThrow(/a standard queue needs a standard dead-letter queue \(got: a FIFO deadLetterQueue\)/);
-  });
-
-  it('fails when the visibility timeout is below the processing time', () => {
-    expect(make({ averageProcessingTime: Duration.seconds(60), visibilityTimeout: Duration.seconds(30) }))
-      .toThrow(/visibilityTimeout \(30 s\) must be comfortably above the processing time: at least 360 s \(6 × averageProcessingTime\).*got: 30 s/);
-  });
-
-  it('fails when the visibility timeout does not exceed the maximum processing time by the margin', () => {
-    expect(make({ averageProcessingTime: Duration.seconds(10), maxProcessingTime: Duration.seconds(100), visibilityTimeout: Duration.seconds(110) }))
-      .toThrow(/at least 130 s \(6 × averageProcessingTime and maxProcessingTime \+ 30 s\)/);
-  });
-
-  it('fails when the processing time is not positive (the scaling target would not be)', () => {
-    expect(make({ averageProcessingTime: Duration.seconds(0) })).toThrow(/averageProcessingTime must be positive \(got: 0 s\)/);
-    expect(make({ acceptableLatency: Duration.seconds(0) })).toThrow(/acceptableLatency must be positive \(got: 0 s\)/);
-  });
-
-  it('fails when the latency target is below one message per worker', () => {
-    expect(make({ averageProcessingTime: Duration.seconds(30), acceptableLatency: Duration.seconds(15) }))
-      .toThrow(/acceptableLatency \(15 s\) must be at least averageProcessingTime \(30 s\).*got: 0\.5/);
-  });
-
-  it('fails when the processing time needs a visibility timeout above 12 hours', () => {
-    expect(make({ averageProcessingTime: Duration.hours(3), acceptableLatency: Duration.hours(6) })).toThrow(/visibility timeout of 64800 s .* above the SQS maximum of 43200 s/);
-  });
-
-  it('fails on maxReceiveCount, retention, wait time and dedup out of range', () => {
-    expect(make({ maxReceiveCount: 0 })).toThrow(/maxReceiveCount must be a whole number from 1 to 1000 \(got: 0\)/);
-    expect(make({ retentionPeriod: Duration.days(14) })).toThrow(/retentionPeriod must be from 60 s to less than the dead-letter queue's 1209600 s.*got: 1209600 s/);
-    expect(make({ receiveMessageWaitTime: Duration.seconds(25) })).toThrow(/receiveMessageWaitTime must be 0-20 s \(got: 25 s\)/);
-    expect(make({ contentBasedDeduplication: true })).toThrow(/contentBasedDeduplication needs a FIFO queue/);
-    expect(make({ maxProcessingTime: Duration.seconds(5) })).toThrow(/maxProcessingTime \(5 s\) must not be below averageProcessingTime \(10 s\)/);
-    expect(make({ queueName: 'bad name' })).toThrow(/queueName must be .*got: "bad name"/);
+  const dlq = (s: Stack, name: string) => ({ deadLetterQueue: sqs.Queue.fromQueueArn(s, 'D', `arn:aws:sqs:us-east-1:111111111111:${name}`) });
+  it.each<[string, (s: Stack) => WorkQueueProps, RegExp]>([
+    ['a FIFO queue is given a standard dead-letter queue', (s) => ({ fifo: true, ...dlq(s, 'dlq') }), /a FIFO queue needs a FIFO dead-letter queue \(got: a standard deadLetterQueue\)/],
+    ['a standard queue is given a FIFO dead-letter queue', (s) => dlq(s, 'dlq.fifo'), /a standard queue needs a standard dead-letter queue \(got: a FIFO deadLetterQueue\)/],
+    ['the visibility timeout is below the processing time', () => ({ averageProcessingTime: Duration.seconds(60), visibilityTimeout: Duration.seconds(30) }), /visibilityTimeout \(30 s\) must be comfortably above the processing time: at least 360 s \(6 × averageProcessingTime\).*got: 30 s/],
+    ['the visibility timeout does not exceed the maximum processing time by the margin', () => ({ averageProcessingTime: Duration.seconds(10), maxProcessingTime: Duration.seconds(100), visibilityTimeout: Duration.seconds(110) }), /at least 130 s \(6 × averageProcessingTime and maxProcessingTime \+ 30 s\)/],
+    ['the processing time is not positive (the scaling target would not be)', () => ({ averageProcessingTime: Duration.seconds(0) }), /averageProcessingTime must be positive \(got: 0 s\)/],
+    ['the latency is not positive', () => ({ acceptableLatency: Duration.seconds(0) }), /acceptableLatency must be positive \(got: 0 s\)/],
+    ['the latency target is below one message per worker', () => ({ averageProcessingTime: Duration.seconds(30), acceptableLatency: Duration.seconds(15) }), /acceptableLatency \(15 s\) must be at least averageProcessingTime \(30 s\).*got: 0\.5/],
+    ['the processing time needs a visibility timeout above 12 hours', () => ({ averageProcessingTime: Duration.hours(3), acceptableLatency: Duration.hours(6) }), /visibility timeout of 64800 s .* above the SQS maximum of 43200 s/],
+    ['maxReceiveCount is 0', () => ({ maxReceiveCount: 0 }), /maxReceiveCount must be a whole number from 1 to 1000 \(got: 0\)/],
+    ['the retention reaches the dead-letter queue\'s', () => ({ retentionPeriod: Duration.days(14) }), /retentionPeriod must be from 60 s to less than the dead-letter queue's 1209600 s.*got: 1209600 s/],
+    ['the wait time is above 20 s', () => ({ receiveMessageWaitTime: Duration.seconds(25) }), /receiveMessageWaitTime must be 0-20 s \(got: 25 s\)/],
+    ['content-based deduplication is asked of a standard queue', () => ({ contentBasedDeduplication: true }), /contentBasedDeduplication needs a FIFO queue/],
+    ['the maximum processing time is below the average', () => ({ maxProcessingTime: Duration.seconds(5) }), /maxProcessingTime \(5 s\) must not be below averageProcessingTime \(10 s\)/],
+    ['the queue name has a space', () => ({ queueName: 'bad name' }), /queueName must be .*got: "bad name"/],
+  ])('fails when %s, naming the queue', (_, props, message) => {
+    const stack = testStack();
+    expect(validationErrorOf(() => new WorkQueue(stack, 'Jobs', props(stack)))).toEqual({ path: 'TestStack/Jobs', message: expect.stringMatching(message) });
   });
 });

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network } from '../../../constructs/network';
-import { WorkQueue, WorkQueueEncryption, WorkerFleet, placeholderWorker } from '../../../constructs/work-queue';
+import { WorkQueue, WorkQueueEncryption, WorkerFleet, placeholderWorker, type WorkerFleetProps } from '../../../constructs/work-queue';
 import { ApplicationSource, Fleet } from '../../../constructs/fleet';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
 import { inlineFiles, renderedUserData } from '../../helpers/user-data';
+import { validationErrorOf } from '../../helpers/errors';
 
 const T4G_SMALL = new ec2.InstanceType('t4g.small');
 
@@ -232,28 +233,16 @@ describe('WorkerFleet and producers in another stack than the queue (data / app 
 });
 
 describe('WorkerFleet bad input', () => {
-  const base = () => {
+  it.each<[string, Partial<WorkerFleetProps>, RegExp]>([
+    ['max workers is below min', { minCapacity: 5, maxCapacity: 2 }, /^WorkerFleet: minCapacity \(5\) must not exceed maxCapacity \(2\)$/],
+    ['the target is 0', { targetBacklogPerInstance: 0 }, /targetBacklogPerInstance must be a positive number of messages per worker \(got: 0\)/],
+    ['the target is negative', { targetBacklogPerInstance: -3 }, /targetBacklogPerInstance .*\(got: -3\)/],
+    ['max workers is 0', { maxCapacity: 0 }, /maxCapacity must be a whole number ≥ 1 \(got: 0\)/],
+  ])('fails when %s, naming the workers', (_, props, message) => {
     const { stack, vpc } = stackWithVpc();
-    return { stack, vpc, workQueue: new WorkQueue(stack, 'Jobs') };
-  };
-
-  it('fails when max workers is below min', () => {
-    const { stack, vpc, workQueue } = base();
-    expect(() => new WorkerFleet(stack, 'W', { workQueue, vpc, instanceType: T4G_SMALL, minCapacity: 5, maxCapacity: 2 }))
-      .toThrow(/WorkerFleet: minCapacity \(5\) must not exceed maxCapacity \(2\)/);
-  });
-
-  it('fails when the target is not positive', () => {
-    const { stack, vpc, workQueue } = base();
-    expect(() => new WorkerFleet(stack, 'W', { workQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 2, targetBacklogPerInstance: 0 }))
-      .toThrow(/targetBacklogPerInstance must be a positive number of messages per worker \(got: 0\)/);
-    expect(() => new WorkerFleet(stack, 'W2', { workQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 2, targetBacklogPerInstance: -3 }))
-      .toThrow(/\(got: -3\)/);
-  });
-
-  it('fails when max workers is 0', () => {
-    const { stack, vpc, workQueue } = base();
-    expect(() => new WorkerFleet(stack, 'W', { workQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 0 })).toThrow(/maxCapacity must be a whole number ≥ 1 \(got: 0\)/);
+    const workQueue = new WorkQueue(stack, 'Jobs');
+    expect(validationErrorOf(() => new WorkerFleet(stack, 'Workers', { workQueue, vpc, instanceType: T4G_SMALL, maxCapacity: 2, ...props })))
+      .toEqual({ path: 'TestStack/Workers', message: expect.stringMatching(message) });
   });
 });
 
@@ -262,7 +251,7 @@ describe('placeholderWorker', () => {
   let userData: string;
   beforeAll(() => {
     const { stack, vpc } = stackWithVpc();
-    new Fleet(stack, 'Fleet', { vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 2, application: placeholderWorker({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', processingSeconds: 3 }) });
+    new Fleet(stack, 'Fleet', { vpc, instanceType: T4G_SMALL, minCapacity: 1, maxCapacity: 2, application: placeholderWorker({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/jobs', processingTime: Duration.seconds(3) }) });
     userData = renderedUserData(Template.fromStack(stack));
     script = inlineFiles(userData)['/opt/s2m/app/worker.sh'];
   });
