@@ -1,6 +1,6 @@
 import { App, cx_api as cxapi } from 'aws-cdk-lib';
-import { buildApp } from './app';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from './config';
+import { buildApp } from '../app';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from '../config';
 
 /**
  * Entry point of the reference CDK app (`bin/app.ts`): reads the config named by `-c config=PATH`
