@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,9 @@ const ROOT = join(__dirname, '..');
 function synth(outdir: string, context: Record<string, unknown> = {}): SpawnSyncReturns<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...context }), CDK_OUTDIR: outdir, CDK_VALIDATION: 'false' };
   delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-  return spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], { cwd: ROOT, encoding: 'utf8', env });
+  // The CLI runs the app command through a shell, in the directory of cdk.json.
+  const command = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { app: string }).app;
+  return spawnSync(command, { cwd: ROOT, encoding: 'utf8', env, shell: true });
 }
 
 describe('a synth of the default config (config/millions.json)', () => {

@@ -1,0 +1,111 @@
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TemplateValidation } from '../../../lib/synth/validation';
+import { cdkJsonContext } from '../../helpers/app';
+
+// These tests run AWS's template validator (test/helpers/setup.ts turns it off for the other files).
+const scratch = mkdtempSync(join(tmpdir(), 's2m-validation-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * Two stacks: one with findings (an error, a warning, an acknowledged warning), one clean. The error fails a synth
+ * with `@aws-cdk/core:validateAgainstDefaultRules` on (cdk.json's flags), as it fails every real synth.
+ */
+function build(app: App, extraTopic = false): void {
+  const bad = new Stack(app, 'Findings', { env: { region: 'eu-west-1' } });
+  new CfnResource(bad, 'Queue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'not-a-number', MessageRetentionPeriod: 30 } });
+  const subnet = new CfnResource(bad, 'Subnet', { type: 'AWS::EC2::Subnet', properties: { VpcId: 'vpc-12345678', CidrBlock: '10.0.0.0/24', AvailabilityZone: 'eu-west-1a' } });
+  Validations.of(subnet).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'The test acknowledges a finding to see it reported as suppressed by both plugins.' });
+  const good = new Stack(app, 'Clean', { env: { region: 'eu-west-1' } });
+  new CfnResource(good, 'Topic', { type: 'AWS::SNS::Topic' });
+  if (extraTopic) new CfnResource(good, 'Another', { type: 'AWS::SNS::Topic', properties: { FifoTopic: 'yes' } });
+}
+
+interface Outcome {
+  readonly error?: string;
+  readonly report: unknown;
+  readonly validation?: TemplateValidation;
+}
+
+function synth(withPlugin: boolean, cacheDirectory: string | false, eager = true, extraTopic = false): Outcome {
+  const outdir = mkdtempSync(join(scratch, 'out-'));
+  const app = new App({ outdir, context: cdkJsonContext() });
+  const validation = withPlugin ? TemplateValidation.start(app, { cacheDirectory, eager }) : undefined;
+  if (withPlugin) expect(validation).toBeDefined();
+  build(app, extraTopic);
+  validation?.attach(app);
+  let error: string | undefined;
+  try {
+    app.synth();
+  } catch (e) {
+    // The message ends with the path of the report file, a different directory each synth.
+    error = (e as Error).message.replace(/A copy of this report can be found in: .*/, '');
+  }
+  // The report names templates relative to the output directory, and acknowledgement traces differ by caller.
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'), (k, v: unknown) => (k === 'acknowledgedStackTrace' || k === 'stackTraces' ? undefined : v));
+  return { report, ...(error ? { error } : {}), ...(validation ? { validation } : {}) };
+}
+
+describe('TemplateValidation: aws-cdk-lib\'s template validator, in a worker, cached by template content', () => {
+  const previous = process.env.CDK_VALIDATION;
+  let builtin: Outcome;
+  let first: Outcome;
+  let second: Outcome;
+  let third: Outcome;
+  let cache: string;
+
+  beforeAll(() => {
+    process.env.CDK_VALIDATION = 'true';
+    cache = mkdtempSync(join(scratch, 'cache-'));
+    // GIVEN the same app synthesized with aws-cdk-lib's own plugin, then twice with TemplateValidation and one cache
+    builtin = synth(false, false);
+    first = synth(true, cache);
+    // (the second synth expects its templates in the cache: its engine starts only if one is not)
+    second = synth(true, cache, false);
+    // (the third changes the clean stack: its engine starts when that template is written)
+    third = synth(true, cache, false, true);
+  });
+  afterAll(() => {
+    process.env.CDK_VALIDATION = previous;
+  });
+
+  it('finds what aws-cdk-lib\'s plugin finds, in the same report', () => {
+    const findings = JSON.stringify(builtin.report);
+    expect(findings).toMatch(/F3012/); // the control: the built-in plugin did find the errors
+    expect(findings).toMatch(/F3034/);
+    expect(findings).toMatch(/W3010/);
+    expect(first.report).toEqual(builtin.report);
+  });
+
+  it('fails the synth on an error, as aws-cdk-lib\'s plugin does', () => {
+    expect(builtin.error).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'/);
+    expect(first.error).toBe(builtin.error);
+  });
+
+  it('answers an unchanged template from the cache, with the same report and the same failure, starting no engine', () => {
+    // one result per template content: the two of the first synth, and the changed one of the third
+    expect(readdirSync(cache).filter((f) => f.endsWith('.json'))).toHaveLength(3);
+    expect(second.report).toEqual(builtin.report);
+    expect(second.error).toBe(builtin.error);
+    expect(first.validation!.enginesStarted).toBe(1);
+    expect(second.validation!.enginesStarted).toBe(0);
+  });
+
+  it('starts the engine for a template the cache does not know, and finds what is new in it', () => {
+    expect(third.validation!.enginesStarted).toBe(1);
+    expect(JSON.stringify(third.report)).toMatch(/FifoTopic/);
+    expect(third.error).toMatch(/VisibilityTimeout: 'not-a-number'/);
+  });
+
+  it('is off when CDK_VALIDATION=false, like the built-in plugin', () => {
+    process.env.CDK_VALIDATION = 'false';
+    try {
+      expect(TemplateValidation.start(new App())).toBeUndefined();
+    } finally {
+      process.env.CDK_VALIDATION = 'true';
+    }
+  });
+});
