@@ -44,7 +44,7 @@ const app = new App({ postCliContext: { 'aws:cdk:enable-path-metadata': false } 
 for (const s of stacks) {
   const t = JSON.parse(readFileSync(join(dir, s.file), 'utf8')) as RawTemplate;
   // Version reporting off: the reference app's CDKMetadata resource is emitted below as it was.
-  const stack = new Stack(app, s.name, { env: { region: s.region, ...(s.account ? { account: s.account } : {}) }, analyticsReporting: false });
+  const stack = new Stack(app, s.name, { env: { region: s.region, ...(s.account ? { account: s.account } : {}) }, analyticsReporting: false, suppressTemplateIndentation: true });
   if (t.Description !== undefined) stack.templateOptions.description = t.Description;
   for (const transform of t.Transform === undefined ? [] : Array.isArray(t.Transform) ? t.Transform : [t.Transform]) stack.addTransform(transform);
   const scopes = new Map<string, Construct>([['', stack]]);

@@ -3,6 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
+import { APP_STACK_BUDGET, appStackCost } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -23,6 +24,7 @@ import {
   type DomainInput,
   type RegionConfig,
   type ScheduledScalingInput,
+  type QueueConfig,
   type ServiceConfig,
   type Stage,
   type StepScalingInput,
@@ -96,6 +98,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   });
 
   checkWritePaths(c, database, dns, domain !== undefined, regions.length);
+  checkAppStackSize(c, services, queues);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -198,6 +201,28 @@ function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
   }
   if (name === undefined || hostedZoneId === undefined || hostedZoneName === undefined) return undefined;
   return { name, hostedZoneId, hostedZoneName };
+}
+
+/**
+ * Every web service and every queue's workers live in each region's app stack: refuse a config whose app stack
+ * would pass CloudFormation's 500 resources or 1 MB per template, naming `services` (or `queues` when they are
+ * what does not fit), instead of a stack trace at synth or a failed deploy.
+ */
+function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueConfig[]): void {
+  const cost = appStackCost(services, queues);
+  const over = cost.resources > APP_STACK_BUDGET.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
+    : cost.bytes > APP_STACK_BUDGET.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;
+  if (!over) return;
+  const fits = (s: number, q: number) => {
+    const e = appStackCost(services.slice(0, s), queues.slice(0, q));
+    return e.resources <= APP_STACK_BUDGET.resources && e.bytes <= APP_STACK_BUDGET.bytes;
+  };
+  let maxServices = 0;
+  while (maxServices < services.length && fits(maxServices + 1, queues.length)) maxServices++;
+  const path = maxServices === 0 && queues.length > 0 ? 'queues' : 'services';
+  const got = path === 'services' ? services.length : queues.length;
+  c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, where every service's and queue's fleet lives; `
+    + `with these queues at most ${maxServices} services fit. Merge services that can share a fleet (path and host patterns route to one service), or split the product into two configs`, got);
 }
 
 function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string[]): ServiceConfig[] {

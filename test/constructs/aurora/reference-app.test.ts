@@ -172,7 +172,8 @@ describe('reference app (millions config): Aurora global database in every regio
     const sar = Object.values(Template.fromStack(data).findResources('AWS::Serverless::Application')) as Array<{ Properties: { Parameters: Record<string, unknown> } }>;
     expect(sar).toHaveLength(1);
     expect(JSON.stringify(sar[0].Properties.Parameters.vpcSubnetIds)).toMatch(/IsolatedSubnet/);
-    expect(JSON.stringify(sar[0].Properties.Parameters.endpoint)).toMatch(/Fn::GetStackOutput.*shop-network-us-east-1/);
+    // Secrets Manager's regional name, which the network stack's endpoint (private DNS on) resolves inside the VPC
+    expect(sar[0].Properties.Parameters.endpoint).toEqual({ 'Fn::Join': ['', ['https://secretsmanager.us-east-1.', { Ref: 'AWS::URLSuffix' }]] });
     expect(network.secretsManagerEndpoint).toBeDefined();
     const alarms = app.monitoring!.alarms.filter((a) => a.tier === 'secrets').map((a) => a.alarm.node.id);
     expect(alarms.sort()).toEqual(['SecretRotationCacheWarning', 'SecretRotationDatabaseWarning', 'SecretRotationSessionsWarning']);

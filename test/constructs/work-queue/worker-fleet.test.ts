@@ -175,7 +175,7 @@ describe('WorkerFleet with min 1 and an explicit target', () => {
   });
 
   it('runs the application given, with no rollback alarm when asked', () => {
-    expect(renderedUserData(t)).toContain('docker run --rm --init --name s2m-app --env-file /etc/scale-to-millions/env --log-opt max-size=10m public.ecr.aws/shop/worker:2.0.1');
+    expect(renderedUserData(t)).toContain('docker run --rm --init --name s2m-app --env-file /etc/scale-to-millions/env -v /etc/scale-to-millions:/etc/scale-to-millions:ro --log-opt max-size=10m public.ecr.aws/shop/worker:2.0.1');
     expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('Rollback'))).toEqual([]);
   });
 });
