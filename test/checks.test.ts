@@ -85,14 +85,14 @@ describe.each([
     // the startup stage deliberately runs two zones, no domain and no CDN, and makes its cost trade-offs (NAT
     // instance, no reader, no proxy, no Performance Insights, burstable cache nodes): each an acknowledgeable id
     expectedWarnings: [
-      'warning Annotation::scale-to-millions:edge-disabled @ shop-edge',
-      'warning Annotation::scale-to-millions:network-fewer-than-3-azs @ shop-network-us-east-1/Network',
-      'warning Annotation::scale-to-millions:web-tier-http-only @ shop-app-us-east-1/Web',
-      'warning Annotation::scale-to-millions:stage-nat-instance @ shop-network-us-east-1',
-      'warning Annotation::scale-to-millions:stage-database-replicas @ shop-data-us-east-1',
-      'warning Annotation::scale-to-millions:stage-database-proxy @ shop-data-us-east-1',
-      'warning Annotation::scale-to-millions:stage-performance-insights @ shop-data-us-east-1',
-      'warning Annotation::scale-to-millions:stage-cache-burstable @ shop-data-us-east-1',
+      'warning Annotation::scale-to-millions:edge-disabled @ shop-startup-edge',
+      'warning Annotation::scale-to-millions:network-fewer-than-3-azs @ shop-startup-network-us-east-1/Network',
+      'warning Annotation::scale-to-millions:web-tier-http-only @ shop-startup-app-us-east-1/Web',
+      'warning Annotation::scale-to-millions:stage-nat-instance @ shop-startup-network-us-east-1',
+      'warning Annotation::scale-to-millions:stage-database-replicas @ shop-startup-data-us-east-1',
+      'warning Annotation::scale-to-millions:stage-database-proxy @ shop-startup-data-us-east-1',
+      'warning Annotation::scale-to-millions:stage-performance-insights @ shop-startup-data-us-east-1',
+      'warning Annotation::scale-to-millions:stage-cache-burstable @ shop-startup-data-us-east-1',
     ],
   },
 ])('checks at synth: config/$config.json', ({ config, expectedWarnings }) => {

@@ -214,7 +214,7 @@ describe('reference app edge (startup config: no domain)', () => {
   it('leaves the edge stack empty, with a warning', () => {
     const t = Template.fromStack(built.edge);
     expect(Object.values(t.toJSON().Resources ?? {}).filter((r: any) => r.Type !== 'AWS::CDK::Metadata')).toEqual([]);
-    Annotations.fromStack(built.edge).hasWarning('/shop-edge', Match.stringLikeRegexp('No domain configured'));
+    Annotations.fromStack(built.edge).hasWarning('/shop-startup-edge', Match.stringLikeRegexp('No domain configured'));
   });
 
   it('keeps the load balancer forwarding (no origin header without the edge)', () => {

@@ -58,7 +58,7 @@ describe('adding a region to a geolocation config touches only that region\'s st
     const before = stableTemplates(buildTestApp(raw).app);
     const after = stableTemplates(buildTestApp({ ...raw, regions: [...raw.regions, { region: 'ap-northeast-1', vpcCidr: '10.4.0.0/16' }] }).app);
     for (const name of Object.keys(before)) expect(after[name], name).toEqual(before[name]);
-    const records = Object.values(after['shop-app-ap-northeast-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>)
+    const records = Object.values(after['shop-global-app-ap-northeast-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>)
       .filter((r) => r.Type === 'AWS::Route53::RecordSet').map((r) => `${r.Properties.Name} ${r.Properties.Region}`);
     expect(records).toEqual(['fallback.origin.shop.example.com. ap-northeast-1']);
   });

@@ -15,6 +15,8 @@ const REGIONS = ['us-east-1', 'eu-west-1'];
 /**
  * The logical IDs of the shards' stateful resources in config/sharded.json. A change here means a deploy would
  * REPLACE a shard and lose its data: never update this list after a refactor; keep the construct ids stable.
+ * (The secrets' ids carry the stack name: they changed once, when the example was renamed shop-sharded so that it
+ * deploys next to the other examples; no deployment of a config keeps its name through that.)
  */
 const SHARD_IDS = {
   DatabaseShardsShardS1Key13B971C6: 'AWS::KMS::Key',
@@ -40,9 +42,9 @@ const SHARD_IDS = {
 const STATE_TYPES = [...STATEFUL_TYPES, 'AWS::RDS::DBProxy', 'AWS::RDS::DBProxyEndpoint', 'AWS::ApplicationAutoScaling::ScalableTarget'];
 const PRIMARY_SHARD_IDS = {
   ...SHARD_IDS,
-  shopdatauseast1DatabaseShardsShardS1ClusterSecret46F605313fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
+  shopshardeddatauseast1DatabaseShardsShardS1ClusterSecret3E836E773fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   DatabaseShardsShardS1GlobalClusterD72D3DE5: 'AWS::RDS::GlobalCluster',
-  shopdatauseast1DatabaseShardsShardS2ClusterSecretA8C3CB893fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
+  shopshardeddatauseast1DatabaseShardsShardS2ClusterSecret924E38AD3fdaad7efa858a3daf9490cf0a702aeb: 'AWS::SecretsManager::Secret',
   DatabaseShardsShardS2GlobalCluster7A41B152: 'AWS::RDS::GlobalCluster',
   // each shard's application users function and its provider (operational logs, DESTROY with the stack)
   DatabaseShardsShardS1ApplicationUsersLogsE1ED8C5E: 'AWS::Logs::LogGroup',
@@ -63,7 +65,7 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       const data = built.regions[region].data;
       const t = Template.fromStack(data);
       t.resourceCountIs('AWS::RDS::DBCluster', 3);
-      for (const id of ['shop-db', 'shop-db-s1', 'shop-db-s2']) t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: id });
+      for (const id of ['shop-sharded-db', 'shop-sharded-db-s1', 'shop-sharded-db-s2']) t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: id });
       expect(Object.keys(resources(data))).toContain('DatabaseCluster5B53A178');
       expect(data.shardedDatabase!.shards.map((s) => s.id)).toEqual(['s0', 's1', 's2']);
       expect(data.shardedDatabase!.shards[0].database).toBe(data.database);
@@ -78,23 +80,23 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
 
   it('applies the per-shard overrides (s2: r7g.xlarge, 3 readers)', () => {
     const t = Template.fromStack(built.regions['us-east-1'].data);
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s2-writer', DBInstanceClass: 'db.r7g.xlarge' });
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s2-reader-3', DBInstanceClass: 'db.r7g.xlarge' });
-    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-db-s1-writer', DBInstanceClass: 'db.r7g.large' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-sharded-db-s2-writer', DBInstanceClass: 'db.r7g.xlarge' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-sharded-db-s2-reader-3', DBInstanceClass: 'db.r7g.xlarge' });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceIdentifier: 'shop-sharded-db-s1-writer', DBInstanceClass: 'db.r7g.large' });
   });
 
   it('makes each shard its own global database, created in the primary region and joined by name elsewhere', () => {
     const primary = Template.fromStack(built.regions['us-east-1'].data);
-    for (const id of ['shop-global', 'shop-global-s1', 'shop-global-s2']) primary.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: id });
+    for (const id of ['shop-sharded-global', 'shop-sharded-global-s1', 'shop-sharded-global-s2']) primary.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: id });
     const secondary = Template.fromStack(built.regions['eu-west-1'].data);
     secondary.resourceCountIs('AWS::RDS::GlobalCluster', 0);
-    secondary.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: 'shop-db-s2', GlobalClusterIdentifier: 'shop-global-s2' });
+    secondary.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: 'shop-sharded-db-s2', GlobalClusterIdentifier: 'shop-sharded-global-s2' });
   });
 
   it('publishes the shard map of the region\'s clusters in every region', () => {
     for (const region of REGIONS) {
       const data = built.regions[region].data;
-      Template.fromStack(data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/shard-map', Type: 'String' });
+      Template.fromStack(data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop-sharded/database/shard-map', Type: 'String' });
       const { doc, refs } = resolveShardMap(data, data.shardedDatabase!.shardMapJson);
       expect(doc).toMatchObject({ version: 1, epoch: 1, strategy: 'hash' });
       const shards = doc.shards as Array<Record<string, string>>;
@@ -112,9 +114,9 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
   it('outputs one cluster identifier per shard (DatabaseClusterId<Shard>) and no unsuffixed one', () => {
     for (const region of REGIONS) {
       const t = Template.fromStack(built.regions[region].data);
-      t.hasOutput(OutputKeys.databaseClusterId('s0'), { Value: 'shop-db' });
-      t.hasOutput('DatabaseClusterIdS1', { Value: 'shop-db-s1' });
-      t.hasOutput('DatabaseClusterIdS2', { Value: 'shop-db-s2' });
+      t.hasOutput(OutputKeys.databaseClusterId('s0'), { Value: 'shop-sharded-db' });
+      t.hasOutput('DatabaseClusterIdS1', { Value: 'shop-sharded-db-s1' });
+      t.hasOutput('DatabaseClusterIdS2', { Value: 'shop-sharded-db-s2' });
       expect(Object.keys(t.findOutputs(OutputKeys.databaseClusterId()))).toEqual([]);
     }
   });
@@ -127,7 +129,7 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       const json = JSON.stringify(policy);
       // The parameter's name reaches the app stack as a reference to the data stack's shard-map parameter.
       expect(json).toContain(`"OutputName":"PublishOutputRef${data.getLogicalId(data.shardedDatabase!.shardMapParameter.node.defaultChild as never)}`);
-      expect(json).not.toContain(':secret:shop/database/credentials');
+      expect(json).not.toContain(':secret:shop-sharded/database/credentials');
       // Each shard's proxy and cluster (a forwarding secondary's writes go to the cluster directly).
       for (const shard of data.shardedDatabase!.shards) {
         expect(json).toContain(`PublishOutputFnGetAtt${data.getLogicalId(shard.database.proxy!.node.defaultChild as never)}DBProxyArn`);

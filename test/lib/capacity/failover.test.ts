@@ -167,11 +167,11 @@ describe('s2m evacuate', () => {
   });
 
   it('moves the writer of every shard\'s global database', async () => {
-    const m = mocked({ writer: { 'shop-global': 'us-east-1', 'shop-global-s1': 'us-east-1', 'shop-global-s2': 'us-east-1' }, pendingPolls: 0 }, ['us-east-1', 'eu-west-1']);
+    const m = mocked({ writer: { 'shop-sharded-global': 'us-east-1', 'shop-sharded-global-s1': 'us-east-1', 'shop-sharded-global-s2': 'us-east-1' }, pendingPolls: 0 }, ['us-east-1', 'eu-west-1']);
     expect(await main(['evacuate', 'us-east-1', '--config', SHARDED, '--keep-dns'], m.deps)).toBe(ExitCode.ok);
     const moved = m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand).map((c) => c.args[0].input.GlobalClusterIdentifier);
-    expect(moved).toEqual(['shop-global', 'shop-global-s1', 'shop-global-s2']);
-    expect(m.ssm['eu-west-1'].commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toContain('/shop/database/shards/s2/role');
+    expect(moved).toEqual(['shop-sharded-global', 'shop-sharded-global-s1', 'shop-sharded-global-s2']);
+    expect(m.ssm['eu-west-1'].commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toContain('/shop-sharded/database/shards/s2/role');
     expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
   });
 

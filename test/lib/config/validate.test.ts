@@ -346,10 +346,11 @@ describe('loadConfigFile', () => {
     expect(() => loadConfigFile(file)).toThrow(`Invalid config ${file}: 1 problem\n  stage: must be one of startup, growth, millions, global (got: "huge")`);
   });
 
-  it('loads every example config', () => {
-    for (const name of readdirSync(join(ROOT, 'config')).filter((f) => f.endsWith('.json'))) {
-      expect(loadConfigFile(join(ROOT, 'config', name)).name).toBe('shop');
-    }
+  it('loads every example config, each with a name of its own (two examples deploy side by side in one account)', () => {
+    const names = readdirSync(join(ROOT, 'config')).filter((f) => f.endsWith('.json')).map((f) => loadConfigFile(join(ROOT, 'config', f)).name);
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('shop');
   });
 });
 

@@ -49,7 +49,7 @@ describe('s2m cost', () => {
     const io = capture();
     expect(await main(['cost', '--config', STARTUP], io.deps)).toBe(ExitCode.ok);
     const out = io.out();
-    expect(out).toMatch(/^Cost of shop \(startup stage, 1 region\): .*config\/startup\.json\n/);
+    expect(out).toMatch(/^Cost of shop-startup \(startup stage, 1 region\): .*config\/startup\.json\n/);
     expect(out).toContain(`Prices: USD, AWS on-demand list prices taken ${PRICE_TABLE_DATE}, 730 hours a month`);
     expect(out).toMatch(/Source: AWS public on-demand pricing pages/);
     const floor = Number(/Floor \(zero traffic\): \$([\d,.]+) a month/.exec(out)![1].replace(/,/g, ''));
@@ -81,7 +81,7 @@ describe('s2m cost', () => {
       other: { floor: { total: number } }; difference: { floor: { total: number; regions: Record<string, { tiers: Record<string, number> }> } };
     };
     expect(json.schemaVersion).toBe(COST_JSON_SCHEMA_VERSION);
-    expect(json.base).toMatchObject({ name: 'shop', stage: 'startup', priceTable: { date: PRICE_TABLE_DATE } });
+    expect(json.base).toMatchObject({ name: 'shop-startup', stage: 'startup', priceTable: { date: PRICE_TABLE_DATE } });
     expect(json.base.assumptions).toMatchObject({ requestsPerMonth: 2_000_000, databaseGb: 5, jobsPerRequest: 0 });
     expect(json.difference.floor.total).toBeCloseTo(json.other.floor.total - json.base.floor.total, 9);
     expect(json.difference.floor.regions['us-east-1'].tiers.database).toBeCloseTo(0.5 * 0.12 * 730 + (SECONDS_PER_MONTH / 60) * 5_000 / 1e9 * 0.5, 6);
