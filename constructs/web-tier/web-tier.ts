@@ -1,6 +1,7 @@
 import {
   Annotations,
   Duration,
+  Stack,
   Token,
   Validations,
   aws_autoscaling as autoscaling,
@@ -231,6 +232,8 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
  * service (functional partitioning). HTTPS with HTTP redirected, invalid headers dropped, desync
  * mitigation, access logs; per service a target group with least-outstanding-requests routing and no
  * stickiness (servers are stateless clones), and target tracking on CPU and on requests per target.
+ * Its stack needs an explicit region (`env: { region }`): the load balancer's access logs go to a bucket whose
+ * policy names that region's Elastic Load Balancing account.
  */
 export class WebTier extends Construct implements ec2.IConnectable {
   /** The load balancer. */
@@ -254,6 +257,9 @@ export class WebTier extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: WebTierProps) {
     super(scope, id);
+    if (Token.isUnresolved(Stack.of(this).region)) {
+      throw validationError(this, 'WebTier: the stack needs an explicit region (env: { region }): the load balancer\'s access logs go to a bucket whose policy names the region\'s Elastic Load Balancing account (got: a region-agnostic stack)');
+    }
     validateServices(this, props.services, props.originVerifyHeader);
     this.originVerify = props.originVerifyHeader;
     this.environment = props.environment;

@@ -566,6 +566,15 @@ describe('WebTier bad props', () => {
     const { stack, vpc } = stackWithVpc();
     expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message });
   });
+
+  it('fails in a region-agnostic stack, saying why a region is needed', () => {
+    const stack = new Stack(testApp(), 'Agnostic');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services: [svc('web')] }))).toEqual({
+      path: 'Agnostic/Web',
+      message: 'WebTier: the stack needs an explicit region (env: { region }): the load balancer\'s access logs go to a bucket whose policy names the region\'s Elastic Load Balancing account (got: a region-agnostic stack)',
+    });
+  });
 });
 
 describe('WebTier applications: a version bump rolls exactly that service', () => {
