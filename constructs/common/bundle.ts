@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { cacheDirectory } from './cache-dir';
 import { unscopedValidationError } from './errors';
 
 /** Options of {@link bundleNodeEntry}. */
@@ -18,8 +19,10 @@ export interface NodeBundleOptions {
    */
   readonly projectRoot?: string;
   /**
-   * Where bundles are cached between synths.
-   * @default - `<os tmpdir>/scale-to-millions-bundles`
+   * Where bundles are cached between synths. A cached bundle is used only when its output still has the hash
+   * recorded when it was built and none of its inputs changed.
+   * @default - `bundles` in this user's cache directory (`S2M_CACHE_DIR`, else `<os tmpdir>/scale-to-millions-<uid>`,
+   *   0700 and owned by the user; without a usable one, every synth builds afresh)
    */
   readonly cacheDir?: string;
 }
@@ -44,7 +47,11 @@ interface Manifest {
   readonly key: string;
   readonly inputs: Record<string, string>;
   readonly hash: string;
+  /** SHA-256 of each output file (index.js, index.js.map) as built. */
+  readonly outputs: Record<string, string>;
 }
+
+const OUTPUT_FILES = ['index.js', 'index.js.map'];
 
 /** The subset of esbuild's JS API used here (esbuild is loaded only when a bundle is built). */
 interface EsbuildApi {
@@ -72,7 +79,8 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
     esbuild: esbuild.version,
   };
   const key = sha256(JSON.stringify(settings));
-  const dir = join(options.cacheDir ?? join(tmpdir(), 'scale-to-millions-bundles'), key.slice(0, 32));
+  const cacheRoot = options.cacheDir ?? cacheDirectory('bundles') ?? mkdtempSync(join(tmpdir(), 's2m-bundle-'));
+  const dir = join(cacheRoot, key.slice(0, 32));
   const cached = readManifest(dir, key);
   if (cached && inputsUnchanged(root, cached)) {
     return { directory: join(dir, 'out'), hash: cached.hash, inputs: Object.keys(cached.inputs), fromCache: true };
@@ -108,7 +116,8 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
     if (existsSync(path)) inputs[relative(root, path)] = sha256(readFileSync(path));
   }
   const hash = sha256(JSON.stringify({ settings, inputs }));
-  const manifest: Manifest = { key, inputs, hash };
+  const outputs = Object.fromEntries(OUTPUT_FILES.filter((f) => existsSync(join(staging, 'out', f))).map((f) => [f, sha256(readFileSync(join(staging, 'out', f)))]));
+  const manifest: Manifest = { key, inputs, hash, outputs };
   writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1));
   // Replace the cache entry in one rename, so a concurrent synth sees the old bundle or the new one, never half.
   rmSync(dir, { recursive: true, force: true });
@@ -134,7 +143,14 @@ function loadEsbuild(entry: string): EsbuildApi {
 function readManifest(dir: string, key: string): Manifest | undefined {
   try {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    return m.key === key && existsSync(join(dir, 'out', 'index.js')) ? m : undefined;
+    if (m.key !== key || typeof m.outputs !== 'object' || m.outputs === null || !('index.js' in m.outputs)) return undefined;
+    // The output must be what was built: a bundle changed (or planted) after its build is built again.
+    const files = readdirSync(join(dir, 'out')).sort();
+    if (JSON.stringify(files) !== JSON.stringify(Object.keys(m.outputs).sort())) return undefined;
+    for (const [file, digest] of Object.entries(m.outputs)) {
+      if (sha256(readFileSync(join(dir, 'out', file))) !== digest) return undefined;
+    }
+    return m;
   } catch {
     return undefined;
   }

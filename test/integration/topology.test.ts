@@ -48,7 +48,7 @@ describe('topology from what a synthesized data stack publishes', () => {
     for (const p of parameters) values[p.name] = resolveValue(p.value, answer);
     Object.assign(answers, values);
     await putParameters(ssm, values);
-    loader = await loadTopology({ prefix: '/shop', region: REGION, ssm, secretsManager, onError: () => undefined });
+    loader = await loadTopology({ prefix: '/shop-sharded', region: REGION, ssm, secretsManager, onError: () => undefined });
     loader.onChange((c) => changes.push(c));
   });
 
@@ -57,10 +57,10 @@ describe('topology from what a synthesized data stack publishes', () => {
     const t = loader.current;
     expect(t.unrecognized).toEqual([]);
     expect(t.database).toMatchObject({
-      writer: answers['/shop/database/writer'],
-      reader: answers['/shop/database/reader'],
-      proxy: answers['/shop/database/proxy'],
-      proxyReadOnly: answers['/shop/database/proxy-read-only'],
+      writer: answers['/shop-sharded/database/writer'],
+      reader: answers['/shop-sharded/database/reader'],
+      proxy: answers['/shop-sharded/database/proxy'],
+      proxyReadOnly: answers['/shop-sharded/database/proxy-read-only'],
       port: 5432,
       databaseName: 'app',
       engine: 'postgres',
@@ -69,13 +69,13 @@ describe('topology from what a synthesized data stack publishes', () => {
     });
     // Fleets connect as their own IAM database users: the master secret is published for migrations only.
     expect(t.database!.authentication).toBe('iam');
-    expect(t.database!.secretArn).toBe(answers['/shop/database/secret-arn']);
+    expect(t.database!.secretArn).toBe(answers['/shop-sharded/database/secret-arn']);
     expect(t.shards!.epoch).toBe(1);
     expect([...t.shards!.shards.keys()]).toEqual(['s0', 's1', 's2']);
-    expect(t.shards!.shards.get('s1')!.writer).toBe(answers['/shop/database/shards/s1/writer']);
-    expect(t.cache).toMatchObject({ endpoint: answers['/shop/cache/endpoint'], tls: true, authMode: 'rbac', secretArn: answers['/shop/cache/secret-arn'] });
-    expect(t.cache!.username).toBe(answers['/shop/cache/username']);
-    expect(t.queues['jobs']).toMatchObject({ url: answers['/shop/queues/jobs/url'], arn: answers['/shop/queues/jobs/arn'] });
+    expect(t.shards!.shards.get('s1')!.writer).toBe(answers['/shop-sharded/database/shards/s1/writer']);
+    expect(t.cache).toMatchObject({ endpoint: answers['/shop-sharded/cache/endpoint'], tls: true, authMode: 'rbac', secretArn: answers['/shop-sharded/cache/secret-arn'] });
+    expect(t.cache!.username).toBe(answers['/shop-sharded/cache/username']);
+    expect(t.queues['jobs']).toMatchObject({ url: answers['/shop-sharded/queues/jobs/url'], arn: answers['/shop-sharded/queues/jobs/arn'] });
   });
 
   it('reads the secrets the topology names, and never the database master secret (IAM authentication)', () => {
@@ -84,7 +84,7 @@ describe('topology from what a synthesized data stack publishes', () => {
   });
 
   it('picks up a new shard-map epoch and a rotated secret without a restart', async () => {
-    const mapName = `/shop/database/${DATABASE_KEYS.shardMap}`;
+    const mapName = `/shop-sharded/database/${DATABASE_KEYS.shardMap}`;
     const map = JSON.parse(answers[mapName]!) as { epoch: number; description?: string };
     await putParameters(ssm, { [mapName]: JSON.stringify({ ...map, epoch: 2, description: 'resharded' }) });
     const arn = loader.current.cache!.secretArn!;

@@ -1,6 +1,6 @@
 import { Duration, aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Construct } from 'constructs';
@@ -205,6 +205,45 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
     // ...and another Node.js major is another bundle
     expect(bundleNodeEntry({ entry, nodeMajor: 20, cacheDir }).hash).not.toBe(changed.hash);
     rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('builds again when a cached bundle\'s output is not what was built (a changed or planted index.js)', () => {
+    const entry = join(dir, 'src', 'server.ts');
+    const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+    const first = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    writeFileSync(join(first.directory, 'index.js'), 'require("child_process").execSync("curl evil");\n');
+    const again = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(again).toMatchObject({ fromCache: false, hash: first.hash });
+    expect(readFileSync(join(again.directory, 'index.js'), 'utf8')).not.toContain('evil');
+    // an extra file in the output is refused too
+    writeFileSync(join(again.directory, 'extra.js'), 'x');
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('caches by default in this user\'s own 0700 directory, never in a directory another user owns', () => {
+    const entry = join(dir, 'src', 'server.ts');
+    const root = mkdtempSync(join(tmpdir(), 's2m-cache-root-'));
+    const previous = process.env.S2M_CACHE_DIR;
+    process.env.S2M_CACHE_DIR = root;
+    try {
+      const built = bundleNodeEntry({ entry, nodeMajor: 22 });
+      expect(built.directory.startsWith(join(root, 'bundles'))).toBe(true);
+      expect(statSync(join(root, 'bundles')).mode & 0o777).toBe(0o700);
+      expect(bundleNodeEntry({ entry, nodeMajor: 22 }).fromCache).toBe(true);
+      // WHEN the cache directory belongs to someone else THEN it is not used (a fresh build, outside it)
+      if (process.getuid?.() === 0) {
+        chownSync(join(root, 'bundles'), 65534, 65534);
+        const elsewhere = bundleNodeEntry({ entry, nodeMajor: 22 });
+        expect(elsewhere.fromCache).toBe(false);
+        expect(elsewhere.directory.startsWith(root)).toBe(false);
+      }
+    } finally {
+      if (previous === undefined) delete process.env.S2M_CACHE_DIR;
+      else process.env.S2M_CACHE_DIR = previous;
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('runs the bundle with the AL2023 Node.js package of that major', () => {
