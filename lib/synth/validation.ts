@@ -44,6 +44,11 @@ export interface TemplateValidationOptions {
    */
   readonly cacheDirectory?: string | false;
   /**
+   * The engine's module (tests give a broken one to see a failed start reported).
+   * @default - the validator aws-cdk-lib runs
+   */
+  readonly validatorPath?: string;
+  /**
    * Start the engine now, expecting templates the cache does not know. With false the engine starts at the first
    * template the cache does not know (a few seconds later than it could have, when there is one).
    * @default true
@@ -86,8 +91,9 @@ const path = require('node:path');
 const { validatorPath, rulesDirectory, port, signal } = workerData;
 const done = new Int32Array(signal);
 const IGNORE_RULES = ['W3005', 'W1020', 'I4010', 'W4011', 'W4012', 'W9002', 'W9013', 'W1103'];
-const index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
-const validator = require(validatorPath);
+let index;
+let validator;
+let fatal;
 const seenTypes = new Set();
 let engine;
 let engineRules;
@@ -115,8 +121,18 @@ function reply(message) {
   Atomics.add(done, 0, 1);
   Atomics.notify(done, 0);
 }
-useTypes([]);
+try {
+  index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
+  validator = require(validatorPath);
+  useTypes([]);
+} catch (e) {
+  // Say so at once: the app waits on the signal and cannot see the worker's error or exit events meanwhile.
+  fatal = 'the engine did not start: ' + String(e && e.stack || e);
+  reply({ key: '', error: fatal });
+}
+process.on('exit', (code) => { if (!fatal) reply({ key: '', error: 'the engine stopped (exit code ' + code + ')' }); });
 port.on('message', (m) => {
+  if (fatal) { reply({ key: m.key, error: fatal }); return; }
   try {
     if (m.kind === 'types') { useTypes(m.types); return; }
     useTypes(typesOf(m.text));
@@ -139,7 +155,7 @@ port.on('message', (m) => {
 `;
 
 /** How long a synth waits for the engine before it fails (a worker that died cannot say so while the app waits). */
-const WORKER_TIMEOUT_MS = 10 * 60 * 1000;
+const WORKER_TIMEOUT_MS = 5 * 60 * 1000;
 
 interface WorkerReply {
   readonly key: string;
@@ -192,7 +208,7 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
 
   private constructor(files: EngineFiles, options: TemplateValidationOptions) {
     super();
-    this.files = files;
+    this.files = options.validatorPath ? { ...files, validatorPath: options.validatorPath } : files;
     this.cacheDir = options.cacheDirectory === false ? undefined : options.cacheDirectory ?? cacheDirectory('validation');
     if (options.eager ?? true) this.startWorker();
   }

@@ -1,5 +1,5 @@
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,19 @@ describe('TemplateValidation: aws-cdk-lib\'s template validator, in a worker, ca
     expect(third.validation!.enginesStarted).toBe(1);
     expect(JSON.stringify(third.report)).toMatch(/FifoTopic/);
     expect(third.error).toMatch(/VisibilityTimeout: 'not-a-number'/);
+  });
+
+  it('fails the synth at once, saying why, when the engine cannot start (it used to wait 10 minutes in silence)', () => {
+    const broken = join(scratch, 'broken-validator.js');
+    writeFileSync(broken, 'throw new Error("the WebAssembly module could not be instantiated");\n');
+    const app = new App({ outdir: mkdtempSync(join(scratch, 'out-')), context: cdkJsonContext() });
+    const validation = TemplateValidation.start(app, { cacheDirectory: false, validatorPath: broken });
+    build(app);
+    validation!.attach(app);
+    const started = Date.now();
+    expect(() => app.synth()).toThrow(/Template validation failed in the engine: the engine did not start: Error: the WebAssembly module could not be instantiated/);
+    // not the 5-minute deadline (no timing assertion beyond that: the machine is shared)
+    expect(Date.now() - started).toBeLessThan(120_000);
   });
 
   it('is off when CDK_VALIDATION=false, like the built-in plugin', () => {
