@@ -53,7 +53,7 @@ delay=2
 for ((attempt = 1; attempt <= attempts; attempt++)); do
   if instance=$(${BIN}/imds instance-id) && region=$(${BIN}/imds placement/region) \\
     && group=$(${BIN}/imds tags/instance/aws:autoscaling:groupName); then
-    if out=$(aws autoscaling complete-lifecycle-action --region "$region" --auto-scaling-group-name "$group" \\
+    if out=$(aws autoscaling complete-lifecycle-action --cli-connect-timeout 5 --cli-read-timeout 20 --region "$region" --auto-scaling-group-name "$group" \\
       --instance-id "$instance" --lifecycle-hook-name "$hook" --lifecycle-action-result "$result" 2>&1); then
       echo "s2m: $hook completed with $result"
       exit 0
@@ -202,7 +202,8 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     "trap 'bootstrap_failed $LINENO' ERR",
   ];
   if (s.version === undefined) {
-    lines.push(`echo "S2M_APP_VERSION=$(${BIN}/imds ami-id)" >> ${ENV_FILE}`);
+    // On its own line: a command substitution that fails inside echo's argument trips neither set -e nor the trap.
+    lines.push(`ami_id=$(${BIN}/imds ami-id)`, `echo "S2M_APP_VERSION=$ami_id" >> ${ENV_FILE}`);
   }
   lines.push(
     DNF_INSTALL,

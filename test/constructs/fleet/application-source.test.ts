@@ -165,7 +165,7 @@ describe('ApplicationSource.machineImage', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ ImageId: 'ami-0123456789abcdef0' }) });
     t.resourceCountIs('Custom::AmazonLinux2023Image', 0);
     const userData = renderedUserData(t);
-    expect(userData).toContain('echo "S2M_APP_VERSION=$(/opt/s2m/bin/imds ami-id)" >> /etc/scale-to-millions/env');
+    expect(userData).toContain('ami_id=$(/opt/s2m/bin/imds ami-id)\necho "S2M_APP_VERSION=$ami_id" >> /etc/scale-to-millions/env');
     expect(userData).toContain('/etc/systemd/system/s2m-app.service.d/scale-to-millions.conf');
   });
 });

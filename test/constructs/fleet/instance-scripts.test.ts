@@ -52,7 +52,7 @@ describe('complete-hook: completing a lifecycle action', () => {
     const r = run(`${BIN}/complete-hook`, { args: ['s2m-ready', 'CONTINUE'], fakes: { aws: '' } });
     expect(r.status).toBe(0);
     expect(awsCalls(r.calls)).toEqual([
-      'aws autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name shop-web-asg --instance-id i-0abc --lifecycle-hook-name s2m-ready --lifecycle-action-result CONTINUE',
+      'aws autoscaling complete-lifecycle-action --cli-connect-timeout 5 --cli-read-timeout 20 --region eu-west-1 --auto-scaling-group-name shop-web-asg --instance-id i-0abc --lifecycle-hook-name s2m-ready --lifecycle-action-result CONTINUE',
     ]);
   });
 
