@@ -1,4 +1,5 @@
 import {
+  Annotations,
   ArnFormat,
   Aws,
   type CfnAutoScalingInstanceRefreshAlarmSpecification,
@@ -18,7 +19,7 @@ import {
   aws_iam as iam,
   aws_logs as logs,
 } from 'aws-cdk-lib';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
@@ -176,6 +177,8 @@ const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
 const ENV_VALUE = /^[A-Za-z0-9_./:@+,=-]*$/;
 const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
 /** Auto Scaling's limit of alarms watched by an instance refresh. */
+/** User data size allowed at synth: EC2's 16,384 bytes less room for token values. */
+const USER_DATA_BUDGET = 15_000;
 const MAX_ROLLBACK_ALARMS = 10;
 
 /**
@@ -315,7 +318,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
     // Late: tags (`Tags.of(app).add(...)`) are applied by aspects just before validation.
-    this.node.addValidation({ validate: () => this.instanceTagProblems() });
+    this.node.addValidation({ validate: () => [...this.instanceTagProblems(), ...this.userDataProblems()] });
 
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
@@ -362,7 +365,12 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       conditions: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_GROUP_TAG}`]: this.groupTagValue } },
     };
     if (!(this.role instanceof iam.Role)) {
-      iam.Grant.addToPrincipal({ grantee: this, actions: grant.actions, resourceArns: grant.resources, conditions: grant.conditions }).applyBefore(this.autoScalingGroup);
+      const added = iam.Grant.addToPrincipal({ grantee: this, actions: grant.actions, resourceArns: grant.resources, conditions: grant.conditions });
+      added.applyBefore(this.autoScalingGroup);
+      // An immutable imported role takes nothing and says it did: no policy depends on the grant then.
+      if (!added.success || Dependable.of(added).dependencyRoots.length === 0) {
+        Annotations.of(this).addWarningV2('scale-to-millions:fleet-own-group-grant', `Fleet: the role given cannot take the fleet's own-group permission (an imported role that is not mutable): give it autoscaling:CompleteLifecycleAction (and, for workers, autoscaling:SetInstanceProtection) on Auto Scaling groups with the tag ${FLEET_GROUP_TAG} of this fleet (condition autoscaling:ResourceTag/${FLEET_GROUP_TAG}), or every launch is abandoned when its lifecycle hook times out`);
+      }
       return;
     }
     const policy = new iam.Policy(this, 'OwnGroupPolicy', { roles: [this.role], statements: [new iam.PolicyStatement(grant)] });
@@ -371,6 +379,16 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       id: `AwsSolutions-IAM5[Resource::${nagArn(groups, this)}]`,
       reason: `Auto Scaling group ARNs hold a UUID CloudFormation does not expose, and naming the group would make this permission wait for the group whose first instances need it; the condition autoscaling:ResourceTag/${FLEET_GROUP_TAG} pins it to this fleet's group, and only the lifecycle and protection calls the instances make on their own group are allowed.`,
     });
+  }
+
+  /**
+   * EC2 takes at most 16 KB of user data (before base64): more fails the launch template at deploy. Tokens are
+   * counted as their placeholders (an ARN or a name is usually longer), hence the margin.
+   */
+  private userDataProblems(): string[] {
+    const bytes = Buffer.byteLength(this.userData.render(), 'utf8');
+    if (bytes <= USER_DATA_BUDGET) return [];
+    return [`Fleet: the user data is about ${bytes} bytes, over what fits in EC2's 16 KB with room for the values CloudFormation fills in (${USER_DATA_BUDGET}): move files into an artifact or the image, or environment values into SSM parameters (got: ${bytes} bytes)`];
   }
 
   /**

@@ -337,6 +337,30 @@ describe('Fleet bad props', () => {
     expect(() => Template.fromStack(stack)).toThrow(/Fleet: environment\.TOKEN resolves to a secret; the environment file never holds one/);
   });
 
+  it('refuses at synth user data over what EC2 takes (16 KB), naming the size', () => {
+    const { stack, vpc } = stackWithVpc();
+    const big = ApplicationSource.inline({ files: { 'srv.py': `# ${'x'.repeat(16_000)}\nprint(1)\n` }, startCommand: '/usr/bin/python3 srv.py' });
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: big });
+    expect(() => Template.fromStack(stack)).toThrow(/Fleet: the user data is about \d+ bytes, over what fits in EC2's 16 KB .*\(got: \d+ bytes\)/);
+    // the control: the usual fleet is far below it
+    const { stack: small, vpc: vpc2 } = stackWithVpc();
+    new Fleet(small, 'Fleet', { vpc: vpc2, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
+    expect(() => Template.fromStack(small)).not.toThrow();
+  });
+
+  it('warns when an imported role cannot take the own-group permission (every launch would be abandoned)', () => {
+    const { stack, vpc } = stackWithVpc();
+    const role = iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::123456789012:role/fleet', { mutable: false });
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), role });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Fleet', Match.stringLikeRegexp('cannot take the fleet\'s own-group permission.*autoscaling:CompleteLifecycleAction'));
+    // the control: a mutable imported role takes it (a policy of this stack), and nothing is said
+    const { stack: other, vpc: vpc2 } = stackWithVpc();
+    const mutable = iam.Role.fromRoleArn(other, 'Imported', 'arn:aws:iam::123456789012:role/fleet');
+    new Fleet(other, 'Fleet', { vpc: vpc2, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app(), role: mutable });
+    expect(Annotations.fromStack(other).findWarning('*', Match.stringLikeRegexp('own-group permission'))).toEqual([]);
+    expect(JSON.stringify(Template.fromStack(other).findResources('AWS::IAM::Policy'))).toContain('autoscaling:CompleteLifecycleAction');
+  });
+
   it.each([['cost center'], ['team/owner']])('refuses at synth a tag key %j that reaches the instances (EC2 would refuse every launch)', (key) => {
     const { stack, vpc } = stackWithVpc();
     new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application: app() });
