@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-export { cacheDirectory } from '../../constructs/common/cache-dir';
+import { cacheDirectory } from '../../constructs/common/cache-dir';
+
+export { cacheDirectory };
 
 /** A hex SHA-256 of the parts, each followed by a NUL (so `['ab', 'c']` and `['a', 'bc']` differ). */
 export function contentHash(...parts: Array<string | Buffer>): string {
@@ -20,4 +23,41 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
     // A cache that cannot be written is a slower next run, not an error.
     rmSync(tmp, { force: true });
   }
+}
+
+/** Largest size of each cache directory after {@link pruneCache}: the oldest entries go first. */
+export const CACHE_DIRECTORY_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Keeps the cache directory `name` under `limit` bytes by deleting its oldest entries (files, or directories taken
+ * whole, by modification time). Each aws-cdk-lib or Node.js upgrade adds a generation of entries nobody reads again;
+ * without this, they would pile up in /tmp (RAM on a tmpfs) for ever. Errors are ignored: a cache is an optimization.
+ */
+export function pruneCache(name: string, limit = CACHE_DIRECTORY_LIMIT_BYTES): void {
+  const dir = cacheDirectory(name);
+  if (!dir) return;
+  try {
+    const entries = readdirSync(dir).map((entry) => {
+      const path = join(dir, entry);
+      const st = statSync(path);
+      return { path, mtime: st.mtimeMs, size: st.isDirectory() ? sizeOf(path) : st.size };
+    });
+    let total = entries.reduce((sum, e) => sum + e.size, 0);
+    for (const e of entries.sort((a, b) => a.mtime - b.mtime)) {
+      if (total <= limit) break;
+      rmSync(e.path, { recursive: true, force: true });
+      total -= e.size;
+    }
+  } catch {
+    // a cache that cannot be pruned now is pruned at a later synth
+  }
+}
+
+function sizeOf(dir: string): number {
+  let sum = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    sum += entry.isDirectory() ? sizeOf(path) : statSync(path).size;
+  }
+  return sum;
 }

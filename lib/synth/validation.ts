@@ -266,7 +266,10 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   /** The cache key of a template, its result looked up, or the template sent to the worker. */
   private submit(s: PolicyValidationStack, text: string): string {
     const f = this.files;
-    const key = contentHash('s2m-validation-v1', f.cdkVersion, f.validatorVersion, f.rulesIndex, s.accountId ?? '', s.region ?? '', text);
+    // The worker's source is in the key: its rule selection, exclusions and levels are part of every result. (Which
+    // rules run also depends on the resource types of the app's other templates; in aws-cdk-lib 2.276 the only rule
+    // with more than one type is GameLift's, which no template here uses.)
+    const key = contentHash('s2m-validation-v1', WORKER_SOURCE, f.cdkVersion, f.validatorVersion, f.rulesIndex, s.accountId ?? '', s.region ?? '', text);
     if (this.results.has(key) || this.pending.has(key)) return key;
     const cached = this.readCache(key);
     if (cached) {
