@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The package as a user gets it: built, packed with `npm pack`, unpacked into a fresh app's node_modules, and used
@@ -23,7 +23,7 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 's2m-package-'));
   const pkg = join(tmp, 'pkg');
   mkdirSync(pkg);
-  for (const f of ['package.json', 'README.md', 'config', 'docs']) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'config', 'docs', 'examples']) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
   mkdirSync(join(pkg, 'bin'));
   cpSync(join(ROOT, 'bin', 's2m.cjs'), join(pkg, 'bin', 's2m.cjs'));
   // What `npm run build` does, into the copy.
@@ -48,7 +48,21 @@ describe('the packed package', () => {
       'dist/lib/testing/index.js', 'dist/lib/capacity/index.js', 'bin/s2m.cjs', 'README.md', 'config/millions.json',
     ]));
     expect(files.filter((f) => f.startsWith('docs/'))).not.toHaveLength(0);
-    expect(files.filter((f) => /\.test\.|^test\/|^bench\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
+    // (the example application is TypeScript on purpose: the default config bundles its sources at synth)
+    expect(files.filter((f) => /\.test\.|^test\/|^bench\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/')))).toEqual([]);
+  });
+
+  it('ships every file the README and the docs link to, so the links work in the installed package', () => {
+    const links: string[] = [];
+    for (const doc of files.filter((f) => f === 'README.md' || /^docs\/.*\.md$/.test(f))) {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(m[1])) continue;
+        links.push(posix.normalize(posix.join(posix.dirname(doc), m[1])));
+      }
+    }
+    expect(links.length).toBeGreaterThan(10);
+    expect([...new Set(links)].filter((l) => !files.includes(l) && !files.some((f) => f.startsWith(`${l.replace(/\/$/, '')}/`)))).toEqual([]);
   });
 
   it('exposes exactly its entry and the runtime, testing and capacity sub-paths', () => {
