@@ -222,6 +222,14 @@ export interface WebTierProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * Where each service's constructs (`Service-<name>`: fleet, target group, listener rule, rollback alarms) are
+   * created: return a construct, for example a `NestedStack` of the tier's stack, to hold the service there, or
+   * undefined for the tier itself. `index` is the service's position in `services`. Moving a service from one
+   * scope to another changes its logical IDs, which replaces its fleet, target group and listener rule.
+   * @default - every service under the tier
+   */
+  readonly serviceScope?: (service: WebServiceProps, index: number) => Construct | undefined;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -310,7 +318,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
 
     this.services = {};
     props.services.forEach((svc, i) => {
-      this.services[svc.name] = this.addService(svc, i);
+      this.services[svc.name] = this.addService(svc, i, props.serviceScope?.(svc, i) ?? this);
     });
 
     const defaultService = Object.values(this.services).find((s) => s.isDefault)!;
@@ -377,8 +385,8 @@ export class WebTier extends Construct implements ec2.IConnectable {
     return s;
   }
 
-  private addService(svc: WebServiceProps, index: number): WebService {
-    const scope = new Construct(this, `Service-${svc.name}`);
+  private addService(svc: WebServiceProps, index: number, parent: Construct): WebService {
+    const scope = new Construct(parent, `Service-${svc.name}`);
     const port = svc.port ?? WEB_TIER_DEFAULTS.port;
     const healthCheckPath = svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath;
     const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;
