@@ -1,5 +1,6 @@
 import {
   CfnOutput,
+  NestedStack,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_ec2 as ec2,
@@ -14,6 +15,7 @@ import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
 import type { QueueConfig, ServiceConfig } from '../config';
+import { servicePlacement } from '../config/limits';
 import { DATABASE_USERS, ENV_VARS } from '../runtime/contract';
 import { OutputKeys, pascal } from '../outputs';
 import { applicationSourceOf, rolloutOf } from './application';
@@ -69,6 +71,11 @@ export class AppStack extends RegionalStack {
   public readonly alarmTopic?: sns.Topic;
   /** The region's dashboard, alarms and health alarm (undefined when `monitoring.enabled` is false). */
   public readonly monitoring?: RegionMonitoring;
+  /**
+   * Nested stacks `Services2`, `Services3`, … holding the web services that do not fit in this stack (see
+   * `servicePlacement` in lib/config/limits.ts), with the names of the services each holds; empty when all fit.
+   */
+  public readonly serviceStacks: Array<{ stack: NestedStack; services: string[] }> = [];
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -79,6 +86,17 @@ export class AppStack extends RegionalStack {
         zoneName: config.domain.hostedZoneName,
       });
     }
+    const placement = servicePlacement(config.services, config.queues);
+    const stackOfService = new Map<string, NestedStack>();
+    let next = placement.inAppStack;
+    placement.nestedStacks.forEach((size, g) => {
+      const services = config.services.slice(next, next + size).map((s) => s.name);
+      next += size;
+      const id = `Services${g + 2}`;
+      const stack = new NestedStack(this, id, { description: `Web services ${services.join(', ')} of ${this.stackName}: fleets, target groups, listener rules, alarms` });
+      this.serviceStacks.push({ stack, services });
+      for (const name of services) stackOfService.set(name, stack);
+    });
     this.webTier = new WebTier(this, 'Web', {
       vpc: props.vpc,
       environment: this.applicationEnvironment(),
@@ -86,6 +104,7 @@ export class AppStack extends RegionalStack {
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
       services: config.services.map((svc) => this.serviceProps(svc)),
+      ...(stackOfService.size > 0 ? { serviceScope: (svc: WebServiceProps) => stackOfService.get(svc.name) } : {}),
       ...(config.edge.enabled && config.domain ? {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
@@ -138,6 +157,9 @@ export class AppStack extends RegionalStack {
         ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
         secretRotations: props.secretRotations ?? [],
+        ...(this.serviceStacks.length > 0 ? {
+          serviceGroups: this.serviceStacks.map(({ stack, services }) => ({ scope: stack, services, title: `Services in nested stack ${stack.node.id}` })),
+        } : {}),
         thresholds: config.monitoring.thresholds,
         dashboardName: `${config.name}-${this.regionConfig.region}`,
       });
