@@ -317,13 +317,17 @@ export class WebTier extends Construct implements ec2.IConnectable {
     }
 
     this.services = {};
+    const scopes = new Map<string, Construct>();
     props.services.forEach((svc, i) => {
-      this.services[svc.name] = this.addService(svc, i, props.serviceScope?.(svc, i) ?? this);
+      scopes.set(svc.name, props.serviceScope?.(svc, i) ?? this);
+      this.services[svc.name] = this.addService(svc, i, scopes.get(svc.name)!);
     });
 
     const defaultService = Object.values(this.services).find((s) => s.isDefault)!;
     if (this.originVerify && (this.originVerify.exemptHealthCheckPath ?? true)) {
-      this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(this, 'HealthCheckExemption', {
+      // With the default service's target group: its fleet waits for the rule, so a rule in another stack than the
+      // fleet would make the two stacks depend on each other.
+      this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(scopes.get(defaultService.name)!, 'HealthCheckExemption', {
         listener: this.listener,
         priority: this.originVerify.healthCheckExemptionPriority ?? 1,
         conditions: [

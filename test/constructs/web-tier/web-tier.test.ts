@@ -587,6 +587,26 @@ describe('WebTier with a service in a nested stack (serviceScope)', () => {
   });
 });
 
+describe('WebTier with the default service in a nested stack and an origin header', () => {
+  it('creates the health check exemption rule with the default service, so the two stacks do not depend on each other', () => {
+    // GIVEN the default service placed in a nested stack, the origin header required
+    const { stack, vpc } = stackWithVpc('Parent');
+    const nested = new NestedStack(stack, 'Services2');
+    const t3 = new ec2.InstanceType('t3.small');
+    const tier = new WebTier(stack, 'Web', {
+      vpc,
+      deletionProtection: false,
+      originVerifyHeader: { name: 'X-Origin-Verify', values: ['secret'] },
+      services: [{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }],
+      serviceScope: () => nested,
+    });
+    // THEN the rule is in the nested stack, beside the target group it forwards to
+    expect(tier.healthCheckExemptionRule!.node.path).toBe('Parent/Services2/HealthCheckExemption');
+    Template.fromStack(nested).resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
+    Template.fromStack(stack).resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+  });
+});
+
 describe('WebTier bad props', () => {
   const t3 = new ec2.InstanceType('t3.small');
   const svc = (name: string, extra: Partial<WebServiceProps> = {}): WebServiceProps => ({ name, instanceType: t3, minCapacity: 1, maxCapacity: 2, ...extra });
