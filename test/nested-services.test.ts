@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from '../lib/app';
-import { loadConfigFile, type AppConfig } from '../lib/config';
-import { APP_STACK_NESTED_BUDGET, SERVICES_PER_NESTED_STACK, nestedStackCost, parentCost, servicePlacement } from '../lib/config/limits';
+import { loadConfigFile, resolveConfig, type AppConfig, type AppConfigInput } from '../lib/config';
+import { APP_STACK_NESTED_BUDGET, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackOrder, appStackPlacement, nestedQueueStackCost, nestedStackCost, parentCost } from '../lib/config/limits';
 import { OutputKeys } from '../lib/outputs';
 import type { AppStack } from '../lib/stacks';
 import { checkedSynth, findings, removeCheckedSynths, type CheckedSynth } from './helpers/checked-synth';
@@ -89,11 +89,11 @@ describe('test/fixtures/fifty-services.json: 50 web services in one region', () 
   });
 
   it('keeps the first services in the app stack and puts the rest, in config order, in nested stacks of at most 10', () => {
-    const placement = servicePlacement(config.services, config.queues);
+    const placement = appStackPlacement(config.services, config.queues);
     expect(nested.length).toBe(placement.nestedStacks.length);
     expect(nested.length).toBeGreaterThanOrEqual(4);
     expect(nested.map((n) => n.services.length)).toEqual(placement.nestedStacks);
-    expect(nested.flatMap((n) => n.services)).toEqual(config.services.slice(placement.inAppStack).map((s) => s.name));
+    expect(nested.flatMap((n) => n.services)).toEqual(appStackOrder(config.services).slice(placement.inAppStack).map((s) => s.name));
     for (const n of nested) expect(n.services.length).toBeLessThanOrEqual(SERVICES_PER_NESTED_STACK);
     expect(app.serviceStacks.map(({ stack }) => stack.node.id)).toEqual(nested.map((_, i) => `Services${i + 2}`));
     for (const { stack } of app.serviceStacks) expect(NestedStack.isNestedStack(stack)).toBe(true);
@@ -109,12 +109,12 @@ describe('test/fixtures/fifty-services.json: 50 web services in one region', () 
       expect(Object.keys(t.template.Outputs ?? {}).length, t.name).toBeLessThanOrEqual(LIMITS.outputs);
       expect(Object.keys(t.template.Parameters ?? {}).length, t.name).toBeLessThanOrEqual(LIMITS.parameters);
     }
-    const placement = servicePlacement(config.services, config.queues);
-    const own = parentCost(config.services.slice(0, placement.inAppStack), config.services.length - placement.inAppStack, config.queues);
+    const placement = appStackPlacement(config.services, config.queues);
+    const own = parentCost(appStackOrder(config.services).slice(0, placement.inAppStack), config.services.length - placement.inAppStack, config.queues);
     expect(own.resources).toBeGreaterThanOrEqual(Object.keys(parent.template.Resources).length);
     expect(own.bytes).toBeGreaterThanOrEqual(parent.bytes);
     for (const n of nested) {
-      const estimate = nestedStackCost(config.services.filter((s) => n.services.includes(s.name)));
+      const estimate = nestedStackCost(config.services.filter((s) => n.services.includes(s.name)), config.queues.length);
       expect(estimate.resources, n.name).toBeGreaterThanOrEqual(Object.keys(n.template.Resources).length);
       expect(estimate.bytes, n.name).toBeGreaterThanOrEqual(n.bytes);
     }
@@ -149,7 +149,7 @@ describe('test/fixtures/fifty-services.json: 50 web services in one region', () 
     for (const id of groupRefs) expect(rule).toContain(`"${app.resolve(id)}"`);
     const nestedCritical = app.monitoring!.criticalAlarms.filter((a) => Stack.of(a) !== app);
     expect(nestedCritical.length).toBe(3 * nested.reduce((sum, n) => sum + n.services.length, 0));
-    expect(app.monitoring!.serviceGroupHealthAlarms.length).toBe(nested.length);
+    expect(app.monitoring!.alarmGroupHealthAlarms.length).toBe(nested.length);
   });
 
   it('gives every alarm of every template an action (the rollback alarms notify the region\'s topic too)', () => {
@@ -195,6 +195,97 @@ describe('test/fixtures/fifty-services.json: 50 web services in one region', () 
     }
     const titles = widgets.filter((w) => w.type === 'text').map((w) => JSON.stringify(w.properties));
     for (const { stack } of app.serviceStacks) expect(titles.some((t) => t.includes(`nested stack ${stack.node.id}`))).toBe(true);
+  });
+});
+
+/** The fixture with `queues` queues like its one. */
+function withQueues(queues: number): AppConfigInput {
+  const base = JSON.parse(readFileSync(FIXTURE, 'utf8')) as AppConfigInput & { queues: Array<Record<string, unknown>> };
+  return { ...base, queues: Array.from({ length: queues }, (_, i) => ({ ...base.queues[0], name: i === 0 ? 'jobs' : `queue${i}` })) } as AppConfigInput;
+}
+
+describe('50 services and 12 queues in one region: queues in nested stacks too', () => {
+  let config: AppConfig;
+  let result: CheckedSynth;
+  let built: BuiltApp;
+  let app: AppStack;
+  let parent: Written;
+  let nested: Array<Written & { queues: string[] }>;
+
+  beforeAll(() => {
+    // GIVEN the fixture with 12 queues WHEN it synthesizes as `cdk synth` does, validator and cdk-nag on
+    config = resolveConfig(withQueues(12));
+    result = checkedSynth((a) => {
+      built = buildApp(a, config, { nagChecks: true });
+    });
+    app = Object.values(built.regions)[0].app;
+    parent = written(result.outdir, app);
+    nested = app.queueStacks.map(({ stack, queues }) => ({ ...written(result.outdir, stack), queues }));
+  }, 240_000);
+
+  it('synthesizes with zero cdk-nag findings and zero validator findings, nested templates included', () => {
+    expect(result.error?.message).toBeUndefined();
+    expect(findings(result, 'CloudFormation Validate')).toEqual([]);
+    expect(findings(result, 'AwsSolutions')).toEqual([]);
+    const all = [...app.serviceStacks, ...app.queueStacks].map(({ stack }) => ({ path: stack.node.path, file: join(result.outdir, stack.templateFile), region: config.regions[0].region }));
+    expect(validateTemplates(all)).toEqual([]);
+  });
+
+  it('puts the queues that do not fit, in config order, in nested stacks Queues2, … of at most 10, each worker fleet in its stack', () => {
+    const p = appStackPlacement(config.services, config.queues);
+    expect(nested.map((n) => n.queues.length)).toEqual(p.queueStacks);
+    expect(nested.length).toBeGreaterThan(0);
+    expect(app.serviceStacks.length).toBeGreaterThan(0);
+    expect(nested.flatMap((n) => n.queues)).toEqual(config.queues.slice(p.queuesInAppStack).map((q) => q.name));
+    for (const n of nested) expect(n.queues.length).toBeLessThanOrEqual(QUEUES_PER_NESTED_STACK);
+    expect(app.queueStacks.map(({ stack }) => stack.node.id)).toEqual(nested.map((_, i) => `Queues${i + 2}`));
+    for (const { stack, queues } of app.queueStacks) for (const q of queues) expect(Stack.of(app.workerFleets[q]).node.path, q).toBe(stack.node.path);
+  });
+
+  it('fits every template in CloudFormation\'s limits, below aws-cdk-lib\'s warning, and within the estimates', () => {
+    const p = appStackPlacement(config.services, config.queues);
+    const own = parentCost(appStackOrder(config.services).slice(0, p.inAppStack), config.services.length - p.inAppStack, config.queues.slice(0, p.queuesInAppStack), config.queues.length - p.queuesInAppStack);
+    expect(own.resources).toBeGreaterThanOrEqual(Object.keys(parent.template.Resources).length);
+    expect(own.bytes).toBeGreaterThanOrEqual(parent.bytes);
+    const services = app.serviceStacks.map(({ stack }) => written(result.outdir, stack));
+    for (const t of [parent, ...nested, ...services]) {
+      expect(Object.keys(t.template.Resources).length, t.name).toBeLessThanOrEqual(APP_STACK_NESTED_BUDGET.resources);
+      expect(t.bytes, t.name).toBeLessThanOrEqual(APP_STACK_NESTED_BUDGET.bytes);
+      expect(Object.keys(t.template.Outputs ?? {}).length, t.name).toBeLessThanOrEqual(LIMITS.outputs);
+      for (const [id, r] of ofType(t.template, 'AWS::CloudWatch::CompositeAlarm')) {
+        expect((JSON.stringify(r.Properties!.AlarmRule).split('ALARM(').length - 1) * MAX_OPERAND, `${t.name}/${id}`).toBeLessThanOrEqual(LIMITS.alarmRule);
+      }
+    }
+    for (const n of nested) {
+      const estimate = nestedQueueStackCost(n.queues.map((name) => ({ name })));
+      expect(estimate.resources, n.name).toBeGreaterThanOrEqual(Object.keys(n.template.Resources).length);
+      expect(estimate.bytes, n.name).toBeGreaterThanOrEqual(n.bytes);
+    }
+    if (process.env.S2M_LIMITS_DEBUG) {
+      console.log([parent, ...nested, ...services].map((t) => `${t.name}: ${Object.keys(t.template.Resources).length} resources, ${t.bytes} bytes`).join('\n'));
+    }
+  });
+
+  it('gives each nested stack of queues a composite alarm of its queues\' Critical alarms, referenced by the region\'s', () => {
+    const [, region] = ofType(parent.template, 'AWS::CloudWatch::CompositeAlarm')[0];
+    const rule = JSON.stringify(region.Properties!.AlarmRule);
+    for (const [i, n] of nested.entries()) {
+      const composites = ofType(n.template, 'AWS::CloudWatch::CompositeAlarm');
+      expect(composites.length, n.name).toBe(1);
+      // three Critical alarms per queue: oldest message, dead letters, workers at their maximum
+      expect(JSON.stringify(composites[0][1].Properties!.AlarmRule).split('ALARM(').length - 1, n.name).toBe(3 * n.queues.length);
+      expect(rule).toContain(`"${app.resolve(app.queueStacks[i].stack.nestedStackResource!.logicalId) as string}"`);
+      for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm']) {
+        for (const [id, alarm] of ofType(n.template, type)) expect((alarm.Properties!.AlarmActions as unknown[] | undefined)?.length ?? 0, `${n.name}/${id}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('publishes every queue\'s worker fleet and log group in the app stack\'s outputs', () => {
+    const outputs = Object.keys(parent.template.Outputs ?? {});
+    for (const q of config.queues) {
+      for (const key of [OutputKeys.workerFleetName(q.name), OutputKeys.workerLogGroupName(q.name)]) expect(outputs, key).toContain(key);
+    }
   });
 });
 

@@ -115,16 +115,18 @@ export interface MonitoringAlarm {
 }
 
 /**
- * Web services whose alarms are created in another scope, typically the nested stack that holds their fleets, behind
- * a composite alarm of their own: the region's composite alarm then references that one alarm instead of each of
- * theirs, which keeps its rule under CloudWatch's 10,240 characters with dozens of services.
+ * Web services and queues whose alarms are created in another scope, typically the nested stack that holds their
+ * fleets, behind a composite alarm of their own: the region's composite alarm then references that one alarm instead
+ * of each of theirs, which keeps its rule under CloudWatch's 10,240 characters with dozens of services or queues.
  */
-export interface MonitoringServiceGroup {
-  /** Where the group's alarms go (a construct `Monitoring` is created in it) and its composite alarm (`ServicesHealth`). */
+export interface MonitoringAlarmGroup {
+  /** Where the group's alarms go (a construct `Monitoring` is created in it) and its composite alarm (`GroupHealth`). */
   readonly scope: Construct;
-  /** Names of the web tier's services in the group; a service belongs to at most one group. */
-  readonly services: string[];
-  /** Title of the group's rows on the dashboard. @default - 'Services ' and the services' names */
+  /** Names of the web tier's services in the group; a service belongs to at most one group. @default - none */
+  readonly services?: string[];
+  /** Names of `queues` entries in the group (their and their workers' alarms); a queue belongs to at most one group. @default - none */
+  readonly queues?: string[];
+  /** Title of the group's rows of service graphs on the dashboard. @default - 'Services ' and the services' names */
   readonly title?: string;
 }
 
@@ -157,11 +159,11 @@ export interface RegionMonitoringProps {
   /** Secret rotations: a Warning alarm each when the rotation function fails. @default - none */
   readonly secretRotations?: MonitoredSecretRotation[];
   /**
-   * Web services whose alarms live elsewhere, each group behind a composite alarm of its own (see
-   * {@link MonitoringServiceGroup}); their graphs get rows of their own on the dashboard.
+   * Web services and queues whose alarms live elsewhere, each group behind a composite alarm of its own (see
+   * {@link MonitoringAlarmGroup}); a group's services get graph rows of their own on the dashboard.
    * @default - every alarm is created here and the region's composite alarm references each Critical one
    */
-  readonly serviceGroups?: MonitoringServiceGroup[];
+  readonly alarmGroups?: MonitoringAlarmGroup[];
   /**
    * Thresholds, merged field by field over the defaults.
    * @default - `MONITORING_DEFAULTS.thresholds`
@@ -200,11 +202,13 @@ export class RegionMonitoring extends Construct {
   public readonly alarms: MonitoringAlarm[] = [];
   /** The thresholds in force (defaults merged with the given ones). */
   public readonly thresholds: MonitoringThresholds;
-  /** One composite alarm per {@link RegionMonitoringProps.serviceGroups} entry, in ALARM when any Critical alarm of its services is. */
-  public readonly serviceGroupHealthAlarms: cloudwatch.CompositeAlarm[] = [];
+  /** One composite alarm per {@link RegionMonitoringProps.alarmGroups} entry, in ALARM when any Critical alarm of its services or queues is. */
+  public readonly alarmGroupHealthAlarms: cloudwatch.CompositeAlarm[] = [];
   private readonly topic: sns.ITopic;
   /** Where the alarms of each grouped service go. */
   private readonly alarmScopes = new Map<string, Construct>();
+  /** Where the alarms of each grouped queue go. */
+  private readonly queueAlarmScopes = new Map<string, Construct>();
   /** Alarms created in a group's scope: the group's composite alarm references them, the region's does not. */
   private readonly groupedAlarms = new Set<cloudwatch.Alarm>();
   private readonly notifyOnOk: boolean;
@@ -215,11 +219,12 @@ export class RegionMonitoring extends Construct {
     validate(this, props, this.thresholds);
     this.topic = props.alarmTopic;
     this.notifyOnOk = props.notifyOnOk ?? true;
-    const groups = props.serviceGroups ?? [];
-    const grouped = new Set(groups.flatMap((g) => g.services));
+    const groups = props.alarmGroups ?? [];
+    const grouped = new Set(groups.flatMap((g) => g.services ?? []));
     for (const g of groups) {
       const scope = new Construct(g.scope, 'Monitoring');
-      for (const name of g.services) this.alarmScopes.set(name, scope);
+      for (const name of g.services ?? []) this.alarmScopes.set(name, scope);
+      for (const name of g.queues ?? []) this.queueAlarmScopes.set(name, scope);
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -236,9 +241,9 @@ export class RegionMonitoring extends Construct {
       ...(props.queues ?? []).filter((q) => q.workers).map((q) => ({ name: `${q.name} workers`, fleet: q.workers! })),
     ]));
     for (const r of props.secretRotations ?? []) this.rotation(r);
-    for (const g of groups) rows.push(...this.serviceGroup(props.webTier, g));
+    for (const g of groups) rows.push(...this.alarmGroup(props.webTier, g));
 
-    const critical = [...this.criticalAlarms.filter((a) => !this.groupedAlarms.has(a)), ...this.serviceGroupHealthAlarms];
+    const critical = [...this.criticalAlarms.filter((a) => !this.groupedAlarms.has(a)), ...this.alarmGroupHealthAlarms];
     const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
       alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
       alarmDescription: `Critical: the region is unhealthy, one of its ${critical.length} Critical alarms is in ALARM. See the dashboard for which tier.`,
@@ -319,15 +324,17 @@ export class RegionMonitoring extends Construct {
    * The rows of a group of services (their alarms were made with the others'), then the group's composite alarm.
    * Each graph holds the group's services only, which keeps it under CloudWatch's 100 metrics per graph.
    */
-  private serviceGroup(web: WebTier, g: MonitoringServiceGroup): cloudwatch.IWidget[][] {
-    const scope = this.alarmScopes.get(g.services[0])!;
+  private alarmGroup(web: WebTier, g: MonitoringAlarmGroup): cloudwatch.IWidget[][] {
+    const scope = g.scope.node.findChild('Monitoring');
     const critical = this.criticalAlarms.filter((a) => a.node.scope === scope);
-    const composite = new cloudwatch.CompositeAlarm(g.scope, 'ServicesHealth', {
+    const what = [g.services?.length ? `services ${g.services.join(', ')}` : '', g.queues?.length ? `queues ${g.queues.join(', ')}` : ''].filter(Boolean).join(' and ');
+    const composite = new cloudwatch.CompositeAlarm(g.scope, 'GroupHealth', {
       alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
-      alarmDescription: `Critical: one of the ${critical.length} Critical alarms of services ${g.services.join(', ')} is in ALARM. Part of the region's health alarm.`,
+      alarmDescription: `Critical: one of the ${critical.length} Critical alarms of ${what} is in ALARM. Part of the region's health alarm.`,
     });
     this.addActions(composite);
-    this.serviceGroupHealthAlarms.push(composite);
+    this.alarmGroupHealthAlarms.push(composite);
+    if (!g.services?.length) return [];
 
     const services = g.services.map((n) => web.services[n]).filter((s) => s !== undefined);
     const per = (fn: (name: string) => cloudwatch.IMetric, label: string) => services.map((s) => withLabel(fn(s.name), `${s.name} ${label}`));
@@ -444,6 +451,7 @@ export class RegionMonitoring extends Construct {
 
   private queue(q: MonitoredQueue): cloudwatch.IWidget[][] {
     const t = this.thresholds.queues;
+    const scope = this.queueAlarmScopes.get(q.name) ?? this;
     const key = pascalId(q.name);
     const latency = q.workQueue.acceptableLatency.toSeconds();
     const minute = { period: MONITORING_DEFAULTS.period, statistic: 'Maximum' };
@@ -456,12 +464,12 @@ export class RegionMonitoring extends Construct {
     this.addAlarmPair(`QueueAge${key}`, 'queues', age, ageSeconds, {
       what: `age of the oldest message of queue ${q.name} (acceptable latency ${latency} s)`,
       unit: 's',
-    });
+    }, scope);
     this.addAlarmPair(`QueueDeadLetters${key}`, 'queues', dlq, t.deadLetterMessages, {
       what: `messages in the dead-letter queue of ${q.name}: jobs that failed every retry`,
       unit: 'messages',
-    });
-    if (q.workers) this.fleetAlarms(`Workers${key}`, `the workers of queue ${q.name}`, q.workers);
+    }, scope);
+    if (q.workers) this.fleetAlarms(`Workers${key}`, `the workers of queue ${q.name}`, q.workers, scope);
 
     const workers = q.workers?.autoScalingGroup;
     const width = workers ? 6 : 8;
@@ -580,12 +588,18 @@ function validate(scope: Construct, props: RegionMonitoringProps, thresholds: Mo
     rotations.add(pascalId(r.name));
   }
   const inGroup = new Map<string, number>();
-  for (const [i, g] of (props.serviceGroups ?? []).entries()) {
-    if (g.services.length === 0) throw fail(`RegionMonitoring: serviceGroups[${i}].services must name at least one service (got: [])`);
-    for (const name of g.services) {
-      if (!props.webTier.services[name]) throw fail(`RegionMonitoring: serviceGroups[${i}].services names no service of the web tier (got: ${JSON.stringify(name)}; have: ${Object.keys(props.webTier.services).join(', ')})`);
-      if (inGroup.has(name)) throw fail(`RegionMonitoring: serviceGroups[${i}].services repeats a service of serviceGroups[${inGroup.get(name)}] (got: ${JSON.stringify(name)})`);
-      inGroup.set(name, i);
+  const queueNames = new Set((props.queues ?? []).map((q) => q.name));
+  for (const [i, g] of (props.alarmGroups ?? []).entries()) {
+    if (!g.services?.length && !g.queues?.length) throw fail(`RegionMonitoring: alarmGroups[${i}] must name at least one service or queue (got: none)`);
+    for (const name of g.services ?? []) {
+      if (!props.webTier.services[name]) throw fail(`RegionMonitoring: alarmGroups[${i}].services names no service of the web tier (got: ${JSON.stringify(name)}; have: ${Object.keys(props.webTier.services).join(', ')})`);
+      if (inGroup.has(`s:${name}`)) throw fail(`RegionMonitoring: alarmGroups[${i}].services repeats a service of alarmGroups[${inGroup.get(`s:${name}`)}] (got: ${JSON.stringify(name)})`);
+      inGroup.set(`s:${name}`, i);
+    }
+    for (const name of g.queues ?? []) {
+      if (!queueNames.has(name)) throw fail(`RegionMonitoring: alarmGroups[${i}].queues names no entry of queues (got: ${JSON.stringify(name)}; have: ${[...queueNames].join(', ')})`);
+      if (inGroup.has(`q:${name}`)) throw fail(`RegionMonitoring: alarmGroups[${i}].queues repeats a queue of alarmGroups[${inGroup.get(`q:${name}`)}] (got: ${JSON.stringify(name)})`);
+      inGroup.set(`q:${name}`, i);
     }
   }
   if (props.dashboardName !== undefined && !Token.isUnresolved(props.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName)) {

@@ -3,7 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, parentCost, servicePlacement } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, appStackOrder, appStackPlacement, parentCost } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -204,8 +204,8 @@ function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
 }
 
 /**
- * Every queue's workers live in each region's app stack, and so do the web services that fit; the rest go into
- * nested stacks of it (`servicePlacement`). Refuse, naming `services` (or `queues` when they are what does not fit),
+ * Every web service's and queue's fleet lives in each region's app stack while they fit; the rest go into nested
+ * stacks of it (`appStackPlacement`). Refuse, naming `services` (or `queues` when they are what does not fit),
  * a config that cannot fit even so: past the app stack's 200 outputs (which bound services to 64, before the load
  * balancer's 100 rules and 100 target groups do), or an app stack over its budget with its share of the nested
  * services. Instead of a stack trace at synth or a failed deploy.
@@ -221,16 +221,17 @@ function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueC
     path === 'services' ? services.length : queues.length);
     return;
   }
-  const placement = servicePlacement(services, queues);
-  const cost = parentCost(services.slice(0, placement.inAppStack), services.length - placement.inAppStack, queues);
-  const budget = placement.nestedStacks.length > 0 ? APP_STACK_NESTED_BUDGET : APP_STACK_BUDGET;
+  const p = appStackPlacement(services, queues);
+  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack);
+  const budget = p.nestedStacks.length + p.queueStacks.length > 0 ? APP_STACK_NESTED_BUDGET : APP_STACK_BUDGET;
   const over = cost.resources > budget.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
     : cost.bytes > budget.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;
   if (!over) return;
-  // Only queues (and the first service) can make the app stack too large: every other service can be nested.
+  // Every service and queue can be nested, and each still costs the app stack its outputs, graphs and (services) DNS
+  // drain health check: a queue costs it more, so queues are named when there are any.
   const path = queues.length > 0 ? 'queues' : 'services';
-  c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, where every queue's worker fleet lives `
-    + '(web services that do not fit go into nested stacks, but each still costs the app stack its outputs, its DNS drain health check and its graphs); '
+  c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, even with the services and queues that do not fit in nested stacks `
+    + '(each still costs the app stack its outputs, its dashboard rows and, for a service, its DNS drain health check); '
     + 'merge queues that can share a worker fleet, or split the product into two configs', path === 'queues' ? queues.length : services.length);
 }
 

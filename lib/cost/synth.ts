@@ -31,7 +31,7 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
       tiers.set(r.network.stackName, 'network');
       tiers.set(r.data.stackName, 'data');
       tiers.set(r.app.stackName, 'app');
-      nestedOf.set(r.app.stackName, r.app.serviceStacks.map(({ stack }) => ({
+      nestedOf.set(r.app.stackName, [...r.app.serviceStacks, ...r.app.queueStacks].map(({ stack }) => ({
         logicalId: r.app.resolve(stack.nestedStackResource!.logicalId) as string,
         stackName: `${r.app.stackName}/${stack.node.id}`,
         file: join(outdir, stack.templateFile),
@@ -48,7 +48,7 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
         ...(tiers.has(s.stackName) ? { tier: tiers.get(s.stackName) } : {}),
         template: s.template as CfnTemplate,
       },
-      // The app stack's nested stacks (web services that did not fit in it) are files of their own in the assembly.
+      // The app stack's nested stacks (services and queues that did not fit in it) are files of their own in the assembly.
       ...(nestedOf.get(s.stackName) ?? []).map((n) => ({
         stackName: n.stackName,
         region: s.environment.region,
@@ -67,7 +67,7 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
 
 /**
  * A nested stack's template as the inventory reads it: its resources, and the parent's outputs that point into it
- * (`FleetName<Service>`: `Fn::GetAtt [<nested stack>, Outputs.<key>]`) as outputs of its own, so its fleets keep
+ * (`FleetName<Service>`, `WorkerFleetName<Queue>`: `Fn::GetAtt [<nested stack>, Outputs.<key>]`) as outputs of its own, so its fleets keep
  * their service names.
  */
 function nestedView(parent: CfnTemplate, logicalId: string, nested: CfnTemplate): CfnTemplate {

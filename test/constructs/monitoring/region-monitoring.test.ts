@@ -283,7 +283,7 @@ describe('RegionMonitoring props', () => {
   });
 });
 
-describe('RegionMonitoring with a service group in a nested stack (serviceGroups)', () => {
+describe('RegionMonitoring with a service group in a nested stack (alarmGroups)', () => {
   let stack: Stack;
   let nested: NestedStack;
   let monitoring: RegionMonitoring;
@@ -292,7 +292,7 @@ describe('RegionMonitoring with a service group in a nested stack (serviceGroups
     const r = region();
     stack = r.stack;
     nested = new NestedStack(stack, 'Services2');
-    monitoring = new RegionMonitoring(stack, 'Monitoring', { ...r.props, serviceGroups: [{ scope: nested, services: ['api-v2'], title: 'Services in nested stack Services2' }] });
+    monitoring = new RegionMonitoring(stack, 'Monitoring', { ...r.props, alarmGroups: [{ scope: nested, services: ['api-v2'], title: 'Services in nested stack Services2' }] });
   });
 
   it('creates the group\'s alarms in the nested stack, under their usual ids, with the topic as action', () => {
@@ -312,7 +312,7 @@ describe('RegionMonitoring with a service group in a nested stack (serviceGroups
     const inner = Template.fromStack(nested);
     const [group] = Object.values(inner.findResources('AWS::CloudWatch::CompositeAlarm'));
     expect(JSON.stringify(group.Properties.AlarmRule).split('ALARM(').length - 1).toBe(3);
-    expect(monitoring.serviceGroupHealthAlarms).toHaveLength(1);
+    expect(monitoring.alarmGroupHealthAlarms).toHaveLength(1);
     const [regionRule] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::CompositeAlarm')).map((a) => JSON.stringify(a.Properties.AlarmRule));
     expect(regionRule).toMatch(/Services2NestedStack/);
     const ungrouped = monitoring.criticalAlarms.filter((a) => Stack.of(a) === stack).length;
@@ -334,14 +334,34 @@ describe('RegionMonitoring with a service group in a nested stack (serviceGroups
   });
 });
 
-describe('RegionMonitoring bad serviceGroups', () => {
-  it.each<[string, (nested: NestedStack) => RegionMonitoringProps['serviceGroups'], RegExp]>([
-    ['a group has no services', (n) => [{ scope: n, services: [] }], /serviceGroups\[0\]\.services must name at least one service \(got: \[\]\)/],
-    ['a group names no service of the tier', (n) => [{ scope: n, services: ['nope'] }], /serviceGroups\[0\]\.services names no service of the web tier \(got: "nope"; have: web, api-v2\)/],
-    ['two groups name one service', (n) => [{ scope: n, services: ['web'] }, { scope: n, services: ['web'] }], /serviceGroups\[1\]\.services repeats a service of serviceGroups\[0\] \(got: "web"\)/],
+describe('RegionMonitoring with a queue group in a nested stack', () => {
+  it('creates the queue\'s and its workers\' alarms in the nested stack behind its composite alarm, and keeps the queue\'s row on the dashboard', () => {
+    // GIVEN the region with queue jobs grouped in a nested stack
+    const r = region();
+    const nested = new NestedStack(r.stack, 'Queues2');
+    const monitoring = new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, alarmGroups: [{ scope: nested, queues: ['jobs'] }] });
+    // THEN
+    const ids = Object.keys(Template.fromStack(nested).findResources('AWS::CloudWatch::Alarm'));
+    for (const id of ['QueueAgeJobsWarning', 'QueueAgeJobsCritical', 'QueueDeadLettersJobsCritical', 'WorkersJobsCritical']) expect(ids.some((x) => x.startsWith(`Monitoring${id}`)), id).toBe(true);
+    expect(ids.length).toBe(6);
+    const [group] = Object.values(Template.fromStack(nested).findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(JSON.stringify(group.Properties.AlarmRule).split('ALARM(').length - 1).toBe(3);
+    expect(String(group.Properties.AlarmDescription)).toMatch(/queues jobs/);
+    expect(monitoring.alarmGroupHealthAlarms).toHaveLength(1);
+    const texts = dashboardWidgets(r.stack, monitoring.dashboard).filter((w) => w.type === 'text').map((w) => String(w.properties.markdown));
+    expect(texts.some((m) => m.startsWith('## Queue jobs'))).toBe(true);
+  });
+});
+
+describe('RegionMonitoring bad alarmGroups', () => {
+  it.each<[string, (nested: NestedStack) => RegionMonitoringProps['alarmGroups'], RegExp]>([
+    ['a group names no service and no queue', (n) => [{ scope: n, services: [] }], /alarmGroups\[0\] must name at least one service or queue \(got: none\)/],
+    ['a group names no queue of queues', (n) => [{ scope: n, queues: ['nope'] }], /alarmGroups\[0\]\.queues names no entry of queues \(got: "nope"; have: jobs\)/],
+    ['a group names no service of the tier', (n) => [{ scope: n, services: ['nope'] }], /alarmGroups\[0\]\.services names no service of the web tier \(got: "nope"; have: web, api-v2\)/],
+    ['two groups name one service', (n) => [{ scope: n, services: ['web'] }, { scope: n, services: ['web'] }], /alarmGroups\[1\]\.services repeats a service of alarmGroups\[0\] \(got: "web"\)/],
   ])('fails when %s', (_, groups, message) => {
     const r = region();
     const nested = new NestedStack(r.stack, 'Services2');
-    expect(validationErrorOf(() => new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, serviceGroups: groups(nested) }))).toEqual({ path: 'TestStack/Monitoring', message: expect.stringMatching(message) });
+    expect(validationErrorOf(() => new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, alarmGroups: groups(nested) }))).toEqual({ path: 'TestStack/Monitoring', message: expect.stringMatching(message) });
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { SERVICES_PER_NESTED_STACK, appStackCost, servicePlacement } from '../../../lib/config/limits';
+import { QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
@@ -35,10 +35,22 @@ function accepted(config: AppConfigInput, kind: 'services' | 'queues'): boolean 
   }
 }
 
+/** The most queues that all stay in the app stack (no nested stack) with `services` services. */
+function mostQueuesInAppStack(services: number): number {
+  const nested = (k: number) => {
+    const c = resolveConfig(millions(services, k));
+    const p = appStackPlacement(c.services, c.queues);
+    return p.queueStacks.length + p.nestedStacks.length > 0;
+  };
+  let n = 1;
+  while (n < 60 && !nested(n + 1)) n++;
+  return n;
+}
+
 /** The most queues the config check lets through with `services` services. */
 function mostQueues(services: number): number {
   let n = 1;
-  while (n < 60 && accepted(millions(services, n + 1), 'queues')) n++;
+  while (n < 120 && accepted(millions(services, n + 1), 'queues')) n++;
   return n;
 }
 
@@ -46,7 +58,7 @@ function mostQueues(services: number): number {
 function mostInAppStack(queues: number, heavy: boolean): number {
   const nested = (k: number) => {
     const c = resolveConfig(millions(k, queues, heavy));
-    return servicePlacement(c.services, c.queues).nestedStacks.length > 0;
+    return appStackPlacement(c.services, c.queues).nestedStacks.length > 0;
   };
   let n = 1;
   while (n < 60 && !nested(n + 1)) n++;
@@ -77,9 +89,10 @@ function expectWithinLimits(stacks: ReturnType<typeof appStacks>, estimate: { re
 }
 
 describe.each([
-  ['plain services', false],
-  ['every service with schedules, step scaling and a warm pool', true],
-])('the most services the app stack holds without nested stacks, one queue: %s', (_, heavy) => {
+  ['plain services, one queue', false, 1],
+  ['every service with schedules, step scaling and a warm pool, one queue', true, 1],
+  ['plain services, six queues (each service\'s policy lists every queue)', false, 6],
+])('the most services the app stack holds without nested stacks: %s', (_, heavy, queues) => {
   let n: number;
   let built: ReturnType<typeof buildTestApp>;
   let stacks: ReturnType<typeof appStacks>;
@@ -87,8 +100,8 @@ describe.each([
 
   beforeAll(() => {
     // GIVEN the millions config with as many services as the app stack holds on its own WHEN every stack is synthesized
-    n = mostInAppStack(1, heavy);
-    const config = millions(n, 1, heavy);
+    n = mostInAppStack(queues, heavy);
+    const config = millions(n, queues, heavy);
     const resolved = resolveConfig(config);
     estimate = appStackCost(resolved.services, resolved.queues);
     built = buildTestApp(config);
@@ -97,28 +110,28 @@ describe.each([
 
   it('keeps every service in the app stack, within CloudFormation\'s limits, the estimate never below what is synthesized', () => {
     if (process.env.S2M_LIMITS_DEBUG) console.log(heavy, n, estimate, stacks);
-    expect(n).toBeGreaterThanOrEqual(heavy ? 10 : 14);
+    expect(n).toBeGreaterThanOrEqual(heavy ? 10 : queues > 1 ? 8 : 14);
     for (const r of Object.values(built.regions)) expect(r.app.serviceStacks).toEqual([]);
     expectWithinLimits(stacks, estimate);
   });
 
   it('accepts one more, placing the last services in nested stacks of at most SERVICES_PER_NESTED_STACK, in config order', () => {
-    const resolved = resolveConfig(millions(n + 1, 1, heavy));
-    const placement = servicePlacement(resolved.services, resolved.queues);
+    const resolved = resolveConfig(millions(n + 1, queues, heavy));
+    const placement = appStackPlacement(resolved.services, resolved.queues);
     expect(placement.inAppStack).toBeGreaterThan(0);
     expect(placement.inAppStack + placement.nestedStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
     for (const size of placement.nestedStacks) expect(size).toBeLessThanOrEqual(SERVICES_PER_NESTED_STACK);
   });
 });
 
-describe('the most queues, one service', () => {
+describe('the most queues the app stack holds without nested stacks, one service', () => {
   let n: number;
   let stacks: ReturnType<typeof appStacks>;
   let estimate: { resources: number; bytes: number };
 
   beforeAll(() => {
-    // GIVEN the millions config with as many queues as the estimate admits WHEN every stack is synthesized
-    n = mostQueues(1);
+    // GIVEN the millions config with as many queues as the app stack holds on its own WHEN every stack is synthesized
+    n = mostQueuesInAppStack(1);
     const config = millions(1, n);
     const resolved = resolveConfig(config);
     estimate = appStackCost(resolved.services, resolved.queues);
@@ -131,9 +144,19 @@ describe('the most queues, one service', () => {
     expectWithinLimits(stacks, estimate);
   });
 
-  it('refuses one more, naming queues and the count received, before anything is synthesized', () => {
-    const issue = configIssue(millions(1, n + 1), 'queues');
-    expect(issue?.got).toBe(n + 1);
+  it('accepts one more, placing the last queues in nested stacks of at most QUEUES_PER_NESTED_STACK, in config order', () => {
+    const resolved = resolveConfig(millions(1, n + 1));
+    const p = appStackPlacement(resolved.services, resolved.queues);
+    expect(p.queuesInAppStack + p.queueStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
+    expect(p.queueStacks.length).toBeGreaterThan(0);
+    for (const size of p.queueStacks) expect(size).toBeLessThanOrEqual(QUEUES_PER_NESTED_STACK);
+  });
+
+  it('refuses queues past what the app stack holds even with nested stacks, naming queues and the count received', () => {
+    const most = mostQueues(1);
+    expect(most).toBeGreaterThanOrEqual(60);
+    const issue = configIssue(millions(1, most + 1), 'queues');
+    expect(issue?.got).toBe(most + 1);
     expect(issue?.message).toMatch(/in each region's app stack/);
   });
 });
