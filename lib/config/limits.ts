@@ -27,6 +27,13 @@ export const APP_STACK_COST = {
 } as const;
 
 /**
+ * The data stack's outputs (CloudFormation allows 200): a few of its own, about 17 per database shard (one when
+ * unsharded) and 10 per queue (its names, and the exports the app stack's fleets import). Measured: 41 with one
+ * shard and one queue, 91 with six queues, 74 with three shards and one queue.
+ */
+export const DATA_STACK_OUTPUTS = { max: 200, base: 15, perShard: 17, perQueue: 10 } as const;
+
+/**
  * CloudFormation's outputs per template, and the app stack's: a few of its own, then per service and per queue (the
  * s2m CLI reads them). They bound a region to 64 services, before Elastic Load Balancing's 100 listener rules and 100
  * target groups per load balancer do.

@@ -3,7 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, appStackOrder, appStackPlacement, parentCost } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, parentCost } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -99,6 +99,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
 
   checkWritePaths(c, database, dns, domain !== undefined, regions.length);
   checkAppStackSize(c, services, queues);
+  checkDataStackOutputs(c, queues, database?.shards.length ?? 1);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -233,6 +234,19 @@ function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueC
   c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, even with the services and queues that do not fit in nested stacks `
     + '(each still costs the app stack its outputs, its dashboard rows and, for a service, its DNS drain health check); '
     + 'merge queues that can share a worker fleet, or split the product into two configs', path === 'queues' ? queues.length : services.length);
+}
+
+/**
+ * Each queue adds about ten outputs to each region's data stack (names, and exports to the app stack): refuse, naming
+ * `queues`, a config whose data stack would pass CloudFormation's 200 outputs, which fails only at deploy.
+ */
+function checkDataStackOutputs(c: Checker, queues: QueueConfig[], shards: number): void {
+  const o = DATA_STACK_OUTPUTS;
+  const outputs = o.base + shards * o.perShard + queues.length * o.perQueue;
+  if (outputs <= o.max) return;
+  const most = Math.floor((o.max - o.base - shards * o.perShard) / o.perQueue);
+  c.fail('queues', `${queues.length} queues${shards > 1 ? ` and ${shards} database shards` : ''} put about ${outputs} outputs in each region's data stack (${o.perQueue} per queue: its names and what the app stack imports); `
+    + `CloudFormation allows ${o.max}: at most ${most} queues fit. Merge queues that can share a worker fleet (a job type field routes within one queue), or split the product into two configs`, queues.length);
 }
 
 function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string[]): ServiceConfig[] {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement } from '../../../lib/config/limits';
+import { DATA_STACK_OUTPUTS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
@@ -33,18 +33,6 @@ function accepted(config: AppConfigInput, kind: 'services' | 'queues'): boolean 
     if (e instanceof ConfigError && e.issues.every((i) => i.path === kind)) return false;
     throw e;
   }
-}
-
-/** The most queues that all stay in the app stack (no nested stack) with `services` services. */
-function mostQueuesInAppStack(services: number): number {
-  const nested = (k: number) => {
-    const c = resolveConfig(millions(services, k));
-    const p = appStackPlacement(c.services, c.queues);
-    return p.queueStacks.length + p.nestedStacks.length > 0;
-  };
-  let n = 1;
-  while (n < 60 && !nested(n + 1)) n++;
-  return n;
 }
 
 /** The most queues the config check lets through with `services` services. */
@@ -124,40 +112,56 @@ describe.each([
   });
 });
 
-describe('the most queues the app stack holds without nested stacks, one service', () => {
+describe('the most queues, one service: the data stack\'s outputs bound them before the app stack fills', () => {
   let n: number;
+  let synthesized: Array<{ name: string; template: { Outputs?: object } }>;
   let stacks: ReturnType<typeof appStacks>;
   let estimate: { resources: number; bytes: number };
 
   beforeAll(() => {
-    // GIVEN the millions config with as many queues as the app stack holds on its own WHEN every stack is synthesized
-    n = mostQueuesInAppStack(1);
+    // GIVEN the millions config with as many queues as the config check admits WHEN every stack is synthesized
+    n = mostQueues(1);
     const config = millions(1, n);
     const resolved = resolveConfig(config);
     estimate = appStackCost(resolved.services, resolved.queues);
-    stacks = appStacks(buildTestApp(config).app);
+    const { app } = buildTestApp(config);
+    stacks = appStacks(app);
+    synthesized = app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as { Outputs?: object } }));
   }, 240_000);
 
-  it('fits every region\'s app stack in CloudFormation\'s limits, the estimate never below what is synthesized', () => {
+  it('keeps every queue in the app stack, within CloudFormation\'s limits, the estimate never below what is synthesized', () => {
     if (process.env.S2M_LIMITS_DEBUG) console.log('queues', n, estimate, stacks);
     expect(n).toBeGreaterThanOrEqual(12);
+    const resolved = resolveConfig(millions(1, n));
+    expect(appStackPlacement(resolved.services, resolved.queues).queueStacks).toEqual([]);
     expectWithinLimits(stacks, estimate);
   });
 
-  it('accepts one more, placing the last queues in nested stacks of at most QUEUES_PER_NESTED_STACK, in config order', () => {
-    const resolved = resolveConfig(millions(1, n + 1));
-    const p = appStackPlacement(resolved.services, resolved.queues);
-    expect(p.queuesInAppStack + p.queueStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
-    expect(p.queueStacks.length).toBeGreaterThan(0);
-    for (const size of p.queueStacks) expect(size).toBeLessThanOrEqual(QUEUES_PER_NESTED_STACK);
+  it('keeps each data stack within 200 outputs and the estimate', () => {
+    const data = synthesized.filter((s) => s.name.includes('-data-'));
+    expect(data.length).toBe(3);
+    const o = DATA_STACK_OUTPUTS;
+    for (const s of data) {
+      const outputs = Object.keys(s.template.Outputs ?? {}).length;
+      expect(outputs, s.name).toBeLessThanOrEqual(o.max);
+      expect(o.base + o.perShard + n * o.perQueue, s.name).toBeGreaterThanOrEqual(outputs);
+    }
   });
 
-  it('refuses queues past what the app stack holds even with nested stacks, naming queues and the count received', () => {
-    const most = mostQueues(1);
-    expect(most).toBeGreaterThanOrEqual(60);
-    const issue = configIssue(millions(1, most + 1), 'queues');
-    expect(issue?.got).toBe(most + 1);
-    expect(issue?.message).toMatch(/in each region's app stack/);
+  it('refuses one more, naming queues, the count received and the data stack\'s outputs', () => {
+    const issue = configIssue(millions(1, n + 1), 'queues');
+    expect(issue?.got).toBe(n + 1);
+    expect(issue?.message).toMatch(/outputs in each region's data stack.*at most \d+ queues fit/);
+  });
+});
+
+describe('queues in nested stacks', () => {
+  it('puts the queues that do not fit beside many services in nested stacks of at most QUEUES_PER_NESTED_STACK, in config order', () => {
+    const resolved = resolveConfig(millions(50, 12));
+    const p = appStackPlacement(resolved.services, resolved.queues);
+    expect(p.queueStacks.length).toBeGreaterThan(0);
+    expect(p.queuesInAppStack + p.queueStacks.reduce((a, b) => a + b, 0)).toBe(12);
+    for (const size of p.queueStacks) expect(size).toBeLessThanOrEqual(QUEUES_PER_NESTED_STACK);
   });
 });
 
