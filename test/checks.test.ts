@@ -1,67 +1,15 @@
 import { App, RemovalPolicy, Stack, Validations, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../lib/app';
 import { loadConfigFile } from '../lib/config';
-import { cdkJsonContext, configPath } from './helpers/app';
+import { configPath } from './helpers/app';
+import { checkedSynth, findings, removeCheckedSynths, type CheckedSynth } from './helpers/checked-synth';
 
 // This file asserts the findings of AWS's offline template validator, so it turns it on (test/helpers/setup.ts
 // turns it off for every other file). aws-cdk-lib 2.276 reads the variable when the app synthesizes.
 process.env.CDK_VALIDATION = 'true';
-
-interface Violation {
-  readonly ruleName: string;
-  readonly severity: string;
-  readonly description: string;
-  readonly violatingConstructs: Array<{ readonly constructPath: string }>;
-}
-interface PluginReport {
-  readonly pluginName: string;
-  readonly conclusion: string;
-  readonly violations: Violation[];
-}
-
-/** What one synthesis with every check on produced. */
-interface CheckedSynth {
-  readonly app: App;
-  /** The error synth threw (validation errors fail synth), if any. */
-  readonly error?: Error;
-  readonly reports: PluginReport[];
-}
-
-const dirs: string[] = [];
-
-/** Synthesizes `build`'s app as `cdk synth` does (cdk.json flags, validator on) into a temp dir and reads the report. */
-function checkedSynth(build: (app: App) => void): CheckedSynth {
-  const outdir = mkdtempSync(join(tmpdir(), 's2m-checks-'));
-  dirs.push(outdir);
-  const app = new App({ outdir, context: cdkJsonContext() });
-  build(app);
-  let error: Error | undefined;
-  try {
-    app.synth();
-  } catch (e) {
-    error = e as Error;
-  }
-  let reports: PluginReport[] = [];
-  try {
-    reports = (JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: PluginReport[] }).pluginReports;
-  } catch {
-    // no report: synth failed before validation; `error` says why
-  }
-  return { app, reports, ...(error ? { error } : {}) };
-}
-
-/** `rule @ path` lines of one plugin's violations, for readable failures. */
-function findings(result: CheckedSynth, plugin: string): string[] {
-  return result.reports
-    .filter((r) => r.pluginName === plugin)
-    .flatMap((r) => r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} @ ${c.constructPath}: ${v.description}`)));
-}
 
 /** Every acknowledgement in the tree: where, which rule, why. */
 function acknowledgements(app: App): Array<{ path: string; id: string; reason: string }> {
@@ -70,9 +18,7 @@ function acknowledgements(app: App): Array<{ path: string; id: string; reason: s
     .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))));
 }
 
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeCheckedSynths);
 
 // Every example config is checked here, once: the tier test files assert their own resources, not the findings.
 describe.each([

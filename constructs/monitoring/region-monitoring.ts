@@ -114,6 +114,22 @@ export interface MonitoringAlarm {
   readonly drainsRegion: boolean;
 }
 
+/**
+ * Web services and queues whose alarms are created in another scope, typically the nested stack that holds their
+ * fleets, behind a composite alarm of their own: the region's composite alarm then references that one alarm instead
+ * of each of theirs, which keeps its rule under CloudWatch's 10,240 characters with dozens of services or queues.
+ */
+export interface MonitoringAlarmGroup {
+  /** Where the group's alarms go (a construct `Monitoring` is created in it) and its composite alarm (`GroupHealth`). */
+  readonly scope: Construct;
+  /** Names of the web tier's services in the group; a service belongs to at most one group. @default - none */
+  readonly services?: string[];
+  /** Names of `queues` entries in the group (their and their workers' alarms); a queue belongs to at most one group. @default - none */
+  readonly queues?: string[];
+  /** Title of the group's rows of service graphs on the dashboard. @default - 'Services ' and the services' names */
+  readonly title?: string;
+}
+
 /** A secret rotation to watch: its function's errors mean the rotation failed. */
 export interface MonitoredSecretRotation {
   /** Name shown in the alarm id and description (`[A-Za-z0-9-]`, unique), e.g. `database`. */
@@ -142,6 +158,12 @@ export interface RegionMonitoringProps {
   readonly queues?: MonitoredQueue[];
   /** Secret rotations: a Warning alarm each when the rotation function fails. @default - none */
   readonly secretRotations?: MonitoredSecretRotation[];
+  /**
+   * Web services and queues whose alarms live elsewhere, each group behind a composite alarm of its own (see
+   * {@link MonitoringAlarmGroup}); a group's services get graph rows of their own on the dashboard.
+   * @default - every alarm is created here and the region's composite alarm references each Critical one
+   */
+  readonly alarmGroups?: MonitoringAlarmGroup[];
   /**
    * Thresholds, merged field by field over the defaults.
    * @default - `MONITORING_DEFAULTS.thresholds`
@@ -180,7 +202,15 @@ export class RegionMonitoring extends Construct {
   public readonly alarms: MonitoringAlarm[] = [];
   /** The thresholds in force (defaults merged with the given ones). */
   public readonly thresholds: MonitoringThresholds;
+  /** One composite alarm per {@link RegionMonitoringProps.alarmGroups} entry, in ALARM when any Critical alarm of its services or queues is. */
+  public readonly alarmGroupHealthAlarms: cloudwatch.CompositeAlarm[] = [];
   private readonly topic: sns.ITopic;
+  /** Where the alarms of each grouped service go. */
+  private readonly alarmScopes = new Map<string, Construct>();
+  /** Where the alarms of each grouped queue go. */
+  private readonly queueAlarmScopes = new Map<string, Construct>();
+  /** Alarms created in a group's scope: the group's composite alarm references them, the region's does not. */
+  private readonly groupedAlarms = new Set<cloudwatch.Alarm>();
   private readonly notifyOnOk: boolean;
 
   constructor(scope: Construct, id: string, props: RegionMonitoringProps) {
@@ -189,13 +219,20 @@ export class RegionMonitoring extends Construct {
     validate(this, props, this.thresholds);
     this.topic = props.alarmTopic;
     this.notifyOnOk = props.notifyOnOk ?? true;
+    const groups = props.alarmGroups ?? [];
+    const grouped = new Set(groups.flatMap((g) => g.services ?? []));
+    for (const g of groups) {
+      const scope = new Construct(g.scope, 'Monitoring');
+      for (const name of g.services ?? []) this.alarmScopes.set(name, scope);
+      for (const name of g.queues ?? []) this.queueAlarmScopes.set(name, scope);
+    }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: MONITORING_DEFAULTS.dashboardRange,
     });
     const rows: cloudwatch.IWidget[][] = [];
-    rows.push(...this.web(props.webTier));
+    rows.push(...this.web(props.webTier, grouped));
     if (props.database) rows.push(...this.database(props.database, props.watchGlobalReplicationLag ?? false));
     if (props.cache) rows.push(...this.cache(props.cache));
     for (const q of props.queues ?? []) rows.push(...this.queue(q));
@@ -204,8 +241,9 @@ export class RegionMonitoring extends Construct {
       ...(props.queues ?? []).filter((q) => q.workers).map((q) => ({ name: `${q.name} workers`, fleet: q.workers! })),
     ]));
     for (const r of props.secretRotations ?? []) this.rotation(r);
+    for (const g of groups) rows.push(...this.alarmGroup(props.webTier, g));
 
-    const critical = this.criticalAlarms;
+    const critical = [...this.criticalAlarms.filter((a) => !this.groupedAlarms.has(a)), ...this.alarmGroupHealthAlarms];
     const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
       alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
       alarmDescription: `Critical: the region is unhealthy, one of its ${critical.length} Critical alarms is in ALARM. See the dashboard for which tier.`,
@@ -242,9 +280,9 @@ export class RegionMonitoring extends Construct {
     return this.alarms.filter((a) => a.severity === AlarmSeverity.CRITICAL && a.route53Compatible && a.drainsRegion).map((a) => a.alarm);
   }
 
-  private web(web: WebTier): cloudwatch.IWidget[][] {
+  private web(web: WebTier, grouped: ReadonlySet<string>): cloudwatch.IWidget[][] {
     const t = this.thresholds;
-    const services = Object.values(web.services);
+    const services = Object.values(web.services).filter((s) => !grouped.has(s.name));
     const lb = web.loadBalancer.metrics;
     const minute = { period: MONITORING_DEFAULTS.period };
     const errorRate = new cloudwatch.MathExpression({
@@ -262,27 +300,7 @@ export class RegionMonitoring extends Construct {
       unit: '%',
     });
 
-    for (const s of services) {
-      const key = pascalId(s.name);
-      this.addAlarmPair(`WebLatency${key}`, 'web', web.metricTargetResponseTime(s.name, { statistic: 'p99' }), t.web.p99LatencyMs, {
-        what: `p99 response time of service ${s.name}`,
-        unit: 'ms',
-        scale: 1 / 1000,
-      });
-      this.addAlarm(`WebNoHealthyHosts${key}Critical`, 'web', AlarmSeverity.CRITICAL, web.metricHealthyHosts(s.name), {
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        description: `Service ${s.name} has no healthy target: every request to it fails.`,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        drainsRegion: true,
-      });
-      this.addAlarm(`WebUnhealthyHosts${key}Warning`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        description: `Service ${s.name} has unhealthy targets; the fleet should replace them.`,
-      });
-      this.fleetAlarms(`Fleet${key}`, `web service ${s.name}`, s.fleet);
-    }
+    for (const s of Object.values(web.services)) this.serviceAlarms(web, s.name);
 
     const per = (fn: (name: string) => cloudwatch.IMetric, label: string) => services.map((s) => withLabel(fn(s.name), `${s.name} ${label}`));
     return [
@@ -290,7 +308,7 @@ export class RegionMonitoring extends Construct {
       [
         graph('Requests per minute', [withLabel(web.metricRequestCount({ statistic: 'Sum' }), 'load balancer'), ...per((n) => web.metricRequestCountPerTarget(n), 'per target')]),
         graph('Latency p50 / p99 (s)', [...per((n) => web.metricTargetResponseTime(n, { statistic: 'p50' }), 'p50'), ...per((n) => web.metricTargetResponseTime(n, { statistic: 'p99' }), 'p99')],
-          [{ value: t.web.p99LatencyMs.warning / 1000, label: 'p99 warning' }, { value: t.web.p99LatencyMs.critical / 1000, label: 'p99 critical', color: RED }]),
+          this.latencyLines()),
         graph('HTTP 4xx / 5xx', [
           withLabel(lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { ...minute, statistic: 'Sum' }), 'target 4xx'),
           withLabel(lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { ...minute, statistic: 'Sum' }), 'target 5xx'),
@@ -298,19 +316,85 @@ export class RegionMonitoring extends Construct {
           withLabel(web.metricElb5xx({ statistic: 'Sum' }), 'ELB 5xx'),
         ], undefined, [errorRate]),
       ],
-      [
-        graph('Healthy / unhealthy hosts', [...per((n) => web.metricHealthyHosts(n), 'healthy'), ...per((n) => web.metricUnhealthyHosts(n), 'unhealthy')]),
-        graph('Fleets: in service vs max', services.flatMap((s) => fleetSize(s.fleet.autoScalingGroup, s.name))),
-        graph('Fleets: in service % of max', services.map((s, i) => withLabel(inServicePercent(s.fleet.autoScalingGroup, `_${i}`), s.name)), this.percentLines(t.fleets.inServicePercentOfMax)),
-      ],
+      this.hostGraphs(web, services),
     ];
   }
 
-  private fleetAlarms(id: string, what: string, fleet: IMonitoredFleet): void {
+  /**
+   * The rows of a group of services (their alarms were made with the others'), then the group's composite alarm.
+   * Each graph holds the group's services only, which keeps it under CloudWatch's 100 metrics per graph.
+   */
+  private alarmGroup(web: WebTier, g: MonitoringAlarmGroup): cloudwatch.IWidget[][] {
+    const scope = g.scope.node.findChild('Monitoring');
+    const critical = this.criticalAlarms.filter((a) => a.node.scope === scope);
+    const what = [g.services?.length ? `services ${g.services.join(', ')}` : '', g.queues?.length ? `queues ${g.queues.join(', ')}` : ''].filter(Boolean).join(' and ');
+    const composite = new cloudwatch.CompositeAlarm(g.scope, 'GroupHealth', {
+      alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      alarmDescription: `Critical: one of the ${critical.length} Critical alarms of ${what} is in ALARM. Part of the region's health alarm.`,
+    });
+    this.addActions(composite);
+    this.alarmGroupHealthAlarms.push(composite);
+    if (!g.services?.length) return [];
+
+    const services = g.services.map((n) => web.services[n]).filter((s) => s !== undefined);
+    const per = (fn: (name: string) => cloudwatch.IMetric, label: string) => services.map((s) => withLabel(fn(s.name), `${s.name} ${label}`));
+    return [
+      [text(g.title ?? `Services ${g.services.join(', ')}`, 'Requests, latency and hosts of these services; fleets in service against their maximum.')],
+      [
+        graph('Requests per target per minute', per((n) => web.metricRequestCountPerTarget(n), 'per target'), undefined, undefined, 12),
+        graph('Latency p50 / p99 (s)', [...per((n) => web.metricTargetResponseTime(n, { statistic: 'p50' }), 'p50'), ...per((n) => web.metricTargetResponseTime(n, { statistic: 'p99' }), 'p99')],
+          this.latencyLines(), undefined, 12),
+      ],
+      this.hostGraphs(web, services),
+    ];
+  }
+
+  private latencyLines(): cloudwatch.HorizontalAnnotation[] {
+    const t = this.thresholds;
+    return [{ value: t.web.p99LatencyMs.warning / 1000, label: 'p99 warning' }, { value: t.web.p99LatencyMs.critical / 1000, label: 'p99 critical', color: RED }];
+  }
+
+  private hostGraphs(web: WebTier, services: ReadonlyArray<{ name: string; fleet: IMonitoredFleet }>): cloudwatch.IWidget[] {
+    const t = this.thresholds;
+    const per = (fn: (name: string) => cloudwatch.IMetric, label: string) => services.map((s) => withLabel(fn(s.name), `${s.name} ${label}`));
+    return [
+      graph('Healthy / unhealthy hosts', [...per((n) => web.metricHealthyHosts(n), 'healthy'), ...per((n) => web.metricUnhealthyHosts(n), 'unhealthy')]),
+      graph('Fleets: in service vs max', services.flatMap((s) => fleetSize(s.fleet.autoScalingGroup, s.name))),
+      graph('Fleets: in service % of max', services.map((s, i) => withLabel(inServicePercent(s.fleet.autoScalingGroup, `_${i}`), s.name)), this.percentLines(t.fleets.inServicePercentOfMax)),
+    ];
+  }
+
+  /** The alarms of one web service, in its group's scope when it has one. */
+  private serviceAlarms(web: WebTier, name: string): void {
+    const t = this.thresholds;
+    const s = web.services[name];
+    const scope = this.alarmScopes.get(name) ?? this;
+    const key = pascalId(s.name);
+    this.addAlarmPair(`WebLatency${key}`, 'web', web.metricTargetResponseTime(s.name, { statistic: 'p99' }), t.web.p99LatencyMs, {
+      what: `p99 response time of service ${s.name}`,
+      unit: 'ms',
+      scale: 1 / 1000,
+    }, scope);
+    this.addAlarm(`WebNoHealthyHosts${key}Critical`, 'web', AlarmSeverity.CRITICAL, web.metricHealthyHosts(s.name), {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      description: `Service ${s.name} has no healthy target: every request to it fails.`,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      drainsRegion: true,
+    }, scope);
+    this.addAlarm(`WebUnhealthyHosts${key}Warning`, 'web', AlarmSeverity.WARNING, web.metricUnhealthyHosts(s.name), {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: `Service ${s.name} has unhealthy targets; the fleet should replace them.`,
+    }, scope);
+    this.fleetAlarms(`Fleet${key}`, `web service ${s.name}`, s.fleet, scope);
+  }
+
+  private fleetAlarms(id: string, what: string, fleet: IMonitoredFleet, scope: Construct = this): void {
     this.addAlarmPair(id, 'fleets', inServicePercent(fleet.autoScalingGroup), this.thresholds.fleets.inServicePercentOfMax, {
       what: `in-service instances of ${what} as % of its maximum size (raise maxCapacity before it is reached)`,
       unit: '%',
-    });
+    }, scope);
   }
 
   private database(db: IDatabaseMetrics, watchGlobal: boolean): cloudwatch.IWidget[][] {
@@ -367,6 +451,7 @@ export class RegionMonitoring extends Construct {
 
   private queue(q: MonitoredQueue): cloudwatch.IWidget[][] {
     const t = this.thresholds.queues;
+    const scope = this.queueAlarmScopes.get(q.name) ?? this;
     const key = pascalId(q.name);
     const latency = q.workQueue.acceptableLatency.toSeconds();
     const minute = { period: MONITORING_DEFAULTS.period, statistic: 'Maximum' };
@@ -379,12 +464,12 @@ export class RegionMonitoring extends Construct {
     this.addAlarmPair(`QueueAge${key}`, 'queues', age, ageSeconds, {
       what: `age of the oldest message of queue ${q.name} (acceptable latency ${latency} s)`,
       unit: 's',
-    });
+    }, scope);
     this.addAlarmPair(`QueueDeadLetters${key}`, 'queues', dlq, t.deadLetterMessages, {
       what: `messages in the dead-letter queue of ${q.name}: jobs that failed every retry`,
       unit: 'messages',
-    });
-    if (q.workers) this.fleetAlarms(`Workers${key}`, `the workers of queue ${q.name}`, q.workers);
+    }, scope);
+    if (q.workers) this.fleetAlarms(`Workers${key}`, `the workers of queue ${q.name}`, q.workers, scope);
 
     const workers = q.workers?.autoScalingGroup;
     const width = workers ? 6 : 8;
@@ -436,7 +521,7 @@ export class RegionMonitoring extends Construct {
 
   /** A Warning and a Critical alarm on one metric; `scale` converts the configured unit to the metric's. */
   private addAlarmPair(id: string, tier: string, metric: cloudwatch.IMetric, thresholds: SeverityThresholds,
-    o: { what: string; unit: string; scale?: number; lowerIsWorse?: boolean }): void {
+    o: { what: string; unit: string; scale?: number; lowerIsWorse?: boolean }, scope: Construct = this): void {
     for (const severity of [AlarmSeverity.WARNING, AlarmSeverity.CRITICAL]) {
       const configured = severity === AlarmSeverity.WARNING ? thresholds.warning : thresholds.critical;
       const comparison = o.lowerIsWorse
@@ -446,19 +531,20 @@ export class RegionMonitoring extends Construct {
         threshold: configured * (o.scale ?? 1),
         comparisonOperator: comparison,
         description: `${o.what} ${o.lowerIsWorse ? 'below' : 'at or above'} ${configured} ${o.unit}.`,
-      });
+      }, scope);
     }
   }
 
   private addAlarm(id: string, tier: string, severity: AlarmSeverity, metric: cloudwatch.IMetric,
-    o: { threshold: number; comparisonOperator: cloudwatch.ComparisonOperator; description: string; treatMissingData?: cloudwatch.TreatMissingData; drainsRegion?: boolean }): void {
+    o: { threshold: number; comparisonOperator: cloudwatch.ComparisonOperator; description: string; treatMissingData?: cloudwatch.TreatMissingData; drainsRegion?: boolean },
+    scope: Construct = this): void {
     if (metric instanceof cloudwatch.MathExpression && metric.expression.includes('SEARCH(')) {
       // CloudWatch cannot alarm on SEARCH expressions (the cache uses them above 10 nodes).
       Annotations.of(this).addWarningV2('scale-to-millions:monitoring-alarm-skipped',
         `RegionMonitoring: no ${severity} alarm ${id}: its metric is a SEARCH expression, which CloudWatch alarms do not accept; it stays on the dashboard.`);
       return;
     }
-    const alarm = new cloudwatch.Alarm(this, id, {
+    const alarm = new cloudwatch.Alarm(scope, id, {
       metric,
       threshold: o.threshold,
       comparisonOperator: o.comparisonOperator,
@@ -468,6 +554,7 @@ export class RegionMonitoring extends Construct {
       alarmDescription: `${severity} (${tier}): ${o.description}`,
     });
     this.addActions(alarm);
+    if (scope !== this) this.groupedAlarms.add(alarm);
     this.alarms.push({ alarm, severity, tier, route53Compatible: isRoute53Compatible(metric), drainsRegion: o.drainsRegion ?? false });
   }
 
@@ -499,6 +586,21 @@ function validate(scope: Construct, props: RegionMonitoringProps, thresholds: Mo
     if (!NAME.test(r.name)) throw fail(`RegionMonitoring: secretRotations[${i}].name must be letters, digits and dashes (got: ${JSON.stringify(r.name)})`);
     if (rotations.has(pascalId(r.name))) throw fail(`RegionMonitoring: secretRotations[${i}].name is a duplicate (got: ${JSON.stringify(r.name)})`);
     rotations.add(pascalId(r.name));
+  }
+  const inGroup = new Map<string, number>();
+  const queueNames = new Set((props.queues ?? []).map((q) => q.name));
+  for (const [i, g] of (props.alarmGroups ?? []).entries()) {
+    if (!g.services?.length && !g.queues?.length) throw fail(`RegionMonitoring: alarmGroups[${i}] must name at least one service or queue (got: none)`);
+    for (const name of g.services ?? []) {
+      if (!props.webTier.services[name]) throw fail(`RegionMonitoring: alarmGroups[${i}].services names no service of the web tier (got: ${JSON.stringify(name)}; have: ${Object.keys(props.webTier.services).join(', ')})`);
+      if (inGroup.has(`s:${name}`)) throw fail(`RegionMonitoring: alarmGroups[${i}].services repeats a service of alarmGroups[${inGroup.get(`s:${name}`)}] (got: ${JSON.stringify(name)})`);
+      inGroup.set(`s:${name}`, i);
+    }
+    for (const name of g.queues ?? []) {
+      if (!queueNames.has(name)) throw fail(`RegionMonitoring: alarmGroups[${i}].queues names no entry of queues (got: ${JSON.stringify(name)}; have: ${[...queueNames].join(', ')})`);
+      if (inGroup.has(`q:${name}`)) throw fail(`RegionMonitoring: alarmGroups[${i}].queues repeats a queue of alarmGroups[${inGroup.get(`q:${name}`)}] (got: ${JSON.stringify(name)})`);
+      inGroup.set(`q:${name}`, i);
+    }
   }
   if (props.dashboardName !== undefined && !Token.isUnresolved(props.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(props.dashboardName)) {
     throw fail(`RegionMonitoring: dashboardName must be 1-255 letters, digits, dashes and underscores (got: ${JSON.stringify(props.dashboardName)})`);

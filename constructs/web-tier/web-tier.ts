@@ -223,6 +223,14 @@ export interface WebTierProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * Where each service's constructs (`Service-<name>`: fleet, target group, listener rule, rollback alarms) are
+   * created: return a construct, for example a `NestedStack` of the tier's stack, to hold the service there, or
+   * undefined for the tier itself. `index` is the service's position in `services`. Moving a service from one
+   * scope to another changes its logical IDs, which replaces its fleet, target group and listener rule.
+   * @default - every service under the tier
+   */
+  readonly serviceScope?: (service: WebServiceProps, index: number) => Construct | undefined;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -315,13 +323,17 @@ export class WebTier extends Construct implements ec2.IConnectable {
     }
 
     this.services = {};
+    const scopes = new Map<string, Construct>();
     props.services.forEach((svc, i) => {
-      this.services[svc.name] = this.addService(svc, i);
+      scopes.set(svc.name, props.serviceScope?.(svc, i) ?? this);
+      this.services[svc.name] = this.addService(svc, i, scopes.get(svc.name)!);
     });
 
     const defaultService = Object.values(this.services).find((s) => s.isDefault)!;
     if (this.originVerify && (this.originVerify.exemptHealthCheckPath ?? true)) {
-      this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(this, 'HealthCheckExemption', {
+      // With the default service's target group: its fleet waits for the rule, so a rule in another stack than the
+      // fleet would make the two stacks depend on each other.
+      this.healthCheckExemptionRule = new elbv2.ApplicationListenerRule(scopes.get(defaultService.name)!, 'HealthCheckExemption', {
         listener: this.listener,
         priority: this.originVerify.healthCheckExemptionPriority ?? 1,
         conditions: [
@@ -383,8 +395,8 @@ export class WebTier extends Construct implements ec2.IConnectable {
     return s;
   }
 
-  private addService(svc: WebServiceProps, index: number): WebService {
-    const scope = new Construct(this, `Service-${svc.name}`);
+  private addService(svc: WebServiceProps, index: number, parent: Construct): WebService {
+    const scope = new Construct(parent, `Service-${svc.name}`);
     const port = svc.port ?? WEB_TIER_DEFAULTS.port;
     const healthCheckPath = svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath;
     const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;

@@ -13,6 +13,11 @@ export const APP_STACK_COST = {
   service: { resources: 26, bytes: 47_000 },
   /** One queue's worker fleet, its scaling and alarms. */
   queue: { resources: 20, bytes: 42_000 },
+  /**
+   * Each service with each queue past the first: every web fleet may send to every queue, so its role's policy (split
+   * into overflow policies as it grows) lists each queue and its key (10 services, 1 then 6 queues: 561 then 834 KB).
+   */
+  serviceQueue: { resources: 0.2, bytes: 1_400 },
   /** One scheduled scaling action. */
   schedule: { resources: 1, bytes: 1_000 },
   /** Step scaling on CPU: two policies and their alarms. */
@@ -21,17 +26,203 @@ export const APP_STACK_COST = {
   warmPool: { resources: 1, bytes: 500 },
 } as const;
 
+/**
+ * The data stack's outputs (CloudFormation allows 200): a few of its own, about 17 per database shard (one when
+ * unsharded) and 10 per queue (its names, and the exports the app stack's fleets import). Measured: 41 with one
+ * shard and one queue, 91 with six queues, 74 with three shards and one queue.
+ */
+export const DATA_STACK_OUTPUTS = { max: 200, base: 15, perShard: 17, perQueue: 10 } as const;
+
+/**
+ * CloudFormation's outputs per template, and the app stack's: a few of its own, then per service and per queue (the
+ * s2m CLI reads them). They bound a region to 64 services, before Elastic Load Balancing's 100 listener rules and 100
+ * target groups per load balancer do.
+ */
+export const APP_STACK_OUTPUTS = { max: 200, base: 6, perService: 3, perQueue: 2 } as const;
+
 /** CloudFormation's limits per template, less a margin for what the estimate does not count. */
 export const APP_STACK_BUDGET = { resources: 475, bytes: 950_000 } as const;
 
-/** The estimated resources and bytes (templates are written without indentation) of a region's app stack. */
-export function appStackCost(services: readonly Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'>[], queues: readonly Pick<QueueConfig, 'name'>[]): { resources: number; bytes: number } {
+/**
+ * The estimated resources and bytes (templates are written without indentation) of a region's app stack holding
+ * these services and queues; `allQueues` is the region's number of queues (each service's policy lists them all).
+ */
+export function appStackCost(services: readonly Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'>[], queues: readonly Pick<QueueConfig, 'name'>[], allQueues = queues.length): { resources: number; bytes: number } {
   const c = APP_STACK_COST;
-  let resources = c.base.resources + queues.length * c.queue.resources;
-  let bytes = c.base.bytes + queues.length * c.queue.bytes;
+  const pairs = services.length * Math.max(0, allQueues - 1);
+  let resources = c.base.resources + queues.length * c.queue.resources + Math.ceil(pairs * c.serviceQueue.resources);
+  let bytes = c.base.bytes + queues.length * c.queue.bytes + pairs * c.serviceQueue.bytes;
   for (const s of services) {
     resources += c.service.resources + s.scheduledScaling.length * c.schedule.resources + (s.stepScaling ? c.stepScaling.resources : 0) + (s.warmPool ? c.warmPool.resources : 0);
     bytes += c.service.bytes + s.scheduledScaling.length * c.schedule.bytes + (s.stepScaling ? c.stepScaling.bytes : 0) + (s.warmPool ? c.warmPool.bytes : 0);
   }
   return { resources, bytes };
+}
+
+/**
+ * What the web services that do not fit in the app stack cost, each group in a nested stack of the app stack
+ * (`Services2`, `Services3`, …), measured on test/fixtures/fifty-services.json (one region, 50 services: 10 in the
+ * app stack, then nested stacks of 10 holding 257 resources and 667 KB each; the app stack 292 resources, 706 KB).
+ */
+export const NESTED_SERVICES_COST = {
+  /** A nested stack without services: its composite alarm and the AMI look-up (a custom resource per stack). */
+  nestedBase: { resources: 3, bytes: 10_000 },
+  /**
+   * One web service in a nested stack: as in the app stack, but every reference to the app stack is a parameter
+   * and every one to the network and data stacks an import, with long names (`cdk synth` writes 705 KB for ten
+   * services, with each resource's construct path in its metadata).
+   */
+  nestedService: { resources: 26, bytes: 73_000 },
+  /** Each nested service with each queue past the first (its policy lists every queue, imported by long names). */
+  nestedServiceQueue: { resources: 0.2, bytes: 2_600 },
+  /** A nested stack in the app stack: the `AWS::CloudFormation::Stack` resource and the parameters it passes. */
+  inAppStack: { resources: 1, bytes: 4_000 },
+  /**
+   * A nested service in the app stack: the DNS drain health check on its no-healthy-host alarm, its three
+   * outputs (read from the nested stack's outputs) and its graphs on the region's dashboard.
+   */
+  serviceInAppStack: { resources: 1, bytes: 7_000 },
+} as const;
+
+/**
+ * What each queue that does not fit in the app stack costs, in a nested stack of queues (`Queues2`, …), measured
+ * like {@link NESTED_SERVICES_COST}.
+ */
+export const NESTED_QUEUES_COST = {
+  /** One queue's worker fleet, scaling and alarms in a nested stack (references to the other stacks are longer). */
+  nestedQueue: { resources: 20, bytes: 60_000 },
+  /** A nested queue in the app stack: its two outputs and its row on the region's dashboard. */
+  queueInAppStack: { resources: 0, bytes: 8_000 },
+} as const;
+
+/**
+ * The most services per nested stack. Its composite alarm references each service's three Critical alarms, and
+ * CloudWatch limits a composite alarm's rule to 10,240 characters: an alarm ARN is at most about 300 characters
+ * (a generated alarm name in a nested stack carries both stacks' names), so about 32 alarms fit, 10 services.
+ */
+export const SERVICES_PER_NESTED_STACK = 10;
+
+/** The most queues per nested stack: three Critical alarms each (oldest message, dead letters, workers), as services. */
+export const QUEUES_PER_NESTED_STACK = 10;
+
+/**
+ * The most web services a region's app stack is laid out for once it holds nested stacks: the app stack keeps as
+ * many services as fit with the app-stack share of this many, so adding services up to it moves none.
+ */
+export const MAX_SERVICES_PER_REGION = 60;
+
+/**
+ * The app stack's budget once it has nested stacks: under 80 % of CloudFormation's limits, where aws-cdk-lib starts
+ * to warn (template size) and to inform (resource count) at every synth. A config whose services and queues all fit
+ * within {@link APP_STACK_BUDGET} keeps them all in the app stack, as before nested stacks existed.
+ */
+export const APP_STACK_NESTED_BUDGET = { resources: 395, bytes: 780_000 } as const;
+
+/**
+ * Where a region's web services and queues' worker fleets go: the first ones in the app stack, the rest in nested
+ * stacks, in config order.
+ */
+export interface AppStackPlacement {
+  /** How many services, from the first in {@link appStackOrder}, the app stack holds (at least the default service). */
+  readonly inAppStack: number;
+  /** How many services each nested stack of services holds (`Services2` first), in {@link appStackOrder} after those of the app stack. */
+  readonly nestedStacks: number[];
+  /** How many queues, from the first, the app stack holds. */
+  readonly queuesInAppStack: number;
+  /** How many queues each nested stack of queues holds (`Queues2` first), in config order after those of the app stack. */
+  readonly queueStacks: number[];
+}
+
+type ServiceCostInput = Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'>;
+type PlacedService = ServiceCostInput & Pick<ServiceConfig, 'pathPatterns' | 'hostPatterns'>;
+type QueueCostInput = Pick<QueueConfig, 'name'>;
+type Cost = { resources: number; bytes: number };
+
+function fitsBudget(cost: Cost, budget: Cost = APP_STACK_BUDGET): boolean {
+  return cost.resources <= budget.resources && cost.bytes <= budget.bytes;
+}
+
+/**
+ * The order in which services fill the app stack and then the nested stacks: the default service (no path and no
+ * host patterns) first, then the others in config order. The default service always stays in the app stack: the
+ * listener's default action (or the origin header's health check rule) forwards to it, and its fleet waits for
+ * that, so with its fleet in a nested stack the two stacks would depend on each other.
+ */
+export function appStackOrder<T extends Pick<ServiceConfig, 'pathPatterns' | 'hostPatterns'>>(services: readonly T[]): T[] {
+  const isDefault = (s: T) => s.pathPatterns.length === 0 && s.hostPatterns.length === 0;
+  return [...services.filter(isDefault), ...services.filter((s) => !isDefault(s))];
+}
+
+/**
+ * Where the services and queues go (services in {@link appStackOrder}). A config whose services and queues all fit in the app stack keeps them all
+ * there (its templates do not change). Past that, queues first: the app stack keeps the first queues that fit
+ * within {@link APP_STACK_NESTED_BUDGET} beside the app-stack share of nested services, then the first services
+ * that fit beside the share of nested services up to {@link MAX_SERVICES_PER_REGION}, so that adding services later
+ * moves none of them. The rest fill nested stacks of at most {@link SERVICES_PER_NESTED_STACK} services (or
+ * {@link QUEUES_PER_NESTED_STACK} queues), each within the same budget.
+ */
+export function appStackPlacement(configServices: readonly PlacedService[], queues: readonly QueueCostInput[]): AppStackPlacement {
+  if (fitsBudget(appStackCost(configServices, queues))) return { inAppStack: configServices.length, nestedStacks: [], queuesInAppStack: queues.length, queueStacks: [] };
+  const services = appStackOrder(configServices);
+  const reserve = Math.max(MAX_SERVICES_PER_REGION, services.length);
+  const fits = (k: number, q: number) => fitsBudget(parentCost(services.slice(0, k), reserve - k, queues.slice(0, q), queues.length - q), APP_STACK_NESTED_BUDGET);
+  // The default service stays in the app stack whatever fits (see appStackOrder).
+  const first = Math.min(1, services.length);
+  let q = 0;
+  while (q < queues.length && fits(first, q + 1)) q++;
+  let k = first;
+  while (k < services.length && fits(k + 1, q)) k++;
+  return {
+    inAppStack: k,
+    nestedStacks: groupsOf(services.slice(k), SERVICES_PER_NESTED_STACK, (group) => nestedStackCost(group, queues.length)),
+    queuesInAppStack: q,
+    queueStacks: groupsOf(queues.slice(q), QUEUES_PER_NESTED_STACK, nestedQueueStackCost),
+  };
+}
+
+/** Sizes of consecutive groups of at most `max` items, each within the nested budget. */
+function groupsOf<T>(items: readonly T[], max: number, cost: (group: readonly T[]) => Cost): number[] {
+  const sizes: number[] = [];
+  let group: T[] = [];
+  for (const item of items) {
+    if (group.length === max || (group.length > 0 && !fitsBudget(cost([...group, item]), APP_STACK_NESTED_BUDGET))) {
+      sizes.push(group.length);
+      group = [];
+    }
+    group.push(item);
+  }
+  if (group.length > 0) sizes.push(group.length);
+  return sizes;
+}
+
+/** The app stack with `inline` services and `inlineQueues` of its own, and `nested` services and `nestedQueues` in nested stacks. */
+export function parentCost(inline: readonly ServiceCostInput[], nested: number, inlineQueues: readonly QueueCostInput[], nestedQueues = 0): Cost {
+  const own = appStackCost(inline, inlineQueues, inlineQueues.length + nestedQueues);
+  const n = NESTED_SERVICES_COST;
+  const stacks = Math.ceil(nested / SERVICES_PER_NESTED_STACK) + Math.ceil(nestedQueues / QUEUES_PER_NESTED_STACK);
+  return {
+    resources: own.resources + stacks * n.inAppStack.resources + nested * n.serviceInAppStack.resources + nestedQueues * NESTED_QUEUES_COST.queueInAppStack.resources,
+    bytes: own.bytes + stacks * n.inAppStack.bytes + nested * n.serviceInAppStack.bytes + nestedQueues * NESTED_QUEUES_COST.queueInAppStack.bytes,
+  };
+}
+
+/** One nested stack holding these services, in a region with `queues` queues. */
+export function nestedStackCost(services: readonly ServiceCostInput[], queues: number): Cost {
+  const n = NESTED_SERVICES_COST;
+  // appStackCost without its base and with the nested per-service figures: the extras (schedules, …) are the same.
+  const extras = appStackCost(services, []);
+  const c = APP_STACK_COST;
+  const pairs = services.length * Math.max(0, queues - 1);
+  return {
+    resources: n.nestedBase.resources + services.length * n.nestedService.resources + extras.resources - c.base.resources - services.length * c.service.resources
+      + Math.ceil(pairs * n.nestedServiceQueue.resources),
+    bytes: n.nestedBase.bytes + services.length * n.nestedService.bytes + extras.bytes - c.base.bytes - services.length * c.service.bytes + pairs * n.nestedServiceQueue.bytes,
+  };
+}
+
+/** One nested stack holding these queues' worker fleets. */
+export function nestedQueueStackCost(queues: readonly QueueCostInput[]): Cost {
+  const base = NESTED_SERVICES_COST.nestedBase;
+  const q = NESTED_QUEUES_COST.nestedQueue;
+  return { resources: base.resources + queues.length * q.resources, bytes: base.bytes + queues.length * q.bytes };
 }

@@ -3,7 +3,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, appStackCost } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, parentCost } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -99,6 +99,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
 
   checkWritePaths(c, database, dns, domain !== undefined, regions.length);
   checkAppStackSize(c, services, queues);
+  checkDataStackOutputs(c, queues, database?.shards.length ?? 1);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -204,30 +205,53 @@ function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
 }
 
 /**
- * Every web service and every queue's workers live in each region's app stack: refuse a config whose app stack
- * would pass CloudFormation's 500 resources or 1 MB per template, naming `services` (or `queues` when they are
- * what does not fit), instead of a stack trace at synth or a failed deploy.
+ * Every web service's and queue's fleet lives in each region's app stack while they fit; the rest go into nested
+ * stacks of it (`appStackPlacement`). Refuse, naming `services` (or `queues` when they are what does not fit),
+ * a config that cannot fit even so: past the app stack's 200 outputs (which bound services to 64, before the load
+ * balancer's 100 rules and 100 target groups do), or an app stack over its budget with its share of the nested
+ * services. Instead of a stack trace at synth or a failed deploy.
  */
 function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueConfig[]): void {
-  const cost = appStackCost(services, queues);
-  const over = cost.resources > APP_STACK_BUDGET.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
-    : cost.bytes > APP_STACK_BUDGET.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;
+  const o = APP_STACK_OUTPUTS;
+  const outputs = o.base + services.length * o.perService + queues.length * o.perQueue;
+  if (outputs > o.max) {
+    const most = Math.floor((o.max - o.base - queues.length * o.perQueue) / o.perService);
+    const path = most >= 1 ? 'services' : 'queues';
+    c.fail(path, `${services.length} services and ${queues.length} queues put ${outputs} outputs in each region's app stack (${o.perService} per service, ${o.perQueue} per queue, which the s2m CLI reads); `
+      + `CloudFormation allows ${o.max}: with these queues at most ${Math.max(0, most)} services fit. Merge services that can share a fleet (path and host patterns route to one service), or split the product into two configs`,
+    path === 'services' ? services.length : queues.length);
+    return;
+  }
+  const p = appStackPlacement(services, queues);
+  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack);
+  const budget = p.nestedStacks.length + p.queueStacks.length > 0 ? APP_STACK_NESTED_BUDGET : APP_STACK_BUDGET;
+  const over = cost.resources > budget.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
+    : cost.bytes > budget.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;
   if (!over) return;
-  const fits = (s: number, q: number) => {
-    const e = appStackCost(services.slice(0, s), queues.slice(0, q));
-    return e.resources <= APP_STACK_BUDGET.resources && e.bytes <= APP_STACK_BUDGET.bytes;
-  };
-  let maxServices = 0;
-  while (maxServices < services.length && fits(maxServices + 1, queues.length)) maxServices++;
-  const path = maxServices === 0 && queues.length > 0 ? 'queues' : 'services';
-  const got = path === 'services' ? services.length : queues.length;
-  c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, where every service's and queue's fleet lives; `
-    + `with these queues at most ${maxServices} services fit. Merge services that can share a fleet (path and host patterns route to one service), or split the product into two configs`, got);
+  // Every service and queue can be nested, and each still costs the app stack its outputs, graphs and (services) DNS
+  // drain health check: a queue costs it more, so queues are named when there are any.
+  const path = queues.length > 0 ? 'queues' : 'services';
+  c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, even with the services and queues that do not fit in nested stacks `
+    + '(each still costs the app stack its outputs, its dashboard rows and, for a service, its DNS drain health check); '
+    + 'merge queues that can share a worker fleet, or split the product into two configs', path === 'queues' ? queues.length : services.length);
+}
+
+/**
+ * Each queue adds about ten outputs to each region's data stack (names, and exports to the app stack): refuse, naming
+ * `queues`, a config whose data stack would pass CloudFormation's 200 outputs, which fails only at deploy.
+ */
+function checkDataStackOutputs(c: Checker, queues: QueueConfig[], shards: number): void {
+  const o = DATA_STACK_OUTPUTS;
+  const outputs = o.base + shards * o.perShard + queues.length * o.perQueue;
+  if (outputs <= o.max) return;
+  const most = Math.floor((o.max - o.base - shards * o.perShard) / o.perQueue);
+  c.fail('queues', `${queues.length} queues${shards > 1 ? ` and ${shards} database shards` : ''} put about ${outputs} outputs in each region's data stack (${o.perQueue} per queue: its names and what the app stack imports); `
+    + `CloudFormation allows ${o.max}: at most ${most} queues fit. Merge queues that can share a worker fleet (a job type field routes within one queue), or split the product into two configs`, queues.length);
 }
 
 function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string[]): ServiceConfig[] {
   const preset = PRESETS[stage].web;
-  const list = c.array('services', raw, { min: 1, max: 20 }) ?? (raw === undefined ? [{ name: 'web' }] : []);
+  const list = c.array('services', raw, { min: 1 }) ?? (raw === undefined ? [{ name: 'web' }] : []);
   const out: ServiceConfig[] = [];
   const names = new Map<string, string>();
   const keys = new Map<string, { name: string; path: string }>();

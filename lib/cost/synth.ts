@@ -3,7 +3,7 @@
  * counts what `cdk deploy` would create. No credentials, no network, no cdk.out of the user's touched.
  */
 import { App } from 'aws-cdk-lib';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../app';
@@ -26,21 +26,36 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
     const app = new App({ outdir });
     const built = buildApp(app, config, { nagChecks: false });
     const tiers = new Map<string, StackTemplate['tier']>();
+    const nestedOf = new Map<string, Array<{ logicalId: string; stackName: string; file: string }>>();
     for (const r of Object.values(built.regions)) {
       tiers.set(r.network.stackName, 'network');
       tiers.set(r.data.stackName, 'data');
       tiers.set(r.app.stackName, 'app');
+      nestedOf.set(r.app.stackName, [...r.app.serviceStacks, ...r.app.queueStacks].map(({ stack }) => ({
+        logicalId: r.app.resolve(stack.nestedStackResource!.logicalId) as string,
+        stackName: `${r.app.stackName}/${stack.node.id}`,
+        file: join(outdir, stack.templateFile),
+      })));
     }
     tiers.set(built.edge.stackName, 'edge');
     const assembly = app.synth();
     // Regions in the config's order (primary first), the edge stack last.
     const order = (s: { environment: { region: string }; stackName: string }) => (tiers.get(s.stackName) === 'edge' ? config.regions.length : config.regions.findIndex((r) => r.region === s.environment.region));
-    return [...assembly.stacks].sort((a, b) => order(a) - order(b)).map((s) => ({
-      stackName: s.stackName,
-      region: s.environment.region,
-      ...(tiers.has(s.stackName) ? { tier: tiers.get(s.stackName) } : {}),
-      template: s.template as CfnTemplate,
-    }));
+    return [...assembly.stacks].sort((a, b) => order(a) - order(b)).flatMap((s) => [
+      {
+        stackName: s.stackName,
+        region: s.environment.region,
+        ...(tiers.has(s.stackName) ? { tier: tiers.get(s.stackName) } : {}),
+        template: s.template as CfnTemplate,
+      },
+      // The app stack's nested stacks (services and queues that did not fit in it) are files of their own in the assembly.
+      ...(nestedOf.get(s.stackName) ?? []).map((n) => ({
+        stackName: n.stackName,
+        region: s.environment.region,
+        tier: 'app' as const,
+        template: nestedView(s.template as CfnTemplate, n.logicalId, JSON.parse(readFileSync(n.file, 'utf8')) as CfnTemplate),
+      })),
+    ]);
   } finally {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];
@@ -48,6 +63,22 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
     }
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A nested stack's template as the inventory reads it: its resources, and the parent's outputs that point into it
+ * (`FleetName<Service>`, `WorkerFleetName<Queue>`: `Fn::GetAtt [<nested stack>, Outputs.<key>]`) as outputs of its own, so its fleets keep
+ * their service names.
+ */
+function nestedView(parent: CfnTemplate, logicalId: string, nested: CfnTemplate): CfnTemplate {
+  const outputs: Record<string, { Value?: unknown }> = {};
+  for (const [key, out] of Object.entries(parent.Outputs ?? {})) {
+    const att = (out.Value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+    if (!att || att[0] !== logicalId || !att[1].startsWith('Outputs.')) continue;
+    const inner = nested.Outputs?.[att[1].slice('Outputs.'.length)];
+    if (inner) outputs[key] = inner;
+  }
+  return { ...(nested.Resources ? { Resources: nested.Resources } : {}), Outputs: outputs };
 }
 
 /** What the config says that the templates cannot (the processing time of each queue's jobs). */

@@ -1,5 +1,6 @@
 import {
   CfnOutput,
+  NestedStack,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_ec2 as ec2,
@@ -14,6 +15,7 @@ import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
 import type { QueueConfig, ServiceConfig } from '../config';
+import { appStackOrder, appStackPlacement } from '../config/limits';
 import { DATABASE_USERS, ENV_VARS } from '../runtime/contract';
 import { OutputKeys, pascal } from '../outputs';
 import { applicationSourceOf, rolloutOf } from './application';
@@ -69,6 +71,16 @@ export class AppStack extends RegionalStack {
   public readonly alarmTopic?: sns.Topic;
   /** The region's dashboard, alarms and health alarm (undefined when `monitoring.enabled` is false). */
   public readonly monitoring?: RegionMonitoring;
+  /**
+   * Nested stacks `Services2`, `Services3`, … holding the web services that do not fit in this stack (see
+   * `appStackPlacement` in lib/config/limits.ts), with the names of the services each holds; empty when all fit.
+   */
+  public readonly serviceStacks: Array<{ stack: NestedStack; services: string[] }> = [];
+  /**
+   * Nested stacks `Queues2`, `Queues3`, … holding the worker fleets of the queues that do not fit in this stack, with
+   * the names of the queues each holds; empty when all fit.
+   */
+  public readonly queueStacks: Array<{ stack: NestedStack; queues: string[] }> = [];
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { ...props, tier: 'app' });
@@ -79,6 +91,28 @@ export class AppStack extends RegionalStack {
         zoneName: config.domain.hostedZoneName,
       });
     }
+    const placement = appStackPlacement(config.services, config.queues);
+    const ordered = appStackOrder(config.services);
+    const stackOfService = new Map<string, NestedStack>();
+    let next = placement.inAppStack;
+    placement.nestedStacks.forEach((size, g) => {
+      const services = ordered.slice(next, next + size).map((s) => s.name);
+      next += size;
+      const id = `Services${g + 2}`;
+      const stack = new NestedStack(this, id, { description: `Web services ${services.join(', ')} of ${this.stackName}: fleets, target groups, listener rules, alarms` });
+      this.serviceStacks.push({ stack, services });
+      for (const name of services) stackOfService.set(name, stack);
+    });
+    const stackOfQueue = new Map<string, NestedStack>();
+    let nextQueue = placement.queuesInAppStack;
+    placement.queueStacks.forEach((size, g) => {
+      const queues = config.queues.slice(nextQueue, nextQueue + size).map((q) => q.name);
+      nextQueue += size;
+      const id = `Queues${g + 2}`;
+      const stack = new NestedStack(this, id, { description: `Worker fleets of queues ${queues.join(', ')} of ${this.stackName}: fleets, scaling, alarms` });
+      this.queueStacks.push({ stack, queues });
+      for (const name of queues) stackOfQueue.set(name, stack);
+    });
     this.webTier = new WebTier(this, 'Web', {
       vpc: props.vpc,
       environment: this.applicationEnvironment(),
@@ -86,6 +120,7 @@ export class AppStack extends RegionalStack {
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
       services: config.services.map((svc) => this.serviceProps(svc)),
+      ...(stackOfService.size > 0 ? { serviceScope: (svc: WebServiceProps) => stackOfService.get(svc.name) } : {}),
       ...(config.edge.enabled && config.domain ? {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
@@ -119,7 +154,7 @@ export class AppStack extends RegionalStack {
       new CfnOutput(this, OutputKeys.fleetName(service.name), { value: fleet.autoScalingGroup.autoScalingGroupName, description: `Auto Scaling group of service ${service.name}` });
     });
 
-    for (const q of config.queues) this.addWorkers(q, props);
+    for (const q of config.queues) this.addWorkers(q, props, stackOfQueue.get(q.name) ?? this);
     this.webTier.forEachFleet((fleet, service) => {
       new CfnOutput(this, OutputKeys.logGroupName(service.name), { value: fleet.logGroup.logGroupName, description: `Application log group of service ${service.name}` });
     });
@@ -138,6 +173,12 @@ export class AppStack extends RegionalStack {
         ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
         secretRotations: props.secretRotations ?? [],
+        ...(this.serviceStacks.length + this.queueStacks.length > 0 ? {
+          alarmGroups: [
+            ...this.serviceStacks.map(({ stack, services }) => ({ scope: stack, services, title: `Services in nested stack ${stack.node.id}` })),
+            ...this.queueStacks.map(({ stack, queues }) => ({ scope: stack, queues })),
+          ],
+        } : {}),
         thresholds: config.monitoring.thresholds,
         dashboardName: `${config.name}-${this.regionConfig.region}`,
       });
@@ -156,13 +197,13 @@ export class AppStack extends RegionalStack {
   }
 
   /** The worker fleet of a queue; it consumes the queue and the data tier's endpoints, but does not send. */
-  private addWorkers(q: QueueConfig, props: AppStackProps): void {
+  private addWorkers(q: QueueConfig, props: AppStackProps, scope: Construct): void {
     const workQueue = props.workQueues?.[q.name];
     if (!workQueue) throw new Error(`AppStack: the config has queue "${q.name}" but workQueues has no such queue (got: ${JSON.stringify(Object.keys(props.workQueues ?? {}))})`);
     const w = q.workers;
     const id = `Workers${pascal(q.name)}`;
     const application = applicationSourceOf(this, id, w.application, this.regionConfig.region);
-    const workers = new WorkerFleet(this, id, {
+    const workers = new WorkerFleet(scope, id, {
       workQueue,
       vpc: props.vpc,
       instanceType: new ec2.InstanceType(w.instanceType),

@@ -204,6 +204,8 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   private readonly toCache = new Set<string>();
   /** The resource types of the app's stacks (known once attached). */
   private types: string[] = [];
+  /** The app's nested stacks: aws-cdk-lib hands plugins top-level templates only, so they are added here. */
+  private nested: Stack[] = [];
   private started = 0;
 
   private constructor(files: EngineFiles, options: TemplateValidationOptions) {
@@ -248,19 +250,34 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
     };
     visit(app);
     this.types = [...types];
+    this.nested = stacks.filter((s) => s.nested);
     this.port?.postMessage({ kind: 'types', types: this.types });
     for (const stack of stacks) this.streamTemplateOf(stack);
   }
 
+  /**
+   * Validates the top-level templates aws-cdk-lib hands over, and the app's nested templates with them (aws-cdk-lib's
+   * own plugin never sees those: a nested stack's invalid template would fail only at deploy).
+   */
   public override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const keys = context.stackTemplates.map((s) => this.submit(s, readFileSync(s.templatePath, 'utf8')));
+    const outdir = context.stackTemplates.length > 0 ? dirname(context.stackTemplates[0].templatePath) : undefined;
+    const templates: PolicyValidationStack[] = [
+      ...context.stackTemplates,
+      ...(outdir === undefined ? [] : this.nested.map((stack) => ({
+        stackConstructPath: stack.node.path,
+        templatePath: join(outdir, stack.templateFile),
+        accountId: Token.isUnresolved(stack.account) ? undefined : stack.account,
+        region: Token.isUnresolved(stack.region) ? undefined : stack.region,
+      }))),
+    ];
+    const keys = templates.map((s) => this.submit(s, readFileSync(s.templatePath, 'utf8')));
     this.awaitResults();
     this.stopWorker();
     for (const key of this.toCache) {
       if (this.cacheDir) writeFileAtomic(join(this.cacheDir, `${key}.json`), JSON.stringify(this.results.get(key)));
     }
     this.toCache.clear();
-    return toReport(context.stackTemplates.map((s, i) => ({ stack: s, diagnostics: this.results.get(keys[i])! })));
+    return toReport(templates.map((s, i) => ({ stack: s, diagnostics: this.results.get(keys[i])! })));
   }
 
   /** The cache key of a template, its result looked up, or the template sent to the worker. */

@@ -1,5 +1,5 @@
 import { Annotations as AssertAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { Duration, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_sns as sns } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_sns as sns } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type RegionMonitoringProps } from '../../../constructs/monitoring';
 import { WebTier } from '../../../constructs/web-tier';
@@ -280,5 +280,88 @@ describe('RegionMonitoring props', () => {
   ])('fails when %s, naming the monitoring', (_, extra, message) => {
     const r = region();
     expect(validationErrorOf(() => new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, ...extra(r) }))).toEqual({ path: 'TestStack/Monitoring', message: expect.stringMatching(message) });
+  });
+});
+
+describe('RegionMonitoring with a service group in a nested stack (alarmGroups)', () => {
+  let stack: Stack;
+  let nested: NestedStack;
+  let monitoring: RegionMonitoring;
+  beforeAll(() => {
+    // GIVEN the two-service region, service api-v2's alarms grouped in a nested stack
+    const r = region();
+    stack = r.stack;
+    nested = new NestedStack(stack, 'Services2');
+    monitoring = new RegionMonitoring(stack, 'Monitoring', { ...r.props, alarmGroups: [{ scope: nested, services: ['api-v2'], title: 'Services in nested stack Services2' }] });
+  });
+
+  it('creates the group\'s alarms in the nested stack, under their usual ids, with the topic as action', () => {
+    const inner = Template.fromStack(nested);
+    const ids = Object.keys(inner.findResources('AWS::CloudWatch::Alarm'));
+    for (const id of ['WebLatencyApiV2Warning', 'WebLatencyApiV2Critical', 'WebNoHealthyHostsApiV2Critical', 'WebUnhealthyHostsApiV2Warning', 'FleetApiV2Warning', 'FleetApiV2Critical']) {
+      expect(ids.some((x) => x.startsWith(`Monitoring${id}`)), id).toBe(true);
+    }
+    expect(ids.length).toBe(6);
+    for (const alarm of Object.values(inner.findResources('AWS::CloudWatch::Alarm'))) expect((alarm.Properties.AlarmActions as unknown[]).length).toBe(1);
+    const outer = Object.keys(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(outer.some((x) => x.includes('ApiV2'))).toBe(false);
+    expect(outer.some((x) => x.includes('WebNoHealthyHostsWebCritical'))).toBe(true);
+  });
+
+  it('gives the group a composite alarm of its three Critical alarms, which the region\'s composite references instead of them', () => {
+    const inner = Template.fromStack(nested);
+    const [group] = Object.values(inner.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(JSON.stringify(group.Properties.AlarmRule).split('ALARM(').length - 1).toBe(3);
+    expect(monitoring.alarmGroupHealthAlarms).toHaveLength(1);
+    const [regionRule] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::CompositeAlarm')).map((a) => JSON.stringify(a.Properties.AlarmRule));
+    expect(regionRule).toMatch(/Services2NestedStack/);
+    const ungrouped = monitoring.criticalAlarms.filter((a) => Stack.of(a) === stack).length;
+    expect(regionRule.split('ALARM(').length - 1).toBe(ungrouped + 1);
+  });
+
+  it('still lists every service\'s no-healthy-host alarm among the region\'s drain alarms', () => {
+    expect(monitoring.regionDrainAlarms.map((a) => a.node.id).sort()).toEqual(['WebNoHealthyHostsApiV2Critical', 'WebNoHealthyHostsWebCritical']);
+  });
+
+  it('gives the group rows of its own on the dashboard, and leaves its services out of the region\'s web graphs', () => {
+    const widgets = dashboardWidgets(stack, monitoring.dashboard);
+    const texts = widgets.filter((w) => w.type === 'text').map((w) => String(w.properties.markdown));
+    expect(texts.some((m) => m.startsWith('## Services in nested stack Services2'))).toBe(true);
+    const latency = widgets.filter((w) => w.properties.title === 'Latency p50 / p99 (s)').map((w) => JSON.stringify(w.properties.metrics));
+    expect(latency).toHaveLength(2);
+    expect(latency[0]).not.toMatch(/api-v2/);
+    expect(latency[1]).toMatch(/api-v2 p99/);
+  });
+});
+
+describe('RegionMonitoring with a queue group in a nested stack', () => {
+  it('creates the queue\'s and its workers\' alarms in the nested stack behind its composite alarm, and keeps the queue\'s row on the dashboard', () => {
+    // GIVEN the region with queue jobs grouped in a nested stack
+    const r = region();
+    const nested = new NestedStack(r.stack, 'Queues2');
+    const monitoring = new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, alarmGroups: [{ scope: nested, queues: ['jobs'] }] });
+    // THEN
+    const ids = Object.keys(Template.fromStack(nested).findResources('AWS::CloudWatch::Alarm'));
+    for (const id of ['QueueAgeJobsWarning', 'QueueAgeJobsCritical', 'QueueDeadLettersJobsCritical', 'WorkersJobsCritical']) expect(ids.some((x) => x.startsWith(`Monitoring${id}`)), id).toBe(true);
+    expect(ids.length).toBe(6);
+    const [group] = Object.values(Template.fromStack(nested).findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(JSON.stringify(group.Properties.AlarmRule).split('ALARM(').length - 1).toBe(3);
+    expect(String(group.Properties.AlarmDescription)).toMatch(/queues jobs/);
+    expect(monitoring.alarmGroupHealthAlarms).toHaveLength(1);
+    const texts = dashboardWidgets(r.stack, monitoring.dashboard).filter((w) => w.type === 'text').map((w) => String(w.properties.markdown));
+    expect(texts.some((m) => m.startsWith('## Queue jobs'))).toBe(true);
+  });
+});
+
+describe('RegionMonitoring bad alarmGroups', () => {
+  it.each<[string, (nested: NestedStack) => RegionMonitoringProps['alarmGroups'], RegExp]>([
+    ['a group names no service and no queue', (n) => [{ scope: n, services: [] }], /alarmGroups\[0\] must name at least one service or queue \(got: none\)/],
+    ['a group names no queue of queues', (n) => [{ scope: n, queues: ['nope'] }], /alarmGroups\[0\]\.queues names no entry of queues \(got: "nope"; have: jobs\)/],
+    ['a group names no service of the tier', (n) => [{ scope: n, services: ['nope'] }], /alarmGroups\[0\]\.services names no service of the web tier \(got: "nope"; have: web, api-v2\)/],
+    ['two groups name one service', (n) => [{ scope: n, services: ['web'] }, { scope: n, services: ['web'] }], /alarmGroups\[1\]\.services repeats a service of alarmGroups\[0\] \(got: "web"\)/],
+  ])('fails when %s', (_, groups, message) => {
+    const r = region();
+    const nested = new NestedStack(r.stack, 'Services2');
+    expect(validationErrorOf(() => new RegionMonitoring(r.stack, 'Monitoring', { ...r.props, alarmGroups: groups(nested) }))).toEqual({ path: 'TestStack/Monitoring', message: expect.stringMatching(message) });
   });
 });

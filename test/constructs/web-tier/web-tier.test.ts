@@ -1,4 +1,4 @@
-import { Duration, Stack, aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_route53 as route53, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack, aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_route53 as route53, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';
@@ -544,6 +544,66 @@ describe('WebTier placement', () => {
     expect(zones('api')).not.toMatch(/VpcApp/);
     // (the default, every private subnet with egress)
     expect(zones('web')).toMatch(/VpcAppSubnet1.*VpcBatchSubnet1/);
+  });
+});
+
+describe('WebTier with a service in a nested stack (serviceScope)', () => {
+  let stack: Stack;
+  let nested: NestedStack;
+  let tier: WebTier;
+  beforeAll(() => {
+    // GIVEN two services, the second placed in a nested stack of the tier's stack
+    const fixture = stackWithVpc('Parent');
+    stack = fixture.stack;
+    nested = new NestedStack(stack, 'Services2');
+    const t3 = new ec2.InstanceType('t3.small');
+    tier = new WebTier(stack, 'Web', {
+      vpc: fixture.vpc,
+      deletionProtection: false,
+      services: [{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }, { name: 'api', pathPatterns: ['/api/*'], priority: 20, instanceType: t3, minCapacity: 1, maxCapacity: 2 }],
+      serviceScope: (svc) => (svc.name === 'api' ? nested : undefined),
+    });
+  });
+
+  it('creates the placed service\'s fleet, target group, rule and rollback alarms in the nested stack, under the same ids', () => {
+    const inner = Template.fromStack(nested);
+    inner.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+    inner.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 1);
+    inner.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    inner.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: 20, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }] });
+    expect(Object.keys(inner.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^ServiceapiFleet/);
+    expect(tier.services.api.fleet.node.path).toBe('Parent/Services2/Service-api/Fleet');
+    // the load balancer may reach the nested fleet on its port, by a rule in the nested stack
+    inner.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 8080, ToPort: 8080 });
+  });
+
+  it('keeps the other service, the load balancer and the listener in the tier\'s stack, with their ids', () => {
+    const outer = Template.fromStack(stack);
+    outer.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+    outer.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    outer.resourceCountIs('AWS::CloudFormation::Stack', 1);
+    expect(Object.keys(outer.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^WebServicewebFleet/);
+    expect(tier.services.web.fleet.node.path).toBe('Parent/Web/Service-web/Fleet');
+  });
+});
+
+describe('WebTier with the default service in a nested stack and an origin header', () => {
+  it('creates the health check exemption rule with the default service, so the two stacks do not depend on each other', () => {
+    // GIVEN the default service placed in a nested stack, the origin header required
+    const { stack, vpc } = stackWithVpc('Parent');
+    const nested = new NestedStack(stack, 'Services2');
+    const t3 = new ec2.InstanceType('t3.small');
+    const tier = new WebTier(stack, 'Web', {
+      vpc,
+      deletionProtection: false,
+      originVerifyHeader: { name: 'X-Origin-Verify', values: ['secret'] },
+      services: [{ name: 'web', instanceType: t3, minCapacity: 1, maxCapacity: 2 }],
+      serviceScope: () => nested,
+    });
+    // THEN the rule is in the nested stack, beside the target group it forwards to
+    expect(tier.healthCheckExemptionRule!.node.path).toBe('Parent/Services2/HealthCheckExemption');
+    Template.fromStack(nested).resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 2);
+    Template.fromStack(stack).resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
   });
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { appStackCost } from '../../../lib/config/limits';
+import { DATA_STACK_OUTPUTS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
@@ -24,19 +24,32 @@ function millions(services: number, queues: number, heavy = false): AppConfigInp
   };
 }
 
-/** The most services (or queues) the config check lets through with the other count fixed. */
-function most(kind: 'services' | 'queues', other: number, heavy = false): number {
-  const accepted = (k: number) => {
-    try {
-      resolveConfig(kind === 'services' ? millions(k, other, heavy) : millions(other, k, heavy));
-      return true;
-    } catch (e) {
-      if (e instanceof ConfigError && e.issues.every((i) => i.path === kind)) return false;
-      throw e;
-    }
+/** Whether the config check accepts a config; false when it refuses it naming only `kind`. */
+function accepted(config: AppConfigInput, kind: 'services' | 'queues'): boolean {
+  try {
+    resolveConfig(config);
+    return true;
+  } catch (e) {
+    if (e instanceof ConfigError && e.issues.every((i) => i.path === kind)) return false;
+    throw e;
+  }
+}
+
+/** The most queues the config check lets through with `services` services. */
+function mostQueues(services: number): number {
+  let n = 1;
+  while (n < 120 && accepted(millions(services, n + 1), 'queues')) n++;
+  return n;
+}
+
+/** The most services that all stay in the app stack (no nested stack) with `queues` queues. */
+function mostInAppStack(queues: number, heavy: boolean): number {
+  const nested = (k: number) => {
+    const c = resolveConfig(millions(k, queues, heavy));
+    return appStackPlacement(c.services, c.queues).nestedStacks.length > 0;
   };
   let n = 1;
-  while (n < 60 && accepted(n + 1)) n++;
+  while (n < 60 && !nested(n + 1)) n++;
   return n;
 }
 
@@ -52,48 +65,126 @@ function appStacks(app: App): { name: string; resources: number; bytes: number; 
   });
 }
 
+function expectWithinLimits(stacks: ReturnType<typeof appStacks>, estimate: { resources: number; bytes: number }): void {
+  expect(stacks.length).toBeGreaterThan(0);
+  for (const s of stacks) {
+    expect(s.resources, s.name).toBeLessThanOrEqual(CFN.resources);
+    expect(s.bytes, s.name).toBeLessThanOrEqual(CFN.bytes);
+    expect(estimate.resources, `${s.name} resources`).toBeGreaterThanOrEqual(s.resources);
+    expect(estimate.bytes, `${s.name} bytes`).toBeGreaterThanOrEqual(s.bytes);
+    for (const rule of s.alarmRules) expect(rule, `${s.name} composite alarm rule`).toBeLessThanOrEqual(CFN.alarmRule);
+  }
+}
+
 describe.each([
-  ['services, one queue, plain services', 'services' as const, 1, false],
-  ['services, one queue, every service with schedules, step scaling and a warm pool', 'services' as const, 1, true],
-  ['queues, one service', 'queues' as const, 1, false],
-])('the largest config the app stack admits: %s', (_, kind, other, heavy) => {
+  ['plain services, one queue', false, 1],
+  ['every service with schedules, step scaling and a warm pool, one queue', true, 1],
+  ['plain services, six queues (each service\'s policy lists every queue)', false, 6],
+])('the most services the app stack holds without nested stacks: %s', (_, heavy, queues) => {
   let n: number;
+  let built: ReturnType<typeof buildTestApp>;
   let stacks: ReturnType<typeof appStacks>;
   let estimate: { resources: number; bytes: number };
 
   beforeAll(() => {
-    // GIVEN the millions config with as many services (or queues) as the estimate admits WHEN every stack is synthesized
-    n = most(kind, other, heavy);
-    const config = kind === 'services' ? millions(n, other, heavy) : millions(other, n, heavy);
+    // GIVEN the millions config with as many services as the app stack holds on its own WHEN every stack is synthesized
+    n = mostInAppStack(queues, heavy);
+    const config = millions(n, queues, heavy);
     const resolved = resolveConfig(config);
     estimate = appStackCost(resolved.services, resolved.queues);
-    stacks = appStacks(buildTestApp(config).app);
+    built = buildTestApp(config);
+    stacks = appStacks(built.app);
   }, 240_000);
 
-  it('fits every region\'s app stack in CloudFormation\'s limits, the estimate never below what is synthesized', () => {
-    if (process.env.S2M_LIMITS_DEBUG) console.log(kind, heavy, n, estimate, stacks);
-    expect(n).toBeGreaterThanOrEqual(kind === 'services' ? 10 : 12);
-    expect(stacks.length).toBeGreaterThan(0);
-    for (const s of stacks) {
-      expect(s.resources, s.name).toBeLessThanOrEqual(CFN.resources);
-      expect(s.bytes, s.name).toBeLessThanOrEqual(CFN.bytes);
-      expect(estimate.resources, `${s.name} resources`).toBeGreaterThanOrEqual(s.resources);
-      expect(estimate.bytes, `${s.name} bytes`).toBeGreaterThanOrEqual(s.bytes);
-      for (const rule of s.alarmRules) expect(rule, `${s.name} composite alarm rule`).toBeLessThanOrEqual(CFN.alarmRule);
+  it('keeps every service in the app stack, within CloudFormation\'s limits, the estimate never below what is synthesized', () => {
+    if (process.env.S2M_LIMITS_DEBUG) console.log(heavy, n, estimate, stacks);
+    expect(n).toBeGreaterThanOrEqual(heavy ? 10 : queues > 1 ? 8 : 14);
+    for (const r of Object.values(built.regions)) expect(r.app.serviceStacks).toEqual([]);
+    expectWithinLimits(stacks, estimate);
+  });
+
+  it('accepts one more, placing the last services in nested stacks of at most SERVICES_PER_NESTED_STACK, in config order', () => {
+    const resolved = resolveConfig(millions(n + 1, queues, heavy));
+    const placement = appStackPlacement(resolved.services, resolved.queues);
+    expect(placement.inAppStack).toBeGreaterThan(0);
+    expect(placement.inAppStack + placement.nestedStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
+    for (const size of placement.nestedStacks) expect(size).toBeLessThanOrEqual(SERVICES_PER_NESTED_STACK);
+  });
+});
+
+describe('the most queues, one service: the data stack\'s outputs bound them before the app stack fills', () => {
+  let n: number;
+  let synthesized: Array<{ name: string; template: { Outputs?: object } }>;
+  let stacks: ReturnType<typeof appStacks>;
+  let estimate: { resources: number; bytes: number };
+
+  beforeAll(() => {
+    // GIVEN the millions config with as many queues as the config check admits WHEN every stack is synthesized
+    n = mostQueues(1);
+    const config = millions(1, n);
+    const resolved = resolveConfig(config);
+    estimate = appStackCost(resolved.services, resolved.queues);
+    const { app } = buildTestApp(config);
+    stacks = appStacks(app);
+    synthesized = app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as { Outputs?: object } }));
+  }, 240_000);
+
+  it('keeps every queue in the app stack, within CloudFormation\'s limits, the estimate never below what is synthesized', () => {
+    if (process.env.S2M_LIMITS_DEBUG) console.log('queues', n, estimate, stacks);
+    expect(n).toBeGreaterThanOrEqual(12);
+    const resolved = resolveConfig(millions(1, n));
+    expect(appStackPlacement(resolved.services, resolved.queues).queueStacks).toEqual([]);
+    expectWithinLimits(stacks, estimate);
+  });
+
+  it('keeps each data stack within 200 outputs and the estimate', () => {
+    const data = synthesized.filter((s) => s.name.includes('-data-'));
+    expect(data.length).toBe(3);
+    const o = DATA_STACK_OUTPUTS;
+    for (const s of data) {
+      const outputs = Object.keys(s.template.Outputs ?? {}).length;
+      expect(outputs, s.name).toBeLessThanOrEqual(o.max);
+      expect(o.base + o.perShard + n * o.perQueue, s.name).toBeGreaterThanOrEqual(outputs);
     }
   });
 
-  it(`refuses one more, naming ${kind} and the count received, before anything is synthesized`, () => {
-    const config = kind === 'services' ? millions(n + 1, other, heavy) : millions(other, n + 1, heavy);
-    let error: unknown;
-    try {
-      resolveConfig(config);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const issue = (error as ConfigError).issues.find((i) => i.path === kind);
+  it('refuses one more, naming queues, the count received and the data stack\'s outputs', () => {
+    const issue = configIssue(millions(1, n + 1), 'queues');
     expect(issue?.got).toBe(n + 1);
-    expect(issue?.message).toMatch(/in each region's app stack/);
+    expect(issue?.message).toMatch(/outputs in each region's data stack.*at most \d+ queues fit/);
   });
 });
+
+describe('queues in nested stacks', () => {
+  it('puts the queues that do not fit beside many services in nested stacks of at most QUEUES_PER_NESTED_STACK, in config order', () => {
+    const resolved = resolveConfig(millions(50, 12));
+    const p = appStackPlacement(resolved.services, resolved.queues);
+    expect(p.queueStacks.length).toBeGreaterThan(0);
+    expect(p.queuesInAppStack + p.queueStacks.reduce((a, b) => a + b, 0)).toBe(12);
+    for (const size of p.queueStacks) expect(size).toBeLessThanOrEqual(QUEUES_PER_NESTED_STACK);
+  });
+});
+
+describe('services past what nested stacks can take', () => {
+  it('accepts 64 services with one queue (the app stack\'s outputs allow 6 + 3 per service + 2 per queue)', () => {
+    expect(accepted(millions(64, 1), 'services')).toBe(true);
+  });
+
+  it('refuses 65, naming services, the count received and the outputs limit', () => {
+    const issue = configIssue(millions(65, 1), 'services');
+    expect(issue?.got).toBe(65);
+    expect(issue?.message).toMatch(/203 outputs in each region's app stack.*at most 64 services/);
+  });
+});
+
+/** The issue at `path` of the ConfigError the config is refused with; fails the test when it is accepted. */
+function configIssue(config: AppConfigInput, path: string) {
+  let error: unknown;
+  try {
+    resolveConfig(config);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as ConfigError).issues.find((i) => i.path === path);
+}

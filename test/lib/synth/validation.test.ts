@@ -1,4 +1,4 @@
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, NestedStack, Stack, Validations } from 'aws-cdk-lib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,5 +120,40 @@ describe('TemplateValidation: aws-cdk-lib\'s template validator, in a worker, ca
     } finally {
       process.env.CDK_VALIDATION = 'true';
     }
+  });
+});
+
+describe('TemplateValidation: nested templates, which aws-cdk-lib\'s plugin does not validate', () => {
+  const previous = process.env.CDK_VALIDATION;
+  afterAll(() => {
+    process.env.CDK_VALIDATION = previous;
+  });
+
+  function nestedSynth(withPlugin: boolean): { error?: string; report: string } {
+    process.env.CDK_VALIDATION = 'true';
+    const outdir = mkdtempSync(join(scratch, 'nested-'));
+    const app = new App({ outdir, context: cdkJsonContext() });
+    const validation = withPlugin ? TemplateValidation.start(app, { cacheDirectory: false }) : undefined;
+    // GIVEN a stack whose nested stack holds a queue with an invalid property
+    const parent = new Stack(app, 'Parent', { env: { region: 'eu-west-1' } });
+    new CfnResource(parent, 'Topic', { type: 'AWS::SNS::Topic' });
+    new CfnResource(new NestedStack(parent, 'Nested'), 'Queue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'not-a-number' } });
+    validation?.attach(app);
+    let error: string | undefined;
+    try {
+      app.synth();
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    return { report: readFileSync(join(outdir, 'validation-report.json'), 'utf8'), ...(error ? { error } : {}) };
+  }
+
+  it('fails the synth on a nested template\'s error and reports it, where the built-in plugin passes it', () => {
+    const builtin = nestedSynth(false);
+    expect(builtin.error).toBeUndefined(); // the control: aws-cdk-lib's plugin does not see nested templates
+    const ours = nestedSynth(true);
+    expect(ours.error).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'[\s\S]*Parent\/Nested\/Queue/);
+    expect(ours.report).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'/);
+    expect(ours.report).toMatch(/nested\.template\.json/);
   });
 });
