@@ -4,7 +4,7 @@ import type { QueueConfig, ServiceConfig } from './types';
  * What each part of a config costs in a region's app stack (`<name>-app-<region>`), measured on the synthesized
  * templates (test/lib/config/limits.test.ts builds configs at these limits and fails if they no longer fit).
  * CloudFormation refuses a template over 500 resources or 1,000,000 bytes; the app stack holds every web service's
- * and every queue's fleet, so their number is bounded until services are partitioned into stacks of their own.
+ * and every queue's fleet while they fit, and the rest go into nested stacks ({@link NESTED_SERVICES_COST}).
  */
 export const APP_STACK_COST = {
   /** The stack without any service or queue: load balancer, listeners, DNS, WAF, monitoring. */
