@@ -37,8 +37,33 @@ export function configPath(name: string): string {
   return join(ROOT, 'config', `${name}.json`);
 }
 
-/** Builds the reference app from an example config (by name) or a config object. */
+/** Example apps already built in this worker, by config name and options (see {@link buildTestApp}). */
+const examples = new Map<string, BuiltApp & { app: App }>();
+
+/**
+ * Builds the reference app from an example config (by name) or a config object.
+ *
+ * An example config by name is built and synthesized once per test worker and shared by every file that asks
+ * for it (the unit project runs its files in one module graph per worker): about thirty files read the same
+ * few example apps. The shared app is locked after its synthesis, so a test that adds a construct to it fails
+ * loudly instead of reading a stale template; a test that changes an app builds it from a config object (or
+ * with {@link buildFreshTestApp}).
+ */
 export function buildTestApp(config: string | AppConfigInput, options: BuildAppOptions = { nagChecks: false }): BuiltApp & { app: App } {
+  if (typeof config !== 'string') return buildFreshTestApp(config, options);
+  const key = `${config}\0${JSON.stringify(options)}`;
+  let built = examples.get(key);
+  if (built === undefined) {
+    built = buildFreshTestApp(config, options);
+    built.app.synth();
+    built.app.node.lock();
+    examples.set(key, built);
+  }
+  return built;
+}
+
+/** Builds the reference app from an example config (by name) or a config object, never shared. */
+export function buildFreshTestApp(config: string | AppConfigInput, options: BuildAppOptions = { nagChecks: false }): BuiltApp & { app: App } {
   const app = testApp();
   const resolved = typeof config === 'string' ? loadConfigFile(configPath(config)) : config;
   return { app, ...buildApp(app, resolved, options) };

@@ -1,20 +1,26 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+
+// The unit project runs its files one after another in one module graph per worker (`isolate: false` in
+// vitest.config.mts): aws-cdk-lib and the constructs are loaded once per worker, not once per file. This file
+// runs before every test file and gives each one the same start.
+const KEY = Symbol.for('scale-to-millions.test.setup');
+const state = globalThis as unknown as Record<symbol, { validation: string | undefined } | undefined>;
+let worker = state[KEY];
+if (worker === undefined) {
+  // An `App` without an outdir synthesizes into a new `cdk.out*` directory under os.tmpdir(), and tests make
+  // temporary files of their own (and so do the processes they spawn): put them all in one directory per
+  // worker, removed when it exits, instead of leaving hundreds of megabytes in /tmp per run. Per worker, not
+  // per file: aws-cdk-lib keeps the temporary directory it first saw for the life of the process.
+  const scratch = mkdtempSync(join(tmpdir(), 's2m-test-'));
+  process.env.TMPDIR = scratch;
+  process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  worker = { validation: process.env.CDK_VALIDATION };
+  state[KEY] = worker;
+}
 
 // The offline template validator runs at every synth; the tests that assert its findings turn it on
-// explicitly (see test/helpers/app.ts). Everything else synthesizes faster without it.
-process.env.CDK_VALIDATION ??= 'false';
-
-// An `App` without an outdir synthesizes into a new `cdk.out*` directory under os.tmpdir(), and tests make
-// temporary files of their own (and so do the processes they spawn): put them all in one directory per test
-// file, removed when the file is done, instead of leaving hundreds of megabytes in /tmp per run.
-const scratch = mkdtempSync(join(tmpdir(), 's2m-test-'));
-const previous = process.env.TMPDIR;
-process.env.TMPDIR = scratch;
-afterAll(() => {
-  if (previous === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = previous;
-  rmSync(scratch, { recursive: true, force: true });
-});
+// explicitly (see test/helpers/checked-synth.ts), for their own file only. Everything else synthesizes faster
+// without it, unless the run was started with CDK_VALIDATION set.
+process.env.CDK_VALIDATION = worker.validation ?? 'false';
