@@ -14,7 +14,7 @@ import {
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleNodeEntry } from '../common/bundle';
+import { bundleNodeEntryForApp } from '../common/bundle';
 import { validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
 import { AURORA_DEFAULTS } from './defaults';
@@ -144,7 +144,7 @@ function bundleHandler(scope: Construct): { directory: string; hash: string } {
   if (!entry) throw validationError(scope, `ApplicationUsers: the handler is missing next to ${__dirname}`);
   try {
     // @aws-sdk/* is part of the Lambda Node.js runtime.
-    return bundleNodeEntry({ entry, nodeMajor: 24, externals: ['@aws-sdk/*'] });
+    return bundleNodeEntryForApp(scope, { entry, nodeMajor: 24, externals: ['@aws-sdk/*'] });
   } catch (e) {
     throw validationError(scope, `ApplicationUsers: ${(e as Error).message} (the handler needs esbuild and pg where cdk synth runs)`);
   }

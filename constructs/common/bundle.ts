@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { IConstruct } from 'constructs';
 import { cacheDirectory } from './cache-dir';
 import { unscopedValidationError } from './errors';
 
@@ -131,6 +132,30 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   return { directory: join(dir, 'out'), hash, inputs: Object.keys(inputs), fromCache: false };
 }
 
+/** Bundles already made for each app (by its root construct), by their options. */
+const perApp = new WeakMap<IConstruct, Map<string, NodeBundle>>();
+
+/**
+ * {@link bundleNodeEntry}, once per app: every construct of one app that bundles the same entry with the same
+ * options gets the same bundle, checked against its sources once (an app deploys one moment of its sources), and
+ * the next app checks them again.
+ */
+export function bundleNodeEntryForApp(scope: IConstruct, options: NodeBundleOptions): NodeBundle {
+  const root = scope.node.root;
+  let bundles = perApp.get(root);
+  if (bundles === undefined) {
+    bundles = new Map();
+    perApp.set(root, bundles);
+  }
+  const key = JSON.stringify([resolve(options.entry), options.nodeMajor, options.externals ?? [], options.projectRoot ?? null, options.cacheDir ?? null]);
+  let bundle = bundles.get(key);
+  if (bundle === undefined) {
+    bundle = bundleNodeEntry(options);
+    bundles.set(key, bundle);
+  }
+  return bundle;
+}
+
 function loadEsbuild(entry: string): EsbuildApi {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -148,7 +173,7 @@ function readManifest(dir: string, key: string): Manifest | undefined {
     const files = readdirSync(join(dir, 'out')).sort();
     if (JSON.stringify(files) !== JSON.stringify(Object.keys(m.outputs).sort())) return undefined;
     for (const [file, digest] of Object.entries(m.outputs)) {
-      if (sha256(readFileSync(join(dir, 'out', file))) !== digest) return undefined;
+      if (fileDigest(join(dir, 'out', file)) !== digest) return undefined;
     }
     return m;
   } catch {
@@ -159,7 +184,7 @@ function readManifest(dir: string, key: string): Manifest | undefined {
 function inputsUnchanged(root: string, m: Manifest): boolean {
   for (const [file, digest] of Object.entries(m.inputs)) {
     const path = join(root, file);
-    if (!existsSync(path) || sha256(readFileSync(path)) !== digest) return false;
+    if (fileDigest(path) !== digest) return false;
   }
   return Object.keys(m.inputs).length > 0;
 }
@@ -172,6 +197,31 @@ function projectRootOf(entry: string): string {
     if (parent === dir || !isAbsolute(parent)) return dirname(entry);
     dir = parent;
   }
+}
+
+/** Digests of files this process has read, with the file status they were read at. */
+const digests = new Map<string, { status: string; digest: string }>();
+
+/**
+ * The SHA-256 of a file's content, or undefined when it does not exist. A file whose status (device, inode, size,
+ * modification and change times in nanoseconds) is what it was when this process last read it is not read again:
+ * an app builds several fleets from one bundle, and a test process builds many apps. Any write to the file, or a
+ * file put in its place, changes the change time, which no user can set.
+ */
+function fileDigest(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile()) return undefined;
+  const status = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const known = digests.get(path);
+  if (known?.status === status) return known.digest;
+  const digest = sha256(readFileSync(path));
+  digests.set(path, { status, digest });
+  return digest;
 }
 
 function sha256(data: string | Buffer): string {

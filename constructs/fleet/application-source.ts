@@ -14,7 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { ENV_FILE } from '../../lib/runtime/contract';
-import { bundleNodeEntry } from '../common/bundle';
+import { bundleNodeEntryForApp } from '../common/bundle';
 import { validationError } from '../common/errors';
 import { checkPort } from '../common/ports';
 import { INSTANCE_PATHS } from './defaults';
@@ -315,7 +315,7 @@ class NodejsSource extends ApplicationSource {
     if (major !== 20 && major !== 22) throw validationError(scope, `${where}: nodeMajor must be 20 or 22, the Node.js packages of Amazon Linux 2023 (got: ${String(major)})`);
     let bundle;
     try {
-      bundle = bundleNodeEntry({ entry: this.props.entry, nodeMajor: major, ...(this.props.cacheDir ? { cacheDir: this.props.cacheDir } : {}) });
+      bundle = bundleNodeEntryForApp(scope, { entry: this.props.entry, nodeMajor: major, ...(this.props.cacheDir ? { cacheDir: this.props.cacheDir } : {}) });
     } catch (e) {
       throw validationError(scope, `${where}: ${(e as Error).message}`);
     }

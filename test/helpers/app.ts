@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, cx_api as cxapi } from 'aws-cdk-lib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network } from '../../constructs/network';
@@ -7,9 +7,15 @@ import { ConfigError, loadConfigFile, resolveConfig, type AppConfigInput } from 
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
+/**
+ * The feature flags of cdk.json, so tests synthesize what `cdk synth` does, and the creation stack traces off as
+ * `cdk synth` has them (lib/synth/index.ts): capturing one for every resource is a third of a test's synth.
+ */
 export function cdkJsonContext(): Record<string, unknown> {
-  return (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+  return {
+    ...(JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context,
+    [cxapi.DISABLE_CREATION_STACK_TRACES]: true,
+  };
 }
 
 /** A new App with the cdk.json feature flags. */
