@@ -1,11 +1,11 @@
-import { Duration, aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, Stack, aws_ec2 as ec2, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { chownSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleNodeEntry } from '../../../constructs/common/bundle';
+import { bundleNodeEntry, bundleNodeEntryForApp } from '../../../constructs/common/bundle';
 import { ApplicationSource, Fleet, type FleetProps } from '../../../constructs/fleet';
 import { placeholderServer } from '../../../constructs/web-tier';
 import { DATABASE_CA_FILE, ENV_FILE } from '../../../lib/runtime/contract';
@@ -219,6 +219,43 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
     writeFileSync(join(again.directory, 'extra.js'), 'x');
     expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
     expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('sees a source changed in place even with its size and modification time put back', () => {
+    const entry = join(dir, 'src', 'server.ts');
+    const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+    const source = join(dir, 'src', 'greeting.ts');
+    const original = readFileSync(source, 'utf8');
+    const first = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    // WHEN a source gets other text of the same length and its old modification time back
+    const { atime, mtime } = statSync(source);
+    writeFileSync(source, original.replace(/from/, 'FROM'));
+    utimesSync(source, atime, mtime);
+    // THEN it bundles again (the change time moved, which no user can set back)
+    const changed = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(changed.fromCache).toBe(false);
+    expect(changed.hash).not.toBe(first.hash);
+    writeFileSync(source, original);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('checks an entry once per app: the fleets of one app share its bundle, the next app checks the sources again', () => {
+    const entry = join(dir, 'src', 'server.ts');
+    const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+    const { stack } = stackWithVpc();
+    const one = bundleNodeEntryForApp(stack, { entry, nodeMajor: 22, cacheDir });
+    expect(bundleNodeEntryForApp(new Stack(stack.node.root, 'Other'), { entry, nodeMajor: 22, cacheDir })).toBe(one);
+    expect(bundleNodeEntryForApp(stack, { entry, nodeMajor: 20, cacheDir })).not.toBe(one);
+    // WHEN a source changes THEN the next app bundles it again, this one keeps the moment it was built from
+    const source = join(dir, 'src', 'greeting.ts');
+    const original = readFileSync(source, 'utf8');
+    writeFileSync(source, `${original}\nexport const added = 1;\n`);
+    const next = bundleNodeEntryForApp(stackWithVpc().stack, { entry, nodeMajor: 22, cacheDir });
+    expect(next.hash).not.toBe(one.hash);
+    expect(bundleNodeEntryForApp(stack, { entry, nodeMajor: 22, cacheDir })).toBe(one);
+    writeFileSync(source, original);
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
