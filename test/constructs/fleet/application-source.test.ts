@@ -227,12 +227,14 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
     const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
     const source = join(dir, 'src', 'greeting.ts');
     const original = readFileSync(source, 'utf8');
+    const then = 1_700_000_000; // whole seconds, so the time can be put back to the nanosecond
+    utimesSync(source, then, then);
     const first = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
     expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
     // WHEN a source gets other text of the same length and its old modification time back
-    const { atime, mtime } = statSync(source);
     writeFileSync(source, original.replace(/from/, 'FROM'));
-    utimesSync(source, atime, mtime);
+    utimesSync(source, then, then);
+    expect(statSync(source, { bigint: true }).mtimeNs).toBe(BigInt(then) * 1_000_000_000n);
     // THEN it bundles again (the change time moved, which no user can set back)
     const changed = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
     expect(changed.fromCache).toBe(false);
