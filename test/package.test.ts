@@ -3,6 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, 
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { LIBRARY, freshLibraryBuild } = require('../scripts/library-build.cjs') as { LIBRARY: string[]; freshLibraryBuild(): string | undefined };
 
 // The package as a user gets it: built, packed with `npm pack`, unpacked into a fresh app's node_modules, and used
 // from there through its `exports` map, its lazy entry and its declaration files. Its dependencies resolve from this
@@ -26,8 +28,18 @@ beforeAll(() => {
   for (const f of ['package.json', 'README.md', 'config', 'docs', 'examples']) cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
   mkdirSync(join(pkg, 'bin'));
   cpSync(join(ROOT, 'bin', 's2m.cjs'), join(pkg, 'bin', 's2m.cjs'));
-  // What `npm run build` does, into the copy.
-  execFileSync(process.execPath, [join(NODE_MODULES, 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--sourceMap', 'false'], { stdio: 'pipe' });
+  // What `npm run build` does, into the copy: the library `npm run typecheck` compiled when it is the build of the
+  // sources as they are (scripts/library-build.cjs), else compiled here.
+  const prebuilt = freshLibraryBuild();
+  if (prebuilt !== undefined) {
+    for (const entry of LIBRARY) {
+      const name = entry.replace(/\.ts$/, '');
+      if (name === entry) cpSync(join(prebuilt, entry), join(pkg, 'dist', entry), { recursive: true });
+      else for (const ext of ['.js', '.d.ts']) cpSync(join(prebuilt, `${name}${ext}`), join(pkg, 'dist', `${name}${ext}`));
+    }
+  } else {
+    execFileSync(process.execPath, [join(NODE_MODULES, 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--sourceMap', 'false'], { stdio: 'pipe' });
+  }
   execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'lazy-entry.ts'), join(pkg, 'dist')], { stdio: 'pipe', cwd: ROOT });
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: pkg, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
   files = packed[0].files.map((f) => f.path).sort();
