@@ -1,0 +1,58 @@
+// @ts-check
+/**
+ * `npm test`: the type check, the lint, and the two vitest projects, run as soon as what they need is there.
+ *
+ *   typecheck ─┬─────────────► unit tests (test/package.test.ts packs the typecheck's build)
+ *   lint       │
+ *   integration tests (real PostgreSQL, Redis and moto on loopback; mostly waiting on them)
+ *
+ * The unit tests start when the type check has passed (a type error stops them, as before); the lint and the
+ * integration tests run beside it from the start, filling the cores the type check and the waits leave idle (the
+ * lint at a lower priority).
+ * Each step's output is printed whole when it ends, in a block under its name, so the logs of steps that ran
+ * together are not interleaved. Exits non-zero when any step failed, after every started step has ended.
+ */
+const { spawn } = require('node:child_process');
+const { join } = require('node:path');
+
+const ROOT = join(__dirname, '..');
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+const extra = process.argv.slice(2);
+
+/** @param {string} name @param {string} command @param {string[]} args @returns {Promise<boolean>} */
+function step(name, command, args) {
+  const started = Date.now();
+  console.log(`▶ ${name}: ${[command === process.execPath ? 'node' : command, ...args].join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') } });
+    /** @type {Buffer[]} */
+    const output = [];
+    child.stdout.on('data', (b) => output.push(b));
+    child.stderr.on('data', (b) => output.push(b));
+    const finish = (/** @type {boolean} */ ok, /** @type {string} */ why) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      process.stdout.write(`\n──── ${name} ${'─'.repeat(Math.max(0, 70 - name.length))}\n`);
+      process.stdout.write(Buffer.concat(output));
+      console.log(`${ok ? '✔' : '✘'} ${name} ${ok ? 'passed' : `failed (${why})`} in ${seconds} s`);
+      resolve(ok);
+    };
+    child.on('error', (e) => finish(false, e.message));
+    child.on('close', (code, signal) => finish(code === 0, signal ? `signal ${signal}` : `exit ${code}`));
+  });
+}
+
+async function main() {
+  const started = Date.now();
+  const typecheck = step('typecheck', NPM, ['run', '--silent', 'typecheck']);
+  // The lint is not on the way to anything: it yields the CPU to the type check and the tests it would slow.
+  const lint = process.platform === 'win32' ? step('lint', NPM, ['run', '--silent', 'lint']) : step('lint', 'nice', ['-n', '10', NPM, 'run', '--silent', 'lint']);
+  const integration = step('integration tests', process.execPath, [VITEST, 'run', '--project', 'integration', ...extra]);
+  const unit = typecheck.then((ok) => (ok ? step('unit tests', process.execPath, [VITEST, 'run', '--project', 'unit', ...extra]) : (console.log('✘ unit tests not run: the type check failed'), false)));
+  const results = await Promise.all([typecheck, lint, integration, unit]);
+  const ok = results.every(Boolean);
+  console.log(`\n${ok ? '✔ npm test passed' : '✘ npm test failed'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exitCode = ok ? 0 : 1;
+}
+
+void main();
