@@ -5,10 +5,16 @@
  *
  * Prints a table and writes `.bench/shard-router.json`. Exits non-zero if a target is missed:
  *
- * - lookups: median >= 5M `shardFor` calls per CPU-second for 32-byte ASCII string keys, 16-shard
+ * - lookups: median >= 8M `shardFor` calls per CPU-second for 32-byte ASCII string keys, 16-shard
  *   hash map, one thread (JS is single-threaded: this is one core). Each round is timed by the CPU
  *   time the process got (`process.cpuUsage`), which equals wall time on an idle machine and stays
  *   meaningful on a busy one; the wall-clock rate is reported next to it;
+ * - hashing 64-byte keys against xxhash-wasm (a devDependency; the bench fails saying so if it is
+ *   missing): `hash64(key)` vs xxhash-wasm's `h64(key)` (both string in, bigint out), measured in
+ *   the same process in A/B alternating rounds (the order flips every pair), each round by CPU time;
+ *   the gate is the median of the per-pair ratios ours/theirs >= 1. The raw-bytes pair
+ *   (`xxHash64(bytes)` vs `h64Raw(bytes)`) is reported, not gated. Only ratios are gated, never
+ *   absolute wall-clock figures: the machine may be shared;
  * - movement N -> N+1 (N = 4, 8, 16, 64, 1M keys): the gate is ABSOLUTE, |moved - 1/(N+1)| <= 0.01
  *   of the keys (1 percentage point). The relative deviation is reported too but not gated: at 1M
  *   keys the binomial sampling noise alone is ~0.8% relative for N = 64, so a 1%-relative gate
@@ -19,7 +25,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ShardRouter, bucketOf, type ShardKey } from '../lib/runtime';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { ShardRouter, bucketOf, hash64, xxHash64, type ShardKey } from '../lib/runtime';
 
 const LOOKUP_SHARDS = 16;
 const LOOKUP_KEYS = 200_000; // distinct keys per key set
@@ -28,7 +35,10 @@ const WARMUP_ROUNDS = 3;
 const TIMED_ROUNDS = 9;
 const MOVEMENT_KEYS = 1_000_000;
 const SHARD_COUNTS = [4, 8, 16, 64];
-const TARGET_LOOKUPS_32B = 5_000_000;
+const TARGET_LOOKUPS_32B = 8_000_000;
+const HASH_COMPARE_BYTES = 64;
+const HASH_COMPARE_PAIRS = 9; // A/B pairs of rounds (after one warm-up pair)
+const TARGET_HASH64_RATIO = 1.0; // ours / xxhash-wasm, 64-byte string keys, median of the pairs
 const TARGET_MOVEMENT_ABS = 0.01;
 const TARGET_MOVEMENT_Z = 4;
 const TARGET_MAX_OVER_MEAN = 1.05;
@@ -146,6 +156,90 @@ function benchLookups(): LookupResult[] {
   });
 }
 
+/** Loads xxhash-wasm (a devDependency), or ends the run saying how to get it. */
+async function loadXxhashWasm(): Promise<XXHashAPI> {
+  let factory: () => Promise<XXHashAPI>;
+  try {
+    factory = (await import('xxhash-wasm')).default;
+  } catch (err) {
+    console.error(
+      `shard-router bench: cannot load xxhash-wasm (${(err as Error).message.split('\n')[0]}). It is the reference for the hashing-speed gate and a devDependency of this package: run \`npm ci\` (or \`npm install\`) in the package directory, then rerun.`,
+    );
+    process.exit(2);
+  }
+  return factory();
+}
+
+interface HashCompareResult {
+  name: string;
+  ours: string;
+  theirs: string;
+  keyBytes: number;
+  /** Median over the pairs of (our rate / xxhash-wasm's rate), both per CPU-second: the gated figure. */
+  medianRatio: number;
+  minRatio: number;
+  maxRatio: number;
+  /** Median hashes per CPU-second of each side (informational: the machine may be shared). */
+  oursMedianPerSec: number;
+  theirsMedianPerSec: number;
+  pairs: { ours: number; theirs: number; ratio: number }[];
+}
+
+/** Hashes per CPU-second of `fn` over `inputs`, one pass. */
+function hashRound<T>(inputs: readonly T[], fn: (x: T) => bigint): number {
+  const start = process.cpuUsage();
+  let acc = 0;
+  for (let i = 0; i < inputs.length; i++) if (fn(inputs[i]!) === 0n) acc++;
+  const cpu = process.cpuUsage(start);
+  sink += acc;
+  return inputs.length / ((cpu.user + cpu.system) / 1e6);
+}
+
+/**
+ * A/B alternating rounds of `ours` and `theirs` over the same inputs: each pair is measured back to
+ * back (order flipped every pair, so drift and bursts of background load hit both sides alike), and
+ * the ratio of each pair is kept.
+ */
+function compareHashes<T>(name: string, oursName: string, theirsName: string, inputs: readonly T[], ours: (x: T) => bigint, theirs: (x: T) => bigint): HashCompareResult {
+  hashRound(inputs, ours); // warm-up pair
+  hashRound(inputs, theirs);
+  const pairs: { ours: number; theirs: number; ratio: number }[] = [];
+  for (let i = 0; i < HASH_COMPARE_PAIRS; i++) {
+    let a: number;
+    let b: number;
+    if (i % 2 === 0) {
+      a = hashRound(inputs, ours);
+      b = hashRound(inputs, theirs);
+    } else {
+      b = hashRound(inputs, theirs);
+      a = hashRound(inputs, ours);
+    }
+    pairs.push({ ours: a, theirs: b, ratio: a / b });
+  }
+  const ratios = pairs.map((p) => p.ratio);
+  return {
+    name,
+    ours: oursName,
+    theirs: theirsName,
+    keyBytes: HASH_COMPARE_BYTES,
+    medianRatio: median(ratios),
+    minRatio: Math.min(...ratios),
+    maxRatio: Math.max(...ratios),
+    oursMedianPerSec: median(pairs.map((p) => p.ours)),
+    theirsMedianPerSec: median(pairs.map((p) => p.theirs)),
+    pairs,
+  };
+}
+
+function benchHashVsWasm(wasm: XXHashAPI): HashCompareResult[] {
+  const strings = stringKeys(LOOKUP_KEYS, HASH_COMPARE_BYTES, 6464);
+  const bytes = strings.map((s) => new Uint8Array(Buffer.from(s, 'latin1')));
+  return [
+    compareHashes(`string, ${HASH_COMPARE_BYTES} B`, 'hash64(key)', 'h64(key)', strings, hash64, (s) => wasm.h64(s)),
+    compareHashes(`bytes, ${HASH_COMPARE_BYTES} B`, 'xxHash64(bytes)', 'h64Raw(bytes)', bytes, xxHash64, (b) => wasm.h64Raw(b)),
+  ];
+}
+
 interface MovementResult {
   from: number;
   to: number;
@@ -215,7 +309,8 @@ function table(headers: string[], rows: (string | number)[][]): string {
 const mops = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
 const pct = (x: number, digits = 3): string => `${(x * 100).toFixed(digits)}%`;
 
-function main(): void {
+async function main(): Promise<void> {
+  const wasm = await loadXxhashWasm();
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
   console.log(`shard-router benchmark: node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cpus, load ${loadBefore.toFixed(2)}`);
@@ -228,6 +323,15 @@ function main(): void {
     table(
       ['keys', 'median/s', 'min/s', 'max/s', 'wall-clock median/s'],
       lookups.map((l) => [l.keys, mops(l.medianPerSec), mops(l.minPerSec), mops(l.maxPerSec), mops(l.medianPerWallSec)]),
+    ),
+  );
+
+  const hashing = benchHashVsWasm(wasm);
+  console.log(`\nHashing ${HASH_COMPARE_BYTES}-byte keys vs xxhash-wasm, same process, ${HASH_COMPARE_PAIRS} A/B pairs of ${LOOKUP_KEYS.toLocaleString('en-US')} hashes (ratio = ours / theirs, per CPU-second)`);
+  console.log(
+    table(
+      ['keys', 'ours', 'xxhash-wasm', 'median ratio', 'min', 'max', 'ours median/s', 'theirs median/s'],
+      hashing.map((h) => [h.name, h.ours, h.theirs, `${h.medianRatio.toFixed(2)}x`, h.minRatio.toFixed(2), h.maxRatio.toFixed(2), mops(h.oursMedianPerSec), mops(h.theirsMedianPerSec)]),
     ),
   );
 
@@ -251,6 +355,11 @@ function main(): void {
       name: `lookups per CPU-second, 32-byte keys (median) >= ${mops(TARGET_LOOKUPS_32B)}`,
       value: lookup32.medianPerSec,
       pass: lookup32.medianPerSec >= TARGET_LOOKUPS_32B,
+    },
+    {
+      name: `64-byte string keys hashed, hash64 / xxhash-wasm h64 (median of ${HASH_COMPARE_PAIRS} A/B pairs) >= ${TARGET_HASH64_RATIO.toFixed(2)}`,
+      value: hashing[0]!.medianRatio,
+      pass: hashing[0]!.medianRatio >= TARGET_HASH64_RATIO,
     },
     ...movement.map((m) => ({
       name: `movement ${m.from} -> ${m.to}: |abs diff| <= ${TARGET_MOVEMENT_ABS} (gate: absolute), |z| <= ${TARGET_MOVEMENT_Z}, none moved elsewhere`,
@@ -291,8 +400,9 @@ function main(): void {
       loadAverageBefore: loadBefore,
       loadAverageAfter: loadAfter,
     },
-    config: { lookupShards: LOOKUP_SHARDS, lookupKeys: LOOKUP_KEYS, passesPerRound: PASSES_PER_ROUND, warmupRounds: WARMUP_ROUNDS, timedRounds: TIMED_ROUNDS, movementKeys: MOVEMENT_KEYS, shardCounts: SHARD_COUNTS },
+    config: { lookupShards: LOOKUP_SHARDS, lookupKeys: LOOKUP_KEYS, passesPerRound: PASSES_PER_ROUND, warmupRounds: WARMUP_ROUNDS, timedRounds: TIMED_ROUNDS, hashCompareBytes: HASH_COMPARE_BYTES, hashComparePairs: HASH_COMPARE_PAIRS, movementKeys: MOVEMENT_KEYS, shardCounts: SHARD_COUNTS },
     lookups,
+    hashing,
     movement,
     load,
     targets,
@@ -304,4 +414,4 @@ function main(): void {
   if (failed.length > 0) process.exitCode = 1;
 }
 
-main();
+void main();

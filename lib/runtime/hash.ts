@@ -1,7 +1,7 @@
 /**
  * Key hashing for the sharding runtime.
  *
- * Two building blocks, both pure TypeScript and allocation-free on the hot path:
+ * Two building blocks:
  *
  * - **xxHash64** (seed 0) of the key's canonical byte encoding. The output is bit-for-bit the
  *   reference XXH64, so any other language can recompute a key's hash with a stock xxHash
@@ -25,12 +25,23 @@
  * return the low word of their result and leave the high word in a module-level register `H`, so
  * nothing is allocated per lookup.
  *
- * Performance (see `bench/shard-router.bench.ts` and `docs/sharding.md`): ASCII keys are read
- * straight from the string with `charCodeAt`; non-ASCII keys are UTF-8 encoded into a reusable
- * buffer first (slower, still allocation-free once the buffer is big enough).
+ * Two backends compute them, with identical results (the tests run golden vectors through both):
+ *
+ * - **WebAssembly** (default; `hash-wasm.ts`): a ~1 KB module, assembled and compiled synchronously
+ *   on the first hash (not at import), does XXH64 and the jump hash on native 64-bit integers. String
+ *   keys are copied into its memory: with `charCodeAt` below 24 chars, with
+ *   `TextEncoder.encodeInto` from 24 on (which also does the UTF-8 encoding). Number keys stay on
+ *   the JS path (one XXH64 round: the call into WebAssembly would cost what it saves).
+ * - **pure JS** (below): the fallback where WebAssembly is unavailable (e.g. `node --jitless`).
+ *   ASCII keys are read straight from the string with `charCodeAt`; non-ASCII keys are UTF-8
+ *   encoded into a reusable buffer first.
+ *
+ * Performance: see `bench/shard-router.bench.ts` and `docs/sharding.md`.
  *
  * @module
  */
+
+import { instantiateHashWasm, type HashWasm } from './hash-wasm';
 
 // ---------------------------------------------------------------------------------------------
 // 64-bit arithmetic on (hi, lo) int32 pairs.
@@ -989,16 +1000,24 @@ function xxh64Int64(iH: number, iL: number): number {
 let encodeBuf = new Uint8Array(256);
 
 /**
- * Encodes `s` as UTF-8 into `encodeBuf` and returns the byte length. Only used for non-ASCII
- * keys (ASCII keys are hashed straight from the string). Leading ASCII is a plain copy loop; the
- * first non-ASCII char switches to the general encoder.
+ * Encodes `s` as UTF-8 into `encodeBuf` (grown as needed) and returns the byte length. Only used
+ * for non-ASCII keys on the JS backend (ASCII keys are hashed straight from the string).
  */
 function encodeUtf8(s: string): number {
   const n = s.length;
   if (n * 3 > encodeBuf.length) {
     encodeBuf = new Uint8Array(Math.max(n * 3, encodeBuf.length * 2));
   }
-  const buf = encodeBuf;
+  return utf8Into(s, encodeBuf);
+}
+
+/**
+ * Writes the UTF-8 encoding of `s` (lone surrogates as U+FFFD) to `buf` from offset 0 and returns
+ * the byte length. `buf` must hold at least `3 * s.length` bytes. Leading ASCII is a plain copy
+ * loop; the first non-ASCII char switches to the general encoder.
+ */
+function utf8Into(s: string, buf: Uint8Array): number {
+  const n = s.length;
   let i = 0;
   for (; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -1066,10 +1085,214 @@ function hashKey(key: ShardKey): number {
     // Two's-complement int64 halves: floor division for the high word, ToInt32 (| 0) is mod 2^32.
     return xxh64Int64(Math.floor(key / 4294967296) | 0, key | 0);
   }
-  throw new TypeError(
+  throw keyError(key);
+}
+
+/** A `TypeError` for a key that is neither a string nor a safe integer. */
+function keyError(key: unknown): TypeError {
+  return new TypeError(
     `shard key must be a string or a safe integer (got: ${describeValue(key)}); ` +
       'pass non-integer or very large numeric keys as strings',
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebAssembly backend (see hash-wasm.ts): the same functions on native 64-bit integers. The JS
+// side only copies the key's bytes into the module's memory and makes one call. Chosen on first
+// use; the pure-JS functions above are the fallback when WebAssembly is unavailable.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * String keys of at least this many UTF-16 units are copied into the module's memory with
+ * `TextEncoder.encodeInto` (one native call, which also does the UTF-8 encoding); shorter ones with
+ * `charCodeAt`, which costs ~2-3 ns per char but no call. Measured crossover: 20-24 chars.
+ */
+const ENCODE_INTO_MIN = 24;
+const BACKEND_UNSET = 0;
+const BACKEND_JS = 1;
+const BACKEND_WASM = 2;
+
+/** Which implementation the exported functions use: chosen on first use by {@link chooseBackend}. */
+let backend = BACKEND_UNSET;
+/** The instantiated module (created at most once per process), or `undefined` if unavailable. */
+let wasmModule: HashWasm | undefined;
+let wasmTried = false;
+/** Views of the module's memory (replaced when it grows). */
+let wasmBytes = new Uint8Array(0);
+let wasmWords = new Int32Array(0);
+/** Longest string key (in UTF-16 units) whose UTF-8 encoding surely fits in the memory. */
+let wasmMaxChars = 0;
+// The module's functions, bound once.
+let wasmHash: (len: number) => bigint = () => 0n;
+let wasmHashInt: (hi: number, lo: number) => bigint = () => 0n;
+let wasmBucket: (len: number, n: number) => number = () => 0;
+
+function wasmViews(m: HashWasm): void {
+  wasmBytes = new Uint8Array(m.mem.buffer);
+  wasmWords = new Int32Array(m.mem.buffer);
+  wasmMaxChars = Math.floor(wasmBytes.length / 3);
+}
+
+function chooseBackend(): number {
+  if (!wasmTried) {
+    wasmTried = true;
+    wasmModule = instantiateHashWasm();
+    if (wasmModule !== undefined) {
+      const m = wasmModule;
+      wasmViews(m);
+      wasmHash = m.hash;
+      wasmHashInt = m.hashInt;
+      wasmBucket = m.bucket;
+    }
+  }
+  backend = wasmModule === undefined ? BACKEND_JS : BACKEND_WASM;
+  return backend;
+}
+
+/** Grows the module's memory to hold the UTF-8 encoding of a string of `chars` UTF-16 units. */
+function wasmReserve(chars: number): void {
+  const m = wasmModule!;
+  const need = chars * 3 + 8;
+  m.mem.grow(Math.ceil((need - m.mem.buffer.byteLength) / 65536));
+  wasmViews(m);
+}
+
+/**
+ * Copies the string `s` into the module's memory as bytes, one char code per byte, and returns its
+ * length; sets {@link charBits}. Only right for pure-ASCII strings: the caller re-encodes the key
+ * as UTF-8 ({@link wasmCopyUtf8}) when `charBits >= 0x80` (kept out of here for the reason given
+ * at {@link xxh64Ascii}). The memory must hold `s` ({@link wasmMaxChars}).
+ */
+function wasmCopyAscii(s: string): number {
+  const len = s.length;
+  const words = wasmWords;
+  let na = 0;
+  let p = 0;
+  let c0: number;
+  let c1: number;
+  let c2: number;
+  let c3: number;
+  // 32 chars per iteration, unrolled: these reads are most of the cost of a lookup.
+  while (p + 32 <= len) {
+    const w = p >> 2;
+    c0 = charCodeAt.call(s, p);
+    c1 = charCodeAt.call(s, p + 1);
+    c2 = charCodeAt.call(s, p + 2);
+    c3 = charCodeAt.call(s, p + 3);
+    na |= c0 | c1 | c2 | c3;
+    words[w] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 4);
+    c1 = charCodeAt.call(s, p + 5);
+    c2 = charCodeAt.call(s, p + 6);
+    c3 = charCodeAt.call(s, p + 7);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 1] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 8);
+    c1 = charCodeAt.call(s, p + 9);
+    c2 = charCodeAt.call(s, p + 10);
+    c3 = charCodeAt.call(s, p + 11);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 2] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 12);
+    c1 = charCodeAt.call(s, p + 13);
+    c2 = charCodeAt.call(s, p + 14);
+    c3 = charCodeAt.call(s, p + 15);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 3] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 16);
+    c1 = charCodeAt.call(s, p + 17);
+    c2 = charCodeAt.call(s, p + 18);
+    c3 = charCodeAt.call(s, p + 19);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 4] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 20);
+    c1 = charCodeAt.call(s, p + 21);
+    c2 = charCodeAt.call(s, p + 22);
+    c3 = charCodeAt.call(s, p + 23);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 5] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 24);
+    c1 = charCodeAt.call(s, p + 25);
+    c2 = charCodeAt.call(s, p + 26);
+    c3 = charCodeAt.call(s, p + 27);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 6] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    c0 = charCodeAt.call(s, p + 28);
+    c1 = charCodeAt.call(s, p + 29);
+    c2 = charCodeAt.call(s, p + 30);
+    c3 = charCodeAt.call(s, p + 31);
+    na |= c0 | c1 | c2 | c3;
+    words[w + 7] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    p += 32;
+  }
+  while (p + 4 <= len) {
+    c0 = charCodeAt.call(s, p);
+    c1 = charCodeAt.call(s, p + 1);
+    c2 = charCodeAt.call(s, p + 2);
+    c3 = charCodeAt.call(s, p + 3);
+    na |= c0 | c1 | c2 | c3;
+    words[p >> 2] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    p += 4;
+  }
+  const bytes = wasmBytes;
+  while (p < len) {
+    c0 = charCodeAt.call(s, p);
+    na |= c0;
+    bytes[p] = c0;
+    p++;
+  }
+  charBits = na;
+  return len;
+}
+
+/** Writes the UTF-8 encoding of `s` to the module's memory and returns its length in bytes. */
+function wasmCopyUtf8(s: string): number {
+  return utf8Into(s, wasmBytes);
+}
+
+const encoder = new TextEncoder();
+
+/** Writes the canonical bytes of the string key `s` to the module's memory; returns their length. */
+function wasmCopyString(s: string): number {
+  if (s.length > wasmMaxChars) wasmReserve(s.length);
+  if (s.length >= ENCODE_INTO_MIN) return encoder.encodeInto(s, wasmBytes).written;
+  const len = wasmCopyAscii(s);
+  return charBits < 0x80 ? len : wasmCopyUtf8(s);
+}
+
+/** {@link hash64} on the WebAssembly backend: the signed result made unsigned. */
+function wasmHash64(key: ShardKey): bigint {
+  if (typeof key === 'string') return BigInt.asUintN(64, wasmHash(wasmCopyString(key)));
+  if (typeof key === 'number' && Number.isSafeInteger(key)) {
+    return BigInt.asUintN(64, wasmHashInt(Math.floor(key / 4294967296) | 0, key | 0));
+  }
+  throw keyError(key);
+}
+
+/**
+ * Selects the hashing backend: `'wasm'` (the default, when WebAssembly is available) or `'js'`.
+ * For tests and benchmarks, which check that both give the same results; the result of every
+ * function is the same either way.
+ *
+ * @param which - the backend to use from now on
+ * @returns the backend now in use (`'js'` if `'wasm'` was asked for but is unavailable)
+ * @internal
+ */
+export function setHashBackend(which: 'wasm' | 'js'): 'wasm' | 'js' {
+  if (which === 'js') backend = BACKEND_JS;
+  else chooseBackend();
+  return hashBackend();
+}
+
+/**
+ * The hashing backend in use (choosing it if no hash was computed yet).
+ *
+ * @returns `'wasm'` or `'js'`
+ * @internal
+ */
+export function hashBackend(): 'wasm' | 'js' {
+  const b = backend === BACKEND_UNSET ? chooseBackend() : backend;
+  return b === BACKEND_WASM ? 'wasm' : 'js';
 }
 
 function toUnsignedBigInt(hi: number, lo: number): bigint {
@@ -1088,6 +1311,7 @@ function toUnsignedBigInt(hi: number, lo: number): bigint {
  * @throws TypeError if `key` is neither a string nor a safe integer
  */
 export function hash64(key: ShardKey): bigint {
+  if (backend === BACKEND_WASM || (backend === BACKEND_UNSET && chooseBackend() === BACKEND_WASM)) return wasmHash64(key);
   const lo = hashKey(key);
   return toUnsignedBigInt(H, lo);
 }
@@ -1099,6 +1323,11 @@ export function hash64(key: ShardKey): bigint {
  * @returns the unsigned 64-bit hash
  */
 export function xxHash64(bytes: Uint8Array): bigint {
+  if (backend === BACKEND_WASM || (backend === BACKEND_UNSET && chooseBackend() === BACKEND_WASM)) {
+    if (bytes.length > wasmBytes.length) wasmReserve(Math.ceil(bytes.length / 3));
+    wasmBytes.set(bytes);
+    return BigInt.asUintN(64, wasmHash(bytes.length));
+  }
   const lo = xxh64Bytes(bytes, bytes.length);
   return toUnsignedBigInt(H, lo);
 }
@@ -1180,8 +1409,8 @@ export function jumpConsistentHashBigInt(key: bigint, numBuckets: number): numbe
 
 /**
  * The bucket of `key` among `numBuckets`: `jumpConsistentHash(hash64(key), numBuckets)`.
- * This is the router's hot path: no allocation for ASCII keys up to 85 chars (longer or
- * non-ASCII keys reuse a grow-only buffer).
+ * This is the router's hot path. It allocates nothing for numbers and for string keys under 24
+ * chars, and one small result object (`encodeInto`'s) for longer ones.
  *
  * @param key - a string or a safe integer
  * @param numBuckets - number of buckets, an integer in [1, {@link MAX_BUCKETS}]
@@ -1191,8 +1420,7 @@ export function jumpConsistentHashBigInt(key: bigint, numBuckets: number): numbe
  */
 export function bucketOf(key: ShardKey, numBuckets: number): number {
   checkBuckets(numBuckets);
-  const lo = hashKey(key);
-  return jump(H, lo, numBuckets);
+  return bucketOfUnchecked(key, numBuckets);
 }
 
 /**
@@ -1202,6 +1430,11 @@ export function bucketOf(key: ShardKey, numBuckets: number): number {
  * @internal
  */
 export function bucketOfUnchecked(key: ShardKey, numBuckets: number): number {
+  // Numbers stay on the JS path: an int64 is one XXH64 round, and the call into WebAssembly costs
+  // about what it saves (measured equal).
+  if (typeof key === 'string' && (backend === BACKEND_WASM || (backend === BACKEND_UNSET && chooseBackend() === BACKEND_WASM))) {
+    return wasmBucket(wasmCopyString(key), numBuckets);
+  }
   const lo = hashKey(key);
   return jump(H, lo, numBuckets);
 }
