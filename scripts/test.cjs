@@ -7,8 +7,8 @@
  *   integration tests (real PostgreSQL, Redis and moto on loopback; mostly waiting on them)
  *
  * The unit tests start when the type check has passed (a type error stops them, as before); the lint and the
- * integration tests run beside it from the start, filling the cores the type check and the waits leave idle (the
- * lint at a lower priority).
+ * integration tests run beside it from the start, filling the cores the type check and the waits leave idle. The
+ * integration tests keep the normal CPU priority; everything else runs at a lower one (see `niced`).
  * Each step's output is printed whole when it ends, in a block under its name, so the logs of steps that ran
  * together are not interleaved. Exits non-zero when any step failed, after every started step has ended.
  */
@@ -42,13 +42,23 @@ function step(name, command, args) {
   });
 }
 
+/**
+ * `command args` at a lower CPU priority (`nice`): the type check, the lint and the unit tests only need CPU time,
+ * while the integration tests wait on servers with deadlines (heartbeats, timeouts) that a starved event loop or
+ * moto would miss. On Windows (no `nice`), the command as it is.
+ * @param {number} level @param {string} command @param {string[]} args @returns {[string, string[]]}
+ */
+function niced(level, command, args) {
+  return process.platform === 'win32' ? [command, args] : ['nice', ['-n', String(level), command, ...args]];
+}
+
 async function main() {
   const started = Date.now();
-  const typecheck = step('typecheck', NPM, ['run', '--silent', 'typecheck']);
-  // The lint is not on the way to anything: it yields the CPU to the type check and the tests it would slow.
-  const lint = process.platform === 'win32' ? step('lint', NPM, ['run', '--silent', 'lint']) : step('lint', 'nice', ['-n', '10', NPM, 'run', '--silent', 'lint']);
+  const typecheck = step('typecheck', ...niced(5, NPM, ['run', '--silent', 'typecheck']));
+  // The lint is not on the way to anything: it yields to the type check and the unit tests as well.
+  const lint = step('lint', ...niced(10, NPM, ['run', '--silent', 'lint']));
   const integration = step('integration tests', process.execPath, [VITEST, 'run', '--project', 'integration', ...extra]);
-  const unit = typecheck.then((ok) => (ok ? step('unit tests', process.execPath, [VITEST, 'run', '--project', 'unit', ...extra]) : (console.log('✘ unit tests not run: the type check failed'), false)));
+  const unit = typecheck.then((ok) => (ok ? step('unit tests', ...niced(5, process.execPath, [VITEST, 'run', '--project', 'unit', ...extra])) : (console.log('✘ unit tests not run: the type check failed'), false)));
   const results = await Promise.all([typecheck, lint, integration, unit]);
   const ok = results.every(Boolean);
   console.log(`\n${ok ? '✔ npm test passed' : '✘ npm test failed'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,4 +1,4 @@
-import type { QueueConfig, ServiceConfig } from './types';
+import type { AppConfig, QueueConfig, ServiceConfig } from './types';
 
 /**
  * What each part of a config costs in a region's app stack (`<name>-app-<region>`), measured on the synthesized
@@ -225,4 +225,27 @@ export function nestedQueueStackCost(queues: readonly QueueCostInput[]): Cost {
   const base = NESTED_SERVICES_COST.nestedBase;
   const q = NESTED_QUEUES_COST.nestedQueue;
   return { resources: base.resources + queues.length * q.resources, bytes: base.bytes + queues.length * q.bytes };
+}
+
+/**
+ * Route 53's default quota of health checks per AWS account (all regions: Route 53 is global). It can be raised
+ * through Service Quotas; `stageFindings` warns (`scale-to-millions:stage-health-checks`) past it.
+ */
+export const ROUTE53_HEALTH_CHECKS_QUOTA = 200;
+
+/**
+ * The Route 53 health checks a config creates, per region: with a domain, a region that DNS routes has one check of
+ * its load balancer's deep health path and, with monitoring, one `CLOUDWATCH_METRIC` check per service (its
+ * no-healthy-host alarm drains the region) and one `CALCULATED` check over them. A region a `failover` config
+ * neither routes to as primary nor as secondary has none.
+ */
+export function route53HealthChecks(config: Pick<AppConfig, 'domain' | 'dns' | 'regions' | 'services' | 'monitoring'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { region } of config.regions) {
+    const failover = config.dns.routing === 'failover' ? config.dns.failover : undefined;
+    const routed = config.domain !== undefined && (failover === undefined || failover.primary === region || failover.secondary === region);
+    const drains = config.monitoring.enabled ? config.services.length : 0;
+    out[region] = routed ? 1 + (drains > 0 ? drains + 1 : 0) : 0;
+  }
+  return out;
 }

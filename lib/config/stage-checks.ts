@@ -1,3 +1,4 @@
+import { ROUTE53_HEALTH_CHECKS_QUOTA, route53HealthChecks } from './limits';
 import { PRESETS, type StagePreset } from './presets';
 import { STAGES, type AppConfig } from './types';
 
@@ -123,12 +124,26 @@ export const checkCacheNodes: StageCheck = (config) => !/^cache\.t\d/.test(confi
 }];
 
 /**
+ * Route 53 counts health checks per account, and refuses the one past its quota at deploy: the stack that adds it
+ * fails and rolls back. The default quota can be raised (Service Quotas, "Health checks per account"); then
+ * acknowledge this warning.
+ */
+export const checkHealthCheckQuota: StageCheck = (config) => {
+  const perRegion = route53HealthChecks(config);
+  const total = Object.values(perRegion).reduce((a, b) => a + b, 0);
+  return total <= ROUTE53_HEALTH_CHECKS_QUOTA ? [] : [{
+    id: stageWarningId('health-checks'),
+    message: `The config creates ${total} Route 53 health checks (${Object.entries(perRegion).map(([r, n]) => `${r}: ${n}`).join(', ')}: per routed region, one for the load balancer, one per service in \`services\` (got: ${config.services.length}) and one over them), more than Route 53's default quota of ${ROUTE53_HEALTH_CHECKS_QUOTA} per account, counted with any the account already has: the deploy that passes it fails. Ask for more ("Health checks per account" in Service Quotas) and acknowledge this warning, or run fewer services or regions.`,
+  }];
+};
+
+/**
  * Every stage check. A tier adds its own in one line (e.g. a `millions` config with no read replica or a
  * queue without a dead-letter queue): a {@link StageCheck} returning findings with `stageWarningId('…')`.
  */
 export const STAGE_CHECKS: readonly StageCheck[] = [
   checkRegions, checkAzs, checkNat, checkNatInstances, checkMultiRegionDns, checkDatabaseReplicas, checkDatabaseProxy, checkPerformanceInsights,
-  checkCacheNodes, checkFailoverRegions,
+  checkCacheNodes, checkFailoverRegions, checkHealthCheckQuota,
 ];
 
 /** The findings of `checks` (default: all) for a resolved config. */

@@ -94,23 +94,25 @@ describe('QueueWorker on moto SQS', () => {
   });
 
   it('extends the visibility of a long job so no other consumer receives it meanwhile', async () => {
-    const queue = await createTestQueue(sqs, { visibilityTimeout: 2 });
+    // A 4 s visibility timeout: the heartbeat extends it every 2 s, a margin a busy machine (moto shares the CPU with
+    // the other tests) keeps; with 2 s, one second of delay let the message reappear.
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 4 });
     const [id] = await sendBodies(sqs, queue.url, ['slow']);
     let calls = 0;
     const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
-      await sleep(5_000);
+      await sleep(10_000);
     }));
     await worker.start();
     expect(await until(() => calls === 1, 5_000)).toBe(true);
-    // Another consumer polls for the whole job (2.5 times the visibility timeout): nothing to receive.
+    // Another consumer polls for the whole job (2.25 times the visibility timeout): nothing to receive.
     const other: string[] = [];
-    const deadline = Date.now() + 4_500;
+    const deadline = Date.now() + 9_000;
     while (Date.now() < deadline) {
       const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
       for (const m of out.Messages ?? []) other.push(m.MessageId!);
     }
-    expect(await until(() => worker.stats().deleted === 1, 5_000)).toBe(true);
+    expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
     const stats = await worker.stop();
     expect(other).toEqual([]);
     expect(calls).toBe(1);
