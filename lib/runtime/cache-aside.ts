@@ -439,10 +439,16 @@ export class CacheAside {
       const [kind, raw] = await (this.redis as unknown as ScriptedClient).s2mCacheTryLock(key, lock.key, token, this.lockTtlMs);
       return kind === 1 ? { kind: 'value', raw: raw! } : kind === 2 ? { kind: 'locked' } : { kind: 'busy' };
     }
-    // No lock key can share the value's hash slot: two commands, same logic.
+    // No lock key can share the value's hash slot: separate commands, same logic.
     const raw = await this.redis.get(key);
     if (raw !== null) return { kind: 'value', raw };
-    return (await this.redis.set(lock.key, token, 'PX', this.lockTtlMs, 'NX')) === 'OK' ? { kind: 'locked' } : { kind: 'busy' };
+    if ((await this.redis.set(lock.key, token, 'PX', this.lockTtlMs, 'NX')) !== 'OK') return { kind: 'busy' };
+    // Another process may have stored the value and released its lock between our GET and our SET: it stores before
+    // it releases, so with the lock ours, a second look sees its value if there is one. Without it, both would load.
+    const again = await this.redis.get(key);
+    if (again === null) return { kind: 'locked' };
+    (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
+    return { kind: 'value', raw: again };
   }
 
   private async degradedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {

@@ -142,6 +142,41 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
     expect(await cache.getOrLoad('user:{7}:profile', 60, () => ({ name: 'Ada Lovelace' }))).toEqual({ name: 'Ada Lovelace' });
   });
 
+  it('loads once when another process stores the value and releases its lock between this one\'s look and its lock (keys whose lock cannot share the slot)', async () => {
+    const namespace = unique('late');
+    const key = 'odd}late';
+    const [inA, inB] = [new CacheAside(a, { namespace }), new CacheAside(b, { namespace })];
+    const loader = countingLoader(() => key, 20);
+    // GIVEN B's look just before it takes the lock (its second GET of the key) answers "none" only after A has
+    // loaded, stored and released its lock
+    const redisB = b.redis;
+    const get = redisB.get.bind(redisB);
+    let releaseB!: () => void;
+    const aDone = new Promise<void>((resolve) => { releaseB = resolve; });
+    let looks = 0;
+    let held = false;
+    (redisB as unknown as { get: typeof get }).get = (async (k: string) => {
+      const raw = await get(k);
+      if (k === namespace + key && ++looks === 2) {
+        held = true;
+        await aDone;
+      }
+      return raw;
+    }) as typeof get;
+    try {
+      const fromB = inB.getOrLoad(key, 60, loader.load(key));
+      await new Promise((r) => setTimeout(r, 50)); // B has looked (and is held)
+      expect(await inA.getOrLoad(key, 60, loader.load(key))).toBe(key);
+      releaseB();
+      // WHEN B goes on to take the free lock THEN it finds A's value instead of loading again
+      expect(await fromB).toBe(key);
+      expect(loader.calls).toHaveLength(1);
+      expect(held).toBe(true);
+    } finally {
+      (redisB as unknown as { get: typeof get }).get = get;
+    }
+  });
+
   it('keeps stampede protection for keys with hash tags or a stray "}"', async () => {
     const namespace = unique('tags');
     for (const key of ['order:{42}:lines', 'odd}key', '{}empty-tag']) {
