@@ -1,4 +1,5 @@
-import { Annotations, Validations, type App } from 'aws-cdk-lib';
+import { Annotations, Validations, type App, type IPolicyValidationPluginBeta1 } from 'aws-cdk-lib/core';
+import type { IConstruct } from 'constructs';
 import { resolveConfig, stageFindings, type AppConfig, type AppConfigInput } from './config';
 import { AppStack, DataStack, EdgeStack, NetworkStack } from './stacks';
 
@@ -87,13 +88,22 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
 }
 
 /**
+ * The part of cdk-nag `buildApp` uses. Typed here rather than with cdk-nag's declarations, which import the root of
+ * aws-cdk-lib and so have every TypeScript compile that sees them parse all of aws-cdk-lib's (about 1 M lines).
+ */
+export interface CdkNagChecks {
+  /** cdk-nag's AWS Solutions rule pack, a policy validation plugin. */
+  readonly AwsSolutionsChecks: new (scope: IConstruct) => IPolicyValidationPluginBeta1;
+}
+
+/**
  * cdk-nag, loaded only when `buildApp` runs its checks: importing a construct never loads it, and a user who
  * turns the checks off needs no copy of it.
  */
-function loadCdkNag(): typeof import('cdk-nag') {
+export function loadCdkNag(): CdkNagChecks {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('cdk-nag') as typeof import('cdk-nag');
+    return require('cdk-nag') as CdkNagChecks;
   } catch (e) {
     throw new Error('buildApp: nagChecks is on (the default) but cdk-nag is not installed: `npm install --save-dev cdk-nag@3`, or pass { nagChecks: false }', { cause: e });
   }

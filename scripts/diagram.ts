@@ -1,5 +1,5 @@
 // `npm run diagram [-- config/other.json]`: draws the synthesized reference app as docs/architecture.svg.
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildApp } from '../lib/app';

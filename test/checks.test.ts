@@ -1,8 +1,8 @@
-import { App, RemovalPolicy, Stack, Validations, aws_s3 as s3 } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../lib/app';
+import { buildApp, loadCdkNag } from '../lib/app';
 import { loadConfigFile } from '../lib/config';
 import { configPath } from './helpers/app';
 import { checkedSynth, findings, removeCheckedSynths, type CheckedSynth } from './helpers/checked-synth';
@@ -106,7 +106,7 @@ describe('checks at synth: the checks catch a finding (control)', () => {
   beforeAll(() => {
     // GIVEN a bucket that breaks AwsSolutions-S1 (acknowledged) and S10 (not acknowledged)
     result = checkedSynth((app) => {
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      Validations.of(app).addPlugins(new (loadCdkNag().AwsSolutionsChecks)(app));
       const stack = new Stack(app, 'Control', { env: { region: 'us-east-1' } });
       const bucket = new s3.Bucket(stack, 'Bucket', { removalPolicy: RemovalPolicy.RETAIN, encryption: s3.BucketEncryption.S3_MANAGED });
       Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'The control bucket proves acknowledgements are honoured by the nag pack.' });

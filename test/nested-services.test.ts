@@ -1,4 +1,4 @@
-import { App, CfnResource, CloudFormationValidatePlugin, NestedStack, Stack, type IPolicyValidationContext } from 'aws-cdk-lib';
+import { App, CfnResource, CloudFormationValidatePlugin, NestedStack, Stack, type IPolicyValidationContext } from 'aws-cdk-lib/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -7,7 +7,7 @@
  *
  * Input: S2M_FLOOR_TEMPLATES, a directory with the templates and `stacks.json` (`[{ name, file, region, account? }]`).
  */
-import { App, CfnCondition, CfnMapping, CfnOutput, CfnResource, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib';
+import { App, CfnCondition, CfnMapping, CfnOutput, CfnResource, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib/core';
 import { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

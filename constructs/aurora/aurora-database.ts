@@ -1,23 +1,12 @@
-import {
-  Annotations,
-  ArnFormat,
-  Stack,
-  Duration,
-  Lazy,
-  Names,
-  RemovalPolicy,
-  SecretValue,
-  Token,
-  Validations,
-  aws_applicationautoscaling as appscaling,
-  aws_cloudwatch as cloudwatch,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_kms as kms,
-  aws_logs as logs,
-  aws_rds as rds,
-  aws_secretsmanager as secretsmanager,
-} from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Stack, Duration, Lazy, Names, RemovalPolicy, SecretValue, Token, Validations } from 'aws-cdk-lib/core';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { DATABASE_KEYS } from '../../lib/runtime/contract';

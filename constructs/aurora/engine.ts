@@ -1,4 +1,4 @@
-import { aws_rds as rds } from 'aws-cdk-lib';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import type { IConstruct } from 'constructs';
 import { unscopedValidationError, validationError } from '../common/errors';
 

@@ -1,18 +1,11 @@
-import {
-  Duration,
-  Names,
-  RemovalPolicy,
-  Stack,
-  Token,
-  Validations,
-  aws_applicationautoscaling as appscaling,
-  aws_cloudwatch as cloudwatch,
-  aws_ec2 as ec2,
-  aws_elasticache as elasticache,
-  aws_kms as kms,
-  aws_logs as logs,
-  aws_secretsmanager as secretsmanager,
-} from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib/core';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { dataPlacement } from '../common/placement';

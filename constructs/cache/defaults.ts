@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, aws_logs as logs } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib/core';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** The engines a `CacheCluster` runs. */
 export type CacheEngine = 'valkey' | 'redis';

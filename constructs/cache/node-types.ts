@@ -4,7 +4,7 @@
  * (generated from AWS's data), and the ElastiCache user guide's "Global datastore prerequisites" and
  * "Auto Scaling prerequisites".
  */
-import type { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { ELASTICACHE_NODE_TYPES } from '../common/instance-types';
 
 /**

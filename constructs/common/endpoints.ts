@@ -1,11 +1,8 @@
-import {
-  Arn,
-  Stack,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_secretsmanager as secretsmanager,
-  aws_ssm as ssm,
-} from 'aws-cdk-lib';
+import { Arn, Stack } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validationError } from './errors';
 

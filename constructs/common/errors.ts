@@ -1,4 +1,4 @@
-import { UnscopedValidationError, ValidationError } from 'aws-cdk-lib';
+import { UnscopedValidationError, ValidationError } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
 
 /** The `name` every error of this package carries (aws-cdk-lib's own errors name the failed rule). */

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Validations, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib/core';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 
 /** Options of {@link createLogBucket}. */

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
 import { validationError } from './errors';
 

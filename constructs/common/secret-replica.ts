@@ -1,4 +1,7 @@
-import { ArnFormat, RemovalPolicy, Stack, Token, Validations, aws_iam as iam, aws_kms as kms, custom_resources as cr } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib/core';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { awsCustomResourceProvider } from './custom-resource-provider';
 import { validationError } from './errors';

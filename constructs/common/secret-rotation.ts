@@ -1,15 +1,9 @@
-import {
-  ArnFormat,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  Validations,
-  aws_cloudwatch as cloudwatch,
-  aws_iam as iam,
-  aws_lambda as lambda,
-  aws_logs as logs,
-  aws_secretsmanager as secretsmanager,
-} from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ROTATION_HANDLER_SOURCE } from './rotation-handler';
 import { validationError } from './errors';

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 
 /** Default values of the edge constructs (`EdgeDistribution`, `OriginVerifySecret`, `RegionalWebAcl`). */
 export const EDGE_DEFAULTS = {

@@ -1,24 +1,14 @@
-import {
-  Annotations,
-  Arn,
-  CfnElement,
-  ArnFormat,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  Token,
-  Validations,
-  aws_certificatemanager as acm,
-  aws_cloudfront as cloudfront,
-  aws_cloudfront_origins as origins,
-  aws_cloudwatch as cloudwatch,
-  aws_iam as iam,
-  aws_logs as logs,
-  aws_route53 as route53,
-  aws_route53_targets as targets,
-  aws_s3 as s3,
-  aws_s3_deployment as s3deploy,
-} from 'aws-cdk-lib';
+import { Annotations, Arn, CfnElement, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib/core';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { existsSync, statSync } from 'node:fs';
 import { CLOUDFRONT_ERROR_CODES, CLOUDFRONT_REGION, EDGE_DEFAULTS } from './defaults';

@@ -1,4 +1,5 @@
-import { RemovalPolicy, Token, Validations, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib/core';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IConstruct } from 'constructs';
 import { SecretReplica } from '../common';
 import { unscopedValidationError, validationError } from '../common/errors';

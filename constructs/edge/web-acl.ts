@@ -1,4 +1,6 @@
-import { Arn, ArnFormat, RemovalPolicy, Stack, Token, aws_logs as logs, aws_wafv2 as wafv2 } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib/core';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from './defaults';

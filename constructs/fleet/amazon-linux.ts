@@ -1,4 +1,7 @@
-import { Stack, Token, Validations, aws_ec2 as ec2, aws_iam as iam, custom_resources as cr } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { awsCustomResourceProvider } from '../common/custom-resource-provider';
 import { validationError } from '../common/errors';

@@ -1,14 +1,9 @@
-import {
-  ArnFormat,
-  AssetHashType,
-  Stack,
-  Token,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_kms as kms,
-  aws_s3 as s3,
-  aws_s3_assets as s3assets,
-} from 'aws-cdk-lib';
+import { ArnFormat, AssetHashType, Stack, Token } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';

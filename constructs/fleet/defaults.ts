@@ -1,4 +1,5 @@
-import { Duration, aws_logs as logs } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Default values of the `Fleet` construct. */
 export const FLEET_DEFAULTS = {

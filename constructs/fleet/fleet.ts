@@ -1,24 +1,9 @@
-import {
-  Annotations,
-  ArnFormat,
-  Aws,
-  type CfnAutoScalingInstanceRefreshAlarmSpecification,
-  type CfnUpdatePolicy,
-  Duration,
-  Lazy,
-  Names,
-  RemovalPolicy,
-  Stack,
-  TagManager,
-  Tags,
-  Token,
-  Validations,
-  aws_autoscaling as autoscaling,
-  aws_cloudwatch as cloudwatch,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_logs as logs,
-} from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, type CfnAutoScalingInstanceRefreshAlarmSpecification, type CfnUpdatePolicy, Duration, Lazy, Names, RemovalPolicy, Stack, TagManager, Tags, Token, Validations } from 'aws-cdk-lib/core';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 import { HEALTH_PATHS } from '../../lib/runtime/contract';
 
 /** Default values of the `GeoDns` construct. */

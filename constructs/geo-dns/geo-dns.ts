@@ -1,13 +1,8 @@
-import {
-  Duration,
-  Stack,
-  Tags,
-  Token,
-  aws_cloudwatch as cloudwatch,
-  aws_elasticloadbalancingv2 as elbv2,
-  aws_route53 as route53,
-  aws_route53_targets as targets,
-} from 'aws-cdk-lib';
+import { Duration, Stack, Tags, Token } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
 import { checkPort } from '../common/ports';

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import { unscopedValidationError } from '../common/errors';
 import { GEO_DNS_DEFAULTS } from './defaults';
 

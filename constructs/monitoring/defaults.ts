@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 import type { MonitoringThresholds } from './thresholds';
 
 /** Default values of {@link RegionMonitoring}; one place for every monitoring default. */

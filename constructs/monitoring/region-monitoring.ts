@@ -1,12 +1,9 @@
-import {
-  Annotations,
-  Token,
-  aws_autoscaling as autoscaling,
-  aws_cloudwatch as cloudwatch,
-  aws_cloudwatch_actions as cwActions,
-  aws_elasticloadbalancingv2 as elbv2,
-  aws_sns as sns,
-} from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib/core';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
 import type { WebTier } from '../web-tier';

@@ -1,4 +1,4 @@
-import { aws_logs as logs } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 /**
  * The interface endpoints the reference fleets and functions call, by service short name

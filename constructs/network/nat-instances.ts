@@ -1,12 +1,8 @@
-import {
-  Aws,
-  Duration,
-  Validations,
-  aws_cloudwatch as cloudwatch,
-  aws_cloudwatch_actions as actions,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-} from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { PinnedAmazonLinux2023Image } from '../fleet/amazon-linux';
 import { NETWORK_DEFAULTS } from './defaults';
 

@@ -1,4 +1,6 @@
-import { Annotations, RemovalPolicy, Token, aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Token } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
 import { NETWORK_DEFAULTS } from './defaults';

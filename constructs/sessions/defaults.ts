@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 
 /** Default values of the `SessionKey` construct. */
 export const SESSION_KEY_DEFAULTS = {

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Stack, Token, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib/core';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, SecretReplica, grantSecretToPrincipal, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { validationError } from '../common/errors';

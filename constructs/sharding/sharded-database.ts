@@ -1,4 +1,6 @@
-import { Stack, Token, aws_cloudwatch as cloudwatch, aws_ssm as ssm } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ShardMapValidationError, parseShardMap, type ShardEntry, type ShardMap, type ShardStrategy } from '../../lib/runtime/shard-map';
 import { AuroraDatabase, type AuroraDatabaseProps } from '../aurora';

@@ -1,19 +1,13 @@
-import {
-  Annotations,
-  Duration,
-  Stack,
-  Token,
-  Validations,
-  aws_autoscaling as autoscaling,
-  aws_certificatemanager as acm,
-  aws_cloudwatch as cloudwatch,
-  aws_ec2 as ec2,
-  aws_elasticloadbalancingv2 as elbv2,
-  aws_iam as iam,
-  aws_logs as logs,
-  aws_route53 as route53,
-  aws_s3 as s3,
-} from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib/core';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';

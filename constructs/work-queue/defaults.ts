@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 
 /** Default values of the `WorkQueue` and `WorkerFleet` constructs. */
 export const WORK_QUEUE_DEFAULTS = {

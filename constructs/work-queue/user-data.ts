@@ -1,4 +1,4 @@
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib/core';
 import { ApplicationSource } from '../fleet/application-source';
 
 /** Options of {@link placeholderWorker}. */

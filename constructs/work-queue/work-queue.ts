@@ -1,15 +1,8 @@
-import {
-  ArnFormat,
-  Duration,
-  Names,
-  RemovalPolicy,
-  Stack,
-  Token,
-  aws_cloudwatch as cloudwatch,
-  aws_iam as iam,
-  aws_kms as kms,
-  aws_sqs as sqs,
-} from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { QUEUE_KEYS } from '../../lib/runtime/contract';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';

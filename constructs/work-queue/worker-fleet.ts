@@ -1,13 +1,10 @@
-import {
-  Duration,
-  Token,
-  aws_autoscaling as autoscaling,
-  aws_cloudwatch as cloudwatch,
-  aws_cloudwatch_actions as cloudwatchActions,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_logs as logs,
-} from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib/core';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
 import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';

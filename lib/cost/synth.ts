@@ -2,7 +2,7 @@
  * Synthesizes a config's stacks in memory (into a temporary directory, removed afterwards) so the estimate
  * counts what `cdk deploy` would create. No credentials, no network, no cdk.out of the user's touched.
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import { Stack, type App, type Stage } from 'aws-cdk-lib';
+import { Stack, type App, type Stage } from 'aws-cdk-lib/core';
 import { modelFromTemplates, type ArchitectureModel, type StackTemplate } from './model';
 
 export * from './model';

@@ -1,12 +1,9 @@
-import {
-  CfnOutput,
-  NestedStack,
-  aws_cloudwatch as cloudwatch,
-  aws_cloudwatch_actions as cloudwatchActions,
-  aws_ec2 as ec2,
-  aws_route53 as route53,
-  aws_sns as sns,
-} from 'aws-cdk-lib';
+import { CfnOutput, NestedStack } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
@@ -24,7 +21,7 @@ import { retentionDays } from './network-stack';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';
 import { createAlarmTopic } from './alarm-topic';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 
 /** Properties of an {@link AppStack}. */
 export interface AppStackProps extends RegionalStackProps {

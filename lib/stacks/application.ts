@@ -1,4 +1,6 @@
-import { Duration, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ApplicationSource, type FleetRolloutOptions } from '../../constructs/fleet';
 import type { ApplicationConfig, RolloutConfig } from '../config';

@@ -1,4 +1,7 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_ec2 as ec2, aws_rds as rds, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AuroraDatabase, type AuroraDatabaseProps, type AuroraInstanceClass, type AuroraReaderAutoScaling } from '../../constructs/aurora';
 import { ShardedDatabase, type ShardOverrides } from '../../constructs/sharding';

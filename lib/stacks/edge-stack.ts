@@ -1,4 +1,9 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_cloudwatch_actions as cwActions, aws_route53 as route53, aws_sns as sns } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib/core';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { EdgeDistribution, OriginVerifyReplica, OriginVerifySecret } from '../../constructs/edge';
 import { EDGE_REGION, type AppConfig } from '../config';

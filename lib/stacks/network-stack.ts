@@ -1,4 +1,5 @@
-import { aws_ec2 as ec2, aws_logs as logs } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Network } from '../../constructs/network';
 import { RegionalStack, type RegionalStackProps } from './regional-stack';

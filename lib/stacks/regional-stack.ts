@@ -1,4 +1,4 @@
-import { Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import { Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import type { AppConfig, RegionConfig } from '../config';
 

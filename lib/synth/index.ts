@@ -1,4 +1,5 @@
-import { App, cx_api as cxapi } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../app';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from '../config';
 import { readFileSync } from 'node:fs';

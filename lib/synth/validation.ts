@@ -1,18 +1,4 @@
-import {
-  CfnResource,
-  CloudFormationValidatePlugin,
-  Stack,
-  Token,
-  Validations,
-  type App,
-  type IPolicyValidationContext,
-  type IStackSynthesizer,
-  type ISynthesisSession,
-  type PolicyValidationPluginReport,
-  type PolicyValidationStack,
-  type PolicyViolation,
-  type PolicyViolatingResource,
-} from 'aws-cdk-lib';
+import { CfnResource, CloudFormationValidatePlugin, Stack, Token, Validations, type App, type IPolicyValidationContext, type IStackSynthesizer, type ISynthesisSession, type PolicyValidationPluginReport, type PolicyValidationStack, type PolicyViolation, type PolicyViolatingResource } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,4 +1,4 @@
-import { App, Stage, Stack, type AppProps } from 'aws-cdk-lib';
+import { App, Stage, Stack, type AppProps } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 

@@ -1,4 +1,5 @@
-import { App, Stack, cx_api as cxapi } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network } from '../../constructs/network';

@@ -1,4 +1,4 @@
-import { Errors } from 'aws-cdk-lib';
+import { Errors } from 'aws-cdk-lib/core';
 
 /** What a construct's validation error says and where it points. */
 export interface ValidationFailure {

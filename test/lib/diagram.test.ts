@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource } from 'aws-cdk-lib/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { escapeXml, modelFromApp, modelFromTemplates, renderSvg, stackTier, type ArchitectureModel, type StackTemplate } from '../../lib/diagram';
 import { buildTestApp, minimalConfig } from '../helpers/app';

@@ -1,6 +1,6 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FeatureFlags } from 'aws-cdk-lib';
+import { FeatureFlags } from 'aws-cdk-lib/core';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import { createTestApp, maskTemplate, stableTemplate, stableTemplates, statefulLogicalIds } from '../../lib/testing';
 import { stackWithVpc } from '../helpers/app';

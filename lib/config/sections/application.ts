@@ -1,4 +1,4 @@
-import { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { existsSync } from 'node:fs';
 import { APPLICATION_PATTERNS, checkImageReference } from '../../../constructs/fleet/application-source';
 import { FLEET_DEFAULTS } from '../../../constructs/fleet/defaults';

@@ -1,8 +1,9 @@
-import { App, RemovalPolicy, Stack, Validations, aws_kms as kms } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretReplica, type SecretReplicaProps } from '../../../constructs/common';
+import { loadCdkNag } from '../../../lib/app';
 import { cdkJsonContext, testStack } from '../../helpers/app';
 import { validationErrorOf } from '../../helpers/errors';
 
@@ -144,7 +145,7 @@ describe('SecretReplica under cdk-nag', () => {
     const app = new App({ context: cdkJsonContext() });
     const stack = new Stack(app, 'Nag', { env: { region: 'eu-west-1' } });
     new SecretReplica(stack, 'Replica', { secretName: 'shop/database/credentials', primaryRegion: 'us-east-1', primaryKey: {} });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(new (loadCdkNag().AwsSolutionsChecks)(app));
     // WHEN synthesized THEN nothing is reported
     expect(() => app.synth()).not.toThrow();
   });

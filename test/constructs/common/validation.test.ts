@@ -1,4 +1,5 @@
-import { Lazy, Stack, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { Lazy, Stack } from 'aws-cdk-lib/core';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { GeneratedSecretRotation, PublishedEndpoints, type GeneratedSecretRotationProps, type PublishedEndpointsProps } from '../../../constructs/common';
 import { checkPort } from '../../../constructs/common/ports';

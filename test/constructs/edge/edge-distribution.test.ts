@@ -1,5 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { Annotations as CdkAnnotations, CfnElement, Duration, Stack, aws_certificatemanager as acm, aws_cloudfront as cloudfront, aws_route53 as route53 } from 'aws-cdk-lib';
+import { Annotations as CdkAnnotations, CfnElement, Duration, Stack } from 'aws-cdk-lib/core';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

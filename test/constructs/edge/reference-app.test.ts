@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app';

@@ -1,5 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { CfnElement, Stack, aws_ec2 as ec2, aws_route53 as route53 } from 'aws-cdk-lib';
+import { CfnElement, Stack } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebTier, type OriginVerifyHeaderOptions, type WebServiceProps, type WebTierProps } from '../../../constructs/web-tier';

@@ -1,4 +1,7 @@
-import { Duration, SecretValue, Stack, Tags, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, SecretValue, Stack, Tags } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AL2023_RELEASE_CONTEXT_KEY, ApplicationSource, FLEET_DEFAULTS, Fleet, checkCapacity, type FleetProps } from '../../../constructs/fleet';

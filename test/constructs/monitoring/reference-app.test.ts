@@ -1,4 +1,5 @@
-import { Stack, aws_cloudwatch as cloudwatch } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OutputKeys } from '../../../lib/outputs';

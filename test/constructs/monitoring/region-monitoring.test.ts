@@ -1,5 +1,8 @@
 import { Annotations as AssertAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { Duration, NestedStack, Stack, aws_cloudwatch as cloudwatch, aws_ec2 as ec2, aws_sns as sns } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack } from 'aws-cdk-lib/core';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type RegionMonitoringProps } from '../../../constructs/monitoring';
 import { WebTier } from '../../../constructs/web-tier';

@@ -1,5 +1,7 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { aws_ec2 as ec2, aws_logs as logs, type App, type Stack } from 'aws-cdk-lib';
+import { type App, type Stack } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_DEFAULTS } from '../../../constructs/fleet';

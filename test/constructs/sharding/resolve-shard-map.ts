@@ -1,4 +1,4 @@
-import type { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib/core';
 
 /**
  * The shard-map JSON with every CloudFormation reference replaced by a placeholder (`@ref<n>`), parsed,

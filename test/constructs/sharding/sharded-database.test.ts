@@ -1,4 +1,6 @@
-import { Stack, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuroraDatabase } from '../../../constructs/aurora';

@@ -1,4 +1,8 @@
-import { Duration, NestedStack, Stack, aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_route53 as route53, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack } from 'aws-cdk-lib/core';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';

@@ -1,4 +1,10 @@
-import { Duration, RemovalPolicy, aws_cloudwatch_actions as cwActions, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_sns as sns, aws_sqs as sqs, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib/core';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../../constructs/work-queue';

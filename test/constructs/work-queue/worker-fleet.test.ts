@@ -1,4 +1,6 @@
-import { App, Duration, Stack, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib/core';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

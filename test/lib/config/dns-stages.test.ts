@@ -1,4 +1,4 @@
-import { Annotations as CoreAnnotations, type App } from 'aws-cdk-lib';
+import { Annotations as CoreAnnotations, type App } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import type { App } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib/core';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, resolveConfig, stageFindings, stageWarningId, type AppConfigInput } from '../../../lib/config';
 import { ROUTE53_HEALTH_CHECKS_QUOTA, route53HealthChecks } from '../../../lib/config/limits';
