@@ -54,7 +54,7 @@ describe('Database against a primary and its streaming replica', () => {
   });
 
   afterAll(async () => {
-    setReplicaApplyDelay(services, 0);
+    await setReplicaApplyDelay(services, 0);
     await db?.close();
   });
 
@@ -76,7 +76,7 @@ describe('Database against a primary and its streaming replica', () => {
   });
 
   it('reads its own writes under replica lag, while an eventual read is stale', async () => {
-    setReplicaApplyDelay(services, 1500);
+    await setReplicaApplyDelay(services, 1500);
     const before = db.stats().routes;
     let stale = 0;
     for (let i = 0; i < 4; i++) {
@@ -95,7 +95,7 @@ describe('Database against a primary and its streaming replica', () => {
     expect(after['ryw-replica-behind'] - before['ryw-replica-behind']).toBe(4);
 
     // Lag gone: once the replica has replayed the write, the session's reads go back to it.
-    setReplicaApplyDelay(services, 0);
+    await setReplicaApplyDelay(services, 0);
     const session = db.session();
     await db.write("INSERT INTO it_items (id, v) VALUES ($1, 'w')", [`caught-up-${Date.now()}`], { session });
     await waitForReplica(services);

@@ -76,7 +76,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
 
   afterAll(async () => {
     await Promise.all([...webs, ...workers, ...extra].map((p) => p.stop(10_000)));
-    setReplicaApplyDelay(services, 0);
+    await setReplicaApplyDelay(services, 0);
     await releaseReplica?.();
     sqs.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -114,7 +114,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
 
   it('serves sign-in, the catalog, orders and order pages under load with replica lag: no errors, every order page shows its order, every job runs once', async () => {
     releaseReplica = await lockReplica(services);
-    setReplicaApplyDelay(services, 1_000);
+    await setReplicaApplyDelay(services, 1_000);
     const [a, b] = webs.map((w) => w.port!) as [number, number];
     const USERS = 8;
     const ROUNDS = 10;
@@ -179,7 +179,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
     const started = Date.now();
     await Promise.all(Array.from({ length: USERS }, (_, u) => shopper(u)));
     const seconds = (Date.now() - started) / 1000;
-    setReplicaApplyDelay(services, 0);
+    await setReplicaApplyDelay(services, 0);
 
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThanOrEqual(USERS * (1 + ROUNDS * 5));

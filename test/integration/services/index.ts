@@ -418,12 +418,23 @@ export async function stopServices(services: TestServices): Promise<void> {
  * Sets `recovery_min_apply_delay` on the standby (0 turns it off) and reloads it: commits reach the replica
  * but are applied only after the delay, which is how the tests inject replica lag.
  */
-export function setReplicaApplyDelay(services: TestServices, delayMs: number): void {
-  const { replica, binDir } = services.postgres;
+export async function setReplicaApplyDelay(services: TestServices, delayMs: number): Promise<void> {
+  const { primary, replica, binDir } = services.postgres;
   const file = join(replica.dataDir, 'test-overrides.conf');
   writeFileSync(file, `recovery_min_apply_delay = '${Math.max(0, Math.round(delayMs))}ms'\n`);
   chownTo('postgres', file);
   runAs('postgres', join(binDir, 'pg_ctl'), ['-D', replica.dataDir, 'reload']);
+  if (delayMs <= 0) return;
+  // The reload only signals the standby: its startup process takes the setting a moment later, and a write
+  // replayed before that is not delayed (on a busy machine, the first writes of a test were). Wait until a commit
+  // is seen held back: a transaction's commit on the primary, its end position, and the standby short of it.
+  for (let attempt = 1; ; attempt++) {
+    await psqlAt(binDir, primary.port, 'postgres', 'SELECT txid_current()');
+    const committed = await psqlAt(binDir, primary.port, 'postgres', 'SELECT pg_current_wal_lsn()');
+    await sleep(Math.min(200, delayMs / 3));
+    if ((await psqlAt(binDir, replica.port, 'postgres', `SELECT pg_last_wal_replay_lsn() < '${committed}'::pg_lsn`)) === 't') return;
+    if (attempt >= 25) throw new Error(`the standby still replays commits at once ${attempt} tries after recovery_min_apply_delay = ${delayMs} ms was set`);
+  }
 }
 
 /** Stops the standby (reads must fall back to the writer) ... */
