@@ -22,7 +22,6 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          isolate: false,
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['test/helpers/setup.ts'],

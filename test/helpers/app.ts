@@ -50,9 +50,8 @@ const examples = new Map<string, BuiltApp & { app: App }>();
 /**
  * Builds the reference app from an example config (by name) or a config object.
  *
- * An example config by name is built and synthesized once per test worker and shared by every file that asks
- * for it (the unit project runs its files in one module graph per worker): about thirty files read the same
- * few example apps. The shared app is locked after its synthesis, so a test that adds a construct to it fails
+ * An example config by name is built and synthesized once per test module graph and shared by every test that
+ * asks for it again. The shared app is locked after its synthesis, so a test that adds a construct to it fails
  * loudly instead of reading a stale template; a test that changes an app builds it from a config object (or
  * with {@link buildFreshTestApp}).
  */

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The unit project runs its files one after another in one module graph per worker (`isolate: false` in
-// vitest.config.mts): aws-cdk-lib and the constructs are loaded once per worker, not once per file. This file
-// runs before every test file and gives each one the same start.
+// Runs before every test file and gives each one the same start. It holds up if files share a worker process and
+// its module graph (vitest's `isolate: false`), which the unit project tried: see README, Development.
 const KEY = Symbol.for('scale-to-millions.test.setup');
 const state = globalThis as unknown as Record<symbol, { validation: string | undefined } | undefined>;
 let worker = state[KEY];
