@@ -114,7 +114,8 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   const inputs: Record<string, string> = {};
   for (const input of Object.keys(metafile?.inputs ?? {}).sort()) {
     const path = resolve(root, input);
-    if (existsSync(path)) inputs[relative(root, path)] = sha256(readFileSync(path));
+    const digest = fileDigest(path);
+    if (digest !== undefined) inputs[relative(root, path)] = digest;
   }
   const hash = sha256(JSON.stringify({ settings, inputs }));
   const outputs = Object.fromEntries(OUTPUT_FILES.filter((f) => existsSync(join(staging, 'out', f))).map((f) => [f, sha256(readFileSync(join(staging, 'out', f)))]));

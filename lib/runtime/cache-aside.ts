@@ -426,10 +426,7 @@ export class CacheAside {
     try {
       return await this.loadAndStore(key, ttlSeconds, loader, options);
     } finally {
-      (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => {
-        // The lock expires by itself after lockTtlMs.
-        this.failure(e, key);
-      });
+      this.releaseLock(lock, token, key);
     }
   }
 
@@ -447,8 +444,13 @@ export class CacheAside {
     // it releases, so with the lock ours, a second look sees its value if there is one. Without it, both would load.
     const again = await this.redis.get(key);
     if (again === null) return { kind: 'locked' };
-    (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
+    this.releaseLock(lock, token, key);
     return { kind: 'value', raw: again };
+  }
+
+  /** Releases the lock if this caller still holds it; a failure is counted, and the lock expires by itself after lockTtlMs. */
+  private releaseLock(lock: LockKey, token: string, key: string): void {
+    (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
   }
 
   private async degradedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
