@@ -1,4 +1,4 @@
-import { Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib/core';
+import { CfnOutput, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import type { AppConfig, RegionConfig } from '../config';
 
@@ -45,6 +45,29 @@ export class ReferenceStack extends Stack {
     });
     const tags: Record<string, string> = { ...config.tags, app: config.name, stage: config.stage, tier };
     for (const [k, v] of Object.entries(tags)) Tags.of(this).add(k, v);
+  }
+
+  /**
+   * The template, with the outputs aws-cdk-lib adds for other stacks' references (the children of `Publish`) in
+   * logical-ID order, after the stack's own outputs.
+   *
+   * aws-cdk-lib creates those outputs in the order it finds the references, and it finds some of them in an IAM
+   * statement whose resources it has sorted as strings that still hold token numbers (`rds-db:connect` on the
+   * cluster and on the proxy: `…${Token[TOKEN.99998]}…` sorts after `…${Token[TOKEN.100003]}…`). Their order then
+   * changed with how many tokens the process had made before this stack's references were resolved: adding a region
+   * elsewhere in the app could reorder this stack's outputs.
+   */
+  protected override _toCloudFormation(): Record<string, unknown> {
+    const template = super._toCloudFormation() as Record<string, unknown> & { Outputs?: Record<string, unknown> };
+    const publish = this.node.tryFindChild('Publish');
+    if (template.Outputs === undefined || publish === undefined) return template;
+    const published = new Set(publish.node.children.filter((c): c is CfnOutput => c instanceof CfnOutput).map((o) => this.resolve(o.logicalId) as string));
+    const outputs = Object.entries(template.Outputs);
+    template.Outputs = Object.fromEntries([
+      ...outputs.filter(([id]) => !published.has(id)),
+      ...outputs.filter(([id]) => published.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ]);
+    return template;
   }
 
   /** The SSM parameter prefix for this app's values in this region: `/<name>`. */
