@@ -12,6 +12,9 @@ export default defineConfig({
       // The AWS SDK warns under Node 20 (the project's runtime, engines >=20.19) that SDK releases after January
       // 2027 will need Node 22: a note for whoever upgrades the pinned SDK clients, not for a test run.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // A synth a test starts (bin/app.ts in a child process) uses an engine of its own, never a validation daemon that
+      // would outlive the run; the daemon's own tests start theirs in a directory of their own and stop it by its pid.
+      S2M_VALIDATION_DAEMON: 'off',
     },
     // aws-cdk-lib prints the validation report (the construct annotations and findings) to stderr at every synth
     // with a warning, also when a test builds a config to assert that warning. Tests assert warnings through

@@ -8,7 +8,8 @@
  *
  * - cold: the default config with an empty validation cache, wall time ≤ 1.0× the floor's;
  * - validator off on both sides (and cdk-nag off on the app's), wall time ≤ 2× the floor's;
- * - warm: the same config again, and the same config with one service changed, ≤ 4 s wall each.
+ * - warm: the same config again, and the same config with one service changed, ≤ 4 s wall each (with the launcher's
+ *   caches, the validation cache and the validation daemon warm, in a cache directory of the run's own).
  *
  * Both sides run with the launcher's compile caches warm (they share them). Prints the medians, each ratio against
  * its goal and the load average, writes .bench/synth.json, and exits non-zero when a goal is missed.
@@ -19,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { stopValidationDaemons, validationDaemons } from '../lib/synth/validation';
 
 const ROOT = join(__dirname, '..');
 const CDK_CLI = join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk');
@@ -64,7 +66,7 @@ function synth(o: SynthOptions = {}): Run {
   const r = spawnSync(process.execPath, cli, {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, ...o.env, NODE_OPTIONS: `--require ${join(__dirname, 'rss-hook.cjs')}`, BENCH_RSS_DIR: stats, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    env: { ...process.env, S2M_VALIDATION_DAEMON: 'off', ...o.env, NODE_OPTIONS: `--require ${join(__dirname, 'rss-hook.cjs')}`, BENCH_RSS_DIR: stats, CDK_DISABLE_CLI_TELEMETRY: 'true' },
   });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`cdk synth ${cli.slice(2).join(' ')} failed (exit ${r.status}):\n${r.stderr}`);
@@ -174,16 +176,28 @@ if (phases.has('warm')) {
     if (maxCapacity !== undefined) svc.maxCapacity = maxCapacity;
     writeFileSync(variant, JSON.stringify(c, null, 2));
   };
-  write();
-  synth({ context: { config: variant } });
-  let n = 0;
-  const r = alternate(
-    () => { write(); return synth({ context: { config: variant } }); },
-    // A new maximum every time: the templates of the changed service's stacks are new to the cache.
-    () => { write(100 + n++); return synth({ context: { config: variant } }); },
-  );
-  report('warm synth, same config again', r.a, undefined, r.loads, GOAL_WARM_SECONDS, 's');
-  report(`warm synth, one service changed (${original.services[original.services.length - 1].name}.maxCapacity)`, r.b, undefined, r.loads, GOAL_WARM_SECONDS, 's');
+  // An edit–synth loop as a developer has it: the launcher's caches, the validation cache and the validation daemon
+  // (lib/synth/validation.ts), all in a cache directory of this run's own, so neither the user's caches nor a daemon
+  // of theirs count, and the daemon this run starts is stopped at its end.
+  const cache = join(work, 'cache');
+  const warmEnv = { S2M_CACHE_DIR: cache, S2M_VALIDATION_DAEMON: 'on' };
+  const daemons = join(cache, 'daemons');
+  try {
+    write();
+    synth({ context: { config: variant }, env: warmEnv });
+    const running = validationDaemons(daemons);
+    if (running.length !== 1) throw new Error(`expected the warm-up synth to leave one validation daemon in ${daemons}, found ${running.length}`);
+    let n = 0;
+    const r = alternate(
+      () => { write(); return synth({ context: { config: variant }, env: warmEnv }); },
+      // A new maximum every time: the templates of the changed service's stacks are new to the cache.
+      () => { write(100 + n++); return synth({ context: { config: variant }, env: warmEnv }); },
+    );
+    report('warm synth, same config again', r.a, undefined, r.loads, GOAL_WARM_SECONDS, 's');
+    report(`warm synth, one service changed (${original.services[original.services.length - 1].name}.maxCapacity)`, r.b, undefined, r.loads, GOAL_WARM_SECONDS, 's');
+  } finally {
+    stopValidationDaemons(daemons);
+  }
 }
 
 rmSync(join(reference.outdir, '..'), { recursive: true, force: true });

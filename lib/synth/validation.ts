@@ -1,7 +1,8 @@
-import { CfnResource, CloudFormationValidatePlugin, Stack, Token, Validations, type App, type IPolicyValidationContext, type IStackSynthesizer, type ISynthesisSession, type PolicyValidationPluginReport, type PolicyValidationStack, type PolicyViolation, type PolicyViolatingResource } from 'aws-cdk-lib/core';
+import { CfnResource, CloudFormationValidatePlugin, Duration, Stack, Token, Validations, type App, type IPolicyValidationContext, type IStackSynthesizer, type ISynthesisSession, type PolicyValidationPluginReport, type PolicyValidationStack, type PolicyViolation, type PolicyViolatingResource } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { cacheDirectory, contentHash, writeFileAtomic } from './cache';
 
@@ -40,7 +41,59 @@ export interface TemplateValidationOptions {
    * @default true
    */
   readonly eager?: boolean;
+  /**
+   * Check templates in a validation daemon, one engine shared by this user's synths, started by the first synth that
+   * finds none and gone after `idleTimeout` without a synth; or false for an engine in each synth's own worker
+   * thread. A synth whose templates changed then skips the engine's set-up (about 2.5 s of one core). The synth
+   * falls back to an engine of its own when the daemon cannot be started or reached, or stops answering.
+   * @default false
+   */
+  readonly daemon?: boolean | ValidationDaemonOptions;
 }
+
+/** Options of the validation daemon ({@link TemplateValidationOptions.daemon}). */
+export interface ValidationDaemonOptions {
+  /**
+   * How long the daemon waits without a synth before it exits.
+   * @default Duration.minutes(10)
+   */
+  readonly idleTimeout?: Duration;
+  /**
+   * How long a synth waits for the daemon's next answer (while it has templates to answer) before it checks the rest
+   * with an engine of its own: a daemon that was stopped (SIGSTOP) or is stuck costs a synth this much, not a hang.
+   * The daemon may be checking another synth's templates meanwhile; one template takes it well under a second.
+   * @default Duration.minutes(1)
+   */
+  readonly answerTimeout?: Duration;
+  /**
+   * The directory of the daemon's socket and pid file, which must be this user's alone (0700).
+   * @default - the `daemons` directory of the synth cache (`S2M_CACHE_DIR`, or `os.tmpdir()/scale-to-millions-<uid>`)
+   */
+  readonly directory?: string;
+}
+
+/** A running validation daemon, as its pid file names it (see {@link validationDaemons}). */
+export interface ValidationDaemon {
+  readonly pid: number;
+  readonly socketPath: string;
+}
+
+/** What the worker needs to reach (or start) the daemon. */
+interface DaemonConfig {
+  readonly socketPath: string;
+  readonly source: string;
+  readonly directory: string;
+  readonly env: Record<string, string | undefined>;
+  readonly connectTimeoutMs: number;
+  readonly answerTimeoutMs: number;
+  readonly options: { socketPath: string; validatorPath: string; rulesDirectory: string; idleMs: number };
+}
+
+/** The longest socket path Linux and macOS accept, less a margin. */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+/** How long a synth tries to reach a daemon it found absent and started, before it sets up an engine of its own. */
+const DAEMON_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Where aws-cdk-lib keeps the engine and its rules. */
 interface EngineFiles {
@@ -65,36 +118,16 @@ function engineFiles(): EngineFiles {
 }
 
 /**
- * The worker thread that owns the validation engine. Plain JavaScript, evaluated as a string, so it runs the same
- * under any TypeScript loader. It reproduces what aws-cdk-lib 2.276's `CloudFormationValidatePlugin` does for one
- * template: the built-in Rego rules whose resource types the templates use, `STANDARD` detail, warnings and
- * above, the same excluded rule ids, and the stack's account and region as pseudo parameters.
+ * The validation engine: what aws-cdk-lib 2.276's `CloudFormationValidatePlugin` does for one template. Plain
+ * JavaScript, evaluated as a string (in a worker thread, or in the daemon's process), so it runs the same under any
+ * TypeScript loader and needs no file of its own. It runs the built-in Rego rules whose resource types the templates
+ * use, `STANDARD` detail, warnings and above, the same excluded rule ids, and the stack's account and region as
+ * pseudo parameters. Its text is part of every cached result's key.
  */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const ENGINE_SOURCE = `
 const fs = require('node:fs');
 const path = require('node:path');
-const { validatorPath, rulesDirectory, port, signal } = workerData;
-const done = new Int32Array(signal);
 const IGNORE_RULES = ['W3005', 'W1020', 'I4010', 'W4011', 'W4012', 'W9002', 'W9013', 'W1103'];
-let index;
-let validator;
-let fatal;
-const seenTypes = new Set();
-let engine;
-let engineRules;
-function useTypes(types) {
-  for (const t of types) seenTypes.add(t);
-  const rules = index.rules
-    .filter((r) => r.types === null || r.types.some((t) => seenTypes.has(t)))
-    .sort((a, b) => a.file.localeCompare(b.file));
-  const key = rules.map((r) => r.file).join('\\n');
-  if (engine && key === engineRules) return;
-  const regoRules = rules.map((r) => ({ name: r.file, content: fs.readFileSync(path.join(rulesDirectory, r.file), 'utf8') }));
-  if (engine) engine.free();
-  engine = new validator.CompositeEngine(regoRules.length > 0 ? { regoRules } : {});
-  engineRules = key;
-}
 function typesOf(text) {
   const types = [];
   try {
@@ -102,25 +135,25 @@ function typesOf(text) {
   } catch {}
   return types;
 }
-function reply(message) {
-  port.postMessage(message);
-  Atomics.add(done, 0, 1);
-  Atomics.notify(done, 0);
-}
-try {
-  index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
-  validator = require(validatorPath);
-  useTypes([]);
-} catch (e) {
-  // Say so at once: the app waits on the signal and cannot see the worker's error or exit events meanwhile.
-  fatal = 'the engine did not start: ' + String(e && e.stack || e);
-  reply({ key: '', error: fatal });
-}
-process.on('exit', (code) => { if (!fatal) reply({ key: '', error: 'the engine stopped (exit code ' + code + ')' }); });
-port.on('message', (m) => {
-  if (fatal) { reply({ key: m.key, error: fatal }); return; }
-  try {
-    if (m.kind === 'types') { useTypes(m.types); return; }
+function createEngine(validatorPath, rulesDirectory) {
+  const index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
+  const validator = require(validatorPath);
+  const seenTypes = new Set();
+  let engine;
+  let engineRules;
+  function useTypes(types) {
+    for (const t of types) seenTypes.add(t);
+    const rules = index.rules
+      .filter((r) => r.types === null || r.types.some((t) => seenTypes.has(t)))
+      .sort((a, b) => a.file.localeCompare(b.file));
+    const key = rules.map((r) => r.file).join('\\n');
+    if (engine && key === engineRules) return;
+    const regoRules = rules.map((r) => ({ name: r.file, content: fs.readFileSync(path.join(rulesDirectory, r.file), 'utf8') }));
+    if (engine) engine.free();
+    engine = new validator.CompositeEngine(regoRules.length > 0 ? { regoRules } : {});
+    engineRules = key;
+  }
+  function validate(m) {
     useTypes(typesOf(m.text));
     const report = engine.validateTemplate(new validator.TemplateContent(m.text, m.templatePath), {
       detailLevel: 'STANDARD',
@@ -128,16 +161,232 @@ port.on('message', (m) => {
       exclude: { ids: IGNORE_RULES, services: [{ ruleId: 'W3697', service: 'AWS::AutoScaling' }] },
       severityLevel: 'WARN',
     });
-    const diagnostics = report.diagnostics.map((d) => ({
+    return report.diagnostics.map((d) => ({
       ruleId: d.ruleId, severity: d.severity, message: d.message, propertyPath: d.propertyPath ?? undefined,
       entity: d.entity ? { entityType: d.entity.entityType, logicalId: d.entity.logicalId } : undefined,
       suggestedFix: d.suggestedFix ?? undefined, category: d.category ?? undefined,
     }));
-    reply({ key: m.key, diagnostics });
+  }
+  useTypes([]);
+  return { useTypes, validate };
+}
+`;
+
+/**
+ * The worker thread of a synth. It answers the app's templates from an engine of its own, or, with a daemon
+ * configured, from the daemon's engine over its socket: it starts the daemon when none answers, and falls back to
+ * an engine of its own when the daemon cannot be reached, goes away, or cannot start its engine.
+ */
+const WORKER_SOURCE = `${ENGINE_SOURCE}
+const { workerData } = require('node:worker_threads');
+const net = require('node:net');
+const { validatorPath, rulesDirectory, port, signal, daemon } = workerData;
+const done = new Int32Array(signal);
+let engine;
+let fatal;
+function reply(message) {
+  port.postMessage(message);
+  Atomics.add(done, 0, 1);
+  Atomics.notify(done, 0);
+}
+function startEngine() {
+  if (engine || fatal) return;
+  try {
+    engine = createEngine(validatorPath, rulesDirectory);
+  } catch (e) {
+    // Say so at once: the app waits on the signal and cannot see the worker's error or exit events meanwhile.
+    fatal = 'the engine did not start: ' + String(e && e.stack || e);
+    reply({ key: '', error: fatal });
+  }
+}
+function runHere(m) {
+  startEngine();
+  if (fatal) { if (m.kind !== 'types') reply({ key: m.key, error: fatal }); return; }
+  try {
+    if (m.kind === 'types') { engine.useTypes(m.types); return; }
+    reply({ key: m.key, diagnostics: engine.validate(m) });
   } catch (e) {
     reply({ key: m.key, error: String(e && e.stack || e) });
   }
+}
+process.on('exit', (code) => { if (!fatal) reply({ key: '', error: 'the engine stopped (exit code ' + code + ')' }); });
+
+// 'here': this thread's engine; 'connecting': to the daemon (templates wait); 'daemon': sent over the socket.
+let mode = daemon ? 'connecting' : 'here';
+let types = new Set();
+const waiting = [];
+const sent = new Map();
+let socket;
+function toHere() {
+  if (mode === 'here') return;
+  mode = 'here';
+  clearTimeout(silence);
+  if (socket) socket.destroy();
+  socket = undefined;
+  const replay = [...sent.values(), ...waiting.filter((m) => m.kind !== 'types')];
+  sent.clear();
+  waiting.length = 0;
+  runHere({ kind: 'types', types: [...types] });
+  for (const m of replay) runHere(m);
+}
+// A daemon that takes templates and does not answer (stopped, or stuck): the rest is checked here.
+let silence;
+function watch() {
+  clearTimeout(silence);
+  if (mode === 'daemon' && sent.size > 0) silence = setTimeout(toHere, daemon.answerTimeoutMs);
+}
+function send(m) {
+  if (m.kind !== 'types') sent.set(m.key, m);
+  socket.write(JSON.stringify(m) + '\\n');
+  if (sent.size === 1 && m.kind !== 'types') watch();
+}
+function connected(s) {
+  mode = 'daemon';
+  socket = s;
+  s.setEncoding('utf8');
+  let buffer = '';
+  s.on('data', (chunk) => {
+    buffer += chunk;
+    for (let i = buffer.indexOf('\\n'); i >= 0 && mode === 'daemon'; i = buffer.indexOf('\\n')) {
+      const r = JSON.parse(buffer.slice(0, i));
+      buffer = buffer.slice(i + 1);
+      // The daemon's engine did not start: this thread's may (or says why not, as it would have without a daemon).
+      if (r.fatal) { toHere(); return; }
+      if (!sent.delete(r.key)) continue;
+      watch();
+      reply({ key: r.key, daemon: true, ...(r.error !== undefined ? { error: r.error } : { diagnostics: r.diagnostics }) });
+    }
+  });
+  s.on('error', () => {});
+  s.on('close', () => toHere());
+  send({ kind: 'types', types: [...types] });
+  for (const m of waiting.splice(0)) if (m.kind !== 'types') send(m);
+}
+let spawned = false;
+const deadline = daemon ? Date.now() + daemon.connectTimeoutMs : 0;
+function connect() {
+  if (mode !== 'connecting') return;
+  const s = net.connect(daemon.socketPath);
+  s.once('connect', () => { if (mode === 'connecting') connected(s); else s.destroy(); });
+  s.once('error', (e) => {
+    s.destroy();
+    if (mode !== 'connecting') return;
+    // No daemon (no socket, or one nobody listens on): start one and keep trying. Anything else (a socket this user
+    // may not open, a path that is not a socket) will not get better: check here.
+    if (e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') { toHere(); return; }
+    if (!spawned) {
+      spawned = true;
+      try {
+        // Through a launcher that starts the daemon in a session of its own and exits at once: the daemon is then
+        // nobody's child here, and no zombie is left in a long-lived process (a test runner) when it exits.
+        const launcher = "require('node:child_process').spawn(process.execPath, ['-e', process.argv[1], '--', process.argv[2]], { detached: true, stdio: 'ignore' }).unref()";
+        const child = require('node:child_process').spawn(process.execPath, ['-e', launcher, daemon.source, JSON.stringify(daemon.options)], {
+          stdio: 'ignore', cwd: daemon.directory, env: daemon.env,
+        });
+        child.on('error', () => {});
+        child.unref();
+      } catch {}
+    }
+    if (Date.now() > deadline) toHere();
+    else setTimeout(connect, 25);
+  });
+}
+if (daemon) connect();
+else startEngine();
+port.on('message', (m) => {
+  if (m.kind === 'types') for (const t of m.types) types.add(t);
+  if (mode === 'here') runHere(m);
+  else if (mode === 'connecting') waiting.push(m);
+  else send(m);
 });
+`;
+
+/** The validation daemon's process title (what `ps` shows). */
+const DAEMON_TITLE = 's2m-validation-daemon';
+
+/**
+ * The validation daemon: one engine per user and engine version that outlives a synth, so a synth with a changed
+ * template does not set an engine up again (about 2.5 s of WebAssembly: the engine, then its first template). It
+ * listens on a Unix socket in the user's 0700 cache directory (the socket only the user's, by its umask), takes
+ * newline-delimited JSON (a template per line, answered in order), and exits after `idleMs` without a client
+ * (counted from when its engine is ready), on SIGTERM or SIGINT, or at once when another daemon already answers on
+ * its socket. Its pid is in `<socket>.pid`.
+ */
+const DAEMON_SOURCE = `${ENGINE_SOURCE}
+const net = require('node:net');
+process.title = '${DAEMON_TITLE}';
+process.umask(0o077);
+const { socketPath, validatorPath, rulesDirectory, idleMs } = JSON.parse(process.argv[process.argv.length - 1]);
+const pidFile = socketPath + '.pid';
+let engine;
+let fatal;
+let clients = 0;
+let timer;
+function startEngine() {
+  if (engine || fatal) return;
+  try {
+    engine = createEngine(validatorPath, rulesDirectory);
+  } catch (e) {
+    fatal = 'the engine did not start in the validation daemon: ' + String(e && e.stack || e);
+  }
+}
+function handle(c, line) {
+  let m;
+  try { m = JSON.parse(line); } catch { c.destroy(); return; }
+  startEngine();
+  if (fatal) { if (m.kind !== 'types') c.write(JSON.stringify({ key: m.key, fatal: true, error: fatal }) + '\\n'); return; }
+  try {
+    if (m.kind === 'types') { engine.useTypes(m.types); return; }
+    c.write(JSON.stringify({ key: m.key, diagnostics: engine.validate(m) }) + '\\n');
+  } catch (e) {
+    c.write(JSON.stringify({ key: m.key, error: String(e && e.stack || e) }) + '\\n');
+  }
+}
+function idle() {
+  clearTimeout(timer);
+  if (clients === 0) timer = setTimeout(stop, idleMs);
+}
+function stop(signal) {
+  if (signal !== true && clients > 0) return;
+  try { if (fs.readFileSync(pidFile, 'utf8') === String(process.pid)) fs.rmSync(pidFile, { force: true }); } catch {}
+  // Closing the server removes the socket file.
+  server.close();
+  process.exit(0);
+}
+const server = net.createServer((c) => {
+  clients++;
+  idle();
+  c.setEncoding('utf8');
+  let buffer = '';
+  c.on('data', (chunk) => {
+    buffer += chunk;
+    for (let i = buffer.indexOf('\\n'); i >= 0; i = buffer.indexOf('\\n')) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      handle(c, line);
+    }
+  });
+  c.on('error', () => {});
+  c.on('close', () => { clients--; idle(); });
+});
+function listen(takeOver) {
+  server.once('error', (e) => {
+    if (e.code !== 'EADDRINUSE' || !takeOver) process.exit(1);
+    const probe = net.connect(socketPath);
+    // Another daemon answers: it serves this engine.
+    probe.once('connect', () => { probe.destroy(); process.exit(0); });
+    // A socket file nobody listens on (a daemon that was killed): take it over.
+    probe.once('error', () => { try { fs.unlinkSync(socketPath); } catch {} listen(false); });
+  });
+  server.listen(socketPath, () => {
+    fs.writeFileSync(pidFile, String(process.pid));
+    // Clients may connect and wait while the engine sets itself up; the idle time counts from when it is ready.
+    setImmediate(() => { startEngine(); idle(); });
+  });
+}
+process.on('SIGTERM', () => stop(true));
+process.on('SIGINT', () => stop(true));
+listen(true);
 `;
 
 /** How long a synth waits for the engine before it fails (a worker that died cannot say so while the app waits). */
@@ -145,6 +394,8 @@ const WORKER_TIMEOUT_MS = 5 * 60 * 1000;
 
 interface WorkerReply {
   readonly key: string;
+  /** Whether the daemon's engine checked the template (not the worker's own). */
+  readonly daemon?: boolean;
   readonly diagnostics?: TemplateDiagnostic[];
   readonly error?: string;
 }
@@ -193,17 +444,30 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   /** The app's nested stacks: aws-cdk-lib hands plugins top-level templates only, so they are added here. */
   private nested: Stack[] = [];
   private started = 0;
+  private fromDaemon = 0;
+  private readonly daemon: DaemonConfig | undefined;
 
   private constructor(files: EngineFiles, options: TemplateValidationOptions) {
     super();
     this.files = options.validatorPath ? { ...files, validatorPath: options.validatorPath } : files;
     this.cacheDir = options.cacheDirectory === false ? undefined : options.cacheDirectory ?? cacheDirectory('validation');
+    this.daemon = options.daemon ? daemonConfig(this.files, options.daemon === true ? {} : options.daemon) : undefined;
     if (options.eager ?? true) this.startWorker();
   }
 
-  /** How many engines (worker threads) this plugin started: 0 when every template was in the cache. */
+  /** How many worker threads this plugin started (each with an engine of its own, or talking to the daemon): 0 when every template was in the cache. */
   public get enginesStarted(): number {
     return this.started;
+  }
+
+  /** How many templates the validation daemon checked for this plugin (the others came from the cache or the worker's own engine). */
+  public get templatesFromDaemon(): number {
+    return this.fromDaemon;
+  }
+
+  /** The socket of the validation daemon this plugin uses, or undefined when it uses an engine of its own. */
+  public get daemonSocket(): string | undefined {
+    return this.daemon?.socketPath;
   }
 
   /** Whether results are cached. */
@@ -269,10 +533,10 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   /** The cache key of a template, its result looked up, or the template sent to the worker. */
   private submit(s: PolicyValidationStack, text: string): string {
     const f = this.files;
-    // The worker's source is in the key: its rule selection, exclusions and levels are part of every result. (Which
+    // The engine's source is in the key: its rule selection, exclusions and levels are part of every result. (Which
     // rules run also depends on the resource types of the app's other templates; in aws-cdk-lib 2.276 the only rule
     // with more than one type is GameLift's, which no template here uses.)
-    const key = contentHash('s2m-validation-v1', WORKER_SOURCE, f.cdkVersion, f.validatorVersion, f.rulesIndex, s.accountId ?? '', s.region ?? '', text);
+    const key = contentHash('s2m-validation-v2', ENGINE_SOURCE, f.cdkVersion, f.validatorVersion, f.rulesIndex, s.accountId ?? '', s.region ?? '', text);
     if (this.results.has(key) || this.pending.has(key)) return key;
     const cached = this.readCache(key);
     if (cached) {
@@ -325,6 +589,7 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
           throw new Error(`Template validation failed in the engine: ${reply.error}`);
         }
         this.pending.delete(reply.key);
+        if (reply.daemon) this.fromDaemon++;
         this.results.set(reply.key, reply.diagnostics!);
         this.toCache.add(reply.key);
       }
@@ -343,7 +608,7 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
     const signal = new SharedArrayBuffer(4);
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { validatorPath: this.files.validatorPath, rulesDirectory: this.files.rulesDirectory, port: port2, signal },
+      workerData: { validatorPath: this.files.validatorPath, rulesDirectory: this.files.rulesDirectory, port: port2, signal, daemon: this.daemon },
       transferList: [port2],
       // The app's own loader hooks (-r) have nothing to do in the worker.
       execArgv: [],
@@ -364,6 +629,90 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
     this.port = undefined;
     this.signal = undefined;
   }
+}
+
+/** The daemon's socket and start-up settings for this engine (its files, this Node.js), or undefined when there is no usable directory. */
+function daemonConfig(files: EngineFiles, options: ValidationDaemonOptions): DaemonConfig | undefined {
+  const idleMs = (options.idleTimeout ?? Duration.minutes(10)).toMilliseconds();
+  if (!(idleMs >= 1000)) throw new Error(`TemplateValidation: daemon.idleTimeout must be at least 1 second, got ${options.idleTimeout?.toHumanString()}`);
+  const answerTimeoutMs = (options.answerTimeout ?? Duration.minutes(1)).toMilliseconds();
+  if (!(answerTimeoutMs >= 1000)) throw new Error(`TemplateValidation: daemon.answerTimeout must be at least 1 second, got ${options.answerTimeout?.toHumanString()}`);
+  const directory = options.directory ?? cacheDirectory('daemons');
+  if (directory === undefined) return undefined;
+  // One daemon per engine: its files, its rules, the daemon's code and this Node.js. Another checkout, version or
+  // runtime gets its own, and the old one exits when idle.
+  const id = contentHash('s2m-validation-daemon-v1', DAEMON_SOURCE, ENGINE_SOURCE, files.validatorPath, files.validatorVersion, files.rulesDirectory, files.rulesIndex, process.execPath, process.version).slice(0, 16);
+  const socketPath = join(directory, `validation-${id}.sock`);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) return undefined;
+  // Not the synth's NODE_OPTIONS (a --require hook or an --inspect port is the synth's, not the daemon's).
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return {
+    socketPath,
+    source: DAEMON_SOURCE,
+    directory,
+    env,
+    connectTimeoutMs: DAEMON_CONNECT_TIMEOUT_MS,
+    answerTimeoutMs,
+    options: { socketPath, validatorPath: files.validatorPath, rulesDirectory: files.rulesDirectory, idleMs },
+  };
+}
+
+/**
+ * The validation daemons running for this user, from their pid files in `directory` (by default the synth cache's
+ * `daemons` directory). A pid file whose process is gone is skipped.
+ */
+export function validationDaemons(directory: string | undefined = cacheDirectory('daemons')): ValidationDaemon[] {
+  if (directory === undefined) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync(directory).filter((f) => f.startsWith('validation-') && f.endsWith('.sock.pid'));
+  } catch {
+    return [];
+  }
+  const daemons: ValidationDaemon[] = [];
+  for (const entry of entries) {
+    const pidFile = join(directory, entry);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(pidFile, 'utf8'));
+    } catch {
+      continue;
+    }
+    // The pid of a daemon that was killed may be another process's by now.
+    if (!Number.isInteger(pid) || pid <= 0 || !isDaemonProcess(pid)) continue;
+    daemons.push({ pid, socketPath: pidFile.slice(0, -'.pid'.length) });
+  }
+  return daemons;
+}
+
+/** Whether `pid` is a running validation daemon (its title, from /proc or from `ps`). */
+function isDaemonProcess(pid: number): boolean {
+  let command: string;
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    const ps = spawnSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' });
+    if (ps.status !== 0) return false;
+    command = ps.stdout;
+  }
+  return command.startsWith(DAEMON_TITLE);
+}
+
+/**
+ * Stops this user's validation daemons (SIGTERM to each pid {@link validationDaemons} finds) and returns them. A
+ * daemon also stops by itself when idle; this is for a clean machine now (tests, benchmarks, an upgrade).
+ */
+export function stopValidationDaemons(directory?: string): ValidationDaemon[] {
+  const daemons = validationDaemons(directory);
+  for (const d of daemons) {
+    try {
+      process.kill(d.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return daemons;
 }
 
 /** The plugin report of the templates' findings, grouped as aws-cdk-lib's plugin groups them. */

@@ -1,0 +1,188 @@
+import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib/core';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validationDaemon } from '../../../lib/synth';
+import { stopValidationDaemons, TemplateValidation, validationDaemons, type TemplateValidationOptions } from '../../../lib/synth/validation';
+import { cdkJsonContext } from '../../helpers/app';
+
+// These tests run AWS's template validator (test/helpers/setup.ts turns it off for the other files), in daemons of
+// their own directory, each stopped by its pid at the end.
+const scratch = mkdtempSync(join(tmpdir(), 's2m-daemon-'));
+const daemons = join(scratch, 'daemons');
+mkdirSync(daemons, { mode: 0o700 });
+const previous = process.env.CDK_VALIDATION;
+beforeAll(() => {
+  process.env.CDK_VALIDATION = 'true';
+});
+afterAll(async () => {
+  const stopped = stopValidationDaemons(daemons);
+  await waitFor(() => stopped.every((d) => !alive(d.pid)), 'the daemons to stop');
+  process.env.CDK_VALIDATION = previous;
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `done` every 100 ms for up to `seconds`; fails naming `what` past that. */
+async function waitFor(done: () => boolean, what: string, seconds = 30): Promise<void> {
+  for (let i = 0; i < seconds * 10; i++) {
+    if (done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+/** The test app of validation.test.ts: an error, a warning, an acknowledged warning, a clean stack. */
+function synth(options: TemplateValidationOptions, topicName = 'clean'): { error?: string; report: unknown; validation: TemplateValidation } {
+  const outdir = mkdtempSync(join(scratch, 'out-'));
+  const app = new App({ outdir, context: cdkJsonContext() });
+  const validation = TemplateValidation.start(app, { cacheDirectory: false, ...options })!;
+  const bad = new Stack(app, 'Findings', { env: { region: 'eu-west-1' } });
+  new CfnResource(bad, 'Queue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'not-a-number', MessageRetentionPeriod: 30 } });
+  const subnet = new CfnResource(bad, 'Subnet', { type: 'AWS::EC2::Subnet', properties: { VpcId: 'vpc-12345678', CidrBlock: '10.0.0.0/24', AvailabilityZone: 'eu-west-1a' } });
+  Validations.of(subnet).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'The test acknowledges a finding to see it reported as suppressed.' });
+  new CfnResource(new Stack(app, 'Clean', { env: { region: 'eu-west-1' } }), 'Topic', { type: 'AWS::SNS::Topic', properties: { TopicName: topicName } });
+  validation.attach(app);
+  let error: string | undefined;
+  try {
+    app.synth();
+  } catch (e) {
+    error = (e as Error).message.replace(/A copy of this report can be found in: .*/, '');
+  }
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'), (k, v: unknown) => (k === 'acknowledgedStackTrace' || k === 'stackTraces' ? undefined : v)) as unknown;
+  return { report, validation, ...(error ? { error } : {}) };
+}
+
+describe('TemplateValidation with a validation daemon', () => {
+  let own: ReturnType<typeof synth>;
+  let first: ReturnType<typeof synth>;
+  let second: ReturnType<typeof synth>;
+
+  beforeAll(() => {
+    // GIVEN the app checked by the worker's own engine, then twice through a daemon (none running at first)
+    own = synth({});
+    expect(validationDaemons(daemons)).toEqual([]);
+    first = synth({ daemon: { directory: daemons, idleTimeout: Duration.minutes(2) } });
+    second = synth({ daemon: { directory: daemons, idleTimeout: Duration.minutes(2) } }, 'changed');
+  });
+
+  it('starts one daemon, which checks every template and finds what the worker\'s own engine finds', () => {
+    expect(own.validation.templatesFromDaemon).toBe(0);
+    expect(JSON.stringify(own.report)).toMatch(/F3012/); // the control: the findings are there
+    expect(first.validation.templatesFromDaemon).toBe(2);
+    expect(first.report).toEqual(own.report);
+    expect(first.error).toBe(own.error);
+    expect(first.error).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'/);
+  });
+
+  it('serves the next synth from the same daemon, running under its own title on a socket only its user can open', () => {
+    expect(second.validation.templatesFromDaemon).toBe(2);
+    expect(second.error).toBe(own.error);
+    const running = validationDaemons(daemons);
+    expect(running).toHaveLength(1);
+    expect(running[0].socketPath).toBe(first.validation.daemonSocket);
+    expect(readFileSync(`/proc/${running[0].pid}/cmdline`, 'utf8')).toMatch(/^s2m-validation-daemon/);
+    expect(readFileSync(`${running[0].socketPath}.pid`, 'utf8')).toBe(String(running[0].pid));
+    expect(statSync(running[0].socketPath).isSocket()).toBe(true);
+    expect(statSync(running[0].socketPath).mode & 0o077).toBe(0);
+  });
+
+  it('replaces a daemon that was killed (its socket and pid file left behind)', async () => {
+    const [killed] = validationDaemons(daemons);
+    process.kill(killed.pid, 'SIGKILL');
+    await waitFor(() => !alive(killed.pid), 'the killed daemon to exit');
+    expect(existsSync(killed.socketPath)).toBe(true); // stale: nobody listens
+    const after = synth({ daemon: { directory: daemons, idleTimeout: Duration.minutes(2) } }, 'after-kill');
+    expect(after.validation.templatesFromDaemon).toBe(2);
+    expect(after.error).toBe(own.error);
+    const running = validationDaemons(daemons);
+    expect(running.map((d) => d.socketPath)).toEqual([killed.socketPath]);
+    expect(running[0].pid).not.toBe(killed.pid);
+  });
+
+  it('exits by itself after its idle timeout, removing its socket and pid file', async () => {
+    const idle = join(scratch, 'idle');
+    mkdirSync(idle, { mode: 0o700 });
+    const r = synth({ daemon: { directory: idle, idleTimeout: Duration.seconds(1) } }, 'idle');
+    expect(r.validation.templatesFromDaemon).toBe(2);
+    const socket = r.validation.daemonSocket!;
+    // (the daemon may already have exited: its last client, this synth's worker, is gone)
+    const pid = existsSync(`${socket}.pid`) ? Number(readFileSync(`${socket}.pid`, 'utf8')) : undefined;
+    await waitFor(() => !existsSync(socket) && !existsSync(`${socket}.pid`) && (pid === undefined || !alive(pid)), 'the idle daemon to exit');
+  });
+
+  /** A stand-in for a daemon on the socket `directory` would use, in a process of its own, doing `onConnection`. */
+  async function standIn(directory: string, onConnection: string): Promise<{ socket: string; stop(): Promise<void> }> {
+    mkdirSync(directory, { mode: 0o700 });
+    const socket = TemplateValidation.start(new App({ context: cdkJsonContext() }), { cacheDirectory: false, eager: false, daemon: { directory } })!.daemonSocket!;
+    const child = spawn(process.execPath, ['-e', `require('node:net').createServer(${onConnection}).listen(process.argv[1])`, socket], { stdio: 'ignore' });
+    await waitFor(() => existsSync(socket), 'the stand-in daemon to listen');
+    return {
+      socket,
+      stop: async () => {
+        child.kill('SIGKILL');
+        await waitFor(() => child.exitCode !== null || child.signalCode !== null, 'the stand-in daemon to exit');
+      },
+    };
+  }
+
+  it('falls back to an engine of its own when the daemon drops the connection', async () => {
+    const dropping = await standIn(join(scratch, 'dropping'), '(c) => c.destroy()');
+    try {
+      const r = synth({ daemon: { directory: join(scratch, 'dropping') } }, 'dropped');
+      expect(r.validation.templatesFromDaemon).toBe(0);
+      expect(r.report).toEqual(own.report);
+      expect(r.error).toBe(own.error);
+    } finally {
+      await dropping.stop();
+    }
+  });
+
+  it('falls back to an engine of its own when the daemon takes the templates and does not answer', async () => {
+    const silent = await standIn(join(scratch, 'silent'), '() => undefined');
+    try {
+      const r = synth({ daemon: { directory: join(scratch, 'silent'), answerTimeout: Duration.seconds(2) } }, 'unanswered');
+      expect(r.validation.templatesFromDaemon).toBe(0);
+      expect(r.report).toEqual(own.report);
+      expect(r.error).toBe(own.error);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it('never signals a process its pid file names unless that process is a daemon', () => {
+    const planted = join(scratch, 'planted');
+    mkdirSync(planted, { mode: 0o700 });
+    // a pid file left by a killed daemon whose pid now belongs to another process (here: this test's)
+    writeFileSync(join(planted, 'validation-0123456789abcdef.sock.pid'), String(process.pid));
+    expect(validationDaemons(planted)).toEqual([]);
+    expect(stopValidationDaemons(planted)).toEqual([]);
+  });
+});
+
+describe('validationDaemon: S2M_VALIDATION_DAEMON for the reference app', () => {
+  it('is on by default (10 minutes idle), off under CI, and takes on, off or minutes', () => {
+    expect(validationDaemon({})).toEqual({});
+    expect(validationDaemon({ CI: 'true' })).toBe(false);
+    expect(validationDaemon({ CI: 'false' })).toEqual({});
+    expect(validationDaemon({ CI: 'true', S2M_VALIDATION_DAEMON: 'on' })).toEqual({});
+    expect(validationDaemon({ S2M_VALIDATION_DAEMON: 'off' })).toBe(false);
+    expect(validationDaemon({ S2M_VALIDATION_DAEMON: '30' })).toEqual({ idleTimeout: Duration.seconds(1800) });
+  });
+
+  it('names the variable and the value it refuses', () => {
+    expect(() => validationDaemon({ S2M_VALIDATION_DAEMON: 'sometimes' })).toThrow('S2M_VALIDATION_DAEMON must be on, off, or the daemon\'s idle timeout in minutes (1 to 1440), got "sometimes"');
+    expect(() => validationDaemon({ S2M_VALIDATION_DAEMON: '0.5' })).toThrow(/got "0.5"/);
+    expect(() => validationDaemon({ S2M_VALIDATION_DAEMON: '-3' })).toThrow(/got "-3"/);
+  });
+});
