@@ -248,9 +248,11 @@ function connected(s) {
   s.on('data', (chunk) => {
     buffer += chunk;
     for (let i = buffer.indexOf('\\n'); i >= 0 && mode === 'daemon'; i = buffer.indexOf('\\n')) {
-      const r = JSON.parse(buffer.slice(0, i));
+      let r;
+      try { r = JSON.parse(buffer.slice(0, i)); } catch { r = { fatal: true }; }
       buffer = buffer.slice(i + 1);
-      // The daemon's engine did not start: this thread's may (or says why not, as it would have without a daemon).
+      // The daemon's engine did not start (or what answers is no daemon of ours): this thread's engine may, or says
+      // why not, as it would have without a daemon.
       if (r.fatal) { toHere(); return; }
       if (!sent.delete(r.key)) continue;
       watch();

@@ -136,15 +136,18 @@ describe('TemplateValidation with a validation daemon', () => {
     };
   }
 
-  it('falls back to an engine of its own when the daemon drops the connection', async () => {
-    const dropping = await standIn(join(scratch, 'dropping'), '(c) => c.destroy()');
+  it.each([
+    ['drops the connection', 'dropping', '(c) => c.destroy()'],
+    ['answers what is not JSON', 'garbled', "(c) => c.on('data', () => c.write('not json\\n'))"],
+  ])('falls back to an engine of its own when the daemon %s', async (_what, name, onConnection) => {
+    const standing = await standIn(join(scratch, name), onConnection);
     try {
-      const r = synth({ daemon: { directory: join(scratch, 'dropping') } }, 'dropped');
+      const r = synth({ daemon: { directory: join(scratch, name) } }, name);
       expect(r.validation.templatesFromDaemon).toBe(0);
       expect(r.report).toEqual(own.report);
       expect(r.error).toBe(own.error);
     } finally {
-      await dropping.stop();
+      await standing.stop();
     }
   });
 
