@@ -25,6 +25,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // The files of a worker share one module graph: aws-cdk-lib and the constructs load once per worker, and an
+          // example app built by name once per worker (test/helpers/app.ts). test/helpers/setup.ts gives each file the
+          // same start; templates do not depend on what earlier files built (test/lib/token-order.test.ts).
+          isolate: false,
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['test/helpers/setup.ts'],

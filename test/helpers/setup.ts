@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// Runs before every test file and gives each one the same start. It holds up if files share a worker process and
-// its module graph (vitest's `isolate: false`), which the unit project tried: see README, Development.
+// Runs before every test file and gives each one the same start, in a worker whose files share one process and
+// module graph (the unit project's `isolate: false`).
 const KEY = Symbol.for('scale-to-millions.test.setup');
 const state = globalThis as unknown as Record<symbol, { validation: string | undefined } | undefined>;
 let worker = state[KEY];
