@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '**/*.js', '**/*.cjs', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '.bench/', '**/*.js', '**/*.cjs', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
