@@ -312,14 +312,19 @@ const DAEMON_TITLE = 's2m-validation-daemon';
  * listens on a Unix socket in the user's 0700 cache directory (the socket only the user's, by its umask), takes
  * newline-delimited JSON (a template per line, answered in order), and exits after `idleMs` without a client
  * (counted from when its engine is ready), on SIGTERM or SIGINT, or at once when another daemon already answers on
- * its socket. Its pid is in `<socket>.pid`.
+ * its socket. Its pid is in `<socket>.<pid>.pid`.
  */
 const DAEMON_SOURCE = `${ENGINE_SOURCE}
 const net = require('node:net');
 process.title = '${DAEMON_TITLE}';
 process.umask(0o077);
 const { socketPath, validatorPath, rulesDirectory, idleMs } = JSON.parse(process.argv[process.argv.length - 1]);
-const pidFile = socketPath + '.pid';
+// The socket is bound at a name of this process's own, then linked to the shared name: the link is what decides
+// which of two daemons started at once serves (the other finds it answering and exits), and a daemon never
+// removes a socket file that is not its own.
+const bound = socketPath + '.' + process.pid + '.tmp';
+const pidFile = socketPath + '.' + process.pid + '.pid';
+let ino;
 let engine;
 let fatal;
 let clients = 0;
@@ -348,12 +353,19 @@ function idle() {
   clearTimeout(timer);
   if (clients === 0) timer = setTimeout(stop, idleMs);
 }
+function owned() {
+  try { return fs.statSync(socketPath).ino === ino; } catch { return false; }
+}
+function quit(code) {
+  try { fs.rmSync(pidFile, { force: true }); } catch {}
+  if (owned()) try { fs.unlinkSync(socketPath); } catch {}
+  // Closing the server removes the name it was bound at, if it is still there.
+  server.close();
+  process.exit(code);
+}
 function stop(signal) {
   if (signal !== true && clients > 0) return;
-  try { if (fs.readFileSync(pidFile, 'utf8') === String(process.pid)) fs.rmSync(pidFile, { force: true }); } catch {}
-  // Closing the server removes the socket file.
-  server.close();
-  process.exit(0);
+  quit(0);
 }
 const server = net.createServer((c) => {
   clients++;
@@ -371,24 +383,45 @@ const server = net.createServer((c) => {
   c.on('error', () => {});
   c.on('close', () => { clients--; idle(); });
 });
-function listen(takeOver) {
-  server.once('error', (e) => {
-    if (e.code !== 'EADDRINUSE' || !takeOver) process.exit(1);
-    const probe = net.connect(socketPath);
-    // Another daemon answers: it serves this engine.
-    probe.once('connect', () => { probe.destroy(); process.exit(0); });
-    // A socket file nobody listens on (a daemon that was killed): take it over.
-    probe.once('error', () => { try { fs.unlinkSync(socketPath); } catch {} listen(false); });
-  });
-  server.listen(socketPath, () => {
-    fs.writeFileSync(pidFile, String(process.pid));
-    // Clients may connect and wait while the engine sets itself up; the idle time counts from when it is ready.
-    setImmediate(() => { startEngine(); idle(); });
+function serve() {
+  fs.writeFileSync(pidFile, String(process.pid));
+  // What daemons of this socket that were killed left behind: their pid files and bound names.
+  const dir = path.dirname(socketPath);
+  const prefix = path.basename(socketPath) + '.';
+  for (const f of fs.readdirSync(dir)) {
+    const m = f.startsWith(prefix) && /^([0-9]+)\\.(pid|tmp)$/.exec(f.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid) continue;
+    try { process.kill(Number(m[1]), 0); } catch (e) { if (e.code === 'ESRCH') try { fs.rmSync(path.join(dir, f), { force: true }); } catch {} }
+  }
+  // Clients may connect and wait while the engine sets itself up; the idle time counts from when it is ready.
+  setImmediate(() => { startEngine(); idle(); });
+}
+function claim() {
+  try {
+    fs.linkSync(bound, socketPath);
+    fs.rmSync(bound, { force: true });
+    return serve();
+  } catch (e) {
+    if (e.code !== 'EEXIST') return quit(1);
+  }
+  const probe = net.connect(socketPath);
+  // Another daemon answers: it serves this engine.
+  probe.once('connect', () => { probe.destroy(); quit(0); });
+  // A socket file nobody listens on (a daemon that was killed): take its place in one step. Of two daemons doing
+  // that at once, the one replaced last is left unreachable, and exits when idle.
+  probe.once('error', () => {
+    try { fs.renameSync(bound, socketPath); } catch { return quit(1); }
+    if (!owned()) return quit(0);
+    serve();
   });
 }
+server.on('error', () => process.exit(1));
+server.listen(bound, () => {
+  ino = fs.statSync(bound).ino;
+  claim();
+});
 process.on('SIGTERM', () => stop(true));
 process.on('SIGINT', () => stop(true));
-listen(true);
 `;
 
 /** How long a synth waits for the engine before it fails (a worker that died cannot say so while the app waits). */
@@ -668,22 +701,23 @@ export function validationDaemons(directory: string | undefined = cacheDirectory
   if (directory === undefined) return [];
   let entries: string[];
   try {
-    entries = readdirSync(directory).filter((f) => f.startsWith('validation-') && f.endsWith('.sock.pid'));
+    entries = readdirSync(directory);
   } catch {
     return [];
   }
   const daemons: ValidationDaemon[] = [];
   for (const entry of entries) {
-    const pidFile = join(directory, entry);
+    const match = /^(validation-[0-9a-f]{16}\.sock)\.([0-9]+)\.pid$/.exec(entry);
+    if (!match) continue;
     let pid: number;
     try {
-      pid = Number(readFileSync(pidFile, 'utf8'));
+      pid = Number(readFileSync(join(directory, entry), 'utf8'));
     } catch {
       continue;
     }
     // The pid of a daemon that was killed may be another process's by now.
-    if (!Number.isInteger(pid) || pid <= 0 || !isDaemonProcess(pid)) continue;
-    daemons.push({ pid, socketPath: pidFile.slice(0, -'.pid'.length) });
+    if (String(pid) !== match[2] || !isDaemonProcess(pid)) continue;
+    daemons.push({ pid, socketPath: join(directory, match[1]) });
   }
   return daemons;
 }

@@ -1,8 +1,8 @@
 import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib/core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationDaemon } from '../../../lib/synth';
 import { stopValidationDaemons, TemplateValidation, validationDaemons, type TemplateValidationOptions } from '../../../lib/synth/validation';
@@ -110,7 +110,7 @@ describe('TemplateValidation with a validation daemon', () => {
     expect(running).toHaveLength(1);
     expect(running[0].socketPath).toBe(first.validation.daemonSocket);
     expect(readFileSync(`/proc/${running[0].pid}/cmdline`, 'utf8')).toMatch(/^s2m-validation-daemon/);
-    expect(readFileSync(`${running[0].socketPath}.pid`, 'utf8')).toBe(String(running[0].pid));
+    expect(readFileSync(`${running[0].socketPath}.${running[0].pid}.pid`, 'utf8')).toBe(String(running[0].pid));
     expect(statSync(running[0].socketPath).isSocket()).toBe(true);
     expect(statSync(running[0].socketPath).mode & 0o077).toBe(0);
   });
@@ -141,8 +141,29 @@ describe('TemplateValidation with a validation daemon', () => {
     expect(r.validation.templatesFromDaemon).toBe(2);
     const socket = r.validation.daemonSocket!;
     // (the daemon may already have exited: its last client, this synth's worker, is gone)
-    const pid = existsSync(`${socket}.pid`) ? Number(readFileSync(`${socket}.pid`, 'utf8')) : undefined;
-    await waitFor(() => !existsSync(socket) && !existsSync(`${socket}.pid`) && (pid === undefined || !alive(pid)), 'the idle daemon to exit');
+    const pids = validationDaemons(idle).map((d) => d.pid);
+    await waitFor(() => !existsSync(socket) && readdirSync(idle).length === 0 && pids.every((pid) => !alive(pid)), 'the idle daemon to exit');
+  });
+
+  it('keeps one daemon when two synths start one at the same time', async () => {
+    const both = join(scratch, 'both');
+    mkdirSync(both, { mode: 0o700 });
+    const options = { validatorPath: fakeValidator, daemon: { directory: both, idleTimeout: Duration.minutes(2) } };
+    // GIVEN two synths whose workers find no daemon at once (both start now, before either app is built)
+    const apps = [0, 1].map(() => new App({ outdir: mkdtempSync(join(scratch, 'out-')), context: cdkJsonContext() }));
+    const validations = apps.map((app) => TemplateValidation.start(app, { cacheDirectory: false, ...options })!);
+    apps.forEach((app, i) => {
+      new CfnResource(new Stack(app, 'Clean', { env: { region: 'eu-west-1' } }), 'Topic', { type: 'AWS::SNS::Topic', properties: { TopicName: `both-${i}` } });
+      validations[i].attach(app);
+      app.synth();
+    });
+    // THEN both were served by a daemon, and one daemon is left, serving the socket
+    expect(validations.map((v) => v.templatesFromDaemon)).toEqual([1, 1]);
+    await waitFor(() => validationDaemons(both).length === 1 && readdirSync(both).filter((f) => f.endsWith('.tmp')).length === 0, 'one daemon to be left');
+    const [left] = validationDaemons(both);
+    expect(readdirSync(both).sort()).toEqual([basename(left.socketPath), `${basename(left.socketPath)}.${left.pid}.pid`]);
+    stopValidationDaemons(both);
+    await waitFor(() => !alive(left.pid) && readdirSync(both).length === 0, 'the daemon to stop and remove its files');
   });
 
   /** A stand-in for a daemon on the socket `directory` would use, in a process of its own, doing `onConnection`. */
@@ -189,7 +210,7 @@ describe('TemplateValidation with a validation daemon', () => {
     const planted = join(scratch, 'planted');
     mkdirSync(planted, { mode: 0o700 });
     // a pid file left by a killed daemon whose pid now belongs to another process (here: this test's)
-    writeFileSync(join(planted, 'validation-0123456789abcdef.sock.pid'), String(process.pid));
+    writeFileSync(join(planted, `validation-0123456789abcdef.sock.${process.pid}.pid`), String(process.pid));
     expect(validationDaemons(planted)).toEqual([]);
     expect(stopValidationDaemons(planted)).toEqual([]);
   });
