@@ -1,11 +1,10 @@
-import { App } from 'aws-cdk-lib/core';
+import { App, Duration } from 'aws-cdk-lib/core';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../app';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from '../config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDirectory, contentHash, pruneCache, writeFileAtomic } from './cache';
-import { Duration } from 'aws-cdk-lib/core';
 import { TemplateValidation, type ValidationDaemonOptions } from './validation';
 
 /**
