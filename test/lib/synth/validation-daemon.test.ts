@@ -1,5 +1,5 @@
 import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib/core';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -49,12 +49,36 @@ function alive(pid: number): boolean {
 }
 
 /** Polls `done` every 100 ms for up to `seconds`; fails naming `what` past that. */
-async function waitFor(done: () => boolean, what: string, seconds = 30): Promise<void> {
+async function waitFor(done: () => boolean, what: string, seconds = 30, state?: () => string): Promise<void> {
   for (let i = 0; i < seconds * 10; i++) {
     if (done()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+  throw new Error(`timed out after ${seconds} s waiting for ${what}${state ? ` (${state()})` : ''}`);
+}
+
+/**
+ * The processes working in `dir`: the daemons started there and their launchers (they are started with it as their
+ * working directory), whatever their state.
+ */
+function processesIn(dir: string): number[] {
+  const real = realpathSync(dir);
+  return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/cwd`) === real;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** What a process is, for a failure message: its state line from /proc, or that it is gone. */
+function processState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').filter((l) => /^(Name|State|PPid):/.test(l)).join(', ');
+  } catch {
+    return `${pid} gone`;
+  }
 }
 
 /** The test app of validation.test.ts: an error, a warning, an acknowledged warning, a clean stack. */
@@ -157,13 +181,18 @@ describe('TemplateValidation with a validation daemon', () => {
       validations[i].attach(app);
       app.synth();
     });
-    // THEN both were served by a daemon, and one daemon is left, serving the socket
+    // THEN both were served by a daemon, and once every daemon started meanwhile has settled (the later one may come
+    // up after both synths), one is left, serving the socket
     expect(validations.map((v) => v.templatesFromDaemon)).toEqual([1, 1]);
-    await waitFor(() => validationDaemons(both).length === 1 && readdirSync(both).filter((f) => f.endsWith('.tmp')).length === 0, 'one daemon to be left');
+    const settled = (): boolean => {
+      const daemons = validationDaemons(both);
+      return daemons.length === 1 && processesIn(both).join() === String(daemons[0].pid);
+    };
+    await waitFor(settled, 'one daemon to be left', 30, () => `daemons: ${JSON.stringify(validationDaemons(both))}; processes: ${processesIn(both).map(processState).join('; ')}; files: ${readdirSync(both).join(' ')}`);
     const [left] = validationDaemons(both);
     expect(readdirSync(both).sort()).toEqual([basename(left.socketPath), `${basename(left.socketPath)}.${left.pid}.pid`]);
     stopValidationDaemons(both);
-    await waitFor(() => !alive(left.pid) && readdirSync(both).length === 0, 'the daemon to stop and remove its files');
+    await waitFor(() => processesIn(both).length === 0 && readdirSync(both).length === 0, 'the daemon to stop and remove its files', 30, () => `${processState(left.pid)}; files: ${readdirSync(both).join(' ')}`);
   });
 
   /** A stand-in for a daemon on the socket `directory` would use, in a process of its own, doing `onConnection`. */
