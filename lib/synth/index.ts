@@ -64,11 +64,12 @@ export function synthReferenceApp(): void {
 /**
  * Whether the reference app's synth uses a validation daemon, from `S2M_VALIDATION_DAEMON`: `on` (idle timeout 10
  * minutes), a number of minutes (the idle timeout), or `off`. Unset, it is on, except under CI (`CI` set and not
- * `false`), where a synth runs once on a fresh machine and a process left behind helps nobody.
+ * `false`, or AWS CodeBuild, where CDK Pipelines synthesize), where a synth runs once on a fresh machine and a process
+ * left behind helps nobody.
  */
 export function validationDaemon(env: NodeJS.ProcessEnv): ValidationDaemonOptions | false {
   const value = env.S2M_VALIDATION_DAEMON?.trim();
-  if (value === undefined || value === '') return env.CI && env.CI !== 'false' && env.CI !== '0' ? false : {};
+  if (value === undefined || value === '') return (env.CI && env.CI !== 'false' && env.CI !== '0') || env.CODEBUILD_BUILD_ID ? false : {};
   if (value === 'off' || value === 'false' || value === '0') return false;
   if (value === 'on' || value === 'true') return {};
   const minutes = Number(value);

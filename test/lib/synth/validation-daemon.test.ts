@@ -246,10 +246,11 @@ describe('TemplateValidation with a validation daemon', () => {
 });
 
 describe('validationDaemon: S2M_VALIDATION_DAEMON for the reference app', () => {
-  it('is on by default (10 minutes idle), off under CI, and takes on, off or minutes', () => {
+  it('is on by default (10 minutes idle), off under CI and in CodeBuild, and takes on, off or minutes', () => {
     expect(validationDaemon({})).toEqual({});
     expect(validationDaemon({ CI: 'true' })).toBe(false);
     expect(validationDaemon({ CI: 'false' })).toEqual({});
+    expect(validationDaemon({ CODEBUILD_BUILD_ID: 'synth:1234' })).toBe(false);
     expect(validationDaemon({ CI: 'true', S2M_VALIDATION_DAEMON: 'on' })).toEqual({});
     expect(validationDaemon({ S2M_VALIDATION_DAEMON: 'off' })).toBe(false);
     expect(validationDaemon({ S2M_VALIDATION_DAEMON: '30' })).toEqual({ idleTimeout: Duration.seconds(1800) });
