@@ -170,6 +170,32 @@ function createEngine(validatorPath, rulesDirectory) {
   useTypes([]);
   return { useTypes, validate };
 }
+// An engine started on first use. answer(m) is the reply to a message (none to 'types'); once the engine has failed
+// to start, that failure is the reply to every template.
+function lazyEngine(validatorPath, rulesDirectory, where) {
+  let engine;
+  let fatal;
+  function start() {
+    if (!engine && fatal === undefined) {
+      try {
+        engine = createEngine(validatorPath, rulesDirectory);
+      } catch (e) {
+        fatal = 'the engine did not start' + where + ': ' + String(e && e.stack || e);
+      }
+    }
+    return fatal;
+  }
+  function answer(m) {
+    if (start() !== undefined) return m.kind === 'types' ? undefined : { key: m.key, fatal: true, error: fatal };
+    try {
+      if (m.kind === 'types') { engine.useTypes(m.types); return undefined; }
+      return { key: m.key, diagnostics: engine.validate(m) };
+    } catch (e) {
+      return { key: m.key, error: String(e && e.stack || e) };
+    }
+  }
+  return { start, answer };
+}
 `;
 
 /**
@@ -182,34 +208,27 @@ const { workerData } = require('node:worker_threads');
 const net = require('node:net');
 const { validatorPath, rulesDirectory, port, signal, daemon } = workerData;
 const done = new Int32Array(signal);
-let engine;
-let fatal;
+const here = lazyEngine(validatorPath, rulesDirectory, '');
+let told = false;
 function reply(message) {
   port.postMessage(message);
   Atomics.add(done, 0, 1);
   Atomics.notify(done, 0);
 }
 function startEngine() {
-  if (engine || fatal) return;
-  try {
-    engine = createEngine(validatorPath, rulesDirectory);
-  } catch (e) {
-    // Say so at once: the app waits on the signal and cannot see the worker's error or exit events meanwhile.
-    fatal = 'the engine did not start: ' + String(e && e.stack || e);
+  const fatal = here.start();
+  // Say so at once: the app waits on the signal and cannot see the worker's error or exit events meanwhile.
+  if (fatal !== undefined && !told) {
+    told = true;
     reply({ key: '', error: fatal });
   }
 }
 function runHere(m) {
   startEngine();
-  if (fatal) { if (m.kind !== 'types') reply({ key: m.key, error: fatal }); return; }
-  try {
-    if (m.kind === 'types') { engine.useTypes(m.types); return; }
-    reply({ key: m.key, diagnostics: engine.validate(m) });
-  } catch (e) {
-    reply({ key: m.key, error: String(e && e.stack || e) });
-  }
+  const r = here.answer(m);
+  if (r) reply(r);
 }
-process.on('exit', (code) => { if (!fatal) reply({ key: '', error: 'the engine stopped (exit code ' + code + ')' }); });
+process.on('exit', (code) => { if (!told) reply({ key: '', error: 'the engine stopped (exit code ' + code + ')' }); });
 
 // 'here': this thread's engine; 'connecting': to the daemon (templates wait); 'daemon': sent over the socket.
 let mode = daemon ? 'connecting' : 'here';
@@ -325,29 +344,14 @@ const { socketPath, validatorPath, rulesDirectory, idleMs } = JSON.parse(process
 const bound = socketPath + '.' + process.pid + '.tmp';
 const pidFile = socketPath + '.' + process.pid + '.pid';
 let ino;
-let engine;
-let fatal;
+const engine = lazyEngine(validatorPath, rulesDirectory, ' in the validation daemon');
 let clients = 0;
 let timer;
-function startEngine() {
-  if (engine || fatal) return;
-  try {
-    engine = createEngine(validatorPath, rulesDirectory);
-  } catch (e) {
-    fatal = 'the engine did not start in the validation daemon: ' + String(e && e.stack || e);
-  }
-}
 function handle(c, line) {
   let m;
   try { m = JSON.parse(line); } catch { c.destroy(); return; }
-  startEngine();
-  if (fatal) { if (m.kind !== 'types') c.write(JSON.stringify({ key: m.key, fatal: true, error: fatal }) + '\\n'); return; }
-  try {
-    if (m.kind === 'types') { engine.useTypes(m.types); return; }
-    c.write(JSON.stringify({ key: m.key, diagnostics: engine.validate(m) }) + '\\n');
-  } catch (e) {
-    c.write(JSON.stringify({ key: m.key, error: String(e && e.stack || e) }) + '\\n');
-  }
+  const r = engine.answer(m);
+  if (r) c.write(JSON.stringify(r) + '\\n');
 }
 function idle() {
   clearTimeout(timer);
@@ -394,7 +398,7 @@ function serve() {
     try { process.kill(Number(m[1]), 0); } catch (e) { if (e.code === 'ESRCH') try { fs.rmSync(path.join(dir, f), { force: true }); } catch {} }
   }
   // Clients may connect and wait while the engine sets itself up; the idle time counts from when it is ready.
-  setImmediate(() => { startEngine(); idle(); });
+  setImmediate(() => { engine.start(); idle(); });
 }
 function claim() {
   try {
