@@ -1,4 +1,4 @@
-import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib/core';
+import { App, CfnResource, Duration, Stack } from 'aws-cdk-lib/core';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validationDaemon } from '../../../lib/synth';
 import { stopValidationDaemons, TemplateValidation, validationDaemons, type TemplateValidationOptions } from '../../../lib/synth/validation';
 import { cdkJsonContext } from '../../helpers/app';
+import { buildFindingsApp, synthWithReport } from '../../helpers/validation-app';
 
 // These tests run AWS's template validator (test/helpers/setup.ts turns it off for the other files), in daemons of
 // their own directory, each stopped by its pid at the end.
@@ -81,25 +82,14 @@ function processState(pid: number): string {
   }
 }
 
-/** The test app of validation.test.ts: an error, a warning, an acknowledged warning, a clean stack. */
+/** The app of the validation tests (test/helpers/validation-app.ts), checked with `options`. */
 function synth(options: TemplateValidationOptions, topicName = 'clean'): { error?: string; report: unknown; validation: TemplateValidation } {
   const outdir = mkdtempSync(join(scratch, 'out-'));
   const app = new App({ outdir, context: cdkJsonContext() });
   const validation = TemplateValidation.start(app, { cacheDirectory: false, ...options })!;
-  const bad = new Stack(app, 'Findings', { env: { region: 'eu-west-1' } });
-  new CfnResource(bad, 'Queue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'not-a-number', MessageRetentionPeriod: 30 } });
-  const subnet = new CfnResource(bad, 'Subnet', { type: 'AWS::EC2::Subnet', properties: { VpcId: 'vpc-12345678', CidrBlock: '10.0.0.0/24', AvailabilityZone: 'eu-west-1a' } });
-  Validations.of(subnet).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'The test acknowledges a finding to see it reported as suppressed.' });
-  new CfnResource(new Stack(app, 'Clean', { env: { region: 'eu-west-1' } }), 'Topic', { type: 'AWS::SNS::Topic', properties: { TopicName: topicName } });
+  buildFindingsApp(app, { topicName });
   validation.attach(app);
-  let error: string | undefined;
-  try {
-    app.synth();
-  } catch (e) {
-    error = (e as Error).message.replace(/A copy of this report can be found in: .*/, '');
-  }
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'), (k, v: unknown) => (k === 'acknowledgedStackTrace' || k === 'stackTraces' ? undefined : v)) as unknown;
-  return { report, validation, ...(error ? { error } : {}) };
+  return { ...synthWithReport(app, outdir), validation };
 }
 
 describe('TemplateValidation with a validation daemon', () => {

@@ -1,28 +1,15 @@
-import { App, CfnResource, NestedStack, Stack, Validations } from 'aws-cdk-lib/core';
+import { App, CfnResource, NestedStack, Stack } from 'aws-cdk-lib/core';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TemplateValidation } from '../../../lib/synth/validation';
 import { cdkJsonContext } from '../../helpers/app';
+import { buildFindingsApp, synthWithReport } from '../../helpers/validation-app';
 
 // These tests run AWS's template validator (test/helpers/setup.ts turns it off for the other files).
 const scratch = mkdtempSync(join(tmpdir(), 's2m-validation-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/**
- * Two stacks: one with findings (an error, a warning, an acknowledged warning), one clean. The error fails a synth
- * with `@aws-cdk/core:validateAgainstDefaultRules` on (cdk.json's flags), as it fails every real synth.
- */
-function build(app: App, extraTopic = false): void {
-  const bad = new Stack(app, 'Findings', { env: { region: 'eu-west-1' } });
-  new CfnResource(bad, 'Queue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'not-a-number', MessageRetentionPeriod: 30 } });
-  const subnet = new CfnResource(bad, 'Subnet', { type: 'AWS::EC2::Subnet', properties: { VpcId: 'vpc-12345678', CidrBlock: '10.0.0.0/24', AvailabilityZone: 'eu-west-1a' } });
-  Validations.of(subnet).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'The test acknowledges a finding to see it reported as suppressed by both plugins.' });
-  const good = new Stack(app, 'Clean', { env: { region: 'eu-west-1' } });
-  new CfnResource(good, 'Topic', { type: 'AWS::SNS::Topic' });
-  if (extraTopic) new CfnResource(good, 'Another', { type: 'AWS::SNS::Topic', properties: { FifoTopic: 'yes' } });
-}
 
 interface Outcome {
   readonly error?: string;
@@ -35,17 +22,9 @@ function synth(withPlugin: boolean, cacheDirectory: string | false, eager = true
   const app = new App({ outdir, context: cdkJsonContext() });
   const validation = withPlugin ? TemplateValidation.start(app, { cacheDirectory, eager }) : undefined;
   if (withPlugin) expect(validation).toBeDefined();
-  build(app, extraTopic);
+  buildFindingsApp(app, { extraTopic });
   validation?.attach(app);
-  let error: string | undefined;
-  try {
-    app.synth();
-  } catch (e) {
-    // The message ends with the path of the report file, a different directory each synth.
-    error = (e as Error).message.replace(/A copy of this report can be found in: .*/, '');
-  }
-  // The report names templates relative to the output directory, and acknowledgement traces differ by caller.
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'), (k, v: unknown) => (k === 'acknowledgedStackTrace' || k === 'stackTraces' ? undefined : v));
+  const { report, error } = synthWithReport(app, outdir);
   return { report, ...(error ? { error } : {}), ...(validation ? { validation } : {}) };
 }
 
@@ -105,7 +84,7 @@ describe('TemplateValidation: aws-cdk-lib\'s template validator, in a worker, ca
     writeFileSync(broken, 'throw new Error("the WebAssembly module could not be instantiated");\n');
     const app = new App({ outdir: mkdtempSync(join(scratch, 'out-')), context: cdkJsonContext() });
     const validation = TemplateValidation.start(app, { cacheDirectory: false, validatorPath: broken });
-    build(app);
+    buildFindingsApp(app);
     validation!.attach(app);
     const started = Date.now();
     expect(() => app.synth()).toThrow(/Template validation failed in the engine: the engine did not start: Error: the WebAssembly module could not be instantiated/);
