@@ -5,7 +5,7 @@ import { join } from 'node:path';
 // Runs before every test file and gives each one the same start, in a worker whose files share one process and
 // module graph (the unit project's `isolate: false`).
 const KEY = Symbol.for('scale-to-millions.test.setup');
-const state = globalThis as unknown as Record<symbol, { validation: string | undefined } | undefined>;
+const state = globalThis as unknown as Record<symbol, { validation: string | undefined; tokens: number } | undefined>;
 let worker = state[KEY];
 if (worker === undefined) {
   // An `App` without an outdir synthesizes into a new `cdk.out*` directory under os.tmpdir(), and tests make
@@ -15,8 +15,18 @@ if (worker === undefined) {
   const scratch = mkdtempSync(join(tmpdir(), 's2m-test-'));
   process.env.TMPDIR = scratch;
   process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-  worker = { validation: process.env.CDK_VALIDATION };
+  worker = { validation: process.env.CDK_VALIDATION, tokens: 0 };
   state[KEY] = worker;
+}
+
+// aws-cdk-lib numbers tokens with one counter per process and resolves a token's string by its number. The apps a
+// worker's files share hold the numbers of the tokens made for them: a file that moved the counter back (to place
+// powers of ten, test/lib/token-order.test.ts) would give new tokens those numbers, and a later file would read
+// wrong values from a shared app. Caught here, at the next file, instead.
+const tokens = (globalThis as { __cdkTokenMap?: { tokenCounter?: unknown } }).__cdkTokenMap?.tokenCounter;
+if (typeof tokens === 'number') {
+  if (tokens < worker.tokens) throw new Error(`aws-cdk-lib's token counter moved back from ${worker.tokens} to ${tokens} in an earlier test file of this worker: the apps the files share now resolve to other tokens' values`);
+  worker.tokens = tokens;
 }
 
 // The offline template validator runs at every synth; the tests that assert its findings turn it on
