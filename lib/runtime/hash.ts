@@ -132,6 +132,19 @@ function avalanche(h: number, l: number): number {
 const charCodeAt = String.prototype.charCodeAt;
 
 /**
+ * `s.length`, read without an inline cache. A `.length` load caches the receiver's map, and keys
+ * arrive in many string representations (flat, concatenated, sliced, thin, one- or two-byte,
+ * internalized: a map each), so every plain `s.length` on the hot path goes megamorphic
+ * ({@link primeHashPaths} alone makes it so) and optimized code then calls V8's generic lookup stub
+ * for each key. `s + ''` is `s` itself, but with "string" type feedback: TurboFan checks once that
+ * `s` is a string and then reads the length field directly. Measured: the two megamorphic loads
+ * of a lookup cost ~6 ns each.
+ */
+function stringLength(s: string): number {
+  return (s + '').length;
+}
+
+/**
  * OR of all char codes of the last string given to {@link xxh64Ascii}: `>= 0x80` means it was not
  * pure ASCII and its result must be discarded.
  */
@@ -150,7 +163,7 @@ let charBits = 0;
  * check both against a BigInt reference implementation and the published XXH64 vectors.
  */
 function xxh64Ascii(s: string): number {
-  const len = s.length;
+  const len = stringLength(s);
   let p = 0;
   // OR of every char code read: >= 0x80 means the key is not pure ASCII (see charBits).
   let na = 0;
@@ -1158,13 +1171,12 @@ function wasmReserve(chars: number): void {
 }
 
 /**
- * Copies the string `s` into the module's memory as bytes, one char code per byte, and returns its
- * length; sets {@link charBits}. Only right for pure-ASCII strings: the caller re-encodes the key
+ * Copies the string `s` (of `len` UTF-16 units) into the module's memory as bytes, one char code
+ * per byte, and returns `len`; sets {@link charBits}. Only right for pure-ASCII strings: the caller re-encodes the key
  * as UTF-8 ({@link wasmCopyUtf8}) when `charBits >= 0x80` (kept out of here for the reason given
  * at {@link xxh64Ascii}). The memory must hold `s` ({@link wasmMaxChars}).
  */
-function wasmCopyAscii(s: string): number {
-  const len = s.length;
+function wasmCopyAscii(s: string, len: number): number {
   const words = wasmWords;
   let na = 0;
   let p = 0;
@@ -1254,9 +1266,10 @@ const encoder = new TextEncoder();
 
 /** Writes the canonical bytes of the string key `s` to the module's memory; returns their length. */
 function wasmCopyString(s: string): number {
-  if (s.length > wasmMaxChars) wasmReserve(s.length);
-  if (s.length >= ENCODE_INTO_MIN) return encoder.encodeInto(s, wasmBytes).written;
-  const len = wasmCopyAscii(s);
+  const len = stringLength(s);
+  if (len > wasmMaxChars) wasmReserve(len);
+  if (len >= ENCODE_INTO_MIN) return encoder.encodeInto(s, wasmBytes).written;
+  wasmCopyAscii(s, len);
   return charBits < 0x80 ? len : wasmCopyUtf8(s);
 }
 

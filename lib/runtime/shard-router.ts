@@ -50,6 +50,12 @@ export class ShardRouter {
   /** The validated, frozen map this router serves. */
   public readonly map: ShardMap;
   private readonly entries: readonly ShardEntry[];
+  /**
+   * The same entries in a plain (unfrozen) array, for {@link ShardRouter.shardFor}: V8's optimized
+   * code does not inline indexed loads from frozen arrays (`map.shards` is frozen) and calls a generic
+   * keyed-load stub for each lookup instead.
+   */
+  private readonly slots: ShardEntry[];
   private readonly count: number;
   /** Range maps: the boundaries, and their key type (`undefined` for an empty list). */
   private readonly bounds: readonly (number | string)[];
@@ -60,6 +66,7 @@ export class ShardRouter {
   private constructor(map: ShardMap) {
     this.map = map;
     this.entries = map.shards;
+    this.slots = [...map.shards];
     this.count = map.shards.length;
     this.bounds = map.strategy === 'range' ? map.boundaries : [];
     this.boundType = this.bounds.length === 0 ? undefined : typeof this.bounds[0] === 'number' ? 'number' : 'string';
@@ -109,7 +116,7 @@ export class ShardRouter {
    * @throws TypeError if the key has the wrong type for this map
    */
   public shardFor(key: ShardKey): ShardEntry {
-    return this.entries[this.bucketFor(key)]!;
+    return this.slots[this.bucketFor(key)]!;
   }
 
   /**
