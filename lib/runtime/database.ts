@@ -215,6 +215,24 @@ export interface DatabaseOptions {
   readonly pg?: { Pool: new (config: PoolConfig) => Pool };
 }
 
+/**
+ * PostgreSQL rolled a transaction back at `COMMIT`: a statement in it had failed and the callback caught that
+ * statement's error and went on. After a failed statement the transaction is aborted; `COMMIT` then answers
+ * `ROLLBACK` without an error, so nothing of the transaction was written, the statements before the failed one
+ * included. {@link Database.transaction} throws this instead of resolving as if it had committed. To go on past an
+ * expected error (a duplicate key) inside a transaction, use `INSERT ... ON CONFLICT`, or a `SAVEPOINT` and
+ * `ROLLBACK TO SAVEPOINT` around the statement.
+ */
+export class TransactionAbortedError extends Error {
+  /** SQLSTATE `25P02`, in_failed_sql_transaction, as `pg`'s errors carry theirs. */
+  public readonly code = '25P02';
+  /** @param message - why */
+  public constructor(message: string) {
+    super(message);
+    this.name = 'TransactionAbortedError';
+  }
+}
+
 /** A write (or a strong read) was asked of a region that has no writer. */
 export class WriteUnavailableError extends Error {
   /** @param message - why */
@@ -453,7 +471,9 @@ export class Database {
 
   /**
    * Runs `fn` in a transaction on the writer: `BEGIN`, your statements, `COMMIT` (or `ROLLBACK` when `fn`
-   * throws, and the error is rethrown). Keep it short: it holds a writer connection throughout.
+   * throws, and the error is rethrown). Keep it short: it holds a writer connection throughout. When a statement
+   * failed and `fn` caught its error, PostgreSQL has aborted the transaction and rolls it back at `COMMIT`: this
+   * then throws {@link TransactionAbortedError} rather than returning as if it had committed.
    *
    * @param fn - the work; run statements through its `tx`
    * @param options - session and isolation level
@@ -480,7 +500,10 @@ export class Database {
       let out: T;
       try {
         out = await fn(tx);
-        await client.query('COMMIT');
+        const commit = await client.query('COMMIT');
+        if (commit.command === 'ROLLBACK') {
+          throw new TransactionAbortedError('Database.transaction: PostgreSQL rolled the transaction back at COMMIT, because a statement in it failed and the callback went on after its error; nothing of it was written');
+        }
       } catch (e) {
         open = false;
         await client.query('ROLLBACK').catch(() => undefined);

@@ -104,6 +104,7 @@ export {
 } from './replication';
 export {
   Database,
+  TransactionAbortedError,
   WRITE_FORWARD_SETTING,
   WriteUnavailableError,
   createDatabase,

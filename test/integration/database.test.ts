@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
-import { Database, WriteUnavailableError } from '../../lib/runtime/database';
+import { Database, TransactionAbortedError, WriteUnavailableError } from '../../lib/runtime/database';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
@@ -151,6 +151,32 @@ describe('Database against a primary and its streaming replica', () => {
     }, { session });
     expect(n).toBe(1);
     expect(session.hasWrites).toBe(true);
+  });
+
+  it('throws when PostgreSQL rolls back at COMMIT a transaction whose failed statement the callback caught', async () => {
+    // GIVEN a transaction that writes a row, then catches the duplicate-key error of a second insert and goes on
+    const id = `tx-aborted-${Date.now()}`;
+    await onServer(services, primary, 'INSERT INTO it_items (id, v) VALUES ($1, $2)', [`${id}-existing`, 'x']);
+    const session = db.session();
+    const before = db.stats().transactions;
+    // WHEN it ends
+    const result = await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [id, 'new']);
+      try {
+        await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`${id}-existing`, 'again']);
+      } catch (e) {
+        if ((e as { code?: string }).code !== '23505') throw e;
+      }
+      return 'committed?';
+    }, { session }).catch((e: unknown) => e);
+    // THEN it throws instead of resolving, counts no transaction and records no write, and nothing was written
+    expect(result).toBeInstanceOf(TransactionAbortedError);
+    expect((result as TransactionAbortedError).code).toBe('25P02');
+    expect(db.stats().transactions).toBe(before);
+    expect(session.hasWrites).toBe(false);
+    expect(await onServer(services, primary, 'SELECT 1 FROM it_items WHERE id = $1', [id])).toEqual([]);
+    // AND the connection went back to the pool usable
+    expect((await db.write<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
   });
 
   it('does not retry SQL errors on another server', async () => {
