@@ -506,7 +506,12 @@ export class QueueWorker {
     return false;
   }
 
-  private scheduleHeartbeat(h: Held): void {
+  /**
+   * Extends the message's visibility every half visibility timeout while it is held. An extension that failed (the
+   * batcher's attempts used up: throttling, a network blip) is tried again after a tenth of the timeout, for as long
+   * as the message is held: one failure must not leave a long job to become visible to another worker.
+   */
+  private scheduleHeartbeat(h: Held, delayMs = Math.max(500, this.visibilityTimeout * 500)): void {
     if (this.options.heartbeat === false) return;
     h.timer = setTimeout(() => {
       h.timer = undefined;
@@ -517,8 +522,9 @@ export class QueueWorker {
       }, (e: unknown) => {
         this.counters.extendFailures++;
         this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
+        if (!h.released) this.scheduleHeartbeat(h, Math.max(500, this.visibilityTimeout * 100));
       });
-    }, Math.max(500, this.visibilityTimeout * 500));
+    }, delayMs);
     h.timer.unref();
   }
 

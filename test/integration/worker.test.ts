@@ -121,6 +121,50 @@ describe('QueueWorker on moto SQS', () => {
     expect(id).toBeDefined();
   });
 
+  it('keeps extending after a heartbeat fails (throttled), so no other consumer receives the long job', async () => {
+    // GIVEN a worker whose first extensions SQS refuses (every attempt the batcher makes for the first heartbeat)
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 6 });
+    await sendBodies(sqs, queue.url, ['slow']);
+    const flaky = new SQSClient(motoClientConfig(services));
+    let refused = 0;
+    flaky.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'ChangeMessageVisibilityBatchCommand' && refused < 4) {
+        refused++;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'refuseFirstExtensions' });
+    let calls = 0;
+    const reported = errors.length;
+    const worker = new QueueWorker(base(queue.url, async () => {
+      calls++;
+      await sleep(13_000);
+    }, { sqs: flaky }));
+    try {
+      await worker.start();
+      expect(await until(() => calls === 1, 5_000)).toBe(true);
+      // WHEN another consumer polls for the whole job (twice the visibility timeout)
+      const other: string[] = [];
+      const deadline = Date.now() + 12_000;
+      while (Date.now() < deadline) {
+        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
+        for (const m of out.Messages ?? []) other.push(m.MessageId!);
+      }
+      expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
+      const stats = await worker.stop();
+      // THEN the heartbeat tried again after the failure and the job stayed invisible
+      expect(refused).toBe(4);
+      expect(stats.extendFailures).toBeGreaterThanOrEqual(1);
+      expect(stats.extended).toBeGreaterThanOrEqual(2);
+      expect(errors.slice(reported)).toContainEqual(expect.stringMatching(/^ChangeMessageVisibility \(heartbeat\): .*Rate exceeded/));
+      expect(other).toEqual([]);
+      expect(calls).toBe(1);
+    } finally {
+      await worker.stop();
+      flaky.destroy();
+    }
+  });
+
   it('keeps FIFO order within each message group, runs groups in parallel, and keeps order after a failure', async () => {
     const queue = await createTestQueue(sqs, { fifo: true, visibilityTimeout: 5, maxReceiveCount: 5 });
     const groups = ['a', 'b', 'c'];
