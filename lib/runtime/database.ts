@@ -812,17 +812,28 @@ export class Database {
     return reader.check;
   }
 
-  private replicationMode(set: PoolSet): Promise<ReplicationMode> {
+  /**
+   * How the set's servers report positions (`replication`, or detected once per pool set). Detection asks `on` when
+   * given: a write passes the writer connection it holds, so that it needs no second connection from a pool its
+   * siblings may have exhausted. Otherwise (a read) it asks the readers, then the writer: a read of a session with a
+   * pending write must not fail only because the writer cannot be reached while a reader can serve it.
+   */
+  private replicationMode(set: PoolSet, on?: Pick<PoolClient, 'query'>): Promise<ReplicationMode> {
     const configured = this.options.replication ?? 'auto';
     if (configured !== 'auto') return Promise.resolve(configured);
     set.replication ??= (async () => {
-      try {
-        const r = await set.write!.pool.query(DETECT_AURORA_SQL);
-        return (r.rows[0] as { aurora?: boolean } | undefined)?.aurora ? 'aurora' : 'postgres';
-      } catch (e) {
-        set.replication = undefined; // try again next time
-        throw e;
+      const servers: Array<Pick<PoolClient, 'query'>> = on ? [on] : [...set.readers.map((r) => r.pool), ...(set.write ? [set.write.pool] : [])];
+      let failure: unknown = new Error('no server in this region to ask how it replicates');
+      for (const server of servers) {
+        try {
+          const r = await server.query(DETECT_AURORA_SQL);
+          return (r.rows[0] as { aurora?: boolean } | undefined)?.aurora ? 'aurora' : 'postgres';
+        } catch (e) {
+          failure = e;
+        }
       }
+      set.replication = undefined; // try again next time
+      throw failure;
     })();
     return set.replication;
   }
@@ -834,7 +845,7 @@ export class Database {
     }
     let position: bigint | undefined;
     try {
-      const mode = await this.replicationMode(set);
+      const mode = await this.replicationMode(set, client);
       if (mode !== 'none') {
         const r = await client.query(POSITION_SQL[mode].write);
         const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;

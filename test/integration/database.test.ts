@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
 import { Database, TransactionAbortedError, WriteUnavailableError } from '../../lib/runtime/database';
@@ -26,6 +27,29 @@ function endpoints(overrides: Partial<DatabaseEndpoints> = {}): DatabaseEndpoint
 }
 
 type Where = { standby: boolean; port: number };
+
+/** A TCP relay on loopback to `host:port`; `close()` stops it and drops its connections (the endpoint is then unreachable). */
+async function tcpRelay(host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let closed: Promise<void> | undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => (closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    })),
+  };
+}
 
 // This file injects replica lag, stops the standby and asserts where reads land: hold the standby for the file.
 let releaseReplica: (() => Promise<void>) | undefined;
@@ -177,6 +201,61 @@ describe('Database against a primary and its streaming replica', () => {
     expect(await onServer(services, primary, 'SELECT 1 FROM it_items WHERE id = $1', [id])).toEqual([]);
     // AND the connection went back to the pool usable
     expect((await db.write<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+  });
+
+  it('records the write position of session writes that fill the pool, without a connection more', async () => {
+    // GIVEN a fresh database (replication not detected yet) whose writer pool takes 2 connections
+    const errors: string[] = [];
+    const small = new Database({
+      endpoints: endpoints(),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: 'it-small-pool',
+      pool: { max: 2, connectionTimeoutMs: 3000 },
+      onError: (e) => errors.push(e.message),
+    });
+    try {
+      // WHEN two session writes hold both connections at once
+      const sessions = [small.session(), small.session()];
+      const started = Date.now();
+      await Promise.all(sessions.map((session, i) => small.write("INSERT INTO it_items (id, v) SELECT $1, 'v' FROM pg_sleep(0.3)", [`full-pool-${started}-${i}`], { session })));
+      // THEN both recorded their position (the session reads from a replica that has it), and neither waited for a
+      // third connection
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(errors).toEqual([]);
+      for (const session of sessions) expect(session.token()).toMatch(/~[0-9a-f]+~[0-9a-z]+$/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('reads a session\'s write from a caught-up reader while the writer cannot be reached, on a fresh pool set', async () => {
+    // GIVEN the writer behind a TCP relay, and a session that wrote through it
+    const relay = await tcpRelay(primary.host, primary.port);
+    const options = {
+      endpoints: endpoints({ writer: '127.0.0.1', port: relay.port }),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      onError: () => undefined,
+    };
+    const first = new Database({ ...options, applicationName: 'it-relay-1' });
+    const second = new Database({ ...options, applicationName: 'it-relay-2' });
+    try {
+      const session = first.session();
+      const id = `relay-${Date.now()}`;
+      await first.write("INSERT INTO it_items (id, v) VALUES ($1, 'v')", [id], { session });
+      await waitForReplica(services);
+      // WHEN the writer becomes unreachable and another instance (its replication not yet detected) reads it back
+      await relay.close();
+      const r = await second.read<Where & { v: string }>(`SELECT v, ${WHERE.slice('SELECT '.length)} FROM it_items WHERE id = $1`, [id], { session: second.session(session.token()) });
+      // THEN the caught-up reader answers
+      expect(r.rows).toEqual([{ v: 'v', standby: true, port: replica.port }]);
+      expect(second.stats().routes['ryw-caught-up']).toBe(1);
+    } finally {
+      await relay.close();
+      await first.close();
+      await second.close();
+    }
   });
 
   it('does not retry SQL errors on another server', async () => {
