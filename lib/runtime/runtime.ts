@@ -385,6 +385,12 @@ export class Runtime<S = Record<string, unknown>> {
         ...shards,
         ...(readers ? { readers } : {}),
         ...(this.options.onError ? { onError: this.options.onError } : {}),
+        // As for the database: a shard's writer moved (a failover, a switchover) or is unreachable; read the topology
+        // now. `databaseFor(key)` writes through here, shard 0 included.
+        onWriterLost: (e) => {
+          (shards?.onWriterLost ?? (database ? database.onWriterLost : undefined))?.(e);
+          this.refreshAfterWriterLost();
+        },
       });
     }
     return this.sharded;

@@ -251,6 +251,29 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     expect(stats).toMatchObject({ succeeded: 9, inFlight: 0 });
   });
 
+  it('refreshes the topology at once when a shard\'s writer refuses a write as read-only (a failover moved it)', async () => {
+    // GIVEN a runtime whose topology reads are counted, and the user's own hook
+    const ssm = motoClients(services).ssm;
+    let reads = 0;
+    ssm.middlewareStack.add((next) => async (args) => {
+      reads++;
+      return next(args);
+    }, { step: 'initialize', name: 'countTopologyReads' });
+    const lost: string[] = [];
+    const rt = await start(local.prefix, {
+      topology: { ssm, secretsManager: clients.secretsManager, onError: quiet },
+      database: { applicationName: `it-rt-${tag}`, onError: quiet, onWriterLost: (e) => lost.push((e as { code?: string }).code ?? e.message) },
+    });
+    const before = reads;
+    // WHEN a write through databaseFor(key) (the shards) fails with SQLSTATE 25006, as on a demoted writer
+    const db = rt.databaseFor('user-1');
+    expect(db).not.toBe(rt.database);
+    await expect(db.write("BEGIN READ ONLY; INSERT INTO it_rt (k, v) VALUES ('read-only', 'x'); COMMIT")).rejects.toMatchObject({ code: '25006' });
+    // THEN the user's hook heard of it and the runtime read the topology again, not at the next periodic refresh
+    expect(lost).toEqual(['25006']);
+    expect(await eventually(async () => reads > before, 5_000)).toBe(true);
+  });
+
   it('answers the deep health check with 503 when the writer is unreachable (and the shallow one with 200)', async () => {
     const prefix = `/it-rt-down-${tag}`;
     const closed = await freePort();
