@@ -523,7 +523,10 @@ export class Database {
 
   /**
    * Health checks for {@link HealthCheck}: `database.writer` (critical; on a forwarding secondary the forwarding
-   * path) and `database.reader` (not critical where the writer can take the reads: the SDK falls back to it).
+   * path; in a secondary region without forwarding it reports that there is no writer) and `database.reader` (not
+   * critical where the writer can take the reads: the SDK falls back to it; critical in a secondary region without
+   * forwarding, where the readers are the region's only database). Which is critical follows the region's role as
+   * it is when the checks run.
    *
    * @param prefix - name prefix of the checks
    */
@@ -537,9 +540,21 @@ export class Database {
       t.breaker?.onSuccess();
       return `${t.host}:${t.port}`;
     };
-    const mode = this.current?.mode;
-    if (mode !== 'secondary') checks[`${prefix}.writer`] = { critical: true, run: () => ping((s) => s.write, 'writer') };
-    checks[`${prefix}.reader`] = { critical: mode === 'secondary', run: () => ping((s) => s.readers[0] ?? s.fallback, 'reader') };
+    // Which check is critical is the region's role when the checks run, not when they are registered: the pools may
+    // still be building then (createRuntime registers them at once), and a switchover changes the role later.
+    const mode = (): PoolSet['mode'] | undefined => {
+      if (this.current) return this.current.mode;
+      const endpoints = this.options.endpoints ?? this.selected(this.options.topology?.current);
+      return endpoints === undefined ? undefined : endpoints.role === 'primary' ? 'primary' : endpoints.writeForwarding ? 'forwarding' : 'secondary';
+    };
+    checks[`${prefix}.writer`] = {
+      get critical() { return mode() !== 'secondary'; },
+      run: () => ping((s) => s.write, 'writer'),
+    };
+    checks[`${prefix}.reader`] = {
+      get critical() { return mode() === 'secondary'; },
+      run: () => ping((s) => s.readers[0] ?? s.fallback, 'reader'),
+    };
     return checks;
   }
 

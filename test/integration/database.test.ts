@@ -6,7 +6,7 @@ import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
-import { setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
+import { freePort, setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
 import { lockReplica, onServer, waitForReplica } from './services/pg';
 
 const services = inject('services');
@@ -134,6 +134,28 @@ describe('Database against a primary and its streaming replica', () => {
     expect(status.status).toBe('ok');
     expect(status.checks['database.writer']).toMatchObject({ status: 'ok', critical: true, detail: `${primary.host}:${primary.port}` });
     expect(status.checks['database.reader']).toMatchObject({ status: 'ok', critical: false, detail: `${replica.host}:${replica.port}` });
+  });
+
+  it('fails the deep check of a secondary region without forwarding whose reader is down, from its first run', async () => {
+    // GIVEN a secondary region's database (no writer, no forwarding) whose reader refuses connections, with its checks
+    // registered at once, as createRuntime does, while its pools are still being built
+    const closed = await freePort();
+    const secondary = new Database({
+      endpoints: endpoints({ role: 'secondary', writer: '127.0.0.1', reader: '127.0.0.1', port: closed }),
+      credentials: staticCredentials(user, password),
+      onError: () => undefined,
+    });
+    try {
+      const health = new HealthCheck({ checks: secondary.healthChecks(), cacheMs: 0 });
+      // WHEN the deep check runs
+      const status = await health.run();
+      // THEN it fails (503): the readers are the region's only database
+      expect(status.status).toBe('fail');
+      expect(status.checks['database.reader']).toMatchObject({ status: 'fail', critical: true });
+      expect(status.checks['database.writer']).toMatchObject({ status: 'ok', critical: false, detail: 'no writer in this region' });
+    } finally {
+      await secondary.close();
+    }
   });
 
   it('falls back to the writer while the standby is stopped, and returns to it when it is back', async () => {
