@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { handler, type ApplicationUsersEvent } from '../../../constructs/aurora/application-users.handler';
 
 /**
@@ -11,6 +11,8 @@ import { handler, type ApplicationUsersEvent } from '../../../constructs/aurora/
 describe('ApplicationUsers handler on Delete', () => {
   const secrets = mockClient(SecretsManagerClient);
   afterEach(() => secrets.reset());
+  // The mock stubs the client's prototype, and this worker's later files share it (isolate: false): undo it.
+  afterAll(() => secrets.restore());
 
   it('returns at once, keeping its physical id, without reading the master secret or connecting', async () => {
     secrets.on(GetSecretValueCommand).rejects(new Error('a delete must not read the secret'));

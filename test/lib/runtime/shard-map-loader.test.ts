@@ -1,6 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { bucketOf } from '../../../lib/runtime/hash';
 import { ShardMapValidationError } from '../../../lib/runtime/shard-map';
 import {
@@ -58,6 +58,8 @@ class ManualClock implements ShardMapLoaderClock {
 }
 
 const ssmMock = mockClient(SSMClient);
+// The mock stubs the client's prototype, and this worker's later files share it (isolate: false): undo it.
+afterAll(() => ssmMock.restore());
 
 describe('ShardMapLoader', () => {
   let clock: ManualClock;

@@ -1,7 +1,7 @@
 import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TopologyError, TopologyLoader, parseTopology, secretArnsOf } from '../../../lib/runtime/topology';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf';
@@ -105,6 +105,11 @@ describe('TopologyLoader', () => {
   beforeEach(() => {
     ssm.reset();
     sm.reset();
+  });
+  // The mocks stub the clients' prototypes, and this worker's later files share them (isolate: false): undo them.
+  afterAll(() => {
+    ssm.restore();
+    sm.restore();
   });
 
   const byPath = (params: Record<string, string>) => (input: { Path: string; NextToken?: string }) => {
