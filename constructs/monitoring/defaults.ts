@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib/core';
+import { deepFreeze } from '../common/freeze';
 import type { MonitoringThresholds } from './thresholds';
 
-/** Default values of {@link RegionMonitoring}; one place for every monitoring default. */
-export const MONITORING_DEFAULTS = {
+/** Default values of {@link RegionMonitoring}; one place for every monitoring default. Frozen: configs share its objects. */
+export const MONITORING_DEFAULTS = deepFreeze({
   /** Period of every alarm and dashboard metric. */
   period: Duration.minutes(1),
   /** An alarm fires when `datapointsToAlarm` of the last `evaluationPeriods` minutes breach (3 of 5). */
@@ -41,4 +42,4 @@ export const MONITORING_DEFAULTS = {
       deadLetterMessages: { warning: 1, critical: 100 },
     },
   } satisfies MonitoringThresholds,
-} as const;
+} as const);

@@ -1,4 +1,5 @@
 import { MONITORING_DEFAULTS } from '../../constructs/monitoring/defaults';
+import { deepFreeze } from '../../constructs/common/freeze';
 import type { MonitoringThresholds } from '../../constructs/monitoring/thresholds';
 import type { WorkersSize } from './sections/queues';
 import type { PriceClassName } from './sections/edge';
@@ -76,8 +77,8 @@ const CORE_ENDPOINTS: readonly InterfaceEndpointService[] = ['secretsmanager', '
 /** Plus Session Manager, CloudWatch metrics and the workers' Auto Scaling calls. */
 const ALL_FLEET_ENDPOINTS: readonly InterfaceEndpointService[] = [...CORE_ENDPOINTS, 'ssmmessages', 'ec2messages', 'monitoring', 'autoscaling'];
 
-/** Stage presets, documented in the README's stage table. */
-export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
+/** Stage presets, documented in the README's stage table. Frozen: the configs resolved from them share their objects. */
+export const PRESETS: Readonly<Record<Stage, StagePreset>> = deepFreeze({
   startup: {
     azs: 2,
     minAzs: 2,
@@ -138,4 +139,4 @@ export const PRESETS: Readonly<Record<Stage, StagePreset>> = {
     edge: { priceClass: 'PriceClass_All' },
     monitoring: monitoringPreset({ p99LatencyMs: [400, 1200] }),
   },
-};
+});

@@ -57,7 +57,8 @@ const examples = new Map<string, BuiltApp & { app: App }>();
  */
 export function buildTestApp(config: string | AppConfigInput, options: BuildAppOptions = { nagChecks: false }): BuiltApp & { app: App } {
   if (typeof config !== 'string') return buildFreshTestApp(config, options);
-  const key = `${config}\0${JSON.stringify(options)}`;
+  // The validator's setting too: an app synthesized with it off is no app a file that turned it on may share.
+  const key = `${config}\0${JSON.stringify(options)}\0${process.env.CDK_VALIDATION ?? ''}`;
   let built = examples.get(key);
   if (built === undefined) {
     built = buildFreshTestApp(config, options);
