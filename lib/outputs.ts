@@ -26,8 +26,8 @@ export const OutputKeys = {
   alarmTopicArn: 'AlarmTopicArn',
   /** The region's composite health alarm name. */
   regionHealthAlarmName: 'RegionHealthAlarmName',
-  /** The Route 53 health check of the region's endpoint (deep health path); `s2m drain` inverts it. */
-  endpointHealthCheckId: 'EndpointHealthCheckId',
+  /** The region's drain switch (a Route 53 health check always healthy until inverted); `s2m evacuate` and `restore` invert it. */
+  drainHealthCheckId: 'DrainHealthCheckId',
 
   // data stack <name>-data-<region>
   /** Aurora cluster identifier (CloudWatch `DBClusterIdentifier`); with shards, one per shard. */

@@ -179,7 +179,7 @@ describe('test/fixtures/fifty-services.json: 50 web services in one region', () 
     for (const s of config.services) {
       for (const key of [OutputKeys.targetGroupFullName(s.name), OutputKeys.fleetName(s.name), OutputKeys.logGroupName(s.name)]) expect(outputs, key).toContain(key);
     }
-    for (const key of [OutputKeys.dashboardName, OutputKeys.alarmTopicArn, OutputKeys.regionHealthAlarmName, OutputKeys.endpointHealthCheckId]) expect(outputs).toContain(key);
+    for (const key of [OutputKeys.dashboardName, OutputKeys.alarmTopicArn, OutputKeys.regionHealthAlarmName, OutputKeys.drainHealthCheckId]) expect(outputs).toContain(key);
   });
 
   it('drains the region from DNS when any service, nested or not, has no healthy host', () => {

@@ -85,22 +85,24 @@ export interface GeoDnsProps {
    * region's 5xx or latency alarm). Each gets a CloudWatch-metric health check, and the records use a
    * calculated check that is healthy only when the endpoint and every alarm are. Route 53 accepts alarms
    * on one standard-resolution metric (no metric math); pass the components of a composite alarm.
-   * @default - the records use the endpoint check alone
+   * @default - the records' check combines the endpoint check and the drain switch only
    */
   readonly drainAlarms?: cloudwatch.IAlarm[];
   /**
-   * Take the region out of DNS while it stays deployed (maintenance, a bad release): the endpoint health
-   * check is inverted, so Route 53 sees the region as unhealthy and routes around it. Deploying the
-   * change touches only this region's stack, and leaves no drift as a manual inversion would.
+   * Take the region out of DNS while it stays deployed (maintenance, a bad release): the drain switch
+   * ({@link GeoDns.drainSwitch}) is inverted, so the region's health check is unhealthy whatever its endpoint
+   * does, and Route 53 routes around it. Deploying the change touches only this region's stack, and leaves no
+   * drift as a manual inversion would.
    * @default false
    */
   readonly drained?: boolean;
 }
 
 /**
- * One region's share of multi-region DNS: a Route 53 health check on the region's load balancer and,
- * for each routed name, an alias record to the load balancer (evaluating target health) with the region
- * as set identifier, that health check, and a latency, geolocation or failover policy. Instantiate it
+ * One region's share of multi-region DNS: a Route 53 health check on the region's load balancer, a drain
+ * switch, a calculated check over them (and over the drain alarms' checks) and, for each routed name, an alias
+ * record to the load balancer (evaluating target health) with the region as set identifier, that calculated
+ * check, and a latency, geolocation or failover policy. Instantiate it
  * once per region, in that region's stack: adding or removing a region touches no other region's records.
  * Records are A only unless the load balancer is dual-stack (then A and AAAA).
  */
@@ -109,7 +111,14 @@ export class GeoDns extends Construct {
   public readonly endpointHealthCheck: route53.HealthCheck;
   /** One CloudWatch-metric health check per drain alarm. */
   public readonly alarmHealthChecks: route53.HealthCheck[] = [];
-  /** The health check the records carry (the endpoint check, or the calculated check with drain alarms). */
+  /**
+   * The region's drain switch: a calculated health check with no children and a threshold of 0, which Route 53
+   * always considers healthy; inverted, always unhealthy. Draining inverts this switch (`drained`, `s2m evacuate`),
+   * never the endpoint check: an inverted endpoint check turns healthy when the endpoint fails, and would put a
+   * drained region that then fails back into DNS.
+   */
+  public readonly drainSwitch: route53.HealthCheck;
+  /** The health check the records carry: healthy when the endpoint check, every drain alarm's check and the drain switch are. */
   public readonly healthCheck: route53.IHealthCheck;
   /** The records created (A, and AAAA when dual-stack), in creation order. */
   public readonly records: route53.RecordSet[] = [];
@@ -145,9 +154,15 @@ export class GeoDns extends Construct {
       ...(protocol === HealthCheckProtocol.HTTPS ? { enableSNI: true } : {}),
       ...(hc.regions ? { regions: hc.regions } : {}),
       measureLatency: true,
+    });
+    Tags.of(this.endpointHealthCheck).add('Name', `${this.region} load balancer`);
+    this.drainSwitch = new route53.HealthCheck(this, 'DrainSwitch', {
+      type: route53.HealthCheckType.CALCULATED,
+      childHealthChecks: [],
+      healthThreshold: 0,
       inverted: props.drained ?? false,
     });
-    Tags.of(this.endpointHealthCheck).add('Name', `${this.region} load balancer${props.drained ? ' (drained)' : ''}`);
+    Tags.of(this.drainSwitch).add('Name', `${this.region} drain switch${props.drained ? ' (drained)' : ''}: inverted, the region is out of DNS`);
 
     (props.drainAlarms ?? []).forEach((alarm, i) => {
       this.alarmHealthChecks.push(new route53.HealthCheck(this, `AlarmHealthCheck${i + 1}`, {
@@ -157,16 +172,12 @@ export class GeoDns extends Construct {
         insufficientDataHealthStatus: route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
       }));
     });
-    if (this.alarmHealthChecks.length > 0) {
-      const children = [this.endpointHealthCheck, ...this.alarmHealthChecks];
-      this.healthCheck = new route53.HealthCheck(this, 'RegionHealthCheck', {
-        type: route53.HealthCheckType.CALCULATED,
-        childHealthChecks: children,
-        healthThreshold: children.length,
-      });
-    } else {
-      this.healthCheck = this.endpointHealthCheck;
-    }
+    const children = [this.endpointHealthCheck, ...this.alarmHealthChecks, this.drainSwitch];
+    this.healthCheck = new route53.HealthCheck(this, 'RegionHealthCheck', {
+      type: route53.HealthCheckType.CALCULATED,
+      childHealthChecks: children,
+      healthThreshold: children.length,
+    });
 
     const albTarget = route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }));
     const dualStack = props.loadBalancer.ipAddressType === elbv2.IpAddressType.DUAL_STACK

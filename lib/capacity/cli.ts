@@ -395,7 +395,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     registerFleetCommands(cmd, deps, run, listArg);
 
   cmd.command('evacuate')
-    .description('take a region out of service: invert its Route 53 health check, and move the Aurora Global writer out of it (planned switchover, or --unplanned failover)')
+    .description('take a region out of service: invert its Route 53 drain switch, and move the Aurora Global writer out of it (planned switchover, or --unplanned failover)')
     .argument('<region>', 'the region to take out')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--to <region>', 'where the writer goes (default: the first other region of the config)')

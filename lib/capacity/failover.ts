@@ -1,5 +1,5 @@
 /**
- * `s2m evacuate` and `s2m restore`: take a region out of DNS (invert its Route 53 health check) and, when it holds
+ * `s2m evacuate` and `s2m restore`: take a region out of DNS (invert its Route 53 drain switch) and, when it holds
  * the writer of an Aurora Global Database, move the writer (planned switchover, or unplanned failover that may lose
  * the writes in flight); then enable write forwarding on the demoted cluster and rewrite every region's published
  * `database/role`, `writer` and `write-forwarding`, so the runtime writes to the right place at once. Every AWS call
@@ -22,6 +22,7 @@ import { DATABASE_KEYS, shardPrefix, tierPrefix } from '../runtime/contract';
 import { CliError, ExitCode, classifyAwsError } from './errors';
 import type { Clock } from './retry';
 import { cliStackNames, readStackOutputs } from './stacks';
+import { OutputKeys } from '../outputs';
 
 /** The clients and clock the commands use. */
 export interface FailoverDeps {
@@ -39,7 +40,7 @@ export interface FailoverDeps {
 export interface EvacuateOptions {
   /** The region to take out of service. */
   readonly region: string;
-  /** Where the writer goes. @default - the first other configured region (config order) */
+  /** Where the writer goes. @default - with failover routing, the other region of `dns.failover`; else the first other configured region (config order) */
   readonly to?: string;
   /** Fail over without waiting for the target to catch up (the region is down): writes in flight are lost. @default false */
   readonly unplanned?: boolean;
@@ -87,12 +88,17 @@ async function call<T>(what: { region: string; action: string }, fn: () => Promi
   }
 }
 
-/** The region's endpoint health check (its app stack's `EndpointHealthCheckId` output) and whether it is inverted. */
+/**
+ * The region's drain switch (its app stack's `DrainHealthCheckId` output) and whether it is inverted. Draining inverts
+ * the switch, never the endpoint check: an inverted endpoint check turns healthy when the region fails.
+ */
 async function healthCheckOf(config: AppConfig, region: string, deps: FailoverDeps): Promise<{ id: string; inverted: boolean; version: number }> {
   const stack = cliStackNames.app(config.name, region);
   const outputs = await readStackOutputs(deps.cloudFormation(region), region, stack, { clock: deps.clock });
-  const id = outputs.EndpointHealthCheckId;
-  if (!id) throw new CliError(`stack ${stack} has no EndpointHealthCheckId output: deploy it with this version (and a domain) first`, ExitCode.stackMissing);
+  const id = outputs[OutputKeys.drainHealthCheckId];
+  if (!id) {
+    throw new CliError(`stack ${stack} has no ${OutputKeys.drainHealthCheckId} output: deploy it with this version (and a domain) first (earlier versions drained by inverting the endpoint check, which a failing region turns healthy again)`, ExitCode.stackMissing);
+  }
   const out = await call({ region: 'us-east-1', action: 'route53:GetHealthCheck' }, () => deps.route53().send(new GetHealthCheckCommand({ HealthCheckId: id })));
   return { id, inverted: out.HealthCheck?.HealthCheckConfig?.Inverted ?? false, version: out.HealthCheck?.HealthCheckVersion ?? 1 };
 }
@@ -172,35 +178,41 @@ function checkRegion(config: AppConfig, region: string, what: string): void {
 }
 
 /**
- * Takes `opts.region` out of service: its DNS (the health check inverted, unless `keepDns`) and, when it holds
+ * Takes `opts.region` out of service: its DNS (its drain switch inverted, unless `keepDns`) and, when it holds
  * the writer of a global database, the writer (moved to `opts.to`). Returns the config edits to make before the next
  * deploy (which would otherwise undo them).
  */
 export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: FailoverDeps): Promise<string[]> {
   const regions = config.regions.map((r) => r.region);
   checkRegion(config, opts.region, 'region');
-  const to = opts.to ?? regions.find((r) => r !== opts.region);
+  // Active-passive DNS: the writer goes to the other region the failover records name, the only other one users reach.
+  const failover = config.dns.routing === 'failover' ? config.dns.failover : undefined;
+  const to = opts.to ?? (failover && [failover.primary, failover.secondary].includes(opts.region)
+    ? (failover.primary === opts.region ? failover.secondary : failover.primary)
+    : regions.find((r) => r !== opts.region));
   if (!to) throw new CliError('a single-region app has nowhere to move to', ExitCode.usage);
   checkRegion(config, to, '--to region');
   if (to === opts.region) throw new CliError(`--to must differ from the region evacuated (got: ${to})`, ExitCode.usage);
   const edits: string[] = [];
 
-  if (!opts.keepDns) {
+  const drainDns = async (): Promise<void> => {
+    if (opts.keepDns) return;
     if (!config.domain) throw new CliError('the config has no domain: there are no DNS records to drain (use --keep-dns)', ExitCode.config);
     const checks = await Promise.all(regions.map(async (r) => [r, await healthCheckOf(config, r, deps)] as const));
     const mine = checks.find(([r]) => r === opts.region)![1];
     if (checks.every(([r, hc]) => r === opts.region || hc.inverted)) {
       throw new CliError(`every other region is drained already: draining ${opts.region} too would leave Route 53 answering as if all were healthy`, ExitCode.usage);
     }
-    if (mine.inverted) deps.log(`${opts.region} is out of DNS already (health check ${mine.id} inverted)`);
+    if (mine.inverted) deps.log(`${opts.region} is out of DNS already (drain switch ${mine.id} inverted)`);
     else {
-      deps.log(`${opts.dryRun ? 'would invert' : 'inverted'} health check ${mine.id}: Route 53 routes around ${opts.region} (resolvers follow within the TTL)`);
+      deps.log(`${opts.dryRun ? 'would invert' : 'inverted'} drain switch ${mine.id}: Route 53 routes around ${opts.region} (resolvers follow within the TTL)`);
       if (!opts.dryRun) await setInverted(mine, true, deps);
     }
     edits.push(`dns.drainedRegions: add "${opts.region}" (a deploy of its app stack would otherwise put it back)`);
-  }
+  };
 
-  if (!opts.keepDatabase) {
+  const moveDatabases = async (): Promise<void> => {
+    if (opts.keepDatabase) return;
     const dbs = globalDatabases(config);
     if (dbs.length === 0) deps.log('no global database: nothing to move (each region has its own)');
     for (const db of dbs) {
@@ -220,8 +232,29 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
         }
       }
       await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps);
-      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(`database.globalDatabase.writerRegion: "${to}"`);
+      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
+        edits.push(`database.globalDatabase.writerRegion: "${to}"`);
+        // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
+        if (failover && !config.database.globalDatabase.writeForwarding && failover.primary === opts.region) {
+          edits.push(`dns.failover: { "primary": "${to}", "secondary": "${opts.region}" }`);
+        }
+      }
     }
+  };
+
+  if (!opts.unplanned) {
+    await drainDns();
+    await moveDatabases();
+    return edits;
+  }
+  // Unplanned: the region is down, and so may be its CloudFormation endpoint (and Route 53's control plane, in
+  // us-east-1). The writer moves first; a DNS step that then fails does not undo that, and says how to finish.
+  await moveDatabases();
+  try {
+    await drainDns();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CliError(`the writer moved to ${to}, but ${opts.region} could not be drained from DNS: ${why}. Route 53 routes around it while its health check fails; to keep it out once it answers again, invert its drain switch (the ${OutputKeys.drainHealthCheckId} output of ${cliStackNames.app(config.name, opts.region)}): aws route53 update-health-check --health-check-id <id> --inverted. Config edits to make before the next deploy: ${[...edits, `dns.drainedRegions: add "${opts.region}"`].join('; ')}`, e instanceof CliError ? e.exitCode : ExitCode.aws);
   }
   return edits;
 }
@@ -239,11 +272,22 @@ export interface RestoreOptions {
 export async function restore(config: AppConfig, opts: RestoreOptions, deps: FailoverDeps): Promise<string[]> {
   checkRegion(config, opts.region, 'region');
   const edits: string[] = [];
+  // Active-passive DNS without forwarding: failover routing answers with the primary record whenever it is healthy, so
+  // putting that region back without the writer would send every user to a region that cannot write.
+  const failover = config.dns.routing === 'failover' ? config.dns.failover : undefined;
+  if (config.domain && !opts.writer && failover?.primary === opts.region && !config.database.globalDatabase.writeForwarding) {
+    for (const db of globalDatabases(config)) {
+      const from = writerRegion(await describeGlobal(db, opts.region, deps));
+      if (from !== opts.region) {
+        throw new CliError(`${opts.region} is the failover primary of DNS, and ${db.globalId}'s writer is in ${from ?? 'no region'}: without write forwarding, users sent back to ${opts.region} could not write. Pass --writer to move the writer back too, or keep it drained (and make ${from ?? 'the writer\'s region'} dns.failover.primary)`, ExitCode.usage);
+      }
+    }
+  }
   if (config.domain) {
     const hc = await healthCheckOf(config, opts.region, deps);
-    if (!hc.inverted) deps.log(`${opts.region} is in DNS already (health check ${hc.id} not inverted)`);
+    if (!hc.inverted) deps.log(`${opts.region} is in DNS already (drain switch ${hc.id} not inverted)`);
     else {
-      deps.log(`${opts.dryRun ? 'would restore' : 'restored'} health check ${hc.id}: Route 53 sends users to ${opts.region} again once it passes`);
+      deps.log(`${opts.dryRun ? 'would restore' : 'restored'} drain switch ${hc.id}: Route 53 sends users to ${opts.region} again once it passes`);
       if (!opts.dryRun) await setInverted(hc, false, deps);
     }
     edits.push(`dns.drainedRegions: remove "${opts.region}"`);

@@ -8,7 +8,7 @@ import type { AppConfig, QueueConfig, ServiceConfig } from './types';
  */
 export const APP_STACK_COST = {
   /** The stack without any service or queue: load balancer, listeners, DNS, WAF, monitoring. */
-  base: { resources: 42, bytes: 55_000 },
+  base: { resources: 43, bytes: 55_500 },
   /** One web service: fleet (role, policies, security group and its rules, launch template, group, scaling), target group, rule, rollback and monitoring alarms, dashboard widgets. */
   service: { resources: 26, bytes: 47_000 },
   /** One queue's worker fleet, its scaling and alarms. */
@@ -235,9 +235,9 @@ export const ROUTE53_HEALTH_CHECKS_QUOTA = 200;
 
 /**
  * The Route 53 health checks a config creates, per region: with a domain, a region that DNS routes has one check of
- * its load balancer's deep health path and, with monitoring, one `CLOUDWATCH_METRIC` check per service (its
- * no-healthy-host alarm drains the region) and one `CALCULATED` check over them. A region a `failover` config
- * neither routes to as primary nor as secondary has none.
+ * its load balancer's deep health path, its drain switch (a childless `CALCULATED` check), with monitoring one
+ * `CLOUDWATCH_METRIC` check per service (its no-healthy-host alarm drains the region), and one `CALCULATED` check
+ * over them all. A region a `failover` config neither routes to as primary nor as secondary has none.
  */
 export function route53HealthChecks(config: Pick<AppConfig, 'domain' | 'dns' | 'regions' | 'services' | 'monitoring'>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -245,7 +245,7 @@ export function route53HealthChecks(config: Pick<AppConfig, 'domain' | 'dns' | '
     const failover = config.dns.routing === 'failover' ? config.dns.failover : undefined;
     const routed = config.domain !== undefined && (failover === undefined || failover.primary === region || failover.secondary === region);
     const drains = config.monitoring.enabled ? config.services.length : 0;
-    out[region] = routed ? 1 + (drains > 0 ? drains + 1 : 0) : 0;
+    out[region] = routed ? 3 + drains : 0;
   }
   return out;
 }

@@ -133,7 +133,7 @@ export const checkHealthCheckQuota: StageCheck = (config) => {
   const total = Object.values(perRegion).reduce((a, b) => a + b, 0);
   return total <= ROUTE53_HEALTH_CHECKS_QUOTA ? [] : [{
     id: stageWarningId('health-checks'),
-    message: `The config creates ${total} Route 53 health checks (${Object.entries(perRegion).map(([r, n]) => `${r}: ${n}`).join(', ')}: per routed region, one for the load balancer, one per service in \`services\` (got: ${config.services.length}) and one over them), more than Route 53's default quota of ${ROUTE53_HEALTH_CHECKS_QUOTA} per account, counted with any the account already has: the deploy that passes it fails. Ask for more ("Health checks per account" in Service Quotas) and acknowledge this warning, or run fewer services or regions.`,
+    message: `The config creates ${total} Route 53 health checks (${Object.entries(perRegion).map(([r, n]) => `${r}: ${n}`).join(', ')}: per routed region, one for the load balancer, its drain switch, one per service in \`services\` (got: ${config.services.length}) and one over them), more than Route 53's default quota of ${ROUTE53_HEALTH_CHECKS_QUOTA} per account, counted with any the account already has: the deploy that passes it fails. Ask for more ("Health checks per account" in Service Quotas) and acknowledge this warning, or run fewer services or regions.`,
   }];
 };
 

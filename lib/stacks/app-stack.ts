@@ -188,7 +188,7 @@ export class AppStack extends RegionalStack {
     if (this.hostedZone) {
       this.dns = this.createDns(this.hostedZone, this.monitoring?.regionDrainAlarms ?? []);
       if (this.dns) {
-        new CfnOutput(this, OutputKeys.endpointHealthCheckId, { value: this.dns.endpointHealthCheck.healthCheckId, description: 'Route 53 health check of the region\'s deep health path: invert it to drain the region (s2m drain)' });
+        new CfnOutput(this, OutputKeys.drainHealthCheckId, { value: this.dns.drainSwitch.healthCheckId, description: 'The region\'s drain switch: invert this Route 53 health check to take the region out of DNS (s2m evacuate), whatever its endpoint does' });
       }
     }
   }

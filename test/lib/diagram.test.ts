@@ -127,8 +127,9 @@ describe('diagram model from a built app', () => {
 
   it('has the configured regions, primary first, with the web tier and DNS', () => {
     expect(model.regions.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1']);
-    // health checks per region: the deep health path, the web fleet's no-healthy-host alarm, the calculated one of both
-    expect(model.regions.map((r) => [r.loadBalancers, r.webFleets, r.healthChecks, r.natGateways])).toEqual([[1, ['web'], 3, 3], [1, ['web'], 3, 3]]);
+    // health checks per region: the deep health path, the web fleet's no-healthy-host alarm, the drain switch, the
+    // calculated one of them
+    expect(model.regions.map((r) => [r.loadBalancers, r.webFleets, r.healthChecks, r.natGateways])).toEqual([[1, ['web'], 4, 3], [1, ['web'], 4, 3]]);
     expect(model.routing).toBe('latency');
     // the regional names (geo DNS) and the apex + www (edge)
     expect(model.dnsNames).toEqual(['api.shop.example.com', 'origin.shop.example.com', 'shop.example.com', 'www.shop.example.com']);

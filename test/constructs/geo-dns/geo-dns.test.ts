@@ -45,6 +45,8 @@ describe('GeoDns with latency routing (the default)', () => {
   let dns: GeoDns;
   let albId: string;
   let hcId: string;
+  let endpointId: string;
+  let switchId: string;
 
   beforeAll(() => {
     // GIVEN a region's ALB and the hosted zone WHEN GeoDns is added with defaults
@@ -52,11 +54,13 @@ describe('GeoDns with latency routing (the default)', () => {
     dns = new GeoDns(f.stack, 'Dns', { zone: f.zone, domainName: DOMAIN, loadBalancer: f.loadBalancer });
     template = Template.fromStack(f.stack);
     albId = idOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'Alb');
-    hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
+    endpointId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
+    switchId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsDrainSwitch');
+    hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsRegionHealthCheck');
   });
 
   it('checks the ALB over HTTPS on 443 at the deep health path, threshold 3 every 30 s, with SNI, from every checker region', () => {
-    template.resourceCountIs('AWS::Route53::HealthCheck', 1);
+    template.resourceCountIs('AWS::Route53::HealthCheck', 3);
     template.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: {
         Type: 'HTTPS',
@@ -71,6 +75,19 @@ describe('GeoDns with latency routing (the default)', () => {
         Regions: Match.absent(),
       },
       HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 load balancer' }],
+    });
+  });
+
+  it('routes on a calculated check of the endpoint check and a drain switch, a childless check Route 53 always sees healthy until it is inverted', () => {
+    template.hasResource('AWS::Route53::HealthCheck', {
+      Properties: {
+        HealthCheckConfig: { Type: 'CALCULATED', ChildHealthChecks: [], HealthThreshold: 0, Inverted: false },
+        HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 drain switch: inverted, the region is out of DNS' }],
+      },
+    });
+    expect(Object.keys(template.findResources('AWS::Route53::HealthCheck', { Properties: { HealthCheckConfig: { HealthThreshold: 0 } } }))).toEqual([switchId]);
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: { Type: 'CALCULATED', ChildHealthChecks: [{ Ref: endpointId }, { Ref: switchId }], HealthThreshold: 2, Inverted: false },
     });
   });
 
@@ -108,7 +125,8 @@ describe('GeoDns with latency routing (the default)', () => {
     expect(dns.region).toBe('eu-west-1');
     expect(dns.routing).toBe(DnsRouting.LATENCY);
     expect(dns.recordNames).toEqual(['origin.shop.example.com', 'api.shop.example.com']);
-    expect(dns.healthCheck).toBe(dns.endpointHealthCheck);
+    expect(dns.healthCheck).not.toBe(dns.endpointHealthCheck);
+    expect(dns.drainSwitch.node.id).toBe('DrainSwitch');
     expect(dns.records).toHaveLength(2);
     expect(dns.alarmHealthChecks).toEqual([]);
   });
@@ -137,13 +155,13 @@ describe('GeoDns with geolocation routing', () => {
   });
 
   it('sets continent and country codes on the region\'s records, which carry its health check', () => {
-    const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
+    const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsRegionHealthCheck');
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { ContinentCode: 'EU' }, Region: Match.absent(), HealthCheckId: { Ref: hcId } });
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'origin.shop.example.com.', GeoLocation: { CountryCode: 'JP' }, HealthCheckId: { Ref: hcId } });
   });
 
   it('joins every name\'s latency fallback set with the region\'s ALB and health check', () => {
-    const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
+    const hcId = idOf(template, 'AWS::Route53::HealthCheck', 'DnsRegionHealthCheck');
     template.hasResourceProperties('AWS::Route53::RecordSet', {
       Name: 'fallback.origin.shop.example.com.', Region: 'eu-west-1', SetIdentifier: 'eu-west-1', HealthCheckId: { Ref: hcId },
       AliasTarget: Match.objectLike({ EvaluateTargetHealth: true, DNSName: Match.anyValue() }),
@@ -178,7 +196,7 @@ describe('GeoDns with failover routing', () => {
   });
 
   it('marks the records PRIMARY or SECONDARY, set identifier = region, with the health check', () => {
-    const hc = (t: Template) => ({ Ref: idOf(t, 'AWS::Route53::HealthCheck', 'DnsHealthCheck') });
+    const hc = (t: Template) => ({ Ref: idOf(t, 'AWS::Route53::HealthCheck', 'DnsRegionHealthCheck') });
     primary.allResourcesProperties('AWS::Route53::RecordSet', { Failover: 'PRIMARY', SetIdentifier: 'us-east-1', HealthCheckId: hc(primary), Region: Match.absent() });
     secondary.allResourcesProperties('AWS::Route53::RecordSet', { Failover: 'SECONDARY', SetIdentifier: 'eu-west-1', HealthCheckId: hc(secondary) });
     primary.resourceCountIs('AWS::Route53::RecordSet', 2);
@@ -231,8 +249,9 @@ describe('GeoDns with drain alarms and custom health check settings', () => {
     const endpoint = idOf(template, 'AWS::Route53::HealthCheck', 'DnsHealthCheck');
     const alarmCheck = idOf(template, 'AWS::Route53::HealthCheck', 'AlarmHealthCheck1');
     const calculated = idOf(template, 'AWS::Route53::HealthCheck', 'RegionHealthCheck');
+    const drainSwitch = idOf(template, 'AWS::Route53::HealthCheck', 'DrainSwitch');
     template.hasResourceProperties('AWS::Route53::HealthCheck', {
-      HealthCheckConfig: { Type: 'CALCULATED', ChildHealthChecks: [{ Ref: endpoint }, { Ref: alarmCheck }], HealthThreshold: 2 },
+      HealthCheckConfig: { Type: 'CALCULATED', ChildHealthChecks: [{ Ref: endpoint }, { Ref: alarmCheck }, { Ref: drainSwitch }], HealthThreshold: 3 },
     });
     template.resourceCountIs('AWS::Route53::RecordSet', 1);
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'api.shop.example.com.', HealthCheckId: { Ref: calculated } });
@@ -242,13 +261,17 @@ describe('GeoDns with drain alarms and custom health check settings', () => {
 });
 
 describe('GeoDns for a drained region', () => {
-  it('inverts the endpoint health check so Route 53 routes around the region, and says so in its name', () => {
-    // GIVEN a region taken out of service WHEN GeoDns is added THEN its check reads unhealthy
+  it('inverts the drain switch, never the endpoint check, so Route 53 routes around the region whatever its endpoint does', () => {
+    // GIVEN a region taken out of service WHEN GeoDns is added
     const template = Template.fromStack(Stack.of(geoDns({ drained: true })));
+    // THEN its drain switch is inverted (always unhealthy), so the records' check is unhealthy however the endpoint
+    // check turns out. An inverted endpoint check would turn healthy when the region fails, and put it back in DNS.
     template.hasResourceProperties('AWS::Route53::HealthCheck', {
-      HealthCheckConfig: { Type: 'HTTPS', Inverted: true },
-      HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 load balancer (drained)' }],
+      HealthCheckConfig: { Type: 'CALCULATED', ChildHealthChecks: [], HealthThreshold: 0, Inverted: true },
+      HealthCheckTags: [{ Key: 'Name', Value: 'eu-west-1 drain switch (drained): inverted, the region is out of DNS' }],
     });
+    template.hasResourceProperties('AWS::Route53::HealthCheck', { HealthCheckConfig: { Type: 'HTTPS', Inverted: false } });
+    template.hasResourceProperties('AWS::Route53::HealthCheck', { HealthCheckConfig: { Type: 'CALCULATED', HealthThreshold: 2, Inverted: false } });
     template.resourceCountIs('AWS::Route53::RecordSet', 2);
   });
 });

@@ -39,16 +39,18 @@ describe('adding a region touches only that region\'s stacks', () => {
     const resources = Object.values(four['shop-app-sa-east-1'].Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>);
     const records = resources.filter((r) => r.Type === 'AWS::Route53::RecordSet').map((r) => `${r.Properties.Name} ${r.Properties.SetIdentifier} ${r.Properties.Region}`);
     expect(records.sort()).toEqual(['origin.shop.example.com. sa-east-1 sa-east-1']);
-    // deep health, one alarm check per service, and the calculated check the record carries
-    expect(resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck')).toHaveLength(4);
+    // deep health, one alarm check per service, the drain switch, and the calculated check the record carries
+    expect(resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck')).toHaveLength(5);
   });
 
-  it('drains a region by changing only that region\'s app stack (its health check inverted)', () => {
+  it('drains a region by changing only that region\'s app stack (its drain switch inverted, its endpoint check not)', () => {
     const changed = Object.keys(three).filter((n) => JSON.stringify(three[n]) !== JSON.stringify(drained[n]));
     expect(changed).toEqual(['shop-app-eu-west-1']);
-    const checks = Object.values(drained['shop-app-eu-west-1'].Resources as Record<string, { Type: string; Properties: { HealthCheckConfig: { Type: string; Inverted: boolean } } }>)
-      .filter((r) => r.Type === 'AWS::Route53::HealthCheck' && r.Properties.HealthCheckConfig.Type === 'HTTPS');
-    expect(checks.map((c) => c.Properties.HealthCheckConfig.Inverted)).toEqual([true]);
+    const checks = Object.values(drained['shop-app-eu-west-1'].Resources as Record<string, { Type: string; Properties: { HealthCheckConfig: { Type: string; Inverted: boolean; HealthThreshold?: number } } }>)
+      .filter((r) => r.Type === 'AWS::Route53::HealthCheck');
+    const inverted = (pick: (c: { Type: string; HealthThreshold?: number }) => boolean) => checks.filter((c) => pick(c.Properties.HealthCheckConfig)).map((c) => c.Properties.HealthCheckConfig.Inverted);
+    expect(inverted((c) => c.Type === 'CALCULATED' && c.HealthThreshold === 0)).toEqual([true]);
+    expect(inverted((c) => c.Type === 'HTTPS')).toEqual([false]);
   });
 });
 

@@ -16,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { main, type CliDeps } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
 import { MILLIONS, NOW, REPO } from './helpers';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
@@ -47,9 +49,11 @@ function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
   const route53 = mockClient(new Route53Client({}));
   route53.on(GetHealthCheckCommand).callsFake((input: { HealthCheckId: string }) => {
     const region = input.HealthCheckId.replace('hc-', '');
-    return { HealthCheck: { Id: input.HealthCheckId, CallerReference: 'x', HealthCheckVersion: 7, HealthCheckConfig: { Type: 'HTTPS', Inverted: w.inverted[region] } } };
+    return { HealthCheck: { Id: input.HealthCheckId, CallerReference: 'x', HealthCheckVersion: 7, HealthCheckConfig: { Type: 'CALCULATED', HealthThreshold: 0, Inverted: w.inverted[region] } } };
   });
   route53.on(UpdateHealthCheckCommand).callsFake((input: { HealthCheckId: string; Inverted: boolean }) => {
+    // Draining inverts the drain switch; an inverted endpoint check would turn healthy when the region fails.
+    if (!input.HealthCheckId.startsWith('hc-')) throw new Error(`UpdateHealthCheck on ${input.HealthCheckId}: only drain switches may be inverted`);
     w.inverted[input.HealthCheckId.replace('hc-', '')] = input.Inverted;
     return {};
   });
@@ -60,7 +64,7 @@ function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
   for (const region of regions) {
     cfn[region] = mockClient(new CloudFormationClient({ region }));
     cfn[region].on(DescribeStacksCommand).callsFake((input: { StackName: string }) => ({
-      Stacks: [{ StackName: input.StackName, CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointHealthCheckId', OutputValue: `hc-${region}` }] }],
+      Stacks: [{ StackName: input.StackName, CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'DrainHealthCheckId', OutputValue: `hc-${region}` }] }],
     }));
     rds[region] = mockClient(new RDSClient({ region }));
     rds[region].on(DescribeGlobalClustersCommand).callsFake((input: { GlobalClusterIdentifier: string }): { GlobalClusters: GlobalCluster[] } => {
@@ -121,7 +125,7 @@ describe('s2m evacuate', () => {
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--dry-run'], m.deps)).toBe(ExitCode.ok);
     const out = m.out();
     expect(out).toMatch(/^Dry run: reads only, changes nothing\./);
-    expect(out).toContain('would invert health check hc-us-east-1: Route 53 routes around us-east-1');
+    expect(out).toContain('would invert drain switch hc-us-east-1: Route 53 routes around us-east-1');
     expect(out).toContain('would switch over (planned: waits for the target to catch up, no data loss) shop-global: writer us-east-1 → eu-west-1 (arn:aws:rds:eu-west-1:123456789012:cluster:shop-db)');
     expect(out).toContain('would enable write forwarding on shop-db in us-east-1 (now a secondary)');
     expect(out).toContain('would set /shop/database/role = primary in eu-west-1');
@@ -158,6 +162,22 @@ describe('s2m evacuate', () => {
     expect(m.out()).toContain('skipped /shop/database in us-east-1');
   });
 
+  it('--unplanned moves the writer first, and says how to finish when the down region\'s stack cannot be read for DNS', async () => {
+    // GIVEN us-east-1 is down: its CloudFormation endpoint does not answer
+    const m = mocked({ pendingPolls: 0 });
+    (m.deps.cloudFormation('us-east-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 3.5.0.1:443'), { code: 'ETIMEDOUT' }));
+    // WHEN it is evacuated unplanned
+    const code = await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--unplanned'], m.deps);
+    // THEN the writer moved all the same, the command fails, and it names the switch to invert and the config edits
+    expect(m.rds['eu-west-1'].commandCalls(FailoverGlobalClusterCommand)).toHaveLength(1);
+    expect(m.world.writer['shop-global']).toBe('eu-west-1');
+    expect(code).not.toBe(ExitCode.ok);
+    expect(m.err()).toMatch(/the writer moved to eu-west-1, but us-east-1 could not be drained from DNS: .*ETIMEDOUT/);
+    expect(m.err()).toMatch(/invert its drain switch \(the DrainHealthCheckId output of shop-app-us-east-1\)/);
+    expect(m.err()).toMatch(/database\.globalDatabase\.writerRegion: "eu-west-1"; dns\.drainedRegions: add "us-east-1"/);
+    expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
+  });
+
   it('only drains DNS when the region does not hold the writer', async () => {
     const m = mocked();
     expect(await main(['evacuate', 'eu-west-1', '--config', MILLIONS], m.deps)).toBe(ExitCode.ok);
@@ -192,11 +212,44 @@ describe('s2m evacuate', () => {
     expect(m.sleeps.length).toBe(8);
   });
 
-  it('says which stack to deploy when the health check output is missing', async () => {
+  it('says which stack to deploy when the drain switch output is missing (a stack of a version that inverted the endpoint check)', async () => {
     const m = mocked();
     (m.deps.cloudFormation('eu-west-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'shop-app-eu-west-1', CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--dry-run'], m.deps)).toBe(ExitCode.stackMissing);
-    expect(m.err()).toMatch(/stack shop-app-eu-west-1 has no EndpointHealthCheckId output/);
+    expect(m.err()).toMatch(/stack shop-app-eu-west-1 has no DrainHealthCheckId output: deploy it with this version/);
+  });
+});
+
+describe('active-passive DNS without write forwarding (dns.routing "failover")', () => {
+  /** config/millions.json with failover routing between us-east-1 and ap-southeast-1, and no write forwarding. */
+  function activePassive(): string {
+    const raw = JSON.parse(readFileSync(MILLIONS, 'utf8')) as Record<string, unknown> & { database: { globalDatabase: Record<string, unknown> } };
+    raw.dns = { routing: 'failover', failover: { primary: 'us-east-1', secondary: 'ap-southeast-1' } };
+    raw.database.globalDatabase.writeForwarding = false;
+    const dir = mkdtempSync(join(tmpdir(), 's2m-failover-'));
+    const file = join(dir, 'active-passive.json');
+    writeFileSync(file, JSON.stringify(raw));
+    return file;
+  }
+
+  it('evacuates the primary to the failover secondary (not the next region in config order) and prints the roles to swap', async () => {
+    const m = mocked({ pendingPolls: 0 });
+    expect(await main(['evacuate', 'us-east-1', '--config', activePassive()], m.deps)).toBe(ExitCode.ok);
+    expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('ap-southeast-1'));
+    expect(callsOf(m, ModifyDBClusterCommand)).toBe(0); // no forwarding to turn on
+    expect(m.out()).toContain('- database.globalDatabase.writerRegion: "ap-southeast-1"');
+    expect(m.out()).toContain('- dns.failover: { "primary": "ap-southeast-1", "secondary": "us-east-1" }');
+  });
+
+  it('refuses to put the failover primary back in DNS without its writer, which would send every user to a region that cannot write', async () => {
+    const config = activePassive();
+    const m = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'ap-southeast-1' }, pendingPolls: 0 });
+    expect(await main(['restore', 'us-east-1', '--config', config], m.deps)).toBe(ExitCode.usage);
+    expect(m.err()).toMatch(/us-east-1 is the failover primary of DNS, and shop-global's writer is in ap-southeast-1: without write forwarding, users sent back to us-east-1 could not write\. Pass --writer/);
+    expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
+    // WHEN --writer is given THEN the region comes back with its writer
+    expect(await main(['restore', 'us-east-1', '--config', config, '--writer'], m.deps)).toBe(ExitCode.ok);
+    expect(m.world).toMatchObject({ inverted: { 'us-east-1': false }, writer: { 'shop-global': 'us-east-1' } });
   });
 });
 

@@ -194,15 +194,17 @@ describe.each([
       const names = new Set(recs.map((x) => x.Name));
       expect(names).toEqual(new Set(config === 'global' ? ['origin.shop.example.com.', 'fallback.origin.shop.example.com.'] : ['origin.shop.example.com.']));
       const checks = Object.entries(t.findResources('AWS::Route53::HealthCheck')).map(([id, x]) => ({ id, ...(x.Properties.HealthCheckConfig as Record<string, unknown>) }) as Record<string, unknown> & { id: string });
-      const calculated = checks.filter((c) => c.Type === 'CALCULATED');
+      const calculated = checks.filter((c) => c.Type === 'CALCULATED' && c.HealthThreshold !== 0);
       expect(calculated).toHaveLength(1);
-      // the deep health path over HTTPS, and one alarm check per service (no healthy host): all must be healthy
+      // the deep health path over HTTPS, one alarm check per service (no healthy host) and the drain switch: all must
+      // be healthy
       expect(checks.filter((c) => c.Type === 'HTTPS').map((c) => c.ResourcePath)).toEqual(['/health/deep']);
       expect(checks.filter((c) => c.Type === 'CLOUDWATCH_METRIC')).toHaveLength(2);
-      expect(calculated[0].HealthThreshold).toBe(3);
-      // the deep check's id is an output: `s2m drain` inverts that check
-      const deep = checks.find((c) => c.Type === 'HTTPS')!;
-      t.hasOutput('EndpointHealthCheckId', { Value: { Ref: deep.id } });
+      expect(calculated[0].HealthThreshold).toBe(4);
+      // the drain switch's id is an output: `s2m evacuate` inverts the switch, never the deep check
+      const drainSwitch = checks.find((c) => c.Type === 'CALCULATED' && c.HealthThreshold === 0)!;
+      expect(calculated[0].ChildHealthChecks).toContainEqual({ Ref: drainSwitch.id });
+      t.hasOutput('DrainHealthCheckId', { Value: { Ref: drainSwitch.id } });
       for (const rec of recs) {
         if ((rec.GeoLocation as { CountryCode?: string } | undefined)?.CountryCode === '*') expect(rec.HealthCheckId).toBeUndefined();
         else expect(rec.HealthCheckId).toEqual({ Ref: calculated[0].id });

@@ -35,12 +35,12 @@ describe('Route 53 health checks: the count the config check uses is what synthe
       dns: { routing: 'failover', failover: { primary: 'eu-west-1', secondary: 'us-east-1' } },
     });
     const counts = route53HealthChecks(resolveConfig(three));
-    expect(counts).toEqual({ 'eu-west-1': 4, 'us-east-1': 4, 'us-west-2': 0 });
+    expect(counts).toEqual({ 'eu-west-1': 5, 'us-east-1': 5, 'us-west-2': 0 });
     expect(nonZero(counts)).toEqual(synthesizedHealthChecks(buildTestApp(three).app));
 
     const quiet = minimalConfig({ domain: DOMAIN, monitoring: { enabled: false } });
-    expect(route53HealthChecks(resolveConfig(quiet))).toEqual({ 'eu-west-1': 1 });
-    expect(synthesizedHealthChecks(buildTestApp(quiet).app)).toEqual({ 'eu-west-1': 1 });
+    expect(route53HealthChecks(resolveConfig(quiet))).toEqual({ 'eu-west-1': 3 });
+    expect(synthesizedHealthChecks(buildTestApp(quiet).app)).toEqual({ 'eu-west-1': 3 });
   });
 });
 
@@ -54,16 +54,16 @@ describe('Route 53 health checks: a config past the per-account quota', () => {
   });
 
   it(`warns with an id past ${ROUTE53_HEALTH_CHECKS_QUOTA}, naming services, the count and the quota`, () => {
-    // 4 regions × (49 services + 2) = 204
-    const findings = stageFindings(resolveConfig(withServices(49))).filter((f) => f.id === ID);
+    // 4 regions × (48 services + 3) = 204
+    const findings = stageFindings(resolveConfig(withServices(48))).filter((f) => f.id === ID);
     expect(findings).toHaveLength(1);
     expect(findings[0].message).toContain('creates 204 Route 53 health checks (us-east-1: 51, eu-west-1: 51, ap-southeast-1: 51, sa-east-1: 51');
-    expect(findings[0].message).toContain('`services` (got: 49)');
+    expect(findings[0].message).toContain('`services` (got: 48)');
     expect(findings[0].message).toContain(`default quota of ${ROUTE53_HEALTH_CHECKS_QUOTA} per account`);
   });
 
   it('says nothing at the quota', () => {
-    // 4 regions × (48 services + 2) = 200
-    expect(stageFindings(resolveConfig(withServices(48))).filter((f) => f.id === ID)).toEqual([]);
+    // 4 regions × (47 services + 3) = 200
+    expect(stageFindings(resolveConfig(withServices(47))).filter((f) => f.id === ID)).toEqual([]);
   });
 });
