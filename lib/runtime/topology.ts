@@ -273,6 +273,17 @@ function parseDatabase(params: ReadonlyMap<string, string>, base: string, issues
   };
 }
 
+/**
+ * Whether two hosts name the same cluster: equal, or an Aurora cluster's writer and reader endpoints
+ * (`<id>.cluster-<suffix>` and `<id>.cluster-ro-<suffix>`). The shard map holds the endpoint a region's shard 0 had at
+ * deploy (the reader endpoint in a forwarding secondary); `s2m evacuate` rewrites `database/writer` when the writer
+ * moves, and shard 0 must still be the cluster published under `database/`, not the stale map entry.
+ */
+function sameClusterHost(a: string, b: string): boolean {
+  const cluster = (host: string): string => host.toLowerCase().replace(/^([^.]+)\.cluster-ro-/, '$1.cluster-');
+  return cluster(a) === cluster(b);
+}
+
 function parseShards(params: ReadonlyMap<string, string>, prefix: string, database: DatabaseEndpoints | undefined, issues: Issues, router: ShardRouter | undefined): ShardTopology | undefined {
   const dbBase = tierPrefix(prefix, 'database');
   const parameterName = `${dbBase}/${DATABASE_KEYS.shardMap}`;
@@ -294,8 +305,8 @@ function parseShards(params: ReadonlyMap<string, string>, prefix: string, databa
     const published = parseDatabase(params, base, issues, inherit);
     const where = `${parameterName} shards[${i}]`;
     let endpoints: DatabaseEndpoints | undefined = published;
-    const isDatabase = database !== undefined && entry.writer === database.writer && (entry.port ?? database.port) === database.port
-      && (entry.database ?? database.databaseName) === database.databaseName;
+    const isDatabase = database !== undefined && entry.writer !== undefined && sameClusterHost(entry.writer, database.writer)
+      && (entry.port ?? database.port) === database.port && (entry.database ?? database.databaseName) === database.databaseName;
     if (endpoints === undefined && isDatabase) endpoints = database; // shard 0 is the cluster published under database/
     if (endpoints === undefined) {
       if (entry.writer === undefined) {

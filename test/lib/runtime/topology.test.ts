@@ -94,6 +94,17 @@ describe('parseTopology', () => {
     expect(t.shards!.router.shardFor('user:1').id).toMatch(/^s[012]$/);
   });
 
+  it('keeps shard 0 the cluster under database/ after s2m evacuate rewrote its writer (the map still holds the deploy-time endpoint)', () => {
+    // GIVEN a region deployed as a forwarding secondary (the map's shard 0 is the reader endpoint), then made the
+    // primary by s2m evacuate: database/role and database/writer rewritten, the map unchanged
+    const reader = 'shop-db.cluster-ro-c1.eu-west-1.rds.amazonaws.com';
+    const writer = 'shop-db.cluster-c1.eu-west-1.rds.amazonaws.com';
+    const shardMap = JSON.stringify({ version: 1, epoch: 1, strategy: 'hash', shards: [{ id: 's0', writer: reader, port: 5432, database: 'app' }, { id: 's1', writer: 'shop-db-s1.cluster-c1.eu-west-1.rds.amazonaws.com', port: 5432, secretArn: ARN2 }] });
+    const t = parse({ ...base, '/shop/database/writer': writer, '/shop/database/role': 'primary', '/shop/database/write-forwarding': 'off', '/shop/database/shard-map': shardMap });
+    // THEN shard 0 is database/ as published now: the writer, as the primary (not the stale reader endpoint)
+    expect(t.shards!.shards.get('s0')).toMatchObject({ id: 's0', source: '/shop/database', writer, role: 'primary' });
+  });
+
   it('names the shard-map parameter when the map is invalid', () => {
     expect(() => parse({ ...base, '/shop/database/shard-map': '{"version":1,"strategy":"hash","shards":[]}' })).toThrow(/\/shop\/database\/shard-map: invalid shard map/);
   });
