@@ -330,7 +330,12 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const enforced = CLUSTER_PARAMETERS[engineKind];
     // Aurora MySQL forwards no write until aurora_replica_read_consistency is set (PostgreSQL's
     // apg_write_forward.consistency_mode already defaults to SESSION); sessions may still choose their own level.
-    const forwarding: Record<string, string> = global?.writeForwarding && engineKind === 'mysql' ? { aurora_replica_read_consistency: 'SESSION' } : {};
+    // With RDS Proxy in front, the cluster default is EVENTUAL: the proxy does not support SESSION with write
+    // forwarding ("unexpected behavior", Aurora User Guide, RDS Proxy with global databases), and its sessions take
+    // the cluster's default. A direct connection that must read its own forwarded writes sets SESSION itself.
+    const forwarding: Record<string, string> = global?.writeForwarding && engineKind === 'mysql'
+      ? { aurora_replica_read_consistency: (props.proxy ?? true) ? 'EVENTUAL' : 'SESSION' }
+      : {};
     this.clusterParameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
       engine,
       description: `Cluster parameters of ${this.clusterIdentifier}`,

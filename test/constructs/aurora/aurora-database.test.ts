@@ -229,10 +229,10 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
 });
 
 describe('AuroraDatabase after a switchover (holdsWriter)', () => {
-  const build = (id: string, region: string, engine: 'postgres' | 'mysql', globalDatabase: AuroraDatabaseProps['globalDatabase']) => {
+  const build = (id: string, region: string, engine: 'postgres' | 'mysql', globalDatabase: AuroraDatabaseProps['globalDatabase'], extra: Partial<AuroraDatabaseProps> = {}) => {
     const stack = new Stack(new App({ context: cdkJsonContext() }), id, { env: { region } });
     const network = new Network(stack, 'Network', { availabilityZones: [`${region}a`, `${region}b`, `${region}c`], cidr: '10.0.0.0/16' });
-    const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', engine, globalDatabase });
+    const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', engine, globalDatabase, ...extra });
     return { db, t: Template.fromStack(stack) };
   };
   const global = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials', writeForwarding: true };
@@ -288,9 +288,13 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     });
   });
 
-  it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it', () => {
+  it('sets aurora_replica_read_consistency on Aurora MySQL, which forwards nothing without it: EVENTUAL behind RDS Proxy, which does not support SESSION with forwarding', () => {
     const { t } = build('MySql', 'eu-west-1', 'mysql', { role: 'secondary', ...global });
-    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });
+    t.resourceCountIs('AWS::RDS::DBProxy', 1);
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'EVENTUAL' }) });
+    const direct = build('MySqlDirect', 'eu-west-1', 'mysql', { role: 'secondary', ...global }, { proxy: false }).t;
+    direct.resourceCountIs('AWS::RDS::DBProxy', 0);
+    direct.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: Match.objectLike({ aurora_replica_read_consistency: 'SESSION' }) });
   });
 });
 
