@@ -32,6 +32,17 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number)
   return false;
 }
 
+/** The ids another consumer receives from `queueUrl` while it polls for `ms` (leaving what it gets visible). */
+async function receivedByAnotherConsumer(queueUrl: string, ms: number): Promise<string[]> {
+  const ids: string[] = [];
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
+    for (const m of out.Messages ?? []) ids.push(m.MessageId!);
+  }
+  return ids;
+}
+
 describe('QueueWorker on moto SQS', () => {
   it('processes and deletes every message in batch deletes, never holding more than `concurrency`', async () => {
     const queue = await createTestQueue(sqs);
@@ -106,12 +117,7 @@ describe('QueueWorker on moto SQS', () => {
     await worker.start();
     expect(await until(() => calls === 1, 5_000)).toBe(true);
     // Another consumer polls for the whole job (2.25 times the visibility timeout): nothing to receive.
-    const other: string[] = [];
-    const deadline = Date.now() + 9_000;
-    while (Date.now() < deadline) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
-      for (const m of out.Messages ?? []) other.push(m.MessageId!);
-    }
+    const other = await receivedByAnotherConsumer(queue.url, 9_000);
     expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
     const stats = await worker.stop();
     expect(other).toEqual([]);
@@ -144,12 +150,7 @@ describe('QueueWorker on moto SQS', () => {
       await worker.start();
       expect(await until(() => calls === 1, 5_000)).toBe(true);
       // WHEN another consumer polls for the whole job (twice the visibility timeout)
-      const other: string[] = [];
-      const deadline = Date.now() + 12_000;
-      while (Date.now() < deadline) {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
-        for (const m of out.Messages ?? []) other.push(m.MessageId!);
-      }
+      const other = await receivedByAnotherConsumer(queue.url, 12_000);
       expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
       const stats = await worker.stop();
       // THEN the heartbeat tried again after the failure and the job stayed invisible
