@@ -268,6 +268,11 @@ interface PoolSet {
   replication?: Promise<ReplicationMode>;
 }
 
+/** How a region's pool set writes: to its writer (`primary`), through forwarding replicas, or not at all. */
+function poolSetMode(endpoints: DatabaseEndpoints): PoolSet['mode'] {
+  return endpoints.role === 'primary' ? 'primary' : endpoints.writeForwarding ? 'forwarding' : 'secondary';
+}
+
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 
 /** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
@@ -545,7 +550,7 @@ export class Database {
     const mode = (): PoolSet['mode'] | undefined => {
       if (this.current) return this.current.mode;
       const endpoints = this.options.endpoints ?? this.selected(this.options.topology?.current);
-      return endpoints === undefined ? undefined : endpoints.role === 'primary' ? 'primary' : endpoints.writeForwarding ? 'forwarding' : 'secondary';
+      return endpoints === undefined ? undefined : poolSetMode(endpoints);
     };
     checks[`${prefix}.writer`] = {
       get critical() { return mode() !== 'secondary'; },
@@ -656,10 +661,11 @@ export class Database {
     const readers = readerSpecs.map((r) => make('reader', r.host, r.port));
     const key = clusterKey(endpoints.writer, endpoints.port);
     let set: PoolSet;
-    if (endpoints.role === 'primary') {
+    const writes = poolSetMode(endpoints);
+    if (writes === 'primary') {
       const write = make('writer', endpoints.proxy ?? endpoints.writer, endpoints.port);
       set = { endpoints, key, mode: 'primary', write, readers, fallback: write };
-    } else if (endpoints.writeForwarding) {
+    } else if (writes === 'forwarding') {
       // A secondary's cluster (writer) endpoint is inactive: its replicas forward the writes. Direct to the
       // reader endpoint, never through RDS Proxy, which does not support SESSION consistency.
       const host = endpoints.reader ?? endpoints.writer;
