@@ -33,11 +33,13 @@ function written(outdir: string, stack: Stack): Written {
 
 /**
  * AWS's template validator over templates, as aws-cdk-lib runs it at synth. aws-cdk-lib validates top-level stacks
- * only, not nested templates: this runs it over those.
+ * only, not nested templates: this runs it over those, with the plugin instance aws-cdk-lib's synth uses (default
+ * settings). Its engine, set up for the app stack's resource types, is reused for templates of no other types; a
+ * new instance would set up an engine of its own at every call (about 3 s of WebAssembly each).
  */
 function validateTemplates(templates: Array<{ path: string; file: string; region: string }>): string[] {
   const context = { stackTemplates: templates.map((t) => ({ stackConstructPath: t.path, templatePath: t.file, accountId: '123456789012', region: t.region })) };
-  const report = new CloudFormationValidatePlugin().validate(context as IPolicyValidationContext);
+  const report = CloudFormationValidatePlugin._singletonInstance().validate(context as IPolicyValidationContext);
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} @ ${r.templatePath} ${r.resourceLogicalId ?? ''}: ${v.description}`));
 }
 
