@@ -1,23 +1,35 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
+import { lockReplica } from './services/pg';
 
 // The servers every integration test relies on are up, on loopback, and the replica streams from the primary.
 describe('integration services', () => {
   const services = inject('services');
   const psql = (port: number, sql: string): string => execFileSync(`${services.postgres.binDir}/psql`, [
     '-h', '127.0.0.1', '-p', String(port), '-U', services.postgres.user, '-d', services.postgres.database, '-At', '-c', sql,
-  ], { env: { ...process.env, PGPASSWORD: services.postgres.password }, encoding: 'utf8' }).trim();
+  ], { env: { ...process.env, PGPASSWORD: services.postgres.password }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
   it('runs a primary and a hot standby that replays its writes', async () => {
-    expect(psql(services.postgres.primary.port, 'SELECT pg_is_in_recovery()')).toBe('f');
-    expect(psql(services.postgres.replica.port, 'SELECT pg_is_in_recovery()')).toBe('t');
-    psql(services.postgres.primary.port, 'CREATE TABLE IF NOT EXISTS it_probe (v int); INSERT INTO it_probe VALUES (42)');
-    let seen = '';
-    for (let i = 0; i < 100 && seen !== '42'; i++) {
-      seen = psql(services.postgres.replica.port, "SELECT coalesce(max(v)::text, '') FROM it_probe");
-      if (seen !== '42') await new Promise((r) => setTimeout(r, 50));
+    // The standby is shared: hold it, so no other file's injected lag or stopped standby is in the way.
+    const release = await lockReplica(services);
+    try {
+      expect(psql(services.postgres.primary.port, 'SELECT pg_is_in_recovery()')).toBe('f');
+      expect(psql(services.postgres.replica.port, 'SELECT pg_is_in_recovery()')).toBe('t');
+      psql(services.postgres.primary.port, 'CREATE TABLE IF NOT EXISTS it_probe (v int); INSERT INTO it_probe VALUES (42)');
+      // Replication is asynchronous: until the standby has replayed the CREATE TABLE, the table is not there.
+      let seen = '';
+      for (let i = 0; i < 100 && seen !== '42'; i++) {
+        try {
+          seen = psql(services.postgres.replica.port, "SELECT coalesce(max(v)::text, '') FROM it_probe");
+        } catch (e) {
+          if (!/relation "it_probe" does not exist/.test(String((e as { stderr?: unknown }).stderr))) throw e;
+        }
+        if (seen !== '42') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(seen).toBe('42');
+    } finally {
+      await release();
     }
-    expect(seen).toBe('42');
   });
 
   it('runs an independent second primary', () => {
