@@ -104,20 +104,23 @@ describe('QueueWorker on moto SQS', () => {
     expect(stats).toMatchObject({ failed: 2, succeeded: 1, deleted: 1 });
   });
 
-  it('extends the visibility of a long job so no other consumer receives it meanwhile', async () => {
-    // A 4 s visibility timeout: the heartbeat extends it every 2 s, a margin a busy machine (moto shares the CPU with
-    // the other tests) keeps; with 2 s, one second of delay let the message reappear.
-    const queue = await createTestQueue(sqs, { visibilityTimeout: 4 });
+  // The two long-job tests run side by side (their queues, workers and consumers are their own): each needs several
+  // visibility timeouts of wall time, and timeouts short enough to run them one after the other left a busy machine
+  // (moto shares the CPU with the other tests) too little margin.
+  it.concurrent('extends the visibility of a long job so no other consumer receives it meanwhile', async ({ expect }) => {
+    // An 8 s visibility timeout: the heartbeat extends it every 4 s, so a heartbeat may come up to 4 s late; with
+    // 2 s (a 4 s timeout), one second of delay let the message reappear.
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 8 });
     const [id] = await sendBodies(sqs, queue.url, ['slow']);
     let calls = 0;
     const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
-      await sleep(10_000);
+      await sleep(18_000);
     }));
     await worker.start();
     expect(await until(() => calls === 1, 5_000)).toBe(true);
-    // Another consumer polls for the whole job (2.25 times the visibility timeout): nothing to receive.
-    const other = await receivedByAnotherConsumer(queue.url, 9_000);
+    // Another consumer polls for the whole job (twice the visibility timeout): nothing to receive.
+    const other = await receivedByAnotherConsumer(queue.url, 16_000);
     expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
     const stats = await worker.stop();
     expect(other).toEqual([]);
@@ -127,9 +130,11 @@ describe('QueueWorker on moto SQS', () => {
     expect(id).toBeDefined();
   });
 
-  it('keeps extending after a heartbeat fails (throttled), so no other consumer receives the long job', async () => {
-    // GIVEN a worker whose first extensions SQS refuses (every attempt the batcher makes for the first heartbeat)
-    const queue = await createTestQueue(sqs, { visibilityTimeout: 6 });
+  it.concurrent('keeps extending after a heartbeat fails (throttled), so no other consumer receives the long job', async ({ expect }) => {
+    // GIVEN a worker whose first extensions SQS refuses (every attempt the batcher makes for the first heartbeat):
+    // with a 10 s visibility timeout, the first heartbeat at 5 s, its refused attempts (about 0.7 s of back-off) and
+    // the retry a tenth of the timeout later leave 3 s for moto's answers before the message would reappear
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 10 });
     await sendBodies(sqs, queue.url, ['slow']);
     const flaky = new SQSClient(motoClientConfig(services));
     let refused = 0;
@@ -144,13 +149,13 @@ describe('QueueWorker on moto SQS', () => {
     const reported = errors.length;
     const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
-      await sleep(13_000);
+      await sleep(22_000);
     }, { sqs: flaky }));
     try {
       await worker.start();
       expect(await until(() => calls === 1, 5_000)).toBe(true);
       // WHEN another consumer polls for the whole job (twice the visibility timeout)
-      const other = await receivedByAnotherConsumer(queue.url, 12_000);
+      const other = await receivedByAnotherConsumer(queue.url, 20_000);
       expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
       const stats = await worker.stop();
       // THEN the heartbeat tried again after the failure and the job stayed invisible
