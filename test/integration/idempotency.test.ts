@@ -53,17 +53,19 @@ describe.each(targets)('Idempotency on Redis $name', ({ options }) => {
 
   it('renews the lease of long work, and lets a crashed holder\'s lease expire', async () => {
     const keyPrefix = prefix();
-    const once = new Idempotency(cache, { keyPrefix, leaseSeconds: 0.3 });
-    // Work three times longer than the lease: renewals keep others out.
-    const long = once.run('long', () => sleep(900).then(() => 'ok'));
-    await sleep(600);
+    // A 0.6 s lease, renewed every 0.2 s: a stall of up to 0.4 s (a loaded machine) still keeps it.
+    const once = new Idempotency(cache, { keyPrefix, leaseSeconds: 0.6 });
+    // Work three times longer than the lease: renewals keep others out (the intruder comes after twice the lease,
+    // 0.6 s before the work ends).
+    const long = once.run('long', () => sleep(1_800).then(() => 'ok'));
+    await sleep(1_200);
     await expect(new Idempotency(cache, { keyPrefix }).run('long', () => 'intruder')).rejects.toThrow(IdempotencyConflictError);
     expect(await long).toEqual({ status: 'done', result: 'ok' });
 
     // A holder that crashed: its claim is left without renewals and expires after the lease.
-    await cache.redis.set(`${keyPrefix}crashed`, 'running:dead-holder', 'PX', 300);
+    await cache.redis.set(`${keyPrefix}crashed`, 'running:dead-holder', 'PX', 600);
     await expect(once.run('crashed', () => 'x')).rejects.toThrow(IdempotencyConflictError);
-    await sleep(400);
+    await sleep(800);
     expect(await once.run('crashed', () => 'rerun')).toEqual({ status: 'done', result: 'rerun' });
   });
 

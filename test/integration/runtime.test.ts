@@ -8,7 +8,7 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../../lib/runt
 import { ShardRouter } from '../../lib/runtime/shard-router';
 import type { Job } from '../../lib/runtime/queue-producer';
 import { motoClientConfig, motoClients, putParameters, rotateSecret } from './services/aws';
-import { eventually, freePort, sleep } from './services/index';
+import { eventually, freePort } from './services/index';
 import { lockReplica, onServer } from './services/pg';
 import { createTestQueue, queueDepth, type TestQueue } from './services/sqs';
 import { publishLocalTopology, type LocalShard, type LocalTopology } from './services/topology';
@@ -300,13 +300,17 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
 
   it('closes everything: the HTTP server drains first, then no connection to the database or the cache is left', async () => {
     const rt = await createRuntime<{ userId: string }>(options(local.prefix, { database: { applicationName: `it-rt-close-${tag}`, onError: quiet }, cache: { connectionName: `it-rt-close-${tag}` } }));
+    let started!: () => void;
+    const handling = new Promise<void>((resolve) => { started = resolve; });
     const service = await rt.serve(async (_req, res) => {
+      started();
       await rt.database.write('SELECT pg_sleep(0.3)');
       res.end('done');
     }, { port: 0, host: '127.0.0.1' });
     await rt.database.read('SELECT 1');
     const inFlight = get(service.address.port, '/slow');
-    await sleep(100);
+    // Close while the request is in its handler (a fixed wait could close before the request arrived).
+    await handling;
     await rt.close();
     expect(await inFlight).toEqual({ status: 200, body: 'done' });
     const left = async (): Promise<number> => {

@@ -54,14 +54,14 @@ describe.each(targets)('CacheSessionStore on Redis $name', ({ options }) => {
   });
 
   it('slides the idle timeout on every load and expires an idle session', async () => {
-    const sessions = new CacheSessionStore<{ n: number }>(cache, { keyPrefix: `${unique('idle')}:`, idleTimeoutSeconds: 1, absoluteTimeoutSeconds: 60 });
+    const sessions = new CacheSessionStore<{ n: number }>(cache, { keyPrefix: `${unique('idle')}:`, idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 60 });
     const token = await sessions.create({ n: 1 });
-    // Used every 0.6 s for 1.8 s: longer than the idle timeout, still alive.
-    for (let i = 0; i < 3; i++) {
-      await sleep(600);
+    // Used every 0.7 s for 2.8 s: longer than the idle timeout, still alive (a load may come 1.3 s late).
+    for (let i = 0; i < 4; i++) {
+      await sleep(700);
       expect(await sessions.load(token), `load ${i}`).toBeDefined();
     }
-    await sleep(1_300);
+    await sleep(2_500);
     expect(await sessions.load(token)).toBeUndefined();
   });
 
