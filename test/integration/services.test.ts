@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { lockReplica } from './services/pg';
+import { lockReplica, waitForReplica } from './services/pg';
 
 // The servers every integration test relies on are up, on loopback, and the replica streams from the primary.
 describe('integration services', () => {
@@ -17,16 +17,8 @@ describe('integration services', () => {
       expect(psql(services.postgres.replica.port, 'SELECT pg_is_in_recovery()')).toBe('t');
       psql(services.postgres.primary.port, 'CREATE TABLE IF NOT EXISTS it_probe (v int); INSERT INTO it_probe VALUES (42)');
       // Replication is asynchronous: until the standby has replayed the CREATE TABLE, the table is not there.
-      let seen = '';
-      for (let i = 0; i < 100 && seen !== '42'; i++) {
-        try {
-          seen = psql(services.postgres.replica.port, "SELECT coalesce(max(v)::text, '') FROM it_probe");
-        } catch (e) {
-          if (!/relation "it_probe" does not exist/.test(String((e as { stderr?: unknown }).stderr))) throw e;
-        }
-        if (seen !== '42') await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(seen).toBe('42');
+      await waitForReplica(services);
+      expect(psql(services.postgres.replica.port, "SELECT coalesce(max(v)::text, '') FROM it_probe")).toBe('42');
     } finally {
       await release();
     }

@@ -59,6 +59,13 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
   const orders: Array<{ id: string; user: string }> = [];
   /** Orders placed outside the load (the relayed one, the cache-session user's): their jobs run too. */
   let otherOrders = 0;
+  /** The shard database that holds `user`'s orders. */
+  const shardOf = (user: string) => SHARDS[ShardRouter.fromShardMap(deployment.topology.shardMap as never).shardFor(user).id as keyof typeof SHARDS];
+  /** Waits (bounded) until `user`'s order `id` is confirmed: its job ran on the workers. */
+  const confirmed = async (user: string, id: unknown): Promise<boolean> => {
+    const shard = shardOf(user);
+    return eventually(async () => (await onServer<{ status: string }>(services, shard.server, 'SELECT status FROM orders WHERE id = $1', [id], shard.database))[0]?.status === 'confirmed', 30_000, 200);
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 's2m-shop-'));
@@ -242,11 +249,11 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
 
   it('sends the job of an order whose web server died before sending it (the relay)', async () => {
     const user = 'it-user-crashed';
-    const shard = SHARDS[ShardRouter.fromShardMap(deployment.topology.shardMap as never).shardFor(user).id as keyof typeof SHARDS];
+    const shard = shardOf(user);
     const id = '00000000-0000-4000-8000-00000000c0de';
     await onServer(services, shard.server, "INSERT INTO orders (id, user_id, product_id, quantity, total_cents, created_at) VALUES ($1, $2, 'p-mug', 1, 1500, now() - interval '10 minutes') ON CONFLICT (id) DO NOTHING", [id, user], shard.database);
     otherOrders++;
-    expect(await eventually(async () => (await onServer<{ status: string }>(services, shard.server, 'SELECT status FROM orders WHERE id = $1', [id], shard.database))[0]?.status === 'confirmed', 30_000, 200)).toBe(true);
+    expect(await confirmed(user, id)).toBe(true);
   });
 
   it('keeps sessions in the cache when no sealing secret is published', async () => {
@@ -270,8 +277,7 @@ describe('the example shop (examples/shop) on the local servers, bundled as the 
     expect((await s.call(web.port!, 'GET', '/orders')).status).toBe(401);
     // The order's job runs on the workers: wait for it here, or the last test may stop them before they took it and
     // count one job short.
-    const shard = SHARDS[ShardRouter.fromShardMap(deployment.topology.shardMap as never).shardFor(s.user).id as keyof typeof SHARDS];
-    expect(await eventually(async () => (await onServer<{ status: string }>(services, shard.server, 'SELECT status FROM orders WHERE id = $1', [placed.json['id']], shard.database))[0]?.status === 'confirmed', 30_000, 200)).toBe(true);
+    expect(await confirmed(s.user, placed.json['id'])).toBe(true);
   });
 
   it('answers the deep health check with 503 when the writer is unreachable (and the shallow one with 200)', async () => {
