@@ -1,4 +1,4 @@
-import { Stack, Token, type App } from 'aws-cdk-lib/core';
+import { CfnResource, Stack, Token, type App } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -182,5 +182,28 @@ describe('buildApp with an invalid config', () => {
       app = built.app;
     }).toThrow('regions[0].vpcCidr: prefix must be between /16 and /22 (got: "10.0.0.0/8")');
     expect(app).toBeUndefined();
+  });
+});
+
+describe('logical IDs, allocated once per element (lib/stacks/regional-stack.ts)', () => {
+  it('still applies a rename and an override made after the ID was first resolved, in a stack and in a nested one', () => {
+    // GIVEN an app whose services do not all fit in the app stack, each ID resolved once already
+    const services = [{ name: 'web' }, ...Array.from({ length: 25 }, (_, i) => ({ name: `svc${i}`, pathPatterns: [`/svc${i}/*`], priority: 100 + i }))];
+    const { regions } = buildTestApp(minimalConfig({ services }));
+    const app = Object.values(regions)[0].app;
+    const nested = app.serviceStacks[0].stack;
+    const firstResource = (stack: Stack) => stack.node.findAll().find((c): c is CfnResource => c instanceof CfnResource && c.stack === stack)!;
+    const [inApp, inNested] = [firstResource(app), firstResource(nested)];
+    const [appId, nestedId] = [app.resolve(inApp.logicalId) as string, nested.resolve(inNested.logicalId) as string];
+    expect(app.resolve(inApp.logicalId)).toBe(appId);
+    // WHEN the app stack renames its resource's ID and the nested resource overrides its own
+    app.renameLogicalId(appId, 'RenamedInApp');
+    inNested.overrideLogicalId('OverriddenInNested');
+    // THEN both take effect, in the resolved IDs and in the templates
+    expect(app.resolve(inApp.logicalId)).toBe('RenamedInApp');
+    expect(nested.resolve(inNested.logicalId)).toBe('OverriddenInNested');
+    expect(Object.keys(Template.fromStack(app).toJSON().Resources)).toContain('RenamedInApp');
+    expect(Object.keys(Template.fromStack(nested).toJSON().Resources)).toEqual(expect.arrayContaining(['OverriddenInNested']));
+    expect(Object.keys(Template.fromStack(nested).toJSON().Resources)).not.toContain(nestedId);
   });
 });

@@ -18,7 +18,7 @@ import { OutputKeys, pascal } from '../outputs';
 import { applicationSourceOf, rolloutOf } from './application';
 import { originSecretNamePrefix } from './edge-stack';
 import { retentionDays } from './network-stack';
-import { RegionalStack, type RegionalStackProps } from './regional-stack';
+import { ReferenceNestedStack, RegionalStack, type RegionalStackProps } from './regional-stack';
 import { createAlarmTopic } from './alarm-topic';
 import { Schedule } from 'aws-cdk-lib/aws-autoscaling';
 import { Duration } from 'aws-cdk-lib/core';
@@ -96,7 +96,7 @@ export class AppStack extends RegionalStack {
       const services = ordered.slice(next, next + size).map((s) => s.name);
       next += size;
       const id = `Services${g + 2}`;
-      const stack = new NestedStack(this, id, { description: `Web services ${services.join(', ')} of ${this.stackName}: fleets, target groups, listener rules, alarms` });
+      const stack = new ReferenceNestedStack(this, id, { description: `Web services ${services.join(', ')} of ${this.stackName}: fleets, target groups, listener rules, alarms` });
       this.serviceStacks.push({ stack, services });
       for (const name of services) stackOfService.set(name, stack);
     });
@@ -106,7 +106,7 @@ export class AppStack extends RegionalStack {
       const queues = config.queues.slice(nextQueue, nextQueue + size).map((q) => q.name);
       nextQueue += size;
       const id = `Queues${g + 2}`;
-      const stack = new NestedStack(this, id, { description: `Worker fleets of queues ${queues.join(', ')} of ${this.stackName}: fleets, scaling, alarms` });
+      const stack = new ReferenceNestedStack(this, id, { description: `Worker fleets of queues ${queues.join(', ')} of ${this.stackName}: fleets, scaling, alarms` });
       this.queueStacks.push({ stack, queues });
       for (const name of queues) stackOfQueue.set(name, stack);
     });

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib/core';
+import { CfnOutput, NestedStack, Stack, Tags, Validations, type CfnElement, type NestedStackProps, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import type { AppConfig, RegionConfig } from '../config';
 
@@ -13,6 +13,36 @@ export interface ReferenceStackProps extends StackProps {
   readonly region: string;
   /** The stack's tier (tagged on every resource). */
   readonly tier: StackTier;
+}
+
+/** Logical IDs allocated so far, by element (see {@link allocateOnce}). */
+const allocated = new WeakMap<CfnElement, string>();
+
+/**
+ * `allocate()`'s logical ID for `element`, computed once. aws-cdk-lib allocates an element's logical ID again at every
+ * resolution of it (its key in the template and every `Ref`, `Fn::GetAtt` and `DependsOn` naming it, in each of the
+ * three passes of a synth: references, template, tree): an MD5 of the construct path each time, a tenth of a synth
+ * without the template validator. The ID depends only on that path, which cannot change once the element exists;
+ * renames (`renameLogicalId`) and `overrideLogicalId` apply after allocation, so they still take effect.
+ */
+function allocateOnce(element: CfnElement, allocate: () => string): string {
+  let id = allocated.get(element);
+  if (id === undefined) {
+    id = allocate();
+    allocated.set(element, id);
+  }
+  return id;
+}
+
+/** A nested stack of the reference app's stacks (an app stack's services or queues), logical IDs allocated once. */
+export class ReferenceNestedStack extends NestedStack {
+  constructor(scope: Construct, id: string, props?: NestedStackProps) {
+    super(scope, id, props);
+  }
+
+  protected override allocateLogicalId(element: CfnElement): string {
+    return allocateOnce(element, () => super.allocateLogicalId(element));
+  }
 }
 
 /**
@@ -45,6 +75,10 @@ export class ReferenceStack extends Stack {
     });
     const tags: Record<string, string> = { ...config.tags, app: config.name, stage: config.stage, tier };
     for (const [k, v] of Object.entries(tags)) Tags.of(this).add(k, v);
+  }
+
+  protected override allocateLogicalId(element: CfnElement): string {
+    return allocateOnce(element, () => super.allocateLogicalId(element));
   }
 
   /**
