@@ -19,9 +19,13 @@ export function cdkJsonContext(): Record<string, unknown> {
   };
 }
 
-/** A new App with the cdk.json feature flags. */
+/**
+ * A new App with the cdk.json feature flags, and no tree.json: aws-cdk-lib resolves every resource's properties once
+ * more to write the construct tree, about a tenth of a test's synth, and no test here reads it. The tests that
+ * synthesize as `cdk synth` does (test/helpers/checked-synth.ts, test/clean-synth.test.ts) still write it.
+ */
 export function testApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { ...cdkJsonContext(), ...context } });
+  return new App({ context: { ...cdkJsonContext(), ...context }, treeMetadata: false });
 }
 
 /** A stack in us-east-1 with the cdk.json feature flags, for construct tests. */
