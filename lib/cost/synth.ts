@@ -3,6 +3,7 @@
  * counts what `cdk deploy` would create. No credentials, no network, no cdk.out of the user's touched.
  */
 import { App } from 'aws-cdk-lib/core';
+import { DISABLE_CREATION_STACK_TRACES } from 'aws-cdk-lib/cx-api';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +23,9 @@ export function synthesizeTemplates(config: AppConfig): StackTemplate[] {
   process.env.CDK_VALIDATION = 'false';
   process.env.JSII_DEPRECATED = 'quiet';
   try {
-    // No feature-flag context: the flags change no billed resource.
-    const app = new App({ outdir });
+    // No feature-flag context: the flags change no billed resource. No construct tree (tree.json, for which
+    // aws-cdk-lib resolves every resource's properties again) and no creation stack traces: the templates only.
+    const app = new App({ outdir, treeMetadata: false, context: { [DISABLE_CREATION_STACK_TRACES]: true } });
     const built = buildApp(app, config, { nagChecks: false });
     const tiers = new Map<string, StackTemplate['tier']>();
     const nestedOf = new Map<string, Array<{ logicalId: string; stackName: string; file: string }>>();

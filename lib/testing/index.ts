@@ -1,6 +1,6 @@
 import { App, Stage, Stack, type AppProps } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
+import { CURRENTLY_RECOMMENDED_FLAGS, DISABLE_CREATION_STACK_TRACES } from 'aws-cdk-lib/cx-api';
 
 /** Options of {@link createTestApp}. */
 export interface TestAppOptions {
@@ -14,7 +14,10 @@ export interface TestAppOptions {
    * @default - aws-cdk-lib's default (a temporary directory)
    */
   readonly outdir?: string;
-  /** Further App properties. @default - none */
+  /**
+   * Further App properties.
+   * @default - `treeMetadata: false`, nothing else
+   */
   readonly appProps?: Omit<AppProps, 'context' | 'outdir'>;
 }
 
@@ -22,12 +25,18 @@ export interface TestAppOptions {
  * A new `App` for tests of your own stacks, with the feature flags a new CDK project gets (the ones this
  * package's templates are built and snapshot-tested with), so a snapshot does not depend on whichever flags the
  * test happens to set. Context you pass wins over the defaults.
+ *
+ * It synthesizes faster than a plain `new App()`, with the same templates: no construct tree (`tree.json`, for
+ * which aws-cdk-lib resolves every resource's properties a second time) and no creation stack trace on each
+ * resource's metadata (`aws:cdk:disable-stack-trace`). Together about a fifth of a synth's CPU. Pass
+ * `appProps: { treeMetadata: true }` or the context key `false` for either.
  */
 export function createTestApp(options: TestAppOptions = {}): App {
   return new App({
+    treeMetadata: false,
     ...options.appProps,
     ...(options.outdir !== undefined ? { outdir: options.outdir } : {}),
-    context: { ...CURRENTLY_RECOMMENDED_FLAGS, ...options.context },
+    context: { ...CURRENTLY_RECOMMENDED_FLAGS, [DISABLE_CREATION_STACK_TRACES]: true, ...options.context },
   });
 }
 

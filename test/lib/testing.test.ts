@@ -1,7 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib/core';
+import { App, CfnResource, Stack } from 'aws-cdk-lib/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FeatureFlags } from 'aws-cdk-lib/core';
-import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
+import { CURRENTLY_RECOMMENDED_FLAGS, DISABLE_CREATION_STACK_TRACES } from 'aws-cdk-lib/cx-api';
 import { createTestApp, maskTemplate, stableTemplate, stableTemplates, statefulLogicalIds } from '../../lib/testing';
 import { stackWithVpc } from '../helpers/app';
 
@@ -108,5 +108,22 @@ describe('createTestApp', () => {
     // THEN both are what the caller said
     expect(FeatureFlags.of(app).isEnabled('@aws-cdk/aws-rds:databaseProxyUniqueResourceName')).toBe(false);
     expect(app.node.tryGetContext('mine')).toBe('x');
+  });
+
+  it('writes no construct tree and no creation stack traces, unless the caller asks for them', () => {
+    // GIVEN a stack with one resource in an app from the helper, and one in an app that asks for both
+    const stackIn = (app: App) => {
+      const stack = new Stack(app, 'S', { env: { region: 'eu-west-1' } });
+      new CfnResource(stack, 'Thing', { type: 'AWS::SNS::Topic' });
+      return stack;
+    };
+    const lean = stackIn(createTestApp());
+    const full = stackIn(createTestApp({ appProps: { treeMetadata: true }, context: { [DISABLE_CREATION_STACK_TRACES]: false } }));
+    // WHEN both synthesize THEN only the second has a tree.json and a stack trace on its resource's metadata
+    const traces = (stack: Stack) => stack.node.findChild('Thing').node.metadata.filter((m) => m.type === 'aws:cdk:creationStack').length;
+    expect((lean.node.root as App).synth().tree()).toBeUndefined();
+    expect(traces(lean)).toBe(0);
+    expect((full.node.root as App).synth().tree()).toBeDefined();
+    expect(traces(full)).toBeGreaterThan(0);
   });
 });
