@@ -87,7 +87,8 @@ export interface AuroraGlobalDatabaseProps {
   /**
    * Whether this cluster holds the global writer now. It differs from `role` only after a switchover or failover
    * (the `primary` cluster created the global cluster; the writer may since have moved). It sets the published
-   * `role`, `writer` and `write-forwarding` values, and write forwarding on a demoted primary.
+   * `role`, `writer` and `write-forwarding` values, and write forwarding on a demoted primary. A demoted primary
+   * also leaves out the credentials' rotation (see {@link AuroraDatabase.rotation}).
    * @default - true for the primary, false for a secondary
    */
   readonly holdsWriter?: boolean;
@@ -261,7 +262,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly secret: secretsmanager.ISecret;
   /** The request pulling the credentials secret's replica (a global secondary given `primaryRegion`). */
   public readonly secretReplica?: SecretReplica;
-  /** The credentials' rotation (primary or standalone; a secondary's replica follows the primary's). */
+  /**
+   * The credentials' rotation (primary or standalone; a secondary's replica follows the primary's). None on a primary
+   * that does not hold the writer (`globalDatabase.holdsWriter: false`): rotation pauses until the writer is back.
+   */
   public readonly rotation?: secretsmanager.SecretRotation;
   /** The proxy, unless disabled. */
   public readonly proxy?: rds.DatabaseProxy;
@@ -457,7 +461,11 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       this.secret = this.cluster.secret!;
       // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
       (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
-      this.rotation = this.addRotation(props, vpcSubnets);
+      // A primary that no longer holds the writer has no rotation: the function would set the new password through
+      // this cluster's endpoint, inactive on a secondary, and fail at every attempt (the secondaries' replicas cannot
+      // rotate, and their region's writer is out of this VPC's reach). Deleting the schedule turns the secret's
+      // rotation off; it comes back, rotating at once, with the writer.
+      if (global?.holdsWriter !== false) this.rotation = this.addRotation(props, vpcSubnets);
     }
     // A secondary forwards from its creation on; the primary cannot be created with the flag (it is not a member
     // yet), so it gets it only once demoted, when the writer has moved to another region.

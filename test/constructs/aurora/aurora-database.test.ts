@@ -244,6 +244,22 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect(t.findResources('AWS::SSM::Parameter', { Properties: { Name: '/shop-db/role', Value: 'secondary' } })).not.toEqual({});
   });
 
+  it('a primary that no longer holds the writer pauses the credentials\' rotation (its cluster endpoint is inactive), keeping the secret', () => {
+    // GIVEN the primary region's database after a switchover, and the same database holding the writer
+    const demoted = build('Rotation', 'us-east-1', 'postgres', { role: 'primary', ...global, holdsWriter: false });
+    const writer = build('Rotation', 'us-east-1', 'postgres', { role: 'primary', ...global });
+    // THEN only the writer has a rotation schedule, its function and the metric the rotation alarm watches
+    demoted.t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    demoted.t.resourceCountIs('AWS::Serverless::Application', 0);
+    expect([demoted.db.rotation, demoted.db.metricRotationErrors()]).toEqual([undefined, undefined]);
+    writer.t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    expect(writer.db.metricRotationErrors()).toBeDefined();
+    // the secret itself is the same resource in both, kept on delete
+    const secretIds = (t: Template) => Object.entries(t.findResources('AWS::SecretsManager::Secret')).map(([id, r]) => [id, (r as { DeletionPolicy?: string }).DeletionPolicy]);
+    expect(secretIds(demoted.t)).toEqual(secretIds(writer.t));
+    expect(secretIds(demoted.t)).toEqual([[expect.stringMatching(/DatabaseClusterSecret/), 'Retain']]);
+  });
+
   it('a primary holding the writer is created without the flag (it is not a member yet), its proxy leaving room for forwarded sessions', () => {
     const { db, t } = build('Writer', 'us-east-1', 'postgres', { role: 'primary', ...global });
     expect((Object.values(t.findResources('AWS::RDS::DBCluster'))[0] as { Properties: Record<string, unknown> }).Properties.EnableGlobalWriteForwarding).toBeUndefined();

@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib/core';
+import { App, type Stack } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
@@ -71,6 +71,14 @@ describe('reference app (millions config): Aurora global database in every regio
         t.resourceCountIs('Custom::ApplicationUsers', 0);
       }
     }
+    // the credentials' rotation pauses in us-east-1 (its cluster endpoint is inactive), and with it its alarm
+    // (the cache password's and the session key's rotations need no cluster and stay)
+    const rotations = (data: Stack) => Object.keys(Template.fromStack(data).findResources('AWS::SecretsManager::RotationSchedule'));
+    const rotationAlarms = (app: Stack) => Object.keys(Template.fromStack(app).findResources('AWS::CloudWatch::Alarm')).filter((id) => /SecretRotation/.test(id));
+    expect(rotations(built.regions['us-east-1'].data).filter((id) => /^DatabaseCluster/.test(id))).toHaveLength(1);
+    expect(rotations(switched.regions['us-east-1'].data)).toEqual(rotations(built.regions['us-east-1'].data).filter((id) => !/^DatabaseCluster/.test(id)));
+    expect(rotationAlarms(built.regions['us-east-1'].app).filter((id) => /SecretRotationDatabase/.test(id))).toHaveLength(1);
+    expect(rotationAlarms(switched.regions['us-east-1'].app)).toEqual(rotationAlarms(built.regions['us-east-1'].app).filter((id) => !/SecretRotationDatabase/.test(id)));
   });
 
   it('keeps the stateful logical IDs of the secondary data stacks', () => {
