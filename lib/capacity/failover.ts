@@ -172,6 +172,19 @@ async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: strin
   }
 }
 
+/**
+ * The config edit that records where the writer is, with what deploying it does to the rotation of the database
+ * credentials: the secret and its rotation live in the primary region, whose cluster sets each new password, so the
+ * rotation pauses while the writer is elsewhere (AuroraDatabase leaves it out of a primary that does not hold the
+ * writer) and comes back, rotating at once, with the writer.
+ */
+function writerRegionEdit(config: AppConfig, region: string): string {
+  const rotation = region === config.primaryRegion
+    ? 'the deploy turns the rotation of the database credentials back on, rotating them at once'
+    : `the deploy pauses the rotation of the database credentials until the writer is back in ${config.primaryRegion}, whose cluster sets each new password`;
+  return `database.globalDatabase.writerRegion: "${region}" (${rotation})`;
+}
+
 function checkRegion(config: AppConfig, region: string, what: string): void {
   const regions = config.regions.map((r) => r.region);
   if (!regions.includes(region)) throw new CliError(`${what} ${region} is not in the config (regions: ${regions.join(', ')})`, ExitCode.region);
@@ -233,7 +246,7 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
       }
       await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
-        edits.push(`database.globalDatabase.writerRegion: "${to}"`);
+        edits.push(writerRegionEdit(config, to));
         // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
         if (failover && !config.database.globalDatabase.writeForwarding && failover.primary === opts.region) {
           edits.push(`dns.failover: { "primary": "${to}", "secondary": "${opts.region}" }`);
@@ -310,7 +323,7 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
         }
       }
       await publishRoles(config, db, opts.region, undefined, opts, deps);
-      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(`database.globalDatabase.writerRegion: "${opts.region}"`);
+      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
     }
   }
   return edits;

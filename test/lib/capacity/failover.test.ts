@@ -174,7 +174,7 @@ describe('s2m evacuate', () => {
     expect(code).not.toBe(ExitCode.ok);
     expect(m.err()).toMatch(/the writer moved to eu-west-1, but us-east-1 could not be drained from DNS: .*ETIMEDOUT/);
     expect(m.err()).toMatch(/invert its drain switch \(the DrainHealthCheckId output of shop-app-us-east-1\)/);
-    expect(m.err()).toMatch(/database\.globalDatabase\.writerRegion: "eu-west-1"; dns\.drainedRegions: add "us-east-1"/);
+    expect(m.err()).toMatch(/database\.globalDatabase\.writerRegion: "eu-west-1" \(the deploy pauses the rotation of the database credentials until the writer is back in us-east-1, whose cluster sets each new password\); dns\.drainedRegions: add "us-east-1"/);
     expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
   });
 
@@ -260,7 +260,7 @@ describe('s2m restore', () => {
     expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: false });
     expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
     expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
-    expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1"\n$/);
+    expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1" \(the deploy turns the rotation of the database credentials back on, rotating them at once\)\n$/);
   });
 
   it('lists both commands in --help', async () => {
