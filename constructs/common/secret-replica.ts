@@ -1,11 +1,14 @@
-import { ArnFormat, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib/core';
+import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { awsCustomResourceProvider } from './custom-resource-provider';
 import { validationError } from './errors';
 import { nagArn } from './nag';
+import { REPLICA_SYNC_HANDLER_SOURCE } from './replica-sync-handler';
 
 /** How the primary secret is encrypted, when it is not with `aws/secretsmanager`. */
 export interface SecretReplicaPrimaryKey {
@@ -49,6 +52,12 @@ export interface SecretReplicaProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long the deployment waits for the replica to be `InSync` after the request, at most 14 minutes. Resources
+   * that depend on this construct (a dynamic reference to the replica, a function reading it) are created only then.
+   * @default Duration.minutes(10)
+   */
+  readonly syncTimeout?: Duration;
 }
 
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -67,6 +76,12 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 export class SecretReplica extends Construct {
   /** The custom resource making the request. */
   public readonly resource: cr.AwsCustomResource;
+  /**
+   * The custom resource that completes once the replica is `InSync` (`DescribeSecret` in the primary region, polled
+   * by a function of the stack's own, {@link REPLICA_SYNC_HANDLER_SOURCE}). Replication is asynchronous: the request
+   * returns while the replica is still `InProgress`, and a dynamic reference resolved then fails the deployment.
+   */
+  public readonly inSync: CustomResource;
   /** The region the replica is created in. */
   public readonly replicaRegion: string;
   /** The ARN pattern of the primary secret (`arn:…:secret:<name>-??????`) the request is allowed to act on. */
@@ -152,11 +167,55 @@ export class SecretReplica extends Construct {
         reason: 'The primary secret\'s customer key lives in another region\'s stack (no cross-region references), so its id is not known here: kms:Decrypt is allowed on the primary region\'s keys only through Secrets Manager (kms:ViaService) and only for this secret (kms:EncryptionContext:SecretARN).',
       });
     }
+
+    const timeout = props.syncTimeout ?? Duration.minutes(10);
+    const waiter = replicaSyncFunction(stack);
+    waiter.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [this.primarySecretArnPattern] }));
+    this.inSync = new CustomResource(this, 'InSync', {
+      serviceToken: waiter.function.functionArn,
+      resourceType: 'Custom::SecretReplicaInSync',
+      properties: {
+        SecretId: props.secretName,
+        PrimaryRegion: props.primaryRegion,
+        ReplicaRegion: this.replicaRegion,
+        TimeoutSeconds: String(timeout.toSeconds()),
+      },
+    });
+    // After the request (also when it is replaced), and once the function may describe the secret.
+    this.inSync.node.addDependency(this.resource, waiter.role);
   }
+}
+
+/** The function of a stack that waits for its replicas (one per stack, shared by every SecretReplica in it). */
+function replicaSyncFunction(stack: Stack): { function: lambda.Function; role: iam.Role } {
+  const existing = stack.node.tryFindChild('SecretReplicaSync');
+  if (existing) return { function: existing.node.findChild('Function') as lambda.Function, role: existing.node.findChild('Role') as iam.Role };
+  const scope = new Construct(stack, 'SecretReplicaSync');
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Waits for the secret replicas of ${stack.stackName} to be in sync`,
+  });
+  logGroup.grantWrite(role);
+  const fn = new lambda.Function(scope, 'Function', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(REPLICA_SYNC_HANDLER_SOURCE),
+    role,
+    logGroup,
+    // The longest wait (14 minutes) and the time to answer CloudFormation.
+    timeout: Duration.minutes(15),
+    memorySize: 128,
+    description: 'Waits until a Secrets Manager replica is InSync (see scale-to-millions SecretReplica)',
+  });
+  return { function: fn, role };
 }
 
 /** Cross-region by design: the request runs in the primary region, the replica lands in this one. */
 function validate(scope: Construct, props: SecretReplicaProps, replicaRegion: string): void {
+  if (props.syncTimeout !== undefined && (props.syncTimeout.toSeconds() < 1 || props.syncTimeout.toSeconds() > 14 * 60)) {
+    throw validationError(scope, `SecretReplica: syncTimeout must be from 1 second to 14 minutes (got: ${props.syncTimeout.toHumanString()})`);
+  }
   if (!Token.isUnresolved(props.secretName) && !SECRET_NAME.test(props.secretName)) {
     throw validationError(scope, `SecretReplica: secretName must be 1-512 of A-Z a-z 0-9 /_+=.@- (got: ${JSON.stringify(props.secretName)})`);
   }

@@ -58,10 +58,10 @@ Object.assign(EXPECTED['shop-data-us-east-1'], {
   SessionsE3A1DF70: 'AWS::SecretsManager::Secret',
   SessionsRotationLogs0AF98C49: 'AWS::Logs::LogGroup',
 });
-// every other region pulls its secret replicas (SecretReplica): the requests' provider logs (operational, 90 days,
-// DESTROY with the stack: they hold no data the app needs)
+// every other region pulls its secret replicas (SecretReplica): the logs of the requests' provider and of the function
+// waiting for the replicas to be in sync (operational, 90 days, DESTROY with the stack: they hold no data the app needs)
 for (const region of ['eu-west-1', 'ap-southeast-1']) {
-  Object.assign(EXPECTED[`shop-data-${region}`], { SecretReplicaProviderLogs02E1AAA9: 'AWS::Logs::LogGroup' });
+  Object.assign(EXPECTED[`shop-data-${region}`], { SecretReplicaProviderLogs02E1AAA9: 'AWS::Logs::LogGroup', SecretReplicaSyncLogsBB9E0C28: 'AWS::Logs::LogGroup' });
 }
 EXPECTED['shop-edge'] = {
   EdgeAssetsCDE1815C: 'AWS::S3::Bucket',

@@ -129,10 +129,12 @@ describe('reference app (millions config): Aurora global database in every regio
     const primary = built.regions['us-east-1'].data;
     for (const region of ['eu-west-1', 'ap-southeast-1']) {
       expect(built.regions[region].data.dependencies).toContain(primary);
-      // The only mention of the primary region is where each secondary asks it for its secret replicas (a
-      // name from the config, not a cross-region reference).
+      // The only mention of the primary region is where each secondary asks it for its secret replicas and waits for
+      // them to be in sync (a name from the config, not a cross-region reference).
       const resources = Template.fromStack(built.regions[region].data).toJSON().Resources as Record<string, { Type: string; Properties: { PolicyDocument?: unknown } }>;
-      const other = Object.values(resources).filter((r) => r.Type !== 'Custom::SecretReplica' && !(r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('ReplicateSecretToRegions')));
+      const asksPrimary = (r: { Type: string; Properties: { PolicyDocument?: unknown } }) => ['Custom::SecretReplica', 'Custom::SecretReplicaInSync'].includes(r.Type)
+        || (r.Type === 'AWS::IAM::Policy' && /ReplicateSecretToRegions|DescribeSecret/.test(JSON.stringify(r.Properties.PolicyDocument)));
+      const other = Object.values(resources).filter((r) => !asksPrimary(r));
       expect(JSON.stringify(other)).not.toMatch(/us-east-1/);
       expect(JSON.stringify(resources)).not.toMatch(/Fn::ImportValue|GetStackOutput[^}]*us-east-1/);
     }

@@ -1,8 +1,8 @@
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SecretReplica, type SecretReplicaProps } from '../../../constructs/common';
+import { REPLICA_SYNC_HANDLER_SOURCE, SecretReplica, type SecretReplicaProps } from '../../../constructs/common';
 import { loadCdkNag } from '../../../lib/app';
 import { cdkJsonContext, testStack } from '../../helpers/app';
 import { validationErrorOf } from '../../helpers/errors';
@@ -73,14 +73,33 @@ describe('SecretReplica (aws/secretsmanager on both sides)', () => {
     }
   });
 
-  it('runs under its own role with logs scoped to its own log group (no AWS managed policy)', () => {
+  it('runs the request and the wait under roles of their own, with logs scoped to their own log groups (no AWS managed policy)', () => {
     const roles = Object.values(resources(t, 'AWS::IAM::Role'));
-    expect(roles).toHaveLength(1);
-    expect(roles[0].Properties.ManagedPolicyArns).toBeUndefined();
-    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    expect(roles).toHaveLength(2);
+    for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(Object.values(resources(t, 'AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays)).toEqual([90, 90]);
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [{ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SecretReplicaProviderLogs'), 'Arn'] } }], Version: '2012-10-17' },
     });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SecretReplicaSyncLogs'), 'Arn'] } },
+        { Action: 'secretsmanager:DescribeSecret', Effect: 'Allow', Resource: SECRET_ARN },
+      ], Version: '2012-10-17' },
+    });
+  });
+
+  it('waits, after the request and once it may describe the secret, until the replica is in sync in the primary region\'s view', () => {
+    const [wait] = Object.values(resources(t, 'Custom::SecretReplicaInSync'));
+    expect(wait.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^SecretReplicaSyncFunction/), 'Arn'] },
+      SecretId: 'shop/database/credentials', PrimaryRegion: 'us-east-1', ReplicaRegion: 'eu-west-1', TimeoutSeconds: '600',
+    });
+    const [requestId] = Object.keys(resources(t, 'Custom::SecretReplica'));
+    const [syncPolicyId] = Object.entries(resources(t, 'AWS::IAM::Policy')).find(([, p]) => JSON.stringify(p.Properties).includes('DescribeSecret'))!;
+    expect(wait.DependsOn).toEqual(expect.arrayContaining([requestId, syncPolicyId]));
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Runtime: 'nodejs24.x', Timeout: 900, Code: { ZipFile: REPLICA_SYNC_HANDLER_SOURCE } });
+    expect(replica.inSync.node.path).toBe('Secondary/Replica/InSync');
   });
 
   it('creates the request only after its permissions', () => {
@@ -131,11 +150,18 @@ describe('SecretReplica with customer keys and RETAIN', () => {
     expect(JSON.parse(other.Properties.Delete as string).action).toBe('removeRegionsFromReplication');
   });
 
-  it('shares one provider function, role and log group per stack', () => {
+  it('shares one provider function and one waiting function, with their roles and log groups, per stack', () => {
     t.resourceCountIs('Custom::SecretReplica', 2);
-    t.resourceCountIs('AWS::Lambda::Function', 1);
-    t.resourceCountIs('AWS::IAM::Role', 1);
-    t.resourceCountIs('AWS::Logs::LogGroup', 1);
+    t.resourceCountIs('Custom::SecretReplicaInSync', 2);
+    t.resourceCountIs('AWS::Lambda::Function', 2);
+    t.resourceCountIs('AWS::IAM::Role', 2);
+    t.resourceCountIs('AWS::Logs::LogGroup', 2);
+  });
+
+  it('takes a shorter wait', () => {
+    const stack = testStack('Short', 'eu-west-1');
+    new SecretReplica(stack, 'Replica', { secretName: 'shop/x', primaryRegion: 'us-east-1', syncTimeout: Duration.minutes(3) });
+    Template.fromStack(stack).hasResourceProperties('Custom::SecretReplicaInSync', { TimeoutSeconds: '180' });
   });
 });
 
@@ -156,6 +182,7 @@ describe('SecretReplica bad input', () => {
     ['the replica region is the primary region', {}, /replicaRegion must differ from primaryRegion \(got: us-east-1 for both\)/, 'us-east-1'],
     ['the primary region is not a region name', { primaryRegion: 'useast1' }, /primaryRegion must be a region name such as us-east-1 \(got: "useast1"\)/],
     ['the secret name has forbidden characters', { secretName: 'shop secret' }, /secretName must be 1-512 of .* \(got: "shop secret"\)/],
+    ['the wait for the replica is longer than the function may run', { syncTimeout: Duration.minutes(15) }, /syncTimeout must be from 1 second to 14 minutes \(got: 15 minutes\)/],
   ])('fails when %s, naming the replica', (_, props, message, region = 'eu-west-1') => {
     expect(validationErrorOf(() => new SecretReplica(testStack('Bad', region), 'Replica', { secretName: 'shop/secret', primaryRegion: 'us-east-1', ...props })))
       .toEqual({ path: 'Bad/Replica', message: expect.stringMatching(message) });
