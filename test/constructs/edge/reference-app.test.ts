@@ -177,6 +177,12 @@ describe('reference app edge with a primary region other than us-east-1 and a re
       const distribution = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0] as any;
       expect(distribution.DependsOn).toContain(id);
     }
+    // ... and after each replica is in sync: CloudFront resolves the header value as soon as the distribution is created
+    const waits = t.findResources('Custom::SecretReplicaInSync');
+    expect(Object.values(waits).map((w: any) => [w.Properties.SecretId, w.Properties.PrimaryRegion, w.Properties.ReplicaRegion]).sort())
+      .toEqual([['shop/edge/origin-verify-0', 'eu-west-1', 'us-east-1'], ['shop/edge/origin-verify-1', 'eu-west-1', 'us-east-1']]);
+    const distribution = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0] as any;
+    expect(distribution.DependsOn).toEqual(expect.arrayContaining(Object.keys(waits)));
   });
 
   it('sends generation 2 from CloudFront and accepts generations 2 and 1 at the load balancer', () => {
