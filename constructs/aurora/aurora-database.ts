@@ -464,8 +464,18 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       // A primary that no longer holds the writer has no rotation: the function would set the new password through
       // this cluster's endpoint, inactive on a secondary, and fail at every attempt (the secondaries' replicas cannot
       // rotate, and their region's writer is out of this VPC's reach). Deleting the schedule turns the secret's
-      // rotation off; it comes back, rotating at once, with the writer.
-      if (global?.holdsWriter !== false) this.rotation = this.addRotation(props, vpcSubnets);
+      // rotation off; it comes back with the writer.
+      if (global?.holdsWriter !== false) {
+        this.rotation = this.addRotation(props, vpcSubnets);
+      } else {
+        const secret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
+        // The resource policy the rotation schedule puts on the secret (the account root may not delete it) stays.
+        secret.denyAccountRootDelete();
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason: 'Rotation pauses while the Global Database writer is in another region (holdsWriter: false): the rotation function can reach only this cluster, whose endpoint is inactive on a secondary. It resumes when the writer is back (database.globalDatabase.writerRegion).',
+        });
+      }
     }
     // A secondary forwards from its creation on; the primary cannot be created with the flag (it is not a member
     // yet), so it gets it only once demoted, when the writer has moved to another region.

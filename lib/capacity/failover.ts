@@ -176,11 +176,11 @@ async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: strin
  * The config edit that records where the writer is, with what deploying it does to the rotation of the database
  * credentials: the secret and its rotation live in the primary region, whose cluster sets each new password, so the
  * rotation pauses while the writer is elsewhere (AuroraDatabase leaves it out of a primary that does not hold the
- * writer) and comes back, rotating at once, with the writer.
+ * writer) and comes back with the writer.
  */
 function writerRegionEdit(config: AppConfig, region: string): string {
   const rotation = region === config.primaryRegion
-    ? 'the deploy turns the rotation of the database credentials back on, rotating them at once'
+    ? 'the deploy turns the rotation of the database credentials back on and rotates them: first clear an AWSPENDING label a failed attempt left, docs/operations.md'
     : `the deploy pauses the rotation of the database credentials until the writer is back in ${config.primaryRegion}, whose cluster sets each new password`;
   return `database.globalDatabase.writerRegion: "${region}" (${rotation})`;
 }

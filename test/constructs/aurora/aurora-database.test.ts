@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib/core';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -6,6 +6,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuroraDatabase, auroraEngineVersions, type AuroraDatabaseProps } from '../../../constructs/aurora';
 import { Network } from '../../../constructs/network';
+import { loadCdkNag } from '../../../lib/app';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
 import { validationErrorOf } from '../../helpers/errors';
 
@@ -254,10 +255,25 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect([demoted.db.rotation, demoted.db.metricRotationErrors()]).toEqual([undefined, undefined]);
     writer.t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
     expect(writer.db.metricRotationErrors()).toBeDefined();
-    // the secret itself is the same resource in both, kept on delete
+    // the secret itself is the same resource in both, kept on delete, with the same resource policy (the account root
+    // may not delete it), which the rotation schedule used to put there
     const secretIds = (t: Template) => Object.entries(t.findResources('AWS::SecretsManager::Secret')).map(([id, r]) => [id, (r as { DeletionPolicy?: string }).DeletionPolicy]);
     expect(secretIds(demoted.t)).toEqual(secretIds(writer.t));
     expect(secretIds(demoted.t)).toEqual([[expect.stringMatching(/DatabaseClusterSecret/), 'Retain']]);
+    expect(demoted.t.findResources('AWS::SecretsManager::ResourcePolicy')).toEqual(writer.t.findResources('AWS::SecretsManager::ResourcePolicy'));
+    demoted.t.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+  });
+
+  it('a primary that no longer holds the writer synthesizes under cdk-nag, its unrotated secret acknowledged with the reason', () => {
+    // GIVEN the demoted primary in an app with cdk-nag's AwsSolutions checks WHEN synthesized THEN nothing is reported
+    const app = new App({ context: cdkJsonContext() });
+    const stack = new Stack(app, 'NagDemoted', { env: { region: 'us-east-1' } });
+    const network = new Network(stack, 'Network', { availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'], cidr: '10.0.0.0/16' });
+    const db = new AuroraDatabase(stack, 'Database', { vpc: network.vpc, clusterIdentifier: 'shop-db', globalDatabase: { role: 'primary', ...global, holdsWriter: false } });
+    Validations.of(app).addPlugins(new (loadCdkNag().AwsSolutionsChecks)(app));
+    expect(() => app.synth()).not.toThrow();
+    const acknowledged = db.cluster.node.findChild('Secret').node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data as Record<string, string>);
+    expect(acknowledged).toContainEqual({ 'Annotation::AwsSolutions-SMG4': expect.stringContaining('Rotation pauses while the Global Database writer is in another region') });
   });
 
   it('a primary holding the writer is created without the flag (it is not a member yet), its proxy leaving room for forwarded sessions', () => {
