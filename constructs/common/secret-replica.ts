@@ -174,6 +174,8 @@ export class SecretReplica extends Construct {
     this.inSync = new CustomResource(this, 'InSync', {
       serviceToken: waiter.function.functionArn,
       resourceType: 'Custom::SecretReplicaInSync',
+      // CloudFormation stops waiting for an answer after this, not after its default hour.
+      serviceTimeout: timeout.plus(Duration.minutes(1)),
       properties: {
         SecretId: props.secretName,
         PrimaryRegion: props.primaryRegion,

@@ -7,7 +7,7 @@ import { REPLICA_SYNC_HANDLER_SOURCE } from '../../../constructs/common';
 interface Status { Region: string; Status: string; StatusMessage?: string }
 interface Handler {
   waitInSync(props: Record<string, string>, describe: (id: string) => Promise<{ ReplicationStatus?: Status[] }>, sleep: (ms: number) => Promise<void>, now: () => number): Promise<Status>;
-  handler(event: Record<string, unknown>): Promise<void>;
+  handler(event: Record<string, unknown>, context?: { getRemainingTimeInMillis(): number }): Promise<void>;
 }
 
 /** Loads the inline source as Lambda would (CommonJS), with the given `require` for the AWS SDK. */
@@ -60,6 +60,23 @@ describe('waitInSync (the replica wait of SecretReplica)', () => {
     const s = scripted([[{ Region: 'eu-west-1', Status: 'Failed', StatusMessage: 'Replication failed: a secret with this name already exists in eu-west-1' }]]);
     await expect(waitInSync(PROPS, s.describe, s.sleep, s.now)).rejects.toThrow('the replica of shop/database/credentials in eu-west-1 failed: Replication failed: a secret with this name already exists in eu-west-1');
     expect(s.calls).toHaveLength(1);
+  });
+
+  it('keeps polling through AccessDenied while the role\'s new policy propagates, and names it at the deadline', async () => {
+    const denied = Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: secretsmanager:DescribeSecret'), { name: 'AccessDeniedException' });
+    let calls = 0;
+    let t = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls <= 2) throw denied;
+      return { ReplicationStatus: [{ Region: 'eu-west-1', Status: 'InSync' }] };
+    };
+    await expect(waitInSync(PROPS, flaky, async (ms) => { t += ms; }, () => t)).resolves.toMatchObject({ Status: 'InSync' });
+    expect(calls).toBe(3);
+    t = 0;
+    await expect(waitInSync({ ...PROPS, TimeoutSeconds: '6' }, async () => { throw denied; }, async (ms) => { t += ms; }, () => t)).rejects.toThrow(`is not in sync after 6 s (${denied.message})`);
+    // any other error fails at once
+    await expect(waitInSync(PROPS, async () => { throw Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }); }, async () => undefined, () => 0)).rejects.toThrow('can\'t find the specified secret');
   });
 
   it('fails at the deadline, naming the last status, or that the secret does not replicate to the region', async () => {
@@ -120,8 +137,29 @@ describe('the replica wait function as CloudFormation calls it', () => {
   it('answers FAILED with the reason when the replication failed or the secret cannot be described', async () => {
     await load(sdk({ Region: 'eu-west-1', Status: 'Failed', StatusMessage: 'KMS key not found' }).module).handler(event('Update', { PhysicalResourceId: 'shop/database/credentials@eu-west-1' }));
     expect(received.pop()!.body).toMatchObject({ Status: 'FAILED', Reason: 'the replica of shop/database/credentials in eu-west-1 failed: KMS key not found', PhysicalResourceId: 'shop/database/credentials@eu-west-1' });
-    await load(sdk(Object.assign(new Error('User is not authorized to perform: secretsmanager:DescribeSecret'), { name: 'AccessDeniedException' })).module).handler(event('Create'));
-    expect(received.pop()!.body).toMatchObject({ Status: 'FAILED', Reason: 'User is not authorized to perform: secretsmanager:DescribeSecret' });
+    await load(sdk(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' })).module).handler(event('Create'));
+    expect(received.pop()!.body).toMatchObject({ Status: 'FAILED', Reason: 'Secrets Manager can\'t find the specified secret.' });
+  });
+
+  it('answers SUCCESS at once to an update naming the same replica (a changed timeout, or a rollback), and waits when it names another', async () => {
+    const aws = sdk(new Error('must not be called'));
+    await load(aws.module).handler(event('Update', { PhysicalResourceId: 'shop/database/credentials@eu-west-1', OldResourceProperties: { ...PROPS, TimeoutSeconds: '300' } }));
+    expect(received.pop()!.body).toMatchObject({ Status: 'SUCCESS', Reason: 'the same replica' });
+    expect(aws.regions).toEqual([]);
+    const moved = sdk({ Region: 'eu-west-1', Status: 'InSync' });
+    await load(moved.module).handler(event('Update', { PhysicalResourceId: 'shop/old@eu-west-1', OldResourceProperties: { ...PROPS, SecretId: 'shop/old' } }));
+    expect(received.pop()!.body).toMatchObject({ Status: 'SUCCESS', Reason: 'replica in sync', PhysicalResourceId: 'shop/old@eu-west-1' });
+    expect(moved.regions).toEqual(['us-east-1']);
+  });
+
+  it('gives up in time to answer before the function itself times out', async () => {
+    // GIVEN 31 s left in the invocation and a replica that stays in progress WHEN it waits THEN it answers FAILED
+    // after 1 s (31 - 30), not after the 60 s asked for
+    const aws = sdk({ Region: 'eu-west-1', Status: 'InProgress' });
+    const started = Date.now();
+    await load(aws.module).handler({ ...event('Create'), ResourceProperties: { ...PROPS, PollSeconds: '0.05' } }, { getRemainingTimeInMillis: () => 31_000 });
+    expect(received.pop()!.body).toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('is not in sync after 1 s (status InProgress)') });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('answers SUCCESS to a delete without calling AWS', async () => {

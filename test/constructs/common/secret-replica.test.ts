@@ -93,6 +93,7 @@ describe('SecretReplica (aws/secretsmanager on both sides)', () => {
     const [wait] = Object.values(resources(t, 'Custom::SecretReplicaInSync'));
     expect(wait.Properties).toEqual({
       ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^SecretReplicaSyncFunction/), 'Arn'] },
+      ServiceTimeout: '660',
       SecretId: 'shop/database/credentials', PrimaryRegion: 'us-east-1', ReplicaRegion: 'eu-west-1', TimeoutSeconds: '600',
     });
     const [requestId] = Object.keys(resources(t, 'Custom::SecretReplica'));
@@ -161,7 +162,7 @@ describe('SecretReplica with customer keys and RETAIN', () => {
   it('takes a shorter wait', () => {
     const stack = testStack('Short', 'eu-west-1');
     new SecretReplica(stack, 'Replica', { secretName: 'shop/x', primaryRegion: 'us-east-1', syncTimeout: Duration.minutes(3) });
-    Template.fromStack(stack).hasResourceProperties('Custom::SecretReplicaInSync', { TimeoutSeconds: '180' });
+    Template.fromStack(stack).hasResourceProperties('Custom::SecretReplicaInSync', { TimeoutSeconds: '180', ServiceTimeout: '240' });
   });
 });
 
