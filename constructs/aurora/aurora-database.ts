@@ -459,8 +459,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       }
     } else {
       this.secret = this.cluster.secret!;
+      const secret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
       // The credentials outlive the stack like the snapshot they unlock (CDK would delete them).
-      (this.cluster.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
+      secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
       // A primary that no longer holds the writer has no rotation: the function would set the new password through
       // this cluster's endpoint, inactive on a secondary, and fail at every attempt (the secondaries' replicas cannot
       // rotate, and their region's writer is out of this VPC's reach). Deleting the schedule turns the secret's
@@ -468,7 +469,6 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       if (global?.holdsWriter !== false) {
         this.rotation = this.addRotation(props, vpcSubnets);
       } else {
-        const secret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
         // The resource policy the rotation schedule puts on the secret (the account root may not delete it) stays.
         secret.denyAccountRootDelete();
         Validations.of(secret).acknowledge({

@@ -26,11 +26,19 @@ export function awsCustomResourceProvider(stack: Stack, options: { id: (typeof P
     const existing = stack.node.tryFindChild(id) as Construct | undefined;
     if (existing) return { role: existing.node.findChild('Role') as iam.Role, logGroup: existing.node.findChild('Logs') as logs.LogGroup };
   }
-  const scope = new Construct(stack, options.id);
+  return functionRoleAndLogs(new Construct(stack, options.id), options.description);
+}
+
+/**
+ * A Lambda function's execution role and log group, as children `Role` and `Logs` of `scope`: logs kept 90 days and
+ * removed with the stack, written through an inline policy scoped to that log group instead of the AWS managed
+ * AWSLambdaBasicExecutionRole (which allows every log group of the account).
+ */
+export function functionRoleAndLogs(scope: Construct, description: string): AwsCustomResourceProvider {
   const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
   const role = new iam.Role(scope, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: options.description,
+    description,
   });
   logGroup.grantWrite(role);
   return { role, logGroup };

@@ -2,10 +2,9 @@ import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token, Valid
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { awsCustomResourceProvider } from './custom-resource-provider';
+import { awsCustomResourceProvider, functionRoleAndLogs } from './custom-resource-provider';
 import { validationError } from './errors';
 import { nagArn } from './nag';
 import { REPLICA_SYNC_HANDLER_SOURCE } from './replica-sync-handler';
@@ -193,12 +192,7 @@ function replicaSyncFunction(stack: Stack): { function: lambda.Function; role: i
   const existing = stack.node.tryFindChild('SecretReplicaSync');
   if (existing) return { function: existing.node.findChild('Function') as lambda.Function, role: existing.node.findChild('Role') as iam.Role };
   const scope = new Construct(stack, 'SecretReplicaSync');
-  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-  const role = new iam.Role(scope, 'Role', {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `Waits for the secret replicas of ${stack.stackName} to be in sync`,
-  });
-  logGroup.grantWrite(role);
+  const { role, logGroup } = functionRoleAndLogs(scope, `Waits for the secret replicas of ${stack.stackName} to be in sync`);
   const fn = new lambda.Function(scope, 'Function', {
     runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',

@@ -1,10 +1,11 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib/core';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { functionRoleAndLogs } from './custom-resource-provider';
 import { ROTATION_HANDLER_SOURCE } from './rotation-handler';
 import { validationError } from './errors';
 
@@ -55,12 +56,8 @@ export class GeneratedSecretRotation extends Construct {
     if (!Number.isInteger(length) || length < 16 || length > 128) throw validationError(this, `GeneratedSecretRotation: length must be a whole number from 16 to 128 (got: ${length})`);
     const stack = Stack.of(this);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Rotates ${this.node.path}`,
-    });
-    this.logGroup.grantWrite(role);
+    const { role, logGroup } = functionRoleAndLogs(this, `Rotates ${this.node.path}`);
+    this.logGroup = logGroup;
     this.function = new lambda.Function(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',

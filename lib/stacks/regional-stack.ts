@@ -1,4 +1,4 @@
-import { CfnOutput, NestedStack, Stack, Tags, Validations, type CfnElement, type NestedStackProps, type StackProps } from 'aws-cdk-lib/core';
+import { CfnOutput, NestedStack, Stack, Tags, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import type { AppConfig, RegionConfig } from '../config';
 
@@ -36,10 +36,6 @@ function allocateOnce(element: CfnElement, allocate: () => string): string {
 
 /** A nested stack of the reference app's stacks (an app stack's services or queues), logical IDs allocated once. */
 export class ReferenceNestedStack extends NestedStack {
-  constructor(scope: Construct, id: string, props?: NestedStackProps) {
-    super(scope, id, props);
-  }
-
   protected override allocateLogicalId(element: CfnElement): string {
     return allocateOnce(element, () => super.allocateLogicalId(element));
   }

@@ -28,7 +28,7 @@ export interface TestAppOptions {
  *
  * It synthesizes faster than a plain `new App()`, with the same templates: no construct tree (`tree.json`, for
  * which aws-cdk-lib resolves every resource's properties a second time) and no creation stack trace on each
- * resource's metadata (`aws:cdk:disable-stack-trace`). Together about a fifth of a synth's CPU. Pass
+ * resource's metadata (context `aws:cdk:disable-creation-stack-traces`). Together about a fifth of a synth's CPU. Pass
  * `appProps: { treeMetadata: true }` or the context key `false` for either.
  */
 export function createTestApp(options: TestAppOptions = {}): App {
