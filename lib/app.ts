@@ -68,7 +68,8 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       workQueues: data.workQueues,
       cache: data.cache,
       database: data.database,
-      databaseIsGlobalSecondary: resolved.database.globalDatabase.enabled && region !== resolved.primaryRegion,
+      // Where the writer is not: lag is published for secondaries only, and `s2m evacuate` moves the writer.
+      databaseIsGlobalSecondary: resolved.database.globalDatabase.enabled && region !== resolved.database.globalDatabase.writerRegion,
       secretRotations: data.secretRotations,
     });
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');

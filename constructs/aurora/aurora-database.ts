@@ -14,7 +14,7 @@ import { validationError } from '../common/errors';
 import { dataPlacement } from '../common/placement';
 import { ApplicationUsers } from './application-users';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS, RESERVED_DATABASE_USERS } from './defaults';
-import { auroraEngine, type AuroraEngineKind } from './engine';
+import { auroraEngine, globalLagMetricName, type AuroraEngineKind } from './engine';
 
 /** An instance class: a provisioned instance type or Aurora Serverless v2. */
 export type AuroraInstanceClass = ec2.InstanceType | 'serverless';
@@ -304,6 +304,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   /** Whether writes through this cluster are forwarded to the writer in another region (published `write-forwarding`). */
   public readonly forwardsWrites: boolean;
   private readonly port: number;
+  private readonly engineVersion: string;
   private readonly isSecondary: boolean;
   private readonly hasServerless: boolean;
 
@@ -312,7 +313,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const d = AURORA_DEFAULTS;
     this.engineKind = props.engine ?? 'postgres';
     const engineKind = this.engineKind;
-    const engine = auroraEngine(engineKind, props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion), this);
+    this.engineVersion = props.engineVersion ?? (engineKind === 'postgres' ? d.postgresVersion : d.mysqlVersion);
+    const engine = auroraEngine(engineKind, this.engineVersion, this);
     const readerCount = props.readers ?? d.readers;
     validateProps(this, props, readerCount);
     const global = props.globalDatabase;
@@ -691,9 +693,26 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     return this.cluster.metric('ServerlessDatabaseCapacity', { statistic: 'Average', period: Duration.minutes(1), ...opts });
   }
 
-  /** `AuroraGlobalDBReplicationLag` (ms, maximum) of this secondary behind the primary region. */
-  public metricGlobalReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.cluster.metric('AuroraGlobalDBReplicationLag', { statistic: 'Maximum', period: Duration.minutes(1), ...opts });
+  /**
+   * How far this secondary of a Global Database is behind the writer's region (ms, maximum per period, default 1
+   * minute): `AuroraGlobalDBRPOLag` for Aurora PostgreSQL and for Aurora MySQL 3.04 and later, `AuroraGlobalDBReplicationLag`
+   * for earlier Aurora MySQL, as the Aurora User Guide advises for a failover decision.
+   *
+   * A Metrics Insights query over this cluster's identifier rather than a plain metric: Aurora publishes these metrics
+   * in the secondary's region with a `SourceRegion` dimension (the writer's region) besides the cluster's, and an alarm
+   * matches one exact dimension set. The query matches whichever set carries `DBClusterIdentifier`, and keeps matching
+   * after a switchover changes the source region. Only `period`, `label` and `color` of `opts` apply.
+   */
+  public metricGlobalReplicationLag(opts?: cloudwatch.MetricOptions): cloudwatch.MathExpression {
+    const metricName = globalLagMetricName(this.engineKind, this.engineVersion);
+    return new cloudwatch.MathExpression({
+      // The cluster's own identifier (a Ref): RDS stores identifiers in lower case.
+      expression: `SELECT MAX(${metricName}) FROM "AWS/RDS" WHERE DBClusterIdentifier = '${this.cluster.clusterIdentifier}'`,
+      usingMetrics: {},
+      period: opts?.period ?? Duration.minutes(1),
+      label: opts?.label ?? metricName,
+      ...(opts?.color ? { color: opts.color } : {}),
+    });
   }
 
   /**

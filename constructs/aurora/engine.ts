@@ -43,3 +43,14 @@ export function auroraEngine(kind: AuroraEngineKind, version: string, scope?: IC
   }
   return rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.of(`${MYSQL_PREFIX}${version}`, '8.0') });
 }
+
+/**
+ * The CloudWatch metric of a Global Database secondary's lag behind the writer's region that the Aurora User Guide
+ * advises watching: `AuroraGlobalDBRPOLag` for every Aurora PostgreSQL version and for Aurora MySQL 3.04.0 and later,
+ * `AuroraGlobalDBReplicationLag` for earlier Aurora MySQL 3 versions.
+ */
+export function globalLagMetricName(kind: AuroraEngineKind, version: string): 'AuroraGlobalDBRPOLag' | 'AuroraGlobalDBReplicationLag' {
+  if (kind === 'postgres') return 'AuroraGlobalDBRPOLag';
+  const [major, minor] = version.split('.').map(Number);
+  return major > 3 || (major === 3 && minor >= 4) ? 'AuroraGlobalDBRPOLag' : 'AuroraGlobalDBReplicationLag';
+}

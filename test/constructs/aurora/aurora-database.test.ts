@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuroraDatabase, auroraEngineVersions, type AuroraDatabaseProps } from '../../../constructs/aurora';
+import { AuroraDatabase, auroraEngineVersions, globalLagMetricName, type AuroraDatabaseProps } from '../../../constructs/aurora';
 import { Network } from '../../../constructs/network';
 import { loadCdkNag } from '../../../lib/app';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
@@ -217,8 +217,13 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     expect(db.metricCommitLatency().metricName).toBe('CommitLatency');
     expect(db.metricReplicaLag().metricName).toBe('AuroraReplicaLag');
     expect(dims(db.metricReplicaLag())).toEqual({ DBClusterIdentifier: 'shop-db', Role: 'READER' });
-    expect(db.metricGlobalReplicationLag().metricName).toBe('AuroraGlobalDBReplicationLag');
-    expect(dims(db.metricGlobalReplicationLag())).toEqual({ DBClusterIdentifier: { Ref: expect.stringMatching(/^DatabaseCluster/) } });
+    // Global Database lag: the metric AWS advises for the engine, as a Metrics Insights query over the cluster's
+    // identifier, which matches the published dimension sets (they carry SourceRegion too) before and after a switchover
+    const lag = db.metricGlobalReplicationLag();
+    expect(stack.resolve(lag.expression)).toEqual({ 'Fn::Join': ['', ['SELECT MAX(AuroraGlobalDBRPOLag) FROM "AWS/RDS" WHERE DBClusterIdentifier = \'', { Ref: expect.stringMatching(/^DatabaseCluster/) }, '\'']] });
+    expect(lag.period.toSeconds()).toBe(60);
+    const custom = db.metricGlobalReplicationLag({ period: Duration.minutes(5), label: 'lag' });
+    expect([custom.period.toSeconds(), custom.label]).toEqual([300, 'lag']);
     // no Serverless v2 instance: no capacity metric
     expect(db.metricServerlessDatabaseCapacity()).toBeUndefined();
   });
@@ -281,6 +286,15 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect((Object.values(t.findResources('AWS::RDS::DBCluster'))[0] as { Properties: Record<string, unknown> }).Properties.EnableGlobalWriteForwarding).toBeUndefined();
     t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 70 }) });
     expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);
+  });
+
+  it('watches the lag metric AWS advises for the engine: RPO lag, or replication lag before Aurora MySQL 3.04', () => {
+    const sql = (db: AuroraDatabase) => JSON.stringify(Stack.of(db).resolve(db.metricGlobalReplicationLag().expression));
+    expect(sql(build('LagPg', 'eu-west-1', 'postgres', { role: 'secondary', ...global }).db)).toContain('SELECT MAX(AuroraGlobalDBRPOLag) FROM \\"AWS/RDS\\"');
+    expect(sql(build('LagMy', 'eu-west-1', 'mysql', { role: 'secondary', ...global }).db)).toContain('SELECT MAX(AuroraGlobalDBRPOLag)');
+    expect(sql(build('LagMyOld', 'eu-west-1', 'mysql', { role: 'secondary', ...global }, { engineVersion: '3.03.1' }).db)).toContain('SELECT MAX(AuroraGlobalDBReplicationLag)');
+    expect([globalLagMetricName('mysql', '3.04.0'), globalLagMetricName('mysql', '3.02.2'), globalLagMetricName('postgres', '11.9')])
+      .toEqual(['AuroraGlobalDBRPOLag', 'AuroraGlobalDBReplicationLag', 'AuroraGlobalDBRPOLag']);
   });
 
   it('a secondary that was promoted publishes itself as the writer, through its cluster endpoint', () => {

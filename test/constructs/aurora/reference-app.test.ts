@@ -79,6 +79,17 @@ describe('reference app (millions config): Aurora global database in every regio
     expect(rotations(switched.regions['us-east-1'].data)).toEqual(rotations(built.regions['us-east-1'].data).filter((id) => !/^DatabaseCluster/.test(id)));
     expect(rotationAlarms(built.regions['us-east-1'].app).filter((id) => /SecretRotationDatabase/.test(id))).toHaveLength(1);
     expect(rotationAlarms(switched.regions['us-east-1'].app)).toEqual(rotationAlarms(built.regions['us-east-1'].app).filter((id) => !/SecretRotationDatabase/.test(id)));
+    // the Global Database lag alarms follow the writer: Aurora publishes lag for the regions without it
+    const lagAlarms = (b: BuiltApp) => Object.keys(b.regions).filter((r) => Object.keys(Template.fromStack(b.regions[r].app).findResources('AWS::CloudWatch::Alarm')).some((id) => /DatabaseGlobalReplicationLag/.test(id)));
+    expect(lagAlarms(built)).toEqual(['eu-west-1', 'ap-southeast-1']);
+    expect(lagAlarms(switched)).toEqual(['us-east-1', 'ap-southeast-1']);
+  });
+
+  it('alarms on the Global Database lag of a secondary with a Metrics Insights query over its cluster, any source region', () => {
+    const alarm = Object.entries(Template.fromStack(built.regions['eu-west-1'].app).findResources('AWS::CloudWatch::Alarm')).find(([id]) => /DatabaseGlobalReplicationLagCritical/.test(id))![1] as { Properties: Record<string, unknown> };
+    expect(alarm.Properties).toMatchObject({ Threshold: 10000, Metrics: [{ Expression: expect.anything(), Period: 60, ReturnData: true }] });
+    expect(alarm.Properties.MetricName).toBeUndefined();
+    expect(JSON.stringify(alarm.Properties.Metrics)).toMatch(/SELECT MAX\(AuroraGlobalDBRPOLag\) FROM \\"AWS\/RDS\\" WHERE DBClusterIdentifier = '/);
   });
 
   it('keeps the stateful logical IDs of the secondary data stacks', () => {
