@@ -30,8 +30,9 @@ export interface IDatabaseMetrics {
   /** `AuroraReplicaLag` in milliseconds (the most lagging reader). */
   metricReplicaLag(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /**
-   * `AuroraGlobalDBReplicationLag` in milliseconds, in a secondary region of a Global Database. Read only
-   * when `RegionMonitoringProps.watchGlobalReplicationLag` is true.
+   * The Global Database lag of this region's cluster behind the writer's region, in milliseconds (`AuroraDatabase`:
+   * `AuroraGlobalDBRPOLag`, published for the regions without the writer). Read only when
+   * `RegionMonitoringProps.watchGlobalReplicationLag` is true.
    * @default - no Global Database lag alarm or graph
    */
   metricGlobalReplicationLag?(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric | undefined;
@@ -146,8 +147,8 @@ export interface RegionMonitoringProps {
   /** The region's database. @default - no database widgets or alarms */
   readonly database?: IDatabaseMetrics;
   /**
-   * The database is a secondary of an Aurora Global Database: watch its replication lag behind the
-   * primary region (`metricGlobalReplicationLag`).
+   * The database is a secondary of an Aurora Global Database, its region without the writer: watch its lag behind
+   * the writer's region (`metricGlobalReplicationLag`). After a switchover, the demoted primary's region.
    * @default false
    */
   readonly watchGlobalReplicationLag?: boolean;

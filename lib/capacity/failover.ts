@@ -129,7 +129,10 @@ async function moveWriter(db: GlobalDatabase, from: string, to: string, opts: Ev
   const how = opts.unplanned ? 'fail over (unplanned: the writes not yet replicated to the target are lost)' : 'switch over (planned: waits for the target to catch up, no data loss)';
   deps.log(`${opts.dryRun ? 'would ' : ''}${how} ${db.globalId}: writer ${from} → ${to} (${target})`);
   if (!opts.dryRun) {
-    await call({ region: to, action: opts.unplanned ? 'rds:FailoverGlobalCluster' : 'rds:SwitchoverGlobalCluster' }, () => deps.rds(to).send(opts.unplanned
+    // As the Aurora User Guide calls them: a switchover in the region of the current writer (the primary is healthy),
+    // a failover in the region of the secondary it promotes (the primary's region may be down).
+    const at = opts.unplanned ? to : from;
+    await call({ region: at, action: opts.unplanned ? 'rds:FailoverGlobalCluster' : 'rds:SwitchoverGlobalCluster' }, () => deps.rds(at).send(opts.unplanned
       ? new FailoverGlobalClusterCommand({ GlobalClusterIdentifier: db.globalId, TargetDbClusterIdentifier: target, AllowDataLoss: true })
       : new SwitchoverGlobalClusterCommand({ GlobalClusterIdentifier: db.globalId, TargetDbClusterIdentifier: target })));
     const deadline = deps.clock.now().getTime() + (opts.timeoutSeconds ?? 1800) * 1000;

@@ -139,7 +139,9 @@ describe('s2m evacuate', () => {
     const m = mocked({ pendingPolls: 2 });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'ap-southeast-1'], m.deps)).toBe(ExitCode.ok);
     expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: true });
-    expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input).toEqual({ GlobalClusterIdentifier: 'shop-global', TargetDbClusterIdentifier: arn('ap-southeast-1') });
+    // called in the writer's region, as the Aurora User Guide does (`aws rds --region region_of_primary switchover-global-cluster`)
+    expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input).toEqual({ GlobalClusterIdentifier: 'shop-global', TargetDbClusterIdentifier: arn('ap-southeast-1') });
+    expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
     expect(m.sleeps).toEqual([15_000, 15_000]); // polled while the switchover ran
     expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toEqual({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true, ApplyImmediately: true });
     const params = (r: string) => Object.fromEntries(m.ssm[r].commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value]));
@@ -189,7 +191,7 @@ describe('s2m evacuate', () => {
   it('moves the writer of every shard\'s global database', async () => {
     const m = mocked({ writer: { 'shop-sharded-global': 'us-east-1', 'shop-sharded-global-s1': 'us-east-1', 'shop-sharded-global-s2': 'us-east-1' }, pendingPolls: 0 }, ['us-east-1', 'eu-west-1']);
     expect(await main(['evacuate', 'us-east-1', '--config', SHARDED, '--keep-dns'], m.deps)).toBe(ExitCode.ok);
-    const moved = m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand).map((c) => c.args[0].input.GlobalClusterIdentifier);
+    const moved = m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand).map((c) => c.args[0].input.GlobalClusterIdentifier);
     expect(moved).toEqual(['shop-sharded-global', 'shop-sharded-global-s1', 'shop-sharded-global-s2']);
     expect(m.ssm['eu-west-1'].commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).toContain('/shop-sharded/database/shards/s2/role');
     expect(callsOf(m, UpdateHealthCheckCommand)).toBe(0);
@@ -235,7 +237,7 @@ describe('active-passive DNS without write forwarding (dns.routing "failover")',
   it('evacuates the primary to the failover secondary (not the next region in config order) and prints the roles to swap', async () => {
     const m = mocked({ pendingPolls: 0 });
     expect(await main(['evacuate', 'us-east-1', '--config', activePassive()], m.deps)).toBe(ExitCode.ok);
-    expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('ap-southeast-1'));
+    expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('ap-southeast-1'));
     expect(callsOf(m, ModifyDBClusterCommand)).toBe(0); // no forwarding to turn on
     expect(m.out()).toContain('- database.globalDatabase.writerRegion: "ap-southeast-1"');
     expect(m.out()).toContain('- dns.failover: { "primary": "ap-southeast-1", "secondary": "us-east-1" }');
@@ -258,7 +260,7 @@ describe('s2m restore', () => {
     const m = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0 });
     expect(await main(['restore', 'us-east-1', '--config', MILLIONS, '--writer'], m.deps)).toBe(ExitCode.ok);
     expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: false });
-    expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
+    expect(m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
     expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
     expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1" \(the deploy turns the rotation of the database credentials back on and rotates them: first clear an AWSPENDING label a failed attempt left, docs\/operations\.md\)\n$/);
   });
