@@ -18,6 +18,11 @@
  * 4. The loaded value is stored with the TTL shortened by a random jitter (so keys loaded together do not all
  *    expire together), and the lock is released only by its holder.
  *
+ * `delete(key)` after a write leaves a marker for `invalidationHoldOffMs` (default 2 s) instead of nothing: a value
+ * loaded while it is there (from a replica that has not applied the write yet, or by a load that read before the
+ * write) is returned and cached only until the marker would have expired, then loaded again. Without it, that value
+ * would be served for its whole TTL.
+ *
  * A cache that is down, slow or not yet connected never fails `getOrLoad`: it calls the loader instead (still one
  * load per key per process), counts it, and after `breakerThreshold` consecutive cache errors skips the cache for
  * `breakerCooldownMs` so requests do not each wait for a timeout. `get`, `set` and `delete` do surface cache errors:
@@ -58,6 +63,7 @@ export const CACHE_ASIDE_DEFAULTS = {
   lockPollMaxMs: 100,
   breakerThreshold: 5,
   breakerCooldownMs: 1_000,
+  invalidationHoldOffMs: 2_000,
 } as const;
 
 /** Options of {@link CacheAside}. */
@@ -105,6 +111,15 @@ export interface CacheAsideOptions {
    * @default 100
    */
   readonly lockPollMaxMs?: number;
+  /**
+   * How long after `delete()` a loaded value is cached only provisionally: until this much time after the delete has
+   * passed, then it is loaded again. Loaders that read replicas (`db.read` with eventual consistency) can return the
+   * row as it was before the write for as long as the replicas lag; a value they load right after the delete would
+   * otherwise be served for its whole TTL. Set it above the replica lag you tolerate (`AuroraReplicaLag` is usually
+   * under 100 ms; the reference app warns at 1 s). 0: `delete()` removes the key and nothing more.
+   * @default 2000
+   */
+  readonly invalidationHoldOffMs?: number;
   /**
    * Consecutive cache errors after which the cache is skipped for `breakerCooldownMs`.
    * @default 5
@@ -157,6 +172,11 @@ export interface CacheAsideStats {
   readonly lockWaitTimeouts: number;
   /** Cache commands that failed (connection, timeout, undecodable value). */
   readonly errors: number;
+  /**
+   * Loaded values stored only until the hold-off of a recent `delete()` ends (see
+   * {@link CacheAsideOptions.invalidationHoldOffMs}).
+   */
+  readonly heldFills: number;
   /** Calls that skipped the cache because it was not connected or the breaker was open. */
   readonly bypassed: number;
   /** Loader calls made because the cache failed or was skipped. */
@@ -165,10 +185,13 @@ export interface CacheAsideStats {
   readonly hitRatio: number;
 }
 
-/** Lua: the value if present, else take the lock if free. KEYS: value, lock. ARGV: token, lock ttl (ms). */
+/**
+ * Lua: the value if present (an invalidation marker is absent), else take the lock if free. KEYS: value, lock. ARGV:
+ * token, lock ttl (ms), the invalidation marker.
+ */
 const TRY_LOCK = `
 local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
+if v and v ~= ARGV[3] then return {1, v} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}`;
 
@@ -177,14 +200,44 @@ const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/**
+ * Lua: store a loaded value. Where a `delete()` left its marker (or a value stored since, under the marker's
+ * prefix), only until the marker would have expired, and under the prefix. KEYS: value. ARGV: text, ttl (ms), the
+ * marker, the prefix. Returns 1 stored, 2 stored until the hold-off ends.
+ */
+const STORE = `
+local cur = redis.call('GET', KEYS[1])
+if cur and (cur == ARGV[3] or string.sub(cur, 1, #ARGV[4]) == ARGV[4]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if left > 0 then
+    redis.call('SET', KEYS[1], ARGV[4] .. ARGV[1], 'PX', math.min(left, tonumber(ARGV[2])))
+    return 2
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Lua: replace the value with the invalidation marker. KEYS: value. ARGV: the marker, hold-off (ms). Returns 1 when a value was there. */
+const INVALIDATE = `
+local cur = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if cur and cur ~= ARGV[1] then return 1 end
+return 0`;
+
 /** Stored for a cached "not found". No JSON text starts with a NUL character. */
 const NEGATIVE = '\u0000s2m:absent';
+/** What `delete()` leaves for the hold-off: read as absent. */
+const INVALIDATED = '\u0000s2m:invalidated';
+/** Prefix of a value stored during a hold-off (it expires when the hold-off ends). */
+const HELD = '\u0000s2m:held:';
 
 type Lookup = { readonly kind: 'value'; readonly raw: string } | { readonly kind: 'locked' } | { readonly kind: 'busy' };
 
 interface ScriptedClient {
-  s2mCacheTryLock(value: string, lock: string, token: string, ttlMs: number): Promise<[number, string?]>;
+  s2mCacheTryLock(value: string, lock: string, token: string, ttlMs: number, marker: string): Promise<[number, string?]>;
   s2mCacheReleaseLock(lock: string, token: string): Promise<number>;
+  s2mCacheStore(key: string, text: string, ttlMs: number, marker: string, prefix: string): Promise<number>;
+  s2mCacheInvalidate(key: string, marker: string, holdOffMs: number): Promise<number>;
 }
 
 /** Cache-aside reads with single-flight and cross-process stampede protection. See the module documentation. */
@@ -202,12 +255,13 @@ export class CacheAside {
   private readonly lockPollMaxMs: number;
   private readonly breakerThreshold: number;
   private readonly breakerCooldownMs: number;
+  private readonly invalidationHoldOffMs: number;
   private readonly onError: (error: Error, key: string) => void;
   private readonly random: () => number;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly counters = {
     hits: 0, misses: 0, negativeHits: 0, loads: 0, loadErrors: 0, coalesced: 0, lockWaits: 0, lockWaitHits: 0,
-    lockWaitTimeouts: 0, errors: 0, bypassed: 0, degradedLoads: 0,
+    lockWaitTimeouts: 0, heldFills: 0, errors: 0, bypassed: 0, degradedLoads: 0,
   };
   private consecutiveErrors = 0;
   private openUntil = 0;
@@ -237,6 +291,7 @@ export class CacheAside {
     this.lockPollMaxMs = num('lockPollMaxMs', options.lockPollMaxMs, d.lockPollMaxMs, (v) => v >= this.lockPollMs, `at least lockPollMs (${this.lockPollMs})`);
     this.breakerThreshold = num('breakerThreshold', options.breakerThreshold, d.breakerThreshold, (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1');
     this.breakerCooldownMs = num('breakerCooldownMs', options.breakerCooldownMs, d.breakerCooldownMs, (v) => v >= 0, '>= 0 ms');
+    this.invalidationHoldOffMs = num('invalidationHoldOffMs', options.invalidationHoldOffMs, d.invalidationHoldOffMs, (v) => Number.isInteger(v) && v >= 0, 'a whole number of ms >= 0');
     this.random = options.random ?? Math.random;
     let lastWarnAt = Number.NEGATIVE_INFINITY;
     this.onError = options.onError ?? ((err, key) => {
@@ -255,6 +310,8 @@ export class CacheAside {
       if (typeof (redis as unknown as Partial<ScriptedClient>).s2mCacheTryLock !== 'function') {
         redis.defineCommand('s2mCacheTryLock', { numberOfKeys: 2, lua: TRY_LOCK });
         redis.defineCommand('s2mCacheReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+        redis.defineCommand('s2mCacheStore', { numberOfKeys: 1, lua: STORE });
+        redis.defineCommand('s2mCacheInvalidate', { numberOfKeys: 1, lua: INVALIDATE });
       }
       this.scripted = redis;
     }
@@ -292,7 +349,7 @@ export class CacheAside {
       this.failure(e, full);
       return this.shared(full, () => this.degradedLoad(full, ttlSeconds, loader, options));
     }
-    if (raw !== null) {
+    if (raw !== null && raw !== INVALIDATED) {
       const found = this.decode<T>(raw, full, true);
       if (found !== MISS) return found;
     } else {
@@ -308,13 +365,16 @@ export class CacheAside {
    * @throws the cache error, or the serializer's
    */
   public async get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.redis.get(this.namespace + key);
-    if (raw === null || raw === NEGATIVE) return undefined;
+    const stored = await this.redis.get(this.namespace + key);
+    if (stored === null || stored === INVALIDATED) return undefined;
+    const raw = stored.startsWith(HELD) ? stored.slice(HELD.length) : stored;
+    if (raw === NEGATIVE) return undefined;
     return this.serializer.deserialize(raw) as T;
   }
 
   /**
-   * Stores a value (write-through after an update, or warming).
+   * Stores a value (write-through after an update, or warming). It replaces a `delete()`'s hold-off: the value is
+   * the caller's, not a load that may have read a lagging replica.
    *
    * @param key - the key, under the namespace
    * @param value - the value (`undefined` is not storable)
@@ -327,17 +387,23 @@ export class CacheAside {
   }
 
   /**
-   * Removes keys, e.g. after the source of truth changed. A load that started before the change and finishes after
-   * the delete can still store the old value: the TTL bounds how long it is served (see docs/runtime-async.md).
+   * Removes keys, e.g. after the source of truth changed. For `invalidationHoldOffMs` after it, a value loaded for
+   * the key is cached only until that time is up, then loaded again: a load from a replica that had not applied the
+   * change yet, or one that read before the change, is not served for its whole TTL. A load that read before the
+   * change and stores after the hold-off can still store the old value (see docs/runtime-async.md).
    *
    * @param keys - keys under the namespace
-   * @returns how many existed
+   * @returns how many held a value
    * @throws the cache error
    */
   public async delete(...keys: string[]): Promise<number> {
     let removed = 0;
-    // One DEL per key: in cluster mode the keys live in different slots.
-    for (const key of keys) removed += await this.redis.del(this.namespace + key);
+    // One command per key: in cluster mode the keys live in different slots.
+    for (const key of keys) {
+      removed += this.invalidationHoldOffMs > 0
+        ? await (this.redis as unknown as ScriptedClient).s2mCacheInvalidate(this.namespace + key, INVALIDATED, this.invalidationHoldOffMs)
+        : await this.redis.del(this.namespace + key);
+    }
     return removed;
   }
 
@@ -361,7 +427,8 @@ export class CacheAside {
   }
 
   /** Decodes a stored value (counting a hit when `lookup`); MISS (and a counted error) when it cannot be. */
-  private decode<T>(raw: string, key: string, lookup: boolean): T | typeof MISS {
+  private decode<T>(stored: string, key: string, lookup: boolean): T | typeof MISS {
+    const raw = stored.startsWith(HELD) ? stored.slice(HELD.length) : stored;
     if (raw === NEGATIVE) {
       if (lookup) this.counters.negativeHits++;
       return undefined as T;
@@ -433,17 +500,17 @@ export class CacheAside {
   /** The value if cached; otherwise whether we took the lock (`locked`) or someone else holds it (`busy`). */
   private async tryLock(key: string, lock: LockKey, token: string): Promise<Lookup> {
     if (lock.sameSlot) {
-      const [kind, raw] = await (this.redis as unknown as ScriptedClient).s2mCacheTryLock(key, lock.key, token, this.lockTtlMs);
+      const [kind, raw] = await (this.redis as unknown as ScriptedClient).s2mCacheTryLock(key, lock.key, token, this.lockTtlMs, INVALIDATED);
       return kind === 1 ? { kind: 'value', raw: raw! } : kind === 2 ? { kind: 'locked' } : { kind: 'busy' };
     }
     // No lock key can share the value's hash slot: separate commands, same logic.
     const raw = await this.redis.get(key);
-    if (raw !== null) return { kind: 'value', raw };
+    if (raw !== null && raw !== INVALIDATED) return { kind: 'value', raw };
     if ((await this.redis.set(lock.key, token, 'PX', this.lockTtlMs, 'NX')) !== 'OK') return { kind: 'busy' };
     // Another process may have stored the value and released its lock between our GET and our SET: it stores before
     // it releases, so with the lock ours, a second look sees its value if there is one. Without it, both would load.
     const again = await this.redis.get(key);
-    if (again === null) return { kind: 'locked' };
+    if (again === null || again === INVALIDATED) return { kind: 'locked' };
     this.releaseLock(lock, token, key);
     return { kind: 'value', raw: again };
   }
@@ -491,7 +558,8 @@ export class CacheAside {
       ttlMs = this.jitteredMs(ttlSeconds);
     }
     try {
-      await this.redis.set(key, text, 'PX', ttlMs);
+      const stored = await (this.redis as unknown as ScriptedClient).s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD);
+      if (stored === 2) this.counters.heldFills++;
       this.consecutiveErrors = 0;
     } catch (e) {
       this.failure(e, key);

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CacheAside, CacheClient } from '../../lib/runtime';
-import { freePort, sleep } from './services';
+import { staticCredentials } from '../../lib/runtime/credentials';
+import { Database } from '../../lib/runtime/database';
+import { freePort, setReplicaApplyDelay, sleep } from './services';
+import { lockReplica, onServer, waitForReplica } from './services/pg';
 import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 
 const services = inject('services');
@@ -142,6 +145,63 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
     expect(await cache.getOrLoad('user:{7}:profile', 60, () => ({ name: 'Ada Lovelace' }))).toEqual({ name: 'Ada Lovelace' });
   });
 
+  it('after delete, caches a value loaded within the hold-off only until the hold-off ends, then loads again', async () => {
+    // GIVEN a cached value, deleted after a write, and a loader that still returns the old row (a lagging replica)
+    const namespace = unique('holdoff');
+    const cache = new CacheAside(a, { namespace, invalidationHoldOffMs: 400 });
+    const raw = new CacheAside(b, { namespace });
+    await cache.set('product:{1}', 'v1', 60);
+    let row = 'v1';
+    const loads: string[] = [];
+    const loader = () => { loads.push(row); return row; };
+    expect(await cache.delete('product:{1}')).toBe(1);
+    const deletedAt = Date.now();
+    // WHEN it is read at once THEN the old row is returned and cached, but only until the hold-off ends
+    expect(await cache.getOrLoad('product:{1}', 60, loader)).toBe('v1');
+    expect(await raw.get('product:{1}')).toBe('v1'); // readable by other processes meanwhile, as a value
+    const pttl = await a.redis.pttl(`${namespace}product:{1}`);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(400);
+    expect(await cache.getOrLoad('product:{1}', 60, loader)).toBe('v1'); // a hit, no load
+    expect(cache.stats()).toMatchObject({ heldFills: 1, loads: 1 });
+    // AND once the replica has the write and the hold-off is over, the next read loads it and caches it for its TTL
+    row = 'v2';
+    await sleep(Math.max(0, deletedAt + 450 - Date.now()));
+    expect(await cache.getOrLoad('product:{1}', 60, loader)).toBe('v2');
+    expect(loads).toEqual(['v1', 'v2']);
+    expect(await a.redis.pttl(`${namespace}product:{1}`)).toBeGreaterThan(50_000);
+  });
+
+  it('caches only until the hold-off ends a value whose load read before the write and stores after the delete', async () => {
+    // GIVEN a load that reads the old row, then takes 300 ms to return, and a delete while it runs
+    const namespace = unique('race');
+    const [inA, inB] = [new CacheAside(a, { namespace, invalidationHoldOffMs: 2000 }), new CacheAside(b, { namespace, invalidationHoldOffMs: 2000 })];
+    const slow = inA.getOrLoad('order:7', 60, async () => { const old = 'before'; await sleep(300); return old; });
+    await sleep(50);
+    await inB.delete('order:7');
+    // WHEN the load stores THEN its value expires with the hold-off, not after the 60 s TTL
+    expect(await slow).toBe('before');
+    const pttl = await a.redis.pttl(`${namespace}order:7`);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(1800);
+    expect(inA.stats().heldFills).toBe(1);
+    // AND a "not found" cached during a hold-off reads as absent through get, and a set replaces the hold-off
+    await inA.set('order:7', 'after', 60);
+    expect(await inB.get('order:7')).toBe('after');
+    expect(await a.redis.pttl(`${namespace}order:7`)).toBeGreaterThan(50_000);
+  });
+
+  it('with invalidationHoldOffMs 0, delete removes the key and the next load is cached for its TTL', async () => {
+    const namespace = unique('nohold');
+    const cache = new CacheAside(a, { namespace, invalidationHoldOffMs: 0 });
+    await cache.set('k', 'v1', 60);
+    expect(await cache.delete('k', 'absent')).toBe(1);
+    expect(await a.redis.exists(`${namespace}k`)).toBe(0);
+    expect(await cache.getOrLoad('k', 60, () => 'v1')).toBe('v1');
+    expect(await a.redis.pttl(`${namespace}k`)).toBeGreaterThan(50_000);
+    expect(cache.stats().heldFills).toBe(0);
+  });
+
   it('loads once when another process stores the value and releases its lock between this one\'s look and its lock (keys whose lock cannot share the slot)', async () => {
     const namespace = unique('late');
     const key = 'odd}late';
@@ -243,5 +303,59 @@ describe('CacheAside when the cache is unreachable or stops', () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe('CacheAside over a PostgreSQL replica that lags (the documented getOrLoad + delete pattern)', () => {
+  const { primary, replica, user, password, database } = services.postgres;
+  let db: Database;
+  let cache: CacheClient;
+  let releaseReplica: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    // This file injects replica lag: hold the standby for it (other files assert where reads land).
+    releaseReplica = await lockReplica(services);
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_catalog (id text PRIMARY KEY, price int NOT NULL)');
+    await onServer(services, primary, "INSERT INTO it_catalog (id, price) VALUES ('p1', 100) ON CONFLICT (id) DO UPDATE SET price = 100");
+    await waitForReplica(services);
+    db = new Database({
+      endpoints: { writer: primary.host, port: primary.port, databaseName: database, engine: 'postgres', authentication: 'password', role: 'primary', writeForwarding: false, source: '/it/database' },
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: 'it-cache-aside',
+      onError: () => undefined,
+    });
+    cache = await CacheClient.connect(sharedCacheTargets(services)[0]!.options);
+  });
+  afterAll(async () => {
+    await setReplicaApplyDelay(services, 0);
+    await db?.close();
+    await cache?.close();
+    await releaseReplica?.();
+  });
+
+  /** The price as a replica read (eventual consistency) sees it, through the cache. */
+  const price = (c: CacheAside) => c.getOrLoad('product:p1', 300, async () => (await db.read<{ price: number }>('SELECT price FROM it_catalog WHERE id = $1', ['p1'])).rows[0]!.price);
+
+  it('does not keep serving the row a lagging replica returned right after the write, once the replica has caught up', async () => {
+    // GIVEN replicas that apply commits 1 s late, and the cached price
+    await setReplicaApplyDelay(services, 1000);
+    const held = new CacheAside(cache, { namespace: unique('lag'), invalidationHoldOffMs: 2500 });
+    const plain = new CacheAside(cache, { namespace: unique('lag0'), invalidationHoldOffMs: 0 });
+    for (const c of [held, plain]) expect(await price(c)).toBe(100);
+    // WHEN the price changes and each cache is invalidated, and read at once (a request right after the write)
+    await db.write("UPDATE it_catalog SET price = 120 WHERE id = 'p1'");
+    await Promise.all([held.delete('product:p1'), plain.delete('product:p1')]);
+    const invalidatedAt = Date.now();
+    // THEN both return the replica's old row (the loader reads a replica)
+    expect(await price(held)).toBe(100);
+    expect(await price(plain)).toBe(100);
+    // AND once the replica has the write and the hold-off is over, the held cache serves the new price, while
+    // without a hold-off the old one stays for the whole 300 s TTL
+    await waitForReplica(services);
+    await sleep(Math.max(0, invalidatedAt + 2600 - Date.now()));
+    expect((await db.read<{ price: number }>('SELECT price FROM it_catalog WHERE id = $1', ['p1'])).rows[0]!.price).toBe(120);
+    expect(await price(held)).toBe(120);
+    expect(await price(plain)).toBe(100);
+    expect(held.stats()).toMatchObject({ heldFills: 1, loads: 3 });
   });
 });

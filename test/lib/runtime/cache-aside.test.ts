@@ -71,6 +71,8 @@ describe('CacheAside options', () => {
     [{ negativeTtlSeconds: 0 }, /negativeTtlSeconds must be a positive number of seconds \(got: 0\)/],
     [{ lockTtlMs: 0 }, /lockTtlMs must be at least 1 ms \(got: 0\)/],
     [{ lockPollMs: 50, lockPollMaxMs: 10 }, /lockPollMaxMs must be at least lockPollMs \(50\) \(got: 10\)/],
+    [{ invalidationHoldOffMs: -1 }, /invalidationHoldOffMs must be a whole number of ms >= 0 \(got: -1\)/],
+    [{ invalidationHoldOffMs: 0.5 }, /invalidationHoldOffMs must be a whole number of ms >= 0 \(got: 0.5\)/],
     [{ breakerThreshold: 1.5 }, /breakerThreshold must be a whole number >= 1 \(got: 1\.5\)/],
   ])('fails for %j', (options, message) => {
     expect(() => new CacheAside(fake, options)).toThrow(message);
