@@ -124,6 +124,17 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
     expect((t.toJSON().Resources[groupId] as { DependsOn: string[] }).DependsOn).toContain(policyId);
   });
 
+  it('lets workers read their own lifecycle state (to wait for InService), in a policy the group waits for', () => {
+    const [[policyId]] = Object.entries(t.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyName: Match.stringLikeRegexp('^WorkersLifecycleStatePolicy'),
+        Roles: [{ Ref: Match.stringLikeRegexp('^WorkersFleetInstanceRole') }],
+        PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' }] },
+      },
+    }));
+    expect((t.toJSON().Resources[groupId] as { DependsOn: string[] }).DependsOn).toContain(policyId);
+  });
+
   it('scale-in safety: the placeholder worker protects itself while busy and lifts it when idle', () => {
     const userData = renderedUserData(t);
     const script = inlineFiles(userData)['/opt/s2m/app/worker.sh'];
