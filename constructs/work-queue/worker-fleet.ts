@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib/core';
+import { Duration, Token, Validations } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -41,9 +41,10 @@ export interface WorkerFleetProps {
    */
   readonly targetBacklogPerInstance?: number;
   /**
-   * What the workers run (`ApplicationSource`). Your worker protects its instance from scale-in while it
-   * works (`SetInstanceProtection`, granted to the instance role for this group only) and lifts it when idle,
-   * and on SIGTERM finishes the message in hand and exits.
+   * What the workers run (`ApplicationSource`). Your worker receives nothing before its instance is `InService`
+   * (`DescribeAutoScalingInstances` is granted for that), protects its instance from scale-in while it works
+   * (`SetInstanceProtection`, granted to the instance role for this group only) and lifts it when idle, and on
+   * SIGTERM finishes the message in hand and exits. The runtime SDK's `QueueWorker` does all of it.
    * @default - the placeholder worker loop of `placeholderWorker`, which does exactly that
    */
   readonly application?: ApplicationSource;
@@ -181,6 +182,7 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
     props.workQueue.grantReadEndpoints?.(this.fleet);
     props.workQueue.grantSendMessages(this.fleet);
     this.fleet.grantOnOwnGroup('autoscaling:SetInstanceProtection');
+    this.grantReadLifecycleState();
     if (props.rollbackOnAlarms ?? true) this.addRollbackAlarm(props.workQueue);
 
     this.backlogTrackingPolicy = new autoscaling.CfnScalingPolicy(this, 'BacklogPerInstanceTracking', {
@@ -275,6 +277,26 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       label: 'Backlog per instance',
       period: Duration.minutes(1),
       ...opts,
+    });
+  }
+
+  /**
+   * Lets the workers read their own lifecycle state, so they receive nothing while a launching hook holds their
+   * instance in `Pending:Wait` (instance metadata only has the target state, which reads `InService` by then). A policy
+   * of its own that the group waits for, so the first instances have it; an imported role gets it through `iam.Grant`.
+   */
+  private grantReadLifecycleState(): void {
+    const actions = ['autoscaling:DescribeAutoScalingInstances'];
+    const role = this.fleet.role;
+    if (!(role instanceof iam.Role)) {
+      iam.Grant.addToPrincipal({ grantee: this.fleet, actions, resourceArns: ['*'] });
+      return;
+    }
+    const policy = new iam.Policy(this, 'LifecycleStatePolicy', { roles: [role], statements: [new iam.PolicyStatement({ actions, resources: ['*'] })] });
+    this.autoScalingGroup.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'autoscaling:DescribeAutoScalingInstances supports no resource-level permission, so its resource must be "*"; it is read-only, and the workers ask only for their own instance (to wait for InService before receiving).',
     });
   }
 

@@ -250,6 +250,7 @@ export {
 } from './http';
 export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
+export { AutoScalingInstanceLifecycle, type AutoScalingInstanceLifecycleOptions, type InstanceLifecycle } from './worker-lifecycle';
 export {
   AutoScalingInstanceProtection,
   readInstanceIdentity,

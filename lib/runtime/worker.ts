@@ -29,6 +29,9 @@
  * - **Draining** (`stop()`, SIGTERM/SIGINT with `run()`): stop receiving, let handlers finish within
  *   `drainTimeoutMs`, then abort their `signal` and hand the rest back (visibility 0) so another worker takes them
  *   at once, flush deletes, lift scale-in protection. A second signal hands back at once.
+ * - **In service first**: on an Auto Scaling instance nothing is received until the instance is `InService` (a
+ *   launching lifecycle hook holds it in `Pending:Wait` while the application already runs, and protection cannot be
+ *   set then). Off EC2, or in no group, it receives at once. See {@link AutoScalingInstanceLifecycle}.
  * - **Scale-in protection**: on an Auto Scaling instance the worker protects itself while it holds messages and
  *   lifts protection after an empty receive with nothing in flight (the fleet grants the call on its own group).
  *   If protecting fails (the instance is already leaving), the received messages are handed back and receiving
@@ -40,7 +43,8 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { exponentialBackoff, sleep } from './backoff';
 import { SqsBatcher } from './worker-batch';
-import { AutoScalingInstanceProtection, type InstanceProtection } from './worker-protection';
+import { AutoScalingInstanceLifecycle, type InstanceLifecycle } from './worker-lifecycle';
+import { AutoScalingInstanceProtection, readInstanceIdentity, type InstanceMetadataOptions, type InstanceProtection } from './worker-protection';
 
 /** A received message, as the handler sees it. */
 export interface QueueMessage {
@@ -75,6 +79,8 @@ export const QUEUE_WORKER_DEFAULTS = {
   waitTimeSeconds: 20,
   drainTimeoutMs: 25_000,
   protectionRetryMs: 20_000,
+  inServicePollMs: 5_000,
+  inServiceReadFailures: 3,
   deleteBatchDelayMs: 10,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
 } as const;
@@ -112,6 +118,19 @@ export interface QueueWorkerOptions {
   readonly scaleInProtection?: 'auto' | false | InstanceProtection;
   /** Pause of receiving after protection could not be set. @default 20000 */
   readonly protectionRetryMs?: number;
+  /**
+   * Receive nothing until this instance is `InService` in its Auto Scaling group: `auto` reads the target
+   * lifecycle state from instance metadata and, once that is `InService`, the current state from
+   * `DescribeAutoScalingInstances` (a launching hook's `Pending:Wait` already has the target `InService`); off EC2,
+   * or in no group, the worker receives at once. When the state cannot be read 3 times in a row (no permission,
+   * no network), it says so and receives. `false` receives at once; or your own implementation.
+   * @default 'auto'
+   */
+  readonly waitForInService?: 'auto' | false | InstanceLifecycle;
+  /** How often the lifecycle state is read while waiting for `InService`. @default 5000 */
+  readonly inServicePollMs?: number;
+  /** Instance metadata endpoint and time limit, for the `auto` protection and wait. @default - see `InstanceMetadataOptions` */
+  readonly instanceMetadata?: InstanceMetadataOptions;
   /** How long a delete may wait for others to share its batch call. @default 10 */
   readonly deleteBatchDelayMs?: number;
   /**
@@ -182,6 +201,7 @@ export class QueueWorker {
   private readonly waitTimeSeconds: number;
   private readonly drainTimeoutMs: number;
   private readonly protectionRetryMs: number;
+  private readonly inServicePollMs: number;
   private readonly onError: NonNullable<QueueWorkerOptions['onError']>;
   private state: State = 'new';
   private sqs: SQSClient | undefined;
@@ -190,6 +210,7 @@ export class QueueWorker {
   private visibilityTimeout = 30;
   private fifo = false;
   private protection: InstanceProtection | undefined;
+  private lifecycle: InstanceLifecycle | undefined;
   private protectedNow = false;
   private pausedUntil = 0;
   private deletes: SqsBatcher | undefined;
@@ -232,11 +253,16 @@ export class QueueWorker {
     if (!Number.isFinite(retry) || retry < 0) fail('protectionRetryMs must be a number >= 0', options.protectionRetryMs);
     const sip = options.scaleInProtection ?? 'auto';
     if (sip !== 'auto' && sip !== false && (typeof sip !== 'object' || typeof sip.setProtected !== 'function')) fail("scaleInProtection must be 'auto', false or an InstanceProtection", sip);
+    const wis = options.waitForInService ?? 'auto';
+    if (wis !== 'auto' && wis !== false && (typeof wis !== 'object' || typeof wis.isInService !== 'function')) fail("waitForInService must be 'auto', false or an InstanceLifecycle", wis);
+    const poll = options.inServicePollMs ?? QUEUE_WORKER_DEFAULTS.inServicePollMs;
+    if (!Number.isFinite(poll) || poll < 100) fail('inServicePollMs must be a number >= 100', options.inServicePollMs);
     this.options = options;
     this.concurrency = concurrency;
     this.waitTimeSeconds = wait;
     this.drainTimeoutMs = drain;
     this.protectionRetryMs = retry;
+    this.inServicePollMs = poll;
     this.onError = options.onError ?? ((error, context) => {
       console.error(`[QueueWorker] ${context.operation}${context.messageId ? ` (message ${context.messageId})` : ''}: ${error.message}`);
     });
@@ -355,13 +381,55 @@ export class QueueWorker {
       send: (entries) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
     });
     const sip = this.options.scaleInProtection ?? 'auto';
+    const wis = this.options.waitForInService ?? 'auto';
+    // One metadata read for both (off EC2 it costs the metadata time limit once).
+    const identity = sip === 'auto' || wis === 'auto' ? await readInstanceIdentity(this.options.instanceMetadata) : undefined;
     if (sip === 'auto') {
-      this.protection = await AutoScalingInstanceProtection.fromInstanceMetadata();
-      if (!this.protection) {
+      if (identity?.autoScalingGroupName) {
+        this.protection = new AutoScalingInstanceProtection({ instanceId: identity.instanceId, autoScalingGroupName: identity.autoScalingGroupName, region: identity.region });
+      } else {
         this.report(new Error('no Auto Scaling group found in instance metadata (not on EC2, or metadata tags off): running without scale-in protection'), { operation: 'start' });
       }
     } else if (sip !== false) {
       this.protection = sip;
+    }
+    if (wis === 'auto') {
+      // Not on EC2: nothing to wait for.
+      if (identity) {
+        this.lifecycle = new AutoScalingInstanceLifecycle({ instanceId: identity.instanceId, region: identity.region, ...(this.options.instanceMetadata ? { metadata: this.options.instanceMetadata } : {}) });
+      }
+    } else if (wis !== false) {
+      this.lifecycle = wis;
+    }
+  }
+
+  /**
+   * Waits until the instance is in service (see `waitForInService`); returns at once when the worker stops. Reading
+   * the state is not allowed to hold the worker forever: after a few failures in a row it receives anyway (and a
+   * refused protection then hands the messages back, as before).
+   */
+  private async waitUntilInService(): Promise<void> {
+    const lifecycle = this.lifecycle;
+    if (!lifecycle) return;
+    const { signal } = this.stopReceiving;
+    let failures = 0;
+    try {
+      while (this.state === 'running') {
+        try {
+          if (await lifecycle.isInService(signal)) return;
+          failures = 0;
+        } catch (e) {
+          if (signal.aborted) return;
+          this.report(asError(e), { operation: 'lifecycle state (waiting for InService)' });
+          if (++failures >= QUEUE_WORKER_DEFAULTS.inServiceReadFailures) {
+            this.report(new Error(`the instance's lifecycle state could not be read ${failures} times in a row: receiving without waiting for InService`), { operation: 'lifecycle state (waiting for InService)' });
+            return;
+          }
+        }
+        await sleep(this.inServicePollMs, signal);
+      }
+    } finally {
+      if (lifecycle instanceof AutoScalingInstanceLifecycle && lifecycle !== this.options.waitForInService) lifecycle.destroy();
     }
   }
 
@@ -369,6 +437,7 @@ export class QueueWorker {
     const { sdk } = this;
     const sqs = this.sqs!;
     let failures = 0;
+    await this.waitUntilInService();
     while (this.state === 'running') {
       if (this.held.size >= this.concurrency) {
         await new Promise<void>((resolve) => { this.slotFreed = resolve; });

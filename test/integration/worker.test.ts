@@ -1,14 +1,17 @@
 import {
   AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand,
+  EnterStandbyCommand, ExitStandbyCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AutoScalingInstanceProtection, QueueWorker, type InstanceProtection, type QueueWorkerOptions } from '../../lib/runtime';
+import {
+  AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
+} from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { sleep } from './services';
 import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
@@ -19,7 +22,7 @@ afterAll(() => sqs.destroy());
 
 const errors: string[] = [];
 const base = (queueUrl: string, handler: QueueWorkerOptions['handler'], extra: Partial<QueueWorkerOptions> = {}): QueueWorkerOptions => ({
-  queueUrl, handler, sqs, waitTimeSeconds: 1, scaleInProtection: false, onError: (e, c) => { errors.push(`${c.operation}: ${e.message}`); }, ...extra,
+  queueUrl, handler, sqs, waitTimeSeconds: 1, scaleInProtection: false, waitForInService: false, onError: (e, c) => { errors.push(`${c.operation}: ${e.message}`); }, ...extra,
 });
 
 /** Polls `probe` (bounded) until true. */
@@ -30,6 +33,46 @@ async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number)
     await sleep(50);
   }
   return false;
+}
+
+/**
+ * A stand-in for the instance metadata service on loopback (IMDSv2: a token from PUT, then metadata with the token;
+ * 404 for an item it does not have). `values` is read at each request, so a test can change what it answers.
+ */
+async function startImds(values: () => Record<string, string | undefined>): Promise<{ endpoint: string; hits: Map<string, number>; close: () => Promise<void> }> {
+  const token = randomBytes(8).toString('hex');
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return void res.end(token);
+    if (req.headers['x-aws-ec2-metadata-token'] !== token) return void res.writeHead(401).end();
+    const path = (req.url ?? '').replace(/^\/latest\/meta-data\//, '');
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const value = values()[path];
+    if (value === undefined) return void res.writeHead(404).end();
+    res.end(value);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    endpoint: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    hits,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Messages of a queue: visible, and received but not yet deleted (in flight). */
+async function queueCounts(url: string): Promise<{ visible: number; inFlight: number }> {
+  const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
+  return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
+}
+
+/** A moto Auto Scaling group of one instance. */
+async function motoGroup(asg: AutoScalingClient): Promise<{ group: string; instanceId: string }> {
+  const group = `workers-${randomBytes(4).toString('hex')}`;
+  await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: group, ImageId: 'ami-12c6146b', InstanceType: 't3.micro' }));
+  await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: group, LaunchConfigurationName: group, MinSize: 0, MaxSize: 1, DesiredCapacity: 1, AvailabilityZones: ['us-east-1a'] }));
+  const instanceId = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups![0]!.Instances![0]!.InstanceId!;
+  return { group, instanceId };
 }
 
 /** The ids another consumer receives from `queueUrl` while it polls for `ms` (leaving what it gets visible). */
@@ -269,6 +312,107 @@ describe('QueueWorker scale-in protection through instance metadata and Auto Sca
 
   it('finds no group when no metadata service answers', async () => {
     expect(await AutoScalingInstanceProtection.fromInstanceMetadata({ endpoint: 'http://127.0.0.1:1', timeoutMs: 500 })).toBeUndefined();
+  });
+});
+
+describe('QueueWorker waits until its instance is InService before receiving', () => {
+  const asg = new AutoScalingClient(motoClientConfig(services));
+  afterAll(() => asg.destroy());
+
+  it('receives nothing while the target state is not InService, nor while the group has not put the instance in service', async () => {
+    // GIVEN a worker on an instance of a (moto) Auto Scaling group, in a warm pool at first (target Warmed:Running)
+    const { group, instanceId } = await motoGroup(asg);
+    let target = 'Warmed:Running';
+    const imds = await startImds(() => ({ 'autoscaling/target-lifecycle-state': target }));
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 30 });
+    await sendBodies(sqs, queue.url, ['job']);
+    const receiveCounts: number[] = [];
+    const lifecycle = new AutoScalingInstanceLifecycle({ instanceId, metadata: { endpoint: imds.endpoint }, client: asg });
+    const worker = new QueueWorker(base(queue.url, (m) => { receiveCounts.push(m.receiveCount); }, {
+      waitForInService: lifecycle, inServicePollMs: 200, scaleInProtection: new AutoScalingInstanceProtection({ instanceId, autoScalingGroupName: group, client: asg }),
+    }));
+    try {
+      await worker.start();
+      expect(await until(() => (imds.hits.get('autoscaling/target-lifecycle-state') ?? 0) >= 3, 10_000)).toBe(true);
+      // THEN it has not received (a receive would make the message in flight, and count towards maxReceiveCount)
+      expect(await queueCounts(queue.url)).toEqual({ visible: 1, inFlight: 0 });
+      expect(await lifecycle.lifecycleState()).toBe('InService');
+
+      // WHEN it is launched into service: the launching hook holds it (Pending:Wait) while the target already reads
+      // InService. moto cannot hold an instance in Pending:Wait; Standby stands in for "not InService yet".
+      await asg.send(new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: true }));
+      target = 'InService';
+      const polled = imds.hits.get('autoscaling/target-lifecycle-state')!;
+      expect(await until(() => imds.hits.get('autoscaling/target-lifecycle-state')! >= polled + 3, 10_000)).toBe(true);
+      // THEN still nothing received
+      expect(await queueCounts(queue.url)).toEqual({ visible: 1, inFlight: 0 });
+      expect(worker.stats().received).toBe(0);
+
+      // WHEN the group puts it in service
+      await asg.send(new ExitStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [instanceId] }));
+      // THEN it receives the message for the first time (receive count 1), protected, and deletes it
+      expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(receiveCounts).toEqual([1]);
+      expect(stats).toMatchObject({ received: 1, handedBack: 0, protection: { set: 1, failures: 0 } });
+      expect(errors.filter((e) => e.startsWith('lifecycle state'))).toEqual([]);
+    } finally {
+      await worker.stop();
+      await imds.close();
+    }
+  });
+
+  it("with 'auto': receives at once off EC2 (no metadata service) and on an instance in no group (no target state)", async () => {
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['a']);
+    const offEc2 = new QueueWorker(base(queue.url, () => undefined, { waitForInService: 'auto', instanceMetadata: { endpoint: 'http://127.0.0.1:1', timeoutMs: 300 }, inServicePollMs: 60_000 }));
+    await offEc2.start();
+    expect(await until(() => offEc2.stats().deleted === 1, 10_000)).toBe(true);
+    await offEc2.stop();
+
+    // An EC2 instance outside Auto Scaling: metadata answers, without autoscaling/target-lifecycle-state. (A queue of
+    // its own: moto keeps serving the long poll the first worker aborted when it stopped, and would take 'c'.)
+    const other = await createTestQueue(sqs);
+    await sendBodies(sqs, other.url, ['c']);
+    const imds = await startImds(() => ({ 'instance-id': 'i-0123456789abcdef0', 'placement/region': services.moto.region }));
+    const plain = new QueueWorker(base(other.url, () => undefined, { waitForInService: 'auto', instanceMetadata: { endpoint: imds.endpoint }, inServicePollMs: 60_000 }));
+    try {
+      await plain.start();
+      expect(await until(() => plain.stats().deleted === 1, 10_000)).toBe(true);
+      expect(imds.hits.get('autoscaling/target-lifecycle-state')).toBe(1);
+    } finally {
+      await plain.stop();
+      await imds.close();
+    }
+  });
+
+  it('stops waiting at once when stopped, having received nothing', async () => {
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['job']);
+    let reads = 0;
+    const pending: InstanceLifecycle = { isInService: async () => { reads++; return false; } };
+    const worker = new QueueWorker(base(queue.url, () => undefined, { waitForInService: pending, inServicePollMs: 60_000 }));
+    await worker.start();
+    expect(await until(() => reads === 1, 5_000)).toBe(true);
+    const before = Date.now();
+    const stats = await worker.stop();
+    expect(Date.now() - before).toBeLessThan(1_000);
+    expect(stats.received).toBe(0);
+    expect(await queueCounts(queue.url)).toEqual({ visible: 1, inFlight: 0 });
+  });
+
+  it('receives anyway after the state could not be read 3 times in a row (no permission), saying so', async () => {
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['job']);
+    const reported = errors.length;
+    const denied: InstanceLifecycle = { isInService: async () => { throw new Error('AccessDenied: autoscaling:DescribeAutoScalingInstances'); } };
+    const worker = new QueueWorker(base(queue.url, () => undefined, { waitForInService: denied, inServicePollMs: 100 }));
+    await worker.start();
+    expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+    await worker.stop();
+    const said = errors.slice(reported);
+    expect(said.filter((e) => /AccessDenied/.test(e))).toHaveLength(3);
+    expect(said).toContainEqual(expect.stringMatching(/could not be read 3 times in a row: receiving without waiting for InService/));
   });
 });
 

@@ -2,8 +2,9 @@ import { App, Duration, Stack } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { Network } from '../../../constructs/network';
 import { WorkQueue, WorkQueueEncryption, WorkerFleet, placeholderWorker, type WorkerFleetProps } from '../../../constructs/work-queue';
 import { ApplicationSource, Fleet } from '../../../constructs/fleet';
 import { cdkJsonContext, stackWithVpc } from '../../helpers/app';
-import { inlineFiles, renderedUserData } from '../../helpers/user-data';
+import { inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
 import { validationErrorOf } from '../../helpers/errors';
 
 const T4G_SMALL = new ec2.InstanceType('t4g.small');
@@ -119,6 +120,17 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
             Condition: { StringEquals: { 'autoscaling:ResourceTag/s2m:fleet': Stack.of(workers).resolve(workers.fleet.groupTagValue) } },
           }],
         },
+      },
+    }));
+    expect((t.toJSON().Resources[groupId] as { DependsOn: string[] }).DependsOn).toContain(policyId);
+  });
+
+  it('lets workers read their own lifecycle state (to wait for InService), in a policy the group waits for', () => {
+    const [[policyId]] = Object.entries(t.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyName: Match.stringLikeRegexp('^WorkersLifecycleStatePolicy'),
+        Roles: [{ Ref: Match.stringLikeRegexp('^WorkersFleetInstanceRole') }],
+        PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' }] },
       },
     }));
     expect((t.toJSON().Resources[groupId] as { DependsOn: string[] }).DependsOn).toContain(policyId);
@@ -267,6 +279,10 @@ describe('placeholderWorker', () => {
     expect(userData).toContain('exec /bin/bash worker.sh');
   });
 
+  it('is clean for shellcheck', () => {
+    expect(shellcheck(script)).toBe('');
+  });
+
   it('protects before working, hands the message back when it cannot, and unprotects only after an empty poll', () => {
     const receive = script.indexOf('receive-message');
     const protectOn = script.indexOf('protect on');
@@ -298,7 +314,7 @@ describe('placeholderWorker', () => {
     ].join('\n'));
     chmodSync(join(dir, 'curl'), 0o755);
     chmodSync(join(dir, 'aws'), 0o755);
-    spawnSync('bash', ['-c', script.replace(/sleep 20/g, 'sleep 0').replace('sleep 5;', 'sleep 0;')], {
+    spawnSync('bash', ['-c', script.replace(/pause (20|5)\b/g, 'pause 0')], {
       env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, QUEUE_URL: 'https://q', PROCESSING_SECONDS: '0' },
       timeout: 20_000,
     });
@@ -331,5 +347,142 @@ describe('placeholderWorker', () => {
       'sqs receive-message', // SIGTERM arrives with message 2...
       'sqs change-message-visibility', // ...which goes back at once, and the worker exits
     ]);
+  });
+
+  /**
+   * Runs the worker script as its own process group (as systemd runs a unit: `kill(-pgid)` signals every process of
+   * it, as KillMode=control-group does), with real curl against a loopback IMDSv2 stand-in and a fake `aws` that
+   * logs its calls. `imds(path, n)` answers the n-th read of a metadata path (undefined: 404); `awsCase` is a bash
+   * `case` body on "$*" where `$n` counts calls of the same subcommand. `act` runs while the script does and may
+   * signal it; the script is killed (SIGKILL to the group) if it has not exited 10 s after `act` returns.
+   */
+  async function live(o: {
+    imds: (path: string, n: number) => string | undefined;
+    awsCase: string;
+    processingSeconds?: number;
+    edit?: (s: string) => string;
+    act: (ctl: { calls: () => string[]; pgid: number; until: (probe: (calls: string[]) => boolean) => Promise<void> }) => Promise<void>;
+  }): Promise<{ calls: string[]; code: number | null; signal: NodeJS.Signals | null; exitedAfterActMs: number }> {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-live-'));
+    const log = join(dir, 'calls');
+    writeFileSync(log, '');
+    const hits = new Map<string, number>();
+    const token = 'tok-123';
+    const server = createServer((req, res) => {
+      if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return void res.end(token);
+      if (req.headers['x-aws-ec2-metadata-token'] !== token) return void res.writeHead(401).end();
+      const path = (req.url ?? '').replace(/^\/latest\/meta-data\//, '');
+      const n = (hits.get(path) ?? 0) + 1;
+      hits.set(path, n);
+      const value = o.imds(path, n);
+      if (path === 'autoscaling/target-lifecycle-state') writeFileSync(log, `imds ${path} ${value ?? '404'}\n`, { flag: 'a' });
+      if (value === undefined) return void res.writeHead(404).end();
+      res.end(value);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    writeFileSync(join(dir, 'aws'), [
+      '#!/bin/bash',
+      `echo "aws $*" >> ${log}`,
+      `n=$(grep -c -- "$2" ${log})`,
+      `case "$*" in ${o.awsCase}`,
+      'esac',
+    ].join('\n'));
+    chmodSync(join(dir, 'aws'), 0o755);
+    const child = spawn('bash', ['-c', (o.edit ?? ((x) => x))(script)], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, QUEUE_URL: 'https://q', PROCESSING_SECONDS: String(o.processingSeconds ?? 0), AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoint },
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const calls = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter((l) => l !== '') : []);
+    const short = (l: string): string => l.split(' ').slice(0, 3).join(' ') + (l.includes('--no-protected') ? ' off' : l.includes('--protected') ? ' on' : '');
+    try {
+      await o.act({
+        calls,
+        pgid: child.pid!,
+        until: async (probe) => {
+          const deadline = Date.now() + 15_000;
+          while (!probe(calls().map(short))) {
+            if (Date.now() > deadline) throw new Error(`timed out; calls so far: ${JSON.stringify(calls())}`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        },
+      });
+      const actDone = Date.now();
+      const result = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+      if (result === 'timeout') throw new Error(`the worker script did not exit; calls: ${JSON.stringify(calls())}`);
+      return { calls: calls().map(short), ...result, exitedAfterActMs: Date.now() - actDone };
+    } finally {
+      // The group's pid: the script and whatever it left (a pause's sleep).
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('receives nothing until its instance is InService: the target state (instance metadata), then the current state (the API)', async () => {
+    // GIVEN an instance first in a warm pool (target Warmed:Running), then launched into service: the target reads
+    // InService at once while the launching hook holds it in Pending:Wait (twice), then InService
+    const { calls, code } = await live({
+      imds: (path, n) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': n <= 2 ? 'Warmed:Running' : 'InService' } as Record<string, string>)[path],
+      awsCase: `*describe-auto-scaling-instances*) if [ "$n" -le 2 ]; then echo Pending:Wait; else echo InService; fi;;
+        *receive-message*) echo None;;`,
+      edit: (s) => s.replace('  pause 5\ndone', '  pause 0.2\ndone'),
+      act: async ({ until, pgid }) => {
+        await until((c) => c.includes('aws sqs receive-message'));
+        process.kill(-pgid, 'SIGTERM');
+      },
+    });
+    // THEN the first receive comes only after the API said InService
+    expect(calls.slice(0, calls.indexOf('aws sqs receive-message') + 1)).toEqual([
+      'imds autoscaling/target-lifecycle-state Warmed:Running',
+      'imds autoscaling/target-lifecycle-state Warmed:Running', // in the warm pool: no API call
+      'imds autoscaling/target-lifecycle-state InService',
+      'aws autoscaling describe-auto-scaling-instances', // Pending:Wait
+      'imds autoscaling/target-lifecycle-state InService',
+      'aws autoscaling describe-auto-scaling-instances', // Pending:Wait
+      'imds autoscaling/target-lifecycle-state InService',
+      'aws autoscaling describe-auto-scaling-instances', // InService
+      'aws sqs receive-message',
+    ]);
+    expect(code).toBe(0);
+  });
+
+  it('stops at once on SIGTERM while waiting for InService, having received nothing', async () => {
+    const { calls, code, exitedAfterActMs } = await live({
+      imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': 'InService' } as Record<string, string>)[path],
+      awsCase: '*describe-auto-scaling-instances*) echo Pending:Wait;;',
+      act: async ({ until, pgid }) => {
+        await until((c) => c.includes('aws autoscaling describe-auto-scaling-instances'));
+        await new Promise((r) => setTimeout(r, 300)); // into its 5 s pause
+        process.kill(pgid, 'SIGTERM'); // the script only (a plain `kill <pid>`)
+      },
+    });
+    expect(calls.filter((l) => l.startsWith('aws sqs'))).toEqual([]);
+    expect(exitedAfterActMs).toBeLessThan(2_000);
+    expect(code).toBe(0);
+  });
+
+  it('receives without waiting in no group (no target state), and on SIGTERM to the whole unit mid-job hands the message back instead of deleting it', async () => {
+    const { calls, code } = await live({
+      imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp' } as Record<string, string>)[path],
+      awsCase: '*receive-message*) echo h1;;',
+      processingSeconds: 30,
+      act: async ({ until, pgid }) => {
+        await until((c) => c.includes('aws autoscaling set-instance-protection on'));
+        await new Promise((r) => setTimeout(r, 500)); // the job (sleep 30) is running
+        // systemd's stop with KillMode=control-group: SIGTERM to every process of the unit, the job's too
+        process.kill(-pgid, 'SIGTERM');
+      },
+    });
+    expect(calls).toEqual([
+      'imds autoscaling/target-lifecycle-state 404',
+      'aws sqs receive-message',
+      'aws autoscaling set-instance-protection on',
+      'aws sqs change-message-visibility', // the cut-short job's message goes back for another worker, not deleted
+    ]);
+    expect(code).toBe(0);
   });
 });

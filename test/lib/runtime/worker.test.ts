@@ -12,6 +12,8 @@ describe('QueueWorker options', () => {
     [{ visibilityTimeoutSeconds: 50_000 }, /visibilityTimeoutSeconds must be a whole number from 1 to 43200 \(got: 50000\)/],
     [{ drainTimeoutMs: -1 }, /drainTimeoutMs must be a number >= 0 \(got: -1\)/],
     [{ scaleInProtection: true }, /scaleInProtection must be 'auto', false or an InstanceProtection \(got: true\)/],
+    [{ waitForInService: 'yes' }, /waitForInService must be 'auto', false or an InstanceLifecycle \(got: "yes"\)/],
+    [{ inServicePollMs: 10 }, /inServicePollMs must be a number >= 100 \(got: 10\)/],
   ])('fails for %j', (bad, message) => {
     expect(() => new QueueWorker({ ...ok, ...(bad as Partial<QueueWorkerOptions>) })).toThrow(message);
   });
