@@ -60,6 +60,13 @@ export interface ApplicationSourceConfig {
   readonly containerName?: string;
   /** The instance metadata hop limit (2 lets a container reach IMDSv2 through the bridge). @default 1 */
   readonly httpPutResponseHopLimit?: number;
+  /**
+   * The port the application itself listens on where it runs, which the environment file gives it as `S2M_PORT`,
+   * when that is not the fleet's port: a container's port, onto which the instance publishes the fleet's port. The
+   * fleet's readiness check and the load balancer keep using the fleet's port.
+   * @default - the fleet's port
+   */
+  readonly applicationPort?: number;
 }
 
 /** Options shared by the sources that install files and start a command. */
@@ -119,7 +126,11 @@ export interface ContainerSourceProps {
    * under the same tag would never roll the fleet.
    */
   readonly image: string;
-  /** The port the container listens on, published on the fleet's port. Required for a web service. @default - none */
+  /**
+   * The port the container listens on: the instance publishes the fleet's port onto it, and the container's
+   * environment file says `S2M_PORT=<containerPort>`. Required for a web service.
+   * @default - none (nothing is published)
+   */
   readonly containerPort?: number;
 }
 
@@ -372,6 +383,8 @@ class ContainerSource extends ApplicationSource {
       runAsRoot: true,
       containerName: CONTAINER_NAME,
       httpPutResponseHopLimit: 2,
+      // Inside, the application listens on its own port; the host side (readiness, load balancer) stays on the fleet's.
+      ...(publish !== '' ? { applicationPort: containerPort } : {}),
     };
   }
 }

@@ -86,7 +86,12 @@ export interface FleetProps {
   readonly applicationRole?: FleetRole;
   /** The service or queue name (`S2M_SERVICE`). @default - the construct id */
   readonly serviceName?: string;
-  /** The port the application listens on (`S2M_PORT`); with it, readiness waits for the health path to answer. @default - none */
+  /**
+   * The port the instances serve on (the load balancer's target port); with it, readiness waits for the health path
+   * to answer there. The application's `S2M_PORT`, except where its source listens on a port of its own (a
+   * container's `containerPort`, onto which this port is published).
+   * @default - none
+   */
   readonly port?: number;
   /** The shallow health path (`S2M_HEALTH_PATH`), checked on `port` for readiness. @default '/health' */
   readonly healthCheckPath?: string;
@@ -440,6 +445,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   private bootstrap(props: FleetProps, source: ApplicationSourceConfig, role: FleetRole, readiness: Duration, drain: Duration): void {
     const stack = Stack.of(this);
     const port = props.port;
+    // What the application listens on where it runs (a container's own port); the host-side checks use `port`.
+    const applicationPort = port !== undefined ? source.applicationPort ?? port : undefined;
     const healthPath = props.healthCheckPath ?? HEALTH_PATHS.shallow;
     const environment: Record<string, string> = {
       [ENV_VARS.region]: stack.region,
@@ -447,7 +454,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       AWS_DEFAULT_REGION: stack.region,
       [ENV_VARS.role]: role,
       [ENV_VARS.service]: props.serviceName ?? this.node.id,
-      ...(port !== undefined ? { [ENV_VARS.port]: String(port) } : {}),
+      ...(applicationPort !== undefined ? { [ENV_VARS.port]: String(applicationPort) } : {}),
       [ENV_VARS.healthPath]: healthPath,
       [ENV_VARS.deepHealthPath]: HEALTH_PATHS.deep,
       ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),

@@ -170,7 +170,10 @@ export const ENV_VARS = {
   service: 'S2M_SERVICE',
   /** The SSM parameter prefix of the app, e.g. `/shop`. */
   parameterPrefix: 'S2M_PARAMETER_PREFIX',
-  /** The port a web service listens on. */
+  /**
+   * The port a web service's application listens on where it runs: the service's port, or inside a container its
+   * `containerPort` (the instance publishes the service's port onto it).
+   */
   port: 'S2M_PORT',
   /** The shallow health path the load balancer checks (the process is up). */
   healthPath: 'S2M_HEALTH_PATH',

@@ -12,6 +12,7 @@ import { bundleNodeEntry, bundleNodeEntryForApp } from '../../../constructs/comm
 import { ApplicationSource, Fleet, type FleetProps } from '../../../constructs/fleet';
 import { placeholderServer } from '../../../constructs/web-tier';
 import { DATABASE_CA_FILE, ENV_FILE } from '../../../lib/runtime/contract';
+import { readEnvironment } from '../../../lib/runtime/env';
 import { placeholderWorker } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
 import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
@@ -135,6 +136,31 @@ describe('ApplicationSource.container', () => {
     expect(userData).toContain('aws ecr get-login-password --region "eu-west-1" | docker login --username AWS --password-stdin "111111111111.dkr.ecr.eu-west-1.amazonaws.com"');
     expect(userData).toContain(' -p 8080:3000 ');
     expect(userData).toContain(`S2M_APP_VERSION=sha256:${'b'.repeat(64)}`);
+  });
+
+  it('tells the application inside its own port (S2M_PORT = containerPort) while readiness checks the published one', () => {
+    // GIVEN a web service on port 8080 whose container listens on 3000
+    const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
+    const userData = renderedUserData(t);
+    const envFile = /cat > \/etc\/scale-to-millions\/env <<'ENV'\n([\s\S]*?)\nENV/.exec(userData)![1];
+    const run = embeddedScripts(userData)['/opt/s2m/bin/run'];
+    // THEN the runtime SDK in the container (it reads the file passed with --env-file, also mounted at ENV_FILE) listens on 3000
+    const dir = mkdtempSync(join(tmpdir(), 's2m-env-'));
+    writeFileSync(join(dir, 'env'), `${envFile}\n`);
+    const env = readEnvironment({ file: join(dir, 'env'), env: {}, overrides: { parameterPrefix: '/shop' } });
+    rmSync(dir, { recursive: true });
+    expect(env.port).toBe(3000);
+    expect(run).toContain(`--env-file ${ENV_FILE} `);
+    // AND the host publishes 8080 onto that port, which is where the readiness check asks
+    const published = / -p (\d+):(\d+) /.exec(run)!;
+    expect(Number(published[2])).toBe(env.port);
+    expect(userData).toContain(`S2M_HEALTH_URL='http://127.0.0.1:${published[1]}/health'`);
+    expect(published[1]).toBe('8080');
+  });
+
+  it('keeps S2M_PORT the fleet\'s port for sources that run on the host', () => {
+    const { t } = fleetWith(ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: '/usr/bin/python3 srv.py' }), { port: 8080, applicationRole: 'web' });
+    expect(renderedUserData(t)).toMatch(/\nS2M_PORT=8080\n/);
   });
 
   it('gives the container the fleet\'s files read-only (the environment, the RDS certificate bundle)', () => {
