@@ -8,6 +8,7 @@ import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
+import { checkHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
@@ -95,6 +96,14 @@ export interface FleetProps {
   readonly port?: number;
   /** The shallow health path (`S2M_HEALTH_PATH`), checked on `port` for readiness. @default '/health' */
   readonly healthCheckPath?: string;
+  /**
+   * The deep health path (`S2M_DEEP_HEALTH_PATH`): the path the region's Route 53 health check requests, which the
+   * runtime SDK and the placeholder server answer with the data tier's health. Give the path that check uses
+   * (`dns.healthCheck.path` in the reference app): an application that answers another path fails the check, and
+   * the region leaves DNS. One exact path, not `healthCheckPath`.
+   * @default '/health/deep' (`HEALTH_PATHS.deep`)
+   */
+  readonly deepHealthCheckPath?: string;
   /**
    * More variables of the environment file (`/etc/scale-to-millions/env`), e.g. the app name, primary region
    * and parameter prefix of the application contract. Never a secret: values must be plain words, and a value
@@ -426,6 +435,11 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     }
     if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
     checkPort(this, 'Fleet', 'port', props.port);
+    checkHealthPath(this, 'Fleet', 'deepHealthCheckPath', props.deepHealthCheckPath);
+    const shallow = props.healthCheckPath ?? HEALTH_PATHS.shallow;
+    if (props.deepHealthCheckPath === shallow) {
+      throw validationError(this, `Fleet: deepHealthCheckPath must differ from healthCheckPath, which the runtime answers first without checking the data tier (got: ${JSON.stringify(shallow)} for both)`);
+    }
     for (const [name, d] of [['readinessTimeout', props.readinessTimeout], ['drainTimeout', props.drainTimeout]] as const) {
       const s = d?.toSeconds();
       if (s !== undefined && (s < 30 || s > 7140)) throw validationError(this, `Fleet: ${name} must be 30 seconds to 119 minutes (got: ${s} seconds)`);
@@ -456,7 +470,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       [ENV_VARS.service]: props.serviceName ?? this.node.id,
       ...(applicationPort !== undefined ? { [ENV_VARS.port]: String(applicationPort) } : {}),
       [ENV_VARS.healthPath]: healthPath,
-      [ENV_VARS.deepHealthPath]: HEALTH_PATHS.deep,
+      [ENV_VARS.deepHealthPath]: props.deepHealthCheckPath ?? HEALTH_PATHS.deep,
       ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),
       ...(props.databaseUser !== undefined ? { [ENV_VARS.databaseUser]: props.databaseUser } : {}),
       ...props.environment,

@@ -209,6 +209,13 @@ export const HEALTH_PATHS = {
   deep: '/health/deep',
 } as const;
 
+/**
+ * What a configurable health path may be: one exact URL path, which a load balancer path pattern matches literally
+ * (no `*` or `?` wildcard, no query string) and the environment file holds as a plain word; at most 255 characters
+ * (Route 53's limit).
+ */
+export const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9_./@:+-]{0,254}$/;
+
 /** `<prefix>/<tier>`. */
 export function tierPrefix(prefix: string, tier: keyof typeof TIER_PATHS): string {
   return `${prefix}/${TIER_PATHS[tier]}`;
