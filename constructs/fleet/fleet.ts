@@ -111,6 +111,14 @@ export interface FleetProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * The idle timeout of the load balancer in front of the fleet, written as `S2M_LOAD_BALANCER_IDLE_TIMEOUT` (whole
+   * seconds, 1-4000): the application's HTTP keep-alive timeout must be longer, or the load balancer reuses a
+   * connection the application is closing and answers 502. The runtime SDK's `serve` keeps connections open 5 s
+   * longer (at least 65 s). A `WebTier` sets it for its services.
+   * @default - not written: the application assumes an ALB's default, 60 seconds
+   */
+  readonly loadBalancerIdleTimeout?: Duration;
   /** The fleet's own database user (`S2M_DATABASE_USER`), for IAM database authentication. @default - none */
   readonly databaseUser?: string;
   /**
@@ -436,6 +444,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
     checkPort(this, 'Fleet', 'port', props.port);
     checkHealthPath(this, 'Fleet', 'deepHealthCheckPath', props.deepHealthCheckPath);
+    checkIdleTimeout(this, 'Fleet', 'loadBalancerIdleTimeout', props.loadBalancerIdleTimeout);
     const shallow = props.healthCheckPath ?? HEALTH_PATHS.shallow;
     if (props.deepHealthCheckPath === shallow) {
       throw validationError(this, `Fleet: deepHealthCheckPath must differ from healthCheckPath, which the runtime answers first without checking the data tier (got: ${JSON.stringify(shallow)} for both)`);
@@ -471,6 +480,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       ...(applicationPort !== undefined ? { [ENV_VARS.port]: String(applicationPort) } : {}),
       [ENV_VARS.healthPath]: healthPath,
       [ENV_VARS.deepHealthPath]: props.deepHealthCheckPath ?? HEALTH_PATHS.deep,
+      ...(props.loadBalancerIdleTimeout !== undefined ? { [ENV_VARS.loadBalancerIdleTimeout]: String(props.loadBalancerIdleTimeout.toSeconds()) } : {}),
       ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),
       ...(props.databaseUser !== undefined ? { [ENV_VARS.databaseUser]: props.databaseUser } : {}),
       ...props.environment,
@@ -582,6 +592,18 @@ export function checkCapacity(min: number, max: number, prefix = 'Fleet', scope?
   if (!Number.isInteger(min) || min < 0) throw fail(`${prefix}: minCapacity must be a whole number ≥ 0 (got: ${min})`);
   if (!Number.isInteger(max) || max < 1) throw fail(`${prefix}: maxCapacity must be a whole number ≥ 1 (got: ${max})`);
   if (min > max) throw fail(`${prefix}: minCapacity (${min}) must not exceed maxCapacity (${max})`);
+}
+
+/**
+ * Throws a `ValidationError` of `scope` naming `who` and `prop` unless `timeout` is whole seconds from 1 to 4000, an
+ * Application Load Balancer's range. Tokens pass.
+ */
+export function checkIdleTimeout(scope: IConstruct, who: string, prop: string, timeout: Duration | undefined): void {
+  if (timeout === undefined || timeout.isUnresolved()) return;
+  const ms = timeout.toMilliseconds();
+  if (ms % 1000 !== 0 || ms < 1000 || ms > 4_000_000) {
+    throw validationError(scope, `${who}: ${prop} must be whole seconds from 1 to 4000, an Application Load Balancer's range (got: ${ms / 1000} seconds)`);
+  }
 }
 
 /** The AL2023 architecture of the instance types, which must all share one. */

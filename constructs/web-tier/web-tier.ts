@@ -13,7 +13,7 @@ import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';
 import { checkHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
-import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
+import { ApplicationSource, Fleet, checkCapacity, checkIdleTimeout, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
 import { placeholderServer } from './user-data';
 
@@ -200,7 +200,11 @@ export interface WebTierProps {
   readonly domain?: WebTierDomain;
   /** Load balancer deletion protection. @default true */
   readonly deletionProtection?: boolean;
-  /** Idle timeout. @default Duration.seconds(60) */
+  /**
+   * The load balancer's idle timeout (whole seconds, 1-4000). Every service is told it
+   * (`S2M_LOAD_BALANCER_IDLE_TIMEOUT`, the fleets' `loadBalancerIdleTimeout`) so its HTTP keep-alive outlasts it.
+   * @default Duration.seconds(60)
+   */
   readonly idleTimeout?: Duration;
   /**
    * The deep health path of every service (`S2M_DEEP_HEALTH_PATH`), which the runtime SDK and the placeholder
@@ -265,6 +269,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
   private readonly originVerify?: OriginVerifyHeaderOptions;
   private readonly environment?: Record<string, string>;
   private readonly deepHealthCheckPath: string;
+  private readonly idleTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: WebTierProps) {
     super(scope, id);
@@ -272,6 +277,8 @@ export class WebTier extends Construct implements ec2.IConnectable {
       throw validationError(this, 'WebTier: the stack needs an explicit region (env: { region }): the load balancer\'s access logs go to a bucket whose policy names the region\'s Elastic Load Balancing account (got: a region-agnostic stack)');
     }
     this.deepHealthCheckPath = props.deepHealthCheckPath ?? WEB_TIER_DEFAULTS.dnsHealthCheckPath;
+    checkIdleTimeout(this, 'WebTier', 'idleTimeout', props.idleTimeout);
+    this.idleTimeout = props.idleTimeout ?? WEB_TIER_DEFAULTS.idleTimeout;
     validateServices(this, props.services, props.originVerifyHeader, props.deepHealthCheckPath);
     this.originVerify = props.originVerifyHeader;
     this.environment = props.environment;
@@ -288,7 +295,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
       http2Enabled: true,
-      idleTimeout: props.idleTimeout ?? WEB_TIER_DEFAULTS.idleTimeout,
+      idleTimeout: this.idleTimeout,
     });
     this.connections = this.loadBalancer.connections;
 
@@ -421,6 +428,8 @@ export class WebTier extends Construct implements ec2.IConnectable {
       port,
       healthCheckPath,
       deepHealthCheckPath: this.deepHealthCheckPath,
+      // The application's keep-alive must outlast the load balancer's idle timeout, or the load balancer answers 502.
+      loadBalancerIdleTimeout: this.idleTimeout,
       ...(this.environment ? { environment: this.environment } : {}),
       ...(svc.databaseUser !== undefined ? { databaseUser: svc.databaseUser } : {}),
       ...(svc.machineImage ? { machineImage: svc.machineImage } : {}),

@@ -183,6 +183,12 @@ export const ENV_VARS = {
   version: 'S2M_APP_VERSION',
   /** The fleet's own database user (IAM authentication); not a secret. */
   databaseUser: 'S2M_DATABASE_USER',
+  /**
+   * The idle timeout of the load balancer in front of a web service, in whole seconds (1-4000). An HTTP server's
+   * keep-alive timeout must be longer, or the load balancer reuses a connection the server is closing and answers
+   * 502: the runtime SDK's `serve` sets it 5 s above (at least 65 s). Absent for workers.
+   */
+  loadBalancerIdleTimeout: 'S2M_LOAD_BALANCER_IDLE_TIMEOUT',
 } as const;
 
 /**

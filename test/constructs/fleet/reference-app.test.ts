@@ -55,6 +55,14 @@ describe('reference app: applications on the fleets, from the config', () => {
     for (const part of ['WebServicewebFleet', 'WebServiceapiFleet']) expect(renderedUserData(t, ltId(t, part))).toMatch(/\nS2M_DEEP_HEALTH_PATH=\/status\/region\n/);
   });
 
+  it('tells the web fleets web.idleTimeoutSeconds, which the load balancer uses, and the workers nothing', () => {
+    const own = buildTestApp({ ...shop('v1'), web: { idleTimeoutSeconds: 900 } });
+    const t = Template.fromStack(own.regions['eu-west-1'].app);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { LoadBalancerAttributes: Match.arrayWith([{ Key: 'idle_timeout.timeout_seconds', Value: '900' }]) });
+    for (const part of ['WebServicewebFleet', 'WebServiceapiFleet']) expect(renderedUserData(t, ltId(t, part))).toMatch(/\nS2M_LOAD_BALANCER_IDLE_TIMEOUT=900\n/);
+    expect(renderedUserData(t, ltId(t, 'WorkersJobs'))).not.toContain('S2M_LOAD_BALANCER_IDLE_TIMEOUT');
+  });
+
   it('runs each source: the Node.js bundle, the artifact at its version, the container', () => {
     expect(renderedUserData(app, ltId(app, 'WebServicewebFleet'))).toContain('exec /usr/bin/node-22 --enable-source-maps index.js');
     expect(renderedUserData(app, ltId(app, 'WebServiceapiFleet'))).toContain("S2M_ARTIFACT_OBJECT_VERSION='v1'");

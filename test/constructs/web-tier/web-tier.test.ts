@@ -270,6 +270,13 @@ describe('WebTier with a domain and two services', () => {
       expect(userData('api')).toContain('systemctl enable --now s2m-app.service s2m-drain.service');
     });
 
+    it('tells every service the load balancer\'s idle timeout, so its keep-alive outlasts it', () => {
+      for (const svc of ['web', 'api']) {
+        const userData = renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`).id);
+        expect(userData).toMatch(/\nS2M_LOAD_BALANCER_IDLE_TIMEOUT=60\n/);
+      }
+    });
+
     it('gives instances a role with AmazonSSMManagedInstanceCore, their agent\'s needs and lifecycle calls on their own group', () => {
       template.resourceCountIs('AWS::IAM::Role', 5); // two fleets, the AMI lookup, and the VPC's flow log and default-SG custom resource roles
       const { props } = resourceOf(template, 'AWS::IAM::Role', 'ServiceapiFleetInstanceRole');
@@ -636,6 +643,14 @@ describe('WebTier bad props', () => {
   ])('fails when %s, naming the web tier', (_, services, message) => {
     const { stack, vpc } = stackWithVpc();
     expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message });
+  });
+
+  it('fails on an idle timeout outside an ALB\'s range, naming the prop and the value', () => {
+    const { stack, vpc } = stackWithVpc();
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services: [svc('web')], idleTimeout: Duration.minutes(70) }))).toEqual({
+      path: 'TestStack/Web',
+      message: 'WebTier: idleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 4200 seconds)',
+    });
   });
 
   it('fails in a region-agnostic stack, saying why a region is needed', () => {
