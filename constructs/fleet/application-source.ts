@@ -60,6 +60,13 @@ export interface ApplicationSourceConfig {
   readonly containerName?: string;
   /** The instance metadata hop limit (2 lets a container reach IMDSv2 through the bridge). @default 1 */
   readonly httpPutResponseHopLimit?: number;
+  /**
+   * The port the application itself listens on where it runs, which the environment file gives it as `S2M_PORT`,
+   * when that is not the fleet's port: a container's port, onto which the instance publishes the fleet's port. The
+   * fleet's readiness check and the load balancer keep using the fleet's port.
+   * @default - the fleet's port
+   */
+  readonly applicationPort?: number;
 }
 
 /** Options shared by the sources that install files and start a command. */
@@ -119,7 +126,11 @@ export interface ContainerSourceProps {
    * under the same tag would never roll the fleet.
    */
   readonly image: string;
-  /** The port the container listens on, published on the fleet's port. Required for a web service. @default - none */
+  /**
+   * The port the container listens on: the instance publishes the fleet's port onto it, and the container's
+   * environment file says `S2M_PORT=<containerPort>`. Required for a web service.
+   * @default - none (nothing is published)
+   */
   readonly containerPort?: number;
 }
 
@@ -193,7 +204,9 @@ export abstract class ApplicationSource {
 
   /**
    * A local directory (zipped) or file (`.tar.gz`, `.zip` or a single file) uploaded as a CDK asset; its
-   * content hash is its version. The role may `GetObject` that asset object only.
+   * content hash is its version. The role may `GetObject` that asset object only. Files keep their Unix modes
+   * (a `./server` binary or `./start.sh` stays executable; setuid, setgid and group or world write are dropped),
+   * and a single file is executable on the instances when it is executable where `cdk synth` runs.
    */
   public static fromAsset(path: string, props: AssetSourceProps): ApplicationSource {
     return new AssetSource(path, props);
@@ -227,12 +240,47 @@ export abstract class ApplicationSource {
   public abstract bind(scope: Construct, options: ApplicationBindOptions): ApplicationSourceConfig;
 }
 
+/**
+ * Extracts a zip (`extract-zip <zip> <directory>`) restoring each file's Unix mode, which `python3 -m zipfile -e`
+ * drops, so `./server` or `./start.sh` stays executable. The mode comes from the entry's external attributes when
+ * the zip was made on Unix: the CDK CLI zips a directory asset with each file's `stat` mode that way (yazl,
+ * "made by" Unix, files only, symbolic links followed), and so do `zip` and most other tools. Never setuid, setgid,
+ * sticky or group- or world-writable; an entry without a Unix mode (a zip made on Windows) gets the default, not
+ * executable. Paths cannot leave the directory (`ZipFile.extract` drops absolute and `..` parts); a symbolic link
+ * (`zip -y`) is made last, and only when it resolves inside the directory. Python 3.9 (Amazon Linux 2023).
+ */
+export const EXTRACT_ZIP_SCRIPT = `#!/usr/bin/python3
+# Extracts a zip into a directory with each file's Unix mode (no setuid/setgid/sticky, no group or world write).
+import os, stat, sys, zipfile
+archive, dest = sys.argv[1], os.path.realpath(sys.argv[2])
+links = []
+with zipfile.ZipFile(archive) as z:
+    for info in z.infolist():
+        mode = info.external_attr >> 16 if info.create_system == 3 else 0
+        path = z.extract(info, dest)
+        if stat.S_ISLNK(mode):
+            with open(path) as f:
+                links.append((info.filename, path, f.read()))
+            os.remove(path)
+        elif not info.is_dir() and stat.S_IMODE(mode) and (stat.S_ISREG(mode) or not stat.S_IFMT(mode)):
+            os.chmod(path, stat.S_IMODE(mode) & 0o755)
+for name, path, target in links:
+    os.symlink(target, path)
+for name, path, target in links:
+    if not os.path.realpath(path).startswith(dest + os.sep):
+        sys.exit(f"extract-zip: {name} links outside {dest} (to {target}): refused")
+`;
+
 /** The lines that download `bucket/key` to `/tmp/s2m-artifact` and unpack it into the app directory. */
-function unpack(kind: 'tar.gz' | 'zip' | 'file', fileName: string): string[] {
+function unpack(kind: 'tar.gz' | 'zip' | 'file', fileName: string, executable = false): string[] {
   const app = INSTANCE_PATHS.appDir;
   if (kind === 'tar.gz') return [`tar -xzf /tmp/s2m-artifact -C ${app}`];
-  if (kind === 'zip') return [`python3 -m zipfile -e /tmp/s2m-artifact ${app}`];
-  return [`install -m 0644 /tmp/s2m-artifact ${app}/${fileName}`];
+  if (kind === 'zip') {
+    const script = `${INSTANCE_PATHS.binDir}/extract-zip`;
+    return [`cat > ${script} <<'PY'\n${EXTRACT_ZIP_SCRIPT}PY`, `python3 ${script} /tmp/s2m-artifact ${app}`];
+  }
+  // A single file carries no mode through S3: it is executable when it was where `cdk synth` ran.
+  return [`install -m ${executable ? '0755' : '0644'} /tmp/s2m-artifact ${app}/${fileName}`];
 }
 
 class ArtifactSource extends ApplicationSource {
@@ -295,7 +343,8 @@ class AssetSource extends ApplicationSource {
     const isDir = statSync(path).isDirectory();
     const name = basename(path);
     const kind = isDir || name.endsWith('.zip') ? 'zip' : /\.(tar\.gz|tgz)$/.test(name) ? 'tar.gz' : 'file';
-    return assetConfig(scope, options, asset, kind, isDir ? '' : name, start, 'asset');
+    const executable = kind === 'file' && (statSync(path).mode & 0o111) !== 0;
+    return assetConfig(scope, options, asset, kind, isDir ? '' : name, start, 'asset', executable);
   }
 }
 
@@ -328,7 +377,7 @@ class NodejsSource extends ApplicationSource {
 }
 
 function assetConfig(scope: Construct, options: ApplicationBindOptions, asset: s3assets.Asset, kind: 'zip' | 'tar.gz' | 'file', fileName: string,
-  start: { command: string; packages: string[] }, label: string): ApplicationSourceConfig {
+  start: { command: string; packages: string[] }, label: string, executable = false): ApplicationSourceConfig {
   grantObjectRead(scope, options.grantee, asset.s3BucketName, asset.s3ObjectKey, false);
   return {
     kind: label,
@@ -336,7 +385,7 @@ function assetConfig(scope: Construct, options: ApplicationBindOptions, asset: s
     packages: start.packages,
     settings: { S2M_ARTIFACT_BUCKET: asset.s3BucketName, S2M_ARTIFACT_KEY: asset.s3ObjectKey },
     environment: {},
-    install: [...download(false), ...unpack(kind, fileName)],
+    install: [...download(false), ...unpack(kind, fileName, executable)],
     startCommand: start.command,
   };
 }
@@ -372,6 +421,8 @@ class ContainerSource extends ApplicationSource {
       runAsRoot: true,
       containerName: CONTAINER_NAME,
       httpPutResponseHopLimit: 2,
+      // Inside, the application listens on its own port; the host side (readiness, load balancer) stays on the fleet's.
+      ...(publish !== '' ? { applicationPort: containerPort } : {}),
     };
   }
 }

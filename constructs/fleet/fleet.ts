@@ -8,6 +8,7 @@ import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
+import { checkHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
@@ -86,10 +87,23 @@ export interface FleetProps {
   readonly applicationRole?: FleetRole;
   /** The service or queue name (`S2M_SERVICE`). @default - the construct id */
   readonly serviceName?: string;
-  /** The port the application listens on (`S2M_PORT`); with it, readiness waits for the health path to answer. @default - none */
+  /**
+   * The port the instances serve on (the load balancer's target port); with it, readiness waits for the health path
+   * to answer there. The application's `S2M_PORT`, except where its source listens on a port of its own (a
+   * container's `containerPort`, onto which this port is published).
+   * @default - none
+   */
   readonly port?: number;
   /** The shallow health path (`S2M_HEALTH_PATH`), checked on `port` for readiness. @default '/health' */
   readonly healthCheckPath?: string;
+  /**
+   * The deep health path (`S2M_DEEP_HEALTH_PATH`): the path the region's Route 53 health check requests, which the
+   * runtime SDK and the placeholder server answer with the data tier's health. Give the path that check uses
+   * (`dns.healthCheck.path` in the reference app): an application that answers another path fails the check, and
+   * the region leaves DNS. One exact path, not `healthCheckPath`.
+   * @default '/health/deep' (`HEALTH_PATHS.deep`)
+   */
+  readonly deepHealthCheckPath?: string;
   /**
    * More variables of the environment file (`/etc/scale-to-millions/env`), e.g. the app name, primary region
    * and parameter prefix of the application contract. Never a secret: values must be plain words, and a value
@@ -97,6 +111,14 @@ export interface FleetProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * The idle timeout of the load balancer in front of the fleet, written as `S2M_LOAD_BALANCER_IDLE_TIMEOUT` (whole
+   * seconds, 1-4000): the application's HTTP keep-alive timeout must be longer, or the load balancer reuses a
+   * connection the application is closing and answers 502. The runtime SDK's `serve` keeps connections open 5 s
+   * longer (at least 65 s). A `WebTier` sets it for its services.
+   * @default - not written: the application assumes an ALB's default, 60 seconds
+   */
+  readonly loadBalancerIdleTimeout?: Duration;
   /** The fleet's own database user (`S2M_DATABASE_USER`), for IAM database authentication. @default - none */
   readonly databaseUser?: string;
   /**
@@ -421,6 +443,12 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     }
     if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
     checkPort(this, 'Fleet', 'port', props.port);
+    checkHealthPath(this, 'Fleet', 'deepHealthCheckPath', props.deepHealthCheckPath);
+    checkIdleTimeout(this, 'Fleet', 'loadBalancerIdleTimeout', props.loadBalancerIdleTimeout);
+    const shallow = props.healthCheckPath ?? HEALTH_PATHS.shallow;
+    if (props.deepHealthCheckPath === shallow) {
+      throw validationError(this, `Fleet: deepHealthCheckPath must differ from healthCheckPath, which the runtime answers first without checking the data tier (got: ${JSON.stringify(shallow)} for both)`);
+    }
     for (const [name, d] of [['readinessTimeout', props.readinessTimeout], ['drainTimeout', props.drainTimeout]] as const) {
       const s = d?.toSeconds();
       if (s !== undefined && (s < 30 || s > 7140)) throw validationError(this, `Fleet: ${name} must be 30 seconds to 119 minutes (got: ${s} seconds)`);
@@ -440,6 +468,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   private bootstrap(props: FleetProps, source: ApplicationSourceConfig, role: FleetRole, readiness: Duration, drain: Duration): void {
     const stack = Stack.of(this);
     const port = props.port;
+    // What the application listens on where it runs (a container's own port); the host-side checks use `port`.
+    const applicationPort = port !== undefined ? source.applicationPort ?? port : undefined;
     const healthPath = props.healthCheckPath ?? HEALTH_PATHS.shallow;
     const environment: Record<string, string> = {
       [ENV_VARS.region]: stack.region,
@@ -447,9 +477,10 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       AWS_DEFAULT_REGION: stack.region,
       [ENV_VARS.role]: role,
       [ENV_VARS.service]: props.serviceName ?? this.node.id,
-      ...(port !== undefined ? { [ENV_VARS.port]: String(port) } : {}),
+      ...(applicationPort !== undefined ? { [ENV_VARS.port]: String(applicationPort) } : {}),
       [ENV_VARS.healthPath]: healthPath,
-      [ENV_VARS.deepHealthPath]: HEALTH_PATHS.deep,
+      [ENV_VARS.deepHealthPath]: props.deepHealthCheckPath ?? HEALTH_PATHS.deep,
+      ...(props.loadBalancerIdleTimeout !== undefined ? { [ENV_VARS.loadBalancerIdleTimeout]: String(props.loadBalancerIdleTimeout.toSeconds()) } : {}),
       ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),
       ...(props.databaseUser !== undefined ? { [ENV_VARS.databaseUser]: props.databaseUser } : {}),
       ...props.environment,
@@ -561,6 +592,18 @@ export function checkCapacity(min: number, max: number, prefix = 'Fleet', scope?
   if (!Number.isInteger(min) || min < 0) throw fail(`${prefix}: minCapacity must be a whole number ≥ 0 (got: ${min})`);
   if (!Number.isInteger(max) || max < 1) throw fail(`${prefix}: maxCapacity must be a whole number ≥ 1 (got: ${max})`);
   if (min > max) throw fail(`${prefix}: minCapacity (${min}) must not exceed maxCapacity (${max})`);
+}
+
+/**
+ * Throws a `ValidationError` of `scope` naming `who` and `prop` unless `timeout` is whole seconds from 1 to 4000, an
+ * Application Load Balancer's range. Tokens pass.
+ */
+export function checkIdleTimeout(scope: IConstruct, who: string, prop: string, timeout: Duration | undefined): void {
+  if (timeout === undefined || timeout.isUnresolved()) return;
+  const ms = timeout.toMilliseconds();
+  if (ms % 1000 !== 0 || ms < 1000 || ms > 4_000_000) {
+    throw validationError(scope, `${who}: ${prop} must be whole seconds from 1 to 4000, an Application Load Balancer's range (got: ${ms / 1000} seconds)`);
+  }
 }
 
 /** The AL2023 architecture of the instance types, which must all share one. */

@@ -11,8 +11,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';
+import { checkHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
-import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
+import { ApplicationSource, Fleet, checkCapacity, checkIdleTimeout, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
 import { placeholderServer } from './user-data';
 
@@ -161,8 +162,8 @@ export interface OriginVerifyHeaderOptions {
   /**
    * The path Route 53 health checks request (they cannot send custom headers): GET and HEAD of exactly this path
    * are forwarded to the default service without the header. It reveals only the health answer.
-   * @default '/health/deep' - the runtime SDK's deep health (`HEALTH_PATHS.deep`); the target groups' own checks
-   *   stay on each service's shallow path and go straight to the instances
+   * @default - the tier's `deepHealthCheckPath` (`/health/deep`), which the runtime SDK answers; the target groups'
+   *   own checks stay on each service's shallow path and go straight to the instances
    */
   readonly healthCheckPath?: string;
   /**
@@ -199,8 +200,19 @@ export interface WebTierProps {
   readonly domain?: WebTierDomain;
   /** Load balancer deletion protection. @default true */
   readonly deletionProtection?: boolean;
-  /** Idle timeout. @default Duration.seconds(60) */
+  /**
+   * The load balancer's idle timeout (whole seconds, 1-4000). Every service is told it
+   * (`S2M_LOAD_BALANCER_IDLE_TIMEOUT`, the fleets' `loadBalancerIdleTimeout`) so its HTTP keep-alive outlasts it.
+   * @default Duration.seconds(60)
+   */
   readonly idleTimeout?: Duration;
+  /**
+   * The deep health path of every service (`S2M_DEEP_HEALTH_PATH`), which the runtime SDK and the placeholder
+   * server answer with the data tier's health: give the path the region's Route 53 health check requests. The path
+   * `originVerifyHeader` lets through without the header, unless that names its own.
+   * @default '/health/deep' (`HEALTH_PATHS.deep`)
+   */
+  readonly deepHealthCheckPath?: string;
   /**
    * Bucket for access logs (SSE-S3; ALB access logs do not support KMS keys).
    * @default - a new encrypted, TLS-only, private bucket keeping logs 90 days
@@ -256,15 +268,24 @@ export class WebTier extends Construct implements ec2.IConnectable {
   public readonly healthCheckExemptionRule?: elbv2.ApplicationListenerRule;
   private readonly originVerify?: OriginVerifyHeaderOptions;
   private readonly environment?: Record<string, string>;
+  private readonly deepHealthCheckPath: string;
+  private readonly idleTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: WebTierProps) {
     super(scope, id);
     if (Token.isUnresolved(Stack.of(this).region)) {
       throw validationError(this, 'WebTier: the stack needs an explicit region (env: { region }): the load balancer\'s access logs go to a bucket whose policy names the region\'s Elastic Load Balancing account (got: a region-agnostic stack)');
     }
-    validateServices(this, props.services, props.originVerifyHeader);
+    this.deepHealthCheckPath = props.deepHealthCheckPath ?? WEB_TIER_DEFAULTS.dnsHealthCheckPath;
+    checkIdleTimeout(this, 'WebTier', 'idleTimeout', props.idleTimeout);
+    this.idleTimeout = props.idleTimeout ?? WEB_TIER_DEFAULTS.idleTimeout;
+    validateServices(this, props.services, props.originVerifyHeader, props.deepHealthCheckPath);
     this.originVerify = props.originVerifyHeader;
     this.environment = props.environment;
+    const exempted = this.originVerify?.healthCheckPath;
+    if (exempted !== undefined && exempted !== this.deepHealthCheckPath && (this.originVerify!.exemptHealthCheckPath ?? true)) {
+      Annotations.of(this).addWarningV2('scale-to-millions:web-tier-health-path-mismatch', `WebTier: originVerifyHeader.healthCheckPath (${exempted}) is not deepHealthCheckPath (${this.deepHealthCheckPath}), which the services answer with the data tier's health: a Route 53 check of ${exempted} does not test the data tier, or gets a 404`);
+    }
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -274,7 +295,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
       http2Enabled: true,
-      idleTimeout: props.idleTimeout ?? WEB_TIER_DEFAULTS.idleTimeout,
+      idleTimeout: this.idleTimeout,
     });
     this.connections = this.loadBalancer.connections;
 
@@ -332,7 +353,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
         priority: this.originVerify.healthCheckExemptionPriority ?? 1,
         conditions: [
           // A pattern with no wildcard matches that path only (case-sensitive); the query string is not part of it.
-          elbv2.ListenerCondition.pathPatterns([this.originVerify.healthCheckPath ?? WEB_TIER_DEFAULTS.dnsHealthCheckPath]),
+          elbv2.ListenerCondition.pathPatterns([this.originVerify.healthCheckPath ?? this.deepHealthCheckPath]),
           elbv2.ListenerCondition.httpRequestMethods(['GET', 'HEAD']),
         ],
         action: elbv2.ListenerAction.forward([defaultService.targetGroup]),
@@ -401,11 +422,14 @@ export class WebTier extends Construct implements ec2.IConnectable {
       ...(svc.additionalInstanceTypes ? { additionalInstanceTypes: svc.additionalInstanceTypes } : {}),
       minCapacity: svc.minCapacity,
       maxCapacity: svc.maxCapacity,
-      ...(svc.userData ? { userData: svc.userData } : { application: svc.application ?? placeholderServer({ serviceName: svc.name, healthCheckPath }) }),
+      ...(svc.userData ? { userData: svc.userData } : { application: svc.application ?? placeholderServer({ serviceName: svc.name, healthCheckPath, deepHealthCheckPath: this.deepHealthCheckPath }) }),
       applicationRole: 'web',
       serviceName: svc.name,
       port,
       healthCheckPath,
+      deepHealthCheckPath: this.deepHealthCheckPath,
+      // The application's keep-alive must outlast the load balancer's idle timeout, or the load balancer answers 502.
+      loadBalancerIdleTimeout: this.idleTimeout,
       ...(this.environment ? { environment: this.environment } : {}),
       ...(svc.databaseUser !== undefined ? { databaseUser: svc.databaseUser } : {}),
       ...(svc.machineImage ? { machineImage: svc.machineImage } : {}),
@@ -579,9 +603,10 @@ function validateOriginVerify(scope: Construct, o: OriginVerifyHeaderOptions, se
   });
 }
 
-function validateServices(scope: Construct, services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions): void {
+function validateServices(scope: Construct, services: WebServiceProps[], originVerify?: OriginVerifyHeaderOptions, deepHealthCheckPath?: string): void {
   const fail = (message: string) => validationError(scope, message);
   if (services.length === 0) throw fail('WebTier: services must list at least one service (got: [])');
+  checkHealthPath(scope, 'WebTier', 'deepHealthCheckPath', deepHealthCheckPath);
   const names = new Set<string>();
   const priorities = new Set<number>();
   let defaults = 0;
@@ -600,6 +625,9 @@ function validateServices(scope: Construct, services: WebServiceProps[], originV
     }
     if (s.application && s.userData) throw validationError(scope, `WebTier: services[${i}] (${s.name}) gives application and userData; give one (got both)`);
     checkPort(scope, 'WebTier', `services[${i}].port`, s.port);
+    if ((s.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath) === (deepHealthCheckPath ?? WEB_TIER_DEFAULTS.dnsHealthCheckPath)) {
+      throw fail(`WebTier: services[${i}].healthCheckPath must differ from deepHealthCheckPath, or the deep check is answered by the shallow one (got: ${JSON.stringify(s.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath)} for both)`);
+    }
     const slow = s.slowStart?.toSeconds();
     if (slow !== undefined && (slow < 30 || slow > 900)) throw fail(`WebTier: services[${i}].slowStart must be 30-900 seconds (got: ${slow})`);
   });

@@ -98,6 +98,10 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   });
 
   checkWritePaths(c, database, dns, domain !== undefined, regions.length);
+  services.forEach((svc, i) => {
+    // The runtime answers the shallow path first: the deep check would then never see the data tier.
+    if (svc.healthCheckPath === dns.healthCheck.path) c.fail('dns.healthCheck.path', `must differ from services[${i}].healthCheckPath (${svc.name}), which answers without checking the data tier`, dns.healthCheck.path);
+  });
   checkAppStackSize(c, services, queues);
   checkDataStackOutputs(c, queues, database?.shards.length ?? 1);
 

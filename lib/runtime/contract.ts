@@ -170,7 +170,10 @@ export const ENV_VARS = {
   service: 'S2M_SERVICE',
   /** The SSM parameter prefix of the app, e.g. `/shop`. */
   parameterPrefix: 'S2M_PARAMETER_PREFIX',
-  /** The port a web service listens on. */
+  /**
+   * The port a web service's application listens on where it runs: the service's port, or inside a container its
+   * `containerPort` (the instance publishes the service's port onto it).
+   */
   port: 'S2M_PORT',
   /** The shallow health path the load balancer checks (the process is up). */
   healthPath: 'S2M_HEALTH_PATH',
@@ -180,6 +183,12 @@ export const ENV_VARS = {
   version: 'S2M_APP_VERSION',
   /** The fleet's own database user (IAM authentication); not a secret. */
   databaseUser: 'S2M_DATABASE_USER',
+  /**
+   * The idle timeout of the load balancer in front of a web service, in whole seconds (1-4000). An HTTP server's
+   * keep-alive timeout must be longer, or the load balancer reuses a connection the server is closing and answers
+   * 502: the runtime SDK's `serve` sets it 5 s above (at least 65 s). Absent for workers.
+   */
+  loadBalancerIdleTimeout: 'S2M_LOAD_BALANCER_IDLE_TIMEOUT',
 } as const;
 
 /**
@@ -205,6 +214,13 @@ export const HEALTH_PATHS = {
   shallow: '/health',
   deep: '/health/deep',
 } as const;
+
+/**
+ * What a configurable health path may be: one exact URL path, which a load balancer path pattern matches literally
+ * (no `*` or `?` wildcard, no query string) and the environment file holds as a plain word; at most 255 characters
+ * (Route 53's limit).
+ */
+export const HEALTH_PATH_PATTERN = /^\/[A-Za-z0-9_./@:+-]{0,254}$/;
 
 /** `<prefix>/<tier>`. */
 export function tierPrefix(prefix: string, tier: keyof typeof TIER_PATHS): string {

@@ -40,6 +40,11 @@ export interface RuntimeEnvironment {
   readonly version: string | undefined;
   /** The fleet's own database user (IAM authentication). */
   readonly databaseUser: string | undefined;
+  /**
+   * The idle timeout of the load balancer in front of the service, seconds ({@link ENV_VARS.loadBalancerIdleTimeout}):
+   * `Runtime.serve` keeps connections open longer. @default - undefined (the ALB default, 60 s, is assumed)
+   */
+  readonly loadBalancerIdleTimeoutSeconds?: number;
 }
 
 /** Options of {@link readEnvironment}. */
@@ -132,6 +137,14 @@ export function readEnvironment(options: ReadEnvironmentOptions = {}): RuntimeEn
     port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new EnvironmentError(`${source(ENV_VARS.port)}: expected a port 1-65535 (got: ${JSON.stringify(portText)})`);
   }
+  const idleText = get(ENV_VARS.loadBalancerIdleTimeout);
+  let loadBalancerIdleTimeoutSeconds = o.loadBalancerIdleTimeoutSeconds;
+  if (loadBalancerIdleTimeoutSeconds === undefined && idleText !== undefined) {
+    loadBalancerIdleTimeoutSeconds = Number(idleText);
+    if (!/^\d+$/.test(idleText) || loadBalancerIdleTimeoutSeconds < 1 || loadBalancerIdleTimeoutSeconds > 4000) {
+      throw new EnvironmentError(`${source(ENV_VARS.loadBalancerIdleTimeout)}: expected whole seconds 1-4000 (got: ${JSON.stringify(idleText)})`);
+    }
+  }
   const role = o.role ?? get(ENV_VARS.role);
   if (role !== undefined && role !== 'web' && role !== 'worker') {
     throw new EnvironmentError(`${source(ENV_VARS.role)}: expected "web" or "worker" (got: ${JSON.stringify(role)})`);
@@ -148,5 +161,6 @@ export function readEnvironment(options: ReadEnvironmentOptions = {}): RuntimeEn
     deepHealthPath: o.deepHealthPath ?? get(ENV_VARS.deepHealthPath) ?? HEALTH_PATHS.deep,
     version: o.version ?? get(ENV_VARS.version),
     databaseUser: o.databaseUser ?? get(ENV_VARS.databaseUser),
+    ...(loadBalancerIdleTimeoutSeconds !== undefined ? { loadBalancerIdleTimeoutSeconds } : {}),
   };
 }

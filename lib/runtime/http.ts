@@ -14,7 +14,9 @@
  * ```
  *
  * - **Behind an ALB**, the server's keep-alive timeout must be longer than the load balancer's idle timeout (60 s by
- *   default), or the ALB reuses a connection Node is closing and answers 502. Node's default is 5 s; here 65 s.
+ *   default, up to 4000 s), or the ALB reuses a connection Node is closing and answers 502. Node's default is 5 s;
+ *   here 5 s above `loadBalancerIdleTimeoutMs` (the fleet's `S2M_LOAD_BALANCER_IDLE_TIMEOUT` under `Runtime.serve`),
+ *   at least 65 s, and `headersTimeout` above that.
  * - **Drain**: `close()` stops accepting connections, answers in-flight requests with `Connection: close`, closes
  *   idle keep-alive connections, waits up to `drainTimeoutMs`, then closes what is left.
  * - **Errors**: a handler that throws gets a JSON error answer: {@link HttpError}'s status, 503 when a dependency is
@@ -34,7 +36,10 @@ import type { LoadedSession, SessionStore } from './session';
 /** Defaults of {@link ServeOptions}. */
 export const SERVE_DEFAULTS = {
   port: 8080,
+  /** The least keep-alive timeout: above an ALB's default idle timeout (60 s). */
   keepAliveTimeoutMs: 65_000,
+  /** How much longer than the load balancer's idle timeout connections are kept open. */
+  keepAliveMarginMs: 5_000,
   drainTimeoutMs: 10_000,
   maxBodyBytes: 1_048_576,
 } as const;
@@ -80,7 +85,17 @@ export interface ServeOptions {
   readonly host?: string;
   /** Answers `/health` and `/health/deep` (its paths) before the handler sees the request. @default - none */
   readonly health?: HealthCheck;
-  /** Keep-alive timeout: above the load balancer's idle timeout (60 s by default on an ALB). @default 65000 */
+  /**
+   * The idle timeout of the load balancer in front, ms: the keep-alive timeout is set above it (see
+   * `keepAliveTimeoutMs`). `Runtime.serve` passes the fleet's (`S2M_LOAD_BALANCER_IDLE_TIMEOUT`).
+   * @default 60000 (an ALB's default)
+   */
+  readonly loadBalancerIdleTimeoutMs?: number;
+  /**
+   * Keep-alive timeout, ms: must exceed `loadBalancerIdleTimeoutMs`, or the load balancer reuses connections the
+   * server is closing (502).
+   * @default - `loadBalancerIdleTimeoutMs` + 5000, at least 65000
+   */
   readonly keepAliveTimeoutMs?: number;
   /** How long `close()` lets in-flight requests finish. @default 10000 */
   readonly drainTimeoutMs?: number;
@@ -135,7 +150,7 @@ export class HttpService {
       }
       if (result && typeof result.then === 'function') result.then(undefined, (e: unknown) => this.fail(e, req, res));
     });
-    this.server.keepAliveTimeout = options.keepAliveTimeoutMs ?? SERVE_DEFAULTS.keepAliveTimeoutMs;
+    this.server.keepAliveTimeout = keepAliveTimeoutFor(options);
     // Node requires headersTimeout > keepAliveTimeout, or it can cut a reused connection's next request short.
     this.server.headersTimeout = this.server.keepAliveTimeout + 1_000;
   }
@@ -207,6 +222,26 @@ export class HttpService {
 }
 
 /**
+ * The keep-alive timeout of a server behind a load balancer whose idle timeout is `loadBalancerIdleTimeoutMs`:
+ * `keepAliveTimeoutMs` when given (it must exceed the idle timeout), else 5 s more than the idle timeout, at least
+ * 65 s. Pure.
+ *
+ * @throws RangeError for an idle timeout that is not 1 s-4000 s, or a keep-alive timeout that does not exceed it
+ */
+export function keepAliveTimeoutFor(options: Pick<ServeOptions, 'loadBalancerIdleTimeoutMs' | 'keepAliveTimeoutMs'>): number {
+  const idle = options.loadBalancerIdleTimeoutMs;
+  if (idle !== undefined && (!Number.isInteger(idle) || idle < 1_000 || idle > 4_000_000)) {
+    throw new RangeError(`serveHttp: loadBalancerIdleTimeoutMs must be whole ms from 1000 to 4000000, an ALB's range (got: ${JSON.stringify(idle)})`);
+  }
+  const keepAlive = options.keepAliveTimeoutMs;
+  if (keepAlive === undefined) return Math.max(SERVE_DEFAULTS.keepAliveTimeoutMs, (idle ?? 60_000) + SERVE_DEFAULTS.keepAliveMarginMs);
+  if (!Number.isInteger(keepAlive) || keepAlive <= (idle ?? 0)) {
+    throw new RangeError(`serveHttp: keepAliveTimeoutMs must be whole ms above the load balancer's idle timeout (${idle ?? 0} ms), or it answers 502 on connections the server closes (got: ${JSON.stringify(keepAlive)})`);
+  }
+  return keepAlive;
+}
+
+/**
  * Serves `handler` over HTTP (see the module documentation).
  *
  * @param handler - the application
@@ -216,6 +251,7 @@ export class HttpService {
 export function serveHttp(handler: RequestHandler, options: ServeOptions = {}): Promise<HttpService> {
   const port = options.port ?? SERVE_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`serveHttp: port must be 0-65535 (got: ${JSON.stringify(options.port)})`);
+  keepAliveTimeoutFor(options); // a wrong timeout fails here, before the server listens
   return new HttpService(handler, options).listen(port, options.host);
 }
 

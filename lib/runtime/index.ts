@@ -240,6 +240,7 @@ export {
   RequestSession,
   SERVE_DEFAULTS,
   appendSetCookie,
+  keepAliveTimeoutFor,
   readJson,
   sendJson,
   serveHttp,

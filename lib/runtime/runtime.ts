@@ -562,8 +562,9 @@ export class Runtime<S = Record<string, unknown>> {
   }
 
   /**
-   * Serves `handler` over HTTP on `S2M_PORT` (see {@link serveHttp}): the health paths first, ALB-friendly
-   * keep-alive, errors mapped to status codes, and a drain before the runtime closes.
+   * Serves `handler` over HTTP on `S2M_PORT` (see {@link serveHttp}): the health paths first, a keep-alive timeout
+   * above the load balancer's idle timeout (`S2M_LOAD_BALANCER_IDLE_TIMEOUT`), errors mapped to status codes, and a
+   * drain before the runtime closes.
    *
    * @param handler - the application
    * @param options - see {@link ServeOptions}
@@ -571,7 +572,14 @@ export class Runtime<S = Record<string, unknown>> {
    */
   public async serve(handler: RequestHandler, options: ServeOptions = {}): Promise<HttpService> {
     if (this.http) throw new Error('Runtime.serve: already serving');
-    const service = await serveHttp(handler, { port: this.environment.port ?? 8080, ...options, health: this.health });
+    const idle = this.environment.loadBalancerIdleTimeoutSeconds;
+    const service = await serveHttp(handler, {
+      port: this.environment.port ?? 8080,
+      // Keep connections open longer than the load balancer does (the fleet publishes its idle timeout).
+      ...(idle !== undefined ? { loadBalancerIdleTimeoutMs: idle * 1_000 } : {}),
+      ...options,
+      health: this.health,
+    });
     this.http = service;
     this.closeHooks.push({ close: (fast) => service.close(fast ? { timeoutMs: 0 } : {}) });
     return service;

@@ -115,6 +115,8 @@ export class AppStack extends RegionalStack {
       environment: this.applicationEnvironment(),
       deletionProtection: config.web.deletionProtection,
       idleTimeout: Duration.seconds(config.web.idleTimeoutSeconds),
+      // What Route 53 checks: every service answers it with the data tier's health (S2M_DEEP_HEALTH_PATH).
+      deepHealthCheckPath: config.dns.healthCheck.path,
       ...(config.domain && this.hostedZone ? { domain: { domainName: config.domain.name, hostedZone: this.hostedZone } } : {}),
       services: config.services.map((svc) => this.serviceProps(svc)),
       ...(stackOfService.size > 0 ? { serviceScope: (svc: WebServiceProps) => stackOfService.get(svc.name) } : {}),
@@ -122,8 +124,7 @@ export class AppStack extends RegionalStack {
         originVerifyHeader: {
           name: config.edge.originHeaderName,
           values: OriginVerifySecret.references(originSecretNamePrefix(config), config.edge.originSecretGeneration).accepted,
-          // Route 53's checkers send no custom header: exactly the path they check is let through.
-          healthCheckPath: config.dns.healthCheck.path,
+          // Route 53's checkers send no custom header: exactly the path they check (deepHealthCheckPath) is let through.
         },
       } : {}),
     });

@@ -1,4 +1,5 @@
 import { CONTINENT_CODES, COUNTRY_CODES, GEO_DNS_DEFAULTS, HEALTH_CHECKER_REGIONS } from '../../../constructs/geo-dns/defaults';
+import { HEALTH_PATH_PATTERN } from '../../runtime/contract';
 import { at, type Checker } from '../check';
 import { PRESETS } from '../presets';
 import type { Stage } from '../types';
@@ -145,7 +146,8 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
   }
 
   const h = c.object('dns.healthCheck', o.healthCheck, ['path', 'port', 'failureThreshold', 'requestInterval', 'regions']) ?? {};
-  const path = c.string('dns.healthCheck.path', h.path, { pattern: /^\/[\x21-\x7e]{0,254}$/, what: 'a path starting with / (at most 255 characters)' }) ?? GEO_DNS_DEFAULTS.healthCheckPath;
+  // Every service answers it (S2M_DEEP_HEALTH_PATH) and the load balancer lets exactly it through: one exact path.
+  const path = c.string('dns.healthCheck.path', h.path, { pattern: HEALTH_PATH_PATTERN, what: 'one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters)' }) ?? GEO_DNS_DEFAULTS.healthCheckPath;
   const port = c.number('dns.healthCheck.port', h.port, { integer: true, min: 1, max: 65535 });
   const failureThreshold = c.number('dns.healthCheck.failureThreshold', h.failureThreshold, { integer: true, min: 1, max: 10 }) ?? preset.failureThreshold;
   let requestInterval = preset.requestInterval;

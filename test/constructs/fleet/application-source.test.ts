@@ -3,7 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { chownSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Construct } from 'constructs';
@@ -12,6 +13,7 @@ import { bundleNodeEntry, bundleNodeEntryForApp } from '../../../constructs/comm
 import { ApplicationSource, Fleet, type FleetProps } from '../../../constructs/fleet';
 import { placeholderServer } from '../../../constructs/web-tier';
 import { DATABASE_CA_FILE, ENV_FILE } from '../../../lib/runtime/contract';
+import { readEnvironment } from '../../../lib/runtime/env';
 import { placeholderWorker } from '../../../constructs/work-queue';
 import { stackWithVpc } from '../../helpers/app';
 import { bashSyntax, embeddedScripts, inlineFiles, renderedUserData, shellcheck } from '../../helpers/user-data';
@@ -137,6 +139,31 @@ describe('ApplicationSource.container', () => {
     expect(userData).toContain(`S2M_APP_VERSION=sha256:${'b'.repeat(64)}`);
   });
 
+  it('tells the application inside its own port (S2M_PORT = containerPort) while readiness checks the published one', () => {
+    // GIVEN a web service on port 8080 whose container listens on 3000
+    const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
+    const userData = renderedUserData(t);
+    const envFile = /cat > \/etc\/scale-to-millions\/env <<'ENV'\n([\s\S]*?)\nENV/.exec(userData)![1];
+    const run = embeddedScripts(userData)['/opt/s2m/bin/run'];
+    // THEN the runtime SDK in the container (it reads the file passed with --env-file, also mounted at ENV_FILE) listens on 3000
+    const dir = mkdtempSync(join(tmpdir(), 's2m-env-'));
+    writeFileSync(join(dir, 'env'), `${envFile}\n`);
+    const env = readEnvironment({ file: join(dir, 'env'), env: {}, overrides: { parameterPrefix: '/shop' } });
+    rmSync(dir, { recursive: true });
+    expect(env.port).toBe(3000);
+    expect(run).toContain(`--env-file ${ENV_FILE} `);
+    // AND the host publishes 8080 onto that port, which is where the readiness check asks
+    const published = / -p (\d+):(\d+) /.exec(run)!;
+    expect(Number(published[2])).toBe(env.port);
+    expect(userData).toContain(`S2M_HEALTH_URL='http://127.0.0.1:${published[1]}/health'`);
+    expect(published[1]).toBe('8080');
+  });
+
+  it('keeps S2M_PORT the fleet\'s port for sources that run on the host', () => {
+    const { t } = fleetWith(ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: '/usr/bin/python3 srv.py' }), { port: 8080, applicationRole: 'web' });
+    expect(renderedUserData(t)).toMatch(/\nS2M_PORT=8080\n/);
+  });
+
   it('gives the container the fleet\'s files read-only (the environment, the RDS certificate bundle)', () => {
     const { t } = fleetWith(ApplicationSource.container({ image: 'public.ecr.aws/shop/web:1.4.2', containerPort: 3000 }), { port: 8080, applicationRole: 'web' });
     const run = embeddedScripts(renderedUserData(t))['/opt/s2m/bin/run'];
@@ -178,7 +205,136 @@ describe('ApplicationSource.fromAsset', () => {
     const { t } = fleetWith(ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: '/usr/bin/python3 server.py' }));
     const read = statements(t).find((s) => s.Action === 's3:GetObject')!;
     expect(JSON.stringify(read.Resource)).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip/);
-    expect(renderedUserData(t)).toContain('python3 -m zipfile -e /tmp/s2m-artifact /opt/s2m/app');
+    expect(renderedUserData(t)).toContain('python3 /opt/s2m/bin/extract-zip /tmp/s2m-artifact /opt/s2m/app');
+  });
+
+  it('installs a single executable file executable, and another not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 's2m-file-asset-'));
+    writeFileSync(join(dir, 'server'), '#!/bin/sh\necho up\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'app.py'), 'print(1)\n', { mode: 0o644 });
+    const server = renderedUserData(fleetWith(ApplicationSource.fromAsset(join(dir, 'server'), { startCommand: './server' })).t);
+    const script = renderedUserData(fleetWith(ApplicationSource.fromAsset(join(dir, 'app.py'), { startCommand: '/usr/bin/python3 app.py' })).t);
+    rmSync(dir, { recursive: true });
+    expect(server).toContain('install -m 0755 /tmp/s2m-artifact /opt/s2m/app/server');
+    expect(script).toContain('install -m 0644 /tmp/s2m-artifact /opt/s2m/app/app.py');
+  });
+});
+
+/**
+ * A directory asset's zip, unpacked on this machine by the very lines the user data runs (the extraction script, its
+ * call, then the fleet's chown and chmod of the app directory), under a stand-in root. Then the start command runs.
+ */
+describe('ApplicationSource.fromAsset: a zip keeps its files\' modes', () => {
+  let lines: string[];
+  let work: string;
+  beforeAll(() => {
+    const userData = renderedUserData(fleetWith(ApplicationSource.fromAsset(join(FIXTURES, 'static-app'), { startCommand: './server' })).t);
+    // From after the download to the fleet's own chown and chmod of the app directory
+    const download = '/tmp/s2m-artifact >/dev/null\n';
+    const from = userData.indexOf(download) + download.length;
+    const to = userData.indexOf('\n', userData.indexOf('chmod -R u=rwX,go=rX /opt/s2m/app'));
+    expect(from).toBeGreaterThan(download.length);
+    lines = [userData.slice(from, to)];
+    work = mkdtempSync(join(tmpdir(), 's2m-unzip-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** Runs the user data's unpack lines on `zip`; returns the stand-in app directory. */
+  function unpack(name: string, makeZip: (zip: string) => void): { app: string; status: number | null; stderr: string } {
+    const root = join(work, name);
+    mkdirSync(join(root, 'opt/s2m/bin'), { recursive: true });
+    mkdirSync(join(root, 'opt/s2m/app'));
+    mkdirSync(join(root, 'tmp'));
+    makeZip(join(root, 'tmp/s2m-artifact'));
+    const script = lines.join('\n').replace(/(^|[\s'"])\/(opt|tmp)\//g, `$1${root}/$2/`);
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8' });
+    return { app: join(root, 'opt/s2m/app'), status: r.status, stderr: r.stderr };
+  }
+
+  /** A zip written by Python with the given entries: [name, Unix mode (with the file type), content, made on Unix]. */
+  function pythonZip(zip: string, entries: Array<[string, number, string, boolean?]>): void {
+    const code = [
+      'import json, sys, zipfile',
+      'with zipfile.ZipFile(sys.argv[1], "w") as z:',
+      '    for name, mode, content, unix in json.loads(sys.argv[2]):',
+      '        i = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))',
+      '        i.create_system = 3 if unix else 0',
+      '        i.external_attr = (mode << 16) if unix else 0',
+      '        z.writestr(i, content)',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', code, zip, JSON.stringify(entries.map(([n, m, c, u]) => [n, m, c, u ?? true]))], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  }
+  const mode = (file: string) => statSync(file).mode & 0o7777;
+  const SERVER = '#!/bin/sh\necho "serving on $S2M_PORT"\n';
+
+  it('restores the executable bit of a CDK directory asset (yazl: made by Unix, stat mode, files only), and the start command runs', () => {
+    // GIVEN the zip the CDK CLI uploads for a directory: every file with its stat mode, no directory entries
+    const r = unpack('cdk', (zip) => pythonZip(zip, [
+      ['server', 0o100755, SERVER],
+      ['bin/start.sh', 0o100744, '#!/bin/sh\necho started\n'],
+      ['public/index.html', 0o100644, '<h1>hi</h1>\n'],
+    ]));
+    expect(r.status, r.stderr).toBe(0);
+    // THEN the executables are executable, the rest not, and `./server` runs from the app directory
+    expect(mode(join(r.app, 'server'))).toBe(0o755);
+    expect(mode(join(r.app, 'bin/start.sh'))).toBe(0o755);
+    expect(mode(join(r.app, 'public/index.html'))).toBe(0o644);
+    const run = spawnSync('./server', [], { cwd: r.app, encoding: 'utf8', env: { ...process.env, S2M_PORT: '8080' } });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout).toBe('serving on 8080\n');
+    expect(spawnSync('./bin/start.sh', [], { cwd: r.app, encoding: 'utf8' }).stdout).toBe('started\n');
+  });
+
+  it('restores modes from a zip built by the zip tool, directories included', () => {
+    const src = join(work, 'zip-src');
+    mkdirSync(join(src, 'bin'), { recursive: true });
+    writeFileSync(join(src, 'bin/server'), SERVER, { mode: 0o755 });
+    writeFileSync(join(src, 'README'), 'read me\n', { mode: 0o600 });
+    const r = unpack('zip-tool', (zip) => {
+      // zip adds .zip to a name without an extension
+      const z = spawnSync('zip', ['-q', '-r', `${zip}.zip`, '.'], { cwd: src, encoding: 'utf8' });
+      expect(z.status, z.stderr).toBe(0);
+      renameSync(`${zip}.zip`, zip);
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(mode(join(r.app, 'bin/server'))).toBe(0o755);
+    expect(mode(join(r.app, 'README'))).toBe(0o644);
+    expect(spawnSync('./bin/server', [], { cwd: r.app, encoding: 'utf8' }).stdout).toBe('serving on \n');
+  });
+
+  it('never restores setuid, setgid, sticky or group and world write, and leaves entries without a Unix mode unexecutable', () => {
+    const r = unpack('modes', (zip) => pythonZip(zip, [
+      ['suid', 0o106775, SERVER],
+      ['shared', 0o101777, 'x\n'],
+      ['windows.exe', 0o100755, 'MZ', false],
+      ['plain', 0o000755, SERVER],
+    ]));
+    expect(r.status, r.stderr).toBe(0);
+    expect(mode(join(r.app, 'suid'))).toBe(0o755);
+    expect(mode(join(r.app, 'shared'))).toBe(0o755);
+    expect(mode(join(r.app, 'windows.exe'))).toBe(0o644);
+    // Permission bits without a file type (some tools write only those) count as a file's
+    expect(mode(join(r.app, 'plain'))).toBe(0o755);
+  });
+
+  it('keeps every path inside the app directory, and a symbolic link only when it resolves there', () => {
+    const inside = unpack('links-in', (zip) => pythonZip(zip, [
+      ['../escape', 0o100644, 'x\n'],
+      ['/abs', 0o100644, 'x\n'],
+      ['bin/server', 0o100755, SERVER],
+      ['server', 0o120777, 'bin/server'],
+    ]));
+    expect(inside.status, inside.stderr).toBe(0);
+    expect(existsSync(join(inside.app, 'escape'))).toBe(true);
+    expect(existsSync(join(inside.app, 'abs'))).toBe(true);
+    expect(existsSync(join(inside.app, '..', 'escape'))).toBe(false);
+    expect(lstatSync(join(inside.app, 'server')).isSymbolicLink()).toBe(true);
+    expect(spawnSync('./server', [], { cwd: inside.app, encoding: 'utf8' }).stdout).toBe('serving on \n');
+
+    const outside = unpack('links-out', (zip) => pythonZip(zip, [['passwd', 0o120777, '../../../../etc/passwd']]));
+    expect(outside.status).not.toBe(0);
+    expect(outside.stderr).toContain('extract-zip: passwd links outside');
   });
 });
 

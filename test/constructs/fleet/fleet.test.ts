@@ -330,6 +330,10 @@ describe('Fleet bad props', () => {
     [{ readinessTimeout: Duration.seconds(10) }, 'Fleet: readinessTimeout must be 30 seconds to 119 minutes (got: 10 seconds)'],
     [{ environment: { 'bad-key': 'x' } }, 'Fleet: environment keys must be upper-case names like S2M_APP (got: "bad-key")'],
     [{ environment: { GREETING: 'hello world' } }, 'Fleet: environment.GREETING must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: "hello world")'],
+    [{ deepHealthCheckPath: 'health/deep' }, 'Fleet: deepHealthCheckPath must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: "health/deep")'],
+    [{ loadBalancerIdleTimeout: Duration.seconds(4001) }, 'Fleet: loadBalancerIdleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 4001 seconds)'],
+    [{ loadBalancerIdleTimeout: Duration.millis(1500) }, 'Fleet: loadBalancerIdleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 1.5 seconds)'],
+    [{ deepHealthCheckPath: '/health' }, 'Fleet: deepHealthCheckPath must differ from healthCheckPath, which the runtime answers first without checking the data tier (got: "/health" for both)'],
   ])('fails on %j, naming the fleet', (props, message) => {
     expect(validationErrorOf(build(props))).toEqual({ path: 'TestStack/Fleet', message });
   });

@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltApp } from '../../../lib/app';
@@ -43,6 +43,24 @@ describe('reference app: applications on the fleets, from the config', () => {
         `S2M_ROLE=${role}`, `S2M_SERVICE=${service}`, `S2M_DATABASE_USER=${user}`, 'S2M_HEALTH_PATH=/health', 'S2M_DEEP_HEALTH_PATH=/health/deep',
       ]));
     }
+  });
+
+  it('gives every web fleet the deep health path Route 53 checks (dns.healthCheck.path), and the load balancer lets it through', () => {
+    // GIVEN a health check path of our own, behind the edge (the origin header), in a fresh app
+    const own = buildTestApp({ ...shop('v1'), domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' }, dns: { healthCheck: { path: '/status/region' } } });
+    const t = Template.fromStack(own.regions['eu-west-1'].app);
+    // THEN Route 53, the exemption rule and both web fleets' environment files agree on it
+    t.hasResourceProperties('AWS::Route53::HealthCheck', { HealthCheckConfig: { ResourcePath: '/status/region' } });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', { Conditions: Match.arrayWith([{ Field: 'path-pattern', PathPatternConfig: { Values: ['/status/region'] } }]) });
+    for (const part of ['WebServicewebFleet', 'WebServiceapiFleet']) expect(renderedUserData(t, ltId(t, part))).toMatch(/\nS2M_DEEP_HEALTH_PATH=\/status\/region\n/);
+  });
+
+  it('tells the web fleets web.idleTimeoutSeconds, which the load balancer uses, and the workers nothing', () => {
+    const own = buildTestApp({ ...shop('v1'), web: { idleTimeoutSeconds: 900 } });
+    const t = Template.fromStack(own.regions['eu-west-1'].app);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { LoadBalancerAttributes: Match.arrayWith([{ Key: 'idle_timeout.timeout_seconds', Value: '900' }]) });
+    for (const part of ['WebServicewebFleet', 'WebServiceapiFleet']) expect(renderedUserData(t, ltId(t, part))).toMatch(/\nS2M_LOAD_BALANCER_IDLE_TIMEOUT=900\n/);
+    expect(renderedUserData(t, ltId(t, 'WorkersJobs'))).not.toContain('S2M_LOAD_BALANCER_IDLE_TIMEOUT');
   });
 
   it('runs each source: the Node.js bundle, the artifact at its version, the container', () => {

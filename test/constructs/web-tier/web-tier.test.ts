@@ -4,11 +4,18 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationSource, FLEET_DEFAULTS } from '../../../constructs/fleet';
-import { WebTier, type WebServiceProps } from '../../../constructs/web-tier';
+import { WebTier, type WebServiceProps, type WebTierProps } from '../../../constructs/web-tier';
+import { readEnvironment } from '../../../lib/runtime/env';
+import { HealthCheck } from '../../../lib/runtime/health';
 import { stackWithVpc, testApp } from '../../helpers/app';
-import { renderedUserData } from '../../helpers/user-data';
+import { inlineFiles, renderedUserData } from '../../helpers/user-data';
 import { validationErrorOf } from '../../helpers/errors';
 
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' };
@@ -261,6 +268,13 @@ describe('WebTier with a domain and two services', () => {
       expect(userData('api')).toContain('S2M_ROLE=web');
       expect(userData('api')).toContain('S2M_SERVICE=api');
       expect(userData('api')).toContain('systemctl enable --now s2m-app.service s2m-drain.service');
+    });
+
+    it('tells every service the load balancer\'s idle timeout, so its keep-alive outlasts it', () => {
+      for (const svc of ['web', 'api']) {
+        const userData = renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`).id);
+        expect(userData).toMatch(/\nS2M_LOAD_BALANCER_IDLE_TIMEOUT=60\n/);
+      }
     });
 
     it('gives instances a role with AmazonSSMManagedInstanceCore, their agent\'s needs and lifecycle calls on their own group', () => {
@@ -631,6 +645,14 @@ describe('WebTier bad props', () => {
     expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message });
   });
 
+  it('fails on an idle timeout outside an ALB\'s range, naming the prop and the value', () => {
+    const { stack, vpc } = stackWithVpc();
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services: [svc('web')], idleTimeout: Duration.minutes(70) }))).toEqual({
+      path: 'TestStack/Web',
+      message: 'WebTier: idleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 4200 seconds)',
+    });
+  });
+
   it('fails in a region-agnostic stack, saying why a region is needed', () => {
     const stack = new Stack(testApp(), 'Agnostic');
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
@@ -674,3 +696,106 @@ describe('WebTier applications: a version bump rolls exactly that service', () =
   });
 
 });
+
+/**
+ * A deep health path other than `/health/deep` (Route 53 checks what `dns.healthCheck.path` says): every service is
+ * told it, and the placeholder server and the runtime SDK, fed the environment file the user data writes, answer it.
+ */
+describe('WebTier with its own deep health path', () => {
+  const DEEP = '/status/region';
+  let template: Template;
+  let envOf: (svc: string) => string;
+  beforeAll(() => {
+    // GIVEN a deep health path of our own, an origin header, a placeholder service and a container one
+    const { stack, vpc } = stackWithVpc();
+    new WebTier(stack, 'Web', {
+      vpc,
+      deletionProtection: false,
+      deepHealthCheckPath: DEEP,
+      originVerifyHeader: { name: 'X-Origin-Verify', values: ['secret'] },
+      services: [
+        { name: 'web', instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2 },
+        { name: 'api', pathPatterns: ['/api/*'], instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2, application: ApplicationSource.container({ image: 'public.ecr.aws/shop/api:1.0', containerPort: 3000 }) },
+      ],
+    });
+    template = Template.fromStack(stack);
+    envOf = (svc) => /cat > \/etc\/scale-to-millions\/env <<'ENV'\n([\s\S]*?)\nENV/.exec(renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', `Service${svc}Fleet`).id))![1];
+  });
+
+  it('tells every service the path (S2M_DEEP_HEALTH_PATH) and lets exactly it through without the origin header', () => {
+    for (const svc of ['web', 'api']) expect(envOf(svc).split('\n')).toContain(`S2M_DEEP_HEALTH_PATH=${DEEP}`);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: Match.arrayWith([{ Field: 'path-pattern', PathPatternConfig: { Values: [DEEP] } }]),
+    });
+  });
+
+  it('the runtime SDK, reading that environment file, answers the path with the deep check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's2m-env-'));
+    writeFileSync(join(dir, 'env'), `${envOf('api')}\n`);
+    const env = readEnvironment({ file: join(dir, 'env'), env: {}, overrides: { parameterPrefix: '/shop' } });
+    rmSync(dir, { recursive: true });
+    const handle = new HealthCheck({ shallowPath: env.healthPath, deepPath: env.deepHealthPath }).handler();
+    const answer = await new Promise<{ handled: boolean; status: number }>((resolve) => {
+      const res = { statusCode: 0, setHeader: () => res, writeHead: (s: number) => { res.statusCode = s; return res; }, end: () => resolve({ handled: true, status: res.statusCode }) };
+      if (!handle({ url: DEEP, method: 'GET', headers: {} } as never, res as never)) resolve({ handled: false, status: 0 });
+    });
+    expect(answer).toEqual({ handled: true, status: 200 });
+  });
+
+  it('the placeholder server answers the path as a health check', async () => {
+    // WHEN the placeholder runs here with the environment file's values
+    const files = inlineFiles(renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', 'ServicewebFleet').id));
+    const dir = mkdtempSync(join(tmpdir(), 's2m-placeholder-'));
+    writeFileSync(join(dir, 'server.py'), files['/opt/s2m/app/server.py']);
+    const fileEnv = Object.fromEntries(envOf('web').split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const port = await freePort();
+    const server = spawn('python3', ['server.py'], { cwd: dir, env: { ...process.env, ...fileEnv, S2M_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+        server.once('exit', (code) => reject(new Error(`the placeholder exited (${code})`)));
+      });
+      // THEN the deep path is a health answer (not the placeholder's JSON page)
+      const deep = await fetch(`http://127.0.0.1:${port}${DEEP}`);
+      expect(deep.status).toBe(200);
+      expect(deep.headers.get('content-type')).toBe('text/plain');
+      expect(await deep.text()).toBe('ok');
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.headers.get('content-type')).toBe('application/json');
+    } finally {
+      server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, Partial<WebTierProps>, string]>([
+    ['the path has a wildcard', { deepHealthCheckPath: '/health/*' }, 'WebTier: deepHealthCheckPath must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: "/health/*")'],
+    ['the path has a query string', { deepHealthCheckPath: '/health?deep=1' }, 'WebTier: deepHealthCheckPath must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: "/health?deep=1")'],
+    ['a service\'s shallow path is the deep one', { deepHealthCheckPath: '/healthz' }, 'WebTier: services[0].healthCheckPath must differ from deepHealthCheckPath, or the deep check is answered by the shallow one (got: "/healthz" for both)'],
+  ])('fails when %s, naming the field and the value', (_, props, message) => {
+    const { stack, vpc } = stackWithVpc();
+    const services: WebServiceProps[] = [{ name: 'web', instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2, healthCheckPath: '/healthz' }];
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services, ...props }))).toEqual({ path: 'TestStack/Web', message });
+  });
+
+  it('warns when the origin header lets another path through than the one the services answer', () => {
+    const { stack, vpc } = stackWithVpc();
+    new WebTier(stack, 'Web', {
+      vpc, deletionProtection: false, deepHealthCheckPath: DEEP,
+      originVerifyHeader: { name: 'X-Origin-Verify', values: ['secret'], healthCheckPath: '/health/deep' },
+      services: [{ name: 'web', instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2 }],
+    });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Web', Match.stringLikeRegexp('originVerifyHeader.healthCheckPath \\(/health/deep\\) is not deepHealthCheckPath \\(/status/region\\)'));
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}

@@ -146,10 +146,22 @@ describe('dns config: bad input', () => {
 
   it('fails when the health check settings are out of range', () => {
     expect(problems(base({ dns: { healthCheck: { path: 'health', port: 0, failureThreshold: 11, requestInterval: 20 } } }))).toEqual([
-      'dns.healthCheck.path: must be a path starting with / (at most 255 characters) (got: "health")',
+      'dns.healthCheck.path: must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: "health")',
       'dns.healthCheck.port: must be a positive whole number (at least 1) (got: 0)',
       'dns.healthCheck.failureThreshold: must be at most 10 (got: 11)',
       'dns.healthCheck.requestInterval: must be 10 or 30 (seconds) (got: 20)',
+    ]);
+  });
+
+  it.each([['/health/deep?full=1'], ['/health/*'], ['/health/dé']])('fails on a health check path %j that a load balancer rule or the environment file cannot hold as is', (path) => {
+    expect(problems(base({ dns: { healthCheck: { path } } }))).toEqual([
+      `dns.healthCheck.path: must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: ${JSON.stringify(path)})`,
+    ]);
+  });
+
+  it('fails when the health check path is a service\'s shallow health path', () => {
+    expect(problems(base({ services: [{ name: 'web', healthCheckPath: '/status' }], dns: { healthCheck: { path: '/status' } } }))).toEqual([
+      'dns.healthCheck.path: must differ from services[0].healthCheckPath (web), which answers without checking the data tier (got: "/status")',
     ]);
   });
 
