@@ -142,6 +142,11 @@ export interface DatabaseStats {
   readonly transactions: number;
   /** Writes and transactions that failed because the writer moved (SQLSTATE 25006) or could not be reached. */
   readonly writerLost: number;
+  /**
+   * Writer pools replaced because a connection of theirs was read-only (SQLSTATE 25006): its idle siblings were opened
+   * to the same demoted instance, so they are closed rather than handed to the next writes.
+   */
+  readonly writerPoolResets: number;
   /** Reader attempts that failed at the connection level. */
   readonly readerFailures: number;
   /** Reader position queries. */
@@ -246,7 +251,10 @@ interface Target {
   readonly role: 'writer' | 'reader' | 'forward' | 'global';
   readonly host: string;
   readonly port: number;
-  readonly pool: Pool;
+  /** The pool in use: replaced (see `resetWriterPool`) when the writer turned out to be read-only. */
+  pool: Pool;
+  /** A new pool with the same settings. */
+  readonly open: () => Pool;
   readonly breaker?: CircuitBreaker;
   /** Readers: the highest position known to be applied. */
   watermark?: bigint;
@@ -273,17 +281,28 @@ function poolSetMode(endpoints: DatabaseEndpoints): PoolSet['mode'] {
   return endpoints.role === 'primary' ? 'primary' : endpoints.writeForwarding ? 'forwarding' : 'secondary';
 }
 
+/**
+ * Whether a writer connection reached an instance that takes no writes: a hot standby or an Aurora reader (in
+ * recovery), or a server or session set read-only.
+ */
+const WRITER_READ_ONLY_SQL = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only";
+
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 
-/** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
 /**
  * The write's endpoint no longer takes writes (SQLSTATE 25006 `read_only_sql_transaction`: it was demoted in a failover
  * or a switchover) or cannot be reached.
  */
 export function isWriterLost(e: unknown): boolean {
-  return (e as { code?: unknown } | undefined)?.code === '25006' || isConnectionError(e);
+  return isReadOnly(e) || isConnectionError(e);
 }
 
+/** SQLSTATE 25006 `read_only_sql_transaction`: the server (or the session) takes no writes. */
+function isReadOnly(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === '25006';
+}
+
+/** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
 export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
@@ -341,6 +360,7 @@ export class Database {
     writes: 0,
     transactions: 0,
     writerLost: 0,
+    writerPoolResets: 0,
     readerFailures: 0,
     positionChecks: 0,
     authRetries: 0,
@@ -352,8 +372,8 @@ export class Database {
   private rr = 0;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
-  /** Pool sets replaced by a topology change, closed after `drainDelayMs` (or by `close()`). */
-  private readonly draining = new Map<ReturnType<typeof setTimeout>, PoolSet>();
+  /** Pools replaced (by a topology change, or a writer found read-only), closed after `drainDelayMs` (or by `close()`). */
+  private readonly draining = new Map<ReturnType<typeof setTimeout>, Pool[]>();
 
   /**
    * @param options - see {@link DatabaseOptions}
@@ -449,6 +469,7 @@ export class Database {
   public async write<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: WriteOptions = {}): Promise<DbResult<R>> {
     const set = await this.pools();
     const target = this.writeTarget(set);
+    const pool = target.pool;
     this.counters.writes++;
     const session = options.session;
     const run = session === undefined
@@ -458,13 +479,19 @@ export class Database {
         await this.recordWrite(set, client, session);
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       });
-    return run.catch((e: unknown) => this.writeFailed(e));
+    return run.catch((e: unknown) => this.writeFailed(e, target, pool));
   }
 
-  /** A failed write: tells {@link DatabaseOptions.onWriterLost} when the writer moved or is unreachable, then rethrows. */
-  private writeFailed(e: unknown): never {
+  /**
+   * A failed write: when the writer moved or is unreachable, replaces a read-only writer's pool and tells
+   * {@link DatabaseOptions.onWriterLost}; then rethrows.
+   *
+   * @param pool - the pool the write used (`target.pool` when it started)
+   */
+  private writeFailed(e: unknown, target: Target, pool: Pool): never {
     if (isWriterLost(e)) {
       this.counters.writerLost++;
+      if (isReadOnly(e)) this.resetWriterPool(target, pool);
       try {
         this.onWriterLost?.(toError(e));
       } catch (hookError) {
@@ -487,6 +514,7 @@ export class Database {
   public async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const set = await this.pools();
     const target = this.writeTarget(set);
+    const pool = target.pool;
     const isolation = options.isolation;
     if (isolation !== undefined && !['read committed', 'repeatable read', 'serializable'].includes(isolation)) {
       throw new TypeError(`Database.transaction: isolation must be 'read committed', 'repeatable read' or 'serializable' (got: ${JSON.stringify(isolation)})`);
@@ -518,7 +546,7 @@ export class Database {
       this.counters.transactions++;
       if (options.session) await this.recordWrite(set, client, options.session);
       return out;
-    }).catch((e: unknown) => this.writeFailed(e));
+    }).catch((e: unknown) => this.writeFailed(e, target, pool));
   }
 
   /** Counters of where reads went and why. */
@@ -527,11 +555,12 @@ export class Database {
   }
 
   /**
-   * Health checks for {@link HealthCheck}: `database.writer` (critical; on a forwarding secondary the forwarding
-   * path; in a secondary region without forwarding it reports that there is no writer) and `database.reader` (not
-   * critical where the writer can take the reads: the SDK falls back to it; critical in a secondary region without
-   * forwarding, where the readers are the region's only database). Which is critical follows the region's role as
-   * it is when the checks run.
+   * Health checks for {@link HealthCheck}: `database.writer` (critical; it fails when the writer endpoint reaches an
+   * instance that takes no writes, in recovery or read-only, as it does for a while after a failover; on a forwarding
+   * secondary it checks the forwarding path; in a secondary region without forwarding it reports that there is no
+   * writer) and `database.reader` (not critical where the writer can take the reads: the SDK falls back to it;
+   * critical in a secondary region without forwarding, where the readers are the region's only database). Which is
+   * critical follows the region's role as it is when the checks run.
    *
    * @param prefix - name prefix of the checks
    */
@@ -541,7 +570,16 @@ export class Database {
       const set = await this.pools();
       const t = pick(set);
       if (t === undefined) return `no ${what} in this region`;
-      await t.pool.query('SELECT 1');
+      if (t.role === 'writer') {
+        // A writer endpoint that reaches a reader (a failover or a switchover demoted the instance its DNS still
+        // names) answers SELECT 1 but refuses every write.
+        const r = await t.pool.query(WRITER_READ_ONLY_SQL);
+        if ((r.rows[0] as { read_only?: boolean } | undefined)?.read_only !== false) {
+          throw new Error(`${t.host}:${t.port} takes no writes: it reached a read-only instance (a reader, or a writer demoted by a failover or a switchover)`);
+        }
+      } else {
+        await t.pool.query('SELECT 1');
+      }
       t.breaker?.onSuccess();
       return `${t.host}:${t.port}`;
     };
@@ -572,8 +610,8 @@ export class Database {
     this.draining.clear();
     for (const [t] of retired) clearTimeout(t);
     const set = await this.building.catch(() => undefined);
-    const sets = [...retired.map(([, s]) => s), ...(set ? [set] : [])];
-    await Promise.all(sets.flatMap(poolsOf).map((p) => p.end().catch(() => undefined)));
+    const pools = [...retired.flatMap(([, p]) => p), ...(set ? poolsOf(set) : [])];
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -600,17 +638,33 @@ export class Database {
     const old = this.current;
     this.building = this.build(next);
     this.building.then(() => {
-      if (old) this.retire(old);
+      if (old) this.retire(poolsOf(old));
     }, (e: unknown) => this.onError(new Error(`could not rebuild the database pools after a topology change (the old ones stay in use): ${toError(e).message}`, { cause: e })));
   }
 
-  private retire(set: PoolSet): void {
+  private retire(pools: Pool[]): void {
     const t = setTimeout(() => {
       this.draining.delete(t);
-      for (const p of poolsOf(set)) p.end().catch(() => undefined);
+      for (const p of pools) p.end().catch(() => undefined);
     }, this.options.drainDelayMs ?? 5000);
     t.unref();
-    this.draining.set(t, set);
+    this.draining.set(t, pools);
+  }
+
+  /**
+   * The writer answered SQLSTATE 25006 on a connection of `failed`: the endpoint's instance was demoted (a failover or
+   * a switchover) and every connection the pool opened before now likely reaches it too, also when the published
+   * endpoints have not changed (the cluster endpoint's DNS moves on its own). The target gets a new pool, whose
+   * connections resolve the endpoint again; the old one ends at once when nothing waits on it (its idle connections
+   * close, those in use close when released), or after `drainDelayMs` when requests are queued on it. Once per pool:
+   * the concurrent failures of the same pool replace it once.
+   */
+  private resetWriterPool(target: Target, failed: Pool): void {
+    if (this.closed || target.pool !== failed) return;
+    target.pool = target.open();
+    this.counters.writerPoolResets++;
+    if (failed.waitingCount === 0) failed.end().catch(() => undefined);
+    else this.retire([failed]);
   }
 
   private credentialsFor(endpoints: DatabaseEndpoints): DatabaseCredentials {
@@ -638,21 +692,24 @@ export class Database {
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;
-      const pool = new pg.Pool({
-        host,
-        port,
-        database: endpoints.databaseName,
-        user,
-        password: () => credentials.password(host, port),
-        ssl,
-        application_name: `${app}:${role}`.slice(0, 63),
-        ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
-        max: p?.max ?? 10,
-        idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
-        connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
-      });
-      pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
-      return { role, host, port, pool, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      const open = (): Pool => {
+        const pool = new pg.Pool({
+          host,
+          port,
+          database: endpoints.databaseName,
+          user,
+          password: () => credentials.password(host, port),
+          ssl,
+          application_name: `${app}:${role}`.slice(0, 63),
+          ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
+          max: p?.max ?? 10,
+          idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
+          connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
+        });
+        pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
+        return pool;
+      };
+      return { role, host, port, pool: open(), open, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -900,13 +957,18 @@ export class Database {
     );
   }
 
+  /**
+   * Runs `fn` on a writer connection of its own. The connection goes back to the pool unless the writer was lost on it
+   * (unreachable, or read-only: SQLSTATE 25006): then it is closed, or the pool, whose idle list is last in first out,
+   * would hand the same connection to the next write at once, and again after every failure.
+   */
   private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.retryingAuth(() => target.pool.connect());
     let broken: Error | undefined;
     try {
       return await fn(client);
     } catch (e) {
-      if (isConnectionError(e)) broken = toError(e);
+      if (isWriterLost(e)) broken = toError(e);
       throw e;
     } finally {
       client.release(broken);

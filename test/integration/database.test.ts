@@ -1,7 +1,7 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
-import { Database, TransactionAbortedError, WriteUnavailableError } from '../../lib/runtime/database';
+import { Database, TransactionAbortedError, WriteUnavailableError, type PoolOptions } from '../../lib/runtime/database';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
@@ -441,6 +441,93 @@ describe('Database when its writer was demoted (a failover or a switchover)', ()
       // AND a statement's own error (not the writer's) is not reported as a lost writer
       await db.read('SELECT 1/0').catch(() => undefined);
       expect(lost).toHaveLength(2);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('Database whose writer connections reach a demoted (read-only) instance', () => {
+  beforeAll(async () => {
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_items (id text PRIMARY KEY, v text NOT NULL)');
+    await waitForReplica(services);
+  });
+  const demoted = (applicationName: string, pool?: PoolOptions): Database => new Database({
+    endpoints: endpoints({ writer: replica.host, port: replica.port }),
+    readers: [],
+    credentials: staticCredentials(user, password),
+    applicationName,
+    ...(pool ? { pool } : {}),
+    onError: () => undefined,
+  });
+  const onStandby = async (applicationName: string): Promise<number[]> =>
+    (await onServer<{ pid: number }>(services, replica, 'SELECT pid FROM pg_stat_activity WHERE application_name = $1', [applicationName])).map((r) => r.pid);
+  /** Waits (bounded) for the standby to show no backend of `applicationName`: a backend leaves a moment after its client hung up. */
+  const drained = async (applicationName: string): Promise<number[]> => {
+    let pids = await onStandby(applicationName);
+    for (let i = 0; i < 40 && pids.length > 0; i++) {
+      await sleep(50);
+      pids = await onStandby(applicationName);
+    }
+    return pids;
+  };
+
+  it('does not hand the connection a transaction failed on (SQLSTATE 25006) to the transactions waiting for one', async () => {
+    // GIVEN a database whose writer is a read-only standby, as an old writer is after a failover, with a writer pool
+    // of one connection
+    const app = `it-ro-tx-${Date.now() % 100_000}`;
+    const db = demoted(app, { max: 1 });
+    try {
+      // WHEN three transactions that write arrive together (two wait for the connection)
+      const backends: number[] = [];
+      const errors = await Promise.all([0, 1, 2].map((i) => db.transaction(async (tx) => {
+        backends.push((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+        await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-tx-${i}`, 'x']);
+      }).catch((e: unknown) => e)));
+      // THEN each fails with the server's error on a connection of its own: a connection given back to the pool goes
+      // to the next waiter at once, which would fail on the same demoted instance, as would every later one
+      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
+      expect(new Set(backends).size).toBe(3);
+      // AND none of them is left open on the standby
+      expect(await drained(`${app}:writer`)).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('closes the writer pool\'s other connections after a write is refused as read-only, the endpoints unchanged', async () => {
+    // GIVEN three writer connections opened to the standby by transactions that only read (they succeed there)
+    const app = `it-ro-pool-${Date.now() % 100_000}`;
+    const db = demoted(app);
+    try {
+      const opened = await Promise.all([0, 1, 2].map(() => db.transaction(async (tx) =>
+        (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid FROM pg_sleep(0.2)')).rows[0]!.pid)));
+      expect(new Set(opened).size).toBe(3);
+      expect((await onStandby(`${app}:writer`)).sort()).toEqual([...opened].sort());
+      // WHEN writes (no session: single statements) are refused as read-only, three at once
+      const errors = await Promise.all([0, 1, 2].map((i) => db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-pool-${i}`, 'x']).catch((e: unknown) => e)));
+      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
+      // THEN the pool is replaced, once: its idle siblings, opened to the same demoted instance, are closed
+      expect(await drained(`${app}:writer`)).toEqual([]);
+      expect(db.stats().writerPoolResets).toBe(1);
+      // AND the next statement opens a new connection (resolving the endpoint again)
+      const next = (await db.transaction(async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
+      expect(opened).not.toContain(next);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails the deep check\'s writer when the writer endpoint reaches a read-only instance', async () => {
+    // GIVEN the writer endpoint on the standby
+    const db = demoted(`it-ro-health-${Date.now() % 100_000}`);
+    try {
+      // WHEN the deep check runs
+      const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+      // THEN the writer check fails (SELECT 1 would pass on a standby), so Route 53 sees the region cannot write
+      expect(status.status).toBe('fail');
+      expect(status.checks['database.writer']).toMatchObject({ status: 'fail', critical: true });
+      expect(status.checks['database.writer']!.error).toMatch(/takes no writes/);
     } finally {
       await db.close();
     }
