@@ -34,7 +34,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import type { Pool, PoolConfig, QueryResult } from 'pg';
 import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
 import { parseEnvFile } from './env';
 import { toError } from './refresh-loop';
@@ -103,6 +103,25 @@ export interface PoolOptions {
   readonly idleTimeoutMs?: number;
   /** Waiting for a connection fails after this long, ms. @default 5000 */
   readonly connectionTimeoutMs?: number;
+  /**
+   * A statement whose answer has not arrived after this long fails, in ms, with `Query read timeout`, a connection
+   * error: its connection is closed, never reused, a read tries another reader (then the writer), and a write or a
+   * transaction calls {@link DatabaseOptions.onWriterLost}. This bounds how long a server that vanished without
+   * closing its connections (an Availability Zone lost, a network partition) holds a request: TCP alone retransmits
+   * for about 15 minutes. Keep it above your slowest statement. It is the client's limit: the server may still run
+   * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
+   * @default 30000
+   */
+  readonly queryTimeoutMs?: number;
+  /**
+   * TCP keepalive probes start once a connection has sent and received nothing for this long, in ms, so an idle
+   * pooled connection to a server that vanished is found dead and closed rather than handed to a request. How far
+   * apart the probes are and how many go unanswered before the connection is dropped are the operating system's
+   * (Linux: `net.ipv4.tcp_keepalive_intvl` and `tcp_keepalive_probes`). `0` leaves the first probe to the operating
+   * system too (Linux: after 2 hours).
+   * @default 5000
+   */
+  readonly keepAliveInitialDelayMs?: number;
 }
 
 /** TLS settings of the database connections (node `tls.connect` options). */
@@ -176,9 +195,9 @@ export interface DatabaseOptions {
   readonly ssl?: false | DatabaseTlsOptions;
   /** `application_name` prefix, visible in `pg_stat_activity`. @default - `S2M_SERVICE`, else `app` */
   readonly applicationName?: string;
-  /** The writer pool (and the forwarding pools). @default - max 10 */
+  /** The writer pool (and the forwarding pools). @default - see {@link PoolOptions}: 10 connections, 30 s query timeout */
   readonly pool?: PoolOptions;
-  /** Each reader pool. @default - max 10 */
+  /** Each reader pool. @default - see {@link PoolOptions}: 10 connections, 30 s query timeout */
   readonly readerPool?: PoolOptions;
   /**
    * Reader hosts (`host` or `host:port`) instead of the published reader endpoint (a published endpoint names a host,
@@ -307,7 +326,7 @@ export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
   const msg = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
 }
 
 function isAuthError(e: unknown): boolean {
@@ -383,6 +402,8 @@ export class Database {
     this.options = options;
     this.onError = options.onError ?? ((e) => console.warn(`[database] ${e.message}`));
     this.onWriterLost = options.onWriterLost;
+    validatePoolOptions('pool', options.pool);
+    validatePoolOptions('readerPool', options.readerPool);
     const endpoints = options.endpoints ?? this.selected(options.topology?.current);
     if (endpoints === undefined) {
       throw new Error(options.topology
@@ -533,13 +554,17 @@ export class Database {
       let out: T;
       try {
         out = await fn(tx);
+        // The callback caught a statement's connection error and went on: nothing more can run on this connection.
+        if (client.broken !== undefined) throw client.broken;
         const commit = await client.query('COMMIT');
         if (commit.command === 'ROLLBACK') {
           throw new TransactionAbortedError('Database.transaction: PostgreSQL rolled the transaction back at COMMIT, because a statement in it failed and the callback went on after its error; nothing of it was written');
         }
       } catch (e) {
         open = false;
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
+        // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
+        if (client.broken === undefined && !isConnectionError(e)) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
       open = false;
@@ -705,6 +730,9 @@ export class Database {
           max: p?.max ?? 10,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
+          query_timeout: p?.queryTimeoutMs ?? 30_000,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: p?.keepAliveInitialDelayMs ?? 5000,
         });
         pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
         return pool;
@@ -896,11 +924,11 @@ export class Database {
    * siblings may have exhausted. Otherwise (a read) it asks the readers, then the writer: a read of a session with a
    * pending write must not fail only because the writer cannot be reached while a reader can serve it.
    */
-  private replicationMode(set: PoolSet, on?: Pick<PoolClient, 'query'>): Promise<ReplicationMode> {
+  private replicationMode(set: PoolSet, on?: Connection): Promise<ReplicationMode> {
     const configured = this.options.replication ?? 'auto';
     if (configured !== 'auto') return Promise.resolve(configured);
     set.replication ??= (async () => {
-      const servers: Array<Pick<PoolClient, 'query'>> = on ? [on] : [...set.readers.map((r) => r.pool), ...(set.write ? [set.write.pool] : [])];
+      const servers: Connection[] = on ? [on] : [...set.readers.map((r) => r.pool), ...(set.write ? [set.write.pool] : [])];
       let failure: unknown = new Error('no server in this region to ask how it replicates');
       for (const server of servers) {
         try {
@@ -916,7 +944,7 @@ export class Database {
     return set.replication;
   }
 
-  private async recordWrite(set: PoolSet, client: PoolClient, session: DbSession): Promise<void> {
+  private async recordWrite(set: PoolSet, client: Connection, session: DbSession): Promise<void> {
     if (set.mode === 'forwarding') {
       session.recordWrite(set.key, undefined);
       return;
@@ -959,16 +987,24 @@ export class Database {
 
   /**
    * Runs `fn` on a writer connection of its own. The connection goes back to the pool unless the writer was lost on it
-   * (unreachable, or read-only: SQLSTATE 25006): then it is closed, or the pool, whose idle list is last in first out,
-   * would hand the same connection to the next write at once, and again after every failure.
+   * (unreachable, or read-only: SQLSTATE 25006), or one of its statements failed at the connection level, also when
+   * `fn` caught that error (a statement that timed out is still on the connection): then it is closed, or the pool,
+   * whose idle list is last in first out, would hand the same connection to the next write at once.
    */
-  private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
     const client = await this.retryingAuth(() => target.pool.connect());
     let broken: Error | undefined;
+    const connection: CheckedOut = {
+      query: (sql, params) => client.query(sql, params).catch((e: unknown) => {
+        if (isConnectionError(e)) broken ??= toError(e);
+        throw e;
+      }),
+      get broken() { return broken; },
+    };
     try {
-      return await fn(client);
+      return await fn(connection);
     } catch (e) {
-      if (isWriterLost(e)) broken = toError(e);
+      if (isWriterLost(e)) broken ??= toError(e);
       throw e;
     } finally {
       client.release(broken);
@@ -980,6 +1016,33 @@ export class Database {
 function envFileValue(name: string): string | undefined {
   if (!existsSync(ENV_FILE)) return undefined;
   return parseEnvFile(readFileSync(ENV_FILE, 'utf8'))[name] || undefined;
+}
+
+/** A connection (or a pool), as {@link Database} queries it. */
+interface Connection {
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+}
+
+/** A connection checked out by `withClient`. */
+interface CheckedOut extends Connection {
+  /** The connection-level error one of its statements failed with (the connection is closed when released). */
+  readonly broken: Error | undefined;
+}
+
+const POOL_TIMES = ['idleTimeoutMs', 'connectionTimeoutMs', 'queryTimeoutMs', 'keepAliveInitialDelayMs'] as const;
+
+/** Throws a RangeError naming the option for a pool setting that is not a count or a duration. */
+function validatePoolOptions(name: 'pool' | 'readerPool', p: PoolOptions | undefined): void {
+  if (p === undefined) return;
+  if (p.max !== undefined && !(Number.isInteger(p.max) && p.max >= 1)) {
+    throw new RangeError(`Database: ${name}.max must be a whole number of connections, at least 1 (got: ${p.max})`);
+  }
+  for (const key of POOL_TIMES) {
+    const v = p[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+      throw new RangeError(`Database: ${name}.${key} must be a number of milliseconds, 0 or more (got: ${v})`);
+    }
+  }
 }
 
 function poolsOf(set: PoolSet): Pool[] {
