@@ -193,7 +193,11 @@ export interface DatabaseOptions {
   readonly databaseUser?: string;
   /** TLS, or `false` for none (only allowed without IAM). @default - verified TLS, except to loopback hosts */
   readonly ssl?: false | DatabaseTlsOptions;
-  /** `application_name` prefix, visible in `pg_stat_activity`. @default - `S2M_SERVICE`, else `app` */
+  /**
+   * `application_name` prefix, visible in `pg_stat_activity`: `<prefix>:writer`, `:reader`, `:forward`, `:global`, and
+   * `:writer:health`, ... for the health checks' connections.
+   * @default - `S2M_SERVICE`, else `app`
+   */
   readonly applicationName?: string;
   /** The writer pool (and the forwarding pools). @default - see {@link PoolOptions}: 10 connections, 30 s query timeout */
   readonly pool?: PoolOptions;
@@ -225,6 +229,14 @@ export interface DatabaseOptions {
   };
   /** Old pools are closed this long after a rebuild, so requests that hold them finish, ms. @default 5000 */
   readonly drainDelayMs?: number;
+  /**
+   * How long the {@link Database.healthChecks} pings wait to connect and, again, for their answer, in ms. They use
+   * a connection of their own per pool (opened by the first check, closed after the pool's `idleTimeoutMs` unused,
+   * and after a failed check), never one of the application's, so a pool its queries fill does not make the instance
+   * report itself down. Keep it below the {@link HealthCheck}'s `budgetMs`.
+   * @default 1500
+   */
+  readonly healthCheckTimeoutMs?: number;
   /** Errors of idle connections and of background work. @default - `console.warn` */
   readonly onError?: (error: Error) => void;
   /**
@@ -274,6 +286,8 @@ interface Target {
   pool: Pool;
   /** A new pool with the same settings. */
   readonly open: () => Pool;
+  /** The health check's own pool of one connection, so that its ping never waits behind the application's queries. */
+  readonly probe: Pool;
   readonly breaker?: CircuitBreaker;
   /** Readers: the highest position known to be applied. */
   watermark?: bigint;
@@ -404,6 +418,10 @@ export class Database {
     this.onWriterLost = options.onWriterLost;
     validatePoolOptions('pool', options.pool);
     validatePoolOptions('readerPool', options.readerPool);
+    const healthTimeout = options.healthCheckTimeoutMs;
+    if (healthTimeout !== undefined && !(Number.isFinite(healthTimeout) && healthTimeout >= 1)) {
+      throw new RangeError(`Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 (got: ${healthTimeout})`);
+    }
     const endpoints = options.endpoints ?? this.selected(options.topology?.current);
     if (endpoints === undefined) {
       throw new Error(options.topology
@@ -595,15 +613,26 @@ export class Database {
       const set = await this.pools();
       const t = pick(set);
       if (t === undefined) return `no ${what} in this region`;
-      if (t.role === 'writer') {
-        // A writer endpoint that reaches a reader (a failover or a switchover demoted the instance its DNS still
-        // names) answers SELECT 1 but refuses every write.
-        const r = await t.pool.query(WRITER_READ_ONLY_SQL);
-        if ((r.rows[0] as { read_only?: boolean } | undefined)?.read_only !== false) {
-          throw new Error(`${t.host}:${t.port} takes no writes: it reached a read-only instance (a reader, or a writer demoted by a failover or a switchover)`);
+      // Its own connection: one from the application's pool would wait behind the application's queries when they
+      // fill it (up to connectionTimeoutMs), beyond the check's budget, and a busy region would report itself down.
+      const client = await this.retryingAuth(() => t.probe.connect());
+      let broken: Error | undefined;
+      try {
+        if (what === 'writer' && t.role === 'writer') {
+          // A writer endpoint that reaches a reader (a failover or a switchover demoted the instance its DNS still
+          // names) answers SELECT 1 but refuses every write.
+          const r = await client.query(WRITER_READ_ONLY_SQL);
+          if ((r.rows[0] as { read_only?: boolean } | undefined)?.read_only !== false) {
+            throw new Error(`${t.host}:${t.port} takes no writes: it reached a read-only instance (a reader, or a writer demoted by a failover or a switchover)`);
+          }
+        } else {
+          await client.query('SELECT 1');
         }
-      } else {
-        await t.pool.query('SELECT 1');
+      } catch (e) {
+        broken = toError(e); // the next check opens a new connection, resolving the endpoint again
+        throw e;
+      } finally {
+        client.release(broken);
       }
       t.breaker?.onSuccess();
       return `${t.host}:${t.port}`;
@@ -714,10 +743,11 @@ export class Database {
     const user = await credentials.user();
     const o = this.options;
     const app = o.applicationName ?? o.topology?.environment?.service ?? process.env[ENV_VARS.service] ?? 'app';
+    const healthTimeout = o.healthCheckTimeoutMs ?? 1500;
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;
-      const open = (): Pool => {
+      const open = (probe = false): Pool => {
         const pool = new pg.Pool({
           host,
           port,
@@ -725,7 +755,7 @@ export class Database {
           user,
           password: () => credentials.password(host, port),
           ssl,
-          application_name: `${app}:${role}`.slice(0, 63),
+          application_name: `${app}:${role}${probe ? ':health' : ''}`.slice(0, 63),
           ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
           max: p?.max ?? 10,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
@@ -733,11 +763,12 @@ export class Database {
           query_timeout: p?.queryTimeoutMs ?? 30_000,
           keepAlive: true,
           keepAliveInitialDelayMillis: p?.keepAliveInitialDelayMs ?? 5000,
+          ...(probe ? { max: 1, connectionTimeoutMillis: healthTimeout, query_timeout: healthTimeout } : {}),
         });
-        pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
+        pool.on('error', (e) => this.onError(new Error(`idle ${probe ? 'health check' : role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
         return pool;
       };
-      return { role, host, port, pool: open(), open, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      return { role, host, port, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -1046,7 +1077,7 @@ function validatePoolOptions(name: 'pool' | 'readerPool', p: PoolOptions | undef
 }
 
 function poolsOf(set: PoolSet): Pool[] {
-  return [set.write?.pool, set.global?.pool, ...set.readers.map((r) => r.pool)].filter((p): p is Pool => p !== undefined);
+  return [set.write, set.global, ...set.readers].flatMap((t) => (t ? [t.pool, t.probe] : []));
 }
 
 function loadPg(): { Pool: new (config: PoolConfig) => Pool } {

@@ -669,3 +669,50 @@ describe('Database whose server stops answering without closing its connections'
     }
   });
 });
+
+describe('Database health checks while the application fills its pools', () => {
+  it('answers the deep check within its budget from a connection of its own', async () => {
+    // GIVEN a writer pool of 2 connections, both held by open transactions, and a reader pool of 1, held by a long read
+    const app = `it-busy-${Date.now() % 100_000}`;
+    const db = new Database({
+      endpoints: endpoints(),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: app,
+      pool: { max: 2 },
+      readerPool: { max: 1 },
+      onError: () => undefined,
+    });
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => { finish = resolve; });
+    const busy: Promise<unknown>[] = [];
+    try {
+      let begun = 0;
+      const allBegun = new Promise<void>((resolve) => {
+        for (let i = 0; i < 2; i++) {
+          busy.push(db.transaction(async (tx) => {
+            await tx.query('SELECT 1');
+            if (++begun === 2) resolve();
+            await held;
+          }));
+        }
+      });
+      await allBegun;
+      busy.push(db.read('SELECT pg_sleep(2.5)'));
+      await sleep(100); // the read has its connection
+      // WHEN the deep check runs (2 s budget; an application connection would come free only after 2.5 s at best)
+      const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0, budgetMs: 2000 }).run();
+      // THEN both checks answer, from connections of their own
+      expect(status.status).toBe('ok');
+      expect(status.checks['database.writer']).toMatchObject({ status: 'ok', detail: `${primary.host}:${primary.port}` });
+      expect(status.checks['database.reader']).toMatchObject({ status: 'ok', detail: `${replica.host}:${replica.port}` });
+      expect(status.durationMs).toBeLessThan(2000);
+      const named = await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [`${app}:writer:health`]);
+      expect(named[0]!.n).toBe(1);
+    } finally {
+      finish();
+      await Promise.allSettled(busy);
+      await db.close();
+    }
+  });
+});

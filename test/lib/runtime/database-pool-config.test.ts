@@ -32,13 +32,13 @@ function recordingPg(): { configs: PoolConfig[]; pg: NonNullable<DatabaseOptions
   return { configs, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']> };
 }
 
-/** The pool configs of a database, by role (`writer`, `reader`), once its pools are built. */
+/** The pool configs of a database, by role (`writer`, `reader`, `writer:health`, ...), once its pools are built. */
 async function poolConfigs(options: Partial<DatabaseOptions> = {}): Promise<Record<string, PoolConfig>> {
   const { configs, pg } = recordingPg();
   const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, onError: () => undefined, ...options });
   await db.read('SELECT 1');
   await db.close();
-  return Object.fromEntries(configs.map((c) => [String(c.application_name).split(':')[1], c]));
+  return Object.fromEntries(configs.map((c) => [String(c.application_name).split(':').slice(1).join(':'), c]));
 }
 
 describe('Database pool settings', () => {
@@ -60,11 +60,25 @@ describe('Database pool settings', () => {
     expect(reader).toMatchObject({ keepAlive: true, keepAliveInitialDelayMillis: 5000, query_timeout: 0 });
   });
 
+  it('gives the health check a pool of one connection per target, with short timeouts', async () => {
+    // WHEN a database is created with the default health timeout, and with another
+    const defaults = await poolConfigs();
+    const custom = await poolConfigs({ healthCheckTimeoutMs: 800 });
+    // THEN each target has a one-connection pool of its own for the check, which waits 1.5 s at most to connect and
+    // to be answered (below the HealthCheck's 2 s budget)
+    expect(Object.keys(defaults).sort()).toEqual(['reader', 'reader:health', 'writer', 'writer:health']);
+    for (const role of ['writer:health', 'reader:health']) {
+      expect(defaults[role]).toMatchObject({ max: 1, connectionTimeoutMillis: 1500, query_timeout: 1500, keepAlive: true });
+      expect(custom[role]).toMatchObject({ max: 1, connectionTimeoutMillis: 800, query_timeout: 800 });
+    }
+  });
+
   it.each([
     ['pool', { queryTimeoutMs: -1 }, /Database: pool\.queryTimeoutMs must be a number of milliseconds, 0 or more \(got: -1\)/],
     ['readerPool', { keepAliveInitialDelayMs: Number.NaN }, /Database: readerPool\.keepAliveInitialDelayMs must be .* \(got: NaN\)/],
     ['pool', { connectionTimeoutMs: Number.POSITIVE_INFINITY }, /pool\.connectionTimeoutMs must be .* \(got: Infinity\)/],
     ['pool', { max: 0 }, /Database: pool\.max must be a whole number of connections, at least 1 \(got: 0\)/],
+    ['healthCheckTimeoutMs', 0, /Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 \(got: 0\)/],
   ] as const)('fails when %s is %o', (name, value, message) => {
     const { pg } = recordingPg();
     expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(RangeError);
