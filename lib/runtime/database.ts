@@ -34,7 +34,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import type { Pool, PoolConfig, QueryResult } from 'pg';
 import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
 import { parseEnvFile } from './env';
 import { toError } from './refresh-loop';
@@ -103,6 +103,25 @@ export interface PoolOptions {
   readonly idleTimeoutMs?: number;
   /** Waiting for a connection fails after this long, ms. @default 5000 */
   readonly connectionTimeoutMs?: number;
+  /**
+   * A statement whose answer has not arrived after this long fails, in ms, with `Query read timeout`, a connection
+   * error: its connection is closed, never reused, a read tries another reader (then the writer), and a write or a
+   * transaction calls {@link DatabaseOptions.onWriterLost}. This bounds how long a server that vanished without
+   * closing its connections (an Availability Zone lost, a network partition) holds a request: TCP alone retransmits
+   * for about 15 minutes. Keep it above your slowest statement. It is the client's limit: the server may still run
+   * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
+   * @default 30000
+   */
+  readonly queryTimeoutMs?: number;
+  /**
+   * TCP keepalive probes start once a connection has sent and received nothing for this long, in ms, so an idle
+   * pooled connection to a server that vanished is found dead and closed rather than handed to a request. How far
+   * apart the probes are and how many go unanswered before the connection is dropped are the operating system's
+   * (Linux: `net.ipv4.tcp_keepalive_intvl` and `tcp_keepalive_probes`). `0` leaves the first probe to the operating
+   * system too (Linux: after 2 hours).
+   * @default 5000
+   */
+  readonly keepAliveInitialDelayMs?: number;
 }
 
 /** TLS settings of the database connections (node `tls.connect` options). */
@@ -142,6 +161,11 @@ export interface DatabaseStats {
   readonly transactions: number;
   /** Writes and transactions that failed because the writer moved (SQLSTATE 25006) or could not be reached. */
   readonly writerLost: number;
+  /**
+   * Writer pools replaced because a connection of theirs was read-only (SQLSTATE 25006): its idle siblings were opened
+   * to the same demoted instance, so they are closed rather than handed to the next writes.
+   */
+  readonly writerPoolResets: number;
   /** Reader attempts that failed at the connection level. */
   readonly readerFailures: number;
   /** Reader position queries. */
@@ -169,11 +193,15 @@ export interface DatabaseOptions {
   readonly databaseUser?: string;
   /** TLS, or `false` for none (only allowed without IAM). @default - verified TLS, except to loopback hosts */
   readonly ssl?: false | DatabaseTlsOptions;
-  /** `application_name` prefix, visible in `pg_stat_activity`. @default - `S2M_SERVICE`, else `app` */
+  /**
+   * `application_name` prefix, visible in `pg_stat_activity`: `<prefix>:writer`, `:reader`, `:forward`, `:global`, and
+   * `:writer:health`, ... for the health checks' connections.
+   * @default - `S2M_SERVICE`, else `app`
+   */
   readonly applicationName?: string;
-  /** The writer pool (and the forwarding pools). @default - max 10 */
+  /** The writer pool (and the forwarding pools). @default - see {@link PoolOptions}: 10 connections, 30 s query timeout */
   readonly pool?: PoolOptions;
-  /** Each reader pool. @default - max 10 */
+  /** Each reader pool. @default - see {@link PoolOptions}: 10 connections, 30 s query timeout */
   readonly readerPool?: PoolOptions;
   /**
    * Reader hosts (`host` or `host:port`) instead of the published reader endpoint (a published endpoint names a host,
@@ -201,6 +229,14 @@ export interface DatabaseOptions {
   };
   /** Old pools are closed this long after a rebuild, so requests that hold them finish, ms. @default 5000 */
   readonly drainDelayMs?: number;
+  /**
+   * How long the {@link Database.healthChecks} pings wait to connect and, again, for their answer, in ms. They use
+   * a connection of their own per pool (opened by the first check, closed after the pool's `idleTimeoutMs` unused,
+   * and after a failed check), never one of the application's, so a pool its queries fill does not make the instance
+   * report itself down. Keep it below the {@link HealthCheck}'s `budgetMs`.
+   * @default 1500
+   */
+  readonly healthCheckTimeoutMs?: number;
   /** Errors of idle connections and of background work. @default - `console.warn` */
   readonly onError?: (error: Error) => void;
   /**
@@ -246,7 +282,12 @@ interface Target {
   readonly role: 'writer' | 'reader' | 'forward' | 'global';
   readonly host: string;
   readonly port: number;
-  readonly pool: Pool;
+  /** The pool in use: replaced (see `resetWriterPool`) when the writer turned out to be read-only. */
+  pool: Pool;
+  /** A new pool with the same settings. */
+  readonly open: () => Pool;
+  /** The health check's own pool of one connection, so that its ping never waits behind the application's queries. */
+  readonly probe: Pool;
   readonly breaker?: CircuitBreaker;
   /** Readers: the highest position known to be applied. */
   watermark?: bigint;
@@ -273,22 +314,33 @@ function poolSetMode(endpoints: DatabaseEndpoints): PoolSet['mode'] {
   return endpoints.role === 'primary' ? 'primary' : endpoints.writeForwarding ? 'forwarding' : 'secondary';
 }
 
+/**
+ * Whether a writer connection reached an instance that takes no writes: a hot standby or an Aurora reader (in
+ * recovery), or a server or session set read-only.
+ */
+const WRITER_READ_ONLY_SQL = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only";
+
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 
-/** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
 /**
  * The write's endpoint no longer takes writes (SQLSTATE 25006 `read_only_sql_transaction`: it was demoted in a failover
  * or a switchover) or cannot be reached.
  */
 export function isWriterLost(e: unknown): boolean {
-  return (e as { code?: unknown } | undefined)?.code === '25006' || isConnectionError(e);
+  return isReadOnly(e) || isConnectionError(e);
 }
 
+/** SQLSTATE 25006 `read_only_sql_transaction`: the server (or the session) takes no writes. */
+function isReadOnly(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === '25006';
+}
+
+/** A failure that is the endpoint's, not the statement's: the read may be tried elsewhere. */
 export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
   const msg = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
 }
 
 function isAuthError(e: unknown): boolean {
@@ -341,6 +393,7 @@ export class Database {
     writes: 0,
     transactions: 0,
     writerLost: 0,
+    writerPoolResets: 0,
     readerFailures: 0,
     positionChecks: 0,
     authRetries: 0,
@@ -352,8 +405,8 @@ export class Database {
   private rr = 0;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
-  /** Pool sets replaced by a topology change, closed after `drainDelayMs` (or by `close()`). */
-  private readonly draining = new Map<ReturnType<typeof setTimeout>, PoolSet>();
+  /** Pools replaced (by a topology change, or a writer found read-only), closed after `drainDelayMs` (or by `close()`). */
+  private readonly draining = new Map<ReturnType<typeof setTimeout>, Pool[]>();
 
   /**
    * @param options - see {@link DatabaseOptions}
@@ -363,6 +416,12 @@ export class Database {
     this.options = options;
     this.onError = options.onError ?? ((e) => console.warn(`[database] ${e.message}`));
     this.onWriterLost = options.onWriterLost;
+    validatePoolOptions('pool', options.pool);
+    validatePoolOptions('readerPool', options.readerPool);
+    const healthTimeout = options.healthCheckTimeoutMs;
+    if (healthTimeout !== undefined && !(Number.isFinite(healthTimeout) && healthTimeout >= 1)) {
+      throw new RangeError(`Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 (got: ${healthTimeout})`);
+    }
     const endpoints = options.endpoints ?? this.selected(options.topology?.current);
     if (endpoints === undefined) {
       throw new Error(options.topology
@@ -449,6 +508,7 @@ export class Database {
   public async write<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: WriteOptions = {}): Promise<DbResult<R>> {
     const set = await this.pools();
     const target = this.writeTarget(set);
+    const pool = target.pool;
     this.counters.writes++;
     const session = options.session;
     const run = session === undefined
@@ -458,13 +518,19 @@ export class Database {
         await this.recordWrite(set, client, session);
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       });
-    return run.catch((e: unknown) => this.writeFailed(e));
+    return run.catch((e: unknown) => this.writeFailed(e, target, pool));
   }
 
-  /** A failed write: tells {@link DatabaseOptions.onWriterLost} when the writer moved or is unreachable, then rethrows. */
-  private writeFailed(e: unknown): never {
+  /**
+   * A failed write: when the writer moved or is unreachable, replaces a read-only writer's pool and tells
+   * {@link DatabaseOptions.onWriterLost}; then rethrows.
+   *
+   * @param pool - the pool the write used (`target.pool` when it started)
+   */
+  private writeFailed(e: unknown, target: Target, pool: Pool): never {
     if (isWriterLost(e)) {
       this.counters.writerLost++;
+      if (isReadOnly(e)) this.resetWriterPool(target, pool);
       try {
         this.onWriterLost?.(toError(e));
       } catch (hookError) {
@@ -487,6 +553,7 @@ export class Database {
   public async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const set = await this.pools();
     const target = this.writeTarget(set);
+    const pool = target.pool;
     const isolation = options.isolation;
     if (isolation !== undefined && !['read committed', 'repeatable read', 'serializable'].includes(isolation)) {
       throw new TypeError(`Database.transaction: isolation must be 'read committed', 'repeatable read' or 'serializable' (got: ${JSON.stringify(isolation)})`);
@@ -505,20 +572,24 @@ export class Database {
       let out: T;
       try {
         out = await fn(tx);
+        // The callback caught a statement's connection error and went on: nothing more can run on this connection.
+        if (client.broken !== undefined) throw client.broken;
         const commit = await client.query('COMMIT');
         if (commit.command === 'ROLLBACK') {
           throw new TransactionAbortedError('Database.transaction: PostgreSQL rolled the transaction back at COMMIT, because a statement in it failed and the callback went on after its error; nothing of it was written');
         }
       } catch (e) {
         open = false;
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
+        // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
+        if (client.broken === undefined && !isConnectionError(e)) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
       open = false;
       this.counters.transactions++;
       if (options.session) await this.recordWrite(set, client, options.session);
       return out;
-    }).catch((e: unknown) => this.writeFailed(e));
+    }).catch((e: unknown) => this.writeFailed(e, target, pool));
   }
 
   /** Counters of where reads went and why. */
@@ -527,11 +598,12 @@ export class Database {
   }
 
   /**
-   * Health checks for {@link HealthCheck}: `database.writer` (critical; on a forwarding secondary the forwarding
-   * path; in a secondary region without forwarding it reports that there is no writer) and `database.reader` (not
-   * critical where the writer can take the reads: the SDK falls back to it; critical in a secondary region without
-   * forwarding, where the readers are the region's only database). Which is critical follows the region's role as
-   * it is when the checks run.
+   * Health checks for {@link HealthCheck}: `database.writer` (critical; it fails when the writer endpoint reaches an
+   * instance that takes no writes, in recovery or read-only, as it does for a while after a failover; on a forwarding
+   * secondary it checks the forwarding path; in a secondary region without forwarding it reports that there is no
+   * writer) and `database.reader` (not critical where the writer can take the reads: the SDK falls back to it;
+   * critical in a secondary region without forwarding, where the readers are the region's only database). Which is
+   * critical follows the region's role as it is when the checks run.
    *
    * @param prefix - name prefix of the checks
    */
@@ -541,7 +613,27 @@ export class Database {
       const set = await this.pools();
       const t = pick(set);
       if (t === undefined) return `no ${what} in this region`;
-      await t.pool.query('SELECT 1');
+      // Its own connection: one from the application's pool would wait behind the application's queries when they
+      // fill it (up to connectionTimeoutMs), beyond the check's budget, and a busy region would report itself down.
+      const client = await this.retryingAuth(() => t.probe.connect());
+      let broken: Error | undefined;
+      try {
+        if (what === 'writer' && t.role === 'writer') {
+          // A writer endpoint that reaches a reader (a failover or a switchover demoted the instance its DNS still
+          // names) answers SELECT 1 but refuses every write.
+          const r = await client.query(WRITER_READ_ONLY_SQL);
+          if ((r.rows[0] as { read_only?: boolean } | undefined)?.read_only !== false) {
+            throw new Error(`${t.host}:${t.port} takes no writes: it reached a read-only instance (a reader, or a writer demoted by a failover or a switchover)`);
+          }
+        } else {
+          await client.query('SELECT 1');
+        }
+      } catch (e) {
+        broken = toError(e); // the next check opens a new connection, resolving the endpoint again
+        throw e;
+      } finally {
+        client.release(broken);
+      }
       t.breaker?.onSuccess();
       return `${t.host}:${t.port}`;
     };
@@ -572,8 +664,8 @@ export class Database {
     this.draining.clear();
     for (const [t] of retired) clearTimeout(t);
     const set = await this.building.catch(() => undefined);
-    const sets = [...retired.map(([, s]) => s), ...(set ? [set] : [])];
-    await Promise.all(sets.flatMap(poolsOf).map((p) => p.end().catch(() => undefined)));
+    const pools = [...retired.flatMap(([, p]) => p), ...(set ? poolsOf(set) : [])];
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -600,17 +692,33 @@ export class Database {
     const old = this.current;
     this.building = this.build(next);
     this.building.then(() => {
-      if (old) this.retire(old);
+      if (old) this.retire(poolsOf(old));
     }, (e: unknown) => this.onError(new Error(`could not rebuild the database pools after a topology change (the old ones stay in use): ${toError(e).message}`, { cause: e })));
   }
 
-  private retire(set: PoolSet): void {
+  private retire(pools: Pool[]): void {
     const t = setTimeout(() => {
       this.draining.delete(t);
-      for (const p of poolsOf(set)) p.end().catch(() => undefined);
+      for (const p of pools) p.end().catch(() => undefined);
     }, this.options.drainDelayMs ?? 5000);
     t.unref();
-    this.draining.set(t, set);
+    this.draining.set(t, pools);
+  }
+
+  /**
+   * The writer answered SQLSTATE 25006 on a connection of `failed`: the endpoint's instance was demoted (a failover or
+   * a switchover) and every connection the pool opened before now likely reaches it too, also when the published
+   * endpoints have not changed (the cluster endpoint's DNS moves on its own). The target gets a new pool, whose
+   * connections resolve the endpoint again; the old one ends at once when nothing waits on it (its idle connections
+   * close, those in use close when released), or after `drainDelayMs` when requests are queued on it. Once per pool:
+   * the concurrent failures of the same pool replace it once.
+   */
+  private resetWriterPool(target: Target, failed: Pool): void {
+    if (this.closed || target.pool !== failed) return;
+    target.pool = target.open();
+    this.counters.writerPoolResets++;
+    if (failed.waitingCount === 0) failed.end().catch(() => undefined);
+    else this.retire([failed]);
   }
 
   private credentialsFor(endpoints: DatabaseEndpoints): DatabaseCredentials {
@@ -635,24 +743,32 @@ export class Database {
     const user = await credentials.user();
     const o = this.options;
     const app = o.applicationName ?? o.topology?.environment?.service ?? process.env[ENV_VARS.service] ?? 'app';
+    const healthTimeout = o.healthCheckTimeoutMs ?? 1500;
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;
-      const pool = new pg.Pool({
-        host,
-        port,
-        database: endpoints.databaseName,
-        user,
-        password: () => credentials.password(host, port),
-        ssl,
-        application_name: `${app}:${role}`.slice(0, 63),
-        ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
-        max: p?.max ?? 10,
-        idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
-        connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
-      });
-      pool.on('error', (e) => this.onError(new Error(`idle ${role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
-      return { role, host, port, pool, ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      const open = (probe = false): Pool => {
+        const pool = new pg.Pool({
+          host,
+          port,
+          database: endpoints.databaseName,
+          user,
+          password: () => credentials.password(host, port),
+          ssl,
+          application_name: `${app}:${role}${probe ? ':health' : ''}`.slice(0, 63),
+          ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
+          max: p?.max ?? 10,
+          idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
+          connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
+          query_timeout: p?.queryTimeoutMs ?? 30_000,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: p?.keepAliveInitialDelayMs ?? 5000,
+          ...(probe ? { max: 1, connectionTimeoutMillis: healthTimeout, query_timeout: healthTimeout } : {}),
+        });
+        pool.on('error', (e) => this.onError(new Error(`idle ${probe ? 'health check' : role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
+        return pool;
+      };
+      return { role, host, port, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -839,11 +955,11 @@ export class Database {
    * siblings may have exhausted. Otherwise (a read) it asks the readers, then the writer: a read of a session with a
    * pending write must not fail only because the writer cannot be reached while a reader can serve it.
    */
-  private replicationMode(set: PoolSet, on?: Pick<PoolClient, 'query'>): Promise<ReplicationMode> {
+  private replicationMode(set: PoolSet, on?: Connection): Promise<ReplicationMode> {
     const configured = this.options.replication ?? 'auto';
     if (configured !== 'auto') return Promise.resolve(configured);
     set.replication ??= (async () => {
-      const servers: Array<Pick<PoolClient, 'query'>> = on ? [on] : [...set.readers.map((r) => r.pool), ...(set.write ? [set.write.pool] : [])];
+      const servers: Connection[] = on ? [on] : [...set.readers.map((r) => r.pool), ...(set.write ? [set.write.pool] : [])];
       let failure: unknown = new Error('no server in this region to ask how it replicates');
       for (const server of servers) {
         try {
@@ -859,7 +975,7 @@ export class Database {
     return set.replication;
   }
 
-  private async recordWrite(set: PoolSet, client: PoolClient, session: DbSession): Promise<void> {
+  private async recordWrite(set: PoolSet, client: Connection, session: DbSession): Promise<void> {
     if (set.mode === 'forwarding') {
       session.recordWrite(set.key, undefined);
       return;
@@ -900,13 +1016,26 @@ export class Database {
     );
   }
 
-  private async withClient<T>(target: Target, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on a writer connection of its own. The connection goes back to the pool unless the writer was lost on it
+   * (unreachable, or read-only: SQLSTATE 25006), or one of its statements failed at the connection level, also when
+   * `fn` caught that error (a statement that timed out is still on the connection): then it is closed, or the pool,
+   * whose idle list is last in first out, would hand the same connection to the next write at once.
+   */
+  private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
     const client = await this.retryingAuth(() => target.pool.connect());
     let broken: Error | undefined;
+    const connection: CheckedOut = {
+      query: (sql, params) => client.query(sql, params).catch((e: unknown) => {
+        if (isConnectionError(e)) broken ??= toError(e);
+        throw e;
+      }),
+      get broken() { return broken; },
+    };
     try {
-      return await fn(client);
+      return await fn(connection);
     } catch (e) {
-      if (isConnectionError(e)) broken = toError(e);
+      if (isWriterLost(e)) broken ??= toError(e);
       throw e;
     } finally {
       client.release(broken);
@@ -920,8 +1049,35 @@ function envFileValue(name: string): string | undefined {
   return parseEnvFile(readFileSync(ENV_FILE, 'utf8'))[name] || undefined;
 }
 
+/** A connection (or a pool), as {@link Database} queries it. */
+interface Connection {
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+}
+
+/** A connection checked out by `withClient`. */
+interface CheckedOut extends Connection {
+  /** The connection-level error one of its statements failed with (the connection is closed when released). */
+  readonly broken: Error | undefined;
+}
+
+const POOL_TIMES = ['idleTimeoutMs', 'connectionTimeoutMs', 'queryTimeoutMs', 'keepAliveInitialDelayMs'] as const;
+
+/** Throws a RangeError naming the option for a pool setting that is not a count or a duration. */
+function validatePoolOptions(name: 'pool' | 'readerPool', p: PoolOptions | undefined): void {
+  if (p === undefined) return;
+  if (p.max !== undefined && !(Number.isInteger(p.max) && p.max >= 1)) {
+    throw new RangeError(`Database: ${name}.max must be a whole number of connections, at least 1 (got: ${p.max})`);
+  }
+  for (const key of POOL_TIMES) {
+    const v = p[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+      throw new RangeError(`Database: ${name}.${key} must be a number of milliseconds, 0 or more (got: ${v})`);
+    }
+  }
+}
+
 function poolsOf(set: PoolSet): Pool[] {
-  return [set.write?.pool, set.global?.pool, ...set.readers.map((r) => r.pool)].filter((p): p is Pool => p !== undefined);
+  return [set.write, set.global, ...set.readers].flatMap((t) => (t ? [t.pool, t.probe] : []));
 }
 
 function loadPg(): { Pool: new (config: PoolConfig) => Pool } {

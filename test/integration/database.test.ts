@@ -1,13 +1,14 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
-import { Database, TransactionAbortedError, WriteUnavailableError } from '../../lib/runtime/database';
+import { Database, TransactionAbortedError, WriteUnavailableError, isConnectionError, type PoolOptions } from '../../lib/runtime/database';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { freePort, setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
 import { lockReplica, onServer, waitForReplica } from './services/pg';
+import { POSITION_SQL } from '../../lib/runtime/replication';
 
 const services = inject('services');
 const { primary, replica, user, password, database } = services.postgres;
@@ -28,22 +29,38 @@ function endpoints(overrides: Partial<DatabaseEndpoints> = {}): DatabaseEndpoint
 
 type Where = { standby: boolean; port: number };
 
-/** A TCP relay on loopback to `host:port`; `close()` stops it and drops its connections (the endpoint is then unreachable). */
-async function tcpRelay(host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * A TCP relay on loopback to `host:port`. `close()` stops it and drops its connections (the endpoint is then
+ * unreachable); `blackHole()` stops forwarding in both directions but keeps every connection open, as a server that
+ * vanished without a reset (an Availability Zone lost, a partition) looks to its clients, and `blackHoleAt(text)` does
+ * so from the first message a client sends that contains `text`; `clients` counts the client connections still open.
+ */
+async function tcpRelay(host: string, port: number): Promise<{ port: number; readonly clients: number; blackHole(): void; blackHoleAt(text: string): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
+  let forwarding = true;
+  let trigger: string | undefined;
   const server = createServer((client) => {
     const upstream = connect(port, host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.on('data', (chunk: Buffer) => {
+        if (from === client && trigger !== undefined && chunk.includes(trigger)) forwarding = false;
+        if (forwarding) to.write(chunk);
+      });
+      from.on('close', () => { sockets.delete(from); to.destroy(); });
+      from.on('error', () => { client.destroy(); upstream.destroy(); });
     }
-    client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   let closed: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
+    get clients() { return clients.size; },
+    blackHole: () => { forwarding = false; },
+    blackHoleAt: (text) => { trigger = text; },
     close: () => (closed ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
@@ -442,6 +459,259 @@ describe('Database when its writer was demoted (a failover or a switchover)', ()
       await db.read('SELECT 1/0').catch(() => undefined);
       expect(lost).toHaveLength(2);
     } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('Database whose writer connections reach a demoted (read-only) instance', () => {
+  beforeAll(async () => {
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_items (id text PRIMARY KEY, v text NOT NULL)');
+    await waitForReplica(services);
+  });
+  const demoted = (applicationName: string, pool?: PoolOptions): Database => new Database({
+    endpoints: endpoints({ writer: replica.host, port: replica.port }),
+    readers: [],
+    credentials: staticCredentials(user, password),
+    applicationName,
+    ...(pool ? { pool } : {}),
+    onError: () => undefined,
+  });
+  const onStandby = async (applicationName: string): Promise<number[]> =>
+    (await onServer<{ pid: number }>(services, replica, 'SELECT pid FROM pg_stat_activity WHERE application_name = $1', [applicationName])).map((r) => r.pid);
+  /** Waits (bounded) for the standby to show no backend of `applicationName`: a backend leaves a moment after its client hung up. */
+  const drained = async (applicationName: string): Promise<number[]> => {
+    let pids = await onStandby(applicationName);
+    for (let i = 0; i < 40 && pids.length > 0; i++) {
+      await sleep(50);
+      pids = await onStandby(applicationName);
+    }
+    return pids;
+  };
+
+  it('does not hand the connection a transaction failed on (SQLSTATE 25006) to the transactions waiting for one', async () => {
+    // GIVEN a database whose writer is a read-only standby, as an old writer is after a failover, with a writer pool
+    // of one connection
+    const app = `it-ro-tx-${Date.now() % 100_000}`;
+    const db = demoted(app, { max: 1 });
+    try {
+      // WHEN three transactions that write arrive together (two wait for the connection)
+      const backends: number[] = [];
+      const errors = await Promise.all([0, 1, 2].map((i) => db.transaction(async (tx) => {
+        backends.push((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+        await tx.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-tx-${i}`, 'x']);
+      }).catch((e: unknown) => e)));
+      // THEN each fails with the server's error on a connection of its own: a connection given back to the pool goes
+      // to the next waiter at once, which would fail on the same demoted instance, as would every later one
+      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
+      expect(new Set(backends).size).toBe(3);
+      // AND none of them is left open on the standby
+      expect(await drained(`${app}:writer`)).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('closes the writer pool\'s other connections after a write is refused as read-only, the endpoints unchanged', async () => {
+    // GIVEN three writer connections opened to the standby by transactions that only read (they succeed there)
+    const app = `it-ro-pool-${Date.now() % 100_000}`;
+    const db = demoted(app);
+    try {
+      const opened = await Promise.all([0, 1, 2].map(() => db.transaction(async (tx) =>
+        (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid FROM pg_sleep(0.2)')).rows[0]!.pid)));
+      expect(new Set(opened).size).toBe(3);
+      expect((await onStandby(`${app}:writer`)).sort()).toEqual([...opened].sort());
+      // WHEN writes (no session: single statements) are refused as read-only, three at once
+      const errors = await Promise.all([0, 1, 2].map((i) => db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-pool-${i}`, 'x']).catch((e: unknown) => e)));
+      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
+      // THEN the pool is replaced, once: its idle siblings, opened to the same demoted instance, are closed
+      expect(await drained(`${app}:writer`)).toEqual([]);
+      expect(db.stats().writerPoolResets).toBe(1);
+      // AND the next statement opens a new connection (resolving the endpoint again)
+      const next = (await db.transaction(async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
+      expect(opened).not.toContain(next);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails the deep check\'s writer when the writer endpoint reaches a read-only instance', async () => {
+    // GIVEN the writer endpoint on the standby
+    const db = demoted(`it-ro-health-${Date.now() % 100_000}`);
+    try {
+      // WHEN the deep check runs
+      const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0 }).run();
+      // THEN the writer check fails (SELECT 1 would pass on a standby), so Route 53 sees the region cannot write
+      expect(status.status).toBe('fail');
+      expect(status.checks['database.writer']).toMatchObject({ status: 'fail', critical: true });
+      expect(status.checks['database.writer']!.error).toMatch(/takes no writes/);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('Database whose server stops answering without closing its connections', () => {
+  beforeAll(async () => {
+    await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_items (id text PRIMARY KEY, v text NOT NULL)');
+  });
+
+  /** Settles `p`, or gives 'pending' once `ms` have passed (a hang must fail the test, not time it out). */
+  const within = <T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'pending'> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([
+      p.then((value) => ({ value }), (error: unknown) => ({ error })),
+      new Promise<'pending'>((resolve) => { timer = setTimeout(() => resolve('pending'), ms); }),
+    ]).finally(() => clearTimeout(timer));
+  };
+  /** Waits (bounded) until the relay has no client connection open. */
+  const hungUp = async (relay: { readonly clients: number }): Promise<number> => {
+    for (let i = 0; i < 40 && relay.clients > 0; i++) await sleep(50);
+    return relay.clients;
+  };
+
+  it('fails a read within the query timeout and closes its connection', async () => {
+    // GIVEN a writer (the only server: no readers) behind a relay, with a connection already open through it
+    const relay = await tcpRelay(primary.host, primary.port);
+    const db = new Database({
+      endpoints: endpoints({ writer: '127.0.0.1', port: relay.port }),
+      readers: [],
+      credentials: staticCredentials(user, password),
+      pool: { queryTimeoutMs: 500 },
+      onError: () => undefined,
+    });
+    try {
+      expect((await db.read<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(relay.clients).toBe(1);
+      // WHEN the server stops answering, without a reset
+      relay.blackHole();
+      const started = Date.now();
+      const outcome = await within(db.read('SELECT 2 AS two'), 5000);
+      // THEN the read fails with the timeout, a connection error, close to the configured 500 ms
+      expect(outcome).not.toBe('pending');
+      const { error } = outcome as { error?: unknown };
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/Query read timeout/);
+      expect(isConnectionError(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2500);
+      // AND its connection is closed, not kept for the next request
+      expect(await hungUp(relay)).toBe(0);
+    } finally {
+      await relay.close(); // first: a connection still hanging on it would hold db.close()
+      await db.close();
+    }
+  });
+
+  it('fails a transaction within one query timeout, without waiting on a ROLLBACK, and closes its connection', async () => {
+    // GIVEN a transaction on a writer behind a relay, which has run a statement
+    const relay = await tcpRelay(primary.host, primary.port);
+    const lost: Error[] = [];
+    const db = new Database({
+      endpoints: endpoints({ writer: '127.0.0.1', port: relay.port }),
+      readers: [],
+      credentials: staticCredentials(user, password),
+      applicationName: `it-hang-${Date.now() % 100_000}`,
+      pool: { queryTimeoutMs: 1000 },
+      onWriterLost: (e) => lost.push(e),
+      onError: () => undefined,
+    });
+    const id = `hang-${Date.now()}`;
+    let started = 0;
+    try {
+      const tx = db.transaction(async (t) => {
+        await t.query('INSERT INTO it_items (id, v) VALUES ($1, $2)', [id, 'x']);
+        // WHEN the server stops answering, without a reset
+        relay.blackHole();
+        started = Date.now();
+        await t.query('SELECT 1');
+      });
+      const outcome = await within(tx, 6000);
+      // THEN the transaction fails once its statement timed out (a ROLLBACK behind it would take a timeout more)
+      expect(outcome).not.toBe('pending');
+      expect(((outcome as { error?: Error }).error)?.message).toMatch(/Query read timeout/);
+      expect(Date.now() - started).toBeLessThan(1800);
+      // AND the writer is reported lost, its connection is closed, and nothing was committed
+      expect(lost).toHaveLength(1);
+      expect(await hungUp(relay)).toBe(0);
+      expect(await onServer(services, primary, 'SELECT 1 FROM it_items WHERE id = $1', [id])).toEqual([]);
+    } finally {
+      await relay.close(); // first: a connection still hanging on it would hold db.close()
+      await db.close();
+    }
+  });
+
+  it('closes the connection of a session write whose position query timed out, though the write succeeded', async () => {
+    // GIVEN a writer behind a relay that stops answering at the write position query, the statement a session write
+    // runs on its connection after the write
+    const relay = await tcpRelay(primary.host, primary.port);
+    const errors: string[] = [];
+    const db = new Database({
+      endpoints: endpoints({ writer: '127.0.0.1', port: relay.port }),
+      readers: [],
+      credentials: staticCredentials(user, password),
+      replication: 'postgres',
+      pool: { queryTimeoutMs: 500 },
+      onError: (e) => errors.push(e.message),
+    });
+    try {
+      relay.blackHoleAt(POSITION_SQL.postgres.write);
+      const session = db.session();
+      // WHEN a session write runs
+      const outcome = await within(db.write<{ one: number }>('SELECT 1 AS one', [], { session }), 5000);
+      // THEN it succeeds (the write is done; without its position the session reads from the writer) ...
+      expect(outcome).toEqual({ value: { rows: [{ one: 1 }], rowCount: 1 } });
+      expect(errors.join('\n')).toMatch(/could not read the write position.*Query read timeout/);
+      // ... and the connection, which still has the timed-out statement on it, is closed rather than given back
+      expect(await hungUp(relay)).toBe(0);
+    } finally {
+      await relay.close(); // first: a connection still hanging on it would hold db.close()
+      await db.close();
+    }
+  });
+});
+
+describe('Database health checks while the application fills its pools', () => {
+  it('answers the deep check within its budget from a connection of its own', async () => {
+    // GIVEN a writer pool of 2 connections, both held by open transactions, and a reader pool of 1, held by a long read
+    const app = `it-busy-${Date.now() % 100_000}`;
+    const db = new Database({
+      endpoints: endpoints(),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: app,
+      pool: { max: 2 },
+      readerPool: { max: 1 },
+      onError: () => undefined,
+    });
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => { finish = resolve; });
+    const busy: Promise<unknown>[] = [];
+    try {
+      let begun = 0;
+      const allBegun = new Promise<void>((resolve) => {
+        for (let i = 0; i < 2; i++) {
+          busy.push(db.transaction(async (tx) => {
+            await tx.query('SELECT 1');
+            if (++begun === 2) resolve();
+            await held;
+          }));
+        }
+      });
+      await allBegun;
+      busy.push(db.read('SELECT pg_sleep(2.5)'));
+      await sleep(100); // the read has its connection
+      // WHEN the deep check runs (2 s budget; an application connection would come free only after 2.5 s at best)
+      const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0, budgetMs: 2000 }).run();
+      // THEN both checks answer, from connections of their own
+      expect(status.status).toBe('ok');
+      expect(status.checks['database.writer']).toMatchObject({ status: 'ok', detail: `${primary.host}:${primary.port}` });
+      expect(status.checks['database.reader']).toMatchObject({ status: 'ok', detail: `${replica.host}:${replica.port}` });
+      expect(status.durationMs).toBeLessThan(2000);
+      const named = await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [`${app}:writer:health`]);
+      expect(named[0]!.n).toBe(1);
+    } finally {
+      finish();
+      await Promise.allSettled(busy);
       await db.close();
     }
   });

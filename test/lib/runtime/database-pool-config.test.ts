@@ -1,0 +1,87 @@
+import type { PoolConfig } from 'pg';
+import { describe, expect, it } from 'vitest';
+import { staticCredentials } from '../../../lib/runtime/credentials';
+import { Database, type DatabaseOptions } from '../../../lib/runtime/database';
+import type { DatabaseEndpoints } from '../../../lib/runtime/topology';
+
+/**
+ * The settings each `pg` pool is created with (a `pg` module that records them; no server). What they do against a
+ * server that stops answering is tested in test/integration/database.test.ts; TCP keepalive cannot be, on loopback
+ * (the kernel answers the probes), so its settings are asserted here.
+ */
+const endpoints: DatabaseEndpoints = {
+  writer: 'shop-db.cluster-c1.eu-west-1.rds.amazonaws.com',
+  reader: 'shop-db.cluster-ro-c1.eu-west-1.rds.amazonaws.com',
+  port: 5432, databaseName: 'app', engine: 'postgres', authentication: 'password', role: 'primary', writeForwarding: false, source: '/shop/database',
+};
+
+function recordingPg(): { configs: PoolConfig[]; pg: NonNullable<DatabaseOptions['pg']> } {
+  const configs: PoolConfig[] = [];
+  class Pool {
+    public constructor(config: PoolConfig) {
+      configs.push(config);
+    }
+    public on(): this {
+      return this;
+    }
+    public async end(): Promise<void> {}
+    public async query() {
+      return { rows: [], rowCount: 0 };
+    }
+  }
+  return { configs, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']> };
+}
+
+/** The pool configs of a database, by role (`writer`, `reader`, `writer:health`, ...), once its pools are built. */
+async function poolConfigs(options: Partial<DatabaseOptions> = {}): Promise<Record<string, PoolConfig>> {
+  const { configs, pg } = recordingPg();
+  const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, onError: () => undefined, ...options });
+  await db.read('SELECT 1');
+  await db.close();
+  return Object.fromEntries(configs.map((c) => [String(c.application_name).split(':').slice(1).join(':'), c]));
+}
+
+describe('Database pool settings', () => {
+  it('turns TCP keepalive on and bounds every statement by default, on the writer and reader pools', async () => {
+    // WHEN a database is created without pool options
+    const { writer, reader } = await poolConfigs();
+    // THEN both pools probe idle connections after 5 s and time statements out after 30 s
+    for (const config of [writer, reader]) {
+      expect(config).toMatchObject({ keepAlive: true, keepAliveInitialDelayMillis: 5000, query_timeout: 30_000, connectionTimeoutMillis: 5000 });
+    }
+  });
+
+  it('takes the writer and reader pools\' settings from pool and readerPool', async () => {
+    const { writer, reader } = await poolConfigs({
+      pool: { queryTimeoutMs: 60_000, keepAliveInitialDelayMs: 1000 },
+      readerPool: { queryTimeoutMs: 0 },
+    });
+    expect(writer).toMatchObject({ keepAlive: true, keepAliveInitialDelayMillis: 1000, query_timeout: 60_000 });
+    expect(reader).toMatchObject({ keepAlive: true, keepAliveInitialDelayMillis: 5000, query_timeout: 0 });
+  });
+
+  it('gives the health check a pool of one connection per target, with short timeouts', async () => {
+    // WHEN a database is created with the default health timeout, and with another
+    const defaults = await poolConfigs();
+    const custom = await poolConfigs({ healthCheckTimeoutMs: 800 });
+    // THEN each target has a one-connection pool of its own for the check, which waits 1.5 s at most to connect and
+    // to be answered (below the HealthCheck's 2 s budget)
+    expect(Object.keys(defaults).sort()).toEqual(['reader', 'reader:health', 'writer', 'writer:health']);
+    for (const role of ['writer:health', 'reader:health']) {
+      expect(defaults[role]).toMatchObject({ max: 1, connectionTimeoutMillis: 1500, query_timeout: 1500, keepAlive: true });
+      expect(custom[role]).toMatchObject({ max: 1, connectionTimeoutMillis: 800, query_timeout: 800 });
+    }
+  });
+
+  it.each([
+    ['pool', { queryTimeoutMs: -1 }, /Database: pool\.queryTimeoutMs must be a number of milliseconds, 0 or more \(got: -1\)/],
+    ['readerPool', { keepAliveInitialDelayMs: Number.NaN }, /Database: readerPool\.keepAliveInitialDelayMs must be .* \(got: NaN\)/],
+    ['pool', { connectionTimeoutMs: Number.POSITIVE_INFINITY }, /pool\.connectionTimeoutMs must be .* \(got: Infinity\)/],
+    ['pool', { max: 0 }, /Database: pool\.max must be a whole number of connections, at least 1 \(got: 0\)/],
+    ['healthCheckTimeoutMs', 0, /Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 \(got: 0\)/],
+  ] as const)('fails when %s is %o', (name, value, message) => {
+    const { pg } = recordingPg();
+    expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(RangeError);
+    expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(message);
+  });
+});
