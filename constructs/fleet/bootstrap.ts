@@ -149,15 +149,15 @@ exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
 
 /**
  * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
- * replacement), stops the application (SIGTERM, then systemd's stop timeout), lets the log agent flush, and
- * completes the terminating lifecycle hook.
+ * replacement; `Warmed:Terminated` for an instance of a running warm pool), stops the application (SIGTERM, then
+ * systemd's stop timeout), lets the log agent flush, and completes the terminating lifecycle hook.
  */
 const DRAIN_SCRIPT = `#!/bin/bash
 # Stops the application gracefully before Auto Scaling terminates this instance.
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
-until [ "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" = Terminated ]; do sleep 5; done
+until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; *) false;; esac; do sleep 5; done
 echo "s2m-drain: the instance is terminating: stopping $S2M_APP_UNIT"
 systemctl stop "$S2M_APP_UNIT"
 sleep 10
