@@ -301,7 +301,9 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string
     const targetCpuPercent = c.number(at(p, 'targetCpuPercent'), o.targetCpuPercent, { min: 10, max: 90 }) ?? 50;
     const targetRequestsPerInstance = c.number(at(p, 'targetRequestsPerInstance'), o.targetRequestsPerInstance, { integer: true, min: 1 }) ?? 1000;
     const port = c.number(at(p, 'port'), o.port, { integer: true, min: 1, max: 65535 }) ?? 8080;
-    const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: /^\/[\x21-\x7e]{0,1023}$/, what: 'a path starting with /' }) ?? '/health';
+    // The load balancer's health check path characters, less the quotes: the path goes into the instances' settings
+    // and environment files, which a quote would end early.
+    const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: /^\/[A-Za-z0-9_.$/~@:+&-]{0,1023}$/, what: 'a path starting with / of A-Z a-z 0-9 _ - . $ / ~ @ : + & (no query string, wildcard or quote)' }) ?? '/health';
     const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: 3600 }) ?? 30;
     const slowStartSeconds = c.number(at(p, 'slowStartSeconds'), o.slowStartSeconds, { integer: true, min: 0, max: 900 }) ?? 0;
     if (slowStartSeconds > 0 && slowStartSeconds < 30) c.fail(at(p, 'slowStartSeconds'), 'must be 0 (off) or between 30 and 900', slowStartSeconds);

@@ -166,7 +166,7 @@ describe('ready: the launching hook', () => {
 describe('drain: the terminating hook', () => {
   it('also drains an instance of a running warm pool that is terminated (target state Warmed:Terminated), and waits while in service', () => {
     const imds = IMDS.replace('autoscaling/target-lifecycle-state) echo Terminated;;', 'autoscaling/target-lifecycle-state) echo x >> /opt/s2m/polls; [ "$(wc -l < /opt/s2m/polls)" -ge 3 ] && echo Warmed:Terminated || echo InService;;');
-    const r = run(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: imds }, fakes: { systemctl: '', aws: '' } });
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: imds }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
     expect(r.status).toBe(0);
     expect(sleeps(r.calls)).toEqual([5, 5, 10]);
     expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);

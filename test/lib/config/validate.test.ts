@@ -37,6 +37,13 @@ describe('resolveConfig: bad input', () => {
     expect(problems(raw)).toEqual(['regions[0].region: unknown AWS region (got: "mars-east-1")']);
   });
 
+  it('fails for a service health check path with a quote or a query string, which the instances\' settings file or the load balancer would not take', () => {
+    const what = 'must be a path starting with / of A-Z a-z 0-9 _ - . $ / ~ @ : + & (no query string, wildcard or quote)';
+    expect(problems(base({ services: [{ name: 'web', healthCheckPath: "/it's" }] }))).toEqual([`services[0].healthCheckPath: ${what} (got: "/it's")`]);
+    expect(problems(base({ services: [{ name: 'web', healthCheckPath: '/health?full=1' }] }))).toEqual([`services[0].healthCheckPath: ${what} (got: "/health?full=1")`]);
+    expect(resolveConfig(base({ services: [{ name: 'web', healthCheckPath: '/api/v1/health~check' }] })).services[0]!.healthCheckPath).toBe('/api/v1/health~check');
+  });
+
   it('fails when an availability zone is outside its region', () => {
     const raw = base({ regions: [{ region: 'eu-west-1', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'us-east-1c'], vpcCidr: '10.0.0.0/16' }] });
     expect(problems(raw)).toContain('regions[0].availabilityZones[2]: is not an availability zone of eu-west-1 (got: "us-east-1c")');
