@@ -97,7 +97,11 @@ export interface ArtifactProps extends StartOptions {
    * @default - not checked (the object version pins it)
    */
   readonly sha256?: string;
-  /** The KMS key the object is encrypted with, when it is a customer managed key. @default - none needed */
+  /**
+   * The KMS key the object is encrypted with, when it is a customer managed key: `kms:Decrypt` is granted through S3
+   * in the key's region (the bucket's), e.g. `kms.Key.fromKeyArn(this, 'ReleaseKey', arn)` for a bucket elsewhere.
+   * @default - none needed
+   */
   readonly encryptionKey?: kms.IKey;
 }
 
@@ -529,11 +533,14 @@ function grantObjectRead(scope: Construct, grantee: iam.IGrantable, bucketName: 
   const objectArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucketName, resourceName: key, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   iam.Grant.addToPrincipal({ grantee, actions: versioned ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject'], resourceArns: [objectArn] });
   if (encryptionKey) {
+    // Through S3 in the key's region, which is the bucket's (SSE-KMS needs a key of the bucket's region): a release
+    // bucket in another region than the fleet's decrypts there.
+    const keyRegion = Token.isUnresolved(encryptionKey.env.region) ? stack.region : encryptionKey.env.region;
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['kms:Decrypt'],
       resourceArns: [encryptionKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` } },
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${keyRegion}.${stack.urlSuffix}` } },
     });
   }
 }

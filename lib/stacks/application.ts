@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ApplicationSource, type FleetRolloutOptions } from '../../constructs/fleet';
@@ -24,6 +25,7 @@ export function applicationSourceOf(scope: Construct, id: string, app: Applicati
         key: app.key,
         ...(app.objectVersion !== undefined ? { objectVersion: app.objectVersion } : {}),
         ...(app.sha256 !== undefined ? { sha256: app.sha256 } : {}),
+        ...(app.kmsKeyArn !== undefined ? { encryptionKey: kms.Key.fromKeyArn(scope, `${id}ArtifactKey`, app.kmsKeyArn) } : {}),
         startCommand: app.startCommand,
         packages: app.packages,
       });

@@ -26,6 +26,12 @@ export interface ArtifactInput {
   readonly objectVersion?: string;
   /** The artifact's SHA-256 (64 hex digits), checked on the instance. Give this or `objectVersion`. */
   readonly sha256?: string;
+  /**
+   * ARN of the customer managed KMS key the object is encrypted with (SSE-KMS with a key of your own): the fleets
+   * get `kms:Decrypt` on it through S3 in the key's region. Not needed for SSE-S3 or the AWS managed `aws/s3` key.
+   * @default - none
+   */
+  readonly kmsKeyArn?: string;
   /** The command that starts the application, run from the unpacked directory. */
   readonly startCommand: string;
   /** Amazon Linux 2023 packages it needs, e.g. `["nodejs22"]`. @default - none */
@@ -74,7 +80,7 @@ export interface ApplicationInput {
 /** A resolved application source (one kind). */
 export type ApplicationConfig =
   | { readonly kind: 'image'; readonly amis?: Readonly<Record<string, string>>; readonly ssmParameter?: string; readonly version?: string; readonly startCommand?: string }
-  | { readonly kind: 'artifact'; readonly bucket: string; readonly key: string; readonly objectVersion?: string; readonly sha256?: string; readonly startCommand: string; readonly packages: string[] }
+  | { readonly kind: 'artifact'; readonly bucket: string; readonly key: string; readonly objectVersion?: string; readonly sha256?: string; readonly kmsKeyArn?: string; readonly startCommand: string; readonly packages: string[] }
   | { readonly kind: 'asset'; readonly path: string; readonly startCommand: string; readonly packages: string[] }
   | { readonly kind: 'nodejs'; readonly entry: string; readonly nodeVersion: 20 | 22; readonly args: string[]; readonly packages: string[] }
   | { readonly kind: 'container'; readonly image: string; readonly port?: number };
@@ -106,6 +112,8 @@ const KINDS = ['image', 'artifact', 'asset', 'nodejs', 'container'] as const;
 const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SSM_NAME = /^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** A KMS key ARN (not an alias: a grant on an alias does not cover the key). */
+const KMS_KEY_ARN = /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 const VERSION = /^[A-Za-z0-9_.:+-]{1,128}$/;
 const { package: PACKAGE, s3Key: S3_KEY, sha256: SHA256, objectVersion: OBJECT_VERSION, argument: ARG } = APPLICATION_PATTERNS;
 
@@ -163,19 +171,20 @@ function machineImage(c: Checker, p: string, raw: unknown, ctx: ApplicationConte
 }
 
 function artifact(c: Checker, p: string, raw: unknown): ApplicationConfig | undefined {
-  const o = c.object(p, raw, ['bucket', 'key', 'objectVersion', 'sha256', 'startCommand', 'packages'], true);
+  const o = c.object(p, raw, ['bucket', 'key', 'objectVersion', 'sha256', 'kmsKeyArn', 'startCommand', 'packages'], true);
   if (!o) return undefined;
   const bucket = c.string(at(p, 'bucket'), o.bucket, { required: true, pattern: BUCKET, what: 'an S3 bucket name' });
   const key = c.string(at(p, 'key'), o.key, { required: true, pattern: S3_KEY, what: 'an S3 key of A-Z a-z 0-9 / _ . + = @ : -' });
   const objectVersion = c.string(at(p, 'objectVersion'), o.objectVersion, { pattern: OBJECT_VERSION, what: 'an S3 object version id' });
   const sha256 = c.string(at(p, 'sha256'), o.sha256, { pattern: SHA256, what: '64 lowercase hex digits' });
+  const kmsKeyArn = c.string(at(p, 'kmsKeyArn'), o.kmsKeyArn, { pattern: KMS_KEY_ARN, what: 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias)' });
   if (o.objectVersion === undefined && o.sha256 === undefined) {
     c.fail(p, 'needs objectVersion or sha256: without a version a new upload under the same key would never roll the fleet', o);
   }
   const startCommand = start(c, at(p, 'startCommand'), o.startCommand, true);
   const packages = packageList(c, at(p, 'packages'), o.packages);
   if (bucket === undefined || key === undefined || startCommand === undefined || (objectVersion === undefined && sha256 === undefined)) return undefined;
-  return { kind: 'artifact', bucket, key, startCommand, packages, ...opt({ objectVersion, sha256 }) };
+  return { kind: 'artifact', bucket, key, startCommand, packages, ...opt({ objectVersion, sha256, kmsKeyArn }) };
 }
 
 function asset(c: Checker, p: string, raw: unknown): ApplicationConfig | undefined {

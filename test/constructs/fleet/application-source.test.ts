@@ -112,6 +112,19 @@ describe('ApplicationSource.artifact', () => {
     expect(JSON.stringify(st)).not.toMatch(/s3:::releases\/\*|s3:List/);
   });
 
+  it('decrypts through S3 in the key\'s region, the bucket\'s, when the release bucket is in another region', () => {
+    const { stack, vpc } = stackWithVpc();
+    const elsewhere = kms.Key.fromKeyArn(stack, 'ReleaseKey', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    new Fleet(stack, 'Fleet', {
+      vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 3,
+      application: ApplicationSource.artifact({ bucket: s3.Bucket.fromBucketName(stack, 'Releases', 'releases-eu'), key: 'web.tar.gz', sha256: SHA, startCommand: 'bin/web', encryptionKey: elsewhere }),
+    });
+    expect(statements(Template.fromStack(stack)).find((x) => x.Action === 'kms:Decrypt')).toMatchObject({
+      Resource: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] } } },
+    });
+  });
+
   it('downloads that version, checks the checksum, unpacks it and runs it as the unprivileged user', () => {
     expect(userData).toContain("S2M_ARTIFACT_OBJECT_VERSION='v3'");
     expect(userData).toContain('--version-id "$S2M_ARTIFACT_OBJECT_VERSION"');

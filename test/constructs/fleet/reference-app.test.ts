@@ -45,6 +45,15 @@ describe('reference app: applications on the fleets, from the config', () => {
     }
   });
 
+  it('lets the fleet decrypt an artifact encrypted with a key of its own (kmsKeyArn), through S3 in the key\'s region only', () => {
+    const config = shop('v1');
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const services = config.services!.map((s) => (s.name === 'api' ? { ...s, application: { artifact: { ...s.application!.artifact!, kmsKeyArn: keyArn } } } : s));
+    const t = Template.fromStack(buildTestApp({ ...config, services }).regions['eu-west-1'].app);
+    const decrypts = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement).filter((st) => st.Action === 'kms:Decrypt' && st.Resource === keyArn);
+    expect(decrypts).toEqual([{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn, Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.us-east-1.', { Ref: 'AWS::URLSuffix' }]] } } } }]);
+  });
+
   it('gives every web fleet the deep health path Route 53 checks (dns.healthCheck.path), and the load balancer lets it through', () => {
     // GIVEN a health check path of our own, behind the edge (the origin header), in a fresh app
     const own = buildTestApp({ ...shop('v1'), domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' }, dns: { healthCheck: { path: '/status/region' } } });

@@ -29,6 +29,8 @@ describe('config: a fleet\'s application', () => {
     ['image per region', { image: { amis: { 'us-east-1': 'ami-0123456789abcdef0', 'eu-west-1': 'ami-0fedcba9876543210' }, version: '2026.11.1' } }, { kind: 'image', amis: { 'us-east-1': 'ami-0123456789abcdef0', 'eu-west-1': 'ami-0fedcba9876543210' }, version: '2026.11.1' }],
     ['image from a pipeline', { image: { ssmParameter: '/golden/web/ami' } }, { kind: 'image', ssmParameter: '/golden/web/ami' }],
     ['artifact', { artifact: { bucket: 'releases', key: 'web/1.4.2.tar.gz', sha256: 'a'.repeat(64), startCommand: '/usr/bin/node-22 server.js', packages: ['nodejs22'] } }, { kind: 'artifact', bucket: 'releases', key: 'web/1.4.2.tar.gz', sha256: 'a'.repeat(64), startCommand: '/usr/bin/node-22 server.js', packages: ['nodejs22'] }],
+    ['artifact encrypted with a key of its own', { artifact: { bucket: 'releases', key: 'web.tar.gz', objectVersion: 'v3', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', startCommand: 'bin/web' } },
+      { kind: 'artifact', bucket: 'releases', key: 'web.tar.gz', objectVersion: 'v3', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', startCommand: 'bin/web', packages: [] }],
     ['Node.js bundle', { nodejs: { entry: FIXTURE } }, { kind: 'nodejs', entry: FIXTURE, nodeVersion: 22, args: [], packages: [] }],
     ['container', { container: { image: '111111111111.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2', port: 3000 } }, { kind: 'container', image: '111111111111.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2', port: 3000 }],
   ])('resolves a %s', (_, application, expected) => {
@@ -38,6 +40,8 @@ describe('config: a fleet\'s application', () => {
   it.each([
     ['two sources at once', { artifact: { bucket: 'b1', key: 'k', sha256: 'a'.repeat(64), startCommand: 'x' }, container: { image: 'nginx:1.27', port: 80 } },
       'services[0].application: give exactly one of image, artifact, asset, nodejs, container (two sources at once) (got: ["artifact","container"])'],
+    ['an artifact key given by alias', { artifact: { bucket: 'releases', key: 'web.tar.gz', sha256: 'a'.repeat(64), kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:alias/releases', startCommand: 'x' } },
+      'services[0].application.artifact.kmsKeyArn: must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias) (got: "arn:aws:kms:us-east-1:123456789012:alias/releases")'],
     ['an artifact without a version', { artifact: { bucket: 'releases', key: 'web.tar.gz', startCommand: 'x' } },
       'services[0].application.artifact: needs objectVersion or sha256: without a version a new upload under the same key would never roll the fleet (got: {"bucket":"releases","key":"web.tar.gz","startCommand":"x"})'],
     ['an image without a port', { container: { image: 'nginx:1.27' } },
