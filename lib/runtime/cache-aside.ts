@@ -25,7 +25,9 @@
  *
  * A cache that is down, slow or not yet connected never fails `getOrLoad`: it calls the loader instead (still one
  * load per key per process), counts it, and after `breakerThreshold` consecutive cache errors skips the cache for
- * `breakerCooldownMs` so requests do not each wait for a timeout. `get`, `set` and `delete` do surface cache errors:
+ * `breakerCooldownMs` so requests do not each wait for a timeout. A cache that answers reads and refuses writes
+ * (`READONLY`: a Global Datastore's secondary region, a replica) serves its hits; misses call the loader without
+ * locking or storing for `readOnlyRetryMs`, then one tries to write again (a failover may have promoted it). `get`, `set` and `delete` do surface cache errors:
  * an invalidation that did not happen is something the caller must know.
  *
  * @module
@@ -64,6 +66,7 @@ export const CACHE_ASIDE_DEFAULTS = {
   breakerThreshold: 5,
   breakerCooldownMs: 1_000,
   invalidationHoldOffMs: 2_000,
+  readOnlyRetryMs: 30_000,
 } as const;
 
 /** Options of {@link CacheAside}. */
@@ -121,6 +124,12 @@ export interface CacheAsideOptions {
    */
   readonly invalidationHoldOffMs?: number;
   /**
+   * After the cache refused a write (`READONLY`: a Global Datastore secondary, or a replica), how long misses load
+   * without locking or storing (not counted as errors, the breaker stays closed) before one tries to write again.
+   * @default 30000
+   */
+  readonly readOnlyRetryMs?: number;
+  /**
    * Consecutive cache errors after which the cache is skipped for `breakerCooldownMs`.
    * @default 5
    */
@@ -177,6 +186,11 @@ export interface CacheAsideStats {
    * {@link CacheAsideOptions.invalidationHoldOffMs}).
    */
   readonly heldFills: number;
+  /**
+   * Misses loaded without locking or storing because the cache refuses writes here (`READONLY`: a Global Datastore's
+   * secondary region).
+   */
+  readonly readOnlyLoads: number;
   /** Calls that skipped the cache because it was not connected or the breaker was open. */
   readonly bypassed: number;
   /** Loader calls made because the cache failed or was skipped. */
@@ -202,18 +216,19 @@ return 0`;
 
 /**
  * Lua: store a loaded value. Where a `delete()` left its marker (or a value stored since, under the marker's
- * prefix), only until the marker would have expired, and under the prefix. KEYS: value. ARGV: text, ttl (ms), the
- * marker, the prefix. Returns 1 stored, 2 stored until the hold-off ends.
+ * prefix), only until the marker would have expired, and under the prefix. Where another value is (a `set()` while
+ * this value loaded), that one stays, unless ARGV[5] is `replace` (it could not be decoded). KEYS: value. ARGV: text,
+ * ttl (ms), the marker, the prefix, `replace` or ``. Returns 1 stored, 2 stored until the hold-off ends (or not at
+ * all: it ends now), 0 kept the value there.
  */
 const STORE = `
 local cur = redis.call('GET', KEYS[1])
 if cur and (cur == ARGV[3] or string.sub(cur, 1, #ARGV[4]) == ARGV[4]) then
   local left = redis.call('PTTL', KEYS[1])
-  if left > 0 then
-    redis.call('SET', KEYS[1], ARGV[4] .. ARGV[1], 'PX', math.min(left, tonumber(ARGV[2])))
-    return 2
-  end
+  if left > 0 then redis.call('SET', KEYS[1], ARGV[4] .. ARGV[1], 'PX', math.min(left, tonumber(ARGV[2]))) end
+  return 2
 end
+if cur and ARGV[5] ~= 'replace' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
@@ -223,6 +238,14 @@ local cur = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if cur and cur ~= ARGV[1] then return 1 end
 return 0`;
+
+/** The scripts, as defined on a client: name, number of keys, source. */
+const SCRIPTS: ReadonlyArray<readonly [keyof ScriptedClient, number, string]> = [
+  ['s2mCacheTryLock', 2, TRY_LOCK],
+  ['s2mCacheReleaseLock', 1, RELEASE_LOCK],
+  ['s2mCacheStore', 1, STORE],
+  ['s2mCacheInvalidate', 1, INVALIDATE],
+];
 
 /** Stored for a cached "not found". No JSON text starts with a NUL character. */
 const NEGATIVE = '\u0000s2m:absent';
@@ -236,7 +259,7 @@ type Lookup = { readonly kind: 'value'; readonly raw: string } | { readonly kind
 interface ScriptedClient {
   s2mCacheTryLock(value: string, lock: string, token: string, ttlMs: number, marker: string): Promise<[number, string?]>;
   s2mCacheReleaseLock(lock: string, token: string): Promise<number>;
-  s2mCacheStore(key: string, text: string, ttlMs: number, marker: string, prefix: string): Promise<number>;
+  s2mCacheStore(key: string, text: string, ttlMs: number, marker: string, prefix: string, replace: string): Promise<number>;
   s2mCacheInvalidate(key: string, marker: string, holdOffMs: number): Promise<number>;
 }
 
@@ -256,12 +279,15 @@ export class CacheAside {
   private readonly breakerThreshold: number;
   private readonly breakerCooldownMs: number;
   private readonly invalidationHoldOffMs: number;
+  private readonly readOnlyRetryMs: number;
+  /** Until when misses neither lock nor store: the cache refused a write (`READONLY`). */
+  private readOnlyUntil = 0;
   private readonly onError: (error: Error, key: string) => void;
   private readonly random: () => number;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly counters = {
     hits: 0, misses: 0, negativeHits: 0, loads: 0, loadErrors: 0, coalesced: 0, lockWaits: 0, lockWaitHits: 0,
-    lockWaitTimeouts: 0, heldFills: 0, errors: 0, bypassed: 0, degradedLoads: 0,
+    lockWaitTimeouts: 0, heldFills: 0, readOnlyLoads: 0, errors: 0, bypassed: 0, degradedLoads: 0,
   };
   private consecutiveErrors = 0;
   private openUntil = 0;
@@ -291,6 +317,7 @@ export class CacheAside {
     this.lockPollMaxMs = num('lockPollMaxMs', options.lockPollMaxMs, d.lockPollMaxMs, (v) => v >= this.lockPollMs, `at least lockPollMs (${this.lockPollMs})`);
     this.breakerThreshold = num('breakerThreshold', options.breakerThreshold, d.breakerThreshold, (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1');
     this.breakerCooldownMs = num('breakerCooldownMs', options.breakerCooldownMs, d.breakerCooldownMs, (v) => v >= 0, '>= 0 ms');
+    this.readOnlyRetryMs = num('readOnlyRetryMs', options.readOnlyRetryMs, d.readOnlyRetryMs, (v) => v >= 0, '>= 0 ms');
     this.invalidationHoldOffMs = num('invalidationHoldOffMs', options.invalidationHoldOffMs, d.invalidationHoldOffMs, (v) => Number.isInteger(v) && v >= 0, 'a whole number of ms >= 0');
     this.random = options.random ?? Math.random;
     let lastWarnAt = Number.NEGATIVE_INFINITY;
@@ -307,11 +334,10 @@ export class CacheAside {
   private get redis(): RedisClient {
     const redis = redisOf(this.source);
     if (redis !== this.scripted) {
-      if (typeof (redis as unknown as Partial<ScriptedClient>).s2mCacheTryLock !== 'function') {
-        redis.defineCommand('s2mCacheTryLock', { numberOfKeys: 2, lua: TRY_LOCK });
-        redis.defineCommand('s2mCacheReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
-        redis.defineCommand('s2mCacheStore', { numberOfKeys: 1, lua: STORE });
-        redis.defineCommand('s2mCacheInvalidate', { numberOfKeys: 1, lua: INVALIDATE });
+      // Each command on its own: a client another CacheAside (of this or an earlier version) defined some of them on.
+      const defined = redis as unknown as Partial<Record<keyof ScriptedClient, unknown>>;
+      for (const [name, keys, lua] of SCRIPTS) {
+        if (typeof defined[name] !== 'function') redis.defineCommand(name, { numberOfKeys: keys, lua });
       }
       this.scripted = redis;
     }
@@ -355,6 +381,7 @@ export class CacheAside {
     } else {
       this.counters.misses++;
     }
+    if (Date.now() < this.readOnlyUntil) return this.shared(full, () => this.readOnlyLoad(loader));
     return this.shared(full, () => this.lockedLoad(full, ttlSeconds, loader, options));
   }
 
@@ -468,6 +495,7 @@ export class CacheAside {
         found = await this.tryLock(key, lock, token);
         this.consecutiveErrors = 0;
       } catch (e) {
+        if (this.refusedWrite(e)) return this.readOnlyLoad(loader);
         this.failure(e, key);
         return this.degradedLoad(key, ttlSeconds, loader, options);
       }
@@ -478,7 +506,7 @@ export class CacheAside {
           return value;
         }
         // Undecodable: overwrite it, lock or not.
-        return this.loadAndStore(key, ttlSeconds, loader, options);
+        return this.loadAndStore(key, ttlSeconds, loader, options, true);
       }
       if (found.kind === 'locked') break;
       if (polls === 0) this.counters.lockWaits++;
@@ -520,6 +548,23 @@ export class CacheAside {
     (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
   }
 
+  /** A miss on a cache that refuses writes: the loader's value, neither locked for nor stored. */
+  private async readOnlyLoad<T>(loader: () => T | Promise<T>): Promise<T> {
+    this.counters.readOnlyLoads++;
+    return this.load(loader);
+  }
+
+  /** Whether `e` is the cache refusing a write (`READONLY`); if so, misses stop writing for `readOnlyRetryMs`. */
+  private refusedWrite(e: unknown): boolean {
+    if (!(e instanceof Error) || !/\bREADONLY\b/.test(e.message)) return false;
+    if (Date.now() >= this.readOnlyUntil) {
+      this.readOnlyUntil = Date.now() + this.readOnlyRetryMs;
+      this.onError(new Error(`the cache refuses writes here (${e.message.split('\n')[0]}): values are read from it but loaded ones not stored for ${this.readOnlyRetryMs} ms`, { cause: e }), '(read-only cache)');
+    }
+    this.consecutiveErrors = 0;
+    return true;
+  }
+
   private async degradedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
     this.counters.degradedLoads++;
     const value = await this.load(loader);
@@ -528,9 +573,9 @@ export class CacheAside {
     return value;
   }
 
-  private async loadAndStore<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
+  private async loadAndStore<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions, replace = false): Promise<T> {
     const value = await this.load(loader);
-    await this.store(key, value, ttlSeconds, options).catch(() => { /* counted in store; the value is still good */ });
+    await this.store(key, value, ttlSeconds, options, replace).catch(() => { /* counted in store; the value is still good */ });
     return value;
   }
 
@@ -544,7 +589,8 @@ export class CacheAside {
     }
   }
 
-  private async store(key: string, value: unknown, ttlSeconds: number, options: GetOrLoadOptions): Promise<void> {
+  /** Stores a loaded value (see STORE: a value another caller stored meanwhile stays, unless `replace`). */
+  private async store(key: string, value: unknown, ttlSeconds: number, options: GetOrLoadOptions, replace = false): Promise<void> {
     let text: string;
     let ttlMs: number;
     if (value === undefined) {
@@ -558,11 +604,11 @@ export class CacheAside {
       ttlMs = this.jitteredMs(ttlSeconds);
     }
     try {
-      const stored = await (this.redis as unknown as ScriptedClient).s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD);
+      const stored = await (this.redis as unknown as ScriptedClient).s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD, replace ? 'replace' : '');
       if (stored === 2) this.counters.heldFills++;
       this.consecutiveErrors = 0;
     } catch (e) {
-      this.failure(e, key);
+      if (!this.refusedWrite(e)) this.failure(e, key);
       throw e;
     }
   }

@@ -73,9 +73,17 @@ describe('CacheAside options', () => {
     [{ lockPollMs: 50, lockPollMaxMs: 10 }, /lockPollMaxMs must be at least lockPollMs \(50\) \(got: 10\)/],
     [{ invalidationHoldOffMs: -1 }, /invalidationHoldOffMs must be a whole number of ms >= 0 \(got: -1\)/],
     [{ invalidationHoldOffMs: 0.5 }, /invalidationHoldOffMs must be a whole number of ms >= 0 \(got: 0.5\)/],
+    [{ readOnlyRetryMs: -1 }, /readOnlyRetryMs must be >= 0 ms \(got: -1\)/],
     [{ breakerThreshold: 1.5 }, /breakerThreshold must be a whole number >= 1 \(got: 1\.5\)/],
   ])('fails for %j', (options, message) => {
     expect(() => new CacheAside(fake, options)).toThrow(message);
+  });
+
+  it('defines each of its scripts that the client lacks, also on a client an earlier version defined some on', () => {
+    const defined: string[] = [];
+    const client = { status: 'ready', s2mCacheTryLock: () => undefined, s2mCacheReleaseLock: () => undefined, defineCommand: (name: string) => { defined.push(name); } } as unknown as RedisClient;
+    new CacheAside(client);
+    expect(defined).toEqual(['s2mCacheStore', 's2mCacheInvalidate']);
   });
 
   it('rejects a non-positive TTL naming the key', async () => {
