@@ -104,11 +104,14 @@ export interface PoolOptions {
   /** Waiting for a connection fails after this long, ms. @default 5000 */
   readonly connectionTimeoutMs?: number;
   /**
-   * A statement whose answer has not arrived after this long fails, in ms, with `Query read timeout`, a connection
-   * error: its connection is closed, never reused, a read tries another reader (then the writer), and a write or a
-   * transaction calls {@link DatabaseOptions.onWriterLost}. This bounds how long a server that vanished without
-   * closing its connections (an Availability Zone lost, a network partition) holds a request: TCP alone retransmits
-   * for about 15 minutes. Keep it above your slowest statement. It is the client's limit: the server may still run
+   * A statement whose answer has not arrived after this long fails, in ms, with `Query read timeout`
+   * ({@link isQueryTimeout}), and its connection is closed, never reused (the statement may still be on it). This
+   * bounds how long a server that vanished without closing its connections (an Availability Zone lost, a network
+   * partition) holds a request: TCP alone retransmits for about 15 minutes. The timeout is the statement's failure,
+   * not the server's: a slow statement on a healthy server looks the same, so a read is not tried on another server,
+   * no circuit breaker counts it, and {@link DatabaseOptions.onWriterLost} is not called. A server that did vanish is
+   * found by the next connection to it, which fails within `connectionTimeoutMs` (then reads move elsewhere and the
+   * writer counts as lost). Keep it above your slowest statement. It is the client's limit: the server may still run
    * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
    * @default 30000
    */
@@ -340,7 +343,15 @@ export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
   const msg = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+}
+
+/**
+ * The statement's answer did not arrive within {@link PoolOptions.queryTimeoutMs} (`Query read timeout`): the
+ * statement's failure, slow or on a server that vanished, which one cannot be told. Its connection is closed.
+ */
+export function isQueryTimeout(e: unknown): boolean {
+  return /Query read timeout/.test((e as { message?: string } | undefined)?.message ?? '');
 }
 
 function isAuthError(e: unknown): boolean {
@@ -582,7 +593,7 @@ export class Database {
         open = false;
         // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
         // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
-        if (client.broken === undefined && !isConnectionError(e)) await client.query('ROLLBACK').catch(() => undefined);
+        if (client.broken === undefined && !isConnectionError(e) && !isQueryTimeout(e)) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
       open = false;
@@ -922,6 +933,11 @@ export class Database {
    * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it).
    */
   private tryElsewhere(reader: Target, e: unknown): boolean {
+    // The statement's (slow, or its server gone): not tried again elsewhere, and not the reader's failure or success.
+    if (isQueryTimeout(e)) {
+      reader.breaker!.onInconclusive();
+      return false;
+    }
     if (isConnectionError(e)) {
       reader.breaker!.onFailure();
       this.counters.readerFailures++;
@@ -1027,7 +1043,7 @@ export class Database {
     let broken: Error | undefined;
     const connection: CheckedOut = {
       query: (sql, params) => client.query(sql, params).catch((e: unknown) => {
-        if (isConnectionError(e)) broken ??= toError(e);
+        if (isConnectionError(e) || isQueryTimeout(e)) broken ??= toError(e);
         throw e;
       }),
       get broken() { return broken; },
@@ -1035,7 +1051,7 @@ export class Database {
     try {
       return await fn(connection);
     } catch (e) {
-      if (isWriterLost(e)) broken ??= toError(e);
+      if (isWriterLost(e) || isQueryTimeout(e)) broken ??= toError(e);
       throw e;
     } finally {
       client.release(broken);

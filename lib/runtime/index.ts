@@ -110,6 +110,7 @@ export {
   createDatabase,
   databaseCertificateAuthorities,
   isConnectionError,
+  isQueryTimeout,
   type Consistency,
   type DatabaseOptions,
   type DatabaseStats,

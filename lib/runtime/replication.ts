@@ -202,6 +202,14 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /**
+   * The request ended without saying anything about the endpoint (a statement that timed out: slow, or its server
+   * gone). The counts stay; a trial in flight ends, so the next caller may try.
+   */
+  public onInconclusive(): void {
+    this.trialInFlight = false;
+  }
+
   /** The request failed for a reason that is the endpoint's (connection refused, reset, timeout). */
   public onFailure(): void {
     this.failures++;

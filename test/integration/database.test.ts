@@ -1,7 +1,7 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
-import { Database, TransactionAbortedError, WriteUnavailableError, isConnectionError, type PoolOptions } from '../../lib/runtime/database';
+import { Database, TransactionAbortedError, WriteUnavailableError, isConnectionError, isQueryTimeout, type PoolOptions } from '../../lib/runtime/database';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
@@ -587,17 +587,43 @@ describe('Database whose server stops answering without closing its connections'
       relay.blackHole();
       const started = Date.now();
       const outcome = await within(db.read('SELECT 2 AS two'), 5000);
-      // THEN the read fails with the timeout, a connection error, close to the configured 500 ms
+      // THEN the read fails with the timeout (the statement's failure), close to the configured 500 ms
       expect(outcome).not.toBe('pending');
       const { error } = outcome as { error?: unknown };
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toMatch(/Query read timeout/);
-      expect(isConnectionError(error)).toBe(true);
+      expect([isQueryTimeout(error), isConnectionError(error)]).toEqual([true, false]);
       expect(Date.now() - started).toBeLessThan(2500);
       // AND its connection is closed, not kept for the next request
       expect(await hungUp(relay)).toBe(0);
     } finally {
       await relay.close(); // first: a connection still hanging on it would hold db.close()
+      await db.close();
+    }
+  });
+
+  it('fails a slow read at the query timeout without running it again on another server or counting it against the reader', async () => {
+    // GIVEN a reader and the writer, and a read slower than the query timeout
+    const app = `it-slow-${Date.now() % 100_000}`;
+    const db = new Database({
+      endpoints: endpoints(),
+      readers: [`${replica.host}:${replica.port}`],
+      credentials: staticCredentials(user, password),
+      applicationName: app,
+      pool: { queryTimeoutMs: 300 },
+      readerPool: { queryTimeoutMs: 300 },
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 },
+      onError: () => undefined,
+    });
+    try {
+      // WHEN it runs twice
+      for (let i = 0; i < 2; i++) await expect(db.read("SELECT pg_sleep(1), 'slow-read' AS tag")).rejects.toThrow(/Query read timeout/);
+      // THEN it ran on the reader only (never on the writer), and the reader is still in use: no failure counted
+      const onPrimary = await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%slow-read%' AND application_name LIKE $1", [`${app}%`]);
+      expect(onPrimary[0]!.n).toBe(0);
+      expect(db.stats().readerFailures).toBe(0);
+      expect((await db.read<Where>(WHERE)).rows[0]!.standby).toBe(true);
+    } finally {
       await db.close();
     }
   });
@@ -611,7 +637,7 @@ describe('Database whose server stops answering without closing its connections'
       readers: [],
       credentials: staticCredentials(user, password),
       applicationName: `it-hang-${Date.now() % 100_000}`,
-      pool: { queryTimeoutMs: 1000 },
+      pool: { queryTimeoutMs: 1000, connectionTimeoutMs: 500 },
       onWriterLost: (e) => lost.push(e),
       onError: () => undefined,
     });
@@ -630,10 +656,14 @@ describe('Database whose server stops answering without closing its connections'
       expect(outcome).not.toBe('pending');
       expect(((outcome as { error?: Error }).error)?.message).toMatch(/Query read timeout/);
       expect(Date.now() - started).toBeLessThan(1800);
-      // AND the writer is reported lost, its connection is closed, and nothing was committed
-      expect(lost).toHaveLength(1);
+      // AND its connection is closed, nothing was committed, and the timeout alone (slow, or the server gone: one
+      // cannot tell) reports no lost writer ...
       expect(await hungUp(relay)).toBe(0);
       expect(await onServer(services, primary, 'SELECT 1 FROM it_items WHERE id = $1', [id])).toEqual([]);
+      expect(lost).toEqual([]);
+      // ... the next write's connection does, when it cannot be opened
+      await expect(db.write('SELECT 1')).rejects.toThrow(/Connection terminated due to connection timeout|timeout exceeded when trying to connect/);
+      expect(lost).toHaveLength(1);
     } finally {
       await relay.close(); // first: a connection still hanging on it would hold db.close()
       await db.close();
