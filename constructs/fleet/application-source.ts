@@ -251,7 +251,9 @@ export abstract class ApplicationSource {
  * "made by" Unix, files only, symbolic links followed), and so do `zip` and most other tools. Never setuid, setgid,
  * sticky or group- or world-writable; an entry without a Unix mode (a zip made on Windows) gets the default, not
  * executable. Paths cannot leave the directory (`ZipFile.extract` drops absolute and `..` parts); a symbolic link
- * (`zip -y`) is made last, and only when it resolves inside the directory. Python 3.9 (Amazon Linux 2023).
+ * (`zip -y`) is made last, and only when it resolves inside the directory (the directory itself included): checked
+ * before it is made, and once all are made (a link through another link), removing a refused one; a refusal fails
+ * the bootstrap. Python 3.9 (Amazon Linux 2023).
  */
 export const EXTRACT_ZIP_SCRIPT = `#!/usr/bin/python3
 # Extracts a zip into a directory with each file's Unix mode (no setuid/setgid/sticky, no group or world write).
@@ -268,11 +270,16 @@ with zipfile.ZipFile(archive) as z:
             os.remove(path)
         elif not info.is_dir() and stat.S_IMODE(mode) and (stat.S_ISREG(mode) or not stat.S_IFMT(mode)):
             os.chmod(path, stat.S_IMODE(mode) & 0o755)
+def inside(p):
+    return p == dest or p.startswith(dest + os.sep)
 for name, path, target in links:
+    if not inside(os.path.realpath(os.path.join(os.path.dirname(path), target))):
+        sys.exit(f"extract-zip: {name} links outside {dest} (to {target}): refused")
     os.symlink(target, path)
 for name, path, target in links:
-    if not os.path.realpath(path).startswith(dest + os.sep):
-        sys.exit(f"extract-zip: {name} links outside {dest} (to {target}): refused")
+    if not inside(os.path.realpath(path)):
+        os.remove(path)
+        sys.exit(f"extract-zip: {name} links outside {dest} (to {target}, through another link): refused")
 `;
 
 /** The lines that download `bucket/key` to `/tmp/s2m-artifact` and unpack it into the app directory. */

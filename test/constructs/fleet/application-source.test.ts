@@ -348,6 +348,12 @@ describe('ApplicationSource.fromAsset: a zip keeps its files\' modes', () => {
     const outside = unpack('links-out', (zip) => pythonZip(zip, [['passwd', 0o120777, '../../../../etc/passwd']]));
     expect(outside.status).not.toBe(0);
     expect(outside.stderr).toContain('extract-zip: passwd links outside');
+    // the refused link is never made (lstat: a link to a missing file would not "exist")
+    expect(() => lstatSync(join(outside.app, 'passwd'))).toThrow(/ENOENT/);
+    // a link to the directory itself is inside it
+    const self = unpack('links-self', (zip) => pythonZip(zip, [['bin/server', 0o100755, SERVER], ['current', 0o120777, '.']]));
+    expect(self.status, self.stderr).toBe(0);
+    expect(lstatSync(join(self.app, 'current')).isSymbolicLink()).toBe(true);
   });
 });
 
