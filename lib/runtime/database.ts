@@ -233,7 +233,7 @@ export interface DatabaseOptions {
   /** Old pools are closed this long after a rebuild, so requests that hold them finish, ms. @default 5000 */
   readonly drainDelayMs?: number;
   /**
-   * How long the {@link Database.healthChecks} pings wait to connect and, again, for their answer, in ms. They use
+   * How long a {@link Database.healthChecks} ping may take in all, connecting and its answer, in ms. They use
    * a connection of their own per pool (opened by the first check, closed after the pool's `idleTimeoutMs` unused,
    * and after a failed check), never one of the application's, so a pool its queries fill does not make the instance
    * report itself down. Keep it below the {@link HealthCheck}'s `budgetMs`.
@@ -620,7 +620,17 @@ export class Database {
    */
   public healthChecks(prefix = 'database'): Record<string, HealthCheckDefinition> {
     const checks: Record<string, HealthCheckDefinition> = {};
-    const ping = async (pick: (s: PoolSet) => Target | undefined, what: string): Promise<string> => {
+    const budgetMs = this.options.healthCheckTimeoutMs ?? 1500;
+    // One deadline for the whole ping: connecting and the answer are each bounded by it too (the probe pool's
+    // settings), but in turn they could take it twice.
+    const ping = (pick: (s: PoolSet) => Target | undefined, what: string): Promise<string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the ${what} did not answer within ${budgetMs} ms (healthCheckTimeoutMs)`)), budgetMs);
+      });
+      return Promise.race([pingOnce(pick, what), late]).finally(() => clearTimeout(timer));
+    };
+    const pingOnce = async (pick: (s: PoolSet) => Target | undefined, what: string): Promise<string> => {
       const set = await this.pools();
       const t = pick(set);
       if (t === undefined) return `no ${what} in this region`;

@@ -521,12 +521,16 @@ describe('Database whose writer connections reach a demoted (read-only) instance
         (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid FROM pg_sleep(0.2)')).rows[0]!.pid)));
       expect(new Set(opened).size).toBe(3);
       expect((await onStandby(`${app}:writer`)).sort()).toEqual([...opened].sort());
-      // WHEN writes (no session: single statements) are refused as read-only, three at once
-      const errors = await Promise.all([0, 1, 2].map((i) => db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-pool-${i}`, 'x']).catch((e: unknown) => e)));
-      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
-      // THEN the pool is replaced, once: its idle siblings, opened to the same demoted instance, are closed
+      // WHEN one write (a single statement, on one of them) is refused as read-only, then two more at once
+      const first = await db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', ['ro-pool-0', 'x']).catch((e: unknown) => e);
+      expect((first as { code?: string }).code).toBe('25006');
+      // THEN the pool is replaced: its two idle siblings, opened to the same demoted instance and never used for a
+      // write, are closed too (the pool drops only the connection a statement failed on)
       expect(await drained(`${app}:writer`)).toEqual([]);
-      expect(db.stats().writerPoolResets).toBe(1);
+      const errors = await Promise.all([1, 2].map((i) => db.write('INSERT INTO it_items (id, v) VALUES ($1, $2)', [`ro-pool-${i}`, 'x']).catch((e: unknown) => e)));
+      for (const e of errors) expect((e as { code?: string }).code).toBe('25006');
+      // AND once per pool: the writes that fail on the new pool's connections replace it once more, not once each
+      expect(db.stats().writerPoolResets).toBe(2);
       // AND the next statement opens a new connection (resolving the endpoint again)
       const next = (await db.transaction(async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
       expect(opened).not.toContain(next);
@@ -701,6 +705,29 @@ describe('Database whose server stops answering without closing its connections'
 });
 
 describe('Database health checks while the application fills its pools', () => {
+  it('fails a ping that does not answer within healthCheckTimeoutMs in all, naming the setting', async () => {
+    // GIVEN a writer behind a relay that stops answering at the health check's statement
+    const relay = await tcpRelay(primary.host, primary.port);
+    const db = new Database({
+      endpoints: endpoints({ writer: '127.0.0.1', port: relay.port }),
+      readers: [],
+      credentials: staticCredentials(user, password),
+      healthCheckTimeoutMs: 600,
+      onError: () => undefined,
+    });
+    try {
+      relay.blackHoleAt('pg_is_in_recovery');
+      const started = Date.now();
+      const status = await new HealthCheck({ checks: db.healthChecks(), cacheMs: 0, budgetMs: 2000 }).run();
+      expect(status.checks['database.writer']).toMatchObject({ status: 'fail', error: expect.stringContaining('did not answer within 600 ms (healthCheckTimeoutMs)') });
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      await relay.close();
+      await db.close();
+    }
+  });
+
+
   it('answers the deep check within its budget from a connection of its own', async () => {
     // GIVEN a writer pool of 2 connections, both held by open transactions, and a reader pool of 1, held by a long read
     const app = `it-busy-${Date.now() % 100_000}`;
