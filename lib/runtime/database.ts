@@ -638,6 +638,9 @@ export class Database {
       // fill it (up to connectionTimeoutMs), beyond the check's budget, and a busy region would report itself down.
       const client = await this.retryingAuth(() => t.probe.connect());
       let broken: Error | undefined;
+      // As in withClient: the connection ending while checked out must not be an uncaught 'error'.
+      const onConnectionError = (e: Error): void => { broken ??= e; };
+      client.on('error', onConnectionError);
       try {
         if (what === 'writer' && t.role === 'writer') {
           // A writer endpoint that reaches a reader (a failover or a switchover demoted the instance its DNS still
@@ -654,6 +657,7 @@ export class Database {
         throw e;
       } finally {
         client.release(broken);
+        client.removeListener('error', onConnectionError);
       }
       t.breaker?.onSuccess();
       return `${t.host}:${t.port}`;
@@ -1051,6 +1055,11 @@ export class Database {
   private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
     const client = await this.retryingAuth(() => target.pool.connect());
     let broken: Error | undefined;
+    // A checked-out client's connection that ends (the server terminated it: a failover, FATAL 57P01) emits 'error' on
+    // the client, which the pool listens to only while the client is idle: unheard, it is an uncaught exception that
+    // ends the process. Here it marks the connection broken; the statement running on it fails by itself.
+    const onConnectionError = (e: Error): void => { broken ??= e; };
+    client.on('error', onConnectionError);
     const connection: CheckedOut = {
       query: (sql, params) => client.query(sql, params).catch((e: unknown) => {
         if (isConnectionError(e) || isQueryTimeout(e)) broken ??= toError(e);
@@ -1065,6 +1074,7 @@ export class Database {
       throw e;
     } finally {
       client.release(broken);
+      client.removeListener('error', onConnectionError);
     }
   }
 }

@@ -632,6 +632,27 @@ describe('Database whose server stops answering without closing its connections'
     }
   });
 
+  it('survives the server ending a connection a transaction holds (a failover, an administrator): the transaction fails, the process does not', async () => {
+    // GIVEN a transaction that has run a statement
+    const db = new Database({ endpoints: endpoints(), readers: [], credentials: staticCredentials(user, password), onError: () => undefined });
+    try {
+      const tx = db.transaction(async (t) => {
+        const pid = (await t.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        // WHEN the server ends its connection (pg_terminate_backend: FATAL 57P01, then the socket closes)
+        await onServer(services, primary, 'SELECT pg_terminate_backend($1)', [pid]);
+        await sleep(200); // the client has seen the connection end while checked out, between statements
+        await t.query('SELECT 1');
+      });
+      // THEN the transaction fails with a connection error (no uncaught 'error' event from the checked-out client)
+      const error = await tx.then(() => undefined, (e: unknown) => e);
+      expect(isConnectionError(error), String(error)).toBe(true);
+      // AND the next transaction gets a working connection
+      expect(await db.transaction(async (t) => (await t.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('fails a transaction within one query timeout, without waiting on a ROLLBACK, and closes its connection', async () => {
     // GIVEN a transaction on a writer behind a relay, which has run a statement
     const relay = await tcpRelay(primary.host, primary.port);
