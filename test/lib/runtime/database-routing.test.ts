@@ -29,7 +29,8 @@ class FakeServers {
       }
       public async end(): Promise<void> {}
       public async connect() {
-        return { query: (sql: string) => this.query(sql), release: () => undefined };
+        // A pg Client is an EventEmitter: the checkout listens for its connection ending.
+        return { query: (sql: string) => this.query(sql), release: () => undefined, on: () => undefined, removeListener: () => undefined };
       }
       public async query(sql: string) {
         const row = servers.answer(this.role, sql);
