@@ -994,7 +994,15 @@ export class Database {
       for (const server of servers) {
         try {
           const r = await server.query(DETECT_AURORA_SQL);
-          return (r.rows[0] as { aurora?: boolean } | undefined)?.aurora ? 'aurora' : 'postgres';
+          const row = r.rows[0] as { aurora?: boolean; allowed?: boolean } | undefined;
+          if (!row?.aurora) return 'postgres';
+          if (row.allowed === false) {
+            // Every session write would fail to read its position, and say so: say it once, and read the sessions'
+            // writes from the writer (as for a cluster without positions).
+            this.onError(new Error(`${set.endpoints.source}: this database user may not call aurora_replica_status(), which read-your-writes needs to find a reader that has a write: those reads go to the writer (GRANT EXECUTE ON FUNCTION aurora_replica_status() TO the application's role to use the readers)`));
+            return 'none';
+          }
+          return 'aurora';
         } catch (e) {
           failure = e;
         }

@@ -35,8 +35,12 @@ export const POSITION_SQL: Readonly<Record<Exclude<ReplicationMode, 'none'>, { r
   },
 };
 
-/** SQL that tells Aurora PostgreSQL from PostgreSQL (one row, column `aurora`, boolean). */
-export const DETECT_AURORA_SQL = "SELECT to_regproc('aurora_replica_status') IS NOT NULL AS aurora";
+/**
+ * SQL that tells Aurora PostgreSQL from PostgreSQL (one row: `aurora`, boolean), and whether this user may call
+ * `aurora_replica_status()` there (`allowed`: true where the function does not exist).
+ */
+export const DETECT_AURORA_SQL = "SELECT to_regproc('aurora_replica_status') IS NOT NULL AS aurora, "
+  + "CASE WHEN to_regproc('aurora_replica_status') IS NULL THEN true ELSE has_function_privilege(to_regproc('aurora_replica_status')::oid, 'EXECUTE') END AS allowed";
 
 /**
  * Parses a position: a PostgreSQL `pg_lsn` (`16/B374D848`) or an Aurora LSN (a decimal number).

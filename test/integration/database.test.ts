@@ -7,6 +7,8 @@ import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { freePort, setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
+import { Client } from 'pg';
+import { DETECT_AURORA_SQL } from '../../lib/runtime/replication';
 import { lockReplica, onServer, waitForReplica } from './services/pg';
 import { POSITION_SQL } from '../../lib/runtime/replication';
 
@@ -301,6 +303,32 @@ describe('Database against a primary and its streaming replica', () => {
     const failures = db.stats().readerFailures;
     await expect(db.read('SELECT * FROM no_such_table')).rejects.toThrow(/no_such_table/);
     expect(db.stats().readerFailures).toBe(failures);
+  });
+});
+
+describe('Aurora detection (DETECT_AURORA_SQL) on a real server', () => {
+  it('finds a callable aurora_replica_status(), and one this user may not call', async () => {
+    // GIVEN a database of its own with a function of that name, which PUBLIC may not call, and a role without rights
+    const db = `it_aurora_${Date.now() % 100_000}`;
+    const role = `${db}_app`;
+    await onServer(services, primary, `CREATE DATABASE ${db}`, [], 'postgres');
+    try {
+      await onServer(services, primary, `CREATE FUNCTION aurora_replica_status() RETURNS SETOF record LANGUAGE sql AS 'SELECT NULL::record WHERE false'`, [], db);
+      await onServer(services, primary, 'REVOKE EXECUTE ON FUNCTION aurora_replica_status() FROM PUBLIC', [], db);
+      await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'x'`, [], db);
+      const as = async (user: string, password: string) => {
+        const client = new Client({ host: primary.host, port: primary.port, user, password, database: db });
+        await client.connect();
+        try { return (await client.query(DETECT_AURORA_SQL)).rows[0] as { aurora: boolean; allowed: boolean }; } finally { await client.end(); }
+      };
+      // THEN the owner may call it, the role may not; and where no such function exists, it is PostgreSQL
+      expect(await as(user, password)).toEqual({ aurora: true, allowed: true });
+      expect(await as(role, 'x')).toEqual({ aurora: true, allowed: false });
+      expect((await onServer<{ aurora: boolean; allowed: boolean }>(services, primary, DETECT_AURORA_SQL))[0]).toEqual({ aurora: false, allowed: true });
+    } finally {
+      await onServer(services, primary, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`, [], 'postgres');
+      await onServer(services, primary, `DROP ROLE IF EXISTS ${role}`, [], 'postgres');
+    }
   });
 });
 

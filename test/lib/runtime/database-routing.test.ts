@@ -12,6 +12,8 @@ import type { DatabaseEndpoints } from '../../../lib/runtime/topology';
 class FakeServers {
   public readonly log: string[] = [];
   public aurora = true;
+  /** Whether the user may call aurora_replica_status(). */
+  public allowed = true;
   public writePosition: string | null = '1000';
   public readerPosition: string | null = '900';
   public writePositionError: Error | undefined;
@@ -41,7 +43,7 @@ class FakeServers {
   }
 
   private answer(role: string, sql: string): Record<string, unknown> | undefined {
-    if (sql === DETECT_AURORA_SQL) return { aurora: this.aurora };
+    if (sql === DETECT_AURORA_SQL) return { aurora: this.aurora, allowed: this.aurora ? this.allowed : true };
     if (sql === POSITION_SQL.aurora.write || sql === POSITION_SQL.postgres.write) {
       if (this.writePositionError) throw this.writePositionError;
       return { lsn: this.writePosition };
@@ -111,6 +113,22 @@ describe('Database routing on Aurora PostgreSQL (aurora_replica_status)', () => 
     await db.write('INSERT 1', [], { session });
     expect(await served(db, 'SELECT own', [], { session })).toBe('writer');
     expect(db.stats().routes['ryw-no-position']).toBe(1);
+  });
+
+  it('reads a session\'s writes from the writer, saying so once, when the user may not call aurora_replica_status()', async () => {
+    const servers = new FakeServers();
+    servers.allowed = false;
+    servers.readerPosition = '999999';
+    const errors: string[] = [];
+    const db = database(servers, { onError: (e) => errors.push(e.message) });
+    for (let i = 0; i < 3; i++) {
+      const session = db.session();
+      await db.write('INSERT 1', [], { session });
+      expect(await served(db, 'SELECT own', [], { session })).toBe('writer');
+    }
+    expect(servers.log.filter((l) => l.endsWith('position'))).toEqual([]); // never asked
+    expect(errors).toEqual([expect.stringContaining('may not call aurora_replica_status()')]);
+    expect(await served(db, 'SELECT other')).toBe('reader'); // eventual reads still use the readers
   });
 
   it('uses the aurora SQL on Aurora and the PostgreSQL SQL elsewhere', async () => {
