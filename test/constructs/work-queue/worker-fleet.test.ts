@@ -465,6 +465,21 @@ describe('placeholderWorker', () => {
     expect(code).toBe(0);
   });
 
+  it('stops without pausing on a SIGTERM that came during an aws call (its trap runs after the call)', async () => {
+    const { calls, code, exitedAfterActMs } = await live({
+      imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': 'InService' } as Record<string, string>)[path],
+      awsCase: '*describe-auto-scaling-instances*) sleep 1; echo Pending:Wait;;',
+      act: async ({ until, pgid }) => {
+        await until((c) => c.includes('aws autoscaling describe-auto-scaling-instances'));
+        process.kill(pgid, 'SIGTERM'); // while the (foreground) call runs: bash runs the trap when it returns
+      },
+    });
+    expect(calls.filter((l) => l.startsWith('aws sqs'))).toEqual([]);
+    // the call's remaining second, and no 5 s pause after it
+    expect(exitedAfterActMs).toBeLessThan(3_500);
+    expect(code).toBe(0);
+  });
+
   it('receives without waiting in no group (no target state), and on SIGTERM to the whole unit mid-job hands the message back instead of deleting it', async () => {
     const { calls, code } = await live({
       imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp' } as Record<string, string>)[path],
