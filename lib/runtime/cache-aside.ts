@@ -33,7 +33,7 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { sleep } from './backoff';
 import { redisOf, type CacheClient, type RedisClient } from './cache-client';
 
@@ -218,15 +218,18 @@ return 0`;
  * Lua: store a loaded value. Where a `delete()` left its marker (or a value stored since, under the marker's
  * prefix), only until the marker would have expired, and under the prefix. Where another value is (a `set()` while
  * this value loaded), that one stays, unless ARGV[5] is `replace` (it could not be decoded). KEYS: value. ARGV: text,
- * ttl (ms), the marker, the prefix, `replace` or ``. Returns 1 stored, 2 stored until the hold-off ends (or not at
- * all: it ends now), 0 kept the value there.
+ * ttl (ms), the marker, the prefix, `replace` or ``. Returns 1 stored, 2 stored until the hold-off ends, 3 not
+ * stored (the hold-off ends now), 0 kept the value there.
  */
 const STORE = `
 local cur = redis.call('GET', KEYS[1])
 if cur and (cur == ARGV[3] or string.sub(cur, 1, #ARGV[4]) == ARGV[4]) then
   local left = redis.call('PTTL', KEYS[1])
-  if left > 0 then redis.call('SET', KEYS[1], ARGV[4] .. ARGV[1], 'PX', math.min(left, tonumber(ARGV[2]))) end
-  return 2
+  if left > 0 then
+    redis.call('SET', KEYS[1], ARGV[4] .. ARGV[1], 'PX', math.min(left, tonumber(ARGV[2])))
+    return 2
+  end
+  return 3
 end
 if cur and ARGV[5] ~= 'replace' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -246,6 +249,14 @@ const SCRIPTS: ReadonlyArray<readonly [keyof ScriptedClient, number, string]> = 
   ['s2mCacheStore', 1, STORE],
   ['s2mCacheInvalidate', 1, INVALIDATE],
 ];
+
+/**
+ * The command a script is defined under on a client: its name and the start of its SHA-1. A client that another
+ * version of this module shares (defining the same name with other Lua) then runs each version's own script.
+ */
+export function scriptCommandName(name: string, lua: string): string {
+  return `${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`;
+}
 
 /** Stored for a cached "not found". No JSON text starts with a NUL character. */
 const NEGATIVE = '\u0000s2m:absent';
@@ -268,6 +279,8 @@ export class CacheAside {
   private readonly source: CacheClient | RedisClient;
   /** The ioredis client the lock scripts were last defined on. */
   private scripted: RedisClient | undefined;
+  /** Its scripts, under their names. */
+  private scripts: ScriptedClient | undefined;
   private readonly namespace: string;
   private readonly serializer: CacheSerializer;
   private readonly ttlJitter: number;
@@ -334,14 +347,25 @@ export class CacheAside {
   private get redis(): RedisClient {
     const redis = redisOf(this.source);
     if (redis !== this.scripted) {
-      // Each command on its own: a client another CacheAside (of this or an earlier version) defined some of them on.
-      const defined = redis as unknown as Partial<Record<keyof ScriptedClient, unknown>>;
+      // Each script under a name of its own text: defined once per client, and never another version's script of
+      // the same name (a client shared with an earlier CacheAside).
+      const commands = redis as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+      const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
       for (const [name, keys, lua] of SCRIPTS) {
-        if (typeof defined[name] !== 'function') redis.defineCommand(name, { numberOfKeys: keys, lua });
+        const command = scriptCommandName(name, lua);
+        if (typeof commands[command] !== 'function') redis.defineCommand(command, { numberOfKeys: keys, lua });
+        calls[name] = (...args) => commands[command]!.apply(redis, args);
       }
+      this.scripts = calls as unknown as ScriptedClient;
       this.scripted = redis;
     }
     return redis;
+  }
+
+  /** The scripts on the client in use. */
+  private get script(): ScriptedClient {
+    void this.redis;
+    return this.scripts!;
   }
 
   /**
@@ -428,7 +452,7 @@ export class CacheAside {
     // One command per key: in cluster mode the keys live in different slots.
     for (const key of keys) {
       removed += this.invalidationHoldOffMs > 0
-        ? await (this.redis as unknown as ScriptedClient).s2mCacheInvalidate(this.namespace + key, INVALIDATED, this.invalidationHoldOffMs)
+        ? await this.script.s2mCacheInvalidate(this.namespace + key, INVALIDATED, this.invalidationHoldOffMs)
         : await this.redis.del(this.namespace + key);
     }
     return removed;
@@ -528,7 +552,7 @@ export class CacheAside {
   /** The value if cached; otherwise whether we took the lock (`locked`) or someone else holds it (`busy`). */
   private async tryLock(key: string, lock: LockKey, token: string): Promise<Lookup> {
     if (lock.sameSlot) {
-      const [kind, raw] = await (this.redis as unknown as ScriptedClient).s2mCacheTryLock(key, lock.key, token, this.lockTtlMs, INVALIDATED);
+      const [kind, raw] = await this.script.s2mCacheTryLock(key, lock.key, token, this.lockTtlMs, INVALIDATED);
       return kind === 1 ? { kind: 'value', raw: raw! } : kind === 2 ? { kind: 'locked' } : { kind: 'busy' };
     }
     // No lock key can share the value's hash slot: separate commands, same logic.
@@ -545,7 +569,7 @@ export class CacheAside {
 
   /** Releases the lock if this caller still holds it; a failure is counted, and the lock expires by itself after lockTtlMs. */
   private releaseLock(lock: LockKey, token: string, key: string): void {
-    (this.redis as unknown as ScriptedClient).s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
+    this.script.s2mCacheReleaseLock(lock.key, token).catch((e: unknown) => this.failure(e, key));
   }
 
   /** A miss on a cache that refuses writes: the loader's value, neither locked for nor stored. */
@@ -604,7 +628,7 @@ export class CacheAside {
       ttlMs = this.jitteredMs(ttlSeconds);
     }
     try {
-      const stored = await (this.redis as unknown as ScriptedClient).s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD, replace ? 'replace' : '');
+      const stored = await this.script.s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD, replace ? 'replace' : '');
       if (stored === 2) this.counters.heldFills++;
       this.consecutiveErrors = 0;
     } catch (e) {

@@ -110,8 +110,9 @@ export interface PoolOptions {
    * partition) holds a request: TCP alone retransmits for about 15 minutes. The timeout is the statement's failure,
    * not the server's: a slow statement on a healthy server looks the same, so a read is not tried on another server,
    * no circuit breaker counts it, and {@link DatabaseOptions.onWriterLost} is not called. A server that did vanish is
-   * found by the next connection to it, which fails within `connectionTimeoutMs` (then reads move elsewhere and the
-   * writer counts as lost). Keep it above your slowest statement. It is the client's limit: the server may still run
+   * found by the next new connection to it, which fails within `connectionTimeoutMs` (then reads move elsewhere and
+   * the writer counts as lost); until then each idle pooled connection to it costs one request this timeout, at most
+   * `max` of them, unless keepalive dropped it first. Keep it above your slowest statement. It is the client's limit: the server may still run
    * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
    * @default 30000
    */

@@ -207,8 +207,10 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
     const namespace = unique('keep');
     const [inA, inB] = [new CacheAside(a, { namespace, ...quiet }), new CacheAside(b, { namespace })];
     // GIVEN a load of the old row, and a write-through set() of the new one while it runs
-    const slow = inA.getOrLoad('item', 60, async () => { await sleep(200); return 'old'; });
-    await sleep(50);
+    let started!: () => void;
+    const loading = new Promise<void>((resolve) => { started = resolve; });
+    const slow = inA.getOrLoad('item', 60, async () => { started(); await sleep(200); return 'old'; });
+    await loading; // the load holds the lock and runs
     await inB.set('item', 'new', 60);
     // THEN the loader's caller gets its value, and the cache keeps the newer one
     expect(await slow).toBe('old');
@@ -304,7 +306,8 @@ describe('CacheAside when the cache is unreachable or stops', () => {
     const client = await CacheClient.connect({ host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, ...quiet });
     const errors: string[] = [];
     try {
-      const cache = new CacheAside(client, { readOnlyRetryMs: 300, breakerThreshold: 2, onError: (e) => errors.push(e.message) });
+      // 2 s: the 20 reads below fall in one window, also on a loaded machine
+      const cache = new CacheAside(client, { readOnlyRetryMs: 2000, breakerThreshold: 2, onError: (e) => errors.push(e.message) });
       await cache.set('cached', 'v', 60);
       await server.cli(server.nodes[0]!.port, 'REPLICAOF', '127.0.0.1', String(await freePort()));
       await expect(client.redis.set('probe', 'x')).rejects.toThrow(/READONLY/);
@@ -316,8 +319,9 @@ describe('CacheAside when the cache is unreachable or stops', () => {
       expect(cache.stats()).toMatchObject({ hits: 10, misses: 10, readOnlyLoads: 10, loads: 10, errors: 0, bypassed: 0, degradedLoads: 0 });
       expect(errors).toEqual([expect.stringMatching(/^the cache refuses writes here \(READONLY/)]);
       // AND once it takes writes again (promoted), the next miss after readOnlyRetryMs stores its value
+      const promotedAt = Date.now(); // the read-only window began before, at the first miss
       await server.cli(server.nodes[0]!.port, 'REPLICAOF', 'NO', 'ONE');
-      await sleep(350);
+      await sleep(Math.max(0, promotedAt + 2050 - Date.now()));
       expect(await cache.getOrLoad('after', 60, () => 'stored')).toBe('stored');
       expect(await cache.get('after')).toBe('stored');
     } finally {

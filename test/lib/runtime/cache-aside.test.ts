@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CacheAside, hashTag, jsonSerializer, lockKeyFor, type RedisClient } from '../../../lib/runtime';
+import { scriptCommandName } from '../../../lib/runtime/cache-aside';
 
 /** Redis Cluster's key slot: CRC16/XMODEM of the hash tag (or the whole key) mod 16384. */
 function calculateSlot(key: string): number {
@@ -79,11 +80,19 @@ describe('CacheAside options', () => {
     expect(() => new CacheAside(fake, options)).toThrow(message);
   });
 
-  it('defines each of its scripts that the client lacks, also on a client an earlier version defined some on', () => {
+  it('defines its scripts under names of their own text, so a client an earlier version defined other Lua on runs this version\'s', () => {
     const defined: string[] = [];
-    const client = { status: 'ready', s2mCacheTryLock: () => undefined, s2mCacheReleaseLock: () => undefined, defineCommand: (name: string) => { defined.push(name); } } as unknown as RedisClient;
+    // GIVEN a client with the commands of an earlier version (same names, other Lua)
+    const client = {
+      status: 'ready', s2mCacheTryLock: () => undefined, s2mCacheReleaseLock: () => undefined, s2mCacheStore: () => undefined,
+      defineCommand(name: string) { defined.push(name); (this as unknown as Record<string, unknown>)[name] = () => undefined; },
+    } as unknown as RedisClient;
+    // WHEN two CacheAsides use it THEN the first defines all four under hashed names, the second none
     new CacheAside(client);
-    expect(defined).toEqual(['s2mCacheStore', 's2mCacheInvalidate']);
+    new CacheAside(client);
+    expect(defined).toHaveLength(4);
+    for (const name of defined) expect(name).toMatch(/^s2mCache(TryLock|ReleaseLock|Store|Invalidate)_[0-9a-f]{8}$/);
+    expect(scriptCommandName('s2mCacheStore', 'return 1')).not.toBe(scriptCommandName('s2mCacheStore', 'return 2'));
   });
 
   it('rejects a non-positive TTL naming the key', async () => {
