@@ -74,6 +74,12 @@ export interface EdgeDistributionProps {
   /** Per-IP requests per 5 minutes before the web ACL blocks (10 to 2,000,000,000). @default 2000 */
   readonly rateLimitPer5Min?: number;
   /**
+   * Block request bodies over 8 KB (AWS's common rule set's `SizeRestrictions_BODY`); by default the web ACL counts
+   * them instead (see {@link ProductWebAclProps.blockLargeRequestBodies}).
+   * @default false
+   */
+  readonly blockLargeRequestBodies?: boolean;
+  /**
    * Headers forwarded to the load balancers on dynamic paths. With caching off (the default) every viewer header
    * reaches the origin (`Authorization` included, `Host` with `forwardViewerHost`) and only the `CloudFront-*`
    * entries of this list matter (headers CloudFront adds, e.g. `CloudFront-Viewer-Country`). With caching on, it
@@ -222,6 +228,7 @@ export class EdgeDistribution extends Construct {
     this.webAcl = new ProductWebAcl(this, 'WebAcl', {
       scope: 'CLOUDFRONT',
       rateLimitPer5Min: props.rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min,
+      ...(props.blockLargeRequestBodies !== undefined ? { blockLargeRequestBodies: props.blockLargeRequestBodies } : {}),
       logGroupName: props.wafLogGroupName ?? `aws-waf-logs-${stack.stackName}`,
       logRetention: retention(logRetention.toDays()),
       metricPrefix: 'edge',

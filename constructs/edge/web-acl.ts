@@ -26,9 +26,10 @@ export function checkRateLimit(limit: number, who: string, scope?: IConstruct): 
 
 /**
  * The rules of a product web ACL: a per-IP rate-based block rule (5-minute window) first, then the AWS
- * managed IP-reputation, common and known-bad-inputs groups.
+ * managed IP-reputation, common and known-bad-inputs groups. The common group's `SizeRestrictions_BODY` (a request
+ * body over 8 KB) counts instead of blocking unless `blockLargeRequestBodies`.
  */
-export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string): wafv2.CfnWebACL.RuleProperty[] {
+export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string, blockLargeRequestBodies = false): wafv2.CfnWebACL.RuleProperty[] {
   const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
   return [
     {
@@ -46,7 +47,15 @@ export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forw
       name,
       priority: i + 1,
       overrideAction: { none: {} },
-      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ...(name === 'AWSManagedRulesCommonRuleSet' && !blockLargeRequestBodies
+            ? { ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }] }
+            : {}),
+        },
+      },
       visibilityConfig: visibility(name),
     })),
   ];
@@ -74,6 +83,13 @@ export interface ProductWebAclProps {
    * @default - the request's source IP
    */
   readonly forwardedIpHeader?: string;
+  /**
+   * Block requests whose body is over 8 KB, as AWS's common rule set does (its `SizeRestrictions_BODY` rule). By
+   * default that rule counts them instead (in the ACL's metrics and sampled requests): an API's JSON batches, form
+   * posts and uploads are often larger, and each would be answered 403.
+   * @default false
+   */
+  readonly blockLargeRequestBodies?: boolean;
 }
 
 /**
@@ -102,7 +118,7 @@ export class ProductWebAcl extends Construct {
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
       scope: props.scope,
       defaultAction: { allow: {} },
-      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader),
+      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader, props.blockLargeRequestBodies),
       visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: metricPrefix },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {

@@ -132,6 +132,7 @@ export class AppStack extends RegionalStack {
       this.regionalWebAcl = new RegionalWebAcl(this, 'RegionalWaf', {
         loadBalancerArn: this.webTier.loadBalancer.loadBalancerArn,
         rateLimitPer5Min: config.edge.rateLimitPer5Min,
+        blockLargeRequestBodies: config.edge.blockLargeRequestBodies,
         logGroupName: `aws-waf-logs-${config.name}-${this.regionConfig.region}`,
         logRetention: retentionDays(config.edge.logRetentionDays),
         metricPrefix: `${config.name}-regional`,

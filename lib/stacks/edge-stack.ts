@@ -75,6 +75,7 @@ export class EdgeStack extends ReferenceStack {
       staticPaths: e.staticPaths,
       priceClass: e.priceClass as cloudfront.PriceClass,
       rateLimitPer5Min: e.rateLimitPer5Min,
+      blockLargeRequestBodies: e.blockLargeRequestBodies,
       forwardedHeaders: e.forwardedHeaders,
       forwardedCookies: e.forwardedCookies,
       forwardedQueryStrings: e.forwardedQueryStrings,

@@ -39,6 +39,12 @@ export interface EdgeInput {
   /** Per-IP requests per 5 minutes before the WAF blocks (AWS WAF accepts 10 to 2,000,000,000). @default 2000 */
   readonly rateLimitPer5Min?: number;
   /**
+   * The WAF blocks request bodies over 8 KB (AWS's common rule set's `SizeRestrictions_BODY`). By default it counts
+   * them instead: API requests and uploads above 8 KB pass (the edge and the regional web ACL alike).
+   * @default false
+   */
+  readonly blockLargeRequestBodies?: boolean;
+  /**
    * Headers forwarded to the load balancers. With caching off (the default) every viewer header reaches them,
    * `Authorization` included, and only the `CloudFront-*` entries count; with caching on, the viewer headers forwarded
    * (`Authorization` then travels in the cache key).
@@ -99,6 +105,7 @@ export interface EdgeConfig {
   readonly staticPaths: string[];
   readonly priceClass: PriceClassName;
   readonly rateLimitPer5Min: number;
+  readonly blockLargeRequestBodies: boolean;
   readonly forwardedHeaders: string[];
   readonly forwardViewerHost: boolean;
   readonly forwardedCookies: 'all' | 'none' | string[];
@@ -118,7 +125,7 @@ export interface EdgeConfig {
 
 /** The keys of the `edge` section. */
 export const EDGE_KEYS = [
-  'enabled', 'staticPaths', 'priceClass', 'rateLimitPer5Min', 'forwardedHeaders', 'forwardViewerHost', 'forwardedCookies', 'forwardedQueryStrings',
+  'enabled', 'staticPaths', 'priceClass', 'rateLimitPer5Min', 'blockLargeRequestBodies', 'forwardedHeaders', 'forwardViewerHost', 'forwardedCookies', 'forwardedQueryStrings',
   'dynamicDefaultTtlSeconds', 'dynamicMaxTtlSeconds', 'assetsFolder', 'regionalWaf', 'errorResponses', 'certificateArn',
   'originHeaderName', 'originSecretGeneration', 'logRetentionDays', 'alarmErrorRatePercent', 'alarmOriginLatencyMs',
 ] as const;
@@ -163,7 +170,8 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   if (dynamicDefaultTtlSeconds > dynamicMaxTtlSeconds) c.fail('edge.dynamicDefaultTtlSeconds', `must not exceed edge.dynamicMaxTtlSeconds (${dynamicMaxTtlSeconds})`, dynamicDefaultTtlSeconds);
   const assetsFolder = c.string('edge.assetsFolder', o.assetsFolder, { pattern: /^[^\0]+$/, what: 'a folder path' });
   const regionalWaf = c.boolean('edge.regionalWaf', o.regionalWaf) ?? false;
-  const errorResponses = resolveErrorResponses(c, o.errorResponses);
+  const blockLargeRequestBodies = c.boolean('edge.blockLargeRequestBodies', o.blockLargeRequestBodies) ?? false;
+  const errorResponses = resolveErrorResponses(c, o.errorResponses, staticPaths);
   const certificateArn = c.string('edge.certificateArn', o.certificateArn, { pattern: CERT_ARN, what: 'an ACM certificate ARN' });
   const certRegion = certificateArn?.match(CERT_ARN)?.[1];
   if (certRegion !== undefined && certRegion !== 'us-east-1') c.fail('edge.certificateArn', `must be a certificate in us-east-1 (CloudFront reads certificates only there), not ${certRegion}`, certificateArn);
@@ -181,7 +189,7 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
     });
   }
   return {
-    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min, forwardedHeaders, forwardViewerHost, forwardedCookies, forwardedQueryStrings,
+    enabled, staticPaths, priceClass, rateLimitPer5Min: rateLimitPer5Min ?? EDGE_DEFAULTS.rateLimitPer5Min, blockLargeRequestBodies, forwardedHeaders, forwardViewerHost, forwardedCookies, forwardedQueryStrings,
     dynamicDefaultTtlSeconds, dynamicMaxTtlSeconds, ...(assetsFolder !== undefined ? { assetsFolder } : {}), regionalWaf, errorResponses,
     ...(certificateArn !== undefined ? { certificateArn } : {}), originHeaderName, originSecretGeneration, logRetentionDays,
     alarmErrorRatePercent, alarmOriginLatencyMs,
@@ -220,7 +228,13 @@ function allNoneList(c: Checker, path: string, raw: unknown): 'all' | 'none' | s
   return out;
 }
 
-function resolveErrorResponses(c: Checker, raw: unknown): EdgeErrorResponseConfig[] {
+/** Whether CloudFront's path pattern (`*` any characters, `?` one) matches `path`. */
+function pathPatternMatches(pattern: string, path: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(path);
+}
+
+function resolveErrorResponses(c: Checker, raw: unknown, staticPaths: readonly string[]): EdgeErrorResponseConfig[] {
   const arr = c.array('edge.errorResponses', raw);
   if (!arr) return [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttlSeconds: EDGE_DEFAULTS.errorCachingTtl.toSeconds() }));
   const out: EdgeErrorResponseConfig[] = [];
@@ -236,6 +250,10 @@ function resolveErrorResponses(c: Checker, raw: unknown): EdgeErrorResponseConfi
     const responseHttpStatus = c.number(at(p, 'responseHttpStatus'), o.responseHttpStatus, { integer: true, min: 200, max: 599 });
     const responsePagePath = c.string(at(p, 'responsePagePath'), o.responsePagePath, { pattern: /^\/[\x21-\x7e]{0,4095}$/, what: 'a path starting with /' });
     if (responseHttpStatus !== undefined && responsePagePath === undefined) c.fail(at(p, 'responsePagePath'), 'is required with responseHttpStatus (CloudFront needs a page to send with the new status)', responsePagePath);
+    // A 5xx page fetched from the load balancers fails with them: CloudFront gets it from the origin its path routes to.
+    if (responsePagePath !== undefined && httpStatus !== undefined && httpStatus >= 500 && !staticPaths.some((pattern) => pathPatternMatches(pattern, responsePagePath))) {
+      c.fail(at(p, 'responsePagePath'), `must be under edge.staticPaths (${staticPaths.join(', ')}), served from S3: CloudFront fetches an error page from the origin its path routes to, and the load balancers that answered ${httpStatus} would not serve it`, responsePagePath);
+    }
     const ttlSeconds = c.number(at(p, 'ttlSeconds'), o.ttlSeconds, { integer: true, min: 0, max: 31536000 }) ?? 10;
     if (httpStatus !== undefined) {
       out.push({ httpStatus, ttlSeconds, ...(responseHttpStatus !== undefined ? { responseHttpStatus } : {}), ...(responsePagePath !== undefined ? { responsePagePath } : {}) });

@@ -19,6 +19,7 @@ describe('edge config section', () => {
       staticPaths: ['/static/*', '/assets/*'],
       priceClass: 'PriceClass_100',
       rateLimitPer5Min: 2000,
+      blockLargeRequestBodies: false,
       forwardedHeaders: ['Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'],
       forwardViewerHost: true,
       forwardedCookies: 'all',
@@ -58,16 +59,24 @@ describe('edge config section', () => {
   it('accepts explicit values', () => {
     const { edge } = withEdge({
       staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['__Host-s2m-session', 'lang'], forwardedQueryStrings: 'none', forwardedHeaders: [],
-      dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true,
+      dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true, blockLargeRequestBodies: true,
       errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/img/503.html', ttlSeconds: 30 }],
       certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123', originSecretGeneration: 4,
     });
     expect(edge).toMatchObject({
       staticPaths: ['/img/*'], rateLimitPer5Min: 10, forwardedCookies: ['__Host-s2m-session', 'lang'], forwardedQueryStrings: 'none', forwardedHeaders: [],
-      dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true,
+      dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, assetsFolder: 'public', regionalWaf: true, blockLargeRequestBodies: true,
       errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/img/503.html', ttlSeconds: 30 }],
       certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123', originSecretGeneration: 4,
     });
+  });
+
+  it('fails for a 5xx error page outside the static paths, which CloudFront would fetch from the failing load balancers', () => {
+    expect(() => withEdge({ errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/errors/503.html' }] }))
+      .toThrow('edge.errorResponses[0].responsePagePath: must be under edge.staticPaths (/static/*, /assets/*), served from S3: CloudFront fetches an error page from the origin its path routes to, and the load balancers that answered 503 would not serve it (got: "/errors/503.html")');
+    // under a static path, or a 4xx page (the load balancers answered): accepted
+    expect(withEdge({ errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/static/errors/503.html' }] }).edge.errorResponses[0]!.responsePagePath).toBe('/static/errors/503.html');
+    expect(withEdge({ errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: '/not-found' }] }).edge.errorResponses[0]!.httpStatus).toBe(404);
   });
 
   it('fails when the domain is outside its zone', () => {

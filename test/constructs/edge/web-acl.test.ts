@@ -43,6 +43,16 @@ describe('web ACL rules', () => {
     ]);
   });
 
+  it('lets request bodies over 8 KB through (the common rule set\'s SizeRestrictions_BODY counts), unless told to block them', () => {
+    const common = (block?: boolean) => webAclRules('m', 100, undefined, block).find((r) => r.name === 'AWSManagedRulesCommonRuleSet')!.statement as unknown as { managedRuleGroupStatement: Record<string, unknown> };
+    expect(common().managedRuleGroupStatement.ruleActionOverrides).toEqual([{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]);
+    expect(common(true).managedRuleGroupStatement.ruleActionOverrides).toBeUndefined();
+    // only the common group is overridden
+    for (const r of webAclRules('m', 100).filter((x) => x.name !== 'AWSManagedRulesCommonRuleSet' && x.statement && 'managedRuleGroupStatement' in (x.statement as object))) {
+      expect((r.statement as unknown as { managedRuleGroupStatement: Record<string, unknown> }).managedRuleGroupStatement.ruleActionOverrides).toBeUndefined();
+    }
+  });
+
   it.each<[string, Partial<ProductWebAclProps>, RegExp, string?]>([
     ['the rate limit is below what WAF accepts', { rateLimitPer5Min: 5 }, /^ProductWebAcl: rateLimitPer5Min must be a whole number from 10 to 2000000000 .*\(got: 5\)$/],
     ['the log group name lacks the aws-waf-logs- prefix', { logGroupName: 'waf-logs' }, /logGroupName must start with "aws-waf-logs-" .*\(got: "waf-logs"\)/],
