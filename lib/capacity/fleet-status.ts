@@ -98,6 +98,9 @@ export async function runFleetStatus(config: { readonly name: string; readonly s
   };
 }
 
+/** The most group names DescribeAutoScalingGroups takes in one request (its `ValidationError` beyond). */
+export const DESCRIBE_GROUPS_MAX_NAMES = 50;
+
 async function regionStatus(config: { readonly name: string; readonly services: readonly string[]; readonly queues: readonly string[] }, region: string, deps: FleetStatusDeps, retry: RetryOptions) {
   const stack = cliStackNames.app(config.name, region);
   const outputs = await readStackOutputs(deps.cloudFormation(region), region, stack, retry);
@@ -112,12 +115,17 @@ async function regionStatus(config: { readonly name: string; readonly services: 
     throw classifyAwsError(e, { region, action });
   });
   const groups = new Map<string, AutoScalingGroup>();
-  let token: string | undefined;
-  do {
-    const page = await call('autoscaling:DescribeAutoScalingGroups', () => autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: fleets.map((f) => f.group), NextToken: token })));
-    for (const g of page.AutoScalingGroups ?? []) if (g.AutoScalingGroupName) groups.set(g.AutoScalingGroupName, g);
-    token = page.NextToken;
-  } while (token);
+  // The API takes at most 50 group names per request (a region can hold 64 services and their queues' workers).
+  const names = fleets.map((f) => f.group);
+  for (let i = 0; i < names.length; i += DESCRIBE_GROUPS_MAX_NAMES) {
+    const batch = names.slice(i, i + DESCRIBE_GROUPS_MAX_NAMES);
+    let token: string | undefined;
+    do {
+      const page = await call('autoscaling:DescribeAutoScalingGroups', () => autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: batch, NextToken: token })));
+      for (const g of page.AutoScalingGroups ?? []) if (g.AutoScalingGroupName) groups.set(g.AutoScalingGroupName, g);
+      token = page.NextToken;
+    } while (token);
+  }
 
   const elb = deps.elasticLoadBalancing(region);
   const result = await Promise.all(fleets.map(async (f): Promise<FleetStatus | undefined> => {

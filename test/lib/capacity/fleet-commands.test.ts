@@ -9,7 +9,10 @@ import { main } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
 import type { FleetStatusReport } from '../../../lib/capacity/fleet-status';
 import { DescribeStacksCommand } from './sdk';
-import { MILLIONS, NOW, capture, mockAws, noCredentials, shopValues, stackMissing } from './helpers';
+import { MILLIONS, NOW, REPO, capture, mockAws, noCredentials, shopValues, stackMissing } from './helpers';
+import { OutputKeys } from '../../../lib/outputs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
 
@@ -87,6 +90,32 @@ function mockFleets() {
 }
 
 describe('s2m status', () => {
+  it('asks for at most 50 groups per DescribeAutoScalingGroups request (50 services and a queue: 51 fleets)', async () => {
+    // GIVEN the fifty-services fixture deployed, and an API that refuses more than 50 names, as AWS's does
+    const fixture = join(REPO, 'test', 'fixtures', 'fifty-services.json');
+    const config = JSON.parse(readFileSync(fixture, 'utf8')) as { name: string; services: { name: string }[]; queues: { name: string }[] };
+    const region = 'us-east-1';
+    const base = mockAws([region], shopValues, (r, stack) => (stack.includes('-app-') ? Object.fromEntries([
+      ...config.services.map((sv) => [OutputKeys.fleetName(sv.name), `${config.name}-${sv.name}-${r}`]),
+      ...config.queues.map((q) => [OutputKeys.workerFleetName(q.name), `${config.name}-${q.name}-${r}`]),
+    ]) : {}));
+    const client = new AutoScalingClient({ region });
+    const asg = mockClient(client);
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake((input: DescribeAutoScalingGroupsCommandInput) => {
+      const names = input.AutoScalingGroupNames ?? [];
+      if (names.length > 50) throw Object.assign(new Error('The number of group names that may be passed in is limited to 50'), { name: 'ValidationError', $fault: 'client' });
+      return { AutoScalingGroups: names.map((name) => ({ AutoScalingGroupName: name, MinSize: 1, MaxSize: 2, DesiredCapacity: 1, Instances: [], TargetGroupARNs: [], CreatedTime: NOW, DefaultCooldown: 300, AvailabilityZones: [`${region}a`], HealthCheckType: 'ELB' })) };
+    });
+    asg.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
+    const deps = { ...base.deps, autoScaling: () => client, elasticLoadBalancing: () => new ElasticLoadBalancingV2Client({ region }), logs: () => new CloudWatchLogsClient({ region }) };
+    const io = capture({ ...base, deps });
+    // WHEN the status is asked THEN every fleet is shown, from two requests
+    expect(await main(['status', '--config', fixture], io.deps), io.err()).toBe(ExitCode.ok);
+    expect(asg.commandCalls(DescribeAutoScalingGroupsCommand).map((c) => c.args[0].input.AutoScalingGroupNames!.length)).toEqual([50, 1]);
+    expect(io.out().match(/^ {2}\S+ +(web|worker) /gm)).toHaveLength(51);
+  });
+
+
   it('shows per region and fleet the version each instance runs, the refresh in progress, the targets and the last rollback', async () => {
     const aws = mockFleets();
     const io = capture(aws);
