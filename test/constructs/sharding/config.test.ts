@@ -47,6 +47,16 @@ describe('database sharding config', () => {
   it('fails when two shards have the same id', () => fails({ shards: [{}, { id: 's1' }, { id: 's1' }] }, /database\.shards\[2\]\.id: duplicate shard id \(also at database\.shards\[1\]\) \(got: "s1"\)/));
   it('fails when an explicit id collides with a default one', () => fails({ shards: [{ id: 's1' }, {}] }, /database\.shards\[1\]\.id: duplicate shard id \(also at database\.shards\[0\]\)/));
   it('fails when a shard id is not a lowercase identifier', () => fails({ shards: [{}, { id: 'Shard_1' }] }, /database\.shards\[1\]\.id: must be lowercase letters, digits and single dashes.* \(got: "Shard_1"\)/));
+  it('fails with a global database for a created shard\'s id ending in a 6-character part, whose secret secondaries could not read by partial ARN', () => {
+    const global = { regions: [{ region: 'us-east-1', vpcCidr: '10.0.0.0/16' }, { region: 'eu-west-1', vpcCidr: '10.1.0.0/16' }] };
+    for (const id of ['shard1', 'eu-users1']) {
+      fails({ instanceType: 'r7g.large', globalDatabase: { enabled: true }, shards: [{}, { id }] }, new RegExp(`database\\.shards\\[1\\]\\.id: must not end in a part of exactly 6 characters .* \\(got: "${id}"\\)`), global);
+    }
+    // fine: another length, the adopted first shard, or no global database
+    expect(withDatabase({ instanceType: 'r7g.large', globalDatabase: { enabled: true }, shards: [{ id: 'shard0' }, { id: 'users-1' }, { id: 'tenant7x' }] }, global).database.shards.map((x) => x.id)).toEqual(['shard0', 'users-1', 'tenant7x']);
+    expect(withDatabase({ shards: [{}, { id: 'shard1' }] }).database.shards[1]!.id).toBe('shard1');
+  });
+
   it('fails on an unknown shard key, suggesting the right one', () => fails({ shards: [{}, { instanceTyp: 'r7g.large' }] }, /database\.shards\[1\]\.instanceTyp: unknown key \(did you mean "instanceType"\?\)/));
   it('fails when range has no boundaries', () => fails({ shards: 3, shardStrategy: 'range' }, /database\.shardBoundaries: required for shardStrategy "range": expected 2 strictly increasing split points for 3 shards/));
   it('fails when there are too few boundaries', () => fails({ shards: 3, shardStrategy: 'range', shardBoundaries: [10] }, /database\.shardBoundaries: too few split points: expected 2 .*got 1/));
