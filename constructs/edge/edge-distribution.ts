@@ -82,8 +82,10 @@ export interface EdgeDistributionProps {
   /**
    * Headers forwarded to the load balancers on dynamic paths. With caching off (the default) every viewer header
    * reaches the origin (`Authorization` included, `Host` with `forwardViewerHost`) and only the `CloudFront-*`
-   * entries of this list matter (headers CloudFront adds, e.g. `CloudFront-Viewer-Country`). With caching on, it
-   * is the list of viewer headers forwarded, and `Authorization` is forwarded as part of the cache key.
+   * entries of this list matter (headers CloudFront adds, e.g. `CloudFront-Viewer-Country`), and only with
+   * `forwardViewerHost`: CloudFront adds its own headers to a policy that forwards every viewer header, not to one
+   * that forwards all but Host (a list given here with `CloudFront-*` entries and no `forwardViewerHost` warns). With
+   * caching on, it is the list of viewer headers forwarded, and `Authorization` is forwarded as part of the cache key.
    * @default - Accept, Accept-Language, Content-Type, Origin, Referer, User-Agent, CloudFront-Viewer-Country
    */
   readonly forwardedHeaders?: string[];
@@ -256,6 +258,12 @@ export class EdgeDistribution extends Construct {
     if (!forwardsCookie(cookies, SESSION_COOKIE_NAME)) {
       Annotations.of(this).addWarningV2('scale-to-millions:edge-session-cookie',
         `EdgeDistribution: forwardedCookies leaves out the runtime's session cookie ${SESSION_COOKIE_NAME}, so the load balancers never see it and users cannot stay signed in behind CloudFront; add it (or forward "all"), or acknowledge this warning if your application names its session cookie otherwise (got: ${JSON.stringify(cookies)})`);
+    }
+    // Only a list the user gave: the default's CloudFront-Viewer-Country applies with forwardViewerHost (as documented).
+    const dropped = cachingOff && !viewerHost && props.forwardedHeaders ? props.forwardedHeaders.filter((h) => /^CloudFront-/i.test(h)) : [];
+    if (dropped.length > 0) {
+      Annotations.of(this).addWarningV2('scale-to-millions:edge-cloudfront-headers-dropped',
+        `EdgeDistribution: ${dropped.join(', ')} will not reach the load balancers: without forwardViewerHost the origin request policy forwards every viewer header but Host, and CloudFront adds its own headers only to a policy that forwards them all; set forwardViewerHost, or acknowledge this warning (got: forwardViewerHost false, forwardedHeaders ${JSON.stringify(forwardedHeaders)})`);
     }
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'DynamicOriginRequest', {
       comment: cachingOff

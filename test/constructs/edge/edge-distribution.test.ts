@@ -339,6 +339,13 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
     expect(config.DefaultCacheBehavior.CachePolicyId).toBe(CACHING_DISABLED);
   });
 
+  it('warns when CloudFront headers asked for cannot be forwarded (all viewer headers but Host), and not for the defaults', () => {
+    const warnings = (props: Partial<EdgeDistributionProps>) => Annotations.fromStack(edgeStack(props).stack).findWarning('*', Match.stringLikeRegexp('edge-cloudfront-headers-dropped'));
+    expect(warnings({ forwardViewerHost: false, forwardedHeaders: ['CloudFront-Viewer-Country', 'Accept'] })).toHaveLength(1);
+    expect(warnings({ forwardViewerHost: false })).toHaveLength(0);
+    expect(warnings({ forwardViewerHost: true, forwardedHeaders: ['CloudFront-Viewer-Country'] })).toHaveLength(0);
+  });
+
   it('keys the cache on Authorization and Host when dynamic caching is on', () => {
     const { stack } = edgeStack({ forwardViewerHost: true, dynamicDefaultTtl: Duration.seconds(5), dynamicMaxTtl: Duration.seconds(5) });
     Template.fromStack(stack).hasResourceProperties('AWS::CloudFront::CachePolicy', {
