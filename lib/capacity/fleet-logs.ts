@@ -9,6 +9,12 @@ import { CliError, ExitCode, classifyAwsError } from './errors';
 import { withRetry, type Clock, type RetryOptions } from './retry';
 import { cliStackNames, readStackOutputs } from './stacks';
 
+/**
+ * How far back each read of `--follow` starts before the newest event written: instances deliver their logs through
+ * the CloudWatch agent a few seconds apart, so an event can arrive after a newer one was printed.
+ */
+export const FOLLOW_OVERLAP_MS = 10_000;
+
 /** What `runLogs` needs from the outside world. */
 export interface FleetLogsDeps {
   readonly cloudFormation: (region: string) => CloudFormationClient;
@@ -72,25 +78,26 @@ export async function runLogs(deps: FleetLogsDeps, o: FleetLogsOptions): Promise
   const maxEvents = o.maxEvents ?? 10_000;
   let written = 0;
   let since = deps.clock.now().getTime() - o.sinceSeconds * 1000;
-  // Events at the newest timestamp already written: the next read starts there and skips them.
-  let seenAtSince = new Set<string>();
+  // Events already written, by id, with their timestamps: a read starts FOLLOW_OVERLAP_MS before the newest one, so an
+  // event an instance delivered late (its timestamp older than one already written) still appears, once.
+  const seen = new Map<string, number>();
   const emit = (events: FilteredLogEvent[]) => {
     for (const e of [...events].sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
-      if (e.eventId && seenAtSince.has(e.eventId)) continue;
+      if (e.eventId && seen.has(e.eventId)) continue;
       const ts = e.timestamp ?? 0;
-      if (ts > since) {
-        since = ts;
-        seenAtSince = new Set();
-      }
-      if (e.eventId) seenAtSince.add(e.eventId);
+      if (ts > since) since = ts;
+      if (e.eventId) seen.set(e.eventId, ts);
       deps.write(`${new Date(ts).toISOString()} ${e.logStreamName ?? '-'} ${(e.message ?? '').trimEnd()}`);
       written++;
     }
+    for (const [id, ts] of seen) if (ts < since - FOLLOW_OVERLAP_MS) seen.delete(id);
   };
 
+  let first = true;
   const readAll = async (limit: number) => {
     // One start for every page: a next token belongs to the request that returned it.
-    const start = since;
+    const start = first ? since : since - FOLLOW_OVERLAP_MS;
+    first = false;
     let token: string | undefined;
     let count = 0;
     do {

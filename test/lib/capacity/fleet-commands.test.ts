@@ -207,6 +207,8 @@ describe('s2m logs', () => {
     aws.logs['eu-west-1'].on(FilterLogEventsCommand)
       .resolvesOnce({ events: [event('1', '2026-11-25T11:59:00Z', 'i-5/app', 'job 1 done')] })
       .resolvesOnce({ events: [event('1', '2026-11-25T11:59:00Z', 'i-5/app', 'job 1 done'), event('2', '2026-11-25T11:59:30Z', 'i-6/app', 'job 2 done')] })
+      // an event another instance delivered late: older than the newest one printed, inside the overlap
+      .resolvesOnce({ events: [event('3', '2026-11-25T11:59:25Z', 'i-7/app', 'job 3 done'), event('2', '2026-11-25T11:59:30Z', 'i-6/app', 'job 2 done')] })
       .resolves({ events: [] });
     const stop = new AbortController();
     let polls = 0;
@@ -218,10 +220,10 @@ describe('s2m logs', () => {
     });
     const code = await main(['logs', '--config', MILLIONS, '--service', 'jobs', '--region', 'eu-west-1', '--since', '5m', '--follow'], { ...io.deps, interrupted: () => stop.signal });
     expect(code).toBe(ExitCode.ok);
-    expect(io.out()).toBe('2026-11-25T11:59:00.000Z i-5/app job 1 done\n2026-11-25T11:59:30.000Z i-6/app job 2 done\n');
+    expect(io.out()).toBe('2026-11-25T11:59:00.000Z i-5/app job 1 done\n2026-11-25T11:59:30.000Z i-6/app job 2 done\n2026-11-25T11:59:25.000Z i-7/app job 3 done\n');
     const starts = aws.logs['eu-west-1'].commandCalls(FilterLogEventsCommand).map((c) => (c.args[0].input as FilterLogEventsCommandInput).startTime);
-    // from the window's start, then from the newest event printed
-    expect(starts).toEqual([NOW.getTime() - 300_000, new Date('2026-11-25T11:59:00Z').getTime(), new Date('2026-11-25T11:59:30Z').getTime()]);
+    // from the window's start, then from 10 s before the newest event printed
+    expect(starts).toEqual([NOW.getTime() - 300_000, new Date('2026-11-25T11:58:50Z').getTime(), new Date('2026-11-25T11:59:20Z').getTime()]);
     expect((aws.logs['eu-west-1'].commandCalls(FilterLogEventsCommand)[0].args[0].input as FilterLogEventsCommandInput).logGroupName).toBe('/shop/jobs-eu-west-1');
   });
 
