@@ -259,8 +259,10 @@ export class EdgeDistribution extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:edge-session-cookie',
         `EdgeDistribution: forwardedCookies leaves out the runtime's session cookie ${SESSION_COOKIE_NAME}, so the load balancers never see it and users cannot stay signed in behind CloudFront; add it (or forward "all"), or acknowledge this warning if your application names its session cookie otherwise (got: ${JSON.stringify(cookies)})`);
     }
-    // Only a list the user gave: the default's CloudFront-Viewer-Country applies with forwardViewerHost (as documented).
-    const dropped = cachingOff && !viewerHost && props.forwardedHeaders ? props.forwardedHeaders.filter((h) => /^CloudFront-/i.test(h)) : [];
+    // Only a list other than the default (the config passes the default explicitly): the default's
+    // CloudFront-Viewer-Country applies with forwardViewerHost (as documented).
+    const givenList = props.forwardedHeaders !== undefined && props.forwardedHeaders.join('\n') !== EDGE_DEFAULTS.forwardedHeaders.join('\n');
+    const dropped = cachingOff && !viewerHost && givenList ? props.forwardedHeaders!.filter((h) => /^CloudFront-/i.test(h)) : [];
     if (dropped.length > 0) {
       Annotations.of(this).addWarningV2('scale-to-millions:edge-cloudfront-headers-dropped',
         `EdgeDistribution: ${dropped.join(', ')} will not reach the load balancers: without forwardViewerHost the origin request policy forwards every viewer header but Host, and CloudFront adds its own headers only to a policy that forwards them all; set forwardViewerHost, or acknowledge this warning (got: forwardViewerHost false, forwardedHeaders ${JSON.stringify(forwardedHeaders)})`);

@@ -8,7 +8,7 @@ import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
-import { checkHealthPath } from '../common/health-paths';
+import { checkHealthPath, checkServiceHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
 import { ApplicationSource, type ApplicationSourceConfig, type FleetRole } from './application-source';
@@ -444,6 +444,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (props.serviceName !== undefined && !SERVICE.test(props.serviceName)) throw validationError(this, `Fleet: serviceName must be 1-64 of A-Z a-z 0-9 _ . - (got: ${JSON.stringify(props.serviceName)})`);
     checkPort(this, 'Fleet', 'port', props.port);
     checkHealthPath(this, 'Fleet', 'deepHealthCheckPath', props.deepHealthCheckPath);
+    checkServiceHealthPath(this, 'Fleet', 'healthCheckPath', props.healthCheckPath);
     checkIdleTimeout(this, 'Fleet', 'loadBalancerIdleTimeout', props.loadBalancerIdleTimeout);
     const shallow = props.healthCheckPath ?? HEALTH_PATHS.shallow;
     if (props.deepHealthCheckPath === shallow) {

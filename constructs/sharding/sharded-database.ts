@@ -118,7 +118,7 @@ export class ShardedDatabase extends Construct implements IEndpointProvider {
   constructor(scope: Construct, id: string, props: ShardedDatabaseProps) {
     super(scope, id);
     const strategy = props.strategy ?? SHARDING_DEFAULTS.strategy;
-    validateShards(this, props.shards, strategy);
+    validateShards(this, props.shards, strategy, props.shardDefaults.globalDatabase !== undefined);
     const defaults = props.shardDefaults;
     this.shards = props.shards.map((s, index) => ({
       id: s.id,
@@ -215,7 +215,7 @@ export function pascalId(id: string): string {
   return id.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }
 
-function validateShards(scope: Construct, shards: ShardProps[], strategy: ShardStrategy): void {
+function validateShards(scope: Construct, shards: ShardProps[], strategy: ShardStrategy, global: boolean): void {
   const fail = (msg: string): never => { throw validationError(scope, `ShardedDatabase: ${msg}`); };
   if (shards.length === 0) fail('shards must list at least one shard (got: 0)');
   if (shards.length > MAX_SHARDS_PER_REGION) fail(`shards must list at most ${MAX_SHARDS_PER_REGION} shards, the most a shard map parameter holds (got: ${shards.length})`);
@@ -229,6 +229,11 @@ function validateShards(scope: Construct, shards: ShardProps[], strategy: ShardS
     if (first !== undefined) fail(`shards[${i}].id ${JSON.stringify(s.id)} duplicates shards[${first}].id ${JSON.stringify(shards[first].id)}`);
     seen.set(key, i);
     if (s.database && s.overrides) fail(`shards[${i}] (${s.id}) sets both database and overrides; an adopted database takes no overrides`);
+    // A created shard's secret is `<secretName>-<id>`, published in secondary regions by partial ARN: a name ending in
+    // a dash and six characters reads as a full ARN's random suffix there, and is not found.
+    if (global && !s.database && /(^|-)[^-]{6}$/.test(s.id)) {
+      fail(`shards[${i}].id must not end in a part of exactly 6 characters with a global database: its secret "…-${s.id}" would read as a full ARN's random suffix in the secondary regions (got: ${JSON.stringify(s.id)})`);
+    }
   });
   if (!shards.some((s) => s.inShardMap ?? true)) fail('at least one shard must be in the shard map (every shard has inShardMap: false)');
   if (strategy === 'hash') {

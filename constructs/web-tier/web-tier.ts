@@ -11,7 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { createLogBucket } from '../common/log-bucket';
 import { validationError } from '../common/errors';
-import { checkHealthPath } from '../common/health-paths';
+import { checkHealthPath, checkServiceHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
 import { ApplicationSource, Fleet, checkCapacity, checkIdleTimeout, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
@@ -82,7 +82,10 @@ export interface WebServiceProps {
   readonly targetRequestsPerInstance?: number;
   /** Application port. @default 8080 */
   readonly port?: number;
-  /** Health check path. @default /health */
+  /**
+   * Health check path: the load balancer's characters less the quotes (`A-Z a-z 0-9 _ - . $ / ~ @ : + &`), no query
+   * string. @default /health
+   */
   readonly healthCheckPath?: string;
   /** Time to drain in-flight requests. @default Duration.seconds(30) */
   readonly deregistrationDelay?: Duration;
@@ -615,6 +618,7 @@ function validateServices(scope: Construct, services: WebServiceProps[], originV
     if (names.has(s.name)) throw fail(`WebTier: services[${i}].name is a duplicate (got: ${JSON.stringify(s.name)})`);
     names.add(s.name);
     checkCapacity(s.minCapacity, s.maxCapacity, `WebTier: services[${i}] (${s.name})`, scope);
+    checkServiceHealthPath(scope, 'WebTier', `services[${i}].healthCheckPath`, s.healthCheckPath);
     if (!Token.isUnresolved(s.minCapacity) && s.minCapacity < 1) throw fail(`WebTier: services[${i}].minCapacity must be at least 1 for a web service (got: ${s.minCapacity})`);
     const isDefault = !s.pathPatterns?.length && !s.hostPatterns?.length;
     if (isDefault) defaults++;

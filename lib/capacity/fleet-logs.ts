@@ -77,16 +77,19 @@ export async function runLogs(deps: FleetLogsDeps, o: FleetLogsOptions): Promise
 
   const maxEvents = o.maxEvents ?? 10_000;
   let written = 0;
-  let since = deps.clock.now().getTime() - o.sinceSeconds * 1000;
+  const windowStart = deps.clock.now().getTime() - o.sinceSeconds * 1000;
+  let since = windowStart;
   // Events already written, by id, with their timestamps: a read starts FOLLOW_OVERLAP_MS before the newest one, so an
   // event an instance delivered late (its timestamp older than one already written) still appears, once.
   const seen = new Map<string, number>();
   const emit = (events: FilteredLogEvent[]) => {
     for (const e of [...events].sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
-      if (e.eventId && seen.has(e.eventId)) continue;
       const ts = e.timestamp ?? 0;
+      // (the API marks eventId optional: an event without one is told apart by its stream, time and text)
+      const id = e.eventId ?? `${e.logStreamName ?? ''}\n${ts}\n${e.message ?? ''}`;
+      if (seen.has(id)) continue;
       if (ts > since) since = ts;
-      if (e.eventId) seen.set(e.eventId, ts);
+      seen.set(id, ts);
       deps.write(`${new Date(ts).toISOString()} ${e.logStreamName ?? '-'} ${(e.message ?? '').trimEnd()}`);
       written++;
     }
@@ -96,7 +99,7 @@ export async function runLogs(deps: FleetLogsDeps, o: FleetLogsOptions): Promise
   let first = true;
   const readAll = async (limit: number) => {
     // One start for every page: a next token belongs to the request that returned it.
-    const start = first ? since : since - FOLLOW_OVERLAP_MS;
+    const start = first ? since : Math.max(windowStart, since - FOLLOW_OVERLAP_MS);
     first = false;
     let token: string | undefined;
     let count = 0;

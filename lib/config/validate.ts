@@ -1,3 +1,4 @@
+import { SERVICE_HEALTH_PATH_PATTERN, SERVICE_HEALTH_PATH_WHAT } from '../../constructs/common/health-paths';
 import { pascal } from '../outputs';
 import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
@@ -303,7 +304,7 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string
     const port = c.number(at(p, 'port'), o.port, { integer: true, min: 1, max: 65535 }) ?? 8080;
     // The load balancer's health check path characters, less the quotes: the path goes into the instances' settings
     // and environment files, which a quote would end early.
-    const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: /^\/[A-Za-z0-9_.$/~@:+&-]{0,1023}$/, what: 'a path starting with / of A-Z a-z 0-9 _ - . $ / ~ @ : + & (no query string, wildcard or quote)' }) ?? '/health';
+    const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: SERVICE_HEALTH_PATH_PATTERN, what: SERVICE_HEALTH_PATH_WHAT }) ?? '/health';
     const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: 3600 }) ?? 30;
     const slowStartSeconds = c.number(at(p, 'slowStartSeconds'), o.slowStartSeconds, { integer: true, min: 0, max: 900 }) ?? 0;
     if (slowStartSeconds > 0 && slowStartSeconds < 30) c.fail(at(p, 'slowStartSeconds'), 'must be 0 (off) or between 30 and 900', slowStartSeconds);

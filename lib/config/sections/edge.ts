@@ -171,7 +171,8 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   const assetsFolder = c.string('edge.assetsFolder', o.assetsFolder, { pattern: /^[^\0]+$/, what: 'a folder path' });
   const regionalWaf = c.boolean('edge.regionalWaf', o.regionalWaf) ?? false;
   const blockLargeRequestBodies = c.boolean('edge.blockLargeRequestBodies', o.blockLargeRequestBodies) ?? false;
-  const errorResponses = resolveErrorResponses(c, o.errorResponses, staticPaths);
+  // The 5xx page check only where a distribution is made.
+  const errorResponses = resolveErrorResponses(c, o.errorResponses, enabled ? staticPaths : undefined);
   const certificateArn = c.string('edge.certificateArn', o.certificateArn, { pattern: CERT_ARN, what: 'an ACM certificate ARN' });
   const certRegion = certificateArn?.match(CERT_ARN)?.[1];
   if (certRegion !== undefined && certRegion !== 'us-east-1') c.fail('edge.certificateArn', `must be a certificate in us-east-1 (CloudFront reads certificates only there), not ${certRegion}`, certificateArn);
@@ -234,7 +235,7 @@ function pathPatternMatches(pattern: string, path: string): boolean {
   return re.test(path);
 }
 
-function resolveErrorResponses(c: Checker, raw: unknown, staticPaths: readonly string[]): EdgeErrorResponseConfig[] {
+function resolveErrorResponses(c: Checker, raw: unknown, staticPaths: readonly string[] | undefined): EdgeErrorResponseConfig[] {
   const arr = c.array('edge.errorResponses', raw);
   if (!arr) return [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttlSeconds: EDGE_DEFAULTS.errorCachingTtl.toSeconds() }));
   const out: EdgeErrorResponseConfig[] = [];
@@ -251,7 +252,7 @@ function resolveErrorResponses(c: Checker, raw: unknown, staticPaths: readonly s
     const responsePagePath = c.string(at(p, 'responsePagePath'), o.responsePagePath, { pattern: /^\/[\x21-\x7e]{0,4095}$/, what: 'a path starting with /' });
     if (responseHttpStatus !== undefined && responsePagePath === undefined) c.fail(at(p, 'responsePagePath'), 'is required with responseHttpStatus (CloudFront needs a page to send with the new status)', responsePagePath);
     // A 5xx page fetched from the load balancers fails with them: CloudFront gets it from the origin its path routes to.
-    if (responsePagePath !== undefined && httpStatus !== undefined && httpStatus >= 500 && !staticPaths.some((pattern) => pathPatternMatches(pattern, responsePagePath))) {
+    if (staticPaths !== undefined && responsePagePath !== undefined && httpStatus !== undefined && httpStatus >= 500 && !staticPaths.some((pattern) => pathPatternMatches(pattern, responsePagePath))) {
       c.fail(at(p, 'responsePagePath'), `must be under edge.staticPaths (${staticPaths.join(', ')}), served from S3: CloudFront fetches an error page from the origin its path routes to, and the load balancers that answered ${httpStatus} would not serve it`, responsePagePath);
     }
     const ttlSeconds = c.number(at(p, 'ttlSeconds'), o.ttlSeconds, { integer: true, min: 0, max: 31536000 }) ?? 10;

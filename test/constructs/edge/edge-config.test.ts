@@ -77,6 +77,8 @@ describe('edge config section', () => {
     // under a static path, or a 4xx page (the load balancers answered): accepted
     expect(withEdge({ errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/static/errors/503.html' }] }).edge.errorResponses[0]!.responsePagePath).toBe('/static/errors/503.html');
     expect(withEdge({ errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: '/not-found' }] }).edge.errorResponses[0]!.httpStatus).toBe(404);
+    // with the edge off, nothing is made from it: not checked
+    expect(withEdge({ enabled: false, errorResponses: [{ httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/errors/503.html' }] }).edge.enabled).toBe(false);
   });
 
   it('fails when the domain is outside its zone', () => {

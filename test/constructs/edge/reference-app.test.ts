@@ -145,6 +145,31 @@ describe('reference app edge (millions config)', () => {
   });
 });
 
+describe('reference app edge: WAF request bodies and CloudFront headers from the config', () => {
+  const config = (edge: Record<string, unknown>) => minimalConfig({
+    name: 'shop',
+    domain: { name: 'shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+    edge: { regionalWaf: true, ...edge },
+  });
+  const overrides = (t: Template) => Object.values(t.findResources('AWS::WAFv2::WebACL')).map((acl) => ((acl as { Properties: { Rules: Array<{ Name: string; Statement: { ManagedRuleGroupStatement?: { RuleActionOverrides?: unknown } } }> } }).Properties.Rules
+    .find((r) => r.Name === 'AWSManagedRulesCommonRuleSet')!.Statement.ManagedRuleGroupStatement!.RuleActionOverrides));
+
+  it('counts bodies over 8 KB on the edge and regional web ACLs, and blocks them with edge.blockLargeRequestBodies', () => {
+    const counted = buildTestApp(config({}));
+    const blocked = buildTestApp(config({ blockLargeRequestBodies: true }));
+    const count = [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }];
+    expect(overrides(Template.fromStack(counted.edge))).toEqual([count]);
+    expect(overrides(Template.fromStack(counted.regions['eu-west-1'].app))).toEqual([count]);
+    expect(overrides(Template.fromStack(blocked.edge))).toEqual([undefined]);
+    expect(overrides(Template.fromStack(blocked.regions['eu-west-1'].app))).toEqual([undefined]);
+  });
+
+  it('does not warn about CloudFront headers for the default list with forwardViewerHost false (the config passes the default)', () => {
+    const built = buildTestApp(config({ forwardViewerHost: false }));
+    expect(Annotations.fromStack(built.edge).findWarning('*', Match.stringLikeRegexp('edge-cloudfront-headers-dropped'))).toEqual([]);
+  });
+});
+
 describe('reference app edge with a primary region other than us-east-1 and a regional WAF', () => {
   let built: ReturnType<typeof buildTestApp>;
   beforeAll(() => {

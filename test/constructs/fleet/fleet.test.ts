@@ -334,6 +334,7 @@ describe('Fleet bad props', () => {
     [{ loadBalancerIdleTimeout: Duration.seconds(4001) }, 'Fleet: loadBalancerIdleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 4001 seconds)'],
     [{ loadBalancerIdleTimeout: Duration.millis(1500) }, 'Fleet: loadBalancerIdleTimeout must be whole seconds from 1 to 4000, an Application Load Balancer\'s range (got: 1.5 seconds)'],
     [{ deepHealthCheckPath: '/health' }, 'Fleet: deepHealthCheckPath must differ from healthCheckPath, which the runtime answers first without checking the data tier (got: "/health" for both)'],
+    [{ healthCheckPath: "/it's" }, 'Fleet: healthCheckPath must be a path starting with / of A-Z a-z 0-9 _ - . $ / ~ @ : + & (no query string, wildcard or quote) (got: "/it\'s")'],
   ])('fails on %j, naming the fleet', (props, message) => {
     expect(validationErrorOf(build(props))).toEqual({ path: 'TestStack/Fleet', message });
   });

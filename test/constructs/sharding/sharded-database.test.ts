@@ -265,6 +265,13 @@ describe('ShardedDatabase validation', () => {
       .toEqual({ path: 'TestStack/DatabaseShards', message: expect.stringMatching(message) });
   });
 
+  it('fails with a global database for a created shard whose id ends in a 6-character part (its secret would read as a full ARN)', () => {
+    const { stack, vpc } = stackWithVpc('Global', 'us-east-1');
+    const globalDatabase = { globalClusterIdentifier: 'shop-global', secretName: 'shop/database/credentials', role: 'primary' as const, replicaRegions: ['eu-west-1'] };
+    expect(validationErrorOf(() => new ShardedDatabase(stack, 'DatabaseShards', { shardDefaults: { vpc, clusterIdentifier: 'shop-db', proxy: false, readers: 0, globalDatabase }, shards: [{ id: 's0' }, { id: 'users1' }] })))
+      .toEqual({ path: 'Global/DatabaseShards', message: expect.stringMatching(/shards\[1\]\.id must not end in a part of exactly 6 characters with a global database.*\(got: "users1"\)/) });
+  });
+
   it('fails on a shard\'s own bad setting naming that shard, not its siblings', () => {
     const { stack, vpc } = stackWithVpc();
     const shards = [{ id: 's0' }, { id: 's1' }, { id: 's2', overrides: { readers: 16 } }];

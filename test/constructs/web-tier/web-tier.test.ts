@@ -778,6 +778,12 @@ describe('WebTier with its own deep health path', () => {
     expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services, ...props }))).toEqual({ path: 'TestStack/Web', message });
   });
 
+  it('fails for a service health check path with a quote, which would end the instances\' settings file early', () => {
+    const { stack, vpc } = stackWithVpc();
+    const services: WebServiceProps[] = [{ name: 'web', instanceType: new ec2.InstanceType('t3.small'), minCapacity: 1, maxCapacity: 2, healthCheckPath: "/it's" }];
+    expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message: 'WebTier: services[0].healthCheckPath must be a path starting with / of A-Z a-z 0-9 _ - . $ / ~ @ : + & (no query string, wildcard or quote) (got: "/it\'s")' });
+  });
+
   it('warns when the origin header lets another path through than the one the services answer', () => {
     const { stack, vpc } = stackWithVpc();
     new WebTier(stack, 'Web', {

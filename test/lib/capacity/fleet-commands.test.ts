@@ -227,6 +227,23 @@ describe('s2m logs', () => {
     expect((aws.logs['eu-west-1'].commandCalls(FilterLogEventsCommand)[0].args[0].input as FilterLogEventsCommandInput).logGroupName).toBe('/shop/jobs-eu-west-1');
   });
 
+  it('follows without reading before --since when nothing was printed yet, and prints an event without an id once', async () => {
+    const aws = mockFleets();
+    const noId = { timestamp: new Date('2026-11-25T11:59:40Z').getTime(), logStreamName: 'i-5/app', message: 'no id' };
+    aws.logs['eu-west-1'].on(FilterLogEventsCommand)
+      .resolvesOnce({ events: [] })
+      .resolvesOnce({ events: [noId] })
+      .resolvesOnce({ events: [noId] })
+      .resolves({ events: [] });
+    const stop = new AbortController();
+    let polls = 0;
+    const io = capture({ deps: { ...aws.deps, clock: { now: () => NOW, sleep: async () => void (++polls >= 3 && stop.abort()) } } });
+    expect(await main(['logs', '--config', MILLIONS, '--service', 'jobs', '--region', 'eu-west-1', '--since', '5m', '--follow'], { ...io.deps, interrupted: () => stop.signal })).toBe(ExitCode.ok);
+    expect(io.out()).toBe('2026-11-25T11:59:40.000Z i-5/app no id\n');
+    const starts = aws.logs['eu-west-1'].commandCalls(FilterLogEventsCommand).map((c) => (c.args[0].input as FilterLogEventsCommandInput).startTime);
+    expect(starts).toEqual([NOW.getTime() - 300_000, NOW.getTime() - 300_000, new Date('2026-11-25T11:59:30Z').getTime()]);
+  });
+
   it('fails with one line for an unknown service (2), no credentials (4) and a stack without the output (6)', async () => {
     const unknown = capture(mockFleets());
     expect(await main(['logs', '--config', MILLIONS, '--service', 'checkout'], unknown.deps)).toBe(ExitCode.usage);
