@@ -26,6 +26,15 @@ export const SHARDING_DEFAULTS = {
 export const SHARD_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Longest shard id. */
 export const MAX_SHARD_ID_LENGTH = 16;
+
+/**
+ * Whether a created shard's secret, `<secretName>-<id>`, would end in a dash and six characters: Secrets Manager reads
+ * such a name, given as a partial ARN (as secondary regions of a global database publish it), as a full ARN's random
+ * suffix, and finds nothing. True for `shard1` and `eu-users1`.
+ */
+export function shardIdReadsAsSecretSuffix(id: string): boolean {
+  return /(^|-)[^-]{6}$/.test(id);
+}
 /**
  * Most shards one `ShardedDatabase` manages: with every endpoint at its longest, a map of 10 shards still
  * fits an 8 KB (advanced) SSM parameter.

@@ -6,7 +6,7 @@ import { ShardMapValidationError, parseShardMap, type ShardEntry, type ShardMap,
 import { AuroraDatabase, type AuroraDatabaseProps } from '../aurora';
 import { PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { validationError } from '../common/errors';
-import { MAX_SHARDS_PER_REGION, MAX_SHARD_ID_LENGTH, SHARDING_DEFAULTS, SHARD_ID } from './defaults';
+import { MAX_SHARDS_PER_REGION, MAX_SHARD_ID_LENGTH, SHARDING_DEFAULTS, SHARD_ID, shardIdReadsAsSecretSuffix } from './defaults';
 
 /** Settings every created shard shares: `AuroraDatabaseProps` without the per-shard physical names. */
 export type ShardDefaults = AuroraDatabaseProps;
@@ -229,9 +229,7 @@ function validateShards(scope: Construct, shards: ShardProps[], strategy: ShardS
     if (first !== undefined) fail(`shards[${i}].id ${JSON.stringify(s.id)} duplicates shards[${first}].id ${JSON.stringify(shards[first].id)}`);
     seen.set(key, i);
     if (s.database && s.overrides) fail(`shards[${i}] (${s.id}) sets both database and overrides; an adopted database takes no overrides`);
-    // A created shard's secret is `<secretName>-<id>`, published in secondary regions by partial ARN: a name ending in
-    // a dash and six characters reads as a full ARN's random suffix there, and is not found.
-    if (global && !s.database && /(^|-)[^-]{6}$/.test(s.id)) {
+    if (global && !s.database && shardIdReadsAsSecretSuffix(s.id)) {
       fail(`shards[${i}].id must not end in a part of exactly 6 characters with a global database: its secret "…-${s.id}" would read as a full ARN's random suffix in the secondary regions (got: ${JSON.stringify(s.id)})`);
     }
   });

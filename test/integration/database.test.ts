@@ -776,7 +776,6 @@ describe('Database health checks while the application fills its pools', () => {
     }
   });
 
-
   it('answers the deep check within its budget from a connection of its own', async () => {
     // GIVEN a writer pool of 2 connections, both held by open transactions, and a reader pool of 1, held by a long read
     const app = `it-busy-${Date.now() % 100_000}`;

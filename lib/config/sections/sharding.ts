@@ -1,4 +1,4 @@
-import { MAX_SHARDS_PER_REGION, MAX_SHARD_ID_LENGTH, SHARD_ID, pascalId } from '../../../constructs/sharding';
+import { MAX_SHARDS_PER_REGION, MAX_SHARD_ID_LENGTH, SHARD_ID, pascalId, shardIdReadsAsSecretSuffix } from '../../../constructs/sharding';
 import { validateShardMap, type ShardStrategy } from '../../runtime/shard-map';
 import { at, type Checker, type Obj } from '../check';
 import type { DatabaseAutoScalingInput, DatabaseConfig } from './database';
@@ -144,10 +144,9 @@ function resolveShards(c: Checker, path: string, raw: unknown, base: ShardingBas
     const o = c.object(p, item ?? {}, SHARD_KEYS) ?? {};
     const id = c.string(at(p, 'id'), o.id, { pattern: SHARD_ID, what: 'lowercase letters, digits and single dashes, starting with a letter' }) ?? (o.id === undefined ? `s${i}` : undefined);
     if (id !== undefined && id.length > MAX_SHARD_ID_LENGTH) c.fail(at(p, 'id'), `must be at most ${MAX_SHARD_ID_LENGTH} characters`, id);
-    // A created shard's credentials secret is named `<name>/database/credentials-<id>`, and the secondary regions
-    // publish it by partial ARN (a replica has no ARN of its own to reference): Secrets Manager reads a name that ends
-    // in a dash and six characters as a full ARN's random suffix, and finds nothing.
-    if (id !== undefined && i > 0 && base.globalDatabase && /(^|-)[^-]{6}$/.test(id)) {
+    // A created shard's credentials secret is `<name>/database/credentials-<id>`, which secondary regions publish by
+    // partial ARN (a replica has no ARN of its own to reference).
+    if (id !== undefined && i > 0 && base.globalDatabase && shardIdReadsAsSecretSuffix(id)) {
       c.fail(at(p, 'id'), 'must not end in a part of exactly 6 characters (after the last dash, or the whole id) with a global database: the shard\'s credentials secret would end in "-<6 characters>", which Secrets Manager takes for the random suffix of a full ARN, so the secondary regions could not read it (e.g. "s1", "shard-01", "users1x")', id);
     }
     if (id !== undefined) {

@@ -450,9 +450,12 @@ describe('placeholderWorker', () => {
     expect(code).toBe(0);
   });
 
+  /** An instance of group `grp` whose target state already reads InService (as it does during Pending:Wait). */
+  const inServiceTarget = (path: string): string | undefined => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': 'InService' } as Record<string, string>)[path];
+
   it('stops at once on SIGTERM while waiting for InService, having received nothing', async () => {
     const { calls, code, exitedAfterActMs } = await live({
-      imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': 'InService' } as Record<string, string>)[path],
+      imds: inServiceTarget,
       awsCase: '*describe-auto-scaling-instances*) echo Pending:Wait;;',
       act: async ({ until, pgid }) => {
         await until((c) => c.includes('aws autoscaling describe-auto-scaling-instances'));
@@ -467,7 +470,7 @@ describe('placeholderWorker', () => {
 
   it('stops without pausing on a SIGTERM that came during an aws call (its trap runs after the call)', async () => {
     const { calls, code, exitedAfterActMs } = await live({
-      imds: (path) => ({ 'instance-id': 'i-1', 'tags/instance/aws:autoscaling:groupName': 'grp', 'autoscaling/target-lifecycle-state': 'InService' } as Record<string, string>)[path],
+      imds: inServiceTarget,
       awsCase: '*describe-auto-scaling-instances*) sleep 1; echo Pending:Wait;;',
       act: async ({ until, pgid }) => {
         await until((c) => c.includes('aws autoscaling describe-auto-scaling-instances'));
