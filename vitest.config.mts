@@ -17,7 +17,8 @@ export default defineConfig({
       // 2027 will need Node 22: a note for whoever upgrades the pinned SDK clients, not for a test run.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // A synth a test starts (bin/app.ts in a child process) uses an engine of its own, never a validation daemon that
-      // would outlive the run; the daemon's own tests start theirs in a directory of their own and stop it by its pid.
+      // would outlive the run; the daemon's own tests start theirs in a directory of their own and stop it by its pid,
+      // and the checked synths share the unit run's daemon, which its global set-up stops by its pid at the end.
       S2M_VALIDATION_DAEMON: 'off',
     },
     // aws-cdk-lib prints the validation report (the construct annotations and findings) to stderr at every synth
@@ -36,6 +37,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           setupFiles: ['test/helpers/setup.ts'],
+          globalSetup: ['test/helpers/unit-global-setup.ts'],
         },
       },
       {

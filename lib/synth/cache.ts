@@ -35,7 +35,11 @@ export const CACHE_DIRECTORY_LIMIT_BYTES = 256 * 1024 * 1024;
  */
 export function pruneCache(name: string, limit = CACHE_DIRECTORY_LIMIT_BYTES): void {
   const dir = cacheDirectory(name);
-  if (!dir) return;
+  if (dir) pruneDirectory(dir, limit);
+}
+
+/** Keeps the directory `dir` under `limit` bytes by deleting its oldest entries, as {@link pruneCache} does. */
+export function pruneDirectory(dir: string, limit = CACHE_DIRECTORY_LIMIT_BYTES): void {
   try {
     const entries = readdirSync(dir).map((entry) => {
       const path = join(dir, entry);

@@ -484,6 +484,7 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   private nested: Stack[] = [];
   private started = 0;
   private fromDaemon = 0;
+  private lastValidated: string[] = [];
   private readonly daemon: DaemonConfig | undefined;
 
   private constructor(files: EngineFiles, options: TemplateValidationOptions) {
@@ -502,6 +503,14 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
   /** How many templates the validation daemon checked for this plugin (the others came from the cache or the worker's own engine). */
   public get templatesFromDaemon(): number {
     return this.fromDaemon;
+  }
+
+  /**
+   * The construct paths of the stacks whose templates the last synth validated: the top-level stacks aws-cdk-lib
+   * handed over, then the nested stacks this plugin adds (empty before the synth's validation).
+   */
+  public get validatedStacks(): readonly string[] {
+    return this.lastValidated;
   }
 
   /** The socket of the validation daemon this plugin uses, or undefined when it uses an engine of its own. */
@@ -559,6 +568,7 @@ export class TemplateValidation extends CloudFormationValidatePlugin {
         region: Token.isUnresolved(stack.region) ? undefined : stack.region,
       }))),
     ];
+    this.lastValidated = templates.map((s) => s.stackConstructPath);
     const keys = templates.map((s) => this.submit(s, readFileSync(s.templatePath, 'utf8')));
     this.awaitResults();
     this.stopWorker();

@@ -1,7 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk raw CloudFormation template JSON */
-import { App } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app';
 import type { AppConfig, AppConfigInput } from '../../../lib/config';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,7 +9,8 @@ import { join } from 'node:path';
 import { OutputKeys } from '../../../lib/outputs';
 import { SESSION_COOKIE_DEFAULTS } from '../../../lib/runtime';
 import { statefulLogicalIds } from '../../../lib/testing';
-import { buildTestApp, cdkJsonContext, minimalConfig } from '../../helpers/app';
+import { buildTestApp, minimalConfig } from '../../helpers/app';
+import { checkedSynth, findings, removeCheckedSynths } from '../../helpers/checked-synth';
 
 const G1 = '{{resolve:secretsmanager:shop/edge/origin-verify-1:SecretString:g1::}}';
 const G0 = '{{resolve:secretsmanager:shop/edge/origin-verify-0:SecretString:g0::}}';
@@ -256,14 +256,17 @@ describe('reference app edge (startup config: no domain)', () => {
 });
 
 describe('reference app edge: template validator and cdk-nag', () => {
+  afterAll(removeCheckedSynths);
   const zeroFindings = (config: AppConfigInput | AppConfig) => {
     const previous = process.env.CDK_VALIDATION;
     process.env.CDK_VALIDATION = 'true';
     try {
       // As `cdk synth` does: version reporting adds CDKMetadata, so a stack with nothing else is not an empty template.
-      const app = new App({ context: cdkJsonContext(), analyticsReporting: true });
-      buildApp(app, config, { nagChecks: true });
-      expect(() => app.synth()).not.toThrow();
+      const result = checkedSynth((app) => buildApp(app, config, { nagChecks: true }), { analyticsReporting: true });
+      expect(result.error?.message).toBeUndefined();
+      expect(result.validation).toBeDefined();
+      expect(findings(result, 'CloudFormation Validate')).toEqual([]);
+      expect(findings(result, 'AwsSolutions')).toEqual([]);
     } finally {
       process.env.CDK_VALIDATION = previous;
     }

@@ -108,7 +108,7 @@ describe('TemplateValidation: nested templates, which aws-cdk-lib\'s plugin does
     process.env.CDK_VALIDATION = previous;
   });
 
-  function nestedSynth(withPlugin: boolean): { error?: string; report: string } {
+  function nestedSynth(withPlugin: boolean): { error?: string; report: string; validated?: readonly string[] } {
     process.env.CDK_VALIDATION = 'true';
     const outdir = mkdtempSync(join(scratch, 'nested-'));
     const app = new App({ outdir, context: cdkJsonContext() });
@@ -124,7 +124,7 @@ describe('TemplateValidation: nested templates, which aws-cdk-lib\'s plugin does
     } catch (e) {
       error = (e as Error).message;
     }
-    return { report: readFileSync(join(outdir, 'validation-report.json'), 'utf8'), ...(error ? { error } : {}) };
+    return { report: readFileSync(join(outdir, 'validation-report.json'), 'utf8'), ...(error ? { error } : {}), ...(validation ? { validated: validation.validatedStacks } : {}) };
   }
 
   it('fails the synth on a nested template\'s error and reports it, where the built-in plugin passes it', () => {
@@ -134,5 +134,7 @@ describe('TemplateValidation: nested templates, which aws-cdk-lib\'s plugin does
     expect(ours.error).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'[\s\S]*Parent\/Nested\/Queue/);
     expect(ours.report).toMatch(/VisibilityTimeout: 'not-a-number' is not of type 'integer'/);
     expect(ours.report).toMatch(/nested\.template\.json/);
+    // and says which stacks it validated: the top-level stack aws-cdk-lib handed over, then the nested one it added
+    expect(ours.validated).toEqual(['Parent', 'Parent/Nested']);
   });
 });
