@@ -14,6 +14,11 @@ if (worker === undefined) {
   // per file: aws-cdk-lib keeps the temporary directory it first saw for the life of the process.
   const scratch = mkdtempSync(join(tmpdir(), 's2m-test-'));
   process.env.TMPDIR = scratch;
+  // The synth caches (compiled TypeScript and V8 code for the synths tests start as child processes, the example
+  // application's bundles) outlive the run, as a developer's own synth caches do, instead of starting empty in the
+  // scratch directory: entries are keyed by content, so a warm run reuses only what did not change. The tests of the
+  // caches themselves set a directory of their own.
+  process.env.S2M_CACHE_DIR ??= join(__dirname, '..', '..', 'node_modules', '.cache', 'scale-to-millions', 'test-synth');
   process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
   worker = { validation: process.env.CDK_VALIDATION, tokens: 0 };
   state[KEY] = worker;
