@@ -51,6 +51,8 @@ export function checkedSynth(build: (app: App) => void, props: Omit<AppProps, 'o
   const app = new App({ ...props, outdir, context: cdkJsonContext() });
   const validation = TemplateValidation.start(app, {
     cacheDirectory: VALIDATION_RESULTS,
+    // No engine (nor daemon) until a template the cache does not know: none at all when nothing changed.
+    eager: false,
     daemon: { directory: inject('validationDaemonDirectory'), idleTimeout: Duration.minutes(5) },
   });
   build(app);
