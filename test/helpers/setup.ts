@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 // Runs before every test file and gives each one the same start, in a worker whose files share one process and
 // module graph (the unit project's `isolate: false`).
@@ -10,9 +10,10 @@ let worker = state[KEY];
 if (worker === undefined) {
   // An `App` without an outdir synthesizes into a new `cdk.out*` directory under os.tmpdir(), and tests make
   // temporary files of their own (and so do the processes they spawn): put them all in one directory per
-  // worker, removed when it exits, instead of leaving hundreds of megabytes in /tmp per run. Per worker, not
-  // per file: aws-cdk-lib keeps the temporary directory it first saw for the life of the process.
-  const scratch = mkdtempSync(join(tmpdir(), 's2m-test-'));
+  // worker, inside the run's scratch directory (test/helpers/unit-global-setup.ts removes it when the run ends),
+  // instead of leaving hundreds of megabytes in /tmp per run. Per worker, not per file: aws-cdk-lib keeps the
+  // temporary directory it first saw for the life of the process.
+  const scratch = mkdtempSync(join(inject('scratchDirectory'), 'worker-'));
   process.env.TMPDIR = scratch;
   // The synth caches (compiled TypeScript and V8 code for the synths tests start as child processes, the example
   // application's bundles) outlive the run, as a developer's own synth caches do, instead of starting empty in the

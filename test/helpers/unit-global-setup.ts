@@ -15,15 +15,22 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The directory of the unit run's validation daemon (0700, this run's own). */
     validationDaemonDirectory: string;
+    /** The unit run's scratch directory: each worker makes its own inside (test/helpers/setup.ts). */
+    scratchDirectory: string;
   }
 }
 
 /**
- * The unit project's set-up: one validation daemon for the run, shared by the checked synths of both workers (one
- * engine set-up instead of one per worker and synth), stopped by its pid when the run ends, and the results cache
- * kept bounded.
+ * The unit project's set-up: a scratch directory for the run, removed when it ends; one validation daemon for the
+ * run, shared by the checked synths of both workers (one engine set-up instead of one per worker and synth), stopped
+ * by its pid when the run ends; and the results cache kept bounded.
  */
 export default function setup(project: TestProject): () => Promise<void> {
+  // Each worker's temporary files go in a directory of its own in here (test/helpers/setup.ts). The workers' own
+  // removal at exit does not run when vitest ends them with a signal, which left about 10-200 MB in /tmp per worker
+  // and run; removed here, after every worker has ended.
+  const scratch = mkdtempSync(join(tmpdir(), 's2m-run-'));
+  project.provide('scratchDirectory', scratch);
   // mkdtemp makes the directory 0700, as the daemon requires; under /tmp, not a worker's scratch, so its socket's
   // path stays short and it outlives no worker it belongs to.
   const directory = mkdtempSync(join(tmpdir(), 's2m-daemon-'));
@@ -35,6 +42,7 @@ export default function setup(project: TestProject): () => Promise<void> {
     const left = daemons.filter((d) => existsSync(`/proc/${d.pid}`));
     for (const d of left) process.kill(d.pid, 'SIGKILL');
     rmSync(directory, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
     pruneDirectory(VALIDATION_RESULTS, 64 * 1024 * 1024);
     if (left.length > 0) throw new Error(`validation daemon(s) ${left.map((d) => d.pid).join(', ')} did not stop on SIGTERM within 5 s and were killed`);
   };
