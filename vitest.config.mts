@@ -48,6 +48,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: ['test/integration/scratch.ts'],
           testTimeout: 60_000,
           // Four files at a time: they mostly wait on the servers (the longest, the worker tests, on SQS visibility
           // timeouts for 35 s), using 0.1-4 CPU-s each. Alternating in npm test: the project 58.4 and 58.5 s against
