@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { pruneDirectory } from '../../lib/synth/cache';
-import { stopValidationDaemons } from '../../lib/synth/validation';
+import { validationDaemons } from '../../lib/synth/validation';
+import { stopPid } from '../integration/services';
 
 /**
  * Where the checked synths (test/helpers/checked-synth.ts) keep the template validator's results between runs, by
@@ -28,22 +29,20 @@ declare module 'vitest' {
 export default function setup(project: TestProject): () => Promise<void> {
   // Each worker's temporary files go in a directory of its own in here (test/helpers/setup.ts). The workers' own
   // removal at exit does not run when vitest ends them with a signal, which left about 10-200 MB in /tmp per worker
-  // and run; removed here, after every worker has ended.
+  // and run; removed here, after every worker has ended. mkdtemp makes it 0700, and the daemon's directory too, as the
+  // daemon requires; directly under /tmp, so the daemon's socket path stays short.
   const scratch = mkdtempSync(join(tmpdir(), 's2m-run-'));
+  const directory = join(scratch, 'daemons');
+  mkdirSync(directory, { mode: 0o700 });
   project.provide('scratchDirectory', scratch);
-  // mkdtemp makes the directory 0700, as the daemon requires; under /tmp, not a worker's scratch, so its socket's
-  // path stays short and it outlives no worker it belongs to.
-  const directory = mkdtempSync(join(tmpdir(), 's2m-daemon-'));
   project.provide('validationDaemonDirectory', directory);
   mkdirSync(VALIDATION_RESULTS, { recursive: true, mode: 0o700 });
   return async () => {
-    const daemons = stopValidationDaemons(directory);
-    for (let i = 0; i < 100 && daemons.some((d) => existsSync(`/proc/${d.pid}`)); i++) await new Promise((r) => setTimeout(r, 50));
-    const left = daemons.filter((d) => existsSync(`/proc/${d.pid}`));
-    for (const d of left) process.kill(d.pid, 'SIGKILL');
-    rmSync(directory, { recursive: true, force: true });
+    const daemons = validationDaemons(directory);
+    const stopped = await Promise.all(daemons.map((d) => stopPid(d.pid, 5_000)));
+    const killed = daemons.filter((_, i) => !stopped[i]);
     rmSync(scratch, { recursive: true, force: true });
     pruneDirectory(VALIDATION_RESULTS, 64 * 1024 * 1024);
-    if (left.length > 0) throw new Error(`validation daemon(s) ${left.map((d) => d.pid).join(', ')} did not stop on SIGTERM within 5 s and were killed`);
+    if (killed.length > 0) throw new Error(`validation daemon(s) ${killed.map((d) => d.pid).join(', ')} did not stop on SIGTERM within 5 s and were killed`);
   };
 }

@@ -164,7 +164,7 @@ const PG_PASSWORD = 's2m-test-password';
 const PG_DATABASE = 'app';
 
 /** Cleanups of what has started so far, run in reverse order by {@link stopServices} or on a failed start. */
-export type Cleanup = () => void | Promise<void>;
+export type Cleanup = () => void | Promise<unknown>;
 
 async function startPostgres(bin: string, dataDir: string, port: number, what: string, cleanups: Cleanup[]): Promise<PgServer> {
   const log = join(dataDir, '..', `${what}.log`);
@@ -261,15 +261,16 @@ function killPid(pid: number | undefined, signal: NodeJS.Signals = 'SIGTERM'): v
   try { process.kill(pid, signal); } catch { /* already gone */ }
 }
 
-/** Sends SIGTERM to `pid`, waits up to `timeoutMs` for it to exit, then SIGKILL. */
-export async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
+/** Sends SIGTERM to `pid`, waits up to `timeoutMs` for it to exit, then SIGKILL. Resolves false when it had to kill it. */
+export async function stopPid(pid: number, timeoutMs = 10_000): Promise<boolean> {
   killPid(pid);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { return; }
+    try { process.kill(pid, 0); } catch { return true; }
     await sleep(50);
   }
   killPid(pid, 'SIGKILL');
+  return false;
 }
 
 /** The ACL user (and its password) of every test Redis; the `default` user is off. */

@@ -82,7 +82,7 @@ export async function startPrivateRedis(services: TestServices, options: { maste
       password: REDIS_PASSWORD,
       ...(tls ? { tls } : {}),
       cli: (port, ...args) => redisCli(port, args, tls).then((out) => out.trim()),
-      stopNode: (i) => stopPid(nodes[i]!.pid),
+      stopNode: async (i) => { await stopPid(nodes[i]!.pid); },
       startNode: async (i) => {
         nodes[i] = await start(i);
       },
