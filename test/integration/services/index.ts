@@ -63,18 +63,43 @@ export interface TestServices {
 const PG_CANDIDATES = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Where {@link freePort} looks: below Linux's ephemeral range (32768-60999 by default), which the kernel gives to
+ * outgoing connections and to binds to port 0, in a block of its own for each vitest worker (`VITEST_POOL_ID`; the
+ * global set-up, outside any worker, is 0). A port handed out was free when checked, and is never handed out twice
+ * in a run: not to another file running at the same time, whose servers start in another block, nor to a client's
+ * connection. Binding to port 0 instead let two files started side by side get the same port (the second server then
+ * fails to start while its test talks to the first), and a test's "closed" port be taken by another file's server.
+ */
+const PORT_BLOCK_START = 20_000;
+const PORT_BLOCK_SIZE = 1_000;
+const PORT_BLOCKS = 12;
+const portSlot = Number(process.env.VITEST_POOL_ID ?? 0) % PORT_BLOCKS;
+// A random start within the block: a later file in the same worker slot, or another run on the machine, starts elsewhere.
+let nextPortOffset = Math.floor(Math.random() * PORT_BLOCK_SIZE);
+let portsHandedOut = 0;
+
+/** Whether `port` can be bound on 127.0.0.1 now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
   });
+}
+
+/** A TCP port on 127.0.0.1 that was free when checked, from this worker's block (see {@link PORT_BLOCK_START}). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_BLOCK_SIZE && portsHandedOut < PORT_BLOCK_SIZE; tries++) {
+    const port = PORT_BLOCK_START + portSlot * PORT_BLOCK_SIZE + nextPortOffset;
+    nextPortOffset = (nextPortOffset + 1) % PORT_BLOCK_SIZE;
+    if (await canBind(port)) {
+      portsHandedOut++;
+      return port;
+    }
+  }
+  throw new Error(`freePort: no free port left in ${PORT_BLOCK_START + portSlot * PORT_BLOCK_SIZE}-${PORT_BLOCK_START + (portSlot + 1) * PORT_BLOCK_SIZE - 1} (VITEST_POOL_ID ${process.env.VITEST_POOL_ID ?? 'unset'}, ${portsHandedOut} handed out)`);
 }
 
 /** Resolves when `host:port` accepts a TCP connection; rejects after `timeoutMs` (bounded loop). */
