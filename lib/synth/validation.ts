@@ -137,6 +137,15 @@ function typesOf(text) {
 }
 function createEngine(validatorPath, rulesDirectory) {
   const index = JSON.parse(fs.readFileSync(path.join(rulesDirectory, 'index.generated.json'), 'utf8'));
+  // V8 runs WebAssembly in its baseline tier first and compiles the functions that have run the most (by its tiering
+  // budget, 1.8 M by default) with its optimizing tier on background threads. For the engine's 9 MB module that is
+  // more CPU than it saves: a synth shares two cores between the app's thread and this one. With 400 M, a cold synth
+  // of the reference app took 0.84x the wall time and 0.80x the CPU (bench/synth.bench.ts, alternating), and a warm
+  // one the same. The flag is the process's (V8 has one set): it affects other WebAssembly in the app's process only
+  // in speed. S2M_VALIDATION_TIERING_BUDGET=0 keeps V8's own budget.
+  const budget = process.env.S2M_VALIDATION_TIERING_BUDGET ?? '400000000';
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(budget)) throw new Error('S2M_VALIDATION_TIERING_BUDGET must be 0 (the V8 default) or a whole number of bytes up to 999999999, got "' + budget + '"');
+  if (budget !== '0') require('node:v8').setFlagsFromString('--wasm-tiering-budget=' + budget);
   const validator = require(validatorPath);
   const seenTypes = new Set();
   let engine;
@@ -167,42 +176,8 @@ function createEngine(validatorPath, rulesDirectory) {
       suggestedFix: d.suggestedFix ?? undefined, category: d.category ?? undefined,
     }));
   }
-  // Checks a template made up here and drops its findings, without its types counting as the app's: the engine's
-  // WebAssembly starts in its baseline tier, and the work has V8 compile the hot functions with its optimizing tier
-  // in the background. Only worth it with time to spare before the first template (see warmUp below).
-  function warmUp() {
-    if (process.env.S2M_VALIDATION_WARM_UP === '0') return;
-    engine.validateTemplate(new validator.TemplateContent(warmUpTemplate(), 'warm-up.template.json'), {
-      detailLevel: 'STANDARD', pseudoParameterOverrides: {}, exclude: { ids: IGNORE_RULES }, severityLevel: 'WARN',
-    });
-  }
   useTypes([]);
-  return { useTypes, validate, warmUp };
-}
-// About 70 KB in the shape of a synthesized template: roles and policies, security groups, alarms, parameters,
-// intrinsic functions, outputs.
-function warmUpTemplate() {
-  const resources = {
-    Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16', EnableDnsHostnames: true } },
-    Topic: { Type: 'AWS::SNS::Topic', Properties: {} },
-  };
-  for (let i = 0; i < 60; i++) {
-    resources['Role' + i] = { Type: 'AWS::IAM::Role', Properties: {
-      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
-      Policies: [{ PolicyName: 'p', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::bucket/*']] } }] } }],
-    } };
-    resources['Sg' + i] = { Type: 'AWS::EC2::SecurityGroup', Properties: {
-      GroupDescription: 'warm-up', VpcId: { Ref: 'Vpc' },
-      SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.0.0.0/16' }],
-    } };
-    resources['Alarm' + i] = { Type: 'AWS::CloudWatch::Alarm', Properties: {
-      ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, MetricName: 'CPUUtilization', Namespace: 'AWS/EC2',
-      Period: 60, Statistic: 'Average', Threshold: 80, AlarmActions: [{ Ref: 'Topic' }],
-      Dimensions: [{ Name: 'GroupId', Value: { 'Fn::GetAtt': ['Sg' + i, 'GroupId'] } }],
-    } };
-    resources['Param' + i] = { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Name: '/warm-up/' + i, Value: { 'Fn::Sub': '\${AWS::Region}-' + i } } };
-  }
-  return JSON.stringify({ AWSTemplateFormatVersion: '2010-09-09', Resources: resources, Outputs: { Vpc: { Value: { Ref: 'Vpc' }, Export: { Name: 'warm-up-vpc' } } } });
+  return { useTypes, validate };
 }
 // An engine started on first use. answer(m) is the reply to a message (none to 'types'); once the engine has failed
 // to start, that failure is the reply to every template.
@@ -219,13 +194,6 @@ function lazyEngine(validatorPath, rulesDirectory, where) {
     }
     return fatal;
   }
-  // After start, when the first template is expected a while later (a synth that starts its engine as it starts
-  // building, a daemon between synths): its templates then take about half the time (on this project's reference
-  // app, 0.8 s against 1.6 s after 1.5 s idle). Straight before templates it costs more than it saves, so a lazy
-  // start (templates already waiting) does not.
-  function warmUp() {
-    if (engine) try { engine.warmUp(); } catch {}
-  }
   function answer(m) {
     if (start() !== undefined) return m.kind === 'types' ? undefined : { key: m.key, fatal: true, error: fatal };
     try {
@@ -235,7 +203,7 @@ function lazyEngine(validatorPath, rulesDirectory, where) {
       return { key: m.key, error: String(e && e.stack || e) };
     }
   }
-  return { start, answer, warmUp };
+  return { start, answer };
 }
 `;
 
@@ -353,15 +321,9 @@ function connect() {
     else setTimeout(connect, 25);
   });
 }
-let received = 0;
 if (daemon) connect();
-else {
-  startEngine();
-  // The app is building its stacks: warm up, unless a template is already here.
-  setImmediate(() => { if (received === 0) here.warmUp(); });
-}
+else startEngine();
 port.on('message', (m) => {
-  received++;
   if (m.kind === 'types') for (const t of m.types) types.add(t);
   if (mode === 'here') runHere(m);
   else if (mode === 'connecting') waiting.push(m);
@@ -445,8 +407,7 @@ function serve() {
     try { process.kill(Number(m[1]), 0); } catch (e) { if (e.code === 'ESRCH') try { fs.rmSync(path.join(dir, f), { force: true }); } catch {} }
   }
   // Clients may connect and wait while the engine sets itself up; the idle time counts from when it is ready.
-  // Between synths is time to spare: warm up (the first clients wait for it, about 0.4 s).
-  setImmediate(() => { engine.start(); engine.warmUp(); idle(); });
+  setImmediate(() => { engine.start(); idle(); });
 }
 function claim() {
   try {
@@ -492,8 +453,9 @@ interface WorkerReply {
  * for an edit–synth loop without changing what it finds:
  *
  * - the engine starts in a worker thread when the synth starts, and sets itself up (a few seconds of WebAssembly)
- *   on the other core while the app builds its constructs, then warms up on a template of its own, so V8 compiles
- *   its hot code before the app's templates arrive (`S2M_VALIDATION_WARM_UP=0` skips that, for measuring);
+ *   on the other core while the app builds its constructs, optimizing less of its WebAssembly than V8 would by
+ *   default, which leaves more of the two cores to the app (`S2M_VALIDATION_TIERING_BUDGET`: V8's tiering budget
+ *   in bytes, 400 M; 0 keeps V8's own);
  * - each template goes to the worker as soon as it is written, so the last ones are checked while cdk-nag runs;
  * - results are cached by template content (with the engine's version, the rules, the account and the region): a
  *   template that did not change is not checked again, and a synth where none changed starts no engine at all.

@@ -92,6 +92,22 @@ describe('TemplateValidation: aws-cdk-lib\'s template validator, in a worker, ca
     expect(Date.now() - started).toBeLessThan(120_000);
   });
 
+  it('fails the synth, naming the variable and the value, on a tiering budget that is not a whole number', () => {
+    const previousBudget = process.env.S2M_VALIDATION_TIERING_BUDGET;
+    process.env.S2M_VALIDATION_TIERING_BUDGET = 'lots';
+    try {
+      const app = new App({ outdir: mkdtempSync(join(scratch, 'out-')), context: cdkJsonContext() });
+      // (the worker takes its copy of the environment when it starts)
+      const validation = TemplateValidation.start(app, { cacheDirectory: false });
+      buildFindingsApp(app);
+      validation!.attach(app);
+      expect(() => app.synth()).toThrow(/the engine did not start: Error: S2M_VALIDATION_TIERING_BUDGET must be 0 \(the V8 default\) or a whole number of bytes up to 999999999, got "lots"/);
+    } finally {
+      if (previousBudget === undefined) delete process.env.S2M_VALIDATION_TIERING_BUDGET;
+      else process.env.S2M_VALIDATION_TIERING_BUDGET = previousBudget;
+    }
+  });
+
   it('is off when CDK_VALIDATION=false, like the built-in plugin', () => {
     process.env.CDK_VALIDATION = 'false';
     try {
