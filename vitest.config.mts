@@ -10,6 +10,11 @@ export default defineConfig({
     // compete with the other worker for the cores and for memory: the unit project took 0.85x the wall time and
     // 0.84x the CPU with it (106 s and 110 s against 124 s and 130 s, alternating). cdk.json's launcher does the same.
     execArgv: ['--single-threaded-gc'],
+    // Vitest keeps the modules it transformed (the TypeScript of the library and the tests) on disk, keyed by their
+    // content, so a run after an edit transforms only what changed. Alternating warm unit runs: 71.8 and 69.6 s
+    // against 74.2 and 73.4 s, CPU 124 and 121 s against 129 and 128 s (transform 0.65 s against 3.2 s, import 5.5-6.1
+    // s against 8.5 s). Experimental in vitest 4.1; `npx vitest --clearCache` empties it.
+    experimental: { fsModuleCache: true, fsModuleCachePath: 'node_modules/.cache/scale-to-millions/vitest-modules' },
     testTimeout: 120_000,
     hookTimeout: 300_000,
     env: {

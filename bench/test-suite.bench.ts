@@ -4,7 +4,8 @@
  * by side: scripts/test.cjs) and the CPU every process of the run used.
  *
  * `npm test` keeps what it learnt between runs in node_modules/.cache/scale-to-millions: the type check's build-info,
- * the lint's results, the template validator's results of the checked synths and the synth caches of the unit tests.
+ * the lint's results, the template validator's results of the checked synths, the synth caches of the unit tests
+ * and vitest's transformed modules.
  * A round is timed warm (as a developer's second run after an edit: the caches of an earlier run of the same sources)
  * unless `--cold`, which empties them before each round, as a clean clone (CI) starts.
  *
@@ -25,7 +26,7 @@ const args = process.argv.slice(2);
 const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1);
 const cold = args.includes('--cold');
 /** What npm test keeps between runs (scripts/typecheck.cjs, package.json's lint, test/helpers). */
-const CACHES = ['typecheck', 'eslint', 'test-validation', 'test-synth'].map((name) => join(ROOT, 'node_modules', '.cache', 'scale-to-millions', name));
+const CACHES = ['typecheck', 'eslint', 'test-validation', 'test-synth', 'vitest-modules'].map((name) => join(ROOT, 'node_modules', '.cache', 'scale-to-millions', name));
 
 interface Round {
   readonly wallSeconds: number;
