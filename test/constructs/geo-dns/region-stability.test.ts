@@ -16,8 +16,8 @@ describe('adding a region touches only that region\'s stacks', () => {
   let drained: Record<string, Record<string, unknown>>;
 
   beforeAll(() => {
-    // GIVEN the default three-region config WHEN a fourth region is added
-    three = stableTemplates(buildTestApp(millions()).app);
+    // GIVEN the default three-region config (the worker's shared build of it) WHEN a fourth region is added
+    three = stableTemplates(buildTestApp('millions').app);
     four = stableTemplates(buildTestApp(millions([{ region: 'sa-east-1', vpcCidr: '10.3.0.0/16' }])).app);
     // AND, separately, when one region is drained
     drained = stableTemplates(buildTestApp(millions([], { drainedRegions: ['eu-west-1'] })).app);
