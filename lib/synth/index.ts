@@ -4,7 +4,7 @@ import { buildApp } from '../app';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile } from '../config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDirectory, contentHash, pruneCache, writeFileAtomic } from './cache';
+import { cacheDirectory, contentHash, pruneCacheIfDue, writeFileAtomic } from './cache';
 import { TemplateValidation, type ValidationDaemonOptions } from './validation';
 
 /**
@@ -58,7 +58,7 @@ export function synthReferenceApp(): void {
   validation?.attach(app);
   app.synth();
   if (validation && validation.cached) inputs.record();
-  for (const name of ['ts', 'v8', 'validation', 'bundles']) pruneCache(name);
+  for (const name of ['ts', 'v8', 'validation', 'bundles']) pruneCacheIfDue(name);
 }
 
 /**
