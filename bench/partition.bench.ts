@@ -49,7 +49,9 @@ interface Run { readonly wallMs: number; readonly outdir: string }
 function synth(config: string): Run {
   const outdir = mkdtempSync(join(work, 'out-'));
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [CDK_CLI, 'synth', '-q', '-o', outdir, '-c', `config=${config}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } });
+  // No validation daemon: outside CI a synth starts one that outlives it for 10 minutes (lib/synth/index.ts), and a
+  // benchmark leaves no process behind. Each synth sets up an engine of its own, on both sides of the comparison.
+  const r = spawnSync(process.execPath, [CDK_CLI, 'synth', '-q', '-o', outdir, '-c', `config=${config}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, S2M_VALIDATION_DAEMON: 'off', CDK_DISABLE_CLI_TELEMETRY: 'true' } });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`cdk synth -c config=${config} failed (exit ${r.status}):\n${r.stderr}`);
   return { wallMs, outdir };
