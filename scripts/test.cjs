@@ -26,7 +26,8 @@ const failures = [];
 
 /**
  * The lines of a failed step's output that say what failed: vitest's failing files and tests (`FAIL` lines) and the
- * start of its first "Failed Suites", "Failed Tests" or "Unhandled Errors" section (the first errors), or, from anything else, its last lines.
+ * start of its first "Failed Suites", "Failed Tests" or "Unhandled Errors" section (the first errors), or, from
+ * anything else, its last lines.
  * @param {string} output @returns {string[]}
  */
 function recap(output) {

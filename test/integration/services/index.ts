@@ -66,10 +66,10 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 /**
  * Where {@link freePort} looks: below Linux's ephemeral range (32768-60999 by default), which the kernel gives to
  * outgoing connections and to binds to port 0, in a block of its own for each vitest worker (`VITEST_POOL_ID`; the
- * global set-up, outside any worker, is 0). A port handed out was free when checked, and is never handed out twice
- * in a run: not to another file running at the same time, whose servers start in another block, nor to a client's
- * connection. Binding to port 0 instead let two files started side by side get the same port (the second server then
- * fails to start while its test talks to the first), and a test's "closed" port be taken by another file's server.
+ * global set-up, outside any worker, is 0). A port handed out was free when checked, is never handed out twice in a
+ * file, never to a file running at the same time (its servers start in another block), and never to a client's
+ * connection. Binding to port 0 could give two files started side by side the same port (the second server then
+ * fails to start while its test talks to the first), and let another file's server take a test's "closed" port.
  */
 const PORT_BLOCK_START = 20_000;
 const PORT_BLOCK_SIZE = 1_000;
