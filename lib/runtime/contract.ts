@@ -18,6 +18,12 @@
  * @module
  */
 
+/**
+ * Connections per pool of the runtime SDK's `Database` by default (`pool.max`, and each of a forwarding secondary's
+ * `forward` and `global` pools): what `s2m plan` counts a process as opening when it sizes connection budgets.
+ */
+export const RUNTIME_POOL_MAX = 10;
+
 /** Path segments under the app prefix, one per tier. */
 export const TIER_PATHS = {
   database: 'database',

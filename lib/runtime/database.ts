@@ -35,7 +35,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Pool, PoolConfig, QueryResult } from 'pg';
-import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS } from './contract';
+import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS, RUNTIME_POOL_MAX } from './contract';
 import { parseEnvFile } from './env';
 import { toError } from './refresh-loop';
 import { iamCredentials, secretCredentials, type DatabaseCredentials } from './credentials';
@@ -230,6 +230,14 @@ export interface DatabaseOptions {
     readonly consistency?: ForwardingConsistency;
     /** After a forwarded write, the session's read-your-writes reads use `GLOBAL` for this long, ms. @default 30000 */
     readonly readYourWritesWindowMs?: number;
+    /**
+     * Most connections of each of the two forwarding pools (`forward` and `global`) of this process. Each holds a
+     * forwarded session on the writer while it lives, and the writer takes at most 25 % of its `max_connections` from
+     * every secondary together (`apg_write_forward.max_forwarding_connections_percent`), refusing more: `s2m plan`
+     * prints how many sessions each process of a config's fleets may hold (docs/aurora.md, "Connection budgets").
+     * @default - `pool.max` (10)
+     */
+    readonly poolMax?: number;
   };
   /** Old pools are closed this long after a rebuild, so requests that hold them finish, ms. @default 5000 */
   readonly drainDelayMs?: number;
@@ -430,6 +438,10 @@ export class Database {
     this.onWriterLost = options.onWriterLost;
     validatePoolOptions('pool', options.pool);
     validatePoolOptions('readerPool', options.readerPool);
+    const forwardingMax = options.forwarding?.poolMax;
+    if (forwardingMax !== undefined && !(Number.isInteger(forwardingMax) && forwardingMax >= 1)) {
+      throw new RangeError(`Database: forwarding.poolMax must be a whole number of connections, at least 1 (got: ${forwardingMax})`);
+    }
     const healthTimeout = options.healthCheckTimeoutMs;
     if (healthTimeout !== undefined && !(Number.isFinite(healthTimeout) && healthTimeout >= 1)) {
       throw new RangeError(`Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 (got: ${healthTimeout})`);
@@ -783,7 +795,7 @@ export class Database {
           ssl,
           application_name: `${app}:${role}${probe ? ':health' : ''}`.slice(0, 63),
           ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
-          max: p?.max ?? 10,
+          max: (role === 'forward' || role === 'global' ? o.forwarding?.poolMax : undefined) ?? p?.max ?? RUNTIME_POOL_MAX,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
           query_timeout: p?.queryTimeoutMs ?? 30_000,

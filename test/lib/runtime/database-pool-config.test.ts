@@ -73,12 +73,27 @@ describe('Database pool settings', () => {
     }
   });
 
+  it('sizes the forwarding pools of a secondary by forwarding.poolMax, leaving the reader pool alone', async () => {
+    // GIVEN a forwarding secondary's endpoints (its replicas forward the writes to the writer in another region)
+    const secondary: DatabaseEndpoints = { ...endpoints, role: 'secondary', writeForwarding: true };
+    // WHEN its database is created with and without a forwarding pool size
+    const defaults = await poolConfigs({ endpoints: secondary });
+    const capped = await poolConfigs({ endpoints: secondary, pool: { max: 8 }, readerPool: { max: 12 }, forwarding: { poolMax: 2 } });
+    // THEN the forward and global pools, each holding forwarded sessions on the writer, take poolMax, and pool.max
+    // (10 by default) without it; readers keep readerPool.max
+    expect([defaults.forward?.max, defaults.global?.max, defaults.reader?.max]).toEqual([10, 10, 10]);
+    expect([capped.forward?.max, capped.global?.max, capped.reader?.max]).toEqual([2, 2, 12]);
+    // (a primary's writer pool takes pool.max, never poolMax: its writes go to the local writer or proxy)
+    expect((await poolConfigs({ pool: { max: 8 }, forwarding: { poolMax: 2 } })).writer?.max).toBe(8);
+  });
+
   it.each([
     ['pool', { queryTimeoutMs: -1 }, /Database: pool\.queryTimeoutMs must be a number of milliseconds, 0 or more \(got: -1\)/],
     ['readerPool', { keepAliveInitialDelayMs: Number.NaN }, /Database: readerPool\.keepAliveInitialDelayMs must be .* \(got: NaN\)/],
     ['pool', { connectionTimeoutMs: Number.POSITIVE_INFINITY }, /pool\.connectionTimeoutMs must be .* \(got: Infinity\)/],
     ['pool', { max: 0 }, /Database: pool\.max must be a whole number of connections, at least 1 \(got: 0\)/],
     ['healthCheckTimeoutMs', 0, /Database: healthCheckTimeoutMs must be a number of milliseconds, at least 1 \(got: 0\)/],
+    ['forwarding', { poolMax: 1.5 }, /Database: forwarding\.poolMax must be a whole number of connections, at least 1 \(got: 1\.5\)/],
   ] as const)('fails when %s is %o', (name, value, message) => {
     const { pg } = recordingPg();
     expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(RangeError);
