@@ -11,11 +11,14 @@ import {
   getConfigValue,
   resolveConfig,
   setConfigValue,
+  stageWarningId,
   type AppConfig,
   type ConfigPath,
 } from '../config';
 import { pascalId } from '../../constructs/sharding';
 import { patchJsonText } from '../config/json-text';
+import { AURORA_POSTGRES_MAX_CONNECTIONS, FORWARDED_SESSIONS_PERCENT, forwardedSessionBudget } from '../config/limits';
+import { RUNTIME_POOL_MAX } from '../runtime/contract';
 import type { CapacityPlan, PlanInput } from './plan';
 
 /** The config a plan starts from (`--config`). */
@@ -104,6 +107,7 @@ export function planToConfig(input: PlanInput, plan: CapacityPlan, base?: PlanBa
     throw new Error(`the planned config does not validate (a bug in s2m plan, please report it): ${issues}`, { cause: e });
   }
   checkApplied(plan, resolved);
+  notes.push(...forwardingNotes(resolved));
   const text = fresh ? `${JSON.stringify(out, null, 2)}\n` : patchJsonText(from.text, from.raw, out);
   if (!same(JSON.parse(text), out)) throw new Error('the planned config file does not hold the planned config (a bug in s2m plan, please report it)');
   return { config: out, text, changes, notes };
@@ -269,4 +273,27 @@ function checkApplied(plan: CapacityPlan, r: AppConfig): void {
     if (!q || q.workers.maxCapacity < plan.queue.maxWorkers) wrong.push(`queues[${plan.queue.name}]`);
   }
   if (wrong.length) throw new Error(`the planned config does not hold the planned sizes of ${wrong.join(', ')} (a bug in s2m plan, please report it)`);
+}
+
+/**
+ * What the planned fleets may ask of an Aurora PostgreSQL writer through write forwarding: the sessions each runtime
+ * process in the secondaries may hold (docs/aurora.md, "Connection budgets"), when that is less than it opens by
+ * default; nothing when the default fits or nothing forwards.
+ */
+export function forwardingNotes(config: AppConfig): string[] {
+  const b = forwardedSessionBudget(config);
+  if (!b) return [];
+  const w = b.writers.reduce((a, x) => (x.sessions < a.sessions ? x : a));
+  const byDefault = 2 * RUNTIME_POOL_MAX;
+  if (b.sessionsPerProcess >= byDefault) return [];
+  const writer = w.instanceType === 'serverless' ? `a Serverless v2 writer at ${config.database.serverlessMaxCapacity} ACUs` : `a db.${w.instanceType} writer`;
+  const head = `write forwarding: at their maxCapacity the fleets of the ${b.secondaries.length} secondary region(s) (${b.secondaries.join(', ')}) run up to ${b.processes} runtime processes (${b.processesPerRegion} per region), and ${writer}${config.database.shards.length > 1 ? ` (shard ${w.shard})` : ''} takes ${w.sessions} forwarded sessions from all of them (${FORWARDED_SESSIONS_PERCENT} % of max_connections, about ${w.maxConnections})`;
+  // A writer at Aurora's ceiling of connections gains none from a larger class.
+  const larger = w.maxConnections < AURORA_POSTGRES_MAX_CONNECTIONS ? 'a larger writer (database.instanceType)' : undefined;
+  if (b.sessionsPerProcess < 1) {
+    return [`${head}: fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${stageWarningId('forwarded-sessions')}). Choose ${larger ? `${larger} or ` : ''}smaller fleets`];
+  }
+  const poolMax = Math.max(1, Math.floor(b.sessionsPerProcess / 2));
+  const short = 2 * poolMax > b.sessionsPerProcess;
+  return [`${head}: ${b.sessionsPerProcess} per process, against up to ${byDefault} a process opens by default (its forward and global pools, ${RUNTIME_POOL_MAX} connections each). Give the runtime in the secondaries \`database: { forwarding: { poolMax: ${poolMax} } }\` (createRuntime; the primary ignores it)${larger ? `${short ? ', and choose ' : ', or choose '}${larger}` : short ? ', and run smaller fleets' : ''}`];
 }

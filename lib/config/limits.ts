@@ -249,3 +249,99 @@ export function route53HealthChecks(config: Pick<AppConfig, 'domain' | 'dns' | '
   }
   return out;
 }
+
+/**
+ * Aurora PostgreSQL's `apg_write_forward.max_forwarding_connections_percent` (the default, which the project's
+ * parameter groups keep): the writer takes at most this share of its `max_connections` as sessions forwarded from the
+ * replicas of every secondary cluster together, and refuses more.
+ */
+export const FORWARDED_SESSIONS_PERCENT = 25;
+
+/** Aurora PostgreSQL's ceiling of its default `max_connections`, whatever the memory. */
+export const AURORA_POSTGRES_MAX_CONNECTIONS = 5000;
+
+/** Memory of one Aurora Serverless v2 capacity unit (ACU), GiB. */
+export const SERVERLESS_GIB_PER_ACU = 2;
+
+/**
+ * Memory (GiB) of an Aurora DB instance class (`r7g.large`, with or without `db.`), or undefined for a class not
+ * modelled here. Memory-optimized classes (r5, r6g, r6i, r7g, r7i, r8g, ...) have 8 GiB per vCPU, x2g 16 GiB;
+ * `large` has 2 vCPUs, `xlarge` 4, `<n>xlarge` 4n; burstable t3 and t4g have 4 GiB (`medium`) or 8 GiB (`large`).
+ */
+export function auroraInstanceMemoryGiB(instanceClass: string): number | undefined {
+  const m = /^(?:db\.)?([a-z]+)(\d+)([a-z]*)\.(medium|large|xlarge|(\d+)xlarge)$/.exec(instanceClass);
+  if (!m) return undefined;
+  const [, kind, , , size, n] = m;
+  if (kind === 't') return size === 'medium' ? 4 : size === 'large' ? 8 : undefined;
+  const perVcpu = kind === 'r' ? 8 : kind === 'x' ? 16 : undefined;
+  if (perVcpu === undefined || size === 'medium') return undefined;
+  const vcpus = size === 'large' ? 2 : size === 'xlarge' ? 4 : 4 * Number(n);
+  return perVcpu * vcpus;
+}
+
+/**
+ * Aurora PostgreSQL's default `max_connections` for an instance of `memoryGiB`: LEAST(DBInstanceClassMemory / 9531392,
+ * 5000). DBInstanceClassMemory is the class's memory less what the operating system and RDS keep, so this is a little
+ * above what an instance allows (1,802 against about 1,700 for a db.r7g.large).
+ */
+export function auroraPostgresMaxConnections(memoryGiB: number): number {
+  return Math.min(Math.floor((memoryGiB * 1024 ** 3) / 9_531_392), AURORA_POSTGRES_MAX_CONNECTIONS);
+}
+
+/** One shard's writer and the forwarded sessions it takes. */
+export interface ForwardedSessionWriter {
+  /** The shard id (`s0` unsharded). */
+  readonly shard: string;
+  /** Its writer's instance class (`r7g.large`) or `serverless`. */
+  readonly instanceType: string;
+  /** The writer's default `max_connections` by AWS's formula (Serverless v2: at its maximum capacity). */
+  readonly maxConnections: number;
+  /** Forwarded sessions it takes from every secondary together ({@link FORWARDED_SESSIONS_PERCENT} of them). */
+  readonly sessions: number;
+}
+
+/** What a config's forwarding secondaries may ask of each writer of an Aurora PostgreSQL Global Database. */
+export interface ForwardedSessionBudget {
+  /** The regions whose clusters forward writes (all but `database.globalDatabase.writerRegion`). */
+  readonly secondaries: readonly string[];
+  /**
+   * Processes of the runtime SDK in each of those regions when every fleet is at its largest: one per instance of
+   * every service (its `maxCapacity`, or a scheduled action's larger one) and of every queue's workers.
+   */
+  readonly processesPerRegion: number;
+  /** The same in all the secondaries together. */
+  readonly processes: number;
+  /** Each shard's writer (every process connects to every shard). */
+  readonly writers: readonly ForwardedSessionWriter[];
+  /** The smallest writer's sessions per process, rounded down: what one process may hold at once on every writer. */
+  readonly sessionsPerProcess: number;
+}
+
+/**
+ * The forwarded-session budget of a config with an Aurora PostgreSQL Global Database whose secondaries forward writes,
+ * or undefined for any other. A forwarding session holds its session on the writer while its connection lives, and
+ * the runtime SDK pools them per process (`forward` and `global` pools, `pool.max` each), so at the fleets' maxima
+ * the processes may ask for more than the writer's share, which it refuses: writes from the secondaries then fail.
+ * Serverless v2 writers are counted at their maximum capacity; a class not modelled here is left out.
+ */
+export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'services' | 'queues' | 'database'>): ForwardedSessionBudget | undefined {
+  const db = config.database;
+  if (db.engine !== 'postgres' || !db.globalDatabase.enabled || !db.globalDatabase.writeForwarding) return undefined;
+  const secondaries = config.regions.map((r) => r.region).filter((r) => r !== db.globalDatabase.writerRegion);
+  if (secondaries.length === 0) return undefined;
+  const largest = (max: number, scheduled: readonly { maxCapacity?: number }[] = []): number => Math.max(max, ...scheduled.map((s) => s.maxCapacity ?? 0));
+  const processesPerRegion = config.services.reduce((n, s) => n + largest(s.maxCapacity, s.scheduledScaling), 0)
+    + config.queues.reduce((n, q) => n + q.workers.maxCapacity, 0);
+  const processes = processesPerRegion * secondaries.length;
+  const writers: ForwardedSessionWriter[] = [];
+  for (const shard of db.shards) {
+    const instanceType = shard.instanceType;
+    const memory = instanceType === 'serverless' ? db.serverlessMaxCapacity * SERVERLESS_GIB_PER_ACU : auroraInstanceMemoryGiB(instanceType);
+    if (memory === undefined) continue;
+    const maxConnections = auroraPostgresMaxConnections(memory);
+    writers.push({ shard: shard.id, instanceType, maxConnections, sessions: Math.floor((maxConnections * FORWARDED_SESSIONS_PERCENT) / 100) });
+  }
+  if (writers.length === 0) return undefined;
+  const fewest = Math.min(...writers.map((w) => w.sessions));
+  return { secondaries, processesPerRegion, processes, writers, sessionsPerProcess: processes === 0 ? fewest : Math.floor(fewest / processes) };
+}

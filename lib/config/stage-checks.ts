@@ -1,4 +1,4 @@
-import { ROUTE53_HEALTH_CHECKS_QUOTA, route53HealthChecks } from './limits';
+import { FORWARDED_SESSIONS_PERCENT, ROUTE53_HEALTH_CHECKS_QUOTA, forwardedSessionBudget, route53HealthChecks } from './limits';
 import { PRESETS, type StagePreset } from './presets';
 import { STAGES, type AppConfig } from './types';
 
@@ -138,12 +138,32 @@ export const checkHealthCheckQuota: StageCheck = (config) => {
 };
 
 /**
+ * An Aurora PostgreSQL writer takes sessions forwarded from the secondaries only up to a share of its connections
+ * ({@link FORWARDED_SESSIONS_PERCENT} % of `max_connections`) and refuses more: past it, writes made in the secondary
+ * regions fail. Each runtime process there holds at least one forwarded session while it writes; when the fleets at
+ * their maxima have more processes than the share, a peak of writes from the secondaries fails on it. (Below that,
+ * docs/aurora.md says how many each process may hold: `s2m plan` prints it.)
+ */
+export const checkForwardedSessions: StageCheck = (config) => {
+  const budget = forwardedSessionBudget(config);
+  const over = budget?.writers.filter((w) => budget.processes > w.sessions) ?? [];
+  if (!budget || over.length === 0) return [];
+  const writers = over.map((w) => `${config.database.shards.length > 1 ? `shard ${w.shard}: ` : ''}${w.instanceType === 'serverless' ? `Serverless v2 at ${config.database.serverlessMaxCapacity} ACUs` : `db.${w.instanceType}`}, max_connections about ${w.maxConnections}, so ${w.sessions}`).join('; ');
+  return [{
+    id: stageWarningId('forwarded-sessions'),
+    message: `With write forwarding (database.globalDatabase.writeForwarding), the ${budget.secondaries.length} secondary region(s) (${budget.secondaries.join(', ')}) run up to ${budget.processes} processes of the runtime SDK when every fleet is at its maxCapacity (${budget.processesPerRegion} per region: \`services\` and \`queues[].workers\`), and each holds a forwarded session on the writer while it writes, but the writer takes at most ${FORWARDED_SESSIONS_PERCENT} % of its max_connections from them (${writers}): at such a peak, writes from the secondaries are refused. Choose a larger writer (database.instanceType), lower the fleets' maxCapacity in the secondaries' share, or run fewer secondaries; then acknowledge this warning if the peak cannot happen.`,
+    region: config.database.globalDatabase.writerRegion,
+    tier: 'data' as const,
+  }];
+};
+
+/**
  * Every stage check. A tier adds its own in one line (e.g. a `millions` config with no read replica or a
  * queue without a dead-letter queue): a {@link StageCheck} returning findings with `stageWarningId('…')`.
  */
 export const STAGE_CHECKS: readonly StageCheck[] = [
   checkRegions, checkAzs, checkNat, checkNatInstances, checkMultiRegionDns, checkDatabaseReplicas, checkDatabaseProxy, checkPerformanceInsights,
-  checkCacheNodes, checkFailoverRegions, checkHealthCheckQuota,
+  checkCacheNodes, checkFailoverRegions, checkHealthCheckQuota, checkForwardedSessions,
 ];
 
 /** The findings of `checks` (default: all) for a resolved config. */

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, resolveConfig, stageFindings, stageWarningId, type AppConfigInput } from '../../../lib/config';
+import { auroraInstanceMemoryGiB, auroraPostgresMaxConnections, forwardedSessionBudget } from '../../../lib/config/limits';
+import { forwardingNotes } from '../../../lib/capacity/plan-config';
+import { configPath } from '../../helpers/app';
+
+const ID = stageWarningId('forwarded-sessions');
+
+/**
+ * config/millions.json (three regions, an r7g.large writer, forwarding; web 30, api 40 and the jobs workers 40 at most)
+ * with the web service's maxCapacity, database settings, and the api's and the workers' maxCapacity replaced.
+ */
+function millions(webMax: number, database: Record<string, unknown> = {}, others: { api?: number; workers?: number } = {}): AppConfigInput {
+  const input = JSON.parse(readFileSync(configPath('millions'), 'utf8')) as AppConfigInput & {
+    services: Array<Record<string, unknown>>; queues: Array<Record<string, unknown> & { workers: Record<string, unknown> }>; database: Record<string, unknown>;
+  };
+  return {
+    ...input,
+    services: input.services.map((s) => (s.name === 'web' ? { ...s, maxCapacity: webMax } : s.name === 'api' && others.api !== undefined ? { ...s, maxCapacity: others.api } : s)),
+    queues: input.queues.map((q) => (others.workers === undefined ? q : { ...q, workers: { ...q.workers, maxCapacity: others.workers } })),
+    database: { ...input.database, ...database },
+  } as AppConfigInput;
+}
+
+describe('Aurora PostgreSQL connection limits by instance class', () => {
+  it.each([
+    ['r7g.large', 16], ['db.r6g.2xlarge', 64], ['r6i.24xlarge', 768], ['r8g.48xlarge', 1536], ['x2g.xlarge', 64], ['t4g.medium', 4], ['db.t3.large', 8],
+  ])('%s has %i GiB', (cls, gib) => {
+    expect(auroraInstanceMemoryGiB(cls)).toBe(gib);
+  });
+
+  it('models no other class (and never guesses one)', () => {
+    for (const cls of ['serverless', 'm5.large', 'r7g.medium', 'r7g', 'db.r7g.huge']) expect(auroraInstanceMemoryGiB(cls), cls).toBeUndefined();
+  });
+
+  it('computes max_connections by AWS\'s formula, capped at 5000', () => {
+    expect(auroraPostgresMaxConnections(16)).toBe(1802);
+    expect(auroraPostgresMaxConnections(4)).toBe(450);
+    expect(auroraPostgresMaxConnections(512)).toBe(5000);
+  });
+});
+
+describe('forwarded-session budget of a global database with write forwarding', () => {
+  it('counts one process per instance of every service and worker fleet at its maximum, in every region but the writer\'s', () => {
+    // GIVEN the millions config: web 30, api 40 (a scheduled action raises only its minimum), jobs workers 40
+    const budget = forwardedSessionBudget(resolveConfig(millions(30)));
+    // THEN two secondaries of 110 processes each share the 450 sessions of an r7g.large writer: 2 each
+    expect(budget).toEqual({
+      secondaries: ['eu-west-1', 'ap-southeast-1'], processesPerRegion: 110, processes: 220,
+      writers: [{ shard: 's0', instanceType: 'r7g.large', maxConnections: 1802, sessions: 450 }], sessionsPerProcess: 2,
+    });
+  });
+
+  it('follows the writer when it has moved, and a scheduled maximum above the fleet\'s own', () => {
+    const input = millions(30, { globalDatabase: { enabled: true, writeForwarding: true, writerRegion: 'eu-west-1' } }) as AppConfigInput & { services: Array<Record<string, unknown>> };
+    const scheduled = { ...input, services: input.services.map((s) => (s.name === 'web' ? { ...s, scheduledScaling: [{ name: 'sale', schedule: '0 7 * * FRI', minCapacity: 10, maxCapacity: 60 }] } : s)) } as AppConfigInput;
+    const budget = forwardedSessionBudget(resolveConfig(scheduled));
+    expect(budget?.secondaries).toEqual(['us-east-1', 'ap-southeast-1']);
+    expect(budget?.processesPerRegion).toBe(140);
+  });
+
+  it('counts a Serverless v2 writer at its maximum capacity, and every shard\'s writer', () => {
+    const serverless = forwardedSessionBudget(resolveConfig(millions(30, { instanceType: 'serverless', readerInstanceType: 'serverless', serverlessMaxCapacity: 16 })));
+    // 16 ACUs × 2 GiB = 32 GiB: max_connections 3604, 901 sessions
+    expect(serverless?.writers).toEqual([{ shard: 's0', instanceType: 'serverless', maxConnections: 3604, sessions: 901 }]);
+    const sharded = forwardedSessionBudget(loadConfigFile(configPath('sharded')));
+    expect(sharded?.writers.map((w) => [w.shard, w.sessions])).toEqual([['s0', 450], ['s1', 450], ['s2', 901]]);
+    // The smallest writer decides what a process may hold.
+    expect(sharded?.sessionsPerProcess).toBe(Math.floor(450 / sharded!.processes));
+  });
+
+  it('is undefined when nothing forwards: one region, no global database, or forwarding off', () => {
+    expect(forwardedSessionBudget(loadConfigFile(configPath('growth')))).toBeUndefined();
+    const off = millions(30, { globalDatabase: { enabled: true, writeForwarding: false } }) as AppConfigInput & { dns?: unknown };
+    expect(forwardedSessionBudget(resolveConfig({ ...off, dns: { routing: 'failover', failover: { primary: 'us-east-1', secondary: 'eu-west-1' } } } as AppConfigInput))).toBeUndefined();
+  });
+});
+
+describe('the synth\'s warning, and s2m plan\'s note', () => {
+  it('warns on the writer region\'s data stack when the secondaries\' processes outnumber the writer\'s forwarded sessions', () => {
+    // GIVEN web at 146: 2 × (146 + 40 + 40) = 452 processes against 450 sessions
+    const findings = stageFindings(resolveConfig(millions(146))).filter((f) => f.id === ID);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ region: 'us-east-1', tier: 'data' });
+    expect(findings[0].message).toContain('the 2 secondary region(s) (eu-west-1, ap-southeast-1) run up to 452 processes');
+    expect(findings[0].message).toContain('(226 per region: `services` and `queues[].workers`)');
+    expect(findings[0].message).toContain('db.r7g.large, max_connections about 1802, so 450');
+    expect(findings[0].message).toContain('database.instanceType');
+  });
+
+  it('says nothing at the budget (one session per process), nor for the example configs', () => {
+    // 2 × (145 + 40 + 40) = 450
+    expect(stageFindings(resolveConfig(millions(145))).filter((f) => f.id === ID)).toEqual([]);
+    for (const name of ['startup', 'growth', 'millions', 'global', 'sharded']) {
+      expect(stageFindings(loadConfigFile(configPath(name))).filter((f) => f.id === ID), name).toEqual([]);
+    }
+  });
+
+  it('tells the plan how many forwarding connections a process may open, or that none fit', () => {
+    // 220 processes, 450 sessions: 2 each, so forwarding.poolMax 1 (forward and global pools)
+    const [note] = forwardingNotes(resolveConfig(millions(30)));
+    expect(note).toContain('run up to 220 runtime processes (110 per region), and a db.r7g.large writer takes 450 forwarded sessions');
+    expect(note).toContain('2 per process, against up to 20 a process opens by default');
+    expect(note).toContain('`database: { forwarding: { poolMax: 1 } }`');
+    // Past the budget, the plan repeats the synth's warning
+    expect(forwardingNotes(resolveConfig(millions(146)))[0]).toContain(`fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${ID})`);
+    // A writer with room for the runtime's default pools: no note (2 × (10 + 10 + 10) = 60 processes, 1250 sessions)
+    expect(forwardingNotes(resolveConfig(millions(10, { instanceType: 'r7g.16xlarge' }, { api: 10, workers: 10 })))).toEqual([]);
+    // One at Aurora's ceiling of 5000 connections: a larger writer would not help, and the note does not say it would
+    const capped = forwardingNotes(resolveConfig(millions(30, { instanceType: 'r7g.16xlarge' })));
+    expect(capped[0]).toContain('5 per process');
+    expect(capped[0]).toContain('`database: { forwarding: { poolMax: 2 } }`');
+    expect(capped[0]).not.toContain('larger writer');
+  });
+});
