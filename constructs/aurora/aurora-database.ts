@@ -85,6 +85,14 @@ export interface AuroraGlobalDatabaseProps {
    */
   readonly writeForwarding?: boolean;
   /**
+   * With `writeForwarding`: the most connections each forwarding pool of a runtime process should hold, published as
+   * `forwarding-pool-max` (the runtime caps its `forward` and `global` pools at it). Each holds a forwarded session
+   * on the writer, which takes at most 25 % of its `max_connections` from every secondary together; the reference
+   * app divides that among the secondaries' processes at the fleets' maxima (`forwardedSessionBudget`).
+   * @default - none published: the runtime's own pool sizes
+   */
+  readonly forwardingPoolMax?: number;
+  /**
    * Whether this cluster holds the global writer now. It differs from `role` only after a switchover or failover
    * (the `primary` cluster created the global cluster; the writer may since have moved). It sets the published
    * `role`, `writer` and `write-forwarding` values, and write forwarding on a demoted primary. A demoted primary
@@ -318,6 +326,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     const readerCount = props.readers ?? d.readers;
     validateProps(this, props, readerCount);
     const global = props.globalDatabase;
+    const poolMax = global?.forwardingPoolMax;
+    if (poolMax !== undefined && !(Number.isInteger(poolMax) && poolMax >= 1 && poolMax <= 100_000)) {
+      throw validationError(this, `AuroraDatabase: globalDatabase.forwardingPoolMax must be a whole number of connections from 1 to 100000 (got: ${poolMax})`);
+    }
     this.isSecondary = global?.role === 'secondary';
     this.port = engineKind === 'postgres' ? 5432 : 3306;
 
@@ -562,6 +574,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         [DATABASE_KEYS.authentication]: (props.iamAuthentication ?? true) ? 'iam' : 'password',
         [DATABASE_KEYS.role]: this.holdsWriter ? 'primary' : 'secondary',
         [DATABASE_KEYS.writeForwarding]: this.forwardsWrites ? 'on' : 'off',
+        // Every member publishes it: the writer moves, and the budget is the same wherever it is.
+        ...(global?.writeForwarding && global.forwardingPoolMax !== undefined ? { [DATABASE_KEYS.forwardingPoolMax]: String(global.forwardingPoolMax) } : {}),
       },
       network: [
         { connections: securityGroup, port: ec2.Port.tcp(this.port) },

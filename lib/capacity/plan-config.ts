@@ -17,8 +17,8 @@ import {
 } from '../config';
 import { pascalId } from '../../constructs/sharding';
 import { patchJsonText } from '../config/json-text';
-import { AURORA_POSTGRES_MAX_CONNECTIONS, FORWARDED_SESSIONS_PERCENT, forwardedSessionBudget } from '../config/limits';
-import { RUNTIME_POOL_MAX } from '../runtime/contract';
+import { AURORA_POSTGRES_MAX_CONNECTIONS, FORWARDED_SESSIONS_PERCENT, forwardedSessionBudget, forwardingPoolMax } from '../config/limits';
+import { DATABASE_KEYS, RUNTIME_POOL_MAX } from '../runtime/contract';
 import type { CapacityPlan, PlanInput } from './plan';
 
 /** The config a plan starts from (`--config`). */
@@ -277,15 +277,16 @@ function checkApplied(plan: CapacityPlan, r: AppConfig): void {
 
 /**
  * What the planned fleets may ask of an Aurora PostgreSQL writer through write forwarding: the sessions each runtime
- * process in the secondaries may hold (docs/aurora.md, "Connection budgets"), when that is less than it opens by
- * default; nothing when the default fits or nothing forwards.
+ * process in the secondaries may hold (docs/aurora.md, "Connection budgets"), and the pool size the data stacks
+ * publish for it, when that is less than the runtime opens by default; nothing when the default fits or nothing
+ * forwards.
  */
 export function forwardingNotes(config: AppConfig): string[] {
   const b = forwardedSessionBudget(config);
-  if (!b) return [];
+  const poolMax = forwardingPoolMax(config);
+  if (!b || poolMax === undefined) return [];
   const w = b.writers.reduce((a, x) => (x.sessions < a.sessions ? x : a));
-  const byDefault = 2 * RUNTIME_POOL_MAX;
-  if (b.sessionsPerProcess >= byDefault) return [];
+  if (poolMax >= RUNTIME_POOL_MAX) return [];
   const writer = w.instanceType === 'serverless' ? `a Serverless v2 writer at ${config.database.serverlessMaxCapacity} ACUs` : `a db.${w.instanceType} writer`;
   const head = `write forwarding: at their maxCapacity the fleets of the ${b.secondaries.length} secondary region(s) (${b.secondaries.join(', ')}) run up to ${b.processes} runtime processes (${b.processesPerRegion} per region), and ${writer}${config.database.shards.length > 1 ? ` (shard ${w.shard})` : ''} takes ${w.sessions} forwarded sessions from all of them (${FORWARDED_SESSIONS_PERCENT} % of max_connections, about ${w.maxConnections})`;
   // A writer at Aurora's ceiling of connections gains none from a larger class.
@@ -293,7 +294,7 @@ export function forwardingNotes(config: AppConfig): string[] {
   if (b.sessionsPerProcess < 1) {
     return [`${head}: fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${stageWarningId('forwarded-sessions')}). Choose ${larger ? `${larger} or ` : ''}smaller fleets`];
   }
-  const poolMax = Math.max(1, Math.floor(b.sessionsPerProcess / 2));
+  const published = `the data stacks publish ${DATABASE_KEYS.forwardingPoolMax} ${poolMax}, and the runtime holds each of a process's two forwarding pools (forward and global) to it instead of ${RUNTIME_POOL_MAX} connections, unless the application sets forwarding.poolMax`;
   const short = 2 * poolMax > b.sessionsPerProcess;
-  return [`${head}: ${b.sessionsPerProcess} per process, against up to ${byDefault} a process opens by default (its forward and global pools, ${RUNTIME_POOL_MAX} connections each). Give the runtime in the secondaries \`database: { forwarding: { poolMax: ${poolMax} } }\` (createRuntime; the primary ignores it)${larger ? `${short ? ', and choose ' : ', or choose '}${larger}` : short ? ', and run smaller fleets' : ''}`];
+  return [`${head}: ${b.sessionsPerProcess} per process; ${published}${short ? ` (${2 * poolMax} a process, still more than ${b.sessionsPerProcess}: ${larger ? `${larger} or ` : ''}smaller fleets would fit)` : ''}. A forwarded write that finds its pool full waits for a connection (pool.connectionTimeoutMs) rather than being refused`];
 }

@@ -28,10 +28,11 @@ export const APP_STACK_COST = {
 
 /**
  * The data stack's outputs (CloudFormation allows 200): a few of its own, about 17 per database shard (one when
- * unsharded) and 10 per queue (its names, and the exports the app stack's fleets import). Measured: 41 with one
- * shard and one queue, 91 with six queues, 74 with three shards and one queue.
+ * unsharded; one more with write forwarding, its `forwarding-pool-max`) and 10 per queue (its names, and the exports
+ * the app stack's fleets import). Measured: 41 with one shard and one queue (write forwarding), 91 with six queues, 77
+ * with three shards and one queue (write forwarding).
  */
-export const DATA_STACK_OUTPUTS = { max: 200, base: 15, perShard: 17, perQueue: 10 } as const;
+export const DATA_STACK_OUTPUTS = { max: 200, base: 15, perShard: 17, perForwardingShard: 18, perQueue: 10 } as const;
 
 /**
  * CloudFormation's outputs per template, and the app stack's: a few of its own, then per service and per queue (the
@@ -344,4 +345,14 @@ export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'serv
   if (writers.length === 0) return undefined;
   const fewest = Math.min(...writers.map((w) => w.sessions));
   return { secondaries, processesPerRegion, processes, writers, sessionsPerProcess: processes === 0 ? fewest : Math.floor(fewest / processes) };
+}
+
+/**
+ * The `forwarding-pool-max` the data stacks publish with write forwarding: half the smallest writer's forwarded
+ * sessions per process (a process has two forwarding pools), at least 1; undefined when nothing forwards. The runtime
+ * caps each forwarding pool at it, so the fleets at their maxima stay within what every writer takes.
+ */
+export function forwardingPoolMax(config: Pick<AppConfig, 'regions' | 'services' | 'queues' | 'database'>): number | undefined {
+  const budget = forwardedSessionBudget(config);
+  return budget === undefined ? undefined : Math.max(1, Math.floor(budget.sessionsPerProcess / 2));
 }

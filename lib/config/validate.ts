@@ -104,7 +104,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     if (svc.healthCheckPath === dns.healthCheck.path) c.fail('dns.healthCheck.path', `must differ from services[${i}].healthCheckPath (${svc.name}), which answers without checking the data tier`, dns.healthCheck.path);
   });
   checkAppStackSize(c, services, queues);
-  checkDataStackOutputs(c, queues, database?.shards.length ?? 1);
+  checkDataStackOutputs(c, queues, database?.shards.length ?? 1, (database?.globalDatabase.enabled && database.globalDatabase.writeForwarding) ?? false);
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -245,11 +245,12 @@ function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueC
  * Each queue adds about ten outputs to each region's data stack (names, and exports to the app stack): refuse, naming
  * `queues`, a config whose data stack would pass CloudFormation's 200 outputs, which fails only at deploy.
  */
-function checkDataStackOutputs(c: Checker, queues: QueueConfig[], shards: number): void {
+function checkDataStackOutputs(c: Checker, queues: QueueConfig[], shards: number, forwarding: boolean): void {
   const o = DATA_STACK_OUTPUTS;
-  const outputs = o.base + shards * o.perShard + queues.length * o.perQueue;
+  const perShard = forwarding ? o.perForwardingShard : o.perShard;
+  const outputs = o.base + shards * perShard + queues.length * o.perQueue;
   if (outputs <= o.max) return;
-  const most = Math.floor((o.max - o.base - shards * o.perShard) / o.perQueue);
+  const most = Math.floor((o.max - o.base - shards * perShard) / o.perQueue);
   c.fail('queues', `${queues.length} queues${shards > 1 ? ` and ${shards} database shards` : ''} put about ${outputs} outputs in each region's data stack (${o.perQueue} per queue: its names and what the app stack imports); `
     + `CloudFormation allows ${o.max}: at most ${most} queues fit. Merge queues that can share a worker fleet (a job type field routes within one queue), or split the product into two configs`, queues.length);
 }

@@ -235,7 +235,7 @@ export interface DatabaseOptions {
      * forwarded session on the writer while it lives, and the writer takes at most 25 % of its `max_connections` from
      * every secondary together (`apg_write_forward.max_forwarding_connections_percent`), refusing more: `s2m plan`
      * prints how many sessions each process of a config's fleets may hold (docs/aurora.md, "Connection budgets").
-     * @default - `pool.max` (10)
+     * @default - `pool.max` (10), capped at the region's published `forwarding-pool-max` (the stacks' budget)
      */
     readonly poolMax?: number;
   };
@@ -795,7 +795,7 @@ export class Database {
           ssl,
           application_name: `${app}:${role}${probe ? ':health' : ''}`.slice(0, 63),
           ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
-          max: (role === 'forward' || role === 'global' ? o.forwarding?.poolMax : undefined) ?? p?.max ?? RUNTIME_POOL_MAX,
+          max: role === 'forward' || role === 'global' ? forwardingPoolMax(o, endpoints) : p?.max ?? RUNTIME_POOL_MAX,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
           query_timeout: p?.queryTimeoutMs ?? 30_000,
@@ -1115,6 +1115,14 @@ interface Connection {
 interface CheckedOut extends Connection {
   /** The connection-level error one of its statements failed with (the connection is closed when released). */
   readonly broken: Error | undefined;
+}
+
+/**
+ * Connections of each forwarding pool: the application's `forwarding.poolMax`, else `pool.max` (10) capped at the
+ * budget the stacks published for the region (`forwarding-pool-max`).
+ */
+function forwardingPoolMax(o: DatabaseOptions, endpoints: DatabaseEndpoints): number {
+  return o.forwarding?.poolMax ?? Math.min(o.pool?.max ?? RUNTIME_POOL_MAX, endpoints.forwardingPoolMax ?? Number.POSITIVE_INFINITY);
 }
 
 const POOL_TIMES = ['idleTimeoutMs', 'connectionTimeoutMs', 'queryTimeoutMs', 'keepAliveInitialDelayMs'] as const;

@@ -63,6 +63,11 @@ export interface DatabaseEndpoints {
   readonly role: 'primary' | 'secondary';
   /** A secondary forwards writes to the primary region. */
   readonly writeForwarding: boolean;
+  /**
+   * The most connections of each forwarding pool the stacks budgeted for a process (`forwarding-pool-max`).
+   * @default - none published: the runtime's own pool sizes
+   */
+  readonly forwardingPoolMax?: number;
   /** The parameter path these values were read from (for messages). */
   readonly source: string;
 }
@@ -195,6 +200,17 @@ function hostOf(params: ReadonlyMap<string, string>, name: string, issues: Issue
   return v;
 }
 
+/** A whole number of at least 1, or undefined when not published. */
+function countOf(params: ReadonlyMap<string, string>, name: string, issues: Issues): number | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(v)) {
+    issues.add(name, 'expected a whole number, at least 1', v);
+    return undefined;
+  }
+  return Number(v);
+}
+
 function portOf(params: ReadonlyMap<string, string>, name: string, issues: Issues, fallback?: number): number {
   const v = params.get(name);
   if (v === undefined) {
@@ -234,6 +250,7 @@ interface DatabaseDefaults {
   readonly authentication?: DatabaseAuthentication;
   readonly role?: 'primary' | 'secondary';
   readonly writeForwarding?: boolean;
+  readonly forwardingPoolMax?: number;
   readonly databaseName?: string;
 }
 
@@ -257,6 +274,7 @@ function parseDatabase(params: ReadonlyMap<string, string>, base: string, issues
   }
   const role = oneOf(params, k(DATABASE_KEYS.role), ['primary', 'secondary'] as const, inherit.role ?? 'primary', issues);
   const forwarding = oneOf(params, k(DATABASE_KEYS.writeForwarding), ['on', 'off'] as const, inherit.writeForwarding ? 'on' : 'off', issues);
+  const forwardingPoolMax = countOf(params, k(DATABASE_KEYS.forwardingPoolMax), issues) ?? (params.has(k(DATABASE_KEYS.forwardingPoolMax)) ? undefined : inherit.forwardingPoolMax);
   return {
     writer,
     ...(reader !== undefined ? { reader } : {}),
@@ -269,6 +287,7 @@ function parseDatabase(params: ReadonlyMap<string, string>, base: string, issues
     ...(secretArn !== undefined ? { secretArn } : {}),
     role,
     writeForwarding: forwarding === 'on',
+    ...(forwardingPoolMax !== undefined ? { forwardingPoolMax } : {}),
     source: base,
   };
 }
@@ -332,6 +351,7 @@ function parseShards(params: ReadonlyMap<string, string>, prefix: string, databa
         ...(secretArn !== undefined ? { secretArn } : {}),
         role: inherit.role ?? 'primary',
         writeForwarding: inherit.writeForwarding ?? false,
+        ...(inherit.forwardingPoolMax !== undefined ? { forwardingPoolMax: inherit.forwardingPoolMax } : {}),
         source: where,
       };
     }

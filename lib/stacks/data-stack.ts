@@ -12,6 +12,7 @@ import { SessionKey } from '../../constructs/sessions';
 import { WorkQueue, WorkQueueEncryption } from '../../constructs/work-queue';
 import type { AppConfig, DatabaseConfig, DatabaseShardConfig, QueueConfig } from '../config';
 import { cacheReplacementSettings } from '../config/sections/cache';
+import { forwardingPoolMax } from '../config/limits';
 import { OutputKeys, pascal } from '../outputs';
 import { DATABASE_USERS } from '../runtime/contract';
 import { retentionDays } from './network-stack';
@@ -284,6 +285,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
   const db = config.database;
   const cls = (t: string): AuroraInstanceClass => (t === 'serverless' ? 'serverless' : new ec2.InstanceType(t));
   const isPrimary = region === config.primaryRegion;
+  const poolMax = forwardingPoolMax(config);
   return {
     vpc,
     availabilityZones,
@@ -324,6 +326,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
         globalClusterIdentifier: databaseNames.globalCluster(config.name),
         secretName: databaseNames.secret(config.name),
         writeForwarding: db.globalDatabase.writeForwarding,
+        ...(poolMax !== undefined ? { forwardingPoolMax: poolMax } : {}),
         holdsWriter: region === db.globalDatabase.writerRegion,
         // Each secondary pulls its own replica of the credentials secret from the primary region, so the
         // primary's template never lists the other regions.

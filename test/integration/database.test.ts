@@ -359,6 +359,32 @@ describe('Database on a Global Database secondary', () => {
     }
   });
 
+  it('holds its forwarded writes to the forwarding-pool-max the stacks published: they wait for the connection, none is refused', async () => {
+    // GIVEN a forwarding secondary whose stacks budgeted one connection per forwarding pool, and one without a budget
+    const at = (forwardingPoolMax?: number) => new Database({
+      endpoints: endpoints({ role: 'secondary', writeForwarding: true, writer: 'inactive-writer.invalid', reader: primary.host, ...(forwardingPoolMax ? { forwardingPoolMax } : {}) }),
+      credentials: staticCredentials(user, password),
+      onError: () => undefined,
+    });
+    const backends = async (db: Database, tag: string): Promise<number> => {
+      // WHEN four writes run at once, each holding its connection a while
+      await Promise.all([1, 2, 3, 4].map((i) => db.write("INSERT INTO it_forwarded (id, mode) SELECT $1, pg_backend_pid()::text FROM pg_sleep(0.2)", [`${tag}-${i}`])));
+      const rows = await onServer<{ mode: string }>(services, primary, 'SELECT mode FROM it_forwarded WHERE id LIKE $1', [`${tag}-%`]);
+      expect(rows).toHaveLength(4);
+      return new Set(rows.map((r) => r.mode)).size;
+    };
+    const capped = at(1);
+    const open = at();
+    try {
+      const tag = `cap-${Date.now()}`;
+      // THEN the capped one wrote all four through one connection (one server backend), the other through four
+      expect(await backends(capped, `${tag}-capped`)).toBe(1);
+      expect(await backends(open, `${tag}-open`)).toBe(4);
+    } finally {
+      await Promise.all([capped.close(), open.close()]);
+    }
+  });
+
   it('refuses writes without forwarding, naming the parameter', async () => {
     const db = new Database({
       endpoints: endpoints({ role: 'secondary', writeForwarding: false, writer: 'inactive-writer.invalid', reader: primary.host }),

@@ -281,6 +281,17 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect(acknowledged).toContainEqual({ 'Annotation::AwsSolutions-SMG4': expect.stringContaining('Rotation pauses while the Global Database writer is in another region') });
   });
 
+  it('publishes the forwarding pools\' budget it is given in every member, and none without write forwarding', () => {
+    const budgetOf = (t: Template) => Object.values(t.findResources('AWS::SSM::Parameter', { Properties: { Name: '/shop-db/forwarding-pool-max' } })).map((r) => (r as { Properties: { Value: unknown } }).Properties.Value);
+    expect(budgetOf(build('BudgetSecondary', 'eu-west-1', 'postgres', { role: 'secondary', ...global, forwardingPoolMax: 2 }).t)).toEqual(['2']);
+    // the writer moves: its region publishes it too, for when it is a secondary
+    expect(budgetOf(build('BudgetWriter', 'us-east-1', 'postgres', { role: 'primary', ...global, forwardingPoolMax: 2 }).t)).toEqual(['2']);
+    expect(budgetOf(build('BudgetOff', 'eu-west-1', 'postgres', { role: 'secondary', ...global, writeForwarding: false, forwardingPoolMax: 2 }).t)).toEqual([]);
+    expect(budgetOf(build('BudgetNone', 'eu-west-1', 'postgres', { role: 'secondary', ...global }).t)).toEqual([]);
+    expect(() => build('BudgetBad', 'eu-west-1', 'postgres', { role: 'secondary', ...global, forwardingPoolMax: 0 }))
+      .toThrow(/AuroraDatabase: globalDatabase\.forwardingPoolMax must be a whole number of connections from 1 to 100000 \(got: 0\)/);
+  });
+
   it('a primary holding the writer is created without the flag (it is not a member yet), its proxy leaving room for forwarded sessions', () => {
     const { db, t } = build('Writer', 'us-east-1', 'postgres', { role: 'primary', ...global });
     expect((Object.values(t.findResources('AWS::RDS::DBCluster'))[0] as { Properties: Record<string, unknown> }).Properties.EnableGlobalWriteForwarding).toBeUndefined();

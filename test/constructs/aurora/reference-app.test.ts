@@ -159,6 +159,12 @@ describe('reference app (millions config): Aurora global database in every regio
     }
   });
 
+  it('publishes in every region the forwarding pools\' budget of its fleets at their maxima: 450 sessions over 220 processes, 1 per pool', () => {
+    for (const region of Object.keys(built.regions)) {
+      Template.fromStack(built.regions[region].data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/forwarding-pool-max', Value: '1' });
+    }
+  });
+
   it('outputs the cluster identifier from every data stack', () => {
     for (const region of Object.keys(built.regions)) {
       Template.fromStack(built.regions[region].data).hasOutput(OutputKeys.databaseClusterId(), { Value: 'shop-db' });

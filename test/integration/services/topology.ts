@@ -123,6 +123,9 @@ export async function publishLocalTopology(services: TestServices, options: Loca
       case DATABASE_KEYS.authentication: return 'password';
       case DATABASE_KEYS.role: return 'primary';
       case DATABASE_KEYS.writeForwarding: return 'off';
+      // The budget of the forwarding pools, as the stacks publish it; the local region is the primary, which forwards
+      // nothing, so it only has to parse.
+      case DATABASE_KEYS.forwardingPoolMax: return '1';
       default: throw new Error(`publishLocalTopology: ${where}: a database key this helper does not know (a new contract key? give it a local value)`);
     }
   };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, resolveConfig, stageFindings, stageWarningId, type AppConfigInput } from '../../../lib/config';
-import { auroraInstanceMemoryGiB, auroraPostgresMaxConnections, forwardedSessionBudget } from '../../../lib/config/limits';
+import { auroraInstanceMemoryGiB, auroraPostgresMaxConnections, forwardedSessionBudget, forwardingPoolMax } from '../../../lib/config/limits';
 import { forwardingNotes } from '../../../lib/capacity/plan-config';
 import { configPath } from '../../helpers/app';
 
@@ -97,20 +97,28 @@ describe('the synth\'s warning, and s2m plan\'s note', () => {
     }
   });
 
-  it('tells the plan how many forwarding connections a process may open, or that none fit', () => {
-    // 220 processes, 450 sessions: 2 each, so forwarding.poolMax 1 (forward and global pools)
+  it('tells the plan the sessions a process may hold and the pool size the stacks publish, or that none fit', () => {
+    // 220 processes, 450 sessions: 2 each, so one connection in each of the forward and global pools
     const [note] = forwardingNotes(resolveConfig(millions(30)));
     expect(note).toContain('run up to 220 runtime processes (110 per region), and a db.r7g.large writer takes 450 forwarded sessions');
-    expect(note).toContain('2 per process, against up to 20 a process opens by default');
-    expect(note).toContain('`database: { forwarding: { poolMax: 1 } }`');
+    expect(note).toContain('2 per process; the data stacks publish forwarding-pool-max 1, and the runtime holds each of a process\'s two forwarding pools (forward and global) to it instead of 10 connections, unless the application sets forwarding.poolMax');
+    expect(note).not.toContain('still more');
     // Past the budget, the plan repeats the synth's warning
     expect(forwardingNotes(resolveConfig(millions(146)))[0]).toContain(`fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${ID})`);
+    // One session per process: even pools of one connection each ask for two
+    expect(forwardingNotes(resolveConfig(millions(145)))[0]).toContain('1 per process; the data stacks publish forwarding-pool-max 1');
+    expect(forwardingNotes(resolveConfig(millions(145)))[0]).toContain('(2 a process, still more than 1: a larger writer (database.instanceType) or smaller fleets would fit)');
     // A writer with room for the runtime's default pools: no note (2 × (10 + 10 + 10) = 60 processes, 1250 sessions)
     expect(forwardingNotes(resolveConfig(millions(10, { instanceType: 'r7g.16xlarge' }, { api: 10, workers: 10 })))).toEqual([]);
-    // One at Aurora's ceiling of 5000 connections: a larger writer would not help, and the note does not say it would
-    const capped = forwardingNotes(resolveConfig(millions(30, { instanceType: 'r7g.16xlarge' })));
-    expect(capped[0]).toContain('5 per process');
-    expect(capped[0]).toContain('`database: { forwarding: { poolMax: 2 } }`');
-    expect(capped[0]).not.toContain('larger writer');
+    // One at Aurora's ceiling of 5000 connections: 1250 / 220 = 5 per process, pools of 2
+    expect(forwardingNotes(resolveConfig(millions(30, { instanceType: 'r7g.16xlarge' })))[0]).toContain('5 per process; the data stacks publish forwarding-pool-max 2');
+  });
+
+  it('publishes half a process\'s sessions per forwarding pool, at least one, and nothing without forwarding', () => {
+    expect(forwardingPoolMax(resolveConfig(millions(30)))).toBe(1);
+    expect(forwardingPoolMax(resolveConfig(millions(146)))).toBe(1);
+    expect(forwardingPoolMax(resolveConfig(millions(30, { instanceType: 'r7g.16xlarge' })))).toBe(2);
+    expect(forwardingPoolMax(resolveConfig(millions(10, { instanceType: 'r7g.16xlarge' }, { api: 10, workers: 10 })))).toBe(10);
+    expect(forwardingPoolMax(loadConfigFile(configPath('growth')))).toBeUndefined();
   });
 });

@@ -87,6 +87,20 @@ describe('Database pool settings', () => {
     expect((await poolConfigs({ pool: { max: 8 }, forwarding: { poolMax: 2 } })).writer?.max).toBe(8);
   });
 
+  it('caps the forwarding pools at the forwarding-pool-max the stacks published, unless the application sets its own', async () => {
+    // GIVEN a secondary whose stacks budgeted 3 forwarding connections per pool and process
+    const secondary: DatabaseEndpoints = { ...endpoints, role: 'secondary', writeForwarding: true, forwardingPoolMax: 3 };
+    // THEN the default pools (10) hold 3; a smaller pool.max stays smaller; forwarding.poolMax is the application's word
+    const byDefault = await poolConfigs({ endpoints: secondary });
+    expect([byDefault.forward?.max, byDefault.global?.max, byDefault.reader?.max]).toEqual([3, 3, 10]);
+    const smaller = await poolConfigs({ endpoints: secondary, pool: { max: 2 } });
+    expect([smaller.forward?.max, smaller.global?.max]).toEqual([2, 2]);
+    const own = await poolConfigs({ endpoints: secondary, forwarding: { poolMax: 6 } });
+    expect([own.forward?.max, own.global?.max]).toEqual([6, 6]);
+    // A primary's writer pool is not a forwarding pool: the published budget leaves it alone
+    expect((await poolConfigs({ endpoints: { ...endpoints, forwardingPoolMax: 3 } })).writer?.max).toBe(10);
+  });
+
   it.each([
     ['pool', { queryTimeoutMs: -1 }, /Database: pool\.queryTimeoutMs must be a number of milliseconds, 0 or more \(got: -1\)/],
     ['readerPool', { keepAliveInitialDelayMs: Number.NaN }, /Database: readerPool\.keepAliveInitialDelayMs must be .* \(got: NaN\)/],

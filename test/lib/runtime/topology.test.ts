@@ -39,6 +39,25 @@ describe('parseTopology', () => {
     expect(secretArnsOf(t)).toEqual([]); // the master secret is not the fleet's to read with IAM
   });
 
+  it('reads the forwarding pools\' budget, and lets shards without their own inherit it', () => {
+    const t = parse({ ...base, '/shop/database/role': 'secondary', '/shop/database/write-forwarding': 'on', '/shop/database/forwarding-pool-max': '3' });
+    expect(t.database).toMatchObject({ writeForwarding: true, forwardingPoolMax: 3 });
+    expect(parse(base).database?.forwardingPoolMax).toBeUndefined();
+    // A shard known only from the map takes database/'s; one with its own published values takes its own
+    const sharded = parse({
+      ...base, '/shop/database/forwarding-pool-max': '3', '/shop/database/shard-map': map(1, ['s0', 's1', 's2']),
+      '/shop/database/shards/s2/writer': 'shop-db-s2.cluster-c1.eu-west-1.rds.amazonaws.com', '/shop/database/shards/s2/secret-arn': ARN2, '/shop/database/shards/s2/forwarding-pool-max': '5',
+    });
+    expect([...sharded.shards!.shards.values()].map((s) => [s.id, s.forwardingPoolMax])).toEqual([['s0', 3], ['s1', 3], ['s2', 5]]);
+    let err: unknown;
+    try {
+      parse({ ...base, '/shop/database/forwarding-pool-max': '0' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toContain('/shop/database/forwarding-pool-max: expected a whole number, at least 1 (got: "0")');
+  });
+
   it('lists every problem, naming the parameter and the value', () => {
     const params = {
       ...base,
