@@ -330,6 +330,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     if (poolMax !== undefined && !(Number.isInteger(poolMax) && poolMax >= 1 && poolMax <= 100_000)) {
       throw validationError(this, `AuroraDatabase: globalDatabase.forwardingPoolMax must be a whole number of connections from 1 to 100000 (got: ${poolMax})`);
     }
+    if (poolMax !== undefined && !(global?.writeForwarding && engineKind === 'postgres')) {
+      throw validationError(this, `AuroraDatabase: globalDatabase.forwardingPoolMax sizes the runtime's forwarding pools, which exist only with Aurora PostgreSQL's write forwarding (globalDatabase.writeForwarding: true); got engine ${engineKind}, writeForwarding ${String(global?.writeForwarding ?? false)} (got: ${poolMax})`);
+    }
     this.isSecondary = global?.role === 'secondary';
     this.port = engineKind === 'postgres' ? 5432 : 3306;
 
@@ -575,7 +578,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         [DATABASE_KEYS.role]: this.holdsWriter ? 'primary' : 'secondary',
         [DATABASE_KEYS.writeForwarding]: this.forwardsWrites ? 'on' : 'off',
         // Every member publishes it: the writer moves, and the budget is the same wherever it is.
-        ...(global?.writeForwarding && global.forwardingPoolMax !== undefined ? { [DATABASE_KEYS.forwardingPoolMax]: String(global.forwardingPoolMax) } : {}),
+        ...(global?.forwardingPoolMax !== undefined ? { [DATABASE_KEYS.forwardingPoolMax]: String(global.forwardingPoolMax) } : {}),
       },
       network: [
         { connections: securityGroup, port: ec2.Port.tcp(this.port) },

@@ -261,9 +261,6 @@ export const FORWARDED_SESSIONS_PERCENT = 25;
 /** Aurora PostgreSQL's ceiling of its default `max_connections`, whatever the memory. */
 export const AURORA_POSTGRES_MAX_CONNECTIONS = 5000;
 
-/** Memory of one Aurora Serverless v2 capacity unit (ACU), GiB. */
-export const SERVERLESS_GIB_PER_ACU = 2;
-
 /**
  * Memory (GiB) of an Aurora DB instance class (`r7g.large`, with or without `db.`), or undefined for a class not
  * modelled here. Memory-optimized classes (r5, r6g, r6i, r7g, r7i, r8g, ...) have 8 GiB per vCPU, x2g 16 GiB;
@@ -282,11 +279,32 @@ export function auroraInstanceMemoryGiB(instanceClass: string): number | undefin
 
 /**
  * Aurora PostgreSQL's default `max_connections` for an instance of `memoryGiB`: LEAST(DBInstanceClassMemory / 9531392,
- * 5000). DBInstanceClassMemory is the class's memory less what the operating system and RDS keep, so this is a little
- * above what an instance allows (1,802 against about 1,700 for a db.r7g.large).
+ * 5000), computed as AWS's own worked example does, with 10^9 bytes per GiB of the class's memory (1,600 for a
+ * db.r4.large's 15.25 GiB; 1,678 for a db.r7g.large). DBInstanceClassMemory is the memory less what the operating
+ * system and RDS keep: the decimal figure stays below the binary one by about what they keep.
  */
 export function auroraPostgresMaxConnections(memoryGiB: number): number {
-  return Math.min(Math.floor((memoryGiB * 1024 ** 3) / 9_531_392), AURORA_POSTGRES_MAX_CONNECTIONS);
+  return Math.min(Math.floor((memoryGiB * 1e9) / 9_531_392), AURORA_POSTGRES_MAX_CONNECTIONS);
+}
+
+/**
+ * AWS's `max_connections` of an Aurora PostgreSQL Serverless v2 instance by its maximum capacity (ACUs), from the Aurora
+ * User Guide's table; 32 ACUs and more reach 5,000.
+ */
+const SERVERLESS_MAX_CONNECTIONS: ReadonlyArray<readonly [acus: number, connections: number]> = [[1, 189], [4, 823], [8, 1669], [16, 3360], [32, 5000]];
+
+/** Serverless v2's `max_connections` when its minimum capacity is 0 or 0.5 ACU, whatever the maximum. */
+export const SERVERLESS_LOW_MINIMUM_MAX_CONNECTIONS = 2000;
+
+/**
+ * Aurora PostgreSQL Serverless v2's default `max_connections`: AWS's figure for the largest tabled capacity at or below
+ * `maxAcus` (between two rows, the lower: a capacity in between has at least that many), and at most 2,000 when the
+ * minimum capacity is 0 or 0.5 ACU.
+ */
+export function auroraServerlessMaxConnections(minAcus: number, maxAcus: number): number {
+  let connections = SERVERLESS_MAX_CONNECTIONS[0][1];
+  for (const [acus, n] of SERVERLESS_MAX_CONNECTIONS) if (maxAcus >= acus) connections = n;
+  return minAcus <= 0.5 ? Math.min(connections, SERVERLESS_LOW_MINIMUM_MAX_CONNECTIONS) : connections;
 }
 
 /** One shard's writer and the forwarded sessions it takes. */
@@ -323,7 +341,7 @@ export interface ForwardedSessionBudget {
  * or undefined for any other. A forwarding session holds its session on the writer while its connection lives, and
  * the runtime SDK pools them per process (`forward` and `global` pools, `pool.max` each), so at the fleets' maxima
  * the processes may ask for more than the writer's share, which it refuses: writes from the secondaries then fail.
- * Serverless v2 writers are counted at their maximum capacity; a class not modelled here is left out.
+ * Serverless v2 writers are counted by AWS's table for their capacity; a class not modelled here is left out.
  */
 export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'services' | 'queues' | 'database'>): ForwardedSessionBudget | undefined {
   const db = config.database;
@@ -337,9 +355,9 @@ export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'serv
   const writers: ForwardedSessionWriter[] = [];
   for (const shard of db.shards) {
     const instanceType = shard.instanceType;
-    const memory = instanceType === 'serverless' ? db.serverlessMaxCapacity * SERVERLESS_GIB_PER_ACU : auroraInstanceMemoryGiB(instanceType);
-    if (memory === undefined) continue;
-    const maxConnections = auroraPostgresMaxConnections(memory);
+    const memory = instanceType === 'serverless' ? undefined : auroraInstanceMemoryGiB(instanceType);
+    if (instanceType !== 'serverless' && memory === undefined) continue;
+    const maxConnections = memory === undefined ? auroraServerlessMaxConnections(db.serverlessMinCapacity, db.serverlessMaxCapacity) : auroraPostgresMaxConnections(memory);
     writers.push({ shard: shard.id, instanceType, maxConnections, sessions: Math.floor((maxConnections * FORWARDED_SESSIONS_PERCENT) / 100) });
   }
   if (writers.length === 0) return undefined;
@@ -350,7 +368,8 @@ export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'serv
 /**
  * The `forwarding-pool-max` the data stacks publish with write forwarding: half the smallest writer's forwarded
  * sessions per process (a process has two forwarding pools), at least 1; undefined when nothing forwards. The runtime
- * caps each forwarding pool at it, so the fleets at their maxima stay within what every writer takes.
+ * caps each forwarding pool at it: with two or more sessions a process, the fleets at their maxima stay within what
+ * every writer takes; with one, pools of one each may still ask two a process (`s2m plan` says so).
  */
 export function forwardingPoolMax(config: Pick<AppConfig, 'regions' | 'services' | 'queues' | 'database'>): number | undefined {
   const budget = forwardedSessionBudget(config);

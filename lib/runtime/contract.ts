@@ -89,8 +89,9 @@ export const DATABASE_KEYS = {
    * With write forwarding: the most connections each of a runtime process's two forwarding pools (`forward`,
    * `global`) should hold, as a decimal string. Each connection holds a forwarded session on the writer, which takes
    * at most 25 % of its `max_connections` from every secondary together and refuses more; the stacks divide that
-   * among the secondaries' processes with every fleet at its `maxCapacity` (docs/aurora.md, "Connection budgets").
-   * The runtime caps its forwarding pools at it unless the application sets `forwarding.poolMax`.
+   * among the secondaries' processes with every fleet at its `maxCapacity`, half for each pool, at least 1
+   * (docs/aurora.md, "Connection budgets"). The runtime caps its forwarding pools at it unless the application sets
+   * `forwarding.poolMax`.
    */
   forwardingPoolMax: 'forwarding-pool-max',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */

@@ -290,6 +290,24 @@ export class WriteUnavailableError extends Error {
   }
 }
 
+/**
+ * A write (or a transaction) waited `pool.connectionTimeoutMs` for a connection of a pool whose every connection was
+ * busy: too many at once for the pool's size (on a forwarding secondary, its `forwarding-pool-max`). The writer is
+ * fine: this is no lost writer, and {@link DatabaseOptions.onWriterLost} is not called. Retry later, or size the pool.
+ */
+export class PoolSaturatedError extends Error {
+  /** @param message - which pool, how many connections, how long it waited; @param options - the pool's own error as `cause` */
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolSaturatedError';
+  }
+}
+
+/** pg-pool's answer to a connection request that waited `connectionTimeoutMillis` in the queue of a full pool. */
+function isPoolSaturated(e: unknown): boolean {
+  return /timeout exceeded when trying to connect/.test((e as { message?: string } | undefined)?.message ?? '');
+}
+
 interface Target {
   readonly role: 'writer' | 'reader' | 'forward' | 'global';
   readonly host: string;
@@ -339,7 +357,7 @@ const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
  * or a switchover) or cannot be reached.
  */
 export function isWriterLost(e: unknown): boolean {
-  return isReadOnly(e) || isConnectionError(e);
+  return isReadOnly(e) || (isConnectionError(e) && !isPoolSaturated(e));
 }
 
 /** SQLSTATE 25006 `read_only_sql_transaction`: the server (or the session) takes no writes. */
@@ -552,6 +570,11 @@ export class Database {
    * @param pool - the pool the write used (`target.pool` when it started)
    */
   private writeFailed(e: unknown, target: Target, pool: Pool): never {
+    if (isPoolSaturated(e)) {
+      const cap = (target.role === 'forward' || target.role === 'global') && this.options.forwarding?.poolMax === undefined && this.current?.endpoints.forwardingPoolMax !== undefined
+        ? ` (capped at the region's forwarding-pool-max, ${this.current.endpoints.forwardingPoolMax}: docs/aurora.md, "Connection budgets")` : '';
+      throw new PoolSaturatedError(`Database: every one of the ${pool.totalCount} connections of the ${target.role} pool to ${target.host}:${target.port}${cap} stayed busy for pool.connectionTimeoutMs (${this.options.pool?.connectionTimeoutMs ?? 5000} ms): too many writes at once for the pool`, { cause: e });
+    }
     if (isWriterLost(e)) {
       this.counters.writerLost++;
       if (isReadOnly(e)) this.resetWriterPool(target, pool);

@@ -60,12 +60,12 @@ export class HttpError extends Error {
   }
 }
 
-const UNAVAILABLE = new Set(['SessionStoreUnavailableError', 'WriteUnavailableError', 'CacheConnectError', 'IdempotencyUnavailableError']);
+const UNAVAILABLE = new Set(['SessionStoreUnavailableError', 'WriteUnavailableError', 'PoolSaturatedError', 'CacheConnectError', 'IdempotencyUnavailableError']);
 
 /**
  * The status a handler's error answers with: {@link HttpError}'s own, 503 when a dependency is unavailable (the
- * session store, a region without a writer, a refused or failed database connection, a statement that timed out),
- * 500 otherwise. Pure.
+ * session store, a region without a writer, a refused or failed database connection, a database pool with every
+ * connection busy, a statement that timed out), 500 otherwise. Pure.
  */
 export function statusForError(error: unknown): number {
   if (error instanceof HttpError) return error.status;

@@ -107,6 +107,7 @@ export {
   TransactionAbortedError,
   WRITE_FORWARD_SETTING,
   WriteUnavailableError,
+  PoolSaturatedError,
   createDatabase,
   databaseCertificateAuthorities,
   isConnectionError,

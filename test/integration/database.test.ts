@@ -1,7 +1,8 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { staticCredentials } from '../../lib/runtime/credentials';
-import { Database, TransactionAbortedError, WriteUnavailableError, isConnectionError, isQueryTimeout, type PoolOptions } from '../../lib/runtime/database';
+import { Database, PoolSaturatedError, TransactionAbortedError, WriteUnavailableError, isConnectionError, isQueryTimeout, type PoolOptions } from '../../lib/runtime/database';
+import { statusForError } from '../../lib/runtime/http';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
 import type { DatabaseEndpoints } from '../../lib/runtime/topology';
@@ -382,6 +383,31 @@ describe('Database on a Global Database secondary', () => {
       expect(await backends(open, `${tag}-open`)).toBe(4);
     } finally {
       await Promise.all([capped.close(), open.close()]);
+    }
+  });
+
+  it('fails a forwarded write that waited out connectionTimeoutMs on its full pool as saturated, not as a lost writer', async () => {
+    // GIVEN a forwarding secondary capped at one connection per forwarding pool, waiting 200 ms for one
+    let lost = 0;
+    const db = new Database({
+      endpoints: endpoints({ role: 'secondary', writeForwarding: true, writer: 'inactive-writer.invalid', reader: primary.host, forwardingPoolMax: 1 }),
+      credentials: staticCredentials(user, password),
+      pool: { connectionTimeoutMs: 200 },
+      onWriterLost: () => { lost++; },
+      onError: () => undefined,
+    });
+    try {
+      // WHEN a write holds the only connection for a second and another comes
+      const slow = db.write('SELECT pg_sleep(1)');
+      const waiting = db.write('SELECT 1');
+      // THEN the second fails as saturated, naming the pool and the cap; the first succeeds; the writer is not lost
+      await expect(waiting).rejects.toThrow(PoolSaturatedError);
+      await expect(waiting).rejects.toThrow(/every one of the 1 connections of the forward pool to .* \(capped at the region's forwarding-pool-max, 1: docs\/aurora\.md, "Connection budgets"\) stayed busy for pool\.connectionTimeoutMs \(200 ms\)/);
+      await expect(slow).resolves.toBeDefined();
+      expect([lost, db.stats().writerLost]).toEqual([0, 0]);
+      expect(statusForError(await waiting.catch((e: unknown) => e))).toBe(503);
+    } finally {
+      await db.close();
     }
   });
 

@@ -286,8 +286,11 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
     expect(budgetOf(build('BudgetSecondary', 'eu-west-1', 'postgres', { role: 'secondary', ...global, forwardingPoolMax: 2 }).t)).toEqual(['2']);
     // the writer moves: its region publishes it too, for when it is a secondary
     expect(budgetOf(build('BudgetWriter', 'us-east-1', 'postgres', { role: 'primary', ...global, forwardingPoolMax: 2 }).t)).toEqual(['2']);
-    expect(budgetOf(build('BudgetOff', 'eu-west-1', 'postgres', { role: 'secondary', ...global, writeForwarding: false, forwardingPoolMax: 2 }).t)).toEqual([]);
     expect(budgetOf(build('BudgetNone', 'eu-west-1', 'postgres', { role: 'secondary', ...global }).t)).toEqual([]);
+    // without PostgreSQL's write forwarding there are no forwarding pools to size: refused, naming the field
+    expect(() => build('BudgetOff', 'eu-west-1', 'postgres', { role: 'secondary', ...global, writeForwarding: false, forwardingPoolMax: 2 }))
+      .toThrow(/globalDatabase\.forwardingPoolMax sizes the runtime's forwarding pools, which exist only with Aurora PostgreSQL's write forwarding \(globalDatabase\.writeForwarding: true\); got engine postgres, writeForwarding false \(got: 2\)/);
+    expect(() => build('BudgetMysql', 'eu-west-1', 'mysql', { role: 'secondary', ...global, forwardingPoolMax: 2 })).toThrow(/got engine mysql, writeForwarding true \(got: 2\)/);
     expect(() => build('BudgetBad', 'eu-west-1', 'postgres', { role: 'secondary', ...global, forwardingPoolMax: 0 }))
       .toThrow(/AuroraDatabase: globalDatabase\.forwardingPoolMax must be a whole number of connections from 1 to 100000 \(got: 0\)/);
   });

@@ -159,7 +159,7 @@ describe('reference app (millions config): Aurora global database in every regio
     }
   });
 
-  it('publishes in every region the forwarding pools\' budget of its fleets at their maxima: 450 sessions over 220 processes, 1 per pool', () => {
+  it('publishes in every region the forwarding pools\' budget of its fleets at their maxima: 419 sessions over 220 processes, 1 per pool', () => {
     for (const region of Object.keys(built.regions)) {
       Template.fromStack(built.regions[region].data).hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/forwarding-pool-max', Value: '1' });
     }

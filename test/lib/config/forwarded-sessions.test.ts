@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, resolveConfig, stageFindings, stageWarningId, type AppConfigInput } from '../../../lib/config';
-import { auroraInstanceMemoryGiB, auroraPostgresMaxConnections, forwardedSessionBudget, forwardingPoolMax } from '../../../lib/config/limits';
+import { auroraInstanceMemoryGiB, auroraPostgresMaxConnections, auroraServerlessMaxConnections, forwardedSessionBudget, forwardingPoolMax } from '../../../lib/config/limits';
 import { forwardingNotes } from '../../../lib/capacity/plan-config';
 import { configPath } from '../../helpers/app';
 
@@ -34,10 +34,20 @@ describe('Aurora PostgreSQL connection limits by instance class', () => {
     for (const cls of ['serverless', 'm5.large', 'r7g.medium', 'r7g', 'db.r7g.huge']) expect(auroraInstanceMemoryGiB(cls), cls).toBeUndefined();
   });
 
-  it('computes max_connections by AWS\'s formula, capped at 5000', () => {
-    expect(auroraPostgresMaxConnections(16)).toBe(1802);
-    expect(auroraPostgresMaxConnections(4)).toBe(450);
-    expect(auroraPostgresMaxConnections(512)).toBe(5000);
+  it('computes max_connections by AWS\'s formula as its worked example does (10^9 bytes a GiB), capped at 5000', () => {
+    // AWS's example: a db.r4.large's 15.25 GiB give 1,600 (their rounding of 1,599.97)
+    expect(auroraPostgresMaxConnections(15.25)).toBe(1599);
+    expect(auroraPostgresMaxConnections(16)).toBe(1678);
+    expect(auroraPostgresMaxConnections(4)).toBe(419);
+    // from 64 GiB (an r7g.2xlarge) on, the ceiling
+    expect([auroraPostgresMaxConnections(64), auroraPostgresMaxConnections(512)]).toEqual([5000, 5000]);
+  });
+
+  it('takes Serverless v2\'s max_connections from AWS\'s table by maximum capacity, at most 2000 with a minimum of 0.5 ACU or less', () => {
+    expect([1, 4, 8, 16, 32, 128].map((max) => auroraServerlessMaxConnections(1, max))).toEqual([189, 823, 1669, 3360, 5000, 5000]);
+    // between two rows, the lower one
+    expect(auroraServerlessMaxConnections(1, 12)).toBe(1669);
+    expect([auroraServerlessMaxConnections(0.5, 16), auroraServerlessMaxConnections(0, 64), auroraServerlessMaxConnections(0.5, 4)]).toEqual([2000, 2000, 823]);
   });
 });
 
@@ -45,10 +55,10 @@ describe('forwarded-session budget of a global database with write forwarding', 
   it('counts one process per instance of every service and worker fleet at its maximum, in every region but the writer\'s', () => {
     // GIVEN the millions config: web 30, api 40 (a scheduled action raises only its minimum), jobs workers 40
     const budget = forwardedSessionBudget(resolveConfig(millions(30)));
-    // THEN two secondaries of 110 processes each share the 450 sessions of an r7g.large writer: 2 each
+    // THEN two secondaries of 110 processes each share the 419 sessions of an r7g.large writer: 1 each
     expect(budget).toEqual({
       secondaries: ['eu-west-1', 'ap-southeast-1'], processesPerRegion: 110, processes: 220,
-      writers: [{ shard: 's0', instanceType: 'r7g.large', maxConnections: 1802, sessions: 450 }], sessionsPerProcess: 2,
+      writers: [{ shard: 's0', instanceType: 'r7g.large', maxConnections: 1678, sessions: 419 }], sessionsPerProcess: 1,
     });
   });
 
@@ -60,14 +70,15 @@ describe('forwarded-session budget of a global database with write forwarding', 
     expect(budget?.processesPerRegion).toBe(140);
   });
 
-  it('counts a Serverless v2 writer at its maximum capacity, and every shard\'s writer', () => {
-    const serverless = forwardedSessionBudget(resolveConfig(millions(30, { instanceType: 'serverless', readerInstanceType: 'serverless', serverlessMaxCapacity: 16 })));
-    // 16 ACUs × 2 GiB = 32 GiB: max_connections 3604, 901 sessions
-    expect(serverless?.writers).toEqual([{ shard: 's0', instanceType: 'serverless', maxConnections: 3604, sessions: 901 }]);
+  it('counts a Serverless v2 writer by AWS\'s table for its capacity, and every shard\'s writer', () => {
+    const serverless = (min: number) => forwardedSessionBudget(resolveConfig(millions(30, { instanceType: 'serverless', readerInstanceType: 'serverless', serverlessMinCapacity: min, serverlessMaxCapacity: 16 })));
+    // 16 ACUs: 3,360 connections, but 2,000 with the default minimum of 0.5 ACU
+    expect(serverless(0.5)?.writers).toEqual([{ shard: 's0', instanceType: 'serverless', maxConnections: 2000, sessions: 500 }]);
+    expect(serverless(2)?.writers).toEqual([{ shard: 's0', instanceType: 'serverless', maxConnections: 3360, sessions: 840 }]);
     const sharded = forwardedSessionBudget(loadConfigFile(configPath('sharded')));
-    expect(sharded?.writers.map((w) => [w.shard, w.sessions])).toEqual([['s0', 450], ['s1', 450], ['s2', 901]]);
+    expect(sharded?.writers.map((w) => [w.shard, w.sessions])).toEqual([['s0', 419], ['s1', 419], ['s2', 839]]);
     // The smallest writer decides what a process may hold.
-    expect(sharded?.sessionsPerProcess).toBe(Math.floor(450 / sharded!.processes));
+    expect(sharded?.sessionsPerProcess).toBe(Math.floor(419 / sharded!.processes));
   });
 
   it('is undefined when nothing forwards: one region, no global database, or forwarding off', () => {
@@ -79,35 +90,36 @@ describe('forwarded-session budget of a global database with write forwarding', 
 
 describe('the synth\'s warning, and s2m plan\'s note', () => {
   it('warns on the writer region\'s data stack when the secondaries\' processes outnumber the writer\'s forwarded sessions', () => {
-    // GIVEN web at 146: 2 × (146 + 40 + 40) = 452 processes against 450 sessions
-    const findings = stageFindings(resolveConfig(millions(146))).filter((f) => f.id === ID);
+    // GIVEN web at 130: 2 × (130 + 40 + 40) = 420 processes against 419 sessions
+    const findings = stageFindings(resolveConfig(millions(130))).filter((f) => f.id === ID);
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ region: 'us-east-1', tier: 'data' });
-    expect(findings[0].message).toContain('the 2 secondary region(s) (eu-west-1, ap-southeast-1) run up to 452 processes');
-    expect(findings[0].message).toContain('(226 per region: `services` and `queues[].workers`)');
-    expect(findings[0].message).toContain('db.r7g.large, max_connections about 1802, so 450');
+    expect(findings[0].message).toContain('the 2 secondary region(s) (eu-west-1, ap-southeast-1) run up to 420 processes');
+    expect(findings[0].message).toContain('(210 per region: `services` and `queues[].workers`)');
+    expect(findings[0].message).toContain('db.r7g.large, max_connections about 1678, so 419');
     expect(findings[0].message).toContain('database.instanceType');
   });
 
   it('says nothing at the budget (one session per process), nor for the example configs', () => {
-    // 2 × (145 + 40 + 40) = 450
-    expect(stageFindings(resolveConfig(millions(145))).filter((f) => f.id === ID)).toEqual([]);
+    // 2 × (129 + 40 + 40) = 418
+    expect(stageFindings(resolveConfig(millions(129))).filter((f) => f.id === ID)).toEqual([]);
     for (const name of ['startup', 'growth', 'millions', 'global', 'sharded']) {
       expect(stageFindings(loadConfigFile(configPath(name))).filter((f) => f.id === ID), name).toEqual([]);
     }
   });
 
   it('tells the plan the sessions a process may hold and the pool size the stacks publish, or that none fit', () => {
-    // 220 processes, 450 sessions: 2 each, so one connection in each of the forward and global pools
+    // 220 processes, 419 sessions: 1 each, and pools of one connection each ask for two
     const [note] = forwardingNotes(resolveConfig(millions(30)));
-    expect(note).toContain('run up to 220 runtime processes (110 per region), and a db.r7g.large writer takes 450 forwarded sessions');
-    expect(note).toContain('2 per process; the data stacks publish forwarding-pool-max 1, and the runtime holds each of a process\'s two forwarding pools (forward and global) to it instead of 10 connections, unless the application sets forwarding.poolMax');
-    expect(note).not.toContain('still more');
+    expect(note).toContain('run up to 220 runtime processes (110 per region), and a db.r7g.large writer takes 419 forwarded sessions');
+    expect(note).toContain('1 per process; the data stacks publish forwarding-pool-max 1, and the runtime holds each of a process\'s two forwarding pools (forward and global) to it instead of 10 connections, unless the application sets forwarding.poolMax');
+    expect(note).toContain('(2 a process, still more than 1: a larger writer (database.instanceType) or smaller fleets would fit)');
     // Past the budget, the plan repeats the synth's warning
-    expect(forwardingNotes(resolveConfig(millions(146)))[0]).toContain(`fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${ID})`);
-    // One session per process: even pools of one connection each ask for two
-    expect(forwardingNotes(resolveConfig(millions(145)))[0]).toContain('1 per process; the data stacks publish forwarding-pool-max 1');
-    expect(forwardingNotes(resolveConfig(millions(145)))[0]).toContain('(2 a process, still more than 1: a larger writer (database.instanceType) or smaller fleets would fit)');
+    expect(forwardingNotes(resolveConfig(millions(130)))[0]).toContain(`fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: ${ID})`);
+    // Two sessions a process: pools of one fit (r7g.xlarge, 839 sessions over 220 processes is 3)
+    const fits = forwardingNotes(resolveConfig(millions(30, { instanceType: 'r7g.xlarge' })))[0];
+    expect(fits).toContain('3 per process; the data stacks publish forwarding-pool-max 1');
+    expect(fits).not.toContain('still more');
     // A writer with room for the runtime's default pools: no note (2 × (10 + 10 + 10) = 60 processes, 1250 sessions)
     expect(forwardingNotes(resolveConfig(millions(10, { instanceType: 'r7g.16xlarge' }, { api: 10, workers: 10 })))).toEqual([]);
     // One at Aurora's ceiling of 5000 connections: 1250 / 220 = 5 per process, pools of 2

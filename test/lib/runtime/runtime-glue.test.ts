@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { JOB_ATTRIBUTES } from '../../../lib/runtime/contract';
 import { HealthCheck } from '../../../lib/runtime/health';
+import { PoolSaturatedError } from '../../../lib/runtime/database';
 import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
 import { jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
 import { DbSession, clusterKey } from '../../../lib/runtime/replication';
@@ -204,6 +205,7 @@ describe('statusForError', () => {
     [new HttpError(404, 'no such order'), 404],
     [named('SessionStoreUnavailableError'), 503],
     [named('WriteUnavailableError'), 503],
+    [new PoolSaturatedError('every connection of the forward pool stayed busy'), 503],
     [named('CacheConnectError'), 503],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 503],
     [Object.assign(new Error('duplicate key'), { code: '23505' }), 500],
