@@ -263,16 +263,18 @@ export const AURORA_POSTGRES_MAX_CONNECTIONS = 5000;
 
 /**
  * Memory (GiB) of an Aurora DB instance class (`r7g.large`, with or without `db.`), or undefined for a class not
- * modelled here. Memory-optimized classes (r5, r6g, r6i, r7g, r7i, r8g, ...) have 8 GiB per vCPU, x2g 16 GiB;
- * `large` has 2 vCPUs, `xlarge` 4, `<n>xlarge` 4n; burstable t3 and t4g have 4 GiB (`medium`) or 8 GiB (`large`).
+ * modelled here. Memory-optimized classes (r5, r6g, r6gd, r6i, r6id, r7g, r7i, r8g, r8gd) have 8 GiB per vCPU, r4
+ * 7.625, x2g 16; `large` has 2 vCPUs, `xlarge` 4, `<n>xlarge` 4n; burstable t3 and t4g have 2 GiB (`small`), 4
+ * (`medium`), 8 (`large`), 16 (`xlarge`) or 32 (`2xlarge`).
  */
 export function auroraInstanceMemoryGiB(instanceClass: string): number | undefined {
-  const m = /^(?:db\.)?([a-z]+)(\d+)([a-z]*)\.(medium|large|xlarge|(\d+)xlarge)$/.exec(instanceClass);
+  const m = /^(?:db\.)?([a-z]+)(\d+)([a-z]*)\.(small|medium|large|xlarge|(\d+)xlarge)$/.exec(instanceClass);
   if (!m) return undefined;
-  const [, kind, , , size, n] = m;
-  if (kind === 't') return size === 'medium' ? 4 : size === 'large' ? 8 : undefined;
-  const perVcpu = kind === 'r' ? 8 : kind === 'x' ? 16 : undefined;
-  if (perVcpu === undefined || size === 'medium') return undefined;
+  const [, kind, generation, extra, size, n] = m;
+  if (kind === 't') return ({ small: 2, medium: 4, large: 8, xlarge: 16 } as Record<string, number>)[size] ?? (size === '2xlarge' ? 32 : undefined);
+  const family = `${kind}${generation}${extra}`;
+  const perVcpu = kind === 'r' ? (family === 'r4' ? 7.625 : 8) : family === 'x2g' ? 16 : undefined;
+  if (perVcpu === undefined || size === 'small' || size === 'medium') return undefined;
   const vcpus = size === 'large' ? 2 : size === 'xlarge' ? 4 : 4 * Number(n);
   return perVcpu * vcpus;
 }

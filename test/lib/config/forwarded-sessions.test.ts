@@ -25,13 +25,14 @@ function millions(webMax: number, database: Record<string, unknown> = {}, others
 
 describe('Aurora PostgreSQL connection limits by instance class', () => {
   it.each([
-    ['r7g.large', 16], ['db.r6g.2xlarge', 64], ['r6i.24xlarge', 768], ['r8g.48xlarge', 1536], ['x2g.xlarge', 64], ['t4g.medium', 4], ['db.t3.large', 8],
-  ])('%s has %i GiB', (cls, gib) => {
+    ['r7g.large', 16], ['db.r6g.2xlarge', 64], ['r6i.24xlarge', 768], ['r8g.48xlarge', 1536], ['r6gd.xlarge', 32], ['db.r4.large', 15.25],
+    ['x2g.xlarge', 64], ['db.t3.small', 2], ['t4g.medium', 4], ['db.t3.large', 8], ['t4g.2xlarge', 32],
+  ])('%s has %d GiB', (cls, gib) => {
     expect(auroraInstanceMemoryGiB(cls)).toBe(gib);
   });
 
   it('models no other class (and never guesses one)', () => {
-    for (const cls of ['serverless', 'm5.large', 'r7g.medium', 'r7g', 'db.r7g.huge']) expect(auroraInstanceMemoryGiB(cls), cls).toBeUndefined();
+    for (const cls of ['serverless', 'm5.large', 'r7g.medium', 'r7g', 'db.r7g.huge', 'x2iedn.xlarge', 't4g.4xlarge']) expect(auroraInstanceMemoryGiB(cls), cls).toBeUndefined();
   });
 
   it('computes max_connections by AWS\'s formula as its worked example does (10^9 bytes a GiB), capped at 5000', () => {
