@@ -5,7 +5,7 @@ import { describe, expect, it, test } from 'vitest';
 import { main } from '../../../lib/capacity/cli';
 import { ExitCode } from '../../../lib/capacity/errors';
 import type { CapacityReport } from '../../../lib/capacity/report';
-import { isSizingField, resolveConfig } from '../../../lib/config';
+import { isSizingField, resolveConfig, stageFindings } from '../../../lib/config';
 import { MILLIONS, accessDenied, capture, mockAws, noCredentials, shopValues, stackMissing, webOnlyOutputs } from './helpers';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
@@ -156,6 +156,11 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     ]);
     expect(io.out()).toMatch(/Changes to .*millions\.json \(sizes only; everything else is kept as written\):\n {2}services\[web\]\.minCapacity: 3 → 10\n/);
     expect(io.out()).toMatch(/wrote out.json\n$/);
+    // The planned fleets (web 50, api 390, workers 40 in each of two forwarding secondaries: 960 processes) outgrow
+    // the r7g.large writer's 419 forwarded sessions: the plan says so, as the synth of the written config warns
+    expect(io.out()).toContain('note: write forwarding: at their maxCapacity the fleets of the 2 secondary region(s) (eu-west-1, ap-southeast-1) run up to 960 runtime processes (480 per region), and a db.r7g.large writer (shard s0) takes 419 forwarded sessions');
+    expect(io.out()).toContain('fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: scale-to-millions:stage-forwarded-sessions)');
+    expect(stageFindings(written).map((f) => f.id)).toContain('scale-to-millions:stage-forwarded-sessions');
   });
 
   it('plan --json prints the changes to the base (schema version 2)', async () => {
