@@ -2,8 +2,9 @@
  * `s2m evacuate` and `s2m restore`: take a region out of DNS (invert its Route 53 drain switch) and, when it holds
  * the writer of an Aurora Global Database, move the writer (planned switchover, or unplanned failover that may lose
  * the writes in flight); then enable write forwarding on the demoted cluster and rewrite every region's published
- * `database/role`, `writer` and `write-forwarding`, so the runtime writes to the right place at once. Every AWS call
- * goes through clients given as parameters; a dry run only reads and prints what it would do.
+ * `database/role`, `writer` and `write-forwarding`, so the runtime writes to the right place at once. A cache Global
+ * Datastore is not moved: the command that promotes the target region's cache is printed. Every AWS call goes through
+ * clients given as parameters; a dry run only reads and prints what it would do.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
@@ -194,6 +195,29 @@ function checkRegion(config: AppConfig, region: string, what: string): void {
 }
 
 /**
+ * What to do about the cache's Global Datastore when the writer leaves the region that created it (`s2m evacuate`) or
+ * comes back to it (`s2m restore --writer`): `s2m` has no ElastiCache client and does not move the Global Datastore's
+ * primary, so it names the command that promotes `to`'s replication group (read from `to`'s data stack, which a down
+ * region does not hinder). Nothing without a Global Datastore, or when the creating region is not involved.
+ */
+async function globalDatastoreAdvice(config: AppConfig, move: { readonly evacuated: string } | { readonly restored: string }, to: string, deps: FailoverDeps): Promise<void> {
+  const g = config.cache.globalDatastore;
+  const creator = config.primaryRegion;
+  if (!g || ('evacuated' in move ? move.evacuated !== creator : move.restored !== creator)) return;
+  let group = `<${OutputKeys.cacheReplicationGroupId} of ${cliStackNames.data(config.name, to)}>`;
+  try {
+    const outputs = await readStackOutputs(deps.cloudFormation(to), to, cliStackNames.data(config.name, to), { clock: deps.clock });
+    group = outputs[OutputKeys.cacheReplicationGroupId] ?? group;
+  } catch {
+    // The command still names the Global Datastore and the region; the group is then read by hand.
+  }
+  const where = 'evacuated' in move
+    ? `was created with its primary cache in ${creator}, and s2m does not move it: while its primary is there, the caches of the other regions refuse writes (the runtime serves their hits and loads their misses; sessions and idempotency keys kept in the cache cannot be written)`
+    : `has its primary cache where s2m evacuate's advice moved it, if it was followed, and s2m does not move it back`;
+  deps.log(`${g.globalReplicationGroupId}: the cache's Global Datastore ${where}. To make ${to}'s cache the primary: aws elasticache failover-global-replication-group --region ${to} --global-replication-group-id ${g.globalReplicationGroupId} --primary-region ${to} --primary-replication-group-id ${group}`);
+}
+
+/**
  * Takes `opts.region` out of service: its DNS (its drain switch inverted, unless `keepDns`) and, when it holds
  * the writer of a global database, the writer (moved to `opts.to`). Returns the config edits to make before the next
  * deploy (which would otherwise undo them).
@@ -256,6 +280,7 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
         }
       }
     }
+    await globalDatastoreAdvice(config, { evacuated: opts.region }, to, deps);
   };
 
   if (!opts.unplanned) {
@@ -328,6 +353,7 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
       await publishRoles(config, db, opts.region, undefined, opts, deps);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
     }
+    await globalDatastoreAdvice(config, { restored: opts.region }, opts.region, deps);
   }
   return edits;
 }

@@ -64,7 +64,7 @@ function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
   for (const region of regions) {
     cfn[region] = mockClient(new CloudFormationClient({ region }));
     cfn[region].on(DescribeStacksCommand).callsFake((input: { StackName: string }) => ({
-      Stacks: [{ StackName: input.StackName, CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'DrainHealthCheckId', OutputValue: `hc-${region}` }] }],
+      Stacks: [{ StackName: input.StackName, CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'DrainHealthCheckId', OutputValue: `hc-${region}` }, { OutputKey: 'CacheReplicationGroupId', OutputValue: `shop-cache-${region}` }] }],
     }));
     rds[region] = mockClient(new RDSClient({ region }));
     rds[region].on(DescribeGlobalClustersCommand).callsFake((input: { GlobalClusterIdentifier: string }): { GlobalClusters: GlobalCluster[] } => {
@@ -252,6 +252,37 @@ describe('active-passive DNS without write forwarding (dns.routing "failover")',
     // WHEN --writer is given THEN the region comes back with its writer
     expect(await main(['restore', 'us-east-1', '--config', config, '--writer'], m.deps)).toBe(ExitCode.ok);
     expect(m.world).toMatchObject({ inverted: { 'us-east-1': false }, writer: { 'shop-global': 'us-east-1' } });
+  });
+});
+
+describe('a cache Global Datastore, which s2m does not move', () => {
+  /** config/millions.json with its cache in a Global Datastore (created in us-east-1, the primary region). */
+  function withGlobalDatastore(): string {
+    const c = JSON.parse(readFileSync(MILLIONS, 'utf8')) as { cache: Record<string, unknown> };
+    const { immutable: _immutable, ...cache } = c.cache;
+    const file = join(mkdtempSync(join(tmpdir(), 's2m-gd-')), 'config.json');
+    writeFileSync(file, JSON.stringify({ ...c, cache: { ...cache, autoScaling: { enabled: false }, globalDatastore: { enabled: true } } }));
+    return file;
+  }
+  const command = (to: string) => `aws elasticache failover-global-replication-group --region ${to} --global-replication-group-id ldgnf-shop-cache --primary-region ${to} --primary-replication-group-id shop-cache-${to}`;
+
+  it('evacuate names the command that promotes the target region\'s cache, with its replication group from the target\'s data stack', async () => {
+    const m = mocked();
+    expect(await main(['evacuate', 'us-east-1', '--config', withGlobalDatastore(), '--unplanned'], m.deps)).toBe(ExitCode.ok);
+    expect(m.out()).toContain('ldgnf-shop-cache: the cache\'s Global Datastore was created with its primary cache in us-east-1, and s2m does not move it: while its primary is there, the caches of the other regions refuse writes');
+    expect(m.out()).toContain(`To make eu-west-1's cache the primary: ${command('eu-west-1')}`);
+  });
+
+  it('restore --writer names the command back; evacuating another region, or a config without one, says nothing of it', async () => {
+    const back = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0 });
+    expect(await main(['restore', 'us-east-1', '--config', withGlobalDatastore(), '--writer'], back.deps)).toBe(ExitCode.ok);
+    expect(back.out()).toContain(`To make us-east-1's cache the primary: ${command('us-east-1')}`);
+    const other = mocked();
+    expect(await main(['evacuate', 'ap-southeast-1', '--config', withGlobalDatastore()], other.deps)).toBe(ExitCode.ok);
+    expect(other.out()).not.toContain('Global Datastore');
+    const none = mocked();
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS], none.deps)).toBe(ExitCode.ok);
+    expect(none.out()).not.toContain('Global Datastore');
   });
 });
 
