@@ -746,7 +746,7 @@ export class Database {
     const next = this.selected(change.topology);
     if (next === undefined) return;
     const current = this.current?.endpoints;
-    const endpointsChanged = JSON.stringify(current) !== JSON.stringify(next);
+    const endpointsChanged = JSON.stringify(poolRelevant(current)) !== JSON.stringify(poolRelevant(next));
     const ourSecret = change.kind === 'secret' && change.secretArn !== undefined && change.secretArn === next.secretArn;
     if (!endpointsChanged && !ourSecret) return;
     if (endpointsChanged) this.credentials = undefined; // the authentication may have changed too
@@ -1138,6 +1138,17 @@ interface Connection {
 interface CheckedOut extends Connection {
   /** The connection-level error one of its statements failed with (the connection is closed when released). */
   readonly broken: Error | undefined;
+}
+
+/**
+ * The endpoints as far as the pools built from them differ: a region that does not forward (a primary, or a secondary
+ * without forwarding) has no forwarding pools, so a new `forwarding-pool-max` there (every member publishes it, and it
+ * changes with any fleet's maximum) rebuilds nothing.
+ */
+function poolRelevant(e: DatabaseEndpoints | undefined): DatabaseEndpoints | undefined {
+  if (e === undefined || poolSetMode(e) === 'forwarding' || e.forwardingPoolMax === undefined) return e;
+  const { forwardingPoolMax: _ignored, ...rest } = e;
+  return rest;
 }
 
 /**

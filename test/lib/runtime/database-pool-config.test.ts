@@ -2,7 +2,7 @@ import type { PoolConfig } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { staticCredentials } from '../../../lib/runtime/credentials';
 import { Database, type DatabaseOptions } from '../../../lib/runtime/database';
-import type { DatabaseEndpoints } from '../../../lib/runtime/topology';
+import type { DatabaseEndpoints, Topology, TopologyChange, TopologyLoader } from '../../../lib/runtime/topology';
 
 /**
  * The settings each `pg` pool is created with (a `pg` module that records them; no server). What they do against a
@@ -99,6 +99,28 @@ describe('Database pool settings', () => {
     expect([own.forward?.max, own.global?.max]).toEqual([6, 6]);
     // A primary's writer pool is not a forwarding pool: the published budget leaves it alone
     expect((await poolConfigs({ endpoints: { ...endpoints, forwardingPoolMax: 3 } })).writer?.max).toBe(10);
+  });
+
+  it('rebuilds its pools for a new forwarding-pool-max only where it forwards: a primary keeps its pools', async () => {
+    // GIVEN databases that follow a topology, one in a primary region and one in a forwarding secondary
+    const follow = async (base: DatabaseEndpoints) => {
+      const { configs, pg } = recordingPg();
+      let listener: ((c: TopologyChange) => void) | undefined;
+      const topologyOf = (database: DatabaseEndpoints) => ({ database }) as unknown as Topology;
+      const loader = { prefix: '/shop', region: 'eu-west-1', current: topologyOf(base), onChange: (fn: (c: TopologyChange) => void) => { listener = fn; return () => undefined; } } as unknown as TopologyLoader;
+      const db = new Database({ topology: loader, credentials: staticCredentials('u', 'p'), ssl: false, pg, onError: () => undefined });
+      await db.read('SELECT 1');
+      // WHEN the stacks publish a new budget for the forwarding pools (a fleet's maximum changed)
+      const next = topologyOf({ ...base, forwardingPoolMax: (base.forwardingPoolMax ?? 0) + 2 });
+      listener!({ kind: 'database', topology: next, previous: topologyOf(base) });
+      await db.read('SELECT 1');
+      const rebuilds = db.stats().poolRebuilds;
+      await db.close();
+      return { rebuilds, forward: configs.filter((c) => String(c.application_name) === 'app:forward').map((c) => c.max) };
+    };
+    // THEN only the forwarding secondary builds its pools again, with the new size
+    expect(await follow({ ...endpoints, forwardingPoolMax: 1 })).toEqual({ rebuilds: 1, forward: [] });
+    expect(await follow({ ...endpoints, role: 'secondary', writeForwarding: true, forwardingPoolMax: 1 })).toEqual({ rebuilds: 2, forward: [1, 3] });
   });
 
   it.each([
