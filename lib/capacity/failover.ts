@@ -280,17 +280,18 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
         }
       }
     }
-    await globalDatastoreAdvice(config, { evacuated: opts.region }, to, deps);
   };
 
   if (!opts.unplanned) {
     await drainDns();
     await moveDatabases();
+    await globalDatastoreAdvice(config, { evacuated: opts.region }, to, deps);
     return edits;
   }
   // Unplanned: the region is down, and so may be its CloudFormation endpoint (and Route 53's control plane, in
   // us-east-1). The writer moves first; a DNS step that then fails does not undo that, and says how to finish.
   await moveDatabases();
+  await globalDatastoreAdvice(config, { evacuated: opts.region }, to, deps);
   try {
     await drainDns();
   } catch (e) {

@@ -281,7 +281,7 @@ export function auroraInstanceMemoryGiB(instanceClass: string): number | undefin
 
 /**
  * Aurora PostgreSQL's default `max_connections` for an instance of `memoryGiB`: LEAST(DBInstanceClassMemory / 9531392,
- * 5000), computed as AWS's own worked example does, with 10^9 bytes per GiB of the class's memory (1,600 for a
+ * 5000), computed as AWS's own worked example does, with 10^9 bytes per GiB of the class's memory (about 1,600 for a
  * db.r4.large's 15.25 GiB; 1,678 for a db.r7g.large). DBInstanceClassMemory is the memory less what the operating
  * system and RDS keep: the decimal figure stays below the binary one by about what they keep.
  */

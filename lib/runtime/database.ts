@@ -292,8 +292,10 @@ export class WriteUnavailableError extends Error {
 
 /**
  * A write (or a transaction) waited `pool.connectionTimeoutMs` for a connection of a pool whose every connection was
- * busy: too many at once for the pool's size (on a forwarding secondary, its `forwarding-pool-max`). The writer is
- * fine: this is no lost writer, and {@link DatabaseOptions.onWriterLost} is not called. Retry later, or size the pool.
+ * busy, while the pool completed other statements: too many at once for the pool's size (on a forwarding secondary,
+ * its `forwarding-pool-max`). The writer answers, so this is no lost writer, and {@link DatabaseOptions.onWriterLost}
+ * is not called; retry later, or size the pool. A wait during which nothing completed (connections still opening, or
+ * hung on a writer that stopped answering) fails with pg's own error, as a lost writer.
  */
 export class PoolSaturatedError extends Error {
   /** @param message - which pool, how many connections, how long it waited; @param options - the pool's own error as `cause` */
@@ -312,6 +314,10 @@ interface Target {
   readonly role: 'writer' | 'reader' | 'forward' | 'global';
   readonly host: string;
   readonly port: number;
+  /** The pool's size (`max`). */
+  readonly max: number;
+  /** When a statement on the pool last completed (ms): a pool that completes statements is busy, not hung. */
+  servedAt?: number;
   /** The pool in use: replaced (see `resetWriterPool`) when the writer turned out to be read-only. */
   pool: Pool;
   /** A new pool with the same settings. */
@@ -357,7 +363,7 @@ const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
  * or a switchover) or cannot be reached.
  */
 export function isWriterLost(e: unknown): boolean {
-  return isReadOnly(e) || (isConnectionError(e) && !isPoolSaturated(e));
+  return isReadOnly(e) || isConnectionError(e);
 }
 
 /** SQLSTATE 25006 `read_only_sql_transaction`: the server (or the session) takes no writes. */
@@ -553,8 +559,10 @@ export class Database {
     const pool = target.pool;
     this.counters.writes++;
     const session = options.session;
+    const since = Date.now();
     const run = session === undefined
-      ? this.query<R>(target, sql, params)
+      // A plain write's only wait is for a connection of this pool.
+      ? this.query<R>(target, sql, params).catch((e: unknown) => { throw this.saturatedOr(target, e, since); })
       : this.withClient(target, async (client) => {
         const r = await client.query(sql, params as unknown[]);
         await this.recordWrite(set, client, session);
@@ -570,11 +578,7 @@ export class Database {
    * @param pool - the pool the write used (`target.pool` when it started)
    */
   private writeFailed(e: unknown, target: Target, pool: Pool): never {
-    if (isPoolSaturated(e)) {
-      const cap = (target.role === 'forward' || target.role === 'global') && this.options.forwarding?.poolMax === undefined && this.current?.endpoints.forwardingPoolMax !== undefined
-        ? ` (capped at the region's forwarding-pool-max, ${this.current.endpoints.forwardingPoolMax}: docs/aurora.md, "Connection budgets")` : '';
-      throw new PoolSaturatedError(`Database: every one of the ${pool.totalCount} connections of the ${target.role} pool to ${target.host}:${target.port}${cap} stayed busy for pool.connectionTimeoutMs (${this.options.pool?.connectionTimeoutMs ?? 5000} ms): too many writes at once for the pool`, { cause: e });
-    }
+    if (e instanceof PoolSaturatedError) throw e;
     if (isWriterLost(e)) {
       this.counters.writerLost++;
       if (isReadOnly(e)) this.resetWriterPool(target, pool);
@@ -629,7 +633,9 @@ export class Database {
         open = false;
         // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
         // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
-        if (client.broken === undefined && !isConnectionError(e) && !isQueryTimeout(e)) await client.query('ROLLBACK').catch(() => undefined);
+        // Any other error (the callback's own, or another pool's: a strong read waiting on this pool) leaves this
+        // connection in the transaction: roll it back before the connection goes back to the pool.
+        if (client.broken === undefined) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
       open = false;
@@ -808,6 +814,7 @@ export class Database {
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;
+      const max = role === 'forward' || role === 'global' ? forwardingPoolMax(o, endpoints) : p?.max ?? RUNTIME_POOL_MAX;
       const open = (probe = false): Pool => {
         const pool = new pg.Pool({
           host,
@@ -818,7 +825,7 @@ export class Database {
           ssl,
           application_name: `${app}:${role}${probe ? ':health' : ''}`.slice(0, 63),
           ...(settings ? { options: Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
-          max: role === 'forward' || role === 'global' ? forwardingPoolMax(o, endpoints) : p?.max ?? RUNTIME_POOL_MAX,
+          max,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
           query_timeout: p?.queryTimeoutMs ?? 30_000,
@@ -829,7 +836,7 @@ export class Database {
         pool.on('error', (e) => this.onError(new Error(`idle ${probe ? 'health check' : role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
         return pool;
       };
-      return { role, host, port, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      return { role, host, port, max, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -1084,10 +1091,29 @@ export class Database {
   }
 
   private query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
+    const served = (r: { rows: unknown[]; rowCount: number | null }): DbResult<R> => {
+      target.servedAt = Date.now();
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    };
     return target.pool.query(sql, params as unknown[]).then(
-      (r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }),
-      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 })),
+      served,
+      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then(served),
     );
+  }
+
+  /**
+   * `e` as a {@link PoolSaturatedError} when it is pg-pool's answer to a wait for a connection of `target`'s full pool
+   * (since `since`) during which the pool completed a statement; else `e` itself (a pool that completed nothing may hold
+   * connections still opening or hung on a writer that stopped answering: a lost writer, as before).
+   */
+  private saturatedOr(target: Target, e: unknown, since: number): unknown {
+    if (!isPoolSaturated(e) || (target.servedAt ?? Number.NEGATIVE_INFINITY) < since) return e;
+    const o = this.options;
+    const endpoints = this.current?.endpoints;
+    const capped = (target.role === 'forward' || target.role === 'global') && o.forwarding?.poolMax === undefined
+      && endpoints?.forwardingPoolMax !== undefined && endpoints.forwardingPoolMax < (o.pool?.max ?? RUNTIME_POOL_MAX);
+    const cap = capped ? ` (capped at the region's forwarding-pool-max: docs/aurora.md, "Connection budgets")` : '';
+    return new PoolSaturatedError(`Database: all ${target.max} connections of the ${target.role} pool to ${target.host}:${target.port}${cap} were serving other statements for pool.connectionTimeoutMs (${o.pool?.connectionTimeoutMs ?? 5000} ms): too many at once for the pool`, { cause: e });
   }
 
   /**
@@ -1097,7 +1123,8 @@ export class Database {
    * whose idle list is last in first out, would hand the same connection to the next write at once.
    */
   private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
-    const client = await this.retryingAuth(() => target.pool.connect());
+    const since = Date.now();
+    const client = await this.retryingAuth(() => target.pool.connect()).catch((e: unknown) => { throw this.saturatedOr(target, e, since); });
     let broken: Error | undefined;
     // A checked-out client's connection that ends (the server terminated it: a failover, FATAL 57P01) emits 'error' on
     // the client, which the pool listens to only while the client is idle: unheard, it is an uncaught exception that
@@ -1117,6 +1144,7 @@ export class Database {
       if (isWriterLost(e) || isQueryTimeout(e)) broken ??= toError(e);
       throw e;
     } finally {
+      if (broken === undefined) target.servedAt = Date.now();
       client.release(broken);
       client.removeListener('error', onConnectionError);
     }

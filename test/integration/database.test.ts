@@ -386,26 +386,72 @@ describe('Database on a Global Database secondary', () => {
     }
   });
 
-  it('fails a forwarded write that waited out connectionTimeoutMs on its full pool as saturated, not as a lost writer', async () => {
-    // GIVEN a forwarding secondary capped at one connection per forwarding pool, waiting 200 ms for one
+  it('fails a forwarded write that waited out connectionTimeoutMs on its busy pool as saturated, not as a lost writer', async () => {
+    // GIVEN a forwarding secondary capped at one connection per forwarding pool (open already), waiting 400 ms for one
     let lost = 0;
     const db = new Database({
       endpoints: endpoints({ role: 'secondary', writeForwarding: true, writer: 'inactive-writer.invalid', reader: primary.host, forwardingPoolMax: 1 }),
       credentials: staticCredentials(user, password),
-      pool: { connectionTimeoutMs: 200 },
+      pool: { connectionTimeoutMs: 400 },
       onWriterLost: () => { lost++; },
       onError: () => undefined,
     });
     try {
-      // WHEN a write holds the only connection for a second and another comes
-      const slow = db.write('SELECT pg_sleep(1)');
-      const waiting = db.write('SELECT 1');
-      // THEN the second fails as saturated, naming the pool and the cap; the first succeeds; the writer is not lost
-      await expect(waiting).rejects.toThrow(PoolSaturatedError);
-      await expect(waiting).rejects.toThrow(/every one of the 1 connections of the forward pool to .* \(capped at the region's forwarding-pool-max, 1: docs\/aurora\.md, "Connection budgets"\) stayed busy for pool\.connectionTimeoutMs \(200 ms\)/);
-      await expect(slow).resolves.toBeDefined();
+      await db.write('SELECT 1');
+      // WHEN ten writes of 0.1 s each come at once: the connection serves them one after another
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => db.write('SELECT pg_sleep(0.1)')));
+      // THEN the first ones succeed, and those still waiting after 400 ms fail as saturated, naming the pool and the
+      // cap; the writer answered all along, so none counts as lost
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as Error);
+      expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(2);
+      expect(failed.length).toBeGreaterThanOrEqual(1);
+      for (const e of failed) {
+        expect(e).toBeInstanceOf(PoolSaturatedError);
+        expect(e.message).toMatch(/all 1 connections of the forward pool to .* \(capped at the region's forwarding-pool-max: docs\/aurora\.md, "Connection budgets"\) were serving other statements for pool\.connectionTimeoutMs \(400 ms\)/);
+        expect(statusForError(e)).toBe(503);
+      }
       expect([lost, db.stats().writerLost]).toEqual([0, 0]);
-      expect(statusForError(await waiting.catch((e: unknown) => e))).toBe(503);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails a write that waited on a pool whose every connection hangs as a lost writer, as before', async () => {
+    // GIVEN a pool of one connection, held by a statement that answers only after a second
+    let lost = 0;
+    const db = new Database({
+      endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [],
+      pool: { max: 1, connectionTimeoutMs: 200 }, onWriterLost: () => { lost++; }, onError: () => undefined,
+    });
+    try {
+      const slow = db.write('SELECT pg_sleep(1)');
+      // WHEN another write waits for that connection and nothing completes meanwhile (as on a writer that stopped
+      // answering) THEN it fails with pg's error, counted as a lost writer (the topology is read again)
+      await expect(db.write('SELECT 1')).rejects.toThrow(/timeout exceeded when trying to connect/);
+      expect(lost).toBe(1);
+      await slow;
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('rolls back a transaction whose callback failed on another pool\'s wait, so its connection does not return mid-transaction', async () => {
+    // GIVEN a pool of one connection and a transaction that inserts, then makes a strong read, which waits for the
+    // connection the transaction holds
+    const db = new Database({
+      endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [],
+      pool: { max: 1, connectionTimeoutMs: 200 }, onError: () => undefined,
+    });
+    const id = `tx-wait-${Date.now()}`;
+    try {
+      await expect(db.transaction(async (tx) => {
+        await tx.query('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2)', [id, 'in-tx']);
+        await db.read('SELECT 1', [], { consistency: 'strong' });
+      })).rejects.toThrow(/timeout exceeded when trying to connect/);
+      // WHEN the next write comes THEN it commits, and the transaction's insert does not exist
+      await db.write('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2)', [`${id}-later`, 'later']);
+      expect(await onServer(services, primary, 'SELECT id FROM it_forwarded WHERE id LIKE $1 ORDER BY id', [`${id}%`])).toEqual([{ id: `${id}-later` }]);
+      expect(await onServer(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = $1", [user])).toEqual([{ n: 0 }]);
     } finally {
       await db.close();
     }

@@ -277,6 +277,10 @@ describe('a cache Global Datastore, which s2m does not move', () => {
     const back = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0 });
     expect(await main(['restore', 'us-east-1', '--config', withGlobalDatastore(), '--writer'], back.deps)).toBe(ExitCode.ok);
     expect(back.out()).toContain(`To make us-east-1's cache the primary: ${command('us-east-1')}`);
+    // (planned, database left where it is: still printed, it moves nothing)
+    const kept = mocked();
+    expect(await main(['evacuate', 'us-east-1', '--config', withGlobalDatastore(), '--keep-database'], kept.deps)).toBe(ExitCode.ok);
+    expect(kept.out()).toContain(`To make eu-west-1's cache the primary: ${command('eu-west-1')}`);
     const other = mocked();
     expect(await main(['evacuate', 'ap-southeast-1', '--config', withGlobalDatastore()], other.deps)).toBe(ExitCode.ok);
     expect(other.out()).not.toContain('Global Datastore');
