@@ -926,13 +926,14 @@ export class Database {
       if (tried >= attempts) break;
       if (!reader.breaker!.tryAcquire()) continue;
       tried++;
+      const since = Date.now();
       try {
         const r = await this.query<R>(reader, sql, params);
         reader.breaker!.onSuccess();
         this.count(reader, reason);
         return r;
       } catch (e) {
-        if (!this.tryElsewhere(reader, e)) throw e;
+        if (!this.tryElsewhere(reader, e, since)) throw e;
         failed = true;
         lastError = e;
       }
@@ -958,10 +959,11 @@ export class Database {
       if (watermark === undefined || watermark < position) {
         const recheck = this.options.replicaRecheckMs ?? 10;
         if (reader.checkedAt === undefined || Date.now() - reader.checkedAt >= recheck || reader.check !== undefined) {
+          const since = Date.now();
           try {
             watermark = await this.readerPosition(reader, mode);
           } catch (e) {
-            if (!this.tryElsewhere(reader, e)) {
+            if (!this.tryElsewhere(reader, e, since)) {
               this.onError(new Error(`reader position query on ${reader.host} failed (reads of sessions with pending writes go to the writer): ${toError(e).message}`, { cause: e }));
             }
             continue;
@@ -972,13 +974,14 @@ export class Database {
         reader.breaker!.onSuccess();
         continue;
       }
+      const since = Date.now();
       try {
         const r = await this.query<R>(reader, sql, params);
         reader.breaker!.onSuccess();
         this.count(reader, 'ryw-caught-up');
         return r;
       } catch (e) {
-        if (this.tryElsewhere(reader, e)) continue;
+        if (this.tryElsewhere(reader, e, since)) continue;
         throw e;
       }
     }
@@ -987,13 +990,20 @@ export class Database {
 
   /**
    * Classifies a reader's error: the reader's own failure (its breaker counts it) or a recovery conflict mean
-   * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it).
+   * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it). A wait for a connection
+   * of the reader's full pool (since `since`) during which the pool completed statements is the reader being busy, not
+   * failing: tried elsewhere, but its breaker does not count it, so a burst does not send every read to the fallback
+   * (on a forwarding secondary, a pool capped at its forwarding-pool-max).
    */
-  private tryElsewhere(reader: Target, e: unknown): boolean {
+  private tryElsewhere(reader: Target, e: unknown, since: number): boolean {
     // The statement's (slow, or its server gone): not tried again elsewhere, and not the reader's failure or success.
     if (isQueryTimeout(e)) {
       reader.breaker!.onInconclusive();
       return false;
+    }
+    if (isPoolSaturated(e) && (reader.servedAt ?? Number.NEGATIVE_INFINITY) >= since) {
+      reader.breaker!.onInconclusive();
+      return true;
     }
     if (isConnectionError(e)) {
       reader.breaker!.onFailure();
@@ -1010,6 +1020,7 @@ export class Database {
       try {
         this.counters.positionChecks++;
         const r = await reader.pool.query(POSITION_SQL[mode].reader);
+        reader.servedAt = Date.now();
         const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
         const position = text == null ? undefined : parsePosition(text);
         reader.checkedAt = Date.now();

@@ -416,6 +416,26 @@ describe('Database on a Global Database secondary', () => {
     }
   });
 
+  it('does not count a busy reader pool as a failing reader: a burst leaves its breaker closed', async () => {
+    // GIVEN a reader (the standby) with a pool of one connection, open already, waiting 300 ms for it
+    const db = new Database({
+      endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [`${replica.host}:${replica.port}`],
+      readerPool: { max: 1, connectionTimeoutMs: 300 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 }, onError: () => undefined,
+    });
+    try {
+      await db.read('SELECT 1');
+      // WHEN eight reads of 0.1 s each come at once: the reader serves some, the others wait out 300 ms
+      const results = await Promise.all(Array.from({ length: 8 }, () => db.read<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby FROM pg_sleep(0.1)')));
+      // THEN every read is answered (those that could not wait went to the writer), and none counts against the reader:
+      // its breaker stays closed, so the next read goes to it again
+      expect(results.map((r) => r.rows[0]!.standby).filter((s) => !s).length).toBeGreaterThanOrEqual(1);
+      expect(db.stats().readerFailures).toBe(0);
+      expect((await db.read<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows).toEqual([{ standby: true }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('fails a write that waited on a pool whose every connection hangs as a lost writer, as before', async () => {
     // GIVEN a pool of one connection, held by a statement that answers only after a second
     let lost = 0;
