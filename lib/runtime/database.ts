@@ -316,8 +316,11 @@ interface Target {
   readonly port: number;
   /** The pool's size (`max`). */
   readonly max: number;
-  /** When a statement on the pool last completed (ms): a pool that completes statements is busy, not hung. */
-  servedAt?: number;
+  /**
+   * Statements the pool has answered (completed, or failed with the server's own error): a wait for a connection
+   * during which this grew was for a busy pool, not a hung one.
+   */
+  served: number;
   /** The pool in use: replaced (see `resetWriterPool`) when the writer turned out to be read-only. */
   pool: Pool;
   /** A new pool with the same settings. */
@@ -559,10 +562,10 @@ export class Database {
     const pool = target.pool;
     this.counters.writes++;
     const session = options.session;
-    const since = Date.now();
+    const seen = target.served;
     const run = session === undefined
       // A plain write's only wait is for a connection of this pool.
-      ? this.query<R>(target, sql, params).catch((e: unknown) => { throw this.saturatedOr(target, e, since); })
+      ? this.query<R>(target, sql, params).catch((e: unknown) => { throw this.saturatedOr(target, e, seen); })
       : this.withClient(target, async (client) => {
         const r = await client.query(sql, params as unknown[]);
         await this.recordWrite(set, client, session);
@@ -633,9 +636,11 @@ export class Database {
         open = false;
         // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
         // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
-        // Any other error (the callback's own, or another pool's: a strong read waiting on this pool) leaves this
-        // connection in the transaction: roll it back before the connection goes back to the pool.
-        if (client.broken === undefined) await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that goes back to the pool is rolled back first: the callback's own error, or a statement's. One
+        // that is closed instead (its own connection failed or timed out, or the callback met a connection error or a
+        // wait for one elsewhere, which withClient treats as the writer's) is not: the server rolls back when it goes,
+        // and a ROLLBACK on a hung connection would wait a query timeout more.
+        if (client.broken === undefined && !isWriterLost(e) && !isQueryTimeout(e)) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
       open = false;
@@ -836,7 +841,7 @@ export class Database {
         pool.on('error', (e) => this.onError(new Error(`idle ${probe ? 'health check' : role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
         return pool;
       };
-      return { role, host, port, max, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      return { role, host, port, max, served: 0, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -926,14 +931,14 @@ export class Database {
       if (tried >= attempts) break;
       if (!reader.breaker!.tryAcquire()) continue;
       tried++;
-      const since = Date.now();
+      const seen = reader.served;
       try {
         const r = await this.query<R>(reader, sql, params);
         reader.breaker!.onSuccess();
         this.count(reader, reason);
         return r;
       } catch (e) {
-        if (!this.tryElsewhere(reader, e, since)) throw e;
+        if (!this.tryElsewhere(reader, e, seen)) throw e;
         failed = true;
         lastError = e;
       }
@@ -959,11 +964,11 @@ export class Database {
       if (watermark === undefined || watermark < position) {
         const recheck = this.options.replicaRecheckMs ?? 10;
         if (reader.checkedAt === undefined || Date.now() - reader.checkedAt >= recheck || reader.check !== undefined) {
-          const since = Date.now();
+          const seen = reader.served;
           try {
             watermark = await this.readerPosition(reader, mode);
           } catch (e) {
-            if (!this.tryElsewhere(reader, e, since)) {
+            if (!this.tryElsewhere(reader, e, seen)) {
               this.onError(new Error(`reader position query on ${reader.host} failed (reads of sessions with pending writes go to the writer): ${toError(e).message}`, { cause: e }));
             }
             continue;
@@ -974,14 +979,14 @@ export class Database {
         reader.breaker!.onSuccess();
         continue;
       }
-      const since = Date.now();
+      const seen = reader.served;
       try {
         const r = await this.query<R>(reader, sql, params);
         reader.breaker!.onSuccess();
         this.count(reader, 'ryw-caught-up');
         return r;
       } catch (e) {
-        if (this.tryElsewhere(reader, e, since)) continue;
+        if (this.tryElsewhere(reader, e, seen)) continue;
         throw e;
       }
     }
@@ -991,17 +996,17 @@ export class Database {
   /**
    * Classifies a reader's error: the reader's own failure (its breaker counts it) or a recovery conflict mean
    * "try elsewhere" (true); anything else is the statement's (false: the caller rethrows it). A wait for a connection
-   * of the reader's full pool (since `since`) during which the pool completed statements is the reader being busy, not
+   * of the reader's full pool during which the pool answered statements (more than `seen`) is the reader being busy, not
    * failing: tried elsewhere, but its breaker does not count it, so a burst does not send every read to the fallback
    * (on a forwarding secondary, a pool capped at its forwarding-pool-max).
    */
-  private tryElsewhere(reader: Target, e: unknown, since: number): boolean {
+  private tryElsewhere(reader: Target, e: unknown, seen: number): boolean {
     // The statement's (slow, or its server gone): not tried again elsewhere, and not the reader's failure or success.
     if (isQueryTimeout(e)) {
       reader.breaker!.onInconclusive();
       return false;
     }
-    if (isPoolSaturated(e) && (reader.servedAt ?? Number.NEGATIVE_INFINITY) >= since) {
+    if (isPoolSaturated(e) && reader.served > seen) {
       reader.breaker!.onInconclusive();
       return true;
     }
@@ -1020,7 +1025,7 @@ export class Database {
       try {
         this.counters.positionChecks++;
         const r = await reader.pool.query(POSITION_SQL[mode].reader);
-        reader.servedAt = Date.now();
+        reader.served++;
         const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
         const position = text == null ? undefined : parsePosition(text);
         reader.checkedAt = Date.now();
@@ -1103,22 +1108,27 @@ export class Database {
 
   private query<R>(target: Target, sql: string, params: readonly unknown[]): Promise<DbResult<R>> {
     const served = (r: { rows: unknown[]; rowCount: number | null }): DbResult<R> => {
-      target.servedAt = Date.now();
+      target.served++;
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    };
+    // The server's own error (not the connection's, not a wait for one) is an answer too.
+    const answered = (e: unknown): never => {
+      if (!isConnectionError(e) && !isQueryTimeout(e)) target.served++;
+      throw e;
     };
     return target.pool.query(sql, params as unknown[]).then(
       served,
       (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then(served),
-    );
+    ).catch(answered);
   }
 
   /**
    * `e` as a {@link PoolSaturatedError} when it is pg-pool's answer to a wait for a connection of `target`'s full pool
-   * (since `since`) during which the pool completed a statement; else `e` itself (a pool that completed nothing may hold
-   * connections still opening or hung on a writer that stopped answering: a lost writer, as before).
+   * during which the pool answered statements (more than `seen`); else `e` itself (a pool that answered nothing may
+   * hold connections still opening or hung on a writer that stopped answering: a lost writer, as before).
    */
-  private saturatedOr(target: Target, e: unknown, since: number): unknown {
-    if (!isPoolSaturated(e) || (target.servedAt ?? Number.NEGATIVE_INFINITY) < since) return e;
+  private saturatedOr(target: Target, e: unknown, seen: number): unknown {
+    if (!isPoolSaturated(e) || target.served <= seen) return e;
     const o = this.options;
     const endpoints = this.current?.endpoints;
     const capped = (target.role === 'forward' || target.role === 'global') && o.forwarding?.poolMax === undefined
@@ -1134,8 +1144,8 @@ export class Database {
    * whose idle list is last in first out, would hand the same connection to the next write at once.
    */
   private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
-    const since = Date.now();
-    const client = await this.retryingAuth(() => target.pool.connect()).catch((e: unknown) => { throw this.saturatedOr(target, e, since); });
+    const seen = target.served;
+    const client = await this.retryingAuth(() => target.pool.connect()).catch((e: unknown) => { throw this.saturatedOr(target, e, seen); });
     let broken: Error | undefined;
     // A checked-out client's connection that ends (the server terminated it: a failover, FATAL 57P01) emits 'error' on
     // the client, which the pool listens to only while the client is idle: unheard, it is an uncaught exception that
@@ -1143,8 +1153,12 @@ export class Database {
     const onConnectionError = (e: Error): void => { broken ??= e; };
     client.on('error', onConnectionError);
     const connection: CheckedOut = {
-      query: (sql, params) => client.query(sql, params).catch((e: unknown) => {
+      query: (sql, params) => client.query(sql, params).then((r) => {
+        target.served++;
+        return r;
+      }, (e: unknown) => {
         if (isConnectionError(e) || isQueryTimeout(e)) broken ??= toError(e);
+        else target.served++;
         throw e;
       }),
       get broken() { return broken; },
@@ -1155,7 +1169,6 @@ export class Database {
       if (isWriterLost(e) || isQueryTimeout(e)) broken ??= toError(e);
       throw e;
     } finally {
-      if (broken === undefined) target.servedAt = Date.now();
       client.release(broken);
       client.removeListener('error', onConnectionError);
     }
