@@ -1,7 +1,7 @@
 import type { PoolConfig } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { staticCredentials } from '../../../lib/runtime/credentials';
-import { Database, type DatabaseOptions } from '../../../lib/runtime/database';
+import { Database, PoolSaturatedError, type DatabaseOptions } from '../../../lib/runtime/database';
 import type { DatabaseEndpoints, Topology, TopologyChange, TopologyLoader } from '../../../lib/runtime/topology';
 
 /**
@@ -134,5 +134,81 @@ describe('Database pool settings', () => {
     const { pg } = recordingPg();
     expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(RangeError);
     expect(() => new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, [name]: value })).toThrow(message);
+  });
+});
+
+/**
+ * A `pg` whose every `query` waits until the test settles it: the order in which a pool answers and a wait for one of
+ * its connections times out is the test's, not a clock's.
+ */
+function scriptedPg(): { pending: Array<{ sql: string; resolve: () => void; reject: (e: Error) => void }>; pg: NonNullable<DatabaseOptions['pg']> } {
+  const pending: Array<{ sql: string; resolve: () => void; reject: (e: Error) => void }> = [];
+  class Pool {
+    public on(): this {
+      return this;
+    }
+    public async end(): Promise<void> {}
+    public query(sql: string) {
+      return new Promise((resolve, reject) => {
+        pending.push({ sql, resolve: () => resolve({ rows: [], rowCount: 0 }), reject });
+      });
+    }
+  }
+  return { pending, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']> };
+}
+
+describe('Database: a busy pool against a lost writer', () => {
+  const waitedOut = () => new Error('timeout exceeded when trying to connect');
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('fails a write whose wait for a connection timed out while the pool answered others as saturated, not a lost writer', async () => {
+    // GIVEN a writer pool that answers a statement while another write waits for a connection
+    const { pending, pg } = scriptedPg();
+    let lost = 0;
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    const first = db.write('INSERT first');
+    const waiting = db.write('INSERT waiting');
+    await settle();
+    pending[0]!.resolve();
+    await first;
+    // WHEN the waiting write's wait times out THEN it is saturated: the writer answered meanwhile
+    pending[1]!.reject(waitedOut());
+    await expect(waiting).rejects.toThrow(PoolSaturatedError);
+    await expect(waiting).rejects.toThrow(/all 10 connections of the writer pool to .* were serving other statements/);
+    expect([lost, db.stats().writerLost]).toEqual([0, 0]);
+    await db.close();
+  });
+
+  it('counts the same timeout as a lost writer when the pool answered nothing during the wait (connections hung or opening)', async () => {
+    const { pending, pg } = scriptedPg();
+    let lost = 0;
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    // GIVEN a statement the pool answered before the wait began
+    const before = db.write('INSERT before');
+    await settle();
+    pending[0]!.resolve();
+    await before;
+    // WHEN a write waits and times out with nothing answered meanwhile THEN pg's error stands, as a lost writer
+    const waiting = db.write('INSERT waiting');
+    await settle();
+    pending[1]!.reject(waitedOut());
+    await expect(waiting).rejects.toThrow(/^timeout exceeded when trying to connect$/);
+    expect([lost, db.stats().writerLost]).toEqual([1, 1]);
+    await db.close();
+  });
+
+  it('counts a statement the server refused as an answer: the writer is there', async () => {
+    const { pending, pg } = scriptedPg();
+    let lost = 0;
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    const refused = db.write('INSERT duplicate');
+    const waiting = db.write('INSERT waiting');
+    await settle();
+    pending[0]!.reject(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }));
+    await expect(refused).rejects.toThrow(/duplicate key/);
+    pending[1]!.reject(waitedOut());
+    await expect(waiting).rejects.toThrow(PoolSaturatedError);
+    expect(lost).toBe(0);
+    await db.close();
   });
 });
