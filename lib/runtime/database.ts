@@ -907,10 +907,11 @@ export class Database {
   }
 
   private readOn<R>(target: Target, sql: string, params: readonly unknown[], reason: RouteReason): Promise<DbResult<R>> {
+    const seen = target.served;
     return this.query<R>(target, sql, params).then((r) => {
       this.count(target, reason);
       return r;
-    });
+    }, (e: unknown) => { throw this.saturatedOr(target, e, seen); });
   }
 
   /** Readers in round-robin order, starting at a rotating offset. */

@@ -197,6 +197,19 @@ describe('Database: a busy pool against a lost writer', () => {
     await db.close();
   });
 
+  it('fails a strong read that waited out the writer pool while it answered others as saturated too', async () => {
+    const { pending, pg } = scriptedPg();
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onError: () => undefined });
+    const write = db.write('INSERT first');
+    const strong = db.read('SELECT current', [], { consistency: 'strong' });
+    await settle();
+    pending[0]!.resolve();
+    await write;
+    pending[1]!.reject(waitedOut());
+    await expect(strong).rejects.toThrow(PoolSaturatedError);
+    await db.close();
+  });
+
   it('counts a statement the server refused as an answer: the writer is there', async () => {
     const { pending, pg } = scriptedPg();
     let lost = 0;
