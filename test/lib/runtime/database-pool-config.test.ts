@@ -160,12 +160,17 @@ function scriptedPg(): { pending: Array<{ sql: string; resolve: () => void; reje
 describe('Database: a busy pool against a lost writer', () => {
   const waitedOut = () => new Error('timeout exceeded when trying to connect');
   const settle = () => new Promise((r) => setImmediate(r));
+  /** A primary's database over the scripted `pg`, counting the writers it reports lost. */
+  const scripted = () => {
+    const { pending, pg } = scriptedPg();
+    const counts = { lost: 0 };
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { counts.lost++; }, onError: () => undefined });
+    return { pending, db, counts };
+  };
 
   it('fails a write whose wait for a connection timed out while the pool answered others as saturated, not a lost writer', async () => {
     // GIVEN a writer pool that answers a statement while another write waits for a connection
-    const { pending, pg } = scriptedPg();
-    let lost = 0;
-    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    const { pending, db, counts } = scripted();
     const first = db.write('INSERT first');
     const waiting = db.write('INSERT waiting');
     await settle();
@@ -175,14 +180,12 @@ describe('Database: a busy pool against a lost writer', () => {
     pending[1]!.reject(waitedOut());
     await expect(waiting).rejects.toThrow(PoolSaturatedError);
     await expect(waiting).rejects.toThrow(/all 10 connections of the writer pool to .* were serving other statements/);
-    expect([lost, db.stats().writerLost]).toEqual([0, 0]);
+    expect([counts.lost, db.stats().writerLost]).toEqual([0, 0]);
     await db.close();
   });
 
   it('counts the same timeout as a lost writer when the pool answered nothing during the wait (connections hung or opening)', async () => {
-    const { pending, pg } = scriptedPg();
-    let lost = 0;
-    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    const { pending, db, counts } = scripted();
     // GIVEN a statement the pool answered before the wait began
     const before = db.write('INSERT before');
     await settle();
@@ -193,13 +196,12 @@ describe('Database: a busy pool against a lost writer', () => {
     await settle();
     pending[1]!.reject(waitedOut());
     await expect(waiting).rejects.toThrow(/^timeout exceeded when trying to connect$/);
-    expect([lost, db.stats().writerLost]).toEqual([1, 1]);
+    expect([counts.lost, db.stats().writerLost]).toEqual([1, 1]);
     await db.close();
   });
 
   it('fails a strong read that waited out the writer pool while it answered others as saturated too', async () => {
-    const { pending, pg } = scriptedPg();
-    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onError: () => undefined });
+    const { pending, db } = scripted();
     const write = db.write('INSERT first');
     const strong = db.read('SELECT current', [], { consistency: 'strong' });
     await settle();
@@ -211,9 +213,7 @@ describe('Database: a busy pool against a lost writer', () => {
   });
 
   it('counts a statement the server refused as an answer: the writer is there', async () => {
-    const { pending, pg } = scriptedPg();
-    let lost = 0;
-    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { lost++; }, onError: () => undefined });
+    const { pending, db, counts } = scripted();
     const refused = db.write('INSERT duplicate');
     const waiting = db.write('INSERT waiting');
     await settle();
@@ -221,7 +221,7 @@ describe('Database: a busy pool against a lost writer', () => {
     await expect(refused).rejects.toThrow(/duplicate key/);
     pending[1]!.reject(waitedOut());
     await expect(waiting).rejects.toThrow(PoolSaturatedError);
-    expect(lost).toBe(0);
+    expect(counts.lost).toBe(0);
     await db.close();
   });
 });
