@@ -294,8 +294,11 @@ export class WriteUnavailableError extends Error {
  * A write (or a transaction) waited `pool.connectionTimeoutMs` for a connection of a pool whose every connection was
  * busy, while the pool completed other statements: too many at once for the pool's size (on a forwarding secondary,
  * its `forwarding-pool-max`). The writer answers, so this is no lost writer, and {@link DatabaseOptions.onWriterLost}
- * is not called; retry later, or size the pool. A wait during which nothing completed (connections still opening, or
- * hung on a writer that stopped answering) fails with pg's own error, as a lost writer.
+ * is not called; retry later, or size the pool. The same when every connection of the pool was held by the
+ * application with no statement running on it: transactions waiting in their callbacks, typically for a statement sent
+ * through the `Database` instead of the callback's `tx` (it needs another connection of the pool, and on a pool of one,
+ * a forwarding secondary's, waits for the transaction's own). A wait during which nothing completed and statements were
+ * running (connections hung on a writer that stopped answering) fails with pg's own error, as a lost writer.
  */
 export class PoolSaturatedError extends Error {
   /** @param message - which pool, how many connections, how long it waited; @param options - the pool's own error as `cause` */
@@ -321,6 +324,11 @@ interface Target {
    * during which this grew was for a busy pool, not a hung one.
    */
   served: number;
+  /**
+   * Connections checked out (a transaction, a write with a session) with no statement running on them: the application
+   * holds them, between its statements. A wait for a connection while all of the pool's are held so is no lost writer.
+   */
+  held: number;
   /** The pool in use: replaced (see `resetWriterPool`) when the writer turned out to be read-only. */
   pool: Pool;
   /** A new pool with the same settings. */
@@ -636,10 +644,11 @@ export class Database {
         open = false;
         // A connection that failed (or timed out with a statement still on it) is closed, not reused: the server rolls
         // back when it goes. A ROLLBACK sent on it would wait behind that statement for a query timeout more.
-        // A connection that goes back to the pool is rolled back first: the callback's own error, or a statement's. One
-        // that is closed instead (its own connection failed or timed out, or the callback met a connection error or a
-        // wait for one elsewhere, which withClient treats as the writer's) is not: the server rolls back when it goes,
-        // and a ROLLBACK on a hung connection would wait a query timeout more.
+        // A connection that goes back to the pool is rolled back first: the callback's own error, or a statement's (a
+        // PoolSaturatedError too: a statement through the Database that waited for this transaction's own connection).
+        // One that is closed instead (its own connection failed or timed out, or the callback met a connection error
+        // elsewhere, which withClient treats as the writer's) is not: the server rolls back when it goes, and a ROLLBACK
+        // on a hung connection would wait a query timeout more.
         if (client.broken === undefined && !isWriterLost(e) && !isQueryTimeout(e)) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
@@ -841,7 +850,7 @@ export class Database {
         pool.on('error', (e) => this.onError(new Error(`idle ${probe ? 'health check' : role} connection to ${host}:${port} failed: ${e.message}`, { cause: e })));
         return pool;
       };
-      return { role, host, port, max, served: 0, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
+      return { role, host, port, max, served: 0, held: 0, pool: open(), open: () => open(), probe: open(true), ...(role === 'reader' ? { breaker: new CircuitBreaker(o.circuitBreaker) } : {}) };
     };
     const explicitReaders = typeof o.readers === 'function' ? o.readers(endpoints) : o.readers;
     const readerSpecs = explicitReaders
@@ -1125,17 +1134,25 @@ export class Database {
 
   /**
    * `e` as a {@link PoolSaturatedError} when it is pg-pool's answer to a wait for a connection of `target`'s full pool
-   * during which the pool answered statements (more than `seen`); else `e` itself (a pool that answered nothing may
-   * hold connections still opening or hung on a writer that stopped answering: a lost writer, as before).
+   * during which the pool answered statements (more than `seen`), or which ended with every connection of the pool held
+   * by the application with no statement running on it (`target.held`); else `e` itself (a pool that answered nothing
+   * may hold connections still opening or hung on a writer that stopped answering: a lost writer, as before).
    */
   private saturatedOr(target: Target, e: unknown, seen: number): unknown {
-    if (!isPoolSaturated(e) || target.served <= seen) return e;
+    if (!isPoolSaturated(e)) return e;
     const o = this.options;
+    const waited = `pool.connectionTimeoutMs (${o.pool?.connectionTimeoutMs ?? 5000} ms)`;
+    if (target.held >= target.max) {
+      // Nobody waited on the server: every connection was checked out and idle in the application's hands, typically
+      // transactions whose callbacks wait for this very statement (a deadlock the timeout ends).
+      return new PoolSaturatedError(`Database: all ${target.max} connections of the ${target.role} pool to ${target.host}:${target.port} were held by the application with no statement running on them for ${waited}: transactions waiting in their callbacks. A statement through the Database inside a transaction's callback needs another connection of the same pool, and waits for the one the transaction holds: run it through the callback's tx, or give the pool more connections`, { cause: e });
+    }
+    if (target.served <= seen) return e;
     const endpoints = this.current?.endpoints;
     const capped = (target.role === 'forward' || target.role === 'global') && o.forwarding?.poolMax === undefined
       && endpoints?.forwardingPoolMax !== undefined && endpoints.forwardingPoolMax < (o.pool?.max ?? RUNTIME_POOL_MAX);
     const cap = capped ? ` (capped at the region's forwarding-pool-max: docs/aurora.md, "Connection budgets")` : '';
-    return new PoolSaturatedError(`Database: all ${target.max} connections of the ${target.role} pool to ${target.host}:${target.port}${cap} were serving other statements for pool.connectionTimeoutMs (${o.pool?.connectionTimeoutMs ?? 5000} ms): too many at once for the pool`, { cause: e });
+    return new PoolSaturatedError(`Database: all ${target.max} connections of the ${target.role} pool to ${target.host}:${target.port}${cap} were serving other statements for ${waited}: too many at once for the pool`, { cause: e });
   }
 
   /**
@@ -1153,15 +1170,27 @@ export class Database {
     // ends the process. Here it marks the connection broken; the statement running on it fails by itself.
     const onConnectionError = (e: Error): void => { broken ??= e; };
     client.on('error', onConnectionError);
+    // Held (target.held) while checked out with no statement running on it, until released.
+    let running = 0;
+    let released = false;
+    target.held++;
+    const settled = (): void => {
+      if (--running === 0 && !released) target.held++;
+    };
     const connection: CheckedOut = {
-      query: (sql, params) => client.query(sql, params).then((r) => {
-        target.served++;
-        return r;
-      }, (e: unknown) => {
-        if (isConnectionError(e) || isQueryTimeout(e)) broken ??= toError(e);
-        else target.served++;
-        throw e;
-      }),
+      query: (sql, params) => {
+        if (running++ === 0 && !released) target.held--;
+        return client.query(sql, params).then((r) => {
+          target.served++;
+          settled();
+          return r;
+        }, (e: unknown) => {
+          if (isConnectionError(e) || isQueryTimeout(e)) broken ??= toError(e);
+          else target.served++;
+          settled();
+          throw e;
+        });
+      },
       get broken() { return broken; },
     };
     try {
@@ -1170,6 +1199,8 @@ export class Database {
       if (isWriterLost(e) || isQueryTimeout(e)) broken ??= toError(e);
       throw e;
     } finally {
+      released = true;
+      if (running === 0) target.held--;
       client.release(broken);
       client.removeListener('error', onConnectionError);
     }

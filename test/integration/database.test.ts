@@ -455,26 +455,38 @@ describe('Database on a Global Database secondary', () => {
     }
   });
 
-  it('rolls back a transaction whose callback failed on another pool\'s wait, so its connection does not return mid-transaction', async () => {
-    // GIVEN a pool of one connection and a transaction that inserts, then makes a strong read, which waits for the
-    // connection the transaction holds
+  it.each([
+    ['a write', (db: Database, id: string) => db.write('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2)', [`${id}-nested`, 'nested'])],
+    ['a strong read', (db: Database) => db.read('SELECT 1', [], { consistency: 'strong' })],
+  ] as const)('fails %s through the Database inside a transaction\'s callback on a pool of one as saturated, not a lost writer, and rolls the transaction back', async (_what, nested) => {
+    // GIVEN a pool of one connection (a forwarding secondary's, capped at its forwarding-pool-max) and a transaction
+    // that inserts, then sends a statement through the Database instead of its tx: it waits for the connection the
+    // transaction holds
+    let lost = 0;
     const db = new Database({
       endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [],
-      pool: { max: 1, connectionTimeoutMs: 200 }, onError: () => undefined,
+      pool: { max: 1, connectionTimeoutMs: 200 }, onWriterLost: () => { lost++; }, onError: () => undefined,
     });
     const id = `tx-wait-${Date.now()}`;
     try {
-      await expect(db.transaction(async (tx) => {
+      let backend: number | undefined;
+      const failed = await db.transaction(async (tx) => {
+        backend = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
         await tx.query('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2)', [id, 'in-tx']);
-        await db.read('SELECT 1', [], { consistency: 'strong' });
-      })).rejects.toThrow(/timeout exceeded when trying to connect/);
-      // WHEN the next write comes THEN it commits, and the transaction's insert does not exist
-      await db.write('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2)', [`${id}-later`, 'later']);
+        await nested(db, id);
+      }).then(() => undefined, (e: unknown) => e as Error);
+      // THEN it fails when the wait ends, saying why, as saturated (503): the writer was there all along
+      expect(failed).toBeInstanceOf(PoolSaturatedError);
+      expect(failed?.message).toMatch(/all 1 connections of the writer pool .* were held by the application with no statement running on them for pool\.connectionTimeoutMs \(200 ms\).*run it through the callback's tx/);
+      expect(statusForError(failed)).toBe(503);
+      expect([lost, db.stats().writerLost]).toEqual([0, 0]);
+      // WHEN the next write comes THEN it commits on the same connection, rolled back and given back to the pool, and
+      // nothing of the transaction exists
+      const next = await db.write<{ pid: number }>('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2) RETURNING pg_backend_pid() AS pid', [`${id}-later`, 'later']);
+      expect(next.rows[0]!.pid).toBe(backend);
       expect(await onServer(services, primary, 'SELECT id FROM it_forwarded WHERE id LIKE $1 ORDER BY id', [`${id}%`])).toEqual([{ id: `${id}-later` }]);
-      // (the failed transaction's connection was closed: its backend goes within a moment)
-      const idle = async () => (await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = $1", [user]))[0]!.n;
-      for (let i = 0; i < 20 && (await idle()) > 0; i++) await sleep(50);
-      expect(await idle()).toBe(0);
+      const idle = (await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = $1", [user]))[0]!.n;
+      expect(idle).toBe(0);
     } finally {
       await db.close();
     }

@@ -141,31 +141,47 @@ describe('Database pool settings', () => {
  * A `pg` whose every `query` waits until the test settles it: the order in which a pool answers and a wait for one of
  * its connections times out is the test's, not a clock's.
  */
-function scriptedPg(): { pending: Array<{ sql: string; resolve: () => void; reject: (e: Error) => void }>; pg: NonNullable<DatabaseOptions['pg']> } {
+function scriptedPg(): { pending: Array<{ sql: string; resolve: () => void; reject: (e: Error) => void }>; released: Array<Error | undefined>; pg: NonNullable<DatabaseOptions['pg']> } {
   const pending: Array<{ sql: string; resolve: () => void; reject: (e: Error) => void }> = [];
+  /** What each checked-out connection was released with (an error: closed instead of given back). */
+  const released: Array<Error | undefined> = [];
+  const query = (sql: string) => new Promise((resolve, reject) => {
+    pending.push({ sql, resolve: () => resolve({ rows: [], rowCount: 0, command: sql.split(' ')[0] }), reject });
+  });
   class Pool {
     public on(): this {
       return this;
     }
     public async end(): Promise<void> {}
     public query(sql: string) {
-      return new Promise((resolve, reject) => {
-        pending.push({ sql, resolve: () => resolve({ rows: [], rowCount: 0 }), reject });
-      });
+      return query(sql);
+    }
+    /** A connection at once (the test scripts a wait for one as a query's rejection). */
+    public async connect() {
+      return { query, on() {}, removeListener() {}, release: (e?: Error) => { released.push(e); } };
     }
   }
-  return { pending, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']> };
+  return { pending, released, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']> };
 }
 
 describe('Database: a busy pool against a lost writer', () => {
   const waitedOut = () => new Error('timeout exceeded when trying to connect');
   const settle = () => new Promise((r) => setImmediate(r));
   /** A primary's database over the scripted `pg`, counting the writers it reports lost. */
-  const scripted = () => {
-    const { pending, pg } = scriptedPg();
+  const scripted = (options: Partial<DatabaseOptions> = {}) => {
+    const { pending, released, pg } = scriptedPg();
     const counts = { lost: 0 };
-    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { counts.lost++; }, onError: () => undefined });
-    return { pending, db, counts };
+    const db = new Database({ endpoints, credentials: staticCredentials('u', 'p'), ssl: false, pg, readers: [], onWriterLost: () => { counts.lost++; }, onError: () => undefined, ...options });
+    return { pending, released, db, counts };
+  };
+  /** Settles the pending statement `sql`, once it is pending. */
+  const answer = async (pending: ReturnType<typeof scriptedPg>['pending'], sql: string, error?: Error) => {
+    for (let i = 0; i < 20 && !pending.some((p) => p.sql === sql); i++) await settle();
+    const at = pending.findIndex((p) => p.sql === sql);
+    expect(pending.map((p) => p.sql)).toContain(sql);
+    const [next] = pending.splice(at, 1);
+    if (error) next!.reject(error);
+    else next!.resolve();
   };
 
   it('fails a write whose wait for a connection timed out while the pool answered others as saturated, not a lost writer', async () => {
@@ -209,6 +225,49 @@ describe('Database: a busy pool against a lost writer', () => {
     await write;
     pending[1]!.reject(waitedOut());
     await expect(strong).rejects.toThrow(PoolSaturatedError);
+    await db.close();
+  });
+
+  it('fails a write inside a transaction\'s callback that waited for the transaction\'s own connection as saturated, and rolls the transaction back', async () => {
+    // GIVEN a writer pool of one connection (a forwarding secondary's, capped at its forwarding-pool-max), held by a
+    // transaction whose callback writes through the Database instead of its tx
+    const { pending, released, db, counts } = scripted({ pool: { max: 1 } });
+    const tx = db.transaction(async (t) => {
+      await t.query('INSERT inside');
+      await db.write('INSERT nested');
+    });
+    await answer(pending, 'BEGIN');
+    await answer(pending, 'INSERT inside');
+    // WHEN the nested write's wait for a connection times out, with nothing answered meanwhile
+    await answer(pending, 'INSERT nested', waitedOut());
+    // THEN it is no lost writer: the pool's one connection was held by the application, not hung on the server
+    await answer(pending, 'ROLLBACK');
+    await expect(tx).rejects.toThrow(PoolSaturatedError);
+    await expect(tx).rejects.toThrow(/all 1 connections of the writer pool to .* were held by the application with no statement running on them .*run it through the callback's tx/);
+    expect([counts.lost, db.stats().writerLost]).toEqual([0, 0]);
+    // and the transaction's connection, rolled back, goes back to the pool (not closed)
+    expect(released).toEqual([undefined]);
+    expect(pending).toEqual([]);
+    await db.close();
+  });
+
+  it('still counts a lost writer when a wait timed out while the pool\'s connections had statements running, answered by nothing', async () => {
+    // GIVEN a pool of one whose connection is inside a transaction with a statement on the server (no answer)
+    const { pending, released, db, counts } = scripted({ pool: { max: 1 } });
+    const tx = db.transaction(async (t) => { await t.query('UPDATE hung'); });
+    await answer(pending, 'BEGIN');
+    for (let i = 0; i < 20 && pending.length === 0; i++) await settle();
+    expect(pending.map((p) => p.sql)).toEqual(['UPDATE hung']);
+    // WHEN another write's wait for a connection times out THEN pg's error stands, as a lost writer
+    const waiting = db.write('INSERT waiting');
+    await answer(pending, 'INSERT waiting', waitedOut());
+    await expect(waiting).rejects.toThrow(/^timeout exceeded when trying to connect$/);
+    expect(counts.lost).toBe(1);
+    // (the hung statement then times out: its connection is closed without a ROLLBACK)
+    await answer(pending, 'UPDATE hung', new Error('Query read timeout'));
+    await expect(tx).rejects.toThrow(/Query read timeout/);
+    expect(released).toHaveLength(1);
+    expect(released[0]).toBeInstanceOf(Error);
     await db.close();
   });
 
