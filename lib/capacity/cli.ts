@@ -403,7 +403,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('--keep-dns', 'move the database only')
     .option('--keep-database', 'drain DNS only')
     .option('--dry-run', 'print what would be done; change nothing')
-    .option('--timeout <duration>', 'longest wait for the writer to move', '30m')
+    .option('--timeout <duration>', 'longest wait for the writer to move, and then for write forwarding on the demoted cluster', '30m')
     .action((region: string, flags: EvacuateFlags) => run(() => evacuateCommand(region, flags, deps)));
 
   cmd.command('restore')
@@ -412,7 +412,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--writer', 'also move the writer back (planned switchover, no data loss)')
     .option('--dry-run', 'print what would be done; change nothing')
-    .option('--timeout <duration>', 'longest wait for the writer to move', '30m')
+    .option('--timeout <duration>', 'longest wait for the writer to move, and then for write forwarding on the demoted cluster', '30m')
     .action((region: string, flags: RestoreFlags) => run(() => restoreCommand(region, flags, deps)));
   return cmd;
 }

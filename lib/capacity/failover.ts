@@ -149,10 +149,42 @@ async function moveWriter(db: GlobalDatabase, from: string, to: string, opts: Ev
   }
 }
 
-/** Writes the published role, writer and write-forwarding of `db` in every region, for the writer in `writer`. */
-async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, opts: { dryRun?: boolean }, deps: FailoverDeps): Promise<void> {
+/**
+ * Waits until RDS reports write forwarding enabled on `db`'s cluster in `region` (turned on just before, now that the
+ * region is a secondary), at most `timeoutSeconds`.
+ *
+ * @returns whether it is enabled
+ */
+async function forwardingEnabled(db: GlobalDatabase, region: string, opts: { timeoutSeconds?: number }, deps: FailoverDeps): Promise<boolean> {
+  const deadline = deps.clock.now().getTime() + (opts.timeoutSeconds ?? 1800) * 1000;
+  for (;;) {
+    const out = await call({ region, action: 'rds:DescribeDBClusters' }, () => deps.rds(region).send(new DescribeDBClustersCommand({ DBClusterIdentifier: db.clusterId })));
+    const status = out.DBClusters?.[0]?.GlobalWriteForwardingStatus ?? 'unknown';
+    if (status === 'enabled') return true;
+    if (deps.clock.now().getTime() >= deadline) return false;
+    deps.log(`  waiting: write forwarding on ${db.clusterId} in ${region} is ${status}`);
+    await deps.clock.sleep(POLL_MS);
+  }
+}
+
+/**
+ * Writes the published role, writer and write-forwarding of `db` in every region, for the writer in `writer`: the new
+ * writer's region first, then the others. `demoted` is the region that held the writer, where write forwarding was
+ * just turned on: its values wait until RDS reports forwarding enabled, so that its processes never read a forwarding
+ * secondary whose writes the cluster still refuses.
+ *
+ * A running process reads the three parameters whenever it refreshes, possibly between two of these writes. The order
+ * keeps every state it can read one where a write fails with the writer's error (SQLSTATE 25006, which makes the
+ * runtime read the topology again at once) rather than one where the region seems to take no writes at all
+ * (`secondary` with forwarding `off`: writes refused by the SDK itself, read again only at the next periodic
+ * refresh). A region becoming the writer's gets its role first, then its writer, then forwarding off; a region
+ * becoming a forwarding secondary gets its writer (the reader endpoint) and forwarding on first, its role last.
+ */
+async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, opts: { dryRun?: boolean; timeoutSeconds?: number }, deps: FailoverDeps, demoted?: string): Promise<void> {
   const forwarding = config.database.globalDatabase.writeForwarding;
-  for (const r of config.regions.map((x) => x.region)) {
+  const regions = config.regions.map((x) => x.region);
+  let notForwarding: { region: string; commands: string[] } | undefined;
+  for (const r of [writer, ...regions.filter((x) => x !== writer)]) {
     if (r === skip) {
       deps.log(`  skipped ${db.parameterPrefix} in ${r} (unreachable in an unplanned failover): deploy its data stack once it is back`);
       continue;
@@ -161,18 +193,36 @@ async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: strin
     const c = cluster.DBClusters?.[0];
     if (!c?.Endpoint || !c.ReaderEndpoint) throw new CliError(`cluster ${db.clusterId} in ${r} has no endpoints`, ExitCode.aws);
     const primary = r === writer;
-    const values: Record<string, string> = {
-      [DATABASE_KEYS.role]: primary ? 'primary' : 'secondary',
-      [DATABASE_KEYS.writeForwarding]: !primary && forwarding ? 'on' : 'off',
-      [DATABASE_KEYS.writer]: !primary && forwarding ? c.ReaderEndpoint : c.Endpoint,
-    };
-    for (const [key, value] of Object.entries(values)) {
+    let forwards = !primary && forwarding;
+    if (forwards && r === demoted) {
+      if (opts.dryRun) deps.log(`would wait until write forwarding is enabled on ${db.clusterId} in ${r}, then publish its role`);
+      else if (!(await forwardingEnabled(db, r, opts, deps))) {
+        // Published as a secondary without forwarding (its writes fail at once, saying so) instead of a forwarding one
+        // whose every write the cluster refuses; the operator publishes forwarding once RDS has turned it on.
+        forwards = false;
+        const name = (key: string) => `${db.parameterPrefix}/${key}`;
+        notForwarding = {
+          region: r,
+          commands: [
+            `aws ssm put-parameter --region ${r} --overwrite --type String --name ${name(DATABASE_KEYS.writer)} --value ${c.ReaderEndpoint}`,
+            `aws ssm put-parameter --region ${r} --overwrite --type String --name ${name(DATABASE_KEYS.writeForwarding)} --value on`,
+          ],
+        };
+      }
+    }
+    const values: Array<[string, string]> = primary
+      ? [[DATABASE_KEYS.role, 'primary'], [DATABASE_KEYS.writer, c.Endpoint], [DATABASE_KEYS.writeForwarding, 'off']]
+      : [[DATABASE_KEYS.writer, forwards ? c.ReaderEndpoint : c.Endpoint], [DATABASE_KEYS.writeForwarding, forwards ? 'on' : 'off'], [DATABASE_KEYS.role, 'secondary']];
+    for (const [key, value] of values) {
       const name = `${db.parameterPrefix}/${key}`;
       deps.log(`${opts.dryRun ? 'would set' : 'set'} ${name} = ${value} in ${r}`);
       if (!opts.dryRun) {
         await call({ region: r, action: 'ssm:PutParameter' }, () => deps.ssm(r).send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true })));
       }
     }
+  }
+  if (notForwarding !== undefined) {
+    throw new CliError(`the writer of ${db.globalId} moved to ${writer}, but write forwarding on ${db.clusterId} in ${notForwarding.region} was not enabled within ${opts.timeoutSeconds ?? 1800} s: ${notForwarding.region} is published as a secondary without forwarding (its writes fail with WriteUnavailableError). Once \`aws rds describe-db-clusters --region ${notForwarding.region} --db-cluster-identifier ${db.clusterId}\` shows GlobalWriteForwardingStatus "enabled", publish it: ${notForwarding.commands.join(' && ')}`, ExitCode.aws);
   }
 }
 
@@ -271,7 +321,8 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
           })));
         }
       }
-      await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps);
+      const forwardingTurnedOn = config.database.globalDatabase.writeForwarding && !opts.unplanned;
+      await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
         edits.push(writerRegionEdit(config, to));
         // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
@@ -351,7 +402,7 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
           })));
         }
       }
-      await publishRoles(config, db, opts.region, undefined, opts, deps);
+      await publishRoles(config, db, opts.region, undefined, opts, deps, config.database.globalDatabase.writeForwarding ? from : undefined);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
     }
     await globalDatastoreAdvice(config, { restored: opts.region }, opts.region, deps);

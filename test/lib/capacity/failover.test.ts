@@ -30,6 +30,10 @@ interface World {
   writer: Record<string, string>;
   /** DescribeGlobalClusters answers "switching over" this many times after a move, then the new state. */
   pendingPolls: number;
+  /** DescribeDBClusters answers forwarding "enabling" this many times after ModifyDBCluster turned it on, then "enabled". */
+  forwardingPolls: number;
+  /** GlobalWriteForwardingStatus by region (none: "disabled"). */
+  forwarding: Record<string, string>;
 }
 
 interface Mocked {
@@ -45,7 +49,7 @@ interface Mocked {
 
 /** Mocked Route 53, RDS, SSM and CloudFormation behaving like one deployed `shop` app. */
 function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
-  const w: World = { inverted: Object.fromEntries(regions.map((r) => [r, false])), writer: { 'shop-global': 'us-east-1' }, pendingPolls: 1, ...world };
+  const w: World = { inverted: Object.fromEntries(regions.map((r) => [r, false])), writer: { 'shop-global': 'us-east-1' }, pendingPolls: 1, forwardingPolls: 1, forwarding: {}, ...world };
   const route53 = mockClient(new Route53Client({}));
   route53.on(GetHealthCheckCommand).callsFake((input: { HealthCheckId: string }) => {
     const region = input.HealthCheckId.replace('hc-', '');
@@ -88,10 +92,23 @@ function mocked(world: Partial<World> = {}, regions = REGIONS): Mocked {
     };
     rds[region].on(SwitchoverGlobalClusterCommand).callsFake(move);
     rds[region].on(FailoverGlobalClusterCommand).callsFake(move);
-    rds[region].on(ModifyDBClusterCommand).resolves({});
-    rds[region].on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier: string }) => ({
-      DBClusters: [{ DBClusterIdentifier: input.DBClusterIdentifier, Endpoint: `${input.DBClusterIdentifier}.cluster-x.${region}.rds.amazonaws.com`, ReaderEndpoint: `${input.DBClusterIdentifier}.cluster-ro-x.${region}.rds.amazonaws.com` }],
-    }));
+    let enabling = 0;
+    rds[region].on(ModifyDBClusterCommand).callsFake((input: { EnableGlobalWriteForwarding?: boolean }) => {
+      if (input.EnableGlobalWriteForwarding) {
+        w.forwarding[region] = 'enabling';
+        enabling = w.forwardingPolls;
+      }
+      return {};
+    });
+    rds[region].on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier: string }) => {
+      if (w.forwarding[region] === 'enabling' && enabling-- <= 0) w.forwarding[region] = 'enabled';
+      return {
+        DBClusters: [{
+          DBClusterIdentifier: input.DBClusterIdentifier, Endpoint: `${input.DBClusterIdentifier}.cluster-x.${region}.rds.amazonaws.com`,
+          ReaderEndpoint: `${input.DBClusterIdentifier}.cluster-ro-x.${region}.rds.amazonaws.com`, GlobalWriteForwardingStatus: (w.forwarding[region] ?? 'disabled') as 'enabled',
+        }],
+      };
+    });
     ssm[region] = mockClient(new SSMClient({ region }));
     ssm[region].on(PutParameterCommand).resolves({ Version: 2 });
   }
@@ -136,18 +153,26 @@ describe('s2m evacuate', () => {
   });
 
   it('drains the region, switches the writer over and waits for it, forwards writes from the demoted cluster and republishes every region\'s role', async () => {
-    const m = mocked({ pendingPolls: 2 });
+    const m = mocked({ pendingPolls: 2, forwardingPolls: 2 });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'ap-southeast-1'], m.deps)).toBe(ExitCode.ok);
     expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: true });
     // called in the writer's region, as the Aurora User Guide does (`aws rds --region region_of_primary switchover-global-cluster`)
     expect(m.rds['us-east-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input).toEqual({ GlobalClusterIdentifier: 'shop-global', TargetDbClusterIdentifier: arn('ap-southeast-1') });
     expect(m.rds['ap-southeast-1'].commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
-    expect(m.sleeps).toEqual([15_000, 15_000]); // polled while the switchover ran
+    // polled while the switchover ran (twice), then while forwarding was enabling on the demoted cluster (once)
+    expect(m.sleeps).toEqual([15_000, 15_000, 15_000]);
+    expect(m.out()).toContain('  waiting: write forwarding on shop-db in us-east-1 is enabling');
     expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toEqual({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true, ApplyImmediately: true });
-    const params = (r: string) => Object.fromEntries(m.ssm[r].commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value]));
-    expect(params('ap-southeast-1')).toEqual({ '/shop/database/role': 'primary', '/shop/database/write-forwarding': 'off', '/shop/database/writer': 'shop-db.cluster-x.ap-southeast-1.rds.amazonaws.com' });
-    expect(params('us-east-1')).toEqual({ '/shop/database/role': 'secondary', '/shop/database/write-forwarding': 'on', '/shop/database/writer': 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com' });
-    expect(params('eu-west-1')['/shop/database/role']).toBe('secondary');
+    // Published in an order a process may read at any point without finding a region that takes no writes: the new
+    // writer's region first (role, writer, forwarding off), the demoted one once forwarding is enabled (writer,
+    // forwarding on, role last)
+    const puts = (r: string) => m.ssm[r].commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value]);
+    expect(puts('ap-southeast-1')).toEqual([['/shop/database/role', 'primary'], ['/shop/database/writer', 'shop-db.cluster-x.ap-southeast-1.rds.amazonaws.com'], ['/shop/database/write-forwarding', 'off']]);
+    expect(puts('us-east-1')).toEqual([['/shop/database/writer', 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com'], ['/shop/database/write-forwarding', 'on'], ['/shop/database/role', 'secondary']]);
+    expect(puts('eu-west-1').at(-1)).toEqual(['/shop/database/role', 'secondary']);
+    expect(m.ssm['ap-southeast-1'].commandCalls(PutParameterCommand)[0].args[0].input).toMatchObject({ Name: '/shop/database/role' });
+    const firstPut = (r: string) => m.ssm[r].commandCalls(PutParameterCommand)[0]!.callId;
+    expect(firstPut('ap-southeast-1')).toBeLessThan(firstPut('us-east-1'));
     expect(m.world).toMatchObject({ inverted: { 'us-east-1': true }, writer: { 'shop-global': 'ap-southeast-1' } });
     expect(callsOf(m, FailoverGlobalClusterCommand)).toBe(0);
   });
@@ -205,6 +230,21 @@ describe('s2m evacuate', () => {
     const unknown = mocked();
     expect(await main(['evacuate', 'eu-central-1', '--config', MILLIONS], unknown.deps)).toBe(ExitCode.region);
     expect(unknown.err()).toMatch(/region eu-central-1 is not in the config \(regions: us-east-1, eu-west-1, ap-southeast-1\)/);
+  });
+
+  it('publishes the demoted region as a secondary without forwarding, and says how to finish, when forwarding is not enabled in time', async () => {
+    // GIVEN a demoted cluster whose write forwarding stays "enabling"
+    const m = mocked({ pendingPolls: 0, forwardingPolls: 1_000 });
+    // WHEN the region is evacuated with a 60 s timeout
+    const code = await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '60'], m.deps);
+    // THEN the new writer's region is published as the primary; the demoted one as a secondary that takes no writes
+    // (the SDK refuses them at once, saying so), not as a forwarding one whose writes the cluster would refuse
+    const puts = (r: string) => m.ssm[r].commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value]);
+    expect(puts('eu-west-1')[0]).toEqual(['/shop/database/role', 'primary']);
+    expect(puts('us-east-1')).toEqual([['/shop/database/writer', 'shop-db.cluster-x.us-east-1.rds.amazonaws.com'], ['/shop/database/write-forwarding', 'off'], ['/shop/database/role', 'secondary']]);
+    expect(code).toBe(ExitCode.aws);
+    expect(m.err()).toMatch(/write forwarding on shop-db in us-east-1 was not enabled within 60 s: .*GlobalWriteForwardingStatus "enabled", publish it: aws ssm put-parameter --region us-east-1 --overwrite --type String --name \/shop\/database\/writer --value shop-db\.cluster-ro-x\.us-east-1\.rds\.amazonaws\.com && aws ssm put-parameter .*--name \/shop\/database\/write-forwarding --value on/);
+    expect(m.sleeps.length).toBeGreaterThanOrEqual(4);
   });
 
   it('gives up with one line when the writer does not move in time', async () => {
