@@ -592,7 +592,10 @@ export class Database {
     if (e instanceof PoolSaturatedError) throw e;
     if (isWriterLost(e)) {
       this.counters.writerLost++;
-      if (isReadOnly(e)) this.resetWriterPool(target, pool);
+      // A new pool only where the endpoint's DNS may have moved to another instance: a forwarding secondary's pools
+      // reach the region's own replicas, which refuse a write when forwarding is off or the statement is one Aurora
+      // does not forward; a new pool would reach them again (the topology refresh below is what helps there).
+      if (isReadOnly(e) && target.role === 'writer') this.resetWriterPool(target, pool);
       try {
         this.onWriterLost?.(toError(e));
       } catch (hookError) {
@@ -667,7 +670,8 @@ export class Database {
   /**
    * Health checks for {@link HealthCheck}: `database.writer` (critical; it fails when the writer endpoint reaches an
    * instance that takes no writes, in recovery or read-only, as it does for a while after a failover; on a forwarding
-   * secondary it checks the forwarding path; in a secondary region without forwarding it reports that there is no
+   * secondary it pings the region's replica its writes are forwarded through, which cannot tell whether the cluster
+   * forwards them (only a write can); in a secondary region without forwarding it reports that there is no
    * writer) and `database.reader` (not critical where the writer can take the reads: the SDK falls back to it;
    * critical in a secondary region without forwarding, where the readers are the region's only database). Which is
    * critical follows the region's role as it is when the checks run.

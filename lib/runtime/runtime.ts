@@ -733,14 +733,19 @@ export class Runtime<S = Record<string, unknown>> {
     if (change.kind === 'cache' && this.cacheClient) this.retargetCache(change.topology.cache, 0);
   }
 
-  private lastWriterRefresh = 0;
+  /** When the next refresh after a lost write may start (epoch ms). */
+  private nextWriterRefresh = 0;
 
-  /** At most one topology refresh every 5 s after lost writes (a burst of failing writes asks once). */
+  /**
+   * Reads the database tier again after lost writes: at once for the first, then at most once every 5 to 10 s (a
+   * random spread, so that the processes of a fleet whose writes all fail during a switchover do not read in step; a
+   * burst of failing writes asks once). Only the database tier: the writer, role and forwarding are what moved.
+   */
   private refreshAfterWriterLost(): void {
     const now = Date.now();
-    if (this.closing || now - this.lastWriterRefresh < 5_000) return;
-    this.lastWriterRefresh = now;
-    this.topology.refresh().catch((e: unknown) => this.report(new Error(`topology refresh after a lost write failed: ${toError(e).message}`, { cause: e })));
+    if (this.closing || now < this.nextWriterRefresh) return;
+    this.nextWriterRefresh = now + 5_000 + Math.floor(Math.random() * 5_000);
+    this.topology.refreshDatabase().catch((e: unknown) => this.report(new Error(`topology refresh after a lost write failed: ${toError(e).message}`, { cause: e })));
   }
 
   /** Moves the cache client to the endpoints now published; retried while they stay the same. */

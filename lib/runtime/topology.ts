@@ -550,6 +550,8 @@ export class TopologyLoader {
   private params: ReadonlyMap<string, string> | undefined;
   private topology: Topology | undefined;
   private inflight: Promise<Topology> | undefined;
+  /** A read of the database tier alone in flight ({@link TopologyLoader.refreshDatabase}). */
+  private inflightDatabase: Promise<Topology> | undefined;
   private loadedAt: number | undefined;
   private lastError: Error | undefined;
   private failures = 0;
@@ -628,10 +630,31 @@ export class TopologyLoader {
    * @throws the read or parse error only when nothing was loaded before
    */
   public refresh(): Promise<Topology> {
-    this.inflight ??= this.fetchAndInstall().finally(() => {
+    // After a read of the database tier in flight: never installed before it, so its older values cannot win.
+    this.inflight ??= (this.inflightDatabase ?? Promise.resolve()).catch(() => undefined).then(() => this.fetchAndInstall()).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /**
+   * Reads the database tier alone now (`<prefix>/database`: the writer, role and write-forwarding of the database and
+   * its shards) and installs it with the other tiers as last read, emitting changes; shares a read in flight, a full
+   * one too. What a process does after a lost write: during a switchover every process's writes fail for a minute, and
+   * a full refresh (every tier, the shard map and the secrets) would cost each of them several more calls against
+   * Parameter Store's shared throughput. Before anything was loaded, and for a loader without the database tier, it
+   * is {@link TopologyLoader.refresh}.
+   *
+   * @returns the topology in use afterwards
+   */
+  public refreshDatabase(): Promise<Topology> {
+    if (this.inflight !== undefined) return this.inflight;
+    const tiers = this.options.tiers ?? ['database', 'cache', 'sessions', 'queues'];
+    if (this.params === undefined || this.topology === undefined || !tiers.includes('database')) return this.refresh();
+    this.inflightDatabase ??= this.fetchDatabaseAndInstall().finally(() => {
+      this.inflightDatabase = undefined;
+    });
+    return this.inflightDatabase;
   }
 
   /** Starts periodic refresh (idempotent); timers are unref'd. */
@@ -716,6 +739,26 @@ export class TopologyLoader {
     }
   }
 
+  private async fetchDatabaseAndInstall(): Promise<Topology> {
+    try {
+      const path = tierPrefix(this.prefix, 'database');
+      const fresh = await this.readParameters([path]);
+      // The other tiers as the last full read left them (read now, after the await: a full refresh may have landed).
+      const params = new Map([...(this.params ?? [])].filter(([name]) => name !== path && !name.startsWith(`${path}/`)));
+      for (const [name, value] of fresh) params.set(name, value);
+      const topology = this.install(params);
+      if (this.options.resolveSecrets ?? true) {
+        // A secret the database now names that was never read (its ARN changed); the others stay as they were.
+        await Promise.all(secretArnsOf(topology).filter((arn) => !this.secrets.has(arn)).map((arn) => this.refreshSecret(arn)));
+      }
+      return topology;
+    } catch (e) {
+      const err = toError(e);
+      this.report(err);
+      return this.topology!;
+    }
+  }
+
   private install(params: ReadonlyMap<string, string>): Topology {
     const next = parseTopology(this.prefix, params, { region: this.region, ...(this.shardMaps ? { shardRouter: this.shardMaps.router() } : {}) });
     const previous = this.topology;
@@ -748,12 +791,12 @@ export class TopologyLoader {
    * on the app prefix, so the prefix itself is never read. A path this fleet may not read (AccessDenied) is a
    * tier it was not given: it is left out and reported once.
    */
-  private async readParameters(): Promise<Map<string, string>> {
+  private async readParameters(only?: readonly string[]): Promise<Map<string, string>> {
     const sdk = await import('@aws-sdk/client-ssm');
     const ssm = await this.ssmClient();
     const params = new Map<string, string>();
     const tiers = new Set(this.options.tiers ?? ['database', 'cache', 'sessions', 'queues']);
-    const paths = [
+    const paths = only ?? [
       ...(['database', 'cache', 'sessions'] as const).filter((t) => tiers.has(t)).map((t) => tierPrefix(this.prefix, t)),
       ...(!tiers.has('queues') ? [] : this.options.queues ? this.options.queues.map((q) => queuePrefix(this.prefix, q)) : [tierPrefix(this.prefix, 'queues')]),
     ];

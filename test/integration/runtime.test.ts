@@ -255,8 +255,10 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     // GIVEN a runtime whose topology reads are counted, and the user's own hook
     const ssm = motoClients(services).ssm;
     let reads = 0;
+    const paths: string[] = [];
     ssm.middlewareStack.add((next) => async (args) => {
       reads++;
+      paths.push(String((args.input as { Path?: string; Name?: string }).Path ?? (args.input as { Name?: string }).Name));
       return next(args);
     }, { step: 'initialize', name: 'countTopologyReads' });
     const lost: string[] = [];
@@ -272,6 +274,8 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     // THEN the user's hook heard of it and the runtime read the topology again, not at the next periodic refresh
     expect(lost).toEqual(['25006']);
     expect(await eventually(async () => reads > before, 5_000)).toBe(true);
+    // (the database tier alone: the writer, role and forwarding are what a failover moves)
+    expect(new Set(paths.slice(before))).toEqual(new Set([`${local.prefix}/database`]));
   });
 
   it('answers the deep health check with 503 when the writer is unreachable (and the shallow one with 200)', async () => {

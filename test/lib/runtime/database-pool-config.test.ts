@@ -271,6 +271,25 @@ describe('Database: a busy pool against a lost writer', () => {
     await db.close();
   });
 
+  it('replaces the writer pool on a read-only refusal on a primary, but not a forwarding secondary\'s pool (its replicas would refuse again)', async () => {
+    const readOnly = () => Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' });
+    const refuseTwice = async (options: Partial<DatabaseOptions>) => {
+      const { pending, db, counts } = scripted(options);
+      for (const sql of ['INSERT one', 'INSERT two']) {
+        const write = db.write(sql);
+        await answer(pending, sql, readOnly());
+        await expect(write).rejects.toMatchObject({ code: '25006' });
+      }
+      const { writerLost, writerPoolResets } = db.stats();
+      await db.close();
+      return { lost: counts.lost, writerLost, writerPoolResets };
+    };
+    // A primary's writer endpoint that reached a demoted instance: a new pool resolves the endpoint again (once per pool)
+    expect(await refuseTwice({})).toEqual({ lost: 2, writerLost: 2, writerPoolResets: 2 });
+    // A forwarding secondary: both still count as lost (the topology is read again), no pool is replaced
+    expect(await refuseTwice({ endpoints: { ...endpoints, role: 'secondary', writeForwarding: true } })).toEqual({ lost: 2, writerLost: 2, writerPoolResets: 0 });
+  });
+
   it('counts a statement the server refused as an answer: the writer is there', async () => {
     const { pending, db, counts } = scripted();
     const refused = db.write('INSERT duplicate');

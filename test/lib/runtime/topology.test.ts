@@ -195,6 +195,51 @@ describe('TopologyLoader', () => {
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([ARN]);
   });
 
+  it('refreshDatabase reads the database tier alone and keeps the other tiers as last read, emitting the change', async () => {
+    // GIVEN a loaded topology with a queue and a shard map
+    const params: Record<string, string> = { ...base, '/shop/database/shard-map': map(1, ['s0', 's1']), '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' };
+    ssm.on(GetParametersByPathCommand).callsFake((input: { Path: string; NextToken?: string }) => byPath(params)(input));
+    ssm.on(GetParameterCommand, { Name: '/shop/database/shard-map' }).resolves({ Parameter: { Name: '/shop/database/shard-map', Value: map(1, ['s0', 's1']), Version: 1 } });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
+    await loader.refresh();
+    const changes: string[] = [];
+    loader.onChange((c) => changes.push(c.kind));
+    ssm.resetHistory();
+    sm.resetHistory();
+    // WHEN the region's role changes (a switchover) and a queue is gone, and the database tier alone is read again
+    params['/shop/database/role'] = 'secondary';
+    params['/shop/database/write-forwarding'] = 'on';
+    delete params['/shop/queues/jobs/url'];
+    const t = await loader.refreshDatabase();
+    // THEN only /shop/database was read (no other tier, no shard map, no secret), the new role is in place, and the
+    // queue is still there as the last full read left it
+    expect([...new Set(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path))]).toEqual(['/shop/database']);
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(0);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(t.database).toMatchObject({ role: 'secondary', writeForwarding: true });
+    expect(t.queues['jobs']).toBeDefined();
+    expect([...t.shards!.shards.keys()]).toEqual(['s0', 's1']);
+    expect(changes).toEqual(['database', 'shards']); // (shard s0 is the database's own cluster: its role moved too)
+    expect(loader.current).toBe(t);
+  });
+
+  it('refreshDatabase reads everything before the first load, and keeps the topology when its read fails', async () => {
+    const errors: string[] = [];
+    let fail = false;
+    ssm.on(GetParametersByPathCommand).callsFake((input: { Path: string }) => {
+      if (fail) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return byPath({ ...base, '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' })(input);
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws(), onError: (e) => errors.push(e.message) });
+    const first = await loader.refreshDatabase();
+    expect(new Set(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path))).toEqual(new Set(['/shop/database', '/shop/cache', '/shop/sessions', '/shop/queues']));
+    fail = true;
+    expect(await loader.refreshDatabase()).toBe(first);
+    expect(errors).toEqual(['could not read the topology under /shop/database in eu-west-1 (ssm:GetParametersByPath): ThrottlingException: Rate exceeded']);
+  });
+
   it('keeps the last good topology when a refresh fails, and reports it', async () => {
     const errors: string[] = [];
     let fail = false;
