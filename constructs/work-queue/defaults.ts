@@ -33,6 +33,13 @@ export const WORK_QUEUE_DEFAULTS = {
   ageAlarmEvaluationPeriods: 3,
   /** Fewest workers (0: the fleet sleeps while the queue is empty and a step policy wakes it). */
   workerMinCapacity: 0,
+  /**
+   * How late a dead-letter queue's depth may reach CloudWatch after its first message: SQS stops publishing the
+   * metrics of a queue inactive for six hours (a dead-letter queue mostly is) and may take up to 15 minutes to
+   * publish them again. A worker fleet's rollout pauses at least this long, after the time a failing job takes to
+   * reach the dead-letter queue, so its rollback alarm can see it.
+   */
+  deadLetterMetricDelay: Duration.minutes(15),
 } as const;
 
 /**
@@ -49,4 +56,16 @@ export function minimumVisibilityTimeoutSeconds(averageProcessingSeconds: number
 /** The visibility timeout chosen when none is given: the minimum above, at least 30 s. */
 export function defaultVisibilityTimeoutSeconds(averageProcessingSeconds: number, maxProcessingSeconds?: number): number {
   return Math.max(WORK_QUEUE_DEFAULTS.minimumVisibilityTimeout.toSeconds(), minimumVisibilityTimeoutSeconds(averageProcessingSeconds, maxProcessingSeconds));
+}
+
+/**
+ * How long a worker fleet's rollout must pause, once every worker runs the new version, for its dead-letter rollback
+ * alarm to see a version that fails every job: `maxReceiveCount` receives a visibility timeout apart, then the
+ * dead-letter queue's metric delay; at least the fleets' usual 5 minutes, at most Auto Scaling's 48 hours.
+ *
+ * @param maxReceiveCount - receives before a message moves to the dead-letter queue
+ * @param visibilityTimeoutSeconds - the work queue's visibility timeout
+ */
+export function deadLetterRolloutDelaySeconds(maxReceiveCount: number, visibilityTimeoutSeconds: number): number {
+  return Math.min(172_800, Math.max(300, maxReceiveCount * visibilityTimeoutSeconds + WORK_QUEUE_DEFAULTS.deadLetterMetricDelay.toSeconds()));
 }

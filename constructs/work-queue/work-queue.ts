@@ -35,6 +35,12 @@ export interface IWorkQueue extends IConstruct {
    * @default - unknown to the workers: they assume six times the average processing time
    */
   readonly visibilityTimeout?: Duration;
+  /**
+   * Receives of a message before the queue moves it to the dead-letter queue: with the visibility timeout, how long a
+   * job that fails every time takes to reach it (what a worker fleet's rollout waits for).
+   * @default - unknown to the workers: they assume 5
+   */
+  readonly maxReceiveCount?: number;
   /** Lets `grantee` send messages (and encrypt them with the key, if any). */
   grantSendMessages(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` receive, delete and change the visibility of messages (and decrypt them). */
@@ -175,6 +181,8 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
   public readonly acceptableLatency: Duration;
   /** The visibility timeout in force. */
   public readonly visibilityTimeout: Duration;
+  /** Receives of a message before it moves to the dead-letter queue. */
+  public readonly maxReceiveCount: number;
   /** Messages each worker may have waiting: acceptable latency ÷ average processing time. */
   public readonly targetBacklogPerInstance: number;
   /** Alarm: at least one message in the dead-letter queue (a job failed `maxReceiveCount` times); unless `alarms` is false. */
@@ -192,6 +200,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
     const checked = validate(this, props, fifo, this.averageProcessingTime, this.acceptableLatency);
     this.visibilityTimeout = checked.visibilityTimeout;
     this.targetBacklogPerInstance = checked.targetBacklogPerInstance;
+    this.maxReceiveCount = props.maxReceiveCount ?? WORK_QUEUE_DEFAULTS.maxReceiveCount;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     const useKms = (props.encryption ?? (props.encryptionKey ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED)) === WorkQueueEncryption.KMS;
@@ -227,7 +236,7 @@ export class WorkQueue extends Construct implements IWorkQueue, IEndpointProvide
       retentionPeriod: props.retentionPeriod ?? WORK_QUEUE_DEFAULTS.retentionPeriod,
       visibilityTimeout: this.visibilityTimeout,
       receiveMessageWaitTime: props.receiveMessageWaitTime ?? WORK_QUEUE_DEFAULTS.receiveMessageWaitTime,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? WORK_QUEUE_DEFAULTS.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
       // No other queue may use the work queue as its dead-letter queue.
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
       enforceSSL: true,

@@ -1,4 +1,4 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib/core';
+import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
 import { ApplicationSource, Fleet, checkCapacity, type FleetRolloutOptions } from '../fleet';
-import { WORK_QUEUE_DEFAULTS } from './defaults';
+import { WORK_QUEUE_DEFAULTS, deadLetterRolloutDelaySeconds } from './defaults';
 import { placeholderWorker } from './user-data';
 import type { IWorkQueue } from './work-queue';
 
@@ -73,11 +73,19 @@ export interface WorkerFleetProps {
   readonly databaseUser?: string;
   /** Retention of the workers' log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** How a new version rolls out (instance refresh). @default - see `FleetRolloutOptions` */
+  /**
+   * How a new version rolls out (instance refresh).
+   * @default - as `FleetRolloutOptions`, but with `rollbackOnAlarms`: one checkpoint, when every instance runs the
+   *   new version, lasting long enough for a job that fails on every receive to reach the dead-letter queue and its
+   *   depth to reach CloudWatch (`maxReceiveCount` × the visibility timeout + 15 minutes), at least 5 minutes
+   */
   readonly rollout?: FleetRolloutOptions;
   /**
    * Roll an instance refresh back when messages reach the dead-letter queue during it (its depth grows within
-   * five minutes), the sign of a worker version that fails its jobs.
+   * five minutes), the sign of a worker version that fails its jobs. A message gets there only after
+   * `maxReceiveCount` receives, a visibility timeout apart, and while old workers still run, a failing job is
+   * mostly retried and completed by one of them: the rollout's last checkpoint is what gives the alarm its chance
+   * (see `rollout`; a shorter `checkpointDelay` is warned about at synth).
    * @default true
    */
   readonly rollbackOnAlarms?: boolean;
@@ -167,7 +175,7 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       ...(props.environment ? { environment: props.environment } : {}),
       ...(props.databaseUser !== undefined ? { databaseUser: props.databaseUser } : {}),
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
-      ...(props.rollout ? { rollout: props.rollout } : {}),
+      ...(props.rollbackOnAlarms ?? true ? { rollout: this.watchedRollout(props.workQueue, props.rollout) } : props.rollout ? { rollout: props.rollout } : {}),
       drainTimeout: props.drainTimeout ?? drainTimeoutOf(props.workQueue),
     });
     this.autoScalingGroup = this.fleet.autoScalingGroup;
@@ -298,6 +306,36 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'autoscaling:DescribeAutoScalingInstances supports no resource-level permission, so its resource must be "*"; it is read-only, and the workers ask only for their own instance (to wait for InService before receiving).',
     });
+  }
+
+  /**
+   * The rollout with the dead-letter alarm watching: its last checkpoint must outlast the time a job that fails on
+   * every receive takes to reach the dead-letter queue (`maxReceiveCount` × the visibility timeout) and the queue's
+   * depth to reach CloudWatch. By default one checkpoint at 100 % that long (a checkpoint while old workers run
+   * rarely sees a dead letter: they complete the failing jobs); a shorter delay the user chose is warned about.
+   */
+  private watchedRollout(workQueue: IWorkQueue, rollout: FleetRolloutOptions = {}): FleetRolloutOptions {
+    const visibility = workQueue.visibilityTimeout;
+    const receives = workQueue.maxReceiveCount ?? WORK_QUEUE_DEFAULTS.maxReceiveCount;
+    if (visibility === undefined || Token.isUnresolved(receives) || Token.isUnresolved(visibility.toSeconds())) return rollout;
+    const needed = deadLetterRolloutDelaySeconds(receives, visibility.toSeconds());
+    const why = `a job that fails on every receive reaches the dead-letter queue after ${receives} receives ${visibility.toSeconds()} s apart, and its depth may take ${WORK_QUEUE_DEFAULTS.deadLetterMetricDelay.toMinutes()} minutes more to reach CloudWatch`;
+    const checkpoints = rollout.checkpointPercentages;
+    if (checkpoints !== undefined && checkpoints.length === 0) {
+      Annotations.of(this).addWarningV2('scale-to-millions:worker-rollout-unwatched', `WorkerFleet: rollout.checkpointPercentages is empty, so the refresh ends as soon as the last worker is replaced and the dead-letter rollback alarm can hardly fire: ${why} (${needed} s). Give a checkpoint at 100 with a checkpointDelay of at least ${needed} s, or set rollbackOnAlarms: false`);
+      return rollout;
+    }
+    if (rollout.checkpointDelay !== undefined) {
+      if (!Token.isUnresolved(rollout.checkpointDelay.toSeconds()) && rollout.checkpointDelay.toSeconds() < needed) {
+        Annotations.of(this).addWarningV2('scale-to-millions:worker-rollout-unwatched', `WorkerFleet: rollout.checkpointDelay is ${rollout.checkpointDelay.toSeconds()} s, shorter than the ${needed} s the dead-letter rollback alarm needs to see a failing version: ${why}. A version that fails every job then completes its rollout`);
+      }
+      return rollout;
+    }
+    return {
+      ...rollout,
+      checkpointPercentages: checkpoints ?? [100],
+      checkpointDelay: Duration.seconds(needed),
+    };
   }
 
   /**

@@ -2,6 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { existsSync } from 'node:fs';
 import { APPLICATION_PATTERNS, checkImageReference } from '../../../constructs/fleet/application-source';
 import { FLEET_DEFAULTS } from '../../../constructs/fleet/defaults';
+import { deadLetterRolloutDelaySeconds } from '../../../constructs/work-queue/defaults';
 import { at, type Checker, type Obj } from '../check';
 
 /** A golden machine image with the application baked in (`application.image`). */
@@ -224,21 +225,25 @@ function container(c: Checker, p: string, raw: unknown, ctx: ApplicationContext)
 }
 
 /**
- * Validates a `rollout` block and fills in the defaults (the `Fleet` construct's).
+ * Validates a `rollout` block and fills in the defaults (the `Fleet` construct's; a worker fleet rolled back on its
+ * dead-letter alarm gets the `WorkerFleet`'s: one checkpoint at 100 %, long enough for the alarm to see a failing
+ * version, from its queue's `maxReceiveCount` and visibility timeout).
  */
-export function resolveRollout(c: Checker, p: string, raw: unknown): RolloutConfig {
+export function resolveRollout(c: Checker, p: string, raw: unknown, queue?: { maxReceiveCount: number; visibilityTimeoutSeconds: number }): RolloutConfig {
   const o: Obj = c.object(p, raw, ['minHealthyPercent', 'maxHealthyPercent', 'checkpointPercentages', 'checkpointDelaySeconds', 'rollbackOnAlarms']) ?? {};
   const minHealthyPercent = c.number(at(p, 'minHealthyPercent'), o.minHealthyPercent, { integer: true, min: 0, max: 100 }) ?? FLEET_DEFAULTS.minHealthyPercentage;
   const maxHealthyPercent = c.number(at(p, 'maxHealthyPercent'), o.maxHealthyPercent, { integer: true, min: 100, max: 200 }) ?? FLEET_DEFAULTS.maxHealthyPercentage;
   if (maxHealthyPercent - minHealthyPercent > 100) c.fail(at(p, 'maxHealthyPercent'), `may be at most 100 above minHealthyPercent (${minHealthyPercent})`, maxHealthyPercent);
+  const rollbackOnAlarms = c.boolean(at(p, 'rollbackOnAlarms'), o.rollbackOnAlarms) ?? true;
+  const watchedWorkers = queue !== undefined && rollbackOnAlarms;
   const list = c.array(at(p, 'checkpointPercentages'), o.checkpointPercentages);
-  const checkpointPercentages = list ? list.map((v, i) => c.number(at(at(p, 'checkpointPercentages'), i), v, { required: true, integer: true, min: 1, max: 100 }) ?? 100) : [...FLEET_DEFAULTS.checkpointPercentages];
+  const checkpointPercentages = list ? list.map((v, i) => c.number(at(at(p, 'checkpointPercentages'), i), v, { required: true, integer: true, min: 1, max: 100 }) ?? 100) : watchedWorkers ? [100] : [...FLEET_DEFAULTS.checkpointPercentages];
   if (checkpointPercentages.some((v, i) => i > 0 && v <= checkpointPercentages[i - 1])) c.fail(at(p, 'checkpointPercentages'), 'must be ascending', checkpointPercentages);
   if (checkpointPercentages.length > 0 && checkpointPercentages[checkpointPercentages.length - 1] !== 100) {
     c.fail(at(p, 'checkpointPercentages'), 'must end with 100, or the refresh stops before replacing every instance', checkpointPercentages);
   }
-  const checkpointDelaySeconds = c.number(at(p, 'checkpointDelaySeconds'), o.checkpointDelaySeconds, { integer: true, min: 0, max: 172800 }) ?? FLEET_DEFAULTS.checkpointDelay.toSeconds();
-  const rollbackOnAlarms = c.boolean(at(p, 'rollbackOnAlarms'), o.rollbackOnAlarms) ?? true;
+  const checkpointDelaySeconds = c.number(at(p, 'checkpointDelaySeconds'), o.checkpointDelaySeconds, { integer: true, min: 0, max: 172800 })
+    ?? (watchedWorkers ? deadLetterRolloutDelaySeconds(queue.maxReceiveCount, queue.visibilityTimeoutSeconds) : FLEET_DEFAULTS.checkpointDelay.toSeconds());
   return { minHealthyPercent, maxHealthyPercent, checkpointPercentages, checkpointDelaySeconds, rollbackOnAlarms };
 }
 
@@ -303,6 +308,8 @@ export interface FleetFieldsContext extends ApplicationContext {
   readonly instanceTypePattern: RegExp;
   /** The fleet has a warm pool (which excludes more instance types). */
   readonly warmPool: boolean;
+  /** A worker fleet's queue, for its rollout's defaults. */
+  readonly queue?: { readonly maxReceiveCount: number; readonly visibilityTimeoutSeconds: number };
 }
 
 /** Validates the shared fleet settings of `o` (a service, or a queue's `workers`). */
@@ -323,6 +330,6 @@ export function resolveFleetFields(c: Checker, p: string, o: Obj, ctx: FleetFiel
     c.fail(at(p, 'warmPool'), 'excludes additionalInstanceTypes: Auto Scaling rejects a warm pool on a group with several instance types', additionalInstanceTypes);
   }
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
-  const rollout = resolveRollout(c, at(p, 'rollout'), o.rollout);
+  const rollout = resolveRollout(c, at(p, 'rollout'), o.rollout, ctx.queue);
   return { ...(application ? { application } : {}), additionalInstanceTypes, logRetentionDays, rollout };
 }

@@ -119,13 +119,14 @@ export function resolveQueues(c: Checker, raw: unknown, stage: Stage, instanceTy
       c.fail(at(p, 'averageProcessingSeconds'), `needs a visibility timeout of ${minVisibility} s, above the SQS maximum of ${maxVisibility} s`, averageProcessingSeconds);
     }
     const encryption = (c.string(at(p, 'encryption'), o.encryption, { oneOf: ['sqs-managed', 'kms'] }) ?? 'sqs-managed') as 'sqs-managed' | 'kms';
-    const workers = resolveWorkers(c, at(p, 'workers'), o.workers, preset, instanceTypePattern, regions);
+    const visibilityTimeoutSeconds = visibility ?? defaultVisibilityTimeoutSeconds(averageProcessingSeconds, maxProcessingSeconds);
+    const workers = resolveWorkers(c, at(p, 'workers'), o.workers, preset, instanceTypePattern, regions, { maxReceiveCount, visibilityTimeoutSeconds });
     if (name === undefined) return;
     out.push({
       name, fifo, contentBasedDeduplication, maxReceiveCount, retentionDays, averageProcessingSeconds,
       ...(maxProcessingSeconds !== undefined ? { maxProcessingSeconds } : {}),
       acceptableLatencySeconds,
-      visibilityTimeoutSeconds: visibility ?? defaultVisibilityTimeoutSeconds(averageProcessingSeconds, maxProcessingSeconds),
+      visibilityTimeoutSeconds,
       encryption, workers,
     });
   });
@@ -138,7 +139,7 @@ function positive(c: Checker, path: string, v: unknown): number | undefined {
   return n;
 }
 
-function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersSize, instanceTypePattern: RegExp, regions: readonly string[]): WorkersConfig {
+function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersSize, instanceTypePattern: RegExp, regions: readonly string[], queue: { maxReceiveCount: number; visibilityTimeoutSeconds: number }): WorkersConfig {
   const o = c.object(path, raw, WORKER_KEYS) ?? {};
   const writtenType = c.string(at(path, 'instanceType'), o.instanceType, { pattern: instanceTypePattern, what: 'an EC2 instance type like m7g.large' });
   if (writtenType !== undefined) checkEc2InstanceType(c, at(path, 'instanceType'), writtenType);
@@ -146,6 +147,6 @@ function resolveWorkers(c: Checker, path: string, raw: unknown, preset: WorkersS
   const minCapacity = c.number(at(path, 'minCapacity'), o.minCapacity, { integer: true, min: 0, max: 1000 }) ?? preset.minCapacity;
   const maxCapacity = c.number(at(path, 'maxCapacity'), o.maxCapacity, { integer: true, min: 1, max: 1000 }) ?? Math.max(preset.maxCapacity, minCapacity, 1);
   if (minCapacity > maxCapacity) c.fail(at(path, 'maxCapacity'), `must not be below minCapacity (${minCapacity})`, maxCapacity);
-  const fleet = resolveFleetFields(c, path, o, { role: 'worker', regions, instanceType, instanceTypePattern, warmPool: false });
+  const fleet = resolveFleetFields(c, path, o, { role: 'worker', regions, instanceType, instanceTypePattern, warmPool: false, queue });
   return { instanceType, minCapacity, maxCapacity, ...fleet };
 }

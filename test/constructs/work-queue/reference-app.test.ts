@@ -9,7 +9,9 @@ import { buildTestApp, minimalConfig } from '../../helpers/app';
 const FLEET_FIELDS = {
   additionalInstanceTypes: [],
   logRetentionDays: 30,
-  rollout: { minHealthyPercent: 100, maxHealthyPercent: 125, checkpointPercentages: [25, 100], checkpointDelaySeconds: 300, rollbackOnAlarms: true },
+  // One checkpoint, once every worker runs the new version, as long as a failing job takes to reach the dead-letter
+  // queue (5 receives 60 s apart) and its depth CloudWatch (15 min): 1200 s
+  rollout: { minHealthyPercent: 100, maxHealthyPercent: 125, checkpointPercentages: [100], checkpointDelaySeconds: 1200, rollbackOnAlarms: true },
 };
 
 /** The logical IDs of the queues in every data stack: renaming them replaces the queues (and loses messages). */
@@ -115,6 +117,16 @@ describe('config section queues', () => {
       acceptableLatencySeconds: 300, visibilityTimeoutSeconds: 60, encryption: 'sqs-managed', workers: { ...PRESETS.growth.queues.workers, ...FLEET_FIELDS },
     });
     expect(resolveConfig(withQueues([{ name: 'jobs' }], { stage: 'millions' })).queues[0].workers).toEqual({ instanceType: 'm7g.large', minCapacity: 1, maxCapacity: 40, ...FLEET_FIELDS });
+  });
+
+  it('gives a worker fleet\'s rollout the checkpoint its dead-letter alarm needs, unless written or the alarm is off', () => {
+    const rollout = (queue: Record<string, unknown>) => resolveConfig(withQueues([{ name: 'jobs', ...queue }])).queues[0].workers.rollout;
+    // 3 receives of a 10-minute visibility timeout, plus the 15 minutes a dead-letter queue's depth may take
+    expect(rollout({ maxReceiveCount: 3, visibilityTimeoutSeconds: 600 })).toMatchObject({ checkpointPercentages: [100], checkpointDelaySeconds: 2700 });
+    expect(rollout({ maxReceiveCount: 1, visibilityTimeoutSeconds: 60 })).toMatchObject({ checkpointDelaySeconds: 960 });
+    // what the config says stands (the synth warns when it is shorter); without the alarm, the fleets' defaults
+    expect(rollout({ workers: { rollout: { checkpointDelaySeconds: 60 } } })).toMatchObject({ checkpointPercentages: [100], checkpointDelaySeconds: 60 });
+    expect(rollout({ workers: { rollout: { rollbackOnAlarms: false } } })).toMatchObject({ checkpointPercentages: [25, 100], checkpointDelaySeconds: 300 });
   });
 
   it('every stage preset has worker bounds with min ≤ max', () => {

@@ -1,7 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -161,6 +161,30 @@ describe('WorkerFleet with min 0 (sleeping fleet)', () => {
     // the drain gives a busy worker the queue's visibility timeout (30 s for 2 s jobs) to finish its job
     expect(asg.Properties.LifecycleHookSpecificationList.find((h) => h.LifecycleHookName === 's2m-drain')?.HeartbeatTimeout).toBe(30 + 60);
     expect(workers.rollbackAlarms).toHaveLength(1);
+    // one checkpoint, once every worker runs the new version, as long as a job that fails on every receive takes to
+    // reach the dead-letter queue (5 receives 30 s apart) and its depth CloudWatch (15 min)
+    expect(asg.UpdatePolicy.AutoScalingInstanceRefresh.Preferences).toMatchObject({ CheckpointPercentages: [100], CheckpointDelay: 5 * 30 + 900 });
+  });
+
+  it('warns when a rollout\'s checkpoint ends before the dead-letter alarm could see a failing version, and leaves a fleet without the alarm alone', () => {
+    const build = (props: Partial<WorkerFleetProps>) => {
+      const { stack, vpc } = stackWithVpc();
+      const wq = new WorkQueue(stack, 'Jobs', { averageProcessingTime: Duration.seconds(20), maxReceiveCount: 3 });
+      new WorkerFleet(stack, 'Workers', { vpc, workQueue: wq, instanceType: T4G_SMALL, maxCapacity: 4, ...props });
+      const template = Template.fromStack(stack);
+      const asg = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0] as { UpdatePolicy: { AutoScalingInstanceRefresh: { Preferences: Record<string, unknown> } } };
+      const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('worker-rollout-unwatched')).map((w) => String(w.entry.data));
+      return { preferences: asg.UpdatePolicy.AutoScalingInstanceRefresh.Preferences, warnings };
+    };
+    // 3 receives of a 120 s visibility timeout (6 × 20 s) + 15 min = 1260 s
+    expect(build({}).preferences).toMatchObject({ CheckpointPercentages: [100], CheckpointDelay: 1260 });
+    const short = build({ rollout: { checkpointDelay: Duration.minutes(5) } });
+    expect(short.preferences).toMatchObject({ CheckpointPercentages: [25, 100], CheckpointDelay: 300 });
+    expect(short.warnings).toEqual([expect.stringMatching(/rollout\.checkpointDelay is 300 s, shorter than the 1260 s the dead-letter rollback alarm needs .* after 3 receives 120 s apart/)]);
+    expect(build({ rollout: { checkpointPercentages: [] } }).warnings).toEqual([expect.stringMatching(/checkpointPercentages is empty/)]);
+    const unwatched = build({ rollbackOnAlarms: false, rollout: { checkpointDelay: Duration.minutes(5) } });
+    expect(unwatched.warnings).toEqual([]);
+    expect(unwatched.preferences).toMatchObject({ CheckpointPercentages: [25, 100], CheckpointDelay: 300 });
   });
 
   it('offers the backlog-per-instance metric math', () => {
