@@ -211,7 +211,11 @@ export class QueueWorker {
   private fifo = false;
   private protection: InstanceProtection | undefined;
   private lifecycle: InstanceLifecycle | undefined;
-  private protectedNow = false;
+  /**
+   * Whether this process last protected its instance from scale-in; unknown (undefined) until it first sets it: a
+   * worker restarted after a crash while busy finds its instance still protected, and its first idle poll lifts it.
+   */
+  private protectedNow: boolean | undefined;
   private pausedUntil = 0;
   private deletes: SqsBatcher | undefined;
   private visibility: SqsBatcher | undefined;

@@ -307,6 +307,15 @@ describe('QueueWorker scale-in protection through instance metadata and Auto Sca
     expect(await until(async () => !(await isProtected()), 10_000)).toBe(true);
     const stats = await worker.stop();
     expect(stats.protection).toEqual({ set: 1, lifted: 1, failures: 0 });
+
+    // A worker that crashed while busy left its instance protected; the one systemd starts again (a new process, on an
+    // empty queue) lifts it at its first idle poll, so the idle instance can be scaled in again
+    await protection!.setProtected(true);
+    expect(await isProtected()).toBe(true);
+    const restarted = new QueueWorker(base(queue.url, async () => undefined, { scaleInProtection: protection! }));
+    await restarted.start();
+    expect(await until(async () => !(await isProtected()), 10_000)).toBe(true);
+    expect((await restarted.stop()).protection).toEqual({ set: 0, lifted: 1, failures: 0 });
     asg.destroy();
   });
 

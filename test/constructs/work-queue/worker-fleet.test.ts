@@ -362,6 +362,15 @@ describe('placeholderWorker', () => {
     ]);
   });
 
+  it('lifts a protection left by a crashed run at its first idle poll (a restart does not know it is protected)', () => {
+    expect(run('case $n in 1) echo None;; 2) echo None;; *) kill $PPID; exit 1;; esac')).toEqual([
+      'sqs receive-message', // empty poll of the restarted worker
+      'autoscaling set-instance-protection off', // whatever the crashed run left
+      'sqs receive-message', // still idle: no more calls
+      'sqs receive-message',
+    ]);
+  });
+
   it('stops on SIGTERM (the fleet\'s drain) after the job in hand, handing back a message it has not started', () => {
     // the second receive returns a message while SIGTERM arrives
     expect(run('case $n in 1) echo h1;; 2) kill -TERM $PPID; echo h2;; *) exit 1;; esac')).toEqual([
