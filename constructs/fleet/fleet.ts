@@ -482,6 +482,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       [ENV_VARS.healthPath]: healthPath,
       [ENV_VARS.deepHealthPath]: props.deepHealthCheckPath ?? HEALTH_PATHS.deep,
       ...(props.loadBalancerIdleTimeout !== undefined ? { [ENV_VARS.loadBalancerIdleTimeout]: String(props.loadBalancerIdleTimeout.toSeconds()) } : {}),
+      [ENV_VARS.stopTimeout]: String(drain.toSeconds()),
       ...(source.version !== undefined ? { [ENV_VARS.version]: source.version } : {}),
       ...(props.databaseUser !== undefined ? { [ENV_VARS.databaseUser]: props.databaseUser } : {}),
       ...props.environment,

@@ -204,6 +204,12 @@ export const ENV_VARS = {
    * 502: the runtime SDK's `serve` sets it 5 s above (at least 65 s). Absent for workers.
    */
   loadBalancerIdleTimeout: 'S2M_LOAD_BALANCER_IDLE_TIMEOUT',
+  /**
+   * How long the application has after SIGTERM before systemd kills it, in whole seconds: the fleet's drain timeout
+   * (a worker fleet's is its queue's visibility timeout, the longest a job may take). The runtime SDK's worker drains
+   * within it, 5 s earlier, to hand back what is unfinished.
+   */
+  stopTimeout: 'S2M_STOP_TIMEOUT',
 } as const;
 
 /**

@@ -45,6 +45,11 @@ export interface RuntimeEnvironment {
    * `Runtime.serve` keeps connections open longer. @default - undefined (the ALB default, 60 s, is assumed)
    */
   readonly loadBalancerIdleTimeoutSeconds?: number;
+  /**
+   * How long the application has after SIGTERM before systemd kills it, seconds ({@link ENV_VARS.stopTimeout}): the
+   * fleet's drain timeout. `Runtime.runWorker` drains within it. @default - undefined (not on a fleet)
+   */
+  readonly stopTimeoutSeconds?: number;
 }
 
 /** Options of {@link readEnvironment}. */
@@ -145,6 +150,14 @@ export function readEnvironment(options: ReadEnvironmentOptions = {}): RuntimeEn
       throw new EnvironmentError(`${source(ENV_VARS.loadBalancerIdleTimeout)}: expected whole seconds 1-4000 (got: ${JSON.stringify(idleText)})`);
     }
   }
+  const stopText = get(ENV_VARS.stopTimeout);
+  let stopTimeoutSeconds = o.stopTimeoutSeconds;
+  if (stopTimeoutSeconds === undefined && stopText !== undefined) {
+    stopTimeoutSeconds = Number(stopText);
+    if (!/^\d+$/.test(stopText) || stopTimeoutSeconds < 1 || stopTimeoutSeconds > 86_400) {
+      throw new EnvironmentError(`${source(ENV_VARS.stopTimeout)}: expected whole seconds 1-86400 (got: ${JSON.stringify(stopText)})`);
+    }
+  }
   const role = o.role ?? get(ENV_VARS.role);
   if (role !== undefined && role !== 'web' && role !== 'worker') {
     throw new EnvironmentError(`${source(ENV_VARS.role)}: expected "web" or "worker" (got: ${JSON.stringify(role)})`);
@@ -162,5 +175,6 @@ export function readEnvironment(options: ReadEnvironmentOptions = {}): RuntimeEn
     version: o.version ?? get(ENV_VARS.version),
     databaseUser: o.databaseUser ?? get(ENV_VARS.databaseUser),
     ...(loadBalancerIdleTimeoutSeconds !== undefined ? { loadBalancerIdleTimeoutSeconds } : {}),
+    ...(stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds } : {}),
   };
 }

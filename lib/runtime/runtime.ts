@@ -145,6 +145,12 @@ export interface RunWorkerOptions extends Omit<QueueWorkerOptions, 'queueUrl' | 
   /** The queue's name in the config. @default - `S2M_SERVICE` (a worker fleet's queue) */
   readonly queue?: string;
   /**
+   * How long a drain (SIGTERM: a scale-in, a refresh) lets jobs finish before handing them back.
+   * @default - on a fleet, 5 s less than `S2M_STOP_TIMEOUT` (the fleet's drain timeout: a worker fleet's is its
+   *   queue's visibility timeout, the longest a job may take), at least 1 s; else the worker's 25 s
+   */
+  readonly drainTimeoutMs?: number;
+  /**
    * Run each job once per `<type>:<idempotencyKey>` (jobs whose producer set a key): a duplicate is deleted without
    * running, a job another worker is running right now is left for later. `false` turns this off.
    * @default - on when there is a cache (the keys live there), with the helper's defaults
@@ -498,7 +504,10 @@ export class Runtime<S = Record<string, unknown>> {
     const name = options.queue ?? this.environment.service;
     if (!name) throw new Error('Runtime.runWorker: no queue: S2M_SERVICE (a worker fleet\'s queue) is not set; pass options.queue');
     if (this.workerStats.current) throw new Error('Runtime.runWorker: a worker is running already');
-    const { queue: _queue, idempotency, ...workerOptions } = options;
+    const { queue: _queue, idempotency, ...rest } = options;
+    const stop = this.environment.stopTimeoutSeconds;
+    // Within the time systemd gives the process after SIGTERM, leaving 5 s to hand back what is unfinished and close.
+    const workerOptions = rest.drainTimeoutMs === undefined && stop !== undefined ? { ...rest, drainTimeoutMs: Math.max(1, stop - 5) * 1_000 } : rest;
     const once = idempotency === false || this.cacheClient === undefined ? undefined : this.idempotency({ keyPrefix: `job:${name}:`, ...idempotency });
     this.workerStats.once = once;
     const ttl = (this.options.database === false ? undefined : this.options.database?.sessionTtlMs) ?? RUNTIME_DEFAULTS.sessionTtlMs;

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
@@ -249,6 +249,32 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     await worker.close();
     const stats = await running;
     expect(stats).toMatchObject({ succeeded: 9, inFlight: 0 });
+  });
+
+  it('drains a worker within the fleet\'s stop timeout (S2M_STOP_TIMEOUT less 5 s), handing back a job still running', async () => {
+    // GIVEN a worker on a fleet whose systemd unit kills the process 7 s after SIGTERM, with a job that never ends
+    const prefix = `/it-rt-stop-${tag}`;
+    const workQueue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 3 });
+    await publishLocalTopology(services, { prefix, database: DB, shards: SHARDS, cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password }, queues: { jobs: workQueue } });
+    const worker = await start(prefix, { environment: { parameterPrefix: prefix, region: services.moto.region, role: 'worker', service: 'jobs', version: 'test', stopTimeoutSeconds: 7 }, queues: undefined });
+    let started = false;
+    let endless: NodeJS.Timeout | undefined;
+    const running = worker.runWorker(async () => {
+      started = true;
+      await new Promise((resolve) => { endless = setTimeout(resolve, 60_000); }); // deaf to its signal
+    }, { scaleInProtection: false, waitTimeSeconds: 1, idempotency: false, onError: quiet });
+    await sqs.send(new SendMessageCommand({ QueueUrl: workQueue.url, MessageBody: '{}' }));
+    expect(await eventually(async () => started, 15_000)).toBe(true);
+    // WHEN the runtime closes (SIGTERM)
+    const closing = Date.now();
+    await worker.close();
+    const stats = await running;
+    // THEN the job had 2 s, not the worker's 25 s default, and went back to the queue before systemd's kill
+    const took = Date.now() - closing;
+    expect(took).toBeGreaterThanOrEqual(1_900);
+    expect(took).toBeLessThan(7_000);
+    expect(stats).toMatchObject({ handedBack: 1, inFlight: 0 });
+    clearTimeout(endless);
   });
 
   it('refreshes the topology at once when a shard\'s writer refuses a write as read-only (a failover moved it)', async () => {

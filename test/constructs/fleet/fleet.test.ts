@@ -128,6 +128,9 @@ describe('Fleet with an application (a worker fleet that may sleep)', () => {
     const env = /cat > \/etc\/scale-to-millions\/env <<'ENV'\n([\s\S]*?)\nENV/.exec(userData)![1].split('\n');
     expect(env).toEqual(expect.arrayContaining(['S2M_REGION=us-east-1', 'S2M_ROLE=worker', 'S2M_SERVICE=Workers', 'S2M_HEALTH_PATH=/health', 'S2M_DEEP_HEALTH_PATH=/health/deep']));
     expect(env.find((l) => l.startsWith('S2M_APP_VERSION='))).toMatch(/^S2M_APP_VERSION=[0-9a-f]{12}$/);
+    // the time systemd gives the application after SIGTERM (TimeoutStopSec), the drain timeout: 120 s by default
+    expect(env).toContain('S2M_STOP_TIMEOUT=120');
+    expect(userData).toContain('TimeoutStopSec=120');
     expect(userData).not.toMatch(/secretsmanager|password/i);
   });
 

@@ -72,6 +72,13 @@ describe('the environment file\'s S2M_LOAD_BALANCER_IDLE_TIMEOUT', () => {
     expect(() => readEnvironment({ file, env: {} })).toThrow(`${file} (S2M_LOAD_BALANCER_IDLE_TIMEOUT): expected whole seconds 1-4000 (got: ${JSON.stringify(value)})`);
   });
 
+  it('reads S2M_STOP_TIMEOUT as seconds, naming the variable and the file when it is not', () => {
+    expect(readEnvironment({ file: envFile([...base, 'S2M_STOP_TIMEOUT=60']), env: {} }).stopTimeoutSeconds).toBe(60);
+    expect(readEnvironment({ file: envFile(base), env: {} }).stopTimeoutSeconds).toBeUndefined();
+    const file = envFile([...base, 'S2M_STOP_TIMEOUT=60s']);
+    expect(() => readEnvironment({ file, env: {} })).toThrow(`${file} (S2M_STOP_TIMEOUT): expected whole seconds 1-86400 (got: "60s")`);
+  });
+
   it('sets Runtime.serve\'s keep-alive above it', async () => {
     // GIVEN an instance whose load balancer keeps idle connections 15 minutes, and a topology with one queue only
     const ssm = mockClient(SSMClient);
