@@ -128,7 +128,8 @@ fi
 restarts=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
 ready() {
   if [ -n "\${S2M_HEALTH_URL:-}" ]; then
-    curl -fsS -o /dev/null --max-time 3 "$S2M_HEALTH_URL"
+    # 200 only, as the load balancer's health check (a 204 or a redirect would go in service and fail it there)
+    [ "$(curl -sS -o /dev/null --max-time 3 -w '%{http_code}' "$S2M_HEALTH_URL")" = 200 ]
     return
   fi
   local now
@@ -187,7 +188,7 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
   const packages = ['amazon-cloudwatch-agent', 'openssl', ...s.packages];
   const lines: string[] = [
     'set -euo pipefail',
-    'exec > >(tee -a /var/log/s2m-bootstrap.log) 2>&1',
+    `exec > >(tee -a ${BOOTSTRAP_LOG}) 2>&1`,
     `install -d -m 0755 /etc/scale-to-millions ${BIN} ${APP} /var/log/s2m`,
     `cat > ${ENV_FILE} <<'ENV'\n${Object.entries(o.environment).map(([k, v]) => `${k}=${v}`).join('\n')}\nENV`,
     `cat > ${INSTANCE_PATHS.fleetEnv} <<'FLEET'\n${Object.entries({ ...o.settings, ...s.settings }).map(([k, v]) => `${k}='${v}'`).join('\n')}\nFLEET`,
@@ -283,6 +284,9 @@ function dropIn(o: BootstrapOptions): string {
   return ['[Service]', `EnvironmentFile=${ENV_FILE}`, `TimeoutStopSec=${o.stopTimeoutSeconds}`, `StandardOutput=append:${LOG}`, `StandardError=append:${LOG}`].join('\n');
 }
 
+/** The bootstrap's own log, shipped to CloudWatch (stream `bootstrap`): user data, readiness and drain. */
+const BOOTSTRAP_LOG = '/var/log/s2m-bootstrap.log';
+
 const READY_UNIT = [
   '[Unit]',
   'Description=scale-to-millions: tell Auto Scaling when the application is ready',
@@ -292,6 +296,9 @@ const READY_UNIT = [
   '[Service]',
   'Type=oneshot',
   `ExecStart=${BIN}/ready`,
+  // In the shipped log, not only the journal: an abandoned instance is terminated with its journal.
+  `StandardOutput=append:${BOOTSTRAP_LOG}`,
+  `StandardError=append:${BOOTSTRAP_LOG}`,
   '',
   '[Install]',
   'WantedBy=multi-user.target',
@@ -307,13 +314,15 @@ const DRAIN_UNIT = [
   `ExecStart=${BIN}/drain`,
   'Restart=on-failure',
   'RestartSec=5',
+  `StandardOutput=append:${BOOTSTRAP_LOG}`,
+  `StandardError=append:${BOOTSTRAP_LOG}`,
   '',
   '[Install]',
   'WantedBy=multi-user.target',
 ].join('\n');
 
 const LOGROTATE = [
-  `${LOG} /var/log/s2m-bootstrap.log {`,
+  `${LOG} ${BOOTSTRAP_LOG} {`,
   '  daily',
   '  maxsize 100M',
   '  rotate 2',
@@ -338,7 +347,7 @@ function agentConfig(o: BootstrapOptions): string {
         disk: { measurement: ['used_percent'], resources: ['/'], drop_device: true },
       },
     },
-    logs: { logs_collected: { files: { collect_list: [file(LOG, 'app'), file('/var/log/s2m-bootstrap.log', 'bootstrap')] } } },
+    logs: { logs_collected: { files: { collect_list: [file(LOG, 'app'), file(BOOTSTRAP_LOG, 'bootstrap')] } } },
   };
   return JSON.stringify(config, null, 2);
 }

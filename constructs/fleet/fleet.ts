@@ -154,8 +154,10 @@ export interface FleetProps {
    */
   readonly newInstancesProtectedFromScaleIn?: boolean;
   /**
-   * A warm pool of stopped, pre-initialised instances. An instance refresh replaces the pool's instances after
-   * the in-service ones, so the pool never keeps an old version.
+   * A warm pool of stopped, pre-initialised instances (`poolState` STOPPED, the default; with an application, no
+   * other state: an instance leaving a running or hibernated pool does not boot, and the readiness check runs at
+   * boot). An instance refresh replaces the pool's instances after the in-service ones, so the pool never keeps an
+   * old version.
    * @default - no warm pool
    */
   readonly warmPool?: autoscaling.WarmPoolOptions;
@@ -322,7 +324,15 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     // The version the group launches, for operators (`s2m status`): the source's, else the image's id.
     const version = source?.version ?? (source ? this.launchTemplate.imageId : undefined);
     if (version !== undefined) Tags.of(this.autoScalingGroup).add(APP_VERSION_TAG, version);
-    if (props.warmPool) this.autoScalingGroup.addWarmPool(props.warmPool);
+    if (props.warmPool) {
+      const state = props.warmPool.poolState ?? autoscaling.PoolState.STOPPED;
+      // The readiness check runs at boot; an instance leaving a running or hibernated pool does not boot, so its
+      // launching hook would wait out readinessTimeout and abandon it, every scale-out.
+      if (source && state !== autoscaling.PoolState.STOPPED) {
+        throw validationError(this, `Fleet: warmPool.poolState must be STOPPED with an application (got: ${state}): an instance leaving a running or hibernated pool does not boot again, so the readiness check that completes its launching lifecycle hook (s2m-ready, run at boot) never runs and Auto Scaling abandons it after readinessTimeout`);
+      }
+      this.autoScalingGroup.addWarmPool(props.warmPool);
+    }
     this.connections = new ec2.Connections({ securityGroups: [securityGroup] });
     // Late: tags (`Tags.of(app).add(...)`) are applied by aspects just before validation.
     this.node.addValidation({ validate: () => [...this.instanceTagProblems(), ...this.userDataProblems()] });

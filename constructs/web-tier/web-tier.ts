@@ -124,7 +124,7 @@ export interface WebServiceProps {
   readonly scheduledScaling?: ScheduledCapacity[];
   /** Step scaling on CPU for spikes, besides target tracking. @default - none */
   readonly stepScaling?: CpuStepScaling;
-  /** Warm pool. @default - none */
+  /** Warm pool of stopped instances (see `FleetProps.warmPool`: no running or hibernated pool). @default - none */
   readonly warmPool?: autoscaling.WarmPoolOptions;
   /** Enable sticky sessions (the tier is stateless: keep it off). @default - off */
   readonly stickiness?: Duration;

@@ -1,5 +1,6 @@
 import { Duration, SecretValue, Stack, Tags } from 'aws-cdk-lib/core';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -242,6 +243,8 @@ describe('Fleet instance types (mixed instances)', () => {
     ['a type of another architecture', { additionalInstanceTypes: [new ec2.InstanceType('m7i.large')] }, /additionalInstanceTypes must share instanceType's architecture \(arm64\), since one AMI serves them all \(got: m7i\.large, x86_64\)/],
     ['a warm pool with several types', { additionalInstanceTypes: [new ec2.InstanceType('m6g.large')], warmPool: { minSize: 1 } }, /warmPool and additionalInstanceTypes exclude each other: Auto Scaling rejects a warm pool on a group with several instance types \(got: 2 types\)/],
     ['a repeated type', { additionalInstanceTypes: [new ec2.InstanceType('m7g.large')] }, /additionalInstanceTypes repeats an instance type \(got: m7g\.large\)/],
+    ['a running warm pool', { warmPool: { minSize: 1, poolState: autoscaling.PoolState.RUNNING } }, /warmPool\.poolState must be STOPPED with an application \(got: Running\): an instance leaving a running or hibernated pool does not boot again/],
+    ['a hibernated warm pool', { warmPool: { poolState: autoscaling.PoolState.HIBERNATED } }, /warmPool\.poolState must be STOPPED with an application \(got: Hibernated\)/],
   ])('fails with %s, naming the fleet', (_, extra, message) => {
     const { stack, vpc } = stackWithVpc();
     expect(validationErrorOf(() => new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 4, application: app(), ...extra } as FleetProps)))

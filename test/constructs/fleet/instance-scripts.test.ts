@@ -90,13 +90,16 @@ describe('complete-hook: completing a lifecycle action', () => {
   });
 });
 
-/** A fake curl that serves the RDS bundle URL from `<root>/etc/served.pem` (missing: the download fails) and answers the health URL with `health` (an exit status). */
-const curl = (health = 0) => [
+/**
+ * A fake curl that serves the RDS bundle URL from `<root>/etc/served.pem` (missing: the download fails) and answers the
+ * health URL with the HTTP status `health` (what `-w '%{http_code}'` prints; curl exits 0 without `-f`).
+ */
+const curl = (health = 200) => [
   'out=; url=',
   'while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift;; http*) url=$1;; esac; shift; done',
   `case $url in`,
   `  ${FLEET_DEFAULTS.rdsCaBundleUrl}) [ -f /etc/served.pem ] || { echo "curl: (6) Could not resolve host" >&2; exit 6; }; cp /etc/served.pem "$out";;`,
-  `  http://127.0.0.1:*) exit ${health};;`,
+  `  http://127.0.0.1:*) printf '%s' ${health};;`,
   '  *) exit 22;;',
   'esac',
 ].join('\n');
@@ -139,16 +142,24 @@ describe('rds-ca: the RDS certificate bundle', () => {
 
 describe('ready: the launching hook', () => {
   it('continues once the health URL answered three times in a row', () => {
-    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(), systemctl, aws: '' } });
     expect(r.status).toBe(0);
     expect(r.calls.filter((c) => c.includes('127.0.0.1:8080/health'))).toHaveLength(3);
     expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-hook-name s2m-ready --lifecycle-action-result CONTINUE')]);
   });
 
+  it.each([[204], [302], [500]])('does not take a health answer of %i as ready: the load balancer wants 200', (status) => {
+    // (a budget of about a second left: 569 of 570 s since boot)
+    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '569.50 900.00\n' }, fakes: { curl: curl(status), systemctl, aws: '' } });
+    expect(r.calls.filter((c) => c.includes('127.0.0.1:8080/health')).length).toBeGreaterThanOrEqual(1);
+    expect(r.calls.find((c) => c.includes('127.0.0.1:8080/health'))).toContain("-w %{http_code}");
+    expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-hook-name s2m-ready --lifecycle-action-result ABANDON')]);
+  });
+
   it('counts its budget from boot: an instance that booted longer ago than the budget abandons at once', () => {
     // readiness 10 min: the budget is 570 s from boot; the install took 580 s
     expect(settings).toContain("S2M_READY_TIMEOUT='570'");
-    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '580.02 900.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    const r = run(`${BIN}/ready`, { files: { [DATABASE_CA_FILE]: PEM, '/proc/uptime': '580.02 900.00\n' }, fakes: { curl: curl(), systemctl, aws: '' } });
     expect(r.calls.filter((c) => c.includes('127.0.0.1'))).toEqual([]);
     expect(r.stdout).toMatch(/s2m-ready: ABANDON \(58\d s after boot\)/);
     expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-action-result ABANDON')]);
@@ -156,7 +167,7 @@ describe('ready: the launching hook', () => {
 
   it('abandons the launch, saying why, when the RDS bundle cannot be installed and the fleet connects to a database', () => {
     expect(settings).toContain("S2M_DATABASE_CA_REQUIRED='yes'");
-    const r = run(`${BIN}/ready`, { files: { '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(0), systemctl, aws: '' } });
+    const r = run(`${BIN}/ready`, { files: { '/proc/uptime': '42.17 80.00\n' }, fakes: { curl: curl(), systemctl, aws: '' } });
     expect(r.stdout).toContain(`s2m-ready: ABANDON: ${r.root}${DATABASE_CA_FILE} is missing, and this fleet's database connections verify TLS against it`);
     expect(r.calls.filter((c) => c.includes('127.0.0.1'))).toEqual([]);
     expect(awsCalls(r.calls)).toEqual([expect.stringContaining('--lifecycle-action-result ABANDON')]);
