@@ -47,6 +47,12 @@ export interface NodeBundle {
 interface Manifest {
   readonly key: string;
   readonly inputs: Record<string, string>;
+  /**
+   * What else decided which files esbuild read: the names in each input's directory (a `dep.ts` added beside the
+   * `dep.js` an import resolved to), and the `package.json`, `tsconfig.json` and `jsconfig.json` of each directory from
+   * an input's up to the project root (`exports`, `main`, paths). By path relative to the root; `<dir>/` for a listing.
+   */
+  readonly resolution?: Record<string, string>;
   readonly hash: string;
   /** SHA-256 of each output file (index.js, index.js.map) as built. */
   readonly outputs: Record<string, string>;
@@ -83,7 +89,7 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   const cacheRoot = options.cacheDir ?? cacheDirectory('bundles') ?? mkdtempSync(join(tmpdir(), 's2m-bundle-'));
   const dir = join(cacheRoot, key.slice(0, 32));
   const cached = readManifest(dir, key);
-  if (cached && inputsUnchanged(root, cached)) {
+  if (cached && inputsUnchanged(root, cached) && cached.resolution !== undefined && sameResolution(root, cached.resolution)) {
     return { directory: join(dir, 'out'), hash: cached.hash, inputs: Object.keys(cached.inputs), fromCache: true };
   }
 
@@ -119,7 +125,7 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   }
   const hash = sha256(JSON.stringify({ settings, inputs }));
   const outputs = Object.fromEntries(OUTPUT_FILES.filter((f) => existsSync(join(staging, 'out', f))).map((f) => [f, sha256(readFileSync(join(staging, 'out', f)))]));
-  const manifest: Manifest = { key, inputs, hash, outputs };
+  const manifest: Manifest = { key, inputs, hash, outputs, resolution: resolutionOf(root, [entry, ...Object.keys(inputs).map((f) => join(root, f))]) };
   writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1));
   // Replace the cache entry in one rename, so a concurrent synth sees the old bundle or the new one, never half.
   rmSync(dir, { recursive: true, force: true });
@@ -188,6 +194,51 @@ function inputsUnchanged(root: string, m: Manifest): boolean {
     if (fileDigest(path) !== digest) return false;
   }
   return Object.keys(m.inputs).length > 0;
+}
+
+/** Files that steer module resolution in a directory (see {@link Manifest.resolution}). */
+const RESOLUTION_FILES = ['package.json', 'tsconfig.json', 'jsconfig.json'];
+
+/** The {@link Manifest.resolution} of a build whose input files (absolute) are `files`. */
+function resolutionOf(root: string, files: readonly string[]): Record<string, string> {
+  const dirs = new Set(files.map((f) => dirname(f)));
+  const ancestors = new Set<string>();
+  for (const d of dirs) {
+    for (let a = d; ; a = dirname(a)) {
+      if (ancestors.has(a)) break;
+      ancestors.add(a);
+      const rel = relative(root, a);
+      if (rel.startsWith('..') || isAbsolute(rel) || dirname(a) === a) break;
+      if (rel === '') break;
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const d of [...dirs].sort()) out[`${relative(root, d)}/`] = listingDigest(d);
+  for (const a of [...ancestors].sort()) {
+    for (const f of RESOLUTION_FILES) {
+      const digest = fileDigest(join(a, f));
+      if (digest !== undefined) out[relative(root, join(a, f))] = digest;
+    }
+  }
+  return out;
+}
+
+/** Whether the directories and files of a recorded {@link Manifest.resolution} are as they were. */
+function sameResolution(root: string, recorded: Record<string, string>): boolean {
+  for (const [path, digest] of Object.entries(recorded)) {
+    const now = path.endsWith('/') ? listingDigest(join(root, path.slice(0, -1))) : fileDigest(join(root, path));
+    if (now !== digest) return false;
+  }
+  return true;
+}
+
+/** SHA-256 of a directory's sorted entry names ('' when it cannot be read). */
+function listingDigest(dir: string): string {
+  try {
+    return sha256(readdirSync(dir).sort().join('\n'));
+  } catch {
+    return '';
+  }
 }
 
 function projectRootOf(entry: string): string {

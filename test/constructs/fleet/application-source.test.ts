@@ -400,6 +400,34 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
+  it('builds again when an import would resolve elsewhere now: a file added beside the one it resolved to, a package.json or tsconfig changed', () => {
+    // GIVEN an entry whose `./dep` resolves to dep.js, bundled and cached
+    const app = mkdtempSync(join(tmpdir(), 's2m-node-resolve-'));
+    const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
+    writeFileSync(join(app, 'package.json'), '{"name":"resolve-app","private":true}\n');
+    mkdirSync(join(app, 'src'));
+    writeFileSync(join(app, 'src', 'entry.ts'), "import { v } from './dep';\nconsole.log(v);\n");
+    writeFileSync(join(app, 'src', 'dep.js'), "exports.v = 'old';\n");
+    const entry = join(app, 'src', 'entry.ts');
+    const first = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    // WHEN dep.ts is added (esbuild prefers it to dep.js) THEN it bundles again, the new source and a new hash
+    writeFileSync(join(app, 'src', 'dep.ts'), "export const v = 'new';\n");
+    const added = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(added.fromCache).toBe(false);
+    expect(added.hash).not.toBe(first.hash);
+    expect(readFileSync(join(added.directory, 'index.js'), 'utf8')).toContain('"new"');
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    // WHEN the project's package.json or a tsconfig.json beside the sources changes THEN it is looked at again
+    writeFileSync(join(app, 'package.json'), '{"name":"resolve-app","private":true,"type":"commonjs"}\n');
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
+    writeFileSync(join(app, 'src', 'tsconfig.json'), '{"compilerOptions":{}}\n');
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
+    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    rmSync(app, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
   it('sees a source changed in place even with its size and modification time put back', () => {
     const entry = join(dir, 'src', 'server.ts');
     const cacheDir = mkdtempSync(join(tmpdir(), 's2m-bundles-'));
