@@ -32,7 +32,7 @@ const CONTAINER_STOP_MARGIN = 15;
 
 /** Reads one instance metadata path with an IMDSv2 token. */
 const IMDS_SCRIPT = `#!/bin/bash
-# Prints one instance metadata path (IMDSv2).
+# imds <path>: instance metadata (IMDSv2)
 set -euo pipefail
 token=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
 curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"`;
@@ -44,7 +44,7 @@ curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/me
  * after the last attempt the hook's own timeout applies its default result.
  */
 const COMPLETE_HOOK_SCRIPT = `#!/bin/bash
-# Completes this instance's lifecycle action: complete-hook <hook name> <CONTINUE|ABANDON>.
+# complete-hook <hook> <CONTINUE|ABANDON>
 set -uo pipefail
 hook=$1
 result=$2
@@ -81,11 +81,10 @@ exit 1`;
  * AWS's global bundle with bounded retries and installs it only when every certificate in it parses as PEM.
  */
 const RDS_CA_SCRIPT = `#!/bin/bash
-# Installs AWS's RDS certificate bundle for database TLS; exits 1 when it cannot.
+# Installs the RDS CA bundle (exit 1: it could not)
 set -uo pipefail
 file=${DATABASE_CA_FILE}
 url=${FLEET_DEFAULTS.rdsCaBundleUrl}
-# Every certificate parses (openssl), and there is at least one.
 certificates() {
   local n
   n=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$1" 2>/dev/null) || return 1
@@ -110,13 +109,14 @@ exit 1`;
 /**
  * Completes the launching lifecycle hook: CONTINUE once the application is ready, ABANDON (the instance is
  * replaced, and an instance refresh counts a failure) when it is not ready before the timeout. Ready means the
- * health URL answers 2xx three times in a row, or, without one (workers), the unit is active three checks in a
+ * health URL answers 200 (what the load balancer wants: not another 2xx, not a redirect) three times in a row, or,
+ * without one (workers), the unit is active three checks in a
  * row without restarting. The hook's timeout runs from launch, so the script's budget counts from boot, not
  * from when it starts (after the install). A fleet whose database connections verify TLS against the RDS
  * bundle is never ready without it. Runs at every boot, so a warm-pool instance started later is checked again.
  */
 const READY_SCRIPT = `#!/bin/bash
-# Tells Auto Scaling whether this instance may go into service.
+# Completes the launching hook (s2m-ready)
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
@@ -128,7 +128,6 @@ fi
 restarts=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
 ready() {
   if [ -n "\${S2M_HEALTH_URL:-}" ]; then
-    # 200 only, as the load balancer's health check (a 204 or a redirect would go in service and fail it there)
     [ "$(curl -sS -o /dev/null --max-time 3 -w '%{http_code}' "$S2M_HEALTH_URL")" = 200 ]
     return
   fi
@@ -154,7 +153,7 @@ exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
  * systemd's stop timeout), lets the log agent flush, and completes the terminating lifecycle hook.
  */
 const DRAIN_SCRIPT = `#!/bin/bash
-# Stops the application gracefully before Auto Scaling terminates this instance.
+# Completes the terminating hook (s2m-drain)
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
@@ -289,16 +288,16 @@ const BOOTSTRAP_LOG = '/var/log/s2m-bootstrap.log';
 
 const READY_UNIT = [
   '[Unit]',
-  'Description=scale-to-millions: tell Auto Scaling when the application is ready',
+  'Description=s2m: readiness (launching hook)',
   `After=network-online.target ${UNIT}`,
   'Wants=network-online.target',
   '',
   '[Service]',
   'Type=oneshot',
   `ExecStart=${BIN}/ready`,
-  // In the shipped log, not only the journal: an abandoned instance is terminated with its journal.
+  // In the shipped log, not only the journal: an abandoned instance is terminated with its journal. (StandardError
+  // inherits it: systemd's default.)
   `StandardOutput=append:${BOOTSTRAP_LOG}`,
-  `StandardError=append:${BOOTSTRAP_LOG}`,
   '',
   '[Install]',
   'WantedBy=multi-user.target',
@@ -306,7 +305,7 @@ const READY_UNIT = [
 
 const DRAIN_UNIT = [
   '[Unit]',
-  'Description=scale-to-millions: stop the application before Auto Scaling terminates the instance',
+  'Description=s2m: drain (terminating hook)',
   `After=network-online.target ${UNIT}`,
   '',
   '[Service]',
@@ -315,7 +314,6 @@ const DRAIN_UNIT = [
   'Restart=on-failure',
   'RestartSec=5',
   `StandardOutput=append:${BOOTSTRAP_LOG}`,
-  `StandardError=append:${BOOTSTRAP_LOG}`,
   '',
   '[Install]',
   'WantedBy=multi-user.target',

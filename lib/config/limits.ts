@@ -5,6 +5,10 @@ import type { AppConfig, QueueConfig, ServiceConfig } from './types';
  * templates (test/lib/config/limits.test.ts builds configs at these limits and fails if they no longer fit).
  * CloudFormation refuses a template over 500 resources or 1,000,000 bytes; the app stack holds every web service's
  * and every queue's fleet while they fit, and the rest go into nested stacks ({@link NESTED_SERVICES_COST}).
+ *
+ * A layout contract as much as an estimate: {@link appStackPlacement} decides with it which stack each fleet is in,
+ * so a changed value moves fleets of deployed apps between stacks (replacing them). A template that grows is paid for
+ * within the budgets' margins, or by making it smaller; the limits test fails when either would not hold.
  */
 export const APP_STACK_COST = {
   /** The stack without any service or queue: load balancer, listeners, DNS, WAF, monitoring. */

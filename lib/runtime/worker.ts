@@ -664,7 +664,9 @@ export class QueueWorker {
     }
     await Promise.all([...this.held].map((h) => this.handBackHeld(h)));
     await Promise.all([this.deletes?.flush(), this.visibility?.flush()]);
-    await this.setProtected(false);
+    // Only a protection this process set: an unknown one (it stopped before its first idle poll) is left to the next
+    // run's first idle poll; a stopping worker's instance is mostly being terminated anyway.
+    if (this.protectedNow === true) await this.setProtected(false);
     return this.stats();
   }
 }
