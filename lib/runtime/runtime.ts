@@ -391,6 +391,8 @@ export class Runtime<S = Record<string, unknown>> {
         ...shards,
         ...(readers ? { readers } : {}),
         ...(this.options.onError ? { onError: this.options.onError } : {}),
+        // Shard 0 is the cluster `database` already has pools to: one set per process, not two.
+        ...(this.db ? { database: this.db } : {}),
         // As for the database: a shard's writer moved (a failover, a switchover) or is unreachable; read the topology
         // now. `databaseFor(key)` writes through here, shard 0 included.
         onWriterLost: (e) => {

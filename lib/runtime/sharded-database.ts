@@ -30,6 +30,14 @@ export interface ShardedDatabaseOptions extends Omit<DatabaseOptions, 'topology'
    * @default - each shard's published reader
    */
   readonly readers?: (shard: ShardEndpoints) => readonly string[] | undefined;
+  /**
+   * A {@link Database} already open on the cluster published under `<prefix>/database`, used for the shard whose
+   * endpoints are that cluster's (shard 0, with nothing published under its own `shards/<id>`) instead of a second set
+   * of pools to the same writer: on a forwarding secondary each pool holds forwarded sessions the writer counts
+   * (`forwarding-pool-max`). Not closed by {@link ShardedDatabase.close}. `createRuntime` passes its `database`.
+   * @default - every shard gets a database of its own
+   */
+  readonly database?: Database;
 }
 
 /** Options of {@link ShardedDatabase.fanOut}. */
@@ -55,6 +63,8 @@ export class ShardedDatabase {
   private readonly topology: TopologyLoader;
   private readonly options: ShardedDatabaseOptions;
   private readonly databases = new Map<string, Database>();
+  /** Shards served by {@link ShardedDatabaseOptions.database} (not this object's to close). */
+  private readonly borrowed = new Set<string>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -101,7 +111,12 @@ export class ShardedDatabase {
     if (db === undefined) {
       if (this.closed) throw new Error('ShardedDatabase: closed');
       if (!this.topology.current.shards!.shards.has(id)) throw new Error(`ShardedDatabase: no shard "${id}" in the shard map (epoch ${this.epoch}: ${[...this.topology.current.shards!.shards.keys()].join(', ')})`);
-      const { readers, ...options } = this.options;
+      if (this.isDatabaseCluster(id)) {
+        this.databases.set(id, this.options.database!);
+        this.borrowed.add(id);
+        return this.options.database!;
+      }
+      const { readers, database: _database, ...options } = this.options;
       db = new Database({
         ...options,
         topology: this.topology,
@@ -182,13 +197,28 @@ export class ShardedDatabase {
   public async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
-    await Promise.all([...this.databases.values()].map((db) => db.close()));
+    await Promise.all([...this.databases].filter(([id]) => !this.borrowed.has(id)).map(([, db]) => db.close()));
+  }
+
+  /** Whether shard `id`'s endpoints are those published under `database/` (and a database for them was given). */
+  private isDatabaseCluster(id: string): boolean {
+    const t = this.topology.current;
+    const shard = t.shards?.shards.get(id);
+    return this.options.database !== undefined && shard !== undefined && t.database !== undefined && shard.source === t.database.source;
   }
 
   private onChange(change: TopologyChange): void {
     if (change.kind !== 'shards') return;
     const listed = change.topology.shards?.shards;
     for (const [id, db] of this.databases) {
+      if (this.borrowed.has(id)) {
+        // The shard got endpoints of its own (or left the map): the next call opens a database for it (or fails).
+        if (!this.isDatabaseCluster(id)) {
+          this.databases.delete(id);
+          this.borrowed.delete(id);
+        }
+        continue;
+      }
       if (listed?.has(id)) continue;
       // Out of the map: no new call routes here; requests in flight finish before the pools close.
       this.databases.delete(id);

@@ -121,6 +121,10 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
       expect(`${row.port}/${row.db}`).toBe(where[router.shardFor(key).id]);
     }
     expect(rt.shards!.epoch).toBe(1);
+    // Shard 0 is the cluster published under database/: its keys go through rt.database's own pools, not a second set
+    const onS0 = Array.from({ length: 12 }, (_, i) => `user-${tag}-${i}`).find((k) => router.shardFor(k).id === 's0')!;
+    expect(rt.databaseFor(onS0)).toBe(rt.database);
+    expect(rt.databaseFor(Array.from({ length: 12 }, (_, i) => `user-${tag}-${i}`).find((k) => router.shardFor(k).id === 's1')!)).not.toBe(rt.database);
     // Cache, cache-aside, sessions (no sealing secret published: the cache store).
     expect(await rt.cache.ping()).toBeGreaterThanOrEqual(0);
     let loads = 0;
