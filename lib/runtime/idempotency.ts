@@ -63,6 +63,14 @@ export interface IdempotencyOptions {
    * @default 'throw'
    */
   readonly onCacheError?: 'throw' | 'proceed';
+  /**
+   * When the cache refuses the claim as read-only (`READONLY`: a Global Datastore's secondary region, where a cache
+   * takes no writes, or a replica): `proceed` runs the work unprotected (counted in `stats().readOnly` and
+   * `unprotected`), as a worker in that region must to make progress; `throw` fails it as {@link onCacheError}'s
+   * `throw` does (every keyed job then fails there). Keep per-region caches for idempotency (docs/cache.md).
+   * @default 'proceed'
+   */
+  readonly onReadOnly?: 'throw' | 'proceed';
 }
 
 /** What {@link Idempotency.run} did. */
@@ -82,8 +90,10 @@ export interface IdempotencyStats {
   readonly failures: number;
   /** Leases found taken over or expired while the work ran (it may run twice). */
   readonly leasesLost: number;
-  /** Work run without a claim because the cache failed (`onCacheError: 'proceed'`). */
+  /** Work run without a claim because the cache failed (`onCacheError: 'proceed'`) or refused writes here. */
   readonly unprotected: number;
+  /** Of those, work run unprotected because the cache refused the claim as read-only (`onReadOnly: 'proceed'`). */
+  readonly readOnly: number;
   /** Completions not recorded because the cache failed (a redelivery would run the work again). */
   readonly markFailures: number;
 }
@@ -137,7 +147,8 @@ export class Idempotency {
   private readonly leaseMs: number;
   private readonly doneMs: number;
   private readonly onCacheError: 'throw' | 'proceed';
-  private readonly counters = { executed: 0, duplicates: 0, conflicts: 0, failures: 0, leasesLost: 0, unprotected: 0, markFailures: 0 };
+  private readonly onReadOnly: 'throw' | 'proceed';
+  private readonly counters = { executed: 0, duplicates: 0, conflicts: 0, failures: 0, leasesLost: 0, unprotected: 0, readOnly: 0, markFailures: 0 };
 
   /**
    * @param client - a {@link CacheClient} or an ioredis client
@@ -158,6 +169,9 @@ export class Idempotency {
     const mode = options.onCacheError ?? IDEMPOTENCY_DEFAULTS.onCacheError;
     if (mode !== 'throw' && mode !== 'proceed') throw new RangeError(`Idempotency: onCacheError must be throw or proceed (got: ${JSON.stringify(options.onCacheError)})`);
     this.onCacheError = mode;
+    const readOnly = options.onReadOnly ?? 'proceed';
+    if (readOnly !== 'throw' && readOnly !== 'proceed') throw new RangeError(`Idempotency: onReadOnly must be throw or proceed (got: ${JSON.stringify(options.onReadOnly)})`);
+    this.onReadOnly = readOnly;
     void this.redis; // defines the scripts now
   }
 
@@ -187,12 +201,18 @@ export class Idempotency {
     if (typeof key !== 'string' || key === '') throw new RangeError(`Idempotency.run: key must be a non-empty string (got: ${JSON.stringify(key)})`);
     const full = this.keyPrefix + key;
     const holder = `running:${randomBytes(12).toString('base64url')}`;
-    const scripts = this.redis as unknown as ScriptedClient;
+    // The client in use each time: a cache that moved (CacheClient.retarget) closed the one the claim went through.
+    const scripts = (): ScriptedClient => this.redis as unknown as ScriptedClient;
     let found: string | null;
+    const claimedAt = Date.now();
     try {
-      found = await scripts.s2mIdempotencyClaim(full, holder, this.leaseMs);
+      found = await scripts().s2mIdempotencyClaim(full, holder, this.leaseMs);
     } catch (e) {
-      if (this.onCacheError === 'throw') throw new IdempotencyUnavailableError(`Idempotency.run(${full}): the cache failed: ${(e as Error).message}`, e);
+      const readOnly = /\bREADONLY\b/.test((e as Error).message ?? '');
+      if (readOnly ? this.onReadOnly === 'throw' : this.onCacheError === 'throw') {
+        throw new IdempotencyUnavailableError(`Idempotency.run(${full}): the cache ${readOnly ? 'refuses writes here (READONLY: a Global Datastore secondary, or a replica)' : 'failed'}: ${(e as Error).message}`, e);
+      }
+      if (readOnly) this.counters.readOnly++;
       this.counters.unprotected++;
       this.counters.executed++;
       return { status: 'done', result: await work({ signal: new AbortController().signal }) };
@@ -208,13 +228,23 @@ export class Idempotency {
 
     this.counters.executed++;
     const lost = new AbortController();
+    const lose = (why: string): void => {
+      if (lost.signal.aborted) return;
+      this.counters.leasesLost++;
+      lost.abort(new Error(`idempotency lease on ${full} was lost (${why}): another holder may start the work`));
+    };
+    // The lease runs until `renewedAt + leaseMs` as far as this holder knows (from before its claim was sent).
+    let renewedAt = claimedAt;
     const renew = setInterval(() => {
-      scripts.s2mIdempotencyLease(full, holder, this.leaseMs).then((renewed) => {
-        if (renewed === 0 && !lost.signal.aborted) {
-          this.counters.leasesLost++;
-          lost.abort(new Error(`idempotency lease on ${full} was lost (expired or taken over)`));
-        }
-      }, () => { /* a failed renewal is retried at the next tick; the lease still runs */ });
+      if (Date.now() - renewedAt >= this.leaseMs) {
+        lose(`no renewal succeeded for ${this.leaseMs} ms`);
+        return;
+      }
+      const sent = Date.now();
+      scripts().s2mIdempotencyLease(full, holder, this.leaseMs).then((renewed) => {
+        if (renewed === 0) lose('expired or taken over');
+        else renewedAt = Math.max(renewedAt, sent);
+      }, () => { /* retried at the next tick; the lease runs until renewedAt + leaseMs */ });
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
     renew.unref();
     let result: R;
@@ -223,7 +253,7 @@ export class Idempotency {
     } catch (e) {
       clearInterval(renew);
       this.counters.failures++;
-      await scripts.s2mIdempotencyLease(full, holder, 0).catch(() => { /* it expires by itself */ });
+      await scripts().s2mIdempotencyLease(full, holder, 0).catch(() => { /* it expires by itself */ });
       throw e;
     }
     clearInterval(renew);

@@ -6,7 +6,7 @@ import {
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { freePort, sleep } from './services';
-import { sharedCacheTargets } from './services/redis';
+import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 import { createTestQueue, queueDepth, sendBodies } from './services/sqs';
 
 const services = inject('services');
@@ -81,6 +81,74 @@ describe.each(targets)('Idempotency on Redis $name', ({ options }) => {
     await run;
     expect(aborted).toBe(true);
     expect(once.stats().leasesLost).toBe(1);
+  });
+});
+
+describe('Idempotency across a cache move, a stalled cache and a read-only cache (a private server)', () => {
+  let server: PrivateRedis;
+  beforeAll(async () => {
+    server = await startPrivateRedis(services);
+  });
+  afterAll(() => server?.stop());
+  const connect = () => CacheClient.connect({ host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, commandTimeoutMs: 200, ...quiet });
+
+  it('renews the lease through the client in use after the cache client moved (retarget), so no second holder starts', async () => {
+    const client = await connect();
+    try {
+      const keyPrefix = prefix();
+      const once = new Idempotency(client, { keyPrefix, leaseSeconds: 0.6 });
+      // WHEN the client moves (here to the same server: a new connection, the old one closed) while the work runs
+      // three times the lease
+      const long = once.run('k', async ({ signal }) => {
+        await client.retarget({ host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, ...quiet });
+        await sleep(1_800);
+        return signal.aborted;
+      });
+      await sleep(1_200);
+      // THEN the lease is still held (renewed on the new connection): another holder is refused, the work not aborted
+      await expect(new Idempotency(client, { keyPrefix }).run('k', () => 'intruder')).rejects.toThrow(IdempotencyConflictError);
+      expect(await long).toEqual({ status: 'done', result: false });
+      expect(once.stats().leasesLost).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('aborts the work once no renewal succeeded for a lease: the cache stalled, another holder may start', async () => {
+    const client = await connect();
+    try {
+      const once = new Idempotency(client, { keyPrefix: prefix(), leaseSeconds: 0.6 });
+      let abortedAfter: number | undefined;
+      const started = Date.now();
+      await once.run('k', async ({ signal }) => {
+        // WHEN the server stops answering (SIGSTOP) for longer than the lease
+        await server.cli(server.nodes[0]!.port, 'CLIENT', 'PAUSE', '2000', 'ALL');
+        for (let i = 0; i < 60 && !signal.aborted; i++) await sleep(50);
+        abortedAfter = signal.aborted ? Date.now() - started : undefined;
+      });
+      // THEN its signal aborted about a lease after the claim, not never
+      expect(abortedAfter).toBeDefined();
+      expect(abortedAfter!).toBeGreaterThanOrEqual(550);
+      expect(abortedAfter!).toBeLessThan(2_000);
+      expect(once.stats().leasesLost).toBe(1);
+    } finally {
+      await server.cli(server.nodes[0]!.port, 'CLIENT', 'UNPAUSE').catch(() => '');
+      client.disconnect();
+    }
+  });
+
+  it('runs the work unprotected where the cache refuses writes (a Global Datastore secondary), or throws when asked to', async () => {
+    const client = await connect();
+    try {
+      await server.cli(server.nodes[0]!.port, 'REPLICAOF', '127.0.0.1', String(await freePort()));
+      const once = new Idempotency(client, { keyPrefix: prefix() });
+      expect(await once.run('k', () => 'ran')).toEqual({ status: 'done', result: 'ran' });
+      expect(once.stats()).toMatchObject({ executed: 1, unprotected: 1, readOnly: 1 });
+      await expect(new Idempotency(client, { keyPrefix: prefix(), onReadOnly: 'throw' }).run('k', () => 'x')).rejects.toThrow(/refuses writes here \(READONLY/);
+    } finally {
+      await server.cli(server.nodes[0]!.port, 'REPLICAOF', 'NO', 'ONE').catch(() => '');
+      client.disconnect();
+    }
   });
 });
 
