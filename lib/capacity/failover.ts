@@ -180,7 +180,7 @@ async function forwardingEnabled(db: GlobalDatabase, region: string, opts: { tim
  * refresh). A region becoming the writer's gets its role first, then its writer, then forwarding off; a region
  * becoming a forwarding secondary gets its writer (the reader endpoint) and forwarding on first, its role last.
  */
-async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, opts: { dryRun?: boolean; timeoutSeconds?: number }, deps: FailoverDeps, demoted?: string): Promise<void> {
+async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, opts: { dryRun?: boolean; timeoutSeconds?: number }, deps: FailoverDeps, demoted?: string): Promise<string | undefined> {
   const forwarding = config.database.globalDatabase.writeForwarding;
   const regions = config.regions.map((x) => x.region);
   let notForwarding: { region: string; commands: string[] } | undefined;
@@ -221,9 +221,17 @@ async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: strin
       }
     }
   }
-  if (notForwarding !== undefined) {
-    throw new CliError(`the writer of ${db.globalId} moved to ${writer}, but write forwarding on ${db.clusterId} in ${notForwarding.region} was not enabled within ${opts.timeoutSeconds ?? 1800} s: ${notForwarding.region} is published as a secondary without forwarding (its writes fail with WriteUnavailableError). Once \`aws rds describe-db-clusters --region ${notForwarding.region} --db-cluster-identifier ${db.clusterId}\` shows GlobalWriteForwardingStatus "enabled", publish it: ${notForwarding.commands.join(' && ')}`, ExitCode.aws);
-  }
+  if (notForwarding === undefined) return undefined;
+  return `The writer of ${db.globalId} moved to ${writer}, but write forwarding on ${db.clusterId} in ${notForwarding.region} was not enabled within ${opts.timeoutSeconds ?? 1800} s: ${notForwarding.region} is published as a secondary without forwarding (its writes fail with WriteUnavailableError). Once \`aws rds describe-db-clusters --region ${notForwarding.region} --db-cluster-identifier ${db.clusterId}\` shows GlobalWriteForwardingStatus "enabled", publish it: ${notForwarding.commands.join(' && ')}.`;
+}
+
+/**
+ * Fails the command, once everything else was done, when write forwarding was not enabled in time on a demoted
+ * cluster: with how to finish each, and the config edits (which the next deploy needs whatever happened).
+ */
+function failUnfinished(unfinished: readonly string[], edits: readonly string[]): void {
+  if (unfinished.length === 0) return;
+  throw new CliError(`${unfinished.join(' ')} Config edits to make before the next deploy: ${edits.join('; ')}`, ExitCode.aws);
 }
 
 /**
@@ -284,6 +292,8 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
   checkRegion(config, to, '--to region');
   if (to === opts.region) throw new CliError(`--to must differ from the region evacuated (got: ${to})`, ExitCode.usage);
   const edits: string[] = [];
+  // Demoted clusters whose write forwarding was not enabled in time: how to finish each (see failUnfinished).
+  const unfinished: string[] = [];
 
   const drainDns = async (): Promise<void> => {
     if (opts.keepDns) return;
@@ -322,7 +332,8 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
         }
       }
       const forwardingTurnedOn = config.database.globalDatabase.writeForwarding && !opts.unplanned;
-      await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
+      const left = await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
+      if (left !== undefined) unfinished.push(left);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
         edits.push(writerRegionEdit(config, to));
         // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
@@ -337,6 +348,7 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
     await drainDns();
     await moveDatabases();
     await globalDatastoreAdvice(config, { evacuated: opts.region }, to, deps);
+    failUnfinished(unfinished, edits);
     return edits;
   }
   // Unplanned: the region is down, and so may be its CloudFormation endpoint (and Route 53's control plane, in
@@ -365,6 +377,7 @@ export interface RestoreOptions {
 export async function restore(config: AppConfig, opts: RestoreOptions, deps: FailoverDeps): Promise<string[]> {
   checkRegion(config, opts.region, 'region');
   const edits: string[] = [];
+  const unfinished: string[] = [];
   // Active-passive DNS without forwarding: failover routing answers with the primary record whenever it is healthy, so
   // putting that region back without the writer would send every user to a region that cannot write.
   const failover = config.dns.routing === 'failover' ? config.dns.failover : undefined;
@@ -402,10 +415,12 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
           })));
         }
       }
-      await publishRoles(config, db, opts.region, undefined, opts, deps, config.database.globalDatabase.writeForwarding ? from : undefined);
+      const left = await publishRoles(config, db, opts.region, undefined, opts, deps, config.database.globalDatabase.writeForwarding ? from : undefined);
+      if (left !== undefined) unfinished.push(left);
       if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
     }
     await globalDatastoreAdvice(config, { restored: opts.region }, opts.region, deps);
   }
+  failUnfinished(unfinished, edits);
   return edits;
 }

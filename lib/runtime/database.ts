@@ -259,6 +259,15 @@ export interface DatabaseOptions {
    * @default - nothing
    */
   readonly onWriterLost?: (error: Error) => void;
+  /**
+   * Called when a write, a transaction or a `strong` read is refused because the region's published topology says it
+   * takes no writes (a secondary without write forwarding: {@link WriteUnavailableError}). `createRuntime` reads the
+   * database tier again here too (rate-limited): a process can read the three parameters a switchover rewrites
+   * across two pages of `GetParametersByPath`, half before and half after, and keep a region that takes writes as
+   * one that does not.
+   * @default - nothing
+   */
+  readonly onWriteUnavailable?: (error: WriteUnavailableError) => void;
   /** The `pg` module. @default - `require('pg')`, loaded on first use */
   readonly pg?: { Pool: new (config: PoolConfig) => Pool };
 }
@@ -907,9 +916,15 @@ export class Database {
   }
 
   private noWriter(set: PoolSet, what: string): WriteUnavailableError {
-    return new WriteUnavailableError(
+    const e = new WriteUnavailableError(
       `${what} cannot run in this region: ${set.endpoints.source} is a Global Database secondary without write forwarding (${set.endpoints.source}/write-forwarding is "off"). Send it to the primary region, or turn write forwarding on`,
     );
+    try {
+      this.options.onWriteUnavailable?.(e);
+    } catch (hookError) {
+      this.onError(new Error(`onWriteUnavailable threw: ${toError(hookError).message}`, { cause: hookError }));
+    }
+    return e;
   }
 
   private count(target: Target, reason: RouteReason): void {

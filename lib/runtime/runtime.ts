@@ -346,6 +346,7 @@ export class Runtime<S = Record<string, unknown>> {
         // A write refused as read-only (or unreachable) after a failover or switchover: the region's writer, role and
         // write-forwarding changed; read them now rather than at the next periodic refresh.
         onWriterLost: (e) => { if (options.database) options.database.onWriterLost?.(e); this.refreshAfterWriterLost(); },
+        onWriteUnavailable: (e) => { if (options.database) options.database.onWriteUnavailable?.(e); this.refreshAfterWriterLost(); },
       })
       : undefined;
 
@@ -397,6 +398,10 @@ export class Runtime<S = Record<string, unknown>> {
         // now. `databaseFor(key)` writes through here, shard 0 included.
         onWriterLost: (e) => {
           (shards?.onWriterLost ?? (database ? database.onWriterLost : undefined))?.(e);
+          this.refreshAfterWriterLost();
+        },
+        onWriteUnavailable: (e) => {
+          (shards?.onWriteUnavailable ?? (database ? database.onWriteUnavailable : undefined))?.(e);
           this.refreshAfterWriterLost();
         },
       });

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JOB_ATTRIBUTES } from '../../lib/runtime/contract';
+import { WriteUnavailableError } from '../../lib/runtime/database';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../lib/runtime/runtime';
 import { ShardRouter } from '../../lib/runtime/shard-router';
 import type { Job } from '../../lib/runtime/queue-producer';
@@ -279,6 +280,22 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     expect(took).toBeLessThan(7_000);
     expect(stats).toMatchObject({ handedBack: 1, inFlight: 0 });
     clearTimeout(endless);
+  });
+
+  it('reads the database tier again when a write is refused as unavailable here: a topology read half before, half after a switchover recovers', async () => {
+    // GIVEN a runtime that read its region as a secondary without forwarding (role read before s2m evacuate rewrote it,
+    // write-forwarding after), while the region is now the primary
+    const prefix = `/it-rt-unavailable-${tag}`;
+    await publishLocalTopology(services, { prefix, database: DB, shards: SHARDS, cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password }, queues: { jobs: queue } });
+    await putParameters(clients.ssm, { [`${prefix}/database/role`]: 'secondary', [`${prefix}/database/write-forwarding`]: 'off' });
+    const rt = await start(prefix, { database: { applicationName: `it-rt-unavail-${tag}`, onError: quiet } });
+    await expect(rt.database.write('SELECT 1')).rejects.toThrow(WriteUnavailableError);
+    await putParameters(clients.ssm, { [`${prefix}/database/role`]: 'primary' });
+    // WHEN a write is refused again (the first refusal's refresh may have run before the put)
+    await rt.database.write('SELECT 1').catch(() => undefined);
+    // THEN within the refresh's spacing (5-10 s) the topology says primary, and writes go through, not at the 300 s refresh
+    expect(await eventually(async () => rt.topology.current.database?.role === 'primary', 12_000)).toBe(true);
+    expect((await rt.database.write<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
   it('refreshes the topology at once when a shard\'s writer refuses a write as read-only (a failover moved it)', async () => {

@@ -244,7 +244,18 @@ describe('s2m evacuate', () => {
     expect(puts('us-east-1')).toEqual([['/shop/database/writer', 'shop-db.cluster-x.us-east-1.rds.amazonaws.com'], ['/shop/database/write-forwarding', 'off'], ['/shop/database/role', 'secondary']]);
     expect(code).toBe(ExitCode.aws);
     expect(m.err()).toMatch(/write forwarding on shop-db in us-east-1 was not enabled within 60 s: .*GlobalWriteForwardingStatus "enabled", publish it: aws ssm put-parameter --region us-east-1 --overwrite --type String --name \/shop\/database\/writer --value shop-db\.cluster-ro-x\.us-east-1\.rds\.amazonaws\.com && aws ssm put-parameter .*--name \/shop\/database\/write-forwarding --value on/);
+    // and the config edits the next deploy needs, which a failed command would otherwise never print
+    expect(m.err()).toMatch(/Config edits to make before the next deploy: .*database\.globalDatabase\.writerRegion: "eu-west-1"/);
     expect(m.sleeps.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('moves every shard\'s writer before failing for forwarding not enabled in time, naming each', async () => {
+    const m = mocked({ writer: { 'shop-sharded-global': 'us-east-1', 'shop-sharded-global-s1': 'us-east-1', 'shop-sharded-global-s2': 'us-east-1' }, pendingPolls: 0, forwardingPolls: 1_000 }, ['us-east-1', 'eu-west-1']);
+    const code = await main(['evacuate', 'us-east-1', '--config', SHARDED, '--keep-dns', '--timeout', '60'], m.deps);
+    expect(code).toBe(ExitCode.aws);
+    expect(m.world.writer).toEqual({ 'shop-sharded-global': 'eu-west-1', 'shop-sharded-global-s1': 'eu-west-1', 'shop-sharded-global-s2': 'eu-west-1' });
+    for (const id of ['shop-sharded-global', 'shop-sharded-global-s1', 'shop-sharded-global-s2']) expect(m.err()).toContain(`The writer of ${id} moved to eu-west-1, but write forwarding`);
+    expect(m.err()).toMatch(/Config edits to make before the next deploy: .*database\.globalDatabase\.writerRegion: "eu-west-1"/);
   });
 
   it('gives up with one line when the writer does not move in time', async () => {
