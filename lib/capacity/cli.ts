@@ -215,8 +215,17 @@ function planInput(flags: PlanFlags, typed: Typed, base: PlanBase | undefined, s
     headroom: flags.headroom,
     regionFailover: flags.regionFailover,
     ...(r ? { minShards: r.database.shards.length, azs: Math.min(...r.regions.map((x) => x.availabilityZones.length)) } : {}),
+    // What the written config will have: the base's own setting (kept as written), else the (new) stage's preset.
+    ...(globalDatabaseWritten(base) !== undefined ? { globalDatabase: globalDatabaseWritten(base) } : {}),
     ...(Object.keys(labels).length ? { labels } : {}),
   };
+}
+
+/** `database.globalDatabase.enabled` as the base config writes it, if it does. */
+function globalDatabaseWritten(base: PlanBase | undefined): boolean | undefined {
+  const database = base?.raw.database as { globalDatabase?: { enabled?: unknown } } | undefined;
+  const enabled = database?.globalDatabase?.enabled;
+  return typeof enabled === 'boolean' ? enabled : undefined;
 }
 
 const n1 = (v: number): string => String(Math.round(v * 10) / 10);

@@ -86,6 +86,11 @@ export interface PlanInput {
   readonly minShards?: number;
   /** Availability zones per region: the smallest fleet spreads one instance over each. @default - the stage's */
   readonly azs?: number;
+  /**
+   * The database is an Aurora Global Database (its secondary regions count against the primary's 15 replicas).
+   * @default - the stage's preset
+   */
+  readonly globalDatabase?: boolean;
   /** How messages name a figure that did not come from its option (e.g. `queues[jobs].averageProcessingSeconds`). @default - the option */
   readonly labels?: Readonly<Partial<Record<PlanFigure, string>>>;
 }
@@ -263,7 +268,7 @@ export function planCapacity(i: PlanInput): CapacityPlan {
   const writeQps = i.peakRps * q * (1 - i.readRatio);
   const readQpsPerRegion = regionRps * q * i.readRatio * (1 - i.cacheHitRatio);
   // A global database's primary counts its secondaries against the 15 replicas (the config refuses more).
-  const readerLimit = maxReadersPerCluster(PRESETS[i.stage].database.globalDatabase, n);
+  const readerLimit = maxReadersPerCluster(i.globalDatabase ?? PRESETS[i.stage].database.globalDatabase, n);
   const shardsForWrites = Math.max(1, ceil((writeQps * grow) / i.writerQps));
   let shards = Math.max(i.minShards ?? 1, shardsForWrites);
   let readersAtPeak = Math.max(1, ceil(readQpsPerRegion / shards / i.readerQps));

@@ -96,3 +96,17 @@ describe.each(EXAMPLES)('s2m plan --config config/%s', (file) => {
     expect(() => app.synth()).not.toThrow();
   });
 });
+
+describe('s2m plan sizes readers by the Global Database the config has, not its stage\'s preset', () => {
+  it.each([['480'], ['460'], ['450']])('plans config/millions.json (stage millions, a global database over 3 regions) within 13 readers at --reader-qps %s', async (readerQps) => {
+    // 15 replicas less the 2 secondary regions: the plan took 15 from the millions preset (no global database) and
+    // wrote a config the validator refused
+    const files: Record<string, string> = {};
+    const io = capture(mockAws([], shopValues), { files });
+    const code = await main(['plan', '--config', join(CONFIG_DIR, 'millions.json'), '--peak-rps', '20000', '--read-ratio', '0.99', '--cache-hit-ratio', '0', '--reader-qps', readerQps, '--out', 'planned.json'], io.deps);
+    expect(io.err()).toBe('');
+    expect(code).toBe(ExitCode.ok);
+    const resolved = resolveConfig(JSON.parse(files['planned.json']!) as Record<string, Json>);
+    expect(resolved.database.autoScaling?.maxReaders).toBeLessThanOrEqual(13);
+  });
+});
