@@ -298,7 +298,13 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
   const drainDns = async (): Promise<void> => {
     if (opts.keepDns) return;
     if (!config.domain) throw new CliError('the config has no domain: there are no DNS records to drain (use --keep-dns)', ExitCode.config);
-    const checks = await Promise.all(regions.map(async (r) => [r, await healthCheckOf(config, r, deps)] as const));
+    // The regions with DNS records (and so a drain switch): with failover routing, the failover pair only.
+    const routed = failover ? [failover.primary, failover.secondary] : regions;
+    if (!routed.includes(opts.region)) {
+      deps.log(`${opts.region} has no DNS records (failover routing answers with ${failover!.primary} and ${failover!.secondary} only): nothing to drain`);
+      return;
+    }
+    const checks = await Promise.all(routed.map(async (r) => [r, await healthCheckOf(config, r, deps)] as const));
     const mine = checks.find(([r]) => r === opts.region)![1];
     if (checks.every(([r, hc]) => r === opts.region || hc.inverted)) {
       throw new CliError(`every other region is drained already: draining ${opts.region} too would leave Route 53 answering as if all were healthy`, ExitCode.usage);
@@ -389,7 +395,9 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
       }
     }
   }
-  if (config.domain) {
+  if (config.domain && failover && ![failover.primary, failover.secondary].includes(opts.region)) {
+    deps.log(`${opts.region} has no DNS records (failover routing answers with ${failover.primary} and ${failover.secondary} only): nothing to put back`);
+  } else if (config.domain) {
     const hc = await healthCheckOf(config, opts.region, deps);
     if (!hc.inverted) deps.log(`${opts.region} is in DNS already (drain switch ${hc.id} not inverted)`);
     else {

@@ -149,6 +149,8 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
   // Every service answers it (S2M_DEEP_HEALTH_PATH) and the load balancer lets exactly it through: one exact path.
   const path = c.string('dns.healthCheck.path', h.path, { pattern: HEALTH_PATH_PATTERN, what: 'one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters)' }) ?? GEO_DNS_DEFAULTS.healthCheckPath;
   const port = c.number('dns.healthCheck.port', h.port, { integer: true, min: 1, max: 65535 });
+  // The load balancer's HTTPS listener: the check is HTTPS, and port 80 answers it with a redirect.
+  if (port !== undefined && port !== 443) c.fail('dns.healthCheck.port', 'must be 443: Route 53 checks each region over HTTPS, and the load balancer listens for HTTPS on 443 only (80 redirects); every region would fail its check, and Route 53 would answer as if all were healthy', port);
   const failureThreshold = c.number('dns.healthCheck.failureThreshold', h.failureThreshold, { integer: true, min: 1, max: 10 }) ?? preset.failureThreshold;
   let requestInterval = preset.requestInterval;
   if (h.requestInterval !== undefined) {
@@ -178,8 +180,10 @@ export function resolveDns(c: Checker, raw: unknown, stage: Stage, ctx: DnsConte
     if (r !== undefined && drainedRegions.includes(r)) c.fail(at('dns.drainedRegions', i), 'duplicate region', r);
     else if (r !== undefined) drainedRegions.push(r);
   });
-  if (ctx.regions.length > 0 && ctx.regions.every((r) => drainedRegions.includes(r))) {
-    c.fail('dns.drainedRegions', 'must leave at least one region in service (with every region unhealthy, Route 53 answers as if all were healthy)', o.drainedRegions);
+  // Only the regions with records count: with failover routing, the failover pair.
+  const routed = failover ? [failover.primary, failover.secondary] : ctx.regions;
+  if (routed.length > 0 && routed.every((r) => drainedRegions.includes(r))) {
+    c.fail('dns.drainedRegions', `must leave at least one region ${failover ? 'of dns.failover ' : ''}in service (with every region unhealthy, Route 53 answers as if all were healthy${failover ? ', and failover routing with the primary' : ''})`, o.drainedRegions);
   }
 
   return {

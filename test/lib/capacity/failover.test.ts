@@ -294,6 +294,22 @@ describe('active-passive DNS without write forwarding (dns.routing "failover")',
     expect(m.out()).toContain('- dns.failover: { "primary": "ap-southeast-1", "secondary": "us-east-1" }');
   });
 
+  it('reads only the failover pair\'s drain switches: the third region has no DNS records (nor the output)', async () => {
+    // GIVEN eu-west-1, outside the failover pair, whose app stack has no drain switch output
+    const m = mocked({ pendingPolls: 0 });
+    (m.deps.cloudFormation('eu-west-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'shop-app-eu-west-1', CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
+    // WHEN the primary is evacuated THEN it is drained (the third region's stack never asked for its switch)
+    expect(await main(['evacuate', 'us-east-1', '--config', activePassive()], m.deps)).toBe(ExitCode.ok);
+    expect(m.world.inverted['us-east-1']).toBe(true);
+    // AND evacuating or restoring the third region has nothing to do in DNS
+    const third = mocked({ pendingPolls: 0 });
+    (third.deps.cloudFormation('eu-west-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'shop-app-eu-west-1', CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
+    expect(await main(['evacuate', 'eu-west-1', '--config', activePassive()], third.deps)).toBe(ExitCode.ok);
+    expect(third.out()).toContain('eu-west-1 has no DNS records (failover routing answers with us-east-1 and ap-southeast-1 only): nothing to drain');
+    expect(await main(['restore', 'eu-west-1', '--config', activePassive()], third.deps)).toBe(ExitCode.ok);
+    expect(callsOf(third, UpdateHealthCheckCommand)).toBe(0);
+  });
+
   it('refuses to put the failover primary back in DNS without its writer, which would send every user to a region that cannot write', async () => {
     const config = activePassive();
     const m = mocked({ inverted: { 'us-east-1': true, 'eu-west-1': false, 'ap-southeast-1': false }, writer: { 'shop-global': 'ap-southeast-1' }, pendingPolls: 0 });

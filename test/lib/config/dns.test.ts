@@ -46,11 +46,11 @@ describe('dns config: defaults', () => {
 
   it('accepts explicit health check settings and names', () => {
     const cfg = resolveConfig(base({
-      dns: { healthCheck: { path: '/ping', port: 8443, failureThreshold: 5, requestInterval: 10, regions: ['us-east-1', 'eu-west-1', 'sa-east-1'] }, apiSubdomain: 'www-api', originSubdomain: 'backend' },
+      dns: { healthCheck: { path: '/ping', port: 443, failureThreshold: 5, requestInterval: 10, regions: ['us-east-1', 'eu-west-1', 'sa-east-1'] }, apiSubdomain: 'www-api', originSubdomain: 'backend' },
     }));
     expect(cfg.dns).toEqual({
       routing: 'latency',
-      healthCheck: { path: '/ping', port: 8443, failureThreshold: 5, requestInterval: 10, regions: ['us-east-1', 'eu-west-1', 'sa-east-1'] },
+      healthCheck: { path: '/ping', port: 443, failureThreshold: 5, requestInterval: 10, regions: ['us-east-1', 'eu-west-1', 'sa-east-1'] },
       apiSubdomain: 'www-api',
       originSubdomain: 'backend',
       drainedRegions: [],
@@ -127,6 +127,25 @@ describe('dns config: drained regions', () => {
     expect(problems(base({ regions: [REGIONS[0]], dns: { drainedRegions: ['us-east-1'] } }))).toEqual([
       'dns.drainedRegions: must leave at least one region in service (with every region unhealthy, Route 53 answers as if all were healthy) (got: ["us-east-1"])',
     ]);
+  });
+
+  it('fails when both regions of failover routing would be drained, though a third region has no records', () => {
+    // Route 53 then answers with the (drained) primary: the third region was never in DNS
+    expect(problems(base({ dns: { routing: 'failover', failover: { primary: 'us-east-1', secondary: 'eu-west-1' }, drainedRegions: ['us-east-1', 'eu-west-1'] } }))).toEqual([
+      'dns.drainedRegions: must leave at least one region of dns.failover in service (with every region unhealthy, Route 53 answers as if all were healthy, and failover routing with the primary) (got: ["us-east-1","eu-west-1"])',
+    ]);
+    expect(resolveConfig(base({ dns: { routing: 'failover', failover: { primary: 'us-east-1', secondary: 'eu-west-1' }, drainedRegions: ['us-east-1'] } })).dns.drainedRegions).toEqual(['us-east-1']);
+  });
+});
+
+describe('dns config: the health check port', () => {
+  it('takes 443, the load balancer\'s HTTPS listener, and refuses any other (the check could never pass)', () => {
+    expect(resolveConfig(base({ dns: { healthCheck: { port: 443 } } })).dns.healthCheck.port).toBe(443);
+    for (const port of [80, 8443]) {
+      expect(problems(base({ dns: { healthCheck: { port } } }))).toEqual([
+        `dns.healthCheck.port: must be 443: Route 53 checks each region over HTTPS, and the load balancer listens for HTTPS on 443 only (80 redirects); every region would fail its check, and Route 53 would answer as if all were healthy (got: ${port})`,
+      ]);
+    }
   });
 });
 
