@@ -33,9 +33,9 @@ export interface NodeBundle {
   /** Directory holding `index.js` (and `index.js.map`). */
   readonly directory: string;
   /**
-   * SHA-256 of everything the bundle was built from: the content of every input file esbuild read (by its
-   * path relative to the project root), the options and esbuild's version. It changes when, and only when,
-   * a source the bundle contains changes: use it as the asset hash.
+   * SHA-256 of everything the bundle was built from and of what was built: the content of every input file esbuild
+   * read (by its path relative to the project root), the options, esbuild's version, and the bundle. It changes when
+   * a source the bundle contains changes, or the bundle does (a tsconfig.json setting): use it as the asset hash.
    */
   readonly hash: string;
   /** Input files, relative to the project root, sorted. */
@@ -123,8 +123,10 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
     const digest = fileDigest(path);
     if (digest !== undefined) inputs[relative(root, path)] = digest;
   }
-  const hash = sha256(JSON.stringify({ settings, inputs }));
   const outputs = Object.fromEntries(OUTPUT_FILES.filter((f) => existsSync(join(staging, 'out', f))).map((f) => [f, sha256(readFileSync(join(staging, 'out', f)))]));
+  // The bundle itself too: what steers resolution or compilation (a tsconfig.json, a package.json) can change it
+  // with every source the same, and the asset (and the fleet's rollout) must follow.
+  const hash = sha256(JSON.stringify({ settings, inputs, bundle: outputs['index.js'] }));
   const manifest: Manifest = { key, inputs, hash, outputs, resolution: resolutionOf(root, [entry, ...Object.keys(inputs).map((f) => join(root, f))]) };
   writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 1));
   // Replace the cache entry in one rename, so a concurrent synth sees the old bundle or the new one, never half.

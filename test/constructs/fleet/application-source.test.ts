@@ -421,9 +421,23 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
     // WHEN the project's package.json or a tsconfig.json beside the sources changes THEN it is looked at again
     writeFileSync(join(app, 'package.json'), '{"name":"resolve-app","private":true,"type":"commonjs"}\n');
     expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
+    const beforeTsconfig = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
     writeFileSync(join(app, 'src', 'tsconfig.json'), '{"compilerOptions":{}}\n');
-    expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(false);
+    const withTsconfig = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(withTsconfig.fromCache).toBe(false);
+    // (a setting that changes nothing in the bundle keeps its hash: no rollout for nothing)
+    expect(withTsconfig.hash).toBe(beforeTsconfig.hash);
     expect(bundleNodeEntry({ entry, nodeMajor: 22, cacheDir }).fromCache).toBe(true);
+    // WHEN a tsconfig setting changes the bundle itself (every source the same) THEN its hash changes: the asset follows
+    writeFileSync(join(app, 'src', 'klass.ts'), 'export class K { x = 1; constructor() { console.log(this.x); } }\n');
+    writeFileSync(join(app, 'src', 'entry.ts'), "import { v } from './dep';\nimport { K } from './klass';\nconsole.log(v, new K());\n");
+    const classic = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    const classicCode = readFileSync(join(classic.directory, 'index.js'), 'utf8');
+    writeFileSync(join(app, 'src', 'tsconfig.json'), '{"compilerOptions":{"useDefineForClassFields":false}}\n');
+    const defined = bundleNodeEntry({ entry, nodeMajor: 22, cacheDir });
+    expect(classicCode).toContain('  x = 1;');
+    expect(readFileSync(join(defined.directory, 'index.js'), 'utf8')).toContain('this.x = 1;');
+    expect(defined.hash).not.toBe(classic.hash);
     rmSync(app, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
   });
