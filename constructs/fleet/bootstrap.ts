@@ -128,7 +128,7 @@ fi
 restarts=$(systemctl show -p NRestarts --value "$S2M_APP_UNIT")
 ready() {
   if [ -n "\${S2M_HEALTH_URL:-}" ]; then
-    [ "$(curl -sS -o /dev/null --max-time 3 -w '%{http_code}' "$S2M_HEALTH_URL")" = 200 ]
+    [ "$(curl -s -o /dev/null --max-time 3 -w '%{http_code}' "$S2M_HEALTH_URL")" = 200 ]
     return
   fi
   local now

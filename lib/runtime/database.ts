@@ -810,6 +810,7 @@ export class Database {
   private resetWriterPool(target: Target, failed: Pool): void {
     if (this.closed || target.pool !== failed) return;
     target.pool = target.open();
+    target.held = 0; // the old pool's checked-out connections are not the new pool's
     this.counters.writerPoolResets++;
     if (failed.waitingCount === 0) failed.end().catch(() => undefined);
     else this.retire([failed]);
@@ -1182,6 +1183,7 @@ export class Database {
    */
   private async withClient<T>(target: Target, fn: (client: CheckedOut) => Promise<T>): Promise<T> {
     const seen = target.served;
+    const from = target.pool;
     const client = await this.retryingAuth(() => target.pool.connect()).catch((e: unknown) => { throw this.saturatedOr(target, e, seen); });
     let broken: Error | undefined;
     // A checked-out client's connection that ends (the server terminated it: a failover, FATAL 57P01) emits 'error' on
@@ -1189,16 +1191,20 @@ export class Database {
     // ends the process. Here it marks the connection broken; the statement running on it fails by itself.
     const onConnectionError = (e: Error): void => { broken ??= e; };
     client.on('error', onConnectionError);
-    // Held (target.held) while checked out with no statement running on it, until released.
+    // Held (target.held) while checked out with no statement running on it, until released; counted for the pool it
+    // came from only while that pool is the target's (resetWriterPool starts the count afresh with the new pool).
+    const hold = (n: number): void => {
+      if (target.pool === from) target.held += n;
+    };
     let running = 0;
     let released = false;
-    target.held++;
+    hold(1);
     const settled = (): void => {
-      if (--running === 0 && !released) target.held++;
+      if (--running === 0 && !released) hold(1);
     };
     const connection: CheckedOut = {
       query: (sql, params) => {
-        if (running++ === 0 && !released) target.held--;
+        if (running++ === 0 && !released) hold(-1);
         return client.query(sql, params).then((r) => {
           target.served++;
           settled();
@@ -1219,7 +1225,7 @@ export class Database {
       throw e;
     } finally {
       released = true;
-      if (running === 0) target.held--;
+      if (running === 0) hold(-1);
       client.release(broken);
       client.removeListener('error', onConnectionError);
     }

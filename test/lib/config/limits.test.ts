@@ -206,15 +206,18 @@ describe('the placement of services and queues is a layout contract', () => {
     // drives it, so it may not change with what the templates measure (test above: the budgets keep a margin for
     // that). Plain services, and services with two schedules and step scaling, each with 0-30 queues.
     const placements: string[] = [];
-    for (const extras of [{ scheduledScaling: [], stepScaling: undefined }, { scheduledScaling: [{}, {}], stepScaling: { cpuAbove: 80, addInstances: 2 } }]) {
+    for (const extras of [
+      { scheduledScaling: [], stepScaling: undefined, warmPool: undefined },
+      { scheduledScaling: [{}, {}], stepScaling: { cpuAbove: 80, addInstances: 2 }, warmPool: { minSize: 1 } },
+    ]) {
       for (let s = 1; s <= 60; s++) {
         for (let q = 0; q <= 30; q++) {
-          const services = Array.from({ length: s }, (_, i) => ({ ...extras, warmPool: undefined, pathPatterns: i === 0 ? [] : [`/s${i}`], hostPatterns: [] }));
+          const services = Array.from({ length: s }, (_, i) => ({ ...extras, pathPatterns: i === 0 ? [] : [`/s${i}`], hostPatterns: [] }));
           const p = appStackPlacement(services as never, Array.from({ length: q }, (_, i) => ({ name: `q${i}` })));
           placements.push(`${p.inAppStack}:${p.nestedStacks.join(',')}:${p.queuesInAppStack}:${p.queueStacks.join(',')}`);
         }
       }
     }
-    expect(createHash('sha256').update(placements.join('\n')).digest('hex').slice(0, 16)).toBe('5c493dce11e5f0c6');
+    expect(createHash('sha256').update(placements.join('\n')).digest('hex').slice(0, 16)).toBe('5ef4f34378e1490a');
   });
 });

@@ -290,6 +290,33 @@ describe('Database: a busy pool against a lost writer', () => {
     expect(await refuseTwice({ endpoints: { ...endpoints, role: 'secondary', writeForwarding: true } })).toEqual({ lost: 2, writerLost: 2, writerPoolResets: 0 });
   });
 
+  it('does not count connections of a pool the writer\'s reset retired against the new pool', async () => {
+    // GIVEN a pool of one whose connection a transaction holds idle (its callback waits), then a write refused as
+    // read-only (a demoted writer) replaces the pool
+    const { pending, db, counts } = scripted({ pool: { max: 1 } });
+    let finish!: () => void;
+    const tx = db.transaction(async (t) => {
+      await t.query('SELECT held');
+      await new Promise<void>((resolve) => { finish = resolve; });
+    });
+    await answer(pending, 'BEGIN');
+    await answer(pending, 'SELECT held');
+    const refused = db.write('INSERT demoted');
+    await answer(pending, 'INSERT demoted', Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }));
+    await expect(refused).rejects.toMatchObject({ code: '25006' });
+    expect(db.stats().writerPoolResets).toBe(1);
+    // WHEN a write's wait on the new pool times out with nothing answered THEN it is a lost writer, not "held by the
+    // application" (the held connection is the old pool's)
+    const waiting = db.write('INSERT waiting');
+    await answer(pending, 'INSERT waiting', waitedOut());
+    await expect(waiting).rejects.toThrow(/^timeout exceeded when trying to connect$/);
+    expect(counts.lost).toBe(2);
+    finish();
+    await answer(pending, 'COMMIT');
+    await tx;
+    await db.close();
+  });
+
   it('counts a statement the server refused as an answer: the writer is there', async () => {
     const { pending, db, counts } = scripted();
     const refused = db.write('INSERT duplicate');
