@@ -80,16 +80,23 @@ export class CacheSessionStore<T = Record<string, unknown>> implements SessionSt
   public async load(token: string | undefined): Promise<LoadedSession<T> | undefined> {
     if (token === undefined || !ID.test(token)) return undefined;
     const key = this.key(token);
-    const raw = await this.call('load', () => this.redis.getex(key, 'PX', this.idleMs));
+    // GETEX slides the idle timeout, and is a write: a cache that takes no writes here (READONLY: a Global Datastore's
+    // secondary region) answers a plain GET, and the session's expiry stays what the primary region set.
+    let readOnly = false;
+    const raw = await this.call('load', () => this.redis.getex(key, 'PX', this.idleMs).catch((e: unknown) => {
+      if (!/\bREADONLY\b/.test((e as Error).message ?? '')) throw e;
+      readOnly = true;
+      return this.redis.get(key);
+    }));
     if (raw === null) return undefined;
     const record = parse(raw);
     const now = Date.now();
     if (record === undefined || now - record.c >= this.absoluteMs) {
-      await this.call('load', () => this.redis.del(key));
+      if (!readOnly) await this.call('load', () => this.redis.del(key));
       return undefined;
     }
     const remaining = record.c + this.absoluteMs - now;
-    if (remaining < this.idleMs) await this.call('load', () => this.redis.pexpire(key, remaining));
+    if (remaining < this.idleMs && !readOnly) await this.call('load', () => this.redis.pexpire(key, remaining));
     return { data: record.d as T, token, renewed: false, createdAt: new Date(record.c), expiresAt: new Date(now + Math.min(this.idleMs, remaining)) };
   }
 

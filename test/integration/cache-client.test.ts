@@ -50,6 +50,27 @@ describe('CacheClient against Redis standalone', () => {
     );
   });
 
+  it('connects as a user with the stacks\' access string (no INFO) without ioredis warning on the console at each connection', async () => {
+    // GIVEN the RBAC user the stacks create: every command but the dangerous ones, INFO among them
+    const user = unique('app');
+    const admin = new Redis({ host: '127.0.0.1', port: redis.standalone.port, username: redis.user, password: redis.password });
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${redis.password}`, '~*', '+@all', '-@dangerous');
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    try {
+      const cache = await CacheClient.connect({ ...base, username: user });
+      await cache.redis.set(unique('k'), 'v', 'EX', 60);
+      await cache.close();
+      // THEN no ready-check refusal is printed (it bypasses onError and its rate limit)
+      expect(warnings.filter((w) => /ready check|NOPERM/.test(w))).toEqual([]);
+    } finally {
+      console.warn = warn;
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
   it('fails to connect to a port nobody listens on, with the endpoint in the message', async () => {
     const err = await CacheClient.connect({ ...base, port: 1 }, 1_500).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CacheConnectError);

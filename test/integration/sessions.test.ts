@@ -6,7 +6,7 @@ import {
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { freePort, sleep } from './services';
-import { sharedCacheTargets } from './services/redis';
+import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 
 const services = inject('services');
 const quiet = { onError: () => { /* expected */ } };
@@ -92,6 +92,33 @@ describe('CacheSessionStore when the cache is unreachable', () => {
       await expect(sessions.load('A'.repeat(43))).rejects.toThrow(SessionStoreUnavailableError);
       await expect(sessions.create({})).rejects.toThrow(/CacheSessionStore\.create: the cache failed/);
     } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('CacheSessionStore on a cache that takes no writes (a Global Datastore secondary; a private server)', () => {
+  let server: PrivateRedis;
+  beforeAll(async () => {
+    server = await startPrivateRedis(services);
+  });
+  afterAll(() => server?.stop());
+
+  it('loads a session replicated from the primary region (a plain GET) instead of failing every request with 503', async () => {
+    const client = await CacheClient.connect({ host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, ...quiet });
+    try {
+      const sessions = new CacheSessionStore<{ userId: string }>(client);
+      const token = await sessions.create({ userId: 'u1' });
+      // WHEN the server becomes a replica (writes answer READONLY)
+      await server.cli(server.nodes[0]!.port, 'REPLICAOF', '127.0.0.1', String(await freePort()));
+      await expect(client.redis.set('probe', 'x')).rejects.toThrow(/READONLY/);
+      // THEN the session loads, and its expiry is left as the primary set it
+      const loaded = await sessions.load(token);
+      expect(loaded?.data).toEqual({ userId: 'u1' });
+      // while creating one still says the store is unavailable there
+      await expect(sessions.create({ userId: 'u2' })).rejects.toThrow(SessionStoreUnavailableError);
+    } finally {
+      await server.cli(server.nodes[0]!.port, 'REPLICAOF', 'NO', 'ONE').catch(() => '');
       client.disconnect();
     }
   });
