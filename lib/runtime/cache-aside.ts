@@ -465,9 +465,19 @@ export class CacheAside {
     return { ...c, hitRatio: lookups === 0 ? 0 : c.hits / lookups };
   }
 
-  /** Whether a command should be tried: the client is connected and the breaker is closed. */
+  /**
+   * Whether a command should be tried: the client is connected and the breaker is closed, or this call is the one
+   * probe of a breaker whose cooldown ended (half-open): the calls after it bypass the cache for another cooldown,
+   * unless it succeeds (which closes the breaker) or fails sooner (which reopens it). Against a cache that hangs,
+   * one call per cooldown waits out the command timeout, not every call that comes meanwhile.
+   */
   private available(): boolean {
-    return this.redis.status === 'ready' && (this.consecutiveErrors < this.breakerThreshold || Date.now() >= this.openUntil);
+    if (this.redis.status !== 'ready') return false;
+    if (this.consecutiveErrors < this.breakerThreshold) return true;
+    const now = Date.now();
+    if (now < this.openUntil) return false;
+    this.openUntil = now + this.breakerCooldownMs;
+    return true;
   }
 
   private failure(e: unknown, key: string): void {

@@ -224,6 +224,8 @@ export class CacheClient {
   private current: RedisClient;
   /** Clients of a {@link CacheClient.retarget} that are not ready yet (closed with this client). */
   private readonly pending = new Set<RedisClient>();
+  /** Calls of {@link CacheClient.retarget} so far: only the latest one puts its client in use. */
+  private retargetGeneration = 0;
   private readonly counters = { errors: 0, authFailures: 0, passwordRefreshes: 0, passwordChanges: 0, retargets: 0 };
   private password: string | undefined;
   private refreshing: Promise<void> | undefined;
@@ -305,6 +307,8 @@ export class CacheClient {
    * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready
    */
   public async retarget(options: CacheClientOptions, readyTimeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
+    // The latest call wins: a move that became ready after a later one started is dropped, not put back in use.
+    const generation = ++this.retargetGeneration;
     const settings = resolveOptions(options);
     const password = settings.password === undefined ? undefined : await readPassword(settings.password);
     const next = this.open(settings, password);
@@ -316,6 +320,10 @@ export class CacheClient {
       throw e;
     } finally {
       this.pending.delete(next);
+    }
+    if (generation !== this.retargetGeneration) {
+      void quitOrDisconnect(next);
+      return;
     }
     const old = this.current;
     this.current = next;

@@ -265,6 +265,26 @@ describe('CacheClient moved to another endpoint (retarget)', () => {
     }
   });
 
+  it('keeps the latest of two moves when the earlier one becomes ready last', async () => {
+    // GIVEN a private server that holds its clients' commands (AUTH too) for 1.5 s, so a move to it is slow
+    const slow = await startPrivateRedis(services);
+    const cache = await CacheClient.connect(standalone);
+    try {
+      await slow.cli(slow.nodes[0]!.port, 'CLIENT', 'PAUSE', '1500', 'ALL');
+      // WHEN the cache moves there, and a later topology change moves it to the cluster before that move is ready
+      const first = cache.retarget({ ...standalone, port: slow.nodes[0]!.port, username: slow.user, password: slow.password }, 5_000);
+      await cache.retarget(cluster);
+      await first;
+      // THEN the later move stands: the earlier one's client, ready last, is dropped
+      expect(cache.endpoint).toBe(`127.0.0.1:${redis.cluster[0]!.port}`);
+      expect(cache.clusterMode).toBe(true);
+      expect(await cache.ping()).toBeGreaterThanOrEqual(0);
+    } finally {
+      await cache.close();
+      await slow.stop();
+    }
+  });
+
   it('keeps the old endpoint when the new one does not become ready, with the error naming the new endpoint', async () => {
     const cache = await CacheClient.connect(standalone);
     try {

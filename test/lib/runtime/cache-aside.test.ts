@@ -100,3 +100,35 @@ describe('CacheAside options', () => {
     await expect(cache.getOrLoad('k', 0, () => 1)).rejects.toThrow(/getOrLoad\("k"\): ttlSeconds must be a positive number \(got: 0\)/);
   });
 });
+
+describe('CacheAside circuit breaker', () => {
+  it('lets one call probe a cache that failed once the cooldown ends, while the others bypass it (half-open)', async () => {
+    // GIVEN a cache whose commands hang until the test answers them
+    const pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }> = [];
+    const redis = {
+      status: 'ready',
+      get: () => new Promise<string | null>((resolve, reject) => { pending.push({ resolve, reject }); }),
+      defineCommand: () => undefined,
+    } as unknown as RedisClient;
+    const cache = new CacheAside(redis, { breakerThreshold: 1, breakerCooldownMs: 20, onError: () => undefined });
+    const load = (v: string) => () => v;
+    // WHEN one get fails (the breaker opens) and the cooldown passes
+    const first = cache.getOrLoad('a', 60, load('db-a'));
+    pending.shift()!.reject(new Error('Command timed out'));
+    expect(await first).toBe('db-a');
+    await new Promise((r) => setTimeout(r, 30));
+    // THEN of ten calls at once, one goes to the cache (and hangs), nine bypass it
+    const calls = Array.from({ length: 10 }, (_, i) => cache.getOrLoad(`k${i}`, 60, load(`db-${i}`)));
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(1);
+    expect(cache.stats().bypassed).toBe(9);
+    // AND when the probe answers (a hit), the breaker closes: the next call asks the cache again
+    pending.shift()!.resolve(JSON.stringify('cached'));
+    expect(await Promise.all(calls)).toEqual(['cached', ...Array.from({ length: 9 }, (_, i) => `db-${i + 1}`)]);
+    const after = cache.getOrLoad('z', 60, load('db-z'));
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(1);
+    pending.shift()!.resolve(JSON.stringify('z-cached'));
+    expect(await after).toBe('z-cached');
+  });
+});
