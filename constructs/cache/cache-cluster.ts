@@ -496,8 +496,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       engine,
       userId: `${base}-app`,
       userName: CACHE_DEFAULTS.appUserName,
-      // Every key and command except the dangerous category (FLUSHALL, KEYS, CONFIG, DEBUG, ...).
-      accessString: 'on ~* +@all -@dangerous',
+      accessString: CACHE_DEFAULTS.appUserAccessString,
       authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()] },
     });
     const userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {

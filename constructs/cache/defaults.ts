@@ -38,4 +38,10 @@ export const CACHE_DEFAULTS = {
   scaleInCooldown: Duration.minutes(15),
   /** Name of the application user (RBAC). */
   appUserName: 'app',
+  /**
+   * The application user's Redis ACL rules: every key and command except the dangerous category (FLUSHALL, KEYS,
+   * CONFIG, DEBUG, ...), but INFO: the client's ready check sends it at every connection (it waits while a node loads
+   * its data), and a refusal is printed on the console each time.
+   */
+  appUserAccessString: 'on ~* +@all -@dangerous +info',
 } as const;

@@ -251,9 +251,6 @@ export class CacheClient {
       ...(password !== undefined ? { password } : {}),
       connectTimeout: settings.connectTimeoutMs,
       commandTimeout: settings.commandTimeoutMs,
-      // ioredis' ready check sends INFO on every (re)connection; the stacks' RBAC user may not run it (-@dangerous),
-      // and the refusal is printed with console.warn at each connection, past onError and its rate limit.
-      enableReadyCheck: false,
       ...(settings.connectionName !== undefined ? { connectionName: settings.connectionName } : {}),
     };
     let client: RedisClient;

@@ -61,7 +61,7 @@ describe('CacheCluster with defaults', () => {
     template.hasResourceProperties('AWS::ElastiCache::User', { UserName: 'default', AccessString: 'off -@all', Engine: 'valkey' });
     template.hasResourceProperties('AWS::ElastiCache::User', {
       UserName: 'app',
-      AccessString: 'on ~* +@all -@dangerous',
+      AccessString: 'on ~* +@all -@dangerous +info',
       AuthenticationMode: { Type: 'password', Passwords: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager')])] }] },
     });
     template.resourceCountIs('AWS::ElastiCache::UserGroup', 1);
