@@ -65,12 +65,16 @@ export interface IdempotencyOptions {
   readonly onCacheError?: 'throw' | 'proceed';
   /**
    * When the cache refuses the claim as read-only (`READONLY`: a Global Datastore's secondary region, where a cache
-   * takes no writes, or a replica): `proceed` runs the work unprotected (counted in `stats().readOnly` and
-   * `unprotected`), as a worker in that region must to make progress; `throw` fails it as {@link onCacheError}'s
-   * `throw` does (every keyed job then fails there). Keep per-region caches for idempotency (docs/cache.md).
-   * @default 'proceed'
+   * takes no writes; or, for a moment, a connection to a node a failover demoted): `proceed` runs the work
+   * unprotected (counted in `stats().readOnly` and `unprotected`, and reported to `onError`), as a worker in a
+   * Global Datastore's secondary region must to make progress; `throw` fails it as {@link onCacheError}'s `throw`
+   * does (every keyed job then fails there, and is retried). Keep per-region caches for idempotency (docs/cache.md).
+   * `Runtime.runWorker` passes `proceed`.
+   * @default - `onCacheError`'s choice
    */
   readonly onReadOnly?: 'throw' | 'proceed';
+  /** Told when work runs unprotected because the cache refused the claim as read-only (at most once a minute). @default - nothing */
+  readonly onError?: (error: Error) => void;
 }
 
 /** What {@link Idempotency.run} did. */
@@ -148,6 +152,9 @@ export class Idempotency {
   private readonly doneMs: number;
   private readonly onCacheError: 'throw' | 'proceed';
   private readonly onReadOnly: 'throw' | 'proceed';
+  private readonly onError: ((error: Error) => void) | undefined;
+  /** When a read-only claim was last reported (epoch ms). */
+  private readOnlyReportedAt = 0;
   private readonly counters = { executed: 0, duplicates: 0, conflicts: 0, failures: 0, leasesLost: 0, unprotected: 0, readOnly: 0, markFailures: 0 };
 
   /**
@@ -169,9 +176,10 @@ export class Idempotency {
     const mode = options.onCacheError ?? IDEMPOTENCY_DEFAULTS.onCacheError;
     if (mode !== 'throw' && mode !== 'proceed') throw new RangeError(`Idempotency: onCacheError must be throw or proceed (got: ${JSON.stringify(options.onCacheError)})`);
     this.onCacheError = mode;
-    const readOnly = options.onReadOnly ?? 'proceed';
+    const readOnly = options.onReadOnly ?? mode;
     if (readOnly !== 'throw' && readOnly !== 'proceed') throw new RangeError(`Idempotency: onReadOnly must be throw or proceed (got: ${JSON.stringify(options.onReadOnly)})`);
     this.onReadOnly = readOnly;
+    this.onError = options.onError;
     void this.redis; // defines the scripts now
   }
 
@@ -212,7 +220,15 @@ export class Idempotency {
       if (readOnly ? this.onReadOnly === 'throw' : this.onCacheError === 'throw') {
         throw new IdempotencyUnavailableError(`Idempotency.run(${full}): the cache ${readOnly ? 'refuses writes here (READONLY: a Global Datastore secondary, or a replica)' : 'failed'}: ${(e as Error).message}`, e);
       }
-      if (readOnly) this.counters.readOnly++;
+      if (readOnly) {
+        this.counters.readOnly++;
+        if (Date.now() - this.readOnlyReportedAt >= 60_000) {
+          this.readOnlyReportedAt = Date.now();
+          try {
+            this.onError?.(new Error(`Idempotency.run(${full}): the cache refuses writes here (READONLY: a Global Datastore secondary, or a node a failover demoted); running the work unprotected (onReadOnly: 'proceed'): a redelivery may run it again`, { cause: e }));
+          } catch { /* the report's own failure does not stop the work */ }
+        }
+      }
       this.counters.unprotected++;
       this.counters.executed++;
       return { status: 'done', result: await work({ signal: new AbortController().signal }) };
@@ -235,17 +251,17 @@ export class Idempotency {
     };
     // The lease runs until `renewedAt + leaseMs` as far as this holder knows (from before its claim was sent).
     let renewedAt = claimedAt;
+    const interval = Math.max(1, Math.floor(this.leaseMs / 3));
     const renew = setInterval(() => {
-      if (Date.now() - renewedAt >= this.leaseMs) {
-        lose(`no renewal succeeded for ${this.leaseMs} ms`);
-        return;
-      }
+      // A tick before the lease runs out (the next tick would come after it), the work is told: another holder may
+      // claim it then. Renewals go on meanwhile: a cache that is only slow keeps the key from being taken.
+      if (Date.now() - renewedAt >= this.leaseMs - interval) lose(`no renewal succeeded for ${Date.now() - renewedAt} ms of a ${this.leaseMs} ms lease`);
       const sent = Date.now();
       scripts().s2mIdempotencyLease(full, holder, this.leaseMs).then((renewed) => {
         if (renewed === 0) lose('expired or taken over');
         else renewedAt = Math.max(renewedAt, sent);
       }, () => { /* retried at the next tick; the lease runs until renewedAt + leaseMs */ });
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    }, interval);
     renew.unref();
     let result: R;
     try {

@@ -515,7 +515,10 @@ export class Runtime<S = Record<string, unknown>> {
     const stop = this.environment.stopTimeoutSeconds;
     // Within the time systemd gives the process after SIGTERM, leaving 5 s to hand back what is unfinished and close.
     const workerOptions = rest.drainTimeoutMs === undefined && stop !== undefined ? { ...rest, drainTimeoutMs: Math.max(1, stop - 5) * 1_000 } : rest;
-    const once = idempotency === false || this.cacheClient === undefined ? undefined : this.idempotency({ keyPrefix: `job:${name}:`, ...idempotency });
+    // A worker in a Global Datastore's secondary region, whose cache takes no writes, must make progress: its keyed
+    // jobs run unprotected there (reported), rather than fail into the dead-letter queue.
+    const once = idempotency === false || this.cacheClient === undefined ? undefined
+      : this.idempotency({ keyPrefix: `job:${name}:`, onReadOnly: 'proceed', ...(this.options.onError ? { onError: this.options.onError } : {}), ...idempotency });
     this.workerStats.once = once;
     const ttl = (this.options.database === false ? undefined : this.options.database?.sessionTtlMs) ?? RUNTIME_DEFAULTS.sessionTtlMs;
     const wrapped = async (message: Parameters<QueueWorkerOptions['handler']>[0]): Promise<void> => {
