@@ -80,6 +80,8 @@ export function bundleNodeEntry(options: NodeBundleOptions): NodeBundle {
   const root = options.projectRoot ? resolve(options.projectRoot) : projectRootOf(entry);
   const esbuild = loadEsbuild(options.entry);
   const settings = {
+    // The cache's format: a cache entry of another format (another manifest, another hash) is never reused.
+    format: 2,
     entry: relative(root, entry),
     nodeMajor: options.nodeMajor,
     externals: [...(options.externals ?? [])].sort(),

@@ -235,6 +235,20 @@ function failUnfinished(unfinished: readonly string[], edits: readonly string[])
 }
 
 /**
+ * `step`, and when it fails after a demoted cluster's forwarding was left unfinished, its error with how to finish
+ * that too (and the config edits so far): the error alone would hide them.
+ */
+async function withUnfinished(unfinished: readonly string[], edits: readonly string[], step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    if (unfinished.length === 0) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CliError(`${why}. Before that: ${unfinished.join(' ')} Config edits to make before the next deploy: ${edits.join('; ')}`, e instanceof CliError ? e.exitCode : ExitCode.aws);
+  }
+}
+
+/**
  * The config edit that records where the writer is, with what deploying it does to the rotation of the database
  * credentials: the secret and its rotation live in the primary region, whose cluster sets each new password, so the
  * rotation pauses while the writer is elsewhere (AuroraDatabase leaves it out of a primary that does not hold the
@@ -321,33 +335,35 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
     if (opts.keepDatabase) return;
     const dbs = globalDatabases(config);
     if (dbs.length === 0) deps.log('no global database: nothing to move (each region has its own)');
-    for (const db of dbs) {
-      const g = await describeGlobal(db, to, deps);
-      const from = writerRegion(g);
-      if (from !== opts.region) {
-        deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
-        continue;
-      }
-      await moveWriter(db, opts.region, to, opts, deps);
-      if (config.database.globalDatabase.writeForwarding && !opts.unplanned) {
-        deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${opts.region} (now a secondary)`);
-        if (!opts.dryRun) {
-          await call({ region: opts.region, action: 'rds:ModifyDBCluster' }, () => deps.rds(opts.region).send(new ModifyDBClusterCommand({
-            DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
-          })));
+    await withUnfinished(unfinished, edits, async () => {
+      for (const db of dbs) {
+        const g = await describeGlobal(db, to, deps);
+        const from = writerRegion(g);
+        if (from !== opts.region) {
+          deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
+          continue;
+        }
+        await moveWriter(db, opts.region, to, opts, deps);
+        if (config.database.globalDatabase.writeForwarding && !opts.unplanned) {
+          deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${opts.region} (now a secondary)`);
+          if (!opts.dryRun) {
+            await call({ region: opts.region, action: 'rds:ModifyDBCluster' }, () => deps.rds(opts.region).send(new ModifyDBClusterCommand({
+              DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
+            })));
+          }
+        }
+        const forwardingTurnedOn = config.database.globalDatabase.writeForwarding && !opts.unplanned;
+        const left = await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
+        if (left !== undefined) unfinished.push(left);
+        if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
+          edits.push(writerRegionEdit(config, to));
+          // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
+          if (failover && !config.database.globalDatabase.writeForwarding && failover.primary === opts.region) {
+            edits.push(`dns.failover: { "primary": "${to}", "secondary": "${opts.region}" }`);
+          }
         }
       }
-      const forwardingTurnedOn = config.database.globalDatabase.writeForwarding && !opts.unplanned;
-      const left = await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
-      if (left !== undefined) unfinished.push(left);
-      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
-        edits.push(writerRegionEdit(config, to));
-        // Without forwarding the active region must hold the writer (the config check says so): swap the roles.
-        if (failover && !config.database.globalDatabase.writeForwarding && failover.primary === opts.region) {
-          edits.push(`dns.failover: { "primary": "${to}", "secondary": "${opts.region}" }`);
-        }
-      }
-    }
+    });
   };
 
   if (!opts.unplanned) {
@@ -407,26 +423,28 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
     edits.push(`dns.drainedRegions: remove "${opts.region}"`);
   }
   if (opts.writer) {
-    for (const db of globalDatabases(config)) {
-      const g = await describeGlobal(db, opts.region, deps);
-      const from = writerRegion(g);
-      if (!from || from === opts.region) {
-        deps.log(`${db.globalId}: the writer is in ${from ?? 'no region'} already`);
-        continue;
-      }
-      await moveWriter(db, from, opts.region, { region: from, dryRun: opts.dryRun, timeoutSeconds: opts.timeoutSeconds }, deps);
-      if (config.database.globalDatabase.writeForwarding) {
-        deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${from} (now a secondary)`);
-        if (!opts.dryRun) {
-          await call({ region: from, action: 'rds:ModifyDBCluster' }, () => deps.rds(from).send(new ModifyDBClusterCommand({
-            DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
-          })));
+    await withUnfinished(unfinished, edits, async () => {
+      for (const db of globalDatabases(config)) {
+        const g = await describeGlobal(db, opts.region, deps);
+        const from = writerRegion(g);
+        if (!from || from === opts.region) {
+          deps.log(`${db.globalId}: the writer is in ${from ?? 'no region'} already`);
+          continue;
         }
+        await moveWriter(db, from, opts.region, { region: from, dryRun: opts.dryRun, timeoutSeconds: opts.timeoutSeconds }, deps);
+        if (config.database.globalDatabase.writeForwarding) {
+          deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${from} (now a secondary)`);
+          if (!opts.dryRun) {
+            await call({ region: from, action: 'rds:ModifyDBCluster' }, () => deps.rds(from).send(new ModifyDBClusterCommand({
+              DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
+            })));
+          }
+        }
+        const left = await publishRoles(config, db, opts.region, undefined, opts, deps, config.database.globalDatabase.writeForwarding ? from : undefined);
+        if (left !== undefined) unfinished.push(left);
+        if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
       }
-      const left = await publishRoles(config, db, opts.region, undefined, opts, deps, config.database.globalDatabase.writeForwarding ? from : undefined);
-      if (left !== undefined) unfinished.push(left);
-      if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
-    }
+    });
     await globalDatastoreAdvice(config, { restored: opts.region }, opts.region, deps);
   }
   failUnfinished(unfinished, edits);

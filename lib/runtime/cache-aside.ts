@@ -602,8 +602,15 @@ export class CacheAside {
   private async degradedLoad<T>(key: string, ttlSeconds: number, loader: () => T | Promise<T>, options: GetOrLoadOptions): Promise<T> {
     this.counters.degradedLoads++;
     const value = await this.load(loader);
-    // Best effort: the cache may be back (a transient error), and storing helps the next caller.
-    if (this.available()) this.store(key, value, ttlSeconds, options).catch(() => { /* counted in store */ });
+    // Best effort: the cache may be back (a transient error), and storing helps the next caller. Only a store that
+    // sends something may take the breaker's probe (available() grants it).
+    let payload: { text: string; ttlMs: number } | undefined;
+    try {
+      payload = this.payloadOf(value, ttlSeconds, options);
+    } catch {
+      payload = undefined; // the serializer's refusal surfaces where the value is stored for real
+    }
+    if (payload !== undefined && this.available()) this.send(key, payload).catch(() => { /* counted in send */ });
     return value;
   }
 
@@ -624,19 +631,25 @@ export class CacheAside {
   }
 
   /** Stores a loaded value (see STORE: a value another caller stored meanwhile stays, unless `replace`). */
-  private async store(key: string, value: unknown, ttlSeconds: number, options: GetOrLoadOptions, replace = false): Promise<void> {
-    let text: string;
-    let ttlMs: number;
+  /**
+   * What storing `value` sends: its text and time to live, or undefined when nothing is stored (not found, without
+   * negative caching). A value the serializer cannot store throws: the caller's bug.
+   */
+  private payloadOf(value: unknown, ttlSeconds: number, options: GetOrLoadOptions): { text: string; ttlMs: number } | undefined {
     if (value === undefined) {
       const negative = options.negativeTtlSeconds ?? this.negativeTtlSeconds;
-      if (negative === undefined || negative <= 0) return;
-      text = NEGATIVE;
-      ttlMs = this.jitteredMs(negative);
-    } else {
-      // A value the serializer cannot store is the caller's bug: let it surface.
-      text = this.serializer.serialize(value);
-      ttlMs = this.jitteredMs(ttlSeconds);
+      if (negative === undefined || negative <= 0) return undefined;
+      return { text: NEGATIVE, ttlMs: this.jitteredMs(negative) };
     }
+    return { text: this.serializer.serialize(value), ttlMs: this.jitteredMs(ttlSeconds) };
+  }
+
+  private async store(key: string, value: unknown, ttlSeconds: number, options: GetOrLoadOptions, replace = false): Promise<void> {
+    const payload = this.payloadOf(value, ttlSeconds, options);
+    if (payload !== undefined) await this.send(key, payload, replace);
+  }
+
+  private async send(key: string, { text, ttlMs }: { text: string; ttlMs: number }, replace = false): Promise<void> {
     try {
       const stored = await this.script.s2mCacheStore(key, text, ttlMs, INVALIDATED, HELD, replace ? 'replace' : '');
       if (stored === 2) this.counters.heldFills++;

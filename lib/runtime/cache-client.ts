@@ -301,7 +301,8 @@ export class CacheClient {
    *
    * @param options - the new options (e.g. the endpoint the topology now publishes)
    * @param readyTimeoutMs - how long the new client may take to become ready (default 10 000)
-   * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready
+   * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready; Error when a
+   *   later call started before this one's client was ready (the later one decides)
    */
   public async retarget(options: CacheClientOptions, readyTimeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
     // The latest call wins: a move that became ready after a later one started is dropped, not put back in use.
@@ -320,7 +321,7 @@ export class CacheClient {
     }
     if (generation !== this.retargetGeneration) {
       void quitOrDisconnect(next);
-      return;
+      throw new Error(`CacheClient.retarget(${settings.host}:${settings.port}): superseded by a later retarget, whose endpoint stands (or, if it failed, the one in use before)`);
     }
     const old = this.current;
     this.current = next;

@@ -275,7 +275,7 @@ describe('CacheClient moved to another endpoint (retarget)', () => {
       // WHEN the cache moves there, and a later topology change moves it to the cluster before that move is ready
       const first = cache.retarget({ ...standalone, port: slow.nodes[0]!.port, username: slow.user, password: slow.password }, 5_000);
       await cache.retarget(cluster);
-      await first;
+      await expect(first).rejects.toThrow(/superseded by a later retarget/);
       // THEN the later move stands: the earlier one's client, ready last, is dropped
       expect(cache.endpoint).toBe(`127.0.0.1:${redis.cluster[0]!.port}`);
       expect(cache.clusterMode).toBe(true);

@@ -258,6 +258,16 @@ describe('s2m evacuate', () => {
     expect(m.err()).toMatch(/Config edits to make before the next deploy: .*database\.globalDatabase\.writerRegion: "eu-west-1"/);
   });
 
+  it('keeps how to finish a shard\'s forwarding in the error when a later shard\'s move fails', async () => {
+    // GIVEN shard 0's forwarding that stays "enabling", and shard 1's switchover that RDS refuses
+    const m = mocked({ writer: { 'shop-sharded-global': 'us-east-1', 'shop-sharded-global-s1': 'us-east-1', 'shop-sharded-global-s2': 'us-east-1' }, pendingPolls: 0, forwardingPolls: 1_000 }, ['us-east-1', 'eu-west-1']);
+    m.rds['us-east-1'].on(SwitchoverGlobalClusterCommand, { GlobalClusterIdentifier: 'shop-sharded-global-s1' }).rejects(Object.assign(new Error('The global cluster is not in a valid state'), { name: 'InvalidGlobalClusterStateFault' }));
+    const code = await main(['evacuate', 'us-east-1', '--config', SHARDED, '--keep-dns', '--timeout', '60'], m.deps);
+    // THEN the error names the refused move, and how to finish shard 0, with the config edits
+    expect(code).not.toBe(ExitCode.ok);
+    expect(m.err()).toMatch(/not in a valid state.*Before that: The writer of shop-sharded-global moved to eu-west-1, but write forwarding .*put-parameter.*Config edits to make before the next deploy: .*writerRegion: "eu-west-1"/s);
+  });
+
   it('gives up with one line when the writer does not move in time', async () => {
     const m = mocked({ pendingPolls: 1000 });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '2m'], m.deps)).toBe(ExitCode.aws);

@@ -132,3 +132,27 @@ describe('CacheAside circuit breaker', () => {
     expect(await after).toBe('z-cached');
   });
 });
+
+describe('CacheAside circuit breaker and loads that store nothing', () => {
+  it('does not spend the half-open probe on a degraded load that has nothing to store (not found, no negative caching)', async () => {
+    const pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }> = [];
+    const redis = {
+      status: 'ready',
+      get: () => new Promise<string | null>((resolve, reject) => { pending.push({ resolve, reject }); }),
+      defineCommand: () => undefined,
+    } as unknown as RedisClient;
+    const cache = new CacheAside(redis, { breakerThreshold: 1, breakerCooldownMs: 20, onError: () => undefined });
+    // GIVEN an open breaker, and a load bypassing the cache that ends after the cooldown with nothing found
+    const first = cache.getOrLoad('a', 60, () => 'db-a');
+    pending.shift()!.reject(new Error('Command timed out'));
+    await first;
+    const slow = cache.getOrLoad('b', 60, () => new Promise<undefined>((r) => setTimeout(() => r(undefined), 30)));
+    expect(await slow).toBeUndefined();
+    // WHEN the next call comes THEN it is the probe: it asks the cache
+    const next = cache.getOrLoad('c', 60, () => 'db-c');
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(1);
+    pending.shift()!.resolve(JSON.stringify('cached-c'));
+    expect(await next).toBe('cached-c');
+  });
+});
