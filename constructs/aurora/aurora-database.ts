@@ -769,10 +769,19 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     // `vpce-<id>.secretsmanager.<region>.amazonaws.com`, which is not one of the endpoint's documented names
     // (those end in .vpce.amazonaws.com). With private DNS on, the regional name resolves to the endpoint's
     // interfaces inside the VPC, so the function's default endpoint already goes through it.
-    return this.cluster.addRotationSingleUser({
+    const rotation = this.cluster.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? AURORA_DEFAULTS.rotationInterval,
       vpcSubnets: subnets,
+      // Not at creation: the first rotation would start while the writer instance is still being created (it cannot
+      // log in, fails, and may leave an AWSPENDING version), and could race the application users' function, which
+      // logs in with the password it read. The schedule's first rotation comes after its interval.
+      rotateImmediatelyOnUpdate: false,
     });
+    // And after the instances all the same: an update that rotates at once must find a writer to log in to.
+    const schedule = this.cluster.node.findAll().find((c) => c instanceof secretsmanager.CfnRotationSchedule);
+    const instances = this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance);
+    if (schedule !== undefined) for (const instance of instances) schedule.node.addDependency(instance);
+    return rotation;
   }
 
   private addReaderAutoScaling(a: AuroraReaderAutoScaling, readers: number): appscaling.CfnScalableTarget {

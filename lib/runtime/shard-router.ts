@@ -177,7 +177,8 @@ export class ShardRouter {
 }
 
 /**
- * The host to send writes to: the RDS Proxy endpoint if the shard has one, else the writer.
+ * The host to send writes to: the RDS Proxy endpoint if the shard has one, else the writer. In the region that holds
+ * the writer: a Global Database secondary's map names its own proxy, which has no read/write target.
  *
  * @param shard - a shard entry
  * @returns the host name, or `undefined` if the shard lists neither

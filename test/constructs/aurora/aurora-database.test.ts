@@ -112,6 +112,16 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
   });
 
+  it('never rotates before the instances exist: not at creation, and after every instance', () => {
+    // (a rotation at creation started while the writer was being created: it could not log in, and could race the
+    // application users' function)
+    const [schedule] = Object.values(t.findResources('AWS::SecretsManager::RotationSchedule')) as Array<{ Properties: { RotateImmediatelyOnUpdate?: boolean }; DependsOn?: string[] }>;
+    expect(schedule!.Properties.RotateImmediatelyOnUpdate).toBe(false);
+    const instances = Object.keys(t.findResources('AWS::RDS::DBInstance'));
+    expect(instances.length).toBeGreaterThanOrEqual(2);
+    expect(schedule!.DependsOn).toEqual(expect.arrayContaining(instances));
+  });
+
   it('runs the rotation function where it reaches Secrets Manager: the private subnets with egress (no endpoint given)', () => {
     const app = Object.values(t.findResources('AWS::Serverless::Application'))[0] as { Properties: { Parameters: Record<string, unknown> } };
     const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
