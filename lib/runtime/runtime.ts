@@ -592,10 +592,13 @@ export class Runtime<S = Record<string, unknown>> {
   public async serve(handler: RequestHandler, options: ServeOptions = {}): Promise<HttpService> {
     if (this.http) throw new Error('Runtime.serve: already serving');
     const idle = this.environment.loadBalancerIdleTimeoutSeconds;
+    const stop = this.environment.stopTimeoutSeconds;
     const service = await serveHttp(handler, {
       port: this.environment.port ?? 8080,
       // Keep connections open longer than the load balancer does (the fleet publishes its idle timeout).
       ...(idle !== undefined ? { loadBalancerIdleTimeoutMs: idle * 1_000 } : {}),
+      // In-flight requests may finish within the time systemd gives the process after SIGTERM, less 5 s to close.
+      ...(stop !== undefined ? { drainTimeoutMs: Math.max(1, stop - 5) * 1_000 } : {}),
       ...options,
       health: this.health,
     });
@@ -664,6 +667,16 @@ export class Runtime<S = Record<string, unknown>> {
         // A second signal: cut the drains short.
         for (const h of this.closeHooks) void h.close(true).catch(() => undefined);
         return;
+      }
+      // On a fleet, systemd kills the process S2M_STOP_TIMEOUT after the signal: exit a second before, whatever is
+      // still closing (a pool waiting for a statement on a database that stopped answering), so the exit is the
+      // process's own and its last lines are written.
+      const stop = this.environment.stopTimeoutSeconds;
+      if (stop !== undefined) {
+        setTimeout(() => {
+          this.report(new Error(`shutdown did not finish within S2M_STOP_TIMEOUT (${stop} s) less 1 s: exiting before systemd kills the process`));
+          process.exit(process.exitCode ?? 1);
+        }, Math.max(0, stop - 1) * 1_000).unref();
       }
       void this.close().finally(() => {
         // Exit even if something of the application's keeps the event loop alive (an unref'd timer does not).

@@ -89,7 +89,7 @@ describe('the environment file\'s S2M_LOAD_BALANCER_IDLE_TIMEOUT', () => {
       { Name: '/shop/queues/jobs/name', Value: 'shop-jobs' },
     ] });
     const rt = await createRuntime({
-      environmentFile: envFile([...base, 'S2M_ROLE=web', 'S2M_SERVICE=web', 'S2M_LOAD_BALANCER_IDLE_TIMEOUT=900']),
+      environmentFile: envFile([...base, 'S2M_ROLE=web', 'S2M_SERVICE=web', 'S2M_LOAD_BALANCER_IDLE_TIMEOUT=900', 'S2M_STOP_TIMEOUT=60']),
       topology: { ssm: new SSMClient({ region: 'eu-west-1' }), refreshIntervalMs: 3_600_000 },
       sessions: false,
       cache: false,
@@ -101,6 +101,8 @@ describe('the environment file\'s S2M_LOAD_BALANCER_IDLE_TIMEOUT', () => {
       // THEN an idle connection outlives the load balancer's
       expect(service.server.keepAliveTimeout).toBe(905_000);
       expect(service.server.headersTimeout).toBeGreaterThan(905_000);
+      // AND in-flight requests may finish within the unit's stop timeout less 5 s (not the fixed 10 s)
+      expect((service as unknown as { options: { drainTimeoutMs?: number } }).options.drainTimeoutMs).toBe(55_000);
     } finally {
       await rt.close();
       ssm.restore();
