@@ -57,6 +57,11 @@ async function main(): Promise<void> {
       '',
       'the environment the processes run with (to run an entry point yourself, e.g. with tsx):',
       ...Object.entries(deployment.env).filter(([k]) => /^(S2M_|AWS_|SHOP_)/.test(k)).map(([k, v]) => `  export ${k}=${v}`),
+      // What a fleet's environment file sets per fleet (startShopProcess sets them per process).
+      '  # and for src/web.ts (on a port of its own: this one serves the running web process)',
+      `  export S2M_ROLE=web S2M_SERVICE=web S2M_PORT=${Number(port) + 1} S2M_HEALTH_PATH=/health S2M_DEEP_HEALTH_PATH=/health/deep`,
+      '  # or for src/worker.ts',
+      '  export S2M_ROLE=worker S2M_SERVICE=jobs',
       '',
       'Ctrl-C stops everything.',
     ].join('\n'));

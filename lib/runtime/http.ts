@@ -286,6 +286,20 @@ export async function readJson<T = unknown>(req: IncomingMessage, maxBytes: numb
 }
 
 /**
+ * Reads a JSON request body that must be an object (`{ … }`), so its fields can be read at once: `null`, an array
+ * or a scalar is the client's error, not a `TypeError` (500) in the handler.
+ *
+ * @throws HttpError 400 for another JSON value, and as {@link readJson} does
+ */
+export async function readJsonObject<T extends object = Record<string, unknown>>(req: IncomingMessage, maxBytes: number = SERVE_DEFAULTS.maxBodyBytes): Promise<Partial<T>> {
+  const body = await readJson<unknown>(req, maxBytes);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, `the request body must be a JSON object (got: ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body})`);
+  }
+  return body as Partial<T>;
+}
+
+/**
  * Adds a `Set-Cookie` header without dropping the other cookies set; an earlier value of the same cookie in this
  * response is replaced (a renewed token, then a saved one: only the last is sent).
  */

@@ -244,6 +244,7 @@ export {
   appendSetCookie,
   keepAliveTimeoutFor,
   readJson,
+  readJsonObject,
   sendJson,
   serveHttp,
   statusForError,

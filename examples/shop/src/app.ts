@@ -16,7 +16,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, RequestSession, readJson, sendJson, type RequestHandler, type Runtime } from 'scale-to-millions/runtime';
+import { HttpError, RequestSession, readJsonObject, sendJson, type RequestHandler, type Runtime } from 'scale-to-millions/runtime';
 import { Catalog } from './catalog';
 import { getOrder, listOrders, orderIdFor, placeOrder } from './orders';
 import type { ShopSession } from './shop';
@@ -50,7 +50,7 @@ export function shopHandler(rt: Runtime<ShopSession>): RequestHandler {
         return sendJson(res, 200, { service: rt.environment.service ?? 'shop', version: rt.environment.version ?? 'dev', links: ['/products', '/orders', '/login'] });
 
       case 'POST /login': {
-        const { user } = await readJson<{ user?: unknown }>(req);
+        const { user } = await readJsonObject<{ user: unknown }>(req);
         if (typeof user !== 'string' || !USER.test(user)) throw new HttpError(400, `"user" must be 1-64 letters, digits or _.@- (got: ${JSON.stringify(user)})`);
         const session = await RequestSession.load(rt.sessions, req, res);
         // A new session id at sign-in: a token planted before (session fixation) is worthless afterwards.
@@ -75,7 +75,7 @@ export function shopHandler(rt: Runtime<ShopSession>): RequestHandler {
 
       case 'POST /orders': {
         const { session, data } = await signedIn(req, res);
-        const { productId, quantity = 1 } = await readJson<{ productId?: unknown; quantity?: unknown }>(req);
+        const { productId, quantity = 1 } = await readJsonObject<{ productId: unknown; quantity: unknown }>(req);
         if (typeof productId !== 'string' || !ID.test(productId)) throw new HttpError(400, `"productId" must be a product id (got: ${JSON.stringify(productId)})`);
         if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > 100) throw new HttpError(400, `"quantity" must be a whole number from 1 to 100 (got: ${JSON.stringify(quantity)})`);
         const product = await catalog.product(productId);

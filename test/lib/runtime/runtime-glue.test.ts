@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { JOB_ATTRIBUTES } from '../../../lib/runtime/contract';
 import { HealthCheck } from '../../../lib/runtime/health';
 import { PoolSaturatedError } from '../../../lib/runtime/database';
-import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
+import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, readJsonObject, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
 import { jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
 import { DbSession, clusterKey } from '../../../lib/runtime/replication';
 import { cacheOptionsFromTopology, cachePasswordProvider, checkDatabaseIdentity, chooseSessionStore, queuesToRead, readersByWriter, tiersToRead } from '../../../lib/runtime/runtime';
@@ -323,6 +323,7 @@ describe('serveHttp', () => {
       if (req.url === '/missing') throw new HttpError(404, 'no such thing');
       if (req.url === '/bug') throw new Error('secret detail');
       if (req.url === '/echo') return sendJson(res, 200, await readJson(req));
+      if (req.url === '/object') return sendJson(res, 200, { a: (await readJsonObject<{ a: number }>(req)).a ?? null });
       sendJson(res, 200, { ok: true });
     }, { port: 0, host: '127.0.0.1', health, onError: (_e, _r, status) => errors.push(status) });
     const { port } = service.address;
@@ -337,10 +338,15 @@ describe('serveHttp', () => {
       expect((await get(port, '/echo', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).body).toBe('{"a":1}');
       expect((await get(port, '/echo', { method: 'POST', body: '{', headers: { 'content-type': 'application/json' } })).status).toBe(400);
       expect((await get(port, '/echo', { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
-      expect(errors).toEqual([404, 500, 400, 415]);
+      // readJsonObject: the fields of an object; null, an array or a scalar is the client's error (400), not a 500
+      expect((await get(port, '/object', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).body).toBe('{"a":1}');
+      for (const body of ['null', '[1]', '3']) {
+        expect(await get(port, '/object', { method: 'POST', body, headers: { 'content-type': 'application/json' } })).toMatchObject({ status: 400, body: expect.stringContaining('the request body must be a JSON object') });
+      }
+      expect(errors).toEqual([404, 500, 400, 415, 400, 400, 400]);
       expect(service.server.keepAliveTimeout).toBe(SERVE_DEFAULTS.keepAliveTimeoutMs);
       expect(service.server.headersTimeout).toBeGreaterThan(service.server.keepAliveTimeout);
-      expect(service.stats()).toMatchObject({ requests: 7, errors: 4, inFlight: 0, responses: { '2xx': 3, '4xx': 3, '5xx': 1 } });
+      expect(service.stats()).toMatchObject({ requests: 11, errors: 7, inFlight: 0, responses: { '2xx': 4, '4xx': 6, '5xx': 1 } });
     } finally {
       await service.close();
     }
