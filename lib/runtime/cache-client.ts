@@ -127,8 +127,9 @@ export interface CacheClientOptions {
    */
   readonly clusterOptions?: Partial<ClusterOptions>;
   /**
-   * Connection errors (the client reconnects by itself; these are for logs and metrics).
-   * @default - a `console.warn` line, at most one per 5 seconds
+   * Connection errors (the client reconnects by itself; these are for logs and metrics), at most one per 5 seconds
+   * (an outage makes ioredis report several a second per process: `stats().errors` counts them all).
+   * @default - a `console.warn` line
    */
   readonly onError?: (error: Error) => void;
   /**
@@ -387,6 +388,9 @@ export class CacheClient {
     this.current.disconnect();
   }
 
+  /** When a connection error was last passed to onError (epoch ms): at most one per 5 s, whoever listens. */
+  private lastReportedAt = 0;
+
   private onConnectionError(err: Error): void {
     this.counters.errors++;
     this.lastError = err;
@@ -394,6 +398,9 @@ export class CacheClient {
       this.counters.authFailures++;
       this.refreshPassword();
     }
+    const now = Date.now();
+    if (now - this.lastReportedAt < 5_000) return;
+    this.lastReportedAt = now;
     this.settings.onError(err);
   }
 
@@ -526,7 +533,6 @@ function resolveOptions(o: CacheClientOptions): ResolvedOptions {
   };
   const tls = o.tls ?? CACHE_CLIENT_DEFAULTS.tls;
   if (typeof tls !== 'boolean' && (tls === null || typeof tls !== 'object')) fail('tls must be true, false or tls.connect options', tls);
-  let lastWarnAt = Number.NEGATIVE_INFINITY;
   return {
     host: o.host,
     port,
@@ -542,12 +548,7 @@ function resolveOptions(o: CacheClientOptions): ResolvedOptions {
     connectionName: o.connectionName,
     redisOptions: o.redisOptions ?? {},
     clusterOptions: o.clusterOptions ?? {},
-    onError: o.onError ?? ((err) => {
-      const now = Date.now();
-      if (now - lastWarnAt < 5_000) return;
-      lastWarnAt = now;
-      console.warn(`[CacheClient] ${o.host}:${port}: ${err.message}`);
-    }),
+    onError: o.onError ?? ((err) => console.warn(`[CacheClient] ${o.host}:${port}: ${err.message}`)),
   };
 }
 

@@ -117,6 +117,11 @@ export interface HttpServiceStats {
   readonly responses: { readonly '2xx': number; readonly '3xx': number; readonly '4xx': number; readonly '5xx': number };
   /** Handler errors (answered by {@link statusForError}). */
   readonly errors: number;
+  /**
+   * Of those, requests the client gave up on before its body or the answer was through (its connection reset):
+   * reported to `onError` with status 499, not answered and not logged as the service's failure.
+   */
+  readonly clientAborts: number;
 }
 
 /** A listening HTTP server (see {@link serveHttp}). */
@@ -125,7 +130,7 @@ export class HttpService {
   public readonly server: Server;
   private readonly options: ServeOptions;
   private readonly inFlight = new Set<ServerResponse>();
-  private readonly counters = { requests: 0, errors: 0, responses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 } };
+  private readonly counters = { requests: 0, errors: 0, clientAborts: 0, responses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 } };
   private draining: Promise<void> | undefined;
 
   /** @internal use {@link serveHttp} */
@@ -206,8 +211,16 @@ export class HttpService {
 
   private fail(e: unknown, req: IncomingMessage, res: ServerResponse): void {
     const error = e instanceof Error ? e : new Error(String(e));
-    const status = statusForError(error);
     this.counters.errors++;
+    // The client went away mid-request (reading its body failed with its reset): no dependency failed, and nobody is
+    // left to answer. 499 as nginx names it, for onError only.
+    if (req.destroyed && (req.readableAborted || (error as { code?: string }).code === 'ECONNRESET')) {
+      this.counters.clientAborts++;
+      this.options.onError?.(error, req, 499);
+      res.destroy();
+      return;
+    }
+    const status = statusForError(error);
     if (status >= 500) {
       (this.options.onError ?? ((err, r, s) => console.error(`[http] ${r.method} ${r.url} → ${s}: ${err.stack ?? err.message}`)))(error, req, status);
     } else {

@@ -51,3 +51,25 @@ describe('isAuthError', () => {
     expect(isAuthError(Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: new Error('WRONGPASS x') }))).toBe(true);
   });
 });
+
+describe('CacheClient connection errors', () => {
+  it('passes at most one per 5 s to onError, the application\'s too (an outage reports several a second), and counts them all', async () => {
+    const { EventEmitter } = await import('node:events');
+    const made: Array<InstanceType<typeof EventEmitter>> = [];
+    class Redis extends EventEmitter {
+      public status = 'connecting';
+      public constructor() {
+        super();
+        made.push(this);
+      }
+      public connect(): Promise<void> { return new Promise(() => undefined); }
+      public disconnect(): void {}
+    }
+    const reported: string[] = [];
+    const cache = await CacheClient.create({ ioredis: { Redis } as unknown as typeof import('ioredis'), host: 'h', tls: false, clusterMode: false, onError: (e) => reported.push(e.message) });
+    for (let i = 0; i < 20; i++) made[0]!.emit('error', new Error(`Connection is closed (${i})`));
+    expect(reported).toEqual(['Connection is closed (0)']);
+    expect(cache.stats().errors).toBe(20);
+    cache.disconnect();
+  });
+});

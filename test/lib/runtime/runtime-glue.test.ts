@@ -346,7 +346,7 @@ describe('serveHttp', () => {
       expect(errors).toEqual([404, 500, 400, 415, 400, 400, 400]);
       expect(service.server.keepAliveTimeout).toBe(SERVE_DEFAULTS.keepAliveTimeoutMs);
       expect(service.server.headersTimeout).toBeGreaterThan(service.server.keepAliveTimeout);
-      expect(service.stats()).toMatchObject({ requests: 11, errors: 7, inFlight: 0, responses: { '2xx': 4, '4xx': 6, '5xx': 1 } });
+      expect(service.stats()).toMatchObject({ requests: 11, errors: 7, clientAborts: 0, inFlight: 0, responses: { '2xx': 4, '4xx': 6, '5xx': 1 } });
     } finally {
       await service.close();
     }
@@ -373,5 +373,34 @@ describe('serveHttp', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers['connection']).toBe('close');
     await closed;
+  });
+});
+
+describe('serveHttp when the client goes away mid-request', () => {
+  it('reports it with status 499 (not a 503 "dependency unavailable" logged as the service\'s failure), and answers nobody', async () => {
+    const reported: Array<{ status: number; message: string }> = [];
+    const logged: string[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => { logged.push(args.map(String).join(' ')); };
+    const service = await serveHttp(async (req, res) => sendJson(res, 200, await readJson(req)), {
+      port: 0, host: '127.0.0.1', onError: (e, _r, status) => reported.push({ status, message: e.message }),
+    });
+    try {
+      // WHEN a client sends half a body, then resets its connection
+      const { connect } = await import('node:net');
+      const socket = connect(service.address.port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+      await new Promise((r) => setTimeout(r, 50));
+      socket.resetAndDestroy();
+      for (let i = 0; i < 50 && reported.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      // THEN onError hears a 499, the stats count a client abort, and nothing is logged as a failure
+      expect(reported).toEqual([{ status: 499, message: expect.stringMatching(/aborted|ECONNRESET/) }]);
+      expect(service.stats()).toMatchObject({ errors: 1, clientAborts: 1, responses: { '5xx': 0 } });
+      expect(logged).toEqual([]);
+    } finally {
+      console.error = error;
+      await service.close();
+    }
   });
 });
