@@ -774,7 +774,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       vpcSubnets: subnets,
       // Not at creation: the first rotation would start while the writer instance is still being created (it cannot
       // log in, fails, and may leave an AWSPENDING version), and could race the application users' function, which
-      // logs in with the password it read. The schedule's first rotation comes after its interval.
+      // logs in with the password it read. The schedule's first rotation comes after its interval (Secrets Manager
+      // still tests the function once, which the dependency on the instances below makes safe).
       rotateImmediatelyOnUpdate: false,
     });
     // And after the instances all the same: an update that rotates at once must find a writer to log in to.

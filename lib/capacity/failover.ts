@@ -256,7 +256,7 @@ async function withUnfinished(unfinished: readonly string[], edits: readonly str
  */
 function writerRegionEdit(config: AppConfig, region: string): string {
   const rotation = region === config.primaryRegion
-    ? 'the deploy turns the rotation of the database credentials back on and rotates them: first clear an AWSPENDING label a failed attempt left, docs/operations.md'
+    ? 'the deploy turns the rotation of the database credentials back on, its next rotation after the interval: first clear an AWSPENDING label a failed attempt left, docs/operations.md'
     : `the deploy pauses the rotation of the database credentials until the writer is back in ${config.primaryRegion}, whose cluster sets each new password`;
   return `database.globalDatabase.writerRegion: "${region}" (${rotation})`;
 }

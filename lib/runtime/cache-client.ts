@@ -153,6 +153,18 @@ export interface CacheClientStats {
   readonly retargets: number;
 }
 
+/**
+ * A {@link CacheClient.retarget} whose new client became ready after a later call had started: the later one decides
+ * where the client is, and this one's client is closed.
+ */
+export class CacheRetargetSupersededError extends Error {
+  /** @param message - which move was superseded */
+  public constructor(message: string) {
+    super(message);
+    this.name = 'CacheRetargetSupersededError';
+  }
+}
+
 /** The cache could not be reached in time, or refused the connection. */
 export class CacheConnectError extends Error {
   /**
@@ -302,8 +314,8 @@ export class CacheClient {
    *
    * @param options - the new options (e.g. the endpoint the topology now publishes)
    * @param readyTimeoutMs - how long the new client may take to become ready (default 10 000)
-   * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready; Error when a
-   *   later call started before this one's client was ready (the later one decides)
+   * @throws RangeError for invalid options; CacheConnectError when the new client did not become ready;
+   *   CacheRetargetSupersededError when a later call started before this one's client was ready (the later one decides)
    */
   public async retarget(options: CacheClientOptions, readyTimeoutMs: number = CACHE_CLIENT_DEFAULTS.readyTimeoutMs): Promise<void> {
     // The latest call wins: a move that became ready after a later one started is dropped, not put back in use.
@@ -322,7 +334,7 @@ export class CacheClient {
     }
     if (generation !== this.retargetGeneration) {
       void quitOrDisconnect(next);
-      throw new Error(`CacheClient.retarget(${settings.host}:${settings.port}): superseded by a later retarget, whose endpoint stands (or, if it failed, the one in use before)`);
+      throw new CacheRetargetSupersededError(`CacheClient.retarget(${settings.host}:${settings.port}): superseded by a later retarget, whose endpoint stands (or, if it failed, the one in use before)`);
     }
     const old = this.current;
     this.current = next;

@@ -131,6 +131,8 @@ export class HttpService {
   private readonly options: ServeOptions;
   private readonly inFlight = new Set<ServerResponse>();
   private readonly counters = { requests: 0, errors: 0, clientAborts: 0, responses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 } };
+  /** The error each request's stream failed with, if it did (the client went away while its body was read). */
+  private readonly clientErrors = new WeakMap<IncomingMessage, Error>();
   private draining: Promise<void> | undefined;
 
   /** @internal use {@link serveHttp} */
@@ -143,10 +145,15 @@ export class HttpService {
       if (this.draining) res.setHeader('connection', 'close');
       res.once('close', () => {
         this.inFlight.delete(res);
+        // Responses sent whole, by status class (a connection that closed before the answer sent none).
+        if (!res.writableFinished) return;
         const cls = `${Math.floor(res.statusCode / 100)}xx` as keyof HttpServiceStats['responses'];
         if (cls in this.counters.responses) this.counters.responses[cls]++;
       });
       if (health?.(req, res)) return;
+      // The request stream's own error (the client reset the connection while its body was read): only that error,
+      // thrown by the handler as it is, counts as the client's abort (see fail).
+      req.once('error', (e) => { this.clientErrors.set(req, e); });
       let result: void | Promise<void>;
       try {
         result = handler(req, res);
@@ -212,11 +219,13 @@ export class HttpService {
   private fail(e: unknown, req: IncomingMessage, res: ServerResponse): void {
     const error = e instanceof Error ? e : new Error(String(e));
     this.counters.errors++;
-    // The client went away mid-request (reading its body failed with its reset): no dependency failed, and nobody is
-    // left to answer. 499 as nginx names it, for onError only.
-    if (req.destroyed && (req.readableAborted || (error as { code?: string }).code === 'ECONNRESET')) {
+    // The client went away mid-request (reading its body failed with the stream's own error, thrown as it is): no
+    // dependency failed, and nobody is left to answer. 499 as nginx names it, for onError only. Any other error (a
+    // database's ECONNRESET, a 413 of readJson) is the service's, whatever the client did meanwhile.
+    if (e === this.clientErrors.get(req)) {
       this.counters.clientAborts++;
       this.options.onError?.(error, req, 499);
+      res.statusCode = 499;
       res.destroy();
       return;
     }

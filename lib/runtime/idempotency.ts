@@ -251,7 +251,9 @@ export class Idempotency {
     };
     // The lease runs until `renewedAt + leaseMs` as far as this holder knows (from before its claim was sent).
     let renewedAt = claimedAt;
-    const interval = Math.max(1, Math.floor(this.leaseMs / 3));
+    // A quarter of the lease: one renewal that fails (a command timeout, a reconnect) leaves the lease half run, which
+    // the early abort below (three quarters) tolerates; two in a row do not.
+    const interval = Math.max(1, Math.floor(this.leaseMs / 4));
     const renew = setInterval(() => {
       // A tick before the lease runs out (the next tick would come after it), the work is told: another holder may
       // claim it then. Renewals go on meanwhile: a cache that is only slow keeps the key from being taken.

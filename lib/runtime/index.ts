@@ -146,6 +146,7 @@ export {
   CACHE_CLIENT_DEFAULTS,
   CacheClient,
   CacheConnectError,
+  CacheRetargetSupersededError,
   cacheClientOptionsFromParameters,
   isAuthError,
   redisOf,

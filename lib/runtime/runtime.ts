@@ -30,7 +30,7 @@
 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { CacheAside, type CacheAsideOptions, type CacheAsideStats } from './cache-aside';
-import { CacheClient, cacheClientOptionsFromParameters, type CacheClientOptions, type CacheClientStats, type CacheParameters } from './cache-client';
+import { CacheClient, CacheRetargetSupersededError, cacheClientOptionsFromParameters, type CacheClientOptions, type CacheClientStats, type CacheParameters } from './cache-client';
 import { CACHE_KEYS, ENV_FILE, ENV_VARS } from './contract';
 import { createDatabase, type Database, type DatabaseOptions, type DatabaseStats } from './database';
 import { EnvironmentError, readEnvironment, type RuntimeEnvironment } from './env';
@@ -518,7 +518,7 @@ export class Runtime<S = Record<string, unknown>> {
     // A worker in a Global Datastore's secondary region, whose cache takes no writes, must make progress: its keyed
     // jobs run unprotected there (reported), rather than fail into the dead-letter queue.
     const once = idempotency === false || this.cacheClient === undefined ? undefined
-      : this.idempotency({ keyPrefix: `job:${name}:`, onReadOnly: 'proceed', ...(this.options.onError ? { onError: this.options.onError } : {}), ...idempotency });
+      : this.idempotency({ keyPrefix: `job:${name}:`, onReadOnly: 'proceed', onError: (e) => this.report(e), ...idempotency });
     this.workerStats.once = once;
     const ttl = (this.options.database === false ? undefined : this.options.database?.sessionTtlMs) ?? RUNTIME_DEFAULTS.sessionTtlMs;
     const wrapped = async (message: Parameters<QueueWorkerOptions['handler']>[0]): Promise<void> => {
@@ -672,15 +672,18 @@ export class Runtime<S = Record<string, unknown>> {
       // still closing (a pool waiting for a statement on a database that stopped answering), so the exit is the
       // process's own and its last lines are written.
       const stop = this.environment.stopTimeoutSeconds;
-      if (stop !== undefined) {
-        setTimeout(() => {
-          this.report(new Error(`shutdown did not finish within S2M_STOP_TIMEOUT (${stop} s) less 1 s: exiting before systemd kills the process`));
-          process.exit(process.exitCode ?? 1);
-        }, Math.max(0, stop - 1) * 1_000).unref();
-      }
+      const deadlineAt = stop === undefined ? undefined : Date.now() + Math.max(0, stop - 1) * 1_000;
+      const deadline = deadlineAt === undefined ? undefined : setTimeout(() => {
+        this.report(new Error(`shutdown did not finish within S2M_STOP_TIMEOUT (${stop} s) less 1 s: exiting before systemd kills the process`));
+        process.exit(process.exitCode ?? 1);
+      }, deadlineAt - Date.now());
+      deadline?.unref();
       void this.close().finally(() => {
-        // Exit even if something of the application's keeps the event loop alive (an unref'd timer does not).
-        setTimeout(() => process.exit(process.exitCode ?? 0), RUNTIME_DEFAULTS.exitAfterSignalMs).unref();
+        clearTimeout(deadline);
+        // Exit even if something of the application's keeps the event loop alive (an unref'd timer does not), by the
+        // deadline at the latest: shutdown did finish.
+        const wait = Math.min(RUNTIME_DEFAULTS.exitAfterSignalMs, deadlineAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, deadlineAt - Date.now()));
+        setTimeout(() => process.exit(process.exitCode ?? 0), wait).unref();
       });
     };
     for (const s of signals) process.on(s, handler);
@@ -788,6 +791,7 @@ export class Runtime<S = Record<string, unknown>> {
     }
     const options = cacheOptionsFromTopology(cache, { ...cacheExtras(this.options.cache), password: this.cachePassword(), ...(this.options.onError ? { onError: this.options.onError } : {}) });
     this.cacheClient!.retarget(options, cacheReadyTimeout(this.options.cache)).catch((e: unknown) => {
+      if (e instanceof CacheRetargetSupersededError) return; // a later change moved the client (or is moving it)
       if (this.closing || JSON.stringify(this.topology.current.cache) !== JSON.stringify(cache)) return; // superseded
       this.report(new Error(`the cache moved to ${cache.endpoint}:${cache.port} but the client could not connect there (attempt ${attempt + 1}; it stays on ${this.cacheClient!.endpoint} and retries in ${RUNTIME_DEFAULTS.cacheRetargetRetryMs / 1000} s): ${toError(e).message}`, { cause: e }));
       const t = setTimeout(() => {

@@ -2,7 +2,7 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CacheAside, CacheClient, CacheConnectError, CacheSessionStore, Idempotency, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
+import { CacheAside, CacheClient, CacheConnectError, CacheRetargetSupersededError, CacheSessionStore, Idempotency, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
 import { CACHE_DEFAULTS } from '../../constructs/cache/defaults';
 import { motoClientConfig } from './services/aws';
 import { eventually } from './services';
@@ -275,7 +275,7 @@ describe('CacheClient moved to another endpoint (retarget)', () => {
       // WHEN the cache moves there, and a later topology change moves it to the cluster before that move is ready
       const first = cache.retarget({ ...standalone, port: slow.nodes[0]!.port, username: slow.user, password: slow.password }, 5_000);
       await cache.retarget(cluster);
-      await expect(first).rejects.toThrow(/superseded by a later retarget/);
+      await expect(first).rejects.toThrow(CacheRetargetSupersededError);
       // THEN the later move stands: the earlier one's client, ready last, is dropped
       expect(cache.endpoint).toBe(`127.0.0.1:${redis.cluster[0]!.port}`);
       expect(cache.clusterMode).toBe(true);

@@ -374,7 +374,7 @@ describe('s2m restore', () => {
     expect(m.route53.commandCalls(UpdateHealthCheckCommand)[0].args[0].input).toEqual({ HealthCheckId: 'hc-us-east-1', HealthCheckVersion: 7, Inverted: false });
     expect(m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
     expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
-    expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1" \(the deploy turns the rotation of the database credentials back on and rotates them: first clear an AWSPENDING label a failed attempt left, docs\/operations\.md\)\n$/);
+    expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1" \(the deploy turns the rotation of the database credentials back on, its next rotation after the interval: first clear an AWSPENDING label a failed attempt left, docs\/operations\.md\)\n$/);
   });
 
   it('lists both commands in --help', async () => {

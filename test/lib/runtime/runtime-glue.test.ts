@@ -396,10 +396,30 @@ describe('serveHttp when the client goes away mid-request', () => {
       for (let i = 0; i < 50 && reported.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       // THEN onError hears a 499, the stats count a client abort, and nothing is logged as a failure
       expect(reported).toEqual([{ status: 499, message: expect.stringMatching(/aborted|ECONNRESET/) }]);
-      expect(service.stats()).toMatchObject({ errors: 1, clientAborts: 1, responses: { '5xx': 0 } });
+      expect(service.stats()).toMatchObject({ errors: 1, clientAborts: 1, responses: { '2xx': 0, '5xx': 0 } });
       expect(logged).toEqual([]);
     } finally {
       console.error = error;
+      await service.close();
+    }
+  });
+});
+
+describe('serveHttp: errors of the service stay the service\'s, whatever their code', () => {
+  it('answers a database\'s ECONNRESET after the body was read with 503, and a body too large with 413 (not client aborts)', async () => {
+    const reported: number[] = [];
+    const service = await serveHttp(async (req, res) => {
+      await readJson(req, 16);
+      if (req.url === '/db') throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      sendJson(res, 200, { ok: true });
+    }, { port: 0, host: '127.0.0.1', onError: (_e, _r, status) => reported.push(status) });
+    const { port } = service.address;
+    try {
+      expect((await get(port, '/db', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).status).toBe(503);
+      expect((await get(port, '/big', { method: 'POST', body: JSON.stringify({ a: 'x'.repeat(100) }), headers: { 'content-type': 'application/json' } })).status).toBe(413);
+      expect(reported).toEqual([503, 413]);
+      expect(service.stats().clientAborts).toBe(0);
+    } finally {
       await service.close();
     }
   });
