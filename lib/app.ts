@@ -68,6 +68,7 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
       workQueues: data.workQueues,
       cache: data.cache,
       database: data.database,
+      ...(data.shardedDatabase ? { shards: data.shardedDatabase.shards.slice(1).map((s) => ({ id: s.id, database: s.database })) } : {}),
       // Where the writer is not: lag is published for secondaries only, and `s2m evacuate` moves the writer.
       databaseIsGlobalSecondary: resolved.database.globalDatabase.enabled && region !== resolved.database.globalDatabase.writerRegion,
       secretRotations: data.secretRotations,

@@ -681,19 +681,22 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
     });
   }
 
-  /** Connections to the cluster's instances (sum). */
+  /**
+   * Connections to the cluster's instances (sum over 1-minute periods by default: each instance reports once a
+   * minute, so the sum is the total; over a longer period it would add up several samples of each).
+   */
   public metricDatabaseConnections(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.cluster.metricDatabaseConnections({ statistic: 'Sum', ...opts });
+    return this.cluster.metricDatabaseConnections({ statistic: 'Sum', period: Duration.minutes(1), ...opts });
   }
 
-  /** Freeable memory (bytes, minimum over the instances). */
+  /** Freeable memory (bytes, minimum over the instances, per minute by default). */
   public metricFreeableMemory(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.cluster.metricFreeableMemory({ statistic: 'Minimum', ...opts });
+    return this.cluster.metricFreeableMemory({ statistic: 'Minimum', period: Duration.minutes(1), ...opts });
   }
 
-  /** Commit latency (ms, average). */
+  /** Commit latency (ms, average, per minute by default). */
   public metricCommitLatency(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.cluster.metric('CommitLatency', { statistic: 'Average', ...opts });
+    return this.cluster.metric('CommitLatency', { statistic: 'Average', period: Duration.minutes(1), ...opts });
   }
 
   /** `AuroraReplicaLag` of the readers (ms, maximum): how stale a read on a reader can be. */

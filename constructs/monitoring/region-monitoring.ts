@@ -144,8 +144,14 @@ export interface RegionMonitoringProps {
   readonly alarmTopic: sns.ITopic;
   /** The region's cache. @default - no cache widgets or alarms */
   readonly cache?: ICacheMetrics;
-  /** The region's database. @default - no database widgets or alarms */
+  /** The region's database (shard 0 of a sharded one). @default - no database widgets or alarms */
   readonly database?: IDatabaseMetrics;
+  /**
+   * The region's other shards, by shard id: the same alarms (ids `Database<Id>…`, e.g. `DatabaseS1WriterCpu`) and
+   * dashboard rows each, since a saturated writer of any shard fails the requests it holds.
+   * @default - none
+   */
+  readonly shards?: ReadonlyArray<{ readonly id: string; readonly database: IDatabaseMetrics }>;
   /**
    * The database is a secondary of an Aurora Global Database, its region without the writer: watch its lag behind
    * the writer's region (`metricGlobalReplicationLag`). After a switchover, the demoted primary's region.
@@ -232,6 +238,10 @@ export class RegionMonitoring extends Construct {
     const rows: cloudwatch.IWidget[][] = [];
     rows.push(...this.web(props.webTier, grouped));
     if (props.database) rows.push(...this.database(props.database, props.watchGlobalReplicationLag ?? false));
+    for (const shard of props.shards ?? []) {
+      if (!/^[A-Za-z0-9-]+$/.test(shard.id)) throw validationError(this, `RegionMonitoring: shards[].id must be letters, digits and dashes (got: ${JSON.stringify(shard.id)})`);
+      rows.push(...this.database(shard.database, props.watchGlobalReplicationLag ?? false, shard.id));
+    }
     if (props.cache) rows.push(...this.cache(props.cache));
     for (const q of props.queues ?? []) rows.push(...this.queue(q));
     rows.push(...this.hosts([
@@ -395,21 +405,27 @@ export class RegionMonitoring extends Construct {
     }, scope);
   }
 
-  private database(db: IDatabaseMetrics, watchGlobal: boolean): cloudwatch.IWidget[][] {
+  /**
+   * The alarms and rows of one database cluster: the region's (shard 0; ids `Database…`, kept as they were before
+   * shards were watched) or shard `shard`'s (ids `Database<Shard>…`).
+   */
+  private database(db: IDatabaseMetrics, watchGlobal: boolean, shard?: string): cloudwatch.IWidget[][] {
     const t = this.thresholds.database;
+    const id = (name: string): string => (shard === undefined ? `Database${name}` : `Database${pascal(shard)}${name}`);
+    const of = shard === undefined ? 'database' : `database shard ${shard}`;
     // Per role: the writer alone takes the writes, and a cluster average would let idle readers hide it.
-    this.addAlarmPair('DatabaseWriterCpu', 'database', db.metricWriterCpuUtilization(), t.cpuPercent, { what: 'database writer CPU', unit: '%' });
-    this.addAlarmPair('DatabaseReaderCpu', 'database', db.metricReaderCpuUtilization(), t.cpuPercent, { what: 'average database reader CPU (reader autoscaling cannot keep up or is at maxReaders)', unit: '%' });
-    this.addAlarmPair('DatabaseReplicaLag', 'database', db.metricReplicaLag(), t.replicaLagMs, { what: 'Aurora replica lag of the readers', unit: 'ms' });
-    this.addAlarmPair('DatabaseCommitLatency', 'database', db.metricCommitLatency(), t.commitLatencyMs, { what: 'database commit latency', unit: 'ms' });
-    this.addAlarmPair('DatabaseFreeableMemory', 'database', db.metricFreeableMemory(), t.freeableMemoryMiB, {
-      what: 'database freeable memory', unit: 'MiB', scale: 1024 * 1024, lowerIsWorse: true,
+    this.addAlarmPair(id('WriterCpu'), 'database', db.metricWriterCpuUtilization(), t.cpuPercent, { what: `${of} writer CPU`, unit: '%' });
+    this.addAlarmPair(id('ReaderCpu'), 'database', db.metricReaderCpuUtilization(), t.cpuPercent, { what: `average ${of} reader CPU (reader autoscaling cannot keep up or is at maxReaders)`, unit: '%' });
+    this.addAlarmPair(id('ReplicaLag'), 'database', db.metricReplicaLag(), t.replicaLagMs, { what: shard === undefined ? 'Aurora replica lag of the readers' : `Aurora replica lag of the ${of} readers`, unit: 'ms' });
+    this.addAlarmPair(id('CommitLatency'), 'database', db.metricCommitLatency(), t.commitLatencyMs, { what: `${of} commit latency`, unit: 'ms' });
+    this.addAlarmPair(id('FreeableMemory'), 'database', db.metricFreeableMemory(), t.freeableMemoryMiB, {
+      what: `${of} freeable memory`, unit: 'MiB', scale: 1024 * 1024, lowerIsWorse: true,
     });
     const global = watchGlobal ? db.metricGlobalReplicationLag?.() : undefined;
     const acu = db.metricServerlessDatabaseCapacity?.();
-    if (global) this.addAlarmPair('DatabaseGlobalReplicationLag', 'database', global, t.globalReplicationLagMs, { what: 'Global Database replication lag of this region', unit: 'ms' });
+    if (global) this.addAlarmPair(id('GlobalReplicationLag'), 'database', global, t.globalReplicationLagMs, { what: shard === undefined ? 'Global Database replication lag of this region' : `Global Database replication lag of this region (${of})`, unit: 'ms' });
     return [
-      [text('Database', 'Aurora CPU (writer and readers), connections, replica lag, commit latency and freeable memory.')],
+      [text(shard === undefined ? 'Database' : `Database shard ${shard}`, 'Aurora CPU (writer and readers), connections, replica lag, commit latency and freeable memory.')],
       [
         graph('CPU % by role', [withLabel(db.metricWriterCpuUtilization(), 'writer'), withLabel(db.metricReaderCpuUtilization(), 'readers (average)')], this.percentLines(t.cpuPercent)),
         graph('Connections', [db.metricDatabaseConnections()]),
@@ -673,4 +689,9 @@ function graph(title: string, left: cloudwatch.IMetric[], leftAnnotations?: clou
     width,
     height: 6,
   });
+}
+
+/** `s1` → `S1`, `eu-shard` → `EuShard`: a shard id in construct ids. */
+function pascal(id: string): string {
+  return id.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 }

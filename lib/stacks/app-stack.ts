@@ -43,6 +43,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly cache?: ICacheMetrics;
   /** The region's database (in the data stack), for the dashboard and alarms. @default - no database monitoring */
   readonly database?: IDatabaseMetrics;
+  /** The region's other shards (shard 0 is `database`): the same alarms and rows each. @default - none */
+  readonly shards?: ReadonlyArray<{ readonly id: string; readonly database: IDatabaseMetrics }>;
   /** The database is a Global Database secondary: alarm on its replication lag. @default false */
   readonly databaseIsGlobalSecondary?: boolean;
   /** The region's secret rotations (in the data stack): a Warning alarm each when one fails. @default - none */
@@ -170,6 +172,7 @@ export class AppStack extends RegionalStack {
         alarmTopic: this.alarmTopic,
         ...(props.cache ? { cache: props.cache } : {}),
         ...(props.database ? { database: props.database, watchGlobalReplicationLag: props.databaseIsGlobalSecondary ?? false } : {}),
+        ...(props.shards?.length ? { shards: props.shards } : {}),
         queues: config.queues.map((q) => ({ name: q.name, workQueue: props.workQueues![q.name], workers: this.workerFleets[q.name] })),
         secretRotations: props.secretRotations ?? [],
         ...(this.serviceStacks.length + this.queueStacks.length > 0 ? {

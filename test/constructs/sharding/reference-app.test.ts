@@ -72,6 +72,22 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
     }
   });
 
+  it('watches every shard\'s cluster, not only shard 0\'s: the same alarms each, in the composite alarm', () => {
+    for (const region of REGIONS) {
+      const t = Template.fromStack(built.regions[region].app);
+      const alarms = t.findResources('AWS::CloudWatch::Alarm');
+      for (const cluster of ['shop-sharded-db', 'shop-sharded-db-s1', 'shop-sharded-db-s2']) {
+        const writerCpu = Object.entries(alarms).filter(([, a]) => JSON.stringify(a.Properties).includes(`"DBClusterIdentifier"`) && JSON.stringify(a.Properties.Dimensions ?? a.Properties.Metrics ?? []).includes(`"${cluster}"`) && JSON.stringify(a.Properties).includes('WRITER'));
+        expect(writerCpu.length, `${region} ${cluster}`).toBeGreaterThanOrEqual(2); // warning and critical
+      }
+      // shard 0 keeps the ids it had; the others get their own
+      expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringDatabaseWriterCpuCritical'))).toBe(true);
+      expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringDatabaseS1WriterCpuCritical'))).toBe(true);
+      const composite = JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'))[0]);
+      expect(composite).toMatch(/MonitoringDatabaseS2WriterCpuCritical/);
+    }
+  });
+
   it('keeps the exact logical IDs of the shards\' stateful resources in every region', () => {
     const shardIds = (region: string) => Object.fromEntries(Object.entries(statefulLogicalIds(built.regions[region].data, STATE_TYPES)).filter(([id]) => /DatabaseShards/.test(id)));
     expect(shardIds('us-east-1')).toEqual(PRIMARY_SHARD_IDS);
