@@ -225,6 +225,10 @@ describe('AuroraDatabase (defaults: PostgreSQL, writer + 2 readers, proxy, autos
     expect(db.metricDatabaseConnections().metricName).toBe('DatabaseConnections');
     expect(db.metricFreeableMemory().metricName).toBe('FreeableMemory');
     expect(db.metricCommitLatency().metricName).toBe('CommitLatency');
+    // 1-minute periods, as every alarm of the monitoring (the 5-minute default made a 3-of-5 alarm take 15-25 minutes)
+    for (const m of [db.metricDatabaseConnections(), db.metricFreeableMemory(), db.metricCommitLatency(), db.metricWriterCpuUtilization(), db.metricReplicaLag()]) {
+      expect(m.period.toSeconds(), m.metricName).toBe(60);
+    }
     expect(db.metricReplicaLag().metricName).toBe('AuroraReplicaLag');
     expect(dims(db.metricReplicaLag())).toEqual({ DBClusterIdentifier: 'shop-db', Role: 'READER' });
     // Global Database lag: the metric AWS advises for the engine, as a Metrics Insights query over the cluster's
