@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import { unscopedValidationError, validationError } from '../common/errors';
-import { WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from './defaults';
+import { EDGE_DEFAULTS, WAF_MAX_RATE_LIMIT, WAF_MIN_RATE_LIMIT } from './defaults';
 
 /** The AWS managed rule groups every web ACL of the product runs, in priority order after the rate rule. */
 export const MANAGED_RULE_GROUPS: readonly string[] = [
@@ -90,11 +90,17 @@ export interface ProductWebAclProps {
    * @default false
    */
   readonly blockLargeRequestBodies?: boolean;
+  /**
+   * More request headers to redact in the logs, besides `authorization`, `cookie` and the origin-verify header
+   * (`X-Origin-Verify`, CloudFront's secret for the load balancers, which a regional web ACL sees on every request).
+   * @default - none
+   */
+  readonly redactedHeaders?: string[];
 }
 
 /**
  * A WAF web ACL (default allow) with the product's rules ({@link webAclRules}), logging to a CloudWatch
- * Logs group with the `authorization` and `cookie` headers redacted.
+ * Logs group with the `authorization`, `cookie` and origin-verify headers redacted.
  */
 export class ProductWebAcl extends Construct {
   /** The web ACL. */
@@ -130,7 +136,8 @@ export class ProductWebAcl extends Construct {
       resourceArn: this.webAcl.attrArn,
       // WAF wants the log group ARN without the `:*` suffix that LogGroup.logGroupArn carries.
       logDestinationConfigs: [Arn.format({ service: 'logs', resource: 'log-group', resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this))],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
+      redactedFields: [...new Set(['authorization', 'cookie', EDGE_DEFAULTS.originVerifyHeaderName.toLowerCase(), ...(props.redactedHeaders ?? []).map((h) => h.toLowerCase())])]
+        .map((name) => ({ singleHeader: { Name: name } })),
     });
   }
 }

@@ -197,12 +197,13 @@ describe('EdgeDistribution with defaults', () => {
     });
   });
 
-  it('logs WAF requests to an aws-waf-logs- log group, redacting credentials', () => {
+  it('logs WAF requests to an aws-waf-logs- log group, redacting credentials and the origin secret', () => {
     t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { LogGroupName: 'aws-waf-logs-Edge', RetentionInDays: 90 } });
     t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [stack.getLogicalId(edge.webAcl.webAcl), 'Arn'] },
       LogDestinationConfigs: [{ 'Fn::Join': ['', Match.arrayWith([':log-group:', { Ref: stack.getLogicalId(edge.webAcl.logGroup.node.defaultChild as CfnElement) }])] }],
-      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }],
+      // (the origin-verify header is CloudFront's secret for the load balancers: a regional web ACL sees it on every request)
+      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }, { SingleHeader: { Name: 'x-origin-verify' } }],
     });
   });
 

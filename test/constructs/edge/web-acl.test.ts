@@ -27,9 +27,10 @@ describe('RegionalWebAcl', () => {
     });
   });
 
-  it('logs to its aws-waf-logs- group', () => {
+  it('logs to its aws-waf-logs- group, without CloudFront\'s origin secret, which it sees on every request', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'aws-waf-logs-shop-eu-west-1' });
     t.resourceCountIs('AWS::WAFv2::LoggingConfiguration', 1);
+    t.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', { RedactedFields: Match.arrayWith([{ SingleHeader: { Name: 'x-origin-verify' } }]) });
   });
 });
 
