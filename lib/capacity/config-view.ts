@@ -38,7 +38,10 @@ export interface DatabaseView {
 
 /** The cache tier (ElastiCache Valkey/Redis, cluster mode). */
 export interface CacheView {
+  /** Shards the config starts with (`cache.shards`). */
   readonly shards: number;
+  /** The most shards autoscaling may run (`cache.autoScaling.maxShards`). @default - `shards` (no autoscaling) */
+  readonly maxShards?: number;
   readonly replicasPerShard: number;
   readonly nodeType: string;
   /** `DatabaseMemoryUsagePercentage` treated as full (evictions start near 100%). */
@@ -134,6 +137,7 @@ export function capacityView(config: AppConfig): CapacityConfig {
     ...(sharded ? { databaseClusters: Object.fromEntries(db.shards.map((shard) => [pascal(shard.id), clusterView(db, shard, config.regions.length)])) } : {}),
     cache: {
       shards: c.shards,
+      ...(c.autoScaling ? { maxShards: c.autoScaling.maxShards } : {}),
       replicasPerShard: c.replicasPerShard,
       nodeType: c.nodeType,
       memoryTargetPercent: c.autoScaling?.targetMemoryPercent ?? VIEW_DEFAULTS.memoryTargetPercent,
