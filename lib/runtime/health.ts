@@ -66,6 +66,16 @@ export interface HealthCheckOptions {
   readonly shallowPath?: string;
   /** Deep path. @default {@link HEALTH_PATHS.deep} */
   readonly deepPath?: string;
+  /**
+   * Whom the deep check's details (each check's `detail`, a host and port; its `error`, a driver's message) are
+   * shown: `direct`, a request made to the process itself, not through a load balancer or proxy (no
+   * `X-Forwarded-For`: an operator's curl on the instance); `always`; `never`. The others get the status and each
+   * check's status, latency and criticality: what Route 53 and the load balancer use. The deep path is reachable
+   * from the internet through the load balancer's health-check rule (no origin header needed), where host names and
+   * driver errors do not belong.
+   * @default 'direct'
+   */
+  readonly details?: 'direct' | 'always' | 'never';
 }
 
 /** The deep health check: named checks run within a budget. */
@@ -75,6 +85,7 @@ export class HealthCheck {
   private readonly cacheMs: number;
   private readonly shallowPath: string;
   private readonly deepPath: string;
+  private readonly details: 'direct' | 'always' | 'never';
   private inflight: Promise<HealthStatus> | undefined;
   private last: { at: number; status: HealthStatus } | undefined;
 
@@ -85,6 +96,8 @@ export class HealthCheck {
     this.cacheMs = options.cacheMs ?? 1000;
     this.shallowPath = options.shallowPath ?? HEALTH_PATHS.shallow;
     this.deepPath = options.deepPath ?? HEALTH_PATHS.deep;
+    this.details = options.details ?? 'direct';
+    if (!['direct', 'always', 'never'].includes(this.details)) throw new RangeError(`HealthCheck: details must be direct, always or never (got: ${JSON.stringify(options.details)})`);
     for (const [name, def] of Object.entries(options.checks ?? {})) this.add(name, def);
   }
 
@@ -136,9 +149,10 @@ export class HealthCheck {
         return true;
       }
       if (path !== this.deepPath) return false;
+      const details = this.details === 'always' || (this.details === 'direct' && req.headers['x-forwarded-for'] === undefined);
       this.run().then(
-        (status) => send(res, status.status === 'fail' ? 503 : 200, status),
-        (e: unknown) => send(res, 503, { status: 'fail', error: e instanceof Error ? e.message : String(e) }),
+        (status) => send(res, status.status === 'fail' ? 503 : 200, details ? status : withoutDetails(status)),
+        (e: unknown) => send(res, 503, details ? { status: 'fail', error: e instanceof Error ? e.message : String(e) } : { status: 'fail' }),
       );
       return true;
     };
@@ -177,4 +191,10 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A status without what only the service's operators should read: each check's detail and error. */
+function withoutDetails(status: HealthStatus): HealthStatus {
+  const checks = Object.fromEntries(Object.entries(status.checks).map(([name, c]) => [name, { status: c.status, critical: c.critical, latencyMs: c.latencyMs }]));
+  return { ...status, checks };
 }

@@ -111,4 +111,23 @@ describe('HealthCheck', () => {
     expect(JSON.parse(deep.body)).toMatchObject({ status: 'fail', checks: { db: { status: 'fail', error: 'down' } } });
     expect((await get('/other')).code).toBe(404);
   });
+
+  it('shows each check\'s detail and error to a request made to the process, not to one through a load balancer', async () => {
+    // The deep path is reachable from the internet through the load balancer's health-check rule: host names and
+    // driver errors are for the operators on the instance
+    const h = new HealthCheck({ cacheMs: 0, checks: { db: { critical: true, run: async () => 'writer.internal:5432' }, cache: { critical: false, run: async () => { throw new Error('connect ECONNREFUSED 10.0.3.7:6379'); } } } });
+    const handle = h.handler();
+    const server = createServer((req, res) => { if (!handle(req, res)) res.writeHead(404).end(); });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/health/deep`;
+    const viaBalancer = await fetch(url, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(viaBalancer.status).toBe(200);
+    const hidden = await viaBalancer.text();
+    expect(JSON.parse(hidden)).toMatchObject({ status: 'degraded', checks: { db: { status: 'ok', critical: true }, cache: { status: 'fail', critical: false } } });
+    expect(hidden).not.toMatch(/writer\.internal|10\.0\.3\.7|ECONNREFUSED/);
+    const direct = JSON.parse(await (await fetch(url)).text());
+    expect(direct.checks).toMatchObject({ db: { detail: 'writer.internal:5432' }, cache: { error: 'connect ECONNREFUSED 10.0.3.7:6379' } });
+    expect(() => new HealthCheck({ details: 'some' as never })).toThrow(/details must be direct, always or never \(got: "some"\)/);
+  });
 });
