@@ -136,6 +136,14 @@ export interface MonitoredSecretRotation {
   readonly errors: cloudwatch.IMetric;
 }
 
+/** A shard of the region's database, watched as the database is (see {@link RegionMonitoringProps.shards}). */
+export interface MonitoredShard {
+  /** The shard's id in the shard map (`s1`): part of its alarms' ids (`DatabaseS1WriterCpu`) and descriptions. */
+  readonly id: string;
+  /** The shard's cluster. */
+  readonly database: IDatabaseMetrics;
+}
+
 /** Properties of a {@link RegionMonitoring}. */
 export interface RegionMonitoringProps {
   /** The region's web tier: load balancer, services and their fleets. */
@@ -151,7 +159,7 @@ export interface RegionMonitoringProps {
    * dashboard rows each, since a saturated writer of any shard fails the requests it holds.
    * @default - none
    */
-  readonly shards?: ReadonlyArray<{ readonly id: string; readonly database: IDatabaseMetrics }>;
+  readonly shards?: ReadonlyArray<MonitoredShard>;
   /**
    * The database is a secondary of an Aurora Global Database, its region without the writer: watch its lag behind
    * the writer's region (`metricGlobalReplicationLag`). After a switchover, the demoted primary's region.
