@@ -432,6 +432,19 @@ export class RegionMonitoring extends Construct {
     const global = watchGlobal ? db.metricGlobalReplicationLag?.() : undefined;
     const acu = db.metricServerlessDatabaseCapacity?.();
     if (global) this.addAlarmPair(id('GlobalReplicationLag'), 'database', global, t.globalReplicationLagMs, { what: shard === undefined ? 'Global Database replication lag of this region' : `Global Database replication lag of this region (${of})`, unit: 'ms' });
+    if (shard !== undefined) {
+      // One composite per shard in the region's health alarm, not its alarms one by one: CloudWatch caps an alarm rule
+      // at 10,240 characters, and ten shards' Critical alarms by ARN go past it.
+      const prefix = id('');
+      const critical = this.criticalAlarms.filter((a) => a.node.scope === this && a.node.id.startsWith(prefix) && !this.groupedAlarms.has(a));
+      for (const a of critical) this.groupedAlarms.add(a);
+      const composite = new cloudwatch.CompositeAlarm(this, `${prefix}Health`, {
+        alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+        alarmDescription: `Critical: one of the ${critical.length} Critical alarms of ${of} is in ALARM. Part of the region's health alarm.`,
+      });
+      this.addActions(composite);
+      this.alarmGroupHealthAlarms.push(composite);
+    }
     return [
       [text(shard === undefined ? 'Database' : `Database shard ${shard}`, 'Aurora CPU (writer and readers), connections, replica lag, commit latency and freeable memory.')],
       [

@@ -285,16 +285,15 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     const conns = get(MetricKeys.dbConnections(d.clusterId));
     const load = { metric: 'connections', unit: 'conn', current: r2(latest(conns)), peak: r2(peak(conns)) };
     const readerPeak = peak(readerCpu);
-    // The config says how many readers there are at the least; with reader autoscaling there may be more. A peak above
-    // autoscaling's target means it ran all it may (or could not add them fast enough): count maxReaders then, or a
-    // saturated cluster at its ceiling would look like a small one with room.
-    const scaled = db.maxReaders > db.readers && readerPeak !== null && readerPeak > db.targetReaderCpuPercent;
-    const readersNow = scaled ? db.maxReaders : db.readers;
-    const readersAtPeak = readerPeak === null ? null : readersNeeded(readersNow, readerPeak, db.targetReaderCpuPercent);
+    // The config says how many readers there are at the least; with reader autoscaling more may have run at the peak,
+    // and "needed" is then a lower bound (the report reads metrics, not the running count).
+    const readersAtPeak = readerPeak === null ? null : readersNeeded(db.readers, readerPeak, db.targetReaderCpuPercent);
     const rh = readersAtPeak === null ? null : headroom(readersAtPeak, db.maxReaders);
     const readers = tierReport(region, 'database', `${d.clusterId} readers`, load, [util('readerCpu', readerPeak, db.targetReaderCpuPercent, '%')],
-      { unit: 'readers', current: readersNow, needed: r2(readersAtPeak), max: db.maxReaders }, rh,
-      [scaled ? `reader CPU peaked above autoscaling's ${db.targetReaderCpuPercent}% target: counted at maxReaders (${db.maxReaders})` : 'reader count from the config (database.readers)']);
+      { unit: 'readers', current: db.readers, needed: r2(readersAtPeak), max: db.maxReaders }, rh,
+      [db.maxReaders > db.readers
+        ? `reader count from the config (database.readers: ${db.readers}); autoscaling may have run up to ${db.maxReaders}, and with more running at the peak, more are needed than shown`
+        : 'reader count from the config (database.readers)']);
     tiers.push(readers);
     if (rh && readers.status !== 'ok') {
       const to = recommendedMax(rh.needed, db.maxReaders + 1);
@@ -329,11 +328,9 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     const hit = get(MetricKeys.cacheHitRate);
     const ops = scale(get(MetricKeys.cacheCommands), perSecond);
     const stamps = mem.timestamps.length ? mem.timestamps : cpu.timestamps;
-    // As for readers: with shard autoscaling, a peak above its targets means it ran all the shards it may.
+    // As for readers: the config's shards at the least; with shard autoscaling up to maxShards, the limit.
     const maxShards = c.maxShards ?? c.shards;
-    const over = (peak(mem) ?? 0) > c.memoryTargetPercent || (peak(cpu) ?? 0) > c.engineCpuTargetPercent;
-    const shardsNow = maxShards > c.shards && over ? maxShards : c.shards;
-    const top = peakOf(stamps, (t) => cacheShardsNeeded({ shards: shardsNow, memoryPercent: valueAt(mem, t), memoryTargetPercent: c.memoryTargetPercent, engineCpuPercent: valueAt(cpu, t), engineCpuTargetPercent: c.engineCpuTargetPercent, evictions: valueAt(ev, t) }));
+    const top = peakOf(stamps, (t) => cacheShardsNeeded({ shards: c.shards, memoryPercent: valueAt(mem, t), memoryTargetPercent: c.memoryTargetPercent, engineCpuPercent: valueAt(cpu, t), engineCpuTargetPercent: c.engineCpuTargetPercent, evictions: valueAt(ev, t) }));
     const h = top ? headroom(top.value, maxShards) : null;
     const evictions = ev.values.length ? ev.values.reduce((a, b) => a + b, 0) : null;
     const notes: string[] = [];
@@ -343,8 +340,8 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     const tier = tierReport(region, 'cache', targets.cache.replicationGroupId, { metric: 'commands', unit: 'ops/s', current: r2(latest(ops)), peak: r2(peak(ops)) }, [
       util('memory', top ? valueAt(mem, top.t) : peak(mem), c.memoryTargetPercent, '%'),
       util('engineCpu', top ? valueAt(cpu, top.t) : peak(cpu), c.engineCpuTargetPercent, '%'),
-    ], { unit: 'shards', current: shardsNow, needed: r2(top?.value ?? null), max: maxShards }, h,
-    [...notes, ...(shardsNow !== c.shards ? [`memory or engine CPU peaked above autoscaling's target: counted at maxShards (${maxShards})`] : [])]);
+    ], { unit: 'shards', current: c.shards, needed: r2(top?.value ?? null), max: maxShards }, h,
+    [...notes, ...(maxShards > c.shards ? [`shard count from the config (cache.shards: ${c.shards}); autoscaling may have run up to ${maxShards}, and with more running at the peak, more are needed than shown`] : [])]);
     tiers.push(tier);
     if (h && tier.status !== 'ok') {
       // The limit is autoscaling's maximum when there is one, else the config's count.

@@ -140,6 +140,8 @@ export class AppStack extends RegionalStack {
         metricPrefix: `${config.name}-regional`,
         // Behind CloudFront every source IP is an edge location's: count per viewer IP instead.
         ...(config.edge.enabled && config.domain ? { forwardedIpHeader: 'X-Forwarded-For' } : {}),
+        // CloudFront's secret for the load balancers, by the name the config gives it: never in the logs.
+        redactedHeaders: [config.edge.originHeaderName],
       });
     }
     this.webTier.forEachFleet((fleet) => {

@@ -164,6 +164,13 @@ describe('reference app edge: WAF request bodies and CloudFront headers from the
     expect(overrides(Template.fromStack(blocked.regions['eu-west-1'].app))).toEqual([undefined]);
   });
 
+  it('keeps the origin secret out of the regional WAF\'s logs under the header name the config gives it', () => {
+    const built = buildTestApp(config({ originHeaderName: 'X-Shop-Origin' }));
+    Template.fromStack(built.regions['eu-west-1'].app).hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      RedactedFields: Match.arrayWith([{ SingleHeader: { Name: 'x-shop-origin' } }]),
+    });
+  });
+
   it('does not warn about CloudFront headers for the default list with forwardViewerHost false (the config passes the default)', () => {
     const built = buildTestApp(config({ forwardViewerHost: false }));
     expect(Annotations.fromStack(built.edge).findWarning('*', Match.stringLikeRegexp('edge-cloudfront-headers-dropped'))).toEqual([]);

@@ -83,8 +83,15 @@ describe('reference app with config/sharded.json (2 regions, global database, 3 
       // shard 0 keeps the ids it had; the others get their own
       expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringDatabaseWriterCpuCritical'))).toBe(true);
       expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringDatabaseS1WriterCpuCritical'))).toBe(true);
-      const composite = JSON.stringify(Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'))[0]);
-      expect(composite).toMatch(/MonitoringDatabaseS2WriterCpuCritical/);
+      // each shard behind a composite of its own in the region's health alarm (CloudWatch caps an alarm rule at 10,240
+      // characters: ten shards' alarms one by one go past it)
+      const composites = t.findResources('AWS::CloudWatch::CompositeAlarm');
+      const health = JSON.stringify(Object.entries(composites).find(([id]) => id.startsWith('MonitoringRegionHealth'))![1]);
+      const s2 = JSON.stringify(Object.entries(composites).find(([id]) => id.startsWith('MonitoringDatabaseS2Health'))![1]);
+      expect(health).toMatch(/MonitoringDatabaseS2Health/);
+      expect(health).not.toMatch(/MonitoringDatabaseS2WriterCpuCritical/);
+      expect(s2).toMatch(/MonitoringDatabaseS2WriterCpuCritical/);
+      expect(health).toMatch(/MonitoringDatabaseWriterCpuCritical/); // shard 0's stay in the region's alarm
     }
   });
 

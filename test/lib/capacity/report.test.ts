@@ -288,24 +288,17 @@ describe('evaluateRegion (pure)', () => {
     expect(recommendations).toEqual([expect.objectContaining({ action: 'add-shard', field: 'database.shards', from: 1, to: 2 })]);
   });
 
-  it('counts readers at maxReaders when their CPU peaked above autoscaling\'s target: a saturated cluster at its ceiling is no small one with room', () => {
-    // GIVEN the config's 2 readers, autoscaling to 8, and reader CPU peaking at 90% (target 70)
-    const { tiers, recommendations } = evaluateRegion('eu-west-1', targets(2, 8), new Map([['db/db/readerCpu', series(90)], ['db/db/writerCpu', series(10)]]), 60);
-    // THEN 8 readers run (autoscaling ran all it may) and need 10.3 of 8: critical, and more readers are recommended
-    expect(tiers[0]).toMatchObject({ resource: 'db readers', status: 'critical', capacity: { current: 8, needed: 10.29, max: 8 } });
-    expect(tiers[0]!.notes).toEqual([expect.stringMatching(/peaked above autoscaling's 70% target: counted at maxReaders \(8\)/)]);
-    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-reader', from: 8 })]);
-    // (below the target the config's count stands)
-    expect(evaluateRegion('eu-west-1', targets(2, 8), new Map([['db/db/readerCpu', series(60)], ['db/db/writerCpu', series(10)]]), 60).tiers[0]).toMatchObject({ capacity: { current: 2 }, status: 'ok' });
-  });
-
-  it('counts cache shards at autoscaling\'s maxShards when memory peaked above its target, and recommends raising maxShards', () => {
-    const cache = { shards: 2, maxShards: 8, replicasPerShard: 1, nodeType: 'cache.r7g.large', memoryTargetPercent: 70, engineCpuTargetPercent: 80 };
+  it('says that an autoscaled cluster\'s count is the config\'s, a lower bound, and takes autoscaling\'s maximum as the cache\'s limit', () => {
+    // readers: the config's 2 of up to 8 (the report reads metrics, not the running count)
+    const { tiers } = evaluateRegion('eu-west-1', targets(2, 8), new Map([['db/db/readerCpu', series(60)], ['db/db/writerCpu', series(10)]]), 60);
+    expect(tiers[0]).toMatchObject({ capacity: { current: 2, max: 8 } });
+    expect(tiers[0]!.notes).toEqual([expect.stringMatching(/config \(database\.readers: 2\); autoscaling may have run up to 8, and with more running at the peak, more are needed than shown/)]);
+    // cache: its limit is autoscaling's maxShards, which a recommendation raises (not cache.shards)
+    const cache = { shards: 2, maxShards: 3, replicasPerShard: 1, nodeType: 'cache.r7g.large', memoryTargetPercent: 70, engineCpuTargetPercent: 80 };
     const t = { web: [], databases: [], queues: [], warnings: [], cache: { cache, replicationGroupId: 'rg' } };
-    const { tiers, recommendations } = evaluateRegion('eu-west-1', t as never, new Map([['cache/memory', series(79)], ['cache/engineCpu', series(20)]]), 60);
-    expect(tiers[0]).toMatchObject({ tier: 'cache', capacity: { current: 8, max: 8 } });
-    expect(tiers[0]!.status).not.toBe('ok');
-    expect(recommendations).toEqual([expect.objectContaining({ action: 'add-cache-shards', field: 'cache.autoScaling.maxShards', from: 8 })]);
+    const out = evaluateRegion('eu-west-1', t as never, new Map([['cache/memory', series(95)], ['cache/engineCpu', series(20)]]), 60);
+    expect(out.tiers[0]).toMatchObject({ tier: 'cache', capacity: { current: 2, max: 3 } });
+    expect(out.recommendations).toEqual([expect.objectContaining({ action: 'add-cache-shards', field: 'cache.autoScaling.maxShards', from: 3 })]);
   });
 
   it('counts a global database\'s secondaries against the readers a cluster may have', () => {
