@@ -236,7 +236,11 @@ export class HttpService {
       this.options.onError?.(error, req, status);
     }
     if (res.headersSent) {
-      res.destroy(error); // half a response: the client must see it fail
+      // Half a response: the client must see it fail. Counted as the failure it is (the close handler counts only
+      // responses sent whole).
+      const cls = `${Math.floor(status / 100)}xx` as keyof HttpServiceStats['responses'];
+      if (cls in this.counters.responses) this.counters.responses[cls]++;
+      res.destroy(error);
       return;
     }
     const message = status < 500 ? error.message : status === 503 ? 'a dependency is unavailable: try again' : 'internal error';

@@ -424,3 +424,20 @@ describe('serveHttp: errors of the service stay the service\'s, whatever their c
     }
   });
 });
+
+describe('serveHttp: a handler that fails after its headers were sent', () => {
+  it('cuts the response (the client sees it fail) and counts it as the failure it is', async () => {
+    const service = await serveHttp(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('half');
+      throw new Error('broke mid-answer');
+    }, { port: 0, host: '127.0.0.1', onError: () => undefined });
+    try {
+      await expect(get(service.address.port, '/')).rejects.toThrow();
+      for (let i = 0; i < 50 && service.stats().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(service.stats()).toMatchObject({ errors: 1, responses: { '2xx': 0, '5xx': 1 } });
+    } finally {
+      await service.close();
+    }
+  });
+});
