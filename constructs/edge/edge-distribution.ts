@@ -234,6 +234,8 @@ export class EdgeDistribution extends Construct {
       logGroupName: props.wafLogGroupName ?? `aws-waf-logs-${stack.stackName}`,
       logRetention: retention(logRetention.toDays()),
       metricPrefix: 'edge',
+      // Static files (S3) are not counted by the per-IP rate limit: a page load fetches them by the dozen.
+      rateLimitExcludedPaths: staticPaths,
     });
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {

@@ -27,19 +27,30 @@ export function checkRateLimit(limit: number, who: string, scope?: IConstruct): 
 /**
  * The rules of a product web ACL: a per-IP rate-based block rule (5-minute window) first, then the AWS
  * managed IP-reputation, common and known-bad-inputs groups. The common group's `SizeRestrictions_BODY` (a request
- * body over 8 KB) counts instead of blocking unless `blockLargeRequestBodies`.
+ * body over 8 KB) counts instead of blocking unless `blockLargeRequestBodies`. Requests under
+ * `rateLimitExcludedPaths` (CloudFront path patterns, e.g. `/static/*`: the part before the first wildcard is the
+ * prefix) are not counted by the rate rule: a page load fetches dozens of static files, and an office or a mobile
+ * carrier behind one address would be blocked at normal use.
  */
-export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string, blockLargeRequestBodies = false): wafv2.CfnWebACL.RuleProperty[] {
+export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string, blockLargeRequestBodies = false, rateLimitExcludedPaths: readonly string[] = []): wafv2.CfnWebACL.RuleProperty[] {
   const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
+  const prefixes = [...new Set(rateLimitExcludedPaths.map((p) => p.split(/[*?]/)[0]!).filter((p) => p.length > 1))];
+  const startsWith = (prefix: string): wafv2.CfnWebACL.StatementProperty => ({
+    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
+  });
+  const excluded = prefixes.length === 0 ? undefined : prefixes.length === 1 ? startsWith(prefixes[0]!) : { orStatement: { statements: prefixes.map(startsWith) } };
   return [
     {
       name: 'RateLimitPerIp',
       priority: 0,
       action: { block: {} },
       statement: {
-        rateBasedStatement: forwardedIpHeader
-          ? { limit: rateLimitPer5Min, aggregateKeyType: 'FORWARDED_IP', forwardedIpConfig: { headerName: forwardedIpHeader, fallbackBehavior: 'MATCH' }, evaluationWindowSec: 300 }
-          : { limit: rateLimitPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+        rateBasedStatement: {
+          ...(forwardedIpHeader
+            ? { limit: rateLimitPer5Min, aggregateKeyType: 'FORWARDED_IP', forwardedIpConfig: { headerName: forwardedIpHeader, fallbackBehavior: 'MATCH' }, evaluationWindowSec: 300 }
+            : { limit: rateLimitPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 }),
+          ...(excluded ? { scopeDownStatement: { notStatement: { statement: excluded } } } : {}),
+        },
       },
       visibilityConfig: visibility('RateLimitPerIp'),
     },
@@ -96,6 +107,12 @@ export interface ProductWebAclProps {
    * @default - none
    */
   readonly redactedHeaders?: string[];
+  /**
+   * Paths the rate rule does not count (CloudFront path patterns such as `/static/*`): static files, which a page
+   * load fetches by the dozen.
+   * @default - none
+   */
+  readonly rateLimitExcludedPaths?: string[];
 }
 
 /**
@@ -124,7 +141,7 @@ export class ProductWebAcl extends Construct {
     this.webAcl = new wafv2.CfnWebACL(this, 'Resource', {
       scope: props.scope,
       defaultAction: { allow: {} },
-      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader, props.blockLargeRequestBodies),
+      rules: webAclRules(metricPrefix, props.rateLimitPer5Min, props.forwardedIpHeader, props.blockLargeRequestBodies, props.rateLimitExcludedPaths),
       visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: metricPrefix },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
