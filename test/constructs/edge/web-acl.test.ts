@@ -66,7 +66,7 @@ describe('web ACL rules', () => {
 
 describe('web ACL rate rule and static paths', () => {
   it('does not count requests under the excluded paths (static files a page load fetches by the dozen)', () => {
-    const rate = (paths: string[]) => (webAclRules('m', 2000, undefined, false, paths)[0]!.statement as { rateBasedStatement: Record<string, unknown> }).rateBasedStatement;
+    const rate = (paths: string[]) => (webAclRules('m', 2000, undefined, false, paths)[0]!.statement as unknown as { rateBasedStatement: Record<string, unknown> }).rateBasedStatement;
     const startsWith = (p: string) => ({ byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: p, textTransformations: [{ priority: 0, type: 'NONE' }] } });
     expect(rate([])).not.toHaveProperty('scopeDownStatement');
     expect(rate(['/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: startsWith('/static/') } });
