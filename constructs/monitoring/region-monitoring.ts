@@ -216,6 +216,12 @@ export class RegionMonitoring extends Construct {
   public readonly thresholds: MonitoringThresholds;
   /** One composite alarm per {@link RegionMonitoringProps.alarmGroups} entry, in ALARM when any Critical alarm of its services or queues is. */
   public readonly alarmGroupHealthAlarms: cloudwatch.CompositeAlarm[] = [];
+  /**
+   * What the region's health alarm ORs: every Critical alarm (a group's through its composite) but those that can
+   * stay in ALARM for hours (a fleet at 95 % of its maximum, a dead-letter queue until redriven, Global Database lag),
+   * which notify the topic on their own.
+   */
+  public readonly regionHealthMembers: cloudwatch.IAlarm[];
   private readonly topic: sns.ITopic;
   /** Where the alarms of each grouped service go. */
   private readonly alarmScopes = new Map<string, Construct>();
@@ -260,9 +266,18 @@ export class RegionMonitoring extends Construct {
     for (const g of groups) rows.push(...this.alarmGroup(props.webTier, g));
 
     const critical = [...this.criticalAlarms.filter((a) => !this.groupedAlarms.has(a)), ...this.alarmGroupHealthAlarms];
+    // Criticals that can stay in ALARM for hours are left out of the region's health alarm (they notify the topic on
+    // their own): a fleet at 95 % of its maximum through a peak, a dead-letter queue until someone redrives it, the
+    // Global Database's lag. While one of them held the composite in ALARM, a later outage did not notify again.
+    const lasting = (a: cloudwatch.Alarm): boolean => {
+      const entry = this.alarms.find((x) => x.alarm === a);
+      return entry?.tier === 'fleets' || a.node.id.startsWith('QueueDeadLetters') || a.node.id.includes('GlobalReplicationLag');
+    };
+    const pages = critical.filter((a) => !(a instanceof cloudwatch.Alarm && lasting(a)));
+    this.regionHealthMembers = pages;
     const composite = new cloudwatch.CompositeAlarm(this, 'RegionHealth', {
-      alarmRule: cloudwatch.AlarmRule.anyOf(...critical.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
-      alarmDescription: `Critical: the region is unhealthy, one of its ${critical.length} Critical alarms is in ALARM. See the dashboard for which tier.`,
+      alarmRule: cloudwatch.AlarmRule.anyOf(...pages.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      alarmDescription: `Critical: the region is unhealthy, one of its ${pages.length} Critical alarms is in ALARM. See the dashboard for which tier.`,
     });
     this.addActions(composite);
     this.regionHealthAlarm = composite;
