@@ -85,7 +85,10 @@ export interface EdgeDistributionProps {
    * entries of this list matter (headers CloudFront adds, e.g. `CloudFront-Viewer-Country`), and only with
    * `forwardViewerHost`: CloudFront adds its own headers to a policy that forwards every viewer header, not to one
    * that forwards all but Host (a list given here with `CloudFront-*` entries and no `forwardViewerHost` warns). With
-   * caching on, it is the list of viewer headers forwarded, and `Authorization` is forwarded as part of the cache key.
+   * caching on, it is the list of viewer headers forwarded, all of them in the cache key with `Authorization` (and
+   * `Host` with `forwardViewerHost`): a response that varies with one of them (a CORS `Origin`, a language, a
+   * country) is never served to a viewer who sent another. CloudFront takes at most 10 headers in a cache key, so keep
+   * to what the application reads.
    * @default - Accept, Accept-Language, Content-Type, Origin, Referer, User-Agent, CloudFront-Viewer-Country
    */
   readonly forwardedHeaders?: string[];
@@ -269,11 +272,17 @@ export class EdgeDistribution extends Construct {
       Annotations.of(this).addWarningV2('scale-to-millions:edge-cloudfront-headers-dropped',
         `EdgeDistribution: ${dropped.join(', ')} will not reach the load balancers: without forwardViewerHost the origin request policy forwards every viewer header but Host, and CloudFront adds its own headers only to a policy that forwards them all; set forwardViewerHost, or acknowledge this warning (got: forwardViewerHost false, forwardedHeaders ${JSON.stringify(forwardedHeaders)})`);
     }
+    // With caching on, every forwarded header is in the cache key (CloudFront sends the key's headers to the origin
+    // itself): a response built for one value must not be served to a viewer with another.
+    const keyHeaders = ['Authorization', ...(viewerHost ? ['Host'] : []), ...forwardedHeaders.filter((h) => !/^(authorization|host)$/i.test(h))];
+    if (!cachingOff && keyHeaders.length > 10) {
+      throw validationError(this, `EdgeDistribution: with dynamic caching on, forwardedHeaders are part of the cache key, with Authorization${viewerHost ? ' and Host' : ''}, and CloudFront takes at most 10 headers there (got: ${keyHeaders.length}: ${keyHeaders.join(', ')})`);
+    }
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'DynamicOriginRequest', {
       comment: cachingOff
         ? `Every viewer header (Authorization included${viewerHost ? ', Host too' : ', not Host'}): nothing is cached`
-        : 'Viewer values the application needs; Authorization travels in the cache key',
-      headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : headers(forwardedHeaders),
+        : 'The forwarded headers travel in the cache key',
+      headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : cloudfront.OriginRequestHeaderBehavior.none(),
       cookieBehavior: forwarded(cookies, cloudfront.OriginRequestCookieBehavior),
       queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.OriginRequestQueryStringBehavior),
     });
@@ -283,11 +292,11 @@ export class EdgeDistribution extends Construct {
     this.dynamicCachePolicy = cachingOff
       ? cloudfront.CachePolicy.CACHING_DISABLED
       : new cloudfront.CachePolicy(this, 'DynamicCache', {
-        comment: 'Short TTLs on dynamic paths, keyed on the bearer token',
+        comment: 'Short TTLs on dynamic paths, keyed on the bearer token and every forwarded header',
         minTtl: Duration.seconds(0),
         defaultTtl,
         maxTtl,
-        headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization', ...(viewerHost ? ['Host'] : [])),
+        headerBehavior: cloudfront.CacheHeaderBehavior.allowList(...keyHeaders),
         cookieBehavior: forwarded(cookies, cloudfront.CacheCookieBehavior),
         queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.CacheQueryStringBehavior),
         enableAcceptEncodingGzip: true,
@@ -504,10 +513,6 @@ function allViewerHeaders(viewerHost: boolean, list: string[]): cloudfront.Origi
 /** `api.shop.example.com` inside `shop.example.com` → `Api` (the records' construct id). */
 function recordId(name: string, domain: string): string {
   return name.slice(0, -domain.length - 1).split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-}
-
-function headers(list: string[]): cloudfront.OriginRequestHeaderBehavior {
-  return list.length ? cloudfront.OriginRequestHeaderBehavior.allowList(...list) : cloudfront.OriginRequestHeaderBehavior.none();
 }
 
 interface BehaviorFactory<T> { none(): T; all(): T; allowList(...names: string[]): T }

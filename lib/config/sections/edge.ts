@@ -168,6 +168,11 @@ export function resolveEdge(c: Checker, raw: unknown, stage: Stage, domain: Doma
   const dynamicDefaultTtlSeconds = c.number('edge.dynamicDefaultTtlSeconds', o.dynamicDefaultTtlSeconds, { integer: true, min: 0, max: 31536000 }) ?? 0;
   const dynamicMaxTtlSeconds = c.number('edge.dynamicMaxTtlSeconds', o.dynamicMaxTtlSeconds, { integer: true, min: 0, max: 31536000 }) ?? dynamicDefaultTtlSeconds;
   if (dynamicDefaultTtlSeconds > dynamicMaxTtlSeconds) c.fail('edge.dynamicDefaultTtlSeconds', `must not exceed edge.dynamicMaxTtlSeconds (${dynamicMaxTtlSeconds})`, dynamicDefaultTtlSeconds);
+  // With caching on, the forwarded headers are in the cache key with Authorization (and Host): 10 at most there.
+  const keyHeaders = forwardedHeaders.filter((h) => !/^host$/i.test(h)).length + 1 + (forwardViewerHost ? 1 : 0);
+  if (dynamicMaxTtlSeconds > 0 && keyHeaders > 10) {
+    c.fail('edge.forwardedHeaders', `must have at most ${10 - 1 - (forwardViewerHost ? 1 : 0)} headers with dynamic caching on (edge.dynamicMaxTtlSeconds > 0): they are part of the cache key, with Authorization${forwardViewerHost ? ' and Host' : ''}, and CloudFront takes 10 there`, forwardedHeaders);
+  }
   const assetsFolder = c.string('edge.assetsFolder', o.assetsFolder, { pattern: /^[^\0]+$/, what: 'a folder path' });
   const regionalWaf = c.boolean('edge.regionalWaf', o.regionalWaf) ?? false;
   const blockLargeRequestBodies = c.boolean('edge.blockLargeRequestBodies', o.blockLargeRequestBodies) ?? false;

@@ -90,6 +90,13 @@ describe('edge config section', () => {
   it('fails when the rate limit is below what WAF accepts', () => {
     expect(() => withEdge({ rateLimitPer5Min: 9 })).toThrow(/edge.rateLimitPer5Min: must be at least 10 \(the lowest limit AWS WAF accepts for a rate-based rule\) \(got: 9\)/);
   });
+  it('fails with dynamic caching on and more forwarded headers than fit in the cache key beside Authorization and Host', () => {
+    const eight = ['A-1', 'A-2', 'A-3', 'A-4', 'A-5', 'A-6', 'A-7', 'A-8'];
+    expect(() => withEdge({ dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, forwardedHeaders: [...eight, 'A-9'] }))
+      .toThrow(/edge\.forwardedHeaders: must have at most 8 headers with dynamic caching on \(edge\.dynamicMaxTtlSeconds > 0\): they are part of the cache key, with Authorization and Host, and CloudFront takes 10 there \(got: \["A-1"/);
+    expect(() => withEdge({ dynamicDefaultTtlSeconds: 5, dynamicMaxTtlSeconds: 60, forwardedHeaders: eight })).not.toThrow();
+    expect(() => withEdge({ forwardedHeaders: [...eight, 'A-9'] })).not.toThrow(); // caching off: no cache key
+  });
   it('fails when the price class is unknown', () => {
     expect(() => withEdge({ priceClass: 'PriceClass_300' })).toThrow(/edge.priceClass: must be one of PriceClass_100, PriceClass_200, PriceClass_All \(got: "PriceClass_300"\)/);
   });

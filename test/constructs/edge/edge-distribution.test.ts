@@ -350,11 +350,18 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
     expect(warnings({ forwardViewerHost: true, forwardedHeaders: ['CloudFront-Viewer-Country'] })).toHaveLength(0);
   });
 
-  it('keys the cache on Authorization and Host when dynamic caching is on', () => {
+  it('keys the cache on Authorization, Host and every forwarded header when dynamic caching is on', () => {
+    // (a response built for one Origin, language or country is never served to a viewer who sent another)
     const { stack } = edgeStack({ forwardViewerHost: true, dynamicDefaultTtl: Duration.seconds(5), dynamicMaxTtl: Duration.seconds(5) });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudFront::CachePolicy', {
-      CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host'] } }) }),
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host', 'Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'] } }) }),
     });
+    // CloudFront forwards the cache key's headers itself: the origin request policy adds none
+    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', { OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' } }) });
+    // and more than CloudFront's 10 key headers is refused, naming them
+    expect(validationErrorOf(() => edgeStack({ forwardViewerHost: true, dynamicDefaultTtl: Duration.seconds(5), dynamicMaxTtl: Duration.seconds(5), forwardedHeaders: ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'] })).message)
+      .toMatch(/with dynamic caching on, forwardedHeaders are part of the cache key, with Authorization and Host, and CloudFront takes at most 10 headers there \(got: 11: Authorization, Host, A, B/);
   });
 });
 
