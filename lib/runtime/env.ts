@@ -142,22 +142,16 @@ export function readEnvironment(options: ReadEnvironmentOptions = {}): RuntimeEn
     port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new EnvironmentError(`${source(ENV_VARS.port)}: expected a port 1-65535 (got: ${JSON.stringify(portText)})`);
   }
-  const idleText = get(ENV_VARS.loadBalancerIdleTimeout);
-  let loadBalancerIdleTimeoutSeconds = o.loadBalancerIdleTimeoutSeconds;
-  if (loadBalancerIdleTimeoutSeconds === undefined && idleText !== undefined) {
-    loadBalancerIdleTimeoutSeconds = Number(idleText);
-    if (!/^\d+$/.test(idleText) || loadBalancerIdleTimeoutSeconds < 1 || loadBalancerIdleTimeoutSeconds > 4000) {
-      throw new EnvironmentError(`${source(ENV_VARS.loadBalancerIdleTimeout)}: expected whole seconds 1-4000 (got: ${JSON.stringify(idleText)})`);
-    }
-  }
-  const stopText = get(ENV_VARS.stopTimeout);
-  let stopTimeoutSeconds = o.stopTimeoutSeconds;
-  if (stopTimeoutSeconds === undefined && stopText !== undefined) {
-    stopTimeoutSeconds = Number(stopText);
-    if (!/^\d+$/.test(stopText) || stopTimeoutSeconds < 1 || stopTimeoutSeconds > 86_400) {
-      throw new EnvironmentError(`${source(ENV_VARS.stopTimeout)}: expected whole seconds 1-86400 (got: ${JSON.stringify(stopText)})`);
-    }
-  }
+  /** A variable of whole seconds from 1 to `max`, or undefined when not set. */
+  const wholeSeconds = (name: string, max: number): number | undefined => {
+    const text = get(name);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < 1 || value > max) throw new EnvironmentError(`${source(name)}: expected whole seconds 1-${max} (got: ${JSON.stringify(text)})`);
+    return value;
+  };
+  const loadBalancerIdleTimeoutSeconds = o.loadBalancerIdleTimeoutSeconds ?? wholeSeconds(ENV_VARS.loadBalancerIdleTimeout, 4000);
+  const stopTimeoutSeconds = o.stopTimeoutSeconds ?? wholeSeconds(ENV_VARS.stopTimeout, 86400);
   const role = o.role ?? get(ENV_VARS.role);
   if (role !== undefined && role !== 'web' && role !== 'worker') {
     throw new EnvironmentError(`${source(ENV_VARS.role)}: expected "web" or "worker" (got: ${JSON.stringify(role)})`);
