@@ -101,16 +101,24 @@ describe('CacheAside options', () => {
   });
 });
 
+/**
+ * A CacheAside over a Redis whose GETs wait until the test settles them (`pending`), with a breaker that opens at the
+ * first failure and cools down for 20 ms.
+ */
+function hangingCache(): { pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }>; cache: CacheAside } {
+  const pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }> = [];
+  const redis = {
+    status: 'ready',
+    get: () => new Promise<string | null>((resolve, reject) => { pending.push({ resolve, reject }); }),
+    defineCommand: () => undefined,
+  } as unknown as RedisClient;
+  return { pending, cache: new CacheAside(redis, { breakerThreshold: 1, breakerCooldownMs: 20, onError: () => undefined }) };
+}
+
 describe('CacheAside circuit breaker', () => {
   it('lets one call probe a cache that failed once the cooldown ends, while the others bypass it (half-open)', async () => {
     // GIVEN a cache whose commands hang until the test answers them
-    const pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }> = [];
-    const redis = {
-      status: 'ready',
-      get: () => new Promise<string | null>((resolve, reject) => { pending.push({ resolve, reject }); }),
-      defineCommand: () => undefined,
-    } as unknown as RedisClient;
-    const cache = new CacheAside(redis, { breakerThreshold: 1, breakerCooldownMs: 20, onError: () => undefined });
+    const { pending, cache } = hangingCache();
     const load = (v: string) => () => v;
     // WHEN one get fails (the breaker opens) and the cooldown passes
     const first = cache.getOrLoad('a', 60, load('db-a'));
@@ -135,13 +143,7 @@ describe('CacheAside circuit breaker', () => {
 
 describe('CacheAside circuit breaker and loads that store nothing', () => {
   it('does not spend the half-open probe on a degraded load that has nothing to store (not found, no negative caching)', async () => {
-    const pending: Array<{ resolve: (v: string | null) => void; reject: (e: Error) => void }> = [];
-    const redis = {
-      status: 'ready',
-      get: () => new Promise<string | null>((resolve, reject) => { pending.push({ resolve, reject }); }),
-      defineCommand: () => undefined,
-    } as unknown as RedisClient;
-    const cache = new CacheAside(redis, { breakerThreshold: 1, breakerCooldownMs: 20, onError: () => undefined });
+    const { pending, cache } = hangingCache();
     // GIVEN an open breaker, and a load bypassing the cache that ends after the cooldown with nothing found
     const first = cache.getOrLoad('a', 60, () => 'db-a');
     pending.shift()!.reject(new Error('Command timed out'));
