@@ -97,6 +97,10 @@ Module._extensions['.ts'] = function loadTypeScript(module, filename) {
 };
 
 // --- V8 code cache for CommonJS ---
+/** V8's default WebAssembly tiering budget (`node --v8-options`; test/lib/synth/register.test.ts checks it). */
+const V8_DEFAULT_TIERING_BUDGET = '1800000';
+/** The tiering budget this process started with: its command line's, else V8's default. */
+const STARTING_TIERING_BUDGET = (process.execArgv.map((a) => /^--wasm[-_]tiering[-_]budget=(\d+)$/.exec(a)).filter(Boolean).pop() || [])[1] || V8_DEFAULT_TIERING_BUDGET;
 const codeCache = !/^(0|false|off)$/i.test(process.env.S2M_CODE_CACHE || '') && cacheDir('v8');
 if (codeCache) {
   const compile = Module.prototype._compile;
@@ -130,6 +134,12 @@ if (codeCache) {
     return Reflect.apply(wrapper, this.exports, [this.exports, require, this, filename, path.dirname(filename)]);
   };
   process.once('exit', () => {
+    // V8 accepts a code cache only under the V8 flags it was made with, and the template validator's engine changes
+    // one mid-synth (lib/synth/validation.ts: the WebAssembly tiering budget). Caches made at exit under the changed
+    // flag were rejected by the next synth for every module it loaded before the engine started (about 370 here:
+    // aws-cdk-lib's core and the app's own), which it compiled afresh and wrote again, at every synth. The engine
+    // has stopped by now: the flag goes back to what the process started with before the caches are made.
+    if (produce.length > 0) require('node:v8').setFlagsFromString(`--wasm-tiering-budget=${STARTING_TIERING_BUDGET}`);
     for (const { file, script } of produce) writeAtomic(file, script.createCachedData());
   });
 }
