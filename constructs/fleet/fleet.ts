@@ -8,6 +8,7 @@ import { Construct, Dependable, type IConstruct } from 'constructs';
 import { APP_VERSION_TAG, ENV_VARS, HEALTH_PATHS } from '../../lib/runtime/contract';
 import { unscopedValidationError, validationError } from '../common/errors';
 import { nagArn } from '../common/nag';
+import { SESSION_MANAGER_ACTIONS, grantSessionManager } from '../common/session-manager';
 import { checkHealthPath, checkServiceHealthPath } from '../common/health-paths';
 import { checkPort } from '../common/ports';
 import { PinnedAmazonLinux2023Image } from './amazon-linux';
@@ -537,7 +538,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (policy) {
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: `Only actions without resource-level permissions use "*": cloudwatch:PutMetricData (limited to the ${FLEET_DEFAULTS.agentNamespace} namespace by condition), ec2:DescribeTags (read-only, the CloudWatch agent's group dimension)${source.kind === 'container' ? ' and ecr:GetAuthorizationToken (pulls are allowed from the image\'s repository only)' : ''}.`,
+        reason: `Only actions without resource-level permissions use "*": Session Manager's (${SESSION_MANAGER_ACTIONS.join(', ')}: the SSM agent registers its instance and opens its session channels), cloudwatch:PutMetricData (limited to the ${FLEET_DEFAULTS.agentNamespace} namespace by condition), ec2:DescribeTags (read-only, the CloudWatch agent's group dimension)${source.kind === 'container' ? ' and ecr:GetAuthorizationToken (pulls are allowed from the image\'s repository only)' : ''}.`,
       });
     }
   }
@@ -584,12 +585,10 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     const role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Instances of ${this.node.path}: SSM Session Manager and the fleet's own needs; grants add the rest`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access (no SSH keys, no open port 22); AWS updates it as the agent needs.',
-    });
+    // Session Manager only (constructs/common/session-manager.ts), not AmazonSSMManagedInstanceCore, which lets an
+    // instance read every SSM parameter of the account and region.
+    grantSessionManager(role);
     return role;
   }
 }

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { SESSION_MANAGER_ACTIONS, grantSessionManager } from '../common/session-manager';
 import { PinnedAmazonLinux2023Image } from '../fleet/amazon-linux';
 import { NETWORK_DEFAULTS } from './defaults';
 
@@ -81,7 +82,6 @@ export class NatInstances extends ec2.NatProvider {
         securityGroup,
         sourceDestCheck: false,
         associatePublicIpAddress: true,
-        ssmSessionPermissions: true,
         userData,
         userDataCausesReplacement: true,
         resourceSignalTimeout: this.props.readyTimeout ?? Duration.minutes(10),
@@ -97,6 +97,9 @@ export class NatInstances extends ec2.NatProvider {
       });
       instance.instance.launchTemplate = { launchTemplateId: metadata.ref, version: metadata.attrLatestVersionNumber };
       userData.addCommands(...natInstanceScript(cidr, instance.instance.logicalId));
+      // Session Manager only (no SSH key, no open port 22): not AmazonSSMManagedInstanceCore (`ssmSessionPermissions`),
+      // which lets the instance read every SSM parameter of the account and region.
+      grantSessionManager(instance);
       instance.role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'SignalItsOwnStack',
         actions: ['cloudformation:SignalResource'],
@@ -146,10 +149,13 @@ function acknowledge(instance: ec2.Instance): void {
     id: 'AwsSolutions-EC29',
     reason: 'The NAT instance holds no state and is replaced by CloudFormation when its AMI or user data changes; termination protection would block that replacement. It is not in an Auto Scaling group because private subnets route to its instance id.',
   });
-  Validations.of(instance.role).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-    reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager and Patch Manager on the NAT instance (no SSH keys, no open port 22).',
-  });
+  const policy = instance.role.node.tryFindChild('DefaultPolicy');
+  if (policy) {
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `Only Session Manager's actions use "*" (${SESSION_MANAGER_ACTIONS.join(', ')}): they support no resource-level permission; the SSM agent registers its own instance and opens its session channels.`,
+    });
+  }
 }
 
 /**

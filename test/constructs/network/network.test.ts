@@ -193,9 +193,15 @@ describe('Network with NAT instances', () => {
       SecurityGroupIngress: [{ CidrIp: '10.3.0.0/16', IpProtocol: '-1', Description: 'forwarded traffic from the VPC' }],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: [{ Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' }, Sid: 'SignalItsOwnStack' }] },
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' }, Sid: 'SignalItsOwnStack' }]) },
     });
-    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/AmazonSSMManagedInstanceCore'])] })] });
+    // Session Manager only: no managed policy (AmazonSSMManagedInstanceCore would let it read every SSM parameter)
+    for (const role of Object.values(template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] } } }))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'], Resource: '*' })]) },
+    });
   });
 
   it('makes CloudFormation wait for the instance to report that forwarding works, replacing it when its script changes', () => {

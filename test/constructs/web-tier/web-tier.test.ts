@@ -277,18 +277,24 @@ describe('WebTier with a domain and two services', () => {
       }
     });
 
-    it('gives instances a role with AmazonSSMManagedInstanceCore, their agent\'s needs and lifecycle calls on their own group', () => {
+    it('gives instances a role with Session Manager (not AmazonSSMManagedInstanceCore), their agent\'s needs and lifecycle calls on their own group', () => {
       template.resourceCountIs('AWS::IAM::Role', 5); // two fleets, the AMI lookup, and the VPC's flow log and default-SG custom resource roles
       const { props } = resourceOf(template, 'AWS::IAM::Role', 'ServiceapiFleetInstanceRole');
       expect(props.AssumeRolePolicyDocument).toEqual({
         Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }],
         Version: '2012-10-17',
       });
-      expect(props.ManagedPolicyArns).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }]);
+      // No managed policy: AmazonSSMManagedInstanceCore would let the instance read every SSM parameter of the account
+      expect(props.ManagedPolicyArns).toBeUndefined();
       const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('WebServiceapiFleet'));
       expect(policies.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['WebServiceapiFleetInstanceRoleDefaultPolicy', 'WebServiceapiFleetOwnGroupPolicy']);
       const actions = JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => st.Action)));
-      expect(actions).toBe(JSON.stringify([[['logs:CreateLogStream', 'logs:PutLogEvents'], 'cloudwatch:PutMetricData', 'ec2:DescribeTags'], ['autoscaling:CompleteLifecycleAction']]));
+      // (aws-cdk-lib merges the statements on "*" without conditions: ec2:DescribeTags and Session Manager's)
+      const sessionManager = ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'];
+      expect(actions).toBe(JSON.stringify([[['ec2:DescribeTags', ...sessionManager], ['logs:CreateLogStream', 'logs:PutLogEvents'], 'cloudwatch:PutMetricData'], ['autoscaling:CompleteLifecycleAction']]));
+      // the fleet's SSM parameters are read through grants naming them, never "*"
+      const wildcard = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter((st) => st.Resource === '*').flatMap((st) => [st.Action].flat());
+      expect(wildcard.filter((a) => /^ssm:(Get|Describe|List)/.test(a))).toEqual([]);
     });
   });
 
