@@ -240,7 +240,8 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
     const secondary = global?.role === 'secondary';
     validate(this, { engine, engineVersion, nodeType, shards, replicas, port, authMode, maintenanceWindow, snapshotWindow, retention, removalPolicy, global, autoScaling: props.autoScaling });
     if (props.replacementGuard) {
-      checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined });
+      // (a Global Datastore secondary inherits the primary's node type: data tiering is the primary's to change)
+      checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined, ...(secondary ? {} : { dataTiering: parseNodeType(nodeType)?.family === 'r6gd' }) });
     }
     this.port = port;
     const base = physicalBase(this);

@@ -30,10 +30,17 @@ export interface CacheReplacementSettings {
    * downgrades, so a lower version than recorded is always rejected.
    */
   readonly engineVersion: string;
+  /**
+   * Data tiering (`DataTieringEnabled`, create-only in CloudFormation): on for r6gd node types, which keep part of the
+   * data on SSD, off for every other family. So a node type change into or out of r6gd replaces the cache; within a
+   * family, or between other families, a node type changes in place.
+   * @default - not recorded (blocks recorded before it was guarded): not compared, and the synth warns
+   */
+  readonly dataTiering?: boolean;
 }
 
 /** The keys of {@link CacheReplacementSettings}, in a stable order. */
-export const REPLACEMENT_SETTING_KEYS = ['engine', 'engineVersion', 'port', 'subnets', 'authMode', 'globalDatastore'] as const;
+export const REPLACEMENT_SETTING_KEYS = ['engine', 'engineVersion', 'port', 'subnets', 'authMode', 'globalDatastore', 'dataTiering'] as const;
 
 /** One difference between the recorded and the requested settings. */
 export interface ReplacementChange {
@@ -52,6 +59,8 @@ export function replacementChanges(previous: CacheReplacementSettings, requested
   const out: ReplacementChange[] = [];
   for (const key of REPLACEMENT_SETTING_KEYS) {
     if (key === 'engineVersion') continue;
+    // A setting missing from the record (recorded before it was guarded) cannot be compared.
+    if (previous[key] === undefined || requested[key] === undefined) continue;
     if (previous[key] !== requested[key]) out.push({ setting: key, previous: previous[key], requested: requested[key], kind: 'replacement' });
   }
   // A version only matters within one engine: an engine change is already a replacement.

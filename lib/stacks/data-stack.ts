@@ -215,9 +215,15 @@ export class DataStack extends RegionalStack {
     if (!c.immutable) {
       Annotations.of(cache).addWarningV2('scale-to-millions:cache-immutable-missing',
         `cache.immutable is not set, so nothing guards against a change that replaces the cache with an empty one. Record the settings it was created with: "immutable": ${JSON.stringify(current)}`);
-    } else if (c.acceptReplacement && replacementChanges(c.immutable, current).length > 0) {
-      Annotations.of(cache).addWarningV2('scale-to-millions:cache-replacement-accepted',
-        'cache.acceptReplacement is true and a replacement-sensitive setting changed: this deploy creates a new, EMPTY cache. Record the new settings in cache.immutable afterwards.');
+    } else {
+      if (c.immutable.dataTiering === undefined) {
+        Annotations.of(cache).addWarningV2('scale-to-millions:cache-immutable-incomplete',
+          `cache.immutable does not record dataTiering, so a node type change into or out of r6gd (data tiering, which CloudFormation can only change by replacing the cache with an empty one) is not guarded. Add the value the cache was created with: "dataTiering": ${String(current.dataTiering)}`);
+      }
+      if (c.acceptReplacement && replacementChanges(c.immutable, current).length > 0) {
+        Annotations.of(cache).addWarningV2('scale-to-millions:cache-replacement-accepted',
+          'cache.acceptReplacement is true and a replacement-sensitive setting changed: this deploy creates a new, EMPTY cache. Record the new settings in cache.immutable afterwards.');
+      }
     }
     return cache;
   }

@@ -156,6 +156,7 @@ export function cacheReplacementSettings(cache: CacheConfig): CacheReplacementSe
     subnets: cache.subnets,
     authMode: cache.authMode,
     globalDatastore: cache.globalDatastore !== undefined,
+    dataTiering: parseNodeType(cache.nodeType)?.family === 'r6gd',
   };
 }
 
@@ -208,7 +209,8 @@ export function resolveCache(c: Checker, raw: unknown, stage: Stage, ctx: CacheC
   };
   if (immutable) {
     for (const change of replacementChanges(immutable, cacheReplacementSettings(resolved))) {
-      const path = change.setting === 'globalDatastore' ? 'cache.globalDatastore.enabled' : at('cache', change.setting);
+      // (data tiering follows the node type's family: the field the user changed is nodeType)
+      const path = change.setting === 'globalDatastore' ? 'cache.globalDatastore.enabled' : change.setting === 'dataTiering' ? 'cache.nodeType' : at('cache', change.setting);
       if (change.kind === 'downgrade') {
         c.fail(path, `cannot go below cache.immutable.engineVersion (${String(change.previous)}): ElastiCache never downgrades an engine`, change.requested);
       } else if (!acceptReplacement) {
@@ -284,7 +286,7 @@ function resolveAutoScaling(
 
 function resolveImmutable(c: Checker, raw: unknown): CacheReplacementSettings | undefined {
   const p = 'cache.immutable';
-  const o = c.object(p, raw, ['engine', 'engineVersion', 'port', 'subnets', 'authMode', 'globalDatastore']);
+  const o = c.object(p, raw, ['engine', 'engineVersion', 'port', 'subnets', 'authMode', 'globalDatastore', 'dataTiering']);
   if (!o) return undefined;
   const engine = c.string(at(p, 'engine'), o.engine, { required: true, oneOf: ENGINES }) as CacheEngine | undefined;
   const engineVersion = c.string(at(p, 'engineVersion'), o.engineVersion, { required: true, pattern: VERSION, what: 'a version like 8.1' });
@@ -293,6 +295,8 @@ function resolveImmutable(c: Checker, raw: unknown): CacheReplacementSettings | 
   const subnets = c.string(at(p, 'subnets'), o.subnets, { required: true, oneOf: ['isolated', 'private'] }) as CacheSubnets | undefined;
   const authMode = c.string(at(p, 'authMode'), o.authMode, { required: true, oneOf: ['rbac', 'auth-token'] }) as CacheAuthMode | undefined;
   const globalDatastore = c.boolean(at(p, 'globalDatastore'), o.globalDatastore, true);
+  // Optional: blocks recorded before data tiering was guarded lack it (the synth then warns).
+  const dataTiering = c.boolean(at(p, 'dataTiering'), o.dataTiering);
   if (engine === undefined || engineVersion === undefined || port === undefined || subnets === undefined || authMode === undefined || globalDatastore === undefined) return undefined;
-  return { engine, engineVersion, port, subnets, authMode, globalDatastore };
+  return { engine, engineVersion, port, subnets, authMode, globalDatastore, ...(dataTiering !== undefined ? { dataTiering } : {}) };
 }

@@ -418,6 +418,7 @@ describe('CacheCluster input validation', () => {
     ['passwordRotation is given with an AUTH token', { authMode: 'auth-token', passwordRotation: {} }, /passwordRotation applies to RBAC users.*\(got: authMode auth-token\)/],
     ['a replacement-only setting changed without acceptance', { port: 6380, replacementGuard: { previous } }, /port 6379 → 6380: .*a new, EMPTY cache.*acceptReplacement/],
     ['the engine version goes down, even with acceptance', { engineVersion: '8.0', replacementGuard: { previous, acceptReplacement: true } }, /engineVersion cannot go down from 8.1.*got: 8.0/],
+    ['the node type moves into r6gd (data tiering) without acceptance', { nodeType: new CacheNodeType('cache.r6gd.xlarge'), replacementGuard: { previous: { ...previous, dataTiering: false } } }, /dataTiering false → true: .*a new, EMPTY cache/],
   ])('fails when %s, naming the cache', (_, props, message) => {
     expect(validationErrorOf(() => build(props))).toEqual({ path: 'TestStack/Cache', message: expect.stringMatching(message) });
   });

@@ -154,4 +154,21 @@ describe('cache config: replacement guard (cache.immutable)', () => {
   it('fails on an incomplete immutable block', () => {
     expect(errorsOf({ immutable: { engine: 'valkey' } })).toMatch(/cache.immutable.port: is required/);
   });
+
+  it('names cache.nodeType when the node type moves into or out of r6gd (data tiering: CloudFormation replaces the cache)', () => {
+    // GIVEN a cache recorded without data tiering WHEN it moves to an r6gd node type
+    expect(errorsOf({ nodeType: 'cache.r6gd.xlarge', immutable: { ...IMMUTABLE, dataTiering: false } }))
+      .toMatch(/cache.nodeType: differs from cache.immutable.dataTiering \(false\): .*a new, EMPTY cache.*\(got: true\)/);
+    // AND one recorded on r6gd WHEN it leaves the family
+    expect(errorsOf({ nodeType: 'cache.r7g.large', immutable: { ...IMMUTABLE, dataTiering: true } }))
+      .toMatch(/cache.nodeType: differs from cache.immutable.dataTiering \(true\)/);
+    // THEN node type changes that keep data tiering as it was pass, and acceptReplacement lets the move through
+    expect(cacheOf({ nodeType: 'cache.r7g.xlarge', immutable: { ...IMMUTABLE, dataTiering: false } }).nodeType).toBe('cache.r7g.xlarge');
+    expect(cacheOf({ nodeType: 'cache.r6gd.xlarge', immutable: { ...IMMUTABLE, dataTiering: false }, acceptReplacement: true }).nodeType).toBe('cache.r6gd.xlarge');
+  });
+
+  it('accepts a block recorded before data tiering was guarded, without comparing it', () => {
+    expect(cacheOf({ nodeType: 'cache.r6gd.xlarge', immutable: IMMUTABLE }).immutable).toEqual(IMMUTABLE);
+    expect(errorsOf({ immutable: { ...IMMUTABLE, dataTiering: 'no' } })).toMatch(/cache.immutable.dataTiering: .*"no"/);
+  });
 });

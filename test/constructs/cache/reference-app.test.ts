@@ -84,6 +84,14 @@ describe('reference app (millions config): the cache of every region', () => {
     const warnings = Annotations.fromStack(built.regions['us-east-1'].data).findWarning('*', Match.stringLikeRegexp('cache'));
     expect(warnings).toEqual([]);
   });
+
+  it('warns, with the value to add, when cache.immutable was recorded before data tiering was guarded', () => {
+    const { dataTiering: _, ...older } = built.config.cache.immutable!;
+    const { regions } = buildTestApp({ ...minimalConfig(), cache: { immutable: older } });
+    const warnings = Annotations.fromStack(Object.values(regions)[0].data).findWarning('*', Match.stringLikeRegexp('does not record dataTiering'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('\\"dataTiering\\": false');
+  });
 });
 
 describe('reference app with a Global Datastore across two regions', () => {
