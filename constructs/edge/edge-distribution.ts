@@ -545,7 +545,7 @@ function acknowledgeDeployment(stack: Stack, bucket: s3.Bucket): void {
     ...['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'].map((a): [string, string] => [`AwsSolutions-IAM5[Action::${a}]`, copy]),
     [`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, copy],
     [`AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${stack.region}/*]`, copy],
-    ['AwsSolutions-IAM5[Resource::*]', 'Granted by aws-cdk-lib to the BucketDeployment handler (CloudFront invalidation of this distribution, which IAM cannot scope by resource here).'],
+    ['AwsSolutions-IAM5[Resource::*]', 'aws-cdk-lib\'s BucketDeployment grants its handler cloudfront:CreateInvalidation and GetInvalidation on "*" itself and offers no way to narrow it (IAM could scope them to this distribution\'s ARN): the handler may invalidate any distribution of the account, never change one. Only with edge.assetsPath.'],
     ['AwsSolutions-L1', 'The runtime of the CDK BucketDeployment handler is chosen by aws-cdk-lib.'],
   ];
   for (const handler of stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))) {
