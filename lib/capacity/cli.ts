@@ -3,7 +3,7 @@
  * that touches the outside world comes in through {@link CliDeps}, so tests drive `main` end to end
  * with mocked AWS clients and captured output.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from '../../constructs/cache/node-types';
 import { EC2_INSTANCE_TYPES, isOffered } from '../../constructs/common/instance-types';
@@ -18,6 +18,7 @@ import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
 import { packageVersion } from './version';
+import { writeFileAtomic } from './write-file';
 import { registerCostCommand } from '../cost/cli';
 
 /** Where output goes: `process.stdout`/`process.stderr` or a test buffer. */
@@ -33,7 +34,7 @@ export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps 
   readonly stderr: Writer;
   /** Reads a text file. @default fs.readFileSync */
   readonly readFile?: (path: string) => string;
-  /** Writes a text file. @default fs.writeFileSync */
+  /** Writes a text file. @default writeFileAtomic (a temporary file renamed over the target) */
   readonly writeFile?: (path: string, text: string) => void;
   /** Environment (`S2M_DEBUG=1` prints stack traces of internal errors). @default - none */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -279,7 +280,7 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const planned = planToConfig(input, plan, base);
   if (flags.out) {
     try {
-      (deps.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(flags.out, planned.text);
+      (deps.writeFile ?? writeFileAtomic)(flags.out, planned.text);
     } catch (e) {
       throw new CliError(`cannot write ${flags.out}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }

@@ -7,13 +7,14 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
 import type { CliDeps } from './cli';
 import { renderAmi, runAmi } from './ami';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { runLogs } from './fleet-logs';
+import { writeFileAtomic } from './write-file';
 import { renderFleetStatus, runFleetStatus } from './fleet-status';
 
 /** The clients `status` and `logs` add to the CLI's dependencies. */
@@ -120,7 +121,7 @@ async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
       clock: deps.clock,
       ...(deps.random ? { random: deps.random } : {}),
       readFile: deps.readFile ?? ((p) => readFileSync(p, 'utf8')),
-      writeFile: deps.writeFile ?? ((p, t) => writeFileSync(p, t)),
+      writeFile: deps.writeFile ?? ((p, t) => writeFileAtomic(p, t)),
     },
     { regions: config.regions.map((r) => r.region), cdkJson: flags.cdkJson, ...(flags.pin !== undefined ? { pin: flags.pin } : {}) },
   );

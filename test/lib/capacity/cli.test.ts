@@ -1,5 +1,6 @@
 import { DescribeStacksCommand, GetMetricDataCommand } from './sdk';
-import { readFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, test } from 'vitest';
 import { main } from '../../../lib/capacity/cli';
@@ -161,6 +162,28 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(io.out()).toContain('note: write forwarding: at their maxCapacity the fleets of the 2 secondary region(s) (eu-west-1, ap-southeast-1) run up to 960 runtime processes (480 per region), and a db.r7g.large writer (shard s0) takes 419 forwarded sessions');
     expect(io.out()).toContain('fewer than one per process, so a peak of writes from the secondaries is refused (the synth warns: scale-to-millions:stage-forwarded-sessions)');
     expect(stageFindings(written).map((f) => f.id)).toContain('scale-to-millions:stage-forwarded-sessions');
+  });
+
+  it('plan --config x --out x rewrites the config in place through a temporary file: a symlink stays one, the mode is kept', async () => {
+    // GIVEN config.json, a link to a copy of millions.json with mode 0600
+    const dir = mkdtempSync(join(tmpdir(), 's2m-plan-'));
+    try {
+      const real = join(dir, 'millions.json');
+      writeFileSync(real, readFileSync(MILLIONS));
+      chmodSync(real, 0o600);
+      const link = join(dir, 'config.json');
+      symlinkSync('millions.json', link);
+      // WHEN plan writes it with the CLI's own file writer
+      const { writeFile: _captured, ...deps } = capture(mockAws([], shopValues)).deps;
+      expect(await main(['plan', '--config', link, '--peak-rps', '30000', '--read-ratio', '0.9', '--out', link], deps)).toBe(ExitCode.ok);
+      // THEN
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(statSync(real).mode & 0o777).toBe(0o600);
+      expect(resolveConfig(JSON.parse(readFileSync(real, 'utf8'))).services.find((s) => s.name === 'web')?.maxCapacity).toBe(50);
+      expect(readdirSync(dir).sort()).toEqual(['config.json', 'millions.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('plan --json prints the changes to the base (schema version 2)', async () => {
