@@ -62,12 +62,16 @@ function listArg(value: string): string[] {
 }
 
 function servicesArg(value: string): Array<{ name: string; share: number }> {
-  return listArg(value).map((part) => {
+  const services = listArg(value).map((part) => {
     const [name, share] = part.split('=');
     const n = share === undefined ? 1 : Number(share);
     if (!/^[a-z][a-z0-9-]*$/.test(name) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--services takes name=share pairs like web=0.7,api=0.3 (got: ${part})`);
     return { name, share: n };
   });
+  // A service named twice would be sized for one of its shares only (or fail as an invalid config).
+  const twice = services.find((s, idx) => services.findIndex((x) => x.name === s.name) !== idx);
+  if (twice) throw new InvalidArgumentError(`--services lists ${twice.name} twice (got: ${value})`);
+  return services;
 }
 
 interface ReportFlags {
