@@ -6,6 +6,7 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { AL2023_RELEASE_CONTEXT_KEY } from '../../constructs/fleet/amazon-linux';
 import { FLEET_DEFAULTS } from '../../constructs/fleet/defaults';
+import { parseJsonText, patchJsonText, type DuplicateKey } from '../config/json-text';
 import { CliError, ExitCode, classifyAwsError } from './errors';
 import { withRetry, type Clock } from './retry';
 
@@ -49,11 +50,20 @@ const ARCHES = ['arm64', 'x86_64'] as const;
 /** Shows the pin and the newest release; with `pin`, checks the release in every region and writes it to cdk.json. */
 export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   const retry = { clock: deps.clock, ...(deps.random ? { random: deps.random } : {}) };
+  let text: string;
   let cdk: { context?: Record<string, unknown> } & Record<string, unknown>;
+  let duplicates: readonly DuplicateKey[];
   try {
-    cdk = JSON.parse(deps.readFile(o.cdkJson)) as typeof cdk;
+    text = deps.readFile(o.cdkJson);
+    cdk = JSON.parse(text) as typeof cdk;
+    ({ duplicates } = parseJsonText(text));
   } catch (e) {
     throw new CliError(`cannot read ${o.cdkJson}: ${(e as Error).message.split('\n')[0]} (run s2m ami where the CDK app's cdk.json is, or give --cdk-json)`, ExitCode.config);
+  }
+  if (typeof cdk !== 'object' || cdk === null || Array.isArray(cdk)) throw new CliError(`${o.cdkJson} is not a JSON object`, ExitCode.config);
+  // JSON.parse keeps a repeated key's last value: the pin would be read from, and written over, one of two.
+  if (duplicates.length > 0) {
+    throw new CliError(`${o.cdkJson} repeats a key (${duplicates.map((d) => `${d.path}, lines ${d.firstLine} and ${d.line}`).join('; ')}): JSON keeps only the last value; keep one`, ExitCode.config);
   }
   const fromContext = cdk.context?.[AL2023_RELEASE_CONTEXT_KEY];
   const pinned = typeof fromContext === 'string' ? fromContext : FLEET_DEFAULTS.al2023Release;
@@ -86,7 +96,8 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   if (wanted !== undefined) {
     if (missing.length > 0) throw new CliError(`release ${wanted} is missing in ${missing.join(', ')}: not pinned`, ExitCode.aws);
     if (wanted !== pinned || fromContext === undefined) {
-      deps.writeFile(o.cdkJson, `${JSON.stringify({ ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }, null, 2)}\n`);
+      // Only the pin changes: every other byte of the file (layout, key order) is kept.
+      deps.writeFile(o.cdkJson, patchJsonText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
       wrote = true;
     }
   }

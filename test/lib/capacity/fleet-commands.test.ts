@@ -324,6 +324,31 @@ describe('s2m ami', () => {
     expect(io.out()).toContain(`pinned 2023.9.20251117.1 in cdk.json (${AL2023_RELEASE_CONTEXT_KEY}): the next deploy rolls every fleet on the default image`);
   });
 
+  it('--pin changes only the pin in cdk.json: its layout stays byte for byte, a pin already there is replaced where it stands', async () => {
+    // GIVEN a cdk.json in its author's layout (tabs, a one-line array, a watch block)
+    const { ec2 } = mockEc2();
+    const layout = '{\n\t"app": "npx tsx bin/app.ts",\n\t"watch": { "include": ["**"] },\n\t"context": {\n\t\t"@aws-cdk/core:checkSecretUsage": true\n\t}\n}\n';
+    const files: Record<string, string> = { 'cdk.json': layout };
+    // WHEN the release is pinned, then pinned again to another one
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    const pinned = layout.replace('true\n', `true,\n\t\t"${AL2023_RELEASE_CONTEXT_KEY}": "2023.9.20251117.1"\n`);
+    // THEN the pin is one added line
+    expect(files['cdk.json']).toBe(pinned);
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251208.0'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json']).toBe(pinned.replace('2023.9.20251117.1', '2023.9.20251208.0'));
+  });
+
+  it('--pin refuses a cdk.json that repeats a key (3), before calling AWS, and writes nothing', async () => {
+    const { ec2, stubs } = mockEc2();
+    const twice = '{\n  "app": "npx tsx bin/app.ts",\n  "context": { "a": 1 },\n  "context": { "b": 2 }\n}\n';
+    const files: Record<string, string> = { 'cdk.json': twice };
+    const io = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', 'latest'], { ...io.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.config);
+    expect(io.err()).toBe('s2m: cdk.json repeats a key (context, lines 3 and 4): JSON keeps only the last value; keep one\n');
+    expect(files['cdk.json']).toBe(twice);
+    expect(stubs['us-east-1']).toHaveReceivedCommandTimes(DescribeImagesCommand, 0);
+  });
+
   it('fails with one line on a malformed release (2) and without credentials (4)', async () => {
     const { ec2, stubs } = mockEc2();
     const files: Record<string, string> = { 'cdk.json': cdkJson };
