@@ -61,6 +61,13 @@ function listArg(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** `--region a,b --region c`: every region given, each once; an empty value is refused (it would mean every region). */
+function regionsArg(value: string, previous: string[] | undefined): string[] {
+  const regions = listArg(value);
+  if (regions.length === 0) throw new InvalidArgumentError(`--region takes one or more regions, comma-separated (got: '${value}')`);
+  return [...new Set([...(previous ?? []), ...regions])];
+}
+
 function servicesArg(value: string): Array<{ name: string; share: number }> {
   const services = listArg(value).map((part) => {
     const [name, share] = part.split('=');
@@ -367,7 +374,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .description('per region and tier: load, utilization against the scaling target, headroom, the bottleneck and recommendations')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('-s, --since <duration>', 'window back from now: 90m, 3h, 2d, 8w (at most 455d)', '3h')
-    .option('--region <regions>', 'only these regions (comma-separated)', listArg)
+    .option('--region <regions>', 'only these regions (comma-separated, repeatable)', regionsArg)
     .option('--json', 'print the report as JSON (stable schema, docs/capacity.md)')
     .action((flags: ReportFlags) => run(() => reportCommand(flags, deps)));
 
@@ -406,7 +413,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .action((flags: PlanFlags, command: Command) => run(() => planCommand(flags, (o) => command.getOptionValueSource(o) === 'cli', deps)));
 
     registerCostCommand(cmd, deps, run);
-    registerFleetCommands(cmd, deps, run, listArg);
+    registerFleetCommands(cmd, deps, run, regionsArg);
 
   cmd.command('evacuate')
     .description('take a region out of service: invert its Route 53 drain switch, and move the Aurora Global writer out of it (planned switchover, or --unplanned failover)')

@@ -6,7 +6,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
 import type { CliDeps } from './cli';
@@ -129,12 +129,20 @@ async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
   return ExitCode.ok;
 }
 
+/** `logs --region`: one region; an empty value (which would mean the primary) or a second region is refused. */
+function oneRegionArg(value: string, previous: string | undefined): string {
+  const region = value.trim();
+  if (region === '' || region.includes(',')) throw new InvalidArgumentError(`--region takes one region (got: '${value}')`);
+  if (previous !== undefined && previous !== region) throw new InvalidArgumentError(`--region takes one region (got: ${previous}, then ${region})`);
+  return region;
+}
+
 /** Adds `status`, `logs` and `ami` to the `s2m` program; `run` receives each command's work. */
-export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: () => Promise<number> | number) => void, listArg: (value: string) => string[]): void {
+export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: () => Promise<number> | number) => void, regionsArg: (value: string, previous: string[] | undefined) => string[]): void {
   cmd.command('status')
     .description('per region and fleet: the application version each instance runs, a refresh in progress, healthy targets, the last rollback and why')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('--region <regions>', 'only these regions (comma-separated)', listArg)
+    .option('--region <regions>', 'only these regions (comma-separated, repeatable)', regionsArg)
     .option('--json', 'print the status as JSON (stable schema, docs/fleets.md)')
     .action((flags: StatusFlags) => run(() => statusCommand(flags, deps)));
 
@@ -142,7 +150,7 @@ export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: (
     .description('the application log of one service (or one queue\'s workers), every instance interleaved')
     .requiredOption('--service <name>', 'a service, or a queue for its workers')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('--region <region>', 'the region (default: the primary region)')
+    .option('--region <region>', 'the region (default: the primary region)', oneRegionArg)
     .option('-s, --since <duration>', 'start this far back: 15m, 1h, 2d', '1h')
     .option('-f, --follow', 'keep printing new events (Ctrl-C to stop)')
     .option('--filter <pattern>', 'a CloudWatch Logs filter pattern, e.g. ERROR')

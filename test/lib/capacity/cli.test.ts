@@ -59,6 +59,28 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(report.apiCalls).toEqual({ describeStacks: 2, getMetricData: 1, metricQueries: 10 });
   });
 
+  it('report --region accumulates when repeated and counts a region once', async () => {
+    const io = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+    expect(await main(['report', '--config', MILLIONS, '--json', '--region', 'eu-west-1', '--region', 'ap-southeast-1,eu-west-1'], io.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(io.out()) as CapacityReport).regions.map((r) => r.region).sort()).toEqual(['ap-southeast-1', 'eu-west-1']);
+    const twice = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+    expect(await main(['report', '--config', MILLIONS, '--json', '--region', 'eu-west-1,eu-west-1'], twice.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(twice.out()) as CapacityReport).regions.map((r) => r.region)).toEqual(['eu-west-1']);
+  });
+
+  test.each([
+    { what: 'an empty value', args: ['report', '--region', ''], err: "s2m: option '--region <regions>' argument '' is invalid. --region takes one or more regions, comma-separated (got: '')\n" },
+    { what: 'only commas', args: ['status', '--region', ' , '], err: "s2m: option '--region <regions>' argument ' , ' is invalid. --region takes one or more regions, comma-separated (got: ' , ')\n" },
+    { what: 'an empty value', args: ['logs', '--service', 'web', '--region', ''], err: "s2m: option '--region <region>' argument '' is invalid. --region takes one region (got: '')\n" },
+    { what: 'given twice (logs reads one)', args: ['logs', '--service', 'web', '--region', 'eu-west-1', '--region', 'us-east-1'], err: "s2m: option '--region <region>' argument 'us-east-1' is invalid. --region takes one region (got: eu-west-1, then us-east-1)\n" },
+  ])('$args.0 exits 2 for --region with $what, before reading anything (an empty one is not every region)', async ({ args, err }) => {
+    const aws = mockAws(REGIONS, shopValues);
+    const io = capture(aws);
+    expect(await main([...args, '--config', MILLIONS], io.deps)).toBe(ExitCode.usage);
+    expect(io.err().split('(run s2m --help')[0]).toBe(err);
+    expect(io.out()).toBe('');
+  });
+
   it('a missing stack: one line on stderr, exit 6, no stack trace', async () => {
     const aws = mockAws(REGIONS, shopValues, webOnlyOutputs);
     aws.cfn['ap-southeast-1'].on(DescribeStacksCommand, { StackName: 'shop-app-ap-southeast-1' }).rejects(stackMissing('shop-app-ap-southeast-1'));

@@ -130,6 +130,15 @@ describe('s2m status', () => {
     expect(aws.asg['us-east-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 0);
   });
 
+  it('--region accumulates when repeated: both regions are shown', async () => {
+    const aws = mockFleets();
+    const io = capture(aws);
+    expect(await main(['status', '--config', MILLIONS, '--region', 'eu-west-1', '--region', 'ap-southeast-1', '--json'], io.deps)).toBe(ExitCode.ok);
+    expect(aws.asg['eu-west-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(aws.asg['ap-southeast-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(aws.asg['us-east-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 0);
+  });
+
   it('--json prints the documented schema for every region', async () => {
     const io = capture(mockFleets());
     expect(await main(['status', '--config', MILLIONS, '--json'], io.deps)).toBe(ExitCode.ok);
