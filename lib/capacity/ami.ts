@@ -6,7 +6,8 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { AL2023_RELEASE_CONTEXT_KEY } from '../../constructs/fleet/amazon-linux';
 import { FLEET_DEFAULTS } from '../../constructs/fleet/defaults';
-import { parseJsonText, patchJsonText, type DuplicateKey } from '../config/json-text';
+import { parseJsonText, type DuplicateKey } from '../config/json-text';
+import { patchText } from './json-edit';
 import { CliError, ExitCode, classifyAwsError } from './errors';
 import { withRetry, type Clock } from './retry';
 
@@ -97,7 +98,7 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
     if (missing.length > 0) throw new CliError(`release ${wanted} is missing in ${missing.join(', ')}: not pinned`, ExitCode.aws);
     if (wanted !== pinned || fromContext === undefined) {
       // Only the pin changes: every other byte of the file (layout, key order) is kept.
-      deps.writeFile(o.cdkJson, patchJsonText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
+      deps.writeFile(o.cdkJson, patchText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
       wrote = true;
     }
   }

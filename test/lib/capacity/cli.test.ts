@@ -208,6 +208,21 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     }
   });
 
+  it('plan --config keeps a CRLF file\'s line ends in the lines it adds', async () => {
+    // GIVEN millions.json as written on Windows
+    const lf = readFileSync(MILLIONS, 'utf8');
+    const plan = async (text: string): Promise<string> => {
+      const files: Record<string, string> = {};
+      const io = capture(mockAws([], shopValues), { files });
+      expect(await main(['plan', '--config', 'base.json', '--peak-rps', '30000', '--read-ratio', '0.9', '--out', 'out.json'], { ...io.deps, readFile: () => text })).toBe(ExitCode.ok);
+      return files['out.json'];
+    };
+    // WHEN it is planned THEN the result is the LF file's plan, every line ending in CRLF
+    const fromLf = await plan(lf);
+    expect(fromLf.split('\n').length).toBeGreaterThan(lf.split('\n').length);
+    expect(await plan(lf.replace(/\n/g, '\r\n'))).toBe(fromLf.replace(/\n/g, '\r\n'));
+  });
+
   it('plan --json prints the changes to the base (schema version 2)', async () => {
     const io = capture(mockAws([], shopValues));
     expect(await main(['plan', '--config', MILLIONS, '--peak-rps', '30000', '--read-ratio', '0.9', '--json'], io.deps)).toBe(ExitCode.ok);

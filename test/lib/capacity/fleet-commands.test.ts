@@ -345,6 +345,10 @@ describe('s2m ami', () => {
     expect(files['cdk.json']).toBe(pinned);
     expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251208.0'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
     expect(files['cdk.json']).toBe(pinned.replace('2023.9.20251117.1', '2023.9.20251208.0'));
+    // AND a CRLF file gets the pin's line with CRLF
+    files['cdk.json'] = layout.replace(/\n/g, '\r\n');
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json']).toBe(pinned.replace(/\n/g, '\r\n'));
   });
 
   it('--pin refuses a cdk.json that repeats a key (3), before calling AWS, and writes nothing', async () => {
