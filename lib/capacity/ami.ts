@@ -48,8 +48,14 @@ export interface AmiResult {
 const RELEASE = /^2023\.\d+\.\d{8}\.\d+$/;
 const ARCHES = ['arm64', 'x86_64'] as const;
 
+/** Throws a usage error unless `pin` is `latest` or a release (`s2m ami --pin`); checked before anything is read. */
+export function checkPin(pin: string | undefined): void {
+  if (pin !== undefined && pin !== 'latest' && !RELEASE.test(pin)) throw new CliError(`--pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: ${pin})`, ExitCode.usage);
+}
+
 /** Shows the pin and the newest release; with `pin`, checks the release in every region and writes it to cdk.json. */
 export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
+  checkPin(o.pin);
   const retry = { clock: deps.clock, ...(deps.random ? { random: deps.random } : {}) };
   let text: string;
   let cdk: { context?: Record<string, unknown> } & Record<string, unknown>;
@@ -84,7 +90,6 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   if (!latest) throw new CliError(`no Amazon Linux 2023 image found in ${primary}`, ExitCode.aws);
 
   const wanted = o.pin === 'latest' ? latest : o.pin;
-  if (wanted !== undefined && !RELEASE.test(wanted)) throw new CliError(`--pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: ${wanted})`, ExitCode.usage);
   const checked = wanted ?? pinned;
   const missing: string[] = [];
   await Promise.all(o.regions.flatMap((region) => ARCHES.map(async (arch) => {

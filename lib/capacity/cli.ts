@@ -342,20 +342,25 @@ function printEdits(deps: CliDeps, configPath: string, edits: string[], dryRun: 
 }
 
 async function evacuateCommand(region: string, flags: EvacuateFlags, deps: CliDeps): Promise<number> {
+  // Every check before the first line of output: a usage error must not follow "Dry run".
+  const timeout = timeoutSeconds(flags.timeout);
   const config = loadConfigFile(flags.config);
+  const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
   const edits = await evacuate(config, {
     region, ...(flags.to ? { to: flags.to } : {}), unplanned: flags.unplanned ?? false, keepDns: flags.keepDns ?? false,
-    keepDatabase: flags.keepDatabase ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout),
-  }, failoverDeps(deps));
+    keepDatabase: flags.keepDatabase ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeout,
+  }, failover);
   printEdits(deps, flags.config, edits, flags.dryRun);
   return ExitCode.ok;
 }
 
 async function restoreCommand(region: string, flags: RestoreFlags, deps: CliDeps): Promise<number> {
+  const timeout = timeoutSeconds(flags.timeout);
   const config = loadConfigFile(flags.config);
+  const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
-  const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout) }, failoverDeps(deps));
+  const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeout }, failover);
   printEdits(deps, flags.config, edits, flags.dryRun);
   return ExitCode.ok;
 }
@@ -421,7 +426,8 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--to <region>', 'where the writer goes (default: the first other region of the config)')
     .option('--unplanned', 'the region is down: fail over at once, losing the writes not yet replicated (RPO: the global replication lag)')
-    .option('--keep-dns', 'move the database only')
+    // Both would leave nothing to do: refused as a usage error rather than a silent exit 0.
+    .addOption(new Option('--keep-dns', 'move the database only').conflicts('keepDatabase'))
     .option('--keep-database', 'drain DNS only')
     .option('--dry-run', 'print what would be done; change nothing')
     .option('--timeout <duration>', 'longest wait for the writer to move, and then for write forwarding on the demoted cluster', '30m')

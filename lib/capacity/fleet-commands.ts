@@ -10,7 +10,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
 import type { CliDeps } from './cli';
-import { renderAmi, runAmi } from './ami';
+import { checkPin, renderAmi, runAmi } from './ami';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { runLogs } from './fleet-logs';
@@ -114,6 +114,7 @@ interface AmiFlags {
 }
 
 async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
+  checkPin(flags.pin);
   const config = loadConfigFile(flags.config);
   const result = await runAmi(
     {

@@ -369,6 +369,10 @@ describe('s2m ami', () => {
     expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9'], { ...bad.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.usage);
     expect(bad.err()).toBe(`s2m: --pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: 2023.9)\n`);
     stubs['us-east-1'].on(DescribeImagesCommand).rejects(noCredentials());
+    // the release is checked before AWS is called: without credentials, still a usage error
+    const beforeAws = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', 'foo'], { ...beforeAws.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.usage);
+    expect(beforeAws.err()).toBe(`s2m: --pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: foo)\n`);
     const anonymous = capture(mockFleets(), { files });
     expect(await main(['ami', '--config', MILLIONS], { ...anonymous.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.credentials);
     expect(anonymous.err()).toMatch(/^s2m: no AWS credentials found \(ec2:DescribeImages in us-east-1\)/);
