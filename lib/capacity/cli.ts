@@ -17,6 +17,7 @@ import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
 import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
+import { notDecimal, parseDecimal } from './numbers';
 import { packageVersion } from './version';
 import { writeFileAtomic } from './write-file';
 import { registerCostCommand } from '../cost/cli';
@@ -46,11 +47,13 @@ export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps 
   readonly ssm?: FailoverDeps['ssm'];
 }
 
-function numberArg(name: string, opts: { integer?: boolean; min?: number; max?: number } = {}) {
+/** A number option; `positive` for the figures the plan divides by or needs above 0 (as `checkPlanInput` says). */
+function numberArg(name: string, opts: { integer?: boolean; positive?: boolean; min?: number; max?: number } = {}) {
   return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got: ${value})`);
+    const n = parseDecimal(value);
+    if (n === undefined) throw new InvalidArgumentError(notDecimal(name, value));
     if (opts.integer && !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number (got: ${value})`);
+    if (opts.positive && !(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number (got: ${value})`);
     if (opts.min !== undefined && n < opts.min) throw new InvalidArgumentError(`${name} must be at least ${opts.min} (got: ${value})`);
     if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`${name} must be at most ${opts.max} (got: ${value})`);
     return n;
@@ -388,24 +391,24 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
   const noBase = (o: Option) => o.conflicts('config');
   cmd.command('plan')
     .description('turn peak load figures into per-tier sizes and write them into a config (a merge: only sizes change)')
-    .addOption(required('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { min: 0 })))
+    .addOption(required('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { positive: true })))
     .addOption(required('--read-ratio <r>', 'share of database queries that are reads (0-1)', numberArg('--read-ratio', { min: 0, max: 1 })))
     .option('--cache-hit-ratio <h>', 'share of reads the cache answers (0-1)', numberArg('--cache-hit-ratio', { min: 0, max: 1 }), PLAN_DEFAULTS.cacheHitRatio)
-    .option('--queries-per-request <q>', 'database queries per request', numberArg('--queries-per-request', { min: 0 }), PLAN_DEFAULTS.queriesPerRequest)
-    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU; with --config, a service\'s own targetRequestsPerInstance / 60 unless given', numberArg('--rps-per-instance', { min: 0 }), PLAN_DEFAULTS.rpsPerInstance)
+    .option('--queries-per-request <q>', 'database queries per request', numberArg('--queries-per-request', { positive: true }), PLAN_DEFAULTS.queriesPerRequest)
+    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU; with --config, a service\'s own targetRequestsPerInstance / 60 unless given', numberArg('--rps-per-instance', { positive: true }), PLAN_DEFAULTS.rpsPerInstance)
     .option('--target-cpu <percent>', 'target CPU % written to every planned service (default: the config\'s, else 50)', numberArg('--target-cpu', { min: 10, max: 90 }))
     .option('--instance-type <type>', `EC2 instance type of services the plan adds (default ${PLAN_DEFAULTS.instanceType})`)
     .option('--services <list>', 'services and their share of requests: web=0.7,api=0.3 (default: web=1, or the base config\'s services equally)', servicesArg)
-    .option('--reader-qps <n>', 'reads/s one Aurora reader serves at its target CPU', numberArg('--reader-qps', { min: 0 }), PLAN_DEFAULTS.readerQps)
-    .option('--writer-qps <n>', 'writes/s one Aurora writer serves at its CPU ceiling', numberArg('--writer-qps', { min: 0 }), PLAN_DEFAULTS.writerQps)
+    .option('--reader-qps <n>', 'reads/s one Aurora reader serves at its target CPU', numberArg('--reader-qps', { positive: true }), PLAN_DEFAULTS.readerQps)
+    .option('--writer-qps <n>', 'writes/s one Aurora writer serves at its CPU ceiling', numberArg('--writer-qps', { positive: true }), PLAN_DEFAULTS.writerQps)
     .option('--cache-node-type <type>', 'ElastiCache node type; with --config, the base config\'s unless given', PLAN_DEFAULTS.cacheNodeType)
-    .option('--cache-node-memory-gb <gb>', 'memory of one cache node (for node types the planner does not know)', numberArg('--cache-node-memory-gb', { min: 0 }))
+    .option('--cache-node-memory-gb <gb>', 'memory of one cache node (for node types the planner does not know)', numberArg('--cache-node-memory-gb', { positive: true }))
     .option('--cache-replicas <n>', 'replicas per cache shard, 1-5; with --config, the base config\'s unless given', numberArg('--cache-replicas', { integer: true, min: 1, max: 5 }), PLAN_DEFAULTS.cacheReplicasPerShard)
-    .option('--working-set-gb <gb>', 'cache working set in GiB, per region', numberArg('--working-set-gb', { min: 0 }), PLAN_DEFAULTS.workingSetGb)
-    .option('--cache-ops-per-shard <n>', 'commands/s one cache shard serves', numberArg('--cache-ops-per-shard', { min: 0 }), PLAN_DEFAULTS.cacheOpsPerShard)
+    .option('--working-set-gb <gb>', 'cache working set in GiB, per region', numberArg('--working-set-gb', { positive: true }), PLAN_DEFAULTS.workingSetGb)
+    .option('--cache-ops-per-shard <n>', 'commands/s one cache shard serves', numberArg('--cache-ops-per-shard', { positive: true }), PLAN_DEFAULTS.cacheOpsPerShard)
     .option('--jobs-per-second <n>', 'background jobs per second, all regions together (sizes the queue\'s workers, or adds the queue)', numberArg('--jobs-per-second', { min: 0 }))
-    .option('--job-seconds <s>', 'average processing time of one job; with --config, the queue\'s unless given', numberArg('--job-seconds', { min: 0 }), PLAN_DEFAULTS.jobSeconds)
-    .option('--acceptable-latency <s>', 'longest a job may wait in the queue; with --config, the queue\'s unless given', numberArg('--acceptable-latency', { min: 0 }), PLAN_DEFAULTS.acceptableLatencySeconds)
+    .option('--job-seconds <s>', 'average processing time of one job; with --config, the queue\'s unless given', numberArg('--job-seconds', { positive: true }), PLAN_DEFAULTS.jobSeconds)
+    .option('--acceptable-latency <s>', 'longest a job may wait in the queue; with --config, the queue\'s unless given', numberArg('--acceptable-latency', { positive: true }), PLAN_DEFAULTS.acceptableLatencySeconds)
     .option('--queue-name <name>', 'name of the planned queue', PLAN_DEFAULTS.queueName)
     .option('--headroom <share>', 'spare capacity above the peak (0.3 = 30%)', numberArg('--headroom', { min: 0, max: 10 }), PLAN_DEFAULTS.headroom)
     .option('--no-region-failover', 'size regions for their own share only (default: n-1 regions carry the peak)')

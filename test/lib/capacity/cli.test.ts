@@ -242,6 +242,9 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     { what: 'an instance type AWS does not offer', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--instance-type', 'gc7.large'], err: /^s2m: --instance-type gc7.large is not an EC2 instance type AWS offers\n$/ },
     { what: 'zero cache replicas', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--cache-replicas', '0'], err: /^s2m: option '--cache-replicas <n>' argument '0' is invalid. --cache-replicas must be at least 1 \(got: 0\)/ },
     { what: 'an app name the config rejects', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--name', 'Shop'], err: /^s2m: --name must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters \(got: Shop\)/ },
+    { what: 'a peak of 0 (the model divides by it)', args: ['--peak-rps', '0', '--read-ratio', '0.9'], err: /^s2m: option '--peak-rps <n>' argument '0' is invalid\. --peak-rps must be a positive number \(got: 0\)\n/ },
+    { what: 'a ratio written in hex', args: ['--peak-rps', '100', '--read-ratio', '0x1'], err: /^s2m: option '--read-ratio <r>' argument '0x1' is invalid\. --read-ratio must be a decimal number \(got: 0x1\)\n/ },
+    { what: 'a headroom above 10', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--headroom', '10.5'], err: /^s2m: option '--headroom <share>' argument '10\.5' is invalid\. --headroom must be at most 10 \(got: 10\.5\)\n/ },
     { what: 'a service named twice', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--services', 'web,web'], err: /^s2m: option '--services <list>' argument 'web,web' is invalid\. --services lists web twice \(got: web,web\)\n/ },
     { what: 'a service named twice, with --config', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--services', 'web=1,api=3,web=1'], err: /^s2m: option '--services <list>' argument 'web=1,api=3,web=1' is invalid\. --services lists web twice \(got: web=1,api=3,web=1\)/ },
     { what: '--name with --config (the name is the base\'s)', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--name', 'x'], err: /^s2m: option '--name <name>' cannot be used with option '-c, --config <path>'/ },
@@ -253,6 +256,12 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(io.err()).toMatch(err);
     expect(files).toEqual({});
     expect(io.out()).toBe('');
+  });
+
+  it('plan takes the --headroom its help and messages allow: 10 (×11) included', async () => {
+    const io = capture(mockAws([], shopValues));
+    expect(await main(['plan', '--peak-rps', '100', '--read-ratio', '0.9', '--headroom', '10', '--json'], io.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(io.out()) as { input: { headroom: number } }).input.headroom).toBe(10);
   });
 
   it('plan exits 3 for a base config with a repeated key, naming its path', async () => {
