@@ -6,7 +6,8 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { AL2023_RELEASE_CONTEXT_KEY } from '../../constructs/fleet/amazon-linux';
 import { FLEET_DEFAULTS } from '../../constructs/fleet/defaults';
-import { parseJsonText, type DuplicateKey } from '../config/json-text';
+import { parseJsonText } from '../config/json-text';
+import { jsonSyntaxError, withoutByteOrderMark } from './config-file';
 import { patchText } from './json-edit';
 import { CliError, ExitCode, classifyAwsError } from './errors';
 import { withRetry, type Clock } from './retry';
@@ -58,15 +59,19 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   checkPin(o.pin);
   const retry = { clock: deps.clock, ...(deps.random ? { random: deps.random } : {}) };
   let text: string;
-  let cdk: { context?: Record<string, unknown> } & Record<string, unknown>;
-  let duplicates: readonly DuplicateKey[];
+  let bom: string;
   try {
-    text = deps.readFile(o.cdkJson);
-    cdk = JSON.parse(text) as typeof cdk;
-    ({ duplicates } = parseJsonText(text));
+    const read = deps.readFile(o.cdkJson);
+    // A byte-order mark is skipped, and kept in the file.
+    text = withoutByteOrderMark(read);
+    bom = read.slice(0, read.length - text.length);
   } catch (e) {
     throw new CliError(`cannot read ${o.cdkJson}: ${(e as Error).message.split('\n')[0]} (run s2m ami where the CDK app's cdk.json is, or give --cdk-json)`, ExitCode.config);
   }
+  const syntax = jsonSyntaxError(text);
+  if (syntax) throw new CliError(`${o.cdkJson} is not valid JSON: ${syntax}`, ExitCode.config);
+  const cdk = JSON.parse(text) as { context?: Record<string, unknown> } & Record<string, unknown>;
+  const { duplicates } = parseJsonText(text);
   if (typeof cdk !== 'object' || cdk === null || Array.isArray(cdk)) throw new CliError(`${o.cdkJson} is not a JSON object`, ExitCode.config);
   // JSON.parse keeps a repeated key's last value: the pin would be read from, and written over, one of two.
   if (duplicates.length > 0) {
@@ -103,7 +108,7 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
     if (missing.length > 0) throw new CliError(`release ${wanted} is missing in ${missing.join(', ')}: not pinned`, ExitCode.aws);
     if (wanted !== pinned || fromContext === undefined) {
       // Only the pin changes: every other byte of the file (layout, key order) is kept.
-      deps.writeFile(o.cdkJson, patchText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
+      deps.writeFile(o.cdkJson, bom + patchText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
       wrote = true;
     }
   }

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from '../../constructs/cache/node-types';
 import { EC2_INSTANCE_TYPES, isOffered } from '../../constructs/common/instance-types';
-import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile, parseConfigText, resolveConfig, type Stage } from '../config';
+import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, resolveConfig, type Stage } from '../config';
+import { BYTE_ORDER_MARK, loadConfig, parseConfigJson, withoutByteOrderMark } from './config-file';
 import { capacityView } from './config-view';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
@@ -141,7 +142,7 @@ async function reportCommand(flags: ReportFlags, deps: CliDeps): Promise<number>
   const sinceSeconds = parseDuration(flags.since);
   if (sinceSeconds === undefined) throw new CliError(`--since must be a duration like 90m, 3h or 2d (got: ${flags.since})`, ExitCode.usage);
   if (sinceSeconds > MAX_SINCE_SECONDS) throw new CliError(`--since must be at most 455d, CloudWatch keeps hourly data 455 days (got: ${flags.since})`, ExitCode.usage);
-  const config = capacityView(loadConfigFile(flags.config));
+  const config = capacityView(loadConfig(flags.config));
   for (const r of flags.region ?? []) {
     if (!isKnownRegion(r)) throw new CliError(`unknown AWS region ${r}`, ExitCode.region);
     if (!config.regions.includes(r)) throw new CliError(`region ${r} is not in ${flags.config} (regions: ${config.regions.join(', ')})`, ExitCode.region);
@@ -273,6 +274,7 @@ export function renderPlan(input: PlanInput, plan: CapacityPlan, planned: Planne
 function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   let base: PlanBase | undefined;
+  let bom = '';
   if (flags.config) {
     let text: string;
     try {
@@ -280,9 +282,11 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
     } catch (e) {
       throw new CliError(`cannot read base config ${flags.config}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
-    const raw = parseConfigText(text, flags.config);
+    const raw = parseConfigJson(text, flags.config);
     const resolved = resolveConfig(raw, flags.config);
-    base = { text, raw: raw as Record<string, unknown>, resolved };
+    base = { text: withoutByteOrderMark(text), raw: raw as Record<string, unknown>, resolved };
+    // A byte-order mark the file starts with is kept (with --out the --config file).
+    if (text !== base.text) bom = BYTE_ORDER_MARK;
   }
   const input = planInput(flags, typed, base, flags.config);
   let plan: CapacityPlan;
@@ -294,7 +298,7 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const planned = planToConfig(input, plan, base);
   if (flags.out) {
     try {
-      (deps.writeFile ?? writeFileAtomic)(flags.out, planned.text);
+      (deps.writeFile ?? writeFileAtomic)(flags.out, bom + planned.text);
     } catch (e) {
       throw new CliError(`cannot write ${flags.out}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
@@ -347,7 +351,7 @@ function printEdits(deps: CliDeps, configPath: string, edits: string[], dryRun: 
 async function evacuateCommand(region: string, flags: EvacuateFlags, deps: CliDeps): Promise<number> {
   // Every check before the first line of output: a usage error must not follow "Dry run".
   const timeout = timeoutSeconds(flags.timeout);
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
   const edits = await evacuate(config, {
@@ -360,7 +364,7 @@ async function evacuateCommand(region: string, flags: EvacuateFlags, deps: CliDe
 
 async function restoreCommand(region: string, flags: RestoreFlags, deps: CliDeps): Promise<number> {
   const timeout = timeoutSeconds(flags.timeout);
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
   const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeout }, failover);

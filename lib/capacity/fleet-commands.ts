@@ -8,7 +8,8 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
+import { DEFAULT_CONFIG_PATH, isKnownRegion, type AppConfig } from '../config';
+import { loadConfig } from './config-file';
 import type { CliDeps } from './cli';
 import { checkPin, renderAmi, runAmi } from './ami';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
@@ -62,7 +63,7 @@ function regionsOf(config: AppConfig, path: string, wanted: readonly string[] | 
 }
 
 async function statusCommand(flags: StatusFlags, deps: CliDeps): Promise<number> {
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const report = await runFleetStatus(
     { name: config.name, services: config.services.map((s) => s.name), queues: config.queues.map((q) => q.name) },
     {
@@ -82,7 +83,7 @@ async function logsCommand(flags: LogsFlags, deps: CliDeps): Promise<number> {
   const sinceSeconds = parseDuration(flags.since);
   if (sinceSeconds === undefined) throw new CliError(`--since must be a duration like 15m, 1h or 2d (got: ${flags.since})`, ExitCode.usage);
   if (sinceSeconds > MAX_SINCE_SECONDS) throw new CliError(`--since must be at most 455d (got: ${flags.since})`, ExitCode.usage);
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const [region] = regionsOf(config, flags.config, flags.region ? [flags.region] : [config.primaryRegion]);
   await runLogs(
     {
@@ -115,7 +116,7 @@ interface AmiFlags {
 
 async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
   checkPin(flags.pin);
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const result = await runAmi(
     {
       ec2: need(deps.ec2, 'an EC2 client'),

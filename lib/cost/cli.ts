@@ -7,7 +7,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CliDeps } from '../capacity/cli';
 import { CliError, ExitCode } from '../capacity/errors';
 import { notDecimal, parseDecimal } from '../capacity/numbers';
-import { DEFAULT_CONFIG_PATH, loadConfigFile, type AppConfig } from '../config';
+import { loadConfig } from '../capacity/config-file';
+import { DEFAULT_CONFIG_PATH, type AppConfig } from '../config';
 import { AssumptionError, parseAssumePairs, resolveAssumptions, type CostAssumptions } from './assumptions';
 import type { CostEstimate } from './estimate';
 import { renderDifference, renderEstimate, totalsDifference } from './render';
@@ -94,8 +95,8 @@ async function loadSynth(): Promise<typeof import('./synth')> {
 /** Runs `s2m cost` and returns the exit code (errors are thrown as `CliError`/`ConfigError` for `main` to print). */
 export async function costCommand(flags: CostFlags, deps: Pick<CliDeps, 'stdout'>): Promise<number> {
   const assumptions = assumptionsFromFlags(flags);
-  const base = loadConfigFile(flags.config);
-  const other = flags.against !== undefined ? loadConfigFile(flags.against) : undefined;
+  const base = loadConfig(flags.config);
+  const other = flags.against !== undefined ? loadConfig(flags.against) : undefined;
   const { estimateConfig } = await loadSynth();
   const baseEstimate = estimateConfig(base, assumptions);
   if (!other) {

@@ -223,6 +223,41 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(await plan(lf.replace(/\n/g, '\r\n'))).toBe(fromLf.replace(/\n/g, '\r\n'));
   });
 
+  it('plan --config accepts a config that starts with a UTF-8 byte-order mark, and keeps the mark', async () => {
+    const text = readFileSync(MILLIONS, 'utf8');
+    const plan = async (base: string): Promise<string> => {
+      const files: Record<string, string> = {};
+      const io = capture(mockAws([], shopValues), { files });
+      expect(await main(['plan', '--config', 'base.json', '--peak-rps', '30000', '--read-ratio', '0.9', '--out', 'out.json'], { ...io.deps, readFile: () => base })).toBe(ExitCode.ok);
+      return files['out.json'];
+    };
+    expect(await plan(`\ufeff${text}`)).toBe(`\ufeff${await plan(text)}`);
+  });
+
+  it('a config that is not JSON, or starts with a byte-order mark, is read by every command: a syntax error names its line and column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's2m-config-'));
+    try {
+      // GIVEN a config with a trailing comma, and millions.json as a Windows editor saves it
+      const trailing = join(dir, 'trailing.json');
+      writeFileSync(trailing, readFileSync(MILLIONS, 'utf8').replace(/\n}\s*$/, ',\n}\n'));
+      const lines = readFileSync(trailing, 'utf8').split('\n').length;
+      const bom = join(dir, 'bom.json');
+      writeFileSync(bom, `\ufeff${readFileSync(MILLIONS, 'utf8')}`);
+      // WHEN report reads them THEN the first fails at the closing brace, without repeating the file; the second is read
+      const bad = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+      expect(await main(['report', '--config', trailing], bad.deps)).toBe(ExitCode.config);
+      expect(bad.err()).toBe(`s2m: Invalid config ${trailing}: 1 problem\n  (file): is not valid JSON: line ${lines - 1}, column 1: Expected double-quoted property name (got: "${trailing}")\n`);
+      const planBad = capture(mockAws([], shopValues));
+      expect(await main(['plan', '--config', 'x.json', '--peak-rps', '1', '--read-ratio', '0.9'], { ...planBad.deps, readFile: () => '{\n  "name": "x",\n  "stage": tru\n}' })).toBe(ExitCode.config);
+      expect(planBad.err()).toBe('s2m: Invalid config x.json: 1 problem\n  (file): is not valid JSON: line 3, column 15: Unexpected token \'\\n\' (got: "x.json")\n');
+      const good = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+      expect(await main(['report', '--config', bom, '--region', 'eu-west-1'], good.deps)).toBe(ExitCode.ok);
+      expect(good.err()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plan --json prints the changes to the base (schema version 2)', async () => {
     const io = capture(mockAws([], shopValues));
     expect(await main(['plan', '--config', MILLIONS, '--peak-rps', '30000', '--read-ratio', '0.9', '--json'], io.deps)).toBe(ExitCode.ok);

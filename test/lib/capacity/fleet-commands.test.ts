@@ -351,6 +351,19 @@ describe('s2m ami', () => {
     expect(files['cdk.json']).toBe(pinned.replace(/\n/g, '\r\n'));
   });
 
+  it('--pin reads a cdk.json that starts with a byte-order mark and keeps the mark; a syntax error names its line and column (3)', async () => {
+    const { ec2 } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': `\ufeff${cdkJson}` };
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json'].startsWith('\ufeff{')).toBe(true);
+    expect(JSON.parse(files['cdk.json'].slice(1))).toMatchObject({ context: { [AL2023_RELEASE_CONTEXT_KEY]: '2023.9.20251117.1' } });
+
+    files['cdk.json'] = '{\n  "app": "npx tsx bin/app.ts",\n  "context": {},\n}\n';
+    const bad = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS], { ...bad.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.config);
+    expect(bad.err()).toBe('s2m: cdk.json is not valid JSON: line 4, column 1: Expected double-quoted property name\n');
+  });
+
   it('--pin refuses a cdk.json that repeats a key (3), before calling AWS, and writes nothing', async () => {
     const { ec2, stubs } = mockEc2();
     const twice = '{\n  "app": "npx tsx bin/app.ts",\n  "context": { "a": 1 },\n  "context": { "b": 2 }\n}\n';
