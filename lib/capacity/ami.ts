@@ -6,6 +6,9 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { AL2023_RELEASE_CONTEXT_KEY } from '../../constructs/fleet/amazon-linux';
 import { FLEET_DEFAULTS } from '../../constructs/fleet/defaults';
+import { parseJsonText } from '../config/json-text';
+import { jsonSyntaxError, withoutByteOrderMark } from './config-file';
+import { patchText } from './json-edit';
 import { CliError, ExitCode, classifyAwsError } from './errors';
 import { withRetry, type Clock } from './retry';
 
@@ -46,14 +49,33 @@ export interface AmiResult {
 const RELEASE = /^2023\.\d+\.\d{8}\.\d+$/;
 const ARCHES = ['arm64', 'x86_64'] as const;
 
+/** Throws a usage error unless `pin` is `latest` or a release (`s2m ami --pin`); checked before anything is read. */
+export function checkPin(pin: string | undefined): void {
+  if (pin !== undefined && pin !== 'latest' && !RELEASE.test(pin)) throw new CliError(`--pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: ${pin})`, ExitCode.usage);
+}
+
 /** Shows the pin and the newest release; with `pin`, checks the release in every region and writes it to cdk.json. */
 export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
+  checkPin(o.pin);
   const retry = { clock: deps.clock, ...(deps.random ? { random: deps.random } : {}) };
-  let cdk: { context?: Record<string, unknown> } & Record<string, unknown>;
+  let text: string;
+  let bom: string;
   try {
-    cdk = JSON.parse(deps.readFile(o.cdkJson)) as typeof cdk;
+    const read = deps.readFile(o.cdkJson);
+    // A byte-order mark is skipped, and kept in the file.
+    text = withoutByteOrderMark(read);
+    bom = read.slice(0, read.length - text.length);
   } catch (e) {
     throw new CliError(`cannot read ${o.cdkJson}: ${(e as Error).message.split('\n')[0]} (run s2m ami where the CDK app's cdk.json is, or give --cdk-json)`, ExitCode.config);
+  }
+  const syntax = jsonSyntaxError(text);
+  if (syntax) throw new CliError(`${o.cdkJson} is not valid JSON: ${syntax}`, ExitCode.config);
+  const cdk = JSON.parse(text) as { context?: Record<string, unknown> } & Record<string, unknown>;
+  const { duplicates } = parseJsonText(text);
+  if (typeof cdk !== 'object' || cdk === null || Array.isArray(cdk)) throw new CliError(`${o.cdkJson} is not a JSON object`, ExitCode.config);
+  // JSON.parse keeps a repeated key's last value: the pin would be read from, and written over, one of two.
+  if (duplicates.length > 0) {
+    throw new CliError(`${o.cdkJson} repeats a key (${duplicates.map((d) => `${d.path}, lines ${d.firstLine} and ${d.line}`).join('; ')}): JSON keeps only the last value; keep one`, ExitCode.config);
   }
   const fromContext = cdk.context?.[AL2023_RELEASE_CONTEXT_KEY];
   const pinned = typeof fromContext === 'string' ? fromContext : FLEET_DEFAULTS.al2023Release;
@@ -73,7 +95,6 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   if (!latest) throw new CliError(`no Amazon Linux 2023 image found in ${primary}`, ExitCode.aws);
 
   const wanted = o.pin === 'latest' ? latest : o.pin;
-  if (wanted !== undefined && !RELEASE.test(wanted)) throw new CliError(`--pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: ${wanted})`, ExitCode.usage);
   const checked = wanted ?? pinned;
   const missing: string[] = [];
   await Promise.all(o.regions.flatMap((region) => ARCHES.map(async (arch) => {
@@ -86,7 +107,8 @@ export async function runAmi(deps: AmiDeps, o: AmiOptions): Promise<AmiResult> {
   if (wanted !== undefined) {
     if (missing.length > 0) throw new CliError(`release ${wanted} is missing in ${missing.join(', ')}: not pinned`, ExitCode.aws);
     if (wanted !== pinned || fromContext === undefined) {
-      deps.writeFile(o.cdkJson, `${JSON.stringify({ ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }, null, 2)}\n`);
+      // Only the pin changes: every other byte of the file (layout, key order) is kept.
+      deps.writeFile(o.cdkJson, bom + patchText(text, cdk, { ...cdk, context: { ...cdk.context, [AL2023_RELEASE_CONTEXT_KEY]: wanted } }));
       wrote = true;
     }
   }

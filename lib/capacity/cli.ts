@@ -3,11 +3,12 @@
  * that touches the outside world comes in through {@link CliDeps}, so tests drive `main` end to end
  * with mocked AWS clients and captured output.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { autoScalingNodeTypeProblem, globalDatastoreNodeTypeProblem, parseNodeType } from '../../constructs/cache/node-types';
 import { EC2_INSTANCE_TYPES, isOffered } from '../../constructs/common/instance-types';
-import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, loadConfigFile, parseConfigText, resolveConfig, type Stage } from '../config';
+import { ConfigError, DEFAULT_CONFIG_PATH, STAGES, isKnownRegion, resolveConfig, type Stage } from '../config';
+import { BYTE_ORDER_MARK, loadConfig, parseConfigJson, withoutByteOrderMark } from './config-file';
 import { capacityView } from './config-view';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
@@ -17,7 +18,9 @@ import { planToConfig, type PlanBase, type PlannedConfig } from './plan-config';
 import { registerFleetCommands, type FleetCommandDeps } from './fleet-commands';
 import { renderReport, table } from './render';
 import { runReport, type ReportDeps } from './report';
+import { notDecimal, parseDecimal } from './numbers';
 import { packageVersion } from './version';
+import { writeFileAtomic } from './write-file';
 import { registerCostCommand } from '../cost/cli';
 
 /** Where output goes: `process.stdout`/`process.stderr` or a test buffer. */
@@ -33,7 +36,7 @@ export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps 
   readonly stderr: Writer;
   /** Reads a text file. @default fs.readFileSync */
   readonly readFile?: (path: string) => string;
-  /** Writes a text file. @default fs.writeFileSync */
+  /** Writes a text file. @default writeFileAtomic (a temporary file renamed over the target) */
   readonly writeFile?: (path: string, text: string) => void;
   /** Environment (`S2M_DEBUG=1` prints stack traces of internal errors). @default - none */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -45,11 +48,13 @@ export interface CliDeps extends Omit<ReportDeps, 'progress'>, FleetCommandDeps 
   readonly ssm?: FailoverDeps['ssm'];
 }
 
-function numberArg(name: string, opts: { integer?: boolean; min?: number; max?: number } = {}) {
+/** A number option; `positive` for the figures the plan divides by or needs above 0 (as `checkPlanInput` says). */
+function numberArg(name: string, opts: { integer?: boolean; positive?: boolean; min?: number; max?: number } = {}) {
   return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (got: ${value})`);
+    const n = parseDecimal(value);
+    if (n === undefined) throw new InvalidArgumentError(notDecimal(name, value));
     if (opts.integer && !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number (got: ${value})`);
+    if (opts.positive && !(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number (got: ${value})`);
     if (opts.min !== undefined && n < opts.min) throw new InvalidArgumentError(`${name} must be at least ${opts.min} (got: ${value})`);
     if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`${name} must be at most ${opts.max} (got: ${value})`);
     return n;
@@ -60,13 +65,24 @@ function listArg(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** `--region a,b --region c`: every region given, each once; an empty value is refused (it would mean every region). */
+function regionsArg(value: string, previous: string[] | undefined): string[] {
+  const regions = listArg(value);
+  if (regions.length === 0) throw new InvalidArgumentError(`--region takes one or more regions, comma-separated (got: '${value}')`);
+  return [...new Set([...(previous ?? []), ...regions])];
+}
+
 function servicesArg(value: string): Array<{ name: string; share: number }> {
-  return listArg(value).map((part) => {
+  const services = listArg(value).map((part) => {
     const [name, share] = part.split('=');
     const n = share === undefined ? 1 : Number(share);
     if (!/^[a-z][a-z0-9-]*$/.test(name) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--services takes name=share pairs like web=0.7,api=0.3 (got: ${part})`);
     return { name, share: n };
   });
+  // A service named twice would be sized for one of its shares only (or fail as an invalid config).
+  const twice = services.find((s, idx) => services.findIndex((x) => x.name === s.name) !== idx);
+  if (twice) throw new InvalidArgumentError(`--services lists ${twice.name} twice (got: ${value})`);
+  return services;
 }
 
 interface ReportFlags {
@@ -126,7 +142,7 @@ async function reportCommand(flags: ReportFlags, deps: CliDeps): Promise<number>
   const sinceSeconds = parseDuration(flags.since);
   if (sinceSeconds === undefined) throw new CliError(`--since must be a duration like 90m, 3h or 2d (got: ${flags.since})`, ExitCode.usage);
   if (sinceSeconds > MAX_SINCE_SECONDS) throw new CliError(`--since must be at most 455d, CloudWatch keeps hourly data 455 days (got: ${flags.since})`, ExitCode.usage);
-  const config = capacityView(loadConfigFile(flags.config));
+  const config = capacityView(loadConfig(flags.config));
   for (const r of flags.region ?? []) {
     if (!isKnownRegion(r)) throw new CliError(`unknown AWS region ${r}`, ExitCode.region);
     if (!config.regions.includes(r)) throw new CliError(`region ${r} is not in ${flags.config} (regions: ${config.regions.join(', ')})`, ExitCode.region);
@@ -258,6 +274,7 @@ export function renderPlan(input: PlanInput, plan: CapacityPlan, planned: Planne
 function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   let base: PlanBase | undefined;
+  let bom = '';
   if (flags.config) {
     let text: string;
     try {
@@ -265,9 +282,11 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
     } catch (e) {
       throw new CliError(`cannot read base config ${flags.config}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
-    const raw = parseConfigText(text, flags.config);
+    const raw = parseConfigJson(text, flags.config);
     const resolved = resolveConfig(raw, flags.config);
-    base = { text, raw: raw as Record<string, unknown>, resolved };
+    base = { text: withoutByteOrderMark(text), raw: raw as Record<string, unknown>, resolved };
+    // A byte-order mark the file starts with is kept (with --out the --config file).
+    if (text !== base.text) bom = BYTE_ORDER_MARK;
   }
   const input = planInput(flags, typed, base, flags.config);
   let plan: CapacityPlan;
@@ -279,7 +298,7 @@ function planCommand(flags: PlanFlags, typed: Typed, deps: CliDeps): number {
   const planned = planToConfig(input, plan, base);
   if (flags.out) {
     try {
-      (deps.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(flags.out, planned.text);
+      (deps.writeFile ?? writeFileAtomic)(flags.out, bom + planned.text);
     } catch (e) {
       throw new CliError(`cannot write ${flags.out}: ${(e as Error).message.split('\n')[0]}`, ExitCode.config);
     }
@@ -330,20 +349,25 @@ function printEdits(deps: CliDeps, configPath: string, edits: string[], dryRun: 
 }
 
 async function evacuateCommand(region: string, flags: EvacuateFlags, deps: CliDeps): Promise<number> {
-  const config = loadConfigFile(flags.config);
+  // Every check before the first line of output: a usage error must not follow "Dry run".
+  const timeout = timeoutSeconds(flags.timeout);
+  const config = loadConfig(flags.config);
+  const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
   const edits = await evacuate(config, {
     region, ...(flags.to ? { to: flags.to } : {}), unplanned: flags.unplanned ?? false, keepDns: flags.keepDns ?? false,
-    keepDatabase: flags.keepDatabase ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout),
-  }, failoverDeps(deps));
+    keepDatabase: flags.keepDatabase ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeout,
+  }, failover);
   printEdits(deps, flags.config, edits, flags.dryRun);
   return ExitCode.ok;
 }
 
 async function restoreCommand(region: string, flags: RestoreFlags, deps: CliDeps): Promise<number> {
-  const config = loadConfigFile(flags.config);
+  const timeout = timeoutSeconds(flags.timeout);
+  const config = loadConfig(flags.config);
+  const failover = failoverDeps(deps);
   if (flags.dryRun) deps.stdout.write('Dry run: reads only, changes nothing.\n');
-  const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeoutSeconds(flags.timeout) }, failoverDeps(deps));
+  const edits = await restore(config, { region, writer: flags.writer ?? false, dryRun: flags.dryRun ?? false, timeoutSeconds: timeout }, failover);
   printEdits(deps, flags.config, edits, flags.dryRun);
   return ExitCode.ok;
 }
@@ -362,7 +386,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .description('per region and tier: load, utilization against the scaling target, headroom, the bottleneck and recommendations')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('-s, --since <duration>', 'window back from now: 90m, 3h, 2d, 8w (at most 455d)', '3h')
-    .option('--region <regions>', 'only these regions (comma-separated)', listArg)
+    .option('--region <regions>', 'only these regions (comma-separated, repeatable)', regionsArg)
     .option('--json', 'print the report as JSON (stable schema, docs/capacity.md)')
     .action((flags: ReportFlags) => run(() => reportCommand(flags, deps)));
 
@@ -371,24 +395,24 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
   const noBase = (o: Option) => o.conflicts('config');
   cmd.command('plan')
     .description('turn peak load figures into per-tier sizes and write them into a config (a merge: only sizes change)')
-    .addOption(required('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { min: 0 })))
+    .addOption(required('--peak-rps <n>', 'peak dynamic requests per second, all regions together', numberArg('--peak-rps', { positive: true })))
     .addOption(required('--read-ratio <r>', 'share of database queries that are reads (0-1)', numberArg('--read-ratio', { min: 0, max: 1 })))
     .option('--cache-hit-ratio <h>', 'share of reads the cache answers (0-1)', numberArg('--cache-hit-ratio', { min: 0, max: 1 }), PLAN_DEFAULTS.cacheHitRatio)
-    .option('--queries-per-request <q>', 'database queries per request', numberArg('--queries-per-request', { min: 0 }), PLAN_DEFAULTS.queriesPerRequest)
-    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU; with --config, a service\'s own targetRequestsPerInstance / 60 unless given', numberArg('--rps-per-instance', { min: 0 }), PLAN_DEFAULTS.rpsPerInstance)
+    .option('--queries-per-request <q>', 'database queries per request', numberArg('--queries-per-request', { positive: true }), PLAN_DEFAULTS.queriesPerRequest)
+    .option('--rps-per-instance <n>', 'requests/s one instance serves at the target CPU; with --config, a service\'s own targetRequestsPerInstance / 60 unless given', numberArg('--rps-per-instance', { positive: true }), PLAN_DEFAULTS.rpsPerInstance)
     .option('--target-cpu <percent>', 'target CPU % written to every planned service (default: the config\'s, else 50)', numberArg('--target-cpu', { min: 10, max: 90 }))
     .option('--instance-type <type>', `EC2 instance type of services the plan adds (default ${PLAN_DEFAULTS.instanceType})`)
     .option('--services <list>', 'services and their share of requests: web=0.7,api=0.3 (default: web=1, or the base config\'s services equally)', servicesArg)
-    .option('--reader-qps <n>', 'reads/s one Aurora reader serves at its target CPU', numberArg('--reader-qps', { min: 0 }), PLAN_DEFAULTS.readerQps)
-    .option('--writer-qps <n>', 'writes/s one Aurora writer serves at its CPU ceiling', numberArg('--writer-qps', { min: 0 }), PLAN_DEFAULTS.writerQps)
+    .option('--reader-qps <n>', 'reads/s one Aurora reader serves at its target CPU', numberArg('--reader-qps', { positive: true }), PLAN_DEFAULTS.readerQps)
+    .option('--writer-qps <n>', 'writes/s one Aurora writer serves at its CPU ceiling', numberArg('--writer-qps', { positive: true }), PLAN_DEFAULTS.writerQps)
     .option('--cache-node-type <type>', 'ElastiCache node type; with --config, the base config\'s unless given', PLAN_DEFAULTS.cacheNodeType)
-    .option('--cache-node-memory-gb <gb>', 'memory of one cache node (for node types the planner does not know)', numberArg('--cache-node-memory-gb', { min: 0 }))
+    .option('--cache-node-memory-gb <gb>', 'memory of one cache node (for node types the planner does not know)', numberArg('--cache-node-memory-gb', { positive: true }))
     .option('--cache-replicas <n>', 'replicas per cache shard, 1-5; with --config, the base config\'s unless given', numberArg('--cache-replicas', { integer: true, min: 1, max: 5 }), PLAN_DEFAULTS.cacheReplicasPerShard)
-    .option('--working-set-gb <gb>', 'cache working set in GiB, per region', numberArg('--working-set-gb', { min: 0 }), PLAN_DEFAULTS.workingSetGb)
-    .option('--cache-ops-per-shard <n>', 'commands/s one cache shard serves', numberArg('--cache-ops-per-shard', { min: 0 }), PLAN_DEFAULTS.cacheOpsPerShard)
+    .option('--working-set-gb <gb>', 'cache working set in GiB, per region', numberArg('--working-set-gb', { positive: true }), PLAN_DEFAULTS.workingSetGb)
+    .option('--cache-ops-per-shard <n>', 'commands/s one cache shard serves', numberArg('--cache-ops-per-shard', { positive: true }), PLAN_DEFAULTS.cacheOpsPerShard)
     .option('--jobs-per-second <n>', 'background jobs per second, all regions together (sizes the queue\'s workers, or adds the queue)', numberArg('--jobs-per-second', { min: 0 }))
-    .option('--job-seconds <s>', 'average processing time of one job; with --config, the queue\'s unless given', numberArg('--job-seconds', { min: 0 }), PLAN_DEFAULTS.jobSeconds)
-    .option('--acceptable-latency <s>', 'longest a job may wait in the queue; with --config, the queue\'s unless given', numberArg('--acceptable-latency', { min: 0 }), PLAN_DEFAULTS.acceptableLatencySeconds)
+    .option('--job-seconds <s>', 'average processing time of one job; with --config, the queue\'s unless given', numberArg('--job-seconds', { positive: true }), PLAN_DEFAULTS.jobSeconds)
+    .option('--acceptable-latency <s>', 'longest a job may wait in the queue; with --config, the queue\'s unless given', numberArg('--acceptable-latency', { positive: true }), PLAN_DEFAULTS.acceptableLatencySeconds)
     .option('--queue-name <name>', 'name of the planned queue', PLAN_DEFAULTS.queueName)
     .option('--headroom <share>', 'spare capacity above the peak (0.3 = 30%)', numberArg('--headroom', { min: 0, max: 10 }), PLAN_DEFAULTS.headroom)
     .option('--no-region-failover', 'size regions for their own share only (default: n-1 regions carry the peak)')
@@ -401,7 +425,7 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .action((flags: PlanFlags, command: Command) => run(() => planCommand(flags, (o) => command.getOptionValueSource(o) === 'cli', deps)));
 
     registerCostCommand(cmd, deps, run);
-    registerFleetCommands(cmd, deps, run, listArg);
+    registerFleetCommands(cmd, deps, run, regionsArg);
 
   cmd.command('evacuate')
     .description('take a region out of service: invert its Route 53 drain switch, and move the Aurora Global writer out of it (planned switchover, or --unplanned failover)')
@@ -409,7 +433,8 @@ function program(deps: CliDeps, run: (work: () => Promise<number> | number) => v
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--to <region>', 'where the writer goes (default: the first other region of the config)')
     .option('--unplanned', 'the region is down: fail over at once, losing the writes not yet replicated (RPO: the global replication lag)')
-    .option('--keep-dns', 'move the database only')
+    // Both would leave nothing to do: refused as a usage error rather than a silent exit 0.
+    .addOption(new Option('--keep-dns', 'move the database only').conflicts('keepDatabase'))
     .option('--keep-database', 'drain DNS only')
     .option('--dry-run', 'print what would be done; change nothing')
     .option('--timeout <duration>', 'longest wait for the writer to move, and then for write forwarding on the demoted cluster', '30m')

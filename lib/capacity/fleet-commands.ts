@@ -6,14 +6,16 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { DEFAULT_CONFIG_PATH, isKnownRegion, loadConfigFile, type AppConfig } from '../config';
+import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CONFIG_PATH, isKnownRegion, type AppConfig } from '../config';
+import { loadConfig } from './config-file';
 import type { CliDeps } from './cli';
-import { renderAmi, runAmi } from './ami';
+import { checkPin, renderAmi, runAmi } from './ami';
 import { MAX_SINCE_SECONDS, parseDuration } from './duration';
 import { CliError, ExitCode } from './errors';
 import { runLogs } from './fleet-logs';
+import { writeFileAtomic } from './write-file';
 import { renderFleetStatus, runFleetStatus } from './fleet-status';
 
 /** The clients `status` and `logs` add to the CLI's dependencies. */
@@ -61,7 +63,7 @@ function regionsOf(config: AppConfig, path: string, wanted: readonly string[] | 
 }
 
 async function statusCommand(flags: StatusFlags, deps: CliDeps): Promise<number> {
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const report = await runFleetStatus(
     { name: config.name, services: config.services.map((s) => s.name), queues: config.queues.map((q) => q.name) },
     {
@@ -81,7 +83,7 @@ async function logsCommand(flags: LogsFlags, deps: CliDeps): Promise<number> {
   const sinceSeconds = parseDuration(flags.since);
   if (sinceSeconds === undefined) throw new CliError(`--since must be a duration like 15m, 1h or 2d (got: ${flags.since})`, ExitCode.usage);
   if (sinceSeconds > MAX_SINCE_SECONDS) throw new CliError(`--since must be at most 455d (got: ${flags.since})`, ExitCode.usage);
-  const config = loadConfigFile(flags.config);
+  const config = loadConfig(flags.config);
   const [region] = regionsOf(config, flags.config, flags.region ? [flags.region] : [config.primaryRegion]);
   await runLogs(
     {
@@ -113,14 +115,15 @@ interface AmiFlags {
 }
 
 async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
-  const config = loadConfigFile(flags.config);
+  checkPin(flags.pin);
+  const config = loadConfig(flags.config);
   const result = await runAmi(
     {
       ec2: need(deps.ec2, 'an EC2 client'),
       clock: deps.clock,
       ...(deps.random ? { random: deps.random } : {}),
       readFile: deps.readFile ?? ((p) => readFileSync(p, 'utf8')),
-      writeFile: deps.writeFile ?? ((p, t) => writeFileSync(p, t)),
+      writeFile: deps.writeFile ?? ((p, t) => writeFileAtomic(p, t)),
     },
     { regions: config.regions.map((r) => r.region), cdkJson: flags.cdkJson, ...(flags.pin !== undefined ? { pin: flags.pin } : {}) },
   );
@@ -128,12 +131,20 @@ async function amiCommand(flags: AmiFlags, deps: CliDeps): Promise<number> {
   return ExitCode.ok;
 }
 
+/** `logs --region`: one region; an empty value (which would mean the primary) or a second region is refused. */
+function oneRegionArg(value: string, previous: string | undefined): string {
+  const region = value.trim();
+  if (region === '' || region.includes(',')) throw new InvalidArgumentError(`--region takes one region (got: '${value}')`);
+  if (previous !== undefined && previous !== region) throw new InvalidArgumentError(`--region takes one region (got: ${previous}, then ${region})`);
+  return region;
+}
+
 /** Adds `status`, `logs` and `ami` to the `s2m` program; `run` receives each command's work. */
-export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: () => Promise<number> | number) => void, listArg: (value: string) => string[]): void {
+export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: () => Promise<number> | number) => void, regionsArg: (value: string, previous: string[] | undefined) => string[]): void {
   cmd.command('status')
     .description('per region and fleet: the application version each instance runs, a refresh in progress, healthy targets, the last rollback and why')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('--region <regions>', 'only these regions (comma-separated)', listArg)
+    .option('--region <regions>', 'only these regions (comma-separated, repeatable)', regionsArg)
     .option('--json', 'print the status as JSON (stable schema, docs/fleets.md)')
     .action((flags: StatusFlags) => run(() => statusCommand(flags, deps)));
 
@@ -141,7 +152,7 @@ export function registerFleetCommands(cmd: Command, deps: CliDeps, run: (work: (
     .description('the application log of one service (or one queue\'s workers), every instance interleaved')
     .requiredOption('--service <name>', 'a service, or a queue for its workers')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .option('--region <region>', 'the region (default: the primary region)')
+    .option('--region <region>', 'the region (default: the primary region)', oneRegionArg)
     .option('-s, --since <duration>', 'start this far back: 15m, 1h, 2d', '1h')
     .option('-f, --follow', 'keep printing new events (Ctrl-C to stop)')
     .option('--filter <pattern>', 'a CloudWatch Logs filter pattern, e.g. ERROR')

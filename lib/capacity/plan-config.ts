@@ -16,7 +16,7 @@ import {
   type ConfigPath,
 } from '../config';
 import { pascalId } from '../../constructs/sharding';
-import { patchJsonText } from '../config/json-text';
+import { patchText } from './json-edit';
 import { AURORA_POSTGRES_MAX_CONNECTIONS, FORWARDED_SESSIONS_PERCENT, forwardedSessionBudget, forwardingPoolMax } from '../config/limits';
 import { DATABASE_KEYS, RUNTIME_POOL_MAX } from '../runtime/contract';
 import type { CapacityPlan, PlanInput } from './plan';
@@ -108,7 +108,7 @@ export function planToConfig(input: PlanInput, plan: CapacityPlan, base?: PlanBa
   }
   checkApplied(plan, resolved);
   notes.push(...forwardingNotes(resolved));
-  const text = fresh ? `${JSON.stringify(out, null, 2)}\n` : patchJsonText(from.text, from.raw, out);
+  const text = fresh ? `${JSON.stringify(out, null, 2)}\n` : patchText(from.text, from.raw, out);
   if (!same(JSON.parse(text), out)) throw new Error('the planned config file does not hold the planned config (a bug in s2m plan, please report it)');
   return { config: out, text, changes, notes };
 }

@@ -204,7 +204,7 @@ export function checkPlanInput(i: PlanInput): void {
   positive(label(i, 'jobSeconds'), i.jobSeconds);
   positive(label(i, 'acceptableLatencySeconds'), i.acceptableLatencySeconds);
   if (i.jobsPerSecond !== undefined && !(Number.isFinite(i.jobsPerSecond) && i.jobsPerSecond >= 0)) bad.push(`--jobs-per-second must be 0 or more (got: ${i.jobsPerSecond})`);
-  if (!(i.headroom >= 0 && i.headroom < 10)) bad.push(`--headroom must be between 0 and 10 (got: ${i.headroom})`);
+  if (!(i.headroom >= 0 && i.headroom <= 10)) bad.push(`--headroom must be between 0 and 10 (got: ${i.headroom})`);
   if (i.targetCpuPercent !== undefined && !(i.targetCpuPercent >= 10 && i.targetCpuPercent <= 90)) bad.push(`--target-cpu must be between 10 and 90 (got: ${i.targetCpuPercent})`);
   if (!(Number.isInteger(i.cacheReplicasPerShard) && i.cacheReplicasPerShard >= 1 && i.cacheReplicasPerShard <= 5)) {
     bad.push(`${label(i, 'cacheReplicasPerShard')} must be a whole number from 1 to 5: Multi-AZ failover needs a replica in every shard (got: ${i.cacheReplicasPerShard})`);

@@ -2,6 +2,7 @@
  * The assumptions of the variable part of a cost estimate (what a stated load adds to the floor). Every one is
  * printed with the estimate and can be overridden (`s2m cost --requests-per-month`, `--assume key=value`).
  */
+import { notDecimal, parseDecimal } from '../capacity/numbers';
 
 /** What the load part of an estimate assumes. */
 export interface CostAssumptions {
@@ -98,17 +99,18 @@ export class AssumptionError extends Error {
 
 /**
  * Checks `overrides` (any subset of the assumptions, e.g. parsed from `--assume`) and fills in the defaults.
- * Throws an {@link AssumptionError} naming the key and the value received.
+ * Throws an {@link AssumptionError} naming the key (as `nameOf` names it, by default its flag) and the value received.
  */
-export function resolveAssumptions(overrides: Readonly<Record<string, unknown>> = {}): CostAssumptions {
+export function resolveAssumptions(overrides: Readonly<Record<string, unknown>> = {}, nameOf: (info: AssumptionInfo) => string = (info) => info.flag ?? info.key): CostAssumptions {
   const out: Record<string, number | undefined> = { ...DEFAULT_ASSUMPTIONS };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const info = ASSUMPTIONS.find((a) => a.key === key);
     if (!info) throw new AssumptionError(key, `unknown assumption ${key} (known: ${ASSUMPTIONS.map((a) => a.key).join(', ')})`);
-    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/_/g, '')) : NaN;
-    const name = info.flag ?? key;
-    if (!Number.isFinite(n)) throw new AssumptionError(key, `${name} must be a number (got: ${String(value)})`);
+    const digits = typeof value === 'string' ? value.replace(/_/g, '') : '';
+    const n = typeof value === 'number' ? value : (parseDecimal(digits) ?? NaN);
+    const name = nameOf(info);
+    if (!Number.isFinite(n)) throw new AssumptionError(key, notDecimal(name, digits, String(value)));
     if (n < 0) throw new AssumptionError(key, `${name} must be at least 0 (got: ${String(value)})`);
     if (info.ratio && n > 1) throw new AssumptionError(key, `${name} must be between 0 and 1 (got: ${String(value)})`);
     if (key === 'serverlessAcus' && (n < 0.5 || n > 256)) throw new AssumptionError(key, `${name} must be between 0.5 and 256 ACUs (got: ${String(value)})`);

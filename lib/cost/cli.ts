@@ -6,7 +6,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliDeps } from '../capacity/cli';
 import { CliError, ExitCode } from '../capacity/errors';
-import { DEFAULT_CONFIG_PATH, loadConfigFile, type AppConfig } from '../config';
+import { notDecimal, parseDecimal } from '../capacity/numbers';
+import { loadConfig } from '../capacity/config-file';
+import { DEFAULT_CONFIG_PATH, type AppConfig } from '../config';
 import { AssumptionError, parseAssumePairs, resolveAssumptions, type CostAssumptions } from './assumptions';
 import type { CostEstimate } from './estimate';
 import { renderDifference, renderEstimate, totalsDifference } from './render';
@@ -28,8 +30,10 @@ export const COST_JSON_SCHEMA_VERSION = 1;
 
 function numberOption(flag: string, opts: { integer?: boolean; max?: number } = {}) {
   return (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number (got: ${value})`);
+    // Digit separators are welcome (100_000_000); other bases and Infinity are not.
+    const digits = value.replace(/_/g, '');
+    const n = parseDecimal(digits);
+    if (n === undefined) throw new InvalidArgumentError(notDecimal(flag, digits, value));
     if (n < 0) throw new InvalidArgumentError(`${flag} must be at least 0 (got: ${value})`);
     if (opts.integer && !Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be a whole number (got: ${value})`);
     if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`${flag} must be at most ${opts.max} (got: ${value})`);
@@ -54,8 +58,10 @@ export function assumptionsFromFlags(flags: CostFlags): CostAssumptions {
     ...(flags.cacheHitRatio !== undefined ? { cacheHitRatio: flags.cacheHitRatio } : {}),
     ...(flags.albLcus !== undefined ? { albLcus: flags.albLcus } : {}),
   };
+  // A bad value is named as the user gave it: by its flag, or as the --assume key they typed.
+  const typed = flags as unknown as Readonly<Record<string, unknown>>;
   try {
-    return resolveAssumptions(overrides);
+    return resolveAssumptions(overrides, (info) => (info.flag && typed[info.key] !== undefined ? info.flag : `--assume ${info.key}`));
   } catch (e) {
     if (e instanceof AssumptionError) throw new CliError(e.message.startsWith('--') ? e.message : `--assume ${e.message}`, ExitCode.usage);
     throw e;
@@ -89,8 +95,8 @@ async function loadSynth(): Promise<typeof import('./synth')> {
 /** Runs `s2m cost` and returns the exit code (errors are thrown as `CliError`/`ConfigError` for `main` to print). */
 export async function costCommand(flags: CostFlags, deps: Pick<CliDeps, 'stdout'>): Promise<number> {
   const assumptions = assumptionsFromFlags(flags);
-  const base = loadConfigFile(flags.config);
-  const other = flags.against !== undefined ? loadConfigFile(flags.against) : undefined;
+  const base = loadConfig(flags.config);
+  const other = flags.against !== undefined ? loadConfig(flags.against) : undefined;
   const { estimateConfig } = await loadSynth();
   const baseEstimate = estimateConfig(base, assumptions);
   if (!other) {

@@ -1,5 +1,6 @@
 import { DescribeStacksCommand, GetMetricDataCommand } from './sdk';
-import { readFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, test } from 'vitest';
 import { main } from '../../../lib/capacity/cli';
@@ -56,6 +57,28 @@ describe('s2m (main, end to end over mocked AWS)', () => {
       message: 'raise services[api].maxCapacity from 40 to 43 (the peak needs 30 instances at the scaling target)',
     });
     expect(report.apiCalls).toEqual({ describeStacks: 2, getMetricData: 1, metricQueries: 10 });
+  });
+
+  it('report --region accumulates when repeated and counts a region once', async () => {
+    const io = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+    expect(await main(['report', '--config', MILLIONS, '--json', '--region', 'eu-west-1', '--region', 'ap-southeast-1,eu-west-1'], io.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(io.out()) as CapacityReport).regions.map((r) => r.region).sort()).toEqual(['ap-southeast-1', 'eu-west-1']);
+    const twice = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+    expect(await main(['report', '--config', MILLIONS, '--json', '--region', 'eu-west-1,eu-west-1'], twice.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(twice.out()) as CapacityReport).regions.map((r) => r.region)).toEqual(['eu-west-1']);
+  });
+
+  test.each([
+    { what: 'an empty value', args: ['report', '--region', ''], err: "s2m: option '--region <regions>' argument '' is invalid. --region takes one or more regions, comma-separated (got: '')\n" },
+    { what: 'only commas', args: ['status', '--region', ' , '], err: "s2m: option '--region <regions>' argument ' , ' is invalid. --region takes one or more regions, comma-separated (got: ' , ')\n" },
+    { what: 'an empty value', args: ['logs', '--service', 'web', '--region', ''], err: "s2m: option '--region <region>' argument '' is invalid. --region takes one region (got: '')\n" },
+    { what: 'given twice (logs reads one)', args: ['logs', '--service', 'web', '--region', 'eu-west-1', '--region', 'us-east-1'], err: "s2m: option '--region <region>' argument 'us-east-1' is invalid. --region takes one region (got: eu-west-1, then us-east-1)\n" },
+  ])('$args.0 exits 2 for --region with $what, before reading anything (an empty one is not every region)', async ({ args, err }) => {
+    const aws = mockAws(REGIONS, shopValues);
+    const io = capture(aws);
+    expect(await main([...args, '--config', MILLIONS], io.deps)).toBe(ExitCode.usage);
+    expect(io.err().split('(run s2m --help')[0]).toBe(err);
+    expect(io.out()).toBe('');
   });
 
   it('a missing stack: one line on stderr, exit 6, no stack trace', async () => {
@@ -163,6 +186,78 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(stageFindings(written).map((f) => f.id)).toContain('scale-to-millions:stage-forwarded-sessions');
   });
 
+  it('plan --config x --out x rewrites the config in place through a temporary file: a symlink stays one, the mode is kept', async () => {
+    // GIVEN config.json, a link to a copy of millions.json with mode 0600
+    const dir = mkdtempSync(join(tmpdir(), 's2m-plan-'));
+    try {
+      const real = join(dir, 'millions.json');
+      writeFileSync(real, readFileSync(MILLIONS));
+      chmodSync(real, 0o600);
+      const link = join(dir, 'config.json');
+      symlinkSync('millions.json', link);
+      // WHEN plan writes it with the CLI's own file writer
+      const { writeFile: _captured, ...deps } = capture(mockAws([], shopValues)).deps;
+      expect(await main(['plan', '--config', link, '--peak-rps', '30000', '--read-ratio', '0.9', '--out', link], deps)).toBe(ExitCode.ok);
+      // THEN
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(statSync(real).mode & 0o777).toBe(0o600);
+      expect(resolveConfig(JSON.parse(readFileSync(real, 'utf8'))).services.find((s) => s.name === 'web')?.maxCapacity).toBe(50);
+      expect(readdirSync(dir).sort()).toEqual(['config.json', 'millions.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('plan --config keeps a CRLF file\'s line ends in the lines it adds', async () => {
+    // GIVEN millions.json as written on Windows
+    const lf = readFileSync(MILLIONS, 'utf8');
+    const plan = async (text: string): Promise<string> => {
+      const files: Record<string, string> = {};
+      const io = capture(mockAws([], shopValues), { files });
+      expect(await main(['plan', '--config', 'base.json', '--peak-rps', '30000', '--read-ratio', '0.9', '--out', 'out.json'], { ...io.deps, readFile: () => text })).toBe(ExitCode.ok);
+      return files['out.json'];
+    };
+    // WHEN it is planned THEN the result is the LF file's plan, every line ending in CRLF
+    const fromLf = await plan(lf);
+    expect(fromLf.split('\n').length).toBeGreaterThan(lf.split('\n').length);
+    expect(await plan(lf.replace(/\n/g, '\r\n'))).toBe(fromLf.replace(/\n/g, '\r\n'));
+  });
+
+  it('plan --config accepts a config that starts with a UTF-8 byte-order mark, and keeps the mark', async () => {
+    const text = readFileSync(MILLIONS, 'utf8');
+    const plan = async (base: string): Promise<string> => {
+      const files: Record<string, string> = {};
+      const io = capture(mockAws([], shopValues), { files });
+      expect(await main(['plan', '--config', 'base.json', '--peak-rps', '30000', '--read-ratio', '0.9', '--out', 'out.json'], { ...io.deps, readFile: () => base })).toBe(ExitCode.ok);
+      return files['out.json'];
+    };
+    expect(await plan(`\ufeff${text}`)).toBe(`\ufeff${await plan(text)}`);
+  });
+
+  it('a config that is not JSON, or starts with a byte-order mark, is read by every command: a syntax error names its line and column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's2m-config-'));
+    try {
+      // GIVEN a config with a trailing comma, and millions.json as a Windows editor saves it
+      const trailing = join(dir, 'trailing.json');
+      writeFileSync(trailing, readFileSync(MILLIONS, 'utf8').replace(/\n}\s*$/, ',\n}\n'));
+      const lines = readFileSync(trailing, 'utf8').split('\n').length;
+      const bom = join(dir, 'bom.json');
+      writeFileSync(bom, `\ufeff${readFileSync(MILLIONS, 'utf8')}`);
+      // WHEN report reads them THEN the first fails at the closing brace, without repeating the file; the second is read
+      const bad = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+      expect(await main(['report', '--config', trailing], bad.deps)).toBe(ExitCode.config);
+      expect(bad.err()).toBe(`s2m: Invalid config ${trailing}: 1 problem\n  (file): is not valid JSON: line ${lines - 1}, column 1: Expected double-quoted property name (got: "${trailing}")\n`);
+      const planBad = capture(mockAws([], shopValues));
+      expect(await main(['plan', '--config', 'x.json', '--peak-rps', '1', '--read-ratio', '0.9'], { ...planBad.deps, readFile: () => '{\n  "name": "x",\n  "stage": tru\n}' })).toBe(ExitCode.config);
+      expect(planBad.err()).toBe('s2m: Invalid config x.json: 1 problem\n  (file): is not valid JSON: line 3, column 15: Unexpected token \'\\n\' (got: "x.json")\n');
+      const good = capture(mockAws(REGIONS, shopValues, webOnlyOutputs));
+      expect(await main(['report', '--config', bom, '--region', 'eu-west-1'], good.deps)).toBe(ExitCode.ok);
+      expect(good.err()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plan --json prints the changes to the base (schema version 2)', async () => {
     const io = capture(mockAws([], shopValues));
     expect(await main(['plan', '--config', MILLIONS, '--peak-rps', '30000', '--read-ratio', '0.9', '--json'], io.deps)).toBe(ExitCode.ok);
@@ -182,6 +277,11 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     { what: 'an instance type AWS does not offer', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--instance-type', 'gc7.large'], err: /^s2m: --instance-type gc7.large is not an EC2 instance type AWS offers\n$/ },
     { what: 'zero cache replicas', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--cache-replicas', '0'], err: /^s2m: option '--cache-replicas <n>' argument '0' is invalid. --cache-replicas must be at least 1 \(got: 0\)/ },
     { what: 'an app name the config rejects', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--name', 'Shop'], err: /^s2m: --name must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters \(got: Shop\)/ },
+    { what: 'a peak of 0 (the model divides by it)', args: ['--peak-rps', '0', '--read-ratio', '0.9'], err: /^s2m: option '--peak-rps <n>' argument '0' is invalid\. --peak-rps must be a positive number \(got: 0\)\n/ },
+    { what: 'a ratio written in hex', args: ['--peak-rps', '100', '--read-ratio', '0x1'], err: /^s2m: option '--read-ratio <r>' argument '0x1' is invalid\. --read-ratio must be a decimal number \(got: 0x1\)\n/ },
+    { what: 'a headroom above 10', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--headroom', '10.5'], err: /^s2m: option '--headroom <share>' argument '10\.5' is invalid\. --headroom must be at most 10 \(got: 10\.5\)\n/ },
+    { what: 'a service named twice', args: ['--peak-rps', '100', '--read-ratio', '0.9', '--services', 'web,web'], err: /^s2m: option '--services <list>' argument 'web,web' is invalid\. --services lists web twice \(got: web,web\)\n/ },
+    { what: 'a service named twice, with --config', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--services', 'web=1,api=3,web=1'], err: /^s2m: option '--services <list>' argument 'web=1,api=3,web=1' is invalid\. --services lists web twice \(got: web=1,api=3,web=1\)/ },
     { what: '--name with --config (the name is the base\'s)', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--name', 'x'], err: /^s2m: option '--name <name>' cannot be used with option '-c, --config <path>'/ },
     { what: '--regions with --config', args: ['--config', MILLIONS, '--peak-rps', '100', '--read-ratio', '0.9', '--regions', 'us-east-1'], err: /^s2m: option '--regions <list>' cannot be used with option '-c, --config <path>'/ },
   ])('plan exits 2 for $what, naming the option, and writes nothing', async ({ args, err }) => {
@@ -191,6 +291,12 @@ describe('s2m (main, end to end over mocked AWS)', () => {
     expect(io.err()).toMatch(err);
     expect(files).toEqual({});
     expect(io.out()).toBe('');
+  });
+
+  it('plan takes the --headroom its help and messages allow: 10 (×11) included', async () => {
+    const io = capture(mockAws([], shopValues));
+    expect(await main(['plan', '--peak-rps', '100', '--read-ratio', '0.9', '--headroom', '10', '--json'], io.deps)).toBe(ExitCode.ok);
+    expect((JSON.parse(io.out()) as { input: { headroom: number } }).input.headroom).toBe(10);
   });
 
   it('plan exits 3 for a base config with a repeated key, naming its path', async () => {

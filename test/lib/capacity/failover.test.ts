@@ -275,6 +275,18 @@ describe('s2m evacuate', () => {
     expect(m.sleeps.length).toBe(8);
   });
 
+  it.each([
+    { what: '--keep-dns with --keep-database (nothing left to do)', args: ['evacuate', 'us-east-1', '--keep-dns', '--keep-database'], err: /^s2m: option '--keep-dns' cannot be used with option '--keep-database'\n/ },
+    { what: 'evacuate --dry-run with a timeout below 1m', args: ['evacuate', 'us-east-1', '--dry-run', '--timeout', '10s'], err: /^s2m: --timeout must be a duration of at least 1m, like 30m \(got: 10s\)\n$/ },
+    { what: 'restore --dry-run with a timeout below 1m', args: ['restore', 'eu-west-1', '--dry-run', '--timeout', '10s'], err: /^s2m: --timeout must be a duration of at least 1m, like 30m \(got: 10s\)\n$/ },
+  ])('exits 2 for $what, before any output or AWS call', async ({ args, err }) => {
+    const m = mocked();
+    expect(await main([...args, '--config', MILLIONS], m.deps)).toBe(ExitCode.usage);
+    expect(m.err()).toMatch(err);
+    expect(m.out()).toBe('');
+    expect(m.route53).toHaveReceivedCommandTimes(GetHealthCheckCommand, 0);
+  });
+
   it('says which stack to deploy when the drain switch output is missing (a stack of a version that inverted the endpoint check)', async () => {
     const m = mocked();
     (m.deps.cloudFormation('eu-west-1') as unknown as AwsClientStub<CloudFormationClient>).on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'shop-app-eu-west-1', CreationTime: NOW, StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });

@@ -130,6 +130,15 @@ describe('s2m status', () => {
     expect(aws.asg['us-east-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 0);
   });
 
+  it('--region accumulates when repeated: both regions are shown', async () => {
+    const aws = mockFleets();
+    const io = capture(aws);
+    expect(await main(['status', '--config', MILLIONS, '--region', 'eu-west-1', '--region', 'ap-southeast-1', '--json'], io.deps)).toBe(ExitCode.ok);
+    expect(aws.asg['eu-west-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(aws.asg['ap-southeast-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(aws.asg['us-east-1']).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 0);
+  });
+
   it('--json prints the documented schema for every region', async () => {
     const io = capture(mockFleets());
     expect(await main(['status', '--config', MILLIONS, '--json'], io.deps)).toBe(ExitCode.ok);
@@ -324,6 +333,48 @@ describe('s2m ami', () => {
     expect(io.out()).toContain(`pinned 2023.9.20251117.1 in cdk.json (${AL2023_RELEASE_CONTEXT_KEY}): the next deploy rolls every fleet on the default image`);
   });
 
+  it('--pin changes only the pin in cdk.json: its layout stays byte for byte, a pin already there is replaced where it stands', async () => {
+    // GIVEN a cdk.json in its author's layout (tabs, a one-line array, a watch block)
+    const { ec2 } = mockEc2();
+    const layout = '{\n\t"app": "npx tsx bin/app.ts",\n\t"watch": { "include": ["**"] },\n\t"context": {\n\t\t"@aws-cdk/core:checkSecretUsage": true\n\t}\n}\n';
+    const files: Record<string, string> = { 'cdk.json': layout };
+    // WHEN the release is pinned, then pinned again to another one
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    const pinned = layout.replace('true\n', `true,\n\t\t"${AL2023_RELEASE_CONTEXT_KEY}": "2023.9.20251117.1"\n`);
+    // THEN the pin is one added line
+    expect(files['cdk.json']).toBe(pinned);
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251208.0'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json']).toBe(pinned.replace('2023.9.20251117.1', '2023.9.20251208.0'));
+    // AND a CRLF file gets the pin's line with CRLF
+    files['cdk.json'] = layout.replace(/\n/g, '\r\n');
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json']).toBe(pinned.replace(/\n/g, '\r\n'));
+  });
+
+  it('--pin reads a cdk.json that starts with a byte-order mark and keeps the mark; a syntax error names its line and column (3)', async () => {
+    const { ec2 } = mockEc2();
+    const files: Record<string, string> = { 'cdk.json': `\ufeff${cdkJson}` };
+    expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9.20251117.1'], { ...capture(mockFleets(), { files }).deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.ok);
+    expect(files['cdk.json'].startsWith('\ufeff{')).toBe(true);
+    expect(JSON.parse(files['cdk.json'].slice(1))).toMatchObject({ context: { [AL2023_RELEASE_CONTEXT_KEY]: '2023.9.20251117.1' } });
+
+    files['cdk.json'] = '{\n  "app": "npx tsx bin/app.ts",\n  "context": {},\n}\n';
+    const bad = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS], { ...bad.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.config);
+    expect(bad.err()).toBe('s2m: cdk.json is not valid JSON: line 4, column 1: Expected double-quoted property name\n');
+  });
+
+  it('--pin refuses a cdk.json that repeats a key (3), before calling AWS, and writes nothing', async () => {
+    const { ec2, stubs } = mockEc2();
+    const twice = '{\n  "app": "npx tsx bin/app.ts",\n  "context": { "a": 1 },\n  "context": { "b": 2 }\n}\n';
+    const files: Record<string, string> = { 'cdk.json': twice };
+    const io = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', 'latest'], { ...io.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.config);
+    expect(io.err()).toBe('s2m: cdk.json repeats a key (context, lines 3 and 4): JSON keeps only the last value; keep one\n');
+    expect(files['cdk.json']).toBe(twice);
+    expect(stubs['us-east-1']).toHaveReceivedCommandTimes(DescribeImagesCommand, 0);
+  });
+
   it('fails with one line on a malformed release (2) and without credentials (4)', async () => {
     const { ec2, stubs } = mockEc2();
     const files: Record<string, string> = { 'cdk.json': cdkJson };
@@ -331,6 +382,10 @@ describe('s2m ami', () => {
     expect(await main(['ami', '--config', MILLIONS, '--pin', '2023.9'], { ...bad.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.usage);
     expect(bad.err()).toBe(`s2m: --pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: 2023.9)\n`);
     stubs['us-east-1'].on(DescribeImagesCommand).rejects(noCredentials());
+    // the release is checked before AWS is called: without credentials, still a usage error
+    const beforeAws = capture(mockFleets(), { files });
+    expect(await main(['ami', '--config', MILLIONS, '--pin', 'foo'], { ...beforeAws.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.usage);
+    expect(beforeAws.err()).toBe(`s2m: --pin must be "latest" or a release like ${FLEET_DEFAULTS.al2023Release} (got: foo)\n`);
     const anonymous = capture(mockFleets(), { files });
     expect(await main(['ami', '--config', MILLIONS], { ...anonymous.deps, ec2, readFile: (p) => files[p] })).toBe(ExitCode.credentials);
     expect(anonymous.err()).toMatch(/^s2m: no AWS credentials found \(ec2:DescribeImages in us-east-1\)/);
