@@ -24,6 +24,7 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { JOB_ATTRIBUTES } from './contract';
 import { DbSession } from './replication';
+import { sqsClientConfig } from './sqs-client';
 import type { QueueMessage } from './worker';
 
 /** SQS allows at most this many message attributes on a message. */
@@ -182,7 +183,7 @@ export interface QueueProducerOptions {
   readonly queueUrl: string | (() => string);
   /** `<service>@<version>` sent as {@link JOB_ATTRIBUTES.producer}. @default - none */
   readonly producer?: string;
-  /** SQS client. @default - `new SQSClient({ region })`, created on the first send */
+  /** SQS client. @default - `new SQSClient(sqsClientConfig(region))` (a request deadline of 35 s), created on the first send */
   readonly sqs?: SQSClient;
   /** Region of the default client. @default - the SDK's default chain */
   readonly region?: string;
@@ -257,7 +258,7 @@ export class QueueProducer {
     this.client ??= import('@aws-sdk/client-sqs').then((sdk) => {
       let sqs = this.options.sqs;
       if (sqs === undefined) {
-        sqs = new sdk.SQSClient(this.options.region ? { region: this.options.region } : {});
+        sqs = new sdk.SQSClient(sqsClientConfig(this.options.region));
         this.owned = sqs;
       }
       return { sqs, sdk };

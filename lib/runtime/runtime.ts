@@ -47,6 +47,7 @@ import { CacheSessionStore, type CacheSessionStoreOptions } from './session-cach
 import { SealedSessionStore, type SealedSessionStats, type SealedSessionStoreOptions } from './session-sealed';
 import { ShardedDatabase, type ShardedDatabaseOptions } from './sharded-database';
 import { loadTopology, type CacheEndpoints, type DatabaseEndpoints, type Topology, type TopologyChange, type TopologyLoader, type TopologyLoaderOptions } from './topology';
+import { sqsClientConfig } from './sqs-client';
 import { QueueWorker, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 
 /** Defaults of {@link RuntimeOptions}. */
@@ -530,7 +531,7 @@ export class Runtime<S = Record<string, unknown>> {
       // A duplicate resolves (the message is deleted); a job running elsewhere throws (the message comes back later).
       await once.run(`${job.type ?? 'job'}:${job.idempotencyKey}`, ({ signal }) => handler({ ...job, signal: AbortSignal.any([job.signal, signal]) }));
     };
-    const sqs = this.options.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient({ region: this.environment.region });
+    const sqs = this.options.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient(sqsClientConfig(this.environment.region));
     const start = async (queueUrl: string): Promise<QueueWorker> => {
       const worker = new QueueWorker({ ...workerOptions, queueUrl, handler: wrapped, sqs });
       await worker.start();

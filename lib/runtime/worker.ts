@@ -23,7 +23,13 @@
  *   and, after the queue's `maxReceiveCount` receives, SQS moves it to the dead-letter queue. There is no
  *   in-process retry loop.
  * - **Heartbeat**: a held message's visibility is extended to the full visibility timeout each time half of it
- *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.)
+ *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.) The
+ *   beats keep time whatever the previous call does: an extension without an answer within its deadline counts as
+ *   failed, is reported, and is tried again a tenth of the timeout later.
+ * - **Deadlines on every SQS call**: an extension, delete or hand-back call is abandoned after
+ *   `min(visibility timeout / 4, 10 s)` (at least 1 s), a receive after its long poll plus 10 s: the SDK's client has no
+ *   request deadline, and a call on a half-open connection would otherwise wait for as long as the socket lives,
+ *   letting a job's visibility run out while it still runs (another worker then runs it too).
  * - **FIFO queues**: messages of one group run one after another in order, groups in parallel; when one fails,
  *   the group's later messages in the batch are handed back (visibility 0) so they run after it, in order.
  * - **Draining** (`stop()`, SIGTERM/SIGINT with `run()`): stop receiving, let handlers finish within
@@ -42,6 +48,7 @@
 
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { exponentialBackoff, sleep } from './backoff';
+import { sqsClientConfig } from './sqs-client';
 import { SqsBatcher } from './worker-batch';
 import { AutoScalingInstanceLifecycle, type InstanceLifecycle } from './worker-lifecycle';
 import { AutoScalingInstanceProtection, readInstanceIdentity, type InstanceMetadataOptions, type InstanceProtection } from './worker-protection';
@@ -82,6 +89,12 @@ export const QUEUE_WORKER_DEFAULTS = {
   inServicePollMs: 5_000,
   inServiceReadFailures: 3,
   deleteBatchDelayMs: 10,
+  /** Longest deadline of an extension, delete or hand-back call (ms); a quarter of the visibility timeout when less. */
+  maxCallTimeoutMs: 10_000,
+  /** Shortest deadline of an extension, delete or hand-back call (ms). */
+  minCallTimeoutMs: 1_000,
+  /** A receive's deadline is its long poll plus this (ms). */
+  receiveTimeoutMarginMs: 10_000,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
 } as const;
 
@@ -134,8 +147,10 @@ export interface QueueWorkerOptions {
   /** How long a delete may wait for others to share its batch call. @default 10 */
   readonly deleteBatchDelayMs?: number;
   /**
-   * SQS client.
-   * @default - `new SQSClient({ region })`, created at start and destroyed when `run()` ends
+   * SQS client. The worker bounds each of its calls itself (see the module documentation), whatever the client's
+   * own settings.
+   * @default - `new SQSClient(sqsClientConfig(region))` (a request deadline of 35 s), created at start and destroyed
+   *   when `run()` ends
    */
   readonly sqs?: SQSClient;
   /** Region of the default client. @default - the SDK's default chain */
@@ -165,9 +180,9 @@ export interface QueueWorkerStats {
   readonly handedBack: number;
   /** Visibility extensions by the heartbeat. */
   readonly extended: number;
-  /** Extensions that failed. */
+  /** Extensions that failed (refused, or no answer within the call's deadline). */
   readonly extendFailures: number;
-  /** Receive calls that failed. */
+  /** Receive calls that failed (an error, or no answer within the long poll plus 10 s). */
   readonly receiveErrors: number;
   /** Receive calls that returned nothing. */
   readonly emptyReceives: number;
@@ -189,6 +204,8 @@ interface Held {
   readonly groupId: string | undefined;
   readonly abort: AbortController;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending heartbeat timer fires (ms since the epoch). */
+  beatAt: number;
   started: boolean;
   /** Ownership given up (handed back): a late result must not delete it. */
   released: boolean;
@@ -208,6 +225,8 @@ export class QueueWorker {
   private ownsSqs = false;
   private sdk: typeof import('@aws-sdk/client-sqs') | undefined;
   private visibilityTimeout = 30;
+  /** Deadline of each extension, delete and hand-back call (ms). */
+  private callTimeoutMs: number = QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs;
   private fifo = false;
   private protection: InstanceProtection | undefined;
   private lifecycle: InstanceLifecycle | undefined;
@@ -363,13 +382,15 @@ export class QueueWorker {
     if (this.options.sqs) {
       this.sqs = this.options.sqs;
     } else {
-      this.sqs = new sdk.SQSClient(this.options.region ? { region: this.options.region } : {});
+      this.sqs = new sdk.SQSClient(sqsClientConfig(this.options.region));
       this.ownsSqs = true;
     }
     const sqs = this.sqs;
     const attrs = (await sqs.send(new sdk.GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'] }))).Attributes ?? {};
     this.visibilityTimeout = this.options.visibilityTimeoutSeconds ?? Number(attrs.VisibilityTimeout ?? 30);
     this.fifo = attrs.FifoQueue === 'true';
+    // A quarter of the visibility timeout: a heartbeat that times out leaves time for its retry (a tenth later).
+    this.callTimeoutMs = Math.max(QUEUE_WORKER_DEFAULTS.minCallTimeoutMs, Math.min(QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs, this.visibilityTimeout * 250));
     if (!attrs.RedrivePolicy) {
       this.report(new Error(`queue ${this.options.queueUrl} has no redrive policy: a message that always fails is received again and again until it expires (the WorkQueue construct always sets one)`), { operation: 'start' });
     }
@@ -377,12 +398,14 @@ export class QueueWorker {
     this.deletes = new SqsBatcher({
       operation: 'DeleteMessageBatch',
       maxDelayMs: this.options.deleteBatchDelayMs ?? QUEUE_WORKER_DEFAULTS.deleteBatchDelayMs,
-      send: (entries) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+      callTimeoutMs: this.callTimeoutMs,
+      send: (entries, signal) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never }), { abortSignal: signal }),
     });
     this.visibility = new SqsBatcher({
       operation: 'ChangeMessageVisibilityBatch',
       maxDelayMs: 0,
-      send: (entries) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+      callTimeoutMs: this.callTimeoutMs,
+      send: (entries, signal) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never }), { abortSignal: signal }),
     });
     const sip = this.options.scaleInProtection ?? 'auto';
     const wis = this.options.waitForInService ?? 'auto';
@@ -453,6 +476,9 @@ export class QueueWorker {
         continue;
       }
       let messages: Message[];
+      // A stalled long poll (a half-open connection) must not idle the worker for as long as the socket lives.
+      const receiveTimeoutMs = this.waitTimeSeconds * 1_000 + QUEUE_WORKER_DEFAULTS.receiveTimeoutMarginMs;
+      const deadline = AbortSignal.timeout(receiveTimeoutMs);
       try {
         const out = await sqs.send(new sdk!.ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
@@ -461,13 +487,13 @@ export class QueueWorker {
           ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
           MessageAttributeNames: ['All'],
-        }), { abortSignal: this.stopReceiving.signal });
+        }), { abortSignal: AbortSignal.any([this.stopReceiving.signal, deadline]) });
         messages = out.Messages ?? [];
         failures = 0;
       } catch (e) {
         if (this.stopReceiving.signal.aborted) break;
         this.counters.receiveErrors++;
-        this.report(asError(e), { operation: 'ReceiveMessage' });
+        this.report(deadline.aborted ? new Error(`no answer within ${receiveTimeoutMs} ms (a ${this.waitTimeSeconds} s long poll): the call was abandoned`) : asError(e), { operation: 'ReceiveMessage' });
         await sleep(this.receiveBackoff(++failures), this.stopReceiving.signal);
         continue;
       }
@@ -499,6 +525,7 @@ export class QueueWorker {
         groupId: this.fifo ? attributes.MessageGroupId : undefined,
         abort: new AbortController(),
         timer: undefined,
+        beatAt: 0,
         started: false,
         released: false,
       };
@@ -580,25 +607,40 @@ export class QueueWorker {
   }
 
   /**
-   * Extends the message's visibility every half visibility timeout while it is held. An extension that failed (the
-   * batcher's attempts used up: throttling, a network blip) is tried again after a tenth of the timeout, for as long
-   * as the message is held: one failure must not leave a long job to become visible to another worker.
+   * Extends the message's visibility every half visibility timeout while it is held. Each beat is scheduled when the
+   * previous one starts, not when its call settles, and each extension has a deadline (`callTimeoutMs`, at most the
+   * interval): a call that hangs (a half-open connection) would otherwise stop the heartbeat for as long as the socket
+   * lives, and the message would become visible to another worker while its job still runs. An extension that failed
+   * (the batcher's attempts used up: throttling, a network blip; or no answer by its deadline) is reported and tried
+   * again after a tenth of the timeout, for as long as the message is held: one failure must not leave a long job to
+   * become visible to another worker. (At most one report per message per tenth of the timeout.)
    */
-  private scheduleHeartbeat(h: Held, delayMs = Math.max(500, this.visibilityTimeout * 500)): void {
-    if (this.options.heartbeat === false) return;
-    h.timer = setTimeout(() => {
-      h.timer = undefined;
-      if (h.released) return;
-      this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }).then(() => {
-        this.counters.extended++;
-        if (!h.released) this.scheduleHeartbeat(h);
-      }, (e: unknown) => {
-        this.counters.extendFailures++;
-        this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
-        if (!h.released) this.scheduleHeartbeat(h, Math.max(500, this.visibilityTimeout * 100));
-      });
-    }, delayMs);
+  private scheduleHeartbeat(h: Held, delayMs = this.heartbeatIntervalMs()): void {
+    if (this.options.heartbeat === false || h.released) return;
+    if (h.timer !== undefined) clearTimeout(h.timer);
+    h.beatAt = Date.now() + delayMs;
+    h.timer = setTimeout(() => this.beat(h), delayMs);
     h.timer.unref();
+  }
+
+  private heartbeatIntervalMs(): number {
+    return Math.max(500, this.visibilityTimeout * 500);
+  }
+
+  private beat(h: Held): void {
+    h.timer = undefined;
+    if (h.released) return;
+    const interval = this.heartbeatIntervalMs();
+    this.scheduleHeartbeat(h, interval);
+    const signal = AbortSignal.timeout(Math.min(this.callTimeoutMs, interval));
+    this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }, { signal }).then(() => {
+      this.counters.extended++;
+    }, (e: unknown) => {
+      this.counters.extendFailures++;
+      this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
+      const retryMs = Math.max(500, this.visibilityTimeout * 100);
+      if (!h.released && h.beatAt - Date.now() > retryMs) this.scheduleHeartbeat(h, retryMs);
+    });
   }
 
   /** Stops tracking a message (done, failed or handed back) and frees its slot. */

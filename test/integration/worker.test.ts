@@ -15,6 +15,7 @@ import {
 import { motoClientConfig } from './services/aws';
 import { sleep } from './services';
 import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
+import { startStallProxy } from './services/stall-proxy';
 
 const services = inject('services');
 const sqs = new SQSClient(motoClientConfig(services));
@@ -211,6 +212,65 @@ describe('QueueWorker on moto SQS', () => {
     } finally {
       await worker.stop();
       flaky.destroy();
+    }
+  });
+
+  it.concurrent('keeps the heartbeat going when an extension call hangs (half-open connection): no other consumer receives the long job', async ({ expect }) => {
+    // GIVEN a worker whose first ChangeMessageVisibilityBatch call is read by a proxy and never answered, on a queue
+    // with a 16 s visibility timeout: beats every 8 s, each call abandoned after 4 s, a failed beat retried 1.6 s later
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 16 });
+    const [id] = await sendBodies(sqs, queue.url, ['slow']);
+    const proxy = await startStallProxy(services.moto.endpoint, (operation, count) => operation === 'ChangeMessageVisibilityBatch' && count === 0);
+    const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
+    const reported = errors.length;
+    let calls = 0;
+    const worker = new QueueWorker(base(queue.url, async () => {
+      calls++;
+      await sleep(24_000);
+    }, { sqs: stalling }));
+    try {
+      await worker.start();
+      expect(await until(() => calls === 1, 5_000)).toBe(true);
+      // WHEN another consumer polls for longer than the visibility timeout
+      const other = await receivedByAnotherConsumer(queue.url, 22_000);
+      // THEN the message never became visible: the stalled beat timed out, was reported, and the next one extended it
+      expect(other).toEqual([]);
+      expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(proxy.stalled.get('ChangeMessageVisibilityBatch')).toBe(1);
+      expect(calls).toBe(1);
+      expect(stats.extendFailures).toBeGreaterThanOrEqual(1);
+      expect(stats.extended).toBeGreaterThanOrEqual(2);
+      expect(errors.slice(reported)).toContainEqual(expect.stringMatching(/^ChangeMessageVisibility \(heartbeat\): ChangeMessageVisibilityBatch: Timeout: /));
+      expect(id).toBeDefined();
+    } finally {
+      await proxy.close();
+      await worker.stop();
+      stalling.destroy();
+    }
+  });
+
+  it('abandons a receive that hangs (half-open connection) after its long poll plus 10 s, says so, and receives again', async () => {
+    // GIVEN a worker whose first ReceiveMessage call is read by a proxy and never answered
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['job']);
+    const proxy = await startStallProxy(services.moto.endpoint, (operation, count) => operation === 'ReceiveMessage' && count === 0);
+    const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
+    const reported = errors.length;
+    const worker = new QueueWorker(base(queue.url, () => undefined, { sqs: stalling }));
+    try {
+      // WHEN it runs (a 1 s long poll: the stalled receive is abandoned after 11 s)
+      await worker.start();
+      // THEN it receives again and processes the message
+      expect(await until(() => worker.stats().deleted === 1, 40_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(proxy.stalled.get('ReceiveMessage')).toBe(1);
+      expect(stats.receiveErrors).toBe(1);
+      expect(errors.slice(reported)).toContainEqual('ReceiveMessage: no answer within 11000 ms (a 1 s long poll): the call was abandoned');
+    } finally {
+      await proxy.close();
+      await worker.stop();
+      stalling.destroy();
     }
   });
 
