@@ -229,9 +229,11 @@ export {
 export {
   MAX_MESSAGE_ATTRIBUTES,
   QueueProducer,
+  jobDeduplicationId,
   jobMessageAttributes,
   jobMessageInput,
   jobOf,
+  jobWorkKey,
   type Job,
   type QueueProducerOptions,
   type QueueProducerStats,

@@ -38,7 +38,7 @@ import type { ShardKey } from './hash';
 import { HealthCheck, type HealthCheckDefinition, type HealthCheckOptions } from './health';
 import { serveHttp, type HttpService, type HttpServiceStats, type RequestHandler, type ServeOptions } from './http';
 import { Idempotency, type IdempotencyOptions, type IdempotencyStats } from './idempotency';
-import { QueueProducer, jobOf, type Job, type QueueProducerStats } from './queue-producer';
+import { QueueProducer, jobOf, jobWorkKey, type Job, type QueueProducerStats } from './queue-producer';
 import { toError } from './refresh-loop';
 import { DbSession } from './replication';
 import { SecretReadError, secretsManagerSecretVersions, type SecretProvider, type SecretVersions } from './secrets';
@@ -529,7 +529,7 @@ export class Runtime<S = Record<string, unknown>> {
         return;
       }
       // A duplicate resolves (the message is deleted); a job running elsewhere throws (the message comes back later).
-      await once.run(`${job.type ?? 'job'}:${job.idempotencyKey}`, ({ signal }) => handler({ ...job, signal: AbortSignal.any([job.signal, signal]) }));
+      await once.run(jobWorkKey(job.type, job.idempotencyKey), ({ signal }) => handler({ ...job, signal: AbortSignal.any([job.signal, signal]) }));
     };
     const sqs = this.options.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient(sqsClientConfig(this.environment.region));
     const start = async (queueUrl: string): Promise<QueueWorker> => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
-  AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
+  AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueProducer, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { sleep } from './services';
@@ -317,6 +317,24 @@ describe('QueueWorker on moto SQS', () => {
     expect(stats.protection.failures).toBe(1);
     // Handed back with visibility 0: another worker receives them at once.
     expect((await receiveAll(sqs, queue.url, 2, 5_000)).map((m) => m.Body).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+describe('QueueProducer on a FIFO queue (moto)', () => {
+  it('delivers two job types of one idempotency key, and still drops a producer\'s retry of either', async () => {
+    // GIVEN a FIFO queue (content-based deduplication on, as the test queues have) and a producer
+    const queue = await createTestQueue(sqs, { fifo: true });
+    const producer = new QueueProducer({ queueUrl: queue.url, sqs });
+    // WHEN one order's two jobs are sent with the same key (and the same body), then each again (a retry)
+    const sent = [
+      await producer.send({ orderId: 'a1' }, { type: 'order.placed', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.shipped', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.placed', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.shipped', idempotencyKey: 'a1', groupId: 'a1' }),
+    ];
+    // THEN both jobs arrive, in order, once each (the receive waits 5 s for a third that must not come)
+    const received = await receiveAll(sqs, queue.url, 3, 5_000);
+    expect(received.map((m) => m.MessageId)).toEqual([sent[0]!.messageId, sent[1]!.messageId]);
   });
 });
 
