@@ -708,7 +708,7 @@ export class Runtime<S = Record<string, unknown>> {
     const all = [...this.workerStats.done, ...(this.workerStats.current ? [this.workerStats.current.stats()] : [])];
     const sum = (pick: (s: QueueWorkerStats) => number): number => all.reduce((n, s) => n + pick(s), 0);
     return {
-      received: sum((s) => s.received), succeeded: sum((s) => s.succeeded), failed: sum((s) => s.failed), deleted: sum((s) => s.deleted),
+      received: sum((s) => s.received), succeeded: sum((s) => s.succeeded), failed: sum((s) => s.failed), overruns: sum((s) => s.overruns), deleted: sum((s) => s.deleted),
       deleteFailures: sum((s) => s.deleteFailures), deleteCalls: sum((s) => s.deleteCalls), handedBack: sum((s) => s.handedBack),
       extended: sum((s) => s.extended), extendFailures: sum((s) => s.extendFailures), receiveErrors: sum((s) => s.receiveErrors),
       emptyReceives: sum((s) => s.emptyReceives), inFlight: sum((s) => s.inFlight), maxInFlight: Math.max(0, ...all.map((s) => s.maxInFlight)),

@@ -30,6 +30,10 @@
  *   `min(visibility timeout / 4, 10 s)` (at least 1 s), a receive after its long poll plus 10 s: the SDK's client has no
  *   request deadline, and a call on a half-open connection would otherwise wait for as long as the socket lives,
  *   letting a job's visibility run out while it still runs (another worker then runs it too).
+ * - **A deadline per job** (`maxProcessingSeconds`): past it the message's `signal` is aborted, its heartbeat stops and
+ *   its slot is freed; the message is left to come back when its visibility timeout ends (a receive that counts towards
+ *   the queue's `maxReceiveCount`), so a handler that hangs neither holds the worker and its scale-in protection for
+ *   SQS's 12 h nor keeps its job from the dead-letter queue.
  * - **FIFO queues**: messages of one group run one after another in order, groups in parallel; when one fails,
  *   the group's later messages in the batch are handed back (visibility 0) so they run after it, in order.
  * - **Draining** (`stop()`, SIGTERM/SIGINT with `run()`): stop receiving, let handlers finish within
@@ -95,6 +99,12 @@ export const QUEUE_WORKER_DEFAULTS = {
   minCallTimeoutMs: 1_000,
   /** A receive's deadline is its long poll plus this (ms). */
   receiveTimeoutMarginMs: 10_000,
+  /** The default `maxProcessingSeconds` is at least this (1 h)... */
+  maxProcessingSecondsFloor: 3_600,
+  /** ... and at least this many visibility timeouts... */
+  maxProcessingVisibilityTimeouts: 4,
+  /** ... and at most SQS's cap on a message's total visibility (12 h). */
+  maxProcessingSecondsCap: 43_200,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
 } as const;
 
@@ -115,6 +125,21 @@ export interface QueueWorkerOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Extend held messages' visibility while they are worked on. @default true */
   readonly heartbeat?: boolean;
+  /**
+   * Longest a handler may work on one message (seconds, up to 43200). Past it the message's `signal` is aborted, its
+   * heartbeat stops and its slot is freed (scale-in protection is then lifted at the next empty receive, as usual);
+   * the message is neither deleted nor handed back: it becomes visible when its visibility timeout ends, and that
+   * receive counts towards the queue's `maxReceiveCount`, so a job that always hangs ends in the dead-letter queue.
+   * Counted in `stats().overruns` and reported to `onError`. A handler that ignores its `signal` keeps running in
+   * the background (nothing can stop it) and its result is ignored: honour the signal.
+   * @default - the larger of 1 hour and 4 visibility timeouts, at most 12 h. Without a deadline the heartbeat kept a
+   *   hung handler's message invisible up to SQS's 12 h cap: its slot and the instance's scale-in protection held all
+   *   that time, the job never reached the dead-letter queue, and no alarm saw it (the age of the oldest message
+   *   ignores messages in flight). An hour is far above what a queue job should take (the `WorkQueue` sizes the
+   *   visibility timeout above the declared longest job, and the heartbeat covers the ones that run over), while 4
+   *   visibility timeouts keep room on queues sized for long jobs.
+   */
+  readonly maxProcessingSeconds?: number;
   /**
    * After a failure, make the message visible again after this many seconds (e.g. an exponential backoff on
    * `receiveCount`: `exponentialBackoff({ base: 10, max: 900 })`); `undefined` leaves the visibility timeout.
@@ -170,6 +195,8 @@ export interface QueueWorkerStats {
   readonly succeeded: number;
   /** Handler calls that threw (the message was not deleted). */
   readonly failed: number;
+  /** Handler calls given up at `maxProcessingSeconds` (signal aborted; the message left to come back). */
+  readonly overruns: number;
   /** Messages deleted. */
   readonly deleted: number;
   /** Deletes that failed for good (the message will be delivered again). */
@@ -206,6 +233,8 @@ interface Held {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** When the pending heartbeat timer fires (ms since the epoch). */
   beatAt: number;
+  /** The `maxProcessingSeconds` timer of the running handler (cleared on release: a drained worker keeps none). */
+  deadline: ReturnType<typeof setTimeout> | undefined;
   started: boolean;
   /** Ownership given up (handed back): a late result must not delete it. */
   released: boolean;
@@ -225,6 +254,8 @@ export class QueueWorker {
   private ownsSqs = false;
   private sdk: typeof import('@aws-sdk/client-sqs') | undefined;
   private visibilityTimeout = 30;
+  /** The per-job deadline (ms), set at start. */
+  private maxProcessingMs = 0;
   /** Deadline of each extension, delete and hand-back call (ms). */
   private callTimeoutMs: number = QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs;
   private fifo = false;
@@ -250,7 +281,7 @@ export class QueueWorker {
   private readonly stopped = new Promise<QueueWorkerStats>((resolve) => { this.stoppedResolve = resolve; });
   private readonly receiveBackoff = exponentialBackoff({ base: 200, max: 20_000 });
   private readonly counters = {
-    received: 0, succeeded: 0, failed: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
+    received: 0, succeeded: 0, failed: 0, overruns: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
     receiveErrors: 0, emptyReceives: 0, maxInFlight: 0, protection: { set: 0, lifted: 0, failures: 0 },
   };
 
@@ -270,6 +301,10 @@ export class QueueWorker {
     if (!Number.isInteger(wait) || wait < 0 || wait > 20) fail('waitTimeSeconds must be a whole number from 0 to 20', options.waitTimeSeconds);
     const vis = options.visibilityTimeoutSeconds;
     if (vis !== undefined && (!Number.isInteger(vis) || vis < 1 || vis > 43_200)) fail('visibilityTimeoutSeconds must be a whole number from 1 to 43200', vis);
+    const maxProcessing = options.maxProcessingSeconds;
+    if (maxProcessing !== undefined && (typeof maxProcessing !== 'number' || !Number.isFinite(maxProcessing) || maxProcessing <= 0 || maxProcessing > 43_200)) {
+      fail('maxProcessingSeconds must be a number above 0 and at most 43200', maxProcessing);
+    }
     const drain = options.drainTimeoutMs ?? QUEUE_WORKER_DEFAULTS.drainTimeoutMs;
     if (!Number.isFinite(drain) || drain < 0) fail('drainTimeoutMs must be a number >= 0', options.drainTimeoutMs);
     const retry = options.protectionRetryMs ?? QUEUE_WORKER_DEFAULTS.protectionRetryMs;
@@ -389,6 +424,9 @@ export class QueueWorker {
     const attrs = (await sqs.send(new sdk.GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'] }))).Attributes ?? {};
     this.visibilityTimeout = this.options.visibilityTimeoutSeconds ?? Number(attrs.VisibilityTimeout ?? 30);
     this.fifo = attrs.FifoQueue === 'true';
+    const d = QUEUE_WORKER_DEFAULTS;
+    this.maxProcessingMs = Math.round(1_000 * (this.options.maxProcessingSeconds
+      ?? Math.min(d.maxProcessingSecondsCap, Math.max(d.maxProcessingSecondsFloor, d.maxProcessingVisibilityTimeouts * this.visibilityTimeout))));
     // A quarter of the visibility timeout: a heartbeat that times out leaves time for its retry (a tenth later).
     this.callTimeoutMs = Math.max(QUEUE_WORKER_DEFAULTS.minCallTimeoutMs, Math.min(QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs, this.visibilityTimeout * 250));
     if (!attrs.RedrivePolicy) {
@@ -526,6 +564,7 @@ export class QueueWorker {
         abort: new AbortController(),
         timer: undefined,
         beatAt: 0,
+        deadline: undefined,
         started: false,
         released: false,
       };
@@ -566,18 +605,34 @@ export class QueueWorker {
     this.groups.delete(groupId);
   }
 
-  /** Runs the handler on one message; resolves whether it succeeded. */
+  /** Runs the handler on one message, within `maxProcessingSeconds`; resolves whether it succeeded. */
   private async process(h: Held): Promise<boolean> {
     h.started = true;
     let error: unknown;
     let ok = false;
+    let overrun = false;
+    const deadline = new Promise<'overrun'>((resolve) => { h.deadline = setTimeout(() => resolve('overrun'), this.maxProcessingMs); });
+    // The handler's promise stays subscribed (by the race) when the deadline wins: a late rejection is not unhandled.
+    const run = (async (): Promise<void> => { await this.options.handler(toWorkerMessage(h)); })();
     try {
-      await this.options.handler(toWorkerMessage(h));
-      ok = true;
+      overrun = (await Promise.race([run, deadline])) === 'overrun';
+      ok = !overrun;
     } catch (e) {
       error = e;
+    } finally {
+      clearTimeout(h.deadline);
     }
     if (h.released) return ok;
+    if (overrun) {
+      this.counters.overruns++;
+      // Not handed back: the handler may still be running (it ignores its signal); the message comes back when its
+      // visibility timeout ends, a receive that counts towards maxReceiveCount.
+      this.release(h);
+      const seconds = this.maxProcessingMs / 1_000;
+      h.abort.abort(new Error(`the job ran past maxProcessingSeconds (${seconds} s)`));
+      this.report(new Error(`the handler ran past maxProcessingSeconds (${seconds} s): its signal is aborted, its heartbeat stopped and its slot freed; the message comes back when its visibility timeout ends (this was receive ${h.receiveCount})`), { operation: 'handler (maxProcessingSeconds)', messageId: h.id });
+      return false;
+    }
     if (ok) {
       this.counters.succeeded++;
       try {
@@ -648,6 +703,7 @@ export class QueueWorker {
     if (h.released) return;
     h.released = true;
     if (h.timer !== undefined) clearTimeout(h.timer);
+    if (h.deadline !== undefined) clearTimeout(h.deadline);
     this.held.delete(h);
     const freed = this.slotFreed;
     this.slotFreed = undefined;

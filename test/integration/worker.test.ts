@@ -274,6 +274,44 @@ describe('QueueWorker on moto SQS', () => {
     }
   });
 
+  it('gives up a hung job at maxProcessingSeconds: aborts its signal, frees its slot, and lets it reach the dead-letter queue', async () => {
+    // GIVEN one slot, a job whose handler hangs and ignores its signal, and a job behind it; a 3 s visibility timeout
+    // (heartbeats every 1.5 s would keep the hung one invisible up to SQS's 12 h) and maxReceiveCount 2
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 3, maxReceiveCount: 2 });
+    const [stuckId] = await sendBodies(sqs, queue.url, ['stuck']);
+    const aborted: string[] = [];
+    const hung: (() => void)[] = [];
+    const done: string[] = [];
+    const reported = errors.length;
+    const worker = new QueueWorker(base(queue.url, async (m) => {
+      if (m.body !== 'stuck') {
+        done.push(m.body);
+        return;
+      }
+      m.signal.addEventListener('abort', () => aborted.push(String((m.signal.reason as Error).message)));
+      await new Promise<void>((resolve) => hung.push(resolve));
+    }, { concurrency: 1, maxProcessingSeconds: 2 }));
+    try {
+      await worker.start();
+      expect(await until(() => hung.length === 1, 10_000)).toBe(true);
+      await sendBodies(sqs, queue.url, ['fine']);
+      // WHEN the hung job passes its deadline, twice (it comes back once)
+      // THEN the job behind it runs meanwhile, and the hung one reaches the dead-letter queue
+      const dead = await receiveAll(sqs, queue.deadLetterUrl, 1, 30_000);
+      expect(dead.map((m) => m.MessageId)).toEqual([stuckId]);
+      expect(await until(() => done.length === 1, 10_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(done).toEqual(['fine']);
+      expect(hung).toHaveLength(2);
+      expect(aborted).toEqual(['the job ran past maxProcessingSeconds (2 s)', 'the job ran past maxProcessingSeconds (2 s)']);
+      expect(stats).toMatchObject({ overruns: 2, succeeded: 1, deleted: 1, failed: 0, inFlight: 0 });
+      expect(errors.slice(reported).filter((e) => e.startsWith('handler (maxProcessingSeconds): the handler ran past maxProcessingSeconds (2 s)'))).toHaveLength(2);
+    } finally {
+      for (const resolve of hung) resolve();
+      await worker.stop();
+    }
+  });
+
   it('keeps FIFO order within each message group, runs groups in parallel, and keeps order after a failure', async () => {
     const queue = await createTestQueue(sqs, { fifo: true, visibilityTimeout: 5, maxReceiveCount: 5 });
     const groups = ['a', 'b', 'c'];
