@@ -256,7 +256,7 @@ export {
   type ServeOptions,
 } from './http';
 export { SQS_CLIENT_DEFAULTS, sqsClientConfig } from './sqs-client';
-export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
+export { QUEUE_WORKER_DEFAULTS, QueueWorker, RetryLaterError, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 export { BatchEntryError, SqsBatcher, type BatchAddOptions, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
 export { AutoScalingInstanceLifecycle, type AutoScalingInstanceLifecycleOptions, type InstanceLifecycle } from './worker-lifecycle';
 export {

@@ -21,7 +21,10 @@
  *   idempotent, see `Idempotency`).
  * - **Failure never deletes**: the message comes back after its visibility timeout (or after `retryDelaySeconds`)
  *   and, after the queue's `maxReceiveCount` receives, SQS moves it to the dead-letter queue. There is no
- *   in-process retry loop.
+ *   in-process retry loop. A handler that throws a {@link RetryLaterError} defers the message instead (it is not
+ *   ready yet, e.g. another worker holds its idempotency lease): it comes back after the error's `delaySeconds` (at
+ *   most the visibility timeout), counted in `deferred`, not reported as a failure (the receive still counts towards
+ *   `maxReceiveCount`).
  * - **Heartbeat**: a held message's visibility is extended to the full visibility timeout each time half of it
  *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.) The
  *   beats keep time whatever the previous call does: an extension without an answer within its deadline counts as
@@ -82,6 +85,26 @@ export interface QueueMessage {
    * @throws SyntaxError for a body that is not JSON (the message then fails, and ends in the dead-letter queue)
    */
   json<T = unknown>(): T;
+}
+
+/**
+ * Thrown by a handler: the message cannot be worked on yet (another worker holds it, a resource is not ready), which
+ * is not a failure. The worker makes it visible again after `delaySeconds`, at most the visibility timeout (a deferral
+ * is never slower than a failure; `undefined` leaves the visibility timeout), counts it in `stats().deferred` and
+ * reports nothing. The receive still counts towards the queue's `maxReceiveCount`, like any other.
+ */
+export class RetryLaterError extends Error {
+  /** When the message should come back (s). */
+  public readonly delaySeconds: number | undefined;
+  /**
+   * @param message - why
+   * @param options - `delaySeconds` (default: the visibility timeout) and the `cause`
+   */
+  public constructor(message: string, options: { readonly delaySeconds?: number; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RetryLaterError';
+    this.delaySeconds = options.delaySeconds;
+  }
 }
 
 /** Defaults of {@link QueueWorkerOptions}. */
@@ -197,6 +220,8 @@ export interface QueueWorkerStats {
   readonly failed: number;
   /** Handler calls given up at `maxProcessingSeconds` (signal aborted; the message left to come back). */
   readonly overruns: number;
+  /** Handler calls that threw a {@link RetryLaterError} (not failures: the message comes back after its delay). */
+  readonly deferred: number;
   /** Messages deleted. */
   readonly deleted: number;
   /** Deletes that failed for good (the message will be delivered again). */
@@ -281,7 +306,7 @@ export class QueueWorker {
   private readonly stopped = new Promise<QueueWorkerStats>((resolve) => { this.stoppedResolve = resolve; });
   private readonly receiveBackoff = exponentialBackoff({ base: 200, max: 20_000 });
   private readonly counters = {
-    received: 0, succeeded: 0, failed: 0, overruns: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
+    received: 0, succeeded: 0, failed: 0, overruns: 0, deferred: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
     receiveErrors: 0, emptyReceives: 0, maxInFlight: 0, protection: { set: 0, lifted: 0, failures: 0 },
   };
 
@@ -645,13 +670,18 @@ export class QueueWorker {
       this.release(h);
       return true;
     }
-    this.counters.failed++;
-    this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
     let delay: number | undefined;
-    try {
-      delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
-    } catch (e) {
-      this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+    if (error instanceof RetryLaterError) {
+      this.counters.deferred++;
+      if (error.delaySeconds !== undefined) delay = Math.min(error.delaySeconds, this.visibilityTimeout);
+    } else {
+      this.counters.failed++;
+      this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
+      try {
+        delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
+      } catch (e) {
+        this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+      }
     }
     this.release(h);
     if (delay !== undefined && Number.isFinite(delay)) {
