@@ -721,10 +721,12 @@ export class QueueWorker {
     this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }, { signal }).then(() => {
       this.counters.extended++;
     }, (e: unknown) => {
+      // Done or handed back meanwhile: the extension no longer matters.
+      if (h.released) return;
       this.counters.extendFailures++;
       this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
       const retryMs = Math.max(500, this.visibilityTimeout * 100);
-      if (!h.released && h.beatAt - Date.now() > retryMs) this.scheduleHeartbeat(h, retryMs);
+      if (h.beatAt - Date.now() > retryMs) this.scheduleHeartbeat(h, retryMs);
     });
   }
 
