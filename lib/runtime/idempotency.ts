@@ -106,11 +106,20 @@ export interface IdempotencyStats {
 export class IdempotencyConflictError extends Error {
   /** The key (with prefix). */
   public readonly key: string;
-  /** @param key - the key */
-  public constructor(key: string) {
-    super(`idempotency key ${key} is being worked on by another holder; retry later`);
+  /**
+   * How long the holder's lease still runs (ms), read from the cache when the claim was refused: the holder renews it
+   * while its work runs, so after this the key is either done or free. `undefined` when it could not be read.
+   */
+  public readonly retryAfterMs: number | undefined;
+  /**
+   * @param key - the key
+   * @param retryAfterMs - the lease's remaining time, if known
+   */
+  public constructor(key: string, retryAfterMs?: number) {
+    super(`idempotency key ${key} is being worked on by another holder; retry later${retryAfterMs === undefined ? '' : ` (its lease runs ${retryAfterMs} ms more)`}`);
     this.name = 'IdempotencyConflictError';
     this.key = key;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -239,7 +248,9 @@ export class Idempotency {
         return { status: 'duplicate', completedAt: new Date(Number(found.slice(5))) };
       }
       this.counters.conflicts++;
-      throw new IdempotencyConflictError(full);
+      // The lease's remaining time, so the caller can retry when it ends (-2: gone meanwhile; -1: no expiry, never set).
+      const ttl = await this.redis.pttl(full).catch(() => undefined);
+      throw new IdempotencyConflictError(full, ttl === undefined || ttl === -1 ? undefined : Math.max(0, ttl));
     }
 
     this.counters.executed++;

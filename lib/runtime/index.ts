@@ -229,9 +229,11 @@ export {
 export {
   MAX_MESSAGE_ATTRIBUTES,
   QueueProducer,
+  jobDeduplicationId,
   jobMessageAttributes,
   jobMessageInput,
   jobOf,
+  jobWorkKey,
   type Job,
   type QueueProducerOptions,
   type QueueProducerStats,
@@ -253,8 +255,9 @@ export {
   type RequestHandler,
   type ServeOptions,
 } from './http';
-export { QUEUE_WORKER_DEFAULTS, QueueWorker, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
-export { BatchEntryError, SqsBatcher, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
+export { SQS_CLIENT_DEFAULTS, sqsClientConfig } from './sqs-client';
+export { QUEUE_WORKER_DEFAULTS, QueueWorker, RetryLaterError, type QueueMessage, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
+export { BatchEntryError, SqsBatcher, type BatchAddOptions, type BatchCallResult, type BatchEntry, type SqsBatcherOptions } from './worker-batch';
 export { AutoScalingInstanceLifecycle, type AutoScalingInstanceLifecycleOptions, type InstanceLifecycle } from './worker-lifecycle';
 export {
   AutoScalingInstanceProtection,

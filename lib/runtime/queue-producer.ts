@@ -11,7 +11,8 @@
  *
  * - `type`: the job's kind, so one queue can carry several.
  * - `idempotencyKey`: the business key; the worker runs a job once per `<type>:<key>` (a producer's retry gets a new
- *   message id from SQS, never a new key). On a FIFO queue it is also the deduplication id unless one is given.
+ *   message id from SQS, never a new key). On a FIFO queue the deduplication id is by default a hash of that same
+ *   `<type>:<key>` ({@link jobDeduplicationId}): `order.placed` and `order.shipped` of one order are two jobs.
  * - `session`: the producer's database session. Its token travels with the message, so the worker's
  *   read-your-writes reads see the rows the producer wrote before sending, even where the replica it reads from
  *   lags behind the writer.
@@ -22,8 +23,10 @@
  */
 
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
 import { JOB_ATTRIBUTES } from './contract';
 import { DbSession } from './replication';
+import { sqsClientConfig } from './sqs-client';
 import type { QueueMessage } from './worker';
 
 /** SQS allows at most this many message attributes on a message. */
@@ -45,7 +48,11 @@ export interface SendJobOptions {
   readonly session?: DbSession;
   /** FIFO queues: the message group (required there; messages of a group are handled in order). @default - none */
   readonly groupId?: string;
-  /** FIFO queues: the deduplication id. @default - `idempotencyKey` (or the queue's content-based deduplication) */
+  /**
+   * FIFO queues: the deduplication id (SQS drops a second message with the same id within 5 minutes).
+   * @default - with an `idempotencyKey`, {@link jobDeduplicationId} of `type` and the key (the worker's unit of work,
+   *   `<type>:<key>`); without one, none (the queue's content-based deduplication, if on)
+   */
   readonly deduplicationId?: string;
   /** Standard queues: deliver after this many seconds (0-900). @default - the queue's delay */
   readonly delaySeconds?: number;
@@ -69,6 +76,32 @@ export interface Job extends QueueMessage {
 }
 
 const RESERVED_PREFIX = 's2m-';
+
+/**
+ * The worker's unit of work of a job: `<type>:<idempotencyKey>` (`job` for a job without a type). `Runtime.runWorker`
+ * runs a job once per unit, and a FIFO queue deduplicates per unit ({@link jobDeduplicationId}). Pure.
+ *
+ * @param type - the job's type, if any
+ * @param idempotencyKey - the job's business key
+ * @returns `<type>:<key>`
+ */
+export function jobWorkKey(type: string | undefined, idempotencyKey: string): string {
+  return `${type ?? 'job'}:${idempotencyKey}`;
+}
+
+/**
+ * The default FIFO deduplication id of a job: the SHA-256 (hex) of its unit of work ({@link jobWorkKey}). The id must
+ * cover the type: with the key alone, `order.shipped` sent within 5 minutes of `order.placed` for the same order was
+ * accepted by SQS and never delivered. A hash also keeps within SQS's rule for the id (at most 128 characters of
+ * letters, digits and punctuation) whatever the key holds. Pure.
+ *
+ * @param type - the job's type, if any
+ * @param idempotencyKey - the job's business key
+ * @returns 64 hex characters
+ */
+export function jobDeduplicationId(type: string | undefined, idempotencyKey: string): string {
+  return createHash('sha256').update(jobWorkKey(type, idempotencyKey)).digest('hex');
+}
 
 function invalid(what: string, got: unknown): never {
   throw new RangeError(`${what} (got: ${JSON.stringify(got)})`);
@@ -147,7 +180,7 @@ export function jobMessageInput(queueUrl: string, body: unknown, options: SendJo
     const d = options.delaySeconds;
     if (d !== undefined && (!Number.isInteger(d) || d < 0 || d > 900)) invalid('QueueProducer.send: delaySeconds must be a whole number from 0 to 900', d);
   }
-  const dedup = options.deduplicationId ?? (fifo ? options.idempotencyKey : undefined);
+  const dedup = options.deduplicationId ?? (fifo && options.idempotencyKey !== undefined ? jobDeduplicationId(options.type, options.idempotencyKey) : undefined);
   return {
     QueueUrl: queueUrl,
     MessageBody: text,
@@ -182,7 +215,7 @@ export interface QueueProducerOptions {
   readonly queueUrl: string | (() => string);
   /** `<service>@<version>` sent as {@link JOB_ATTRIBUTES.producer}. @default - none */
   readonly producer?: string;
-  /** SQS client. @default - `new SQSClient({ region })`, created on the first send */
+  /** SQS client. @default - `new SQSClient(sqsClientConfig(region))` (a request deadline of 35 s), created on the first send */
   readonly sqs?: SQSClient;
   /** Region of the default client. @default - the SDK's default chain */
   readonly region?: string;
@@ -257,7 +290,7 @@ export class QueueProducer {
     this.client ??= import('@aws-sdk/client-sqs').then((sdk) => {
       let sqs = this.options.sqs;
       if (sqs === undefined) {
-        sqs = new sdk.SQSClient(this.options.region ? { region: this.options.region } : {});
+        sqs = new sdk.SQSClient(sqsClientConfig(this.options.region));
         this.owned = sqs;
       }
       return { sqs, sdk };

@@ -37,8 +37,8 @@ import { EnvironmentError, readEnvironment, type RuntimeEnvironment } from './en
 import type { ShardKey } from './hash';
 import { HealthCheck, type HealthCheckDefinition, type HealthCheckOptions } from './health';
 import { serveHttp, type HttpService, type HttpServiceStats, type RequestHandler, type ServeOptions } from './http';
-import { Idempotency, type IdempotencyOptions, type IdempotencyStats } from './idempotency';
-import { QueueProducer, jobOf, type Job, type QueueProducerStats } from './queue-producer';
+import { Idempotency, IdempotencyConflictError, type IdempotencyOptions, type IdempotencyStats } from './idempotency';
+import { QueueProducer, jobOf, jobWorkKey, type Job, type QueueProducerStats } from './queue-producer';
 import { toError } from './refresh-loop';
 import { DbSession } from './replication';
 import { SecretReadError, secretsManagerSecretVersions, type SecretProvider, type SecretVersions } from './secrets';
@@ -47,7 +47,8 @@ import { CacheSessionStore, type CacheSessionStoreOptions } from './session-cach
 import { SealedSessionStore, type SealedSessionStats, type SealedSessionStoreOptions } from './session-sealed';
 import { ShardedDatabase, type ShardedDatabaseOptions } from './sharded-database';
 import { loadTopology, type CacheEndpoints, type DatabaseEndpoints, type Topology, type TopologyChange, type TopologyLoader, type TopologyLoaderOptions } from './topology';
-import { QueueWorker, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
+import { sqsClientConfig } from './sqs-client';
+import { QueueWorker, RetryLaterError, type QueueWorkerOptions, type QueueWorkerStats } from './worker';
 
 /** Defaults of {@link RuntimeOptions}. */
 export const RUNTIME_DEFAULTS = {
@@ -152,7 +153,11 @@ export interface RunWorkerOptions extends Omit<QueueWorkerOptions, 'queueUrl' | 
   readonly drainTimeoutMs?: number;
   /**
    * Run each job once per `<type>:<idempotencyKey>` (jobs whose producer set a key): a duplicate is deleted without
-   * running, a job another worker is running right now is left for later. `false` turns this off.
+   * running; a job another worker is running right now (its lease held) is deferred, not failed: it comes back just
+   * after the lease's remaining time (`stats().worker.deferred`, `idempotency.conflicts`). A handler must honour its
+   * job's `signal`: one that runs on after its message was handed back (drain) or given up (`maxProcessingSeconds`)
+   * keeps the lease, and every redelivery meanwhile is deferred again, each a receive towards `maxReceiveCount`.
+   * `false` turns this off.
    * @default - on when there is a cache (the keys live there), with the helper's defaults
    */
   readonly idempotency?: false | IdempotencyOptions;
@@ -527,10 +532,18 @@ export class Runtime<S = Record<string, unknown>> {
         await handler(job);
         return;
       }
-      // A duplicate resolves (the message is deleted); a job running elsewhere throws (the message comes back later).
-      await once.run(`${job.type ?? 'job'}:${job.idempotencyKey}`, ({ signal }) => handler({ ...job, signal: AbortSignal.any([job.signal, signal]) }));
+      // A duplicate resolves (the message is deleted). A job running elsewhere is deferred, not failed: it comes back
+      // just after the holder's lease ends (by then done, or free: a holder that was handed the message back at a drain
+      // and ignored its signal keeps the lease until its process is gone), not a whole visibility timeout later.
+      try {
+        await once.run(jobWorkKey(job.type, job.idempotencyKey), ({ signal }) => handler({ ...job, signal: AbortSignal.any([job.signal, signal]) }));
+      } catch (e) {
+        if (!(e instanceof IdempotencyConflictError)) throw e;
+        const delaySeconds = e.retryAfterMs === undefined ? undefined : Math.ceil(e.retryAfterMs / 1_000) + 1;
+        throw new RetryLaterError(`job ${jobWorkKey(job.type, job.idempotencyKey)} is being worked on elsewhere`, { ...(delaySeconds !== undefined ? { delaySeconds } : {}), cause: e });
+      }
     };
-    const sqs = this.options.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient({ region: this.environment.region });
+    const sqs = this.options.sqs ?? new (await import('@aws-sdk/client-sqs')).SQSClient(sqsClientConfig(this.environment.region));
     const start = async (queueUrl: string): Promise<QueueWorker> => {
       const worker = new QueueWorker({ ...workerOptions, queueUrl, handler: wrapped, sqs });
       await worker.start();
@@ -707,7 +720,8 @@ export class Runtime<S = Record<string, unknown>> {
     const all = [...this.workerStats.done, ...(this.workerStats.current ? [this.workerStats.current.stats()] : [])];
     const sum = (pick: (s: QueueWorkerStats) => number): number => all.reduce((n, s) => n + pick(s), 0);
     return {
-      received: sum((s) => s.received), succeeded: sum((s) => s.succeeded), failed: sum((s) => s.failed), deleted: sum((s) => s.deleted),
+      received: sum((s) => s.received), succeeded: sum((s) => s.succeeded), failed: sum((s) => s.failed), overruns: sum((s) => s.overruns),
+      deferred: sum((s) => s.deferred), deleted: sum((s) => s.deleted),
       deleteFailures: sum((s) => s.deleteFailures), deleteCalls: sum((s) => s.deleteCalls), handedBack: sum((s) => s.handedBack),
       extended: sum((s) => s.extended), extendFailures: sum((s) => s.extendFailures), receiveErrors: sum((s) => s.receiveErrors),
       emptyReceives: sum((s) => s.emptyReceives), inFlight: sum((s) => s.inFlight), maxInFlight: Math.max(0, ...all.map((s) => s.maxInFlight)),

@@ -1,7 +1,9 @@
 /**
  * Groups SQS per-message calls (delete, change visibility) into batch calls of up to 10 entries, retrying the
  * entries that failed for the server's reasons and reporting those the request itself got wrong (e.g. a receipt
- * handle that expired: the message is someone else's now).
+ * handle that expired: the message is someone else's now). Each call can have a deadline (`callTimeoutMs`: a call on a
+ * half-open connection is abandoned, and retried like any other failed call) and each entry one of its own (`add`'s
+ * `signal`: the entry is given up and reported, whatever its calls still do).
  *
  * @module
  */
@@ -42,8 +44,17 @@ export class BatchEntryError extends Error {
 export interface SqsBatcherOptions {
   /** The operation's name, for errors. */
   readonly operation: string;
-  /** Sends one batch of at most 10 entries (each with an `Id`). */
-  readonly send: (entries: (BatchEntry & { Id: string })[]) => Promise<BatchCallResult>;
+  /**
+   * Sends one batch of at most 10 entries (each with an `Id`); `signal` aborts when the call's deadline
+   * (`callTimeoutMs`) has passed: pass it to the SDK (`sqs.send(command, { abortSignal: signal })`).
+   */
+  readonly send: (entries: (BatchEntry & { Id: string })[], signal: AbortSignal) => Promise<BatchCallResult>;
+  /**
+   * Deadline of each call (ms): a call that has no answer by then is aborted and counts as a failed attempt. The SDK's
+   * own client has no deadline by default, so a call on a half-open connection would otherwise never settle.
+   * @default - none
+   */
+  readonly callTimeoutMs?: number;
   /** How long an entry may wait for others to join its batch. @default 10 */
   readonly maxDelayMs?: number;
   /** Calls per entry before giving up on server-side failures. @default 4 */
@@ -55,8 +66,22 @@ export interface SqsBatcherOptions {
 interface Pending {
   readonly entry: BatchEntry;
   attempts: number;
+  /** Settled (succeeded, failed, or given up at its deadline): later answers are ignored and it is not retried. */
+  settled: boolean;
+  /** The last failure, for the error of an entry given up at its deadline. */
+  lastError: string | undefined;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
+}
+
+/** Options of {@link SqsBatcher.add}. */
+export interface BatchAddOptions {
+  /**
+   * Gives the entry up when aborted (e.g. `AbortSignal.timeout(ms)`): `add` rejects with a {@link BatchEntryError}
+   * of code `Timeout` at once, and the entry is neither sent again nor retried.
+   * @default - the entry waits for its calls (each bounded by `callTimeoutMs`) and retries
+   */
+  readonly signal?: AbortSignal;
 }
 
 const MAX_BATCH = 10;
@@ -67,6 +92,7 @@ export class SqsBatcher {
   private readonly maxDelayMs: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: (attempt: number) => number;
+  private readonly callTimeoutMs: number | undefined;
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly inflight = new Set<Promise<void>>();
@@ -78,6 +104,9 @@ export class SqsBatcher {
     this.maxDelayMs = options.maxDelayMs ?? 10;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.retryDelayMs = options.retryDelayMs ?? exponentialBackoff({ base: 100, max: 2_000 });
+    const timeout = options.callTimeoutMs;
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) throw new RangeError(`SqsBatcher: callTimeoutMs must be a number > 0 (got: ${timeout})`);
+    this.callTimeoutMs = timeout;
   }
 
   /** Number of batch calls made so far. */
@@ -89,12 +118,41 @@ export class SqsBatcher {
    * Queues one entry.
    *
    * @param entry - the entry without `Id`
+   * @param options - see {@link BatchAddOptions}
    * @returns resolves once it succeeded
-   * @throws BatchEntryError when it failed for good
+   * @throws BatchEntryError when it failed for good, or (code `Timeout`) when its `signal` aborted first
    */
-  public add(entry: BatchEntry): Promise<void> {
+  public add(entry: BatchEntry, options: BatchAddOptions = {}): Promise<void> {
+    const { signal } = options;
     return new Promise((resolve, reject) => {
-      this.enqueue({ entry, attempts: 0, resolve, reject });
+      const p: Pending = {
+        entry,
+        attempts: 0,
+        settled: false,
+        lastError: undefined,
+        resolve: () => {
+          if (p.settled) return;
+          p.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (e) => {
+          if (p.settled) return;
+          p.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = (): void => {
+        const last = p.lastError === undefined ? '' : ` (last error: ${p.lastError})`;
+        p.reject(new BatchEntryError(this.options.operation, 'Timeout', `given up at its deadline after ${p.attempts} attempt(s)${last}`, false, p.attempts));
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.enqueue(p);
     });
   }
 
@@ -120,6 +178,8 @@ export class SqsBatcher {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    // Entries given up while they waited are not sent.
+    this.queue = this.queue.filter((p) => !p.settled);
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       const call = this.call(batch).finally(() => this.inflight.delete(call));
@@ -131,11 +191,13 @@ export class SqsBatcher {
     this.calls++;
     for (const p of batch) p.attempts++;
     let result: BatchCallResult;
+    const deadline = this.callTimeoutMs === undefined ? new AbortController().signal : AbortSignal.timeout(this.callTimeoutMs);
     try {
-      result = await this.options.send(batch.map((p, i) => ({ ...p.entry, Id: String(i) })));
+      result = await this.options.send(batch.map((p, i) => ({ ...p.entry, Id: String(i) })), deadline);
     } catch (e) {
       const err = e as { name?: string; message?: string };
-      await this.retryOrFail(batch, err.name ?? 'Error', err.message ?? String(e));
+      if (deadline.aborted) await this.retryOrFail(batch, 'Timeout', `no answer within ${this.callTimeoutMs} ms`);
+      else await this.retryOrFail(batch, err.name ?? 'Error', err.message ?? String(e));
       return;
     }
     const byId = (id: string | undefined): Pending | undefined => (id === undefined ? undefined : batch[Number(id)]);
@@ -154,12 +216,14 @@ export class SqsBatcher {
   }
 
   private async retryOrFail(entries: Pending[], code: string, message: string): Promise<void> {
-    const again = entries.filter((p) => p.attempts < this.maxAttempts);
-    for (const p of entries) {
+    const open = entries.filter((p) => !p.settled);
+    for (const p of open) p.lastError = `${code}: ${message}`;
+    const again = open.filter((p) => p.attempts < this.maxAttempts);
+    for (const p of open) {
       if (p.attempts >= this.maxAttempts) p.reject(new BatchEntryError(this.options.operation, code, message, false, p.attempts));
     }
     if (again.length === 0) return;
     await sleep(this.retryDelayMs(Math.max(...again.map((p) => p.attempts))));
-    for (const p of again) this.enqueue(p);
+    for (const p of again) if (!p.settled) this.enqueue(p);
   }
 }

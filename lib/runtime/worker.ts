@@ -21,9 +21,22 @@
  *   idempotent, see `Idempotency`).
  * - **Failure never deletes**: the message comes back after its visibility timeout (or after `retryDelaySeconds`)
  *   and, after the queue's `maxReceiveCount` receives, SQS moves it to the dead-letter queue. There is no
- *   in-process retry loop.
+ *   in-process retry loop. A handler that throws a {@link RetryLaterError} defers the message instead (it is not
+ *   ready yet, e.g. another worker holds its idempotency lease): it comes back after the error's `delaySeconds` (at
+ *   most the visibility timeout), counted in `deferred`, not reported as a failure (the receive still counts towards
+ *   `maxReceiveCount`).
  * - **Heartbeat**: a held message's visibility is extended to the full visibility timeout each time half of it
- *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.)
+ *   has passed, so a long job is not handed to a second worker. (SQS caps a message's total visibility at 12 h.) The
+ *   beats keep time whatever the previous call does: an extension without an answer within its deadline counts as
+ *   failed, is reported, and is tried again a tenth of the timeout later.
+ * - **Deadlines on every SQS call**: an extension, delete or hand-back call is abandoned after
+ *   `min(visibility timeout / 4, 10 s)` (at least 1 s), a receive after its long poll plus 10 s: the SDK's client has no
+ *   request deadline, and a call on a half-open connection would otherwise wait for as long as the socket lives,
+ *   letting a job's visibility run out while it still runs (another worker then runs it too).
+ * - **A deadline per job** (`maxProcessingSeconds`): past it the message's `signal` is aborted, its heartbeat stops and
+ *   its slot is freed; the message is left to come back when its visibility timeout ends (a receive that counts towards
+ *   the queue's `maxReceiveCount`), so a handler that hangs neither holds the worker and its scale-in protection for
+ *   SQS's 12 h nor keeps its job from the dead-letter queue.
  * - **FIFO queues**: messages of one group run one after another in order, groups in parallel; when one fails,
  *   the group's later messages in the batch are handed back (visibility 0) so they run after it, in order.
  * - **Draining** (`stop()`, SIGTERM/SIGINT with `run()`): stop receiving, let handlers finish within
@@ -42,6 +55,7 @@
 
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { exponentialBackoff, sleep } from './backoff';
+import { sqsClientConfig } from './sqs-client';
 import { SqsBatcher } from './worker-batch';
 import { AutoScalingInstanceLifecycle, type InstanceLifecycle } from './worker-lifecycle';
 import { AutoScalingInstanceProtection, readInstanceIdentity, type InstanceMetadataOptions, type InstanceProtection } from './worker-protection';
@@ -73,6 +87,26 @@ export interface QueueMessage {
   json<T = unknown>(): T;
 }
 
+/**
+ * Thrown by a handler: the message cannot be worked on yet (another worker holds it, a resource is not ready), which
+ * is not a failure. The worker makes it visible again after `delaySeconds`, at most the visibility timeout (a deferral
+ * is never slower than a failure; `undefined` leaves the visibility timeout), counts it in `stats().deferred` and
+ * reports nothing. The receive still counts towards the queue's `maxReceiveCount`, like any other.
+ */
+export class RetryLaterError extends Error {
+  /** When the message should come back (s). */
+  public readonly delaySeconds: number | undefined;
+  /**
+   * @param message - why
+   * @param options - `delaySeconds` (default: the visibility timeout) and the `cause`
+   */
+  public constructor(message: string, options: { readonly delaySeconds?: number; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RetryLaterError';
+    this.delaySeconds = options.delaySeconds;
+  }
+}
+
 /** Defaults of {@link QueueWorkerOptions}. */
 export const QUEUE_WORKER_DEFAULTS = {
   concurrency: 10,
@@ -82,6 +116,18 @@ export const QUEUE_WORKER_DEFAULTS = {
   inServicePollMs: 5_000,
   inServiceReadFailures: 3,
   deleteBatchDelayMs: 10,
+  /** Longest deadline of an extension, delete or hand-back call (ms); a quarter of the visibility timeout when less. */
+  maxCallTimeoutMs: 10_000,
+  /** Shortest deadline of an extension, delete or hand-back call (ms). */
+  minCallTimeoutMs: 1_000,
+  /** A receive's deadline is its long poll plus this (ms). */
+  receiveTimeoutMarginMs: 10_000,
+  /** The default `maxProcessingSeconds` is at least this (1 h)... */
+  maxProcessingSecondsFloor: 3_600,
+  /** ... and at least this many visibility timeouts... */
+  maxProcessingVisibilityTimeouts: 4,
+  /** ... and at most SQS's cap on a message's total visibility (12 h). */
+  maxProcessingSecondsCap: 43_200,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
 } as const;
 
@@ -102,6 +148,21 @@ export interface QueueWorkerOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Extend held messages' visibility while they are worked on. @default true */
   readonly heartbeat?: boolean;
+  /**
+   * Longest a handler may work on one message (seconds, up to 43200). Past it the message's `signal` is aborted, its
+   * heartbeat stops and its slot is freed (scale-in protection is then lifted at the next empty receive, as usual);
+   * the message is neither deleted nor handed back: it becomes visible when its visibility timeout ends, and that
+   * receive counts towards the queue's `maxReceiveCount`, so a job that always hangs ends in the dead-letter queue.
+   * Counted in `stats().overruns` and reported to `onError`. A handler that ignores its `signal` keeps running in
+   * the background (nothing can stop it) and its result is ignored: honour the signal.
+   * @default - the larger of 1 hour and 4 visibility timeouts, at most 12 h. Without a deadline the heartbeat kept a
+   *   hung handler's message invisible up to SQS's 12 h cap: its slot and the instance's scale-in protection held all
+   *   that time, the job never reached the dead-letter queue, and no alarm saw it (the age of the oldest message
+   *   ignores messages in flight). An hour is far above what a queue job should take (the `WorkQueue` sizes the
+   *   visibility timeout above the declared longest job, and the heartbeat covers the ones that run over), while 4
+   *   visibility timeouts keep room on queues sized for long jobs.
+   */
+  readonly maxProcessingSeconds?: number;
   /**
    * After a failure, make the message visible again after this many seconds (e.g. an exponential backoff on
    * `receiveCount`: `exponentialBackoff({ base: 10, max: 900 })`); `undefined` leaves the visibility timeout.
@@ -134,8 +195,10 @@ export interface QueueWorkerOptions {
   /** How long a delete may wait for others to share its batch call. @default 10 */
   readonly deleteBatchDelayMs?: number;
   /**
-   * SQS client.
-   * @default - `new SQSClient({ region })`, created at start and destroyed when `run()` ends
+   * SQS client. The worker bounds each of its calls itself (see the module documentation), whatever the client's
+   * own settings.
+   * @default - `new SQSClient(sqsClientConfig(region))` (a request deadline of 35 s), created at start and destroyed
+   *   when `run()` ends
    */
   readonly sqs?: SQSClient;
   /** Region of the default client. @default - the SDK's default chain */
@@ -155,6 +218,10 @@ export interface QueueWorkerStats {
   readonly succeeded: number;
   /** Handler calls that threw (the message was not deleted). */
   readonly failed: number;
+  /** Handler calls given up at `maxProcessingSeconds` (signal aborted; the message left to come back). */
+  readonly overruns: number;
+  /** Handler calls that threw a {@link RetryLaterError} (not failures: the message comes back after its delay). */
+  readonly deferred: number;
   /** Messages deleted. */
   readonly deleted: number;
   /** Deletes that failed for good (the message will be delivered again). */
@@ -165,9 +232,9 @@ export interface QueueWorkerStats {
   readonly handedBack: number;
   /** Visibility extensions by the heartbeat. */
   readonly extended: number;
-  /** Extensions that failed. */
+  /** Extensions that failed (refused, or no answer within the call's deadline). */
   readonly extendFailures: number;
-  /** Receive calls that failed. */
+  /** Receive calls that failed (an error, or no answer within the long poll plus 10 s). */
   readonly receiveErrors: number;
   /** Receive calls that returned nothing. */
   readonly emptyReceives: number;
@@ -189,6 +256,10 @@ interface Held {
   readonly groupId: string | undefined;
   readonly abort: AbortController;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending heartbeat timer fires (ms since the epoch). */
+  beatAt: number;
+  /** The `maxProcessingSeconds` timer of the running handler (cleared on release: a drained worker keeps none). */
+  deadline: ReturnType<typeof setTimeout> | undefined;
   started: boolean;
   /** Ownership given up (handed back): a late result must not delete it. */
   released: boolean;
@@ -208,6 +279,10 @@ export class QueueWorker {
   private ownsSqs = false;
   private sdk: typeof import('@aws-sdk/client-sqs') | undefined;
   private visibilityTimeout = 30;
+  /** The per-job deadline (ms), set at start. */
+  private maxProcessingMs = 0;
+  /** Deadline of each extension, delete and hand-back call (ms). */
+  private callTimeoutMs: number = QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs;
   private fifo = false;
   private protection: InstanceProtection | undefined;
   private lifecycle: InstanceLifecycle | undefined;
@@ -231,7 +306,7 @@ export class QueueWorker {
   private readonly stopped = new Promise<QueueWorkerStats>((resolve) => { this.stoppedResolve = resolve; });
   private readonly receiveBackoff = exponentialBackoff({ base: 200, max: 20_000 });
   private readonly counters = {
-    received: 0, succeeded: 0, failed: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
+    received: 0, succeeded: 0, failed: 0, overruns: 0, deferred: 0, deleted: 0, deleteFailures: 0, handedBack: 0, extended: 0, extendFailures: 0,
     receiveErrors: 0, emptyReceives: 0, maxInFlight: 0, protection: { set: 0, lifted: 0, failures: 0 },
   };
 
@@ -251,6 +326,10 @@ export class QueueWorker {
     if (!Number.isInteger(wait) || wait < 0 || wait > 20) fail('waitTimeSeconds must be a whole number from 0 to 20', options.waitTimeSeconds);
     const vis = options.visibilityTimeoutSeconds;
     if (vis !== undefined && (!Number.isInteger(vis) || vis < 1 || vis > 43_200)) fail('visibilityTimeoutSeconds must be a whole number from 1 to 43200', vis);
+    const maxProcessing = options.maxProcessingSeconds;
+    if (maxProcessing !== undefined && (typeof maxProcessing !== 'number' || !Number.isFinite(maxProcessing) || maxProcessing <= 0 || maxProcessing > 43_200)) {
+      fail('maxProcessingSeconds must be a number above 0 and at most 43200', maxProcessing);
+    }
     const drain = options.drainTimeoutMs ?? QUEUE_WORKER_DEFAULTS.drainTimeoutMs;
     if (!Number.isFinite(drain) || drain < 0) fail('drainTimeoutMs must be a number >= 0', options.drainTimeoutMs);
     const retry = options.protectionRetryMs ?? QUEUE_WORKER_DEFAULTS.protectionRetryMs;
@@ -363,13 +442,18 @@ export class QueueWorker {
     if (this.options.sqs) {
       this.sqs = this.options.sqs;
     } else {
-      this.sqs = new sdk.SQSClient(this.options.region ? { region: this.options.region } : {});
+      this.sqs = new sdk.SQSClient(sqsClientConfig(this.options.region));
       this.ownsSqs = true;
     }
     const sqs = this.sqs;
     const attrs = (await sqs.send(new sdk.GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'] }))).Attributes ?? {};
     this.visibilityTimeout = this.options.visibilityTimeoutSeconds ?? Number(attrs.VisibilityTimeout ?? 30);
     this.fifo = attrs.FifoQueue === 'true';
+    const d = QUEUE_WORKER_DEFAULTS;
+    this.maxProcessingMs = Math.round(1_000 * (this.options.maxProcessingSeconds
+      ?? Math.min(d.maxProcessingSecondsCap, Math.max(d.maxProcessingSecondsFloor, d.maxProcessingVisibilityTimeouts * this.visibilityTimeout))));
+    // A quarter of the visibility timeout: a heartbeat that times out leaves time for its retry (a tenth later).
+    this.callTimeoutMs = Math.max(QUEUE_WORKER_DEFAULTS.minCallTimeoutMs, Math.min(QUEUE_WORKER_DEFAULTS.maxCallTimeoutMs, this.visibilityTimeout * 250));
     if (!attrs.RedrivePolicy) {
       this.report(new Error(`queue ${this.options.queueUrl} has no redrive policy: a message that always fails is received again and again until it expires (the WorkQueue construct always sets one)`), { operation: 'start' });
     }
@@ -377,12 +461,14 @@ export class QueueWorker {
     this.deletes = new SqsBatcher({
       operation: 'DeleteMessageBatch',
       maxDelayMs: this.options.deleteBatchDelayMs ?? QUEUE_WORKER_DEFAULTS.deleteBatchDelayMs,
-      send: (entries) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+      callTimeoutMs: this.callTimeoutMs,
+      send: (entries, signal) => sqs.send(new sdk.DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries as never }), { abortSignal: signal }),
     });
     this.visibility = new SqsBatcher({
       operation: 'ChangeMessageVisibilityBatch',
       maxDelayMs: 0,
-      send: (entries) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never })),
+      callTimeoutMs: this.callTimeoutMs,
+      send: (entries, signal) => sqs.send(new sdk.ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries as never }), { abortSignal: signal }),
     });
     const sip = this.options.scaleInProtection ?? 'auto';
     const wis = this.options.waitForInService ?? 'auto';
@@ -453,6 +539,9 @@ export class QueueWorker {
         continue;
       }
       let messages: Message[];
+      // A stalled long poll (a half-open connection) must not idle the worker for as long as the socket lives.
+      const receiveTimeoutMs = this.waitTimeSeconds * 1_000 + QUEUE_WORKER_DEFAULTS.receiveTimeoutMarginMs;
+      const deadline = AbortSignal.timeout(receiveTimeoutMs);
       try {
         const out = await sqs.send(new sdk!.ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
@@ -461,13 +550,13 @@ export class QueueWorker {
           ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
           MessageAttributeNames: ['All'],
-        }), { abortSignal: this.stopReceiving.signal });
+        }), { abortSignal: AbortSignal.any([this.stopReceiving.signal, deadline]) });
         messages = out.Messages ?? [];
         failures = 0;
       } catch (e) {
         if (this.stopReceiving.signal.aborted) break;
         this.counters.receiveErrors++;
-        this.report(asError(e), { operation: 'ReceiveMessage' });
+        this.report(deadline.aborted ? new Error(`no answer within ${receiveTimeoutMs} ms (a ${this.waitTimeSeconds} s long poll): the call was abandoned`) : asError(e), { operation: 'ReceiveMessage' });
         await sleep(this.receiveBackoff(++failures), this.stopReceiving.signal);
         continue;
       }
@@ -499,6 +588,8 @@ export class QueueWorker {
         groupId: this.fifo ? attributes.MessageGroupId : undefined,
         abort: new AbortController(),
         timer: undefined,
+        beatAt: 0,
+        deadline: undefined,
         started: false,
         released: false,
       };
@@ -539,18 +630,34 @@ export class QueueWorker {
     this.groups.delete(groupId);
   }
 
-  /** Runs the handler on one message; resolves whether it succeeded. */
+  /** Runs the handler on one message, within `maxProcessingSeconds`; resolves whether it succeeded. */
   private async process(h: Held): Promise<boolean> {
     h.started = true;
     let error: unknown;
     let ok = false;
+    let overrun = false;
+    const deadline = new Promise<'overrun'>((resolve) => { h.deadline = setTimeout(() => resolve('overrun'), this.maxProcessingMs); });
+    // The handler's promise stays subscribed (by the race) when the deadline wins: a late rejection is not unhandled.
+    const run = (async (): Promise<void> => { await this.options.handler(toWorkerMessage(h)); })();
     try {
-      await this.options.handler(toWorkerMessage(h));
-      ok = true;
+      overrun = (await Promise.race([run, deadline])) === 'overrun';
+      ok = !overrun;
     } catch (e) {
       error = e;
+    } finally {
+      clearTimeout(h.deadline);
     }
     if (h.released) return ok;
+    if (overrun) {
+      this.counters.overruns++;
+      // Not handed back: the handler may still be running (it ignores its signal); the message comes back when its
+      // visibility timeout ends, a receive that counts towards maxReceiveCount.
+      this.release(h);
+      const seconds = this.maxProcessingMs / 1_000;
+      h.abort.abort(new Error(`the job ran past maxProcessingSeconds (${seconds} s)`));
+      this.report(new Error(`the handler ran past maxProcessingSeconds (${seconds} s): its signal is aborted, its heartbeat stopped and its slot freed; the message comes back when its visibility timeout ends (this was receive ${h.receiveCount})`), { operation: 'handler (maxProcessingSeconds)', messageId: h.id });
+      return false;
+    }
     if (ok) {
       this.counters.succeeded++;
       try {
@@ -563,13 +670,18 @@ export class QueueWorker {
       this.release(h);
       return true;
     }
-    this.counters.failed++;
-    this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
     let delay: number | undefined;
-    try {
-      delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
-    } catch (e) {
-      this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+    if (error instanceof RetryLaterError) {
+      this.counters.deferred++;
+      if (error.delaySeconds !== undefined) delay = Math.min(error.delaySeconds, this.visibilityTimeout);
+    } else {
+      this.counters.failed++;
+      this.report(asError(error), { operation: `handler (receive ${h.receiveCount})`, messageId: h.id });
+      try {
+        delay = this.options.retryDelaySeconds?.(h.receiveCount, error);
+      } catch (e) {
+        this.report(asError(e), { operation: 'retryDelaySeconds', messageId: h.id });
+      }
     }
     this.release(h);
     if (delay !== undefined && Number.isFinite(delay)) {
@@ -580,25 +692,42 @@ export class QueueWorker {
   }
 
   /**
-   * Extends the message's visibility every half visibility timeout while it is held. An extension that failed (the
-   * batcher's attempts used up: throttling, a network blip) is tried again after a tenth of the timeout, for as long
-   * as the message is held: one failure must not leave a long job to become visible to another worker.
+   * Extends the message's visibility every half visibility timeout while it is held. Each beat is scheduled when the
+   * previous one starts, not when its call settles, and each extension has a deadline (`callTimeoutMs`, at most the
+   * interval): a call that hangs (a half-open connection) would otherwise stop the heartbeat for as long as the socket
+   * lives, and the message would become visible to another worker while its job still runs. An extension that failed
+   * (the batcher's attempts used up: throttling, a network blip; or no answer by its deadline) is reported and tried
+   * again after a tenth of the timeout, for as long as the message is held: one failure must not leave a long job to
+   * become visible to another worker. (At most one report per message per tenth of the timeout.)
    */
-  private scheduleHeartbeat(h: Held, delayMs = Math.max(500, this.visibilityTimeout * 500)): void {
-    if (this.options.heartbeat === false) return;
-    h.timer = setTimeout(() => {
-      h.timer = undefined;
-      if (h.released) return;
-      this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }).then(() => {
-        this.counters.extended++;
-        if (!h.released) this.scheduleHeartbeat(h);
-      }, (e: unknown) => {
-        this.counters.extendFailures++;
-        this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
-        if (!h.released) this.scheduleHeartbeat(h, Math.max(500, this.visibilityTimeout * 100));
-      });
-    }, delayMs);
+  private scheduleHeartbeat(h: Held, delayMs = this.heartbeatIntervalMs()): void {
+    if (this.options.heartbeat === false || h.released) return;
+    if (h.timer !== undefined) clearTimeout(h.timer);
+    h.beatAt = Date.now() + delayMs;
+    h.timer = setTimeout(() => this.beat(h), delayMs);
     h.timer.unref();
+  }
+
+  private heartbeatIntervalMs(): number {
+    return Math.max(500, this.visibilityTimeout * 500);
+  }
+
+  private beat(h: Held): void {
+    h.timer = undefined;
+    if (h.released) return;
+    const interval = this.heartbeatIntervalMs();
+    this.scheduleHeartbeat(h, interval);
+    const signal = AbortSignal.timeout(Math.min(this.callTimeoutMs, interval));
+    this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: this.visibilityTimeout }, { signal }).then(() => {
+      this.counters.extended++;
+    }, (e: unknown) => {
+      // Done or handed back meanwhile: the extension no longer matters.
+      if (h.released) return;
+      this.counters.extendFailures++;
+      this.report(asError(e), { operation: 'ChangeMessageVisibility (heartbeat)', messageId: h.id });
+      const retryMs = Math.max(500, this.visibilityTimeout * 100);
+      if (h.beatAt - Date.now() > retryMs) this.scheduleHeartbeat(h, retryMs);
+    });
   }
 
   /** Stops tracking a message (done, failed or handed back) and frees its slot. */
@@ -606,6 +735,7 @@ export class QueueWorker {
     if (h.released) return;
     h.released = true;
     if (h.timer !== undefined) clearTimeout(h.timer);
+    if (h.deadline !== undefined) clearTimeout(h.deadline);
     this.held.delete(h);
     const freed = this.slotFreed;
     this.slotFreed = undefined;

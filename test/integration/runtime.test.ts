@@ -7,7 +7,7 @@ import { JOB_ATTRIBUTES } from '../../lib/runtime/contract';
 import { WriteUnavailableError } from '../../lib/runtime/database';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../lib/runtime/runtime';
 import { ShardRouter } from '../../lib/runtime/shard-router';
-import type { Job } from '../../lib/runtime/queue-producer';
+import { QueueProducer, type Job } from '../../lib/runtime/queue-producer';
 import { motoClientConfig, motoClients, putParameters, rotateSecret } from './services/aws';
 import { eventually, freePort } from './services/index';
 import { lockReplica, onServer } from './services/pg';
@@ -280,6 +280,38 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     expect(took).toBeLessThan(7_000);
     expect(stats).toMatchObject({ handedBack: 1, inFlight: 0 });
     clearTimeout(endless);
+  });
+
+  it('defers a job whose idempotency lease a drained worker still holds: it runs when the lease ends, not a visibility timeout later, and is no failure', async () => {
+    // GIVEN a worker (a 2 s drain) whose job ignores its signal, on a queue with a 30 s visibility timeout, 4 s leases
+    const prefix = `/it-rt-conflict-${tag}`;
+    const workQueue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+    await publishLocalTopology(services, { prefix, database: DB, shards: SHARDS, cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password }, queues: { jobs: workQueue } });
+    const environment = { parameterPrefix: prefix, region: services.moto.region, role: 'worker' as const, service: 'jobs', version: 'test', stopTimeoutSeconds: 7 };
+    const workerOptions = { scaleInProtection: false as const, waitTimeSeconds: 1, idempotency: { leaseSeconds: 4 }, onError: quiet };
+    const first = await start(prefix, { environment, queues: undefined });
+    let deaf: (() => void) | undefined;
+    const firstRunning = first.runWorker(() => new Promise<void>((resolve) => { deaf = resolve; }), workerOptions);
+    await new QueueProducer({ queueUrl: workQueue.url, sqs }).send({}, { type: 'it.conflict', idempotencyKey: `c-${tag}` });
+    try {
+      expect(await eventually(async () => deaf !== undefined, 15_000)).toBe(true);
+      // WHEN it drains (the job is handed back, its handler runs on and the lease stays held until the runtime is gone)
+      await first.close();
+      expect(await firstRunning).toMatchObject({ handedBack: 1 });
+      // and the next worker receives the message at once, while the lease still runs
+      const second = await start(prefix, { environment, queues: undefined });
+      const ran: string[] = [];
+      const secondRunning = second.runWorker((job) => { ran.push(job.idempotencyKey!); }, workerOptions);
+      // THEN it runs the job once the lease has ended: well within the 30 s a failed attempt would leave it invisible
+      expect(await eventually(async () => ran.length === 1, 20_000)).toBe(true);
+      expect(second.stats().worker).toMatchObject({ failed: 0, succeeded: 1, idempotency: { executed: 1 } });
+      expect(second.stats().worker!.deferred).toBeGreaterThanOrEqual(1);
+      expect(second.stats().worker!.idempotency!.conflicts).toBeGreaterThanOrEqual(1);
+      await second.close();
+      expect(await secondRunning).toMatchObject({ deleted: 1, inFlight: 0 });
+    } finally {
+      deaf?.();
+    }
   });
 
   it('reads the database tier again when a write is refused as unavailable here: a topology read half before, half after a switchover recovers', async () => {

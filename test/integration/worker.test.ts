@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
-  AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
+  AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueProducer, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
 import { sleep } from './services';
 import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
+import { startStallProxy } from './services/stall-proxy';
 
 const services = inject('services');
 const sqs = new SQSClient(motoClientConfig(services));
@@ -214,6 +215,103 @@ describe('QueueWorker on moto SQS', () => {
     }
   });
 
+  it.concurrent('keeps the heartbeat going when an extension call hangs (half-open connection): no other consumer receives the long job', async ({ expect }) => {
+    // GIVEN a worker whose first ChangeMessageVisibilityBatch call is read by a proxy and never answered, on a queue
+    // with a 16 s visibility timeout: beats every 8 s, each call abandoned after 4 s, a failed beat retried 1.6 s later
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 16 });
+    const [id] = await sendBodies(sqs, queue.url, ['slow']);
+    const proxy = await startStallProxy(services.moto.endpoint, (operation, count) => operation === 'ChangeMessageVisibilityBatch' && count === 0);
+    const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
+    const reported = errors.length;
+    let calls = 0;
+    const worker = new QueueWorker(base(queue.url, async () => {
+      calls++;
+      await sleep(24_000);
+    }, { sqs: stalling }));
+    try {
+      await worker.start();
+      expect(await until(() => calls === 1, 5_000)).toBe(true);
+      // WHEN another consumer polls for longer than the visibility timeout
+      const other = await receivedByAnotherConsumer(queue.url, 22_000);
+      // THEN the message never became visible: the stalled beat timed out, was reported, and the next one extended it
+      expect(other).toEqual([]);
+      expect(await until(() => worker.stats().deleted === 1, 10_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(proxy.stalled.get('ChangeMessageVisibilityBatch')).toBe(1);
+      expect(calls).toBe(1);
+      expect(stats.extendFailures).toBeGreaterThanOrEqual(1);
+      expect(stats.extended).toBeGreaterThanOrEqual(2);
+      expect(errors.slice(reported)).toContainEqual(expect.stringMatching(/^ChangeMessageVisibility \(heartbeat\): ChangeMessageVisibilityBatch: Timeout: /));
+      expect(id).toBeDefined();
+    } finally {
+      await proxy.close();
+      await worker.stop();
+      stalling.destroy();
+    }
+  });
+
+  it('abandons a receive that hangs (half-open connection) after its long poll plus 10 s, says so, and receives again', async () => {
+    // GIVEN a worker whose first ReceiveMessage call is read by a proxy and never answered
+    const queue = await createTestQueue(sqs);
+    await sendBodies(sqs, queue.url, ['job']);
+    const proxy = await startStallProxy(services.moto.endpoint, (operation, count) => operation === 'ReceiveMessage' && count === 0);
+    const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
+    const reported = errors.length;
+    const worker = new QueueWorker(base(queue.url, () => undefined, { sqs: stalling }));
+    try {
+      // WHEN it runs (a 1 s long poll: the stalled receive is abandoned after 11 s)
+      await worker.start();
+      // THEN it receives again and processes the message
+      expect(await until(() => worker.stats().deleted === 1, 40_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(proxy.stalled.get('ReceiveMessage')).toBe(1);
+      expect(stats.receiveErrors).toBe(1);
+      expect(errors.slice(reported)).toContainEqual('ReceiveMessage: no answer within 11000 ms (a 1 s long poll): the call was abandoned');
+    } finally {
+      await proxy.close();
+      await worker.stop();
+      stalling.destroy();
+    }
+  });
+
+  it('gives up a hung job at maxProcessingSeconds: aborts its signal, frees its slot, and lets it reach the dead-letter queue', async () => {
+    // GIVEN one slot, a job whose handler hangs and ignores its signal, and a job behind it; a 3 s visibility timeout
+    // (heartbeats every 1.5 s would keep the hung one invisible up to SQS's 12 h) and maxReceiveCount 2
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 3, maxReceiveCount: 2 });
+    const [stuckId] = await sendBodies(sqs, queue.url, ['stuck']);
+    const aborted: string[] = [];
+    const hung: (() => void)[] = [];
+    const done: string[] = [];
+    const reported = errors.length;
+    const worker = new QueueWorker(base(queue.url, async (m) => {
+      if (m.body !== 'stuck') {
+        done.push(m.body);
+        return;
+      }
+      m.signal.addEventListener('abort', () => aborted.push(String((m.signal.reason as Error).message)));
+      await new Promise<void>((resolve) => hung.push(resolve));
+    }, { concurrency: 1, maxProcessingSeconds: 2 }));
+    try {
+      await worker.start();
+      expect(await until(() => hung.length === 1, 10_000)).toBe(true);
+      await sendBodies(sqs, queue.url, ['fine']);
+      // WHEN the hung job passes its deadline, twice (it comes back once)
+      // THEN the job behind it runs meanwhile, and the hung one reaches the dead-letter queue
+      const dead = await receiveAll(sqs, queue.deadLetterUrl, 1, 30_000);
+      expect(dead.map((m) => m.MessageId)).toEqual([stuckId]);
+      expect(await until(() => done.length === 1, 10_000)).toBe(true);
+      const stats = await worker.stop();
+      expect(done).toEqual(['fine']);
+      expect(hung).toHaveLength(2);
+      expect(aborted).toEqual(['the job ran past maxProcessingSeconds (2 s)', 'the job ran past maxProcessingSeconds (2 s)']);
+      expect(stats).toMatchObject({ overruns: 2, succeeded: 1, deleted: 1, failed: 0, inFlight: 0 });
+      expect(errors.slice(reported).filter((e) => e.startsWith('handler (maxProcessingSeconds): the handler ran past maxProcessingSeconds (2 s)'))).toHaveLength(2);
+    } finally {
+      for (const resolve of hung) resolve();
+      await worker.stop();
+    }
+  });
+
   it('keeps FIFO order within each message group, runs groups in parallel, and keeps order after a failure', async () => {
     const queue = await createTestQueue(sqs, { fifo: true, visibilityTimeout: 5, maxReceiveCount: 5 });
     const groups = ['a', 'b', 'c'];
@@ -257,6 +355,24 @@ describe('QueueWorker on moto SQS', () => {
     expect(stats.protection.failures).toBe(1);
     // Handed back with visibility 0: another worker receives them at once.
     expect((await receiveAll(sqs, queue.url, 2, 5_000)).map((m) => m.Body).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+describe('QueueProducer on a FIFO queue (moto)', () => {
+  it('delivers two job types of one idempotency key, and still drops a producer\'s retry of either', async () => {
+    // GIVEN a FIFO queue (content-based deduplication on, as the test queues have) and a producer
+    const queue = await createTestQueue(sqs, { fifo: true });
+    const producer = new QueueProducer({ queueUrl: queue.url, sqs });
+    // WHEN one order's two jobs are sent with the same key (and the same body), then each again (a retry)
+    const sent = [
+      await producer.send({ orderId: 'a1' }, { type: 'order.placed', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.shipped', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.placed', idempotencyKey: 'a1', groupId: 'a1' }),
+      await producer.send({ orderId: 'a1' }, { type: 'order.shipped', idempotencyKey: 'a1', groupId: 'a1' }),
+    ];
+    // THEN both jobs arrive, in order, once each (the receive waits 5 s for a third that must not come)
+    const received = await receiveAll(sqs, queue.url, 3, 5_000);
+    expect(received.map((m) => m.MessageId)).toEqual([sent[0]!.messageId, sent[1]!.messageId]);
   });
 });
 

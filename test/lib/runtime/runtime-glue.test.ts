@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { JOB_ATTRIBUTES } from '../../../lib/runtime/contract';
 import { HealthCheck } from '../../../lib/runtime/health';
 import { PoolSaturatedError } from '../../../lib/runtime/database';
 import { HttpError, RequestSession, SERVE_DEFAULTS, readJson, readJsonObject, sendJson, serveHttp, statusForError } from '../../../lib/runtime/http';
-import { jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
+import { jobDeduplicationId, jobMessageAttributes, jobMessageInput, jobOf } from '../../../lib/runtime/queue-producer';
 import { DbSession, clusterKey } from '../../../lib/runtime/replication';
 import { cacheOptionsFromTopology, cachePasswordProvider, checkDatabaseIdentity, chooseSessionStore, queuesToRead, readersByWriter, tiersToRead } from '../../../lib/runtime/runtime';
 import type { LoadedSession, SessionStore } from '../../../lib/runtime/session';
@@ -143,10 +144,18 @@ describe('job messages', () => {
     expect(input.MessageAttributes).toBeUndefined();
   });
 
-  it('on a FIFO queue need a group and deduplicate by the idempotency key', () => {
+  it('on a FIFO queue need a group and deduplicate by a hash of <type>:<idempotency key>, or the id given', () => {
     const fifo = 'https://sqs.us-east-1.amazonaws.com/1/shop-jobs.fifo';
-    expect(jobMessageInput(fifo, 'x', { groupId: 'u1', idempotencyKey: 'o1' })).toMatchObject({ MessageGroupId: 'u1', MessageDeduplicationId: 'o1' });
+    const placed = jobMessageInput(fifo, 'x', { groupId: 'u1', type: 'order.placed', idempotencyKey: 'o1' });
+    expect(placed).toMatchObject({ MessageGroupId: 'u1', MessageDeduplicationId: createHash('sha256').update('order.placed:o1').digest('hex') });
+    // Two types of one key are two jobs: two ids (with the key alone, SQS dropped the second within 5 minutes).
+    expect(jobMessageInput(fifo, 'x', { groupId: 'u1', type: 'order.shipped', idempotencyKey: 'o1' }).MessageDeduplicationId).not.toBe(placed.MessageDeduplicationId);
+    expect(jobMessageInput(fifo, 'x', { groupId: 'u1', idempotencyKey: 'o1' }).MessageDeduplicationId).toBe(jobDeduplicationId(undefined, 'o1'));
+    expect(jobDeduplicationId(undefined, 'o1')).toBe(createHash('sha256').update('job:o1').digest('hex'));
+    // Within SQS's rule (at most 128 characters of letters, digits, punctuation) whatever the key holds.
+    expect(jobDeduplicationId('t', `${'ü '.repeat(200)}`)).toMatch(/^[0-9a-f]{64}$/);
     expect(jobMessageInput(fifo, 'x', { groupId: 'u1', idempotencyKey: 'o1', deduplicationId: 'd' }).MessageDeduplicationId).toBe('d');
+    expect(jobMessageInput(fifo, 'x', { groupId: 'u1' }).MessageDeduplicationId).toBeUndefined();
     expect(() => jobMessageInput(fifo, 'x', {})).toThrow(/groupId is required on a FIFO queue .*\(got: undefined\)/);
     expect(() => jobMessageInput(fifo, 'x', { groupId: 'g', delaySeconds: 5 })).toThrow(/delaySeconds is not allowed per message on a FIFO queue \(.*\) \(got: 5\)/);
   });

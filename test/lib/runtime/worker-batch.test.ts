@@ -79,4 +79,49 @@ describe('SqsBatcher', () => {
     expect(settled).toBe(true);
     expect(calls).toHaveLength(2);
   });
+
+  it('abandons a call that has no answer within callTimeoutMs and retries it (a half-open connection)', async () => {
+    // GIVEN a first call that never settles unless its deadline aborts it
+    const calls: Sent[] = [];
+    const b = new SqsBatcher({
+      operation: 'ChangeMessageVisibilityBatch',
+      maxDelayMs: 0,
+      retryDelayMs: () => 1,
+      callTimeoutMs: 50,
+      send: (entries, signal) => {
+        calls.push(entries);
+        if (calls.length > 1) return Promise.resolve(allOk(entries));
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('Request aborted'))));
+      },
+    });
+    // WHEN an entry is added THEN it succeeds on the second call
+    await b.add({ ReceiptHandle: 'a' });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('rejects an entry whose signal aborts first, with the last error, and never sends it again', async () => {
+    // GIVEN calls that are always throttled
+    const { b, calls } = batcher(() => { throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }); }, 1_000);
+    const controller = new AbortController();
+    // WHEN the entry's deadline passes after a few attempts
+    const added = b.add({ ReceiptHandle: 'a' }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    controller.abort();
+    const error = await added.then(() => undefined, (e: unknown) => e as BatchEntryError);
+    const sent = calls.length;
+    await b.flush();
+    // THEN it is given up with code Timeout and the last error, and not retried
+    expect(error).toBeInstanceOf(BatchEntryError);
+    expect(error!.code).toBe('Timeout');
+    expect(error!.message).toMatch(/DeleteMessageBatch: Timeout: given up at its deadline after \d+ attempt\(s\) \(last error: ThrottlingException: Rate exceeded\)/);
+    expect(sent).toBeGreaterThanOrEqual(1);
+    expect(calls.length).toBeLessThanOrEqual(sent + 1);
+  });
+
+  it('rejects at once an entry whose signal has already aborted, sending nothing', async () => {
+    const { b, calls } = batcher(allOk);
+    await expect(b.add({ ReceiptHandle: 'a' }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Timeout' });
+    await b.flush();
+    expect(calls).toHaveLength(0);
+  });
 });

@@ -14,6 +14,8 @@ describe('QueueWorker options', () => {
     [{ scaleInProtection: true }, /scaleInProtection must be 'auto', false or an InstanceProtection \(got: true\)/],
     [{ waitForInService: 'yes' }, /waitForInService must be 'auto', false or an InstanceLifecycle \(got: "yes"\)/],
     [{ inServicePollMs: 10 }, /inServicePollMs must be a number >= 100 \(got: 10\)/],
+    [{ maxProcessingSeconds: 0 }, /maxProcessingSeconds must be a number above 0 and at most 43200 \(got: 0\)/],
+    [{ maxProcessingSeconds: 43_201 }, /maxProcessingSeconds must be a number above 0 and at most 43200 \(got: 43201\)/],
   ])('fails for %j', (bad, message) => {
     expect(() => new QueueWorker({ ...ok, ...(bad as Partial<QueueWorkerOptions>) })).toThrow(message);
   });
