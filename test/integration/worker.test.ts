@@ -148,8 +148,9 @@ describe('QueueWorker on moto SQS', () => {
     expect(stats).toMatchObject({ failed: 2, succeeded: 1, deleted: 1 });
   });
 
-  // The two long-job tests run side by side (their queues, workers and consumers are their own): each needs several
-  // visibility timeouts of wall time, and timeouts short enough to run them one after the other left a busy machine
+  // The long-job tests (these, the hung receive and the hung job below) run side by side (their queues, workers,
+  // consumers and proxies are their own; the error assertions look for their own messages): each needs several
+  // visibility timeouts of wall time (together 45 s one after the other, 24 s side by side), and timeouts short enough to run them one after the other left a busy machine
   // (moto shares the CPU with the other tests) too little margin.
   it.concurrent('extends the visibility of a long job so no other consumer receives it meanwhile', async ({ expect }) => {
     // An 8 s visibility timeout: the heartbeat extends it every 4 s, so a heartbeat may come up to 4 s late; with
@@ -250,7 +251,7 @@ describe('QueueWorker on moto SQS', () => {
     }
   });
 
-  it('abandons a receive that hangs (half-open connection) after its long poll plus 10 s, says so, and receives again', async () => {
+  it.concurrent('abandons a receive that hangs (half-open connection) after its long poll plus 10 s, says so, and receives again', async ({ expect }) => {
     // GIVEN a worker whose first ReceiveMessage call is read by a proxy and never answered
     const queue = await createTestQueue(sqs);
     await sendBodies(sqs, queue.url, ['job']);
@@ -274,7 +275,7 @@ describe('QueueWorker on moto SQS', () => {
     }
   });
 
-  it('gives up a hung job at maxProcessingSeconds: aborts its signal, frees its slot, and lets it reach the dead-letter queue', async () => {
+  it.concurrent('gives up a hung job at maxProcessingSeconds: aborts its signal, frees its slot, and lets it reach the dead-letter queue', async ({ expect }) => {
     // GIVEN one slot, a job whose handler hangs and ignores its signal, and a job behind it; a 3 s visibility timeout
     // (heartbeats every 1.5 s would keep the hung one invisible up to SQS's 12 h) and maxReceiveCount 2
     const queue = await createTestQueue(sqs, { visibilityTimeout: 3, maxReceiveCount: 2 });
