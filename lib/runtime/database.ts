@@ -112,9 +112,12 @@ export interface PoolOptions {
    * no circuit breaker counts it, and {@link DatabaseOptions.onWriterLost} is not called. A server that did vanish is
    * found by the next new connection to it, which fails within `connectionTimeoutMs` (then reads move elsewhere and
    * the writer counts as lost); until then each idle pooled connection to it costs one request this timeout, at most
-   * `max` of them, unless keepalive dropped it first. Keep it above your slowest statement. It is the client's limit: the server may still run
-   * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
-   * @default 30000
+   * `max` of them, unless keepalive dropped it first. It is the client's limit: closing the connection does not stop
+   * the statement on the server, which goes on running it, with its transaction and locks, until it tries to send a
+   * result; the server's `statement_timeout` (the application users' role setting, published as
+   * `statement-timeout`) stops it there, answering SQLSTATE 57014 ({@link isStatementTimeout}) on a connection that
+   * stays usable. So keep this above the server's timeout, which the default does. `0` turns it off.
+   * @default - the published `statement-timeout` + 2000 ({@link STATEMENT_TIMEOUT_MARGIN_MS}), else 30000
    */
   readonly queryTimeoutMs?: number;
   /**
@@ -405,6 +408,21 @@ export function isConnectionError(e: unknown): boolean {
  */
 export function isQueryTimeout(e: unknown): boolean {
   return /Query read timeout/.test((e as { message?: string } | undefined)?.message ?? '');
+}
+
+/**
+ * How much longer than the server's `statement_timeout` (the published `statement-timeout`) the client waits by
+ * default for a statement's answer, ms: the server cancels first and answers 57014, unless it vanished.
+ */
+export const STATEMENT_TIMEOUT_MARGIN_MS = 2000;
+
+/**
+ * The server canceled the statement (SQLSTATE 57014, `query_canceled`): its `statement_timeout` (the application
+ * users' role setting, or `SET LOCAL`), or a `pg_cancel_backend`. The server's answer: its transaction is rolled back,
+ * and the connection stays open and usable. An HTTP handler's error answers 503.
+ */
+export function isStatementTimeout(e: unknown): boolean {
+  return (e as { code?: string } | undefined)?.code === '57014';
 }
 
 function isAuthError(e: unknown): boolean {
@@ -856,7 +874,7 @@ export class Database {
           max,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
-          query_timeout: p?.queryTimeoutMs ?? 30_000,
+          query_timeout: p?.queryTimeoutMs ?? (endpoints.statementTimeoutMs !== undefined ? endpoints.statementTimeoutMs + STATEMENT_TIMEOUT_MARGIN_MS : 30_000),
           keepAlive: true,
           keepAliveInitialDelayMillis: p?.keepAliveInitialDelayMs ?? 5000,
           ...(probe ? { max: 1, connectionTimeoutMillis: healthTimeout, query_timeout: healthTimeout } : {}),
