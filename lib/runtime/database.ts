@@ -1142,13 +1142,13 @@ export class Database {
 
   /**
    * Runs `op`; when the database refused the credentials and they could be re-read, runs `retry` (default: `op`)
-   * once.
+   * once. `stamp`: the credentials' {@link DatabaseCredentials.stamp} before the login `op` may make.
    */
-  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op): Promise<T> {
+  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op, stamp = this.credentials?.stamp?.()): Promise<T> {
     try {
       return await op();
     } catch (e) {
-      if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure()))) throw e;
+      if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure(stamp)))) throw e;
       this.counters.authRetries++;
       return retry();
     }
@@ -1164,9 +1164,11 @@ export class Database {
       if (!isConnectionError(e) && !isQueryTimeout(e)) target.served++;
       throw e;
     };
+    // The credentials the login (if the query needs one) starts from: a refusal retries when newer ones arrived since.
+    const stamp = this.credentials?.stamp?.();
     return target.pool.query(sql, params as unknown[]).then(
       served,
-      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then(served),
+      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[]), stamp).then(served),
     ).catch(answered);
   }
 

@@ -548,6 +548,53 @@ describe('Database from the topology, password from a rotated secret', () => {
   });
 });
 
+describe('Database from the topology, password from a rotated secret, many logins at once', () => {
+  it('lets every concurrent login the database refuses wait for the one re-read of the secret, and retry', async () => {
+    // GIVEN a pool of 12 whose connections are gone when the password is rotated
+    const role = `it_rotating_many_${Date.now()}`;
+    await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
+    const { ssm, secretsManager } = motoClients(services);
+    const arn = await createSecret(secretsManager, `it-rotate-many/${role}`, { username: role, password: 'first-password' });
+    const prefix = `/it-rotate-many-${Date.now()}`;
+    await putParameters(ssm, {
+      [`${prefix}/database/writer`]: primary.host,
+      [`${prefix}/database/port`]: String(primary.port),
+      [`${prefix}/database/database-name`]: database,
+      [`${prefix}/database/secret-arn`]: arn,
+    });
+    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager });
+    let reads = 0;
+    const refresh = topology.refreshSecret.bind(topology);
+    // The re-read takes 300 ms, as a slow Secrets Manager call would: the other logins are refused while it is in flight.
+    topology.refreshSecret = async (a: string) => {
+      reads++;
+      await sleep(300);
+      return refresh(a);
+    };
+    const db = new Database({ topology, pool: { max: 12 }, onError: () => undefined });
+    try {
+      expect((await db.write<{ u: string }>('SELECT current_user AS u')).rows).toEqual([{ u: role }]);
+      await onServer(services, primary, `ALTER ROLE ${role} PASSWORD 'second-password'`);
+      await rotateSecret(secretsManager, arn, { username: role, password: 'second-password' });
+      await onServer(services, primary, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+      // the pool drops its idle connection once the server ends it (bounded wait)
+      for (let i = 0; i < 100 && (await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0]!.n > 0; i++) await sleep(20);
+      await sleep(100);
+      // WHEN 12 writes at once need new connections, each refused the old password
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => db.write<{ u: string }>('SELECT current_user AS u, pg_sleep(0.2)')));
+      // THEN each waits for the secret's one re-read (or finds it done) and retries with the new password
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { code?: string }).code ?? r.reason)] : []));
+      expect(failed).toEqual([]);
+      expect(reads).toBe(1);
+      // (a login that began after the re-read used the new password and needed no retry)
+      expect(db.stats().authRetries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await db.close();
+      topology.stop();
+    }
+  });
+});
+
 describe('Database following its published endpoints', () => {
   it('asks a readers function at every rebuild, and closes the pools a change retired', async () => {
     const { ssm, secretsManager } = motoClients(services);
