@@ -767,7 +767,10 @@ export class Database {
     return checks;
   }
 
-  /** Closes every pool (waits for checked-out connections) and stops following the topology. */
+  /**
+   * Closes every pool (waits for checked-out connections), also those in use while a rebuild (a topology change) was
+   * still in flight, and the ones it built, and stops following the topology.
+   */
   public async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -775,8 +778,12 @@ export class Database {
     const retired = [...this.draining];
     this.draining.clear();
     for (const [t] of retired) clearTimeout(t);
-    const set = await this.building.catch(() => undefined);
-    const pools = [...retired.flatMap(([, p]) => p), ...(set ? poolsOf(set) : [])];
+    // The set in use: a rebuild in flight (a topology change) would have retired it once done, but a build that
+    // finishes after close() ends its own pools and fails instead, so the set it was to replace is ended here.
+    const inUse = this.current;
+    const built = await this.building.catch(() => undefined);
+    const sets = [...new Set([inUse, built, this.current])].filter((x): x is PoolSet => x !== undefined);
+    const pools = [...new Set([...retired.flatMap(([, p]) => p), ...sets.flatMap(poolsOf)])];
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   }
 
@@ -809,6 +816,11 @@ export class Database {
   }
 
   private retire(pools: Pool[]): void {
+    if (this.closed) {
+      // A rebuild that finished just as close() began: close() has drained already, and no request is served now.
+      for (const p of pools) p.end().catch(() => undefined);
+      return;
+    }
     const t = setTimeout(() => {
       this.draining.delete(t);
       for (const p of pools) p.end().catch(() => undefined);

@@ -5,7 +5,7 @@ import { Database, PoolSaturatedError, TransactionAbortedError, WriteUnavailable
 import { statusForError } from '../../lib/runtime/http';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
-import type { DatabaseEndpoints } from '../../lib/runtime/topology';
+import type { DatabaseEndpoints, Topology, TopologyChange, TopologyLoader } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { freePort, setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
 import { Client } from 'pg';
@@ -592,6 +592,36 @@ describe('Database from the topology, password from a rotated secret, many login
       await db.close();
       topology.stop();
     }
+  });
+});
+
+describe('Database closed while a topology change rebuilds its pools', () => {
+  it('ends the pools in use too, so their idle connections do not outlive close()', async () => {
+    // GIVEN a database following a topology, with an idle writer connection kept 60 s, whose next pool build waits
+    const applicationName = `it-close-rebuild-${Date.now()}`;
+    let builds = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const credentials = { ...staticCredentials(user, password), user: async () => { if (builds++ > 0) await gate; return user; } };
+    let listener: ((c: TopologyChange) => void) | undefined;
+    const topologyOf = (e: DatabaseEndpoints) => ({ database: e }) as unknown as Topology;
+    const loader = { prefix: '/it', region: 'eu-west-1', current: topologyOf(endpoints()), onChange: (fn: (c: TopologyChange) => void) => { listener = fn; return () => undefined; } } as unknown as TopologyLoader;
+    const db = new Database({ topology: loader, credentials, applicationName, pool: { idleTimeoutMs: 60_000 }, onError: () => undefined });
+    const connections = async () => (await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1', [`${applicationName}%`]))[0]!.n;
+    await db.write('SELECT 1');
+    expect(await connections()).toBe(1);
+    // WHEN the endpoints change (a rebuild starts) and the process is told to stop (SIGTERM: close()) before it ends
+    listener!({ kind: 'database', topology: topologyOf(endpoints({ source: '/it/database-moved' })), previous: topologyOf(endpoints()) });
+    const closing = db.close();
+    release();
+    await closing;
+    // THEN the pools in use are ended with it: no connection of the database is left (bounded wait for the server)
+    let left = await connections();
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await sleep(50);
+      left = await connections();
+    }
+    expect(left).toBe(0);
   });
 });
 
