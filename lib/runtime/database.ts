@@ -46,6 +46,7 @@ import {
   POSITION_SQL,
   clusterKey,
   parsePosition,
+  replayablePosition,
   type CircuitBreakerOptions,
   type ReplicationMode,
 } from './replication';
@@ -1144,6 +1145,7 @@ export class Database {
         const r = await client.query(POSITION_SQL[mode].write);
         const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
         position = text == null ? undefined : parsePosition(text);
+        if (position !== undefined && mode === 'postgres') position = replayablePosition(position);
       }
     } catch (e) {
       // The write is committed; without its position the session reads from the writer for its window.
