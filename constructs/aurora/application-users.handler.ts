@@ -6,7 +6,9 @@
  * For every user: `CREATE ROLE <user> LOGIN` (if missing), `GRANT rds_iam` (IAM database authentication, no
  * password exists) and membership of the group role that holds the application's privileges on the database:
  * connect, use the `public` schema, read and write every table and sequence, execute functions, for the tables
- * the master user (migrations) creates later too. No DDL: migrations run with the elevated identity. A user
+ * the master user (migrations) creates later too; and its `statement_timeout` (`ALTER ROLE … SET`, applied by the
+ * server at every session start of that login: RDS Proxy carries no startup options and cannot cancel a statement, so
+ * this is what stops a statement whose client gave up). No DDL: migrations run with the elevated identity. A user
  * dropped from the list is disabled (`NOLOGIN`), not dropped, so nothing it owns is lost; deleting the resource
  * leaves the users in place (the database is retained too).
  */
@@ -21,6 +23,11 @@ export interface ApplicationUsersProperties {
   readonly DatabaseName: string;
   readonly GroupRole: string;
   readonly Users: string[];
+  /**
+   * `statement_timeout` of every user, in milliseconds (a decimal string).
+   * @default - absent: the users' `statement_timeout` is left as it is
+   */
+  readonly StatementTimeoutMs?: string;
 }
 
 /** The slice of a CloudFormation custom resource event the handler reads (the Provider framework's). */
@@ -44,6 +51,8 @@ export function provisionStatements(p: ApplicationUsersProperties, masterUser: s
   const group = ident(p.GroupRole);
   const db = ident(p.DatabaseName);
   const master = ident(masterUser);
+  const timeout = p.StatementTimeoutMs;
+  if (timeout !== undefined && !/^[1-9]\d{0,9}$/.test(timeout)) throw new Error(`StatementTimeoutMs must be a whole number of milliseconds (got: ${JSON.stringify(timeout)})`);
   const role = (name: string, attrs: string) =>
     `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${name}') THEN CREATE ROLE ${ident(name)} ${attrs}; END IF; END $$`;
   return [
@@ -61,6 +70,8 @@ export function provisionStatements(p: ApplicationUsersProperties, masterUser: s
       `ALTER ROLE ${ident(u)} LOGIN`,
       `GRANT rds_iam TO ${ident(u)}`,
       `GRANT ${group} TO ${ident(u)}`,
+      // Per login user: a role's settings are not inherited through group membership.
+      ...(timeout !== undefined ? [`ALTER ROLE ${ident(u)} SET statement_timeout = ${timeout}`] : []),
     ]),
     ...removed.map((u) => `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${ident(u).slice(1, -1)}') THEN ALTER ROLE ${ident(u)} NOLOGIN; END IF; END $$`),
   ];

@@ -33,6 +33,16 @@ export interface ApplicationUsersProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** The group role holding the application's privileges. @default 's2m_application' */
   readonly groupRole?: string;
+  /**
+   * `statement_timeout` of every user (`ALTER ROLE <user> SET statement_timeout`): the server cancels a statement
+   * that runs longer (SQLSTATE 57014) and rolls back its transaction, whatever the client does. A client that gives
+   * up on its own (its query timeout) closes the connection, and the server goes on running the statement, holding
+   * its locks and a backend, until it tries to send a result; RDS Proxy can neither cancel it nor pass the setting
+   * at connect. Keep it below the clients' query timeout. Whole milliseconds, 1 second to 24 hours; changing it
+   * updates the custom resource in place.
+   * @default Duration.seconds(28) - below the runtime's 30 s client timeout
+   */
+  readonly statementTimeout?: Duration;
 }
 
 /**
@@ -57,6 +67,7 @@ export class ApplicationUsers extends Construct {
   constructor(scope: Construct, id: string, props: ApplicationUsersProps) {
     super(scope, id);
     const groupRole = props.groupRole ?? AURORA_DEFAULTS.applicationGroupRole;
+    checkStatementTimeout(this, 'ApplicationUsers: statementTimeout', props.statementTimeout);
     const bundle = bundleHandler(this);
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -126,10 +137,26 @@ export class ApplicationUsers extends Construct {
         DatabaseName: props.databaseName,
         GroupRole: groupRole,
         Users: props.users,
+        StatementTimeoutMs: String((props.statementTimeout ?? AURORA_DEFAULTS.statementTimeout).toMilliseconds()),
       },
     });
     // The writer must be available, with its instances, before the function logs in.
     this.resource.node.addDependency(props.cluster);
+  }
+}
+
+/**
+ * Throws a ValidationError naming `name` when `value` is not whole milliseconds from 1 second to 24 hours.
+ * @param scope - the construct the error names
+ * @param name - the prop's name in the message
+ * @param value - the prop; undefined and tokens pass
+ */
+export function checkStatementTimeout(scope: Construct, name: string, value: Duration | undefined): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const ms = value.toMilliseconds({ integral: false });
+  const { min, max } = AURORA_DEFAULTS.statementTimeoutRange;
+  if (!Number.isInteger(ms) || ms < min.toMilliseconds() || ms > max.toMilliseconds()) {
+    throw validationError(scope, `${name} must be whole milliseconds from 1 second to 24 hours (got: ${value.toHumanString()})`);
   }
 }
 

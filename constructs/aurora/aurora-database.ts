@@ -12,7 +12,7 @@ import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpoin
 import { DATABASE_KEYS } from '../../lib/runtime/contract';
 import { validationError } from '../common/errors';
 import { dataPlacement } from '../common/placement';
-import { ApplicationUsers } from './application-users';
+import { ApplicationUsers, checkStatementTimeout } from './application-users';
 import { AURORA_DEFAULTS, CLUSTER_PARAMETERS, LOG_EXPORTS, RESERVED_DATABASE_USERS } from './defaults';
 import { auroraEngine, globalLagMetricName, type AuroraEngineKind } from './engine';
 
@@ -163,6 +163,18 @@ export interface AuroraDatabaseProps {
    * @default - the private subnets with egress
    */
   readonly applicationUsersSubnets?: ec2.SubnetSelection;
+  /**
+   * `statement_timeout` of the `applicationUsers` on Aurora PostgreSQL (`ALTER ROLE <user> SET statement_timeout`,
+   * per user: role settings are not inherited through the group). The server cancels a statement that runs longer
+   * (SQLSTATE 57014) and its connection stays usable. Without it a statement whose client gave up (the runtime's
+   * query timeout closes the connection) goes on running on the server with its transaction and locks, and a pool
+   * that opens new connections meanwhile holds more server connections than its `max`; RDS Proxy cannot cancel a
+   * statement nor pass the setting at connect. Published as `statement-timeout`: the runtime's client timeout defaults
+   * to it plus 2 s. A statement that needs longer sets `SET LOCAL statement_timeout` in its transaction. Whole
+   * milliseconds, 1 second to 24 hours; changing it updates the users in place.
+   * @default Duration.seconds(28) - 2 s below the runtime's former fixed client timeout of 30 s
+   */
+  readonly statementTimeout?: Duration;
   /** Automated backup retention (1-35 days). @default Duration.days(7) */
   readonly backupRetention?: Duration;
   /** Deletion protection. @default true */
@@ -512,6 +524,9 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
 
     this.applicationUsers = [...(props.applicationUsers ?? [])];
     const identities = this.applicationUsers.length > 0;
+    const statementTimeout = props.statementTimeout ?? d.statementTimeout;
+    // Where the users carry it (a secondary's users, and their settings, replicate from the writer's cluster).
+    const publishesTimeout = identities && engineKind === 'postgres';
     const connections = [securityGroup];
     if (props.proxy ?? true) {
       const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
@@ -579,7 +594,10 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         [DATABASE_KEYS.writeForwarding]: this.forwardsWrites ? 'on' : 'off',
         // Every member publishes it: the writer moves, and the budget is the same wherever it is.
         ...(global?.forwardingPoolMax !== undefined ? { [DATABASE_KEYS.forwardingPoolMax]: String(global.forwardingPoolMax) } : {}),
+        ...(publishesTimeout ? { [DATABASE_KEYS.statementTimeout]: String(statementTimeout.toMilliseconds()) } : {}),
       },
+      // Read by the runtime's GetParametersByPath only: no per-parameter grant, so the app stacks import nothing more.
+      byPathOnly: publishesTimeout ? [DATABASE_KEYS.statementTimeout] : [],
       network: [
         { connections: securityGroup, port: ec2.Port.tcp(this.port) },
         ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port) }] : []),
@@ -595,6 +613,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
         secret: this.secret,
         databaseName,
         users: this.applicationUsers as string[],
+        statementTimeout,
         vpc: props.vpc,
         ...(props.applicationUsersSubnets ? { vpcSubnets: props.applicationUsersSubnets } : {}),
       });
@@ -887,6 +906,7 @@ function validateProps(scope: Construct, props: AuroraDatabaseProps, readers: nu
     if (RESERVED_DATABASE_USERS.includes(u)) fail(`applicationUsers[${i}] is a reserved role name (got: ${JSON.stringify(u)})`);
     if (users.indexOf(u) !== i) fail(`applicationUsers[${i}] is a duplicate (got: ${JSON.stringify(u)})`);
   });
+  checkStatementTimeout(scope, 'AuroraDatabase: statementTimeout', props.statementTimeout);
   if (users.length > 0 && props.iamAuthentication === false) fail('applicationUsers log in with IAM database authentication: iamAuthentication must be true (got: false)');
 
   if (!Number.isInteger(readers) || readers < 0 || readers > AURORA_DEFAULTS.maxReaders) fail(`readers must be a whole number from 0 to 15 (got: ${readers})`);

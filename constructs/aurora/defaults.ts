@@ -38,6 +38,15 @@ export const AURORA_DEFAULTS = {
   rotationInterval: Duration.days(30),
   /** The group role holding the application's privileges; every application user is a member. */
   applicationGroupRole: 's2m_application',
+  /**
+   * `statement_timeout` of every application user (`ALTER ROLE … SET`): the server cancels a statement that runs
+   * longer, with SQLSTATE 57014, and the connection stays usable. 2 s below the runtime's client timeout before
+   * it knew this value (30 s), so the server cancels first and the client gets the answer, not its own timeout
+   * (which closes the connection and leaves the statement running on the server).
+   */
+  statementTimeout: Duration.seconds(28),
+  /** The shortest and longest `statementTimeout` accepted. */
+  statementTimeoutRange: { min: Duration.seconds(1), max: Duration.hours(24) },
 } as const;
 
 /**

@@ -49,6 +49,14 @@ export interface PublishedEndpointsProps {
    * @default - no network access is granted
    */
   readonly network?: EndpointNetworkAccess | EndpointNetworkAccess[];
+  /**
+   * Keys of `values` consumers read only through `GetParametersByPath` on the prefix (as the runtime reads every
+   * tier), which {@link PublishedEndpoints.grantConsumer} grants anyway: they get no `GetParameter` grant of their
+   * own, so a consumer in another stack imports nothing for them (each import is an output of this stack and an ARN
+   * in every fleet's policy, against CloudFormation's 200 outputs and the app stack's size budget).
+   * @default - none: every value is granted by name too
+   */
+  readonly byPathOnly?: readonly string[];
 }
 
 /** Connections a consumer is allowed to reach, and on which port. */
@@ -82,6 +90,9 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
     }
     this.parameterPrefix = props.parameterPrefix;
     this.props = props;
+    for (const key of props.byPathOnly ?? []) {
+      if (!(key in props.values)) throw validationError(this, `PublishedEndpoints: byPathOnly names a key that is not in values (got: ${JSON.stringify(key)})`);
+    }
     for (const [key, value] of Object.entries(props.values)) {
       if (!KEY.test(key)) throw validationError(this, `PublishedEndpoints: value key must be a relative parameter name (got: ${JSON.stringify(key)})`);
       this.parameters[key] = new ssm.StringParameter(this, key.replace(/[^A-Za-z0-9]/g, '-'), {
@@ -93,9 +104,13 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
     }
   }
 
-  /** Grants `consumer` read access to every parameter and the secret, and network access to the port. */
+  /**
+   * Grants `consumer` read access to every parameter (by name, but the `byPathOnly` ones, and by path) and the
+   * secret, and network access to the port.
+   */
   public grantConsumer(consumer: EndpointConsumer): void {
-    for (const p of Object.values(this.parameters)) p.grantRead(consumer);
+    const byPathOnly = this.props.byPathOnly ?? [];
+    for (const [key, p] of Object.entries(this.parameters)) if (!byPathOnly.includes(key)) p.grantRead(consumer);
     iam.Grant.addToPrincipal({
       grantee: consumer,
       actions: ['ssm:GetParametersByPath'],

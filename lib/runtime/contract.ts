@@ -94,6 +94,13 @@ export const DATABASE_KEYS = {
    * `forwarding.poolMax`.
    */
   forwardingPoolMax: 'forwarding-pool-max',
+  /**
+   * The `statement_timeout` the application's database users have on the server (`ALTER ROLE … SET`), in
+   * milliseconds as a decimal string: the server cancels a statement that runs longer (SQLSTATE 57014) and the
+   * connection stays usable. Published only where the stacks set it (Aurora PostgreSQL with application users). The
+   * runtime's client query timeout defaults to it plus a margin, so the server, not the client, ends a slow statement.
+   */
+  statementTimeout: 'statement-timeout',
   /** Shard map JSON (sharded apps only; see `shard-map.ts`). */
   shardMap: 'shard-map',
   /** Prefix of further shards: `<prefix>/database/shards/<id>/<key>`. */

@@ -16,10 +16,17 @@ export interface DatabaseCredentials {
   /** The password (or token) for a new connection to `host:port`. */
   password(host: string, port: number): Promise<string>;
   /**
+   * What identifies the credentials cached now (a secret's version id), taken before a login so that
+   * {@link onAuthenticationFailure} can tell whether newer ones arrived since.
+   * @default - none: each failure decides on its own
+   */
+  stamp?(): string | undefined;
+  /**
    * The database refused the credentials (SQLSTATE 28P01/28000): drop what is cached so the next connection
    * reads them again. Returns true when a retry may succeed (something was re-read).
+   * @param stamp - what {@link stamp} returned before the refused login, if anything
    */
-  onAuthenticationFailure(): Promise<boolean>;
+  onAuthenticationFailure(stamp?: string): Promise<boolean>;
 }
 
 /** Fixed credentials (local development, tests). */
@@ -46,14 +53,19 @@ export interface SecretCredentialsOptions {
 
 /**
  * Credentials from a Secrets Manager secret's JSON (`username`, `password`), as RDS writes them. The value is
- * the loader's cached one (refreshed with the topology); after a refused login it is re-read once (at most every
- * `minRereadIntervalMs`), which picks a rotated password up without a restart.
+ * the loader's cached one (refreshed with the topology); after a refused login it is re-read, which picks a rotated
+ * password up without a restart. The logins refused together (every new connection after a rotation) share one
+ * re-read: each waits for the one in flight, and may retry when the version cached then is not the one it logged in
+ * with (its `stamp`), also when it arrives after the re-read. Only a refusal of the version just re-read (the
+ * database and the secret disagree) is held to one re-read every `minRereadIntervalMs`.
  */
 export function secretCredentials(options: SecretCredentialsOptions): DatabaseCredentials {
   const { secretArn, topology } = options;
   const now = options.now ?? Date.now;
   const minInterval = options.minRereadIntervalMs ?? 5000;
   let lastReread = -Infinity;
+  let rereading: Promise<unknown> | undefined;
+  const cachedVersion = (): string | undefined => topology.secret(secretArn)?.versionId;
   const field = async (name: 'username' | 'password'): Promise<string> => {
     const secret = topology.secret(secretArn) ?? (await topology.refreshSecret(secretArn));
     const v = secret.json?.[name];
@@ -64,12 +76,26 @@ export function secretCredentials(options: SecretCredentialsOptions): DatabaseCr
     kind: 'password',
     user: () => field('username'),
     password: () => field('password'),
-    async onAuthenticationFailure() {
+    stamp: cachedVersion,
+    async onAuthenticationFailure(stamp) {
+      if (rereading !== undefined) {
+        // Refused together with the login that started the re-read: its outcome decides.
+        await rereading.catch(() => undefined);
+        return stamp === undefined || cachedVersion() !== stamp;
+      }
+      const before = cachedVersion();
+      // A newer version arrived since this login started (another refusal's re-read, or the topology's refresh).
+      if (stamp !== undefined && before !== undefined && before !== stamp) return true;
       if (now() - lastReread < minInterval) return false;
       lastReread = now();
-      const before = topology.secret(secretArn)?.versionId;
-      const after = await topology.refreshSecret(secretArn);
-      return after.versionId !== before || before === undefined;
+      const read = topology.refreshSecret(secretArn);
+      rereading = read;
+      try {
+        const after = await read;
+        return after.versionId !== before || before === undefined;
+      } finally {
+        if (rereading === read) rereading = undefined;
+      }
     },
   };
 }

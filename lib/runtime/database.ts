@@ -46,6 +46,7 @@ import {
   POSITION_SQL,
   clusterKey,
   parsePosition,
+  replayablePosition,
   type CircuitBreakerOptions,
   type ReplicationMode,
 } from './replication';
@@ -112,9 +113,12 @@ export interface PoolOptions {
    * no circuit breaker counts it, and {@link DatabaseOptions.onWriterLost} is not called. A server that did vanish is
    * found by the next new connection to it, which fails within `connectionTimeoutMs` (then reads move elsewhere and
    * the writer counts as lost); until then each idle pooled connection to it costs one request this timeout, at most
-   * `max` of them, unless keepalive dropped it first. Keep it above your slowest statement. It is the client's limit: the server may still run
-   * the statement (PostgreSQL's `statement_timeout` stops it there). `0` turns it off.
-   * @default 30000
+   * `max` of them, unless keepalive dropped it first. It is the client's limit: closing the connection does not stop
+   * the statement on the server, which goes on running it, with its transaction and locks, until it tries to send a
+   * result; the server's `statement_timeout` (the application users' role setting, published as
+   * `statement-timeout`) stops it there, answering SQLSTATE 57014 ({@link isStatementTimeout}) on a connection that
+   * stays usable. So keep this above the server's timeout, which the default does. `0` turns it off.
+   * @default - the published `statement-timeout` + 2000 ({@link STATEMENT_TIMEOUT_MARGIN_MS}), else 30000
    */
   readonly queryTimeoutMs?: number;
   /**
@@ -405,6 +409,21 @@ export function isConnectionError(e: unknown): boolean {
  */
 export function isQueryTimeout(e: unknown): boolean {
   return /Query read timeout/.test((e as { message?: string } | undefined)?.message ?? '');
+}
+
+/**
+ * How much longer than the server's `statement_timeout` (the published `statement-timeout`) the client waits by
+ * default for a statement's answer, ms: the server cancels first and answers 57014, unless it vanished.
+ */
+export const STATEMENT_TIMEOUT_MARGIN_MS = 2000;
+
+/**
+ * The server canceled the statement (SQLSTATE 57014, `query_canceled`): its `statement_timeout` (the application
+ * users' role setting, or `SET LOCAL`), or a `pg_cancel_backend`. The server's answer: its transaction is rolled back,
+ * and the connection stays open and usable. An HTTP handler's error answers 503.
+ */
+export function isStatementTimeout(e: unknown): boolean {
+  return (e as { code?: string } | undefined)?.code === '57014';
 }
 
 function isAuthError(e: unknown): boolean {
@@ -749,7 +768,10 @@ export class Database {
     return checks;
   }
 
-  /** Closes every pool (waits for checked-out connections) and stops following the topology. */
+  /**
+   * Closes every pool (waits for checked-out connections), also those in use while a rebuild (a topology change) was
+   * still in flight, and the ones it built, and stops following the topology.
+   */
   public async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -757,8 +779,12 @@ export class Database {
     const retired = [...this.draining];
     this.draining.clear();
     for (const [t] of retired) clearTimeout(t);
-    const set = await this.building.catch(() => undefined);
-    const pools = [...retired.flatMap(([, p]) => p), ...(set ? poolsOf(set) : [])];
+    // The set in use: a rebuild in flight (a topology change) would have retired it once done, but a build that
+    // finishes after close() ends its own pools and fails instead, so the set it was to replace is ended here.
+    const inUse = this.current;
+    const built = await this.building.catch(() => undefined);
+    const sets = [...new Set([inUse, built, this.current])].filter((x): x is PoolSet => x !== undefined);
+    const pools = [...new Set([...retired.flatMap(([, p]) => p), ...sets.flatMap(poolsOf)])];
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   }
 
@@ -791,6 +817,11 @@ export class Database {
   }
 
   private retire(pools: Pool[]): void {
+    if (this.closed) {
+      // A rebuild that finished just as close() began: close() has drained already, and no request is served now.
+      for (const p of pools) p.end().catch(() => undefined);
+      return;
+    }
     const t = setTimeout(() => {
       this.draining.delete(t);
       for (const p of pools) p.end().catch(() => undefined);
@@ -856,7 +887,7 @@ export class Database {
           max,
           idleTimeoutMillis: p?.idleTimeoutMs ?? 30_000,
           connectionTimeoutMillis: p?.connectionTimeoutMs ?? 5000,
-          query_timeout: p?.queryTimeoutMs ?? 30_000,
+          query_timeout: p?.queryTimeoutMs ?? (endpoints.statementTimeoutMs !== undefined ? endpoints.statementTimeoutMs + STATEMENT_TIMEOUT_MARGIN_MS : 30_000),
           keepAlive: true,
           keepAliveInitialDelayMillis: p?.keepAliveInitialDelayMs ?? 5000,
           ...(probe ? { max: 1, connectionTimeoutMillis: healthTimeout, query_timeout: healthTimeout } : {}),
@@ -1114,6 +1145,7 @@ export class Database {
         const r = await client.query(POSITION_SQL[mode].write);
         const text = (r.rows[0] as { lsn?: string | null } | undefined)?.lsn;
         position = text == null ? undefined : parsePosition(text);
+        if (position !== undefined && mode === 'postgres') position = replayablePosition(position);
       }
     } catch (e) {
       // The write is committed; without its position the session reads from the writer for its window.
@@ -1124,13 +1156,13 @@ export class Database {
 
   /**
    * Runs `op`; when the database refused the credentials and they could be re-read, runs `retry` (default: `op`)
-   * once.
+   * once. `stamp`: the credentials' {@link DatabaseCredentials.stamp} before the login `op` may make.
    */
-  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op): Promise<T> {
+  private async retryingAuth<T>(op: () => Promise<T>, retry: () => Promise<T> = op, stamp = this.credentials?.stamp?.()): Promise<T> {
     try {
       return await op();
     } catch (e) {
-      if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure()))) throw e;
+      if (!(isAuthError(e) && this.credentials && (await this.credentials.onAuthenticationFailure(stamp)))) throw e;
       this.counters.authRetries++;
       return retry();
     }
@@ -1146,9 +1178,11 @@ export class Database {
       if (!isConnectionError(e) && !isQueryTimeout(e)) target.served++;
       throw e;
     };
+    // The credentials the login (if the query needs one) starts from: a refusal retries when newer ones arrived since.
+    const stamp = this.credentials?.stamp?.();
     return target.pool.query(sql, params as unknown[]).then(
       served,
-      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[])).then(served),
+      (e: unknown) => this.retryingAuth(() => Promise.reject(e), () => target.pool.query(sql, params as unknown[]), stamp).then(served),
     ).catch(answered);
   }
 

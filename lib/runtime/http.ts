@@ -28,7 +28,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isConnectionError, isQueryTimeout } from './database';
+import { isConnectionError, isQueryTimeout, isStatementTimeout } from './database';
 import type { HealthCheck } from './health';
 import { SESSION_COOKIE_DEFAULTS, clearSessionCookie, readCookie, sessionCookie, type CookieOptions } from './session-cookie';
 import type { LoadedSession, SessionStore } from './session';
@@ -65,13 +65,14 @@ const UNAVAILABLE = new Set(['SessionStoreUnavailableError', 'WriteUnavailableEr
 /**
  * The status a handler's error answers with: {@link HttpError}'s own, 503 when a dependency is unavailable (the
  * session store, a region without a writer, a refused or failed database connection, a database pool with every
- * connection busy, a statement that timed out), 500 otherwise. Pure.
+ * connection busy, a statement that timed out on the client or was canceled by the server's statement timeout), 500
+ * otherwise. Pure.
  */
 export function statusForError(error: unknown): number {
   if (error instanceof HttpError) return error.status;
   const name = (error as { name?: string } | undefined)?.name;
   if (name !== undefined && UNAVAILABLE.has(name)) return 503;
-  if (isConnectionError(error) || isQueryTimeout(error)) return 503;
+  if (isConnectionError(error) || isQueryTimeout(error) || isStatementTimeout(error)) return 503;
   return 500;
 }
 

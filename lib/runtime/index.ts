@@ -112,6 +112,8 @@ export {
   databaseCertificateAuthorities,
   isConnectionError,
   isQueryTimeout,
+  isStatementTimeout,
+  STATEMENT_TIMEOUT_MARGIN_MS,
   type Consistency,
   type DatabaseOptions,
   type DatabaseStats,

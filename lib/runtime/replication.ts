@@ -56,6 +56,31 @@ export function parsePosition(text: string): bigint {
   throw new RangeError(`not a replication position (expected a pg_lsn like 0/16B3748 or a decimal LSN) (got: ${JSON.stringify(text)})`);
 }
 
+/** PostgreSQL's WAL page (`XLOG_BLCKSZ`) and segment (`wal_segment_size`) sizes, the defaults RDS and Aurora use. */
+const WAL_PAGE = 8192n;
+const WAL_SEGMENT = 16n * 1024n * 1024n;
+/** The header at the start of every WAL page, and the longer one of a segment's first page. */
+const WAL_PAGE_HEADER = 24n;
+const WAL_SEGMENT_HEADER = 40n;
+
+/**
+ * The position a standby's `pg_last_wal_replay_lsn()` reaches once it has replayed everything before a writer's
+ * `pg_current_wal_insert_lsn()` (mode `postgres`). They differ when the last record ended exactly on a WAL page
+ * boundary: the insert position is then reported past the next page's header (24 bytes, 40 at the start of a
+ * 16 MiB segment), while the standby's replay position stops at the end of the record, the boundary, and stays there
+ * until more WAL is written, so the read would wait for the writer's next write. Such a position (its offset in its
+ * page is the header size) is moved back to the boundary; no record can end there, since a page's first bytes are
+ * its header. Other positions are unchanged.
+ *
+ * @param position - a write position from `pg_current_wal_insert_lsn()`
+ * @returns the position a standby reports once it has replayed the write
+ */
+export function replayablePosition(position: bigint): bigint {
+  if (position % WAL_PAGE === WAL_PAGE_HEADER) return position - WAL_PAGE_HEADER;
+  if (position % WAL_SEGMENT === WAL_SEGMENT_HEADER) return position - WAL_SEGMENT_HEADER;
+  return position;
+}
+
 /** What a session remembers of its last write to one cluster. */
 export interface SessionWrite {
   /** The write's position, or `undefined` when the cluster gives none (write forwarding, mode `none`). */

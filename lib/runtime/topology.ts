@@ -68,6 +68,12 @@ export interface DatabaseEndpoints {
    * @default - none published: the runtime's own pool sizes
    */
   readonly forwardingPoolMax?: number;
+  /**
+   * The `statement_timeout` the application's database users have on the server, ms (`statement-timeout`): the
+   * client query timeout defaults to it plus a margin (see `PoolOptions.queryTimeoutMs`).
+   * @default - none published: the server's own (none on PostgreSQL), and a client timeout of 30 s
+   */
+  readonly statementTimeoutMs?: number;
   /** The parameter path these values were read from (for messages). */
   readonly source: string;
 }
@@ -211,6 +217,17 @@ function countOf(params: ReadonlyMap<string, string>, name: string, issues: Issu
   return Number(v);
 }
 
+/** A duration in whole milliseconds, at least 1 (up to about 115 days). */
+function millisecondsOf(params: ReadonlyMap<string, string>, name: string, issues: Issues): number | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d{0,9}$/.test(v)) {
+    issues.add(name, 'expected a whole number of milliseconds, at least 1', v);
+    return undefined;
+  }
+  return Number(v);
+}
+
 function portOf(params: ReadonlyMap<string, string>, name: string, issues: Issues, fallback?: number): number {
   const v = params.get(name);
   if (v === undefined) {
@@ -251,6 +268,7 @@ interface DatabaseDefaults {
   readonly role?: 'primary' | 'secondary';
   readonly writeForwarding?: boolean;
   readonly forwardingPoolMax?: number;
+  readonly statementTimeoutMs?: number;
   readonly databaseName?: string;
 }
 
@@ -275,6 +293,7 @@ function parseDatabase(params: ReadonlyMap<string, string>, base: string, issues
   const role = oneOf(params, k(DATABASE_KEYS.role), ['primary', 'secondary'] as const, inherit.role ?? 'primary', issues);
   const forwarding = oneOf(params, k(DATABASE_KEYS.writeForwarding), ['on', 'off'] as const, inherit.writeForwarding ? 'on' : 'off', issues);
   const forwardingPoolMax = countOf(params, k(DATABASE_KEYS.forwardingPoolMax), issues) ?? (params.has(k(DATABASE_KEYS.forwardingPoolMax)) ? undefined : inherit.forwardingPoolMax);
+  const statementTimeoutMs = millisecondsOf(params, k(DATABASE_KEYS.statementTimeout), issues) ?? (params.has(k(DATABASE_KEYS.statementTimeout)) ? undefined : inherit.statementTimeoutMs);
   return {
     writer,
     ...(reader !== undefined ? { reader } : {}),
@@ -288,6 +307,7 @@ function parseDatabase(params: ReadonlyMap<string, string>, base: string, issues
     role,
     writeForwarding: forwarding === 'on',
     ...(forwardingPoolMax !== undefined ? { forwardingPoolMax } : {}),
+    ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
     source: base,
   };
 }
@@ -352,6 +372,7 @@ function parseShards(params: ReadonlyMap<string, string>, prefix: string, databa
         role: inherit.role ?? 'primary',
         writeForwarding: inherit.writeForwarding ?? false,
         ...(inherit.forwardingPoolMax !== undefined ? { forwardingPoolMax: inherit.forwardingPoolMax } : {}),
+        ...(inherit.statementTimeoutMs !== undefined ? { statementTimeoutMs: inherit.statementTimeoutMs } : {}),
         source: where,
       };
     }

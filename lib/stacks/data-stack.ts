@@ -317,6 +317,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
     iamAuthentication: db.iamAuthentication,
     // One database user per fleet (IAM authentication); the primary creates them, secondaries' proxies use them.
     applicationUsers: [...config.services.map((s) => DATABASE_USERS.service(s.name)), ...config.queues.map((q) => DATABASE_USERS.worker(q.name))],
+    statementTimeout: Duration.seconds(db.statementTimeoutSeconds),
     backupRetention: Duration.days(db.backupRetentionDays),
     deletionProtection: db.deletionProtection,
     databaseInsightsMode: db.databaseInsights === 'advanced' ? rds.DatabaseInsightsMode.ADVANCED : rds.DatabaseInsightsMode.STANDARD,

@@ -1,6 +1,9 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { provisionStatements, type ApplicationUsersProperties } from '../../constructs/aurora/application-users.handler';
+import { staticCredentials } from '../../lib/runtime/credentials';
+import { Database, isQueryTimeout, isStatementTimeout } from '../../lib/runtime/database';
+import { statusForError } from '../../lib/runtime/http';
 
 /**
  * The SQL the application users function runs, against a real PostgreSQL (the independent second primary, in
@@ -88,7 +91,64 @@ describe('application users SQL (ApplicationUsers handler) on PostgreSQL', () =>
     expect((await roles()).find((r) => r.rolname === props.Users[1])?.rolcanlogin).toBe(true);
   });
 
-  it('refuses names that are not plain identifiers', () => {
+  it('sets every user\'s statement_timeout, so statements behind a lock end on the server, not only in the client', async () => {
+    // GIVEN users provisioned with a 1 s statement timeout, the runtime logging in as one of them (a password here,
+    // IAM on Aurora) with the topology's published timeout and no query timeout of its own, and a row locked by a
+    // transaction that stays open
+    await provision({ ...props, StatementTimeoutMs: '1000' });
+    const settings = await master.query<{ rolname: string; setconfig: string[] }>(
+      'SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = ANY($1) ORDER BY r.rolname', [props.Users]);
+    expect(settings.rows).toEqual(props.Users.map((u) => ({ rolname: u, setconfig: ['statement_timeout=1000'] })));
+    const [user] = props.Users as [string];
+    await master.query(`ALTER ROLE "${user}" PASSWORD 'it-password'`);
+    await master.query('CREATE TABLE locked (id int primary key, v int)');
+    await master.query('INSERT INTO locked VALUES (1, 0)');
+    const locker = await connect(database);
+    const db = new Database({
+      endpoints: {
+        writer: '127.0.0.1', port: services.postgres.shard2.port, databaseName: database, engine: 'postgres', authentication: 'password',
+        role: 'primary', writeForwarding: false, statementTimeoutMs: 1000, source: '/it/database',
+      },
+      credentials: staticCredentials(user, 'it-password'),
+      pool: { max: 5 },
+      onError: () => undefined,
+    });
+    const backends = async () => (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user])).rows[0]!.n;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT * FROM locked WHERE id = 1 FOR UPDATE');
+      // WHEN 4 rounds of 5 writes (the pool's max) wait for the lock
+      const errors: unknown[] = [];
+      for (let round = 0; round < 4; round++) {
+        const results = await Promise.allSettled(Array.from({ length: 5 }, () => db.write('UPDATE locked SET v = v + 1 WHERE id = 1')));
+        for (const r of results) errors.push(r.status === 'rejected' ? r.reason : 'ok');
+      }
+      // THEN the server canceled each (57014, answered 503) on a connection that stayed open: the server holds at most
+      // the pool's 5 backends for the user, none of them still waiting for the lock (without the role setting the
+      // client gave up after 3 s, closed its connections and opened others: 20 backends waiting behind the lock)
+      expect(errors).toHaveLength(20);
+      for (const e of errors) {
+        expect(isStatementTimeout(e), String(e)).toBe(true);
+        expect(isQueryTimeout(e)).toBe(false);
+        expect(statusForError(e)).toBe(503);
+      }
+      expect(await backends()).toBeLessThanOrEqual(5);
+      const waiting = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'", [user]);
+      expect(waiting.rows[0]!.n).toBe(0);
+      // and once the lock is gone the same pool writes again
+      await locker.query('COMMIT');
+      await expect(db.write('UPDATE locked SET v = v + 1 WHERE id = 1')).resolves.toMatchObject({ rowCount: 1 });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await db.close();
+      // the statements a client abandoned (without the fix) hold connections to the database: end them before it is dropped
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
+    }
+  });
+
+  it('refuses names that are not plain identifiers, and a statement timeout that is not whole milliseconds', () => {
     expect(() => provisionStatements({ ...props, Users: ['web"; DROP TABLE x; --'] }, services.postgres.user, [])).toThrow(/not a plain identifier/);
+    expect(() => provisionStatements({ ...props, StatementTimeoutMs: '1000; DROP TABLE x' }, services.postgres.user, [])).toThrow(/StatementTimeoutMs must be a whole number of milliseconds/);
   });
 });

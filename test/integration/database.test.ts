@@ -5,7 +5,7 @@ import { Database, PoolSaturatedError, TransactionAbortedError, WriteUnavailable
 import { statusForError } from '../../lib/runtime/http';
 import { HealthCheck } from '../../lib/runtime/health';
 import { loadTopology } from '../../lib/runtime/topology';
-import type { DatabaseEndpoints } from '../../lib/runtime/topology';
+import type { DatabaseEndpoints, Topology, TopologyChange, TopologyLoader } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters, rotateSecret } from './services/aws';
 import { freePort, setReplicaApplyDelay, sleep, startReplica, stopReplica } from './services/index';
 import { Client } from 'pg';
@@ -545,6 +545,83 @@ describe('Database from the topology, password from a rotated secret', () => {
       await db.close();
       topology.stop();
     }
+  });
+});
+
+describe('Database from the topology, password from a rotated secret, many logins at once', () => {
+  it('lets every concurrent login the database refuses wait for the one re-read of the secret, and retry', async () => {
+    // GIVEN a pool of 12 whose connections are gone when the password is rotated
+    const role = `it_rotating_many_${Date.now()}`;
+    await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
+    const { ssm, secretsManager } = motoClients(services);
+    const arn = await createSecret(secretsManager, `it-rotate-many/${role}`, { username: role, password: 'first-password' });
+    const prefix = `/it-rotate-many-${Date.now()}`;
+    await putParameters(ssm, {
+      [`${prefix}/database/writer`]: primary.host,
+      [`${prefix}/database/port`]: String(primary.port),
+      [`${prefix}/database/database-name`]: database,
+      [`${prefix}/database/secret-arn`]: arn,
+    });
+    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager });
+    let reads = 0;
+    const refresh = topology.refreshSecret.bind(topology);
+    // The re-read takes 300 ms, as a slow Secrets Manager call would: the other logins are refused while it is in flight.
+    topology.refreshSecret = async (a: string) => {
+      reads++;
+      await sleep(300);
+      return refresh(a);
+    };
+    const db = new Database({ topology, pool: { max: 12 }, onError: () => undefined });
+    try {
+      expect((await db.write<{ u: string }>('SELECT current_user AS u')).rows).toEqual([{ u: role }]);
+      await onServer(services, primary, `ALTER ROLE ${role} PASSWORD 'second-password'`);
+      await rotateSecret(secretsManager, arn, { username: role, password: 'second-password' });
+      await onServer(services, primary, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+      // the pool drops its idle connection once the server ends it (bounded wait)
+      for (let i = 0; i < 100 && (await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0]!.n > 0; i++) await sleep(20);
+      await sleep(100);
+      // WHEN 12 writes at once need new connections, each refused the old password
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => db.write<{ u: string }>('SELECT current_user AS u, pg_sleep(0.2)')));
+      // THEN each waits for the secret's one re-read (or finds it done) and retries with the new password
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { code?: string }).code ?? r.reason)] : []));
+      expect(failed).toEqual([]);
+      expect(reads).toBe(1);
+      // (a login that began after the re-read used the new password and needed no retry)
+      expect(db.stats().authRetries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await db.close();
+      topology.stop();
+    }
+  });
+});
+
+describe('Database closed while a topology change rebuilds its pools', () => {
+  it('ends the pools in use too, so their idle connections do not outlive close()', async () => {
+    // GIVEN a database following a topology, with an idle writer connection kept 60 s, whose next pool build waits
+    const applicationName = `it-close-rebuild-${Date.now()}`;
+    let builds = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const credentials = { ...staticCredentials(user, password), user: async () => { if (builds++ > 0) await gate; return user; } };
+    let listener: ((c: TopologyChange) => void) | undefined;
+    const topologyOf = (e: DatabaseEndpoints) => ({ database: e }) as unknown as Topology;
+    const loader = { prefix: '/it', region: 'eu-west-1', current: topologyOf(endpoints()), onChange: (fn: (c: TopologyChange) => void) => { listener = fn; return () => undefined; } } as unknown as TopologyLoader;
+    const db = new Database({ topology: loader, credentials, applicationName, pool: { idleTimeoutMs: 60_000 }, onError: () => undefined });
+    const connections = async () => (await onServer<{ n: number }>(services, primary, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1', [`${applicationName}%`]))[0]!.n;
+    await db.write('SELECT 1');
+    expect(await connections()).toBe(1);
+    // WHEN the endpoints change (a rebuild starts) and the process is told to stop (SIGTERM: close()) before it ends
+    listener!({ kind: 'database', topology: topologyOf(endpoints({ source: '/it/database-moved' })), previous: topologyOf(endpoints()) });
+    const closing = db.close();
+    release();
+    await closing;
+    // THEN the pools in use are ended with it: no connection of the database is left (bounded wait for the server)
+    let left = await connections();
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await sleep(50);
+      left = await connections();
+    }
+    expect(left).toBe(0);
   });
 });
 

@@ -100,6 +100,12 @@ export interface DatabaseInput extends DatabaseShardingInput {
   readonly logRetentionDays?: number;
   /** Name of the database created in the cluster. @default 'app' */
   readonly databaseName?: string;
+  /**
+   * `statement_timeout` of the fleets' database users, in whole seconds (1-86400): the server cancels a statement
+   * that runs longer, and the runtime's client timeout follows it (plus 2 s). PostgreSQL only.
+   * @default 28
+   */
+  readonly statementTimeoutSeconds?: number;
   /** Aurora Global Database across the configured regions. */
   readonly globalDatabase?: DatabaseGlobalInput;
 }
@@ -124,6 +130,8 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
   readonly monitoringIntervalSeconds: number;
   readonly logRetentionDays: number;
   readonly databaseName: string;
+  /** `statement_timeout` of the application users, seconds. */
+  readonly statementTimeoutSeconds: number;
   readonly globalDatabase: {
     readonly enabled: boolean;
     /** Secondaries forward writes (every region can write). */
@@ -137,7 +145,7 @@ export interface DatabaseConfig extends DatabaseShardingConfig {
 export const DATABASE_KEYS = [
   'engine', 'engineVersion', 'instanceType', 'readerInstanceType', 'readers', 'serverlessMinCapacity', 'serverlessMaxCapacity',
   'autoScaling', 'proxy', 'performanceInsights', 'iamAuthentication', 'backupRetentionDays', 'deletionProtection', 'databaseInsights',
-  'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'globalDatabase', ...SHARDING_KEYS,
+  'monitoringIntervalSeconds', 'logRetentionDays', 'databaseName', 'statementTimeoutSeconds', 'globalDatabase', ...SHARDING_KEYS,
 ] as const;
 
 /** Default engine version per engine. */
@@ -208,6 +216,10 @@ export function resolveDatabase(
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
   const databaseName = c.string(at(p, 'databaseName'), o.databaseName, { pattern: DB_NAME, what: 'a database name: a letter, then letters, digits or _ (at most 63)' }) ?? 'app';
 
+  const { min: shortest, max: longest } = AURORA_DEFAULTS.statementTimeoutRange;
+  const statementTimeoutSeconds = c.number(at(p, 'statementTimeoutSeconds'), o.statementTimeoutSeconds, { integer: true, min: shortest.toSeconds(), max: longest.toSeconds() })
+    ?? AURORA_DEFAULTS.statementTimeout.toSeconds();
+
   const writeForwarding = c.boolean(at(p, 'globalDatabase.writeForwarding'), globalRaw.writeForwarding) ?? globalEnabled;
   const writerRegion = c.string(at(p, 'globalDatabase.writerRegion'), globalRaw.writerRegion) ?? primaryRegion ?? regions[0] ?? '';
   if (globalRaw.writerRegion !== undefined && !regions.includes(writerRegion)) c.fail(at(p, 'globalDatabase.writerRegion'), `must be one of the configured regions (${regions.join(', ')})`, writerRegion);
@@ -234,7 +246,7 @@ export function resolveDatabase(
     engine, engineVersion, instanceType, readerInstanceType, readers, serverlessMinCapacity, serverlessMaxCapacity,
     ...(autoScaling ? { autoScaling } : {}),
     proxy, performanceInsights, iamAuthentication, backupRetentionDays, deletionProtection, databaseInsights, monitoringIntervalSeconds,
-    logRetentionDays, databaseName, globalDatabase: { enabled: globalEnabled, writeForwarding: writeForwarding && globalEnabled, writerRegion }, ...sharding,
+    logRetentionDays, databaseName, statementTimeoutSeconds, globalDatabase: { enabled: globalEnabled, writeForwarding: writeForwarding && globalEnabled, writerRegion }, ...sharding,
   };
 }
 

@@ -777,6 +777,40 @@ describe('AuroraDatabase application users (IAM database authentication, one use
     expect(db.applicationUsers).toEqual(['web', 'worker_jobs']);
   });
 
+  it('sets every user\'s statement_timeout (28 s by default) and publishes it for the runtime\'s client timeout', () => {
+    t.hasResourceProperties('Custom::ApplicationUsers', { Users: ['web', 'worker_jobs'], StatementTimeoutMs: '28000' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/shop/database/statement-timeout', Value: '28000' });
+    // read through the prefix's GetParametersByPath (as the runtime reads it), not granted by name: no import per fleet
+    const [policy] = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ConsumerRole') }] } }));
+    const text = JSON.stringify(policy);
+    expect(text).toContain('ssm:GetParametersByPath');
+    expect(text).toContain('DatabaseEndpointsauthentication');
+    expect(text).not.toContain('DatabaseEndpointsstatementtimeout');
+  });
+
+  it('changes the statement timeout in place: the same resources, the custom resource\'s property alone differs', () => {
+    // GIVEN the same database with the default timeout and with 2 minutes
+    const build = (statementTimeout?: Duration) => {
+      const s = stackWithVpc();
+      new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, clusterIdentifier: 'shop-db', parameterPrefix: '/shop/database', applicationUsers: ['web'], ...(statementTimeout ? { statementTimeout } : {}) });
+      return Template.fromStack(s.stack).toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+    };
+    const before = build();
+    const after = build(Duration.minutes(2));
+    // THEN no logical id changes, and what changes is the users' property and the published value
+    expect(Object.keys(after.Resources).sort()).toEqual(Object.keys(before.Resources).sort());
+    const changed = Object.keys(after.Resources).filter((id) => JSON.stringify(after.Resources[id]) !== JSON.stringify(before.Resources[id]));
+    expect(changed.map((id) => after.Resources[id]!.Type).sort()).toEqual(['AWS::SSM::Parameter', 'Custom::ApplicationUsers']);
+    const users = Object.values(after.Resources).find((r) => r.Type === 'Custom::ApplicationUsers')!;
+    expect(users.Properties).toMatchObject({ StatementTimeoutMs: '120000' });
+  });
+
+  it('publishes no statement timeout without application users (nothing sets one)', () => {
+    const s = stackWithVpc('NoUsers');
+    new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, parameterPrefix: '/shop/database' });
+    expect(JSON.stringify(Template.fromStack(s.stack).findResources('AWS::SSM::Parameter'))).not.toContain('statement-timeout');
+  });
+
   it('refuses to grant a user it does not have', () => {
     expect(validationErrorOf(() => db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }), 'dbadmin')))
       .toEqual({ path: 'TestStack/Database', message: 'AuroraDatabase: grantConnect\'s dbUser must be one of applicationUsers (web, worker_jobs) (got: "dbadmin")' });
@@ -805,6 +839,8 @@ describe('AuroraDatabase application users (IAM database authentication, one use
     [{ applicationUsers: ['rds_iam'] }, 'AuroraDatabase: applicationUsers[0] is a reserved role name (got: "rds_iam")'],
     [{ applicationUsers: ['web', 'web'] }, 'AuroraDatabase: applicationUsers[1] is a duplicate (got: "web")'],
     [{ applicationUsers: ['web'], iamAuthentication: false }, 'AuroraDatabase: applicationUsers log in with IAM database authentication: iamAuthentication must be true (got: false)'],
+    [{ applicationUsers: ['web'], statementTimeout: Duration.millis(500) }, 'AuroraDatabase: statementTimeout must be whole milliseconds from 1 second to 24 hours (got: 500 millis)'],
+    [{ applicationUsers: ['web'], statementTimeout: Duration.days(2) }, 'AuroraDatabase: statementTimeout must be whole milliseconds from 1 second to 24 hours (got: 2 days)'],
   ])('fails on %j, naming the database', (props, message) => {
     const s = stackWithVpc();
     expect(validationErrorOf(() => new AuroraDatabase(s.stack, 'Database', { vpc: s.vpc, ...props }))).toEqual({ path: 'TestStack/Database', message });

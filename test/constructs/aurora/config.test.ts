@@ -52,6 +52,14 @@ describe('config: database section', () => {
     expect(resolve({ engine: 'mysql' }).database.engineVersion).toBe('3.08.0');
   });
 
+  it('sets the users\' statement timeout to 28 s unless configured, and names the field when it is out of range', () => {
+    expect(resolve(undefined).database.statementTimeoutSeconds).toBe(28);
+    expect(resolve({ statementTimeoutSeconds: 120 }).database.statementTimeoutSeconds).toBe(120);
+    expect(() => resolve({ statementTimeoutSeconds: 0 })).toThrow(/database\.statementTimeoutSeconds: must be a positive whole number \(at least 1\) \(got: 0\)/);
+    expect(() => resolve({ statementTimeoutSeconds: 90000 })).toThrow(/database\.statementTimeoutSeconds: must be at most 86400 \(got: 90000\)/);
+    expect(() => resolve({ statementTimeoutSeconds: 2.5 })).toThrow(/database\.statementTimeoutSeconds: must be a whole number \(got: 2\.5\)/);
+  });
+
   it('fails when readers > 15', () => {
     expect(() => resolve({ readers: 16 })).toThrow(/database\.readers: must be at most 15 \(got: 16\)/);
   });

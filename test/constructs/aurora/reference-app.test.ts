@@ -45,7 +45,7 @@ describe('reference app (millions config): Aurora global database in every regio
   });
 
   it('creates one database user per fleet in the primary region only, where the proxy logs in with IAM', () => {
-    Template.fromStack(built.regions['us-east-1'].data).hasResourceProperties('Custom::ApplicationUsers', { DatabaseName: 'app', GroupRole: 's2m_application', Users: ['web', 'api', 'worker_jobs'] });
+    Template.fromStack(built.regions['us-east-1'].data).hasResourceProperties('Custom::ApplicationUsers', { DatabaseName: 'app', GroupRole: 's2m_application', Users: ['web', 'api', 'worker_jobs'], StatementTimeoutMs: '28000' });
     for (const region of Object.keys(built.regions)) {
       const t = Template.fromStack(built.regions[region].data);
       if (region !== 'us-east-1') t.resourceCountIs('Custom::ApplicationUsers', 0);

@@ -10,6 +10,7 @@ describe('PublishedEndpoints bad input', () => {
   it.each<[string, Partial<PublishedEndpointsProps>, string]>([
     ['the prefix is not a parameter path', { parameterPrefix: 'shop/database' }, 'PublishedEndpoints: parameterPrefix must look like /app/tier (got: "shop/database")'],
     ['a key is absolute', { values: { '/writer': 'x' } }, 'PublishedEndpoints: value key must be a relative parameter name (got: "/writer")'],
+    ['byPathOnly names a key it does not publish', { byPathOnly: ['reader'] }, 'PublishedEndpoints: byPathOnly names a key that is not in values (got: "reader")'],
   ])('fails when %s, naming the construct', (_, props, message) => {
     const stack = testStack();
     expect(validationErrorOf(() => new PublishedEndpoints(stack, 'Endpoints', { parameterPrefix: '/shop/database', values: { writer: 'w' }, description: 'd', ...props })))

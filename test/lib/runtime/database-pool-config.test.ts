@@ -51,6 +51,17 @@ describe('Database pool settings', () => {
     }
   });
 
+  it('waits 2 s longer than the server\'s published statement timeout by default, so the server cancels first', async () => {
+    // GIVEN users whose statement_timeout the stacks set to 120 s and published
+    const published = { ...endpoints, statementTimeoutMs: 120_000 };
+    // WHEN a database is created without a query timeout, and with one
+    const { writer, reader } = await poolConfigs({ endpoints: published });
+    const own = await poolConfigs({ endpoints: published, pool: { queryTimeoutMs: 5000 } });
+    // THEN the client waits the server's timeout plus the margin; the application's own setting wins
+    for (const config of [writer, reader]) expect(config).toMatchObject({ query_timeout: 122_000 });
+    expect(own.writer).toMatchObject({ query_timeout: 5000 });
+  });
+
   it('takes the writer and reader pools\' settings from pool and readerPool', async () => {
     const { writer, reader } = await poolConfigs({
       pool: { queryTimeoutMs: 60_000, keepAliveInitialDelayMs: 1000 },

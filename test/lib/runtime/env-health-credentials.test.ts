@@ -71,6 +71,48 @@ describe('credentials', () => {
   });
 });
 
+describe('password credentials after a rotation, with logins refused at once', () => {
+  function rotating() {
+    let version = 1;
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const value = (): SecretValue => ({ arn: 'a', versionId: `v${version}`, value: '', json: { username: 'app', password: `p${version}` } });
+    let cached = value();
+    const topology = {
+      secret: () => cached,
+      refreshSecret: async () => {
+        reads++;
+        await new Promise<void>((resolve) => { release = resolve; });
+        cached = value();
+        return cached;
+      },
+    };
+    const c = { t: 0 };
+    const creds = secretCredentials({ secretArn: 'a', topology, now: () => c.t, minRereadIntervalMs: 5000 });
+    return { creds, c, rotate: () => { version++; }, release: () => release(), reads: () => reads };
+  }
+
+  it('lets the failures during the re-read wait for it, and those after it retry when their version was replaced', async () => {
+    // GIVEN logins that started with v1, refused after the secret was rotated to v2
+    const r = rotating();
+    const stamp = r.creds.stamp!();
+    expect(stamp).toBe('v1');
+    r.rotate();
+    // WHEN three fail while the first one's re-read is in flight, and one more just after it
+    const during = [1, 2, 3].map(() => r.creds.onAuthenticationFailure(stamp));
+    await Promise.resolve();
+    r.release();
+    expect(await Promise.all(during)).toEqual([true, true, true]);
+    r.c.t = 10;
+    // THEN each may retry, with one read of the secret
+    expect(await r.creds.onAuthenticationFailure(stamp)).toBe(true);
+    expect(r.reads()).toBe(1);
+    // and a refusal of the version just read is held to the interval (the database and the secret disagree)
+    expect(await r.creds.onAuthenticationFailure(r.creds.stamp!())).toBe(false);
+    expect(r.reads()).toBe(1);
+  });
+});
+
 describe('HealthCheck', () => {
   const servers: Server[] = [];
   afterAll(() => servers.forEach((s) => s.close()));

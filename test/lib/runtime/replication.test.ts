@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, DbSession, clusterKey, parsePosition } from '../../../lib/runtime/replication';
+import { CircuitBreaker, DbSession, clusterKey, parsePosition, replayablePosition } from '../../../lib/runtime/replication';
 
 describe('parsePosition', () => {
   it.each([
@@ -18,6 +18,33 @@ describe('parsePosition', () => {
 
   it.each(['', '0/', '/1', 'x/1', '1.5', '-1', '0/123456789'])('fails on %j, naming the value', (text) => {
     expect(() => parsePosition(text)).toThrow(`(got: ${JSON.stringify(text)})`);
+  });
+});
+
+describe('replayablePosition', () => {
+  const MiB = 1024n * 1024n;
+  it.each([
+    // a commit that ended on a page boundary: the insert position is past the next page's 24-byte header
+    ['a page boundary', 5n * 8192n + 24n, 5n * 8192n],
+    ['the first page boundary', 8192n + 24n, 8192n],
+    ['a page boundary in a later 4 GiB', (0x16n << 32n) + 3n * 8192n + 24n, (0x16n << 32n) + 3n * 8192n],
+    // at a 16 MiB segment's start the header is the long one, 40 bytes
+    ['a segment boundary', 16n * MiB + 40n, 16n * MiB],
+    ['a later segment boundary', 3n * 16n * MiB + 40n, 3n * 16n * MiB],
+    ['a segment boundary past 4 GiB', (1n << 32n) + 40n, 1n << 32n],
+    // anywhere else the position is what the standby reports
+    ['inside a page', 5n * 8192n + 25n, 5n * 8192n + 25n],
+    ['just after a page header with a record', 5n * 8192n + 40n, 5n * 8192n + 40n],
+    ['the boundary itself', 5n * 8192n, 5n * 8192n],
+    ['inside a segment\'s first page', 16n * MiB + 64n, 16n * MiB + 64n],
+  ])('at %s: %s → %s', (_where, position, expected) => {
+    expect(replayablePosition(position)).toBe(expected);
+  });
+
+  it('matches the insert position PostgreSQL reports for a write ending on a page boundary', () => {
+    // pg_current_wal_insert_lsn() after a commit ending at 0/3000000 + 2 pages is 0/3004018
+    expect(replayablePosition(parsePosition('0/3004018'))).toBe(parsePosition('0/3004000'));
+    expect(replayablePosition(parsePosition('0/3000028'))).toBe(parsePosition('0/3000000'));
   });
 });
 

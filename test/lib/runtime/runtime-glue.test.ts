@@ -218,6 +218,7 @@ describe('statusForError', () => {
     [named('CacheConnectError'), 503],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 503],
     [Object.assign(new Error('duplicate key'), { code: '23505' }), 500],
+    [Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }), 503],
     [new TypeError('bug'), 500],
   ])('%s → %i', (error, status) => {
     expect(statusForError(error)).toBe(status);

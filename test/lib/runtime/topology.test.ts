@@ -39,6 +39,17 @@ describe('parseTopology', () => {
     expect(secretArnsOf(t)).toEqual([]); // the master secret is not the fleet's to read with IAM
   });
 
+  it('reads the users\' statement timeout, and lets shards without their own inherit it', () => {
+    expect(parse({ ...base, '/shop/database/statement-timeout': '28000' }).database?.statementTimeoutMs).toBe(28_000);
+    expect(parse(base).database?.statementTimeoutMs).toBeUndefined();
+    const sharded = parse({
+      ...base, '/shop/database/statement-timeout': '28000', '/shop/database/shard-map': map(1, ['s0', 's1', 's2']),
+      '/shop/database/shards/s2/writer': 'shop-db-s2.cluster-c1.eu-west-1.rds.amazonaws.com', '/shop/database/shards/s2/secret-arn': ARN2, '/shop/database/shards/s2/statement-timeout': '120000',
+    });
+    expect([...sharded.shards!.shards.values()].map((s) => [s.id, s.statementTimeoutMs])).toEqual([['s0', 28_000], ['s1', 28_000], ['s2', 120_000]]);
+    expect(() => parse({ ...base, '/shop/database/statement-timeout': '28s' })).toThrow('/shop/database/statement-timeout: expected a whole number of milliseconds, at least 1 (got: "28s")');
+  });
+
   it('reads the forwarding pools\' budget, and lets shards without their own inherit it', () => {
     const t = parse({ ...base, '/shop/database/role': 'secondary', '/shop/database/write-forwarding': 'on', '/shop/database/forwarding-pool-max': '3' });
     expect(t.database).toMatchObject({ writeForwarding: true, forwardingPoolMax: 3 });
