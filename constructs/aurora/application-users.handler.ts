@@ -9,8 +9,8 @@
  * the master user (migrations) creates later too; and its `statement_timeout` (`ALTER ROLE … SET`, applied by the
  * server at every session start of that login: RDS Proxy carries no startup options and cannot cancel a statement, so
  * this is what stops a statement whose client gave up). No DDL: migrations run with the elevated identity. A user
- * dropped from the list is disabled (`NOLOGIN`), not dropped, so nothing it owns is lost; deleting the resource
- * leaves the users in place (the database is retained too).
+ * dropped from the list is left as it is (see {@link provisionStatements}); deleting the resource leaves the users in
+ * place (the database is retained too).
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
@@ -46,8 +46,17 @@ function ident(name: string): string {
   return `"${name}"`;
 }
 
-/** The statements that make `users` exist with exactly the application's privileges; idempotent. */
-export function provisionStatements(p: ApplicationUsersProperties, masterUser: string, removed: readonly string[]): string[] {
+/**
+ * The statements that make `p.Users` exist with exactly the application's privileges; idempotent.
+ *
+ * A user no longer listed is left as it is, able to log in, never disabled here: this function runs in the data stack,
+ * which deploys before the app stacks, so a fleet renamed or removed in the config is still serving (and, if the app
+ * stack's update fails and rolls back, serves on) when it runs. Disabling its user then (as it once did) locked that
+ * fleet out of the database. Nothing can log in as such a user once its fleet is gone: there is no password, and an
+ * IAM token for it needs `rds-db:connect` on it, which only the fleet's deleted role had. Disable or drop it by hand
+ * once the fleet is gone (docs/fleets.md).
+ */
+export function provisionStatements(p: ApplicationUsersProperties, masterUser: string): string[] {
   const group = ident(p.GroupRole);
   const db = ident(p.DatabaseName);
   const master = ident(masterUser);
@@ -73,7 +82,6 @@ export function provisionStatements(p: ApplicationUsersProperties, masterUser: s
       // Per login user: a role's settings are not inherited through group membership.
       ...(timeout !== undefined ? [`ALTER ROLE ${ident(u)} SET statement_timeout = ${timeout}`] : []),
     ]),
-    ...removed.map((u) => `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${ident(u).slice(1, -1)}') THEN ALTER ROLE ${ident(u)} NOLOGIN; END IF; END $$`),
   ];
 }
 
@@ -111,7 +119,7 @@ export async function handler(event: ApplicationUsersEvent): Promise<{ PhysicalR
   const client = await connectWithRetries(() => new Client({ host: p.Host, port: Number(p.Port), database: p.DatabaseName, user: username, password, ssl: { rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 }));
   try {
     await client.query('BEGIN');
-    for (const sql of provisionStatements(p, username, removed)) await client.query(sql);
+    for (const sql of provisionStatements(p, username)) await client.query(sql);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -120,6 +128,6 @@ export async function handler(event: ApplicationUsersEvent): Promise<{ PhysicalR
   } finally {
     await client.end();
   }
-  console.log(`application users: ${p.Users.join(', ')} in ${p.DatabaseName} (group ${p.GroupRole})${removed.length ? `; disabled: ${removed.join(', ')}` : ''}`);
+  console.log(`application users: ${p.Users.join(', ')} in ${p.DatabaseName} (group ${p.GroupRole})${removed.length ? `; no longer listed (left as they are, able to log in; disable them once their fleets are gone): ${removed.join(', ')}` : ''}`);
   return { PhysicalResourceId: physicalResourceId, Data: { Users: p.Users.join(',') } };
 }

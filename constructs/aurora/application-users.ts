@@ -51,7 +51,7 @@ export interface ApplicationUsersProps {
  * esbuild, run through the custom resource provider framework) reads the master secret itself and runs
  * idempotent SQL through the writer endpoint. Each user gets `rds_iam` (IAM database authentication: no
  * password exists) and membership of the group role with the application's privileges (read and write data,
- * no DDL). Users removed from the list are disabled, not dropped.
+ * no DDL). Users removed from the list are left as they are (their fleets may still be serving while this runs).
  *
  * Why not the RDS Data API (`ExecuteStatement` with the secret's ARN, no VPC function): it is not available on
  * T instance classes, which the startup stage uses, and needs `EnableHttpEndpoint` on the cluster.

@@ -26,9 +26,9 @@ describe('application users SQL (ApplicationUsers handler) on PostgreSQL', () =>
   let admin: Client;
   let master: Client;
 
-  const provision = async (p: ApplicationUsersProperties, removed: string[] = []) => {
+  const provision = async (p: ApplicationUsersProperties) => {
     await master.query('BEGIN');
-    for (const sql of provisionStatements(p, services.postgres.user, removed)) await master.query(sql);
+    for (const sql of provisionStatements(p, services.postgres.user)) await master.query(sql);
     await master.query('COMMIT');
   };
   const roles = async () => (await master.query<{ rolname: string; rolcanlogin: boolean }>('SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname', [[props.GroupRole, ...props.Users]])).rows;
@@ -82,11 +82,14 @@ describe('application users SQL (ApplicationUsers handler) on PostgreSQL', () =>
     expect(await as(props.Users[0], 'DROP TABLE existing')).toMatch(/must be owner of table existing/);
   });
 
-  it('is idempotent, and disables (never drops) a user no longer listed', async () => {
+  it('is idempotent, and leaves a user no longer listed as it is: its fleet may still be serving (the data stack deploys first)', async () => {
     await provision(props);
-    await provision({ ...props, Users: [props.Users[0]] }, [props.Users[1]]);
-    expect((await roles()).map((r) => [r.rolname, r.rolcanlogin])).toEqual([[props.GroupRole, false], [props.Users[0], true], [props.Users[1], false]]);
-    // listed again: enabled again
+    // WHEN the second fleet is renamed or removed in the config (the provisioning runs before the app stack's update)
+    await provision({ ...props, Users: [props.Users[0]] });
+    // THEN its user may still log in and work, so the running fleet keeps its database
+    expect((await roles()).map((r) => [r.rolname, r.rolcanlogin])).toEqual([[props.GroupRole, false], [props.Users[0], true], [props.Users[1], true]]);
+    expect(await as(props.Users[1], 'SELECT count(*) FROM existing')).toBeUndefined();
+    // AND listed again, nothing changes
     await provision(props);
     expect((await roles()).find((r) => r.rolname === props.Users[1])?.rolcanlogin).toBe(true);
   });
@@ -148,7 +151,7 @@ describe('application users SQL (ApplicationUsers handler) on PostgreSQL', () =>
   });
 
   it('refuses names that are not plain identifiers, and a statement timeout that is not whole milliseconds', () => {
-    expect(() => provisionStatements({ ...props, Users: ['web"; DROP TABLE x; --'] }, services.postgres.user, [])).toThrow(/not a plain identifier/);
-    expect(() => provisionStatements({ ...props, StatementTimeoutMs: '1000; DROP TABLE x' }, services.postgres.user, [])).toThrow(/StatementTimeoutMs must be a whole number of milliseconds/);
+    expect(() => provisionStatements({ ...props, Users: ['web"; DROP TABLE x; --'] }, services.postgres.user)).toThrow(/not a plain identifier/);
+    expect(() => provisionStatements({ ...props, StatementTimeoutMs: '1000; DROP TABLE x' }, services.postgres.user)).toThrow(/StatementTimeoutMs must be a whole number of milliseconds/);
   });
 });
