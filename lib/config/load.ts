@@ -10,9 +10,10 @@ export const DEFAULT_CONFIG_PATH = 'config/millions.json';
 /**
  * Parses the text of a config file. Throws a `ConfigError` naming `source` when the text is not JSON, or
  * when an object repeats a key: `JSON.parse` would keep the last value and silently drop the first, so a
- * setting the user wrote would vanish.
+ * setting the user wrote would vanish. A leading UTF-8 byte-order mark (some Windows editors write one) is ignored.
  */
-export function parseConfigText(text: string, source: string): unknown {
+export function parseConfigText(withMark: string, source: string): unknown {
+  const text = withMark.startsWith('\ufeff') ? withMark.slice(1) : withMark;
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -242,5 +242,11 @@ describe('duplicate keys in the config file', () => {
       writeFileSync(file, '{ "name": "shop", "name": "shop2", "regions": [{ "region": "us-east-1", "vpcCidr": "10.0.0.0/16" }] }');
       expect(() => loadConfigFile(file)).toThrow(`Invalid config ${file}: 1 problem\n  name: duplicate key (lines 1 and 1): JSON keeps only the last value, so "shop" would be silently dropped; keep one (got: "shop2")`);
     });
+
+    it('reads a file saved with a UTF-8 byte-order mark (as some Windows editors write it), as cdk synth does', () => {
+      const file = join(dir, 'bom.json');
+      writeFileSync(file, '\ufeff{ "name": "shop", "regions": [{ "region": "us-east-1", "vpcCidr": "10.0.0.0/16" }] }');
+      expect(loadConfigFile(file).name).toBe('shop');
+    });
   });
 });
