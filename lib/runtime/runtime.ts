@@ -549,6 +549,7 @@ export class Runtime<S = Record<string, unknown>> {
       await worker.start();
       return worker;
     };
+    if (this.closing) throw new Error('Runtime.runWorker: the runtime is closing');
     let url = this.queueUrl(name);
     let worker = await start(url);
     this.workerStats.current = worker;
@@ -573,6 +574,10 @@ export class Runtime<S = Record<string, unknown>> {
         },
       });
     });
+    // A close (SIGTERM) that came while the worker started ran the close hooks before this one existed, and went on to
+    // close the database and the cache: stop the worker now, handing back anything it received, so it does not run
+    // jobs against closed clients until the process exits (and the returned promise settles).
+    if (this.closing) void this.closeHooks[this.closeHooks.length - 1].close(true);
     // A new URL for the queue (it was replaced): start on the new one, then drain the old.
     this.unsubscribe.push(this.topology.onChange((change) => {
       if (change.kind !== 'queues' || this.closing) return;

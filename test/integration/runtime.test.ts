@@ -282,6 +282,26 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     clearTimeout(endless);
   });
 
+  it('stops a worker whose start a close (SIGTERM) overtook, and refuses to start one once closing', async () => {
+    // GIVEN a worker runtime WHEN it closes while runWorker is still starting the worker (reading the queue's attributes)
+    const prefix = `/it-rt-early-close-${tag}`;
+    const workQueue = await createTestQueue(sqs, { visibilityTimeout: 30, maxReceiveCount: 3 });
+    await publishLocalTopology(services, { prefix, database: DB, shards: SHARDS, cache: { port: redis.cluster[0]!.port, username: redis.user, password: redis.password }, queues: { jobs: workQueue } });
+    const worker = await start(prefix, { environment: { parameterPrefix: prefix, region: services.moto.region, role: 'worker', service: 'jobs', version: 'test', stopTimeoutSeconds: 7 }, queues: undefined });
+    const ran: string[] = [];
+    const running = worker.runWorker(async (job) => { ran.push(String(job.type)); }, { scaleInProtection: false, waitTimeSeconds: 1, idempotency: false, onError: quiet });
+    const closed = worker.close();
+    // THEN the worker stops (its promise settles, where it waited forever) and ran nothing against the closed clients
+    const stats = await Promise.race([running, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000))]);
+    expect(stats).toMatchObject({ inFlight: 0 });
+    await closed;
+    await sqs.send(new SendMessageCommand({ QueueUrl: workQueue.url, MessageBody: '{}' }));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(ran).toEqual([]);
+    // AND a worker asked for after the close is refused
+    await expect(worker.runWorker(async () => undefined, { idempotency: false })).rejects.toThrow('Runtime.runWorker: the runtime is closing');
+  });
+
   it('defers a job whose idempotency lease a drained worker still holds: it runs when the lease ends, not a visibility timeout later, and is no failure', async () => {
     // GIVEN a worker (a 2 s drain) whose job ignores its signal, on a queue with a 30 s visibility timeout, 4 s leases
     const prefix = `/it-rt-conflict-${tag}`;
