@@ -541,7 +541,18 @@ export class QueueWorker {
       let messages: Message[];
       // A stalled long poll (a half-open connection) must not idle the worker for as long as the socket lives.
       const receiveTimeoutMs = this.waitTimeSeconds * 1_000 + QUEUE_WORKER_DEFAULTS.receiveTimeoutMarginMs;
-      const deadline = AbortSignal.timeout(receiveTimeoutMs);
+      // One controller per receive, aborted by the worker's stop or the deadline, its listener and timer removed after
+      // the call. Not AbortSignal.any([stop, timeout]): on Node 20 the long-lived stop signal keeps every signal
+      // derived from it (nodejs/node#55351), about 60 bytes per receive, never freed: 100 MB a day at 20 receives/s.
+      const receive = new AbortController();
+      let timedOut = false;
+      const onStop = (): void => receive.abort(this.stopReceiving.signal.reason);
+      this.stopReceiving.signal.addEventListener('abort', onStop, { once: true });
+      if (this.stopReceiving.signal.aborted) onStop();
+      const timer = setTimeout(() => {
+        timedOut = true;
+        receive.abort(new Error('ReceiveMessage deadline'));
+      }, receiveTimeoutMs);
       try {
         const out = await sqs.send(new sdk!.ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
@@ -550,15 +561,18 @@ export class QueueWorker {
           ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
           MessageAttributeNames: ['All'],
-        }), { abortSignal: AbortSignal.any([this.stopReceiving.signal, deadline]) });
+        }), { abortSignal: receive.signal });
         messages = out.Messages ?? [];
         failures = 0;
       } catch (e) {
         if (this.stopReceiving.signal.aborted) break;
         this.counters.receiveErrors++;
-        this.report(deadline.aborted ? new Error(`no answer within ${receiveTimeoutMs} ms (a ${this.waitTimeSeconds} s long poll): the call was abandoned`) : asError(e), { operation: 'ReceiveMessage' });
+        this.report(timedOut ? new Error(`no answer within ${receiveTimeoutMs} ms (a ${this.waitTimeSeconds} s long poll): the call was abandoned`) : asError(e), { operation: 'ReceiveMessage' });
         await sleep(this.receiveBackoff(++failures), this.stopReceiving.signal);
         continue;
+      } finally {
+        clearTimeout(timer);
+        this.stopReceiving.signal.removeEventListener('abort', onStop);
       }
       if (messages.length === 0) {
         this.counters.emptyReceives++;

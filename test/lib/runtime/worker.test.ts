@@ -26,3 +26,33 @@ describe('QueueWorker options', () => {
     await expect(worker.start()).rejects.toThrow(/the worker is stopped; create a new one/);
   });
 });
+
+describe('QueueWorker receive loop', () => {
+  it('leaves nothing behind per receive on the worker\'s long-lived stop signal (Node 20 kept every AbortSignal.any derived from it)', async () => {
+    // GIVEN a worker on a queue that is always empty, answering at once (a stand-in client: only the count matters)
+    let receives = 0;
+    const sqs = {
+      send: async (command: object) => {
+        const name = command.constructor.name;
+        if (name === 'GetQueueAttributesCommand') return { Attributes: { VisibilityTimeout: '30', RedrivePolicy: '{}' } };
+        if (name === 'ReceiveMessageCommand') {
+          receives++;
+          await new Promise((resolve) => setImmediate(resolve));
+          return { Messages: [] };
+        }
+        return {};
+      },
+      destroy: () => undefined,
+    };
+    const worker = new QueueWorker({ queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs', handler: () => undefined, sqs: sqs as never, waitTimeSeconds: 0, scaleInProtection: false, waitForInService: false, onError: () => undefined });
+    await worker.start();
+    // WHEN it receives some thousands of times
+    for (let i = 0; i < 200 && receives < 5_000; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const signal = (worker as unknown as { stopReceiving: AbortController }).stopReceiving.signal;
+    const dependants = Object.getOwnPropertySymbols(signal).filter((s) => String(s).includes('ependant')).map((s) => (signal as unknown as Record<symbol, Set<unknown>>)[s]);
+    await worker.stop();
+    // THEN the stop signal holds no signal per receive (it held one each: about 60 bytes a receive, never freed)
+    expect(receives).toBeGreaterThanOrEqual(1_000);
+    expect(dependants.map((d) => d.size).reduce((a, b) => a + b, 0)).toBeLessThan(10);
+  });
+});
