@@ -426,6 +426,14 @@ export function isStatementTimeout(e: unknown): boolean {
   return (e as { code?: string } | undefined)?.code === '57014';
 }
 
+/** A pool build that a later topology change's build overtook (internal: never reaches the application). */
+class SupersededBuild extends Error {
+  public constructor() {
+    super('Database: the pool build was superseded by a later topology change');
+    this.name = 'SupersededBuild';
+  }
+}
+
 function isAuthError(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
   return code === '28P01' || code === '28000';
@@ -485,6 +493,8 @@ export class Database {
   private credentials: DatabaseCredentials | undefined;
   private current: PoolSet | undefined;
   private building: Promise<PoolSet>;
+  /** How many builds started: a build that finishes after a later one started is superseded (see {@link build}). */
+  private builds = 0;
   private rr = 0;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
@@ -809,11 +819,11 @@ export class Database {
     const ourSecret = change.kind === 'secret' && change.secretArn !== undefined && change.secretArn === next.secretArn;
     if (!endpointsChanged && !ourSecret) return;
     if (endpointsChanged) this.credentials = undefined; // the authentication may have changed too
-    const old = this.current;
     this.building = this.build(next);
-    this.building.then(() => {
-      if (old) this.retire(poolsOf(old));
-    }, (e: unknown) => this.onError(new Error(`could not rebuild the database pools after a topology change (the old ones stay in use): ${toError(e).message}`, { cause: e })));
+    this.building.catch((e: unknown) => {
+      if (e instanceof SupersededBuild) return; // a later change's build replaces it
+      this.onError(new Error(`could not rebuild the database pools after a topology change (the old ones stay in use): ${toError(e).message}`, { cause: e }));
+    });
   }
 
   private retire(pools: Pool[]): void {
@@ -863,7 +873,14 @@ export class Database {
     return secretCredentials({ secretArn: endpoints.secretArn, topology });
   }
 
+  /**
+   * Builds the pools of `endpoints` and puts them in use, retiring the set in use before. Of builds that overlap (two
+   * topology changes in quick succession) the last one started wins: an earlier one that finishes later ends its own
+   * pools and fails with {@link SupersededBuild}, so it neither installs stale endpoints over newer ones nor leaves a
+   * set that nothing retires.
+   */
   private async build(endpoints: DatabaseEndpoints): Promise<PoolSet> {
+    const generation = ++this.builds;
     const pg = this.options.pg ?? loadPg();
     const credentials = (this.credentials ??= this.credentialsFor(endpoints));
     const user = await credentials.user();
@@ -926,8 +943,14 @@ export class Database {
       await Promise.all(poolsOf(set).map((p) => p.end().catch(() => undefined)));
       throw new Error('Database: closed');
     }
+    if (generation !== this.builds) {
+      await Promise.all(poolsOf(set).map((p) => p.end().catch(() => undefined)));
+      throw new SupersededBuild();
+    }
+    const previous = this.current;
     this.current = set;
     this.counters.poolRebuilds++;
+    if (previous) this.retire(poolsOf(previous));
     return set;
   }
 

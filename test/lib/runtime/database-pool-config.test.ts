@@ -134,6 +134,57 @@ describe('Database pool settings', () => {
     expect(await follow({ ...endpoints, role: 'secondary', writeForwarding: true, forwardingPoolMax: 1 })).toEqual({ rebuilds: 2, forward: [1, 3] });
   });
 
+  it('of two overlapping rebuilds keeps the later topology\'s pools, and ends every set it does not keep', async () => {
+    // GIVEN a database following a topology, whose credentials answer a rebuild's user() only when the test says so
+    const ended: string[] = [];
+    const hosts: string[] = [];
+    class Pool {
+      private readonly host: string;
+      public constructor(config: PoolConfig) {
+        this.host = String(config.host);
+        hosts.push(this.host);
+      }
+      public on(): this {
+        return this;
+      }
+      public async end(): Promise<void> {
+        ended.push(this.host);
+      }
+      public async query() {
+        return { rows: [{ host: this.host }], rowCount: 1 };
+      }
+    }
+    const users: Array<() => void> = [];
+    let first = true;
+    const credentials = {
+      kind: 'static' as const,
+      user: () => (first ? ((first = false), Promise.resolve('u')) : new Promise<string>((resolve) => users.push(() => resolve('u')))),
+      password: async () => 'p',
+      onAuthenticationFailure: async () => false,
+    };
+    let listener: ((c: TopologyChange) => void) | undefined;
+    const topologyOf = (writer: string) => ({ database: { ...endpoints, reader: undefined, writer } }) as unknown as Topology;
+    const loader = { prefix: '/shop', region: 'eu-west-1', current: topologyOf('a'), onChange: (fn: (c: TopologyChange) => void) => { listener = fn; return () => undefined; } } as unknown as TopologyLoader;
+    const errors: string[] = [];
+    const db = new Database({ topology: loader, credentials, ssl: false, pg: { Pool } as unknown as NonNullable<DatabaseOptions['pg']>, drainDelayMs: 0, onError: (e) => errors.push(e.message) });
+    expect((await db.write<{ host: string }>('SELECT 1')).rows).toEqual([{ host: 'a' }]);
+    // WHEN the writer moves to b, then to c before b's pools are built, and c's build finishes first
+    listener!({ kind: 'database', topology: topologyOf('b'), previous: topologyOf('a') });
+    listener!({ kind: 'database', topology: topologyOf('c'), previous: topologyOf('b') });
+    expect(users).toHaveLength(2);
+    users[1]();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    users[0]();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // THEN the later topology's pools serve (b's, finished last, did not replace them), a's were retired and b's ended
+    expect((await db.write<{ host: string }>('SELECT 1')).rows).toEqual([{ host: 'c' }]);
+    expect(ended.filter((h) => h === 'a').length).toBe(hosts.filter((h) => h === 'a').length);
+    expect(ended.filter((h) => h === 'b').length).toBe(hosts.filter((h) => h === 'b').length);
+    expect(ended.filter((h) => h === 'c')).toEqual([]);
+    expect(errors).toEqual([]);
+    await db.close();
+  });
+
   it.each([
     ['pool', { queryTimeoutMs: -1 }, /Database: pool\.queryTimeoutMs must be a number of milliseconds, 0 or more \(got: -1\)/],
     ['readerPool', { keepAliveInitialDelayMs: Number.NaN }, /Database: readerPool\.keepAliveInitialDelayMs must be .* \(got: NaN\)/],
