@@ -35,7 +35,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Pool, PoolConfig, QueryResult } from 'pg';
-import { DATABASE_CA_FILE, ENV_FILE, ENV_VARS, RUNTIME_POOL_MAX } from './contract';
+import { DATABASE_CA_FILE, DATABASE_KEYS, ENV_FILE, ENV_VARS, RUNTIME_POOL_MAX } from './contract';
 import { parseEnvFile } from './env';
 import { toError } from './refresh-loop';
 import { iamCredentials, secretCredentials, type DatabaseCredentials } from './credentials';
@@ -495,6 +495,8 @@ export class Database {
   private building: Promise<PoolSet>;
   /** How many builds started: a build that finishes after a later one started is superseded (see {@link build}). */
   private builds = 0;
+  /** Whether the pools' query timeouts were compared with the server's statement timeout (once per database). */
+  private timeoutsChecked = false;
   private rr = 0;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
@@ -826,6 +828,27 @@ export class Database {
     });
   }
 
+  /**
+   * Says once (through `onError`) when a pool's own `queryTimeoutMs` disagrees with the server's published statement
+   * timeout: above it, statements between the two are canceled by the server (57014), which an application that
+   * raised the client timeout for long statements did not expect; below it, the client gives up first and the
+   * statement goes on running on the server (connections beyond the pool's `max`).
+   */
+  private checkQueryTimeouts(endpoints: DatabaseEndpoints): void {
+    const server = endpoints.statementTimeoutMs;
+    if (server === undefined || this.timeoutsChecked) return;
+    this.timeoutsChecked = true;
+    for (const [name, pool] of [['pool', this.options.pool], ['readerPool', this.options.readerPool]] as const) {
+      const client = pool?.queryTimeoutMs;
+      if (client === undefined) continue;
+      if (client === 0 || client > server + STATEMENT_TIMEOUT_MARGIN_MS) {
+        this.onError(new Error(`Database: ${name}.queryTimeoutMs is ${client === 0 ? 'off' : `${client} ms`}, but the server cancels statements after ${server} ms (${endpoints.source}/${DATABASE_KEYS.statementTimeout}, the users' statement_timeout): longer statements fail with 57014. Raise database.statementTimeoutSeconds, or run them with SET LOCAL statement_timeout in a transaction`));
+      } else if (client < server) {
+        this.onError(new Error(`Database: ${name}.queryTimeoutMs is ${client} ms, below the server's statement timeout of ${server} ms (${endpoints.source}/${DATABASE_KEYS.statementTimeout}): a statement the client gives up on goes on running on the server, holding a connection beyond the pool's max. Leave queryTimeoutMs unset (it follows the server's), or lower database.statementTimeoutSeconds`));
+      }
+    }
+  }
+
   private retire(pools: Pool[]): void {
     if (this.closed) {
       // A rebuild that finished just as close() began: close() has drained already, and no request is served now.
@@ -887,6 +910,7 @@ export class Database {
     const o = this.options;
     const app = o.applicationName ?? o.topology?.environment?.service ?? process.env[ENV_VARS.service] ?? 'app';
     const healthTimeout = o.healthCheckTimeoutMs ?? 1500;
+    this.checkQueryTimeouts(endpoints);
     const make = (role: Target['role'], host: string, port: number, settings?: Record<string, string>): Target => {
       const ssl = this.ssl(host, credentials);
       const p = role === 'reader' ? o.readerPool : o.pool;

@@ -134,6 +134,22 @@ describe('Database pool settings', () => {
     expect(await follow({ ...endpoints, role: 'secondary', writeForwarding: true, forwardingPoolMax: 1 })).toEqual({ rebuilds: 2, forward: [1, 3] });
   });
 
+  it('says once when a pool\'s own query timeout disagrees with the server\'s published statement timeout', async () => {
+    const errorsWith = async (options: Partial<DatabaseOptions>): Promise<string[]> => {
+      const errors: string[] = [];
+      await poolConfigs({ endpoints: { ...endpoints, statementTimeoutMs: 28_000 }, onError: (e) => errors.push(e.message), ...options });
+      return errors;
+    };
+    // a pool raised for long reports: the server cancels them at 28 s now
+    expect(await errorsWith({ readerPool: { queryTimeoutMs: 120_000 } })).toEqual([expect.stringMatching(/^Database: readerPool\.queryTimeoutMs is 120000 ms, but the server cancels statements after 28000 ms \(\/shop\/database\/statement-timeout.*57014/)]);
+    expect(await errorsWith({ pool: { queryTimeoutMs: 0 } })).toEqual([expect.stringMatching(/^Database: pool\.queryTimeoutMs is off, but the server cancels/)]);
+    // a pool that gives up before the server does: the statement runs on
+    expect(await errorsWith({ pool: { queryTimeoutMs: 5_000 } })).toEqual([expect.stringMatching(/^Database: pool\.queryTimeoutMs is 5000 ms, below the server's statement timeout of 28000 ms/)]);
+    // the default, or one within the margin: nothing to say
+    expect(await errorsWith({})).toEqual([]);
+    expect(await errorsWith({ pool: { queryTimeoutMs: 29_000 } })).toEqual([]);
+  });
+
   it('of two overlapping rebuilds keeps the later topology\'s pools, and ends every set it does not keep', async () => {
     // GIVEN a database following a topology, whose credentials answer a rebuild's user() only when the test says so
     const ended: string[] = [];
