@@ -72,6 +72,25 @@ async function tcpRelay(host: string, port: number): Promise<{ port: number; rea
 }
 
 // This file injects replica lag, stops the standby and asserts where reads land: hold the standby for the file.
+/**
+ * A login role with a password, its Secrets Manager secret, and a topology (loaded from moto) naming the primary as the
+ * writer and that secret as the credentials: what a rotation test starts from. `name` prefixes the role, secret and path.
+ */
+async function roleWithSecret(name: string): Promise<{ role: string; arn: string; topology: Awaited<ReturnType<typeof loadTopology>>; secretsManager: ReturnType<typeof motoClients>['secretsManager'] }> {
+  const role = `${name.replace(/-/g, '_')}_${Date.now()}`;
+  await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
+  const { ssm, secretsManager } = motoClients(services);
+  const arn = await createSecret(secretsManager, `${name}/${role}`, { username: role, password: 'first-password' });
+  const prefix = `/${name}-${Date.now()}`;
+  await putParameters(ssm, {
+    [`${prefix}/database/writer`]: primary.host,
+    [`${prefix}/database/port`]: String(primary.port),
+    [`${prefix}/database/database-name`]: database,
+    [`${prefix}/database/secret-arn`]: arn,
+  });
+  return { role, arn, secretsManager, topology: await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager }) };
+}
+
 let releaseReplica: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   releaseReplica = await lockReplica(services);
@@ -509,19 +528,8 @@ describe('Database on a Global Database secondary', () => {
 
 describe('Database from the topology, password from a rotated secret', () => {
   it('re-reads the secret when the database refuses the old password', async () => {
-    const role = `it_rotating_${Date.now()}`;
-    await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
+    const { role, arn, secretsManager, topology } = await roleWithSecret('it-rotating');
     await onServer(services, primary, `GRANT ALL ON SCHEMA public TO ${role}`);
-    const { ssm, secretsManager } = motoClients(services);
-    const arn = await createSecret(secretsManager, `it-rotate/${role}`, { username: role, password: 'first-password' });
-    const prefix = `/it-rotate-${Date.now()}`;
-    await putParameters(ssm, {
-      [`${prefix}/database/writer`]: primary.host,
-      [`${prefix}/database/port`]: String(primary.port),
-      [`${prefix}/database/database-name`]: database,
-      [`${prefix}/database/secret-arn`]: arn,
-    });
-    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager });
     const db = new Database({ topology, pool: { max: 1 }, onError: () => undefined });
     try {
       expect((await db.write<{ u: string }>('SELECT current_user AS u')).rows).toEqual([{ u: role }]);
@@ -551,18 +559,7 @@ describe('Database from the topology, password from a rotated secret', () => {
 describe('Database from the topology, password from a rotated secret, many logins at once', () => {
   it('lets every concurrent login the database refuses wait for the one re-read of the secret, and retry', async () => {
     // GIVEN a pool of 12 whose connections are gone when the password is rotated
-    const role = `it_rotating_many_${Date.now()}`;
-    await onServer(services, primary, `CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
-    const { ssm, secretsManager } = motoClients(services);
-    const arn = await createSecret(secretsManager, `it-rotate-many/${role}`, { username: role, password: 'first-password' });
-    const prefix = `/it-rotate-many-${Date.now()}`;
-    await putParameters(ssm, {
-      [`${prefix}/database/writer`]: primary.host,
-      [`${prefix}/database/port`]: String(primary.port),
-      [`${prefix}/database/database-name`]: database,
-      [`${prefix}/database/secret-arn`]: arn,
-    });
-    const topology = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager });
+    const { role, arn, secretsManager, topology } = await roleWithSecret('it-rotating-many');
     let reads = 0;
     const refresh = topology.refreshSecret.bind(topology);
     // The re-read takes 300 ms, as a slow Secrets Manager call would: the other logins are refused while it is in flight.

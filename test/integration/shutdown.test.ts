@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, inject, it } from 'vitest';
 import { motoClients, putParameters } from './services/aws';
-import { sleep } from './services';
+import { sleep, spawnEventChild } from './services';
 
 const services = inject('services');
 
@@ -14,21 +12,13 @@ describe('a runtime process on a fleet, after SIGTERM', () => {
     // fleet whose unit gives it 3 s after SIGTERM
     const prefix = `/it-shutdown-${randomBytes(4).toString('hex')}`;
     await putParameters(motoClients(services).ssm, { [`${prefix}/queues/jobs/url`]: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs' });
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'runtime-child.ts')], {
-      env: { ...process.env, MOTO_ENDPOINT: services.moto.endpoint, S2M_PARAMETER_PREFIX: prefix, S2M_REGION: services.moto.region, S2M_STOP_TIMEOUT: '3', S2M_ROLE: 'web', S2M_SERVICE: 'web' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, events, stderr: errors, exited } = spawnEventChild<{ event: string; message?: string }>(join(__dirname, 'fixtures', 'runtime-child.ts'), {
+      MOTO_ENDPOINT: services.moto.endpoint, S2M_PARAMETER_PREFIX: prefix, S2M_REGION: services.moto.region, S2M_STOP_TIMEOUT: '3', S2M_ROLE: 'web', S2M_SERVICE: 'web',
     });
-    const events: Array<{ event: string; message?: string }> = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try { events.push(JSON.parse(line)); } catch { /* not ours */ }
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       for (let i = 0; i < 300 && !events.some((e) => e.event === 'ready' || e.event === 'failed'); i++) await sleep(50);
-      expect(events.find((e) => e.event === 'failed'), stderr).toBeUndefined();
-      expect(events.some((e) => e.event === 'ready'), stderr).toBe(true);
+      expect(events.find((e) => e.event === 'failed'), errors()).toBeUndefined();
+      expect(events.some((e) => e.event === 'ready'), errors()).toBe(true);
       // WHEN it gets SIGTERM
       const signalled = Date.now();
       process.kill(child.pid!, 'SIGTERM');

@@ -3,17 +3,15 @@ import {
   EnterStandbyCommand, ExitStandbyCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   AutoScalingInstanceLifecycle, AutoScalingInstanceProtection, QueueProducer, QueueWorker, type InstanceLifecycle, type InstanceProtection, type QueueWorkerOptions,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
-import { sleep } from './services';
+import { sleep, spawnEventChild } from './services';
 import { createTestQueue, queueDepth, receiveAll, sendBodies } from './services/sqs';
 import { startStallProxy } from './services/stall-proxy';
 
@@ -546,23 +544,15 @@ describe('QueueWorker drain on SIGTERM (a child process, signalled by its pid)',
   const script = join(__dirname, 'fixtures', 'worker-child.ts');
 
   async function runChild(queueUrl: string, settings: { concurrency: number; jobMs: number; drainMs: number }): Promise<{ events: { event: string; id?: string; stats?: Record<string, number> }[]; code: number | null }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, QUEUE_URL: queueUrl, MOTO_ENDPOINT: services.moto.endpoint, CONCURRENCY: String(settings.concurrency), JOB_MS: String(settings.jobMs), DRAIN_MS: String(settings.drainMs) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, events, stderr: errors, exited } = spawnEventChild<{ event: string; id?: string; stats?: Record<string, number> }>(script, {
+      QUEUE_URL: queueUrl, MOTO_ENDPOINT: services.moto.endpoint, CONCURRENCY: String(settings.concurrency), JOB_MS: String(settings.jobMs), DRAIN_MS: String(settings.drainMs),
     });
-    const events: { event: string; id?: string; stats?: Record<string, number> }[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try { events.push(JSON.parse(line)); } catch { /* not ours */ }
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const started = await until(() => events.filter((e) => e.event === 'start').length >= settings.concurrency, 30_000);
-      if (!started) throw new Error(`the worker child did not start ${settings.concurrency} jobs: ${JSON.stringify(events)}\n${stderr}`);
+      if (!started) throw new Error(`the worker child did not start ${settings.concurrency} jobs: ${JSON.stringify(events)}\n${errors()}`);
       process.kill(child.pid!, 'SIGTERM');
       const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
-      if (code === 'timeout') throw new Error(`the worker child did not exit within 30 s of SIGTERM: ${JSON.stringify(events)}\n${stderr}`);
+      if (code === 'timeout') throw new Error(`the worker child did not exit within 30 s of SIGTERM: ${JSON.stringify(events)}\n${errors()}`);
       return { events, code };
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -12,6 +12,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { promisify } from 'node:util';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -491,4 +492,28 @@ export async function startPostgresOnly(): Promise<{ postgres: TestServices['pos
     await runCleanups(cleanups);
     throw e;
   }
+}
+
+/** A child process whose stdout lines are JSON events (other lines are ignored), with its stderr and its exit. */
+export interface EventChild<E> {
+  readonly child: ChildProcess;
+  /** The events so far, in order. */
+  readonly events: E[];
+  /** Its stderr so far (for failure messages). */
+  stderr(): string;
+  /** Its exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+}
+
+/** Runs `node --import tsx <script>` with `env` added to this process's environment, collecting its JSON-line events. */
+export function spawnEventChild<E>(script: string, env: NodeJS.ProcessEnv): EventChild<E> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: E[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try { events.push(JSON.parse(line) as E); } catch { /* not ours */ }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, events, stderr: () => stderr, exited };
 }
