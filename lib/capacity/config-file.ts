@@ -3,8 +3,7 @@
  * syntax error is reported with its line and column (`JSON.parse` gives an offset at best, and for some errors
  * repeats the whole file instead).
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError, parseConfigText, resolveConfig, type AppConfig } from '../config';
+import { ConfigError, loadConfigFile, parseConfigText, type AppConfig } from '../config';
 
 /** The UTF-8 byte-order mark, as the first character of a file read as UTF-8. */
 export const BYTE_ORDER_MARK = '\ufeff';
@@ -27,13 +26,7 @@ export function parseConfigJson(text: string, source: string): unknown {
 
 /** Reads, parses and validates a config file, like `loadConfigFile`, through {@link parseConfigJson}. */
 export function loadConfig(path: string): AppConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError([{ path: '(file)', message: `cannot read config file: ${(e as Error).message}`, got: path }], path);
-  }
-  return resolveConfig(parseConfigJson(text, path), path);
+  return loadConfigFile(path, parseConfigJson);
 }
 
 /** `JSON.parse`'s complaint about `text` with the line and column it is at (`line 3, column 5: …`); `undefined` for valid JSON. */

@@ -34,13 +34,15 @@ export function parseConfigText(withMark: string, source: string): unknown {
 /**
  * Reads, parses and validates a config file. Throws a `ConfigError` (unreadable file, malformed JSON, a
  * repeated key, or any invalid field) whose message names the file and lists every problem.
+ *
+ * @param parse - how the text is parsed (the CLI's adds the line and column of a syntax error)
  */
-export function loadConfigFile(path: string): AppConfig {
+export function loadConfigFile(path: string, parse: (text: string, source: string) => unknown = parseConfigText): AppConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError([{ path: '(file)', message: `cannot read config file: ${(e as Error).message}`, got: path }], path);
   }
-  return resolveConfig(parseConfigText(text, path), path);
+  return resolveConfig(parse(text, path), path);
 }
