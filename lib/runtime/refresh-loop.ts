@@ -99,3 +99,75 @@ export class RefreshLoop {
     }, delay);
   }
 }
+
+/** Settings of a {@link SpacedTrigger}. */
+export interface SpacedTriggerOptions {
+  /** Shortest spacing between two runs, ms. */
+  readonly minSpacingMs: number;
+  /** Random spread added to each spacing, ms (uniform in [0, spreadMs)). */
+  readonly spreadMs: number;
+  /** Clock. */
+  readonly clock: RefreshClock;
+  /** Random source in [0, 1). */
+  readonly random: () => number;
+  /** One run; its promise's rejection goes to `onError`. */
+  readonly run: () => Promise<unknown>;
+  /** Where a rejected run goes. */
+  readonly onError: (error: Error) => void;
+}
+
+/**
+ * Runs `run` at once when asked, then at most once per spacing (`minSpacingMs` plus a random spread); a request inside
+ * a spacing is not dropped but answered by one run at its end, however many came. So a request is always followed by a
+ * run that starts after it, within one spacing: what a process needs after a write failed because the topology it
+ * holds is stale (the read it triggered may have started just before Parameter Store changed), at the rate of one read
+ * per spacing however many writes fail.
+ */
+export class SpacedTrigger {
+  private next = Number.NEGATIVE_INFINITY;
+  private timer: unknown;
+  private stopped = false;
+
+  /** @param options - see {@link SpacedTriggerOptions} */
+  public constructor(private readonly options: SpacedTriggerOptions) {}
+
+  /** Whether a run is scheduled at the end of the current spacing. */
+  public get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Asks for a run: now if the last one started a spacing ago or more, else one at the spacing's end. */
+  public request(): void {
+    if (this.stopped || this.timer !== undefined) return;
+    const wait = this.next - this.options.clock.now();
+    if (wait <= 0) {
+      this.fire();
+      return;
+    }
+    this.timer = this.options.clock.setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) this.fire();
+    }, wait);
+  }
+
+  /** Cancels a scheduled run and refuses later requests (idempotent); a run in flight completes. */
+  public stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) {
+      this.options.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private fire(): void {
+    const { clock, minSpacingMs, spreadMs, random } = this.options;
+    this.next = clock.now() + minSpacingMs + Math.floor(random() * spreadMs);
+    let running: Promise<unknown>;
+    try {
+      running = this.options.run();
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    running.catch((err: unknown) => safeReport(this.options.onError, toError(err)));
+  }
+}

@@ -39,7 +39,7 @@ import { HealthCheck, type HealthCheckDefinition, type HealthCheckOptions } from
 import { serveHttp, type HttpService, type HttpServiceStats, type RequestHandler, type ServeOptions } from './http';
 import { Idempotency, IdempotencyConflictError, type IdempotencyOptions, type IdempotencyStats } from './idempotency';
 import { QueueProducer, jobOf, jobWorkKey, type Job, type QueueProducerStats } from './queue-producer';
-import { toError } from './refresh-loop';
+import { SpacedTrigger, systemClock, toError } from './refresh-loop';
 import { DbSession } from './replication';
 import { SecretReadError, secretsManagerSecretVersions, type SecretProvider, type SecretVersions } from './secrets';
 import type { SessionStore } from './session';
@@ -670,6 +670,7 @@ export class Runtime<S = Record<string, unknown>> {
     for (const u of this.unsubscribe.splice(0)) u();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.writerRefresh.stop();
     this.topology.stop();
     await Promise.allSettled([this.db?.close(), this.sharded?.close(), this.cacheClient?.close()]);
     for (const p of this.producers.values()) p.destroy();
@@ -787,19 +788,26 @@ export class Runtime<S = Record<string, unknown>> {
     if (change.kind === 'cache' && this.cacheClient) this.retargetCache(change.topology.cache, 0);
   }
 
-  /** When the next refresh after a lost write may start (epoch ms). */
-  private nextWriterRefresh = 0;
-
   /**
    * Reads the database tier again after lost writes: at once for the first, then at most once every 5 to 10 s (a
    * random spread, so that the processes of a fleet whose writes all fail during a switchover do not read in step; a
-   * burst of failing writes asks once). Only the database tier: the writer, role and forwarding are what moved.
+   * burst of failing writes asks once). A write lost inside a spacing is answered by one read at its end: the read it
+   * follows may have started just before `s2m evacuate` republished the tier, and without it the process would keep
+   * the stale topology until its next write after the spacing, or the 5-minute refresh. Only the database tier: the
+   * writer, role and forwarding are what moved.
    */
+  private readonly writerRefresh = new SpacedTrigger({
+    minSpacingMs: 5_000,
+    spreadMs: 5_000,
+    clock: systemClock,
+    random: Math.random,
+    run: () => this.topology.refreshDatabase(),
+    onError: (e) => this.report(new Error(`topology refresh after a lost write failed: ${e.message}`, { cause: e })),
+  });
+
   private refreshAfterWriterLost(): void {
-    const now = Date.now();
-    if (this.closing || now < this.nextWriterRefresh) return;
-    this.nextWriterRefresh = now + 5_000 + Math.floor(Math.random() * 5_000);
-    this.topology.refreshDatabase().catch((e: unknown) => this.report(new Error(`topology refresh after a lost write failed: ${toError(e).message}`, { cause: e })));
+    if (this.closing) return;
+    this.writerRefresh.request();
   }
 
   /** Moves the cache client to the endpoints now published; retried while they stay the same. */

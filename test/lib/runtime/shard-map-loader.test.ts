@@ -9,10 +9,10 @@ import {
   ShardMapNotLoadedError,
   StaleShardMapError,
   systemClock,
-  type ShardMapLoaderClock,
   type ShardMapLoaderOptions,
 } from '../../../lib/runtime/shard-map-loader';
 import type { ShardRouter } from '../../../lib/runtime/shard-router';
+import { ManualClock } from './manual-clock';
 
 const PARAM = '/shop/prod/shard-map';
 
@@ -25,37 +25,6 @@ const mapJson = (shards: number, epoch: number, writerSuffix = ''): string =>
   });
 
 const parameter = (value: string, version: number) => ({ Parameter: { Name: PARAM, Value: value, Version: version, Type: 'String' as const } });
-
-/** A clock whose time and timers only move when the test says so. */
-class ManualClock implements ShardMapLoaderClock {
-  public time = 1_000_000;
-  public readonly delays: number[] = [];
-  private timers: { id: number; at: number; callback: () => void }[] = [];
-  private nextId = 1;
-
-  public now(): number {
-    return this.time;
-  }
-  public setTimeout(callback: () => void, delayMs: number): unknown {
-    const id = this.nextId++;
-    this.delays.push(delayMs);
-    this.timers.push({ id, at: this.time + delayMs, callback });
-    return id;
-  }
-  public clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  public get pending(): number {
-    return this.timers.length;
-  }
-  /** Moves time forward and runs the timers that became due. */
-  public advance(ms: number): void {
-    this.time += ms;
-    const due = this.timers.filter((t) => t.at <= this.time);
-    this.timers = this.timers.filter((t) => t.at > this.time);
-    for (const t of due) t.callback();
-  }
-}
 
 const ssmMock = mockClient(SSMClient);
 // The mock stubs the client's prototype, and this worker's later files share it (isolate: false): undo it.
