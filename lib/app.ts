@@ -76,7 +76,11 @@ export function buildApp(app: App, config: AppConfigInput | AppConfig, options: 
     appStack.addStackDependency(data, 'fleets read the data tier\'s endpoints');
     regions[region] = { network, data, app: appStack };
   }
-  const edge = new EdgeStack(app, stackNames.edge(resolved.name), { config: resolved });
+  const edge = new EdgeStack(app, stackNames.edge(resolved.name), {
+    config: resolved,
+    // The regions with DNS records: their app stacks publish the endpoint health check's id the edge alarms on.
+    healthCheckRegions: Object.entries(regions).filter(([, r]) => r.app.dns !== undefined).map(([region]) => region),
+  });
   for (const r of Object.values(regions)) edge.addStackDependency(r.app, 'CloudFront routes to the regional load balancers');
 
   // A stage's minimums are advice, not errors: each finding is a warning with an id users can acknowledge.

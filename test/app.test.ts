@@ -4,6 +4,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stackNames, type BuiltApp } from '../lib/app';
 import { OutputKeys } from '../lib/outputs';
+import type { AppConfigInput } from '../lib/config';
 import { buildTestApp, minimalConfig } from './helpers/app';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
@@ -92,6 +93,46 @@ describe('reference app from the default config (millions.json)', () => {
     }
   });
 
+  it('alarms in the edge stack (us-east-1, where Route 53 publishes) on each region\'s endpoint health check, by an id each region writes there', () => {
+    const edge = Template.fromStack(built.edge);
+    const parameters = edge.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
+    for (const r of REGIONS) {
+      // GIVEN the region's app stack: its endpoint health check (not the drain switch or the calculated check)
+      const app = Template.fromStack(built.regions[r].app);
+      const endpointCheck = Stack.of(built.regions[r].app).resolve(built.regions[r].app.dns!.endpointHealthCheck.healthCheckId) as unknown;
+      const name = `/shop/dns/health-checks/${r}`;
+      // THEN the app stack writes its id to `name` in us-east-1 (a plain parameter in us-east-1 itself) ...
+      if (r === 'us-east-1') {
+        app.hasResourceProperties('AWS::SSM::Parameter', { Name: name, Type: 'String', Value: endpointCheck });
+      } else {
+        const writes = Object.values(app.findResources('Custom::CrossRegionParameter'));
+        expect(writes).toHaveLength(1);
+        for (const event of ['Create', 'Update']) {
+          // The call is a JSON string joined with the check's id: read it back with the id in place of its token.
+          const parts = (writes[0].Properties[event] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+          const tokens = parts.filter((p) => typeof p !== 'string');
+          const call = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `TOKEN${tokens.indexOf(p)}`)).join('')) as { action: string; region: string; parameters: { Name: string; Value: string; Overwrite: boolean } };
+          expect(call).toMatchObject({ action: 'putParameter', region: 'us-east-1', parameters: { Name: name, Value: 'TOKEN0', Overwrite: true } });
+          expect(tokens).toEqual([endpointCheck]);
+        }
+      }
+      // ... and the edge stack reads that name at deploy and alarms on the check's status, notifying its topic
+      const [paramId] = Object.entries(parameters).find(([, p]) => p.Default === name)!;
+      expect(parameters[paramId].Type).toBe('AWS::SSM::Parameter::Value<String>');
+      edge.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Route53',
+        MetricName: 'HealthCheckStatus',
+        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: paramId } }],
+        Statistic: 'Minimum',
+        Period: 60,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopic') }],
+      });
+    }
+    expect(Object.keys(built.edge.healthCheckAlarms)).toEqual(REGIONS);
+  });
+
   it('publishes the outputs the CLI reads, under their OutputKeys', () => {
     for (const r of REGIONS) {
       const outputs = Template.fromStack(built.regions[r].app).toJSON().Outputs as Record<string, unknown>;
@@ -170,6 +211,32 @@ describe('reference app with an account', () => {
 
   it('serves plain HTTP when no domain is configured', () => {
     Template.fromStack(built.regions['eu-west-1'].app).hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+  });
+});
+
+describe('the alarms on the regions\' Route 53 health checks (edge stack, us-east-1)', () => {
+  const withDomain = (overrides: Partial<AppConfigInput>): AppConfigInput => minimalConfig({
+    domain: { name: 'test.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' },
+    ...overrides,
+  });
+
+  it('are there without CloudFront too (edge.enabled false): the stack holds the alarm topic and the alarm, no distribution', () => {
+    const built = buildTestApp(withDomain({ edge: { enabled: false } }));
+    const edge = Template.fromStack(built.edge);
+    edge.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    edge.resourceCountIs('AWS::SNS::Topic', 1);
+    edge.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthCheckStatus', Namespace: 'AWS/Route53' });
+    expect(Object.keys(built.edge.healthCheckAlarms)).toEqual(['eu-west-1']);
+    expect(Object.keys(Template.fromStack(built.regions['eu-west-1'].app).findResources('Custom::CrossRegionParameter'))).toHaveLength(1);
+  });
+
+  it('are not there, nor the ids written, with monitoring off or without a domain (no DNS records)', () => {
+    for (const config of [withDomain({ monitoring: { enabled: false } }), minimalConfig()]) {
+      const built = buildTestApp(config);
+      Template.fromStack(built.edge).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+      expect(Template.fromStack(built.edge).toJSON().Parameters ?? {}).not.toHaveProperty('HealthCheckIdEuWest1');
+      Template.fromStack(built.regions['eu-west-1'].app).resourceCountIs('Custom::CrossRegionParameter', 0);
+    }
   });
 });
 

@@ -11,6 +11,9 @@ export interface AwsCustomResourceProvider {
   readonly logGroup: logs.LogGroup;
 }
 
+/** The description of the role of a stack's `AwsCustomResource` function (what its requests do, in this project). */
+export const AWS_CUSTOM_RESOURCE_ROLE_DESCRIPTION = 'Runs the AwsCustomResource requests of this stack (AMI lookups, parameters written in other regions)';
+
 /** Construct ids the provider may have, the first one created in a stack wins (ids are part of logical IDs). */
 const PROVIDER_IDS = ['SecretReplicaProvider', 'AwsCustomResourceProvider'] as const;
 

@@ -1,3 +1,4 @@
+export * from './cross-region-parameter';
 export * from './endpoints';
 export * from './log-bucket';
 export * from './secret-replica';

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { awsCustomResourceProvider } from '../common/custom-resource-provider';
+import { AWS_CUSTOM_RESOURCE_ROLE_DESCRIPTION, awsCustomResourceProvider } from '../common/custom-resource-provider';
 import { validationError } from '../common/errors';
 import { FLEET_DEFAULTS } from './defaults';
 
@@ -75,7 +75,7 @@ function imageLookup(stack: Stack, name: string): cr.AwsCustomResource {
   const id = name.replace(/[^A-Za-z0-9]/g, '');
   const existing = holder.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
   if (existing) return existing;
-  const provider = awsCustomResourceProvider(stack, { id: 'AwsCustomResourceProvider', description: 'Runs the AwsCustomResource requests of this stack (AMI lookups, secret replication)' });
+  const provider = awsCustomResourceProvider(stack, { id: 'AwsCustomResourceProvider', description: AWS_CUSTOM_RESOURCE_ROLE_DESCRIPTION });
   const call: cr.AwsSdkCall = {
     service: 'EC2',
     action: 'describeImages',

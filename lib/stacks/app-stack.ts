@@ -5,18 +5,18 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { IEndpointProvider } from '../../constructs/common';
+import { CrossRegionParameter, type IEndpointProvider } from '../../constructs/common';
 import { DnsRouting, GeoDns, type GeoDnsProps, HealthCheckProtocol, apiDomainName, originDomainName } from '../../constructs/geo-dns';
 import { RegionMonitoring, type ICacheMetrics, type IDatabaseMetrics, type MonitoredSecretRotation } from '../../constructs/monitoring';
 import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
-import type { QueueConfig, ServiceConfig } from '../config';
+import { EDGE_REGION, type QueueConfig, type ServiceConfig } from '../config';
 import { appStackOrder, appStackPlacement } from '../config/limits';
 import { DATABASE_USERS, ENV_VARS } from '../runtime/contract';
 import { OutputKeys, pascal } from '../outputs';
 import { applicationSourceOf, rolloutOf } from './application';
-import { originSecretNamePrefix } from './edge-stack';
+import { healthCheckParameterName, originSecretNamePrefix } from './edge-stack';
 import { retentionDays } from './network-stack';
 import { ReferenceNestedStack, RegionalStack, type RegionalStackProps } from './regional-stack';
 import { createAlarmTopic } from './alarm-topic';
@@ -196,6 +196,16 @@ export class AppStack extends RegionalStack {
       this.dns = this.createDns(this.hostedZone, this.monitoring?.regionDrainAlarms ?? []);
       if (this.dns) {
         new CfnOutput(this, OutputKeys.drainHealthCheckId, { value: this.dns.drainSwitch.healthCheckId, description: 'The region\'s drain switch: invert this Route 53 health check to take the region out of DNS (s2m evacuate), whatever its endpoint does' });
+        // Route 53 publishes its health checks' metrics in us-east-1 only: the edge stack alarms there on this
+        // region's endpoint check, whose id it reads from this parameter (no cross-region reference).
+        if (config.monitoring.enabled) {
+          new CrossRegionParameter(this, 'EndpointHealthCheckIdForAlarm', {
+            parameterName: healthCheckParameterName(config, this.regionConfig.region),
+            value: this.dns.endpointHealthCheck.healthCheckId,
+            region: EDGE_REGION,
+            description: `The Route 53 health check of ${config.name}'s load balancer in ${this.regionConfig.region}: the edge stack's alarm reads it`,
+          });
+        }
       }
     }
   }
