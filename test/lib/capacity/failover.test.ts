@@ -324,6 +324,21 @@ describe('s2m evacuate', () => {
     expect(callsOf(third, PutParameterCommand) + callsOf(third, ModifyDBClusterCommand)).toBe(0);
   });
 
+  it('after an unplanned failover, a planned evacuate of the recovered region finishes it there: forwarding on, its roles published', async () => {
+    // GIVEN the writer failed over to eu-west-1 while us-east-1 was down: eu-west-1 published as the primary, us-east-1
+    // skipped (still published as the primary), and us-east-1 now back as a secondary without forwarding
+    const m = mocked({ writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0, forwardingPolls: 1 });
+    const published = publishedStore(m, 'us-east-1');
+    Object.assign(published['eu-west-1']!, { '/shop/database/role': 'primary', '/shop/database/writer': 'shop-db.cluster-x.eu-west-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'off' });
+    // WHEN it is evacuated again, planned, keeping DNS as it is (docs/aurora.md, unplanned failover, step 3)
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'eu-west-1', '--keep-dns'], m.deps)).toBe(ExitCode.ok);
+    // THEN nothing moves, us-east-1 forwards and is published as a forwarding secondary, once RDS says it forwards
+    expect(callsOf(m, SwitchoverGlobalClusterCommand) + callsOf(m, FailoverGlobalClusterCommand)).toBe(0);
+    expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).toMatchObject({ EnableGlobalWriteForwarding: true });
+    expect(published['us-east-1']).toEqual({ '/shop/database/role': 'secondary', '/shop/database/writer': 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'on' });
+    expect(published['eu-west-1']!['/shop/database/role']).toBe('primary');
+  });
+
   it('gives up with one line when the writer does not move in time', async () => {
     const m = mocked({ pendingPolls: 1000 });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '2m'], m.deps)).toBe(ExitCode.aws);
