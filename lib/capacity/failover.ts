@@ -17,7 +17,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { GetHealthCheckCommand, UpdateHealthCheckCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { AppConfig } from '../config';
 import { DATABASE_KEYS, shardPrefix, tierPrefix } from '../runtime/contract';
 import { CliError, ExitCode, classifyAwsError } from './errors';
@@ -226,6 +226,50 @@ async function publishRoles(config: AppConfig, db: GlobalDatabase, writer: strin
 }
 
 /**
+ * A value `db` publishes in `region` (`<prefix>/<key>`), or undefined when it cannot be read (not published, not
+ * allowed, the region unreachable): a read that says nothing.
+ */
+async function publishedValue(db: GlobalDatabase, region: string, key: string, deps: FailoverDeps): Promise<string | undefined> {
+  try {
+    const out = await deps.ssm(region).send(new GetParameterCommand({ Name: `${db.parameterPrefix}/${key}` }));
+    return out?.Parameter?.Value;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether what `db` publishes disagrees with where its writer is (`writer`): the writer's region not published as the
+ * primary with its cluster endpoint, or another region still published as the primary. A run that stopped after the
+ * writer moved (a switchover that outlasted `--timeout`, whose error says to rerun; a PutParameter that failed) or a
+ * move made by hand leaves it so, and then the writer's region forwards its writes to replicas that refuse them and the
+ * demoted region writes to an endpoint that no longer takes writes: until the roles are published, neither writes.
+ * Values that cannot be read count as agreeing (nothing is rewritten on a guess); `skip` (a region that is down) is not
+ * read.
+ *
+ * @returns whether to publish again, and the region still published as the writer's (it was demoted), if any
+ */
+async function publishedDisagrees(config: AppConfig, db: GlobalDatabase, writer: string, skip: string | undefined, deps: FailoverDeps): Promise<{ stale: boolean; demoted?: string }> {
+  const role = await publishedValue(db, writer, DATABASE_KEYS.role, deps);
+  const endpoint = await publishedValue(db, writer, DATABASE_KEYS.writer, deps);
+  let stale = role !== undefined && role !== 'primary';
+  if (!stale && endpoint !== undefined) {
+    const cluster = await call({ region: writer, action: 'rds:DescribeDBClusters' }, () => deps.rds(writer).send(new DescribeDBClustersCommand({ DBClusterIdentifier: db.clusterId })));
+    const actual = cluster?.DBClusters?.[0]?.Endpoint;
+    stale = actual !== undefined && endpoint !== actual;
+  }
+  let demoted: string | undefined;
+  for (const r of config.regions.map((x) => x.region)) {
+    if (r === writer || r === skip) continue;
+    if ((await publishedValue(db, r, DATABASE_KEYS.role, deps)) === 'primary') {
+      stale = true;
+      demoted ??= r;
+    }
+  }
+  return { stale, ...(demoted !== undefined ? { demoted } : {}) };
+}
+
+/**
  * Fails the command, once everything else was done, when write forwarding was not enabled in time on a demoted
  * cluster: with how to finish each, and the config edits (which the next deploy needs whatever happened).
  */
@@ -340,10 +384,17 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
         const g = await describeGlobal(db, to, deps);
         const from = writerRegion(g);
         if (from !== opts.region) {
-          deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
-          continue;
+          // Already in the target: an earlier run may have stopped after the move (its error says to rerun), leaving the
+          // roles published for the old writer. Finish it then; otherwise there is nothing to do.
+          const finish = from === to && (await publishedDisagrees(config, db, to, opts.unplanned ? opts.region : undefined, deps)).stale;
+          if (!finish) {
+            deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
+            continue;
+          }
+          deps.log(`${db.globalId}: the writer is in ${to} already, but the published roles still name another region (a run that stopped after the move, or a move by hand): ${opts.dryRun ? 'would finish' : 'finishing'} the move`);
+        } else {
+          await moveWriter(db, opts.region, to, opts, deps);
         }
-        await moveWriter(db, opts.region, to, opts, deps);
         if (config.database.globalDatabase.writeForwarding && !opts.unplanned) {
           deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${opts.region} (now a secondary)`);
           if (!opts.dryRun) {
@@ -426,12 +477,32 @@ export async function restore(config: AppConfig, opts: RestoreOptions, deps: Fai
     await withUnfinished(unfinished, edits, async () => {
       for (const db of globalDatabases(config)) {
         const g = await describeGlobal(db, opts.region, deps);
-        const from = writerRegion(g);
-        if (!from || from === opts.region) {
-          deps.log(`${db.globalId}: the writer is in ${from ?? 'no region'} already`);
+        const current = writerRegion(g);
+        let from: string;
+        if (!current) {
+          deps.log(`${db.globalId}: the writer is in no region already`);
           continue;
+        } else if (current === opts.region) {
+          // Back already: an earlier run may have stopped after the move, leaving the roles published for the old writer
+          // (the region still published as the primary is the one that was demoted).
+          const published = await publishedDisagrees(config, db, opts.region, undefined, deps);
+          if (!published.stale || published.demoted === undefined) {
+            if (published.stale) {
+              deps.log(`${db.globalId}: the writer is in ${opts.region} already, but the published roles disagree: ${opts.dryRun ? 'would publish' : 'publishing'} them again`);
+              const left = await publishRoles(config, db, opts.region, undefined, opts, deps);
+              if (left !== undefined) unfinished.push(left);
+              if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) edits.push(writerRegionEdit(config, opts.region));
+            } else {
+              deps.log(`${db.globalId}: the writer is in ${opts.region} already`);
+            }
+            continue;
+          }
+          from = published.demoted;
+          deps.log(`${db.globalId}: the writer is in ${opts.region} already, but ${from} is still published as its region (a run that stopped after the move, or a move by hand): ${opts.dryRun ? 'would finish' : 'finishing'} the move`);
+        } else {
+          from = current;
+          await moveWriter(db, from, opts.region, { region: from, dryRun: opts.dryRun, timeoutSeconds: opts.timeoutSeconds }, deps);
         }
-        await moveWriter(db, from, opts.region, { region: from, dryRun: opts.dryRun, timeoutSeconds: opts.timeoutSeconds }, deps);
         if (config.database.globalDatabase.writeForwarding) {
           deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${from} (now a secondary)`);
           if (!opts.dryRun) {

@@ -400,7 +400,10 @@ export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
   if (err?.code !== undefined && CONNECTION_ERROR_CODES.has(err.code)) return true;
   const msg = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)/i.test(msg);
+  // RDS Proxy's read/write endpoint of a cluster with no writer instance (a Global Database secondary, such as the
+  // primary a switchover just demoted) answers every request with this message (Aurora User Guide, "Using RDS Proxy
+  // with Aurora global databases"); AWS documents no SQLSTATE for it. A write there has lost its writer, like a 25006.
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|the database system is (starting up|shutting down|in recovery)|doesn't have any associated read\/write instances/i.test(msg);
 }
 
 /**

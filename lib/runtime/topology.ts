@@ -573,6 +573,8 @@ export class TopologyLoader {
   private inflight: Promise<Topology> | undefined;
   /** A read of the database tier alone in flight ({@link TopologyLoader.refreshDatabase}). */
   private inflightDatabase: Promise<Topology> | undefined;
+  /** A read of the database tier queued behind a read in flight ({@link TopologyLoader.refreshDatabase}). */
+  private queuedDatabase: Promise<Topology> | undefined;
   private loadedAt: number | undefined;
   private lastError: Error | undefined;
   private failures = 0;
@@ -660,18 +662,32 @@ export class TopologyLoader {
 
   /**
    * Reads the database tier alone now (`<prefix>/database`: the writer, role and write-forwarding of the database and
-   * its shards) and installs it with the other tiers as last read, emitting changes; shares a read in flight, a full
-   * one too. What a process does after a lost write: during a switchover every process's writes fail for a minute, and
-   * a full refresh (every tier, the shard map and the secrets) would cost each of them several more calls against
-   * Parameter Store's shared throughput. Before anything was loaded, and for a loader without the database tier, it
-   * is {@link TopologyLoader.refresh}.
+   * its shards) and installs it with the other tiers as last read, emitting changes. What a process does after a lost
+   * write: during a switchover every process's writes fail for a minute, and a full refresh (every tier, the shard map
+   * and the secrets) would cost each of them several more calls against Parameter Store's shared throughput. Before
+   * anything was loaded, and for a loader without the database tier, it is {@link TopologyLoader.refresh}.
+   *
+   * The read starts after the call: a read already in flight (of the database tier, or a full one) may have read the
+   * tier before what made the caller ask (a write refused because `s2m evacuate` just republished it), so it is not
+   * what the call returns. One read is queued behind it, shared by every call made before it starts.
    *
    * @returns the topology in use afterwards
    */
   public refreshDatabase(): Promise<Topology> {
-    if (this.inflight !== undefined) return this.inflight;
     const tiers = this.options.tiers ?? ['database', 'cache', 'sessions', 'queues'];
     if (this.params === undefined || this.topology === undefined || !tiers.includes('database')) return this.refresh();
+    const running = this.inflightDatabase ?? this.inflight;
+    if (running === undefined) return this.startDatabaseRead();
+    this.queuedDatabase ??= running.catch(() => undefined).then(() => {
+      this.queuedDatabase = undefined;
+      // A full refresh that started meanwhile started after the calls this read answers: it serves them.
+      return this.inflight ?? this.startDatabaseRead();
+    });
+    return this.queuedDatabase;
+  }
+
+  /** Starts a read of the database tier, or returns the one in flight (started after every call it answers). */
+  private startDatabaseRead(): Promise<Topology> {
     this.inflightDatabase ??= this.fetchDatabaseAndInstall().finally(() => {
       this.inflightDatabase = undefined;
     });

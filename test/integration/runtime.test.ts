@@ -343,7 +343,7 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     const rt = await start(prefix, { database: { applicationName: `it-rt-unavail-${tag}`, onError: quiet } });
     await expect(rt.database.write('SELECT 1')).rejects.toThrow(WriteUnavailableError);
     // and whose read of the database tier after that refusal finished before the switchover republished it (the race
-    // made certain: this shares that read and waits for it)
+    // made certain: this waits for that read, then reads the tier once more, still before the republish)
     expect((await rt.topology.refreshDatabase()).database?.role).toBe('secondary');
     await putParameters(clients.ssm, { [`${prefix}/database/role`]: 'primary' });
     // WHEN a write is refused again, inside the spacing of the reads after lost writes

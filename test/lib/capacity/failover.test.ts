@@ -10,7 +10,7 @@ import {
   type GlobalCluster,
 } from '@aws-sdk/client-rds';
 import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { main, type CliDeps } from '../../../lib/capacity/cli';
@@ -134,6 +134,32 @@ const mutating = [UpdateHealthCheckCommand, SwitchoverGlobalClusterCommand, Fail
 function callsOf(m: Mocked, command: (typeof mutating)[number]): number {
   const stubs: Array<AwsClientStub<Route53Client> | AwsClientStub<RDSClient> | AwsClientStub<SSMClient>> = [m.route53, ...Object.values(m.rds), ...Object.values(m.ssm)];
   return stubs.reduce((n, s) => n + (s as AwsClientStub<RDSClient>).commandCalls(command as never).length, 0);
+}
+
+/**
+ * Parameter Store as the regions hold it (`<region>` → name → value): GetParameter reads it, PutParameter writes it.
+ * Seeded with what the stacks published while the writer was in `writerRegion` (forwarding secondaries elsewhere).
+ */
+function publishedStore(m: Mocked, writerRegion: string, regions = REGIONS): Record<string, Record<string, string>> {
+  const store: Record<string, Record<string, string>> = {};
+  for (const r of regions) {
+    const primary = r === writerRegion;
+    store[r] = {
+      '/shop/database/role': primary ? 'primary' : 'secondary',
+      '/shop/database/writer': `shop-db.${primary ? 'cluster' : 'cluster-ro'}-x.${r}.rds.amazonaws.com`,
+      '/shop/database/write-forwarding': primary ? 'off' : 'on',
+    };
+    m.ssm[r]!.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+      const value = store[r]![input.Name];
+      if (value === undefined) throw Object.assign(new Error(`Parameter ${input.Name} not found`), { name: 'ParameterNotFound' });
+      return { Parameter: { Name: input.Name, Value: value } };
+    });
+    m.ssm[r]!.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
+      store[r]![input.Name] = input.Value;
+      return { Version: 2 };
+    });
+  }
+  return store;
 }
 
 describe('s2m evacuate', () => {
@@ -268,6 +294,51 @@ describe('s2m evacuate', () => {
     expect(m.err()).toMatch(/not in a valid state.*Before that: The writer of shop-sharded-global moved to eu-west-1, but write forwarding .*put-parameter.*Config edits to make before the next deploy: .*writerRegion: "eu-west-1"/s);
   });
 
+  it('a rerun after a switchover that outlasted --timeout finishes it: forwarding on the demoted cluster and the roles published', async () => {
+    // GIVEN a switchover still running when the 2-minute timeout ran out (the error says to rerun)
+    const m = mocked({ pendingPolls: 1000, forwardingPolls: 0 });
+    const store = publishedStore(m, 'us-east-1');
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '2m', '--keep-dns'], m.deps)).toBe(ExitCode.aws);
+    expect(m.err()).toMatch(/did not finish moving its writer to eu-west-1 within 120 s .*then rerun/);
+    // and which then finished: eu-west-1 holds the writer, while every region is still published as before it
+    m.world.writer['shop-global'] = 'eu-west-1';
+    expect(store['eu-west-1']!['/shop/database/role']).toBe('secondary');
+    // WHEN the command is run again, as the error said
+    const rerun = mocked({ writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0, forwardingPolls: 0 });
+    const published = publishedStore(rerun, 'us-east-1');
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--keep-dns'], rerun.deps)).toBe(ExitCode.ok);
+    // THEN it does not move the writer again, but finishes the move: the new writer's region published as the primary
+    // (its writes went to replicas that refuse them), the demoted one forwarding (its writes went to an endpoint that no
+    // longer takes them), and the config edit printed
+    expect(callsOf(rerun, SwitchoverGlobalClusterCommand) + callsOf(rerun, FailoverGlobalClusterCommand)).toBe(0);
+    expect(rerun.out()).toContain('shop-global: the writer is in eu-west-1 already, but the published roles still name another region');
+    expect(rerun.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).toEqual({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true, ApplyImmediately: true });
+    expect(published['eu-west-1']).toEqual({ '/shop/database/role': 'primary', '/shop/database/writer': 'shop-db.cluster-x.eu-west-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'off' });
+    expect(published['us-east-1']).toEqual({ '/shop/database/role': 'secondary', '/shop/database/writer': 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'on' });
+    expect(rerun.out()).toMatch(/database\.globalDatabase\.writerRegion: "eu-west-1"/);
+    // and a third run, with everything published, has nothing left to do
+    const third = mocked({ writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0 });
+    publishedStore(third, 'eu-west-1');
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--keep-dns'], third.deps)).toBe(ExitCode.ok);
+    expect(third.out()).toContain('shop-global: the writer is in eu-west-1, not us-east-1: nothing to move');
+    expect(callsOf(third, PutParameterCommand) + callsOf(third, ModifyDBClusterCommand)).toBe(0);
+  });
+
+  it('after an unplanned failover, a planned evacuate of the recovered region finishes it there: forwarding on, its roles published', async () => {
+    // GIVEN the writer failed over to eu-west-1 while us-east-1 was down: eu-west-1 published as the primary, us-east-1
+    // skipped (still published as the primary), and us-east-1 now back as a secondary without forwarding
+    const m = mocked({ writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0, forwardingPolls: 1 });
+    const published = publishedStore(m, 'us-east-1');
+    Object.assign(published['eu-west-1']!, { '/shop/database/role': 'primary', '/shop/database/writer': 'shop-db.cluster-x.eu-west-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'off' });
+    // WHEN it is evacuated again, planned, keeping DNS as it is (docs/aurora.md, unplanned failover, step 3)
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'eu-west-1', '--keep-dns'], m.deps)).toBe(ExitCode.ok);
+    // THEN nothing moves, us-east-1 forwards and is published as a forwarding secondary, once RDS says it forwards
+    expect(callsOf(m, SwitchoverGlobalClusterCommand) + callsOf(m, FailoverGlobalClusterCommand)).toBe(0);
+    expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).toMatchObject({ EnableGlobalWriteForwarding: true });
+    expect(published['us-east-1']).toEqual({ '/shop/database/role': 'secondary', '/shop/database/writer': 'shop-db.cluster-ro-x.us-east-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'on' });
+    expect(published['eu-west-1']!['/shop/database/role']).toBe('primary');
+  });
+
   it('gives up with one line when the writer does not move in time', async () => {
     const m = mocked({ pendingPolls: 1000 });
     expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--timeout', '2m'], m.deps)).toBe(ExitCode.aws);
@@ -387,6 +458,21 @@ describe('s2m restore', () => {
     expect(m.rds['eu-west-1'].commandCalls(SwitchoverGlobalClusterCommand)[0].args[0].input.TargetDbClusterIdentifier).toBe(arn('us-east-1'));
     expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0].args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
     expect(m.out()).toMatch(/- dns\.drainedRegions: remove "us-east-1"\n {2}- database\.globalDatabase\.writerRegion: "us-east-1" \(the deploy turns the rotation of the database credentials back on, its next rotation after the interval: first clear an AWSPENDING label a failed attempt left, docs\/operations\.md\)\n$/);
+  });
+
+  it('--writer after a run that stopped once the writer was back publishes the roles: the region still published as the writer\'s forwards', async () => {
+    // GIVEN the writer back in us-east-1 while eu-west-1, which held it, is still published as the primary
+    const m = mocked({ writer: { 'shop-global': 'us-east-1' }, pendingPolls: 0, forwardingPolls: 0 });
+    const published = publishedStore(m, 'eu-west-1');
+    // WHEN restore --writer runs (again)
+    expect(await main(['restore', 'us-east-1', '--config', MILLIONS, '--writer'], m.deps)).toBe(ExitCode.ok);
+    // THEN no switchover, forwarding on the demoted cluster, and every region published for the writer in us-east-1
+    expect(callsOf(m, SwitchoverGlobalClusterCommand)).toBe(0);
+    expect(m.rds['eu-west-1'].commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).toMatchObject({ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true });
+    expect(published['us-east-1']!['/shop/database/role']).toBe('primary');
+    expect(published['us-east-1']!['/shop/database/writer']).toBe('shop-db.cluster-x.us-east-1.rds.amazonaws.com');
+    expect(published['eu-west-1']).toEqual({ '/shop/database/role': 'secondary', '/shop/database/writer': 'shop-db.cluster-ro-x.eu-west-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'on' });
+    expect(m.out()).toMatch(/database\.globalDatabase\.writerRegion: "us-east-1"/);
   });
 
   it('lists both commands in --help', async () => {

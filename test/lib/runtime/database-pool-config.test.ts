@@ -262,6 +262,23 @@ describe('Database: a busy pool against a lost writer', () => {
     else next!.resolve();
   };
 
+  it('counts a write and a transaction that RDS Proxy refuses for want of a writer (the proxy of a demoted primary) as lost writers', async () => {
+    // GIVEN a region still published as the primary, whose proxy's cluster a switchover just made a secondary: the
+    // proxy's read/write endpoint answers every request with this (Aurora User Guide, RDS Proxy with global databases)
+    const noWriter = () => new Error("The target group doesn't have any associated read/write instances");
+    const { pending, db, counts } = scripted();
+    // WHEN a write and a transaction fail with it
+    const write = db.write('INSERT lost');
+    await answer(pending, 'INSERT lost', noWriter());
+    await expect(write).rejects.toThrow(/associated read\/write instances/);
+    const tx = db.transaction(async (t) => t.query('INSERT in-tx'));
+    await answer(pending, 'BEGIN', noWriter());
+    await expect(tx).rejects.toThrow(/associated read\/write instances/);
+    // THEN each told onWriterLost (createRuntime reads the database tier again, where s2m evacuate republishes it)
+    expect([counts.lost, db.stats().writerLost]).toEqual([2, 2]);
+    await db.close();
+  });
+
   it('fails a write whose wait for a connection timed out while the pool answered others as saturated, not a lost writer', async () => {
     // GIVEN a writer pool that answers a statement while another write waits for a connection
     const { pending, db, counts } = scripted();

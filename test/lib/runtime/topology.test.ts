@@ -235,6 +235,50 @@ describe('TopologyLoader', () => {
     expect(loader.current).toBe(t);
   });
 
+  it('refreshDatabase returns a read that started after the call, not one in flight that may predate the change (one queued read for every call)', async () => {
+    // GIVEN a loaded topology whose tier reads can be held, each returning the parameters as they were when it started
+    const params: Record<string, string> = { ...base };
+    let hold: Promise<void> | undefined;
+    ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
+      const seen = Object.entries(params).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
+      if (hold) await hold;
+      return { Parameters: seen };
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
+    await loader.refresh();
+    let release!: () => void;
+    hold = new Promise((r) => { release = r; });
+    // and a read of the database tier under way (the one a first lost write asked for), which read the region as primary
+    const first = loader.refreshDatabase();
+    await new Promise((r) => setImmediate(r));
+    // WHEN s2m evacuate republishes the tier, and writes lost after that ask for the tier again
+    params['/shop/database/role'] = 'secondary';
+    params['/shop/database/write-forwarding'] = 'on';
+    ssm.resetHistory();
+    const second = loader.refreshDatabase();
+    const third = loader.refreshDatabase();
+    hold = undefined;
+    release();
+    // THEN the read in flight answers as it read, and the later calls get one read that started after them
+    expect((await first).database?.role).toBe('primary');
+    expect(third).toBe(second);
+    expect((await second).database).toMatchObject({ role: 'secondary', writeForwarding: true });
+    expect(loader.current.database?.role).toBe('secondary');
+    expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path)).toEqual(['/shop/database']);
+    // and so does a call made while a full refresh is in flight
+    params['/shop/database/role'] = 'primary';
+    hold = new Promise((r) => { release = r; });
+    const full = loader.refresh();
+    await new Promise((r) => setImmediate(r));
+    params['/shop/database/role'] = 'secondary';
+    const after = loader.refreshDatabase();
+    hold = undefined;
+    release();
+    expect((await full).database?.role).toBe('primary');
+    expect((await after).database?.role).toBe('secondary');
+  });
+
   it('refreshDatabase reads everything before the first load, and keeps the topology when its read fails', async () => {
     const errors: string[] = [];
     let fail = false;
