@@ -7,7 +7,7 @@
  *
  * Input: S2M_FLOOR_TEMPLATES, a directory with the templates and `stacks.json` (`[{ name, file, region, account? }]`).
  */
-import { App, CfnCondition, CfnMapping, CfnOutput, CfnResource, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib/core';
+import { App, CfnCondition, CfnMapping, CfnOutput, CfnParameter, CfnResource, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib/core';
 import { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ interface RawTemplate {
   readonly Outputs?: Record<string, { Value: unknown; Description?: string; Export?: { Name: unknown }; Condition?: string }>;
   readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   readonly Conditions?: Record<string, unknown>;
+  readonly Parameters?: Record<string, { Type: string; Default?: string; Description?: string }>;
 }
 
 const dir = process.env.S2M_FLOOR_TEMPLATES;
@@ -78,6 +79,12 @@ for (const s of stacks) {
       }
     } else if (section === 'Mappings') {
       for (const [logicalId, mapping] of Object.entries(t.Mappings ?? {})) new CfnMapping(stack, logicalId, { mapping }).overrideLogicalId(logicalId);
+    } else if (section === 'Parameters') {
+      // The app's own parameters (e.g. SSM values resolved at deploy); the synthesizer adds BootstrapVersion after them.
+      for (const [logicalId, p] of Object.entries(t.Parameters ?? {})) {
+        if (logicalId === 'BootstrapVersion') continue;
+        new CfnParameter(stack, logicalId, { type: p.Type, ...(p.Default !== undefined ? { default: p.Default } : {}), ...(p.Description !== undefined ? { description: p.Description } : {}) }).overrideLogicalId(logicalId);
+      }
     } else if (section === 'Conditions') {
       for (const [logicalId, expression] of Object.entries(t.Conditions ?? {})) {
         new CfnCondition(stack, logicalId, { expression: Token.asAny(expression) as ICfnConditionExpression }).overrideLogicalId(logicalId);
