@@ -174,12 +174,20 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
   });
 
   it('caches only until the hold-off ends a value whose load read before the write and stores after the delete', async () => {
-    // GIVEN a load that reads the old row, then takes 300 ms to return, and a delete while it runs
+    // GIVEN a load that reads the old row, and a delete while it runs; the load returns 250 ms after the delete
+    // (its order forced: a 50 ms sleep before the delete against a 300 ms load left 35-85 ms of margin, and a delete
+    // that came late under load made the hold-off's rest, measured below, 1875 ms)
     const namespace = unique('race');
     const [inA, inB] = [new CacheAside(a, { namespace, invalidationHoldOffMs: 2000 }), new CacheAside(b, { namespace, invalidationHoldOffMs: 2000 })];
-    const slow = inA.getOrLoad('order:7', 60, async () => { const old = 'before'; await sleep(300); return old; });
-    await sleep(50);
+    let loading!: () => void;
+    const started = new Promise<void>((resolve) => { loading = resolve; });
+    let deleted!: () => void;
+    const afterDelete = new Promise<void>((resolve) => { deleted = resolve; });
+    const slow = inA.getOrLoad('order:7', 60, async () => { const old = 'before'; loading(); await afterDelete; return old; });
+    await started; // the load holds the lock and has read the old row
     await inB.delete('order:7');
+    await sleep(250); // more than 200 ms of the 2 s hold-off are gone when the load stores: at most 1800 ms left
+    deleted();
     // WHEN the load stores THEN its value expires with the hold-off, not after the 60 s TTL
     expect(await slow).toBe('before');
     const pttl = await a.redis.pttl(`${namespace}order:7`);
