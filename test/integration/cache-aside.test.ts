@@ -253,17 +253,20 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
     const aDone = new Promise<void>((resolve) => { releaseB = resolve; });
     let looks = 0;
     let held = false;
+    let holding!: () => void;
+    const bHeld = new Promise<void>((resolve) => { holding = resolve; });
     (redisB as unknown as { get: typeof get }).get = (async (k: string) => {
       const raw = await get(k);
       if (k === namespace + key && ++looks === 2) {
         held = true;
+        holding();
         await aDone;
       }
       return raw;
     }) as typeof get;
     try {
       const fromB = inB.getOrLoad(key, 60, loader.load(key));
-      await new Promise((r) => setTimeout(r, 50)); // B has looked (and is held)
+      await bHeld; // B has looked (found nothing) and is held before taking the lock
       expect(await inA.getOrLoad(key, 60, loader.load(key))).toBe(key);
       releaseB();
       // WHEN B goes on to take the free lock THEN it finds A's value instead of loading again
