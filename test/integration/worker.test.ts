@@ -223,9 +223,13 @@ describe('QueueWorker on moto SQS', () => {
     const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
     const reported = errors.length;
     let calls = 0;
-    const worker = new QueueWorker(base(queue.url, async () => {
+    // (the job outlasts the other consumer's poll, then the heartbeat's second extension, bounded: the retry comes 13.6 s
+    // in and the next beat 8 s later, which left a loaded moto 2.4 s to answer before the job ended; once it had not,
+    // and the assertion below failed with 1)
+    const worker: QueueWorker = new QueueWorker(base(queue.url, async () => {
       calls++;
       await sleep(24_000);
+      await until(() => worker.stats().extended >= 2, 20_000);
     }, { sqs: stalling }));
     try {
       await worker.start();
