@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CacheAside, CacheClient } from '../../lib/runtime';
 import { staticCredentials } from '../../lib/runtime/credentials';
 import { Database } from '../../lib/runtime/database';
-import { freePort, setReplicaApplyDelay, sleep } from './services';
+import { eventually, freePort, setReplicaApplyDelay, sleep } from './services';
 import { lockReplica, onServer, waitForReplica } from './services/pg';
 import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 
@@ -63,10 +63,19 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
   it('loads once for concurrent misses from two processes (the lock key), the other waits for the value', async () => {
     const namespace = unique('stampede');
     const [inA, inB] = [new CacheAside(a, { namespace }), new CacheAside(b, { namespace })];
+    // The load returns once all 40 first looks have missed (bounded), and 300 ms on: a look that reached the cluster
+    // after the value was stored found it (a hit, not a wait shared with the waiting call: coalesced 18), once under
+    // load (npm test beside 2 CPU burners).
+    const allMissed = () => eventually(async () => inA.stats().misses + inB.stats().misses === 40, 10_000);
     const loader = countingLoader(() => ({ price: 42 }), 300);
+    const load = (who: string) => async () => {
+      const value = await loader.load(who)();
+      await allMissed();
+      return value;
+    };
     const results = await Promise.all([
-      ...Array.from({ length: 20 }, () => inA.getOrLoad('product:1', 60, loader.load('a'))),
-      ...Array.from({ length: 20 }, () => inB.getOrLoad('product:1', 60, loader.load('b'))),
+      ...Array.from({ length: 20 }, () => inA.getOrLoad('product:1', 60, load('a'))),
+      ...Array.from({ length: 20 }, () => inB.getOrLoad('product:1', 60, load('b'))),
     ]);
     expect(results.every((r) => r.price === 42)).toBe(true);
     expect(loader.calls).toHaveLength(1);
@@ -174,12 +183,20 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
   });
 
   it('caches only until the hold-off ends a value whose load read before the write and stores after the delete', async () => {
-    // GIVEN a load that reads the old row, then takes 300 ms to return, and a delete while it runs
+    // GIVEN a load that reads the old row, and a delete while it runs; the load returns 250 ms after the delete
+    // (its order forced: a 50 ms sleep before the delete against a 300 ms load left 35-85 ms of margin, and a delete
+    // that came late under load made the hold-off's rest, measured below, 1875 ms)
     const namespace = unique('race');
     const [inA, inB] = [new CacheAside(a, { namespace, invalidationHoldOffMs: 2000 }), new CacheAside(b, { namespace, invalidationHoldOffMs: 2000 })];
-    const slow = inA.getOrLoad('order:7', 60, async () => { const old = 'before'; await sleep(300); return old; });
-    await sleep(50);
+    let loading!: () => void;
+    const started = new Promise<void>((resolve) => { loading = resolve; });
+    let deleted!: () => void;
+    const afterDelete = new Promise<void>((resolve) => { deleted = resolve; });
+    const slow = inA.getOrLoad('order:7', 60, async () => { const old = 'before'; loading(); await afterDelete; return old; });
+    await started; // the load holds the lock and has read the old row
     await inB.delete('order:7');
+    await sleep(250); // more than 200 ms of the 2 s hold-off are gone when the load stores: at most 1800 ms left
+    deleted();
     // WHEN the load stores THEN its value expires with the hold-off, not after the 60 s TTL
     expect(await slow).toBe('before');
     const pttl = await a.redis.pttl(`${namespace}order:7`);
@@ -245,17 +262,20 @@ describe.each(targets)('CacheAside on Redis $name', ({ options }) => {
     const aDone = new Promise<void>((resolve) => { releaseB = resolve; });
     let looks = 0;
     let held = false;
+    let holding!: () => void;
+    const bHeld = new Promise<void>((resolve) => { holding = resolve; });
     (redisB as unknown as { get: typeof get }).get = (async (k: string) => {
       const raw = await get(k);
       if (k === namespace + key && ++looks === 2) {
         held = true;
+        holding();
         await aDone;
       }
       return raw;
     }) as typeof get;
     try {
       const fromB = inB.getOrLoad(key, 60, loader.load(key));
-      await new Promise((r) => setTimeout(r, 50)); // B has looked (and is held)
+      await bHeld; // B has looked (found nothing) and is held before taking the lock
       expect(await inA.getOrLoad(key, 60, loader.load(key))).toBe(key);
       releaseB();
       // WHEN B goes on to take the free lock THEN it finds A's value instead of loading again

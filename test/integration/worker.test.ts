@@ -149,21 +149,23 @@ describe('QueueWorker on moto SQS', () => {
   // The long-job tests (these, the hung receive and the hung job below) run side by side (their queues, workers,
   // consumers and proxies are their own; the error assertions look for their own messages): each needs several
   // visibility timeouts of wall time (together 45 s one after the other, 24 s side by side), and timeouts short enough to run them one after the other left a busy machine
-  // (moto shares the CPU with the other tests) too little margin.
+  // (moto shares the CPU with the other tests) too little margin. Side by side, the two below still lost the message
+  // (received again) in 2 of 2 npm test runs beside 2 CPU burners (load 15-20, moto answering in seconds): their
+  // visibility timeouts are now 12 s and 14 s (about 30 s side by side), their jobs still over twice that long.
   it.concurrent('extends the visibility of a long job so no other consumer receives it meanwhile', async ({ expect }) => {
-    // An 8 s visibility timeout: the heartbeat extends it every 4 s, so a heartbeat may come up to 4 s late; with
-    // 2 s (a 4 s timeout), one second of delay let the message reappear.
-    const queue = await createTestQueue(sqs, { visibilityTimeout: 8 });
+    // A 12 s visibility timeout: the heartbeat extends it every 6 s, so a heartbeat may come up to 6 s late; with
+    // 2 s (a 4 s timeout), one second of delay let the message reappear, and with 8 s, moto under load did.
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 12 });
     const [id] = await sendBodies(sqs, queue.url, ['slow']);
     let calls = 0;
     const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
-      await sleep(18_000);
+      await sleep(27_000);
     }));
     await worker.start();
     expect(await until(() => calls === 1, 5_000)).toBe(true);
     // Another consumer polls for the whole job (twice the visibility timeout): nothing to receive.
-    const other = await receivedByAnotherConsumer(queue.url, 16_000);
+    const other = await receivedByAnotherConsumer(queue.url, 24_000);
     expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
     const stats = await worker.stop();
     expect(other).toEqual([]);
@@ -175,9 +177,10 @@ describe('QueueWorker on moto SQS', () => {
 
   it.concurrent('keeps extending after a heartbeat fails (throttled), so no other consumer receives the long job', async ({ expect }) => {
     // GIVEN a worker whose first extensions SQS refuses (every attempt the batcher makes for the first heartbeat):
-    // with a 10 s visibility timeout, the first heartbeat at 5 s, its refused attempts (about 0.7 s of back-off) and
-    // the retry a tenth of the timeout later leave 3 s for moto's answers before the message would reappear
-    const queue = await createTestQueue(sqs, { visibilityTimeout: 10 });
+    // with a 14 s visibility timeout, the first heartbeat at 7 s, its refused attempts (about 0.7 s of back-off) and
+    // the retry a tenth of the timeout later leave 4.9 s for moto's answers before the message would reappear (3.3 s
+    // with 10 s was not enough under load)
+    const queue = await createTestQueue(sqs, { visibilityTimeout: 14 });
     await sendBodies(sqs, queue.url, ['slow']);
     const flaky = new SQSClient(motoClientConfig(services));
     let refused = 0;
@@ -192,13 +195,13 @@ describe('QueueWorker on moto SQS', () => {
     const reported = errors.length;
     const worker = new QueueWorker(base(queue.url, async () => {
       calls++;
-      await sleep(22_000);
+      await sleep(30_000);
     }, { sqs: flaky }));
     try {
       await worker.start();
       expect(await until(() => calls === 1, 5_000)).toBe(true);
       // WHEN another consumer polls for the whole job (twice the visibility timeout)
-      const other = await receivedByAnotherConsumer(queue.url, 20_000);
+      const other = await receivedByAnotherConsumer(queue.url, 28_000);
       expect(await until(() => worker.stats().deleted === 1, 8_000)).toBe(true);
       const stats = await worker.stop();
       // THEN the heartbeat tried again after the failure and the job stayed invisible
@@ -223,9 +226,13 @@ describe('QueueWorker on moto SQS', () => {
     const stalling = new SQSClient({ ...motoClientConfig(services), endpoint: proxy.endpoint });
     const reported = errors.length;
     let calls = 0;
-    const worker = new QueueWorker(base(queue.url, async () => {
+    // (the job outlasts the other consumer's poll, then the heartbeat's second extension, bounded: the retry comes 13.6 s
+    // in and the next beat 8 s later, which left a loaded moto 2.4 s to answer before the job ended; once it had not,
+    // and the assertion below failed with 1)
+    const worker: QueueWorker = new QueueWorker(base(queue.url, async () => {
       calls++;
       await sleep(24_000);
+      await until(() => worker.stats().extended >= 2, 20_000);
     }, { sqs: stalling }));
     try {
       await worker.start();

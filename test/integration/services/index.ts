@@ -361,9 +361,18 @@ export async function startRedis(dir: string, port: number, cluster: boolean, cl
   let pid = child.pid!;
   cleanups.push(() => stopPid(existsSync(pidFile) ? readPid(pidFile) : pid));
   await waitForPort(port, `redis-server on port ${port}`);
+  // The server creates its pidfile, then writes its pid into it: a file read in between is empty (readPid threw "no
+  // pid in", failing the set-up under load). Wait (bounded) for a pid in it.
   const deadline = Date.now() + 10_000;
-  while (!existsSync(pidFile) && Date.now() < deadline) await sleep(20);
-  if (existsSync(pidFile)) pid = readPid(pidFile);
+  for (;;) {
+    const written = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : Number.NaN;
+    if (Number.isInteger(written) && written > 0) {
+      pid = written;
+      break;
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(20);
+  }
   return { host: HOST, port, pid };
 }
 
