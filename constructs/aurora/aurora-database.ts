@@ -134,7 +134,11 @@ export interface AuroraDatabaseProps {
   readonly serverlessV2MinCapacity?: number;
   /** Serverless v2 maximum ACU (1-256). @default 16 */
   readonly serverlessV2MaxCapacity?: number;
-  /** Reader autoscaling. @default - none: the reader count is fixed */
+  /**
+   * Reader autoscaling. Left out (with a warning) on a Global Database member that does not hold the writer: Aurora
+   * Auto Scaling does not scale the secondary clusters of a Global Database.
+   * @default - none: the reader count is fixed
+   */
   readonly readerAutoScaling?: AuroraReaderAutoScaling;
   /** Put an RDS Proxy (TLS required) with a read-only endpoint in front. @default true */
   readonly proxy?: boolean;
@@ -293,7 +297,7 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
   public readonly proxyReadOnlyEndpoint?: rds.DatabaseProxyEndpoint;
   /** The global cluster (primary only). */
   public readonly globalCluster?: rds.CfnGlobalCluster;
-  /** The reader scalable target, when autoscaling is on. */
+  /** The reader scalable target, when autoscaling is on (never on a Global Database secondary). */
   public readonly readerScalableTarget?: appscaling.CfnScalableTarget;
   /** The cluster parameter group. */
   public readonly clusterParameterGroup: rds.ParameterGroup;
@@ -520,7 +524,17 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       this.globalCluster.node.addDependency(this.cluster);
     }
 
-    if (props.readerAutoScaling) this.readerScalableTarget = this.addReaderAutoScaling(props.readerAutoScaling, readerCount);
+    if (props.readerAutoScaling) {
+      // Aurora Auto Scaling does not scale the secondary clusters of a Global Database (Aurora User Guide, "Amazon Aurora
+      // Auto Scaling with Aurora Replicas"): a policy here would never add a reader. Only the member holding the writer
+      // gets it; after a switchover `holdsWriter` moves it with the writer.
+      if (global === undefined || (global.holdsWriter ?? global.role === 'primary')) {
+        this.readerScalableTarget = this.addReaderAutoScaling(props.readerAutoScaling, readerCount);
+      } else {
+        Annotations.of(this).addWarningV2('scale-to-millions:aurora-secondary-no-autoscaling',
+          `AuroraDatabase: readerAutoScaling is left out on this Global Database secondary: Aurora Auto Scaling does not scale secondary clusters, so its readers stay at ${readerCount} (readers); size readers for this region's read load.`);
+      }
+    }
 
     this.applicationUsers = [...(props.applicationUsers ?? [])];
     const identities = this.applicationUsers.length > 0;

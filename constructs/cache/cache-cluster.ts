@@ -39,7 +39,8 @@ export interface CacheScalingBounds {
 export interface CacheAutoScalingOptions {
   /**
    * Shard (node group) bounds: tracks primary engine CPU and memory (`ElastiCachePrimaryEngineCPUUtilization`,
-   * `ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage`); more shards add memory and write capacity.
+   * `ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage`, or with data tiering (r6gd), which is not eligible for it,
+   * `ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage`); more shards add memory and write capacity.
    * @default - the number of shards is fixed
    */
   readonly shards?: CacheScalingBounds;
@@ -217,6 +218,12 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   public readonly globalReplicationGroup?: elasticache.CfnGlobalReplicationGroup;
   /** Scalable targets created for autoscaling. */
   public readonly scalableTargets: { shards?: appscaling.CfnScalableTarget; replicas?: appscaling.CfnScalableTarget } = {};
+  /**
+   * The nodes tier data between memory and SSD (an r6gd node type): their memory is meant to run full, so memory is
+   * measured as the share of the whole capacity (`DatabaseCapacityUsageCountedForEvictPercentage`), see
+   * {@link metricMemoryUsagePercent}.
+   */
+  public readonly dataTiering: boolean;
   /** The published endpoints (when `endpointParameterPrefix` is given). */
   public readonly endpoints?: PublishedEndpoints;
 
@@ -244,6 +251,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined, ...(secondary ? {} : { dataTiering: parseNodeType(nodeType)?.family === 'r6gd' }) });
     }
     this.port = port;
+    this.dataTiering = parseNodeType(nodeType)?.family === 'r6gd';
     const base = physicalBase(this);
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
@@ -305,7 +313,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       logType: type,
     });
 
-    const dataTiering = parseNodeType(nodeType)?.family === 'r6gd';
+    const dataTiering = this.dataTiering;
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupDescription: `${engine} cache ${this.node.path}`,
       // A secondary inherits engine, version, node type, shard count, encryption, auth token and
@@ -418,9 +426,13 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   /**
    * Memory used for data as % of `maxmemory` on the primaries (`DatabaseMemoryUsageCountedForEvictPercentage`, role
    * `Primary`, Maximum): eviction starts at 100 %. Alarms accept it.
+   *
+   * With data tiering (r6gd) the data's share of memory and SSD together (`DatabaseCapacityUsageCountedForEvictPercentage`):
+   * such nodes keep memory full by design and move values to SSD, so the memory metric sits near 100 % on a healthy
+   * cache (ElastiCache's Auto Scaling refuses it for r6gd for that reason).
    */
   public metricMemoryUsagePercent(opts?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.metricByRole('DatabaseMemoryUsageCountedForEvictPercentage', 'Primary', opts);
+    return this.metricByRole(this.dataTiering ? 'DatabaseCapacityUsageCountedForEvictPercentage' : 'DatabaseMemoryUsageCountedForEvictPercentage', 'Primary', opts);
   }
 
   /** Evicted keys, summed over every node of the group (a `SEARCH` expression: dashboards only, alarms reject it). */
@@ -534,7 +546,11 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
         maxCapacity: opts.shards.max,
       });
       tracking('ShardCpuTracking', target, 'shards-cpu', 'ElastiCachePrimaryEngineCPUUtilization', cpu);
-      tracking('ShardMemoryTracking', target, 'shards-memory', 'ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', memory);
+      // r6gd (data tiering) is not eligible for the memory metric: its memory runs full by design, so track the capacity
+      // (memory and SSD) used instead, as ElastiCache's target tracking documentation prescribes.
+      tracking('ShardMemoryTracking', target, 'shards-memory', this.dataTiering
+        ? 'ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage'
+        : 'ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage', memory);
       this.scalableTargets.shards = target;
     }
     if (opts.replicasPerShard) {

@@ -408,7 +408,10 @@ export class EdgeDistribution extends Construct {
     return this.metric('5xxErrorRate', { statistic: 'Average', ...opts });
   }
 
-  /** Time (ms) from CloudFront's first byte sent to the origin to its last byte received (average per minute; additional metrics). */
+  /**
+   * Time (ms) from CloudFront receiving a request to its first byte of the response coming from the origin, for requests
+   * served from the origin, not the cache: first-byte latency (average per minute; additional metrics).
+   */
   public metricOriginLatency(opts?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('OriginLatency', { statistic: 'Average', ...opts });
   }

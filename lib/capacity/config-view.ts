@@ -44,7 +44,7 @@ export interface CacheView {
   readonly maxShards?: number;
   readonly replicasPerShard: number;
   readonly nodeType: string;
-  /** `DatabaseMemoryUsagePercentage` treated as full (evictions start near 100%). */
+  /** `DatabaseMemoryUsagePercentage` (with data tiering, r6gd: `DatabaseCapacityUsagePercentage`) treated as full (evictions start near 100%). */
   readonly memoryTargetPercent: number;
   /** `EngineCPUUtilization` treated as full (the engine is single-threaded per shard). */
   readonly engineCpuTargetPercent: number;

@@ -165,6 +165,15 @@ function cacheSearch(fn: 'MAX' | 'SUM' | 'AVG', metricNames: string[], rg: strin
   return { Expression: `${fn}(SEARCH('{AWS/ElastiCache,CacheClusterId} (${names}) "${escaped}"', '${stat}', ${period}))`, Period: period };
 }
 
+/**
+ * The cache memory signal for a node type: with data tiering (r6gd) the share of memory and SSD in use
+ * (`DatabaseCapacityUsagePercentage`), since such a node keeps its memory full by design and moves values to SSD; the
+ * memory share (`DatabaseMemoryUsagePercentage`) otherwise.
+ */
+export function cacheMemoryMetricName(nodeType: string): 'DatabaseCapacityUsagePercentage' | 'DatabaseMemoryUsagePercentage' {
+  return /^cache\.r6gd\./.test(nodeType) ? 'DatabaseCapacityUsagePercentage' : 'DatabaseMemoryUsagePercentage';
+}
+
 /** The metric queries of a region, one per (resource, signal). */
 export function buildQueries(t: RegionTargets, periodSeconds: number): MetricSpec[] {
   const p = periodSeconds;
@@ -189,7 +198,7 @@ export function buildQueries(t: RegionTargets, periodSeconds: number): MetricSpe
   }
   if (t.cache) {
     const rg = t.cache.replicationGroupId;
-    specs.push({ key: MetricKeys.cacheMemory, query: cacheSearch('MAX', ['DatabaseMemoryUsagePercentage'], rg, 'Maximum', p) });
+    specs.push({ key: MetricKeys.cacheMemory, query: cacheSearch('MAX', [cacheMemoryMetricName(t.cache.cache.nodeType)], rg, 'Maximum', p) });
     specs.push({ key: MetricKeys.cacheEngineCpu, query: cacheSearch('MAX', ['EngineCPUUtilization'], rg, 'Maximum', p) });
     specs.push({ key: MetricKeys.cacheEvictions, query: cacheSearch('SUM', ['Evictions'], rg, 'Sum', p) });
     specs.push({ key: MetricKeys.cacheHitRate, query: cacheSearch('AVG', ['CacheHitRate'], rg, 'Average', p) });

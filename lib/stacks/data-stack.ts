@@ -89,7 +89,7 @@ export class DataStack extends RegionalStack {
     };
     const shards = this.config.database.shards;
     // Shard 0 is always the construct `Database`: sharding an existing app keeps its cluster and logical IDs.
-    this.database = new AuroraDatabase(this, 'Database', { ...dbProps, ...shardOverrides(this.config.database, shards[0]) });
+    this.database = new AuroraDatabase(this, 'Database', { ...dbProps, ...shardOverrides(this.config.database, shards[0], this.regionConfig.region) });
     if (shards.length > 1) {
       this.shardedDatabase = this.createShards(dbProps, shards);
       this.endpointProviders.push(this.shardedDatabase);
@@ -160,7 +160,7 @@ export class DataStack extends RegionalStack {
       shards: shards.map((s, i) => ({
         id: s.id,
         inShardMap: s.inShardMap,
-        ...(i === 0 ? { database: this.database } : { overrides: shardOverrides(db, s) }),
+        ...(i === 0 ? { database: this.database } : { overrides: shardOverrides(db, s, this.regionConfig.region) }),
       })),
       strategy: db.shardStrategy,
       ...(db.shardBoundaries ? { boundaries: db.shardBoundaries } : {}),
@@ -264,14 +264,22 @@ export const databaseNames = {
   secret: (name: string) => `${name}/database/credentials`,
 };
 
+/**
+ * Whether the region's clusters get reader autoscaling: not a Global Database secondary (a region without the writer),
+ * which Aurora Auto Scaling does not scale (Aurora User Guide, "Amazon Aurora Auto Scaling with Aurora Replicas").
+ */
+function readersAutoscale(db: DatabaseConfig, region: string): boolean {
+  return !db.globalDatabase.enabled || region === db.globalDatabase.writerRegion;
+}
+
 /** A shard's settings over the `database` section's (only those that differ, so shard 0 of an unsharded app is unchanged). */
-function shardOverrides(db: DatabaseConfig, s: DatabaseShardConfig): ShardOverrides {
+function shardOverrides(db: DatabaseConfig, s: DatabaseShardConfig, region: string): ShardOverrides {
   const cls = (t: string): AuroraInstanceClass => (t === 'serverless' ? 'serverless' : new ec2.InstanceType(t));
   return {
     ...(s.instanceType !== db.instanceType ? { writerInstance: cls(s.instanceType) } : {}),
     ...(s.readerInstanceType !== db.readerInstanceType ? { readerInstance: cls(s.readerInstanceType) } : {}),
     ...(s.readers !== db.readers ? { readers: s.readers } : {}),
-    ...(s.autoScaling !== db.autoScaling ? { readerAutoScaling: readerAutoScaling(s.autoScaling) } : {}),
+    ...(s.autoScaling !== db.autoScaling && readersAutoscale(db, region) ? { readerAutoScaling: readerAutoScaling(s.autoScaling) } : {}),
   };
 }
 
@@ -302,7 +310,7 @@ function auroraProps(config: AppConfig, region: string, availabilityZones: strin
     readers: db.readers,
     serverlessV2MinCapacity: db.serverlessMinCapacity,
     serverlessV2MaxCapacity: db.serverlessMaxCapacity,
-    ...(db.autoScaling ? {
+    ...(db.autoScaling && readersAutoscale(db, region) ? {
       readerAutoScaling: {
         minReaders: db.autoScaling.minReaders,
         maxReaders: db.autoScaling.maxReaders,

@@ -325,6 +325,21 @@ describe('AuroraDatabase after a switchover (holdsWriter)', () => {
       .toEqual(['AuroraGlobalDBRPOLag', 'AuroraGlobalDBReplicationLag', 'AuroraGlobalDBRPOLag']);
   });
 
+  it('autoscales the readers only on the member holding the writer: Aurora Auto Scaling does not scale Global Database secondaries', () => {
+    const readerAutoScaling = { maxReaders: 6 };
+    const targets = (t: Template) => Object.keys(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget'));
+    const secondary = build('ScalingSecondary', 'eu-west-1', 'postgres', { role: 'secondary', ...global }, { readerAutoScaling });
+    expect(secondary.db.readerScalableTarget).toBeUndefined();
+    expect(targets(secondary.t)).toEqual([]);
+    secondary.t.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
+    const warnings = Annotations.fromStack(Stack.of(secondary.db)).findWarning('*', Match.stringLikeRegexp('readerAutoScaling is left out on this Global Database secondary'));
+    expect(warnings).toHaveLength(1);
+    // the writer's member scales, also after a switchover moved the writer to a secondary; a demoted primary does not
+    expect(targets(build('ScalingPrimary', 'us-east-1', 'postgres', { role: 'primary', ...global }, { readerAutoScaling }).t)).toHaveLength(1);
+    expect(targets(build('ScalingPromoted', 'eu-west-1', 'postgres', { role: 'secondary', ...global, holdsWriter: true }, { readerAutoScaling }).t)).toHaveLength(1);
+    expect(targets(build('ScalingDemoted', 'us-east-1', 'postgres', { role: 'primary', ...global, holdsWriter: false }, { readerAutoScaling }).t)).toEqual([]);
+  });
+
   it('a secondary that was promoted publishes itself as the writer, through its cluster endpoint', () => {
     const { db } = build('Promoted', 'eu-west-1', 'postgres', { role: 'secondary', ...global, holdsWriter: true });
     expect([db.holdsWriter, db.forwardsWrites]).toEqual([true, false]);

@@ -388,6 +388,39 @@ describe('CacheCluster metrics', () => {
   });
 });
 
+describe('CacheCluster with data tiering (r6gd)', () => {
+  // ElastiCache, "Target tracking scaling policies": ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage is not
+  // eligible for r6gd, whose memory is meant to run at 100 % with values moved to SSD; the capacity metric is.
+  let stack: Stack;
+  let cache: CacheCluster;
+  beforeAll(() => {
+    ({ stack, cache } = build({ nodeType: new CacheNodeType('cache.r6gd.xlarge'), autoScaling: { shards: { min: 2, max: 4 } } }));
+  });
+
+  it('tracks the capacity used (memory and SSD) for shards, not the memory that runs full by design', () => {
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage' } }),
+    });
+    const types = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))
+      .map((r) => (r.Properties as { TargetTrackingScalingPolicyConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: string } } }).TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType);
+    expect(types).not.toContain('ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage');
+  });
+
+  it('measures memory use for alarms as the capacity used, on the replication group and role', () => {
+    expect(cache.dataTiering).toBe(true);
+    const metric = cache.metricMemoryUsagePercent() as cloudwatch.Metric;
+    expect(metric.metricName).toBe('DatabaseCapacityUsageCountedForEvictPercentage');
+    expect(stack.resolve(metric.dimensions)).toEqual({ ReplicationGroupId: { Ref: expect.stringMatching(/^Cache/) }, Role: 'Primary' });
+  });
+
+  it('keeps the memory metric for node types without data tiering', () => {
+    const { cache: plain } = build();
+    expect(plain.dataTiering).toBe(false);
+    expect((plain.metricMemoryUsagePercent() as cloudwatch.Metric).metricName).toBe('DatabaseMemoryUsageCountedForEvictPercentage');
+  });
+});
+
 describe('CacheCluster input validation', () => {
   const previous = { engine: 'valkey', engineVersion: '8.1', port: 6379, subnets: 'isolated', authMode: 'rbac', globalDatastore: false } as const;
   it.each<[string, Partial<CacheClusterProps>, RegExp]>([
