@@ -16,10 +16,12 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 export interface InstanceProtection {
   /**
    * @param protect - true to protect, false to lift
+   * @param options - `abortSignal`: aborted when the worker gives up on the call (its deadline); pass it to the
+   *   client, or ignore it (the worker stops waiting either way)
    * @throws when the call fails; protecting fails for an instance that is already leaving the group (the worker
    *   then hands its messages back)
    */
-  setProtected(protect: boolean): Promise<void>;
+  setProtected(protect: boolean, options?: { readonly abortSignal?: AbortSignal }): Promise<void>;
 }
 
 /** What instance metadata says about this instance. */
@@ -119,13 +121,13 @@ export class AutoScalingInstanceProtection implements InstanceProtection {
     this.region = options.region;
   }
 
-  public async setProtected(protect: boolean): Promise<void> {
+  public async setProtected(protect: boolean, options: { readonly abortSignal?: AbortSignal } = {}): Promise<void> {
     const sdk = await import('@aws-sdk/client-auto-scaling');
     this.client ??= new sdk.AutoScalingClient(this.region ? { region: this.region } : {});
     await this.client.send(new sdk.SetInstanceProtectionCommand({
       AutoScalingGroupName: this.autoScalingGroupName,
       InstanceIds: [this.instanceId],
       ProtectedFromScaleIn: protect,
-    }));
+    }), options.abortSignal ? { abortSignal: options.abortSignal } : {});
   }
 }

@@ -291,6 +291,8 @@ export class QueueWorker {
    * worker restarted after a crash while busy finds its instance still protected, and its first idle poll lifts it.
    */
   private protectedNow: boolean | undefined;
+  /** A protection call was abandoned at its deadline: it may have landed or not. */
+  private protectionUnknown = false;
   private pausedUntil = 0;
   private deletes: SqsBatcher | undefined;
   private visibility: SqsBatcher | undefined;
@@ -546,6 +548,7 @@ export class QueueWorker {
       // derived from it (nodejs/node#55351), about 60 bytes per receive, never freed: 100 MB a day at 20 receives/s.
       const receive = new AbortController();
       let timedOut = false;
+      let receivedAt: number;
       const onStop = (): void => receive.abort(this.stopReceiving.signal.reason);
       this.stopReceiving.signal.addEventListener('abort', onStop, { once: true });
       if (this.stopReceiving.signal.aborted) onStop();
@@ -563,6 +566,7 @@ export class QueueWorker {
           MessageAttributeNames: ['All'],
         }), { abortSignal: receive.signal });
         messages = out.Messages ?? [];
+        receivedAt = Date.now();
         failures = 0;
       } catch (e) {
         if (this.stopReceiving.signal.aborted) break;
@@ -586,11 +590,12 @@ export class QueueWorker {
         if (this.state === 'running') this.pausedUntil = Date.now() + this.protectionRetryMs;
         continue;
       }
-      this.accept(messages);
+      this.accept(messages, receivedAt);
     }
   }
 
-  private accept(messages: Message[]): void {
+  /** Starts the messages of a receive; `receivedAt` (when its answer came) times their first heartbeat. */
+  private accept(messages: Message[], receivedAt: number): void {
     const batchGroups: Held[][] = [];
     for (const message of messages) {
       const attributes = message.Attributes ?? {};
@@ -608,7 +613,8 @@ export class QueueWorker {
         released: false,
       };
       this.held.add(h);
-      this.scheduleHeartbeat(h);
+      // Half a visibility timeout after the receive, not after the protection call the messages waited on.
+      this.scheduleHeartbeat(h, Math.max(0, receivedAt + this.heartbeatIntervalMs() - Date.now()));
       if (h.groupId === undefined) {
         void this.process(h);
         continue;
@@ -774,18 +780,42 @@ export class QueueWorker {
     }
   }
 
+  /**
+   * Protects the instance from scale-in, or lifts it, within `callTimeoutMs` (at most a quarter of the visibility
+   * timeout): received messages wait on it, invisible, and the Auto Scaling client has no deadline of its own, so a
+   * call on a stalled connection would hold them past their visibility timeout (and another worker would run them
+   * too) or, lifting, stop the receive loop. A call abandoned at its deadline may still land: the state is then
+   * unknown, and the next change and the stop make their call whatever the last one was.
+   *
+   * @returns whether it is done (false: failed or abandoned; protecting, the caller hands its messages back)
+   */
   private async setProtected(protect: boolean): Promise<boolean> {
-    if (!this.protection || this.protectedNow === protect) return true;
+    if (!this.protection || (this.protectedNow === protect && !this.protectionUnknown)) return true;
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), this.callTimeoutMs); });
+    const operation = protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)';
     try {
-      await this.protection.setProtected(protect);
+      const call = this.protection.setProtected(protect, { abortSignal: abort.signal });
+      if ((await Promise.race([call.then(() => 'done' as const), deadline])) === 'timeout') {
+        abort.abort();
+        call.catch(() => undefined); // its late failure says nothing more
+        this.protectionUnknown = true;
+        this.counters.protection.failures++;
+        this.report(new Error(`no answer within ${this.callTimeoutMs} ms: the call was abandoned${protect ? ' and the messages received are handed back' : ''}`), { operation });
+        return false;
+      }
       this.protectedNow = protect;
+      this.protectionUnknown = false;
       if (protect) this.counters.protection.set++;
       else this.counters.protection.lifted++;
       return true;
     } catch (e) {
       this.counters.protection.failures++;
-      this.report(asError(e), { operation: protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)' });
+      this.report(asError(e), { operation });
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -810,7 +840,7 @@ export class QueueWorker {
     await Promise.all([this.deletes?.flush(), this.visibility?.flush()]);
     // Only a protection this process set: an unknown one (it stopped before its first idle poll) is left to the next
     // run's first idle poll; a stopping worker's instance is mostly being terminated anyway.
-    if (this.protectedNow === true) await this.setProtected(false);
+    if (this.protectedNow === true || this.protectionUnknown) await this.setProtected(false);
     return this.stats();
   }
 }

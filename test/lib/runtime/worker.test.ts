@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { QueueWorker, type QueueWorkerOptions } from '../../../lib/runtime';
 
 describe('QueueWorker options', () => {
@@ -54,5 +54,110 @@ describe('QueueWorker receive loop', () => {
     // THEN the stop signal holds no signal per receive (it held one each: about 60 bytes a receive, never freed)
     expect(receives).toBeGreaterThanOrEqual(1_000);
     expect(dependants.map((d) => d.size).reduce((a, b) => a + b, 0)).toBeLessThan(10);
+  });
+});
+
+describe('QueueWorker scale-in protection calls', () => {
+  /**
+   * A worker on a stand-in queue (visibility timeout 4 s: heartbeats every 2 s, calls abandoned after 1 s) that
+   * receives one message, then nothing; its protection takes `protectMs` to protect (forever when undefined) and
+   * lifts at once. Fake timers: every time below is exact.
+   */
+  function setup(protectMs: number | undefined, handler: QueueWorkerOptions['handler']) {
+    const visibility: { at: number; timeout: number }[] = [];
+    const protectCalls: boolean[] = [];
+    const errors: string[] = [];
+    let receives = 0;
+    let receivedAt = 0;
+    const sqs = {
+      send: async (command: { constructor: { name: string }; input: { Entries?: { Id: string; VisibilityTimeout?: number }[] } }) => {
+        const name = command.constructor.name;
+        if (name === 'GetQueueAttributesCommand') return { Attributes: { VisibilityTimeout: '4', RedrivePolicy: '{}' } };
+        if (name === 'ReceiveMessageCommand') {
+          if (receives++ === 0) {
+            receivedAt = Date.now();
+            return { Messages: [{ MessageId: 'm1', ReceiptHandle: 'r1', Body: '{}', Attributes: { ApproximateReceiveCount: '1' } }] };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return { Messages: [] };
+        }
+        if (name === 'ChangeMessageVisibilityBatchCommand') {
+          for (const e of command.input.Entries ?? []) visibility.push({ at: Date.now() - receivedAt, timeout: e.VisibilityTimeout! });
+          return { Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+        }
+        if (name === 'DeleteMessageBatchCommand') return { Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+        return {};
+      },
+      destroy: () => undefined,
+    };
+    const protection = {
+      setProtected: (protect: boolean) => {
+        protectCalls.push(protect);
+        if (!protect) return Promise.resolve();
+        return protectMs === undefined ? new Promise<void>(() => undefined) : new Promise<void>((resolve) => setTimeout(resolve, protectMs));
+      },
+    };
+    const worker = new QueueWorker({
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs',
+      handler,
+      sqs: sqs as never,
+      waitTimeSeconds: 0,
+      scaleInProtection: protection,
+      waitForInService: false,
+      idempotency: false,
+      onError: (e, context) => errors.push(`${context?.operation}: ${e.message}`),
+    } as QueueWorkerOptions);
+    return { worker, visibility, protectCalls, errors };
+  }
+
+  it('abandons a protection call that does not answer within a quarter of the visibility timeout, hands the messages back, and lifts at the stop', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // GIVEN a worker whose protection call never answers (a stalled connection: the Auto Scaling client has no deadline)
+      const ran: string[] = [];
+      const { worker, visibility, protectCalls, errors } = setup(undefined, (job) => { ran.push(job.id); });
+      await worker.start();
+      // WHEN a message is received and 1.1 s pass
+      await vi.advanceTimersByTimeAsync(1_100);
+      // THEN the message is handed back (visibility 0) at the deadline, never run, and the abandoned call is reported
+      // (without a deadline it waited for ever, and its message ran again elsewhere once visible)
+      expect(visibility.map((v) => v.timeout)).toEqual([0]);
+      expect(visibility[0]!.at).toBeGreaterThanOrEqual(1_000);
+      expect(visibility[0]!.at).toBeLessThan(1_050);
+      expect(ran).toEqual([]);
+      expect(errors).toEqual([expect.stringMatching(/^SetInstanceProtection \(protect\): no answer within 1000 ms: the call was abandoned/)]);
+      expect(worker.stats()).toMatchObject({ handedBack: 1, protection: { failures: 1, set: 0 } });
+      // AND the stop lifts the protection the late call may have set
+      const stopping = worker.stop();
+      await vi.advanceTimersByTimeAsync(2_000);
+      await stopping;
+      expect(protectCalls).toEqual([true, false]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('extends a message half a visibility timeout after it was received, not after the protection call it waited on', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // GIVEN a protection call that takes 0.8 s (within its 1 s deadline) and a job of 5 s
+      const { worker, visibility } = setup(800, () => new Promise<void>((resolve) => setTimeout(resolve, 5_000)));
+      await worker.start();
+      // WHEN the job runs
+      await vi.advanceTimersByTimeAsync(5_500);
+      // THEN the extensions come 2 s and 4 s after the receive (they came at 2.8 s and 4.8 s: with a protection call
+      // of over 2 s, after the message was visible again)
+      const extensions = visibility.filter((v) => v.timeout === 4).map((v) => v.at);
+      expect(extensions).toHaveLength(2);
+      expect(extensions[0]).toBeGreaterThanOrEqual(2_000);
+      expect(extensions[0]).toBeLessThan(2_050);
+      expect(extensions[1]).toBeGreaterThanOrEqual(4_000);
+      expect(extensions[1]).toBeLessThan(4_050);
+      const stopping = worker.stop();
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(await stopping).toMatchObject({ succeeded: 1, deleted: 1, inFlight: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
