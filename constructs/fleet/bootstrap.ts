@@ -149,7 +149,9 @@ exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
 
 /**
  * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
- * replacement; `Warmed:Terminated` for an instance of a running warm pool), stops the application (SIGTERM, then
+ * replacement; `Warmed:Terminated` for an instance of a running warm pool), keeps the application serving for the
+ * fleet's drain delay (a web fleet: its target group's deregistration delay, which Auto Scaling starts at the same
+ * moment, while the load balancer still sends new requests for a while), stops the application (SIGTERM, then
  * systemd's stop timeout), lets the log agent flush, and completes the terminating lifecycle hook.
  */
 const DRAIN_SCRIPT = `#!/bin/bash
@@ -158,6 +160,10 @@ set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
 until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; *) false;; esac; do sleep 5; done
+if [ "\${S2M_DRAIN_DELAY:-0}" -gt 0 ]; then
+  echo "s2m-drain: the instance is terminating: $S2M_APP_UNIT serves $S2M_DRAIN_DELAY s more while the load balancer deregisters it"
+  sleep "$S2M_DRAIN_DELAY"
+fi
 echo "s2m-drain: the instance is terminating: stopping $S2M_APP_UNIT"
 systemctl stop "$S2M_APP_UNIT"
 sleep 10
