@@ -27,6 +27,9 @@ const UNIT = INSTANCE_PATHS.appUnit;
 /** Attempts to complete a lifecycle action, and the cap of the doubling delay between them (2 s first): about 3 minutes in all. */
 const HOOK_ATTEMPTS = 10;
 const HOOK_MAX_DELAY = 30;
+/** Seconds the CloudWatch agent is given to ship the last lines of a log (it flushes every 5 s) before the instance goes. */
+const AGENT_FLUSH_SECONDS = 10;
+
 /** Seconds systemd gives `docker stop` beyond the container's own stop timeout. */
 const CONTAINER_STOP_MARGIN = 15;
 
@@ -169,9 +172,14 @@ systemctl stop "$S2M_APP_UNIT"
 sleep 10
 exec ${BIN}/complete-hook "$S2M_DRAIN_HOOK" CONTINUE`;
 
-/** A failed bootstrap abandons the launch at once instead of leaving the hook to time out. */
+/**
+ * A failed bootstrap abandons the launch at once instead of leaving the hook to time out, once the CloudWatch agent
+ * (running from right after the packages) has had time to ship the failure: the abandoned instance is terminated
+ * with its disk.
+ */
 const BOOTSTRAP_FAILED = `bootstrap_failed() {
   echo "s2m-bootstrap: failed at line $1: abandoning this launch"
+  sleep ${AGENT_FLUSH_SECONDS}
   ${BIN}/complete-hook "$S2M_READY_HOOK" ABANDON || true
 }`;
 
@@ -214,6 +222,10 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
   lines.push(
     DNF_INSTALL,
     `dnf_install ${packages.join(' ')}`,
+    // The agent first: whatever fails from here on (the download, a checksum, the image pull) reaches the log group.
+    `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
+    `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
+    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
     // Before the application starts; the ready service retries and decides when the fleet cannot do without it.
     `${BIN}/rds-ca || echo "s2m-bootstrap: continuing without ${DATABASE_CA_FILE}"`,
     `id -u ${INSTANCE_PATHS.appUser} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir ${APP} --shell /sbin/nologin ${INSTANCE_PATHS.appUser}`,
@@ -239,9 +251,6 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `chmod 0755 ${BIN}/ready ${BIN}/drain`,
     `cat > /etc/systemd/system/s2m-ready.service <<'UNIT'\n${READY_UNIT}\nUNIT`,
     `cat > /etc/systemd/system/s2m-drain.service <<'UNIT'\n${DRAIN_UNIT}\nUNIT`,
-    `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
-    `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
-    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
     'systemctl daemon-reload',
     `systemctl enable --now ${UNIT} s2m-drain.service`,
     'systemctl enable s2m-ready.service',
