@@ -362,5 +362,6 @@ function agentConfig(o: BootstrapOptions): string {
     },
     logs: { logs_collected: { files: { collect_list: [file(LOG, 'app'), file(BOOTSTRAP_LOG, 'bootstrap')] } } },
   };
-  return JSON.stringify(config, null, 2);
+  // Without indentation: the user data counts against EC2's 16 KB, and its template against the app stack's budget.
+  return JSON.stringify(config);
 }
