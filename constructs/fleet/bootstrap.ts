@@ -152,8 +152,10 @@ exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
 
 /**
  * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
- * replacement; `Warmed:Terminated` for an instance of a running warm pool), keeps the application serving for the
- * fleet's drain delay (a web fleet: its target group's deregistration delay, which Auto Scaling starts at the same
+ * replacement; `Warmed:Terminated` for an instance of a running warm pool) or, once it has been `InService` this boot,
+ * for a return to the warm pool (a scale-in with `reuseOnScaleIn`, whose terminating hook waits in
+ * `Warmed:Pending:Wait`; an instance warming up for the pool has a `Warmed:*` target before it ever is in service),
+ * keeps the application serving for the fleet's drain delay (a web fleet: its target group's deregistration delay, which Auto Scaling starts at the same
  * moment, while the load balancer still sends new requests for a while), stops the application (SIGTERM, then
  * systemd's stop timeout), lets the log agent flush, and completes the terminating lifecycle hook.
  */
@@ -162,7 +164,8 @@ const DRAIN_SCRIPT = `#!/bin/bash
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
-until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; *) false;; esac; do sleep 5; done
+served=no
+until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; InService) served=yes; false;; Warmed:*) [ $served = yes ];; *) false;; esac; do sleep 5; done
 if [ "\${S2M_DRAIN_DELAY:-0}" -gt 0 ]; then
   echo "s2m-drain: the instance is terminating: $S2M_APP_UNIT serves $S2M_DRAIN_DELAY s more while the load balancer deregisters it"
   sleep "$S2M_DRAIN_DELAY"

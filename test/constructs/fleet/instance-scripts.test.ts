@@ -185,6 +185,26 @@ describe('drain: the terminating hook', () => {
   });
 
 
+  /** Instance metadata whose target lifecycle state is `states[i]` at the i-th poll, the last one from then on. */
+  const targetStates = (states: string[]) => IMDS.replace('autoscaling/target-lifecycle-state) echo Terminated;;',
+    `autoscaling/target-lifecycle-state) echo x >> /opt/s2m/polls; s=(${states.join(' ')}); n=$(wc -l < /opt/s2m/polls); echo "\${s[$(( n > \${#s[@]} ? \${#s[@]} - 1 : n - 1 ))]}";;`);
+
+  it('drains an instance that scale-in returns to the warm pool (reuseOnScaleIn: the terminating hook waits in Warmed:Pending:Wait)', () => {
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['InService', 'InService', 'Warmed:Stopped']) }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
+    rmSync(r.root, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
+  });
+
+  it('leaves alone an instance warming up for the pool (target Warmed:Stopped before it was ever in service this boot)', () => {
+    // new in the pool (its launching hook waits), then started from the pool, in service, and terminated
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['Warmed:Stopped', 'Warmed:Stopped', 'Warmed:Stopped', 'Terminated']) }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
+    rmSync(r.root, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    expect(sleeps(r.calls).slice(0, 3)).toEqual([5, 5, 5]);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
+  });
+
   it('waits for the terminating state, stops the application, then completes the hook (retrying)', () => {
     const r = run(`${BIN}/drain`, {
       fakes: { systemctl: '', aws: '[ "$n" -ge 2 ] || { echo "An error occurred (Throttling)" >&2; exit 254; }' },
