@@ -27,6 +27,9 @@ const UNIT = INSTANCE_PATHS.appUnit;
 /** Attempts to complete a lifecycle action, and the cap of the doubling delay between them (2 s first): about 3 minutes in all. */
 const HOOK_ATTEMPTS = 10;
 const HOOK_MAX_DELAY = 30;
+/** Seconds the CloudWatch agent is given to ship the last lines of a log (it flushes every 5 s) before the instance goes. */
+const AGENT_FLUSH_SECONDS = 10;
+
 /** Seconds systemd gives `docker stop` beyond the container's own stop timeout. */
 const CONTAINER_STOP_MARGIN = 15;
 
@@ -149,7 +152,11 @@ exec ${BIN}/complete-hook "$S2M_READY_HOOK" "$result"`;
 
 /**
  * Waits until Auto Scaling marks the instance for termination (scale-in, instance refresh, health
- * replacement; `Warmed:Terminated` for an instance of a running warm pool), stops the application (SIGTERM, then
+ * replacement; `Warmed:Terminated` for an instance of a running warm pool) or, once it has been `InService` this boot,
+ * for a return to the warm pool (a scale-in with `reuseOnScaleIn`, whose terminating hook waits in
+ * `Warmed:Pending:Wait`; an instance warming up for the pool has a `Warmed:*` target before it ever is in service),
+ * keeps the application serving for the fleet's drain delay (a web fleet: its target group's deregistration delay, which Auto Scaling starts at the same
+ * moment, while the load balancer still sends new requests for a while), stops the application (SIGTERM, then
  * systemd's stop timeout), lets the log agent flush, and completes the terminating lifecycle hook.
  */
 const DRAIN_SCRIPT = `#!/bin/bash
@@ -157,15 +164,25 @@ const DRAIN_SCRIPT = `#!/bin/bash
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
-until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; *) false;; esac; do sleep 5; done
+served=no
+until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; InService) served=yes; false;; Warmed:*) [ $served = yes ];; *) false;; esac; do sleep 5; done
+if [ "\${S2M_DRAIN_DELAY:-0}" -gt 0 ]; then
+  echo "s2m-drain: the instance is terminating: $S2M_APP_UNIT serves $S2M_DRAIN_DELAY s more while the load balancer deregisters it"
+  sleep "$S2M_DRAIN_DELAY"
+fi
 echo "s2m-drain: the instance is terminating: stopping $S2M_APP_UNIT"
 systemctl stop "$S2M_APP_UNIT"
 sleep 10
 exec ${BIN}/complete-hook "$S2M_DRAIN_HOOK" CONTINUE`;
 
-/** A failed bootstrap abandons the launch at once instead of leaving the hook to time out. */
+/**
+ * A failed bootstrap abandons the launch at once instead of leaving the hook to time out, once the CloudWatch agent
+ * (running from right after the packages) has had time to ship the failure: the abandoned instance is terminated
+ * with its disk.
+ */
 const BOOTSTRAP_FAILED = `bootstrap_failed() {
   echo "s2m-bootstrap: failed at line $1: abandoning this launch"
+  sleep ${AGENT_FLUSH_SECONDS}
   ${BIN}/complete-hook "$S2M_READY_HOOK" ABANDON || true
 }`;
 
@@ -208,6 +225,10 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
   lines.push(
     DNF_INSTALL,
     `dnf_install ${packages.join(' ')}`,
+    // The agent first: whatever fails from here on (the download, a checksum, the image pull) reaches the log group.
+    `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
+    `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
+    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
     // Before the application starts; the ready service retries and decides when the fleet cannot do without it.
     `${BIN}/rds-ca || echo "s2m-bootstrap: continuing without ${DATABASE_CA_FILE}"`,
     `id -u ${INSTANCE_PATHS.appUser} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir ${APP} --shell /sbin/nologin ${INSTANCE_PATHS.appUser}`,
@@ -233,9 +254,6 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `chmod 0755 ${BIN}/ready ${BIN}/drain`,
     `cat > /etc/systemd/system/s2m-ready.service <<'UNIT'\n${READY_UNIT}\nUNIT`,
     `cat > /etc/systemd/system/s2m-drain.service <<'UNIT'\n${DRAIN_UNIT}\nUNIT`,
-    `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
-    `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
-    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
     'systemctl daemon-reload',
     `systemctl enable --now ${UNIT} s2m-drain.service`,
     'systemctl enable s2m-ready.service',
@@ -347,5 +365,6 @@ function agentConfig(o: BootstrapOptions): string {
     },
     logs: { logs_collected: { files: { collect_list: [file(LOG, 'app'), file(BOOTSTRAP_LOG, 'bootstrap')] } } },
   };
-  return JSON.stringify(config, null, 2);
+  // Without indentation: the user data counts against EC2's 16 KB, and its template against the app stack's budget.
+  return JSON.stringify(config);
 }

@@ -177,6 +177,15 @@ export interface FleetProps {
   readonly readinessTimeout?: Duration;
   /** How long the application may take to stop (SIGTERM, then kill) when the instance terminates (30 s-2 h). @default Duration.minutes(2) */
   readonly drainTimeout?: Duration;
+  /**
+   * How long a terminating instance keeps its application running, before SIGTERM, while a load balancer stops
+   * sending it requests (whole seconds, 0-3600): give the deregistration delay of the target group the fleet is
+   * attached to. Auto Scaling starts the deregistration when the instance starts terminating, and a load balancer
+   * goes on sending new requests to a target for several seconds after it began draining: an application stopped at
+   * once refuses them, which the load balancer answers with 502. `WebTier` sets it for its services.
+   * @default - no delay: the application is stopped as soon as the instance starts terminating (a fleet behind no load balancer)
+   */
+  readonly drainDelay?: Duration;
   /** How a new version rolls out. @default - see {@link FleetRolloutOptions} */
   readonly rollout?: FleetRolloutOptions;
 }
@@ -253,7 +262,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     this.userData = props.userData ?? ec2.UserData.forLinux();
     const readiness = props.readinessTimeout ?? FLEET_DEFAULTS.readinessTimeout;
     const drain = props.drainTimeout ?? FLEET_DEFAULTS.drainTimeout;
-    if (source) this.bootstrap(props, source, role, readiness, drain);
+    const drainDelay = props.drainDelay?.toSeconds() ?? 0;
+    if (source) this.bootstrap(props, source, role, readiness, drain, drainDelay);
 
     const securityGroup = props.securityGroup ?? new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -318,7 +328,9 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       // On the group itself, so the instances of the first launch wait for them too.
       cfnGroup.lifecycleHookSpecificationList = [
         { lifecycleHookName: LIFECYCLE_HOOKS.ready, lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', heartbeatTimeout: readiness.toSeconds(), defaultResult: 'ABANDON' },
-        { lifecycleHookName: LIFECYCLE_HOOKS.drain, lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeout: drain.toSeconds() + 60, defaultResult: 'CONTINUE' },
+        // The drain delay counts too: the instance's target state may read Terminated only once the load balancer has
+        // deregistered it, when this hook starts (Auto Scaling's 2 h limit caps it).
+        { lifecycleHookName: LIFECYCLE_HOOKS.drain, lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeout: Math.min(drainDelay + drain.toSeconds() + 60, 7200), defaultResult: 'CONTINUE' },
       ];
       this.grantOnOwnGroup('autoscaling:CompleteLifecycleAction');
     }
@@ -465,6 +477,10 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
       const s = d?.toSeconds();
       if (s !== undefined && (s < 30 || s > 7140)) throw validationError(this, `Fleet: ${name} must be 30 seconds to 119 minutes (got: ${s} seconds)`);
     }
+    const delay = props.drainDelay?.toSeconds({ integral: false });
+    if (delay !== undefined && (!Number.isInteger(delay) || delay < 0 || delay > 3600)) {
+      throw validationError(this, `Fleet: drainDelay must be whole seconds from 0 to 3600, a target group's deregistration delay (got: ${delay} seconds)`);
+    }
     for (const [k, v] of Object.entries(props.environment ?? {})) {
       if (!ENV_KEY.test(k)) throw validationError(this, `Fleet: environment keys must be upper-case names like S2M_APP (got: ${JSON.stringify(k)})`);
       if (!Token.isUnresolved(v) && !ENV_VALUE.test(v)) throw validationError(this, `Fleet: environment.${k} must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: ${JSON.stringify(v)})`);
@@ -477,7 +493,7 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
   }
 
   /** Writes the application's bootstrap into the user data and grants what the instance's scripts need. */
-  private bootstrap(props: FleetProps, source: ApplicationSourceConfig, role: FleetRole, readiness: Duration, drain: Duration): void {
+  private bootstrap(props: FleetProps, source: ApplicationSourceConfig, role: FleetRole, readiness: Duration, drain: Duration, drainDelay: number): void {
     const stack = Stack.of(this);
     const port = props.port;
     // What the application listens on where it runs (a container's own port); the host-side checks use `port`.
@@ -519,6 +535,8 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
         // one, a forwarding secondary): it is never ready without the RDS certificate bundle.
         ...(props.databaseUser !== undefined ? { S2M_DATABASE_CA_REQUIRED: 'yes' } : {}),
         ...(port !== undefined ? { S2M_HEALTH_URL: `http://127.0.0.1:${port}${healthPath}` } : {}),
+        // Seconds the drain keeps the application serving while the load balancer deregisters the instance.
+        ...(drainDelay > 0 ? { S2M_DRAIN_DELAY: String(drainDelay) } : {}),
       },
       logGroupName: this.logGroup.logGroupName,
       metricsNamespace: FLEET_DEFAULTS.agentNamespace,

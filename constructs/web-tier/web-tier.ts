@@ -440,7 +440,9 @@ export class WebTier extends Construct implements ec2.IConnectable {
       ...(svc.blockDevices ? { blockDevices: svc.blockDevices } : {}),
       ...(svc.logRetention !== undefined ? { logRetention: svc.logRetention } : {}),
       ...(svc.rollout ? { rollout: svc.rollout } : {}),
-      // The load balancer stops sending new requests first; the application then has the rest to stop.
+      // The load balancer stops sending new requests first (the application serves on through the deregistration
+      // delay); the application then has the rest to stop.
+      ...(deregistrationDelay.toSeconds() > 0 ? { drainDelay: deregistrationDelay } : {}),
       drainTimeout: deregistrationDelay.plus(Duration.seconds(30)),
       elbHealthChecks: true,
       ...(svc.warmPool ? { warmPool: svc.warmPool } : {}),

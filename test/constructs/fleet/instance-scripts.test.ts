@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Template } from 'aws-cdk-lib/assertions';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,26 @@ describe('drain: the terminating hook', () => {
   });
 
 
+  /** Instance metadata whose target lifecycle state is `states[i]` at the i-th poll, the last one from then on. */
+  const targetStates = (states: string[]) => IMDS.replace('autoscaling/target-lifecycle-state) echo Terminated;;',
+    `autoscaling/target-lifecycle-state) echo x >> /opt/s2m/polls; s=(${states.join(' ')}); n=$(wc -l < /opt/s2m/polls); echo "\${s[$(( n > \${#s[@]} ? \${#s[@]} - 1 : n - 1 ))]}";;`);
+
+  it('drains an instance that scale-in returns to the warm pool (reuseOnScaleIn: the terminating hook waits in Warmed:Pending:Wait)', () => {
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['InService', 'InService', 'Warmed:Stopped']) }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
+    rmSync(r.root, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
+  });
+
+  it('leaves alone an instance warming up for the pool (target Warmed:Stopped before it was ever in service this boot)', () => {
+    // new in the pool (its launching hook waits), then started from the pool, in service, and terminated
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['Warmed:Stopped', 'Warmed:Stopped', 'Warmed:Stopped', 'Terminated']) }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
+    rmSync(r.root, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    expect(sleeps(r.calls).slice(0, 3)).toEqual([5, 5, 5]);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
+  });
+
   it('waits for the terminating state, stops the application, then completes the hook (retrying)', () => {
     const r = run(`${BIN}/drain`, {
       fakes: { systemctl: '', aws: '[ "$n" -ge 2 ] || { echo "An error occurred (Throttling)" >&2; exit 254; }' },
@@ -194,5 +215,40 @@ describe('drain: the terminating hook', () => {
       expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE'),
       expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE'),
     ]);
+  });
+});
+
+describe('the bootstrap: a launch that fails', () => {
+  it('ships the failure to the fleet\'s log group before it abandons the launch: the agent runs before the application is installed, and is given time to flush', () => {
+    // GIVEN a fleet whose artifact does not match its checksum (the commonest failed release: a wrong object, a wrong sha256)
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Api', {
+      vpc, instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, port: 8080, applicationRole: 'web',
+      application: ApplicationSource.artifact({ bucket: s3.Bucket.fromBucketName(stack, 'Releases', 'shop-releases'), key: 'api.tar.gz', sha256: 'a'.repeat(64), startCommand: '/usr/bin/node-22 server.js' }),
+    });
+    // (the bootstrap's own paths outside /etc and /opt moved there, so the run stays inside its temporary root)
+    const userData = renderedUserData(Template.fromStack(stack)).replace(/\/var\/log\//g, '/opt/var-log/').replace(/\/tmp\/s2m-artifact/g, '/opt/tmp-s2m-artifact');
+    // WHEN it runs on an instance (the packages install, the download brings other bytes)
+    const r = runInstanceScript('/user-data', {
+      scripts: { '/user-data': userData, '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl': '#!/bin/bash\ncwagent-ctl "$@"' },
+      // (the directories an instance has)
+      files: { '/opt/var-log/.keep': '', '/etc/logrotate.d/.keep': '', '/etc/systemd/system/.keep': '' },
+      fakes: {
+        dnf: '', id: 'exit 1', useradd: '', chown: '', systemctl: '', 'cwagent-ctl': '',
+        // the instance metadata answers; the RDS bundle cannot be downloaded (this fleet has no database user)
+        curl: 'case "$*" in *api/token*) echo token;; *meta-data/instance-id) echo i-0abc;; *meta-data/placement/region) echo eu-west-1;; *groupName) echo api-asg;; *) exit 6;; esac',
+        aws: 'case "$*" in "s3api get-object"*) for a; do :; done; echo "other bytes" > "$a";; esac',
+      },
+    });
+    rmSync(r.root, { recursive: true, force: true });
+    // THEN the launch is abandoned, the agent already shipping the bootstrap log, with time to send the failure
+    expect(r.status).not.toBe(0);
+    const at = (prefix: string) => r.calls.findIndex((c) => c.startsWith(prefix));
+    expect(at('cwagent-ctl -a fetch-config')).toBeGreaterThanOrEqual(0);
+    expect(at('cwagent-ctl -a fetch-config')).toBeLessThan(at('aws s3api get-object'));
+    expect(r.stdout).toMatch(/s2m-bootstrap: failed at line \d+: abandoning this launch/);
+    const abandon = r.calls.findIndex((c) => c.includes('--lifecycle-action-result ABANDON'));
+    expect(abandon).toBeGreaterThan(at('aws s3api get-object'));
+    expect(r.calls.slice(at('aws s3api get-object'), abandon)).toContain('sleep 10');
   });
 });

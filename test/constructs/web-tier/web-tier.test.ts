@@ -15,7 +15,7 @@ import { WebTier, type WebServiceProps, type WebTierProps } from '../../../const
 import { readEnvironment } from '../../../lib/runtime/env';
 import { HealthCheck } from '../../../lib/runtime/health';
 import { stackWithVpc, testApp } from '../../helpers/app';
-import { inlineFiles, renderedUserData } from '../../helpers/user-data';
+import { embeddedScripts, inlineFiles, renderedUserData, runInstanceScript } from '../../helpers/user-data';
 import { validationErrorOf } from '../../helpers/errors';
 
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' };
@@ -349,9 +349,32 @@ describe('WebTier with a domain and two services', () => {
       expect(unhealthy).toMatchObject({ MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
     });
 
-    it('drains a terminating instance for the deregistration delay plus 30 s', () => {
+    it('drains a terminating instance for the deregistration delay plus 30 s, after serving through the deregistration delay', () => {
       const api = resourceOf(template, 'AWS::AutoScaling::AutoScalingGroup', 'ServiceapiFleet');
-      expect((api.props.LifecycleHookSpecificationList as Array<{ LifecycleHookName: string; HeartbeatTimeout: number }>).find((h) => h.LifecycleHookName === 's2m-drain')?.HeartbeatTimeout).toBe(15 + 30 + 60);
+      // the drain delay (15), the stop timeout (15 + 30), and a minute to flush the logs and complete the hook
+      expect((api.props.LifecycleHookSpecificationList as Array<{ LifecycleHookName: string; HeartbeatTimeout: number }>).find((h) => h.LifecycleHookName === 's2m-drain')?.HeartbeatTimeout).toBe(15 + 15 + 30 + 60);
+    });
+
+    it('keeps the application serving through the deregistration delay before SIGTERM: the load balancer still sends new requests for a while after it began draining', () => {
+      // GIVEN the api's instance, terminating (its target lifecycle state reads Terminated)
+      const userData = renderedUserData(template, resourceOf(template, 'AWS::EC2::LaunchTemplate', 'ServiceapiFleet').id);
+      const scripts = {
+        ...embeddedScripts(userData),
+        '/opt/s2m/bin/imds': '#!/bin/bash\ncase "$1" in instance-id) echo i-0abc;; placement/region) echo eu-west-1;; tags/instance/aws:autoscaling:groupName) echo api-asg;; autoscaling/target-lifecycle-state) echo Terminated;; *) exit 22;; esac',
+      };
+      const settings = /cat > \/etc\/scale-to-millions\/fleet\.env <<'FLEET'\n([\s\S]*?)\nFLEET/.exec(userData)![1];
+      // WHEN its drain runs
+      const r = runInstanceScript('/opt/s2m/bin/drain', { scripts, files: { '/etc/scale-to-millions/fleet.env': settings }, fakes: { systemctl: '', aws: '' } });
+      // THEN it waits the target group's deregistration delay (15 s) before it stops the application, then completes the hook
+      expect(r.status).toBe(0);
+      expect(r.calls).toEqual([
+        'sleep 15',
+        'systemctl stop s2m-app.service',
+        'sleep 10',
+        expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE'),
+      ]);
+      expect(r.stdout).toContain('s2m-app.service serves 15 s more while the load balancer deregisters it');
+      rmSync(r.root, { recursive: true, force: true });
     });
 
     it('tracks CPU and ALB requests per target with the configured targets', () => {
