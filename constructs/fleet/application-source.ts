@@ -282,16 +282,21 @@ for name, path, target in links:
         sys.exit(f"extract-zip: {name} links outside {dest} (to {target}, through another link): refused")
 `;
 
-/** The lines that download `bucket/key` to `/tmp/s2m-artifact` and unpack it into the app directory. */
+/**
+ * The lines that unpack the artifact downloaded to `/tmp/s2m-artifact` into the app directory, then remove it: `/tmp`
+ * is memory (tmpfs) on Amazon Linux 2023, and an artifact left there would hold its size of the instance's memory for
+ * as long as the instance runs.
+ */
 function unpack(kind: 'tar.gz' | 'zip' | 'file', fileName: string, executable = false): string[] {
   const app = INSTANCE_PATHS.appDir;
-  if (kind === 'tar.gz') return [`tar -xzf /tmp/s2m-artifact -C ${app}`];
+  const remove = 'rm -f /tmp/s2m-artifact';
+  if (kind === 'tar.gz') return [`tar -xzf /tmp/s2m-artifact -C ${app}`, remove];
   if (kind === 'zip') {
     const script = `${INSTANCE_PATHS.binDir}/extract-zip`;
-    return [`cat > ${script} <<'PY'\n${EXTRACT_ZIP_SCRIPT}PY`, `python3 ${script} /tmp/s2m-artifact ${app}`];
+    return [`cat > ${script} <<'PY'\n${EXTRACT_ZIP_SCRIPT}PY`, `python3 ${script} /tmp/s2m-artifact ${app}`, remove];
   }
   // A single file carries no mode through S3: it is executable when it was where `cdk synth` ran.
-  return [`install -m ${executable ? '0755' : '0644'} /tmp/s2m-artifact ${app}/${fileName}`];
+  return [`install -m ${executable ? '0755' : '0644'} /tmp/s2m-artifact ${app}/${fileName}`, remove];
 }
 
 class ArtifactSource extends ApplicationSource {

@@ -252,3 +252,30 @@ describe('the bootstrap: a launch that fails', () => {
     expect(r.calls.slice(at('aws s3api get-object'), abandon)).toContain('sleep 10');
   });
 });
+
+describe('the bootstrap: a launch that succeeds', () => {
+  it('removes the downloaded artifact once it is unpacked (/tmp is memory on Amazon Linux 2023)', () => {
+    // GIVEN a fleet of an S3 artifact with its checksum
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Api', {
+      vpc, instanceType: new ec2.InstanceType('m7g.large'), minCapacity: 2, maxCapacity: 4, port: 8080, applicationRole: 'web',
+      application: ApplicationSource.artifact({ bucket: s3.Bucket.fromBucketName(stack, 'Releases', 'shop-releases'), key: 'api.tar.gz', sha256: 'f406618d666ff07cf9d4495e096098b9c095ee1f15420609a1da227d69b10958', startCommand: '/usr/bin/node-22 server.js' }),
+    });
+    const userData = renderedUserData(Template.fromStack(stack)).replace(/\/var\/log\//g, '/opt/var-log/').replace(/\/tmp\/s2m-artifact/g, '/opt/tmp-s2m-artifact');
+    // WHEN the bootstrap runs (the download brings the release's bytes; tar unpacks them)
+    const r = runInstanceScript('/user-data', {
+      scripts: { '/user-data': userData, '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl': '#!/bin/bash\ncwagent-ctl "$@"' },
+      files: { '/opt/var-log/.keep': '', '/etc/logrotate.d/.keep': '', '/etc/systemd/system/.keep': '' },
+      fakes: {
+        dnf: '', id: 'exit 1', useradd: '', chown: '', chmod: '', systemctl: '', 'cwagent-ctl': '', tar: '',
+        curl: 'case "$*" in *api/token*) echo token;; *meta-data/instance-id) echo i-0abc;; *meta-data/placement/region) echo eu-west-1;; *groupName) echo api-asg;; *) exit 6;; esac',
+        aws: 'case "$*" in "s3api get-object"*) for a; do :; done; echo "the release" > "$a";; esac',
+      },
+    });
+    const left = existsSync(join(r.root, 'opt/tmp-s2m-artifact'));
+    rmSync(r.root, { recursive: true, force: true });
+    // THEN it unpacked the checked artifact, and the artifact is gone
+    expect(r.calls.some((c) => c.startsWith('tar -xzf') && c.includes('tmp-s2m-artifact'))).toBe(true);
+    expect(left).toBe(false);
+  });
+});
