@@ -172,6 +172,10 @@ function mergeDatabase(plan: CapacityPlan, before: AppConfig, out: Loose, set: S
     set(SIZING.database.readers, d.maxReaders, db.readers);
     if (d.maxReaders !== d.readers) notes.push(`database.autoScaling is off, so database.readers holds the peak's ${d.maxReaders} readers all the time; with reader autoscaling ${d.readers} would be kept warm`);
   }
+  const secondaries = db.globalDatabase.enabled ? before.regions.filter((r) => r.region !== db.globalDatabase.writerRegion).map((r) => r.region) : [];
+  if (db.autoScaling && secondaries.length > 0 && d.maxReaders > d.readers) {
+    notes.push(`Aurora does not autoscale a Global Database secondary's readers: ${secondaries.join(', ')} keep database.readers (${d.readers}) readers, where their reads at the peak need ${d.maxReaders}; only ${db.globalDatabase.writerRegion} scales to database.autoScaling.maxReaders. Raise database.readers to ${d.maxReaders} if the secondaries must carry the peak (the writer region then keeps that many warm too)`);
+  }
   // Shards that set their own readers or autoscaling get the same per-cluster sizes.
   if (Array.isArray(rawShards)) {
     db.shards.forEach((shard, idx) => {

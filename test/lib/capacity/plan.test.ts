@@ -82,7 +82,11 @@ describe('capacity model', () => {
     const global = input({ ...figures, stage: 'global' });
     const plan = planCapacity(global);
     expect(plan.database).toMatchObject({ shards: 5, readersAtPeak: 9, maxReaders: 12 });
-    const { config } = planToConfig(global, plan);
+    const { config, notes } = planToConfig(global, plan);
+    // AND it says that the secondaries keep database.readers: Aurora does not autoscale a secondary's readers
+    expect(notes.filter((n) => n.startsWith('Aurora does not autoscale'))).toEqual([
+      expect.stringMatching(/^Aurora does not autoscale a Global Database secondary's readers: eu-west-1, ap-southeast-1 keep database\.readers \(5\) readers, where their reads at the peak need 12; only us-east-1 scales/),
+    ]);
     const database = (maxReaders: number) => ({ ...config, database: { readers: plan.database.readers, shards: plan.database.shards, autoScaling: { maxReaders } } });
     expect(resolveConfig(database(plan.database.maxReaders)).database?.autoScaling?.maxReaders).toBe(12);
     expect(() => resolveConfig(database(14))).toThrow(/maxReaders: must be at most 13/);
