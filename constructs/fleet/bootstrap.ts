@@ -227,6 +227,8 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `dnf_install ${packages.join(' ')}`,
     // The agent first: whatever fails from here on (the download, a checksum, the image pull) reaches the log group.
     `cat > /etc/logrotate.d/s2m <<'CONF'\n${LOGROTATE}\nCONF`,
+    // logrotate runs daily; hourly, its maxsize is looked at every hour (a `daily` log still rotates once a day).
+    "mkdir -p /etc/systemd/system/logrotate.timer.d && printf '[Timer]\\nOnCalendar=\\nOnCalendar=hourly\\n' > /etc/systemd/system/logrotate.timer.d/s2m-hourly.conf",
     `cat > /opt/s2m/cloudwatch-agent.json <<'JSON'\n${agentConfig(o)}\nJSON`,
     '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/s2m/cloudwatch-agent.json',
     // Before the application starts; the ready service retries and decides when the fleet cannot do without it.
@@ -255,6 +257,8 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `cat > /etc/systemd/system/s2m-ready.service <<'UNIT'\n${READY_UNIT}\nUNIT`,
     `cat > /etc/systemd/system/s2m-drain.service <<'UNIT'\n${DRAIN_UNIT}\nUNIT`,
     'systemctl daemon-reload',
+    // The hourly logrotate timer above (none when the image has no logrotate).
+    'systemctl restart logrotate.timer 2>/dev/null || true',
     `systemctl enable --now ${UNIT} s2m-drain.service`,
     'systemctl enable s2m-ready.service',
     'systemctl start --no-block s2m-ready.service',

@@ -254,7 +254,7 @@ describe('the bootstrap: a launch that fails', () => {
 });
 
 describe('the bootstrap: a launch that succeeds', () => {
-  it('removes the downloaded artifact once it is unpacked (/tmp is memory on Amazon Linux 2023)', () => {
+  it('removes the downloaded artifact once it is unpacked (/tmp is memory on Amazon Linux 2023), and has logrotate run hourly', () => {
     // GIVEN a fleet of an S3 artifact with its checksum
     const { stack, vpc } = stackWithVpc();
     new Fleet(stack, 'Api', {
@@ -273,9 +273,15 @@ describe('the bootstrap: a launch that succeeds', () => {
       },
     });
     const left = existsSync(join(r.root, 'opt/tmp-s2m-artifact'));
+    const timer = readFileSync(join(r.root, 'etc/systemd/system/logrotate.timer.d/s2m-hourly.conf'), 'utf8');
     rmSync(r.root, { recursive: true, force: true });
     // THEN it unpacked the checked artifact, and the artifact is gone
+    expect(r.status).toBe(0);
     expect(r.calls.some((c) => c.startsWith('tar -xzf') && c.includes('tmp-s2m-artifact'))).toBe(true);
     expect(left).toBe(false);
+    // AND logrotate runs hourly (its maxsize 100M looked at every hour, not once a day), from the reload on
+    expect(timer).toBe('[Timer]\nOnCalendar=\nOnCalendar=hourly\n');
+    const systemctl = r.calls.filter((c) => c.startsWith('systemctl '));
+    expect(systemctl.indexOf('systemctl restart logrotate.timer')).toBe(systemctl.indexOf('systemctl daemon-reload') + 1);
   });
 });
