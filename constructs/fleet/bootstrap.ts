@@ -200,8 +200,9 @@ const DNF_INSTALL = 'dnf_install() { local i; for i in 1 2 3 4 5; do dnf install
 export function bootstrapCommands(o: BootstrapOptions): string[] {
   const s = o.source;
   const ownUnit = s.startCommand === undefined;
-  // openssl checks the RDS certificate bundle (rds-ca).
-  const packages = ['amazon-cloudwatch-agent', 'openssl', ...s.packages];
+  // openssl checks the RDS certificate bundle (rds-ca); logrotate rotates the application log (below), installed on
+  // the stock image but not promised on every image a fleet may use.
+  const packages = ['amazon-cloudwatch-agent', 'openssl', 'logrotate', ...s.packages];
   const lines: string[] = [
     'set -euo pipefail',
     `exec > >(tee -a ${BOOTSTRAP_LOG}) 2>&1`,
@@ -257,8 +258,8 @@ export function bootstrapCommands(o: BootstrapOptions): string[] {
     `cat > /etc/systemd/system/s2m-ready.service <<'UNIT'\n${READY_UNIT}\nUNIT`,
     `cat > /etc/systemd/system/s2m-drain.service <<'UNIT'\n${DRAIN_UNIT}\nUNIT`,
     'systemctl daemon-reload',
-    // The hourly logrotate timer above (none when the image has no logrotate).
-    'systemctl restart logrotate.timer 2>/dev/null || true',
+    // The hourly logrotate timer above.
+    'systemctl restart logrotate.timer',
     `systemctl enable --now ${UNIT} s2m-drain.service`,
     'systemctl enable s2m-ready.service',
     'systemctl start --no-block s2m-ready.service',

@@ -80,7 +80,7 @@ describe.each([
   it('installs the RDS certificate bundle (DATABASE_CA_FILE) before the application starts', () => {
     expect(embeddedScripts(userData)['/opt/s2m/bin/rds-ca']).toContain(`file=${DATABASE_CA_FILE}\n`);
     const install = userData.indexOf('\n/opt/s2m/bin/rds-ca || ');
-    expect(install).toBeGreaterThan(userData.indexOf('\ndnf_install amazon-cloudwatch-agent openssl'));
+    expect(install).toBeGreaterThan(userData.indexOf('\ndnf_install amazon-cloudwatch-agent openssl logrotate'));
     expect(install).toBeLessThan(userData.indexOf('systemctl enable --now s2m-app.service'));
   });
 
@@ -146,7 +146,7 @@ describe('ApplicationSource.container', () => {
     expect(st.find((x) => x.Resource === '*' && JSON.stringify(x.Action).includes('ecr:GetAuthorizationToken'))).toBeDefined();
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpPutResponseHopLimit: 2 }) }) });
     const userData = renderedUserData(t);
-    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl docker');
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl logrotate docker');
     expect(userData).toContain('aws ecr get-login-password --region "eu-west-1" | docker login --username AWS --password-stdin "111111111111.dkr.ecr.eu-west-1.amazonaws.com"');
     expect(userData).toContain(' -p 8080:3000 ');
     expect(userData).toContain(`S2M_APP_VERSION=sha256:${'b'.repeat(64)}`);
@@ -508,7 +508,7 @@ describe('ApplicationSource.nodejs (esbuild at synth, content-hash caching)', ()
   it('runs the bundle with the AL2023 Node.js package of that major', () => {
     const { t } = fleetWith(ApplicationSource.nodejs({ entry: join(FIXTURES, 'node-app', 'src', 'server.ts'), nodeMajor: 20, args: ['--mode=web'], cacheDir }));
     const userData = renderedUserData(t);
-    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl nodejs20');
+    expect(userData).toContain('dnf_install amazon-cloudwatch-agent openssl logrotate nodejs20');
     expect(userData).toContain('exec /usr/bin/node-20 --enable-source-maps index.js --mode=web');
   });
 
