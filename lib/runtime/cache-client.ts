@@ -22,6 +22,12 @@
  *   from its {@link SecretProvider} (at most once per `minPasswordRefreshIntervalMs`) and the reconnection that
  *   follows authenticates with the new one. Commands queued on the failing connection are rejected with the
  *   authentication error; retry them.
+ * - **Failover without cluster mode**: a primary endpoint's connection outlives a failover (ElastiCache moves the
+ *   endpoint's DNS name; the old primary, now a replica, keeps the connection and answers every write `READONLY`).
+ *   A `READONLY` reply closes the connection and sends the command again on a new one, which resolves the name
+ *   afresh, at most once per 5 s (a Global Datastore's secondary region answers
+ *   `READONLY` for good: its writes fail as before, with a reconnection now and then). In cluster mode a demoted
+ *   node answers `MOVED`, which the `Cluster` follows.
  * - **Fails fast**: a command waits at most `commandTimeoutMs` (default 1 s), so a cache that hangs degrades the
  *   callers (see `CacheAside`) instead of stalling every request. In cluster mode, a command issued while the
  *   whole cluster is (re)connecting fails at once (`Cluster isn't ready`): ioredis would queue it with no limit.
@@ -139,6 +145,13 @@ export interface CacheClientOptions {
   readonly ioredis?: typeof import('ioredis');
 }
 
+/**
+ * Least time between two reconnections of a standalone client after `READONLY` replies (see {@link CacheClient}): the
+ * first comes at once after a failover; a cache that refuses writes for good (a Global Datastore's secondary region)
+ * is reconnected to no more often than this.
+ */
+const READONLY_RECONNECT_INTERVAL_MS = 5_000;
+
 /** Counters of a {@link CacheClient}. */
 export interface CacheClientStats {
   /** Errors reported by the connections (including authentication failures). */
@@ -151,6 +164,8 @@ export interface CacheClientStats {
   readonly passwordChanges: number;
   /** Completed moves to another endpoint ({@link CacheClient.retarget}). */
   readonly retargets: number;
+  /** Reconnections after a `READONLY` reply (standalone: a failover demoted the node the connection was on). */
+  readonly readOnlyReconnects: number;
 }
 
 /**
@@ -239,7 +254,9 @@ export class CacheClient {
   private readonly pending = new Set<RedisClient>();
   /** Calls of {@link CacheClient.retarget} so far: only the latest one puts its client in use. */
   private retargetGeneration = 0;
-  private readonly counters = { errors: 0, authFailures: 0, passwordRefreshes: 0, passwordChanges: 0, retargets: 0 };
+  private readonly counters = { errors: 0, authFailures: 0, passwordRefreshes: 0, passwordChanges: 0, retargets: 0, readOnlyReconnects: 0 };
+  /** When a `READONLY` reply last made a standalone client reconnect (epoch ms). */
+  private readOnlyReconnectAt = Number.NEGATIVE_INFINITY;
   private password: string | undefined;
   private refreshing: Promise<void> | undefined;
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
@@ -287,7 +304,15 @@ export class CacheClient {
       cluster.on('node error', (err: Error) => this.onConnectionError(err));
       client = cluster;
     } else {
-      const redis = new ioredis.Redis({ ...nodeOptions, host: settings.host, port: settings.port, lazyConnect: true });
+      const redis = new ioredis.Redis({
+        // After a failover the primary endpoint names another node, but this connection stays on the demoted one, which
+        // answers writes READONLY for as long as the connection lasts: reconnect (the name is resolved again) and resend.
+        ...(settings.redisOptions.reconnectOnError === undefined ? { reconnectOnError: (err: Error) => this.reconnectOnReadOnly(err) } : {}),
+        ...nodeOptions,
+        host: settings.host,
+        port: settings.port,
+        lazyConnect: true,
+      });
       redis.on('error', (err: Error) => this.onConnectionError(err));
       client = redis;
     }
@@ -414,6 +439,16 @@ export class CacheClient {
     if (now - this.lastReportedAt < 5_000) return;
     this.lastReportedAt = now;
     this.settings.onError(err);
+  }
+
+  /** ioredis' `reconnectOnError` of a standalone client: 2 (reconnect, then resend) for `READONLY`, rate-limited. */
+  private reconnectOnReadOnly(err: Error): 2 | false {
+    if (!/\bREADONLY\b/.test(err.message ?? '')) return false;
+    const now = Date.now();
+    if (now - this.readOnlyReconnectAt < READONLY_RECONNECT_INTERVAL_MS) return false;
+    this.readOnlyReconnectAt = now;
+    this.counters.readOnlyReconnects++;
+    return 2;
   }
 
   /** Re-reads the password (single-flight, rate-limited) and installs it for the next (re)connections. */

@@ -31,6 +31,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { scriptCommandName } from './cache-aside';
 import { redisOf, type CacheClient, type RedisClient } from './cache-client';
 
 /** Defaults of {@link IdempotencyOptions}. */
@@ -151,11 +152,19 @@ interface ScriptedClient {
   s2mIdempotencyLease(key: string, value: string, leaseMs: number): Promise<number>;
 }
 
+/** The scripts, as defined on a client: name, source (one key each). */
+const SCRIPTS: ReadonlyArray<readonly [keyof ScriptedClient, string]> = [
+  ['s2mIdempotencyClaim', CLAIM],
+  ['s2mIdempotencyLease', LEASE],
+];
+
 /** Runs work once per key. See the module documentation. */
 export class Idempotency {
   private readonly source: CacheClient | RedisClient;
   /** The ioredis client the scripts were last defined on. */
   private scripted: RedisClient | undefined;
+  /** Its scripts, under their names. */
+  private scripts: ScriptedClient | undefined;
   private readonly keyPrefix: string;
   private readonly leaseMs: number;
   private readonly doneMs: number;
@@ -196,13 +205,25 @@ export class Idempotency {
   private get redis(): RedisClient {
     const redis = redisOf(this.source);
     if (redis !== this.scripted) {
-      if (typeof (redis as unknown as Partial<ScriptedClient>).s2mIdempotencyClaim !== 'function') {
-        redis.defineCommand('s2mIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
-        redis.defineCommand('s2mIdempotencyLease', { numberOfKeys: 1, lua: LEASE });
+      // Each script under a name of its own text (as CacheAside does): a client shared with another version of this
+      // module, which defined the same names with other Lua, runs each version's own scripts, never the other's.
+      const commands = redis as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+      const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+      for (const [name, lua] of SCRIPTS) {
+        const command = scriptCommandName(name, lua);
+        if (typeof commands[command] !== 'function') redis.defineCommand(command, { numberOfKeys: 1, lua });
+        calls[name] = (...args) => commands[command]!.apply(redis, args);
       }
+      this.scripts = calls as unknown as ScriptedClient;
       this.scripted = redis;
     }
     return redis;
+  }
+
+  /** The scripts on the client in use. */
+  private get script(): ScriptedClient {
+    void this.redis;
+    return this.scripts!;
   }
 
   /**
@@ -219,7 +240,7 @@ export class Idempotency {
     const full = this.keyPrefix + key;
     const holder = `running:${randomBytes(12).toString('base64url')}`;
     // The client in use each time: a cache that moved (CacheClient.retarget) closed the one the claim went through.
-    const scripts = (): ScriptedClient => this.redis as unknown as ScriptedClient;
+    const scripts = (): ScriptedClient => this.script;
     let found: string | null;
     const claimedAt = Date.now();
     try {

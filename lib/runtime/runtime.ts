@@ -816,7 +816,12 @@ export class Runtime<S = Record<string, unknown>> {
       this.report(new Error(`nothing is published under ${this.topology.prefix}/cache any more: the cache client stays on ${this.cacheClient!.endpoint}`));
       return;
     }
-    const options = cacheOptionsFromTopology(cache, { ...cacheExtras(this.options.cache), password: this.cachePassword(), ...(this.options.onError ? { onError: this.options.onError } : {}) });
+    const options = cacheOptionsFromTopology(cache, {
+      ...cacheExtras(this.options.cache),
+      password: this.cachePassword(),
+      ...(this.options.onError ? { onError: this.options.onError } : {}),
+      connectionName: cacheConnectionName(this.options.cache, this.environment),
+    });
     this.cacheClient!.retarget(options, cacheReadyTimeout(this.options.cache)).catch((e: unknown) => {
       if (e instanceof CacheRetargetSupersededError) return; // a later change moved the client (or is moving it)
       if (this.closing || JSON.stringify(this.topology.current.cache) !== JSON.stringify(cache)) return; // superseded
@@ -839,6 +844,11 @@ function cacheExtras(o: RuntimeOptions['cache']): Omit<CacheClientOptions, 'host
   if (o === undefined || o === false) return {};
   const { readyTimeoutMs: _ready, ...rest } = o;
   return rest;
+}
+
+/** The name the cache connections show in `CLIENT LIST`: the option, else `<service>@<version>` (also after a move). */
+function cacheConnectionName(o: RuntimeOptions['cache'], environment: Pick<RuntimeEnvironment, 'service' | 'version'>): string {
+  return (o === undefined || o === false ? undefined : o.connectionName) ?? `${environment.service ?? 'app'}@${environment.version ?? 'unknown'}`;
 }
 
 function cacheReadyTimeout(o: RuntimeOptions['cache']): number {
@@ -901,7 +911,7 @@ export async function createRuntime<S = Record<string, unknown>>(options: Runtim
           return password ? { password } : {};
         })(),
         ...(options.onError ? { onError: options.onError } : {}),
-        connectionName: (options.cache === undefined ? undefined : options.cache.connectionName) ?? `${environment.service ?? 'app'}@${environment.version ?? 'unknown'}`,
+        connectionName: cacheConnectionName(options.cache, environment),
       });
       cache = await CacheClient.create(clientOptions);
       await cache.ready(cacheReadyTimeout(options.cache)).catch((e: unknown) => {

@@ -28,7 +28,7 @@
  */
 
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { SessionTooLargeError, sessionTimeouts, type LoadedSession, type SessionStore } from './session';
+import { SessionStoreUnavailableError, SessionTooLargeError, sessionTimeouts, type LoadedSession, type SessionStore } from './session';
 
 /** The secret values that seal tokens: the current one, and previous ones still accepted. */
 export interface SessionSecrets {
@@ -120,6 +120,8 @@ const SALT = Buffer.from('scale-to-millions/session-seal/v1');
 const MIN_SECRET_LENGTH = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Least time between two reads of the secrets while none has succeeded yet (capped by `minKeyRefreshIntervalMs`). */
+const FIRST_READ_RETRY_MS = 1_000;
 
 /**
  * Derives the sealing key and its id from a secret value (HKDF-SHA256; same secret, same key, in every region).
@@ -222,6 +224,8 @@ export class SealedSessionStore<T = Record<string, unknown>> implements SessionS
   private keyring: Keyring | undefined;
   private loadedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<Keyring> | undefined;
+  /** Why the first read of the secrets failed, until one succeeds. */
+  private firstReadError: Error | undefined;
   private readonly derived = new Map<string, SessionKey>();
   private readonly counters = {
     rejected: { 'malformed': 0, 'unknown-key': 0, 'tampered': 0, 'expired': 0, 'not-yet-valid': 0, 'invalidated': 0 },
@@ -332,9 +336,25 @@ export class SealedSessionStore<T = Record<string, unknown>> implements SessionS
     return { session: opened.session, previousKey: opened.keyId !== ring.current.id };
   }
 
-  /** The keyring; re-read in the background when older than the refresh interval (awaited the first time). */
+  /**
+   * The keyring; re-read in the background when older than the refresh interval (awaited the first time). Until a
+   * first read succeeds, the secrets are read at most once per {@link FIRST_READ_RETRY_MS} (every caller in between
+   * gets the last failure): without a keyring every request would otherwise read the secret store again, and a fleet
+   * would hammer a throttled or unreachable one. The failure is a {@link SessionStoreUnavailableError} (answer 503).
+   */
   private async keys(): Promise<Keyring> {
-    if (this.keyring === undefined) return this.refresh();
+    if (this.keyring === undefined) {
+      if (this.firstReadError !== undefined && this.now() - this.loadedAt < Math.min(this.minRefreshMs, FIRST_READ_RETRY_MS)) throw this.firstReadError;
+      try {
+        const ring = await this.refresh();
+        this.firstReadError = undefined;
+        return ring;
+      } catch (e) {
+        // A RangeError (malformed secrets) is the deployment's bug, not an outage: it is passed on as it is.
+        this.firstReadError = e instanceof RangeError ? e : new SessionStoreUnavailableError(`SealedSessionStore: the session secrets could not be read: ${(e as Error).message}`, e);
+        throw this.firstReadError;
+      }
+    }
     if (this.now() - this.loadedAt >= this.refreshMs) {
       this.refresh().catch(() => { /* keep the keys in use; the next interval retries */ });
     }

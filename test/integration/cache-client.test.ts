@@ -1,5 +1,6 @@
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CacheAside, CacheClient, CacheConnectError, CacheRetargetSupersededError, CacheSessionStore, Idempotency, cacheClientOptionsFromParameters, secretsManagerSecret, type CacheClientOptions } from '../../lib/runtime';
@@ -298,6 +299,45 @@ describe('CacheClient moved to another endpoint (retarget)', () => {
       expect(cache.stats().retargets).toBe(0);
     } finally {
       await cache.close();
+    }
+  });
+});
+
+describe('CacheClient without cluster mode through a failover (the primary endpoint moves, the connection stays)', () => {
+  it('reconnects when the node it is on answers READONLY, so writes reach the new primary instead of failing until the connection drops', async () => {
+    // GIVEN two servers, and a "primary endpoint" (a TCP forwarder standing in for its DNS name) naming the first
+    const [first, second] = [await startPrivateRedis(services), await startPrivateRedis(services)];
+    let target = first.nodes[0]!.port;
+    const sockets = new Set<Socket>();
+    const endpoint = createServer((client) => {
+      const upstream = connect(target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => s.destroy());
+        s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const cache = await CacheClient.connect({
+      host: '127.0.0.1', port: (endpoint.address() as AddressInfo).port, tls: false, clusterMode: false, username: first.user, password: first.password, ...quiet,
+    });
+    try {
+      const key = unique('failover');
+      expect(await cache.redis.set(key, 'before', 'EX', 60)).toBe('OK');
+      // WHEN a failover demotes the first (its open connections stay, as ElastiCache's do) and the endpoint names the second
+      await first.cli(first.nodes[0]!.port, 'REPLICAOF', '127.0.0.1', String(second.nodes[0]!.port));
+      target = second.nodes[0]!.port;
+      // THEN the next write reaches the new primary (the caller never sees READONLY)
+      expect(await cache.redis.set(key, 'after', 'EX', 60)).toBe('OK');
+      expect(await second.cli(second.nodes[0]!.port, 'GET', key)).toBe('after');
+      expect(cache.stats().readOnlyReconnects).toBe(1);
+    } finally {
+      cache.disconnect();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => endpoint.close(() => resolve()));
+      await first.stop();
+      await second.stop();
     }
   });
 });

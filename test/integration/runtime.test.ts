@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JOB_ATTRIBUTES } from '../../lib/runtime/contract';
 import { WriteUnavailableError } from '../../lib/runtime/database';
@@ -197,6 +197,8 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
 
     // The cache endpoint moves (another node of the cluster as the configuration endpoint): the same CacheAside follows.
     const oldClient = rt.cache.redis;
+    const connectionName = (oldClient as Cluster).options.redisOptions?.connectionName;
+    expect(connectionName).toMatch(/^.+@.+$/);
     await putParameters(clients.ssm, { [`${local.prefix}/cache/port`]: String(redis.cluster[1]!.port) });
     await rt.topology.refresh();
     expect(await eventually(async () => rt.cache.endpoint === `127.0.0.1:${redis.cluster[1]!.port}`)).toBe(true);
@@ -204,6 +206,9 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     expect(await aside.get('k')).toBe('before');
     expect(await eventually(async () => oldClient.status === 'end')).toBe(true);
     expect((await rt.health.run()).checks['cache']!.detail).toContain(`127.0.0.1:${redis.cluster[1]!.port}`);
+    // and its connections keep their name (CLIENT LIST still tells which service holds them)
+    expect((rt.cache.redis as Cluster).options.redisOptions?.connectionName).toBe(connectionName);
+    expect(String(await admin(redis.cluster[1]!.port, 'CLIENT', 'LIST'))).toContain(`name=${connectionName} `);
   });
 
   it('runs the worker: jobs with their producer session, once per idempotency key, and moves to a new queue URL', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  SealedSessionStore, SessionTooLargeError, deriveSessionKey, openSessionToken, sealSessionToken, type SessionSecrets,
+  SealedSessionStore, SessionStoreUnavailableError, SessionTooLargeError, deriveSessionKey, openSessionToken, sealSessionToken, type SessionSecrets,
 } from '../../../lib/runtime';
 
 const OLD = 'old-secret-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -148,6 +148,27 @@ describe('SealedSessionStore', () => {
     for (let i = 0; i < 5; i++) expect(await lagging.load(forged)).toBeUndefined();
     expect(reads).toBe(2);
     expect(lagging.stats().rejected['unknown-key']).toBe(5);
+  });
+
+  it('does not re-read a secret store that failed on every request before any key was read: at most once a second, answering 503', async () => {
+    const clock = { t: 1_000_000_000_000 };
+    let reads = 0;
+    let down = true;
+    const s = store(async () => {
+      reads++;
+      if (down) throw new Error('ThrottlingException: Rate exceeded');
+      return { current: NEW };
+    }, clock);
+    for (let i = 0; i < 20; i++) {
+      await expect(s.load('v1.AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(SessionStoreUnavailableError);
+      await expect(s.create({ userId: 'u' })).rejects.toThrow(/ThrottlingException/);
+      clock.t += 10;
+    }
+    expect(reads).toBe(1);
+    clock.t += 1_000;
+    down = false;
+    expect(await s.load(await s.create({ userId: 'u' }))).toMatchObject({ data: { userId: 'u' } });
+    expect(reads).toBe(2);
   });
 
   it('rejects tampered tokens and counts them', async () => {
