@@ -9,10 +9,15 @@
  * });
  * ```
  *
- * Token: `v1.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`. The key is derived from the secret with HKDF-SHA256
- * (any secret string of 32+ characters works, JSON or not); the key id is derived too (it reveals nothing about
- * the key) and is bound to the ciphertext as associated data. The plaintext is JSON: creation, issue and expiry
- * times (seconds) and the data.
+ * Token: `v1.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`, or `v2.<key id>.<base64url(salt ‖ iv ‖ ciphertext ‖ tag)>`.
+ * The key is derived from the secret with HKDF-SHA256 (any secret string of 32+ characters works, JSON or not); the
+ * key id is derived too (it reveals nothing about the key) and is bound to the ciphertext as associated data. A v1
+ * token is sealed with that key and a random 96-bit IV: AES-GCM allows about 2^32 such seals per key (NIST SP
+ * 800-38D), which a million users active all day, re-issued every 5 minutes, come near within one rotation period, and
+ * one repeated IV lets an attacker forge tokens. A v2 token is sealed with a key of its own, derived from the key and a
+ * random 128-bit salt it carries, so no key seals more than one token. Both are always accepted; new tokens are v1
+ * unless `tokenVersion` is 2 (turn it on once every server runs a release that reads v2: an older one signs a v2
+ * token out). The plaintext is JSON: creation, issue and expiry times (seconds) and the data.
  *
  * Rotation: tokens sealed with the current or a previous secret are accepted; new and renewed tokens always use
  * the current one, so after one idle timeout no token needs the previous secret. The secrets are re-read every
@@ -88,6 +93,13 @@ export interface SealedSessionStoreOptions<T> {
    * @default - every authentic, unexpired token is accepted
    */
   readonly validate?: (session: { readonly data: T; readonly createdAt: Date }) => boolean | Promise<boolean>;
+  /**
+   * The format of new and renewed tokens: 2 seals each with a key of its own (see the module), 1 with the secret's
+   * key and a random IV. Both are read whatever this is. Set 2 once every server of every region runs a release that
+   * reads v2 tokens (this one): a server that cannot read one signs its user out.
+   * @default 1
+   */
+  readonly tokenVersion?: 1 | 2;
   /** Current time in ms (tests). @default Date.now */
   readonly now?: () => number;
 }
@@ -116,7 +128,10 @@ export interface SealedSession {
 export type SessionTokenRejection = 'malformed' | 'unknown-key' | 'tampered';
 
 const VERSION = 'v1';
+const VERSION_2 = 'v2';
 const SALT = Buffer.from('scale-to-millions/session-seal/v1');
+/** A v2 token's own salt, from which its key is derived. */
+const TOKEN_SALT_BYTES = 16;
 const MIN_SECRET_LENGTH = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -140,19 +155,27 @@ export function deriveSessionKey(secret: string): SessionKey {
   return { id, key };
 }
 
+/** The key of one v2 token: HKDF-SHA256 of the secret's key and the token's salt. */
+function tokenKey(key: SessionKey, salt: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', key.key, salt, 'scale-to-millions/session-seal/v2 token key', 32));
+}
+
 /**
  * Seals a session into a token.
  *
  * @param key - from {@link deriveSessionKey}
  * @param session - the plaintext
- * @returns `v1.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`
+ * @param version - the token format (see the module): 2 seals with a key of the token's own
+ * @returns `v1.<key id>.<base64url(iv ‖ ciphertext ‖ tag)>`, or `v2.<key id>.<base64url(salt ‖ iv ‖ ciphertext ‖ tag)>`
  */
-export function sealSessionToken(key: SessionKey, session: SealedSession): string {
+export function sealSessionToken(key: SessionKey, session: SealedSession, version: 1 | 2 = 1): string {
+  const salt = version === 2 ? randomBytes(TOKEN_SALT_BYTES) : Buffer.alloc(0);
+  const prefix = version === 2 ? VERSION_2 : VERSION;
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key.key, iv);
-  cipher.setAAD(Buffer.from(`${VERSION}.${key.id}`));
-  const body = Buffer.concat([iv, cipher.update(JSON.stringify(session), 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return `${VERSION}.${key.id}.${body.toString('base64url')}`;
+  const cipher = createCipheriv('aes-256-gcm', version === 2 ? tokenKey(key, salt) : key.key, iv);
+  cipher.setAAD(Buffer.from(`${prefix}.${key.id}`));
+  const body = Buffer.concat([salt, iv, cipher.update(JSON.stringify(session), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `${prefix}.${key.id}.${body.toString('base64url')}`;
 }
 
 /**
@@ -164,18 +187,21 @@ export function sealSessionToken(key: SessionKey, session: SealedSession): strin
  */
 export function openSessionToken(keys: ReadonlyMap<string, SessionKey>, token: string): { session: SealedSession; keyId: string } | { rejected: SessionTokenRejection; keyId?: string } {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== VERSION || !/^[A-Za-z0-9_-]{8}$/.test(parts[1]!) || !/^[A-Za-z0-9_-]+$/.test(parts[2]!)) return { rejected: 'malformed' };
+  if (parts.length !== 3 || (parts[0] !== VERSION && parts[0] !== VERSION_2) || !/^[A-Za-z0-9_-]{8}$/.test(parts[1]!) || !/^[A-Za-z0-9_-]+$/.test(parts[2]!)) return { rejected: 'malformed' };
+  const prefix = parts[0];
   const keyId = parts[1]!;
   const key = keys.get(keyId);
   if (!key) return { rejected: 'unknown-key', keyId };
   const body = Buffer.from(parts[2]!, 'base64url');
-  if (body.length < IV_BYTES + TAG_BYTES + 2) return { rejected: 'malformed', keyId };
+  const saltBytes = prefix === VERSION_2 ? TOKEN_SALT_BYTES : 0;
+  if (body.length < saltBytes + IV_BYTES + TAG_BYTES + 2) return { rejected: 'malformed', keyId };
   let plaintext: string;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, body.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(`${VERSION}.${keyId}`));
+    const sealingKey = prefix === VERSION_2 ? tokenKey(key, body.subarray(0, saltBytes)) : key.key;
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey, body.subarray(saltBytes, saltBytes + IV_BYTES));
+    decipher.setAAD(Buffer.from(`${prefix}.${keyId}`));
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    plaintext = Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    plaintext = Buffer.concat([decipher.update(body.subarray(saltBytes + IV_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch {
     return { rejected: 'tampered', keyId };
   }
@@ -217,6 +243,7 @@ export class SealedSessionStore<T = Record<string, unknown>> implements SessionS
   private readonly absolute: number;
   private readonly renewAfter: number;
   private readonly maxTokenBytes: number;
+  private readonly tokenVersion: 1 | 2;
   private readonly skew: number;
   private readonly refreshMs: number;
   private readonly minRefreshMs: number;
@@ -253,6 +280,8 @@ export class SealedSessionStore<T = Record<string, unknown>> implements SessionS
     this.skew = whole('clockSkewSeconds', options.clockSkewSeconds, SEALED_SESSION_DEFAULTS.clockSkewSeconds, 0);
     this.refreshMs = whole('keyRefreshIntervalMs', options.keyRefreshIntervalMs, SEALED_SESSION_DEFAULTS.keyRefreshIntervalMs, 1);
     this.minRefreshMs = whole('minKeyRefreshIntervalMs', options.minKeyRefreshIntervalMs, SEALED_SESSION_DEFAULTS.minKeyRefreshIntervalMs, 0);
+    if (options.tokenVersion !== undefined && options.tokenVersion !== 1 && options.tokenVersion !== 2) throw new RangeError(`${name}: tokenVersion must be 1 or 2 (got: ${JSON.stringify(options.tokenVersion)})`);
+    this.tokenVersion = options.tokenVersion ?? 1;
     this.now = options.now ?? Date.now;
     this.maxAgeSeconds = absolute;
     if (typeof options.secrets !== 'function') {
@@ -317,7 +346,7 @@ export class SealedSessionStore<T = Record<string, unknown>> implements SessionS
 
   private async seal(session: SealedSession): Promise<string> {
     const ring = await this.keys();
-    const token = sealSessionToken(ring.current, session);
+    const token = sealSessionToken(ring.current, session, this.tokenVersion);
     if (token.length > this.maxTokenBytes) {
       throw new SessionTooLargeError(`SealedSessionStore: the sealed session is ${token.length} bytes, above maxTokenBytes (${this.maxTokenBytes}): keep ids in the session, not records (JSON data: ${JSON.stringify(session.d).length} bytes)`);
     }

@@ -1,3 +1,4 @@
+import { createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   SealedSessionStore, SessionStoreUnavailableError, SessionTooLargeError, deriveSessionKey, openSessionToken, sealSessionToken, type SessionSecrets,
@@ -60,9 +61,34 @@ describe('sealSessionToken / openSessionToken', () => {
     const relabelled = token.replace(`.${key.id}.`, `.${other.id}.`);
     expect(openSessionToken(new Map([[key.id, key], [other.id, other]]), relabelled)).toMatchObject({ rejected: 'tampered' });
     expect(openSessionToken(keys, relabelled)).toEqual({ rejected: 'unknown-key', keyId: other.id });
-    for (const bad of ['', 'v1', 'v2.AAAAAAAA.AAAA', `v1.${key.id}.`, `v1.${key.id}.AAAA`, 'v1.short.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `v1.${key.id}.a b`]) {
+    // (v3 is no format; a v2 body too short for its salt, IV and tag is malformed)
+    for (const bad of ['', 'v1', 'v3.AAAAAAAA.AAAA', `v1.${key.id}.`, `v1.${key.id}.AAAA`, `v2.${key.id}.${'A'.repeat(48)}`, 'v1.short.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `v1.${key.id}.a b`]) {
       expect(openSessionToken(keys, bad)).toMatchObject({ rejected: 'malformed' });
     }
+  });
+
+  it('seals v2 tokens each with a key of its own, derived from a salt the token carries, and opens both formats', () => {
+    // WHEN the same session is sealed as v2 twice and as v1
+    const [a, b, v1] = [sealSessionToken(key, session, 2), sealSessionToken(key, session, 2), sealSessionToken(key, session)];
+    // THEN v2 tokens name their format and key id, carry 16 bytes more (the salt), and open
+    expect(a).toMatch(new RegExp(`^v2\\.${key.id}\\.[A-Za-z0-9_-]+$`));
+    expect(Buffer.from(a.split('.')[2]!, 'base64url').length).toBe(Buffer.from(v1.split('.')[2]!, 'base64url').length + 16);
+    expect(openSessionToken(keys, a)).toEqual({ session, keyId: key.id });
+    expect(openSessionToken(keys, b)).toEqual({ session, keyId: key.id });
+    expect(openSessionToken(keys, v1)).toEqual({ session, keyId: key.id });
+    // AND their salts differ, and neither is sealed with the secret's key itself (so no key seals two tokens)
+    const body = Buffer.from(a.split('.')[2]!, 'base64url');
+    expect(body.subarray(0, 16).equals(Buffer.from(b.split('.')[2]!, 'base64url').subarray(0, 16))).toBe(false);
+    const direct = createDecipheriv('aes-256-gcm', key.key, body.subarray(16, 28));
+    direct.setAAD(Buffer.from(`v2.${key.id}`));
+    direct.setAuthTag(body.subarray(body.length - 16));
+    expect(() => Buffer.concat([direct.update(body.subarray(28, body.length - 16)), direct.final()])).toThrow();
+    // AND a changed salt, a changed body or a token relabelled v1 is rejected
+    const salted = Buffer.from(body);
+    salted[0]! ^= 0x01;
+    expect(openSessionToken(keys, `v2.${key.id}.${salted.toString('base64url')}`)).toEqual({ rejected: 'tampered', keyId: key.id });
+    expect(openSessionToken(keys, tamper(a))).toEqual({ rejected: 'tampered', keyId: key.id });
+    expect(openSessionToken(keys, a.replace(/^v2\./, 'v1.'))).toEqual({ rejected: 'tampered', keyId: key.id });
   });
 });
 
@@ -204,6 +230,21 @@ describe('SealedSessionStore', () => {
     expect(await s.load(before)).toBeUndefined();
     expect(await s.load(after)).toBeDefined();
     expect(s.stats().rejected.invalidated).toBe(1);
+  });
+
+  it('issues v1 tokens unless tokenVersion is 2, and reads both whatever it issues (a fleet in the middle of a rollout)', async () => {
+    const clock = { t: 1_000_000_000_000 };
+    const v1 = store({ current: OLD }, clock);
+    const v2 = store({ current: OLD }, clock, { tokenVersion: 2 });
+    const [t1, t2] = [await v1.create({ userId: 'u-1' }), await v2.create({ userId: 'u-2' })];
+    expect(t1).toMatch(/^v1\./);
+    expect(t2).toMatch(/^v2\./);
+    expect(await v1.load(t2)).toMatchObject({ data: { userId: 'u-2' }, renewed: false });
+    expect(await v2.load(t1)).toMatchObject({ data: { userId: 'u-1' }, renewed: false });
+    // a renewal re-issues in the store's own format
+    clock.t += 301_000;
+    expect((await v2.load(t1))!.token).toMatch(/^v2\./);
+    expect(() => store({ current: OLD }, clock, { tokenVersion: 3 as never })).toThrow('SealedSessionStore: tokenVersion must be 1 or 2 (got: 3)');
   });
 
   it('refuses data whose token would not fit a cookie', async () => {
