@@ -41,11 +41,19 @@ export interface ShardedDatabaseOptions extends Omit<DatabaseOptions, 'topology'
 }
 
 /** Options of {@link ShardedDatabase.fanOut}. */
-export interface FanOutOptions extends ReadOptions {
+export interface FanOutOptions<R = Record<string, unknown>> extends ReadOptions {
   /** Shards queried at once. @default 4 */
   readonly concurrency?: number;
   /** Only these shards. @default - every shard in the map */
   readonly shardIds?: readonly string[];
+  /**
+   * The shard key of a returned row. Given, a shard's rows whose key the map in use places on another shard are
+   * dropped: during a reshard the moved rows are on both their old shard (until the clean-up deletes them) and their
+   * new one, and a fan-out without it returns them twice (from the old copy, possibly stale). Aggregates
+   * (`count(*)`) cannot be filtered this way: select the keys, or filter in SQL.
+   * @default - every row of every shard, moved copies included
+   */
+  readonly keyOf?: (row: R) => ShardKey;
 }
 
 /** What {@link ShardedDatabase.fanOut} returns: every shard's rows or its error; it never throws for one shard. */
@@ -156,9 +164,9 @@ export class ShardedDatabase {
    *
    * @param sql - the read
    * @param params - its parameters
-   * @param options - consistency, session, concurrency, shard subset
+   * @param options - consistency, session, concurrency, shard subset, keyOf (each row once during a reshard)
    */
-  public async fanOut<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: FanOutOptions = {}): Promise<FanOutResult<R>> {
+  public async fanOut<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: FanOutOptions<R> = {}): Promise<FanOutResult<R>> {
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`ShardedDatabase.fanOut: concurrency must be an integer >= 1 (got: ${concurrency})`);
     const router = this.router;
@@ -169,7 +177,10 @@ export class ShardedDatabase {
       while (next < ids.length) {
         const slot = out[next++]!;
         try {
-          slot.rows = (await this.databaseById(slot.shardId).read<R>(sql, params, options)).rows;
+          const { rows } = await this.databaseById(slot.shardId).read<R>(sql, params, options);
+          const keyOf = options.keyOf;
+          // The map this fan-out reports (not one installed meanwhile) decides which copy of a moved row counts.
+          slot.rows = keyOf === undefined ? rows : rows.filter((row) => router.shardFor(keyOf(row)).id === slot.shardId);
         } catch (e) {
           slot.error = e instanceof Error ? e : new Error(String(e));
         }

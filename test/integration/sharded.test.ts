@@ -99,4 +99,33 @@ describe('ShardedDatabase over two primaries, resharded to a third shard', () =>
     expect(partial.errors.map((e) => e.shardId)).toEqual(['s1', 's2']);
     expect(partial.errors[0]!.error.message).toMatch(/it_only_s0/);
   });
+
+  it('returns each row once from a fan-out during a reshard, from the shard the map in use places it on, given keyOf', async () => {
+    // GIVEN rows placed by epoch 1, the moved ones backfilled into s2, epoch 2 in use, the clean-up not yet run
+    const before = ShardRouter.fromShardMap(JSON.parse(map(1, false)));
+    const next = ShardRouter.fromShardMap(JSON.parse(map(2, true)));
+    const on = { s0: [primary, database], s1: [shard2, database], s2: [primary, NEW_SHARD_DB] } as const;
+    for (const [server, db] of Object.values(on)) {
+      await onServer(services, server, 'CREATE TABLE IF NOT EXISTS it_fanout (user_id text PRIMARY KEY)', [], db);
+      await onServer(services, server, 'TRUNCATE it_fanout', [], db);
+    }
+    for (const key of keys) {
+      const [server, db] = on[before.shardFor(key).id as 's0' | 's1'];
+      await onServer(services, server, 'INSERT INTO it_fanout VALUES ($1)', [key], db);
+      if (next.shardFor(key).id === 's2') await onServer(services, primary, 'INSERT INTO it_fanout VALUES ($1)', [key], NEW_SHARD_DB);
+    }
+    const moved = keys.filter((k) => next.shardFor(k).id === 's2');
+    expect(moved.length).toBeGreaterThan(5);
+    expect(shards.epoch).toBe(2);
+    // (without keyOf a fan-out returns every copy: the moved rows twice)
+    const raw = await shards.fanOut<{ user_id: string }>('SELECT user_id FROM it_fanout');
+    expect(raw.results.flatMap((r) => r.rows)).toHaveLength(keys.length + moved.length);
+    // WHEN the fan-out says how to find a row's key
+    const all = await shards.fanOut<{ user_id: string }>('SELECT user_id FROM it_fanout', [], { keyOf: (r) => r.user_id });
+    // THEN each key comes once, from its shard under epoch 2
+    expect(all.epoch).toBe(2);
+    expect(all.errors).toEqual([]);
+    expect(all.results.flatMap((r) => r.rows.map((row) => row.user_id)).sort()).toEqual([...keys].sort());
+    for (const r of all.results) for (const row of r.rows) expect(next.shardFor(row.user_id).id).toBe(r.shardId);
+  });
 });
