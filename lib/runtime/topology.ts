@@ -545,6 +545,8 @@ export interface TopologyLoaderStatus {
   readonly consecutiveFailures: number;
   /** Shard-map epoch in use. */
   readonly shardMapEpoch: number | undefined;
+  /** When the last successful read of the shard map started (clock ms); see {@link TopologyLoader.shardMapAgeMs}. */
+  readonly shardMapConfirmedAt: number | undefined;
 }
 
 /** Reads, holds and refreshes the topology. Create it with {@link loadTopology}. */
@@ -714,7 +716,17 @@ export class TopologyLoader {
       lastError: this.lastError,
       consecutiveFailures: this.failures,
       shardMapEpoch: this.topology?.shards?.epoch,
+      shardMapConfirmedAt: this.shardMaps?.status().confirmedAt,
     };
+  }
+
+  /**
+   * How long ago (ms, by this loader's clock) the last successful read of the shard map started: no map published
+   * before then is newer than the one in use. `undefined` without a shard map.
+   */
+  public shardMapAgeMs(): number | undefined {
+    const at = this.shardMaps?.status().confirmedAt;
+    return at === undefined ? undefined : this.clock.now() - at;
   }
 
   private report(error: Error): void {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ShardRouter } from '../../lib/runtime/shard-router';
-import { ShardedDatabase } from '../../lib/runtime/sharded-database';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { ShardedDatabase, StaleShardMapRoutingError } from '../../lib/runtime/sharded-database';
 import { loadTopology, type TopologyLoader } from '../../lib/runtime/topology';
 import { createSecret, motoClients, putParameters } from './services/aws';
 import { onServer } from './services/pg';
@@ -127,5 +128,44 @@ describe('ShardedDatabase over two primaries, resharded to a third shard', () =>
     expect(all.errors).toEqual([]);
     expect(all.results.flatMap((r) => r.rows.map((row) => row.user_id)).sort()).toEqual([...keys].sort());
     for (const r of all.results) for (const row of r.rows) expect(next.shardFor(row.user_id).id).toBe(r.shardId);
+  });
+
+  it('with maxShardMapAgeMs, refuses to route by a map it has not confirmed for that long, and writes nothing', async () => {
+    // GIVEN a second process whose clock the test moves, and whose Parameter Store reads can be made to fail
+    let now = 5_000_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
+    let failing = false;
+    const flaky = { send: (command: never) => (failing ? Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })) : ssm.send(command)) } as unknown as SSMClient;
+    const other = await loadTopology({ prefix, region: services.moto.region, ssm: flaky, secretsManager, clock, onError: () => undefined });
+    const fenced = new ShardedDatabase(other, { maxShardMapAgeMs: 300_000, drainDelayMs: 0, onError: () => undefined });
+    try {
+      await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_fenced (user_id text PRIMARY KEY)', [], database);
+      await onServer(services, primary, 'TRUNCATE it_fenced', [], database);
+      const key = keys.find((k) => shards.shardFor(k) === 's0')!;
+      await fenced.write(key, 'INSERT INTO it_fenced VALUES ($1) ON CONFLICT DO NOTHING', [key]);
+      // WHEN its reads of the map fail for longer than the limit
+      failing = true;
+      now += 200_000;
+      await other.refresh();
+      expect(other.status().consecutiveFailures).toBe(1);
+      await fenced.write(key, 'INSERT INTO it_fenced VALUES ($1) ON CONFLICT DO NOTHING', [key]); // within the limit
+      now += 100_001;
+      await other.refresh();
+      await onServer(services, primary, 'TRUNCATE it_fenced', [], database);
+      // THEN every call routed by a key is refused, naming the epoch, and reaches no shard
+      await expect(fenced.write(key, 'INSERT INTO it_fenced VALUES ($1)', [key])).rejects.toThrow(StaleShardMapRoutingError);
+      await expect(fenced.transaction(key, (tx) => tx.query('INSERT INTO it_fenced VALUES ($1)', [key]))).rejects.toThrow(/epoch 2\) was last confirmed 300001 ms ago, more than maxShardMapAgeMs \(300000 ms\)/);
+      expect(() => fenced.database(key)).toThrow(StaleShardMapRoutingError);
+      await expect(fenced.fanOut('SELECT 1')).rejects.toThrow(StaleShardMapRoutingError);
+      expect(await onServer(services, primary, 'SELECT user_id FROM it_fenced', [], database)).toEqual([]);
+      // and the next successful read lifts it
+      failing = false;
+      await other.refresh();
+      await fenced.write(key, 'INSERT INTO it_fenced VALUES ($1)', [key]);
+      expect(await onServer(services, primary, 'SELECT user_id FROM it_fenced', [], database)).toEqual([{ user_id: key }]);
+    } finally {
+      other.stop();
+      await fenced.close();
+    }
   });
 });
