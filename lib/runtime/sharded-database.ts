@@ -64,7 +64,7 @@ export class StaleShardMapRoutingError extends Error {
    * @param maxAgeMs - the limit
    */
   public constructor(epoch: number, ageMs: number | undefined, maxAgeMs: number) {
-    super(`ShardedDatabase: the shard map in use (epoch ${epoch}) was ${ageMs === undefined ? 'never confirmed by a read' : `last confirmed ${Math.round(ageMs)} ms ago`}, more than maxShardMapAgeMs (${maxAgeMs} ms); refusing to route by it (a newer map may send this key elsewhere). Is Parameter Store reachable?`);
+    super(`ShardedDatabase: the shard map in use (epoch ${epoch}) was ${ageMs === undefined ? 'never confirmed by a read' : ageMs === Number.POSITIVE_INFINITY ? 'replaced by a newer one the topology could not be built with (see the topology errors)' : `last confirmed ${Math.round(ageMs)} ms ago`}, more than maxShardMapAgeMs (${maxAgeMs} ms); refusing to route by it (a newer map may send this key elsewhere). Is Parameter Store reachable?`);
     this.name = 'StaleShardMapRoutingError';
     this.epoch = epoch;
     this.ageMs = ageMs;

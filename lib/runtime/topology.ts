@@ -722,11 +722,15 @@ export class TopologyLoader {
 
   /**
    * How long ago (ms, by this loader's clock) the last successful read of the shard map started: no map published
-   * before then is newer than the one in use. `undefined` without a shard map.
+   * before then is newer than the one in use. `Infinity` while the topology routes by another map than the one last
+   * read (a new map the topology could not be built with, e.g. a shard with no endpoints: the old map stays in use).
+   * `undefined` without a shard map.
    */
   public shardMapAgeMs(): number | undefined {
-    const at = this.shardMaps?.status().confirmedAt;
-    return at === undefined ? undefined : this.clock.now() - at;
+    const maps = this.shardMaps?.status();
+    if (maps?.confirmedAt === undefined) return undefined;
+    if (this.topology?.shards?.router !== this.shardMaps!.router()) return Number.POSITIVE_INFINITY;
+    return this.clock.now() - maps.confirmedAt;
   }
 
   private report(error: Error): void {

@@ -168,4 +168,31 @@ describe('ShardedDatabase over two primaries, resharded to a third shard', () =>
       await fenced.close();
     }
   });
+
+  it('with maxShardMapAgeMs, refuses to route by the old map when a newer one cannot be installed', async () => {
+    // GIVEN a process on epoch 2 with a limit
+    const clock = { now: () => 7_000_000, setTimeout: () => 0, clearTimeout: () => undefined };
+    const errors: Error[] = [];
+    const other = await loadTopology({ prefix, region: services.moto.region, ssm, secretsManager, clock, onError: (e) => errors.push(e) });
+    const fenced = new ShardedDatabase(other, { maxShardMapAgeMs: 300_000, drainDelayMs: 0, onError: () => undefined });
+    try {
+      const key = keys.find((k) => shards.shardFor(k) === 's0')!;
+      await onServer(services, primary, 'CREATE TABLE IF NOT EXISTS it_fenced (user_id text PRIMARY KEY)', [], database);
+      await onServer(services, primary, 'TRUNCATE it_fenced', [], database);
+      await fenced.write(key, 'INSERT INTO it_fenced VALUES ($1)', [key]);
+      // WHEN epoch 3 is published with a shard the topology cannot be built with (no writer, nothing published for it)
+      const next = JSON.parse(map(3, true)) as { shards: object[] };
+      next.shards.push({ id: 's3' });
+      await putParameters(ssm, { [mapName]: JSON.stringify(next) });
+      await other.refresh();
+      // THEN the process still routes by epoch 2, reports why, and refuses calls instead of writing by it
+      expect(other.status().shardMapEpoch).toBe(2);
+      expect(errors.map((e) => e.message).join('\n')).toMatch(/shards\[3\]\.writer/);
+      await expect(fenced.write(key, 'INSERT INTO it_fenced VALUES ($1) ON CONFLICT DO NOTHING', [key])).rejects.toThrow(/epoch 2\) was replaced by a newer one the topology could not be built with/);
+    } finally {
+      await putParameters(ssm, { [mapName]: map(4, true) });
+      other.stop();
+      await fenced.close();
+    }
+  });
 });
