@@ -129,6 +129,7 @@ export {
 } from './database';
 export {
   ShardedDatabase,
+  StaleShardMapRoutingError,
   createShardedDatabase,
   type FanOutOptions,
   type FanOutResult,

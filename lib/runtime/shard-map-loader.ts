@@ -81,6 +81,11 @@ export interface ShardMapLoaderStatus {
   readonly loadedAt: number | undefined;
   /** When the map in use was installed (clock ms). */
   readonly changedAt: number | undefined;
+  /**
+   * When the last successful fetch started (clock ms): the map in use is at least as new as what was published before
+   * then. A fetch refused as stale (a lower epoch) confirms nothing.
+   */
+  readonly confirmedAt: number | undefined;
   /** When the last fetch started (clock ms), successful or not. */
   readonly lastAttemptAt: number | undefined;
   /** The error of the last fetch, if it failed. */
@@ -153,6 +158,7 @@ export class ShardMapLoader {
   private parameterVersion: number | undefined;
   private loadedAt: number | undefined;
   private changedAt: number | undefined;
+  private confirmedAt: number | undefined;
   private lastAttemptAt: number | undefined;
   private lastError: Error | undefined;
   private failures = 0;
@@ -248,6 +254,7 @@ export class ShardMapLoader {
       parameterVersion: this.parameterVersion,
       loadedAt: this.loadedAt,
       changedAt: this.changedAt,
+      confirmedAt: this.confirmedAt,
       lastAttemptAt: this.lastAttemptAt,
       lastError: this.lastError,
       consecutiveFailures: this.failures,
@@ -260,9 +267,11 @@ export class ShardMapLoader {
   }
 
   private async fetchAndInstall(): Promise<ShardRouter> {
-    this.lastAttemptAt = this.clock.now();
+    const startedAt = this.clock.now();
+    this.lastAttemptAt = startedAt;
     try {
       this.install(await this.fetch());
+      this.confirmedAt = startedAt;
       this.failures = 0;
       this.lastError = undefined;
       return this.current!;

@@ -38,14 +38,53 @@ export interface ShardedDatabaseOptions extends Omit<DatabaseOptions, 'topology'
    * @default - every shard gets a database of its own
    */
   readonly database?: Database;
+  /**
+   * Refuse to route by a shard map not confirmed for this long (ms): every call routed by a key (`read`, `write`,
+   * `transaction`, `database(key)`) and `fanOut` throws a {@link StaleShardMapRoutingError} when the last successful
+   * read of the map started more than `maxShardMapAgeMs` ago (`TopologyLoader.shardMapAgeMs`). Without it a process
+   * whose refreshes fail routes with its last good map for as long as they fail, and a reshard's clean-up has to
+   * wait until every such process is found. With it, no call routed by a map older than the one published at `t`
+   * starts after `t + maxShardMapAgeMs`. Set it above the shard-map refresh interval plus its jitter and a few failed
+   * reads' worth of slack (60 s ±10 % by default: e.g. 300 000), or calls fail between two successful refreshes.
+   * @default - no limit: the last good map routes however old it is
+   */
+  readonly maxShardMapAgeMs?: number;
+}
+
+/** A call was refused: the shard map in use was last confirmed longer ago than `maxShardMapAgeMs`. */
+export class StaleShardMapRoutingError extends Error {
+  /** Epoch of the map in use. */
+  public readonly epoch: number;
+  /** Time since the last successful read of the map started, ms. */
+  public readonly ageMs: number | undefined;
+
+  /**
+   * @param epoch - epoch of the map in use
+   * @param ageMs - its age
+   * @param maxAgeMs - the limit
+   */
+  public constructor(epoch: number, ageMs: number | undefined, maxAgeMs: number) {
+    super(`ShardedDatabase: the shard map in use (epoch ${epoch}) was ${ageMs === undefined ? 'never confirmed by a read' : ageMs === Number.POSITIVE_INFINITY ? 'replaced by a newer one the topology could not be built with (see the topology errors)' : `last confirmed ${Math.round(ageMs)} ms ago`}, more than maxShardMapAgeMs (${maxAgeMs} ms); refusing to route by it (a newer map may send this key elsewhere). Is Parameter Store reachable?`);
+    this.name = 'StaleShardMapRoutingError';
+    this.epoch = epoch;
+    this.ageMs = ageMs;
+  }
 }
 
 /** Options of {@link ShardedDatabase.fanOut}. */
-export interface FanOutOptions extends ReadOptions {
+export interface FanOutOptions<R = Record<string, unknown>> extends ReadOptions {
   /** Shards queried at once. @default 4 */
   readonly concurrency?: number;
   /** Only these shards. @default - every shard in the map */
   readonly shardIds?: readonly string[];
+  /**
+   * The shard key of a returned row. Given, a shard's rows whose key the map in use places on another shard are
+   * dropped: during a reshard the moved rows are on both their old shard (until the clean-up deletes them) and their
+   * new one, and a fan-out without it returns them twice (from the old copy, possibly stale). Aggregates
+   * (`count(*)`) cannot be filtered this way: select the keys, or filter in SQL.
+   * @default - every row of every shard, moved copies included
+   */
+  readonly keyOf?: (row: R) => ShardKey;
 }
 
 /** What {@link ShardedDatabase.fanOut} returns: every shard's rows or its error; it never throws for one shard. */
@@ -77,6 +116,10 @@ export class ShardedDatabase {
     if (topology.current.shards === undefined) {
       throw new Error(`ShardedDatabase: no shard map is published under ${topology.prefix}/database/shard-map; use Database for an unsharded app`);
     }
+    const maxAge = options.maxShardMapAgeMs;
+    if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge > 0)) {
+      throw new RangeError(`ShardedDatabase: maxShardMapAgeMs must be a positive number of milliseconds (got: ${maxAge})`);
+    }
     this.topology = topology;
     this.options = options;
     this.unsubscribe = topology.onChange((c) => this.onChange(c));
@@ -97,8 +140,12 @@ export class ShardedDatabase {
     return this.router.shardFor(key).id;
   }
 
-  /** The database of the shard holding `key`. */
+  /**
+   * The database of the shard holding `key`.
+   * @throws StaleShardMapRoutingError when the map is older than `maxShardMapAgeMs`
+   */
   public database(key: ShardKey): Database {
+    this.checkMapAge();
     return this.databaseById(this.shardFor(key));
   }
 
@@ -133,18 +180,18 @@ export class ShardedDatabase {
     return DbSession.fromToken(token, this.options.sessionTtlMs ?? 600_000);
   }
 
-  /** {@link Database.read} on the shard holding `key`. */
-  public read<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: ReadOptions): Promise<DbResult<R>> {
+  /** {@link Database.read} on the shard holding `key` (a key that cannot be routed rejects, never throws). */
+  public async read<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: ReadOptions): Promise<DbResult<R>> {
     return this.database(key).read<R>(sql, params, options);
   }
 
   /** {@link Database.write} on the shard holding `key`. */
-  public write<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: WriteOptions): Promise<DbResult<R>> {
+  public async write<R = Record<string, unknown>>(key: ShardKey, sql: string, params?: readonly unknown[], options?: WriteOptions): Promise<DbResult<R>> {
     return this.database(key).write<R>(sql, params, options);
   }
 
   /** {@link Database.transaction} on the shard holding `key` (a transaction never spans shards). */
-  public transaction<T>(key: ShardKey, fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+  public async transaction<T>(key: ShardKey, fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.database(key).transaction(fn, options);
   }
 
@@ -156,11 +203,12 @@ export class ShardedDatabase {
    *
    * @param sql - the read
    * @param params - its parameters
-   * @param options - consistency, session, concurrency, shard subset
+   * @param options - consistency, session, concurrency, shard subset, keyOf (each row once during a reshard)
    */
-  public async fanOut<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: FanOutOptions = {}): Promise<FanOutResult<R>> {
+  public async fanOut<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: FanOutOptions<R> = {}): Promise<FanOutResult<R>> {
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`ShardedDatabase.fanOut: concurrency must be an integer >= 1 (got: ${concurrency})`);
+    this.checkMapAge();
     const router = this.router;
     const ids = options.shardIds ?? router.shards.map((s) => s.id);
     const out: Array<{ shardId: string; rows?: R[]; error?: Error }> = ids.map((shardId) => ({ shardId }));
@@ -169,7 +217,10 @@ export class ShardedDatabase {
       while (next < ids.length) {
         const slot = out[next++]!;
         try {
-          slot.rows = (await this.databaseById(slot.shardId).read<R>(sql, params, options)).rows;
+          const { rows } = await this.databaseById(slot.shardId).read<R>(sql, params, options);
+          const keyOf = options.keyOf;
+          // The map this fan-out reports (not one installed meanwhile) decides which copy of a moved row counts.
+          slot.rows = keyOf === undefined ? rows : rows.filter((row) => router.shardFor(keyOf(row)).id === slot.shardId);
         } catch (e) {
           slot.error = e instanceof Error ? e : new Error(String(e));
         }
@@ -198,6 +249,13 @@ export class ShardedDatabase {
     this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.databases].filter(([id]) => !this.borrowed.has(id)).map(([, db]) => db.close()));
+  }
+
+  private checkMapAge(): void {
+    const max = this.options.maxShardMapAgeMs;
+    if (max === undefined) return;
+    const age = this.topology.shardMapAgeMs();
+    if (age === undefined || age > max) throw new StaleShardMapRoutingError(this.epoch, age, max);
   }
 
   /** Whether shard `id`'s endpoints are those published under `database/` (and a database for them was given). */

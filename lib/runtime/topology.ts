@@ -545,6 +545,8 @@ export interface TopologyLoaderStatus {
   readonly consecutiveFailures: number;
   /** Shard-map epoch in use. */
   readonly shardMapEpoch: number | undefined;
+  /** When the last successful read of the shard map started (clock ms); see {@link TopologyLoader.shardMapAgeMs}. */
+  readonly shardMapConfirmedAt: number | undefined;
 }
 
 /** Reads, holds and refreshes the topology. Create it with {@link loadTopology}. */
@@ -714,7 +716,21 @@ export class TopologyLoader {
       lastError: this.lastError,
       consecutiveFailures: this.failures,
       shardMapEpoch: this.topology?.shards?.epoch,
+      shardMapConfirmedAt: this.shardMaps?.status().confirmedAt,
     };
+  }
+
+  /**
+   * How long ago (ms, by this loader's clock) the last successful read of the shard map started: no map published
+   * before then is newer than the one in use. `Infinity` while the topology routes by another map than the one last
+   * read (a new map the topology could not be built with, e.g. a shard with no endpoints: the old map stays in use).
+   * `undefined` without a shard map.
+   */
+  public shardMapAgeMs(): number | undefined {
+    const maps = this.shardMaps?.status();
+    if (maps?.confirmedAt === undefined) return undefined;
+    if (this.topology?.shards?.router !== this.shardMaps!.router()) return Number.POSITIVE_INFINITY;
+    return this.clock.now() - maps.confirmedAt;
   }
 
   private report(error: Error): void {

@@ -179,6 +179,29 @@ describe('ShardMapLoader', () => {
     expect(same.shards[0]!.writer).toBe('s0-new.cluster.internal');
   });
 
+  it('dates the confirmation of the map in use from the start of the last successful fetch; failed and stale fetches confirm nothing', async () => {
+    let answer: () => unknown = () => parameter(mapJson(4, 5), 1);
+    ssmMock.on(GetParameterCommand).callsFake(async () => {
+      clock.time += 700; // the fetch takes 700 ms: it may answer with what was published before it started, no newer
+      return answer();
+    });
+    const loader = newLoader();
+    const started = clock.time;
+    await loader.load();
+    expect(loader.status()).toMatchObject({ confirmedAt: started, loadedAt: started + 700 });
+    clock.time += 10_000;
+    answer = () => { throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }); };
+    await loader.refresh();
+    answer = () => parameter(mapJson(3, 4), 2);
+    await loader.refresh();
+    expect(errors.map((e) => e.name)).toEqual(['ShardMapLoadError', 'StaleShardMapError']);
+    expect(loader.status().confirmedAt).toBe(started);
+    answer = () => parameter(mapJson(4, 5), 1); // the same version again: confirms the map in use
+    const again = clock.time;
+    await loader.refresh();
+    expect(loader.status().confirmedAt).toBe(again);
+  });
+
   it('fails the first load outright (nothing to fall back to)', async () => {
     ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error('Parameter /shop/prod/shard-map not found.'), { name: 'ParameterNotFound' }));
     const loader = newLoader();
