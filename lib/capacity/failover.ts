@@ -383,28 +383,32 @@ export async function evacuate(config: AppConfig, opts: EvacuateOptions, deps: F
       for (const db of dbs) {
         const g = await describeGlobal(db, to, deps);
         const from = writerRegion(g);
+        // The region the move demoted: the evacuated one, or, finishing a move made by hand from elsewhere, the region
+        // still published as the writer's.
+        let demoted = opts.region;
         if (from !== opts.region) {
           // Already in the target: an earlier run may have stopped after the move (its error says to rerun), leaving the
           // roles published for the old writer. Finish it then; otherwise there is nothing to do.
-          const finish = from === to && (await publishedDisagrees(config, db, to, opts.unplanned ? opts.region : undefined, deps)).stale;
-          if (!finish) {
+          const published = from === to ? await publishedDisagrees(config, db, to, opts.unplanned ? opts.region : undefined, deps) : { stale: false };
+          if (!published.stale) {
             deps.log(`${db.globalId}: the writer is in ${from ?? 'no region (a failover is under way?)'}, not ${opts.region}: nothing to move`);
             continue;
           }
-          deps.log(`${db.globalId}: the writer is in ${to} already, but the published roles still name another region (a run that stopped after the move, or a move by hand): ${opts.dryRun ? 'would finish' : 'finishing'} the move`);
+          if (published.demoted !== undefined && !opts.unplanned) demoted = published.demoted;
+          deps.log(`${db.globalId}: the writer is in ${to} already, but the published roles still name another region (a run that stopped after the move, or a move by hand): ${opts.dryRun ? 'would finish' : 'finishing'} the move${demoted !== opts.region ? ` from ${demoted}, still published as the writer's region` : ''}`);
         } else {
           await moveWriter(db, opts.region, to, opts, deps);
         }
         if (config.database.globalDatabase.writeForwarding && !opts.unplanned) {
-          deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${opts.region} (now a secondary)`);
+          deps.log(`${opts.dryRun ? 'would enable' : 'enable'} write forwarding on ${db.clusterId} in ${demoted} (now a secondary)`);
           if (!opts.dryRun) {
-            await call({ region: opts.region, action: 'rds:ModifyDBCluster' }, () => deps.rds(opts.region).send(new ModifyDBClusterCommand({
+            await call({ region: demoted, action: 'rds:ModifyDBCluster' }, () => deps.rds(demoted).send(new ModifyDBClusterCommand({
               DBClusterIdentifier: db.clusterId, EnableGlobalWriteForwarding: true, ApplyImmediately: true,
             })));
           }
         }
         const forwardingTurnedOn = config.database.globalDatabase.writeForwarding && !opts.unplanned;
-        const left = await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? opts.region : undefined);
+        const left = await publishRoles(config, db, to, opts.unplanned ? opts.region : undefined, opts, deps, forwardingTurnedOn ? demoted : undefined);
         if (left !== undefined) unfinished.push(left);
         if (!edits.some((e) => e.startsWith('database.globalDatabase.writerRegion'))) {
           edits.push(writerRegionEdit(config, to));

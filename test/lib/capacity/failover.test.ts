@@ -324,6 +324,21 @@ describe('s2m evacuate', () => {
     expect(callsOf(third, PutParameterCommand) + callsOf(third, ModifyDBClusterCommand)).toBe(0);
   });
 
+  it('finishing a move made by hand from a third region turns forwarding on where the writer was, not in the region named', async () => {
+    // GIVEN the writer moved by hand from ap-southeast-1 to eu-west-1, every region still published as before it
+    const m = mocked({ writer: { 'shop-global': 'eu-west-1' }, pendingPolls: 0, forwardingPolls: 0 });
+    const published = publishedStore(m, 'ap-southeast-1');
+    // WHEN us-east-1 is evacuated to eu-west-1
+    expect(await main(['evacuate', 'us-east-1', '--config', MILLIONS, '--to', 'eu-west-1', '--keep-dns'], m.deps)).toBe(ExitCode.ok);
+    // THEN forwarding is turned on in ap-southeast-1, the demoted region, which is published as a forwarding secondary
+    // (it was turned on in us-east-1, a secondary already, and ap-southeast-1 published as forwarding without it)
+    expect(m.rds['ap-southeast-1'].commandCalls(ModifyDBClusterCommand).map((c) => c.args[0].input)).toEqual([{ DBClusterIdentifier: 'shop-db', EnableGlobalWriteForwarding: true, ApplyImmediately: true }]);
+    expect(m.rds['us-east-1'].commandCalls(ModifyDBClusterCommand)).toHaveLength(0);
+    expect(published['ap-southeast-1']).toEqual({ '/shop/database/role': 'secondary', '/shop/database/writer': 'shop-db.cluster-ro-x.ap-southeast-1.rds.amazonaws.com', '/shop/database/write-forwarding': 'on' });
+    expect(published['eu-west-1']!['/shop/database/role']).toBe('primary');
+    expect(m.out()).toContain('from ap-southeast-1, still published as the writer\'s region');
+  });
+
   it('after an unplanned failover, a planned evacuate of the recovered region finishes it there: forwarding on, its roles published', async () => {
     // GIVEN the writer failed over to eu-west-1 while us-east-1 was down: eu-west-1 published as the primary, us-east-1
     // skipped (still published as the primary), and us-east-1 now back as a secondary without forwarding
