@@ -166,11 +166,13 @@ export class EdgeStack extends ReferenceStack {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
-      // Route 53 reports every minute while the check exists: no data is a check that is gone, not a healthy region.
+      // Route 53 reports every minute while the check exists: no data is a check that is gone (replaced by a deploy of
+      // the region's app stack alone, the edge not redeployed since), not a healthy region. It notifies too.
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
     alarm.addAlarmAction(new cwActions.SnsAction(topic));
     alarm.addOkAction(new cwActions.SnsAction(topic));
+    alarm.addInsufficientDataAction(new cwActions.SnsAction(topic));
     return alarm;
   }
 }
