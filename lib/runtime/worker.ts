@@ -293,6 +293,8 @@ export class QueueWorker {
   private protectedNow: boolean | undefined;
   /** A protection call was abandoned at its deadline: it may have landed or not. */
   private protectionUnknown = false;
+  /** An abandoned protection call that has not settled yet (it may still land). */
+  private abandonedProtection: Promise<void> | undefined;
   private pausedUntil = 0;
   private deletes: SqsBatcher | undefined;
   private visibility: SqsBatcher | undefined;
@@ -791,15 +793,23 @@ export class QueueWorker {
    */
   private async setProtected(protect: boolean): Promise<boolean> {
     if (!this.protection || (this.protectedNow === protect && !this.protectionUnknown)) return true;
+    const operation = protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)';
+    // An abandoned call may still land: none is made before it settled, or a late lift could undo a newer protect.
+    if (this.abandonedProtection !== undefined && !(await this.settlesWithin(this.abandonedProtection, this.callTimeoutMs))) {
+      this.counters.protection.failures++;
+      this.report(new Error(`an earlier call, abandoned at its deadline, has not settled: no other is made before it does${protect ? ' (the messages received are handed back)' : ''}`), { operation });
+      return false;
+    }
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), this.callTimeoutMs); });
-    const operation = protect ? 'SetInstanceProtection (protect)' : 'SetInstanceProtection (lift)';
     try {
       const call = this.protection.setProtected(protect, { abortSignal: abort.signal });
       if ((await Promise.race([call.then(() => 'done' as const), deadline])) === 'timeout') {
         abort.abort();
-        call.catch(() => undefined); // its late failure says nothing more
+        const settled = call.then(() => undefined, () => undefined); // its late failure says nothing more
+        this.abandonedProtection = settled;
+        void settled.then(() => { if (this.abandonedProtection === settled) this.abandonedProtection = undefined; });
         this.protectionUnknown = true;
         this.counters.protection.failures++;
         this.report(new Error(`no answer within ${this.callTimeoutMs} ms: the call was abandoned${protect ? ' and the messages received are handed back' : ''}`), { operation });
@@ -814,6 +824,16 @@ export class QueueWorker {
       this.counters.protection.failures++;
       this.report(asError(e), { operation });
       return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether `p` settles within `ms`. */
+  private async settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([p.then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
     } finally {
       clearTimeout(timer);
     }
@@ -838,8 +858,9 @@ export class QueueWorker {
     }
     await Promise.all([...this.held].map((h) => this.handBackHeld(h)));
     await Promise.all([this.deletes?.flush(), this.visibility?.flush()]);
-    // Only a protection this process set: an unknown one (it stopped before its first idle poll) is left to the next
-    // run's first idle poll; a stopping worker's instance is mostly being terminated anyway.
+    // A protection this process set, or may have set (a call abandoned at its deadline may have landed); one never
+    // touched (it stopped before its first idle poll) is left to the next run's first idle poll: a stopping worker's
+    // instance is mostly being terminated anyway.
     if (this.protectedNow === true || this.protectionUnknown) await this.setProtected(false);
     return this.stats();
   }

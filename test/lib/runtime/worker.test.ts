@@ -91,10 +91,12 @@ describe('QueueWorker scale-in protection calls', () => {
       destroy: () => undefined,
     };
     const protection = {
-      setProtected: (protect: boolean) => {
+      setProtected: (protect: boolean, options?: { abortSignal?: AbortSignal }) => {
         protectCalls.push(protect);
         if (!protect) return Promise.resolve();
-        return protectMs === undefined ? new Promise<void>(() => undefined) : new Promise<void>((resolve) => setTimeout(resolve, protectMs));
+        // Never answering (a stalled connection) until aborted, as the SDK client's call is
+        if (protectMs === undefined) return new Promise<void>((_, reject) => options?.abortSignal?.addEventListener('abort', () => reject(new Error('aborted'))));
+        return new Promise<void>((resolve) => setTimeout(resolve, protectMs));
       },
     };
     const worker = new QueueWorker({
@@ -156,6 +158,59 @@ describe('QueueWorker scale-in protection calls', () => {
       const stopping = worker.stop();
       await vi.advanceTimersByTimeAsync(2_000);
       expect(await stopping).toMatchObject({ succeeded: 1, deleted: 1, inFlight: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('QueueWorker: an abandoned protection call', () => {
+  it('is not overtaken: no other call is made before it settles, so a late lift cannot undo a newer protect', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // GIVEN a worker (visibility 4 s: calls abandoned after 1 s) whose lift takes 3 s and ignores the abort, on a queue
+      // that gives one message, then nothing once, then a second message
+      const landed: boolean[] = [];
+      const ran: string[] = [];
+      const messages = [['m1'], [], ['m2']];
+      const sqs = {
+        send: async (command: { constructor: { name: string }; input: { Entries?: { Id: string; ReceiptHandle: string; VisibilityTimeout?: number }[] } }) => {
+          const name = command.constructor.name;
+          if (name === 'GetQueueAttributesCommand') return { Attributes: { VisibilityTimeout: '4', RedrivePolicy: '{}' } };
+          if (name === 'ReceiveMessageCommand') {
+            const next = messages.shift();
+            if (next === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+            return { Messages: (next ?? []).map((id) => ({ MessageId: id, ReceiptHandle: `r-${id}`, Body: '{}', Attributes: { ApproximateReceiveCount: '1' } })) };
+          }
+          // a message handed back (visibility 0) is received again
+          for (const e of command.input.Entries ?? []) if (e.VisibilityTimeout === 0) messages.unshift([e.ReceiptHandle.slice(2)]);
+          return { Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+        },
+        destroy: () => undefined,
+      };
+      const protection = {
+        setProtected: (protect: boolean) => new Promise<void>((resolve) => setTimeout(() => { landed.push(protect); resolve(); }, protect ? 10 : 3_000)),
+      };
+      const worker = new QueueWorker({
+        queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs',
+        // each job notes whether its instance is protected when it starts and 3.5 s later
+        handler: async (job) => {
+          const atStart = landed.at(-1);
+          await new Promise((resolve) => setTimeout(resolve, 3_500));
+          ran.push(`${job.id}:${atStart}:${landed.at(-1)}`);
+        },
+        sqs: sqs as never, concurrency: 1, waitTimeSeconds: 0, scaleInProtection: protection, waitForInService: false, idempotency: false, protectionRetryMs: 100,
+        onError: () => undefined,
+      } as QueueWorkerOptions);
+      await worker.start();
+      // WHEN the first job ran, the lift after it was abandoned, and the second message came while it was still running
+      await vi.advanceTimersByTimeAsync(15_000);
+      // THEN each job ran protected from start to end: the second one's protect was made after the late lift landed (it
+      // was handed back meanwhile), not before it, where the late lift unprotected the instance in the middle of the job
+      expect(ran).toEqual(['m1:true:true', 'm2:true:true']);
+      const stopping = worker.stop();
+      await vi.advanceTimersByTimeAsync(5_000);
+      await stopping;
     } finally {
       vi.useRealTimers();
     }
