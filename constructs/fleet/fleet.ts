@@ -481,6 +481,10 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     if (delay !== undefined && (!Number.isInteger(delay) || delay < 0 || delay > 3600)) {
       throw validationError(this, `Fleet: drainDelay must be whole seconds from 0 to 3600, a target group's deregistration delay (got: ${delay} seconds)`);
     }
+    const drainSeconds = (props.drainTimeout ?? FLEET_DEFAULTS.drainTimeout).toSeconds();
+    if ((delay ?? 0) + drainSeconds > 7140) {
+      throw validationError(this, `Fleet: drainDelay + drainTimeout must be at most 7140 seconds: the terminating lifecycle hook (at most 7200 s) waits for both and 60 s more, and would end the drain (got: ${delay ?? 0} + ${drainSeconds} seconds)`);
+    }
     for (const [k, v] of Object.entries(props.environment ?? {})) {
       if (!ENV_KEY.test(k)) throw validationError(this, `Fleet: environment keys must be upper-case names like S2M_APP (got: ${JSON.stringify(k)})`);
       if (!Token.isUnresolved(v) && !ENV_VALUE.test(v)) throw validationError(this, `Fleet: environment.${k} must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: ${JSON.stringify(v)})`);

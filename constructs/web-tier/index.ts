@@ -1,3 +1,4 @@
 export * from './web-tier';
 export * from './defaults';
 export * from './user-data';
+export * from './limits';

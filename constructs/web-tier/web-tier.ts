@@ -15,6 +15,7 @@ import { checkHealthPath, checkServiceHealthPath } from '../common/health-paths'
 import { checkPort } from '../common/ports';
 import { ApplicationSource, Fleet, checkCapacity, checkIdleTimeout, type FleetRolloutOptions } from '../fleet';
 import { WEB_TIER_DEFAULTS } from './defaults';
+import { MAX_DEREGISTRATION_DELAY_SECONDS } from './limits';
 import { placeholderServer } from './user-data';
 
 /** A scheduled capacity change. */
@@ -418,6 +419,10 @@ export class WebTier extends Construct implements ec2.IConnectable {
     const port = svc.port ?? WEB_TIER_DEFAULTS.port;
     const healthCheckPath = svc.healthCheckPath ?? WEB_TIER_DEFAULTS.healthCheckPath;
     const deregistrationDelay = svc.deregistrationDelay ?? WEB_TIER_DEFAULTS.deregistrationDelay;
+    // An instance serves through the delay, then has it + 30 s to stop, within the terminating hook's 2 hours.
+    if (deregistrationDelay.toSeconds({ integral: false }) > MAX_DEREGISTRATION_DELAY_SECONDS) {
+      throw validationError(this, `WebTier: services[${svc.name}].deregistrationDelay must be at most ${MAX_DEREGISTRATION_DELAY_SECONDS} seconds: a terminating instance serves through it, then has it + 30 s to stop, within its lifecycle hook's 2 hours (got: ${deregistrationDelay.toSeconds({ integral: false })} seconds)`);
+    }
     const fleet = new Fleet(scope, 'Fleet', {
       vpc: this.loadBalancer.vpc!,
       ...(svc.vpcSubnets ? { vpcSubnets: svc.vpcSubnets } : {}),

@@ -8,6 +8,7 @@ import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STAC
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
+import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../../constructs/web-tier/limits';
 import { isInstanceMetadataTagKey } from '../../constructs/fleet/defaults';
 import { DATABASE_USERS } from '../runtime/contract';
 import { resolveEdge } from './sections/edge';
@@ -306,7 +307,7 @@ function resolveServices(c: Checker, raw: unknown, stage: Stage, regions: string
     // The load balancer's health check path characters, less the quotes: the path goes into the instances' settings
     // and environment files, which a quote would end early.
     const healthCheckPath = c.string(at(p, 'healthCheckPath'), o.healthCheckPath, { pattern: SERVICE_HEALTH_PATH_PATTERN, what: SERVICE_HEALTH_PATH_WHAT }) ?? '/health';
-    const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: 3600 }) ?? 30;
+    const deregistrationDelaySeconds = c.number(at(p, 'deregistrationDelaySeconds'), o.deregistrationDelaySeconds, { integer: true, min: 0, max: MAX_DEREGISTRATION_DELAY_SECONDS }) ?? 30;
     const slowStartSeconds = c.number(at(p, 'slowStartSeconds'), o.slowStartSeconds, { integer: true, min: 0, max: 900 }) ?? 0;
     if (slowStartSeconds > 0 && slowStartSeconds < 30) c.fail(at(p, 'slowStartSeconds'), 'must be 0 (off) or between 30 and 900', slowStartSeconds);
     const scheduledScaling = resolveSchedules(c, at(p, 'scheduledScaling'), o.scheduledScaling, { minCapacity, maxCapacity });

@@ -336,6 +336,7 @@ describe('Fleet bad props', () => {
     [{ readinessTimeout: Duration.seconds(10) }, 'Fleet: readinessTimeout must be 30 seconds to 119 minutes (got: 10 seconds)'],
     [{ drainDelay: Duration.seconds(3601) }, 'Fleet: drainDelay must be whole seconds from 0 to 3600, a target group\'s deregistration delay (got: 3601 seconds)'],
     [{ drainDelay: Duration.millis(1500) }, 'Fleet: drainDelay must be whole seconds from 0 to 3600, a target group\'s deregistration delay (got: 1.5 seconds)'],
+    [{ drainDelay: Duration.seconds(3600), drainTimeout: Duration.seconds(3541) }, 'Fleet: drainDelay + drainTimeout must be at most 7140 seconds: the terminating lifecycle hook (at most 7200 s) waits for both and 60 s more, and would end the drain (got: 3600 + 3541 seconds)'],
     [{ environment: { 'bad-key': 'x' } }, 'Fleet: environment keys must be upper-case names like S2M_APP (got: "bad-key")'],
     [{ environment: { GREETING: 'hello world' } }, 'Fleet: environment.GREETING must be a plain word of A-Z a-z 0-9 _ . / : @ + , = - (got: "hello world")'],
     [{ deepHealthCheckPath: 'health/deep' }, 'Fleet: deepHealthCheckPath must be one exact path starting with / of A-Z a-z 0-9 _ . / @ : + - (no wildcard or query string, at most 255 characters) (got: "health/deep")'],

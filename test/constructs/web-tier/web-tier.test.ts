@@ -669,6 +669,7 @@ describe('WebTier bad props', () => {
     ['there is no default service', [svc('api', { pathPatterns: ['/api/*'] })], 'WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 0)'],
     ['there are two default services', [svc('a'), svc('b')], 'WebTier: exactly one service must have no pathPatterns and no hostPatterns (got: 2)'],
     ['a service gives an application and user data', [svc('web', { application: ApplicationSource.container({ image: 'nginx:1.27', containerPort: 80 }), userData: ec2.UserData.forLinux() })], 'WebTier: services[0] (web) gives application and userData; give one (got both)'],
+    ['a service\'s deregistration delay leaves its instances no time to stop within the terminating hook', [svc('web', { deregistrationDelay: Duration.seconds(3556) })], 'WebTier: services[web].deregistrationDelay must be at most 3555 seconds: a terminating instance serves through it, then has it + 30 s to stop, within its lifecycle hook\'s 2 hours (got: 3556 seconds)'],
   ])('fails when %s, naming the web tier', (_, services, message) => {
     const { stack, vpc } = stackWithVpc();
     expect(validationErrorOf(() => new WebTier(stack, 'Web', { vpc, services }))).toEqual({ path: 'TestStack/Web', message });

@@ -149,6 +149,11 @@ describe('resolveConfig: bad input', () => {
     }
   });
 
+  it('refuses a deregistration delay that leaves a terminating instance no time to stop within its lifecycle hook', () => {
+    expect(() => resolveConfig(base({ services: [{ name: 'web', deregistrationDelaySeconds: 3556 }] }))).toThrow('services[0].deregistrationDelaySeconds: must be at most 3555 (got: 3556)');
+    expect(resolveConfig(base({ services: [{ name: 'web', deregistrationDelaySeconds: 3555 }] })).services[0].deregistrationDelaySeconds).toBe(3555);
+  });
+
   it('fails when counts are zero, negative or fractional', () => {
     const raw = base({
       network: { natGateways: -1, flowLogRetentionDays: 0 },
