@@ -164,8 +164,7 @@ const DRAIN_SCRIPT = `#!/bin/bash
 set -uo pipefail
 # shellcheck source=/dev/null
 . ${INSTANCE_PATHS.fleetEnv}
-served=no
-until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; InService) served=yes; false;; Warmed:*) [ $served = yes ];; *) false;; esac; do sleep 5; done
+until case "$(${BIN}/imds autoscaling/target-lifecycle-state 2>/dev/null || true)" in Terminated|Warmed:Terminated) true;; InService) touch /run/s2m-served; false;; Warmed:*) [ -e /run/s2m-served ];; *) false;; esac; do sleep 5; done
 if [ "\${S2M_DRAIN_DELAY:-0}" -gt 0 ]; then
   echo "s2m-drain: the instance is terminating: $S2M_APP_UNIT serves $S2M_DRAIN_DELAY s more while the load balancer deregisters it"
   sleep "$S2M_DRAIN_DELAY"

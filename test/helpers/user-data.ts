@@ -94,7 +94,8 @@ export interface ScriptRunOptions {
  */
 export function runInstanceScript(path: string, o: ScriptRunOptions): ScriptRun {
   const root = mkdtempSync(join(tmpdir(), 'instance-'));
-  const relocate = (text: string) => text.replace(/(^|[\s"'=(:])\/(etc|opt|proc)\//g, `$1${root}/$2/`);
+  const relocate = (text: string) => text.replace(/(^|[\s"'=(:])\/(etc|opt|proc|run)\//g, `$1${root}/$2/`);
+  mkdirSync(join(root, 'run'));
   const write = (file: string, text: string, mode = 0o644) => {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     writeFileSync(join(root, file), text, { mode });

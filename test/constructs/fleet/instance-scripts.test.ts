@@ -196,6 +196,17 @@ describe('drain: the terminating hook', () => {
     expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
   });
 
+  it('still drains a return to the warm pool when restarted after it saw the instance in service (systemd restarts it on failure)', () => {
+    // GIVEN the script's earlier run of this boot saw InService (/run/s2m-served) and failed; it now sees only the pool
+    const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['Warmed:Pending:Wait', 'Warmed:Pending:Wait', 'Terminated']) }, files: { [FLEET_ENV]: settings, '/run/s2m-served': '' }, fakes: { systemctl: '', aws: '' } });
+    rmSync(r.root, { recursive: true, force: true });
+    // THEN it drains at the first poll, no 5 s wait (a shell variable lost it: it waited for another state, here the
+    // 3rd poll's)
+    expect(r.status).toBe(0);
+    expect(sleeps(r.calls)).not.toContain(5);
+    expect(r.calls.filter((c) => !c.startsWith('sleep '))).toEqual(['systemctl stop s2m-app.service', expect.stringContaining('--lifecycle-hook-name s2m-drain --lifecycle-action-result CONTINUE')]);
+  });
+
   it('leaves alone an instance warming up for the pool (target Warmed:Stopped before it was ever in service this boot)', () => {
     // new in the pool (its launching hook waits), then started from the pool, in service, and terminated
     const r = runInstanceScript(`${BIN}/drain`, { scripts: { ...scripts, [`${BIN}/imds`]: targetStates(['Warmed:Stopped', 'Warmed:Stopped', 'Warmed:Stopped', 'Terminated']) }, files: { [FLEET_ENV]: settings }, fakes: { systemctl: '', aws: '' } });
