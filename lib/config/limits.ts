@@ -14,7 +14,9 @@ export const APP_STACK_COST = {
   /**
    * The stack without any service or queue: load balancer, listeners, DNS, WAF, monitoring. 44 resources since the
    * region writes its endpoint health check's id for the edge stack's alarm (one more: 43 before, and the budgets
-   * below one more each, so that no config's placement moved).
+   * below one more each, so that no config's placement moved). That counts on the stack's `AwsCustomResource`
+   * function being there for a fleet's image lookup: in a stack whose every fleet brings its own image, the write
+   * adds the function, its role, policy and log group too (4 more, within the budgets' margin of 24).
    */
   base: { resources: 44, bytes: 55_500 },
   /** One web service: fleet (role, policies, security group and its rules, launch template, group, scaling), target group, rule, rollback and monitoring alarms, dashboard widgets. */

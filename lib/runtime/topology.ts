@@ -577,6 +577,8 @@ export class TopologyLoader {
   private inflightDatabase: Promise<Topology> | undefined;
   /** A read of the database tier queued behind a read in flight ({@link TopologyLoader.refreshDatabase}). */
   private queuedDatabase: Promise<Topology> | undefined;
+  /** {@link TopologyLoader.stop} was called (and no start since): a queued read does not start. */
+  private stopped = false;
   private loadedAt: number | undefined;
   private lastError: Error | undefined;
   private failures = 0;
@@ -682,6 +684,8 @@ export class TopologyLoader {
     if (running === undefined) return this.startDatabaseRead();
     this.queuedDatabase ??= running.catch(() => undefined).then(() => {
       this.queuedDatabase = undefined;
+      // Stopped meanwhile (the runtime closed): no read after that, the topology as it is.
+      if (this.stopped) return this.topology!;
       // A full refresh that started meanwhile started after the calls this read answers: it serves them.
       return this.inflight ?? this.startDatabaseRead();
     });
@@ -698,12 +702,14 @@ export class TopologyLoader {
 
   /** Starts periodic refresh (idempotent); timers are unref'd. */
   public start(): void {
+    this.stopped = false;
     this.loop.start();
     this.shardMaps?.start();
   }
 
-  /** Stops periodic refresh (idempotent). */
+  /** Stops periodic refresh (idempotent), and a read of the database tier queued behind one in flight. */
   public stop(): void {
+    this.stopped = true;
     this.loop.stop();
     this.shardMaps?.stop();
   }

@@ -279,6 +279,33 @@ describe('TopologyLoader', () => {
     expect((await after).database?.role).toBe('secondary');
   });
 
+  it('refreshDatabase starts no queued read once the loader is stopped (the runtime closed meanwhile)', async () => {
+    let hold: Promise<void> | undefined;
+    ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
+      const seen = Object.entries(base).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
+      if (hold) await hold;
+      return { Parameters: seen };
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
+    await loader.refresh();
+    let release!: () => void;
+    hold = new Promise((r) => { release = r; });
+    // GIVEN a read of the database tier in flight and one queued behind it
+    const first = loader.refreshDatabase();
+    await new Promise((r) => setImmediate(r));
+    const queued = loader.refreshDatabase();
+    ssm.resetHistory();
+    // WHEN the loader stops, then the read in flight ends
+    loader.stop();
+    hold = undefined;
+    release();
+    await first;
+    // THEN the queued call answers with the topology as it is, and reads nothing
+    expect((await queued).database?.role).toBe(loader.current.database?.role);
+    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(0);
+  });
+
   it('refreshDatabase reads everything before the first load, and keeps the topology when its read fails', async () => {
     const errors: string[] = [];
     let fail = false;
