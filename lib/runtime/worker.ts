@@ -120,6 +120,8 @@ export const QUEUE_WORKER_DEFAULTS = {
   maxCallTimeoutMs: 10_000,
   /** Shortest deadline of an extension, delete or hand-back call (ms). */
   minCallTimeoutMs: 1_000,
+  /** After a FIFO message failed, receives take one message for its retry delay (or visibility timeout), one visibility timeout more, and this. */
+  fifoSingleReceiveMarginMs: 5_000,
   /** A receive's deadline is its long poll plus this (ms). */
   receiveTimeoutMarginMs: 10_000,
   /** The default `maxProcessingSeconds` is at least this (1 h)... */
@@ -291,6 +293,8 @@ export class QueueWorker {
    * worker restarted after a crash while busy finds its instance still protected, and its first idle poll lifts it.
    */
   private protectedNow: boolean | undefined;
+  /** On a FIFO queue, receives take one message until then (epoch ms): a message failed (see the receive). */
+  private singleReceiveUntil = 0;
   /** A protection call was abandoned at its deadline: it may have landed or not. */
   private protectionUnknown = false;
   /** An abandoned protection call that has not settled yet (it may still land). */
@@ -561,7 +565,10 @@ export class QueueWorker {
       try {
         const out = await sqs.send(new sdk!.ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
-          MaxNumberOfMessages: Math.min(10, this.concurrency - this.held.size),
+          // On a FIFO queue after a failure, one message a receive: SQS returns a group's next messages with its head,
+          // and each receive counts towards their maxReceiveCount too, so a head that keeps failing took up to 9 healthy
+          // messages of its group to the dead-letter queue with it.
+          MaxNumberOfMessages: this.fifo && Date.now() < this.singleReceiveUntil ? 1 : Math.min(10, this.concurrency - this.held.size),
           WaitTimeSeconds: this.waitTimeSeconds,
           ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
@@ -706,6 +713,11 @@ export class QueueWorker {
       }
     }
     this.release(h);
+    if (this.fifo) {
+      // Until the message's next attempt was received and has had a visibility timeout to run (see the receive).
+      const retryIn = delay !== undefined && Number.isFinite(delay) ? Math.max(0, delay) : this.visibilityTimeout;
+      this.singleReceiveUntil = Math.max(this.singleReceiveUntil, Date.now() + (retryIn + this.visibilityTimeout) * 1_000 + QUEUE_WORKER_DEFAULTS.fifoSingleReceiveMarginMs);
+    }
     if (delay !== undefined && Number.isFinite(delay)) {
       await this.visibility!.add({ ReceiptHandle: h.receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(delay))) })
         .catch((e: unknown) => this.report(asError(e), { operation: 'ChangeMessageVisibility (retry delay)', messageId: h.id }));

@@ -348,6 +348,30 @@ describe('QueueWorker on moto SQS', () => {
     expect(maxRunning).toBeGreaterThan(1);
   });
 
+  it('on a FIFO queue, sends a poison message to the dead-letter queue alone: after a failure it receives one message at a time, so its group\'s followers are not received (and counted) with each retry', async () => {
+    // GIVEN a FIFO group whose head always fails, and three healthy messages behind it; maxReceiveCount 3
+    const queue = await createTestQueue(sqs, { fifo: true, visibilityTimeout: 2, maxReceiveCount: 3 });
+    const [poisonId] = await sendBodies(sqs, queue.url, ['poison', 'fine-1', 'fine-2', 'fine-3'], () => 'g');
+    const attempts: number[] = [];
+    const done: string[] = [];
+    const worker = new QueueWorker(base(queue.url, (m) => {
+      if (m.body === 'poison') {
+        attempts.push(m.receiveCount);
+        throw new Error('cannot process this');
+      }
+      done.push(m.body);
+    }, { concurrency: 10, retryDelaySeconds: () => 0 }));
+    await worker.start();
+    // WHEN it has run the group
+    expect(await until(() => done.length === 3, 30_000)).toBe(true);
+    await worker.stop();
+    // THEN the poison message alone reached the dead-letter queue after its 3 attempts, and the healthy ones ran, in
+    // order (each receive of the head used to return them too, so their counts grew with its: all four went there)
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(done).toEqual(['fine-1', 'fine-2', 'fine-3']);
+    expect((await receiveAll(sqs, queue.deadLetterUrl, 1, 5_000)).map((m) => m.MessageId)).toEqual([poisonId]);
+  });
+
   it('hands messages back and pauses when scale-in protection cannot be set (the instance is leaving)', async () => {
     const queue = await createTestQueue(sqs);
     await sendBodies(sqs, queue.url, ['m1', 'm2']);
