@@ -34,6 +34,12 @@ export interface DatabaseView {
    * @default 'database.autoScaling.maxReaders'
    */
   readonly maxReadersField?: string;
+  /**
+   * The config field that sets `readers`, which an `add-reader` recommendation raises in a Global Database secondary
+   * (Aurora does not autoscale its readers).
+   * @default 'database.readers'
+   */
+  readonly readersField?: string;
 }
 
 /** The cache tier (ElastiCache Valkey/Redis, cluster mode). */
@@ -74,6 +80,13 @@ export interface CapacityConfig {
   readonly databaseClusters?: Readonly<Record<string, DatabaseView>>;
   readonly cache?: CacheView;
   readonly queues: readonly QueueView[];
+  /**
+   * With a Global Database over several regions, the writer's region: Aurora autoscales readers there only, so in
+   * the other regions a cluster holds `readers` (its `maxReaders` is `readers`, and more readers mean a higher
+   * `readersField`).
+   * @default - no Global Database: every region as configured
+   */
+  readonly globalDatabaseWriterRegion?: string;
 }
 
 /** Defaults used when a tier's config does not give a value (documented in docs/capacity.md). */
@@ -114,7 +127,16 @@ function clusterView(db: DatabaseConfig, shard: DatabaseConfig['shards'][number]
     targetReaderCpuPercent: autoScaling?.targetCpuPercent ?? VIEW_DEFAULTS.targetReaderCpuPercent,
     writerCpuLimitPercent: VIEW_DEFAULTS.writerCpuLimitPercent,
     maxReadersField: formatConfigPath(field),
+    readersField: formatConfigPath(ownReaders ? SIZING.shard.readers(shard!.id) : SIZING.database.readers),
   };
+}
+
+/**
+ * The view of a cluster in a Global Database secondary region, where Aurora does not autoscale readers: it holds
+ * `readers`, which an `add-reader` recommendation raises.
+ */
+export function secondaryClusterView(view: DatabaseView): DatabaseView {
+  return { ...view, maxReaders: view.readers, maxReadersField: view.readersField ?? formatConfigPath(SIZING.database.readers) };
 }
 
 /** Builds the CLI's view of a resolved config. */
@@ -149,5 +171,6 @@ export function capacityView(config: AppConfig): CapacityConfig {
       averageProcessingSeconds: q.averageProcessingSeconds,
       maxWorkers: q.workers.maxCapacity,
     })),
+    ...(db.globalDatabase.enabled && config.regions.length > 1 ? { globalDatabaseWriterRegion: db.globalDatabase.writerRegion } : {}),
   };
 }

@@ -21,6 +21,11 @@ export interface DatabaseTarget {
   /** Shard suffix of the output key (`''` when unsharded). */
   readonly shard: string;
   readonly database: DatabaseView;
+  /**
+   * In a Global Database secondary region: Aurora does not autoscale its readers (`database` holds `readers`).
+   * @default false
+   */
+  readonly secondary?: boolean;
 }
 
 /** The cache replication group found in the data stack's outputs. */

@@ -6,7 +6,7 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SIZING, formatConfigPath } from '../config';
-import type { CapacityConfig } from './config-view';
+import { secondaryClusterView, type CapacityConfig } from './config-view';
 import { metricWindow, type MetricWindow } from './duration';
 import {
   HEADROOM_GOAL,
@@ -187,7 +187,10 @@ async function reportRegion(config: CapacityConfig, region: string, window: Metr
     readStackOutputs(cfn, region, appStack, retry('DescribeStacks'), countStackCall),
     readStackOutputs(cfn, region, dataStack, retry('DescribeStacks'), countStackCall),
   ]);
-  const targets = discoverTargets(config, app, data, appStack, dataStack);
+  const discovered = discoverTargets(config, app, data, appStack, dataStack);
+  // A Global Database secondary does not autoscale its readers: its clusters hold `readers`.
+  const secondary = config.globalDatabaseWriterRegion !== undefined && region !== config.globalDatabaseWriterRegion;
+  const targets = secondary ? { ...discovered, databases: discovered.databases.map((d) => ({ ...d, database: secondaryClusterView(d.database), secondary: true })) } : discovered;
   const specs = buildQueries(targets, window.periodSeconds);
   let calls = 0;
   const series = specs.length === 0
@@ -280,6 +283,7 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
 
   for (const d of targets.databases) {
     const db = d.database;
+    const secondary = d.secondary === true;
     const readerCpu = get(MetricKeys.dbReaderCpu(d.clusterId));
     const writerCpu = get(MetricKeys.dbWriterCpu(d.clusterId));
     const conns = get(MetricKeys.dbConnections(d.clusterId));
@@ -291,9 +295,11 @@ export function evaluateRegion(region: string, targets: RegionTargets, series: R
     const rh = readersAtPeak === null ? null : headroom(readersAtPeak, db.maxReaders);
     const readers = tierReport(region, 'database', `${d.clusterId} readers`, load, [util('readerCpu', readerPeak, db.targetReaderCpuPercent, '%')],
       { unit: 'readers', current: db.readers, needed: r2(readersAtPeak), max: db.maxReaders }, rh,
-      [db.maxReaders > db.readers
-        ? `reader count from the config (database.readers: ${db.readers}); autoscaling may have run up to ${db.maxReaders}, and with more running at the peak, more are needed than shown`
-        : 'reader count from the config (database.readers)']);
+      [secondary
+        ? `reader count from the config (database.readers: ${db.readers}): a Global Database secondary, whose readers Aurora does not autoscale`
+        : db.maxReaders > db.readers
+          ? `reader count from the config (database.readers: ${db.readers}); autoscaling may have run up to ${db.maxReaders}, and with more running at the peak, more are needed than shown`
+          : 'reader count from the config (database.readers)']);
     tiers.push(readers);
     if (rh && readers.status !== 'ok') {
       const to = recommendedMax(rh.needed, db.maxReaders + 1);

@@ -13,6 +13,10 @@ describe('capacityView of the resolved example configs', () => {
     expect(view.cache).toMatchObject({ shards: 2, replicasPerShard: 1, nodeType: 'cache.r7g.large' });
     // AND the queue's worker maximum from queues[].workers.maxCapacity
     expect(view.queues).toEqual([expect.objectContaining({ name: 'jobs', acceptableLatencySeconds: 120, averageProcessingSeconds: 2, maxWorkers: 40 })]);
+    // AND its Global Database's writer region, outside which readers are not autoscaled (database.readers is raised)
+    expect(view.globalDatabaseWriterRegion).toBe('us-east-1');
+    expect(view.database?.readersField).toBe('database.readers');
+    expect(capacityView(loadConfigFile(configPath('startup'))).globalDatabaseWriterRegion).toBeUndefined();
   });
 
   it('takes the configured readers as the maximum when reader autoscaling is off (startup.json)', () => {
@@ -26,7 +30,7 @@ describe('capacityView of the resolved example configs', () => {
     const view = capacityView(sharded);
     expect(view.database?.maxReadersField).toBe('database.autoScaling.maxReaders');
     expect(Object.keys(view.databaseClusters ?? {})).toEqual(['S0', 'S1', 'S2']);
-    expect(view.databaseClusters?.S2).toMatchObject({ readers: 3, maxReaders: 8, maxReadersField: 'database.autoScaling.maxReaders' });
+    expect(view.databaseClusters?.S2).toMatchObject({ readers: 3, maxReaders: 8, maxReadersField: 'database.autoScaling.maxReaders', readersField: 'database.shards[s2].readers' });
     // AND a shard with its own reader autoscaling is resized on itself
     const own = loadConfigFile(configPath('sharded'));
     const withOwn = { ...own, database: { ...own.database, shards: own.database.shards.map((s) => (s.id === 's1' ? { ...s, autoScaling: { ...s.autoScaling!, maxReaders: 4 } } : s)) } };

@@ -81,6 +81,21 @@ describe('report over every tier (mocked CloudFormation and CloudWatch)', () => 
     for (const r of report.recommendations) expect(isSizingField(r.field), r.field).toBe(true);
   });
 
+  it('holds a Global Database secondary\'s readers at database.readers (Aurora does not autoscale them) and recommends raising that', async () => {
+    // GIVEN readers peaking at 90% CPU in every region, and a Global Database written in us-east-1
+    const aws = mockAws(REGIONS, (q) => (q.metric === 'AWS/RDS/CPUUtilization' && q.dims.Role === 'READER' ? 90 : shopValues(q)));
+    const report = await runReport({ ...CONFIG, database: { ...CONFIG.database!, readersField: 'database.readers' }, globalDatabaseWriterRegion: 'us-east-1' }, aws.deps, { sinceSeconds: 3 * 3600 });
+    // THEN in the writer's region the 2.57 readers the peak needs fit autoscaling's 5: nothing to add
+    expect(tier(report, 'us-east-1', 'shop-db-us-east-1 readers').capacity).toMatchObject({ current: 2, needed: 2.57, max: 5 });
+    expect(report.recommendations.filter((r) => r.region === 'us-east-1' && r.action === 'add-reader')).toEqual([]);
+    // AND a secondary holds its 2 readers, says why, and is told to raise database.readers (not maxReaders, which does
+    // nothing there)
+    const secondary = tier(report, 'eu-west-1', 'shop-db-eu-west-1 readers');
+    expect(secondary.capacity).toMatchObject({ current: 2, needed: 2.57, max: 2 });
+    expect(secondary.notes).toEqual([expect.stringMatching(/a Global Database secondary, whose readers Aurora does not autoscale/)]);
+    expect(report.recommendations.filter((r) => r.region === 'eu-west-1' && r.action === 'add-reader')).toEqual([expect.objectContaining({ field: 'database.readers', from: 2 })]);
+  });
+
   it('makes the minimum of API calls: one DescribeStacks per stack, ceil(queries / 500) GetMetricData per region', async () => {
     const aws = mockAws(REGIONS, shopValues);
     const report = await runReport(CONFIG, aws.deps, { sinceSeconds: 3600 });
