@@ -99,7 +99,7 @@ export class Network extends Construct {
     this.natInstances = natInstances?.instances ?? [];
     // Without a NAT gateway the "private with egress" subnets would have no route out.
     if (natGateways === 0) {
-      Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
+      Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets reach S3 (Amazon Linux package repositories) and DynamoDB through the gateway endpoints and AWS APIs only through interface endpoints; nothing else on the internet (the RDS certificate bundle, container registries, third-party APIs).');
     }
 
     const services = props.interfaceEndpoints ?? [];
