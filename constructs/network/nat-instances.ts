@@ -39,7 +39,10 @@ export interface NatInstancesProps {
  * Trade-offs against NAT gateways (the network stack warns about them): an instance is not a managed,
  * AZ-redundant service; EC2's automatic recovery restarts it on a host failure, not on a software fault;
  * bandwidth is the instance's (t4g.nano: 32 Mbit/s baseline, bursts to 5 Gbit/s); and a deploy that picks up
- * a new AMI replaces it, cutting egress for a minute or two while the new one boots.
+ * a new AMI replaces it, cutting egress for a minute or two while the new one boots. Its public IPv4 address is
+ * assigned at launch, not an Elastic IP: a replaced instance (a new AMI or script, or the move to NAT gateways)
+ * sends the private subnets' traffic from a new address, so a third party that allow-lists your egress address
+ * must be told; a NAT gateway keeps its Elastic IP for its lifetime.
  *
  * Pass it to `ec2.Vpc`'s `natGatewayProvider`; after the VPC exists, {@link instances} lists the instances.
  */

@@ -1,5 +1,6 @@
-import { Annotations, RemovalPolicy, Token } from 'aws-cdk-lib/core';
+import { Annotations, Aws, RemovalPolicy, Token } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { validationError } from '../common/errors';
@@ -99,7 +100,7 @@ export class Network extends Construct {
     this.natInstances = natInstances?.instances ?? [];
     // Without a NAT gateway the "private with egress" subnets would have no route out.
     if (natGateways === 0) {
-      Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets cannot reach the internet (SSM, package repositories).');
+      Annotations.of(this).addWarningV2('scale-to-millions:network-no-nat', 'Network has no NAT gateway: instances in private subnets reach S3 (Amazon Linux package repositories) and DynamoDB through the gateway endpoints and AWS APIs only through interface endpoints; nothing else on the internet (the RDS certificate bundle, container registries, third-party APIs).');
     }
 
     const services = props.interfaceEndpoints ?? [];
@@ -125,11 +126,20 @@ export class Network extends Construct {
       retention: props.flowLogRetention ?? NETWORK_DEFAULTS.flowLogRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.vpc.addFlowLog('FlowLog', {
+    const flowLog = this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,
       maxAggregationInterval: ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
     });
+    // The delivery role trusts the flow logs service only for this account's flow logs in this region (AWS's
+    // confused-deputy guidance for flow log roles); an in-place update of the role's trust policy.
+    const deliveryRole = flowLog.iamRole?.node.defaultChild;
+    if (deliveryRole instanceof iam.CfnRole) {
+      deliveryRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:vpc-flow-log/*` },
+      });
+    }
   }
 }
 

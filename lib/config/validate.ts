@@ -9,7 +9,7 @@ import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
 import { MAX_DEREGISTRATION_DELAY_SECONDS } from '../../constructs/web-tier/limits';
-import { isInstanceMetadataTagKey } from '../../constructs/fleet/defaults';
+import { FLEET_DEFAULTS, isInstanceMetadataTagKey } from '../../constructs/fleet/defaults';
 import { DATABASE_USERS } from '../runtime/contract';
 import { resolveEdge } from './sections/edge';
 import { REGION_ZONES, defaultZones, isKnownRegion } from './regions';
@@ -165,6 +165,11 @@ function resolveRegions(c: Checker, raw: unknown, stage: Stage, defaultNat: numb
     }
     const nat = c.number(at(p, 'natGateways'), o.natGateways, { integer: true, min: 0, max: 6 }) ?? defaultNat ?? Math.min(preset.natGateways, azs.length || preset.natGateways);
     if (azs.length > 0 && nat > azs.length) c.fail(at(p, 'natGateways'), `must not exceed the number of availability zones (${azs.length})`, nat);
+    // Every region runs the services' fleets (at least one service), each with a database user: at every launch a
+    // fleet instance downloads AWS's RDS certificate bundle from the internet and abandons the launch without it.
+    if (nat === 0) {
+      c.fail(o.natGateways !== undefined ? at(p, 'natGateways') : 'network.natGateways', `must be at least 1${region ? ` (${region})` : ''}: the fleets in the private subnets download the RDS certificate bundle (${FLEET_DEFAULTS.rdsCaBundleUrl}) at every launch and abandon the launch without it, and only a NAT gateway or instance reaches the internet`, nat);
+    }
     if (region !== undefined && cidrText !== undefined) out.push({ region, availabilityZones: azs, vpcCidr: cidrText, natGateways: nat });
   });
   return out;

@@ -102,6 +102,22 @@ describe('Network with defaults', () => {
     expect(network.flowLogGroup).toBeDefined();
   });
 
+  it('lets the flow logs service assume the delivery role only for this account\'s flow logs in this region (confused deputy)', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [{
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':vpc-flow-log/*']] } },
+          },
+        }],
+      },
+    });
+  });
+
   it('restricts the default security group with the custom resource', () => {
     template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
     template.hasResourceProperties('Custom::VpcRestrictDefaultSG', { DefaultSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NetworkVpc'), 'DefaultSecurityGroup'] } });

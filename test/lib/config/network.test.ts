@@ -28,7 +28,17 @@ describe('config: network.interfaceEndpoints', () => {
   it('fails when the primary region has neither a NAT gateway nor a Secrets Manager endpoint for the rotation', () => {
     expect(configErrors(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }], network: { interfaceEndpoints: ['ssm'] } })))
       .toContain('network.interfaceEndpoints: the database credentials rotate in eu-west-1, whose VPC has no NAT gateway: add "secretsmanager" so the rotation function reaches Secrets Manager (got: ["ssm"])');
-    expect(() => resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }] }))).not.toThrow();
+    // With the endpoint (the growth preset has it) the rotation is satisfied; the region is still refused for its fleets (below).
+    expect(configErrors(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }] }))).not.toContain('the database credentials rotate');
+  });
+
+  it('refuses a region without NAT: its fleets could not fetch the RDS certificate bundle at launch and would abandon every launch', () => {
+    const endpoints = ['secretsmanager', 'ssm', 'sqs', 'kms', 'logs', 'sts', 'ssmmessages', 'ec2messages', 'monitoring', 'autoscaling'];
+    expect(configErrors(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 0 }], network: { interfaceEndpoints: endpoints } })))
+      .toMatch(/regions\[0\]\.natGateways: must be at least 1 \(eu-west-1\): the fleets .* download the RDS certificate bundle \(https:\/\/truststore\.pki\.rds\.amazonaws\.com\/.*\) .* \(got: 0\)/);
+    expect(configErrors(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16' }], network: { natGateways: 0, interfaceEndpoints: endpoints } })))
+      .toMatch(/network\.natGateways: must be at least 1 \(eu-west-1\)/);
+    expect(() => resolveConfig(minimalConfig({ regions: [{ region: 'eu-west-1', vpcCidr: '10.0.0.0/16', natGateways: 1 }] }))).not.toThrow();
   });
 
   it('puts them in every region\'s network stack', () => {
