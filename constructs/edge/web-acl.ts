@@ -12,6 +12,9 @@ export const MANAGED_RULE_GROUPS: readonly string[] = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ];
 
+/** WAF text transformations that bring a request's path to the one CloudFront matches path patterns against. */
+const PATH_AS_ROUTED: wafv2.CfnWebACL.TextTransformationProperty[] = [{ priority: 0, type: 'URL_DECODE' }, { priority: 1, type: 'NORMALIZE_PATH' }];
+
 /**
  * Throws a `ValidationError` (of `scope`, when given) when `limit` is outside what AWS WAF accepts for a
  * rate-based rule; `who` names the construct in the message.
@@ -36,7 +39,10 @@ export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forw
   const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
   const prefixes = [...new Set(rateLimitExcludedPaths.map((p) => p.split(/[*?]/)[0]!).filter((p) => p.length > 1))];
   const startsWith = (prefix: string): wafv2.CfnWebACL.StatementProperty => ({
-    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
+    // CloudFront picks the behaviour by the path normalized (RFC 3986: percent-decoded, dot segments removed), WAF
+    // inspects it as sent: without the same normalization `/static/../login` is routed to the dynamic origin and
+    // skips the rate rule.
+    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: PATH_AS_ROUTED },
   });
   const excluded = prefixes.length === 0 ? undefined : prefixes.length === 1 ? startsWith(prefixes[0]!) : { orStatement: { statements: prefixes.map(startsWith) } };
   return [
