@@ -80,5 +80,8 @@ describe('web ACL rate rule and static paths', () => {
     expect(rate(['/static/*', '/assets/*', '/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: { orStatement: { statements: [startsWith('/static/'), startsWith('/assets/')] } } } });
     // a pattern that would exclude everything is ignored
     expect(rate(['/*', '*'])).not.toHaveProperty('scopeDownStatement');
+    // /static/x and /v1x match no static behaviour (CloudFront sends them to the load balancers): they must be counted
+    expect(rate(['/static/*.js', '/v?/*'])).not.toHaveProperty('scopeDownStatement');
+    expect(rate(['/img/*.png', '/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: startsWith('/static/') } });
   });
 });
