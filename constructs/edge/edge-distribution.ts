@@ -281,8 +281,8 @@ export class EdgeDistribution extends Construct {
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'DynamicOriginRequest', {
       comment: cachingOff
         ? `Every viewer header (Authorization included${viewerHost ? ', Host too' : ', not Host'}): nothing is cached`
-        : 'The forwarded headers travel in the cache key',
-      headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : cloudfront.OriginRequestHeaderBehavior.none(),
+        : 'The forwarded headers travel in the cache key; CORS preflight headers too (OPTIONS is not cached)',
+      headerBehavior: cachingOff ? allViewerHeaders(viewerHost, forwardedHeaders) : preflightHeaders(keyHeaders),
       cookieBehavior: forwarded(cookies, cloudfront.OriginRequestCookieBehavior),
       queryStringBehavior: forwarded(props.forwardedQueryStrings ?? 'all', cloudfront.OriginRequestQueryStringBehavior),
     });
@@ -512,6 +512,18 @@ function allViewerHeaders(viewerHost: boolean, list: string[]): cloudfront.Origi
   if (!viewerHost) return cloudfront.OriginRequestHeaderBehavior.denyList('Host');
   return cloudfront.OriginRequestHeaderBehavior.all(...list.filter((h) => /^CloudFront-/i.test(h)));
 }
+
+/**
+ * With caching on, CloudFront sends the origin only the cache key's headers and the origin request policy's: a CORS
+ * preflight (OPTIONS, never cached here) needs `Access-Control-Request-Method` and `-Headers` to be answered, and
+ * keying GETs on them would be pointless (browsers send them on preflights only).
+ */
+function preflightHeaders(keyHeaders: string[]): cloudfront.OriginRequestHeaderBehavior {
+  const missing = CORS_PREFLIGHT_HEADERS.filter((h) => !keyHeaders.some((k) => k.toLowerCase() === h.toLowerCase()));
+  return missing.length > 0 ? cloudfront.OriginRequestHeaderBehavior.allowList(...missing) : cloudfront.OriginRequestHeaderBehavior.none();
+}
+
+const CORS_PREFLIGHT_HEADERS = ['Access-Control-Request-Headers', 'Access-Control-Request-Method'];
 
 /** `api.shop.example.com` inside `shop.example.com` → `Api` (the records' construct id). */
 function recordId(name: string, domain: string): string {

@@ -12,6 +12,9 @@ export const MANAGED_RULE_GROUPS: readonly string[] = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ];
 
+/** WAF text transformations that bring a request's path to the one CloudFront matches path patterns against. */
+const PATH_AS_ROUTED: wafv2.CfnWebACL.TextTransformationProperty[] = [{ priority: 0, type: 'URL_DECODE' }, { priority: 1, type: 'NORMALIZE_PATH' }];
+
 /**
  * Throws a `ValidationError` (of `scope`, when given) when `limit` is outside what AWS WAF accepts for a
  * rate-based rule; `who` names the construct in the message.
@@ -28,15 +31,20 @@ export function checkRateLimit(limit: number, who: string, scope?: IConstruct): 
  * The rules of a product web ACL: a per-IP rate-based block rule (5-minute window) first, then the AWS
  * managed IP-reputation, common and known-bad-inputs groups. The common group's `SizeRestrictions_BODY` (a request
  * body over 8 KB) counts instead of blocking unless `blockLargeRequestBodies`. Requests under
- * `rateLimitExcludedPaths` (CloudFront path patterns, e.g. `/static/*`: the part before the first wildcard is the
- * prefix) are not counted by the rate rule: a page load fetches dozens of static files, and an office or a mobile
+ * `rateLimitExcludedPaths` (CloudFront path patterns ending in their only wildcard, `*`, e.g. `/static/*`: the part
+ * before it is the prefix; a pattern with another wildcard, e.g. `/img/*.png`, is not excluded) are not counted by the rate rule: a page load fetches dozens of static files, and an office or a mobile
  * carrier behind one address would be blocked at normal use.
  */
 export function webAclRules(metricPrefix: string, rateLimitPer5Min: number, forwardedIpHeader?: string, blockLargeRequestBodies = false, rateLimitExcludedPaths: readonly string[] = []): wafv2.CfnWebACL.RuleProperty[] {
   const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
-  const prefixes = [...new Set(rateLimitExcludedPaths.map((p) => p.split(/[*?]/)[0]!).filter((p) => p.length > 1))];
+  // Only a pattern whose one wildcard is a trailing `*` is a prefix: `/img/*.png` or `/v?/*` routes `/img/x` or
+  // `/v1x` to the dynamic origin, which must stay counted (such patterns are counted whole).
+  const prefixes = [...new Set(rateLimitExcludedPaths.filter((p) => /^[^*?]+\*$/.test(p)).map((p) => p.slice(0, -1)).filter((p) => p.length > 1))];
   const startsWith = (prefix: string): wafv2.CfnWebACL.StatementProperty => ({
-    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
+    // CloudFront picks the behaviour by the path normalized (RFC 3986: percent-decoded, dot segments removed), WAF
+    // inspects it as sent: without the same normalization `/static/../login` is routed to the dynamic origin and
+    // skips the rate rule.
+    byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: PATH_AS_ROUTED },
   });
   const excluded = prefixes.length === 0 ? undefined : prefixes.length === 1 ? startsWith(prefixes[0]!) : { orStatement: { statements: prefixes.map(startsWith) } };
   return [

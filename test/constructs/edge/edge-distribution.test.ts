@@ -294,8 +294,15 @@ describe('EdgeDistribution with custom props', () => {
       }),
     });
     t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' }, CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['__Host-s2m-session', 'lang'] }, QueryStringsConfig: { QueryStringBehavior: 'none' } }),
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Access-Control-Request-Headers', 'Access-Control-Request-Method'] }, CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['__Host-s2m-session', 'lang'] }, QueryStringsConfig: { QueryStringBehavior: 'none' } }),
     });
+  });
+
+  it('sends a CORS preflight\'s Access-Control-Request-* headers to the load balancers with caching on (else only the cache key\'s headers reach them, and the preflight cannot be answered)', () => {
+    const policy = Object.values(t.findResources('AWS::CloudFront::OriginRequestPolicy'))[0] as { Properties: { OriginRequestPolicyConfig: { HeadersConfig: unknown } } };
+    expect(policy.Properties.OriginRequestPolicyConfig.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['Access-Control-Request-Headers', 'Access-Control-Request-Method'] });
+    expect(config.DefaultCacheBehavior.AllowedMethods).toContain('OPTIONS');
+    expect(config.DefaultCacheBehavior.CachedMethods).not.toContain('OPTIONS');
   });
 
   it('applies the price class, static paths, rate limit and error responses', () => {
@@ -358,7 +365,7 @@ describe('EdgeDistribution serving api.<domain> with the viewer\'s Host', () => 
       CachePolicyConfig: Match.objectLike({ ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization', 'Host', 'Accept', 'Accept-Language', 'Content-Type', 'Origin', 'Referer', 'User-Agent', 'CloudFront-Viewer-Country'] } }) }),
     });
     // CloudFront forwards the cache key's headers itself: the origin request policy adds none
-    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', { OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'none' } }) });
+    t.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', { OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Access-Control-Request-Headers', 'Access-Control-Request-Method'] } }) });
     // and more than CloudFront's 10 key headers is refused, naming them
     expect(validationErrorOf(() => edgeStack({ forwardViewerHost: true, dynamicDefaultTtl: Duration.seconds(5), dynamicMaxTtl: Duration.seconds(5), forwardedHeaders: ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'] })).message)
       .toMatch(/with dynamic caching on, forwardedHeaders are part of the cache key, with Authorization and Host, and CloudFront takes at most 10 headers there \(got: 11: Authorization, Host, A, B/);

@@ -65,13 +65,23 @@ describe('web ACL rules', () => {
 });
 
 describe('web ACL rate rule and static paths', () => {
+  // CloudFront routes by the normalized path (percent-decoded, dot segments removed): /static/../login and
+  // /static/%2e%2e/login reach the dynamic origin, so the exclusion must look at the path normalized the same way.
+  const normalized = [{ priority: 0, type: 'URL_DECODE' }, { priority: 1, type: 'NORMALIZE_PATH' }];
+  it('matches the excluded paths on the path as CloudFront routes it, so /static/../login is still counted', () => {
+    const rate = (webAclRules('m', 2000, undefined, false, ['/static/*'])[0]!.statement as unknown as { rateBasedStatement: { scopeDownStatement: { notStatement: { statement: { byteMatchStatement: { textTransformations: unknown } } } } } }).rateBasedStatement;
+    expect(rate.scopeDownStatement.notStatement.statement.byteMatchStatement.textTransformations).toEqual(normalized);
+  });
   it('does not count requests under the excluded paths (static files a page load fetches by the dozen)', () => {
     const rate = (paths: string[]) => (webAclRules('m', 2000, undefined, false, paths)[0]!.statement as unknown as { rateBasedStatement: Record<string, unknown> }).rateBasedStatement;
-    const startsWith = (p: string) => ({ byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: p, textTransformations: [{ priority: 0, type: 'NONE' }] } });
+    const startsWith = (p: string) => ({ byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: p, textTransformations: normalized } });
     expect(rate([])).not.toHaveProperty('scopeDownStatement');
     expect(rate(['/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: startsWith('/static/') } });
     expect(rate(['/static/*', '/assets/*', '/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: { orStatement: { statements: [startsWith('/static/'), startsWith('/assets/')] } } } });
     // a pattern that would exclude everything is ignored
     expect(rate(['/*', '*'])).not.toHaveProperty('scopeDownStatement');
+    // /static/x and /v1x match no static behaviour (CloudFront sends them to the load balancers): they must be counted
+    expect(rate(['/static/*.js', '/v?/*'])).not.toHaveProperty('scopeDownStatement');
+    expect(rate(['/img/*.png', '/static/*']).scopeDownStatement).toEqual({ notStatement: { statement: startsWith('/static/') } });
   });
 });
