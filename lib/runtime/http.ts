@@ -328,13 +328,16 @@ export async function readJsonObject<T extends object = Record<string, unknown>>
 
 /**
  * Adds a `Set-Cookie` header without dropping the other cookies set; an earlier value of the same cookie in this
- * response is replaced (a renewed token, then a saved one: only the last is sent).
+ * response is replaced (a renewed token, then a saved one: only the last is sent). The response becomes
+ * `Cache-Control: private, no-store`: a shared cache (CloudFront with dynamic caching on) must never keep a response
+ * that hands out a session, or the next visitor with the same cache key (an anonymous one) would get that session.
  */
 export function appendSetCookie(res: ServerResponse, cookie: string): void {
   const prev = res.getHeader('set-cookie');
   const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
   const name = cookie.slice(0, cookie.indexOf('=') + 1);
   res.setHeader('set-cookie', [...list.filter((c) => !c.startsWith(name)), cookie]);
+  res.setHeader('cache-control', 'private, no-store');
 }
 
 /**

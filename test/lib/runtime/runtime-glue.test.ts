@@ -263,7 +263,7 @@ function fakeRequest(cookie?: string) {
     getHeader: (n: string) => headers.get(n),
     setHeader: (n: string, v: unknown) => { headers.set(n, v); },
   } as unknown as ServerResponse;
-  return { req, res, cookies: () => (headers.get('set-cookie') as string[] | undefined) ?? [] };
+  return { req, res, cookies: () => (headers.get('set-cookie') as string[] | undefined) ?? [], header: (n: string) => headers.get(n) };
 }
 
 describe('RequestSession', () => {
@@ -273,8 +273,14 @@ describe('RequestSession', () => {
     const signedOut = await RequestSession.load(store, first.req, first.res);
     expect(signedOut.data).toBeUndefined();
     expect(await signedOut.save({ u: 'x' })).toBe(false);
+    expect(first.header('cache-control')).toBeUndefined();
+    // an application's own caching header, replaced once the response hands out a session
+    first.res.setHeader('cache-control', 'public, max-age=60');
     await signedOut.start({ u: 'alice' });
     expect(first.cookies()).toEqual([expect.stringMatching(/^__Host-s2m-session=t1; Max-Age=100; Path=\/; Secure; HttpOnly; SameSite=Lax$/)]);
+    // a response that sets the session is never kept by a shared cache (CloudFront with dynamic caching on would hand
+    // it to the next anonymous visitor)
+    expect(first.header('cache-control')).toBe('private, no-store');
 
     const next = fakeRequest('__Host-s2m-session=t1');
     const session = await RequestSession.load(store, next.req, next.res);
