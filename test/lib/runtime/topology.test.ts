@@ -161,6 +161,28 @@ describe('TopologyLoader', () => {
   };
   const aws = () => ({ ssm: ssm as unknown as SSMClient, secretsManager: sm as unknown as SecretsManagerClient });
 
+  /**
+   * A loaded loader whose tier reads answer with `params` as they were when each read started; `hold()` makes the
+   * reads started from then on wait, and returns what releases them.
+   */
+  async function loaderWithHeldReads(params: Record<string, string>): Promise<{ loader: TopologyLoader; hold: () => () => void }> {
+    let held: Promise<void> | undefined;
+    ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
+      const seen = Object.entries(params).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
+      if (held) await held;
+      return { Parameters: seen };
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
+    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
+    await loader.refresh();
+    const hold = (): (() => void) => {
+      let release!: () => void;
+      held = new Promise((r) => { release = r; });
+      return () => { held = undefined; release(); };
+    };
+    return { loader, hold };
+  }
+
   it('reads each tier path with GetParametersByPath (paged), the map with GetParameter, and the secrets', async () => {
     const params = { ...base, '/shop/database/shard-map': map(1, ['s0', 's1']), '/shop/queues/jobs/url': 'https://sqs.eu-west-1.amazonaws.com/1/jobs' };
     ssm.on(GetParametersByPathCommand).callsFake(byPath(params));
@@ -238,17 +260,8 @@ describe('TopologyLoader', () => {
   it('refreshDatabase returns a read that started after the call, not one in flight that may predate the change (one queued read for every call)', async () => {
     // GIVEN a loaded topology whose tier reads can be held, each returning the parameters as they were when it started
     const params: Record<string, string> = { ...base };
-    let hold: Promise<void> | undefined;
-    ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
-      const seen = Object.entries(params).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
-      if (hold) await hold;
-      return { Parameters: seen };
-    });
-    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
-    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
-    await loader.refresh();
-    let release!: () => void;
-    hold = new Promise((r) => { release = r; });
+    const { loader, hold } = await loaderWithHeldReads(params);
+    let release = hold();
     // and a read of the database tier under way (the one a first lost write asked for), which read the region as primary
     const first = loader.refreshDatabase();
     await new Promise((r) => setImmediate(r));
@@ -258,7 +271,6 @@ describe('TopologyLoader', () => {
     ssm.resetHistory();
     const second = loader.refreshDatabase();
     const third = loader.refreshDatabase();
-    hold = undefined;
     release();
     // THEN the read in flight answers as it read, and the later calls get one read that started after them
     expect((await first).database?.role).toBe('primary');
@@ -268,29 +280,19 @@ describe('TopologyLoader', () => {
     expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path)).toEqual(['/shop/database']);
     // and so does a call made while a full refresh is in flight
     params['/shop/database/role'] = 'primary';
-    hold = new Promise((r) => { release = r; });
+    release = hold();
     const full = loader.refresh();
     await new Promise((r) => setImmediate(r));
     params['/shop/database/role'] = 'secondary';
     const after = loader.refreshDatabase();
-    hold = undefined;
     release();
     expect((await full).database?.role).toBe('primary');
     expect((await after).database?.role).toBe('secondary');
   });
 
   it('refreshDatabase starts no queued read once the loader is stopped (the runtime closed meanwhile)', async () => {
-    let hold: Promise<void> | undefined;
-    ssm.on(GetParametersByPathCommand).callsFake(async (input: { Path: string }) => {
-      const seen = Object.entries(base).filter(([n]) => n.startsWith(`${input.Path}/`)).map(([Name, Value]) => ({ Name, Value }));
-      if (hold) await hold;
-      return { Parameters: seen };
-    });
-    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}', VersionId: 'v1' });
-    const loader = new TopologyLoader({ prefix: '/shop', region: 'eu-west-1', ...aws() });
-    await loader.refresh();
-    let release!: () => void;
-    hold = new Promise((r) => { release = r; });
+    const { loader, hold } = await loaderWithHeldReads({ ...base });
+    const release = hold();
     // GIVEN a read of the database tier in flight and one queued behind it
     const first = loader.refreshDatabase();
     await new Promise((r) => setImmediate(r));
@@ -298,7 +300,6 @@ describe('TopologyLoader', () => {
     ssm.resetHistory();
     // WHEN the loader stops, then the read in flight ends
     loader.stop();
-    hold = undefined;
     release();
     await first;
     // THEN the queued call answers with the topology as it is, and reads nothing
