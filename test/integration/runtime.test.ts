@@ -208,7 +208,16 @@ describe('createRuntime from what a synthesized data stack publishes (config/sha
     expect((await rt.health.run()).checks['cache']!.detail).toContain(`127.0.0.1:${redis.cluster[1]!.port}`);
     // and its connections keep their name (CLIENT LIST still tells which service holds them)
     expect((rt.cache.redis as Cluster).options.redisOptions?.connectionName).toBe(connectionName);
-    expect(String(await admin(redis.cluster[1]!.port, 'CLIENT', 'LIST'))).toContain(`name=${connectionName} `);
+    // (every node connection the new client opens, and no connection of the cache user anywhere without a name; the
+    // cluster client opens a node's connection at its first command, so which nodes have one depends on the keys used)
+    const nodes = (rt.cache.redis as Cluster).nodes('all');
+    expect(nodes.length).toBe(redis.cluster.length);
+    for (const node of nodes) expect(String(await node.call('CLIENT', 'INFO'))).toContain(`name=${connectionName} `);
+    for (const node of redis.cluster) {
+      const mine = String(await admin(node.port, 'CLIENT', 'LIST')).split('\n').filter((line) => line.includes(` user=${cacheUser} `));
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.filter((line) => / name= /.test(line))).toEqual([]);
+    }
   });
 
   it('runs the worker: jobs with their producer session, once per idempotency key, and moves to a new queue URL', async () => {
