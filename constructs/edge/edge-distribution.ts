@@ -248,7 +248,9 @@ export class EdgeDistribution extends Construct {
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
-        xssProtection: { protection: true, modeBlock: true, override: true },
+        // `X-XSS-Protection: 0`: browsers have removed the XSS filter, and where it remains its `mode=block` could
+        // be used to leak what a page contains (OWASP Secure Headers Project); the defence is a Content-Security-Policy.
+        xssProtection: { protection: false, override: true },
       },
       removeHeaders: ['Server'],
     });

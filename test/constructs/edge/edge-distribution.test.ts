@@ -135,7 +135,7 @@ describe('EdgeDistribution with defaults', () => {
           ContentTypeOptions: { Override: true },
           FrameOptions: { FrameOption: 'DENY', Override: true },
           ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
-          XSSProtection: { Protection: true, ModeBlock: true, Override: true },
+          XSSProtection: { Protection: false, Override: true },
         },
       }),
     });
