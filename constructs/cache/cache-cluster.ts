@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { allowConsumerTo } from '../common/endpoints';
 import { dataPlacement } from '../common/placement';
 import { validationError } from '../common/errors';
 import { checkPort } from '../common/ports';
@@ -388,10 +389,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       return;
     }
     this.authSecret.grantRead(consumer);
-    const sources = consumer.connections.securityGroups;
-    if (sources.length === 0) this.connections.allowFrom(consumer, ec2.Port.tcp(this.port), 'from an application fleet');
-    // A "remote" rule lands in the consumer's stack when it differs from ours (no dependency cycle).
-    for (const source of sources) this.securityGroup.addIngressRule(source, ec2.Port.tcp(this.port), 'from an application fleet', true);
+    allowConsumerTo(consumer, this, ec2.Port.tcp(this.port));
   }
 
   /** Errors of the password rotation function (undefined when nothing rotates). */

@@ -118,19 +118,24 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
     });
     if (this.props.secret) grantSecretToPrincipal(this.props.secret, consumer, Stack.of(this).region);
     const network = this.props.network;
-    for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) {
-      // The ingress rule is a "remote" rule so it lands in the consumer's stack, which already depends on
-      // the provider's (the other way round the stacks would reference each other). Egress is only added
-      // when the consumer does not already allow all outbound traffic.
-      const consumerGroups = consumer.connections.securityGroups;
-      if (consumerGroups.length > 0 && consumerGroups.every((sg) => sg.allowAllOutbound)) {
-        for (const sg of access.connections.connections.securityGroups) {
-          for (const peer of consumerGroups) sg.addIngressRule(peer, access.port, 'from an application fleet', true);
-        }
-      } else {
-        consumer.connections.allowTo(access.connections, access.port, 'from an application fleet');
-      }
+    for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) allowConsumerTo(consumer, access.connections, access.port);
+  }
+}
+
+/**
+ * Lets `consumer` open connections to `target` on `port`: an ingress rule on the target's security groups and, when
+ * the consumer does not already allow all outbound traffic (a fleet with `allowAllOutbound: false`), an egress rule
+ * on the consumer's. The ingress rule is a "remote" rule so it lands in the consumer's stack, which already depends
+ * on the target's (the other way round the stacks would reference each other).
+ */
+export function allowConsumerTo(consumer: ec2.IConnectable, target: ec2.IConnectable, port: ec2.Port): void {
+  const consumerGroups = consumer.connections.securityGroups;
+  if (consumerGroups.length > 0 && consumerGroups.every((sg) => sg.allowAllOutbound)) {
+    for (const sg of target.connections.securityGroups) {
+      for (const peer of consumerGroups) sg.addIngressRule(peer, port, 'from an application fleet', true);
     }
+  } else {
+    consumer.connections.allowTo(target, port, 'from an application fleet');
   }
 }
 

@@ -164,9 +164,21 @@ export interface FleetProps {
   readonly warmPool?: autoscaling.WarmPoolOptions;
   /**
    * Security group of the instances.
-   * @default - a new security group, all outbound allowed, no inbound
+   * @default - a new security group, no inbound, outbound as `allowAllOutbound` says
    */
   readonly securityGroup?: ec2.ISecurityGroup;
+  /**
+   * Whether the instances may open connections to any address on any port. With `false` the fleet's security group
+   * allows outbound TCP 443 to any IPv4 address (the AWS APIs and interface endpoints, Amazon Linux's package
+   * repositories and the CDK assets through the S3 endpoint, AWS's RDS certificate bundle, container registries, your
+   * application's HTTPS calls) and the ports of what the fleet is granted: `grantConsumer` of a database (cluster and
+   * proxy), a cache or a shard adds an egress rule to its security group. Nothing else leaves, so an application that
+   * calls out on another port (SMTP, a third-party database) needs a rule of its own
+   * (`fleet.connections.allowTo(...)`). Security groups never filter the VPC's DNS resolver, the instance metadata
+   * service or the Amazon Time Sync Service. Not with `securityGroup` (configure the group you give instead).
+   * @default true
+   */
+  readonly allowAllOutbound?: boolean;
   /** Retention of the application's log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -265,11 +277,18 @@ export class Fleet extends Construct implements ec2.IConnectable, iam.IGrantable
     const drainDelay = props.drainDelay?.toSeconds() ?? 0;
     if (source) this.bootstrap(props, source, role, readiness, drain, drainDelay);
 
+    if (props.securityGroup && props.allowAllOutbound !== undefined) {
+      throw validationError(this, `Fleet: give allowAllOutbound or securityGroup, not both: configure the outbound rules on the security group you give (got: allowAllOutbound ${props.allowAllOutbound} with securityGroup)`);
+    }
+    const allowAllOutbound = props.allowAllOutbound ?? true;
     const securityGroup = props.securityGroup ?? new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Instances of ${this.node.path}`,
-      allowAllOutbound: true,
+      allowAllOutbound,
     });
+    if (!props.securityGroup && !allowAllOutbound) {
+      securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs and endpoints, package repositories, the RDS CA bundle, registries');
+    }
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: props.instanceType,
       machineImage: props.machineImage ?? source?.machineImage ?? new PinnedAmazonLinux2023Image({ cpuType }),

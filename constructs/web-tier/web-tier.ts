@@ -73,6 +73,12 @@ export interface WebServiceProps {
    * @default - `instanceType` only
    */
   readonly additionalInstanceTypes?: ec2.InstanceType[];
+  /**
+   * Whether the instances may connect anywhere on any port; `false` allows HTTPS out and the ports of what the fleet
+   * is granted (see `FleetProps.allowAllOutbound`).
+   * @default true
+   */
+  readonly allowAllOutbound?: boolean;
   /** Fewest instances (at least 1 for a web service). */
   readonly minCapacity: number;
   /** Most instances. */
@@ -428,6 +434,7 @@ export class WebTier extends Construct implements ec2.IConnectable {
       ...(svc.vpcSubnets ? { vpcSubnets: svc.vpcSubnets } : {}),
       instanceType: svc.instanceType,
       ...(svc.additionalInstanceTypes ? { additionalInstanceTypes: svc.additionalInstanceTypes } : {}),
+      ...(svc.allowAllOutbound !== undefined ? { allowAllOutbound: svc.allowAllOutbound } : {}),
       minCapacity: svc.minCapacity,
       maxCapacity: svc.maxCapacity,
       ...(svc.userData ? { userData: svc.userData } : { application: svc.application ?? placeholderServer({ serviceName: svc.name, healthCheckPath, deepHealthCheckPath: this.deepHealthCheckPath }) }),

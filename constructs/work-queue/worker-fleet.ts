@@ -65,6 +65,12 @@ export interface WorkerFleetProps {
   readonly role?: iam.IRole;
   /** More instance types, in order of preference (see `FleetProps.additionalInstanceTypes`). @default - `instanceType` only */
   readonly additionalInstanceTypes?: ec2.InstanceType[];
+  /**
+   * Whether the instances may connect anywhere on any port; `false` allows HTTPS out and the ports of what the fleet
+   * is granted (see `FleetProps.allowAllOutbound`).
+   * @default true
+   */
+  readonly allowAllOutbound?: boolean;
   /** Block devices. @default - an encrypted 20 GiB gp3 root volume */
   readonly blockDevices?: ec2.BlockDevice[];
   /** Variables of the workers' environment file (never a secret). @default - none */
@@ -159,6 +165,7 @@ export class WorkerFleet extends Construct implements ec2.IConnectable, iam.IGra
       ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
       instanceType: props.instanceType,
       ...(props.additionalInstanceTypes ? { additionalInstanceTypes: props.additionalInstanceTypes } : {}),
+      ...(props.allowAllOutbound !== undefined ? { allowAllOutbound: props.allowAllOutbound } : {}),
       ...(props.machineImage ? { machineImage: props.machineImage } : {}),
       ...(props.role ? { role: props.role } : {}),
       ...(props.blockDevices ? { blockDevices: props.blockDevices } : {}),

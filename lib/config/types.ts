@@ -12,7 +12,7 @@ import type { QueueConfig, QueueInput } from './sections/queues';
 import type { FleetFieldsConfig, FleetFieldsInput } from './sections/application';
 
 export type {
-  ApplicationConfig, ApplicationInput, ArtifactInput, AssetInput, ContainerInput, FleetFieldsConfig, FleetFieldsInput,
+  ApplicationConfig, ApplicationInput, ArtifactInput, AssetInput, ContainerInput, FleetEgress, FleetFieldsConfig, FleetFieldsInput,
   MachineImageInput, NodejsInput, RolloutConfig, RolloutInput,
 } from './sections/application';
 

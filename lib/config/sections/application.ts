@@ -287,7 +287,20 @@ export interface FleetFieldsInput {
   readonly logRetentionDays?: number;
   /** How a new version rolls out. @default - see `RolloutInput` */
   readonly rollout?: RolloutInput;
+  /**
+   * What the fleet's instances may connect to: `all`, any address on any port; `https`, TCP 443 to any IPv4
+   * address plus the ports of the database (cluster and proxy), shards and cache the fleet is granted, nothing else
+   * (`FleetProps.allowAllOutbound: false`).
+   * @default 'all'
+   */
+  readonly egress?: FleetEgress;
 }
+
+/** What a fleet's instances may connect to (see {@link FleetFieldsInput.egress}). */
+export type FleetEgress = 'all' | 'https';
+
+/** The values of {@link FleetEgress}. */
+export const FLEET_EGRESS: readonly FleetEgress[] = ['all', 'https'];
 
 /** The shared fleet settings, resolved. */
 export interface FleetFieldsConfig {
@@ -295,10 +308,11 @@ export interface FleetFieldsConfig {
   readonly additionalInstanceTypes: string[];
   readonly logRetentionDays: number;
   readonly rollout: RolloutConfig;
+  readonly egress: FleetEgress;
 }
 
 /** Keys of {@link FleetFieldsInput}, for the section's allowed keys. */
-export const FLEET_FIELD_KEYS = ['application', 'additionalInstanceTypes', 'logRetentionDays', 'rollout'] as const;
+export const FLEET_FIELD_KEYS = ['application', 'additionalInstanceTypes', 'logRetentionDays', 'rollout', 'egress'] as const;
 
 /** What the shared fleet settings are checked against. */
 export interface FleetFieldsContext extends ApplicationContext {
@@ -331,5 +345,6 @@ export function resolveFleetFields(c: Checker, p: string, o: Obj, ctx: FleetFiel
   }
   const logRetentionDays = c.number(at(p, 'logRetentionDays'), o.logRetentionDays, { integer: true, min: 1, max: 3653 }) ?? 30;
   const rollout = resolveRollout(c, at(p, 'rollout'), o.rollout, ctx.queue);
-  return { ...(application ? { application } : {}), additionalInstanceTypes, logRetentionDays, rollout };
+  const egress = (c.string(at(p, 'egress'), o.egress, { oneOf: FLEET_EGRESS }) ?? 'all') as FleetEgress;
+  return { ...(application ? { application } : {}), additionalInstanceTypes, logRetentionDays, rollout, egress };
 }

@@ -12,6 +12,8 @@ const FLEET_FIELDS = {
   // One checkpoint, once every worker runs the new version, as long as a failing job takes to reach the dead-letter
   // queue (5 receives 60 s apart) and its depth CloudWatch (15 min): 1200 s
   rollout: { minHealthyPercent: 100, maxHealthyPercent: 125, checkpointPercentages: [100], checkpointDelaySeconds: 1200, rollbackOnAlarms: true },
+  // every outbound connection allowed (aws-cdk-lib's default)
+  egress: 'all',
 };
 
 /** The logical IDs of the queues in every data stack: renaming them replaces the queues (and loses messages). */

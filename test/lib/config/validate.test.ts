@@ -393,9 +393,10 @@ describe('resolveConfig: defaults', () => {
       name: 'web', isDefault: true, pathPatterns: [], hostPatterns: [], priority: 10, instanceType: 'm7g.large',
       minCapacity: 3, maxCapacity: 30, targetCpuPercent: 50, targetRequestsPerInstance: 1000, port: 8080,
       healthCheckPath: '/health', deregistrationDelaySeconds: 30, slowStartSeconds: 0, scheduledScaling: [],
-      // the placeholder application, one instance type, 30 days of logs, the Fleet construct's rollout
+      // the placeholder application, one instance type, 30 days of logs, the Fleet construct's rollout, all outbound
       additionalInstanceTypes: [], logRetentionDays: 30,
       rollout: { minHealthyPercent: 100, maxHealthyPercent: 125, checkpointPercentages: [25, 100], checkpointDelaySeconds: 300, rollbackOnAlarms: true },
+      egress: 'all',
     });
   });
 

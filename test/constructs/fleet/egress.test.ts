@@ -1,0 +1,139 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CacheCluster } from '../../../constructs/cache';
+import { ApplicationSource, Fleet } from '../../../constructs/fleet';
+import { buildFreshTestApp, buildTestApp, configErrors, minimalConfig, stackWithVpc } from '../../helpers/app';
+import { validationErrorOf } from '../../helpers/errors';
+
+const ARM = new ec2.InstanceType('m7g.large');
+const application = ApplicationSource.inline({ files: { 'srv.py': 'print(1)\n' }, startCommand: '/usr/bin/python3 srv.py' });
+const HTTPS_OUT = { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: 'HTTPS: AWS APIs and endpoints, package repositories, the RDS CA bundle, registries' };
+
+type Resource = { Properties: Record<string, unknown> };
+/** The inline egress rules of the security group with logical ID `id`. */
+function inlineEgress(t: Template, id: string): unknown[] {
+  return (t.toJSON().Resources[id] as Resource).Properties['SecurityGroupEgress'] as unknown[];
+}
+/** The logical ID of the (only) security group whose description names `path`. */
+function groupOf(t: Template, path: string): string {
+  const ids = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).filter(([, r]) => (r as Resource).Properties['GroupDescription'] === `Instances of ${path}`).map(([id]) => id);
+  expect(ids, path).toHaveLength(1);
+  return ids[0]!;
+}
+/** The standalone egress rules leaving group `id`, as `port → destination group's GetAtt or import` pairs. */
+function egressRulesFrom(t: Template, id: string): { port: number; to: unknown }[] {
+  return Object.values(t.findResources('AWS::EC2::SecurityGroupEgress'))
+    .map((r) => (r as Resource).Properties)
+    .filter((p) => JSON.stringify(p['GroupId']).includes(`"${id}"`))
+    .map((p) => ({ port: p['FromPort'] as number, to: p['DestinationSecurityGroupId'] }))
+    .sort((a, b) => a.port - b.port);
+}
+
+describe('Fleet outbound traffic', () => {
+  it('allows every outbound connection by default (aws-cdk-lib\'s default)', () => {
+    const { stack, vpc } = stackWithVpc();
+    new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application });
+    const t = Template.fromStack(stack);
+    expect(inlineEgress(t, groupOf(t, 'TestStack/Fleet'))).toEqual([{ CidrIp: '0.0.0.0/0', IpProtocol: '-1', Description: 'Allow all outbound traffic by default' }]);
+  });
+
+  it('with allowAllOutbound false allows HTTPS out and, after a grant, the granted tier\'s port to its group only', () => {
+    const { stack, vpc } = stackWithVpc();
+    const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application, allowAllOutbound: false });
+    // A cache without published endpoints grants through its own path (no PublishedEndpoints).
+    const cache = new CacheCluster(stack, 'Cache', { vpc });
+    cache.grantConsumer(fleet);
+    const t = Template.fromStack(stack);
+    const group = groupOf(t, 'TestStack/Fleet');
+    expect(inlineEgress(t, group)).toEqual([HTTPS_OUT]);
+    const cacheGroup = stack.getLogicalId(cache.securityGroup.node.defaultChild as ec2.CfnSecurityGroup);
+    expect(egressRulesFrom(t, group)).toEqual([{ port: 6379, to: { 'Fn::GetAtt': [cacheGroup, 'GroupId'] } }]);
+    // and the cache still lets the fleet in
+    expect(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379, SourceSecurityGroupId: { 'Fn::GetAtt': [group, 'GroupId'] } } }))).toHaveLength(1);
+  });
+
+  it('refuses allowAllOutbound with a security group of the caller\'s, naming both', () => {
+    const { stack, vpc } = stackWithVpc();
+    const securityGroup = new ec2.SecurityGroup(stack, 'Mine', { vpc });
+    expect(validationErrorOf(() => new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application, securityGroup, allowAllOutbound: false }))).toEqual({
+      path: 'TestStack/Fleet',
+      message: expect.stringContaining('Fleet: give allowAllOutbound or securityGroup, not both: configure the outbound rules on the security group you give (got: allowAllOutbound false with securityGroup)'),
+    });
+  });
+});
+
+describe('the reference app with egress "https" on one service and on a queue\'s workers', () => {
+  let app: Template;
+  let data: Template;
+  beforeAll(() => {
+    const built = buildFreshTestApp(minimalConfig({
+      services: [{ name: 'web', egress: 'https' }, { name: 'api', pathPatterns: ['/api/*'] }],
+      queues: [{ name: 'jobs', workers: { egress: 'https' } }],
+    }));
+    app = Template.fromStack(built.regions['eu-west-1']!.app);
+    data = Template.fromStack(built.regions['eu-west-1']!.data);
+  });
+
+  /** The logical ID of the data stack's (only) security group whose logical ID matches `pattern`. */
+  function dataGroup(pattern: RegExp): string {
+    const ids = Object.keys(data.findResources('AWS::EC2::SecurityGroup')).filter((id) => pattern.test(id));
+    expect(ids, String(pattern)).toHaveLength(1);
+    return ids[0]!;
+  }
+
+  it('gives those fleets HTTPS out and the database (cluster and proxy) and cache ports, the other service everything', () => {
+    const groups = Object.entries(app.findResources('AWS::EC2::SecurityGroup')).filter(([, r]) => String((r as Resource).Properties['GroupDescription']).startsWith('Instances of '));
+    const restricted = groups.filter(([, r]) => !JSON.stringify((r as Resource).Properties['SecurityGroupEgress']).includes('"-1"'));
+    expect(restricted.map(([, r]) => (r as Resource).Properties['GroupDescription']).sort()).toEqual(['Instances of test-app-eu-west-1/Web/Service-web/Fleet', 'Instances of test-app-eu-west-1/WorkersJobs/Fleet']);
+    const ports = new Set<number>();
+    for (const [id, r] of restricted) {
+      expect((r as Resource).Properties['SecurityGroupEgress']).toEqual([HTTPS_OUT]);
+      const rules = egressRulesFrom(app, id);
+      for (const rule of rules) ports.add(rule.port);
+      // each rule names a group of the data stack (the database's, its proxy's, the cache's), never an address range
+      const named = rules.map((rule) => {
+        const output = (rule.to as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'].OutputName;
+        return `${rule.port} ${Object.keys(data.findResources('AWS::EC2::SecurityGroup')).find((g) => output.includes(g))}`;
+      });
+      expect(named).toEqual([`5432 ${dataGroup(/^DatabaseSecurityGroup/)}`, `5432 ${dataGroup(/^DatabaseProxySecurityGroup/)}`, `6379 ${dataGroup(/^CacheSecurityGroup/)}`]);
+    }
+    expect([...ports].sort()).toEqual([5432, 6379]);
+    // the other service and nothing else keeps all outbound traffic
+    const open = groups.filter(([, r]) => JSON.stringify((r as Resource).Properties['SecurityGroupEgress']).includes('"-1"'));
+    expect(open).toHaveLength(1);
+    expect((open[0]![1] as Resource).Properties['GroupDescription']).toBe('Instances of test-app-eu-west-1/Web/Service-api/Fleet');
+  });
+});
+
+describe('config: egress', () => {
+  it('takes "all" or "https" on a service and a queue\'s workers, naming the field and the value otherwise', () => {
+    expect(configErrors(minimalConfig({ services: [{ name: 'web', egress: 'tcp' as never }] }))).toContain('services[0].egress: must be one of all, https (got: "tcp")');
+    expect(configErrors(minimalConfig({ queues: [{ name: 'jobs', workers: { egress: 443 as never } }] }))).toContain('queues[0].workers.egress');
+  });
+});
+
+describe('config/sharded.json (egress "https" on the api service and the workers): every shard is reachable', () => {
+  it('gives the restricted fleets the port of every shard\'s cluster and proxy, and the cache\'s, in each region', () => {
+    const built = buildTestApp('sharded');
+    for (const [region, stacks] of Object.entries(built.regions)) {
+      const app = Template.fromStack(stacks.app);
+      const dataGroups = Object.keys(Template.fromStack(stacks.data).findResources('AWS::EC2::SecurityGroup'));
+      const expected = [
+        ...dataGroups.filter((g) => /^(Database|DatabaseShards\w+?)(Proxy)?SecurityGroup/.test(g) && !/ApplicationUsers|Rotation/.test(g)).map((g) => `5432 ${g}`),
+        ...dataGroups.filter((g) => /^CacheSecurityGroup/.test(g)).map((g) => `6379 ${g}`),
+      ].sort();
+      // the first shard is the database itself; s1 and s2 have a cluster and a proxy each
+      expect(expected.filter((e) => e.startsWith('5432'))).toHaveLength(6);
+      for (const path of [`${stacks.app.stackName}/Web/Service-api/Fleet`, `${stacks.app.stackName}/WorkersJobs/Fleet`]) {
+        const group = groupOf(app, path);
+        expect(inlineEgress(app, group), `${region} ${path}`).toEqual([HTTPS_OUT]);
+        const named = egressRulesFrom(app, group).map((rule) => {
+          const output = (rule.to as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'].OutputName;
+          return `${rule.port} ${dataGroups.find((g) => output.includes(g))}`;
+        }).sort();
+        expect(named, `${region} ${path}`).toEqual(expected);
+      }
+    }
+  });
+});
