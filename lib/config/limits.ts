@@ -1,4 +1,4 @@
-import type { AppConfig, QueueConfig, ServiceConfig } from './types';
+import type { AppConfig, FleetEgress, QueueConfig, ServiceConfig } from './types';
 
 /**
  * What each part of a config costs in a region's app stack (`<name>-app-<region>`), measured on the synthesized
@@ -37,6 +37,65 @@ export const APP_STACK_COST = {
 } as const;
 
 /**
+ * The data tiers the costs above were measured with (config/millions.json): one database cluster with an RDS Proxy,
+ * and the cache. Each fleet holds an ingress rule on each of their three security groups (a "remote" rule, in the
+ * fleet's stack).
+ */
+export const MEASURED_DATA_TIERS: DataTierShape = { shards: 1, proxy: true };
+
+/** What a region's data tiers look like to the app stack's cost: how many database shards, and whether each has a proxy. */
+export interface DataTierShape {
+  /** Database shards (1 when unsharded), every one granted to every fleet, in the shard map or not. */
+  readonly shards: number;
+  /** Whether each shard has an RDS Proxy (`database.proxy.enabled`). */
+  readonly proxy: boolean;
+}
+
+/**
+ * What the data tiers add to a fleet and to the region's app stack past {@link MEASURED_DATA_TIERS}, measured on
+ * config/sharded.json with 1, 2, 3 and 5 shards, 6 and 12 services, `egress` `all` and `https`. A config with fewer
+ * tiers (no proxy) is not counted any cheaper, so that no placement made before these costs existed moves.
+ */
+export const DATA_TIER_COST = {
+  /** The security group rules of a fleet that the service and queue costs include (three ingress rules). */
+  includedRules: 3,
+  /**
+   * Each further rule of a fleet: an ingress rule on each further shard's cluster and proxy, and with
+   * `egress: "https"` an egress rule for each ingress one (550 bytes measured in the app stack).
+   */
+  rule: { resources: 1, bytes: 650 },
+  /** The same in a nested stack, whose references to the data stack are imports with long names. */
+  nestedRule: { resources: 1, bytes: 1_000 },
+  /**
+   * A fleet of a sharded app: its role's policy lists each shard's parameters, secret and `rds-db:connect`, which
+   * outgrows an inline policy into a managed one (one resource), and about 4.2 KB per shard past the first.
+   */
+  shardedFleet: { resources: 1, bytes: 0 },
+  /** Per fleet and shard past the first, in the app stack. */
+  fleetPerShard: { resources: 0, bytes: 4_800 },
+  /** Per fleet and shard past the first, in a nested stack. */
+  nestedFleetPerShard: { resources: 0, bytes: 7_500 },
+  /** Each shard past the first, once in the app stack: its alarms, its composite alarm and its dashboard graphs (12-15 resources measured). */
+  shard: { resources: 16, bytes: 15_000 },
+  /** Each shard past the first, once in each nested stack (1-2 resources measured). */
+  nestedStackShard: { resources: 2, bytes: 3_000 },
+} as const;
+
+/** What a fleet's data-tier network rules and shard grants add to its cost (nothing at {@link MEASURED_DATA_TIERS} with all outbound). */
+export function fleetDataTierCost(egress: FleetEgress | undefined, tiers: DataTierShape, nested = false): { resources: number; bytes: number } {
+  const d = DATA_TIER_COST;
+  const ingress = tiers.shards * (tiers.proxy ? 2 : 1) + 1;
+  const extra = Math.max(0, ingress * (egress === 'https' ? 2 : 1) - d.includedRules);
+  const rule = nested ? d.nestedRule : d.rule;
+  const perShard = nested ? d.nestedFleetPerShard : d.fleetPerShard;
+  const sharded = tiers.shards > 1;
+  return {
+    resources: extra * rule.resources + (sharded ? d.shardedFleet.resources : 0) + (tiers.shards - 1) * perShard.resources,
+    bytes: extra * rule.bytes + (sharded ? d.shardedFleet.bytes : 0) + (tiers.shards - 1) * perShard.bytes,
+  };
+}
+
+/**
  * The data stack's outputs (CloudFormation allows 200): a few of its own, about 17 per database shard (one when
  * unsharded; one more with write forwarding, its `forwarding-pool-max`) and 10 per queue (its names, and the exports
  * the app stack's fleets import). Measured: 41 with one shard and one queue (write forwarding), 91 with six queues, 77
@@ -58,14 +117,20 @@ export const APP_STACK_BUDGET = { resources: 476, bytes: 950_000 } as const;
  * The estimated resources and bytes (templates are written without indentation) of a region's app stack holding
  * these services and queues; `allQueues` is the region's number of queues (each service's policy lists them all).
  */
-export function appStackCost(services: readonly Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'>[], queues: readonly Pick<QueueConfig, 'name'>[], allQueues = queues.length): { resources: number; bytes: number } {
+export function appStackCost(services: readonly ServiceCostInput[], queues: readonly QueueCostInput[], allQueues = queues.length, tiers: DataTierShape = MEASURED_DATA_TIERS): { resources: number; bytes: number } {
   const c = APP_STACK_COST;
   const pairs = services.length * Math.max(0, allQueues - 1);
-  let resources = c.base.resources + queues.length * c.queue.resources + Math.ceil(pairs * c.serviceQueue.resources);
-  let bytes = c.base.bytes + queues.length * c.queue.bytes + pairs * c.serviceQueue.bytes;
+  let resources = c.base.resources + (tiers.shards - 1) * DATA_TIER_COST.shard.resources + queues.length * c.queue.resources + Math.ceil(pairs * c.serviceQueue.resources);
+  let bytes = c.base.bytes + (tiers.shards - 1) * DATA_TIER_COST.shard.bytes + queues.length * c.queue.bytes + pairs * c.serviceQueue.bytes;
+  for (const q of queues) {
+    const d = fleetDataTierCost(q.workers?.egress, tiers);
+    resources += d.resources;
+    bytes += d.bytes;
+  }
   for (const s of services) {
-    resources += c.service.resources + s.scheduledScaling.length * c.schedule.resources + (s.stepScaling ? c.stepScaling.resources : 0) + (s.warmPool ? c.warmPool.resources : 0);
-    bytes += c.service.bytes + s.scheduledScaling.length * c.schedule.bytes + (s.stepScaling ? c.stepScaling.bytes : 0) + (s.warmPool ? c.warmPool.bytes : 0);
+    const d = fleetDataTierCost(s.egress, tiers);
+    resources += c.service.resources + s.scheduledScaling.length * c.schedule.resources + (s.stepScaling ? c.stepScaling.resources : 0) + (s.warmPool ? c.warmPool.resources : 0) + d.resources;
+    bytes += c.service.bytes + s.scheduledScaling.length * c.schedule.bytes + (s.stepScaling ? c.stepScaling.bytes : 0) + (s.warmPool ? c.warmPool.bytes : 0) + d.bytes;
   }
   return { resources, bytes };
 }
@@ -144,9 +209,11 @@ export interface AppStackPlacement {
   readonly queueStacks: number[];
 }
 
-type ServiceCostInput = Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'>;
+/** What the cost of a web service depends on (its `egress` counted as `all` when absent). */
+export type ServiceCostInput = Pick<ServiceConfig, 'scheduledScaling' | 'stepScaling' | 'warmPool'> & { readonly egress?: FleetEgress };
 type PlacedService = ServiceCostInput & Pick<ServiceConfig, 'pathPatterns' | 'hostPatterns'>;
-type QueueCostInput = Pick<QueueConfig, 'name'>;
+/** What the cost of a queue's worker fleet depends on (its `egress` counted as `all` when absent). */
+export type QueueCostInput = Pick<QueueConfig, 'name'> & { readonly workers?: { readonly egress?: FleetEgress } };
 type Cost = { resources: number; bytes: number };
 
 function fitsBudget(cost: Cost, budget: Cost = APP_STACK_BUDGET): boolean {
@@ -172,11 +239,11 @@ export function appStackOrder<T extends Pick<ServiceConfig, 'pathPatterns' | 'ho
  * moves none of them. The rest fill nested stacks of at most {@link SERVICES_PER_NESTED_STACK} services (or
  * {@link QUEUES_PER_NESTED_STACK} queues), each within the same budget.
  */
-export function appStackPlacement(configServices: readonly PlacedService[], queues: readonly QueueCostInput[]): AppStackPlacement {
-  if (fitsBudget(appStackCost(configServices, queues))) return { inAppStack: configServices.length, nestedStacks: [], queuesInAppStack: queues.length, queueStacks: [] };
+export function appStackPlacement(configServices: readonly PlacedService[], queues: readonly QueueCostInput[], tiers: DataTierShape = MEASURED_DATA_TIERS): AppStackPlacement {
+  if (fitsBudget(appStackCost(configServices, queues, queues.length, tiers))) return { inAppStack: configServices.length, nestedStacks: [], queuesInAppStack: queues.length, queueStacks: [] };
   const services = appStackOrder(configServices);
   const reserve = Math.max(MAX_SERVICES_PER_REGION, services.length);
-  const fits = (k: number, q: number) => fitsBudget(parentCost(services.slice(0, k), reserve - k, queues.slice(0, q), queues.length - q), APP_STACK_NESTED_BUDGET);
+  const fits = (k: number, q: number) => fitsBudget(parentCost(services.slice(0, k), reserve - k, queues.slice(0, q), queues.length - q, tiers), APP_STACK_NESTED_BUDGET);
   // The default service stays in the app stack whatever fits (see appStackOrder).
   const first = Math.min(1, services.length);
   let q = 0;
@@ -185,9 +252,9 @@ export function appStackPlacement(configServices: readonly PlacedService[], queu
   while (k < services.length && fits(k + 1, q)) k++;
   return {
     inAppStack: k,
-    nestedStacks: groupsOf(services.slice(k), SERVICES_PER_NESTED_STACK, (group) => nestedStackCost(group, queues.length)),
+    nestedStacks: groupsOf(services.slice(k), SERVICES_PER_NESTED_STACK, (group) => nestedStackCost(group, queues.length, tiers)),
     queuesInAppStack: q,
-    queueStacks: groupsOf(queues.slice(q), QUEUES_PER_NESTED_STACK, nestedQueueStackCost),
+    queueStacks: groupsOf(queues.slice(q), QUEUES_PER_NESTED_STACK, (group) => nestedQueueStackCost(group, tiers)),
   };
 }
 
@@ -207,8 +274,8 @@ function groupsOf<T>(items: readonly T[], max: number, cost: (group: readonly T[
 }
 
 /** The app stack with `inline` services and `inlineQueues` of its own, and `nested` services and `nestedQueues` in nested stacks. */
-export function parentCost(inline: readonly ServiceCostInput[], nested: number, inlineQueues: readonly QueueCostInput[], nestedQueues = 0): Cost {
-  const own = appStackCost(inline, inlineQueues, inlineQueues.length + nestedQueues);
+export function parentCost(inline: readonly ServiceCostInput[], nested: number, inlineQueues: readonly QueueCostInput[], nestedQueues = 0, tiers: DataTierShape = MEASURED_DATA_TIERS): Cost {
+  const own = appStackCost(inline, inlineQueues, inlineQueues.length + nestedQueues, tiers);
   const n = NESTED_SERVICES_COST;
   const stacks = Math.ceil(nested / SERVICES_PER_NESTED_STACK) + Math.ceil(nestedQueues / QUEUES_PER_NESTED_STACK);
   return {
@@ -218,24 +285,43 @@ export function parentCost(inline: readonly ServiceCostInput[], nested: number, 
 }
 
 /** One nested stack holding these services, in a region with `queues` queues. */
-export function nestedStackCost(services: readonly ServiceCostInput[], queues: number): Cost {
+export function nestedStackCost(services: readonly ServiceCostInput[], queues: number, tiers: DataTierShape = MEASURED_DATA_TIERS): Cost {
   const n = NESTED_SERVICES_COST;
-  // appStackCost without its base and with the nested per-service figures: the extras (schedules, …) are the same.
-  const extras = appStackCost(services, []);
+  // appStackCost without its base, its data tiers and with the nested per-service figures: the extras (schedules, …)
+  // are the same.
+  const extras = appStackCost(services.map((s) => ({ ...s, egress: 'all' as const })), []);
   const c = APP_STACK_COST;
   const pairs = services.length * Math.max(0, queues - 1);
-  return {
-    resources: n.nestedBase.resources + services.length * n.nestedService.resources + extras.resources - c.base.resources - services.length * c.service.resources
-      + Math.ceil(pairs * n.nestedServiceQueue.resources),
-    bytes: n.nestedBase.bytes + services.length * n.nestedService.bytes + extras.bytes - c.base.bytes - services.length * c.service.bytes + pairs * n.nestedServiceQueue.bytes,
-  };
+  let resources = n.nestedBase.resources + services.length * n.nestedService.resources + extras.resources - c.base.resources - services.length * c.service.resources
+    + Math.ceil(pairs * n.nestedServiceQueue.resources);
+  let bytes = n.nestedBase.bytes + services.length * n.nestedService.bytes + extras.bytes - c.base.bytes - services.length * c.service.bytes + pairs * n.nestedServiceQueue.bytes;
+  resources += (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources;
+  bytes += (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes;
+  for (const s of services) {
+    const d = fleetDataTierCost(s.egress, tiers, true);
+    resources += d.resources;
+    bytes += d.bytes;
+  }
+  return { resources, bytes };
 }
 
 /** One nested stack holding these queues' worker fleets. */
-export function nestedQueueStackCost(queues: readonly QueueCostInput[]): Cost {
+export function nestedQueueStackCost(queues: readonly QueueCostInput[], tiers: DataTierShape = MEASURED_DATA_TIERS): Cost {
   const base = NESTED_SERVICES_COST.nestedBase;
   const q = NESTED_QUEUES_COST.nestedQueue;
-  return { resources: base.resources + queues.length * q.resources, bytes: base.bytes + queues.length * q.bytes };
+  let resources = base.resources + queues.length * q.resources + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources;
+  let bytes = base.bytes + queues.length * q.bytes + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes;
+  for (const queue of queues) {
+    const d = fleetDataTierCost(queue.workers?.egress, tiers, true);
+    resources += d.resources;
+    bytes += d.bytes;
+  }
+  return { resources, bytes };
+}
+
+/** The data tiers of a config's regions (its `database` section, resolved), for the cost of its app stacks. */
+export function dataTiersOf(database: { readonly shards: readonly unknown[]; readonly proxy: { readonly enabled: boolean } } | undefined): DataTierShape {
+  return database === undefined ? MEASURED_DATA_TIERS : { shards: Math.max(1, database.shards.length), proxy: database.proxy.enabled };
 }
 
 /**

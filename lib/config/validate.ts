@@ -4,7 +4,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, parentCost } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, dataTiersOf, parentCost, type DataTierShape } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -104,7 +104,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
     // The runtime answers the shallow path first: the deep check would then never see the data tier.
     if (svc.healthCheckPath === dns.healthCheck.path) c.fail('dns.healthCheck.path', `must differ from services[${i}].healthCheckPath (${svc.name}), which answers without checking the data tier`, dns.healthCheck.path);
   });
-  checkAppStackSize(c, services, queues);
+  checkAppStackSize(c, services, queues, dataTiersOf(database));
   checkDataStackOutputs(c, queues, database?.shards.length ?? 1, (database?.globalDatabase.enabled && database.globalDatabase.writeForwarding) ?? false);
 
   c.throwIfAny(source);
@@ -222,7 +222,7 @@ function resolveDomain(c: Checker, raw: unknown): DomainInput | undefined {
  * balancer's 100 rules and 100 target groups do), or an app stack over its budget with its share of the nested
  * services. Instead of a stack trace at synth or a failed deploy.
  */
-function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueConfig[]): void {
+function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueConfig[], tiers: DataTierShape): void {
   const o = APP_STACK_OUTPUTS;
   const outputs = o.base + services.length * o.perService + queues.length * o.perQueue;
   if (outputs > o.max) {
@@ -233,8 +233,8 @@ function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueC
     path === 'services' ? services.length : queues.length);
     return;
   }
-  const p = appStackPlacement(services, queues);
-  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack);
+  const p = appStackPlacement(services, queues, tiers);
+  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack, tiers);
   const budget = p.nestedStacks.length + p.queueStacks.length > 0 ? APP_STACK_NESTED_BUDGET : APP_STACK_BUDGET;
   const over = cost.resources > budget.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
     : cost.bytes > budget.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;

@@ -4,7 +4,7 @@
  *
  * ```ts
  * const health = new HealthCheck({ checks: db.healthChecks() });
- * health.add('cache', { critical: true, run: () => cache.ping() });   // the cache half adds its own
+ * health.add('cache', { critical: true, run: async () => `${(await cache.ping()).toFixed(1)} ms` });   // createRuntime adds this one itself
  * const handle = health.handler();                                     // HEALTH_PATHS.shallow and .deep
  * http.createServer((req, res) => { if (!handle(req, res)) app(req, res); }).listen(port);
  * ```

@@ -4,24 +4,36 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { DATA_STACK_OUTPUTS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement } from '../../../lib/config/limits';
+import { DATA_STACK_OUTPUTS, MEASURED_DATA_TIERS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement, dataTiersOf, fleetDataTierCost } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
 const CFN = { resources: 500, bytes: 1_000_000, alarmRule: 10_240 };
 
-/** config/millions.json (edge, DNS, regional WAF, monitoring, every data tier) with `services` and `queues` replaced. */
-function millions(services: number, queues: number, heavy = false): AppConfigInput {
-  const base = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'config', 'millions.json'), 'utf8')) as AppConfigInput & { services: Record<string, unknown>[]; queues: Record<string, unknown>[] };
-  const extra = heavy ? {
-    scheduledScaling: [{ name: 'morning', schedule: '0 7 * * MON-FRI', minCapacity: 4 }, { name: 'evening', schedule: '0 19 * * MON-FRI', minCapacity: 2 }],
-    stepScaling: { cpuAbove: 85, addInstances: 3 },
-    warmPool: { minSize: 1 },
-  } : {};
+/** What sets a config's fleets apart in the app stack besides their services: database shards, outbound rules. */
+interface Variant { readonly shards: number; readonly egress: 'all' | 'https' }
+
+/**
+ * config/millions.json (edge, DNS, regional WAF, monitoring, every data tier) with `services` and `queues` replaced;
+ * with a variant, config/sharded.json's database with that many shards, and every fleet's `egress`.
+ */
+function millions(services: number, queues: number, heavy = false, variant?: Variant): AppConfigInput {
+  const read = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'config', `${name}.json`), 'utf8')) as AppConfigInput & { services: Record<string, unknown>[]; queues: Record<string, unknown>[]; database: Record<string, unknown> };
+  const base = read('millions');
+  const extra = {
+    ...(heavy ? {
+      scheduledScaling: [{ name: 'morning', schedule: '0 7 * * MON-FRI', minCapacity: 4 }, { name: 'evening', schedule: '0 19 * * MON-FRI', minCapacity: 2 }],
+      stepScaling: { cpuAbove: 85, addInstances: 3 },
+      warmPool: { minSize: 1 },
+    } : {}),
+    ...(variant ? { egress: variant.egress } : {}),
+  };
+  const sharded = read('sharded');
   return {
     ...base,
+    ...(variant ? { database: { ...sharded.database, shards: Array.from({ length: variant.shards }, (_, i) => ({ id: `s${i}` })) } } : {}),
     services: Array.from({ length: services }, (_, i) => (i === 0 ? { ...base.services[0], ...extra } : { name: `svc${i}`, pathPatterns: [`/svc${i}/*`], priority: 100 + i, ...extra })),
-    queues: Array.from({ length: queues }, (_, i) => ({ ...base.queues[0], name: i === 0 ? base.queues[0].name : `queue${i}` })),
+    queues: Array.from({ length: queues }, (_, i) => ({ ...base.queues[0], name: i === 0 ? base.queues[0].name : `queue${i}`, ...(variant ? { workers: { ...(base.queues[0]['workers'] as object), egress: variant.egress } } : {}) })),
   };
 }
 
@@ -44,10 +56,10 @@ function mostQueues(services: number): number {
 }
 
 /** The most services that all stay in the app stack (no nested stack) with `queues` queues. */
-function mostInAppStack(queues: number, heavy: boolean): number {
+function mostInAppStack(queues: number, heavy: boolean, variant?: Variant): number {
   const nested = (k: number) => {
-    const c = resolveConfig(millions(k, queues, heavy));
-    return appStackPlacement(c.services, c.queues).nestedStacks.length > 0;
+    const c = resolveConfig(millions(k, queues, heavy, variant));
+    return appStackPlacement(c.services, c.queues, dataTiersOf(c.database)).nestedStacks.length > 0;
   };
   let n = 1;
   while (n < 60 && !nested(n + 1)) n++;
@@ -78,10 +90,14 @@ function expectWithinLimits(stacks: ReturnType<typeof appStacks>, estimate: { re
 }
 
 describe.each([
-  ['plain services, one queue', false, 1],
-  ['every service with schedules, step scaling and a warm pool, one queue', true, 1],
-  ['plain services, six queues (each service\'s policy lists every queue)', false, 6],
-])('the most services the app stack holds without nested stacks: %s', (_, heavy, queues) => {
+  ['plain services, one queue', false, 1, undefined, 14],
+  ['every service with schedules, step scaling and a warm pool, one queue', true, 1, undefined, 10],
+  ['plain services, six queues (each service\'s policy lists every queue)', false, 6, undefined, 8],
+  // Each shard adds alarms to the app stack and two ingress rules and policy statements to every fleet, and egress
+  // "https" an egress rule for each ingress one: without them in the estimate 12 such services crashed the synth
+  // (TooManyResourcesInStack, 556 resources).
+  ['three shards with proxies, every fleet with egress "https", one queue', false, 1, { shards: 3, egress: 'https' } as Variant, 9],
+])('the most services the app stack holds without nested stacks: %s', (_, heavy, queues, variant, least) => {
   let n: number;
   let built: ReturnType<typeof buildTestApp>;
   let stacks: ReturnType<typeof appStacks>;
@@ -89,24 +105,24 @@ describe.each([
 
   beforeAll(() => {
     // GIVEN the millions config with as many services as the app stack holds on its own WHEN every stack is synthesized
-    n = mostInAppStack(queues, heavy);
-    const config = millions(n, queues, heavy);
+    n = mostInAppStack(queues, heavy, variant);
+    const config = millions(n, queues, heavy, variant);
     const resolved = resolveConfig(config);
-    estimate = appStackCost(resolved.services, resolved.queues);
+    estimate = appStackCost(resolved.services, resolved.queues, resolved.queues.length, dataTiersOf(resolved.database));
     built = buildTestApp(config);
     stacks = appStacks(built.app);
   }, 240_000);
 
   it('keeps every service in the app stack, within CloudFormation\'s limits, the estimate never below what is synthesized', () => {
     if (process.env.S2M_LIMITS_DEBUG) console.log(heavy, n, estimate, stacks);
-    expect(n).toBeGreaterThanOrEqual(heavy ? 10 : queues > 1 ? 8 : 14);
+    expect(n).toBeGreaterThanOrEqual(least);
     for (const r of Object.values(built.regions)) expect(r.app.serviceStacks).toEqual([]);
     expectWithinLimits(stacks, estimate);
   });
 
   it('accepts one more, placing the last services in nested stacks of at most SERVICES_PER_NESTED_STACK, in config order', () => {
-    const resolved = resolveConfig(millions(n + 1, queues, heavy));
-    const placement = appStackPlacement(resolved.services, resolved.queues);
+    const resolved = resolveConfig(millions(n + 1, queues, heavy, variant));
+    const placement = appStackPlacement(resolved.services, resolved.queues, dataTiersOf(resolved.database));
     expect(placement.inAppStack).toBeGreaterThan(0);
     expect(placement.inAppStack + placement.nestedStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
     for (const size of placement.nestedStacks) expect(size).toBeLessThanOrEqual(SERVICES_PER_NESTED_STACK);
@@ -219,5 +235,29 @@ describe('the placement of services and queues is a layout contract', () => {
       }
     }
     expect(createHash('sha256').update(placements.join('\n')).digest('hex').slice(0, 16)).toBe('5ef4f34378e1490a');
+  });
+});
+
+describe('what the data tiers add to a fleet (fleetDataTierCost)', () => {
+  it('adds nothing for the tiers the costs were measured with, nor for fewer (no placement made before moves)', () => {
+    expect(fleetDataTierCost('all', MEASURED_DATA_TIERS)).toEqual({ resources: 0, bytes: 0 });
+    expect(fleetDataTierCost(undefined, { shards: 1, proxy: false })).toEqual({ resources: 0, bytes: 0 });
+  });
+
+  it('counts a rule past the three ingress rules, and a sharded fleet\'s managed policy and statements per shard', () => {
+    // egress "https": an egress rule for each of the cluster's, the proxy's and the cache's ingress rules
+    expect(fleetDataTierCost('https', MEASURED_DATA_TIERS).resources).toBe(3);
+    expect(fleetDataTierCost('https', { shards: 1, proxy: false }).resources).toBe(1);
+    // three shards with proxies: 7 ingress rules (4 past the three), the managed policy
+    expect(fleetDataTierCost('all', { shards: 3, proxy: true }).resources).toBe(5);
+    expect(fleetDataTierCost('https', { shards: 3, proxy: true }).resources).toBe(12);
+    expect(fleetDataTierCost('all', { shards: 3, proxy: true }, true).bytes).toBeGreaterThan(fleetDataTierCost('all', { shards: 3, proxy: true }).bytes);
+  });
+
+  it('places the same services of a sharded config differently once shards are counted: fewer in the app stack', () => {
+    // 12 services (crashed the synth with 556 resources when placed by the costs of one shard)
+    const resolved = resolveConfig(millions(12, 1, false, { shards: 3, egress: 'https' }));
+    expect(appStackPlacement(resolved.services, resolved.queues).nestedStacks).toEqual([]);
+    expect(appStackPlacement(resolved.services, resolved.queues, dataTiersOf(resolved.database)).nestedStacks.length).toBeGreaterThan(0);
   });
 });
