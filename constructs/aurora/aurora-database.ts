@@ -613,8 +613,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       // Read by the runtime's GetParametersByPath only: no per-parameter grant, so the app stacks import nothing more.
       byPathOnly: publishesTimeout ? [DATABASE_KEYS.statementTimeout] : [],
       network: [
-        { connections: securityGroup, port: ec2.Port.tcp(this.port) },
-        ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port) }] : []),
+        { connections: securityGroup, port: ec2.Port.tcp(this.port), egressPeer: ec2.Peer.ipv4(props.vpc.vpcCidrBlock) },
+        ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port), egressPeer: ec2.Peer.ipv4(props.vpc.vpcCidrBlock) }] : []),
       ],
     });
 

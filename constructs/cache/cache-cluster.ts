@@ -195,6 +195,8 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   public readonly port: number;
   /** The subnet group. */
   public readonly subnetGroup: elasticache.CfnSubnetGroup;
+  /** The VPC's address range: where a consumer that does not allow all outbound traffic may connect to on the port. */
+  private readonly egressPeer: ec2.IPeer;
   /** The cluster-mode parameter group (undefined for a Global Datastore secondary, which inherits it). */
   public readonly parameterGroup?: elasticache.CfnParameterGroup;
   /** The security group. */
@@ -252,6 +254,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined, ...(secondary ? {} : { dataTiering: parseNodeType(nodeType)?.family === 'r6gd' }) });
     }
     this.port = port;
+    this.egressPeer = ec2.Peer.ipv4(props.vpc.vpcCidrBlock);
     this.dataTiering = parseNodeType(nodeType)?.family === 'r6gd';
     const base = physicalBase(this);
 
@@ -376,7 +379,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
           ...(authMode === 'rbac' ? { [CACHE_KEYS.username]: CACHE_DEFAULTS.appUserName } : {}),
         },
         secret: this.authSecret,
-        network: { connections: this, port: ec2.Port.tcp(port) },
+        network: { connections: this, port: ec2.Port.tcp(port), egressPeer: this.egressPeer },
       });
     }
     this.acknowledgeNagRules(authMode, secondary);
@@ -389,7 +392,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       return;
     }
     this.authSecret.grantRead(consumer);
-    allowConsumerTo(consumer, this, ec2.Port.tcp(this.port));
+    allowConsumerTo(consumer, this, ec2.Port.tcp(this.port), this.egressPeer);
   }
 
   /** Errors of the password rotation function (undefined when nothing rotates). */

@@ -65,6 +65,15 @@ export interface EndpointNetworkAccess {
   readonly connections: ec2.IConnectable;
   /** The port consumers may reach. */
   readonly port: ec2.Port;
+  /**
+   * Where a consumer that does not allow all outbound traffic may connect to on `port`: the address range of the
+   * resource's VPC. An egress rule with an address range is written into the consumer's security group itself (no
+   * resource of its own, one per port however many resources share it) and names no security group of the resource's
+   * stack, which could then not delete one while the rule exists. The resource's own ingress rules still decide who
+   * gets in.
+   * @default - the resource's security groups
+   */
+  readonly egressPeer?: ec2.IPeer;
 }
 
 const PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
@@ -118,25 +127,27 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
     });
     if (this.props.secret) grantSecretToPrincipal(this.props.secret, consumer, Stack.of(this).region);
     const network = this.props.network;
-    for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) allowConsumerTo(consumer, access.connections, access.port);
+    for (const access of network === undefined ? [] : Array.isArray(network) ? network : [network]) allowConsumerTo(consumer, access.connections, access.port, access.egressPeer);
   }
 }
 
 /**
  * Lets `consumer` open connections to `target` on `port`: an ingress rule on the target's security groups and, when
  * the consumer does not already allow all outbound traffic (a fleet with `allowAllOutbound: false`), an egress rule
- * on the consumer's. The ingress rule is a "remote" rule so it lands in the consumer's stack, which already depends
- * on the target's (the other way round the stacks would reference each other).
+ * on the consumer's, to `egressPeer` (the target's VPC range) or else to the target's security groups. The ingress
+ * rule is a "remote" rule so it lands in the consumer's stack, which already depends on the target's (the other way
+ * round the stacks would reference each other).
  */
-export function allowConsumerTo(consumer: ec2.IConnectable, target: ec2.IConnectable, port: ec2.Port): void {
+export function allowConsumerTo(consumer: ec2.IConnectable, target: ec2.IConnectable, port: ec2.Port, egressPeer?: ec2.IPeer): void {
   const consumerGroups = consumer.connections.securityGroups;
-  if (consumerGroups.length > 0 && consumerGroups.every((sg) => sg.allowAllOutbound)) {
-    for (const sg of target.connections.securityGroups) {
-      for (const peer of consumerGroups) sg.addIngressRule(peer, port, 'from an application fleet', true);
-    }
-  } else {
+  if (consumerGroups.length === 0 || (egressPeer === undefined && !consumerGroups.every((sg) => sg.allowAllOutbound))) {
     consumer.connections.allowTo(target, port, 'from an application fleet');
+    return;
   }
+  for (const sg of target.connections.securityGroups) {
+    for (const peer of consumerGroups) sg.addIngressRule(peer, port, 'from an application fleet', true);
+  }
+  for (const sg of consumerGroups) if (!sg.allowAllOutbound) sg.addEgressRule(egressPeer!, port, 'to a data tier in the VPC');
 }
 
 /**

@@ -53,19 +53,22 @@ export interface DataTierShape {
 
 /**
  * What the data tiers add to a fleet and to the region's app stack past {@link MEASURED_DATA_TIERS}, measured on
- * config/sharded.json with 1, 2, 3 and 5 shards, 6 and 12 services, `egress` `all` and `https`. A config with fewer
- * tiers (no proxy) is not counted any cheaper, so that no placement made before these costs existed moves.
+ * config/sharded.json with 1, 2, 3 and 5 shards, 6 to 30 services, `egress` `all` and `https`. They never decide the
+ * layout ({@link appStackPlacement} places by the measured tiers, so that adding a shard or changing `egress` moves no
+ * fleet between stacks); {@link templatesOverLimit} checks with them that the layout still fits.
  */
 export const DATA_TIER_COST = {
-  /** The security group rules of a fleet that the service and queue costs include (three ingress rules). */
+  /** The ingress rules on the data tiers' security groups that the service and queue costs include (three per fleet). */
   includedRules: 3,
-  /**
-   * Each further rule of a fleet: an ingress rule on each further shard's cluster and proxy, and with
-   * `egress: "https"` an egress rule for each ingress one (550 bytes measured in the app stack).
-   */
+  /** Each further ingress rule of a fleet (a shard's cluster and proxy), in the fleet's stack (550 bytes measured in the app stack). */
   rule: { resources: 1, bytes: 650 },
   /** The same in a nested stack, whose references to the data stack are imports with long names. */
   nestedRule: { resources: 1, bytes: 1_000 },
+  /**
+   * `egress: "https"`: three rules written into the fleet's own group (HTTPS anywhere, the database's and the cache's
+   * ports to the VPC's range, read from the network stack), no resource of their own.
+   */
+  httpsEgress: { resources: 0, bytes: 1_000 },
   /**
    * A fleet of a sharded app: its role's policy lists each shard's parameters, secret and `rds-db:connect`, which
    * outgrows an inline policy into a managed one (one resource), and about 4.2 KB per shard past the first.
@@ -81,17 +84,17 @@ export const DATA_TIER_COST = {
   nestedStackShard: { resources: 2, bytes: 3_000 },
 } as const;
 
-/** What a fleet's data-tier network rules and shard grants add to its cost (nothing at {@link MEASURED_DATA_TIERS} with all outbound). */
+/** What a fleet's data-tier rules and shard grants add to its cost (nothing at {@link MEASURED_DATA_TIERS} with all outbound). */
 export function fleetDataTierCost(egress: FleetEgress | undefined, tiers: DataTierShape, nested = false): { resources: number; bytes: number } {
   const d = DATA_TIER_COST;
-  const ingress = tiers.shards * (tiers.proxy ? 2 : 1) + 1;
-  const extra = Math.max(0, ingress * (egress === 'https' ? 2 : 1) - d.includedRules);
+  const extra = Math.max(0, tiers.shards * (tiers.proxy ? 2 : 1) + 1 - d.includedRules);
   const rule = nested ? d.nestedRule : d.rule;
   const perShard = nested ? d.nestedFleetPerShard : d.fleetPerShard;
   const sharded = tiers.shards > 1;
+  const https = egress === 'https';
   return {
-    resources: extra * rule.resources + (sharded ? d.shardedFleet.resources : 0) + (tiers.shards - 1) * perShard.resources,
-    bytes: extra * rule.bytes + (sharded ? d.shardedFleet.bytes : 0) + (tiers.shards - 1) * perShard.bytes,
+    resources: extra * rule.resources + (sharded ? d.shardedFleet.resources : 0) + (tiers.shards - 1) * perShard.resources + (https ? d.httpsEgress.resources : 0),
+    bytes: extra * rule.bytes + (sharded ? d.shardedFleet.bytes : 0) + (tiers.shards - 1) * perShard.bytes + (https ? d.httpsEgress.bytes : 0),
   };
 }
 
@@ -239,11 +242,14 @@ export function appStackOrder<T extends Pick<ServiceConfig, 'pathPatterns' | 'ho
  * moves none of them. The rest fill nested stacks of at most {@link SERVICES_PER_NESTED_STACK} services (or
  * {@link QUEUES_PER_NESTED_STACK} queues), each within the same budget.
  */
-export function appStackPlacement(configServices: readonly PlacedService[], queues: readonly QueueCostInput[], tiers: DataTierShape = MEASURED_DATA_TIERS): AppStackPlacement {
-  if (fitsBudget(appStackCost(configServices, queues, queues.length, tiers))) return { inAppStack: configServices.length, nestedStacks: [], queuesInAppStack: queues.length, queueStacks: [] };
-  const services = appStackOrder(configServices);
+export function appStackPlacement(configServices: readonly PlacedService[], configQueues: readonly QueueCostInput[]): AppStackPlacement {
+  // The layout depends on neither the data tiers nor `egress`: a shard added or an outbound switch never moves a fleet.
+  const plain = configServices.map((s) => ({ ...s, egress: 'all' as const }));
+  const queues = configQueues.map((q) => ({ name: q.name }));
+  if (fitsBudget(appStackCost(plain, queues))) return { inAppStack: plain.length, nestedStacks: [], queuesInAppStack: queues.length, queueStacks: [] };
+  const services = appStackOrder(plain);
   const reserve = Math.max(MAX_SERVICES_PER_REGION, services.length);
-  const fits = (k: number, q: number) => fitsBudget(parentCost(services.slice(0, k), reserve - k, queues.slice(0, q), queues.length - q, tiers), APP_STACK_NESTED_BUDGET);
+  const fits = (k: number, q: number) => fitsBudget(parentCost(services.slice(0, k), reserve - k, queues.slice(0, q), queues.length - q), APP_STACK_NESTED_BUDGET);
   // The default service stays in the app stack whatever fits (see appStackOrder).
   const first = Math.min(1, services.length);
   let q = 0;
@@ -252,9 +258,9 @@ export function appStackPlacement(configServices: readonly PlacedService[], queu
   while (k < services.length && fits(k + 1, q)) k++;
   return {
     inAppStack: k,
-    nestedStacks: groupsOf(services.slice(k), SERVICES_PER_NESTED_STACK, (group) => nestedStackCost(group, queues.length, tiers)),
+    nestedStacks: groupsOf(services.slice(k), SERVICES_PER_NESTED_STACK, (group) => nestedStackCost(group, queues.length)),
     queuesInAppStack: q,
-    queueStacks: groupsOf(queues.slice(q), QUEUES_PER_NESTED_STACK, (group) => nestedQueueStackCost(group, tiers)),
+    queueStacks: groupsOf(queues.slice(q), QUEUES_PER_NESTED_STACK, (group) => nestedQueueStackCost(group)),
   };
 }
 
@@ -472,4 +478,51 @@ export function forwardedSessionBudget(config: Pick<AppConfig, 'regions' | 'serv
 export function forwardingPoolMax(config: Pick<AppConfig, 'regions' | 'services' | 'queues' | 'database'>): number | undefined {
   const budget = forwardedSessionBudget(config);
   return budget === undefined ? undefined : Math.max(1, Math.floor(budget.sessionsPerProcess / 2));
+}
+
+/** CloudFormation's limits per template. */
+export const CLOUDFORMATION_TEMPLATE_LIMITS = { resources: 500, bytes: 1_000_000 } as const;
+
+/**
+ * How far the estimate of a sharded app's template may run above what is synthesized (up to 4.6 % measured on
+ * resources, 11 % on bytes): {@link templatesOverLimit} names a template only when its estimate passes CloudFormation's
+ * resource limit by more than this, so that no config that fits is refused. Bytes are not checked (their estimate
+ * runs too far above): a template over 1 MB fails at deploy, and aws-cdk-lib warns from 80 %.
+ */
+export const DATA_TIER_ESTIMATE_SLACK = 0.05;
+
+/** A template of a region's app stack (the app stack or one of its nested stacks) that its estimate puts over CloudFormation's limits. */
+export interface TemplateOverLimit {
+  /** `app stack`, `Services2`, …, `Queues2`, … */
+  readonly template: string;
+  /** The estimated resources. */
+  readonly resources: number;
+  /** The estimated bytes. */
+  readonly bytes: number;
+}
+
+/**
+ * The templates of a region's app stack, laid out by {@link appStackPlacement}, that pass CloudFormation's 500
+ * resources with these data tiers and the fleets' `egress`, by more than {@link DATA_TIER_ESTIMATE_SLACK} of the
+ * estimate. Empty for every config of the measured tiers that the budgets accept.
+ */
+export function templatesOverLimit(services: readonly PlacedService[], queues: readonly QueueCostInput[], tiers: DataTierShape): TemplateOverLimit[] {
+  const p = appStackPlacement(services, queues);
+  const ordered = appStackOrder(services);
+  const out: TemplateOverLimit[] = [];
+  const check = (template: string, cost: Cost) => {
+    if (cost.resources * (1 - DATA_TIER_ESTIMATE_SLACK) > CLOUDFORMATION_TEMPLATE_LIMITS.resources) out.push({ template, ...cost });
+  };
+  check('app stack', parentCost(ordered.slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack, tiers));
+  let next = p.inAppStack;
+  p.nestedStacks.forEach((size, g) => {
+    check(`Services${g + 2}`, nestedStackCost(ordered.slice(next, next + size), queues.length, tiers));
+    next += size;
+  });
+  let nextQueue = p.queuesInAppStack;
+  p.queueStacks.forEach((size, g) => {
+    check(`Queues${g + 2}`, nestedQueueStackCost(queues.slice(nextQueue, nextQueue + size), tiers));
+    nextQueue += size;
+  });
+  return out;
 }

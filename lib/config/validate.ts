@@ -4,7 +4,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, dataTiersOf, parentCost, type DataTierShape } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, CLOUDFORMATION_TEMPLATE_LIMITS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, dataTiersOf, parentCost, templatesOverLimit, type DataTierShape } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -233,18 +233,42 @@ function checkAppStackSize(c: Checker, services: ServiceConfig[], queues: QueueC
     path === 'services' ? services.length : queues.length);
     return;
   }
-  const p = appStackPlacement(services, queues, tiers);
-  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack, tiers);
+  const p = appStackPlacement(services, queues);
+  const cost = parentCost(appStackOrder(services).slice(0, p.inAppStack), services.length - p.inAppStack, queues.slice(0, p.queuesInAppStack), queues.length - p.queuesInAppStack);
   const budget = p.nestedStacks.length + p.queueStacks.length > 0 ? APP_STACK_NESTED_BUDGET : APP_STACK_BUDGET;
   const over = cost.resources > budget.resources ? `about ${cost.resources} resources (CloudFormation allows 500 per template)`
     : cost.bytes > budget.bytes ? `about ${Math.round(cost.bytes / 1000)} KB of template (CloudFormation allows 1 MB)` : undefined;
-  if (!over) return;
+  if (!over) {
+    checkDataTierCost(c, services, queues, tiers);
+    return;
+  }
   // Every service and queue can be nested, and each still costs the app stack its outputs, graphs and (services) DNS
   // drain health check: a queue costs it more, so queues are named when there are any.
   const path = queues.length > 0 ? 'queues' : 'services';
   c.fail(path, `${services.length} services and ${queues.length} queues put ${over} in each region's app stack, even with the services and queues that do not fit in nested stacks `
     + '(each still costs the app stack its outputs, its dashboard rows and, for a service, its DNS drain health check); '
     + 'merge queues that can share a worker fleet, or split the product into two configs', path === 'queues' ? queues.length : services.length);
+}
+
+/**
+ * The layout (which services and queues are nested) never changes with the database's shards or the fleets' `egress`,
+ * so that adding a shard or restricting a fleet's outbound traffic moves no fleet between stacks (which would replace
+ * it). Refuse, naming `database.shards` (or the services when unsharded), a config whose shards and rules put one of
+ * the region's app-stack templates past CloudFormation's limits, instead of a `TooManyResourcesInStack` at synth.
+ */
+function checkDataTierCost(c: Checker, services: ServiceConfig[], queues: QueueConfig[], tiers: DataTierShape): void {
+  const over = templatesOverLimit(services, queues, tiers);
+  if (over.length === 0) return;
+  const lim = CLOUDFORMATION_TEMPLATE_LIMITS;
+  const which = over.map((t) => `${t.template}: about ${t.resources} resources, CloudFormation allows ${lim.resources}`).join('; ');
+  const https = services.filter((s) => s.egress === 'https').length + queues.filter((q) => q.workers.egress === 'https').length;
+  const why = `${tiers.shards > 1 ? `each shard past the first adds its alarms to the app stack and two ingress rules and its grants (about 5 KB) to every fleet` : ''}`
+    + `${https > 0 && tiers.shards <= 1 ? `${https} fleets with egress "https"` : ''}`;
+  const path = tiers.shards > 1 ? 'database.shards' : 'services';
+  c.fail(path, `${tiers.shards} database shards, ${services.length} services and ${queues.length} queues put more resources in a region's app stack than CloudFormation takes (${which}): ${why}. `
+    + 'Which services are nested is decided as for one shard, so that adding a shard never moves a fleet: '
+    + 'use fewer shards or fewer services (path and host patterns route several to one fleet), or split the product into two configs',
+  tiers.shards > 1 ? tiers.shards : services.length);
 }
 
 /**

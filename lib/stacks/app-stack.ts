@@ -12,7 +12,7 @@ import { WebTier, type WebServiceProps } from '../../constructs/web-tier';
 import { OriginVerifySecret, RegionalWebAcl } from '../../constructs/edge';
 import { WorkQueue, WorkerFleet, type IWorkQueue } from '../../constructs/work-queue';
 import { EDGE_REGION, type QueueConfig, type ServiceConfig } from '../config';
-import { appStackOrder, appStackPlacement, dataTiersOf } from '../config/limits';
+import { appStackOrder, appStackPlacement } from '../config/limits';
 import { DATABASE_USERS, ENV_VARS } from '../runtime/contract';
 import { OutputKeys, pascal } from '../outputs';
 import { applicationSourceOf, rolloutOf } from './application';
@@ -90,7 +90,7 @@ export class AppStack extends RegionalStack {
         zoneName: config.domain.hostedZoneName,
       });
     }
-    const placement = appStackPlacement(config.services, config.queues, dataTiersOf(config.database));
+    const placement = appStackPlacement(config.services, config.queues);
     const ordered = appStackOrder(config.services);
     const stackOfService = new Map<string, NestedStack>();
     let next = placement.inAppStack;

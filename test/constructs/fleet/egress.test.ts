@@ -21,6 +21,19 @@ function groupOf(t: Template, path: string): string {
   expect(ids, path).toHaveLength(1);
   return ids[0]!;
 }
+/** The egress rule to the VPC's range on `port` (one per port, in the fleet's own group), with the VPC's range as written. */
+const toVpc = (cidr: unknown, port: number) => ({ CidrIp: cidr, IpProtocol: 'tcp', FromPort: port, ToPort: port, Description: 'to a data tier in the VPC' });
+/** The ingress rules letting group `id` in, as `port <the data group's logical ID in outputName>` (the group read from another stack's output). */
+function ingressFrom(t: Template, id: string, groups: string[]): string[] {
+  return Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+    .map((r) => (r as Resource).Properties)
+    .filter((p) => JSON.stringify(p['SourceSecurityGroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] }))
+    .map((p) => {
+      const output = (p['GroupId'] as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'].OutputName;
+      return `${p['FromPort'] as number} ${groups.find((g) => output.includes(g))}`;
+    })
+    .sort();
+}
 /** The standalone egress rules leaving group `id`, as `port → destination group's GetAtt or import` pairs. */
 function egressRulesFrom(t: Template, id: string): { port: number; to: unknown }[] {
   return Object.values(t.findResources('AWS::EC2::SecurityGroupEgress'))
@@ -38,7 +51,7 @@ describe('Fleet outbound traffic', () => {
     expect(inlineEgress(t, groupOf(t, 'TestStack/Fleet'))).toEqual([{ CidrIp: '0.0.0.0/0', IpProtocol: '-1', Description: 'Allow all outbound traffic by default' }]);
   });
 
-  it('with allowAllOutbound false allows HTTPS out and, after a grant, the granted tier\'s port to its group only', () => {
+  it('with allowAllOutbound false allows HTTPS out and, after a grant, the granted tier\'s port to the VPC\'s range, in its own group', () => {
     const { stack, vpc } = stackWithVpc();
     const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application, allowAllOutbound: false });
     // A cache without published endpoints grants through its own path (no PublishedEndpoints).
@@ -46,11 +59,13 @@ describe('Fleet outbound traffic', () => {
     cache.grantConsumer(fleet);
     const t = Template.fromStack(stack);
     const group = groupOf(t, 'TestStack/Fleet');
-    expect(inlineEgress(t, group)).toEqual([HTTPS_OUT]);
-    const cacheGroup = stack.getLogicalId(cache.securityGroup.node.defaultChild as ec2.CfnSecurityGroup);
-    expect(egressRulesFrom(t, group)).toEqual([{ port: 6379, to: { 'Fn::GetAtt': [cacheGroup, 'GroupId'] } }]);
-    // and the cache still lets the fleet in
+    const vpcId = stack.getLogicalId(vpc.node.defaultChild as ec2.CfnVPC);
+    expect(inlineEgress(t, group)).toEqual([HTTPS_OUT, toVpc({ 'Fn::GetAtt': [vpcId, 'CidrBlock'] }, 6379)]);
+    // no rule of its own naming the cache's group (which the cache's stack could then not delete)
+    expect(egressRulesFrom(t, group)).toEqual([]);
+    // and the cache still lets the fleet in, and no one else
     expect(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379, SourceSecurityGroupId: { 'Fn::GetAtt': [group, 'GroupId'] } } }))).toHaveLength(1);
+    expect(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379 } }))).toHaveLength(1);
   });
 
   it('refuses allowAllOutbound with a security group of the caller\'s, naming both', () => {
@@ -82,23 +97,20 @@ describe('the reference app with egress "https" on one service and on a queue\'s
     return ids[0]!;
   }
 
-  it('gives those fleets HTTPS out and the database (cluster and proxy) and cache ports, the other service everything', () => {
+  it('gives those fleets HTTPS out and the database\'s and cache\'s ports in the VPC, the other service everything', () => {
     const groups = Object.entries(app.findResources('AWS::EC2::SecurityGroup')).filter(([, r]) => String((r as Resource).Properties['GroupDescription']).startsWith('Instances of '));
     const restricted = groups.filter(([, r]) => !JSON.stringify((r as Resource).Properties['SecurityGroupEgress']).includes('"-1"'));
     expect(restricted.map(([, r]) => (r as Resource).Properties['GroupDescription']).sort()).toEqual(['Instances of test-app-eu-west-1/Web/Service-web/Fleet', 'Instances of test-app-eu-west-1/WorkersJobs/Fleet']);
-    const ports = new Set<number>();
+    const dataGroups = Object.keys(data.findResources('AWS::EC2::SecurityGroup'));
     for (const [id, r] of restricted) {
-      expect((r as Resource).Properties['SecurityGroupEgress']).toEqual([HTTPS_OUT]);
-      const rules = egressRulesFrom(app, id);
-      for (const rule of rules) ports.add(rule.port);
-      // each rule names a group of the data stack (the database's, its proxy's, the cache's), never an address range
-      const named = rules.map((rule) => {
-        const output = (rule.to as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'].OutputName;
-        return `${rule.port} ${Object.keys(data.findResources('AWS::EC2::SecurityGroup')).find((g) => output.includes(g))}`;
-      });
-      expect(named).toEqual([`5432 ${dataGroup(/^DatabaseSecurityGroup/)}`, `5432 ${dataGroup(/^DatabaseProxySecurityGroup/)}`, `6379 ${dataGroup(/^CacheSecurityGroup/)}`]);
+      // HTTPS anywhere, the database's and the cache's ports to the VPC's range (read from the network stack)
+      const egress = (r as Resource).Properties['SecurityGroupEgress'] as { CidrIp: unknown }[];
+      expect(egress).toEqual([HTTPS_OUT, toVpc(egress[1]!.CidrIp, 5432), toVpc(egress[1]!.CidrIp, 6379)]);
+      expect(JSON.stringify(egress[1]!.CidrIp)).toMatch(/"StackName":"test-network-eu-west-1".*CidrBlock/);
+      expect(egressRulesFrom(app, id)).toEqual([]);
+      // and the database's, its proxy's and the cache's groups let it in
+      expect(ingressFrom(app, id, dataGroups)).toEqual([`5432 ${dataGroup(/^DatabaseProxySecurityGroup/)}`, `5432 ${dataGroup(/^DatabaseSecurityGroup/)}`, `6379 ${dataGroup(/^CacheSecurityGroup/)}`]);
     }
-    expect([...ports].sort()).toEqual([5432, 6379]);
     // the other service and nothing else keeps all outbound traffic
     const open = groups.filter(([, r]) => JSON.stringify((r as Resource).Properties['SecurityGroupEgress']).includes('"-1"'));
     expect(open).toHaveLength(1);
@@ -114,7 +126,7 @@ describe('config: egress', () => {
 });
 
 describe('config/sharded.json (egress "https" on the api service and the workers): every shard is reachable', () => {
-  it('gives the restricted fleets the port of every shard\'s cluster and proxy, and the cache\'s, in each region', () => {
+  it('lets the restricted fleets out to the database\'s and cache\'s ports in the VPC, and into every shard\'s cluster and proxy and the cache, in each region', () => {
     const built = buildTestApp('sharded');
     for (const [region, stacks] of Object.entries(built.regions)) {
       const app = Template.fromStack(stacks.app);
@@ -127,12 +139,11 @@ describe('config/sharded.json (egress "https" on the api service and the workers
       expect(expected.filter((e) => e.startsWith('5432'))).toHaveLength(6);
       for (const path of [`${stacks.app.stackName}/Web/Service-api/Fleet`, `${stacks.app.stackName}/WorkersJobs/Fleet`]) {
         const group = groupOf(app, path);
-        expect(inlineEgress(app, group), `${region} ${path}`).toEqual([HTTPS_OUT]);
-        const named = egressRulesFrom(app, group).map((rule) => {
-          const output = (rule.to as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'].OutputName;
-          return `${rule.port} ${dataGroups.find((g) => output.includes(g))}`;
-        }).sort();
-        expect(named, `${region} ${path}`).toEqual(expected);
+        // two egress rules whatever the number of shards (one per port), in the group itself
+        const egress = inlineEgress(app, group) as { CidrIp: unknown }[];
+        expect(egress, `${region} ${path}`).toEqual([HTTPS_OUT, toVpc(egress[1]!.CidrIp, 5432), toVpc(egress[1]!.CidrIp, 6379)]);
+        expect(egressRulesFrom(app, group)).toEqual([]);
+        expect(ingressFrom(app, group, dataGroups), `${region} ${path}`).toEqual(expected);
       }
     }
   });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { DATA_STACK_OUTPUTS, MEASURED_DATA_TIERS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement, dataTiersOf, fleetDataTierCost } from '../../../lib/config/limits';
+import { DATA_STACK_OUTPUTS, MEASURED_DATA_TIERS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement, dataTiersOf, fleetDataTierCost, templatesOverLimit } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
@@ -56,10 +56,10 @@ function mostQueues(services: number): number {
 }
 
 /** The most services that all stay in the app stack (no nested stack) with `queues` queues. */
-function mostInAppStack(queues: number, heavy: boolean, variant?: Variant): number {
+function mostInAppStack(queues: number, heavy: boolean): number {
   const nested = (k: number) => {
-    const c = resolveConfig(millions(k, queues, heavy, variant));
-    return appStackPlacement(c.services, c.queues, dataTiersOf(c.database)).nestedStacks.length > 0;
+    const c = resolveConfig(millions(k, queues, heavy));
+    return appStackPlacement(c.services, c.queues).nestedStacks.length > 0;
   };
   let n = 1;
   while (n < 60 && !nested(n + 1)) n++;
@@ -93,10 +93,6 @@ describe.each([
   ['plain services, one queue', false, 1, undefined, 14],
   ['every service with schedules, step scaling and a warm pool, one queue', true, 1, undefined, 10],
   ['plain services, six queues (each service\'s policy lists every queue)', false, 6, undefined, 8],
-  // Each shard adds alarms to the app stack and two ingress rules and policy statements to every fleet, and egress
-  // "https" an egress rule for each ingress one: without them in the estimate 12 such services crashed the synth
-  // (TooManyResourcesInStack, 556 resources).
-  ['three shards with proxies, every fleet with egress "https", one queue', false, 1, { shards: 3, egress: 'https' } as Variant, 9],
 ])('the most services the app stack holds without nested stacks: %s', (_, heavy, queues, variant, least) => {
   let n: number;
   let built: ReturnType<typeof buildTestApp>;
@@ -105,10 +101,10 @@ describe.each([
 
   beforeAll(() => {
     // GIVEN the millions config with as many services as the app stack holds on its own WHEN every stack is synthesized
-    n = mostInAppStack(queues, heavy, variant);
+    n = mostInAppStack(queues, heavy);
     const config = millions(n, queues, heavy, variant);
     const resolved = resolveConfig(config);
-    estimate = appStackCost(resolved.services, resolved.queues, resolved.queues.length, dataTiersOf(resolved.database));
+    estimate = appStackCost(resolved.services, resolved.queues);
     built = buildTestApp(config);
     stacks = appStacks(built.app);
   }, 240_000);
@@ -122,7 +118,7 @@ describe.each([
 
   it('accepts one more, placing the last services in nested stacks of at most SERVICES_PER_NESTED_STACK, in config order', () => {
     const resolved = resolveConfig(millions(n + 1, queues, heavy, variant));
-    const placement = appStackPlacement(resolved.services, resolved.queues, dataTiersOf(resolved.database));
+    const placement = appStackPlacement(resolved.services, resolved.queues);
     expect(placement.inAppStack).toBeGreaterThan(0);
     expect(placement.inAppStack + placement.nestedStacks.reduce((a, b) => a + b, 0)).toBe(n + 1);
     for (const size of placement.nestedStacks) expect(size).toBeLessThanOrEqual(SERVICES_PER_NESTED_STACK);
@@ -239,25 +235,82 @@ describe('the placement of services and queues is a layout contract', () => {
 });
 
 describe('what the data tiers add to a fleet (fleetDataTierCost)', () => {
-  it('adds nothing for the tiers the costs were measured with, nor for fewer (no placement made before moves)', () => {
+  it('adds nothing for the tiers the costs were measured with, nor for fewer', () => {
     expect(fleetDataTierCost('all', MEASURED_DATA_TIERS)).toEqual({ resources: 0, bytes: 0 });
     expect(fleetDataTierCost(undefined, { shards: 1, proxy: false })).toEqual({ resources: 0, bytes: 0 });
   });
 
-  it('counts a rule past the three ingress rules, and a sharded fleet\'s managed policy and statements per shard', () => {
-    // egress "https": an egress rule for each of the cluster's, the proxy's and the cache's ingress rules
-    expect(fleetDataTierCost('https', MEASURED_DATA_TIERS).resources).toBe(3);
-    expect(fleetDataTierCost('https', { shards: 1, proxy: false }).resources).toBe(1);
+  it('counts an ingress rule past the three, a sharded fleet\'s managed policy and statements per shard, and https\'s rules in bytes', () => {
     // three shards with proxies: 7 ingress rules (4 past the three), the managed policy
     expect(fleetDataTierCost('all', { shards: 3, proxy: true }).resources).toBe(5);
-    expect(fleetDataTierCost('https', { shards: 3, proxy: true }).resources).toBe(12);
+    // egress "https" writes its rules into the fleet's group: bytes, no resource
+    expect(fleetDataTierCost('https', { shards: 3, proxy: true }).resources).toBe(5);
+    expect(fleetDataTierCost('https', MEASURED_DATA_TIERS)).toEqual({ resources: 0, bytes: 1_000 });
     expect(fleetDataTierCost('all', { shards: 3, proxy: true }, true).bytes).toBeGreaterThan(fleetDataTierCost('all', { shards: 3, proxy: true }).bytes);
   });
+});
 
-  it('places the same services of a sharded config differently once shards are counted: fewer in the app stack', () => {
-    // 12 services (crashed the synth with 556 resources when placed by the costs of one shard)
-    const resolved = resolveConfig(millions(12, 1, false, { shards: 3, egress: 'https' }));
-    expect(appStackPlacement(resolved.services, resolved.queues).nestedStacks).toEqual([]);
-    expect(appStackPlacement(resolved.services, resolved.queues, dataTiersOf(resolved.database)).nestedStacks.length).toBeGreaterThan(0);
+describe('the layout moves no fleet when a shard is added or a fleet\'s egress changes', () => {
+  it('places every service and queue where the same config all outbound would (the data tiers are no input of the layout)', () => {
+    for (const services of [1, 9, 12, 15, 16, 30, 60]) {
+      for (const queues of [1, 6]) {
+        const plain = resolveConfig(millions(services, queues));
+        const expected = appStackPlacement(plain.services, plain.queues);
+        const https = appStackPlacement(plain.services.map((sv) => ({ ...sv, egress: 'https' as const })), plain.queues.map((q) => ({ ...q, workers: { ...q.workers, egress: 'https' as const } })));
+        expect(https, `${services} services, ${queues} queues`).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('three shards with proxies, every fleet on egress "https": the config check stops before CloudFormation\'s limits', () => {
+  const variant: Variant = { shards: 3, egress: 'https' };
+  let n: number;
+  let built: ReturnType<typeof buildTestApp>;
+
+  /** The config check's answer: accepted, or refused naming database.shards only. */
+  function acceptsSharded(services: number): boolean {
+    try {
+      resolveConfig(millions(services, 1, false, variant));
+      return true;
+    } catch (e) {
+      if (e instanceof ConfigError && e.issues.every((i) => i.path === 'database.shards')) return false;
+      throw e;
+    }
+  }
+
+  beforeAll(() => {
+    n = 1;
+    while (n < 15 && acceptsSharded(n + 1)) n++;
+    built = buildTestApp(millions(n, 1, false, variant));
+  }, 240_000);
+
+  it('accepts up to 13 services in the app stack and refuses one more, naming database.shards, the count and the template', () => {
+    // 14 such services put about 530 resources in the app stack: TooManyResourcesInStack at synth, before this check
+    expect(n).toBe(13);
+    const message = (() => {
+      try {
+        resolveConfig(millions(n + 1, 1, false, variant));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/database\.shards: 3 database shards, 14 services and 1 queues put more resources in a region's app stack than CloudFormation takes \(app stack: about 5\d\d resources, CloudFormation allows 500\)/);
+    expect(message).toContain('(got: 3)');
+  });
+
+  it('refuses no config that fits: two shards and 15 services (499 and 500 resources synthesized) are accepted', () => {
+    expect(() => resolveConfig(millions(15, 1, false, { shards: 2, egress: 'all' }))).not.toThrow();
+    // (its estimate, 519, is over 500 by less than the estimate's slack: the synth measures it)
+    const c = resolveConfig(millions(15, 1, false, { shards: 2, egress: 'all' }));
+    expect(appStackCost(c.services, c.queues, 1, dataTiersOf(c.database)).resources).toBeGreaterThan(500);
+  });
+
+  it('synthesizes the most it accepts within CloudFormation\'s limits, the estimate at or above the template', () => {
+    const resolved = resolveConfig(millions(n, 1, false, variant));
+    expect(templatesOverLimit(resolved.services, resolved.queues, dataTiersOf(resolved.database))).toEqual([]);
+    const estimate = appStackCost(resolved.services, resolved.queues, resolved.queues.length, dataTiersOf(resolved.database));
+    expectWithinLimits(appStacks(built.app), estimate);
   });
 });
