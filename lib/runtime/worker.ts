@@ -651,16 +651,24 @@ export class QueueWorker {
         await this.handBackHeld(h);
         continue;
       }
-      const ok = await this.process(h);
+      // A failure ends this run of the group at once, before its retry delay is set (see process): a receive from then
+      // on starts a run of its own. The retry delay takes effect before its answer comes back, so the next receive may
+      // return the failed message again meanwhile; put in this run, it was handed back with the batch's rest without
+      // running, a receive that counted towards maxReceiveCount (a poison message reached the dead-letter queue after
+      // fewer attempts than that).
+      const ok = await this.process(h, () => { if (this.groups.get(groupId) === queue) this.groups.delete(groupId); });
       if (!ok) {
         for (const rest of queue.splice(0)) await this.handBackHeld(rest);
       }
     }
-    this.groups.delete(groupId);
+    if (this.groups.get(groupId) === queue) this.groups.delete(groupId);
   }
 
-  /** Runs the handler on one message, within `maxProcessingSeconds`; resolves whether it succeeded. */
-  private async process(h: Held): Promise<boolean> {
+  /**
+   * Runs the handler on one message, within `maxProcessingSeconds`; resolves whether it succeeded. `onFailed` is called
+   * when the handler failed, before the retry delay is set.
+   */
+  private async process(h: Held, onFailed?: () => void): Promise<boolean> {
     h.started = true;
     let error: unknown;
     let ok = false;
@@ -713,6 +721,7 @@ export class QueueWorker {
       }
     }
     this.release(h);
+    onFailed?.();
     if (this.fifo) {
       // Until the message's next attempt was received and has had a visibility timeout to run (see the receive).
       const retryIn = delay !== undefined && Number.isFinite(delay) ? Math.max(0, delay) : this.visibilityTimeout;

@@ -500,11 +500,11 @@ describe('Database on a Global Database secondary', () => {
     // that inserts, then sends a statement through the Database instead of its tx: it waits for the connection the
     // transaction holds
     let lost = 0;
+    const id = `tx-wait-${Date.now()}`;
     const db = new Database({
-      endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [],
+      endpoints: endpoints(), credentials: staticCredentials(user, password), readers: [], applicationName: `it-${id}`,
       pool: { max: 1, connectionTimeoutMs: 200 }, onWriterLost: () => { lost++; }, onError: () => undefined,
     });
-    const id = `tx-wait-${Date.now()}`;
     try {
       await openTheConnection(db);
       lost = 0;
@@ -525,7 +525,8 @@ describe('Database on a Global Database secondary', () => {
       const next = await db.write<{ pid: number }>('INSERT INTO it_forwarded (id, mode) VALUES ($1, $2) RETURNING pg_backend_pid() AS pid', [`${id}-later`, 'later']);
       expect(next.rows[0]!.pid).toBe(backend);
       expect(await onServer(services, primary, 'SELECT id FROM it_forwarded WHERE id LIKE $1 ORDER BY id', [`${id}%`])).toEqual([{ id: `${id}-later` }]);
-      const idle = (await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = $1", [user]))[0]!.n;
+      // (this database's connections: other files, running meanwhile, hold transactions of the same user on the primary)
+      const idle = (await onServer<{ n: number }>(services, primary, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name LIKE $1", [`it-${id}:%`]))[0]!.n;
       expect(idle).toBe(0);
     } finally {
       await db.close();

@@ -5,7 +5,7 @@ import {
   CacheClient, Idempotency, IdempotencyConflictError, IdempotencyUnavailableError, QueueWorker,
 } from '../../lib/runtime';
 import { motoClientConfig } from './services/aws';
-import { freePort, sleep } from './services';
+import { eventually, freePort, sleep } from './services';
 import { sharedCacheTargets, startPrivateRedis, type PrivateRedis } from './services/redis';
 import { createTestQueue, queueDepth, sendBodies } from './services/sqs';
 
@@ -35,15 +35,17 @@ describe.each(targets)('Idempotency on Redis $name', ({ options }) => {
   it('refuses a concurrent run while another holder works on the key', async () => {
     const keyPrefix = prefix();
     const [a, b] = [new Idempotency(cache, { keyPrefix }), new Idempotency(cache, { keyPrefix })];
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const first = a.run('k', () => new Promise<string>((resolve) => { release = () => resolve('first'); }));
-    await sleep(50);
+    // The work starts once the claim is in (a fixed 50 ms wait let b claim first when a's first command was slow:
+    // on the cluster, its connection to the key's node and the script's first load)
+    expect(await eventually(async () => release !== undefined, 10_000, 10)).toBe(true);
     const conflict = await b.run('k', () => 'second').then(() => undefined, (e: unknown) => e as IdempotencyConflictError);
     expect(conflict).toBeInstanceOf(IdempotencyConflictError);
     // The holder's lease (30 s, renewed) still runs: the caller may retry when it ends.
     expect(conflict!.retryAfterMs).toBeGreaterThan(20_000);
     expect(conflict!.retryAfterMs).toBeLessThanOrEqual(30_000);
-    release();
+    release!();
     expect(await first).toEqual({ status: 'done', result: 'first' });
     expect((await b.run('k', () => 'third')).status).toBe('duplicate');
   });
@@ -66,9 +68,11 @@ describe.each(targets)('Idempotency on Redis $name', ({ options }) => {
     await expect(new Idempotency(cache, { keyPrefix }).run('long', () => 'intruder')).rejects.toThrow(IdempotencyConflictError);
     expect(await long).toEqual({ status: 'done', result: 'ok' });
 
-    // A holder that crashed: its claim is left without renewals and expires after the lease.
-    await cache.redis.set(`${keyPrefix}crashed`, 'running:dead-holder', 'PX', 600);
+    // A holder that crashed: its claim is left without renewals and expires after the lease. (Its lease's 0.6 s start
+    // once the claim has been refused: set with it, a claim more than 0.6 s later, on a loaded machine, found it gone.)
+    await cache.redis.set(`${keyPrefix}crashed`, 'running:dead-holder');
     await expect(once.run('crashed', () => 'x')).rejects.toThrow(IdempotencyConflictError);
+    expect(await cache.redis.pexpire(`${keyPrefix}crashed`, 600)).toBe(1);
     await sleep(800);
     expect(await once.run('crashed', () => 'rerun')).toEqual({ status: 'done', result: 'rerun' });
   });
@@ -94,7 +98,12 @@ describe('Idempotency across a cache move, a stalled cache and a read-only cache
     server = await startPrivateRedis(services);
   });
   afterAll(() => server?.stop());
-  const connect = () => CacheClient.connect({ host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, commandTimeoutMs: 200, ...quiet });
+  // The client's default command timeout (1 s), except where a stalled cache is what the test is about: with 200 ms
+  // for all, a claim the read-only server answered later than that on a loaded machine failed as a cache that timed
+  // out, not as the READONLY refusal that test asserts.
+  const connect = (commandTimeoutMs?: number) => CacheClient.connect({
+    host: '127.0.0.1', port: server.nodes[0]!.port, tls: false, clusterMode: false, username: server.user, password: server.password, ...(commandTimeoutMs ? { commandTimeoutMs } : {}), ...quiet,
+  });
 
   it('renews the lease through the client in use after the cache client moved (retarget), so no second holder starts', async () => {
     const client = await connect();
@@ -119,7 +128,7 @@ describe('Idempotency across a cache move, a stalled cache and a read-only cache
   });
 
   it('aborts the work once no renewal succeeded for a lease: the cache stalled, another holder may start', async () => {
-    const client = await connect();
+    const client = await connect(200);
     try {
       const once = new Idempotency(client, { keyPrefix: prefix(), leaseSeconds: 0.6 });
       let abortedAfter: number | undefined;

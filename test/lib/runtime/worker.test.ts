@@ -216,3 +216,61 @@ describe('QueueWorker: an abandoned protection call', () => {
     }
   });
 });
+
+describe('QueueWorker on a FIFO queue: a failed message received again before its retry delay was set', () => {
+  it('runs the new delivery instead of handing it back with the group the failure left (each receive counts towards maxReceiveCount)', async () => {
+    // GIVEN a FIFO queue (a stand-in) whose head fails, a retry delay of 0, and a ChangeMessageVisibilityBatch that
+    // SQS applies at once but whose answer arrives after the next receive has returned the message again: the order
+    // a loaded machine gave (the poison reached the dead-letter queue after 2 of its 3 attempts)
+    let receives = 0;
+    let answerVisibility: (() => void) | undefined;
+    let visible = true;
+    const sqs = {
+      send: async (command: { constructor: { name: string }; input: { Entries?: { Id: string; ReceiptHandle: string; VisibilityTimeout?: number }[] } }) => {
+        const name = command.constructor.name;
+        if (name === 'GetQueueAttributesCommand') return { Attributes: { VisibilityTimeout: '30', RedrivePolicy: '{}', FifoQueue: 'true' } };
+        if (name === 'ReceiveMessageCommand') {
+          if (!visible || receives >= 3) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            return { Messages: [] };
+          }
+          visible = false;
+          receives++;
+          return { Messages: [{ MessageId: 'poison', ReceiptHandle: `r${receives}`, Body: '{}', Attributes: { ApproximateReceiveCount: String(receives), MessageGroupId: 'g' } }] };
+        }
+        const entries = command.input.Entries ?? [];
+        if (name === 'ChangeMessageVisibilityBatchCommand' && entries.some((e) => e.VisibilityTimeout === 0)) {
+          visible = true; // applied: the next receive gets it
+          if (answerVisibility === undefined) await new Promise<void>((resolve) => { answerVisibility = resolve; });
+        }
+        return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+      },
+      destroy: () => undefined,
+    };
+    const attempts: string[] = [];
+    const worker = new QueueWorker({
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo',
+      sqs: sqs as never, waitTimeSeconds: 0, concurrency: 10, scaleInProtection: false, waitForInService: false, idempotency: false,
+      retryDelaySeconds: () => 0,
+      handler: (m) => {
+        attempts.push(`${m.id} ${m.receiveCount}`);
+        throw new Error('cannot process this');
+      },
+      onError: () => undefined,
+    } as QueueWorkerOptions);
+    try {
+      await worker.start();
+      // WHEN the first attempt fails and, before the answer to its retry delay (visibility 0), the message is received again
+      for (let i = 0; i < 200 && receives < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(receives).toBe(2);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      answerVisibility?.();
+      // THEN the second delivery runs (attempt 2) rather than being handed back unrun with the failed group's rest
+      for (let i = 0; i < 200 && attempts.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(attempts).toEqual(['poison 1', 'poison 2', 'poison 3']);
+    } finally {
+      answerVisibility?.();
+      await worker.stop({ timeoutMs: 0 });
+    }
+  });
+});
