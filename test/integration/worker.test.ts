@@ -173,7 +173,12 @@ describe('QueueWorker on moto SQS', () => {
     expect(other).toEqual([]);
     expect(calls).toBe(1);
     expect(stats.extended).toBeGreaterThanOrEqual(3);
-    expect(stats.extendFailures, reports.join('\n')).toBe(0);
+    // No extension refused (a wrong receipt handle, a message SQS no longer holds). One left unanswered at its deadline
+    // (a quarter of the timeout: 3 s; twice in about 24 runs beside two CPU burners, moto otherwise answering in 7-133
+    // ms) is retried a tenth of the timeout later, which the next test covers: the message still stayed invisible
+    // (`other` is empty) and ran once.
+    expect(reports.filter((r) => !/^ChangeMessageVisibility \(heartbeat\): ChangeMessageVisibilityBatch: Timeout: given up at its deadline/.test(r)), reports.join('\n')).toEqual([]);
+    expect(stats.extendFailures, reports.join('\n')).toBeLessThanOrEqual(1);
     expect(id).toBeDefined();
   });
 
