@@ -107,6 +107,21 @@ export function fleetDataTierCost(egress: FleetEgress | undefined, tiers: DataTi
 export const DATA_STACK_OUTPUTS = { max: 200, base: 15, perShard: 17, perForwardingShard: 18, perQueue: 10 } as const;
 
 /**
+ * The resources of a region's data stack (CloudFormation allows 500): measured on config/sharded.json's writer region
+ * (Global Database, proxy, reader autoscaling, rotation; the other regions hold fewer) with 1, 2, 3, 5 and 8 shards,
+ * 1 to 4 readers and 1 or 4 queues: 105 resources with one shard of two readers and one queue, 218 with three shards,
+ * 498 with eight, 224 with three shards of four readers, 242 with three shards and four queues. Each shard costs
+ * `perShard` plus one instance per reader (its writer counted in `perShard`).
+ */
+export const DATA_STACK_RESOURCES = { max: 500, base: 41, perShard: 55, perReader: 1, perQueue: 8 } as const;
+
+/** The estimated resources of a region's data stack with these shards' readers and this many queues. */
+export function dataStackResources(shardReaders: readonly number[], queues: number): number {
+  const d = DATA_STACK_RESOURCES;
+  return d.base + shardReaders.reduce((sum, readers) => sum + d.perShard + readers * d.perReader, 0) + queues * d.perQueue;
+}
+
+/**
  * CloudFormation's outputs per template, and the app stack's: a few of its own, then per service and per queue (the
  * s2m CLI reads them). They bound a region to 64 services, before Elastic Load Balancing's 100 listener rules and 100
  * target groups per load balancer do.

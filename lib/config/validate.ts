@@ -4,7 +4,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, CLOUDFORMATION_TEMPLATE_LIMITS, DATA_STACK_OUTPUTS, appStackOrder, appStackPlacement, dataTiersOf, parentCost, templatesOverLimit, type DataTierShape } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, CLOUDFORMATION_TEMPLATE_LIMITS, DATA_STACK_OUTPUTS, DATA_STACK_RESOURCES, DATA_TIER_ESTIMATE_SLACK, appStackOrder, appStackPlacement, dataStackResources, dataTiersOf, parentCost, templatesOverLimit, type DataTierShape } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -106,6 +106,7 @@ export function resolveConfig(raw: unknown, source?: string): AppConfig {
   });
   checkAppStackSize(c, services, queues, dataTiersOf(database));
   checkDataStackOutputs(c, queues, database?.shards.length ?? 1, (database?.globalDatabase.enabled && database.globalDatabase.writeForwarding) ?? false);
+  if (database) checkDataStackResources(c, queues, database.shards.map((s) => s.readers));
 
   c.throwIfAny(source);
   const ordered = [...regions].sort((a, b) => (a.region === primaryRegion ? -1 : b.region === primaryRegion ? 1 : 0));
@@ -269,6 +270,19 @@ function checkDataTierCost(c: Checker, services: ServiceConfig[], queues: QueueC
     + 'Which services are nested is decided as for one shard, so that adding a shard never moves a fleet: '
     + 'use fewer shards or fewer services (path and host patterns route several to one fleet), or split the product into two configs',
   tiers.shards > 1 ? tiers.shards : services.length);
+}
+
+/**
+ * Each shard puts about 55 resources (its clusters, instances, proxy, secret, rotation, parameters, scaling) in each
+ * region's data stack, which CloudFormation caps at 500: refuse, naming `database.shards`, a config whose data stack
+ * would pass it by more than the estimate's slack (instead of `TooManyResourcesInStack` at synth).
+ */
+function checkDataStackResources(c: Checker, queues: QueueConfig[], shardReaders: number[]): void {
+  const d = DATA_STACK_RESOURCES;
+  const estimate = dataStackResources(shardReaders, queues.length);
+  if (estimate * (1 - DATA_TIER_ESTIMATE_SLACK) <= d.max) return;
+  c.fail('database.shards', `${shardReaders.length} database shards (${shardReaders.reduce((a, b) => a + b, 0)} readers) and ${queues.length} queues put about ${estimate} resources in the writer region's data stack (about ${d.perShard} per shard, one per reader, ${d.perQueue} per queue); `
+    + `CloudFormation allows ${d.max}: use fewer shards (larger instance classes hold more per shard), or split the product into two configs`, shardReaders.length);
 }
 
 /**

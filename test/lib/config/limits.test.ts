@@ -1,10 +1,11 @@
 import type { App } from 'aws-cdk-lib/core';
+import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type AppConfigInput } from '../../../lib/config';
-import { DATA_STACK_OUTPUTS, MEASURED_DATA_TIERS, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement, dataTiersOf, fleetDataTierCost, templatesOverLimit } from '../../../lib/config/limits';
+import { DATA_STACK_OUTPUTS, MEASURED_DATA_TIERS, dataStackResources, QUEUES_PER_NESTED_STACK, SERVICES_PER_NESTED_STACK, appStackCost, appStackPlacement, dataTiersOf, fleetDataTierCost, templatesOverLimit } from '../../../lib/config/limits';
 import { buildTestApp } from '../../helpers/app';
 
 /** CloudFormation's limits per template, and CloudWatch's for a composite alarm's rule. */
@@ -312,5 +313,23 @@ describe('three shards with proxies, every fleet on egress "https": the config c
     expect(templatesOverLimit(resolved.services, resolved.queues, dataTiersOf(resolved.database))).toEqual([]);
     const estimate = appStackCost(resolved.services, resolved.queues, resolved.queues.length, dataTiersOf(resolved.database));
     expectWithinLimits(appStacks(built.app), estimate);
+  });
+});
+
+describe('the data stack\'s resources (CloudFormation allows 500): each shard costs about 55 and one per reader', () => {
+  it('keeps the estimate at or above the sharded example\'s data stacks', () => {
+    const built = buildTestApp('sharded');
+    const estimate = dataStackResources(built.config.database.shards.map((sh) => sh.readers), built.config.queues.length);
+    for (const r of Object.values(built.regions)) {
+      const resources = Object.keys(Template.fromStack(r.data).toJSON().Resources as object).length;
+      expect(estimate, r.data.stackName).toBeGreaterThanOrEqual(resources);
+      expect(estimate - resources, r.data.stackName).toBeLessThan(60);
+    }
+  });
+
+  it('accepts eight shards of two readers (498 resources synthesized) and refuses nine (554: TooManyResourcesInStack at synth), naming database.shards', () => {
+    expect(() => resolveConfig(millions(1, 1, false, { shards: 8, egress: 'all' }))).not.toThrow();
+    expect(() => resolveConfig(millions(1, 1, false, { shards: 9, egress: 'all' })))
+      .toThrow(/database\.shards: 9 database shards \(18 readers\) and 1 queues put about 5\d\d resources in the writer region's data stack .*CloudFormation allows 500.*\(got: 9\)/);
   });
 });
