@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PublishedEndpoints, SecretReplica, type EndpointConsumer, type IEndpointProvider } from '../common';
+import { PublishedEndpoints, SecretReplica, vpcRangePeer, type EndpointConsumer, type IEndpointProvider } from '../common';
 import { DATABASE_KEYS } from '../../lib/runtime/contract';
 import { validationError } from '../common/errors';
 import { dataPlacement } from '../common/placement';
@@ -591,6 +591,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       secret: this.secret,
       databaseName,
     };
+    const vpcRange = vpcRangePeer(props.vpc);
+    const egressPeer = vpcRange ? { egressPeer: vpcRange } : {};
     this.published = new PublishedEndpoints(this, 'Endpoints', {
       parameterPrefix: props.parameterPrefix ?? `/${this.clusterIdentifier}`,
       description: `Aurora cluster ${this.clusterIdentifier}`,
@@ -613,8 +615,8 @@ export class AuroraDatabase extends Construct implements IEndpointProvider, ec2.
       // Read by the runtime's GetParametersByPath only: no per-parameter grant, so the app stacks import nothing more.
       byPathOnly: publishesTimeout ? [DATABASE_KEYS.statementTimeout] : [],
       network: [
-        { connections: securityGroup, port: ec2.Port.tcp(this.port), egressPeer: ec2.Peer.ipv4(props.vpc.vpcCidrBlock) },
-        ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port), egressPeer: ec2.Peer.ipv4(props.vpc.vpcCidrBlock) }] : []),
+        { connections: securityGroup, port: ec2.Port.tcp(this.port), ...egressPeer },
+        ...(this.proxy ? [{ connections: this.proxy, port: ec2.Port.tcp(this.port), ...egressPeer }] : []),
       ],
     });
 

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GeneratedSecretRotation, PublishedEndpoints, type EndpointConsumer, type IEndpointProvider } from '../common';
-import { allowConsumerTo } from '../common/endpoints';
+import { allowConsumerTo, vpcRangePeer } from '../common/endpoints';
 import { dataPlacement } from '../common/placement';
 import { validationError } from '../common/errors';
 import { checkPort } from '../common/ports';
@@ -196,7 +196,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
   /** The subnet group. */
   public readonly subnetGroup: elasticache.CfnSubnetGroup;
   /** The VPC's address range: where a consumer that does not allow all outbound traffic may connect to on the port. */
-  private readonly egressPeer: ec2.IPeer;
+  private readonly egressPeer: ec2.IPeer | undefined;
   /** The cluster-mode parameter group (undefined for a Global Datastore secondary, which inherits it). */
   public readonly parameterGroup?: elasticache.CfnParameterGroup;
   /** The security group. */
@@ -254,7 +254,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
       checkReplacement(this, props.replacementGuard, { engine, engineVersion, port, subnets, authMode, globalDatastore: global !== undefined, ...(secondary ? {} : { dataTiering: parseNodeType(nodeType)?.family === 'r6gd' }) });
     }
     this.port = port;
-    this.egressPeer = ec2.Peer.ipv4(props.vpc.vpcCidrBlock);
+    this.egressPeer = vpcRangePeer(props.vpc);
     this.dataTiering = parseNodeType(nodeType)?.family === 'r6gd';
     const base = physicalBase(this);
 
@@ -379,7 +379,7 @@ export class CacheCluster extends Construct implements ec2.IConnectable, IEndpoi
           ...(authMode === 'rbac' ? { [CACHE_KEYS.username]: CACHE_DEFAULTS.appUserName } : {}),
         },
         secret: this.authSecret,
-        network: { connections: this, port: ec2.Port.tcp(port), egressPeer: this.egressPeer },
+        network: { connections: this, port: ec2.Port.tcp(port), ...(this.egressPeer ? { egressPeer: this.egressPeer } : {}) },
       });
     }
     this.acknowledgeNagRules(authMode, secondary);

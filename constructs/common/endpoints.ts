@@ -132,6 +132,20 @@ export class PublishedEndpoints extends Construct implements IEndpointProvider {
 }
 
 /**
+ * The address range of `vpc` as a peer (its primary CIDR block), for {@link EndpointNetworkAccess.egressPeer}; undefined
+ * for an imported VPC whose `vpcCidrBlock` was not given (aws-cdk-lib throws on reading it), whose consumers then get
+ * egress rules naming the resource's security groups instead. A data tier in a secondary CIDR block of the VPC is not
+ * covered: give such a tier's consumers their own rule, or keep them on all outbound traffic.
+ */
+export function vpcRangePeer(vpc: ec2.IVpc): ec2.IPeer | undefined {
+  try {
+    return ec2.Peer.ipv4(vpc.vpcCidrBlock);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Lets `consumer` open connections to `target` on `port`: an ingress rule on the target's security groups and, when
  * the consumer does not already allow all outbound traffic (a fleet with `allowAllOutbound: false`), an egress rule
  * on the consumer's, to `egressPeer` (the target's VPC range) or else to the target's security groups. The ingress

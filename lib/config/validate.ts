@@ -4,7 +4,7 @@ import { at, Checker, type Obj } from './check';
 import { cidrsOverlap, parseCidr, type Cidr } from './cidr';
 import { checkEc2InstanceType } from './instance-types';
 import { PRESETS } from './presets';
-import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, CLOUDFORMATION_TEMPLATE_LIMITS, DATA_STACK_OUTPUTS, DATA_STACK_RESOURCES, DATA_TIER_ESTIMATE_SLACK, appStackOrder, appStackPlacement, dataStackResources, dataTiersOf, parentCost, templatesOverLimit, type DataTierShape } from './limits';
+import { APP_STACK_BUDGET, APP_STACK_NESTED_BUDGET, APP_STACK_OUTPUTS, CLOUDFORMATION_TEMPLATE_LIMITS, DATA_STACK_OUTPUTS, DATA_STACK_RESOURCES, appStackOrder, appStackPlacement, dataStackResources, dataTiersOf, parentCost, templatesOverLimit, type DataTierShape } from './limits';
 import { resolveQueues } from './sections/queues';
 import { FLEET_FIELD_KEYS, resolveFleetFields } from './sections/application';
 import { RESERVED_DATABASE_USERS } from '../../constructs/aurora/defaults';
@@ -262,25 +262,23 @@ function checkDataTierCost(c: Checker, services: ServiceConfig[], queues: QueueC
   if (over.length === 0) return;
   const lim = CLOUDFORMATION_TEMPLATE_LIMITS;
   const which = over.map((t) => `${t.template}: about ${t.resources} resources, CloudFormation allows ${lim.resources}`).join('; ');
-  const https = services.filter((s) => s.egress === 'https').length + queues.filter((q) => q.workers.egress === 'https').length;
-  const why = `${tiers.shards > 1 ? `each shard past the first adds its alarms to the app stack and two ingress rules and its grants (about 5 KB) to every fleet` : ''}`
-    + `${https > 0 && tiers.shards <= 1 ? `${https} fleets with egress "https"` : ''}`;
-  const path = tiers.shards > 1 ? 'database.shards' : 'services';
-  c.fail(path, `${tiers.shards} database shards, ${services.length} services and ${queues.length} queues put more resources in a region's app stack than CloudFormation takes (${which}): ${why}. `
-    + 'Which services are nested is decided as for one shard, so that adding a shard never moves a fleet: '
+  // Only shards add resources to the measured costs (egress "https" writes its rules into the fleets' groups).
+  c.fail('database.shards', `${tiers.shards} database shards, ${services.length} services and ${queues.length} queues put more resources in a region's app stack than CloudFormation takes (${which}): `
+    + `each shard past the first adds its alarms to the app stack and ${tiers.proxy ? 'two ingress rules' : 'an ingress rule'} and its grants to every fleet. `
+    + 'Which services are nested is decided as for one shard, so that adding a shard never moves a fleet (with more services than fit unsharded, the app stack keeps its first few and nests the rest): '
     + 'use fewer shards or fewer services (path and host patterns route several to one fleet), or split the product into two configs',
-  tiers.shards > 1 ? tiers.shards : services.length);
+  tiers.shards);
 }
 
 /**
  * Each shard puts about 55 resources (its clusters, instances, proxy, secret, rotation, parameters, scaling) in each
  * region's data stack, which CloudFormation caps at 500: refuse, naming `database.shards`, a config whose data stack
- * would pass it by more than the estimate's slack (instead of `TooManyResourcesInStack` at synth).
+ * would pass it (instead of `TooManyResourcesInStack` at synth).
  */
 function checkDataStackResources(c: Checker, queues: QueueConfig[], shardReaders: number[]): void {
   const d = DATA_STACK_RESOURCES;
   const estimate = dataStackResources(shardReaders, queues.length);
-  if (estimate * (1 - DATA_TIER_ESTIMATE_SLACK) <= d.max) return;
+  if (estimate <= d.max) return;
   c.fail('database.shards', `${shardReaders.length} database shards (${shardReaders.reduce((a, b) => a + b, 0)} readers) and ${queues.length} queues put about ${estimate} resources in the writer region's data stack (about ${d.perShard} per shard, one per reader, ${d.perQueue} per queue); `
     + `CloudFormation allows ${d.max}: use fewer shards (larger instance classes hold more per shard), or split the product into two configs`, shardReaders.length);
 }

@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AuroraDatabase } from '../../../constructs/aurora';
 import { CacheCluster } from '../../../constructs/cache';
 import { ApplicationSource, Fleet } from '../../../constructs/fleet';
 import { buildFreshTestApp, buildTestApp, configErrors, minimalConfig, stackWithVpc } from '../../helpers/app';
@@ -66,6 +67,28 @@ describe('Fleet outbound traffic', () => {
     // and the cache still lets the fleet in, and no one else
     expect(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379, SourceSecurityGroupId: { 'Fn::GetAtt': [group, 'GroupId'] } } }))).toHaveLength(1);
     expect(Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { FromPort: 6379 } }))).toHaveLength(1);
+  });
+
+  it('on an imported VPC without its range, builds the tiers (they read none) and names their groups in the egress rules', () => {
+    const stack = stackWithVpc().stack;
+    const azs = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+      vpcId: 'vpc-0123456789abcdef0', availabilityZones: azs,
+      privateSubnetIds: ['subnet-a1', 'subnet-a2', 'subnet-a3'], isolatedSubnetIds: ['subnet-b1', 'subnet-b2', 'subnet-b3'],
+    });
+    // (aws-cdk-lib throws on reading such a VPC's vpcCidrBlock: the tiers must not read it unless a rule needs it)
+    expect(() => vpc.vpcCidrBlock).toThrow(/vpcCidrBlock/);
+    const fleet = new Fleet(stack, 'Fleet', { vpc, instanceType: ARM, minCapacity: 1, maxCapacity: 2, application, allowAllOutbound: false });
+    const cache = new CacheCluster(stack, 'Cache', { vpc });
+    const db = new AuroraDatabase(stack, 'Database', { vpc, clusterIdentifier: 'shop-db', parameterPrefix: '/shop/database' });
+    cache.grantConsumer(fleet);
+    db.grantConsumer(fleet);
+    const t = Template.fromStack(stack);
+    const group = groupOf(t, 'TestStack/Fleet');
+    expect(inlineEgress(t, group)).toEqual([HTTPS_OUT]);
+    const rules = egressRulesFrom(t, group);
+    expect([...new Set(rules.map((r) => r.port))]).toEqual([5432, 6379]);
+    for (const rule of rules) expect(rule.to).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/SecurityGroup/), 'GroupId'] });
   });
 
   it('refuses allowAllOutbound with a security group of the caller\'s, naming both', () => {

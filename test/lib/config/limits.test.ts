@@ -329,6 +329,10 @@ describe('the data stack\'s resources (CloudFormation allows 500): each shard co
 
   it('accepts eight shards of two readers (498 resources synthesized) and refuses nine (554: TooManyResourcesInStack at synth), naming database.shards', () => {
     expect(() => resolveConfig(millions(1, 1, false, { shards: 8, egress: 'all' }))).not.toThrow();
+    // eight of three readers: 506 synthesized (a review), one per reader
+    const three = millions(1, 1, false, { shards: 8, egress: 'all' }) as AppConfigInput & { database: Record<string, unknown> };
+    expect(() => resolveConfig({ ...three, database: { ...three.database, readers: 3, autoScaling: { ...(three.database['autoScaling'] as object), minReaders: 3 } } }))
+      .toThrow(/database\.shards: 8 database shards \(24 readers\) and 1 queues put about 506 resources/);
     expect(() => resolveConfig(millions(1, 1, false, { shards: 9, egress: 'all' })))
       .toThrow(/database\.shards: 9 database shards \(18 readers\) and 1 queues put about 5\d\d resources in the writer region's data stack .*CloudFormation allows 500.*\(got: 9\)/);
   });
