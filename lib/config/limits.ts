@@ -98,6 +98,18 @@ export function fleetDataTierCost(egress: FleetEgress | undefined, tiers: DataTi
   };
 }
 
+/** {@link fleetDataTierCost} summed over fleets of these `egress` values. */
+function fleetsDataTierCost(egresses: readonly (FleetEgress | undefined)[], tiers: DataTierShape, nested = false): { resources: number; bytes: number } {
+  let resources = 0;
+  let bytes = 0;
+  for (const egress of egresses) {
+    const d = fleetDataTierCost(egress, tiers, nested);
+    resources += d.resources;
+    bytes += d.bytes;
+  }
+  return { resources, bytes };
+}
+
 /**
  * The data stack's outputs (CloudFormation allows 200): a few of its own, about 17 per database shard (one when
  * unsharded; one more with write forwarding, its `forwarding-pool-max`) and 10 per queue (its names, and the exports
@@ -140,17 +152,12 @@ export const APP_STACK_BUDGET = { resources: 476, bytes: 950_000 } as const;
 export function appStackCost(services: readonly ServiceCostInput[], queues: readonly QueueCostInput[], allQueues = queues.length, tiers: DataTierShape = MEASURED_DATA_TIERS): { resources: number; bytes: number } {
   const c = APP_STACK_COST;
   const pairs = services.length * Math.max(0, allQueues - 1);
-  let resources = c.base.resources + (tiers.shards - 1) * DATA_TIER_COST.shard.resources + queues.length * c.queue.resources + Math.ceil(pairs * c.serviceQueue.resources);
-  let bytes = c.base.bytes + (tiers.shards - 1) * DATA_TIER_COST.shard.bytes + queues.length * c.queue.bytes + pairs * c.serviceQueue.bytes;
-  for (const q of queues) {
-    const d = fleetDataTierCost(q.workers?.egress, tiers);
-    resources += d.resources;
-    bytes += d.bytes;
-  }
+  const d = fleetsDataTierCost([...queues.map((q) => q.workers?.egress), ...services.map((s) => s.egress)], tiers);
+  let resources = c.base.resources + (tiers.shards - 1) * DATA_TIER_COST.shard.resources + queues.length * c.queue.resources + Math.ceil(pairs * c.serviceQueue.resources) + d.resources;
+  let bytes = c.base.bytes + (tiers.shards - 1) * DATA_TIER_COST.shard.bytes + queues.length * c.queue.bytes + pairs * c.serviceQueue.bytes + d.bytes;
   for (const s of services) {
-    const d = fleetDataTierCost(s.egress, tiers);
-    resources += c.service.resources + s.scheduledScaling.length * c.schedule.resources + (s.stepScaling ? c.stepScaling.resources : 0) + (s.warmPool ? c.warmPool.resources : 0) + d.resources;
-    bytes += c.service.bytes + s.scheduledScaling.length * c.schedule.bytes + (s.stepScaling ? c.stepScaling.bytes : 0) + (s.warmPool ? c.warmPool.bytes : 0) + d.bytes;
+    resources += c.service.resources + s.scheduledScaling.length * c.schedule.resources + (s.stepScaling ? c.stepScaling.resources : 0) + (s.warmPool ? c.warmPool.resources : 0);
+    bytes += c.service.bytes + s.scheduledScaling.length * c.schedule.bytes + (s.stepScaling ? c.stepScaling.bytes : 0) + (s.warmPool ? c.warmPool.bytes : 0);
   }
   return { resources, bytes };
 }
@@ -315,31 +322,24 @@ export function nestedStackCost(services: readonly ServiceCostInput[], queues: n
   const extras = appStackCost(services.map((s) => ({ ...s, egress: 'all' as const })), []);
   const c = APP_STACK_COST;
   const pairs = services.length * Math.max(0, queues - 1);
-  let resources = n.nestedBase.resources + services.length * n.nestedService.resources + extras.resources - c.base.resources - services.length * c.service.resources
-    + Math.ceil(pairs * n.nestedServiceQueue.resources);
-  let bytes = n.nestedBase.bytes + services.length * n.nestedService.bytes + extras.bytes - c.base.bytes - services.length * c.service.bytes + pairs * n.nestedServiceQueue.bytes;
-  resources += (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources;
-  bytes += (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes;
-  for (const s of services) {
-    const d = fleetDataTierCost(s.egress, tiers, true);
-    resources += d.resources;
-    bytes += d.bytes;
-  }
-  return { resources, bytes };
+  const d = fleetsDataTierCost(services.map((s) => s.egress), tiers, true);
+  return {
+    resources: n.nestedBase.resources + services.length * n.nestedService.resources + extras.resources - c.base.resources - services.length * c.service.resources
+      + Math.ceil(pairs * n.nestedServiceQueue.resources) + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources + d.resources,
+    bytes: n.nestedBase.bytes + services.length * n.nestedService.bytes + extras.bytes - c.base.bytes - services.length * c.service.bytes + pairs * n.nestedServiceQueue.bytes
+      + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes + d.bytes,
+  };
 }
 
 /** One nested stack holding these queues' worker fleets. */
 export function nestedQueueStackCost(queues: readonly QueueCostInput[], tiers: DataTierShape = MEASURED_DATA_TIERS): Cost {
   const base = NESTED_SERVICES_COST.nestedBase;
   const q = NESTED_QUEUES_COST.nestedQueue;
-  let resources = base.resources + queues.length * q.resources + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources;
-  let bytes = base.bytes + queues.length * q.bytes + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes;
-  for (const queue of queues) {
-    const d = fleetDataTierCost(queue.workers?.egress, tiers, true);
-    resources += d.resources;
-    bytes += d.bytes;
-  }
-  return { resources, bytes };
+  const d = fleetsDataTierCost(queues.map((queue) => queue.workers?.egress), tiers, true);
+  return {
+    resources: base.resources + queues.length * q.resources + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.resources + d.resources,
+    bytes: base.bytes + queues.length * q.bytes + (tiers.shards - 1) * DATA_TIER_COST.nestedStackShard.bytes + d.bytes,
+  };
 }
 
 /** The data tiers of a config's regions (its `database` section, resolved), for the cost of its app stacks. */
